@@ -1,0 +1,229 @@
+/**
+ * Parameters of every market and metering operation (DESIGN §2). Chain operations
+ * (tx, block, sync-*, evidence) are in chainOperations.ts.
+ */
+import {
+  address, energy, price, interval, id, isoDate, isoDay, key32, nonce24, feeder, programme,
+  wh, signedWh, millicentsPerKWh, millicents, reqId, shortText, signature,
+} from './common.js';
+
+/** An open bid or offer: the paper's shape. `type` is the HEM's side: sell = discharge. */
+export const openBid = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'energy', 'price'],
+  properties: {
+    type: { type: 'string', enum: ['buy', 'sell'] },
+    energy,
+    price,
+  },
+} as const;
+
+/** A sealed bid: nacl.box(canonical openBid, nonce, auctionPublicKey, ephemeral secret key). */
+export const sealedBid = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['epk', 'nonce', 'box'],
+  properties: {
+    epk: key32,
+    nonce: nonce24,
+    box: { type: 'string', pattern: '^[A-Za-z0-9+/]*={0,2}$', minLength: 24, maxLength: 1024 },
+  },
+} as const;
+
+export const bidOfferParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['auctionId', 'address', 'cpf', 'feeder'],
+  properties: {
+    auctionId: id,
+    address,
+    /** display only; consensus uses integer |P−C| from readings (DESIGN §7) */
+    cpf: { type: 'number', minimum: 0, maximum: 1 },
+    feeder,
+    bid: openBid,
+    sealed: sealedBid,
+  },
+  oneOf: [{ required: ['bid'] }, { required: ['sealed'] }],
+} as const;
+
+export const feederLimit = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['feeder', 'maxExportWh', 'maxImportWh'],
+  properties: { feeder, maxExportWh: wh, maxImportWh: wh },
+} as const;
+
+export const auctionOpenParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['auctionId', 'side', 'energy', 'limitPrice', 'delivery', 'closesAt', 'pricing', 'sealed'],
+  properties: {
+    auctionId: id,
+    /** the aggregator's side: buy = it buys energy (HEMs offer to sell) */
+    side: { type: 'string', enum: ['buy', 'sell'] },
+    energy,
+    limitPrice: price,
+    delivery: interval,
+    closesAt: isoDate,
+    pricing: { type: 'string', enum: ['pay-as-bid', 'uniform'] },
+    sealed: { type: 'boolean' },
+    /** X25519 public key for sealed bids */
+    auctionPublicKey: key32,
+    feederLimits: { type: 'array', maxItems: 1000, items: feederLimit },
+  },
+} as const;
+
+export const auctionCloseParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['auctionId'],
+  properties: {
+    auctionId: id,
+    /** X25519 secret key of the auction, revealed so every node can open sealed bids */
+    auctionSecretKey: key32,
+  },
+} as const;
+
+export const award = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['address', 'energyWh', 'priceMillicentsPerKWh'],
+  properties: {
+    address,
+    feeder,
+    energyWh: wh,
+    priceMillicentsPerKWh: millicentsPerKWh,
+    bidReqId: reqId,
+  },
+} as const;
+
+export const exclusion = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['address', 'reason'],
+  properties: { address, reqId, reason: shortText },
+} as const;
+
+export const auctionResultParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['auctionId', 'status', 'awards'],
+  properties: {
+    auctionId: id,
+    status: { type: 'string', enum: ['cleared', 'void'] },
+    clearingPriceMillicentsPerKWh: millicentsPerKWh,
+    awardedWh: wh,
+    awards: { type: 'array', maxItems: 100_000, items: award },
+    excluded: { type: 'array', maxItems: 100_000, items: exclusion },
+    /** height of the block that holds the clearing, when known */
+    height: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 },
+    reason: shortText,
+  },
+} as const;
+
+/** Signed meter reading for one metering interval; integers only (DESIGN §5). */
+export const meterReadingParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['address', 'interval', 'seq', 'producedWh', 'consumedWh', 'chargedWh', 'dischargedWh', 'socPermille'],
+  properties: {
+    address,
+    interval,
+    /** per-pseudonym sequence number: a gap or repeat is visible to every node */
+    seq: { type: 'integer', minimum: 0, maximum: 1_000_000_000 },
+    /** P: energy produced by the home's RES */
+    producedWh: wh,
+    /** C: energy consumed by the home, excluding the battery */
+    consumedWh: wh,
+    /** battery flows in the interval */
+    chargedWh: wh,
+    dischargedWh: wh,
+    socPermille: { type: 'integer', minimum: 0, maximum: 1000 },
+  },
+} as const;
+
+/** Private live state of a home (meters/{meterId}/state). */
+export const stateParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['meterId', 'socPermille', 'pvW', 'loadW', 'batteryW'],
+  properties: {
+    meterId: id,
+    address,
+    socPermille: { type: 'integer', minimum: 0, maximum: 1000 },
+    pvW: { type: 'integer', minimum: 0, maximum: 10_000_000 },
+    loadW: { type: 'integer', minimum: 0, maximum: 10_000_000 },
+    /** positive = charging */
+    batteryW: { type: 'integer', minimum: -10_000_000, maximum: 10_000_000 },
+    setpointW: { type: 'integer', minimum: -10_000_000, maximum: 10_000_000 },
+    mode: { type: 'string', enum: ['auto', 'award', 'idle', 'offline'] },
+    walletMillicents: millicents,
+    queued: { type: 'integer', minimum: 0, maximum: 1_000_000_000 },
+  },
+} as const;
+
+/** Aggregator's day-ahead schedule of aggregated net load (consumption − production). */
+export const scheduleParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['day', 'intervalMinutes', 'netLoadWh'],
+  properties: {
+    day: isoDay,
+    intervalMinutes: { type: 'integer', minimum: 1, maximum: 1440 },
+    netLoadWh: { type: 'array', minItems: 1, maxItems: 1440, items: signedWh },
+    method: shortText,
+  },
+} as const;
+
+/** Pseudonym certificate issued by the registry (DESIGN §4). */
+export const certificateParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['address', 'validFrom', 'validTo', 'feeder', 'programme', 'registrySignature'],
+  properties: {
+    address,
+    validFrom: isoDate,
+    validTo: isoDate,
+    feeder,
+    programme,
+    /** Ed25519 by the registry key over the canonical certificate without this field */
+    registrySignature: signature,
+  },
+} as const;
+
+export const revocationParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['addresses', 'reason', 'registrySignature', 'revokedAt'],
+  properties: {
+    addresses: { type: 'array', minItems: 1, maxItems: 1000, items: address },
+    reason: shortText,
+    revokedAt: isoDate,
+    registrySignature: signature,
+  },
+} as const;
+
+export const transferParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['to', 'amountMillicents'],
+  properties: {
+    to: address,
+    amountMillicents: { type: 'integer', minimum: 1, maximum: 1_000_000_000_000_000 },
+    memo: shortText,
+  },
+} as const;
+
+export const errorParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['code', 'reason'],
+  properties: {
+    code: { type: 'string', pattern: '^[A-Z][A-Z0-9_]*$', minLength: 1, maxLength: 64 },
+    reason: { type: 'string', minLength: 0, maxLength: 1024 },
+    /** reqId of the rejected message, when it could be read */
+    reqId: { type: 'string', minLength: 0, maxLength: 64 },
+    topic: { type: 'string', minLength: 0, maxLength: 256 },
+  },
+} as const;

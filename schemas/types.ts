@@ -1,0 +1,79 @@
+/**
+ * TypeScript types derived from the schemas: never written by hand (STYLE: one source
+ * for wire types).
+ */
+import type { FromSchema } from 'json-schema-to-ts';
+import type { Operation } from './envelope.js';
+import type {
+  auctionCloseParams, auctionOpenParams, auctionResultParams, bidOfferParams, certificateParams,
+  errorParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
+} from './operations.js';
+import type { blockParams, evidenceParams, syncRequestParams, syncResponseParams, txParams } from './chainOperations.js';
+import type { energy, price, interval } from './common.js';
+import type { openBid, sealedBid, award, exclusion, feederLimit } from './operations.js';
+import type { blockHeader, embeddedEnvelope } from './chainOperations.js';
+
+/** Each operation's parameters type, derived once from its schema. */
+export interface ParamsByOperation {
+  state: FromSchema<typeof stateParams>;
+  'meter-reading': FromSchema<typeof meterReadingParams>;
+  'bid-offer': FromSchema<typeof bidOfferParams>;
+  'auction-open': FromSchema<typeof auctionOpenParams>;
+  'auction-close': FromSchema<typeof auctionCloseParams>;
+  'auction-result': FromSchema<typeof auctionResultParams>;
+  schedule: FromSchema<typeof scheduleParams>;
+  certificate: FromSchema<typeof certificateParams>;
+  revocation: FromSchema<typeof revocationParams>;
+  transfer: FromSchema<typeof transferParams>;
+  tx: FromSchema<typeof txParams>;
+  block: FromSchema<typeof blockParams>;
+  'sync-request': FromSchema<typeof syncRequestParams>;
+  'sync-response': FromSchema<typeof syncResponseParams>;
+  evidence: FromSchema<typeof evidenceParams>;
+  error: FromSchema<typeof errorParams>;
+}
+
+export type Params<O extends Operation> = ParamsByOperation[O];
+
+export interface Envelope<O extends Operation = Operation> {
+  clientId: string;
+  reqId: string;
+  date: string;
+  operation: O;
+  signature: string;
+  parameters: Params<O>;
+}
+
+/** An envelope before signing. */
+export type UnsignedEnvelope<O extends Operation = Operation> = Omit<Envelope<O>, 'signature'>;
+
+/** Any decoded message, discriminated on `operation`. */
+export type AnyEnvelope = { [O in Operation]: Envelope<O> }[Operation];
+
+export type Energy = FromSchema<typeof energy>;
+export type Price = FromSchema<typeof price>;
+export type Interval = FromSchema<typeof interval>;
+export type OpenBid = FromSchema<typeof openBid>;
+export type SealedBid = FromSchema<typeof sealedBid>;
+export type Award = FromSchema<typeof award>;
+export type Exclusion = FromSchema<typeof exclusion>;
+export type FeederLimit = FromSchema<typeof feederLimit>;
+export type BlockHeader = FromSchema<typeof blockHeader>;
+export type EmbeddedEnvelope = FromSchema<typeof embeddedEnvelope>;
+
+export type BidOffer = Params<'bid-offer'>;
+export type AuctionOpen = Params<'auction-open'>;
+export type AuctionClose = Params<'auction-close'>;
+export type AuctionResult = Params<'auction-result'>;
+export type MeterReading = Params<'meter-reading'>;
+export type HomeState = Params<'state'>;
+export type Schedule = Params<'schedule'>;
+export type Certificate = Params<'certificate'>;
+export type Revocation = Params<'revocation'>;
+export type Transfer = Params<'transfer'>;
+export type ErrorParams = Params<'error'>;
+export type BlockParams = Params<'block'>;
+export type TxParams = Params<'tx'>;
+export type SyncRequest = Params<'sync-request'>;
+export type SyncResponse = Params<'sync-response'>;
+export type Evidence = Params<'evidence'>;

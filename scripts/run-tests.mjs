@@ -1,0 +1,34 @@
+// Runs the compiled test files with node:test.
+// Node 20's `node --test` does not expand globs, so the files are listed here.
+//   node scripts/run-tests.mjs            unit + integration tests (default, CI)
+//   node scripts/run-tests.mjs --e2e      only the end-to-end tests (*.e2e.test.js)
+//   node scripts/run-tests.mjs <filter>   only files whose path contains <filter>
+import { readdirSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { spawn } from 'node:child_process';
+
+const root = new URL('..', import.meta.url).pathname;
+const dist = join(root, 'dist');
+const args = process.argv.slice(2);
+const e2eOnly = args.includes('--e2e');
+const filters = args.filter((a) => !a.startsWith('--'));
+
+function walk(dir, out) {
+  for (const name of readdirSync(dir)) {
+    if (name === 'node_modules') continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else if (name.endsWith('.test.js')) out.push(p);
+  }
+  return out;
+}
+
+let files = walk(dist, []).sort();
+if (e2eOnly) files = files.filter((f) => f.endsWith('.e2e.test.js'));
+if (filters.length) files = files.filter((f) => filters.some((x) => relative(root, f).includes(x)));
+if (files.length === 0) {
+  console.error('no test files found under dist/ (did the build run?)');
+  process.exit(1);
+}
+const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit', cwd: root });
+child.on('exit', (code, signal) => process.exit(signal ? 1 : code ?? 1));

@@ -1,0 +1,62 @@
+/**
+ * RFC 8785 JSON Canonicalization Scheme (JCS).
+ *
+ * - object members sorted by UTF-16 code units of their names (JS default sort order)
+ * - strings escaped as ECMAScript JSON.stringify does (RFC 8785 §3.2.2.2)
+ * - numbers serialised as ECMAScript Number.prototype.toString (RFC 8785 §3.2.2.3),
+ *   which JSON.stringify does; NaN and ±Infinity are not JSON and are refused
+ * - no whitespace
+ */
+export class CanonicalJsonError extends Error {
+  readonly code = 'NOT_CANONICALIZABLE';
+  constructor(reason: string, readonly path: string) {
+    super(`NOT_CANONICALIZABLE path=${path || '/'} reason=${reason}`);
+  }
+}
+
+export function canonicalize(value: unknown): string {
+  return write(value, '');
+}
+
+export function canonicalBytes(value: unknown): Buffer {
+  return Buffer.from(canonicalize(value), 'utf8');
+}
+
+function write(value: unknown, path: string): string {
+  if (value === null) return 'null';
+  switch (typeof value) {
+    case 'boolean':
+      return value ? 'true' : 'false';
+    case 'number':
+      // [RFC8785-3.2.2.3] only finite numbers exist in I-JSON
+      if (!Number.isFinite(value)) throw new CanonicalJsonError('non-finite number', path);
+      return JSON.stringify(value);
+    case 'string':
+      return JSON.stringify(value);
+    case 'object': {
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ',';
+          out += write(value[i], `${path}/${i}`);
+        }
+        return out + ']';
+      }
+      const obj = value as Record<string, unknown>;
+      // [RFC8785-3.2.3] sort by UTF-16 code units; Array.prototype.sort does exactly that
+      const keys = Object.keys(obj).sort();
+      let out = '{';
+      let first = true;
+      for (const k of keys) {
+        const v = obj[k];
+        if (v === undefined) continue; // undefined members are absent in JSON
+        if (!first) out += ',';
+        first = false;
+        out += JSON.stringify(k) + ':' + write(v, `${path}/${k}`);
+      }
+      return out + '}';
+    }
+    default:
+      throw new CanonicalJsonError(`unsupported type ${typeof value}`, path);
+  }
+}
