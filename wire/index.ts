@@ -5,3 +5,4 @@ export * from './errors.js';
 export * from './quantities.js';
 export * from './replayGuard.js';
 export * from './codec.js';
+export * from './loginToken.js';
