@@ -1,0 +1,26 @@
+/**
+ * Coded errors of the transactive controller: message = `CODE k=v k=v`.
+ * Thrown only for caller mistakes (bad parameters, impossible state or request);
+ * ordinary market outcomes ("no bid this time") are returned, never thrown.
+ */
+import { formatCoded, type ErrorContext } from '../wire/errors.js';
+
+export type TcrErrorCode =
+  | 'BAD_BATTERY_PARAM'
+  | 'BAD_CURVE_PARAM'
+  | 'BAD_STATE'
+  | 'BAD_REQUEST'
+  | 'BOTH_DIRECTIONS'
+  | 'BAD_INTERVAL'
+  | 'BAD_FORECAST';
+
+export class TcrError extends Error {
+  readonly code: TcrErrorCode;
+  readonly context: ErrorContext;
+  constructor(code: TcrErrorCode, context: ErrorContext = {}) {
+    super(formatCoded(code, context));
+    this.name = 'TcrError';
+    this.code = code;
+    this.context = context;
+  }
+}
