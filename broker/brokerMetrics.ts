@@ -1,0 +1,84 @@
+/**
+ * Prometheus metrics of the broker, in their own prom-client Registry (several
+ * brokers may live in one process, e.g. in tests), and a tiny HTTP server for them.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Counter, Gauge, Registry } from 'prom-client';
+
+export interface BrokerMetrics {
+  registry: Registry;
+  messagesIn: Counter<'result'>;
+  messagesOut: Counter;
+  rejects: Counter<'code'>;
+  authFailures: Counter<'reason'>;
+  subscribeDenied: Counter;
+  revocationKicks: Counter;
+  oversizePackets: Counter;
+}
+
+export function createBrokerMetrics(connectedClients: () => number): BrokerMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  new Gauge({
+    name: 'tmi_broker_connected_clients',
+    help: 'MQTT clients connected and logged in',
+    registers,
+    collect() {
+      this.set(connectedClients());
+    },
+  });
+  return {
+    registry,
+    messagesIn: new Counter({
+      name: 'tmi_broker_messages_in_total',
+      help: 'PUBLISH packets received from clients, by result (accepted, rejected)',
+      labelNames: ['result'] as const,
+      registers,
+    }),
+    messagesOut: new Counter({ name: 'tmi_broker_messages_out_total', help: 'messages forwarded to subscribers', registers }),
+    rejects: new Counter({
+      name: 'tmi_broker_rejects_total',
+      help: 'rejected PUBLISH packets by error code',
+      labelNames: ['code'] as const,
+      registers,
+    }),
+    authFailures: new Counter({
+      name: 'tmi_broker_auth_failures_total',
+      help: 'refused logins by reason',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
+    subscribeDenied: new Counter({ name: 'tmi_broker_subscribe_denied_total', help: 'subscriptions refused by the ACL', registers }),
+    revocationKicks: new Counter({ name: 'tmi_broker_revocation_disconnects_total', help: 'connections closed because the meter was revoked', registers }),
+    oversizePackets: new Counter({ name: 'tmi_broker_oversize_packets_total', help: 'connections closed for a packet over the size limit', registers }),
+  };
+}
+
+/** Serves GET /metrics; anything else is 404. Resolves once listening. */
+export async function serveMetrics(registry: Registry, port: number, host = '127.0.0.1'): Promise<Server> {
+  const server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      (err: unknown) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`METRICS_FAILED ${(err as Error).message}\n`),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return server;
+}
+
+export function portOf(server: { address(): AddressInfo | string | null }): number {
+  const a = server.address();
+  if (a === null || typeof a === 'string') throw new Error('NOT_LISTENING');
+  return a.port;
+}

@@ -1,0 +1,410 @@
+/**
+ * The TMI MQTT broker (DESIGN §3, §4): aedes with
+ *   - login by signed token against the meter directory (username = meter id = client id),
+ *   - revocation feed polled every ≤ 2 s; revoked meters are disconnected,
+ *   - topic ACLs per role, retained messages only on auctions/{id}[/result],
+ *   - edge validation of every tmi/v1/ publish (edgeValidator.ts); a rejected publish is
+ *     acknowledged per its QoS but not forwarded [MQTT-3.3.5-2], and the sender gets a
+ *     broker-signed `error` on tmi/v1/clients/{meterId}/errors,
+ *   - a packet size limit at the transport, a per-client token bucket,
+ *   - listeners: MQTT/TCP, MQTT/TLS, MQTT over WebSocket (path /mqtt),
+ *   - Prometheus metrics and pino logs.
+ */
+import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Aedes, type AedesOptions, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import { pino, type Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { MAX_ANY_MESSAGE_BYTES } from '../schemas/envelope.js';
+import { createCodec, encode, signEnvelope, type CodecOptions } from '../wire/codec.js';
+import { generateKeyPair, type KeyPair } from '../wire/keys.js';
+import { checkLoginToken, TokenReplayCache } from '../wire/loginToken.js';
+import type { Rejection } from './brokerErrors.js';
+import { createBrokerMetrics, portOf, serveMetrics } from './brokerMetrics.js';
+import { DirectoryCache, type DirectoryCacheOptions } from './directoryCache.js';
+import { createEdgeValidator, type Login } from './edgeValidator.js';
+import type { MeterDirectory, Role } from './meterDirectory.js';
+import { PacketSizeGuard } from './packetSizeGuard.js';
+import { TokenBucket, type RateLimit } from './tokenBucket.js';
+import { canSubscribe } from './topicAcl.js';
+
+export interface ListenerOptions {
+  port: number;
+  host?: string;
+}
+
+export interface TmiBrokerOptions {
+  directory: MeterDirectory;
+  /** cache in front of the directory (TTL, negative TTL, size) */
+  cache?: DirectoryCacheOptions;
+  /** codec settings for edge validation (skewMs, maxBytes) */
+  codecOptions?: Pick<CodecOptions, 'skewMs' | 'maxBytes'>;
+  listeners: {
+    mqtt?: ListenerOptions;
+    mqtts?: ListenerOptions & { key: string | Buffer; cert: string | Buffer; ca?: string | Buffer };
+    ws?: ListenerOptions & { path?: string };
+  };
+  metrics?: ListenerOptions;
+  /** largest MQTT packet accepted after login, bytes (default: largest operation + 64 KiB) */
+  maxPacketBytes?: number;
+  /** largest packet before the login succeeds (default 16 KiB) */
+  preAuthPacketBytes?: number;
+  /** per-client token bucket; roles in exemptRoles are not limited (default aggregator, admin) */
+  ratePerClient?: RateLimit & { exemptRoles?: Role[] };
+  /** false turns edge validation off (ACL and retain rules stay); for benchmarks */
+  validate?: boolean;
+  /** the broker's signing key for error messages (default: a fresh key) */
+  key?: KeyPair;
+  /** revocation poll period, ms (default 2000) */
+  revocationPollMs?: number;
+  /** login token clock tolerance, ms (default 60 s) */
+  loginSkewMs?: number;
+  /** QoS of the broker's error messages (default 0) */
+  errorQos?: 0 | 1;
+  /** extra aedes options (concurrency, drainTimeout, …) */
+  aedes?: Pick<AedesOptions, 'concurrency' | 'drainTimeout' | 'connectTimeout' | 'keepaliveLimit' | 'heartbeatInterval' | 'queueLimit'>;
+  log?: Logger;
+  now?: () => number;
+}
+
+export interface TmiBroker {
+  ports: { mqtt?: number; mqtts?: number; ws?: number; metrics?: number };
+  /** address (hex public key) of the key that signs the broker's error messages */
+  address: string;
+  aedes: Aedes;
+  metrics: Registry;
+  cache: DirectoryCache;
+  /** polls the revocation feed now; resolves to the number of new revocations */
+  pollRevocations(): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Fields the broker keeps per connection. */
+interface Session {
+  login: Login;
+  bucket?: TokenBucket;
+  lastRateErrorAt: number;
+}
+
+type AuthDone = (error: (Error & { returnCode: number }) | null, success: boolean | null) => void;
+type PublishFn = (packet: PublishPacket, client: Client | null, done: (err?: Error | null) => void) => void;
+
+const noop = () => {};
+
+export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker> {
+  const now = opts.now ?? Date.now;
+  const log = (opts.log ?? pino({ level: 'silent' })).child({ module: 'broker' });
+  const key = opts.key ?? generateKeyPair();
+  const maxPacketBytes = opts.maxPacketBytes ?? MAX_ANY_MESSAGE_BYTES + 64 * 1024;
+  const preAuthPacketBytes = opts.preAuthPacketBytes ?? 16 * 1024;
+  const maxPayloadBytes = Math.min(opts.codecOptions?.maxBytes ?? MAX_ANY_MESSAGE_BYTES, maxPacketBytes);
+  const pollMs = opts.revocationPollMs ?? 2000;
+  const loginSkewMs = opts.loginSkewMs ?? 60_000;
+  const errorQos = opts.errorQos ?? 0;
+  const rate = opts.ratePerClient;
+  const rateExempt = new Set<Role>(rate?.exemptRoles ?? ['aggregator', 'admin']);
+
+  const cache = new DirectoryCache(opts.directory, { now, ...opts.cache });
+  const sessions = new WeakMap<Client, Session>();
+  const byMeter = new Map<string, { login: Login; clients: Set<Client> }>();
+  const withWill = new WeakSet<Client>();
+  const rejected = new WeakSet<object>();
+  const tokens = new TokenReplayCache(2 * loginSkewMs);
+
+  const codec = createCodec({
+    skewMs: opts.codecOptions?.skewMs ?? 120_000,
+    maxBytes: maxPayloadBytes,
+    now,
+    // a meter id signs with its meter key: the login pinned it (EDGE-7 makes the id the login's own)
+    resolveKey: (clientId) => byMeter.get(clientId)?.login.key ?? cache.peekMeter(clientId)?.key,
+  });
+  const validator = createEdgeValidator({ codec, cache, maxBytes: maxPayloadBytes, validate: opts.validate ?? true });
+
+  const aedes = await Aedes.createBroker({ ...opts.aedes });
+  const metrics = createBrokerMetrics(() => aedes.connectedClients);
+  const accepted = metrics.messagesIn.labels('accepted');
+  const rejectedCount = metrics.messagesIn.labels('rejected');
+
+  // A rejected publish has been acknowledged per its QoS by aedes (publish.js writes
+  // PUBACK/PUBREC itself); here it is dropped instead of routed, stored or retained.
+  const rawPublish = aedes.publish.bind(aedes) as unknown as PublishFn;
+  const guardedPublish: PublishFn = (packet, client, done) => {
+    if (typeof client === 'function') return rawPublish(packet, null, client);
+    if (rejected.has(packet)) return (done ?? noop)(null);
+    return rawPublish(packet, client, done);
+  };
+  (aedes as unknown as { publish: PublishFn }).publish = guardedPublish;
+
+  function refuse(done: AuthDone, returnCode: 2 | 3 | 4 | 5, reason: string, client: Client, extra: Record<string, unknown> = {}): void {
+    metrics.authFailures.labels(reason).inc();
+    log.info({ clientId: client.id, reason, returnCode, ...extra }, 'login refused');
+    const err = Object.assign(new Error(reason), { returnCode });
+    done(err, false);
+  }
+
+  aedes.preConnect = (client, packet, done) => {
+    if (packet.will) withWill.add(client);
+    done(null, true);
+  };
+
+  aedes.authenticate = (client, username, password, done: AuthDone) => {
+    if (withWill.has(client)) return refuse(done, 5, 'WILL_NOT_ALLOWED', client);
+    if (typeof username !== 'string' || username.length === 0 || password === undefined) {
+      return refuse(done, 4, 'NO_CREDENTIALS', client);
+    }
+    // [DESIGN-4] the client id of a meter is its meter id
+    if (client.id !== username) return refuse(done, 2, 'CLIENT_ID_MISMATCH', client, { username });
+    const token = password.toString('utf8');
+    cache.meter(username).then(
+      (meter) => {
+        if (meter === undefined) return refuse(done, 5, 'UNKNOWN_METER', client);
+        if (meter.status !== 'active' || cache.isRevoked(meter.meterId)) return refuse(done, 5, 'REVOKED', client);
+        const t = now();
+        const bad = checkLoginToken(token, meter.meterId, meter.key, t, loginSkewMs);
+        if (bad) return refuse(done, 4, bad, client);
+        if (!tokens.remember(token, t)) return refuse(done, 4, 'TOKEN_REPLAYED', client);
+        const login: Login = { meterId: meter.meterId, role: meter.role, address: meter.publicKey, key: meter.key };
+        const session: Session = { login, lastRateErrorAt: -Infinity };
+        if (rate && !rateExempt.has(login.role)) session.bucket = new TokenBucket(rate, t);
+        sessions.set(client, session);
+        let entry = byMeter.get(login.meterId);
+        if (!entry) {
+          entry = { login, clients: new Set() };
+          byMeter.set(login.meterId, entry);
+        }
+        entry.login = login;
+        entry.clients.add(client);
+        const conn = client.conn as Duplex;
+        conn.once('close', () => {
+          const e = byMeter.get(login.meterId);
+          if (e) {
+            e.clients.delete(client);
+            if (e.clients.size === 0) byMeter.delete(login.meterId);
+          }
+        });
+        if (conn instanceof PacketSizeGuard) conn.authenticated();
+        log.debug({ meterId: login.meterId, role: login.role }, 'login');
+        done(null, true);
+      },
+      (err: unknown) => refuse(done, 3, 'DIRECTORY_UNAVAILABLE', client, { err: (err as Error).message }),
+    );
+  };
+
+  function sendError(meterId: string, rej: Rejection, topic: string): void {
+    const params = {
+      code: rej.code,
+      reason: rej.reason.slice(0, 1024),
+      topic: topic.slice(0, 256),
+      ...(rej.reqId !== undefined ? { reqId: rej.reqId } : {}),
+    };
+    const env = signEnvelope(key, 'error', params, { date: new Date(now()) });
+    rawPublish(
+      { cmd: 'publish', topic: `tmi/v1/clients/${meterId}/errors`, payload: encode(env), qos: errorQos, retain: false, dup: false },
+      null,
+      noop,
+    );
+  }
+
+  function rejectPacket(session: Session, packet: PublishPacket, rej: Rejection, notify = true): void {
+    rejected.add(packet);
+    rejectedCount.inc();
+    metrics.rejects.labels(rej.code).inc();
+    log.debug({ meterId: session.login.meterId, topic: packet.topic, code: rej.code, reason: rej.reason }, 'publish rejected');
+    if (notify) sendError(session.login.meterId, rej, packet.topic);
+  }
+
+  aedes.authorizePublish = (client, packet, done) => {
+    // a will (refused at login) or a client without a session: never published
+    if (client === null) return done(new Error('NO_CLIENT'));
+    const session = sessions.get(client);
+    if (!session) return done(new Error('NOT_LOGGED_IN'));
+    if (session.bucket && !session.bucket.take(now())) {
+      // at most one RATE_LIMITED message per second per client: no amplification
+      const t = now();
+      const notify = t - session.lastRateErrorAt >= 1000;
+      if (notify) session.lastRateErrorAt = t;
+      rejectPacket(session, packet, { code: 'RATE_LIMITED', reason: `more than ${rate?.messagesPerSecond}/s (burst ${rate?.burst})` }, notify);
+      return done(null);
+    }
+    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
+    const verdict = validator.check(session.login, packet.topic, payload, packet.retain);
+    const finish = (v: Awaited<typeof verdict>) => {
+      if (v.ok) accepted.inc();
+      else rejectPacket(session, packet, v.rejection);
+      done(null);
+    };
+    if (verdict instanceof Promise) verdict.then(finish, (err: unknown) => done(err as Error));
+    else finish(verdict);
+  };
+
+  aedes.authorizeSubscribe = (client, sub: Subscription, done) => {
+    const session = sessions.get(client);
+    if (session && canSubscribe(session.login.role, session.login.meterId, sub.topic)) return done(null, sub);
+    metrics.subscribeDenied.inc();
+    log.debug({ clientId: client.id, topic: sub.topic }, 'subscribe denied');
+    done(null, null); // SUBACK 0x80 for this filter [MQTT-3.9.3]
+  };
+
+  aedes.authorizeForward = (_client, packet: AedesPublishPacket) => {
+    metrics.messagesOut.inc();
+    return packet;
+  };
+
+  aedes.on('clientError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'client error'));
+  aedes.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'));
+
+  // ── revocation feed ──────────────────────────────────────────────────────────
+  let since = 0;
+  let polling: Promise<number> | undefined;
+  function kick(meterId: string): void {
+    const e = byMeter.get(meterId);
+    if (!e) return;
+    for (const c of [...e.clients]) {
+      metrics.revocationKicks.inc();
+      log.info({ meterId }, 'revoked: disconnecting');
+      c.close();
+    }
+  }
+  async function pollOnce(): Promise<number> {
+    let n = 0;
+    for (let page = 0; page < 100; page++) {
+      const r = await cache.revokedSince(since);
+      for (const item of r.items) {
+        if (item.seq <= since) continue;
+        cache.markRevoked(item);
+        kick(item.meterId);
+        n++;
+      }
+      const next = Math.max(since, r.last, ...r.items.map((i) => i.seq));
+      if (next === since || r.items.length === 0) {
+        since = next;
+        break;
+      }
+      since = next;
+    }
+    return n;
+  }
+  function pollRevocations(): Promise<number> {
+    if (!polling) {
+      polling = pollOnce()
+        .catch((err: unknown) => {
+          log.warn({ err: (err as Error).message }, 'revocation poll failed');
+          return 0;
+        })
+        .finally(() => {
+          polling = undefined;
+        });
+    }
+    return polling;
+  }
+  await pollRevocations();
+  const pollTimer = setInterval(() => void pollRevocations(), pollMs);
+  pollTimer.unref();
+
+  // ── listeners ───────────────────────────────────────────────────────────────
+  const open = new Set<Duplex>();
+  function accept(stream: Duplex, req?: IncomingMessage, remoteAddress?: string): void {
+    open.add(stream);
+    stream.once('close', () => open.delete(stream));
+    const guard = new PacketSizeGuard(stream, { limit: maxPacketBytes, preAuthLimit: preAuthPacketBytes, ...(remoteAddress ? { remoteAddress } : {}) });
+    guard.on('oversize', (err: Error) => {
+      metrics.oversizePackets.inc();
+      log.info({ remoteAddress: guard.remoteAddress, err: err.message }, 'packet over the size limit: connection closed');
+    });
+    guard.on('error', noop); // aedes adds its own; this keeps a late error from crashing the process
+    aedes.handle(guard, req);
+  }
+
+  const closers: (() => Promise<void>)[] = [];
+  const ports: TmiBroker['ports'] = {};
+  async function listen(server: NetServer | TlsServer | HttpServer, l: ListenerOptions): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(l.port, l.host ?? '127.0.0.1', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (err) => log.error({ err: err.message }, 'listener error'));
+    return portOf(server);
+  }
+  const closeServer = (server: NetServer | TlsServer | HttpServer) => () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      if ('closeAllConnections' in server) server.closeAllConnections();
+    });
+
+  try {
+    if (opts.listeners.mqtt) {
+      const server = createNetServer({ noDelay: true }, (socket) => {
+        socket.on('error', noop);
+        accept(socket, undefined, socket.remoteAddress);
+      });
+      ports.mqtt = await listen(server, opts.listeners.mqtt);
+      closers.push(closeServer(server));
+    }
+    if (opts.listeners.mqtts) {
+      const t = opts.listeners.mqtts;
+      const server = createTlsServer({ key: t.key, cert: t.cert, ...(t.ca ? { ca: t.ca } : {}) }, (socket) => {
+        socket.setNoDelay(true);
+        socket.on('error', noop);
+        accept(socket, undefined, socket.remoteAddress);
+      });
+      server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
+      ports.mqtts = await listen(server, t);
+      closers.push(closeServer(server));
+    }
+    if (opts.listeners.ws) {
+      const w = opts.listeners.ws;
+      const server = createHttpServer((_req, res) => res.writeHead(426, { 'content-type': 'text/plain' }).end('MQTT over WebSocket: connect to ' + (w.path ?? '/mqtt') + '\n'));
+      const wss = new WebSocketServer({ server, path: w.path ?? '/mqtt', maxPayload: maxPacketBytes + 1024 });
+      wss.on('connection', (ws, req) => {
+        req.socket.setNoDelay(true);
+        const stream = createWebSocketStream(ws);
+        stream.on('error', noop);
+        accept(stream, req, req.socket.remoteAddress);
+      });
+      ports.ws = await listen(server, w);
+      closers.push(async () => {
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        await closeServer(server)();
+      });
+    }
+    if (opts.metrics) {
+      const server = await serveMetrics(metrics.registry, opts.metrics.port, opts.metrics.host);
+      ports.metrics = portOf(server);
+      closers.push(closeServer(server));
+    }
+  } catch (err) {
+    clearInterval(pollTimer);
+    await Promise.all(closers.map((c) => c()));
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw err;
+  }
+
+  log.info({ ports, address: key.address, validate: opts.validate ?? true }, 'broker listening');
+
+  let closed: Promise<void> | undefined;
+  return {
+    ports,
+    address: key.address,
+    aedes,
+    metrics: metrics.registry,
+    cache,
+    pollRevocations,
+    close() {
+      closed ??= (async () => {
+        clearInterval(pollTimer);
+        const servers = Promise.all(closers.map((c) => c()));
+        await new Promise<void>((resolve) => aedes.close(() => resolve()));
+        for (const s of open) s.destroy(); // connections that never logged in
+        await servers;
+        log.info('broker closed');
+      })();
+      return closed;
+    },
+  };
+}

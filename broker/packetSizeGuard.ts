@@ -1,0 +1,158 @@
+/**
+ * Max MQTT packet size at the transport (aedes and mqtt-packet have no such option).
+ *
+ * PacketSizeGuard wraps a connection (TCP, TLS or WebSocket stream) and reads the MQTT
+ * fixed header of every packet as bytes flow by — type byte, then the 1–4 byte
+ * "remaining length" [MQTT-2.2.3] — without copying or parsing the body. A packet
+ * larger than the limit destroys the connection before its body is buffered, so an
+ * attacker cannot make the broker hold a 256 MB packet. Until the login succeeds the
+ * limit is `preAuthLimit` (a CONNECT is small); the broker raises it after login.
+ */
+import { Duplex } from 'node:stream';
+
+export class PacketTooLargeError extends Error {
+  readonly code = 'PACKET_TOO_LARGE';
+  constructor(readonly bytes: number, readonly limit: number) {
+    super(`PACKET_TOO_LARGE bytes=${bytes} limit=${limit}`);
+  }
+}
+
+export class MalformedLengthError extends Error {
+  readonly code = 'MALFORMED_LENGTH';
+  constructor() {
+    super('MALFORMED_LENGTH remaining length longer than 4 bytes');
+  }
+}
+
+const HEADER = 0;
+const LENGTH = 1;
+const BODY = 2;
+
+/** Incremental scanner of MQTT packet boundaries; pure state machine over chunks. */
+export class PacketSizeScanner {
+  private state = HEADER;
+  private value = 0;
+  private mult = 1;
+  private lengthBytes = 0;
+  private remaining = 0;
+  /** packets whose header has been fully read */
+  packets = 0;
+
+  constructor(public limit: number) {}
+
+  /** Returns an error for the first packet that breaks the limit, else undefined. */
+  scan(chunk: Uint8Array): Error | undefined {
+    let i = 0;
+    const n = chunk.length;
+    while (i < n) {
+      if (this.state === BODY) {
+        const skip = Math.min(this.remaining, n - i);
+        i += skip;
+        this.remaining -= skip;
+        if (this.remaining === 0) this.state = HEADER;
+      } else if (this.state === HEADER) {
+        i++;
+        this.state = LENGTH;
+        this.value = 0;
+        this.mult = 1;
+        this.lengthBytes = 0;
+      } else {
+        const b = chunk[i++]!;
+        this.value += (b & 0x7f) * this.mult;
+        this.mult *= 128;
+        this.lengthBytes++;
+        const total = 1 + this.lengthBytes + this.value;
+        if (total > this.limit) return new PacketTooLargeError(total, this.limit);
+        if (b & 0x80) {
+          if (this.lengthBytes >= 4) return new MalformedLengthError();
+          continue;
+        }
+        this.packets++;
+        this.remaining = this.value;
+        this.state = this.remaining > 0 ? BODY : HEADER;
+      }
+    }
+    return undefined;
+  }
+}
+
+export class PacketSizeGuard extends Duplex {
+  private readonly scanner: PacketSizeScanner;
+  private readonly inner: Duplex;
+  private readonly fullLimit: number;
+  /** remote address of the underlying socket, for logs */
+  readonly remoteAddress: string | undefined;
+
+  constructor(inner: Duplex, opts: { limit: number; preAuthLimit?: number; remoteAddress?: string }) {
+    super({ allowHalfOpen: false });
+    this.inner = inner;
+    this.fullLimit = opts.limit;
+    this.scanner = new PacketSizeScanner(Math.min(opts.preAuthLimit ?? opts.limit, opts.limit));
+    this.remoteAddress = opts.remoteAddress ?? (inner as { remoteAddress?: string }).remoteAddress;
+    inner.on('data', (chunk: Buffer) => {
+      const err = this.scanner.scan(chunk);
+      if (err) {
+        this.emit('oversize', err);
+        this.destroy(err);
+        return;
+      }
+      if (!this.push(chunk)) inner.pause();
+    });
+    inner.on('end', () => this.push(null));
+    inner.on('error', (err: Error) => this.destroy(err));
+    inner.on('close', () => {
+      if (!this.destroyed) this.destroy();
+    });
+  }
+
+  /** Raise the limit from the pre-login value to the full one. */
+  authenticated(): void {
+    this.scanner.limit = this.fullLimit;
+  }
+
+  get limit(): number {
+    return this.scanner.limit;
+  }
+
+  override _read(): void {
+    this.inner.resume();
+  }
+
+  private afterWrite(ok: boolean, cb: (err?: Error | null) => void): void {
+    if (ok) return cb();
+    const onDrain = () => {
+      this.inner.off('close', onClose);
+      cb();
+    };
+    const onClose = () => {
+      this.inner.off('drain', onDrain);
+      cb(new Error('CONNECTION_CLOSED'));
+    };
+    this.inner.once('drain', onDrain);
+    this.inner.once('close', onClose);
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    if (this.inner.destroyed) return cb(new Error('CONNECTION_CLOSED'));
+    this.afterWrite(this.inner.write(chunk), cb);
+  }
+
+  override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
+    if (this.inner.destroyed) return cb(new Error('CONNECTION_CLOSED'));
+    this.inner.cork();
+    let ok = true;
+    for (const c of chunks) ok = this.inner.write(c.chunk);
+    this.inner.uncork();
+    this.afterWrite(ok, cb);
+  }
+
+  override _final(cb: (err?: Error | null) => void): void {
+    this.inner.end();
+    cb();
+  }
+
+  override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
+    if (!this.inner.destroyed) this.inner.destroy();
+    cb(err);
+  }
+}
