@@ -1,3 +1,105 @@
-import { notBuilt } from '../command.js';
+import { readFile, stat } from 'node:fs/promises';
+import { auditAuction, auditAuctionResult, MAX_AUDIT_BIDS } from '../../poe-chain/core/auction/auctionAudit.js';
+import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
+import type { Command } from '../command.js';
 
-export const auction = notBuilt('auction', 'audit tools: clear an auction from a JSON file with the same code the chain runs', 'aggregator issue #6');
+const spec: OptionSpec = {
+  input: { type: 'string', short: 'i', describe: 'auction file to clear (JSON, format below)' },
+  format: { type: 'string', describe: "'audit' (allocation, payments, exclusions) or 'auction-result' (the wire parameters)", default: 'audit' },
+  'no-verify': { type: 'boolean', describe: 'do not verify the signatures of signed envelopes', default: false },
+  'max-bytes': { type: 'string', describe: 'largest input file accepted', default: String(512 * 1024 * 1024) },
+};
+
+export const auction: Command = {
+  name: 'auction',
+  summary: 'audit tools: clear an auction from a JSON file with the same code the chain runs',
+  help: `Usage: tmi auction clear --input auction.json [--format audit|auction-result] [--no-verify]
+
+Clears an auction with exactly the chain's auction contract and prints the result as
+JSON on stdout: awards (energy, price, payment), exclusions with their reasons, the
+clearing price, energy per feeder. Exit code 0 on success, 1 on a bad input file.
+
+Input file (wire units, as in the message schemas):
+  {
+    "auction": <auction-open parameters, or a signed auction-open envelope>,
+    "close":   <auction-close parameters or signed envelope>          (optional)
+               needed to open sealed bids: it reveals auctionSecretKey; a sealed
+               auction closed without its matching key is void,
+    "feederLimits": [{"feeder":"F1","maxExportWh":5000,"maxImportWh":5000}]  (optional)
+               the registry's limits; replaces auction.feederLimits; a feeder
+               without an entry is unlimited,
+    "aggregatorPublicKey": "<hex>"   (optional) key of a signed auction whose
+               clientId is not an address,
+    "bids": [
+      {"inclusion": 0, "reqId": "<16-64 chars [A-Za-z0-9_-]>", "parameters": <bid-offer parameters>},
+      {"inclusion": 1, "envelope": <signed bid-offer envelope>},
+      ...                                                   (at most ${MAX_AUDIT_BIDS.toLocaleString('en')})
+    ]
+  }
+inclusion = order of inclusion on chain (smaller = earlier; default: position in
+"bids"). Signed envelopes are verified (signature; bid-offer address = signer);
+dates and replay are not checked. Energies {"unit":"kWh"|"Wh","value":…} and prices
+{"unit":"cents/kWh"|"millicents/kWh","value":…} become Wh and millicents/kWh (floor).
+
+Rules: aggregator buy = offers (bid.type "sell") priced at or below the limit, in
+ascending price; aggregator sell = bids (bid.type "buy") at or above the limit, in
+descending price; ties by inclusion then reqId; each gets min(its energy, energy still
+wanted, capacity left on its feeder). pay-as-bid pays each its own price, uniform
+the marginal (last accepted) price. payment = floor(Wh × millicents/kWh ÷ 1000).
+Only the first bid of an address counts. Exclusion reasons: DUPLICATE_ADDRESS,
+ZERO_ENERGY, PRICE_ABOVE_LIMIT, PRICE_BELOW_LIMIT, FEEDER_LIMIT, QUANTITY_FILLED,
+WRONG_AUCTION, WRONG_SIDE, OPEN_BID_IN_SEALED_AUCTION, SEALED_BID_IN_OPEN_AUCTION,
+SEALED_NOT_REVEALED, SEALED_MALFORMED, SEALED_UNDECRYPTABLE, SEALED_BAD_JSON,
+SEALED_SCHEMA_INVALID. The closing-time rule (void when not closed in time) needs
+chain times and is not applied here.
+
+Example: tmi auction clear --input aggregator/examples/auction.json
+
+${formatOptions(spec)}
+`,
+  async run(argv) {
+    const fail = (msg: string): number => {
+      process.stderr.write(`tmi auction: ${msg}\n`);
+      return 1;
+    };
+    let parsed;
+    try {
+      parsed = parseCommandLine(argv, spec);
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+    const { values, positionals } = parsed;
+    if (positionals[0] !== 'clear' || positionals.length !== 1) return fail("expected the subcommand 'clear' (see tmi auction --help)");
+    const input = values.input;
+    if (typeof input !== 'string' || input === '') return fail('--input <file> is required');
+    const format = String(values.format);
+    if (format !== 'audit' && format !== 'auction-result') return fail(`--format must be 'audit' or 'auction-result', not '${format}'`);
+    const maxBytes = Number(values['max-bytes']);
+    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) return fail(`--max-bytes must be a positive integer`);
+
+    let text: string;
+    try {
+      const st = await stat(input);
+      if (!st.isFile()) return fail(`${input}: not a file`);
+      if (st.size > maxBytes) return fail(`${input}: ${st.size} bytes, more than --max-bytes ${maxBytes}`);
+      text = await readFile(input, 'utf8');
+    } catch (err) {
+      return fail(`${input}: ${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`.trim());
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (err) {
+      return fail(`${input}: not JSON: ${(err as Error).message}`);
+    }
+    let report;
+    try {
+      report = auditAuction(doc, { verify: values['no-verify'] !== true });
+    } catch (err) {
+      return fail(`${input}: ${(err as Error).message}`);
+    }
+    const out = format === 'audit' ? report : auditAuctionResult(report);
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    return 0;
+  },
+};
