@@ -1,0 +1,334 @@
+/**
+ * The VPP aggregator service (DESIGN §1, §8): publishes the day-ahead schedule, watches
+ * metered net load, opens an auction for the next delivery interval when the deviation
+ * exceeds the threshold, closes it on time, republishes the chain's result, and keeps the
+ * VPP ledger. Clearing and settlement are the chain's contract; this service only reads
+ * them through `ChainView`.
+ *
+ * Timeline for metering interval i = [origin + i·I, origin + (i+1)·I):
+ *   end of i + grace   aggregate the readings of i, compare with the schedule
+ *   same moment        open an auction for delivery interval i + deliveryOffset
+ *   + closeAfter       publish auction-close (revealing the key of a sealed auction)
+ *   when on chain      publish auction-result (retained) from the chain's state
+ */
+import type { MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { createCodec, signEnvelope, encode, type Codec } from '../wire/codec.js';
+import type { KeyPair } from '../wire/keys.js';
+import type { AuctionOpen, AuctionResult, FeederLimit, MeterReading } from '../schemas/types.js';
+import { newAuctionKeyPair, auctionKeyToWire } from '../poe-chain/core/auction/sealedBid.js';
+import { seasonalMeanForecast } from './core/forecast.js';
+import { detectDeviation, type DeviationOptions } from './core/deviation.js';
+import { imbalanceAvoided, ledgerTotals, type LedgerEntry } from './ledger.js';
+
+export const TOPICS = {
+  auction: (id: string) => `tmi/v1/auctions/${id}`,
+  result: (id: string) => `tmi/v1/auctions/${id}/result`,
+  readings: 'tmi/v1/readings',
+  schedule: 'tmi/v1/schedule',
+} as const;
+
+/** What the aggregator reads from its chain node. */
+export interface ChainView {
+  /** the contract's record of an auction, once its open is on chain */
+  auction(auctionId: string): Promise<ChainAuction | undefined>;
+}
+
+export interface ChainAuction {
+  status: 'open' | 'closed' | 'cleared' | 'void' | 'settled';
+  result?: AuctionResult;
+  settlements?: { address: string; deliveredWh: number; paymentMc: number; penaltyMc: number }[];
+}
+
+export interface AggregatorConfig {
+  /** alignment of metering intervals (ms since the epoch) */
+  originMs: number;
+  intervalMs: number;
+  /** intervals per (simulated) day, for the day-ahead schedule */
+  slotsPerDay: number;
+  /** wait this fraction of an interval after its end for readings (default 0.15) */
+  readingGraceFraction?: number;
+  /** an auction closes this fraction of an interval after it opens (default 0.4) */
+  closeAfterFraction?: number;
+  /** delivery interval = measured interval + deliveryOffset (default 2) */
+  deliveryOffset?: number;
+  deviation: DeviationOptions;
+  pricing?: 'pay-as-bid' | 'uniform';
+  sealed?: boolean;
+  /** limit prices for a delivery interval, millicents/kWh */
+  prices: (deliveryStartMs: number, slotOfDay: number) => { buyMcPerKWh: number; sellMcPerKWh: number };
+  /** net load expected per slot before any history (Wh) */
+  priorNetLoadWh: number[];
+  feederLimits?: () => Promise<FeederLimit[]>;
+  /** open auctions on deviations automatically (default true) */
+  autoAuctions?: boolean;
+  /** how long to wait for the chain's result after close (default 3 intervals) */
+  resultTimeoutMs?: number;
+}
+
+export interface ManualAuction {
+  side: 'buy' | 'sell';
+  energyWh: number;
+  limitPriceMcPerKWh: number;
+  delivery: { startMs: number; endMs: number };
+  closesAtMs?: number;
+  pricing?: 'pay-as-bid' | 'uniform';
+  sealed?: boolean;
+}
+
+export interface AuctionRecord {
+  auctionId: string;
+  open: AuctionOpen;
+  origin: 'deviation' | 'manual';
+  status: LedgerEntry['status'];
+  imbalancePriceMcPerKWh: number;
+  result?: AuctionResult;
+  secretKey?: string;
+}
+
+export interface Aggregator {
+  openAuction(a: ManualAuction, origin?: 'deviation' | 'manual'): Promise<AuctionRecord>;
+  auctions(): AuctionRecord[];
+  ledger(): { entries: LedgerEntry[]; totals: ReturnType<typeof ledgerTotals> };
+  schedule(day: number): number[] | undefined;
+  /** aggregated metered net load of interval i, Wh (undefined if no reading yet) */
+  actualNetLoad(i: number): number | undefined;
+  stop(): Promise<void>;
+}
+
+export interface AggregatorDeps {
+  key: KeyPair;
+  mqtt: MqttClient;
+  chain: ChainView;
+  config: AggregatorConfig;
+  now?: () => number;
+  log?: Logger;
+  codec?: Codec;
+}
+
+export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator> {
+  const { key, mqtt, chain, config: c } = deps;
+  const now = deps.now ?? Date.now;
+  const codec = deps.codec ?? createCodec({ now });
+  const log = deps.log;
+  const grace = c.readingGraceFraction ?? 0.15;
+  const closeAfter = c.closeAfterFraction ?? 0.4;
+  const offset = c.deliveryOffset ?? 2;
+  const resultTimeoutMs = c.resultTimeoutMs ?? 3 * c.intervalMs;
+
+  const readings = new Map<number, Map<string, number>>(); // interval → address → net Wh
+  const schedules = new Map<number, number[]>(); // day → slots
+  const history: (number | undefined)[][] = [];
+  const records = new Map<string, AuctionRecord>();
+  const entries = new Map<string, LedgerEntry>();
+  const timers = new Set<NodeJS.Timeout>();
+  let seq = 0;
+  let stopped = false;
+
+  const intervalOf = (t: number) => Math.floor((t - c.originMs) / c.intervalMs);
+  const startOf = (i: number) => c.originMs + i * c.intervalMs;
+
+  function later(ms: number, fn: () => Promise<void> | void) {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      if (stopped) return;
+      Promise.resolve(fn()).catch((err: unknown) => log?.error({ err }, 'aggregator task failed'));
+    }, Math.max(0, ms));
+    timers.add(t);
+  }
+
+  async function publish(topic: string, env: object, retain = false) {
+    await mqtt.publishAsync(topic, encode(env), { qos: 1, retain });
+  }
+
+  // ── readings ────────────────────────────────────────────────────────────────
+  mqtt.on('message', (topic, payload) => {
+    if (topic !== TOPICS.readings) return;
+    let r: MeterReading;
+    try {
+      const env = codec.decode(payload);
+      if (env.operation !== 'meter-reading') return;
+      r = env.parameters;
+    } catch (err) {
+      log?.debug({ err: (err as Error).message }, 'reading rejected');
+      return;
+    }
+    const i = intervalOf(Date.parse(r.interval.start));
+    let m = readings.get(i);
+    if (!m) readings.set(i, (m = new Map()));
+    // net load at the home's grid connection (+ import, − export)
+    m.set(r.address, r.consumedWh + r.chargedWh - r.producedWh - r.dischargedWh);
+  });
+  await mqtt.subscribeAsync(TOPICS.readings, { qos: 1 });
+
+  function actualNetLoad(i: number): number | undefined {
+    const m = readings.get(i);
+    if (!m || m.size === 0) return undefined;
+    let s = 0;
+    for (const v of m.values()) s += v;
+    return s;
+  }
+
+  // ── day-ahead schedule ─────────────────────────────────────────────────────
+  async function publishSchedule(day: number) {
+    const weekdays = history.map((_, d) => d % 7);
+    const slots = seasonalMeanForecast(history, weekdays, day % 7, c.priorNetLoadWh, { slotsPerDay: c.slotsPerDay });
+    schedules.set(day, slots);
+    const dayStart = new Date(startOf(day * c.slotsPerDay)).toISOString().slice(0, 10);
+    const env = signEnvelope(key, 'schedule', {
+      day: dayStart,
+      intervalMinutes: Math.max(1, Math.round(1440 / c.slotsPerDay)),
+      netLoadWh: slots,
+      method: history.length ? `seasonal mean of ${Math.min(7, history.length)} days` : 'prior',
+    }, { date: new Date(now()) });
+    await publish(TOPICS.schedule, env, true);
+    log?.info({ day, method: history.length ? 'seasonal-mean' : 'prior' }, 'schedule published');
+  }
+
+  // ── auctions ────────────────────────────────────────────────────────────────
+  async function openAuction(a: ManualAuction, origin: 'deviation' | 'manual' = 'manual'): Promise<AuctionRecord> {
+    const t = now();
+    const closesAtMs = a.closesAtMs ?? t + closeAfter * c.intervalMs;
+    if (closesAtMs <= t) throw new AggregatorError('CLOSES_IN_PAST', { closesAt: new Date(closesAtMs).toISOString() });
+    if (a.delivery.endMs <= a.delivery.startMs) throw new AggregatorError('BAD_DELIVERY', {});
+    if (a.delivery.startMs < closesAtMs) throw new AggregatorError('DELIVERY_BEFORE_CLOSE', {});
+    const sealed = a.sealed ?? c.sealed ?? false;
+    const auctionKeys = sealed ? newAuctionKeyPair() : undefined;
+    const auctionId = `auc-${new Date(a.delivery.startMs).toISOString().replace(/[-:]/g, '').slice(0, 13)}-${a.side}-${(++seq).toString(36)}${Math.floor(t % 1e6).toString(36)}`;
+    const open: AuctionOpen = {
+      auctionId,
+      side: a.side,
+      energy: { unit: 'Wh', value: a.energyWh },
+      limitPrice: { unit: 'millicents/kWh', value: a.limitPriceMcPerKWh },
+      delivery: { start: new Date(a.delivery.startMs).toISOString(), end: new Date(a.delivery.endMs).toISOString() },
+      closesAt: new Date(closesAtMs).toISOString(),
+      pricing: a.pricing ?? c.pricing ?? 'pay-as-bid',
+      sealed,
+      ...(auctionKeys ? { auctionPublicKey: auctionKeyToWire(auctionKeys.publicKey) } : {}),
+      feederLimits: c.feederLimits ? await c.feederLimits() : [],
+    };
+    const rec: AuctionRecord = {
+      auctionId,
+      open,
+      origin,
+      status: 'open',
+      imbalancePriceMcPerKWh: a.limitPriceMcPerKWh,
+      ...(auctionKeys ? { secretKey: auctionKeyToWire(auctionKeys.secretKey) } : {}),
+    };
+    records.set(auctionId, rec);
+    entries.set(auctionId, {
+      auctionId, side: a.side, deliveryStart: open.delivery.start, requestedWh: a.energyWh,
+      awardedWh: 0, deliveredWh: 0, energyMc: 0, penaltiesMc: 0, imbalanceAvoidedMc: 0, status: 'open',
+    });
+    await publish(TOPICS.auction(auctionId), signEnvelope(key, 'auction-open', open, { date: new Date(t) }), true);
+    log?.info({ auctionId, side: a.side, energyWh: a.energyWh, limit: a.limitPriceMcPerKWh, origin }, 'auction opened');
+    later(closesAtMs - now(), () => closeAuction(rec));
+    return rec;
+  }
+
+  async function closeAuction(rec: AuctionRecord) {
+    const params = { auctionId: rec.auctionId, ...(rec.secretKey ? { auctionSecretKey: rec.secretKey } : {}) };
+    await publish(TOPICS.auction(rec.auctionId), signEnvelope(key, 'auction-close', params, { date: new Date(now()) }), true);
+    rec.status = 'closed';
+    entries.get(rec.auctionId)!.status = 'closed';
+    log?.info({ auctionId: rec.auctionId }, 'auction closed');
+    const deadline = now() + resultTimeoutMs;
+    await followOnChain(rec, deadline);
+  }
+
+  /** Waits for the chain's result, republishes it, then follows settlement. */
+  async function followOnChain(rec: AuctionRecord, deadline: number) {
+    const step = Math.max(50, Math.min(500, c.intervalMs / 20));
+    const poll = async () => {
+      const onChain = await chain.auction(rec.auctionId);
+      const entry = entries.get(rec.auctionId)!;
+      if (onChain?.result && !rec.result) {
+        rec.result = onChain.result;
+        rec.status = onChain.result.status === 'void' ? 'void' : 'cleared';
+        entry.status = rec.status;
+        entry.awardedWh = onChain.result.awardedWh ?? onChain.result.awards.reduce((s, w) => s + w.energyWh, 0);
+        entry.imbalanceAvoidedMc = imbalanceAvoided(entry.awardedWh, rec.imbalancePriceMcPerKWh);
+        await publish(TOPICS.result(rec.auctionId), signEnvelope(key, 'auction-result', onChain.result, { date: new Date(now()) }), true);
+        log?.info({ auctionId: rec.auctionId, status: rec.status, awardedWh: entry.awardedWh }, 'auction result published');
+      }
+      if (onChain?.settlements && onChain.status === 'settled') {
+        entry.deliveredWh = onChain.settlements.reduce((s, x) => s + x.deliveredWh, 0);
+        entry.energyMc = onChain.settlements.reduce((s, x) => s + x.paymentMc, 0);
+        entry.penaltiesMc = onChain.settlements.reduce((s, x) => s + x.penaltyMc, 0);
+        entry.status = rec.status = 'settled';
+        return;
+      }
+      if (rec.status === 'void') return;
+      // after the result, keep following until settlement (delivery end + 3 intervals)
+      const until = rec.result ? Date.parse(rec.open.delivery.end) + 3 * c.intervalMs : deadline;
+      if (now() < until) later(step, poll);
+      else if (!rec.result) {
+        rec.status = entry.status = 'void';
+        log?.warn({ auctionId: rec.auctionId }, 'no result on chain before the deadline');
+      }
+    };
+    await poll();
+  }
+
+  // ── the interval loop ─────────────────────────────────────────────────────
+  async function onIntervalEnd(i: number) {
+    const day = Math.floor(i / c.slotsPerDay);
+    const slot = ((i % c.slotsPerDay) + c.slotsPerDay) % c.slotsPerDay;
+    const actual = actualNetLoad(i);
+    if (actual !== undefined) {
+      (history[day] ??= [])[slot] = actual;
+    }
+    // day-ahead: publish tomorrow's schedule in the last slot of today
+    if (slot === c.slotsPerDay - 1 && !schedules.has(day + 1)) await publishSchedule(day + 1);
+    const scheduled = schedules.get(day)?.[slot];
+    if ((c.autoAuctions ?? true) && actual !== undefined && scheduled !== undefined) {
+      const d = detectDeviation(scheduled, actual, c.deviation);
+      if (d) {
+        const di = i + offset;
+        const prices = c.prices(startOf(di), ((di % c.slotsPerDay) + c.slotsPerDay) % c.slotsPerDay);
+        await openAuction({
+          side: d.side,
+          energyWh: d.energyWh,
+          limitPriceMcPerKWh: d.side === 'buy' ? prices.buyMcPerKWh : prices.sellMcPerKWh,
+          delivery: { startMs: startOf(di), endMs: startOf(di + 1) },
+        }, 'deviation');
+      }
+    }
+    for (const k of readings.keys()) if (k < i - 4 * c.slotsPerDay) readings.delete(k);
+  }
+
+  function scheduleNext() {
+    const i = intervalOf(now());
+    const at = startOf(i + 1) + grace * c.intervalMs;
+    later(at - now(), async () => {
+      scheduleNext();
+      await onIntervalEnd(i);
+    });
+  }
+
+  const startDay = Math.floor(intervalOf(now()) / c.slotsPerDay);
+  await publishSchedule(startDay);
+  scheduleNext();
+
+  return {
+    openAuction,
+    auctions: () => [...records.values()],
+    ledger: () => {
+      const list = [...entries.values()];
+      return { entries: list, totals: ledgerTotals(list) };
+    },
+    schedule: (day) => schedules.get(day),
+    actualNetLoad,
+    async stop() {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+    },
+  };
+}
+
+export class AggregatorError extends Error {
+  constructor(readonly code: string, readonly context: Record<string, string | number>) {
+    super([code, ...Object.entries(context).map(([k, v]) => `${k}=${v}`)].join(' '));
+  }
+}

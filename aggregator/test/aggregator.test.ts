@@ -1,0 +1,170 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server, type AddressInfo } from 'node:net';
+import { Aedes } from 'aedes';
+import mqtt, { type MqttClient } from 'mqtt';
+import { createAggregator, type ChainView, type ChainAuction } from '../aggregator.js';
+import { createAggregatorAdminApp } from '../adminApi.js';
+import { createCodec, encode, signEnvelope } from '../../wire/codec.js';
+import { generateKeyPair } from '../../wire/keys.js';
+import type { AnyEnvelope, AuctionResult } from '../../schemas/types.js';
+
+async function plainBroker(): Promise<{ url: string; close: () => Promise<void> }> {
+  const aedes = await Aedes.createBroker();
+  const server: Server = createServer(aedes.handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    close: async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+      await new Promise<void>((r) => aedes.close(() => r()));
+    },
+  };
+}
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(fn: () => T | undefined, ms: number, what: string): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await wait(20);
+  }
+}
+
+test('aggregator: schedule, deviation auction with the right side/energy/limit, close, result from the chain', async (t) => {
+  const broker = await plainBroker();
+  const aggKey = generateKeyPair();
+  const home = generateKeyPair();
+  const aggMqtt = await mqtt.connectAsync(broker.url, { clientId: 'aggregator' });
+  const watcher = await mqtt.connectAsync(broker.url, { clientId: 'watcher' });
+  const homeMqtt = await mqtt.connectAsync(broker.url, { clientId: 'home' });
+  const seen: AnyEnvelope[] = [];
+  const codec = createCodec();
+  watcher.on('message', (_topic, payload) => seen.push(codec.decode(payload)));
+  await watcher.subscribeAsync('tmi/v1/#', { qos: 1 });
+
+  const intervalMs = 600;
+  const originMs = Math.floor(Date.now() / intervalMs) * intervalMs;
+  const results = new Map<string, ChainAuction>();
+  const chain: ChainView = { auction: async (id) => results.get(id) };
+  const agg = await createAggregator({
+    key: aggKey,
+    mqtt: aggMqtt,
+    chain,
+    config: {
+      originMs,
+      intervalMs,
+      slotsPerDay: 96,
+      deviation: { thresholdWh: 500 },
+      prices: () => ({ buyMcPerKWh: 30_000, sellMcPerKWh: 5_000 }),
+      priorNetLoadWh: new Array(96).fill(1000),
+      closeAfterFraction: 0.3,
+    },
+  });
+  t.after(async () => {
+    await agg.stop();
+    await Promise.all([aggMqtt.endAsync(), watcher.endAsync(), homeMqtt.endAsync()]);
+    await broker.close();
+  });
+
+  // the day-ahead schedule is published, signed by the aggregator, from the prior
+  const sched = await until(() => seen.find((e) => e.operation === 'schedule'), 2000, 'schedule');
+  assert.equal(sched.clientId, aggKey.address);
+  assert.equal(sched.operation === 'schedule' && sched.parameters.netLoadWh[0], 1000);
+
+  // the home reports 2,000 Wh net import for the current interval: 1,000 Wh over schedule → buy 1,000 Wh
+  const i = Math.floor((Date.now() - originMs) / intervalMs);
+  const start = new Date(originMs + i * intervalMs).toISOString();
+  const end = new Date(originMs + (i + 1) * intervalMs).toISOString();
+  const reading = signEnvelope(home, 'meter-reading', {
+    address: home.address, interval: { start, end }, seq: 0,
+    producedWh: 500, consumedWh: 2_300, chargedWh: 200, dischargedWh: 0, socPermille: 500,
+  });
+  await homeMqtt.publishAsync('tmi/v1/readings', encode(reading), { qos: 1 });
+
+  const open = await until(() => seen.find((e) => e.operation === 'auction-open'), 3000, 'auction-open');
+  assert.equal(open.operation, 'auction-open');
+  if (open.operation !== 'auction-open') return;
+  const p = open.parameters;
+  assert.equal(open.clientId, aggKey.address);
+  assert.equal(p.side, 'buy');
+  assert.deepEqual(p.energy, { unit: 'Wh', value: 2_000 - 1_000 });
+  assert.deepEqual(p.limitPrice, { unit: 'millicents/kWh', value: 30_000 });
+  // delivery = measured interval + 2
+  assert.equal(Date.parse(p.delivery.start), originMs + (i + 2) * intervalMs);
+  assert.equal(agg.actualNetLoad(i), 2_000);
+
+  const close = await until(() => seen.find((e) => e.operation === 'auction-close'), 3000, 'auction-close');
+  assert.equal(close.operation === 'auction-close' && close.parameters.auctionId, p.auctionId);
+  assert.ok(Date.parse(close.date) >= Date.parse(p.closesAt) - 5, 'closed on time, not before');
+
+  // the chain's result is republished verbatim
+  const result: AuctionResult = {
+    auctionId: p.auctionId, status: 'cleared', clearingPriceMillicentsPerKWh: 20_000, awardedWh: 1_000,
+    awards: [{ address: home.address, energyWh: 1_000, priceMillicentsPerKWh: 20_000 }],
+  };
+  results.set(p.auctionId, { status: 'cleared', result });
+  const res = await until(() => seen.find((e) => e.operation === 'auction-result'), 3000, 'auction-result');
+  assert.deepEqual(res.parameters, result);
+  const ledger = agg.ledger();
+  assert.equal(ledger.entries[0]?.awardedWh, 1_000);
+  assert.equal(ledger.entries[0]?.imbalanceAvoidedMc, 30_000); // 1 kWh × 30,000 mc/kWh
+});
+
+test('aggregator admin API: manual post publishes an auction-open; garbage changes nothing', async (t) => {
+  const broker = await plainBroker();
+  const aggMqtt = await mqtt.connectAsync(broker.url, { clientId: 'aggregator2' });
+  const watcher: MqttClient = await mqtt.connectAsync(broker.url, { clientId: 'watcher2' });
+  const seen: AnyEnvelope[] = [];
+  const codec = createCodec();
+  watcher.on('message', (_t, payload) => seen.push(codec.decode(payload)));
+  await watcher.subscribeAsync('tmi/v1/auctions/#', { qos: 1 });
+  const agg = await createAggregator({
+    key: generateKeyPair(), mqtt: aggMqtt, chain: { auction: async () => undefined },
+    config: { originMs: 0, intervalMs: 60_000, slotsPerDay: 96, deviation: { thresholdWh: 500 }, prices: () => ({ buyMcPerKWh: 1, sellMcPerKWh: 1 }), priorNetLoadWh: new Array(96).fill(0), autoAuctions: false },
+  });
+  const app = createAggregatorAdminApp(agg, 'secret-token');
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((r) => server.once('listening', r));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  t.after(async () => {
+    await agg.stop();
+    server.close();
+    await Promise.all([aggMqtt.endAsync(), watcher.endAsync()]);
+    await broker.close();
+  });
+  const post = (body: unknown, token = 'secret-token') =>
+    fetch(`${base}/admin/auctions`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+
+  const start = new Date(Date.now() + 120_000);
+  const delivery = { start: start.toISOString(), end: new Date(start.getTime() + 900_000).toISOString() };
+  const ok = await post({ side: 'buy', energyKWh: 20, priceCents: 25, delivery });
+  assert.equal(ok.status, 201);
+  const body = (await ok.json()) as { auctionId: string };
+  const open = await until(() => seen.find((e) => e.operation === 'auction-open'), 2000, 'auction-open');
+  assert.equal(open.operation === 'auction-open' && open.parameters.auctionId, body.auctionId);
+  assert.deepEqual(open.operation === 'auction-open' && open.parameters.energy, { unit: 'Wh', value: 20_000 });
+  assert.deepEqual(open.operation === 'auction-open' && open.parameters.limitPrice, { unit: 'millicents/kWh', value: 25_000 });
+
+  const bad: [unknown, number, string][] = [
+    [{ side: 'buy', energyKWh: -1, priceCents: 25, delivery }, 400, 'SCHEMA_OUT_OF_RANGE'],
+    [{ side: 'hold', energyKWh: 1, priceCents: 25, delivery }, 400, 'SCHEMA_BAD_VALUE'],
+    [{ side: 'buy', energyKWh: 1, priceCents: 25, delivery, extra: 1 }, 400, 'SCHEMA_UNKNOWN_FIELD'],
+    [{ side: 'buy', energyKWh: 1, priceCents: 25, delivery: { start: delivery.end, end: delivery.start } }, 400, 'BAD_DELIVERY'],
+    ['{"side":', 400, 'MALFORMED_JSON'],
+    [{ side: 'buy', energyKWh: 1, priceCents: 25, delivery, pad: 'x'.repeat(20_000) }, 413, 'TOO_LARGE'],
+  ];
+  for (const [b, status, code] of bad) {
+    const r = await post(b);
+    assert.equal(r.status, status, code);
+    assert.equal(((await r.json()) as { error: { code: string } }).error.code, code);
+  }
+  assert.equal((await post({ side: 'buy', energyKWh: 1, priceCents: 1, delivery }, 'wrong')).status, 401);
+  assert.equal(agg.auctions().length, 1, 'rejected posts created no auction');
+  const list = (await (await fetch(`${base}/admin/auctions`, { headers: { authorization: 'Bearer secret-token' } })).json()) as { items: { secretKey?: string }[] };
+  assert.equal(list.items.length, 1);
+});
