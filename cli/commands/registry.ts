@@ -1,3 +1,96 @@
-import { notBuilt } from '../command.js';
+import { pino } from 'pino';
+import { createRegistry } from '../../csm-registry/createRegistry.js';
+import { openRegistryDataDir } from '../../csm-registry/registryDataDir.js';
+import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
+import type { Command } from '../command.js';
 
-export const registry = notBuilt('registry', 'run the Certified Smart Meter registry (HTTP)', 'TMP services issue #3');
+const spec: OptionSpec = {
+  data: { type: 'string', describe: 'data directory (registry key, admin token, level db)', env: 'TMI_REGISTRY_DATA' },
+  port: { type: 'string', describe: 'TCP port (0 = any free port)', default: '8470', env: 'TMI_REGISTRY_PORT' },
+  host: { type: 'string', describe: 'address to listen on', default: '127.0.0.1', env: 'TMI_REGISTRY_HOST' },
+  'cert-validity': { type: 'string', describe: 'pseudonym certificate validity, seconds', default: '86400' },
+  'cert-rate': { type: 'string', describe: 'most certificates per meter per hour', default: '10' },
+  'log-level': { type: 'string', describe: 'pino level: trace, debug, info, warn, error, silent', default: 'info' },
+};
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+function intOption(name: string, v: unknown, min: number, max: number): number {
+  const n = Number(v);
+  if (typeof v !== 'string' || !/^[0-9]+$/.test(v) || n < min || n > max) {
+    throw new Error(`BAD_OPTION --${name}=${String(v)} expected an integer in [${min}, ${max}]`);
+  }
+  return n;
+}
+
+export const registry: Command = {
+  name: 'registry',
+  summary: 'run the Certified Smart Meter registry (HTTP)',
+  help: `Usage: tmi registry --data <dir> [--port 8470] [--host 127.0.0.1]
+
+Runs the Certified Smart Meter registry: meter enrolment, revocation, pseudonym
+certificates, feeder limits and the operator audit log, over HTTP (JSON), with its
+data in a level database under the data directory:
+
+  <data>/registry-key.json   registry Ed25519 key (0600, created if absent)
+  <data>/admin-token         admin bearer token (0600, created if absent)
+  <data>/db/                 level database
+
+The admin token is read from TMI_ADMIN_TOKEN when set (then no file is written).
+Admin endpoints need "Authorization: Bearer <token>". Logs (pino JSON) go to stderr.
+SIGINT or SIGTERM stops the server and closes the database.
+
+${formatOptions(spec)}
+`,
+  async run(argv) {
+    const { values } = parseCommandLine(argv, spec);
+    if (typeof values.data !== 'string' || values.data === '') {
+      process.stderr.write('tmi registry: --data <dir> is required\n');
+      return 2;
+    }
+    const port = intOption('port', values.port, 0, 65535);
+    const validityS = intOption('cert-validity', values['cert-validity'], 1, 30 * 86400);
+    const ratePerHour = intOption('cert-rate', values['cert-rate'], 1, 100_000);
+    const level = String(values['log-level']);
+    if (!LEVELS.includes(level)) throw new Error(`BAD_OPTION --log-level=${level} expected one of ${LEVELS.join(', ')}`);
+    const host = String(values.host);
+    const log = pino({ level, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
+
+    const envToken = process.env.TMI_ADMIN_TOKEN;
+    const dir = await openRegistryDataDir(values.data, envToken !== undefined && envToken !== '' ? { adminToken: envToken } : {});
+    const reg = await createRegistry({
+      db: dir.db,
+      registryKey: dir.registryKey,
+      adminToken: dir.adminToken,
+      log,
+      certValidityMs: validityS * 1000,
+      certRateLimit: { max: ratePerHour, windowMs: 3600_000 },
+    });
+    let url: string;
+    try {
+      ({ url } = await reg.listen(port, host));
+    } catch (err) {
+      await dir.db.close();
+      throw err;
+    }
+    log.info({ url, meters: reg.store.meterCount(), registryKey: reg.address }, 'registry listening');
+    process.stdout.write(
+      [
+        `tmi registry: listening on ${url}`,
+        `tmi registry: registry key ${reg.address} (${dir.keyFile})`,
+        dir.adminTokenFile !== undefined ? `tmi registry: admin token in ${dir.adminTokenFile}` : 'tmi registry: admin token from TMI_ADMIN_TOKEN',
+        '',
+      ].join('\n'),
+    );
+
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    });
+    log.info({ signal }, 'registry stopping');
+    await reg.close();
+    await dir.db.close();
+    log.info('registry stopped');
+    return 0;
+  },
+};
