@@ -1,0 +1,55 @@
+/**
+ * MeterDirectory over the registry's HTTP API (DESIGN §4), through the registry's own
+ * typed client (schema-checked responses, size caps, timeouts):
+ *   GET /v1/meters/:meterId, GET /v1/pseudonyms/:address, GET /v1/revocations?since=
+ * A pseudonym counts as certified only inside its validity window (± skew) and while
+ * its meter is active.
+ */
+import { RegistryClient } from '../csm-registry/client.js';
+import type { MeterDirectory, RevocationPage } from './meterDirectory.js';
+
+export interface HttpDirectoryOptions {
+  /** registry base URL, e.g. http://127.0.0.1:8470 */
+  url: string;
+  adminToken: string;
+  /** per request, default 5 s */
+  timeoutMs?: number;
+  /** clock tolerance on certificate validity, ms (default 120 s) */
+  skewMs?: number;
+  now?: () => number;
+  fetch?: typeof fetch;
+}
+
+export function createHttpDirectory(o: HttpDirectoryOptions): MeterDirectory {
+  const client = new RegistryClient({
+    url: o.url,
+    adminToken: o.adminToken,
+    operator: 'broker',
+    timeoutMs: o.timeoutMs ?? 5000,
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+  });
+  const now = o.now ?? Date.now;
+  const skew = o.skewMs ?? 120_000;
+
+  return {
+    async meter(meterId) {
+      const m = await client.findMeter(meterId);
+      if (m === undefined) return undefined;
+      return { meterId: m.meterId, publicKey: m.publicKey, role: m.role, status: m.status };
+    },
+    async pseudonymOwner(address) {
+      const p = await client.findPseudonym(address);
+      if (p === undefined || p.status !== 'active') return undefined;
+      const t = now();
+      if (Date.parse(p.validFrom) - skew > t || Date.parse(p.validTo) + skew < t) return undefined;
+      return p.meterId;
+    },
+    async revokedSince(since): Promise<RevocationPage> {
+      const page = await client.revocationsSince(since);
+      return {
+        items: page.items.map((i) => ({ seq: i.seq, meterId: i.meterId, pseudonyms: [...i.pseudonyms] })),
+        last: page.last,
+      };
+    },
+  };
+}
