@@ -1,0 +1,82 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPair } from '../../wire/keys.js';
+import { DirectoryCache, TtlMap } from '../directoryCache.js';
+import { createMemoryDirectory, type MeterDirectory } from '../meterDirectory.js';
+
+function counting(inner: MeterDirectory) {
+  const calls = { meter: 0, owner: 0 };
+  let fail = false;
+  const dir: MeterDirectory = {
+    async meter(id) {
+      calls.meter++;
+      if (fail) throw new Error('REGISTRY_UNREACHABLE');
+      return inner.meter(id);
+    },
+    async pseudonymOwner(a) {
+      calls.owner++;
+      if (fail) throw new Error('REGISTRY_UNREACHABLE');
+      return inner.pseudonymOwner(a);
+    },
+    revokedSince: (s) => inner.revokedSince(s),
+  };
+  return { dir, calls, setFail: (f: boolean) => void (fail = f) };
+}
+
+test('cache: positive TTL, negative TTL, one request in flight, errors not cached', async () => {
+  const mem = createMemoryDirectory();
+  const k = generateKeyPair();
+  mem.enroll({ meterId: 'm1', publicKey: k.address });
+  const { dir, calls, setFail } = counting(mem);
+  let t = 0;
+  const c = new DirectoryCache(dir, { ttlMs: 1000, negativeTtlMs: 100, now: () => t });
+
+  assert.equal(c.peekMeter('m1'), undefined);
+  const [a, b] = await Promise.all([c.meter('m1'), c.meter('m1')]);
+  assert.equal(calls.meter, 1, 'concurrent look-ups share one request');
+  assert.equal(a?.publicKey, k.address);
+  assert.equal(a, b);
+  assert.equal(c.peekMeter('m1')?.meterId, 'm1');
+  t = 999;
+  await c.meter('m1');
+  assert.equal(calls.meter, 1);
+  t = 1000;
+  await c.meter('m1');
+  assert.equal(calls.meter, 2, 'expired after ttl');
+
+  assert.equal(await c.meter('nobody'), undefined);
+  assert.equal(c.peekMeter('nobody'), null, 'negative answer cached');
+  t += 100;
+  assert.equal(c.peekMeter('nobody'), undefined, 'negative TTL is shorter');
+
+  setFail(true);
+  await assert.rejects(c.meter('m2'), /REGISTRY_UNREACHABLE/);
+  assert.equal(c.peekMeter('m2'), undefined, 'errors are not cached');
+  setFail(false);
+});
+
+test('cache: revocation marks the meter and forgets its pseudonyms', async () => {
+  const mem = createMemoryDirectory();
+  const k = generateKeyPair();
+  const p = generateKeyPair();
+  mem.enroll({ meterId: 'm1', publicKey: k.address });
+  mem.certify('m1', p.address);
+  const c = new DirectoryCache(mem);
+  assert.equal(await c.pseudonymOwner(p.address), 'm1');
+  assert.equal((await c.meter('m1'))?.status, 'active');
+  const item = mem.revoke('m1');
+  c.markRevoked(item);
+  assert.equal(c.peekMeter('m1')?.status, 'revoked');
+  assert.equal(c.peekOwner(p.address), null);
+  assert.equal(await c.pseudonymOwner(p.address), undefined);
+  assert.ok(c.isRevoked('m1'));
+});
+
+test('TtlMap: bounded, oldest evicted first', () => {
+  const m = new TtlMap<number>(3);
+  for (let i = 0; i < 5; i++) m.set(`k${i}`, i, 1e9);
+  assert.equal(m.size, 3);
+  assert.equal(m.get('k0', 0), undefined);
+  assert.equal(m.get('k1', 0), undefined);
+  assert.equal(m.get('k4', 0), 4);
+});
