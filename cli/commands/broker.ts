@@ -1,3 +1,115 @@
-import { notBuilt } from '../command.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { createTmiBroker, type TmiBrokerOptions } from '../../broker/createTmiBroker.js';
+import { createHttpDirectory } from '../../broker/httpDirectory.js';
+import { loadOrCreateKeyFile } from '../../wire/keyFile.js';
+import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
+import type { Command } from '../command.js';
 
-export const broker = notBuilt('broker', 'run the MQTT broker (TCP, TLS, WebSocket)', 'TMP services issue #3');
+const spec: OptionSpec = {
+  registry: { type: 'string', describe: 'registry base URL, e.g. http://127.0.0.1:8470', env: 'TMI_REGISTRY_URL' },
+  'admin-token': { type: 'string', describe: 'registry admin token, or a file holding it', env: 'TMI_ADMIN_TOKEN' },
+  host: { type: 'string', describe: 'address to listen on', default: '127.0.0.1', env: 'TMI_BROKER_HOST' },
+  port: { type: 'string', describe: 'MQTT/TCP port (0 = any free port)', default: '1883', env: 'TMI_BROKER_PORT' },
+  'tls-port': { type: 'string', describe: 'MQTT/TLS port (needs --tls-key and --tls-cert)' , env: 'TMI_BROKER_TLS_PORT' },
+  'tls-key': { type: 'string', describe: 'TLS private key (PEM file)' , env: 'TMI_BROKER_TLS_KEY' },
+  'tls-cert': { type: 'string', describe: 'TLS certificate chain (PEM file)' , env: 'TMI_BROKER_TLS_CERT' },
+  'tls-ca': { type: 'string', describe: 'CA bundle (PEM file), optional' , env: 'TMI_BROKER_TLS_CA' },
+  'ws-port': { type: 'string', describe: 'MQTT over WebSocket port (path /mqtt)' , env: 'TMI_BROKER_WS_PORT' },
+  'metrics-port': { type: 'string', describe: 'Prometheus metrics port (GET /metrics)' , env: 'TMI_BROKER_METRICS_PORT' },
+  key: { type: 'string', describe: 'broker key file signing error messages (0600, created if absent); default: a fresh key per run' , env: 'TMI_BROKER_KEY' },
+  rate: { type: 'string', describe: 'messages per second per client (hem, node, analytics)', default: '20' , env: 'TMI_BROKER_RATE' },
+  burst: { type: 'string', describe: 'token bucket size per client', default: '100' , env: 'TMI_BROKER_BURST' },
+  'max-packet-bytes': { type: 'string', describe: 'largest MQTT packet after login (default: largest operation + 64 KiB)' , env: 'TMI_BROKER_MAX_PACKET_BYTES' },
+  'revocation-poll-ms': { type: 'string', describe: 'revocation feed poll period, ms', default: '2000' , env: 'TMI_BROKER_REVOCATION_POLL_MS' },
+  'no-validate': { type: 'boolean', describe: 'turn edge validation off (ACL stays; benchmarks only)', default: false , env: 'TMI_BROKER_NO_VALIDATE' },
+  'log-level': { type: 'string', describe: 'pino level: trace, debug, info, warn, error, silent', default: 'info' , env: 'TMI_BROKER_LOG_LEVEL' },
+};
+
+const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
+
+function intOption(name: string, v: unknown, min: number, max: number): number {
+  const n = Number(v);
+  if (typeof v !== 'string' || !/^[0-9]+$/.test(v) || n < min || n > max) {
+    throw new Error(`BAD_OPTION --${name}=${String(v)} expected an integer in [${min}, ${max}]`);
+  }
+  return n;
+}
+
+/** The token itself, or the trimmed content of the file it names. */
+function readToken(v: string): string {
+  return existsSync(v) ? readFileSync(v, 'utf8').trim() : v;
+}
+
+export const broker: Command = {
+  name: 'broker',
+  summary: 'run the MQTT broker (TCP, TLS, WebSocket)',
+  help: `Usage: tmi broker --registry <url> --admin-token <file|token> [--port 1883]
+                  [--tls-port N --tls-key key.pem --tls-cert cert.pem [--tls-ca ca.pem]]
+                  [--ws-port N] [--metrics-port N] [--key broker-key.json]
+
+Runs the TMI MQTT broker. Meters log in with username = meter id = client id and a
+password made by makeLoginToken (signed by the meter key); the broker checks it
+against the registry (enrolled, active), applies the topic ACL of the meter's role,
+validates every tmi/v1/ message (size, JSON, schema, signature, replay, topic, identity)
+and answers each rejected one with a broker-signed error on
+tmi/v1/clients/{meterId}/errors. Revocations are polled from the registry and the
+revoked meter is disconnected. Logs (pino JSON) go to stderr; SIGINT/SIGTERM stops.
+
+${formatOptions(spec)}
+`,
+  async run(argv) {
+    const { values } = parseCommandLine(argv, spec);
+    if (typeof values.registry !== 'string' || values.registry === '') {
+      process.stderr.write('tmi broker: --registry <url> is required\n');
+      return 2;
+    }
+    if (typeof values['admin-token'] !== 'string' || values['admin-token'] === '') {
+      process.stderr.write('tmi broker: --admin-token <file|token> is required\n');
+      return 2;
+    }
+    const level = String(values['log-level']);
+    if (!LEVELS.includes(level)) throw new Error(`BAD_OPTION --log-level=${level} expected one of ${LEVELS.join(', ')}`);
+    const host = String(values.host);
+    const log = pino({ level, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
+
+    const listeners: TmiBrokerOptions['listeners'] = { mqtt: { port: intOption('port', values.port, 0, 65535), host } };
+    if (values['tls-port'] !== undefined) {
+      if (typeof values['tls-key'] !== 'string' || typeof values['tls-cert'] !== 'string') {
+        process.stderr.write('tmi broker: --tls-port needs --tls-key and --tls-cert\n');
+        return 2;
+      }
+      listeners.mqtts = {
+        port: intOption('tls-port', values['tls-port'], 0, 65535),
+        host,
+        key: readFileSync(values['tls-key']),
+        cert: readFileSync(values['tls-cert']),
+        ...(typeof values['tls-ca'] === 'string' ? { ca: readFileSync(values['tls-ca']) } : {}),
+      };
+    }
+    if (values['ws-port'] !== undefined) listeners.ws = { port: intOption('ws-port', values['ws-port'], 0, 65535), host };
+
+    const b = await createTmiBroker({
+      directory: createHttpDirectory({ url: values.registry, adminToken: readToken(values['admin-token']) }),
+      listeners,
+      ...(values['metrics-port'] !== undefined ? { metrics: { port: intOption('metrics-port', values['metrics-port'], 0, 65535), host } } : {}),
+      ...(values['max-packet-bytes'] !== undefined ? { maxPacketBytes: intOption('max-packet-bytes', values['max-packet-bytes'], 1024, 256 * 1024 * 1024) } : {}),
+      ratePerClient: { messagesPerSecond: intOption('rate', values.rate, 1, 1_000_000), burst: intOption('burst', values.burst, 1, 1_000_000) },
+      revocationPollMs: intOption('revocation-poll-ms', values['revocation-poll-ms'], 100, 2000),
+      validate: values['no-validate'] !== true,
+      ...(typeof values.key === 'string' ? { key: await loadOrCreateKeyFile(values.key, 'tmi broker') } : {}),
+      log,
+    });
+    const lines = Object.entries(b.ports).map(([k, p]) => `tmi broker: ${k} on ${host}:${p}`);
+    lines.push(`tmi broker: error messages signed by ${b.address}`, '');
+    process.stdout.write(lines.join('\n'));
+
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGINT', () => resolve('SIGINT'));
+      process.once('SIGTERM', () => resolve('SIGTERM'));
+    });
+    log.info({ signal }, 'broker stopping');
+    await b.close();
+    return 0;
+  },
+};
