@@ -1,9 +1,13 @@
 /**
- * Parameters of chain operations (DESIGN §2, §3, §7). A chain transaction is itself a
- * signed envelope of a transaction operation; a block carries them as plain objects and
- * every node re-decodes each one with the codec.
+ * Parameters of chain operations (DESIGN §2, §3, §7) and the chain's genesis file.
+ *
+ * A chain transaction is itself a signed envelope of a transaction operation
+ * (meter-reading, bid-offer, auction-open, auction-close, certificate, revocation,
+ * transfer, evidence); a block carries them as plain objects and every node re-decodes
+ * each one with the codec. A block header is signed on its own (headerSignature), so
+ * that equivocation evidence carries two signed headers and no transactions.
  */
-import { address, hash, height, id, reqId } from './common.js';
+import { address, hash, height, id, isoDate, millicentsPerKWh, reqId, signature } from './common.js';
 
 /** A signed envelope carried inside another message; decoded again by the receiver. */
 export const embeddedEnvelope = {
@@ -27,6 +31,9 @@ export const txParams = {
   properties: { tx: embeddedEnvelope },
 } as const;
 
+/** Most transactions one block may carry (inclusion order = height × 100000 + index). */
+export const MAX_TXS_PER_BLOCK = 20_000;
+
 export const blockHeader = {
   type: 'object',
   additionalProperties: false,
@@ -35,20 +42,32 @@ export const blockHeader = {
     height,
     slot: height,
     epoch: height,
+    /** hash of the parent block (the genesis hash for height 1) */
     parent: hash,
     producer: address,
+    /** Merkle root of the transaction ids, in block order */
     txRoot: hash,
+    /** state root after applying this block */
     stateRoot: hash,
   },
+} as const;
+
+/** A header and the producer's Ed25519 signature over its domain-separated canonical bytes. */
+export const signedHeader = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['header', 'headerSignature'],
+  properties: { header: blockHeader, headerSignature: signature },
 } as const;
 
 export const blockParams = {
   type: 'object',
   additionalProperties: false,
-  required: ['header', 'txs'],
+  required: ['header', 'headerSignature', 'txs'],
   properties: {
     header: blockHeader,
-    txs: { type: 'array', maxItems: 20_000, items: embeddedEnvelope },
+    headerSignature: signature,
+    txs: { type: 'array', maxItems: MAX_TXS_PER_BLOCK, items: embeddedEnvelope },
   },
 } as const;
 
@@ -75,15 +94,74 @@ export const syncResponseParams = {
   },
 } as const;
 
-/** Two headers signed by one producer for one slot (DESIGN §7). */
+/**
+ * Equivocation evidence (DESIGN §7): two headers signed by one producer for one slot
+ * with different hashes. Anyone may submit it as a transaction.
+ */
 export const evidenceParams = {
   type: 'object',
   additionalProperties: false,
-  required: ['producer', 'slot', 'blockA', 'blockB'],
+  required: ['a', 'b'],
+  properties: { a: signedHeader, b: signedHeader },
+} as const;
+
+/** A starting balance in the genesis file. */
+export const genesisBalance = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['address', 'millicents'],
   properties: {
-    producer: address,
-    slot: height,
-    blockA: embeddedEnvelope,
-    blockB: embeddedEnvelope,
+    address,
+    millicents: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000_000 },
+  },
+} as const;
+
+const ms = (min: number, max: number) => ({ type: 'integer', minimum: min, maximum: max }) as const;
+
+/**
+ * The genesis file (JSON) every node of one chain shares. Its canonical hash is the
+ * parent of block 1. Durations in integer milliseconds, money in millicents.
+ */
+export const genesisConfig = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['chainId', 'genesisTime', 'registryKey', 'aggregatorKey', 'aggregatorNodeKey'],
+  properties: {
+    chainId: id,
+    /** start of slot 0 and of epoch 0; a multiple of intervalMs since the Unix epoch */
+    genesisTime: isoDate,
+    /** registry public key (hex): signs certificates and revocations */
+    registryKey: address,
+    /** aggregator public key (hex): the only signer of auction-open / auction-close; its wallet funds settlements */
+    aggregatorKey: address,
+    /** the aggregator's chain node (hex): produces blocks when no validator is eligible */
+    aggregatorNodeKey: address,
+    /** slot length S (default 250) */
+    slotMs: ms(10, 3_600_000),
+    /** patience W, in slots (default 8) */
+    patience: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    /** metering interval = epoch length (default 900000 = 15 min) */
+    intervalMs: ms(1000, 86_400_000),
+    /** minted to the producer of each block if certified RE or RE+TE (default 1000) */
+    blockRewardMc: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 },
+    /** penalty per kWh of shortfall in settlements (default 5000 = 5 cents/kWh) */
+    penaltyMcPerKWh: millicentsPerKWh,
+    /** an auction not closed by closesAt + voidGraceMs is void (default 120000) */
+    voidGraceMs: ms(0, 86_400_000),
+    /** awards still without a reading settle with 0 Wh measured at delivery end + settleGraceMs (default 2 intervals) */
+    settleGraceMs: ms(0, 7 * 86_400_000),
+    /** a transaction's date must lie in [block time − txWindowMs, block time + txFutureMs] (default 1 h) */
+    txWindowMs: ms(1000, 7 * 86_400_000),
+    /** (default 120000) */
+    txFutureMs: ms(0, 3_600_000),
+    /** (default 5000; at most 20000) */
+    maxTxsPerBlock: { type: 'integer', minimum: 1, maximum: MAX_TXS_PER_BLOCK },
+    /** a block buried by this many blocks on the best chain is final (default 32) */
+    finalityDepth: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    /** readings (and the certificates they need) are kept this many intervals (default 16) */
+    readingRetentionIntervals: { type: 'integer', minimum: 4, maximum: 100_000 },
+    /** settled or void auctions are kept this many intervals after delivery (default 672 = 7 days) */
+    auctionRetentionIntervals: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    balances: { type: 'array', maxItems: 100_000, items: genesisBalance },
   },
 } as const;

@@ -11,7 +11,7 @@ import type {
 import type { blockParams, evidenceParams, syncRequestParams, syncResponseParams, txParams } from './chainOperations.js';
 import type { energy, price, interval } from './common.js';
 import type { openBid, sealedBid, award, exclusion, feederLimit } from './operations.js';
-import type { blockHeader, embeddedEnvelope } from './chainOperations.js';
+import type { blockHeader, embeddedEnvelope, genesisConfig, signedHeader } from './chainOperations.js';
 
 /** Each operation's parameters type, derived once from its schema. */
 export interface ParamsByOperation {
@@ -60,6 +60,9 @@ export type Exclusion = FromSchema<typeof exclusion>;
 export type FeederLimit = FromSchema<typeof feederLimit>;
 export type BlockHeader = FromSchema<typeof blockHeader>;
 export type EmbeddedEnvelope = FromSchema<typeof embeddedEnvelope>;
+export type SignedHeader = FromSchema<typeof signedHeader>;
+/** The genesis file of a chain (not a wire message). */
+export type GenesisConfig = FromSchema<typeof genesisConfig>;
 
 export type BidOffer = Params<'bid-offer'>;
 export type AuctionOpen = Params<'auction-open'>;

@@ -1,0 +1,165 @@
+/**
+ * The auction contract hosted in the state transition (DESIGN §8, README "Auctions").
+ * Pure clearing, settlement arithmetic and sealed-bid opening live in ./auction/; this
+ * file moves them through the chain state.
+ *
+ *   [AC-1] clearing at auction-close: bids in chain order (inclusion); sealed bids opened
+ *          with the revealed key; a bid that cannot be opened, is on the wrong side or out
+ *          of range is excluded with its reason; the rest go to clearAuction.
+ *   [AC-2] void: an open auction not closed by closesAt + voidGraceMs becomes void at the
+ *          first block after that time ([AUC-13]); its bids are dropped, nothing is awarded.
+ *   [AC-3] settlement: once block time ≥ delivery end, each award whose winner has a
+ *          reading for the delivery interval settles with
+ *          measured = dischargedWh (aggregator buy) or chargedWh (aggregator sell);
+ *          at delivery end + settleGraceMs every award still without a reading settles with
+ *          measured = 0. settleAward gives delivered, payment and penalty.
+ *   [AC-4] money: aggregator buy → aggregator pays the winner `payment`; aggregator sell →
+ *          the winner pays the aggregator `payment`; the winner always pays the aggregator
+ *          `penalty`. The aggregator wallet is the market's clearing account and may go
+ *          negative (it owes that much off-chain); a winner's wallet may go negative by
+ *          penalties or purchases. Only transfers require funds.
+ *   [AC-5] an auction with no awards is settled at once; one whose awards are all settled
+ *          becomes `settled`. Settled and void auctions are dropped from the state
+ *          auctionRetentionIntervals after their delivery interval (blocks keep them).
+ */
+import { clearAuction, type ClearingOffer } from './auction/clearAuction.js';
+import { openSealedBid } from './auction/sealedBid.js';
+import { measuredFlowWh, settleAward } from './auction/settleAward.js';
+import { isAuctionVoid } from './auction/auctionVoid.js';
+import type { AuctionEntry, AwardEntry, BidEntry, ExclusionEntry, StateDraft } from './chainState.js';
+import { epochStart } from './genesis.js';
+import { bidQuantities, hemSideFor } from './tx/applyBidOffer.js';
+
+function removeActive(d: StateDraft, auctionId: string): void {
+  if (d.meta.active.includes(auctionId)) d.meta.active = d.meta.active.filter((x) => x !== auctionId);
+}
+
+/** Bids of an auction in chain order. */
+function bidsOf(d: StateDraft, auctionId: string): { key: string; address: string; bid: BidEntry }[] {
+  const prefix = `${auctionId}|`;
+  const out = d.s.bids.keysWithPrefix(prefix).map((key) => ({ key, address: key.slice(prefix.length), bid: d.s.bids.get(key)! }));
+  out.sort((x, y) => x.bid.inclusion - y.bid.inclusion);
+  return out;
+}
+
+function dropBids(d: StateDraft, auctionId: string): void {
+  for (const k of d.s.bids.keysWithPrefix(`${auctionId}|`)) d.s.bids.delete(k);
+}
+
+/** [AC-2] / [AUC-14] */
+export function voidAuction(d: StateDraft, auctionId: string, a: AuctionEntry, reason: string): void {
+  dropBids(d, auctionId);
+  d.s.auctions.set(auctionId, { ...a, status: 'void', voidReason: reason });
+  removeActive(d, auctionId);
+}
+
+/** [AC-1] clear an auction being closed at `height`. */
+export function clearClosedAuction(d: StateDraft, auctionId: string, a: AuctionEntry, height: number, secretKey: string | undefined): void {
+  const offers: ClearingOffer[] = [];
+  const preExcluded: ExclusionEntry[] = [];
+  const want = hemSideFor(a.side);
+  for (const { address, bid } of bidsOf(d, auctionId)) {
+    let open = bid.bid;
+    if (open === undefined && bid.sealed !== undefined && secretKey !== undefined) {
+      const opened = openSealedBid(bid.sealed, secretKey);
+      if (!opened.ok) {
+        preExcluded.push({ address, reqId: bid.reqId, reason: opened.reason });
+        continue;
+      }
+      open = opened.bid;
+    }
+    if (open === undefined) {
+      preExcluded.push({ address, reqId: bid.reqId, reason: 'SEALED_UNDECRYPTABLE' });
+      continue;
+    }
+    if (open.type !== want) {
+      preExcluded.push({ address, reqId: bid.reqId, reason: 'WRONG_SIDE' });
+      continue;
+    }
+    const q = bidQuantities(open);
+    if (q === undefined) {
+      preExcluded.push({ address, reqId: bid.reqId, reason: 'OUT_OF_RANGE' });
+      continue;
+    }
+    offers.push({ address, feeder: bid.feeder, energyWh: q.energyWh, priceMcPerKWh: q.priceMcPerKWh, inclusion: bid.inclusion, reqId: bid.reqId });
+  }
+  const r = clearAuction(
+    {
+      auctionId,
+      side: a.side,
+      energyWh: a.energyWh,
+      limitPriceMcPerKWh: a.limitPriceMcPerKWh,
+      pricing: a.pricing,
+      feederLimits: a.feederLimits.map((f) => ({ feeder: f.feeder, maxExportWh: f.maxExportWh, maxImportWh: f.maxImportWh })),
+    },
+    offers,
+  );
+  dropBids(d, auctionId);
+  const awards: AwardEntry[] = r.awards.map((w) => ({ address: w.address, feeder: w.feeder, reqId: w.reqId, energyWh: w.energyWh, priceMcPerKWh: w.priceMcPerKWh }));
+  const next: AuctionEntry = {
+    ...a,
+    status: awards.length === 0 ? 'settled' : 'closed',
+    closedHeight: height,
+    awardedWh: r.awardedWh,
+    clearingPriceMcPerKWh: r.clearingPriceMcPerKWh,
+    excluded: [...preExcluded, ...r.excluded.map((x) => ({ address: x.address, reqId: x.reqId, reason: x.reason }))],
+    awards,
+  };
+  if (secretKey !== undefined) next.auctionSecretKey = secretKey;
+  d.s.auctions.set(auctionId, next);
+  if (awards.length === 0) removeActive(d, auctionId);
+}
+
+/** [AC-2] void every open auction whose deadline has passed at `time`. */
+export function voidExpiredAuctions(d: StateDraft, time: number): void {
+  const g = d.genesis;
+  for (const id of d.meta.active) {
+    const a = d.s.auctions.get(id)!;
+    if (a.status === 'open' && isAuctionVoid(undefined, a.closesAt, g.voidGraceMs, time)) voidAuction(d, id, a, 'NOT_CLOSED_IN_TIME');
+  }
+}
+
+/** [AC-3] [AC-4] [AC-5] settle what is due at `time` in the block at `height`. */
+export function settleDueAwards(d: StateDraft, time: number, height: number): void {
+  const g = d.genesis;
+  const aggregator = g.aggregatorKey;
+  for (const id of d.meta.active) {
+    const a = d.s.auctions.get(id)!;
+    if (a.status !== 'closed' || a.awards === undefined) continue;
+    const deliveryEnd = epochStart(g, a.deliveryEpoch + 1);
+    if (time < deliveryEnd) continue;
+    const deadlinePassed = time >= deliveryEnd + g.settleGraceMs;
+    let changed = false;
+    let open = 0;
+    const awards = a.awards.map((aw) => {
+      if (aw.settlement !== undefined) return aw;
+      const reading = d.s.readings.get(`${aw.address}|${a.deliveryEpoch}`);
+      if (reading === undefined && !deadlinePassed) {
+        open++;
+        return aw;
+      }
+      const measured = reading === undefined ? 0 : measuredFlowWh(a.side, reading);
+      const s = settleAward({ energyWh: aw.energyWh, priceMcPerKWh: aw.priceMcPerKWh }, measured, g.penaltyMcPerKWh);
+      const payment = BigInt(s.paymentMc);
+      const penalty = BigInt(s.penaltyMc);
+      const toWinner = (a.side === 'buy' ? payment : -payment) - penalty;
+      d.credit(aw.address, toWinner);
+      d.credit(aggregator, -toWinner);
+      changed = true;
+      return { ...aw, settlement: { deliveredWh: s.deliveredWh, paymentMc: s.paymentMc, penaltyMc: s.penaltyMc, height } };
+    });
+    if (!changed) continue;
+    d.s.auctions.set(id, { ...a, awards, status: open === 0 ? 'settled' : 'closed' });
+    if (open === 0) removeActive(d, id);
+  }
+}
+
+/** [AC-5] drop settled/void auctions older than the retention at `epoch`. */
+export function pruneAuctions(d: StateDraft, epoch: number): void {
+  const oldest = epoch - d.genesis.auctionRetentionIntervals;
+  const drop: string[] = [];
+  for (const [id, a] of d.s.auctions.entries()) {
+    if ((a.status === 'settled' || a.status === 'void') && a.deliveryEpoch < oldest) drop.push(id);
+  }
+  for (const id of drop) d.s.auctions.delete(id);
+}

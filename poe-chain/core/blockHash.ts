@@ -1,0 +1,50 @@
+/**
+ * Block hash and header signature (README "Blocks").
+ *
+ *   blockHash       = SHA-256("TMI/v1/block" ‖ 0x00 ‖ canonical JSON of the header)
+ *   headerSignature = Ed25519(producer, "TMI/v1/header-signature" ‖ 0x00 ‖ canonical JSON of the header)
+ *
+ * The header commits to the transactions (txRoot) and to the resulting state
+ * (stateRoot), so a signed header alone identifies a block: two valid signed headers
+ * of one producer for one slot with different hashes prove equivocation.
+ */
+import { canonicalBytes } from '../../wire/canonicalJson.js';
+import { PublicKeyCache, signBytes, verifyBytes, type KeyPair } from '../../wire/keys.js';
+import type { BlockHeader, SignedHeader } from '../../schemas/types.js';
+import { DOMAIN, tagged, taggedHash } from './hashing.js';
+
+export function blockHash(header: BlockHeader): string {
+  return taggedHash(DOMAIN.block, canonicalBytes(header)).toString('hex');
+}
+
+export function headerSigningBytes(header: BlockHeader): Buffer {
+  return tagged(DOMAIN.header, canonicalBytes(header));
+}
+
+export function signHeader(kp: KeyPair, header: BlockHeader): string {
+  return signBytes(kp, headerSigningBytes(header)).toString('base64');
+}
+
+const keys = new PublicKeyCache(10_000);
+
+/** Whether headerSignature is the header producer's signature of the header. */
+export function verifyHeaderSignature(h: SignedHeader): boolean {
+  try {
+    return verifyBytes(keys.get(h.header.producer), headerSigningBytes(h.header), Buffer.from(h.headerSignature, 'base64'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * [POE-7.equivocation] Why two signed headers are not evidence of equivocation, or
+ * undefined if they are: same producer, same slot, different hashes, both signatures valid.
+ */
+export function equivocationProblem(a: SignedHeader, b: SignedHeader): string | undefined {
+  if (a.header.producer !== b.header.producer) return 'different producers';
+  if (a.header.slot !== b.header.slot) return 'different slots';
+  if (blockHash(a.header) === blockHash(b.header)) return 'same block';
+  if (!verifyHeaderSignature(a)) return 'bad signature a';
+  if (!verifyHeaderSignature(b)) return 'bad signature b';
+  return undefined;
+}

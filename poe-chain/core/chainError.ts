@@ -1,0 +1,93 @@
+/**
+ * Coded errors of the chain (STYLE: coded errors with context):
+ *   new BlockError({code: 'BAD_PRODUCER', height, expected, got})
+ *     → message `BAD_PRODUCER height=… expected=… got=…`
+ * A TxError says why one transaction is invalid; inside a block it becomes
+ * BlockError BAD_TX with the transaction's index and the TxError code as `reason`.
+ */
+import { formatCoded, type ErrorContext } from '../../wire/errors.js';
+
+export type BlockErrorCode =
+  | 'BAD_ENCODING'
+  | 'BAD_SIGNATURE'
+  | 'BAD_HEIGHT'
+  | 'BAD_PARENT'
+  | 'BAD_SLOT'
+  | 'SLOT_IN_FUTURE'
+  | 'BAD_EPOCH'
+  | 'BAD_PRODUCER'
+  | 'TOO_MANY_TXS'
+  | 'BAD_TX_ROOT'
+  | 'DUPLICATE_TX'
+  | 'BAD_TX'
+  | 'BAD_STATE_ROOT';
+
+export type TxErrorCode =
+  | 'BAD_ENCODING'
+  | 'NOT_A_TX_OPERATION'
+  | 'DUPLICATE_TX'
+  | 'DATE_OUT_OF_WINDOW'
+  | 'UNAUTHORISED_SIGNER'
+  | 'BAD_REGISTRY_SIGNATURE'
+  | 'NOT_CERTIFIED'
+  | 'CERT_NOT_VALID'
+  | 'CERT_EXISTS'
+  | 'CERT_EXPIRED'
+  | 'BAD_CERT'
+  | 'ADDRESS_REVOKED'
+  | 'NOTHING_TO_REVOKE'
+  | 'PROGRAMME_NOT_TE'
+  | 'FEEDER_MISMATCH'
+  | 'UNKNOWN_AUCTION'
+  | 'AUCTION_EXISTS'
+  | 'AUCTION_NOT_OPEN'
+  | 'AUCTION_CLOSED'
+  | 'AUCTION_NOT_DUE'
+  | 'BAD_AUCTION'
+  | 'BID_WRONG_SIDE'
+  | 'BID_SEALING_MISMATCH'
+  | 'BID_OUT_OF_RANGE'
+  | 'DUPLICATE_BID'
+  | 'BAD_INTERVAL'
+  | 'READING_NOT_ENDED'
+  | 'READING_TOO_OLD'
+  | 'READING_OUT_OF_ORDER'
+  | 'INSUFFICIENT_FUNDS'
+  | 'SELF_TRANSFER'
+  | 'BAD_EVIDENCE'
+  | 'ALREADY_EQUIVOCATOR';
+
+export class BlockError extends Error {
+  readonly code: BlockErrorCode;
+  readonly context: ErrorContext;
+  constructor(ctx: { code: BlockErrorCode } & ErrorContext) {
+    const { code, ...rest } = ctx;
+    super(formatCoded(code, rest));
+    this.name = 'BlockError';
+    this.code = code;
+    this.context = rest;
+  }
+}
+
+export class TxError extends Error {
+  readonly code: TxErrorCode;
+  readonly context: ErrorContext;
+  constructor(code: TxErrorCode, context: ErrorContext = {}) {
+    super(formatCoded(code, context));
+    this.name = 'TxError';
+    this.code = code;
+    this.context = context;
+  }
+}
+
+export type GenesisErrorCode = 'GENESIS_INVALID';
+
+export class GenesisError extends Error {
+  readonly code: GenesisErrorCode = 'GENESIS_INVALID';
+  readonly context: ErrorContext;
+  constructor(context: ErrorContext) {
+    super(formatCoded('GENESIS_INVALID', context));
+    this.name = 'GenesisError';
+    this.context = context;
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * The chain state (DESIGN §5: integers only) and its canonical root.
+ *
+ * ChainState = genesis + meta (a small plain object) + sections (HashedMaps):
+ *   wallets       address → balance, millicents, decimal string (arbitrary precision)
+ *   rewards       address → block rewards received so far, millicents, decimal string
+ *   certs         address → {feeder, programme, validFrom, validTo (ms)}
+ *   revoked       address → revokedAt (ms)
+ *   equivocators  address → {slot, height} (slot of the double-signed headers, height of the evidence)
+ *   readings      "<address>|<interval>" → {producedWh, consumedWh, chargedWh, dischargedWh, seq}
+ *   readingHeads  address → {interval, seq} of its latest reading
+ *   auctions      auctionId → AuctionEntry (open params, status, close, result, awards + settlements)
+ *   bids          "<auctionId>|<address>" → BidEntry (while the auction is open; dropped at clearing)
+ *   seen          txId → minute after which it is forgotten (replay protection window)
+ *
+ * State root (README "State root"):
+ *   stateRoot = SHA-256("TMI/v1/state" ‖ 0x00 ‖ canonical JSON of
+ *               {"meta": meta, "sections": {name: hex(section root), …}})
+ * with each section root as defined in hashedMap.ts. Every value is integers and strings,
+ * so the canonical JSON — hence the root — is bit-identical on every node.
+ */
+import { canonicalize } from '../../wire/canonicalJson.js';
+import type { FeederLimit, OpenBid, SealedBid } from '../../schemas/types.js';
+import { HashedMap, type MapDraft } from './hashedMap.js';
+import { DOMAIN, taggedHash } from './hashing.js';
+import { parseGenesis, type Genesis, type NormalisedGenesisConfig } from './genesis.js';
+
+export type Programme = 'TE' | 'RE' | 'RE+TE';
+
+export interface CertEntry {
+  feeder: string;
+  programme: Programme;
+  validFrom: number;
+  validTo: number;
+}
+
+export interface ReadingEntry {
+  producedWh: number;
+  consumedWh: number;
+  chargedWh: number;
+  dischargedWh: number;
+  seq: number;
+}
+
+export interface ReadingHead {
+  interval: number;
+  seq: number;
+}
+
+export interface EquivocationEntry {
+  slot: number;
+  height: number;
+}
+
+export interface BidEntry {
+  /** height × 100000 + index in block: chain order for clearing */
+  inclusion: number;
+  reqId: string;
+  feeder: string;
+  bid?: OpenBid;
+  sealed?: SealedBid;
+}
+
+export interface SettlementEntry {
+  deliveredWh: number;
+  paymentMc: number;
+  penaltyMc: number;
+  /** height of the block that settled it */
+  height: number;
+}
+
+export interface AwardEntry {
+  address: string;
+  feeder: string;
+  reqId: string;
+  energyWh: number;
+  priceMcPerKWh: number;
+  settlement?: SettlementEntry;
+}
+
+export interface ExclusionEntry {
+  address: string;
+  reqId: string;
+  reason: string;
+}
+
+export type AuctionStatus = 'open' | 'closed' | 'void' | 'settled';
+
+export interface AuctionEntry {
+  side: 'buy' | 'sell';
+  energyWh: number;
+  limitPriceMcPerKWh: number;
+  pricing: 'pay-as-bid' | 'uniform';
+  sealed: boolean;
+  auctionPublicKey?: string;
+  feederLimits: FeederLimit[];
+  /** the delivery interval, as an epoch index */
+  deliveryEpoch: number;
+  closesAt: number;
+  openedHeight: number;
+  status: AuctionStatus;
+  bidCount: number;
+  closedHeight?: number;
+  auctionSecretKey?: string;
+  voidReason?: string;
+  awardedWh?: number;
+  clearingPriceMcPerKWh?: number | null;
+  excluded?: ExclusionEntry[];
+  awards?: AwardEntry[];
+}
+
+export interface StateMeta {
+  chainId: string;
+  genesisHash: string;
+  height: number;
+  /** slot of the block at `height` (0 at genesis) */
+  tipSlot: number;
+  /** the epoch whose ranking is stored (−1: none yet) */
+  rankingEpoch: number;
+  /** hash of the last block before rankingEpoch began (the genesis hash before any ranking) */
+  seed: string;
+  /** eligible producers of rankingEpoch, best first [POE-7.rank] */
+  ranking: string[];
+  /** auctions still open or with awards not yet settled, sorted */
+  active: string[];
+  /** seen entries expiring before this minute have been dropped */
+  seenCutoffMinute: number;
+}
+
+export interface Sections {
+  auctions: HashedMap<AuctionEntry>;
+  bids: HashedMap<BidEntry>;
+  certs: HashedMap<CertEntry>;
+  equivocators: HashedMap<EquivocationEntry>;
+  readingHeads: HashedMap<ReadingHead>;
+  readings: HashedMap<ReadingEntry>;
+  revoked: HashedMap<number>;
+  rewards: HashedMap<string>;
+  seen: HashedMap<number>;
+  wallets: HashedMap<string>;
+}
+
+export type SectionName = keyof Sections;
+export const SECTION_NAMES: readonly SectionName[] = [
+  'auctions', 'bids', 'certs', 'equivocators', 'readingHeads', 'readings', 'revoked', 'rewards', 'seen', 'wallets',
+];
+
+type ValueOf<M> = M extends HashedMap<infer V> ? V : never;
+export type SectionDrafts = { [K in SectionName]: MapDraft<ValueOf<Sections[K]>> };
+
+export interface ChainState {
+  readonly genesis: Genesis;
+  readonly meta: Readonly<StateMeta>;
+  readonly sections: Readonly<Sections>;
+  /**
+   * Hash of the block at meta.height (the genesis hash at height 0). Not part of the
+   * state root — the root is inside that block's header — but every child's header
+   * must name it as parent, and it seeds the next epoch's tie-break.
+   */
+  readonly tipHash: string;
+}
+
+export function createGenesisState(genesis: Genesis): ChainState {
+  const sections = Object.fromEntries(SECTION_NAMES.map((n) => [n, HashedMap.empty()])) as unknown as Sections;
+  sections.wallets = HashedMap.fromEntries(genesis.config.balances.map((b) => [b.address, String(b.millicents)] as const));
+  return {
+    genesis,
+    meta: {
+      chainId: genesis.chainId,
+      genesisHash: genesis.hash,
+      height: 0,
+      tipSlot: 0,
+      rankingEpoch: -1,
+      seed: genesis.hash,
+      ranking: [],
+      active: [],
+      seenCutoffMinute: 0,
+    },
+    sections,
+    tipHash: genesis.hash,
+  };
+}
+
+const rootMemo = new WeakMap<ChainState, string>();
+
+/** The canonical state root, hex (see the file comment). Cached per state object. */
+export function stateRoot(state: ChainState): string {
+  let r = rootMemo.get(state);
+  if (r !== undefined) return r;
+  const roots: Record<string, string> = {};
+  for (const n of SECTION_NAMES) roots[n] = state.sections[n].root().toString('hex');
+  r = taggedHash(DOMAIN.state, canonicalize({ meta: state.meta, sections: roots })).toString('hex');
+  rootMemo.set(state, r);
+  return r;
+}
+
+/** The same state at a known tip hash (the root, which does not cover the hash, is kept). */
+export function withTipHash(state: ChainState, tipHash: string): ChainState {
+  const next: ChainState = { ...state, tipHash };
+  const r = rootMemo.get(state);
+  if (r !== undefined) rootMemo.set(next, r);
+  return next;
+}
+
+/** Balance of an address in millicents (0 when it has no wallet). */
+export function balanceOf(state: ChainState, address: string): bigint {
+  return BigInt(state.sections.wallets.get(address) ?? '0');
+}
+
+/**
+ * A draft of the next state: every section as a copy-on-write MapDraft and a mutable
+ * copy of meta. begin/commit/rollback make one transaction atomic while building a block.
+ */
+export class StateDraft {
+  readonly genesis: Genesis;
+  meta: StateMeta;
+  readonly s: SectionDrafts;
+  private savedMeta: StateMeta | null = null;
+
+  constructor(state: ChainState) {
+    this.genesis = state.genesis;
+    this.meta = { ...state.meta };
+    this.s = Object.fromEntries(SECTION_NAMES.map((n) => [n, state.sections[n].draft()])) as unknown as SectionDrafts;
+  }
+
+  begin(): void {
+    this.savedMeta = { ...this.meta };
+    for (const n of SECTION_NAMES) this.s[n].begin();
+  }
+
+  commit(): void {
+    this.savedMeta = null;
+    for (const n of SECTION_NAMES) this.s[n].commit();
+  }
+
+  rollback(): void {
+    if (this.savedMeta) this.meta = this.savedMeta;
+    this.savedMeta = null;
+    for (const n of SECTION_NAMES) this.s[n].rollback();
+  }
+
+  /** The new state; tipHash is the hash of the block that made it (use withTipHash once known). The draft is spent. */
+  finish(tipHash: string): ChainState {
+    const sections = Object.fromEntries(SECTION_NAMES.map((n) => [n, this.s[n].finish()])) as unknown as Sections;
+    return { genesis: this.genesis, meta: { ...this.meta }, sections, tipHash };
+  }
+
+  // ── wallet helpers (arbitrary precision) ──
+  balance(address: string): bigint {
+    return BigInt(this.s.wallets.get(address) ?? '0');
+  }
+
+  credit(address: string, amount: bigint): void {
+    if (amount === 0n) return;
+    this.s.wallets.set(address, (this.balance(address) + amount).toString());
+  }
+}
+
+// ── serialisation (snapshots, spec vectors) ──────────────────────────────────────
+
+export const STATE_FORMAT = 'tmi-chain-state-v1';
+
+export interface SerializedState {
+  format: typeof STATE_FORMAT;
+  genesis: NormalisedGenesisConfig;
+  stateRoot: string;
+  tipHash: string;
+  meta: StateMeta;
+  sections: Record<SectionName, [string, unknown][]>;
+}
+
+export function serializeState(state: ChainState): SerializedState {
+  const sections = {} as Record<SectionName, [string, unknown][]>;
+  for (const n of SECTION_NAMES) sections[n] = state.sections[n].sortedEntries() as [string, unknown][];
+  return { format: STATE_FORMAT, genesis: state.genesis.config, stateRoot: stateRoot(state), tipHash: state.tipHash, meta: { ...state.meta }, sections };
+}
+
+/** Rebuilds a state; throws STATE_INVALID when the format, genesis or root do not match. */
+export function deserializeState(value: unknown): ChainState {
+  const v = value as Partial<SerializedState> | null;
+  if (!v || v.format !== STATE_FORMAT || !v.meta || !v.sections || !v.genesis || typeof v.tipHash !== 'string') throw new Error('STATE_INVALID reason=not a serialised chain state');
+  const genesis = parseGenesis(v.genesis);
+  if (genesis.hash !== v.meta.genesisHash) throw new Error(`STATE_INVALID reason=genesis mismatch expected=${v.meta.genesisHash} got=${genesis.hash}`);
+  const sections = {} as Record<SectionName, HashedMap<unknown>>;
+  for (const n of SECTION_NAMES) {
+    const entries = v.sections[n];
+    if (!Array.isArray(entries)) throw new Error(`STATE_INVALID reason=missing section ${n}`);
+    sections[n] = HashedMap.fromEntries(entries);
+  }
+  const state: ChainState = { genesis, meta: { ...v.meta }, sections: sections as unknown as Sections, tipHash: v.tipHash };
+  const root = stateRoot(state);
+  if (v.stateRoot !== undefined && v.stateRoot !== root) throw new Error(`STATE_INVALID reason=state root mismatch expected=${v.stateRoot} got=${root}`);
+  return state;
+}

@@ -1,0 +1,223 @@
+/**
+ * HashedMap: an immutable string-keyed map with a cached, canonical root hash, and
+ * MapDraft, its copy-on-write editor. The chain state is a handful of these.
+ *
+ * Layout (this defines the state root, see README "State root"):
+ *   bucket(key)  = FNV-1a-32(UTF-16 code units of key) mod 256
+ *   entryDigest  = SHA-256(canonical JSON of [key, value])
+ *   bucketDigest = SHA-256(entryDigest ‖ entryDigest ‖ … over the bucket's entries
+ *                  sorted by key (UTF-16 code units)); SHA-256("") when empty
+ *   root         = SHA-256(bucketDigest_0 ‖ … ‖ bucketDigest_255)
+ *
+ * Editing copies only the buckets it touches, once per draft, and a new map shares
+ * every untouched bucket (and its cached digest) with the old one, so a block that
+ * touches k entries costs O(k + size of the touched buckets) to commit and re-hash,
+ * not O(state). Values must be treated as immutable: replace, never mutate.
+ */
+import { canonicalize } from '../../wire/canonicalJson.js';
+import { EMPTY_DIGEST, sha256 } from './hashing.js';
+
+export const BUCKETS = 256;
+
+/** FNV-1a 32-bit over UTF-16 code units, mod 256. */
+export function bucketOf(key: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    h ^= key.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h & (BUCKETS - 1);
+}
+
+interface Entry<V> {
+  readonly value: V;
+  /** memo of entryDigest; deterministic, so sharing it between maps is safe */
+  digest: Buffer | undefined;
+}
+
+class Bucket<V> {
+  digest: Buffer | undefined;
+  constructor(readonly entries: Map<string, Entry<V>>) {}
+
+  computeDigest(): Buffer {
+    if (this.digest !== undefined) return this.digest;
+    if (this.entries.size === 0) return (this.digest = EMPTY_DIGEST);
+    const keys = [...this.entries.keys()].sort();
+    const parts: Buffer[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const e = this.entries.get(k)!;
+      if (e.digest === undefined) e.digest = sha256(canonicalize([k, e.value]));
+      parts[i] = e.digest;
+    }
+    return (this.digest = sha256(Buffer.concat(parts)));
+  }
+}
+
+const EMPTY_BUCKET = new Bucket<never>(new Map());
+EMPTY_BUCKET.digest = EMPTY_DIGEST;
+
+export class HashedMap<V> {
+  private rootMemo: Buffer | undefined;
+
+  private constructor(
+    /** @internal */ readonly buckets: readonly Bucket<V>[],
+    readonly size: number,
+  ) {}
+
+  static empty<V>(): HashedMap<V> {
+    return new HashedMap<V>(new Array(BUCKETS).fill(EMPTY_BUCKET) as Bucket<V>[], 0);
+  }
+
+  static fromEntries<V>(entries: Iterable<readonly [string, V]>): HashedMap<V> {
+    const d = HashedMap.empty<V>().draft();
+    for (const [k, v] of entries) d.set(k, v);
+    return d.finish();
+  }
+
+  /** @internal */
+  static fromBuckets<V>(buckets: Bucket<V>[], size: number): HashedMap<V> {
+    return new HashedMap(buckets, size);
+  }
+
+  get(key: string): V | undefined {
+    return this.buckets[bucketOf(key)]!.entries.get(key)?.value;
+  }
+
+  has(key: string): boolean {
+    return this.buckets[bucketOf(key)]!.entries.has(key);
+  }
+
+  /** All entries, in no particular order: sort before doing anything order-dependent. */
+  *entries(): IterableIterator<[string, V]> {
+    for (const b of this.buckets) for (const [k, e] of b.entries) yield [k, e.value];
+  }
+
+  /** All entries sorted by key (UTF-16 code units). */
+  sortedEntries(): [string, V][] {
+    const out = [...this.entries()];
+    out.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return out;
+  }
+
+  /** Section root (see the file comment). Cached. */
+  root(): Buffer {
+    if (this.rootMemo !== undefined) return this.rootMemo;
+    const parts: Buffer[] = new Array(BUCKETS);
+    for (let i = 0; i < BUCKETS; i++) parts[i] = this.buckets[i]!.computeDigest();
+    return (this.rootMemo = sha256(Buffer.concat(parts)));
+  }
+
+  draft(): MapDraft<V> {
+    return new MapDraft(this);
+  }
+}
+
+type JournalRecord<V> = [bucket: number, key: string, previous: Entry<V> | undefined];
+
+/**
+ * A copy-on-write editor of a HashedMap. With a journal open (begin), every write can be
+ * undone (rollback) — used to apply one transaction atomically while building a block.
+ */
+export class MapDraft<V> {
+  private readonly buckets: Bucket<V>[];
+  private readonly owned = new Uint8Array(BUCKETS);
+  private finished = false;
+  private journal: JournalRecord<V>[] | null = null;
+  size: number;
+
+  constructor(private readonly base: HashedMap<V>) {
+    this.buckets = base.buckets.slice();
+    this.size = base.size;
+  }
+
+  get(key: string): V | undefined {
+    return this.buckets[bucketOf(key)]!.entries.get(key)?.value;
+  }
+
+  has(key: string): boolean {
+    return this.buckets[bucketOf(key)]!.entries.has(key);
+  }
+
+  *entries(): IterableIterator<[string, V]> {
+    for (const b of this.buckets) for (const [k, e] of b.entries) yield [k, e.value];
+  }
+
+  /** Keys starting with prefix, sorted (scans the whole map). */
+  keysWithPrefix(prefix: string): string[] {
+    const out: string[] = [];
+    for (const b of this.buckets) for (const k of b.entries.keys()) if (k.startsWith(prefix)) out.push(k);
+    return out.sort();
+  }
+
+  set(key: string, value: V): void {
+    this.write(key, { value, digest: undefined });
+  }
+
+  delete(key: string): boolean {
+    if (!this.has(key)) return false;
+    this.write(key, undefined);
+    return true;
+  }
+
+  private write(key: string, entry: Entry<V> | undefined): void {
+    if (this.finished) throw new Error('DRAFT_FINISHED a finished draft cannot be edited');
+    const i = bucketOf(key);
+    let b = this.buckets[i]!;
+    if (this.owned[i] === 0) {
+      b = new Bucket(new Map(b.entries));
+      this.buckets[i] = b;
+      this.owned[i] = 1;
+    }
+    const previous = b.entries.get(key);
+    if (this.journal) this.journal.push([i, key, previous]);
+    if (entry === undefined) {
+      b.entries.delete(key);
+      if (previous !== undefined) this.size--;
+    } else {
+      b.entries.set(key, entry);
+      if (previous === undefined) this.size++;
+    }
+    b.digest = undefined;
+  }
+
+  /** Start recording writes so they can be undone. */
+  begin(): void {
+    this.journal = [];
+  }
+
+  /** Keep the writes since begin(). */
+  commit(): void {
+    this.journal = null;
+  }
+
+  /** Undo the writes since begin(). */
+  rollback(): void {
+    const j = this.journal;
+    this.journal = null;
+    if (!j) return;
+    for (let n = j.length - 1; n >= 0; n--) {
+      const [i, key, previous] = j[n]!;
+      const b = this.buckets[i]!; // owned: it was written
+      const cur = b.entries.get(key);
+      if (previous === undefined) {
+        if (cur !== undefined) this.size--;
+        b.entries.delete(key);
+      } else {
+        if (cur === undefined) this.size++;
+        b.entries.set(key, previous);
+      }
+      b.digest = undefined;
+    }
+  }
+
+  /** The edited map. The draft cannot be used afterwards. */
+  finish(): HashedMap<V> {
+    this.finished = true;
+    this.journal = null;
+    let changed = false;
+    for (let i = 0; i < BUCKETS; i++) if (this.owned[i] === 1) changed = true;
+    if (!changed) return this.base;
+    return HashedMap.fromBuckets(this.buckets, this.size);
+  }
+}

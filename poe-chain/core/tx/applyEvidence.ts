@@ -1,0 +1,29 @@
+/**
+ * evidence (DESIGN §7): two headers signed by one producer for one slot.
+ *   [TX-E1] same producer, same slot, different hashes, both signatures valid   BAD_EVIDENCE
+ *   [TX-E2] the producer is not yet recorded                                    ALREADY_EQUIVOCATOR
+ *   Effect [POE-7.equivocation]: the producer is recorded as an equivocator, leaves the
+ *   current ranking at once and every later one, gets no further block rewards, and
+ *   forfeits the rewards it was paid (debited from its wallet, which may go negative).
+ *   Anyone may submit evidence.
+ */
+import type { Envelope } from '../../../schemas/types.js';
+import { equivocationProblem } from '../blockHash.js';
+import { TxError } from '../chainError.js';
+import type { TxContext } from './txContext.js';
+
+export function applyEvidence(env: Envelope<'evidence'>, ctx: TxContext): void {
+  const d = ctx.draft;
+  const { a, b } = env.parameters;
+  const problem = equivocationProblem(a, b);
+  if (problem !== undefined) throw new TxError('BAD_EVIDENCE', { reason: problem });
+  const producer = a.header.producer;
+  if (d.s.equivocators.has(producer)) throw new TxError('ALREADY_EQUIVOCATOR', { producer });
+  d.s.equivocators.set(producer, { slot: a.header.slot, height: ctx.height });
+  const paid = d.s.rewards.get(producer);
+  if (paid !== undefined) {
+    d.credit(producer, -BigInt(paid));
+    d.s.rewards.delete(producer);
+  }
+  if (d.meta.ranking.includes(producer)) d.meta.ranking = d.meta.ranking.filter((x) => x !== producer);
+}

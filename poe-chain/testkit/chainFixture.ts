@@ -1,0 +1,193 @@
+/**
+ * A deterministic chain for tests, spec vectors and benchmarks: keys from fixed seeds,
+ * deterministic request ids, transaction builders, and a producer that always signs
+ * with the elected key. Not for production use.
+ */
+import { signEnvelope } from '../../wire/codec.js';
+import { keyPairFromSeed, signBytes, type KeyPair } from '../../wire/keys.js';
+import { canonicalBytes } from '../../wire/canonicalJson.js';
+import { whToEnergy, millicentsToPrice } from '../../wire/quantities.js';
+import type { Operation } from '../../schemas/envelope.js';
+import type { BidOffer, Certificate, Envelope, GenesisConfig, OpenBid, Params, Revocation, SealedBid } from '../../schemas/types.js';
+import { sha256 } from '../core/hashing.js';
+import { parseGenesis, slotTime, epochStart, type Genesis } from '../core/genesis.js';
+import { createGenesisState, stateRoot, type ChainState, type Programme } from '../core/chainState.js';
+import { producerForSlot } from '../core/electProducer.js';
+import { buildBlock, type BuiltBlock } from '../core/buildBlock.js';
+import { validateAndApplyBlock } from '../core/validateAndApplyBlock.js';
+
+/** An Ed25519 key from a fixed seed: SHA-256("tmi-testkit/" + name). */
+export function testKey(name: string): KeyPair {
+  return keyPairFromSeed(sha256(`tmi-testkit/${name}`));
+}
+
+export const TEST_GENESIS_TIME = '2026-11-21T00:00:00.000Z';
+
+export function testGenesisConfig(over: Partial<GenesisConfig> = {}): GenesisConfig {
+  return {
+    chainId: 'tmi-test',
+    genesisTime: TEST_GENESIS_TIME,
+    registryKey: testKey('registry').address,
+    aggregatorKey: testKey('aggregator').address,
+    aggregatorNodeKey: testKey('aggregator-node').address,
+    balances: [{ address: testKey('aggregator').address, millicents: 1_000_000_000 }],
+    ...over,
+  };
+}
+
+export interface FixtureOptions {
+  genesis?: Partial<GenesisConfig>;
+  /** prefix of deterministic request ids (default 'r') */
+  reqIdPrefix?: string;
+}
+
+export class ChainFixture {
+  readonly genesis: Genesis;
+  state: ChainState;
+  readonly registry = testKey('registry');
+  readonly aggregator = testKey('aggregator');
+  readonly node = testKey('aggregator-node');
+  readonly blocks: BuiltBlock[] = [];
+  private readonly keys = new Map<string, KeyPair>();
+  private counter = 0;
+
+  constructor(private readonly opts: FixtureOptions = {}) {
+    this.genesis = parseGenesis(testGenesisConfig(opts.genesis));
+    this.state = createGenesisState(this.genesis);
+    for (const k of [this.registry, this.aggregator, this.node]) this.keys.set(k.address, k);
+  }
+
+  key(name: string): KeyPair {
+    const k = testKey(name);
+    this.keys.set(k.address, k);
+    return k;
+  }
+
+  keyOf(address: string): KeyPair | undefined {
+    return this.keys.get(address);
+  }
+
+  /** ISO time of the start of a slot. */
+  at(slot: number): string {
+    return new Date(slotTime(this.genesis, slot)).toISOString();
+  }
+
+  /** The first slot of an epoch. */
+  firstSlotOf(epoch: number): number {
+    return (epoch * this.genesis.intervalMs) / this.genesis.slotMs;
+  }
+
+  interval(epoch: number): { start: string; end: string } {
+    return { start: new Date(epochStart(this.genesis, epoch)).toISOString(), end: new Date(epochStart(this.genesis, epoch + 1)).toISOString() };
+  }
+
+  nextReqId(): string {
+    return sha256(`${this.opts.reqIdPrefix ?? 'r'}/${this.counter++}`).subarray(0, 16).toString('base64url');
+  }
+
+  /** A signed envelope dated `date` (default: the next slot's start). */
+  sign<O extends Operation>(kp: KeyPair, op: O, params: Params<O>, date?: string): Envelope<O> {
+    return signEnvelope(kp, op, params, { reqId: this.nextReqId(), date: date ?? this.at(this.state.meta.tipSlot + 1) });
+  }
+
+  certificate(address: string, o: { programme?: Programme; feeder?: string; validFrom?: string; validTo?: string } = {}): Certificate {
+    const unsigned = {
+      address,
+      validFrom: o.validFrom ?? TEST_GENESIS_TIME,
+      validTo: o.validTo ?? new Date(Date.parse(TEST_GENESIS_TIME) + 2 * 86_400_000).toISOString(),
+      feeder: o.feeder ?? 'F1',
+      programme: o.programme ?? 'RE+TE',
+    };
+    return { ...unsigned, registrySignature: signBytes(this.registry, canonicalBytes(unsigned)).toString('base64') };
+  }
+
+  /** A certificate transaction, signed by the pseudonym itself. */
+  certTx(kp: KeyPair, o: Parameters<ChainFixture['certificate']>[1] = {}, date?: string): Envelope<'certificate'> {
+    this.keys.set(kp.address, kp);
+    return this.sign(kp, 'certificate', this.certificate(kp.address, o), date);
+  }
+
+  revocationTx(addresses: string[], signer: KeyPair = this.registry, revokedAt?: string, date?: string): Envelope<'revocation'> {
+    const unsigned = { addresses, reason: 'test', revokedAt: revokedAt ?? this.at(this.state.meta.tipSlot + 1) };
+    const r: Revocation = { ...unsigned, registrySignature: signBytes(this.registry, canonicalBytes(unsigned)).toString('base64') };
+    return this.sign(signer, 'revocation', r, date);
+  }
+
+  readingTx(kp: KeyPair, epoch: number, w: { p?: number; c?: number; ch?: number; dis?: number; soc?: number }, seq: number, date?: string): Envelope<'meter-reading'> {
+    return this.sign(
+      kp,
+      'meter-reading',
+      {
+        address: kp.address,
+        interval: this.interval(epoch),
+        seq,
+        producedWh: w.p ?? 0,
+        consumedWh: w.c ?? 0,
+        chargedWh: w.ch ?? 0,
+        dischargedWh: w.dis ?? 0,
+        socPermille: w.soc ?? 500,
+      },
+      date,
+    );
+  }
+
+  auctionOpenTx(
+    auctionId: string,
+    o: { side?: 'buy' | 'sell'; energyWh?: number; limitMc?: number; deliveryEpoch: number; closesAt: string; pricing?: 'pay-as-bid' | 'uniform'; sealed?: boolean; auctionPublicKey?: string; feederLimits?: { feeder: string; maxExportWh: number; maxImportWh: number }[] },
+    signer: KeyPair = this.aggregator,
+    date?: string,
+  ): Envelope<'auction-open'> {
+    return this.sign(
+      signer,
+      'auction-open',
+      {
+        auctionId,
+        side: o.side ?? 'buy',
+        energy: whToEnergy(o.energyWh ?? 10_000),
+        limitPrice: millicentsToPrice(o.limitMc ?? 20_000),
+        delivery: this.interval(o.deliveryEpoch),
+        closesAt: o.closesAt,
+        pricing: o.pricing ?? 'pay-as-bid',
+        sealed: o.sealed ?? false,
+        ...(o.auctionPublicKey !== undefined ? { auctionPublicKey: o.auctionPublicKey } : {}),
+        ...(o.feederLimits !== undefined ? { feederLimits: o.feederLimits } : {}),
+      },
+      date,
+    );
+  }
+
+  auctionCloseTx(auctionId: string, auctionSecretKey?: string, signer: KeyPair = this.aggregator, date?: string): Envelope<'auction-close'> {
+    return this.sign(signer, 'auction-close', { auctionId, ...(auctionSecretKey !== undefined ? { auctionSecretKey } : {}) }, date);
+  }
+
+  openBid(type: 'buy' | 'sell', energyWh: number, priceMc: number): OpenBid {
+    return { type, energy: whToEnergy(energyWh), price: millicentsToPrice(priceMc) };
+  }
+
+  bidTx(kp: KeyPair, auctionId: string, bid: { open?: OpenBid; sealed?: SealedBid }, feeder = 'F1', date?: string): Envelope<'bid-offer'> {
+    const base = { auctionId, address: kp.address, cpf: 0.5, feeder };
+    const params = (bid.sealed !== undefined ? { ...base, sealed: bid.sealed } : { ...base, bid: bid.open! }) as BidOffer;
+    return this.sign(kp, 'bid-offer', params, date);
+  }
+
+  transferTx(from: KeyPair, to: string, amountMillicents: number, date?: string): Envelope<'transfer'> {
+    return this.sign(from, 'transfer', { to, amountMillicents }, date);
+  }
+
+  /**
+   * Builds the next block at `slot` (default: the next slot) with the elected producer's
+   * key, re-validates it as a follower would, checks both agree, and advances.
+   */
+  produce(txs: readonly unknown[], slot = this.state.meta.tipSlot + 1, o: { allowRejects?: boolean } = {}): BuiltBlock {
+    const producer = producerForSlot(this.state, slot);
+    const kp = this.keys.get(producer);
+    if (!kp) throw new Error(`FIXTURE no key for elected producer ${producer}`);
+    const built = buildBlock(this.state, txs, kp, slot, slotTime(this.genesis, slot));
+    if (!o.allowRejects && built.rejected.length > 0) throw new Error(`FIXTURE rejected txs: ${built.rejected.map((r) => r.message).join('; ')}`);
+    const check = validateAndApplyBlock(this.state, JSON.parse(JSON.stringify(built.block)), { now: slotTime(this.genesis, slot) });
+    if (check.hash !== built.hash || stateRoot(check.state) !== stateRoot(built.state)) throw new Error('FIXTURE built and validated blocks disagree');
+    this.state = check.state;
+    this.blocks.push(built);
+    return built;
+  }
+}
