@@ -1,0 +1,229 @@
+/**
+ * The HEM's configuration file (`tmi hem --config hem.json`), validated with ajv; every
+ * field is documented in hem/examples/hem.json and hem/README.md. Relative paths are
+ * resolved against the config file's folder.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, isAbsolute, resolve } from 'node:path';
+import type { FromSchema } from 'json-schema-to-ts';
+import { compileSchema } from '../schemas/validators.js';
+import { address, id } from '../schemas/common.js';
+import { createTcrParams, type TcrParams } from '../tcr/tcrParams.js';
+import { HemError } from './hemError.js';
+
+const path = { type: 'string', minLength: 1, maxLength: 4096 } as const;
+const url = { type: 'string', pattern: '^(mqtt|mqtts|ws|wss|tcp|ssl)://[^\\s]+$', maxLength: 2048 } as const;
+const httpUrl = { type: 'string', pattern: '^https?://[^\\s]+$', maxLength: 2048 } as const;
+const topic = { type: 'string', pattern: '^[^#+\\u0000]+$', minLength: 1, maxLength: 256 } as const;
+const jsonPath = { type: 'string', pattern: '^[A-Za-z0-9_-]+(\\.[A-Za-z0-9_-]+)*$', maxLength: 256 } as const;
+const sensor = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['topic'],
+  properties: { topic, path: jsonPath, scale: { type: 'number', minimum: -1e6, maximum: 1e6 } },
+} as const;
+
+export const simAdapterSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type'],
+  properties: {
+    type: { const: 'sim' },
+    /** seed of the generated PV/load profile (different seed = different home) */
+    seed: { type: 'integer', minimum: 0, maximum: 4_294_967_295 },
+    /** SOC at the very first start, fraction */
+    initialSoc: { type: 'number', minimum: 0, maximum: 1 },
+    /** generated profile period; the profile repeats after `days` */
+    profile: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        startDate: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' },
+        days: { type: 'integer', minimum: 1, maximum: 366 },
+        intervalMinutes: { type: 'integer', enum: [1, 5, 10, 15, 30, 60] },
+      },
+    },
+    /** a CSV of metered data (Ausgrid layout: ,GC,GG) instead of the generator */
+    csv: path,
+    /** home local time = UTC + this (default 10, the profiles' Sydney site) */
+    utcOffsetHours: { type: 'number', minimum: -14, maximum: 14 },
+  },
+} as const;
+
+export const mqttAdapterSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'url', 'sensors', 'setpoint'],
+  properties: {
+    type: { const: 'mqtt' },
+    url,
+    username: { type: 'string', maxLength: 256 },
+    password: { type: 'string', maxLength: 1024 },
+    clientId: { type: 'string', minLength: 1, maxLength: 128 },
+    sensors: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['pvPower', 'loadPower', 'batteryPower', 'batterySoc'],
+      properties: { pvPower: sensor, loadPower: sensor, batteryPower: sensor, batterySoc: sensor },
+    },
+    setpoint: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['topic'],
+      properties: { topic, path: jsonPath, retain: { type: 'boolean' } },
+    },
+    autoPayload: { type: 'string', maxLength: 1024 },
+    discovery: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { prefix: topic, nodeId: { type: 'string', pattern: '^[A-Za-z0-9_-]+$', maxLength: 64 } },
+    },
+    statusTopic: topic,
+  },
+} as const;
+
+export const hemConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['meterId', 'dataDir', 'broker', 'registry', 'aggregatorAddress', 'adapter'],
+  properties: {
+    $comment: { type: 'string' },
+    meterId: id,
+    dataDir: path,
+    meterKeyFile: path,
+    broker: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      properties: {
+        url,
+        ca: path,
+        keepaliveS: { type: 'integer', minimum: 5, maximum: 3600 },
+        reconnectMs: { type: 'integer', minimum: 100, maximum: 600_000 },
+      },
+    },
+    registry: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      properties: { url: httpUrl, publicKey: address, timeoutMs: { type: 'integer', minimum: 100, maximum: 120_000 } },
+    },
+    aggregatorAddress: address,
+    brokerAddress: address,
+    intervalMs: { type: 'integer', minimum: 100, maximum: 86_400_000 },
+    speed: { type: 'number', minimum: 1, maximum: 100_000 },
+    pseudonymRotationMs: { type: 'integer', minimum: 1000, maximum: 31_536_000_000 },
+    skewMs: { type: 'integer', minimum: 1000, maximum: 3_600_000 },
+    resignAfterMs: { type: 'integer', minimum: 1000, maximum: 3_600_000 },
+    underDeliverFactor: { type: 'number', minimum: 0, maximum: 1 },
+    maxCatchUp: { type: 'integer', minimum: 0, maximum: 10_000 },
+    adapter: {
+      type: 'object',
+      required: ['type'],
+      properties: { type: { type: 'string', enum: ['sim', 'mqtt'] } },
+    },
+    battery: { type: 'object' },
+    curves: { type: 'object' },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { level: { type: 'string', enum: ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] } },
+    },
+  },
+} as const;
+
+export type SimAdapterConfig = FromSchema<typeof simAdapterSchema>;
+export type MqttAdapterConfig = FromSchema<typeof mqttAdapterSchema>;
+type RawConfig = FromSchema<typeof hemConfigSchema>;
+
+export interface HemConfig extends Omit<RawConfig, 'adapter' | 'battery' | 'curves' | 'log' | '$comment'> {
+  meterKeyFile: string;
+  intervalMs: number;
+  speed: number;
+  pseudonymRotationMs: number;
+  skewMs: number;
+  resignAfterMs: number;
+  underDeliverFactor: number;
+  maxCatchUp: number;
+  adapter: SimAdapterConfig | MqttAdapterConfig;
+  tcr: TcrParams;
+  logLevel: string;
+}
+
+const validateConfig = compileSchema(hemConfigSchema);
+const validateSim = compileSchema(simAdapterSchema);
+const validateMqtt = compileSchema(mqttAdapterSchema);
+
+function check(v: (x: unknown) => boolean, value: unknown, prefix: string): void {
+  const fn = v as unknown as { (x: unknown): boolean; errors?: { instancePath: string; message?: string; params: Record<string, unknown>; keyword: string }[] | null };
+  if (fn(value)) return;
+  const e = fn.errors?.[0];
+  let at = prefix + (e?.instancePath ?? '');
+  if (e?.keyword === 'additionalProperties') at += `/${String(e.params.additionalProperty)}`;
+  if (e?.keyword === 'required') at += `/${String(e.params.missingProperty)}`;
+  const allowed = e?.keyword === 'enum' ? ` (${(e.params.allowedValues as unknown[]).join('|')})` : '';
+  throw new HemError('BAD_CONFIG', { path: at || '/', reason: `${e?.message ?? 'invalid'}${allowed}` });
+}
+
+/** Validates a parsed config and fills defaults. Throws `BAD_CONFIG path=… reason=…`. */
+export function parseHemConfig(value: unknown, baseDir = process.cwd()): HemConfig {
+  check(validateConfig, value, '');
+  const raw = value as RawConfig;
+  const adapterRaw = raw.adapter as unknown;
+  if (raw.adapter.type === 'sim') check(validateSim, adapterRaw, '/adapter');
+  else check(validateMqtt, adapterRaw, '/adapter');
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  let tcr: TcrParams;
+  try {
+    tcr = createTcrParams({
+      ...(raw.battery ? { battery: raw.battery as Record<string, unknown> } : {}),
+      ...(raw.curves ? { curves: raw.curves as Record<string, unknown> } : {}),
+    });
+  } catch (err) {
+    throw new HemError('BAD_CONFIG', { path: '/battery|/curves', reason: (err as Error).message });
+  }
+  let adapter = adapterRaw as SimAdapterConfig | MqttAdapterConfig;
+  if (adapter.type === 'sim' && adapter.csv) adapter = { ...adapter, csv: abs(adapter.csv) };
+  const dataDir = abs(raw.dataDir);
+  const out: HemConfig = {
+    meterId: raw.meterId,
+    dataDir,
+    meterKeyFile: raw.meterKeyFile ? abs(raw.meterKeyFile) : resolve(dataDir, 'meter-key.json'),
+    broker: { ...raw.broker, ...(raw.broker.ca ? { ca: abs(raw.broker.ca) } : {}) },
+    registry: raw.registry,
+    aggregatorAddress: raw.aggregatorAddress,
+    ...(raw.brokerAddress ? { brokerAddress: raw.brokerAddress } : {}),
+    intervalMs: raw.intervalMs ?? 900_000,
+    speed: raw.speed ?? 1,
+    pseudonymRotationMs: raw.pseudonymRotationMs ?? 86_400_000,
+    skewMs: raw.skewMs ?? 120_000,
+    resignAfterMs: raw.resignAfterMs ?? 90_000,
+    underDeliverFactor: raw.underDeliverFactor ?? 1,
+    maxCatchUp: raw.maxCatchUp ?? 96,
+    adapter,
+    tcr,
+    logLevel: raw.log?.level ?? 'info',
+  };
+  if (out.resignAfterMs >= out.skewMs) {
+    throw new HemError('BAD_CONFIG', { path: '/resignAfterMs', reason: `must be below skewMs (${out.skewMs})` });
+  }
+  return out;
+}
+
+/** Reads and validates a config file. */
+export async function loadHemConfig(file: string): Promise<HemConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new HemError('BAD_CONFIG', { path: file, reason: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+  }
+  if (text.length > 1_000_000) throw new HemError('BAD_CONFIG', { path: file, reason: 'larger than 1 MB' });
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new HemError('BAD_CONFIG', { path: file, reason: `not JSON: ${(err as Error).message}` });
+  }
+  return parseHemConfig(value, dirname(resolve(file)));
+}

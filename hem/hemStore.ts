@@ -1,0 +1,123 @@
+/**
+ * The HEM's durable state on one level database under the data directory.
+ *
+ *   s:<name>        small state values (current pseudonym, last metered interval,
+ *                   device snapshot, clock origin), JSON
+ *   p:<address>     one record per pseudonym: certificate, creation time, next reading seq
+ *   b:<auctionId>   the bid made in an auction and its award (so a retained auction-open
+ *                   is never answered twice and awards survive a restart)
+ *   q:<16 digits>   the outbox: signed messages waiting for their PUBACK, in order
+ *
+ * [HEM-STORE] Everything that must change together is written in ONE level batch with
+ * `sync: true` (fsync before the promise resolves): a reading joins the outbox in the
+ * same batch that advances its pseudonym's seq and the last metered interval, so after
+ * a crash (kill -9) either both happened or neither did. A reading is therefore never
+ * lost (it is durable before it is sent) and never made twice (the seq moved with it).
+ */
+import type { AbstractLevel, AbstractBatchOptions } from 'abstract-level';
+import type { Operation } from '../schemas/envelope.js';
+import type { AnyEnvelope } from '../schemas/types.js';
+import { HemError } from './hemError.js';
+
+export type HemDb = AbstractLevel<string | Buffer | Uint8Array, string, string>;
+
+/** One message waiting in the outbox. */
+export interface OutboxEntry {
+  readonly topic: string;
+  readonly operation: Operation;
+  /** 'meter' (the meter key, clientId = meterId) or the pseudonym address that signed it */
+  readonly signer: string;
+  /** the envelope as signed when the message was made */
+  readonly envelope: AnyEnvelope;
+  /** drop instead of sending after this wall-clock time (bids: the auction's closesAt) */
+  readonly expiresAtMs?: number;
+}
+
+export interface QueuedItem {
+  readonly key: string;
+  readonly entry: OutboxEntry;
+}
+
+export type StoreWrite = { type: 'put'; key: string; value: unknown } | { type: 'del'; key: string };
+
+const SYNC = { sync: true } as AbstractBatchOptions<string, string>;
+const QUEUE_PREFIX = 'q:';
+const QUEUE_DIGITS = 16;
+
+export class HemStore {
+  private readonly items: QueuedItem[] = [];
+  private nextQueueNo = 0;
+
+  private constructor(readonly db: HemDb) {}
+
+  /** Opens the store and loads the outbox into memory (it is small: a few KiB per interval). */
+  static async open(db: HemDb): Promise<HemStore> {
+    const s = new HemStore(db);
+    if (db.status !== 'open') await db.open();
+    for await (const [key, value] of db.iterator({ gte: QUEUE_PREFIX, lt: 'q;' })) {
+      s.items.push({ key, entry: parse<OutboxEntry>(key, value) });
+      s.nextQueueNo = Number(key.slice(QUEUE_PREFIX.length)) + 1;
+    }
+    return s;
+  }
+
+  /** The outbox, oldest first. */
+  queue(): readonly QueuedItem[] {
+    return this.items;
+  }
+
+  get queued(): number {
+    return this.items.length;
+  }
+
+  async get<T>(key: string): Promise<T | undefined> {
+    const v = await this.db.get(key);
+    return v === undefined ? undefined : parse<T>(key, v);
+  }
+
+  /** Every value under a prefix, in key order. */
+  async list<T>(prefix: string): Promise<{ key: string; value: T }[]> {
+    const out: { key: string; value: T }[] = [];
+    for await (const [key, value] of this.db.iterator({ gte: prefix, lt: prefix + '\uffff' })) out.push({ key, value: parse<T>(key, value) });
+    return out;
+  }
+
+  /**
+   * Writes `writes` and appends `enqueue` to the outbox in one synced batch [HEM-STORE].
+   * Returns the outbox keys of the new entries.
+   */
+  async commit(writes: readonly StoreWrite[], enqueue: readonly OutboxEntry[] = []): Promise<string[]> {
+    const ops: ({ type: 'put'; key: string; value: string } | { type: 'del'; key: string })[] = writes.map((w) =>
+      w.type === 'put' ? { type: 'put', key: w.key, value: JSON.stringify(w.value) } : { type: 'del', key: w.key },
+    );
+    const added: QueuedItem[] = [];
+    for (const entry of enqueue) {
+      const key = QUEUE_PREFIX + String(this.nextQueueNo++).padStart(QUEUE_DIGITS, '0');
+      ops.push({ type: 'put', key, value: JSON.stringify(entry) });
+      added.push({ key, entry });
+    }
+    if (ops.length === 0) return [];
+    await this.db.batch(ops, SYNC);
+    this.items.push(...added);
+    return added.map((a) => a.key);
+  }
+
+  /** Removes an outbox entry (after its PUBACK, or when it expired). */
+  async remove(key: string): Promise<void> {
+    await this.db.batch([{ type: 'del', key }], SYNC);
+    const i = this.items.findIndex((x) => x.key === key);
+    if (i >= 0) this.items.splice(i, 1);
+  }
+
+  async close(): Promise<void> {
+    if (this.db.status === 'open') await this.db.close();
+  }
+}
+
+function parse<T>(key: string, value: string): T {
+  try {
+    return JSON.parse(value) as T;
+  } catch (err) {
+    throw new HemError('BAD_STORE', { key, reason: (err as Error).message });
+  }
+}

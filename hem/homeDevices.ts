@@ -1,0 +1,71 @@
+/**
+ * The device gateway (HDG) seen from the EMS: one small interface, several adapters
+ * (`sim`: a simulated home; `mqtt`: devices on a local home bus).
+ *
+ * Power signs: battery power is positive while charging. Energies are Wh of home time
+ * (see meteringInterval.ts); times are wall-clock ms since the epoch.
+ */
+import type { BatteryState } from '../tcr/stepBattery.js';
+import type { HomeForecast } from '../tcr/decide.js';
+import type { Interval } from './meteringInterval.js';
+
+/** What the home did over one metering interval. */
+export interface IntervalMeasurement {
+  /** PV energy produced (P) */
+  readonly pvWh: number;
+  /** home consumption excluding the battery (C without storage) */
+  readonly loadWh: number;
+  /** battery energy drawn (AC side) */
+  readonly chargedWh: number;
+  /** battery energy delivered (AC side) */
+  readonly dischargedWh: number;
+  /** state of charge at the end of the interval, fraction of capacity */
+  readonly soc: number;
+}
+
+/** A battery setpoint for a time window, from an award: positive = charge. */
+export interface SetpointWindow extends Interval {
+  /** home-time power, W */
+  readonly powerW: number;
+  /** auction that set it, for logs */
+  readonly auctionId: string;
+}
+
+/** What the HEM shows about itself (Home Assistant entities, logs). */
+export interface HemStatus {
+  readonly soc: number;
+  readonly lastBidWh: number;
+  readonly lastBidType: 'buy' | 'sell' | 'none';
+  readonly awardWh: number;
+  readonly earningsMillicents: number;
+  readonly queued: number;
+  readonly connected: boolean;
+}
+
+export interface LivePower {
+  readonly pvW: number;
+  readonly loadW: number;
+  readonly batteryW: number;
+  readonly setpointW: number | null;
+}
+
+export interface HomeDevices {
+  readonly kind: string;
+  start(): Promise<void>;
+  /**
+   * Closes the metering interval and says what happened in it; null when the adapter has
+   * no data for it (e.g. the HEM was down and a real home cannot be read back in time).
+   */
+  measure(interval: Interval): Promise<IntervalMeasurement | null>;
+  /** Battery state now, for the TCR. */
+  batteryState(): BatteryState;
+  /** Expected PV and load over a coming interval, home-time Wh. */
+  forecast(interval: Interval): HomeForecast;
+  /** Follow `w` over its window (replaces any window it overlaps). */
+  scheduleSetpoint(w: SetpointWindow): void;
+  live(): LivePower;
+  /** State to persist with each reading (the sim's SOC); restored by the factory. */
+  snapshot(): unknown;
+  report?(status: HemStatus): void;
+  close(): Promise<void>;
+}

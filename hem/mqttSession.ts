@@ -1,0 +1,94 @@
+/**
+ * The HEM's one MQTT session with the platform broker (DESIGN §3, §4).
+ *
+ * [HEM-S1] clientId = username = meterId; password = a fresh login token signed by the
+ *          meter key, made again before every (re)connect (tokens are single-use).
+ * [HEM-S2] clean: false (a persistent session: subscriptions and QoS 1 messages for the
+ *          HEM survive short outages); subscriptions are (re)made when the broker says it
+ *          has no session for us.
+ * [HEM-S3] When the connection drops, unacknowledged publishes are taken back from
+ *          mqtt.js (its in-memory store would resend stale envelopes); the outbox sends
+ *          them again, in order, after the reconnect (outboxPump.ts [HEM-Q2]).
+ */
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import type { KeyPair } from '../wire/keys.js';
+import { makeLoginToken } from '../wire/loginToken.js';
+import type { Transport } from './outboxPump.js';
+
+export interface MqttSessionOptions {
+  url: string;
+  meterId: string;
+  meterKey: KeyPair;
+  subscriptions: readonly string[];
+  /** PEM CA bundle for mqtts:// */
+  ca?: string | Buffer;
+  keepaliveS?: number;
+  reconnectMs?: number;
+  connectTimeoutMs?: number;
+  now?: () => number;
+  log?: Logger;
+  onMessage(topic: string, payload: Buffer, retained: boolean): void;
+  onConnect?(): void;
+  onClose?(): void;
+}
+
+export interface MqttSession extends Transport {
+  readonly client: MqttClient;
+  close(): Promise<void>;
+}
+
+export function createMqttSession(o: MqttSessionOptions): MqttSession {
+  const now = o.now ?? Date.now;
+  const token = (): string => makeLoginToken(o.meterKey, o.meterId, now());
+  const opts: IClientOptions = {
+    clientId: o.meterId,
+    username: o.meterId,
+    password: token(),
+    clean: false, // [HEM-S2]
+    protocolVersion: 4,
+    keepalive: o.keepaliveS ?? 30,
+    reconnectPeriod: o.reconnectMs ?? 2000,
+    connectTimeout: o.connectTimeoutMs ?? 10_000,
+    resubscribe: false,
+    queueQoSZero: false,
+    ...(o.ca !== undefined ? { ca: o.ca, rejectUnauthorized: true } : {}),
+  };
+  const client = mqtt.connect(o.url, opts);
+  // [HEM-S1] a fresh token for every reconnect
+  client.on('reconnect', () => {
+    client.options.password = token();
+  });
+  client.on('connect', (connack) => {
+    o.log?.info({ event: 'mqtt-connected', sessionPresent: connack.sessionPresent }, 'connected to broker');
+    if (!connack.sessionPresent) {
+      client.subscribe([...o.subscriptions], { qos: 1 }, (err) => {
+        if (err) o.log?.error({ event: 'mqtt-subscribe-failed', err: err.message }, 'subscribe failed');
+      });
+    }
+    o.onConnect?.();
+  });
+  client.on('close', () => {
+    // [HEM-S3]
+    const outgoing = (client as unknown as { outgoing: Record<string, unknown> }).outgoing;
+    for (const id of Object.keys(outgoing)) client.removeOutgoingMessage(Number(id));
+    o.onClose?.();
+  });
+  client.on('error', (err) => o.log?.warn({ event: 'mqtt-error', err: err.message }, 'mqtt error'));
+  client.on('message', (topic, payload, packet) => o.onMessage(topic, payload, packet.retain === true));
+
+  return {
+    client,
+    get connected() {
+      return client.connected;
+    },
+    publish(topic, payload, qos) {
+      return new Promise<void>((resolve, reject) => {
+        client.publish(topic, payload, { qos }, (err) => (err ? reject(err) : resolve()));
+      });
+    },
+    close() {
+      return new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+    },
+  };
+}

@@ -1,0 +1,192 @@
+/**
+ * Builds and starts a HEM from its configuration: keys, store, registry client,
+ * pseudonyms, device adapter, MQTT session, EMS. The `tmi hem` command and the tests
+ * call this; it returns a handle whose stop() shuts everything down cleanly.
+ */
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Level } from 'level';
+import { pino, type Logger } from 'pino';
+import { loadOrCreateKeyFile } from '../wire/keyFile.js';
+import type { KeyPair } from '../wire/keys.js';
+import type { Certificate } from '../schemas/types.js';
+import { createRegistryClient } from '../csm-registry/client.js';
+import { checkCertificate } from '../csm-registry/certificate.js';
+import { generateProfile } from './profiles/generateProfile.js';
+import { loadAusgridCsv } from './profiles/ausgridCsv.js';
+import { createSimHome, type TimeOrigin } from './adapters/simHome.js';
+import { createMqttHome } from './adapters/mqttHome.js';
+import { seriesProfile } from './adapters/seriesProfile.js';
+import { createEms, certificateTxEntry, TOPICS, type Ems } from './ems.js';
+import type { HemConfig } from './hemConfig.js';
+import { HemError } from './hemError.js';
+import { HemStore, type HemDb } from './hemStore.js';
+import type { HomeDevices } from './homeDevices.js';
+import { createMqttSession } from './mqttSession.js';
+import { PseudonymBook, type CertificateIssuer } from './pseudonyms.js';
+
+export interface HemHandle {
+  ems: Ems;
+  store: HemStore;
+  meterKey: KeyPair;
+  pseudonyms: PseudonymBook;
+  devices: HomeDevices;
+  stop(): Promise<void>;
+}
+
+export interface RunHemOptions {
+  log?: Logger;
+  now?: () => number;
+  /** a database to use instead of level under dataDir (tests) */
+  db?: HemDb;
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * [HEM-REG] The registry's key: from the config, or fetched once and pinned in the store
+ * (trust on first use). Every certificate must verify against it.
+ */
+function registryIssuer(cfg: HemConfig, store: HemStore, log: Logger): CertificateIssuer {
+  const client = createRegistryClient({ url: cfg.registry.url, timeoutMs: cfg.registry.timeoutMs ?? 10_000 });
+  let pinned: string | undefined = cfg.registry.publicKey;
+  return {
+    async requestCertificate(meterKey, meterId, address): Promise<Certificate> {
+      if (pinned === undefined) {
+        pinned = await store.get<string>('s:registryKey');
+        if (pinned === undefined) {
+          const info = await client.registryKey();
+          pinned = info.address;
+          await store.commit([{ type: 'put', key: 's:registryKey', value: pinned }]);
+          log.info({ event: 'registry-key-pinned', address: pinned }, 'registry key pinned (first use)');
+        }
+      }
+      const cert = await client.requestCertificate(meterKey, meterId, address);
+      const problem = checkCertificate(cert, pinned);
+      if (problem) throw new HemError('NO_PSEUDONYM', { reason: `certificate ${problem}`, address });
+      return cert;
+    },
+  };
+}
+
+async function timeOrigin(cfg: HemConfig, store: HemStore, now: number): Promise<TimeOrigin> {
+  const saved = await store.get<TimeOrigin>('s:origin');
+  if (saved) return saved;
+  const offset = (cfg.adapter.type === 'sim' ? cfg.adapter.utcOffsetHours ?? 10 : 0) * 3_600_000;
+  const wallMs = Math.floor(now / cfg.intervalMs) * cfg.intervalMs;
+  // real time: home clock = local clock; compressed: the simulated day starts at local midnight
+  const homeMs = cfg.speed === 1 ? wallMs + offset : Math.floor((wallMs + offset) / DAY_MS) * DAY_MS;
+  const origin = { wallMs, homeMs };
+  await store.commit([{ type: 'put', key: 's:origin', value: origin }]);
+  return origin;
+}
+
+async function createDevices(cfg: HemConfig, store: HemStore, log: Logger, now: () => number): Promise<HomeDevices> {
+  const a = cfg.adapter;
+  if (a.type === 'mqtt') {
+    return createMqttHome({
+      url: a.url,
+      ...(a.username !== undefined ? { username: a.username } : {}),
+      ...(a.password !== undefined ? { password: a.password } : {}),
+      ...(a.clientId !== undefined ? { clientId: a.clientId } : {}),
+      sensors: a.sensors,
+      setpoint: a.setpoint,
+      ...(a.autoPayload !== undefined ? { autoPayload: a.autoPayload } : {}),
+      ...(a.discovery !== undefined ? { discovery: a.discovery } : {}),
+      ...(a.statusTopic !== undefined ? { statusTopic: a.statusTopic } : {}),
+      meterId: cfg.meterId,
+      speed: cfg.speed,
+      now,
+      log: log.child({ part: 'hdg-mqtt' }),
+    });
+  }
+  const series = a.csv
+    ? await loadAusgridCsv(a.csv)
+    : generateProfile({
+        period: { startDate: a.profile?.startDate ?? '2025-01-06', days: a.profile?.days ?? 7, intervalMinutes: a.profile?.intervalMinutes ?? 15 },
+        seed: a.seed ?? 1,
+      });
+  return createSimHome({
+    profile: seriesProfile(series),
+    battery: cfg.tcr.battery,
+    speed: cfg.speed,
+    origin: await timeOrigin(cfg, store, now()),
+    initialSoc: a.initialSoc ?? 0.5,
+    restored: await store.get<unknown>('s:devices'),
+    now,
+  });
+}
+
+export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<HemHandle> {
+  const log = o.log ?? pino({ level: cfg.logLevel, base: { meterId: cfg.meterId } });
+  const now = o.now ?? Date.now;
+  await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
+  const meterKey = await loadOrCreateKeyFile(cfg.meterKeyFile, `tmi meter ${cfg.meterId}`);
+  log.info({ event: 'meter-key', address: meterKey.address, file: cfg.meterKeyFile }, 'meter key loaded');
+  const db = o.db ?? (new Level<string, string>(join(cfg.dataDir, 'db')) as unknown as HemDb);
+  const store = await HemStore.open(db);
+  try {
+    const pseudonyms = await PseudonymBook.load({
+      dir: join(cfg.dataDir, 'pseudonyms'),
+      store,
+      meterKey,
+      meterId: cfg.meterId,
+      issuer: registryIssuer(cfg, store, log),
+      policy: { rotationMs: cfg.pseudonymRotationMs },
+      now,
+      log,
+      onCertified: (p) => ({ enqueue: certificateTxEntry(p, now()) }),
+    });
+    const devices = await createDevices(cfg, store, log, now);
+    const ca = cfg.broker.ca ? await readFile(cfg.broker.ca) : undefined;
+    const ems = createEms({
+      meterId: cfg.meterId,
+      meterKey,
+      store,
+      pseudonyms,
+      devices,
+      tcr: cfg.tcr,
+      aggregatorAddress: cfg.aggregatorAddress,
+      ...(cfg.brokerAddress ? { brokerAddress: cfg.brokerAddress } : {}),
+      intervalMs: cfg.intervalMs,
+      speed: cfg.speed,
+      underDeliverFactor: cfg.underDeliverFactor,
+      skewMs: cfg.skewMs,
+      resignAfterMs: cfg.resignAfterMs,
+      maxCatchUp: cfg.maxCatchUp,
+      now,
+      log,
+      connect: (h) =>
+        createMqttSession({
+          url: cfg.broker.url,
+          meterId: cfg.meterId,
+          meterKey,
+          subscriptions: [TOPICS.auctions, TOPICS.results, TOPICS.errors(cfg.meterId)],
+          ...(ca ? { ca } : {}),
+          ...(cfg.broker.keepaliveS ? { keepaliveS: cfg.broker.keepaliveS } : {}),
+          ...(cfg.broker.reconnectMs ? { reconnectMs: cfg.broker.reconnectMs } : {}),
+          now,
+          log,
+          onMessage: h.onMessage,
+          onConnect: h.onConnect,
+        }),
+    });
+    await ems.start();
+    log.info({ event: 'hem-started', adapter: devices.kind, intervalMs: cfg.intervalMs, speed: cfg.speed, queued: store.queued }, 'HEM started');
+    return {
+      ems,
+      store,
+      meterKey,
+      pseudonyms,
+      devices,
+      async stop() {
+        await ems.stop();
+        await store.close();
+        log.info({ event: 'hem-stopped' }, 'HEM stopped');
+      },
+    };
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+}

@@ -1,0 +1,112 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { generateKeyPair } from '../../wire/keys.js';
+import { createCodec, signEnvelope } from '../../wire/codec.js';
+import type { AnyEnvelope } from '../../schemas/types.js';
+import { HemStore, type OutboxEntry } from '../hemStore.js';
+import { OutboxPump, type Transport } from '../outboxPump.js';
+import { memoryDb, sleep, waitFor } from './hemFixtures.js';
+
+const key = generateKeyPair();
+
+function reading(seq: number, date: number): OutboxEntry {
+  const env = signEnvelope(
+    key,
+    'meter-reading',
+    {
+      address: key.address, interval: { start: '2026-01-01T00:00:00.000Z', end: '2026-01-01T00:15:00.000Z' }, seq,
+      producedWh: 1, consumedWh: 2, chargedWh: 0, dischargedWh: 0, socPermille: 500,
+    },
+    { date: new Date(date) },
+  );
+  return { topic: 'tmi/v1/readings', operation: 'meter-reading', signer: key.address, envelope: env as AnyEnvelope };
+}
+
+/** A transport whose PUBACKs the test controls. */
+class MockTransport implements Transport {
+  connected = true;
+  sent: { topic: string; env: AnyEnvelope; ack: () => void; fail: () => void }[] = [];
+  publish(topic: string, payload: Buffer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.sent.push({ topic, env: JSON.parse(payload.toString()) as AnyEnvelope, ack: resolve, fail: () => reject(new Error('lost')) });
+    });
+  }
+}
+
+const seqOf = (e: AnyEnvelope) => (e.parameters as { seq: number }).seq;
+
+test('sends in order, removes an entry only after its PUBACK, resends after a lost connection', async () => {
+  const store = await HemStore.open(memoryDb());
+  const t = new MockTransport();
+  const now = Date.now();
+  const pump = new OutboxPump({ store, transport: t, signer: () => ({ key, clientId: key.address, ready: true }), maxInFlight: 3 });
+  for (let i = 0; i < 5; i++) await store.commit([], [reading(i, now)]);
+  pump.pump();
+  assert.deepEqual(t.sent.map((s) => seqOf(s.env)), [0, 1, 2], 'window of 3, in order');
+  t.sent[0]!.ack();
+  await waitFor(() => store.queued === 4, 1000, 'removal after ack');
+  assert.deepEqual(t.sent.map((s) => seqOf(s.env)), [0, 1, 2, 3]);
+  // connection lost: 1, 2, 3 unacknowledged
+  t.connected = false;
+  for (const s of t.sent.slice(1)) s.fail();
+  await sleep(5);
+  assert.equal(store.queued, 4, 'nothing lost');
+  pump.pump();
+  assert.equal(t.sent.length, 4, 'nothing sent while offline');
+  t.connected = true;
+  t.sent = [];
+  pump.pump();
+  assert.deepEqual(t.sent.map((s) => seqOf(s.env)), [1, 2, 3], 'resent in order after reconnect');
+  // young entries are resent as they were: same reqId
+  for (const s of t.sent) s.ack();
+  await waitFor(() => store.queued === 1, 1000);
+  await waitFor(() => t.sent.length === 4, 1000);
+  assert.equal(seqOf(t.sent[3]!.env), 4);
+  t.sent[3]!.ack();
+  await waitFor(() => store.queued === 0, 1000);
+  await pump.settled();
+});
+
+test('an entry older than resignAfterMs is signed again with the same parameters', async () => {
+  const store = await HemStore.open(memoryDb());
+  const t = new MockTransport();
+  const made = Date.now() - 600_000; // made 10 minutes ago (e.g. broker down)
+  const pump = new OutboxPump({ store, transport: t, signer: () => ({ key, clientId: key.address, ready: true }), resignAfterMs: 90_000 });
+  const e = reading(7, made);
+  await store.commit([], [e]);
+  pump.pump();
+  const sent = t.sent[0]!.env;
+  assert.notEqual(sent.reqId, e.envelope.reqId);
+  assert.ok(Math.abs(Date.parse(sent.date) - Date.now()) < 5000);
+  assert.deepEqual(sent.parameters, e.envelope.parameters, 'seq, interval and values unchanged');
+  // the receiver's codec (±120 s) accepts the re-signed one and would reject the original
+  const codec = createCodec();
+  assert.equal(codec.decode(JSON.stringify(sent)).operation, 'meter-reading');
+  assert.throws(() => createCodec().decode(JSON.stringify(e.envelope)), /STALE_DATE/);
+  t.sent[0]!.ack();
+  await waitFor(() => store.queued === 0, 1000);
+});
+
+test('expired bids are dropped; entries of a signer without certificate wait', async () => {
+  const store = await HemStore.open(memoryDb());
+  const t = new MockTransport();
+  const other = generateKeyPair();
+  let otherReady = false;
+  const pump = new OutboxPump({
+    store,
+    transport: t,
+    signer: (s) => (s === key.address ? { key, clientId: key.address, ready: true } : { key: other, clientId: other.address, ready: otherReady }),
+  });
+  const blocked = { ...reading(0, Date.now()), signer: other.address };
+  const expired = { ...reading(1, Date.now()), expiresAtMs: Date.now() - 1 };
+  await store.commit([], [blocked, expired, reading(2, Date.now())]);
+  pump.pump();
+  await pump.settled();
+  assert.deepEqual(t.sent.map((s) => seqOf(s.env)), [2], 'blocked waits, expired dropped, the rest goes');
+  assert.equal(pump.droppedCount, 1);
+  t.sent[0]!.ack();
+  await waitFor(() => store.queued === 1, 1000);
+  otherReady = true;
+  pump.pump();
+  assert.deepEqual(t.sent.map((s) => seqOf(s.env)), [2, 0]);
+});
