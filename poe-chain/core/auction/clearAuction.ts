@@ -28,6 +28,7 @@
  *           offer the marginal price = the price of the last accepted offer in merit
  *           order. clearingPriceMcPerKWh is that marginal price under both rules, null
  *           when nothing is awarded.
+ *   [AUC-8] output order: awards in merit order, exclusions in chain order.
  *
  * The result is optimal: the constraints (each offer ≤ its energy, each feeder ≤ its
  * limit, total ≤ the auction's energy) form a laminar family, hence a polymatroid, on
@@ -178,6 +179,7 @@ export function clearAuction(a: ClearingAuction, offers: readonly ClearingOffer[
     for (const aw of awards) aw.priceMcPerKWh = clearingPrice;
   }
 
+  // [AUC-8]
   const excluded: ClearingExclusion[] = [];
   for (let k2 = 0; k2 < n; k2++) {
     const i = order[k2]!;
@@ -211,8 +213,40 @@ function chainOrder(offers: readonly ClearingOffer[]): number[] {
     order[i] = i;
     if (sorted && i > 0 && compareChainOrder(offers[i - 1]!, offers[i]!) > 0) sorted = false;
   }
-  if (!sorted) order.sort((i, j) => compareChainOrder(offers[i]!, offers[j]!));
+  if (sorted) return order;
+  if (n * n > MAX_EXACT) return order.sort((i, j) => compareChainOrder(offers[i]!, offers[j]!));
+  // native numeric sort on (rank of inclusion, index), then the comparator only inside
+  // runs of equal inclusion (which the chain never produces)
+  const inclusions = new Float64Array(n);
+  for (let i = 0; i < n; i++) inclusions[i] = offers[i]!.inclusion;
+  const ascending = inclusions.slice().sort();
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = lowerBound(ascending, inclusions[i]!) * n + i;
+  keys.sort();
+  for (let k = 0; k < n; k++) order[k] = keys[k]! % n;
+  for (let start = 0; start < n; ) {
+    const inc = offers[order[start]!]!.inclusion;
+    let end = start + 1;
+    while (end < n && offers[order[end]!]!.inclusion === inc) end++;
+    if (end - start > 1) {
+      const run = order.slice(start, end).sort((i, j) => compareChainOrder(offers[i]!, offers[j]!));
+      for (let k = start; k < end; k++) order[k] = run[k - start]!;
+    }
+    start = end;
+  }
   return order;
+}
+
+/** first index of v in the ascending array a (v is present) */
+function lowerBound(a: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
