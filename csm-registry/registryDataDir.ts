@@ -42,7 +42,13 @@ export async function openRegistryDataDir(dir: string, o: { adminToken?: string 
   }
   const dbDir = join(dir, 'db');
   const db: RegistryDb = new Level<string, string>(dbDir);
-  await db.open();
+  try {
+    await db.open();
+  } catch (err) {
+    const reason = (err as { cause?: Error }).cause?.message ?? (err as Error).message;
+    const hint = /lock/i.test(reason) ? ' hint=another registry may be running on this data directory' : '';
+    throw new Error(`DB_OPEN_FAILED dir=${dbDir} reason=${reason}${hint}`);
+  }
   return { db, registryKey, adminToken, adminTokenFile, keyFile, dbDir };
 }
 
