@@ -202,7 +202,7 @@ export function createEms(o: EmsOptions): Ems {
       { type: 'put', key: 's:devices', value: o.devices.snapshot() },
     ];
     const enqueue: OutboxEntry[] = [];
-    const signer = o.pseudonyms.readingSigner();
+    const signer = o.pseudonyms.signerFor(i);
     let reading: MeterReading | undefined;
     if (m && signer) {
       const { seq, write } = o.pseudonyms.advanceSeq(signer.key.address);
@@ -211,7 +211,7 @@ export function createEms(o: EmsOptions): Ems {
       writes.push(write, { type: 'put', key: 's:lastReading', value: reading });
       enqueue.push({ topic: TOPICS.readings, operation: 'meter-reading', signer: signer.key.address, envelope: env as AnyEnvelope });
     } else {
-      log.warn({ event: 'reading-skipped', interval: toWireInterval(i), why: m ? 'no pseudonym key' : 'no device data' }, 'no reading');
+      log.warn({ event: 'reading-skipped', interval: toWireInterval(i), why: m ? 'no certificate covers the interval' : 'no device data' }, 'no reading');
     }
     await o.store.commit(writes, enqueue);
     lastMetered = i.endMs;

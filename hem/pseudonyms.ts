@@ -8,10 +8,11 @@
  *          same key is asked for again until a certificate comes.
  * [HEM-P2] Rotation is due when the current pseudonym is older than `rotationMs`
  *          (default one day) or within `marginMs` of its certificate's validTo
- *          (default min(1 h, 10 % of its validity)). Until the new certificate arrives the
+ *          (default min(1 h, 10 % of its validity), at least two metering intervals). Until the new certificate arrives the
  *          old one keeps signing while it is valid.
  * [HEM-P3] Seq numbers are per pseudonym and start at 0: a continuing counter would link
  *          pseudonyms of one home.
+ * [HEM-P5] A reading is signed by a pseudonym whose certificate covers its whole interval.
  * [HEM-P4] Old pseudonym keys are kept while the outbox holds messages they signed and
  *          while their awards may still settle (validTo + `keepMs`, default 2 days).
  */
@@ -43,16 +44,21 @@ export interface Pseudonym {
 export interface RotationPolicy {
   rotationMs: number;
   marginMs?: number;
+  /** at least this much before validTo (2 metering intervals: the old certificate must cover the interval of the switch) */
+  minMarginMs?: number;
+}
+
+function marginFor(cert: Certificate, p: RotationPolicy): number {
+  const from = Date.parse(cert.validFrom);
+  const to = Date.parse(cert.validTo);
+  return Math.max(p.minMarginMs ?? 0, p.marginMs ?? Math.min(3_600_000, Math.max(0, (to - from) / 10)));
 }
 
 /** [HEM-P2] Is a new pseudonym due at `now`? Pure. */
 export function rotationDue(rec: PseudonymRecord | undefined, now: number, p: RotationPolicy): boolean {
   if (!rec?.cert) return false; // a pending one is asked for again, not replaced
   if (now - rec.createdAtMs >= p.rotationMs) return true;
-  const from = Date.parse(rec.cert.validFrom);
-  const to = Date.parse(rec.cert.validTo);
-  const margin = p.marginMs ?? Math.min(3_600_000, Math.max(0, (to - from) / 10));
-  return now >= to - margin;
+  return now >= Date.parse(rec.cert.validTo) - marginFor(rec.cert, p);
 }
 
 /** Is the certificate valid at `now`? */
@@ -122,10 +128,21 @@ export class PseudonymBook {
     return p && certValidAt(p.record.cert, this.now()) ? p : undefined;
   }
 
-  /** Who signs the next reading: the current certified pseudonym, else the one waiting for its certificate. */
-  readingSigner(): Pseudonym | undefined {
-    return this.current() ?? (this.pendingAddress ? this.byAddress.get(this.pendingAddress) : undefined) ??
-      (this.currentAddress ? this.byAddress.get(this.currentAddress) : undefined);
+  /**
+   * [HEM-P5] Who signs the reading of interval i: a pseudonym whose certificate covers the
+   * whole interval (validFrom ≤ start, end ≤ validTo; the chain rejects anything else,
+   * CERT_NOT_VALID), the newest if several. None: the reading cannot be accepted and is
+   * not made (e.g. the first, partial interval before the first certificate).
+   */
+  signerFor(i: { startMs: number; endMs: number }): Pseudonym | undefined {
+    let best: Pseudonym | undefined;
+    for (const p of this.byAddress.values()) {
+      const c = p.record.cert;
+      if (!c) continue;
+      const from = Date.parse(c.validFrom);
+      if (from <= i.startMs && i.endMs <= Date.parse(c.validTo) && (!best || from > Date.parse(best.record.cert?.validFrom ?? ''))) best = p;
+    }
+    return best;
   }
 
   /**
@@ -189,10 +206,7 @@ export class PseudonymBook {
     const cur = this.currentAddress ? this.byAddress.get(this.currentAddress) : undefined;
     const cert = cur?.record.cert;
     if (!cur || !cert) return undefined;
-    const from = Date.parse(cert.validFrom);
-    const to = Date.parse(cert.validTo);
-    const margin = this.o.policy.marginMs ?? Math.min(3_600_000, Math.max(0, (to - from) / 10));
-    return Math.min(cur.record.createdAtMs + this.o.policy.rotationMs, to - margin);
+    return Math.min(cur.record.createdAtMs + this.o.policy.rotationMs, Date.parse(cert.validTo) - marginFor(cert, this.o.policy));
   }
 
   /** [HEM-P4] Forgets pseudonyms that expired long ago and sign nothing in the outbox. */

@@ -14,7 +14,7 @@ import { createRegistryClient } from '../csm-registry/client.js';
 import { checkCertificate } from '../csm-registry/certificate.js';
 import { generateProfile } from './profiles/generateProfile.js';
 import { loadAusgridCsv } from './profiles/ausgridCsv.js';
-import { createSimHome, type TimeOrigin } from './adapters/simHome.js';
+import { createSimHome, type EnergyProfile, type TimeOrigin } from './adapters/simHome.js';
 import { createMqttHome } from './adapters/mqttHome.js';
 import { seriesProfile } from './adapters/seriesProfile.js';
 import { createEms, certificateTxEntry, TOPICS, type Ems } from './ems.js';
@@ -39,6 +39,10 @@ export interface RunHemOptions {
   now?: () => number;
   /** a database to use instead of level under dataDir (tests) */
   db?: HemDb;
+  /** a certificate issuer instead of the registry client (tests) */
+  issuer?: CertificateIssuer;
+  /** a PV/load profile for the sim adapter instead of the generator or CSV (tests) */
+  profile?: EnergyProfile;
 }
 
 const DAY_MS = 86_400_000;
@@ -81,7 +85,7 @@ async function timeOrigin(cfg: HemConfig, store: HemStore, now: number): Promise
   return origin;
 }
 
-async function createDevices(cfg: HemConfig, store: HemStore, log: Logger, now: () => number): Promise<HomeDevices> {
+async function createDevices(cfg: HemConfig, store: HemStore, log: Logger, now: () => number, profile?: EnergyProfile): Promise<HomeDevices> {
   const a = cfg.adapter;
   if (a.type === 'mqtt') {
     return createMqttHome({
@@ -100,14 +104,18 @@ async function createDevices(cfg: HemConfig, store: HemStore, log: Logger, now: 
       log: log.child({ part: 'hdg-mqtt' }),
     });
   }
-  const series = a.csv
-    ? await loadAusgridCsv(a.csv)
-    : generateProfile({
-        period: { startDate: a.profile?.startDate ?? '2025-01-06', days: a.profile?.days ?? 7, intervalMinutes: a.profile?.intervalMinutes ?? 15 },
-        seed: a.seed ?? 1,
-      });
+  const energy =
+    profile ??
+    seriesProfile(
+      a.csv
+        ? await loadAusgridCsv(a.csv)
+        : generateProfile({
+            period: { startDate: a.profile?.startDate ?? '2025-01-06', days: a.profile?.days ?? 7, intervalMinutes: a.profile?.intervalMinutes ?? 15 },
+            seed: a.seed ?? 1,
+          }),
+    );
   return createSimHome({
-    profile: seriesProfile(series),
+    profile: energy,
     battery: cfg.tcr.battery,
     speed: cfg.speed,
     origin: await timeOrigin(cfg, store, now()),
@@ -131,13 +139,13 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       store,
       meterKey,
       meterId: cfg.meterId,
-      issuer: registryIssuer(cfg, store, log),
-      policy: { rotationMs: cfg.pseudonymRotationMs },
+      issuer: o.issuer ?? registryIssuer(cfg, store, log),
+      policy: { rotationMs: cfg.pseudonymRotationMs, minMarginMs: 2 * cfg.intervalMs },
       now,
       log,
       onCertified: (p) => ({ enqueue: certificateTxEntry(p, now()) }),
     });
-    const devices = await createDevices(cfg, store, log, now);
+    const devices = await createDevices(cfg, store, log, now, o.profile);
     const ca = cfg.broker.ca ? await readFile(cfg.broker.ca) : undefined;
     const ems = createEms({
       meterId: cfg.meterId,
