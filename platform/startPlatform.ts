@@ -1,0 +1,135 @@
+/**
+ * One process, one data directory: registry, broker, the aggregator's chain node, the
+ * aggregator and analytics (DESIGN §9, `tmi up`). Parts start in dependency order and
+ * stop in reverse; each step is a named function.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { MqttClient } from 'mqtt';
+import { pino, type Logger } from 'pino';
+import { openRegistryDataDir } from '../csm-registry/registryDataDir.js';
+import { createRegistry, type Registry } from '../csm-registry/createRegistry.js';
+import { RegistryClient } from '../csm-registry/client.js';
+import { createTmiBroker, type TmiBroker } from '../broker/createTmiBroker.js';
+import { createHttpDirectory } from '../broker/httpDirectory.js';
+import { loadOrCreateKeyFile } from '../wire/keyFile.js';
+import type { KeyPair } from '../wire/keys.js';
+import type { Genesis } from '../poe-chain/core/genesis.js';
+import { platformPaths } from './dataDir.js';
+import { enrollPrincipals } from './servicePrincipals.js';
+import { loadOrCreateGenesis } from './genesisFile.js';
+import { connectWithLogin } from './mqttLogin.js';
+
+export interface PlatformOptions {
+  dataDir: string;
+  host?: string;
+  ports?: { registry?: number; mqtt?: number; ws?: number; metrics?: number; aggregator?: number; analytics?: number };
+  /** metering interval = chain epoch, ms (default 15 min) */
+  intervalMs?: number;
+  slotMs?: number;
+  patience?: number;
+  adminToken?: string;
+  log?: Logger;
+  now?: () => number;
+}
+
+export interface Platform {
+  paths: ReturnType<typeof platformPaths>;
+  urls: { registry: string; mqtt: string; ws?: string; metrics?: string };
+  adminToken: string;
+  adminTokenFile: string | undefined;
+  registry: Registry;
+  registryClient: RegistryClient;
+  broker: TmiBroker;
+  genesis: Genesis;
+  keys: { aggregator: KeyPair; aggregatorNode: KeyPair; analytics: KeyPair };
+  /** an MQTT session logged in as the aggregator */
+  aggregatorMqtt: MqttClient;
+  stop(): Promise<void>;
+}
+
+export async function startPlatform(o: PlatformOptions): Promise<Platform> {
+  const log = o.log ?? pino({ level: 'silent' });
+  const host = o.host ?? '127.0.0.1';
+  const now = o.now ?? Date.now;
+  const paths = platformPaths(o.dataDir);
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((err: unknown) => log.warn({ err }, 'stop step failed'));
+  };
+  try {
+    await mkdir(paths.keys, { recursive: true, mode: 0o700 });
+
+    // 1. registry
+    const dir = await openRegistryDataDir(paths.registry, o.adminToken ? { adminToken: o.adminToken } : {});
+    stops.push(() => dir.db.close());
+    const registry = await createRegistry({ db: dir.db, registryKey: dir.registryKey, adminToken: dir.adminToken, log: log.child({ part: 'registry' }), now });
+    const reg = await registry.listen(o.ports?.registry ?? 0, host);
+    stops.push(() => registry.close());
+    const registryClient = new RegistryClient({ url: reg.url, adminToken: dir.adminToken, operator: 'tmi-up' });
+
+    // 2. service keys, enrolled as principals
+    const keys = {
+      aggregator: await loadOrCreateKeyFile(paths.aggregatorKey, 'aggregator'),
+      aggregatorNode: await loadOrCreateKeyFile(paths.aggregatorNodeKey, 'aggregator chain node'),
+      analytics: await loadOrCreateKeyFile(paths.analyticsKey, 'analytics'),
+    };
+    await enrollPrincipals(registryClient, [
+      { meterId: 'aggregator', role: 'aggregator', key: keys.aggregator },
+      { meterId: 'aggregator-node', role: 'node', key: keys.aggregatorNode },
+      { meterId: 'analytics', role: 'analytics', key: keys.analytics },
+    ]);
+
+    // 3. broker, authenticating against the registry
+    const broker = await createTmiBroker({
+      directory: createHttpDirectory({ url: reg.url, adminToken: dir.adminToken }),
+      listeners: {
+        mqtt: { port: o.ports?.mqtt ?? 0, host },
+        ...(o.ports?.ws !== undefined ? { ws: { port: o.ports.ws, host } } : {}),
+      },
+      ...(o.ports?.metrics !== undefined ? { metrics: { port: o.ports.metrics, host } } : {}),
+      log: log.child({ part: 'broker' }),
+      now,
+    });
+    stops.push(() => broker.close());
+    const mqttUrl = `mqtt://${host}:${broker.ports.mqtt}`;
+
+    // 4. genesis
+    const { genesis } = await loadOrCreateGenesis(paths.genesis, {
+      chainId: 'tmi-local',
+      registryKey: registry.address,
+      aggregatorKey: keys.aggregator.address,
+      aggregatorNodeKey: keys.aggregatorNode.address,
+      intervalMs: o.intervalMs ?? 900_000,
+      slotMs: o.slotMs ?? 250,
+      patience: o.patience ?? 8,
+      now: now(),
+      aggregatorFundsMc: 1_000_000_000_000, // 10,000,000 cents of settlement funds
+    });
+
+    // 5. the aggregator's MQTT session
+    const aggregatorMqtt = await connectWithLogin({ url: mqttUrl, meterId: 'aggregator', key: keys.aggregator });
+    stops.push(() => aggregatorMqtt.endAsync());
+
+    return {
+      paths,
+      urls: {
+        registry: reg.url,
+        mqtt: mqttUrl,
+        ...(broker.ports.ws ? { ws: `ws://${host}:${broker.ports.ws}/mqtt` } : {}),
+        ...(broker.ports.metrics ? { metrics: `http://${host}:${broker.ports.metrics}/metrics` } : {}),
+      },
+      adminToken: dir.adminToken,
+      adminTokenFile: dir.adminTokenFile,
+      registry,
+      registryClient,
+      broker,
+      genesis,
+      keys,
+      aggregatorMqtt,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
