@@ -1,0 +1,149 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Level } from 'level';
+import { ChainFixture, testGenesisConfig } from '../../poe-chain/testkit/chainFixture.js';
+import { openChainStore } from '../../poe-chain/store/openChainStore.js';
+import { chainDbPath } from '../../poe-chain/store/chainDataDir.js';
+import { stateRoot, balanceOf } from '../../poe-chain/core/chainState.js';
+
+const TMI = fileURLToPath(new URL('../tmi.js', import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [TMI, ...args], { encoding: 'utf8' });
+
+/** A chain of 8 blocks with an auction settled, written to <dir>/chain. */
+async function writeChain(dir: string): Promise<ChainFixture> {
+  const f = new ChainFixture();
+  const a = f.key('cli-a');
+  const b = f.key('cli-b');
+  f.produce([f.certTx(a), f.certTx(b)]);
+  const closesAt = new Date(Date.parse(f.interval(1).start) + 10_000).toISOString();
+  f.produce([f.auctionOpenTx('cli-auction', { energyWh: 4000, deliveryEpoch: 2, closesAt })]);
+  f.produce([f.bidTx(a, 'cli-auction', { open: f.openBid('sell', 3000, 9000) }), f.bidTx(b, 'cli-auction', { open: f.openBid('sell', 3000, 11_000) })]);
+  const close = f.firstSlotOf(1) + 40;
+  f.produce([f.auctionCloseTx('cli-auction', undefined, f.aggregator, f.at(close))], close);
+  const after = f.firstSlotOf(3) + 1;
+  f.produce([f.readingTx(a, 2, { dis: 3000 }, 1, f.at(after)), f.readingTx(b, 2, { dis: 500 }, 1, f.at(after))], after);
+  f.produce([f.transferTx(a, b.address, 1000, f.at(after + 1))], after + 1);
+  f.produce([], after + 2);
+  f.produce([], after + 3);
+  const store = await openChainStore(new Level<string, string>(chainDbPath(dir)), { genesis: testGenesisConfig(), snapshotEvery: 4 });
+  for (const blk of f.blocks) await store.importBlock(blk.block, { now: Date.now() });
+  await store.close({ snapshot: false });
+  return f;
+}
+
+test('tmi chain genesis + init + status on an empty chain', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tmi-chain-cli-'));
+  try {
+    const k = testGenesisConfig();
+    const file = join(dir, 'genesis.json');
+    const g = run('chain', 'genesis', '--registry', k.registryKey, '--aggregator', k.aggregatorKey, '--node', k.aggregatorNodeKey, '--genesis-time', '2026-11-21T00:00:00.000Z', '--out', file);
+    assert.equal(g.status, 0, g.stderr);
+    const init = run('chain', 'init', '--genesis', file, '--data', dir);
+    assert.equal(init.status, 0, init.stderr);
+    const out = JSON.parse(init.stdout) as { genesisHash: string; height: number };
+    assert.equal(out.height, 0);
+    const st = run('chain', 'status', '--data', dir);
+    assert.equal(st.status, 0, st.stderr);
+    const s = JSON.parse(st.stdout) as { height: number; tipHash: string; producer: null; epoch: number };
+    assert.deepEqual([s.height, s.tipHash, s.producer, s.epoch], [0, out.genesisHash, null, 0]);
+    const again = run('chain', 'init', '--genesis', file, '--data', dir);
+    assert.equal(again.status, 0, 'init on the same genesis is idempotent');
+    const bad = JSON.parse(await readFile(file, 'utf8')) as Record<string, unknown>;
+    await writeFile(file, JSON.stringify({ ...bad, chainId: 'other' }));
+    const other = run('chain', 'init', '--genesis', file, '--data', dir);
+    assert.equal(other.status, 1);
+    assert.match(other.stderr, /GENESIS_MISMATCH/);
+    const none = run('chain', 'status', '--data', join(dir, 'nowhere'));
+    assert.equal(none.status, 1);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('tmi chain status, tmi wallet and tmi chain verify read a stored chain', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tmi-chain-cli-'));
+  try {
+    const f = await writeChain(dir);
+    const st = run('chain', 'status', '--data', dir);
+    assert.equal(st.status, 0, st.stderr);
+    const s = JSON.parse(st.stdout) as { height: number; tipHash: string; stateRoot: string; producer: string; epoch: number };
+    assert.equal(s.height, 8);
+    assert.equal(s.tipHash, f.blocks[7]!.hash);
+    assert.equal(s.stateRoot, stateRoot(f.state));
+    assert.equal(s.producer, f.blocks[7]!.block.parameters.header.producer);
+    assert.equal(s.epoch, 3);
+    const a = f.key('cli-a').address;
+    const w = run('wallet', a, '--data', dir);
+    assert.equal(w.status, 0, w.stderr);
+    const wallet = JSON.parse(w.stdout) as { millicents: string; cents: string };
+    // 3000 Wh × 9000 mc/kWh = 27000 mc, minus a transfer of 1000 mc
+    assert.equal(wallet.millicents, String(balanceOf(f.state, a)));
+    assert.equal(wallet.millicents, '26000');
+    assert.equal(wallet.cents, '26.000');
+    const bw = JSON.parse(run('wallet', f.key('cli-b').address, '--data', dir).stdout) as { millicents: string; cents: string };
+    // b: awarded 1000 Wh at 11000, delivered 500: payment 5500, penalty 500 × 5000/1000 = 2500, +1000 transfer
+    assert.equal(bw.millicents, '4000');
+    assert.equal(run('wallet', 'not-an-address', '--data', dir).status, 1);
+    const v = run('chain', 'verify', '--data', dir);
+    assert.equal(v.status, 0, v.stderr);
+    assert.equal((JSON.parse(v.stdout) as { ok: boolean; height: number }).height, 8);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('tmi chain verify exits non-zero and names the first bad height after one byte of a stored block is flipped', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tmi-chain-cli-'));
+  try {
+    const f = await writeChain(dir);
+    // flip one byte inside block 5's first transaction (a meter reading's signature)
+    const db = new Level<string, string>(chainDbPath(dir));
+    const key = `b:${f.blocks[4]!.hash}`;
+    const raw = (await db.get(key))!;
+    const i = raw.indexOf('"signature":"', raw.indexOf('"txs"')) + 13;
+    const flipped = raw.slice(0, i) + (raw[i] === 'A' ? 'B' : 'A') + raw.slice(i + 1);
+    assert.equal(flipped.length, raw.length);
+    await db.put(key, flipped);
+    await db.close();
+    const v = run('chain', 'verify', '--data', dir);
+    assert.equal(v.status, 1);
+    const r = JSON.parse(v.stdout) as { ok: boolean; height: number; code: string };
+    assert.equal(r.ok, false);
+    assert.equal(r.height, 5);
+    assert.match(v.stderr, /first bad block at height 5/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('tmi chain verify fails clearly when a byte of the database files on disk is flipped', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tmi-chain-cli-'));
+  try {
+    const f = await writeChain(dir);
+    // find a block's bytes in the level files and flip one of them
+    const files = (await readdir(chainDbPath(dir))).filter((n) => n.endsWith('.log') || n.endsWith('.ldb'));
+    const needle = Buffer.from(f.blocks[5]!.block.parameters.headerSignature);
+    let flippedIn: string | undefined;
+    for (const name of files) {
+      const p = join(chainDbPath(dir), name);
+      const bytes = await readFile(p);
+      const at = bytes.indexOf(needle);
+      if (at < 0) continue;
+      bytes[at + 10] = bytes[at + 10]! ^ 0x01;
+      await writeFile(p, bytes);
+      flippedIn = name;
+      break;
+    }
+    assert.ok(flippedIn, 'the block was found in a level file');
+    const v = run('chain', 'verify', '--data', dir);
+    assert.notEqual(v.status, 0, 'verify must fail');
+    assert.ok(v.stderr.length > 0, 'and say why');
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

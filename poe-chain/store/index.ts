@@ -1,0 +1,4 @@
+export * from './chainStoreError.js';
+export * from './openChainStore.js';
+export * from './verifyChain.js';
+export * from './chainDataDir.js';

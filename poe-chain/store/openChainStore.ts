@@ -1,0 +1,332 @@
+/**
+ * Level storage of one chain (README "Storage"). Keys (strings) → values (UTF-8 JSON):
+ *
+ *   meta                {format, chainId, genesisHash}
+ *   genesis             the normalised genesis config
+ *   head                {height, hash, slot, stateRoot}
+ *   b:<blockHash>       the block envelope, as received
+ *   h:<height, 12 digits>  block hash of the canonical chain at that height
+ *   t:<txId>            {height, index} of a transaction on the canonical chain
+ *   s:<height, 12 digits>  state snapshot after that height (serialiseState)
+ *
+ * Crash safety: every block is one atomic db.batch (block, height index, tx index,
+ * snapshot when due, head), so after a crash the database holds exactly the blocks up
+ * to some head. Restart: load head, load the newest snapshot at or below it, replay
+ * (re-validating) the blocks after it. Anything inconsistent — a missing or unreadable
+ * record, a block whose hash or roots do not match — is CORRUPT_DB with the height.
+ */
+import { parseGenesis, type Genesis } from '../core/genesis.js';
+import { createGenesisState, deserializeState, serializeState, stateRoot, type ChainState } from '../core/chainState.js';
+import { blockHash } from '../core/blockHash.js';
+import { BlockError } from '../core/chainError.js';
+import { txId as txIdOf } from '../core/txId.js';
+import { validateAndApplyBlock, type AppliedBlock, type ApplyContext, type BlockEnvelope } from '../core/validateAndApplyBlock.js';
+import { ChainStoreError } from './chainStoreError.js';
+
+export type ChainDbOp = { type: 'put'; key: string; value: string } | { type: 'del'; key: string };
+
+/** What the store needs of a level database (Level and MemoryLevel fit, with string keys and values). */
+export interface ChainDb {
+  readonly status: string;
+  open(): Promise<void>;
+  get(key: string): Promise<string | undefined>;
+  batch(ops: ChainDbOp[]): Promise<void>;
+  keys(opts: { gte?: string; lte?: string; gt?: string; lt?: string; reverse?: boolean; limit?: number }): AsyncIterable<string>;
+  close(): Promise<void>;
+}
+
+export const DB_FORMAT = 'tmi-chain-db-v1';
+
+export interface ChainHead {
+  height: number;
+  hash: string;
+  slot: number;
+  stateRoot: string;
+}
+
+export interface ChainStoreOptions {
+  /** genesis config (JSON value): initialises an empty database; must match an existing one */
+  genesis?: unknown;
+  /** write a state snapshot every this many blocks (default 64) */
+  snapshotEvery?: number;
+  /** snapshots to keep (default 2) */
+  keepSnapshots?: number;
+}
+
+export interface StoredTx {
+  height: number;
+  index: number;
+  blockHash: string;
+  tx: unknown;
+}
+
+export interface ChainStore {
+  readonly genesis: Genesis;
+  /** state at the head */
+  readonly state: ChainState;
+  readonly head: ChainHead;
+  /** Validates a block as the child of the head and appends it. Throws BlockError. */
+  importBlock(block: unknown, ctx: ApplyContext): Promise<AppliedBlock>;
+  /** Appends an already validated child of the head (e.g. one this node built). */
+  append(applied: AppliedBlock): Promise<void>;
+  hashAt(height: number): Promise<string | undefined>;
+  rawBlock(hash: string): Promise<string | undefined>;
+  blockAt(height: number): Promise<BlockEnvelope | undefined>;
+  blockByHash(hash: string): Promise<BlockEnvelope | undefined>;
+  tx(txId: string): Promise<StoredTx | undefined>;
+  /** Drops the canonical blocks above `height` (blocks stay stored by hash); for reorgs. */
+  rewindTo(height: number): Promise<void>;
+  /** Writes a snapshot of the head state now. */
+  snapshot(): Promise<void>;
+  /** Closes the database, first writing a head snapshot (unless snapshot: false, for read-only use). */
+  close(o?: { snapshot?: boolean }): Promise<void>;
+}
+
+const pad = (n: number) => String(n).padStart(12, '0');
+const H = (n: number) => `h:${pad(n)}`;
+const S = (n: number) => `s:${pad(n)}`;
+const B = (hash: string) => `b:${hash}`;
+const T = (id: string) => `t:${id}`;
+
+function corrupt(reason: string, height?: number): ChainStoreError {
+  return new ChainStoreError('CORRUPT_DB', { height, reason });
+}
+
+function parseJson<T>(text: string, what: string, height?: number): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw corrupt(`unreadable ${what}`, height);
+  }
+}
+
+const REPLAY: ApplyContext = { now: Number.MAX_SAFE_INTEGER };
+
+/** Opens (or, with opts.genesis, initialises) the chain stored in `db`. */
+export async function openChainStore(db: ChainDb, opts: ChainStoreOptions = {}): Promise<ChainStore> {
+  if (db.status !== 'open') {
+    try {
+      await db.open();
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause;
+      if ((err as { code?: string }).code === 'LEVEL_DATABASE_NOT_OPEN' && cause?.code === 'LEVEL_LOCKED') {
+        throw new ChainStoreError('LOCKED', { reason: 'the database is in use by another process' });
+      }
+      throw err;
+    }
+  }
+  const snapshotEvery = opts.snapshotEvery ?? 64;
+  const keepSnapshots = opts.keepSnapshots ?? 2;
+  const wanted = opts.genesis !== undefined ? parseGenesis(opts.genesis) : undefined;
+
+  let metaText = await db.get('meta');
+  if (metaText === undefined) {
+    if (!wanted) throw new ChainStoreError('NO_CHAIN', { reason: 'empty database and no genesis given' });
+    const st = createGenesisState(wanted);
+    const head: ChainHead = { height: 0, hash: wanted.hash, slot: 0, stateRoot: stateRoot(st) };
+    metaText = JSON.stringify({ format: DB_FORMAT, chainId: wanted.chainId, genesisHash: wanted.hash });
+    await db.batch([
+      { type: 'put', key: 'meta', value: metaText },
+      { type: 'put', key: 'genesis', value: JSON.stringify(wanted.config) },
+      { type: 'put', key: S(0), value: JSON.stringify(serializeState(st)) },
+      { type: 'put', key: 'head', value: JSON.stringify(head) },
+    ]);
+  }
+  const meta = parseJson<{ format?: string; genesisHash?: string }>(metaText, 'meta');
+  if (meta.format !== DB_FORMAT) throw corrupt(`unknown format ${String(meta.format)}`);
+  const genesisText = await db.get('genesis');
+  if (genesisText === undefined) throw corrupt('genesis missing');
+  let genesis: Genesis;
+  try {
+    genesis = parseGenesis(parseJson(genesisText, 'genesis'));
+  } catch (err) {
+    if (err instanceof ChainStoreError) throw err;
+    throw corrupt(`bad genesis: ${(err as Error).message}`);
+  }
+  if (genesis.hash !== meta.genesisHash) throw corrupt('genesis does not match its hash');
+  if (wanted && wanted.hash !== genesis.hash) throw new ChainStoreError('GENESIS_MISMATCH', { stored: genesis.hash, given: wanted.hash });
+
+  const headText = await db.get('head');
+  if (headText === undefined) throw corrupt('head missing');
+  const head = parseJson<ChainHead>(headText, 'head');
+  if (!Number.isSafeInteger(head.height) || head.height < 0 || typeof head.hash !== 'string') throw corrupt('bad head');
+
+  // newest readable snapshot at or below the head
+  const snapshots: number[] = [];
+  for await (const k of db.keys({ gte: S(0), lte: S(head.height) })) snapshots.push(Number(k.slice(2)));
+  let state: ChainState | undefined;
+  for (let i = snapshots.length - 1; i >= 0 && !state; i--) {
+    const h = snapshots[i]!;
+    const text = await db.get(S(h));
+    try {
+      const st = deserializeState(JSON.parse(text ?? 'null'));
+      const expectHash = h === 0 ? genesis.hash : await db.get(H(h));
+      if (st.meta.height !== h || st.tipHash !== expectHash || st.meta.genesisHash !== genesis.hash) continue;
+      state = st;
+    } catch {
+      continue; // an unreadable snapshot is only a cache: try an older one
+    }
+  }
+  // no usable snapshot: blocks are the source of truth, replay them all
+  if (!state) state = createGenesisState(genesis);
+
+  // replay the blocks after the snapshot
+  for (let h = state.meta.height + 1; h <= head.height; h++) {
+    const hash = await db.get(H(h));
+    if (hash === undefined) throw corrupt('height index missing (truncated?)', h);
+    const raw = await db.get(B(hash));
+    if (raw === undefined) throw corrupt('block missing', h);
+    let applied: AppliedBlock;
+    try {
+      applied = validateAndApplyBlock(state, parseJson(raw, 'block', h), REPLAY);
+    } catch (err) {
+      if (err instanceof BlockError) throw corrupt(`stored block invalid: ${err.message}`, h);
+      throw err;
+    }
+    if (applied.hash !== hash) throw corrupt('block hash does not match its index', h);
+    state = applied.state;
+  }
+  if (state.tipHash !== head.hash || stateRoot(state) !== head.stateRoot || state.meta.tipSlot !== head.slot) {
+    throw corrupt('head does not match the replayed chain', head.height);
+  }
+  return new LevelChainStore(db, genesis, state, head, snapshots, snapshotEvery, keepSnapshots);
+}
+
+class LevelChainStore implements ChainStore {
+  constructor(
+    private readonly db: ChainDb,
+    readonly genesis: Genesis,
+    private tip: ChainState,
+    private headInfo: ChainHead,
+    private readonly snapshotHeights: number[],
+    private readonly snapshotEvery: number,
+    private readonly keepSnapshots: number,
+  ) {}
+
+  get state(): ChainState {
+    return this.tip;
+  }
+
+  get head(): ChainHead {
+    return { ...this.headInfo };
+  }
+
+  async importBlock(block: unknown, ctx: ApplyContext): Promise<AppliedBlock> {
+    const applied = validateAndApplyBlock(this.tip, block, ctx);
+    await this.append(applied);
+    return applied;
+  }
+
+  async append(applied: AppliedBlock): Promise<void> {
+    const header = applied.block.parameters.header;
+    if (header.parent !== this.headInfo.hash || header.height !== this.headInfo.height + 1) {
+      throw new ChainStoreError('NOT_A_CHILD', { height: header.height, parent: header.parent, head: this.headInfo.hash });
+    }
+    const h = header.height;
+    const head: ChainHead = { height: h, hash: applied.hash, slot: header.slot, stateRoot: header.stateRoot };
+    const ops: ChainDbOp[] = [
+      { type: 'put', key: B(applied.hash), value: JSON.stringify(applied.block) },
+      { type: 'put', key: H(h), value: applied.hash },
+    ];
+    applied.txIds.forEach((id, index) => ops.push({ type: 'put', key: T(id), value: JSON.stringify({ height: h, index }) }));
+    const snap = h % this.snapshotEvery === 0;
+    if (snap) ops.push(...this.snapshotOps(applied.state));
+    ops.push({ type: 'put', key: 'head', value: JSON.stringify(head) });
+    await this.db.batch(ops);
+    this.tip = applied.state;
+    this.headInfo = head;
+    if (snap) this.commitSnapshot(h);
+  }
+
+  private snapshotOps(state: ChainState): ChainDbOp[] {
+    const h = state.meta.height;
+    const ops: ChainDbOp[] = [{ type: 'put', key: S(h), value: JSON.stringify(serializeState(state)) }];
+    const kept = [...this.snapshotHeights.filter((x) => x !== h), h].sort((a, b) => a - b);
+    for (const old of kept.slice(0, Math.max(0, kept.length - this.keepSnapshots))) ops.push({ type: 'del', key: S(old) });
+    return ops;
+  }
+
+  private commitSnapshot(h: number): void {
+    const kept = [...this.snapshotHeights.filter((x) => x !== h), h].sort((a, b) => a - b);
+    this.snapshotHeights.splice(0, this.snapshotHeights.length, ...kept.slice(Math.max(0, kept.length - this.keepSnapshots)));
+  }
+
+  async snapshot(): Promise<void> {
+    if (this.snapshotHeights.includes(this.headInfo.height)) return;
+    await this.db.batch(this.snapshotOps(this.tip));
+    this.commitSnapshot(this.headInfo.height);
+  }
+
+  hashAt(height: number): Promise<string | undefined> {
+    if (height === 0) return Promise.resolve(this.genesis.hash);
+    return this.db.get(H(height));
+  }
+
+  rawBlock(hash: string): Promise<string | undefined> {
+    return this.db.get(B(hash));
+  }
+
+  async blockByHash(hash: string): Promise<BlockEnvelope | undefined> {
+    const raw = await this.db.get(B(hash));
+    if (raw === undefined) return undefined;
+    const block = parseJson<BlockEnvelope>(raw, 'block');
+    if (blockHash(block.parameters.header) !== hash) throw corrupt('block does not match its hash', block.parameters?.header?.height);
+    return block;
+  }
+
+  async blockAt(height: number): Promise<BlockEnvelope | undefined> {
+    const hash = await this.db.get(H(height));
+    return hash === undefined ? undefined : this.blockByHash(hash);
+  }
+
+  async tx(txId: string): Promise<StoredTx | undefined> {
+    const loc = await this.db.get(T(txId));
+    if (loc === undefined) return undefined;
+    const { height, index } = parseJson<{ height: number; index: number }>(loc, 'tx index');
+    const hash = await this.db.get(H(height));
+    const block = hash === undefined ? undefined : await this.blockByHash(hash);
+    const tx = block?.parameters.txs[index];
+    if (!block || tx === undefined) throw corrupt('tx index points nowhere', height);
+    return { height, index, blockHash: hash!, tx };
+  }
+
+  async rewindTo(height: number): Promise<void> {
+    if (!Number.isSafeInteger(height) || height < 0 || height > this.headInfo.height) {
+      throw new ChainStoreError('BAD_HEIGHT', { height, head: this.headInfo.height });
+    }
+    if (height === this.headInfo.height) return;
+    // state at `height`: newest snapshot at or below it, then replay
+    const base = [...this.snapshotHeights].filter((x) => x <= height).pop();
+    let state: ChainState = createGenesisState(this.genesis);
+    if (base !== undefined) {
+      const text = await this.db.get(S(base));
+      state = deserializeState(parseJson(text ?? 'null', 'snapshot', base));
+    }
+    for (let h = state.meta.height + 1; h <= height; h++) {
+      const block = await this.blockAt(h);
+      if (!block) throw corrupt('block missing', h);
+      state = validateAndApplyBlock(state, block, REPLAY).state;
+    }
+    const ops: ChainDbOp[] = [];
+    for (let h = height + 1; h <= this.headInfo.height; h++) {
+      const block = await this.blockAt(h);
+      ops.push({ type: 'del', key: H(h) });
+      for (const t of block?.parameters.txs ?? []) ops.push({ type: 'del', key: T(txIdOf(t)) });
+    }
+    const dropSnaps = this.snapshotHeights.filter((x) => x > height);
+    for (const x of dropSnaps) ops.push({ type: 'del', key: S(x) });
+    const head: ChainHead = { height, hash: state.tipHash, slot: state.meta.tipSlot, stateRoot: stateRoot(state) };
+    ops.push({ type: 'put', key: 'head', value: JSON.stringify(head) });
+    await this.db.batch(ops);
+    this.snapshotHeights.splice(0, this.snapshotHeights.length, ...this.snapshotHeights.filter((x) => x <= height));
+    this.tip = state;
+    this.headInfo = head;
+  }
+
+  async close(o: { snapshot?: boolean } = {}): Promise<void> {
+    if (this.db.status === 'open') {
+      if (o.snapshot !== false) await this.snapshot();
+      await this.db.close();
+    }
+  }
+}

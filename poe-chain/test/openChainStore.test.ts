@@ -1,0 +1,163 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryLevel } from 'memory-level';
+import { Level } from 'level';
+import { ChainFixture, testGenesisConfig } from '../testkit/chainFixture.js';
+import { openChainStore, type ChainDb, type ChainDbOp } from '../store/openChainStore.js';
+import { ChainStoreError } from '../store/chainStoreError.js';
+import { stateRoot, balanceOf } from '../core/chainState.js';
+import { slotTime } from '../core/genesis.js';
+
+/** A fixture chain of n blocks with some transactions. */
+function makeChain(n: number): ChainFixture {
+  const f = new ChainFixture();
+  const ks = Array.from({ length: 4 }, (_, i) => f.key(`store-${i}`));
+  f.produce(ks.map((k) => f.certTx(k)));
+  for (let i = 1; i < n; i++) f.produce(i % 3 === 0 ? [f.transferTx(f.aggregator, ks[i % 4]!.address, 100 * i)] : []);
+  return f;
+}
+
+async function storeWith(f: ChainFixture, db: ChainDb, snapshotEvery = 4) {
+  const store = await openChainStore(db, { genesis: testGenesisConfig(), snapshotEvery });
+  for (const b of f.blocks) await store.importBlock(JSON.parse(JSON.stringify(b.block)), { now: slotTime(f.genesis, b.block.parameters.header.slot) });
+  return store;
+}
+
+function rejectsWith(code: string, heightOrUndefined?: number) {
+  return (err: unknown) => {
+    assert.ok(err instanceof ChainStoreError, String(err));
+    assert.equal(err.code, code, err.message);
+    if (heightOrUndefined !== undefined) assert.equal(err.context.height, heightOrUndefined, err.message);
+    return true;
+  };
+}
+
+test('a store appends blocks, indexes them and restarts from snapshot + replay to the same head', async () => {
+  const f = makeChain(10);
+  const db = new MemoryLevel<string, string>();
+  const store = await storeWith(f, db);
+  assert.equal(store.head.height, 10);
+  assert.equal(store.head.hash, f.blocks[9]!.hash);
+  assert.equal(stateRoot(store.state), stateRoot(f.state));
+  assert.equal((await store.blockAt(5))!.parameters.header.height, 5);
+  assert.equal(await store.hashAt(0), f.genesis.hash);
+  const txId = f.blocks[3]!.txIds[0]!;
+  const found = await store.tx(txId);
+  assert.deepEqual([found!.height, found!.index], [4, 0]);
+  await db.close(); // not store.close(): no tip snapshot, so reopening must replay from snapshot 8
+  const again = await openChainStore(db, { snapshotEvery: 4 });
+  assert.equal(again.head.height, 10);
+  assert.equal(stateRoot(again.state), stateRoot(f.state));
+  assert.equal(balanceOf(again.state, f.aggregator.address), balanceOf(f.state, f.aggregator.address));
+  await again.close();
+});
+
+test('opening an empty database without a genesis, or with another genesis, is refused', async () => {
+  await assert.rejects(openChainStore(new MemoryLevel<string, string>()), rejectsWith('NO_CHAIN'));
+  const db = new MemoryLevel<string, string>();
+  await (await openChainStore(db, { genesis: testGenesisConfig() })).close();
+  await assert.rejects(openChainStore(db, { genesis: testGenesisConfig({ chainId: 'other' }) }), rejectsWith('GENESIS_MISMATCH'));
+});
+
+test('a crash in the middle of a block write leaves the previous head intact (one batch per block)', async () => {
+  const f = makeChain(6);
+  const mem = new MemoryLevel<string, string>();
+  let failAt = -1;
+  let batches = 0;
+  const flaky: ChainDb = {
+    get status() {
+      return mem.status;
+    },
+    open: () => mem.open(),
+    get: (k) => mem.get(k),
+    keys: (o) => mem.keys(o),
+    close: () => mem.close(),
+    async batch(ops: ChainDbOp[]) {
+      if (batches++ === failAt) throw new Error('power cut');
+      await mem.batch(ops);
+    },
+  };
+  const store = await openChainStore(flaky, { genesis: testGenesisConfig(), snapshotEvery: 100 });
+  failAt = batches + 4; // the 5th block's batch fails
+  for (const b of f.blocks) {
+    try {
+      await store.importBlock(b.block, { now: Date.now() });
+    } catch (err) {
+      assert.match((err as Error).message, /power cut/);
+      break;
+    }
+  }
+  await mem.close();
+  const again = await openChainStore(mem);
+  assert.equal(again.head.height, 4);
+  assert.equal(again.head.hash, f.blocks[3]!.hash);
+  assert.equal(stateRoot(again.state), stateRoot(f.blocks[3]!.state));
+});
+
+test('a truncated or corrupted database is detected at open with CORRUPT_DB and the height', async () => {
+  const f = makeChain(9);
+  // missing height index at the head
+  let db = new MemoryLevel<string, string>();
+  await storeWith(f, db, 100);
+  await db.del('h:000000000009');
+  await db.close();
+  await assert.rejects(openChainStore(db), rejectsWith('CORRUPT_DB', 9));
+  // one byte of a stored block flipped (after the last snapshot, so it is replayed)
+  db = new MemoryLevel<string, string>();
+  await storeWith(f, db, 100);
+  const key = `b:${f.blocks[6]!.hash}`;
+  const raw = (await db.get(key))!;
+  const i = raw.indexOf('"stateRoot":"') + 14;
+  await db.put(key, raw.slice(0, i) + (raw[i] === 'a' ? 'b' : 'a') + raw.slice(i + 1));
+  await db.close();
+  await assert.rejects(openChainStore(db), rejectsWith('CORRUPT_DB', 7));
+  // unreadable meta
+  db = new MemoryLevel<string, string>();
+  await storeWith(f, db, 100);
+  await db.put('meta', '{nope');
+  await db.close();
+  await assert.rejects(openChainStore(db), rejectsWith('CORRUPT_DB'));
+  // head ahead of the stored blocks
+  db = new MemoryLevel<string, string>();
+  await storeWith(f, db, 100);
+  const head = JSON.parse((await db.get('head'))!) as { height: number };
+  await db.put('head', JSON.stringify({ ...head, height: 12 }));
+  await db.close();
+  await assert.rejects(openChainStore(db), rejectsWith('CORRUPT_DB', 10));
+});
+
+test('rewindTo drops the canonical blocks above a height and restores that state', async () => {
+  const f = makeChain(10);
+  const db = new MemoryLevel<string, string>();
+  const store = await storeWith(f, db, 4);
+  await store.rewindTo(6);
+  assert.equal(store.head.height, 6);
+  assert.equal(stateRoot(store.state), stateRoot(f.blocks[5]!.state));
+  assert.equal(await store.hashAt(7), undefined);
+  assert.equal(await store.tx(f.blocks[9]!.txIds[0]!), undefined);
+  // the dropped blocks can be imported again
+  await store.importBlock(f.blocks[6]!.block, { now: Date.now() });
+  assert.equal(store.head.hash, f.blocks[6]!.hash);
+  await db.close();
+  const again = await openChainStore(db);
+  assert.equal(again.head.height, 7);
+});
+
+test('level on disk: restart from disk; a second process-like open of the same directory is LOCKED', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tmi-chain-'));
+  try {
+    const f = makeChain(5);
+    const store = await storeWith(f, new Level<string, string>(dir), 2);
+    await assert.rejects(openChainStore(new Level<string, string>(dir)), rejectsWith('LOCKED'));
+    await store.close();
+    const again = await openChainStore(new Level<string, string>(dir));
+    assert.equal(again.head.height, 5);
+    assert.equal(stateRoot(again.state), stateRoot(f.state));
+    await again.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
