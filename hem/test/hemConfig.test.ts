@@ -1,0 +1,57 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadHemConfig, parseHemConfig } from '../hemConfig.js';
+import { tempDir } from './hemFixtures.js';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+
+test('the example configs are valid and get their defaults', async () => {
+  const cfg = await loadHemConfig(join(root, 'hem/examples/hem.json'));
+  assert.equal(cfg.meterId, 'meter-0001');
+  assert.equal(cfg.intervalMs, 900_000);
+  assert.equal(cfg.adapter.type, 'sim');
+  assert.equal(cfg.tcr.battery.capacityWh, 10_000);
+  const m = await loadHemConfig(join(root, 'hem/examples/hem-mqtt.json'));
+  assert.equal(m.adapter.type, 'mqtt');
+  assert.equal(m.meterKeyFile, '/var/lib/tmi-hem/meter-key.json');
+  assert.equal(m.underDeliverFactor, 1);
+});
+
+const good = {
+  meterId: 'm1', dataDir: 'data', broker: { url: 'mqtt://127.0.0.1:1883' }, registry: { url: 'http://127.0.0.1:8470' },
+  aggregatorAddress: 'a'.repeat(64), adapter: { type: 'sim' },
+};
+
+test('bad configs fail with BAD_CONFIG and the path of the problem', () => {
+  const cases: [unknown, RegExp][] = [
+    [null, /BAD_CONFIG path=\/ reason=must be object/],
+    [{ ...good, meterId: 'a/b' }, /path=\/meterId/],
+    [{ ...good, extra: 1 }, /path=\/extra reason=must NOT have additional properties/],
+    [{ ...good, broker: { url: 'http://x' } }, /path=\/broker\/url/],
+    [{ ...good, aggregatorAddress: 'xyz' }, /path=\/aggregatorAddress/],
+    [{ ...good, underDeliverFactor: 1.5 }, /path=\/underDeliverFactor/],
+    [{ ...good, adapter: { type: 'modbus' } }, /path=\/adapter\/type .*\(sim\|mqtt\)/],
+    [{ ...good, adapter: { type: 'sim', initialSoc: 2 } }, /path=\/adapter\/initialSoc/],
+    [{ ...good, adapter: { type: 'mqtt', url: 'mqtt://h' } }, /path=\/adapter\/sensors/],
+    [{ ...good, battery: { capacityWh: -1 } }, /BAD_BATTERY_PARAM param=capacityWh/],
+    [{ ...good, curves: { nope: 1 } }, /BAD_CURVE_PARAM param=nope/],
+    [{ ...good, skewMs: 60_000, resignAfterMs: 90_000 }, /path=\/resignAfterMs/],
+    [{ ...good, registry: undefined }, /path=\/registry reason=must have required property/],
+  ];
+  for (const [v, re] of cases) assert.throws(() => parseHemConfig(v, '/base'), re, JSON.stringify(v)?.slice(0, 80));
+});
+
+test('relative paths resolve against the config file; unreadable or non-JSON files are clear errors', async () => {
+  const dir = await tempDir();
+  const f = join(dir, 'hem.json');
+  await writeFile(f, JSON.stringify(good));
+  const cfg = await loadHemConfig(f);
+  assert.equal(cfg.dataDir, join(dir, 'data'));
+  assert.equal(cfg.meterKeyFile, join(dir, 'data', 'meter-key.json'));
+  await writeFile(f, '{ not json');
+  await assert.rejects(loadHemConfig(f), /BAD_CONFIG .*not JSON/);
+  await assert.rejects(loadHemConfig(join(dir, 'missing.json')), /BAD_CONFIG .*ENOENT/);
+});
