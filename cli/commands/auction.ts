@@ -4,10 +4,10 @@ import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
 
 const spec: OptionSpec = {
-  input: { type: 'string', short: 'i', describe: 'auction file to clear (JSON, format below)' },
-  format: { type: 'string', describe: "'audit' (allocation, payments, exclusions) or 'auction-result' (the wire parameters)", default: 'audit' },
-  'no-verify': { type: 'boolean', describe: 'do not verify the signatures of signed envelopes', default: false },
-  'max-bytes': { type: 'string', describe: 'largest input file accepted', default: String(512 * 1024 * 1024) },
+  input: { type: 'string', short: 'i', env: 'TMI_AUCTION_INPUT', describe: 'auction file to clear (JSON, format above)' },
+  format: { type: 'string', env: 'TMI_AUCTION_FORMAT', describe: "'audit' (allocation, payments, exclusions) or 'auction-result' (the wire parameters)", default: 'audit' },
+  'no-verify': { type: 'boolean', env: 'TMI_AUCTION_NO_VERIFY', describe: 'do not verify the signatures of signed envelopes', default: false },
+  'max-bytes': { type: 'string', env: 'TMI_AUCTION_MAX_BYTES', describe: 'largest input file accepted', default: String(512 * 1024 * 1024) },
 };
 
 export const auction: Command = {
