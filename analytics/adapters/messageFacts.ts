@@ -1,0 +1,196 @@
+/**
+ * Decoded wire messages → facts. A block's transactions (signed envelopes) are decoded
+ * again and mapped like the same messages seen on their own topics, with the block's
+ * height; the reducer's keys make a message seen twice (topic and block) count once.
+ *
+ * Sealed bids: counted at once as sealed; when the auction-close reveals the auction's
+ * secret key, the buffered sealed bids are opened and emitted again, opened. The buffer
+ * and the revealed keys are bounded (oldest auctions dropped first).
+ */
+import type { AnyEnvelope, Envelope } from '../../schemas/types.js';
+import { energyToWh, priceToMillicentsPerKWh } from '../../wire/quantities.js';
+import { blockHash } from '../../poe-chain/core/blockHash.js';
+import { openSealedBid } from '../../poe-chain/core/auction/sealedBid.js';
+import type { BidFact, Fact } from '../facts.js';
+
+export interface FactMapperOptions {
+  /** decodes an embedded envelope (a block's transaction); throws on a bad one */
+  decodeValue: (value: unknown) => AnyEnvelope;
+  /** most sealed bids held waiting for their auction's key (default 100,000) */
+  maxSealed?: number;
+  /** most revealed auction keys remembered (default 1,000) */
+  maxKeys?: number;
+}
+
+export interface FactMapperStats {
+  /** messages mapped, by operation */
+  operations: Record<string, number>;
+  /** messages that gave no fact, by operation (state, error, certificate, …) */
+  ignored: Record<string, number>;
+  /** embedded transactions that failed to decode, by error code */
+  badTxs: Record<string, number>;
+  sealedHeld: number;
+  sealedOpened: number;
+  sealedUnopenable: number;
+  sealedDropped: number;
+}
+
+export interface FactMapper {
+  /** Facts of one decoded message; `height` when it was taken from a block. */
+  facts(env: AnyEnvelope, height?: number): Fact[];
+  readonly stats: FactMapperStats;
+}
+
+const time = (iso: string): number => Date.parse(iso);
+
+function inc(m: Record<string, number>, k: string): void {
+  m[k] = (m[k] ?? 0) + 1;
+}
+
+export function createFactMapper(o: FactMapperOptions): FactMapper {
+  const maxSealed = o.maxSealed ?? 100_000;
+  const maxKeys = o.maxKeys ?? 1_000;
+  /** auctionId → (bid id → the sealed envelope) */
+  const sealed = new Map<string, Map<string, { env: Envelope<'bid-offer'>; height: number | undefined }>>();
+  let sealedCount = 0;
+  /** auctionId → revealed secret key (insertion order = age) */
+  const keys = new Map<string, string>();
+  const stats: FactMapperStats = { operations: {}, ignored: {}, badTxs: {}, sealedHeld: 0, sealedOpened: 0, sealedUnopenable: 0, sealedDropped: 0 };
+
+  function bidFact(env: Envelope<'bid-offer'>, height: number | undefined, secretKey?: string): BidFact {
+    const p = env.parameters;
+    const base: BidFact = {
+      kind: 'bid', auctionId: p.auctionId, address: p.address, reqId: env.reqId, feeder: p.feeder, cpf: p.cpf,
+      sealed: p.sealed !== undefined, time: time(env.date), ...(height !== undefined ? { height } : {}),
+    };
+    let open = p.bid;
+    if (open === undefined && p.sealed !== undefined && secretKey !== undefined) {
+      const r = openSealedBid(p.sealed, secretKey);
+      if (r.ok) {
+        open = r.bid;
+        stats.sealedOpened++;
+      } else stats.sealedUnopenable++;
+    }
+    if (open === undefined) return base;
+    return { ...base, type: open.type, energyWh: energyToWh(open.energy), priceMcPerKWh: priceToMillicentsPerKWh(open.price) };
+  }
+
+  function holdSealed(env: Envelope<'bid-offer'>, height: number | undefined): void {
+    const auctionId = env.parameters.auctionId;
+    let m = sealed.get(auctionId);
+    if (m === undefined) {
+      m = new Map();
+      sealed.set(auctionId, m);
+    }
+    const k = `${env.parameters.address}|${env.reqId}`;
+    if (!m.has(k)) sealedCount++;
+    m.set(k, { env, height: height ?? m.get(k)?.height });
+    while (sealedCount > maxSealed) {
+      const oldest = sealed.keys().next().value as string;
+      const dropped = sealed.get(oldest)?.size ?? 0;
+      sealed.delete(oldest);
+      sealedCount -= dropped;
+      stats.sealedDropped += dropped;
+    }
+    stats.sealedHeld = sealedCount;
+  }
+
+  function rememberKey(auctionId: string, key: string): void {
+    keys.delete(auctionId);
+    keys.set(auctionId, key);
+    while (keys.size > maxKeys) keys.delete(keys.keys().next().value as string);
+  }
+
+  function facts(env: AnyEnvelope, height?: number): Fact[] {
+    inc(stats.operations, env.operation);
+    switch (env.operation) {
+      case 'meter-reading': {
+        const p = env.parameters;
+        return [{
+          kind: 'reading', address: p.address, intervalStart: time(p.interval.start), intervalEnd: time(p.interval.end),
+          producedWh: p.producedWh, consumedWh: p.consumedWh, chargedWh: p.chargedWh, dischargedWh: p.dischargedWh,
+          socPermille: p.socPermille, ...(height !== undefined ? { height } : {}),
+        }];
+      }
+      case 'bid-offer': {
+        const p = env.parameters;
+        if (p.sealed !== undefined) {
+          const key = keys.get(p.auctionId);
+          if (key === undefined) holdSealed(env, height);
+          return [bidFact(env, height, key)];
+        }
+        return [bidFact(env, height)];
+      }
+      case 'auction-open': {
+        const p = env.parameters;
+        return [{
+          kind: 'auction-open', auctionId: p.auctionId, side: p.side, energyWh: energyToWh(p.energy),
+          limitPriceMcPerKWh: priceToMillicentsPerKWh(p.limitPrice), deliveryStart: time(p.delivery.start),
+          deliveryEnd: time(p.delivery.end), closesAt: time(p.closesAt), pricing: p.pricing, sealed: p.sealed, time: time(env.date),
+        }];
+      }
+      case 'auction-close': {
+        const p = env.parameters;
+        const out: Fact[] = [{ kind: 'auction-close', auctionId: p.auctionId, time: time(env.date) }];
+        if (p.auctionSecretKey !== undefined) {
+          rememberKey(p.auctionId, p.auctionSecretKey);
+          const held = sealed.get(p.auctionId);
+          if (held !== undefined) {
+            sealed.delete(p.auctionId);
+            sealedCount -= held.size;
+            stats.sealedHeld = sealedCount;
+            for (const h of held.values()) out.push(bidFact(h.env, h.height, p.auctionSecretKey));
+          }
+        }
+        return out;
+      }
+      case 'auction-result': {
+        const p = env.parameters;
+        return [{
+          kind: 'auction-result', auctionId: p.auctionId, status: p.status,
+          ...(p.clearingPriceMillicentsPerKWh !== undefined ? { clearingPriceMcPerKWh: p.clearingPriceMillicentsPerKWh } : {}),
+          awards: p.awards.map((a) => ({ address: a.address, energyWh: a.energyWh, priceMcPerKWh: a.priceMillicentsPerKWh })),
+          excludedCount: p.excluded?.length ?? 0,
+          ...(p.height !== undefined ? { height: p.height } : height !== undefined ? { height } : {}),
+          time: time(env.date),
+        }];
+      }
+      case 'schedule': {
+        const p = env.parameters;
+        return [{ kind: 'schedule', day: p.day, intervalMinutes: p.intervalMinutes, netLoadWh: [...p.netLoadWh], time: time(env.date) }];
+      }
+      case 'block': {
+        const { header, txs } = env.parameters;
+        const out: Fact[] = [{
+          kind: 'block', height: header.height, slot: header.slot, epoch: header.epoch, hash: blockHash(header),
+          producer: header.producer, txCount: txs.length, time: time(env.date),
+        }];
+        for (const tx of txs) out.push(...embedded(tx, header.height));
+        return out;
+      }
+      case 'tx':
+        return embedded(env.parameters.tx, height);
+      case 'sync-response': {
+        const out: Fact[] = [];
+        for (const b of env.parameters.blocks) out.push(...embedded(b, undefined));
+        return out;
+      }
+      default:
+        inc(stats.ignored, env.operation);
+        return [];
+    }
+  }
+
+  function embedded(value: unknown, height: number | undefined): Fact[] {
+    let inner: AnyEnvelope;
+    try {
+      inner = o.decodeValue(value);
+    } catch (err) {
+      inc(stats.badTxs, (err as { code?: string }).code ?? 'UNKNOWN');
+      return [];
+    }
+    return facts(inner, height);
+  }
+
+  return { facts, stats };
+}

@@ -1,0 +1,305 @@
+// TMI analytics dashboard: reads the JSON API, draws charts with uPlot, and refreshes
+// when the server pushes a live update (server-sent events on /api/events).
+import uPlot from '/vendor/uplot/uPlot.esm.js';
+
+const $ = (id) => document.getElementById(id);
+
+// ── formatting ─────────────────────────────────────────────────────────────────
+const nf1 = new Intl.NumberFormat('en', { maximumFractionDigits: 1, minimumFractionDigits: 1 });
+const nf2 = new Intl.NumberFormat('en', { maximumFractionDigits: 2, minimumFractionDigits: 2 });
+const nf0 = new Intl.NumberFormat('en', { maximumFractionDigits: 0 });
+const kWh = (wh) => (wh == null ? null : wh / 1000);
+const centsPerKWh = (mc) => (mc == null ? null : mc / 1000);
+const euros = (mc) => (mc == null ? null : mc / 100_000);
+const fmt = (f, v, dash = '–') => (v == null || Number.isNaN(v) ? dash : f.format(v));
+const pct = (r) => (r == null ? '–' : `${nf1.format(r * 100)} %`);
+const short = (a) => (a && a.length > 14 ? `${a.slice(0, 6)}…${a.slice(-4)}` : a ?? '');
+const secs = (iso) => Date.parse(iso) / 1000;
+const timeOf = (iso) => (iso ? new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '–');
+
+/** a stable colour per address */
+function colourOf(address, light = 50) {
+  let h = 0;
+  for (let i = 0; i < Math.min(address.length, 16); i++) h = (h * 31 + address.charCodeAt(i)) % 360;
+  return `hsl(${h}, 62%, ${light}%)`;
+}
+
+function el(tag, attrs = {}, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') e.className = v;
+    else if (k === 'style') Object.assign(e.style, v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children) e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  return e;
+}
+
+// ── state, exposed for tests and curious operators ─────────────────────────────
+const charts = {};
+const dash = {
+  charts,
+  updates: 0,
+  refreshes: 0,
+  lastEvent: null,
+  ready: false,
+  /** per chart: the number of non-null points of each data series */
+  seriesPoints() {
+    const out = {};
+    for (const [name, u] of Object.entries(charts)) out[name] = u.data.slice(1).map((s) => s.filter((v) => v != null).length);
+    return out;
+  },
+};
+window.tmiDashboard = dash;
+
+async function getJson(path) {
+  const r = await fetch(path, { headers: { accept: 'application/json' } });
+  if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
+  return r.json();
+}
+
+// ── charts ─────────────────────────────────────────────────────────────────────
+const AXIS = { stroke: '#5b6576', grid: { stroke: '#e8ebf0', width: 1 }, ticks: { stroke: '#d5dae2', width: 1 }, font: '12px system-ui, sans-serif' };
+const chartHeight = (node) => (node.closest('.wide') ? 280 : 240);
+
+/** Creates the chart, or updates its data; recreated when its series change. */
+function draw(name, node, makeOpts, data, key = '') {
+  const old = charts[name];
+  if (old && old._key === key) {
+    old.setData(data);
+  } else {
+    if (old) old.destroy();
+    const u = new uPlot({ width: Math.max(node.clientWidth, 200), height: chartHeight(node), ...makeOpts() }, data, node);
+    u._key = key;
+    charts[name] = u;
+  }
+  const points = data.slice(1).reduce((n, s) => n + s.filter((v) => v != null).length, 0);
+  node.dataset.points = String(points);
+  node.classList.toggle('empty', points === 0);
+}
+
+const resize = new ResizeObserver((entries) => {
+  for (const e of entries) {
+    const u = charts[e.target.dataset.chart];
+    if (u) u.setSize({ width: Math.max(e.target.clientWidth, 200), height: chartHeight(e.target) });
+  }
+});
+for (const node of document.querySelectorAll('.chart')) resize.observe(node);
+
+const value = (digits) => (u, v) => (v == null ? '–' : v.toFixed(digits));
+
+function drawNetLoad(n) {
+  const xs = n.items.map((r) => secs(r.start));
+  const sched = n.items.map((r) => kWh(r.scheduledWh));
+  const actual = n.items.map((r) => kWh(r.actualWh));
+  $('netload-meta').textContent = n.day
+    ? `${n.day} UTC · ${n.source === 'schedule' ? `${n.intervalMinutes}-min schedule` : 'no schedule'} · MAD ${fmt(nf2, kWh(n.totals.meanAbsDeviationWh))} kWh`
+    : 'no data yet';
+  draw('netLoad', $('chart-netload'), () => ({
+    scales: { x: { time: true } },
+    axes: [AXIS, { ...AXIS, label: 'kWh per interval', labelSize: 18, size: 56 }],
+    series: [
+      {},
+      { label: 'schedule', stroke: '#8a94a6', width: 2, dash: [6, 4], value: value(2), spanGaps: true },
+      { label: 'actual', stroke: '#2563eb', width: 2.5, fill: 'rgba(37, 99, 235, 0.08)', value: value(2), points: { show: true, size: 5 } },
+    ],
+  }), [xs, sched, actual]);
+}
+
+function drawPrices(items) {
+  const xs = items.map((r) => secs(r.start));
+  const vol = items.map((r) => kWh(r.volumeWh));
+  const price = items.map((r) => centsPerKWh(r.meanPriceMcPerKWh));
+  const total = items.reduce((s, r) => s + r.volumeWh, 0);
+  $('prices-meta').textContent = items.length ? `${items.length} intervals · ${fmt(nf1, kWh(total))} kWh` : 'no auctions yet';
+  draw('prices', $('chart-prices'), () => ({
+    scales: { x: { time: true }, kWh: { range: (u, min, max) => [0, Math.max(1, max * 1.15)] }, c: { range: (u, min, max) => [0, Math.max(1, max * 1.2)] } },
+    axes: [
+      AXIS,
+      { ...AXIS, scale: 'kWh', label: 'volume (kWh)', labelSize: 18, size: 52 },
+      { ...AXIS, scale: 'c', side: 1, grid: { show: false }, label: 'price (¢/kWh)', labelSize: 18, size: 52 },
+    ],
+    series: [
+      {},
+      { label: 'volume', scale: 'kWh', stroke: '#0d9488', fill: 'rgba(13, 148, 136, 0.35)', width: 1, paths: uPlot.paths.bars({ size: [0.6, 40] }), points: { show: false }, value: value(2) },
+      { label: 'mean price', scale: 'c', stroke: '#d97706', width: 2, points: { show: true, size: 6, fill: '#d97706' }, value: value(2) },
+    ],
+  }), [xs, vol, price]);
+}
+
+function drawEfficiency(e) {
+  const items = e.items.filter((r) => r.marketEfficiency != null || r.allocativeEfficiency != null);
+  const xs = items.map((r) => secs(r.start));
+  $('eff-meta').textContent = items.length
+    ? `overall M ${fmt(nf2, e.overall.marketEfficiency)} · A ${fmt(nf2, e.overall.allocativeEfficiency)}`
+    : 'no slots with trades yet';
+  draw('efficiency', $('chart-eff'), () => ({
+    scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1.1, (max ?? 1) * 1.1)] } },
+    axes: [AXIS, { ...AXIS, label: 'ratio', labelSize: 18, size: 48 }],
+    series: [
+      {},
+      { label: 'M = traded / imported', stroke: '#7c3aed', width: 2, points: { show: true, size: 5 }, value: value(2) },
+      { label: 'A = traded / min(buy, sell)', stroke: '#db2777', width: 2, points: { show: true, size: 5 }, value: value(2) },
+    ],
+  }), [xs, items.map((r) => r.marketEfficiency), items.map((r) => r.allocativeEfficiency)]);
+}
+
+function drawSoc(s) {
+  const xs = s.times.map(secs);
+  const homes = s.homes;
+  const key = homes.map((h) => h.address).join(',');
+  const last = s.meanSocPermille[s.meanSocPermille.length - 1];
+  $('soc-meta').textContent = homes.length ? `${homes.length} homes shown · mean now ${last == null ? '–' : `${nf0.format(last / 10)} %`}` : 'no readings yet';
+  draw('soc', $('chart-soc'), () => ({
+    scales: { x: { time: true }, y: { range: [0, 100] } },
+    axes: [AXIS, { ...AXIS, label: 'SOC (%)', labelSize: 18, size: 48 }],
+    legend: { show: homes.length <= 6 },
+    series: [
+      {},
+      { label: 'mean', stroke: '#1f2937', width: 3, value: value(0) },
+      ...homes.map((h) => ({ label: short(h.address), stroke: colourOf(h.address), width: 1.5, spanGaps: true, value: value(0) })),
+    ],
+  }), [xs, s.meanSocPermille.map((v) => (v == null ? null : v / 10)), ...homes.map((h) => h.socPermille.map((v) => (v == null ? null : v / 10)))], key);
+}
+
+// ── lists and tables ───────────────────────────────────────────────────────────
+function barRow(label, fraction, right, colour, title) {
+  const bar = el('span', { class: 'bar' }, el('span', { class: 'fill', style: { width: `${Math.max(0, Math.min(1, fraction)) * 100}%`, background: colour } }));
+  return el('li', { title }, el('span', { class: 'who mono' }, label), bar, el('span', { class: 'val' }, right));
+}
+
+function drawRanking(r) {
+  const list = $('ranking');
+  list.replaceChildren(...r.items.slice(0, 10).map((e) =>
+    barRow(`${e.rank}. ${short(e.address)}`, e.cpf, `${nf2.format(e.cpf)} · ${nf0.format(e.scoreWh)} Wh`, colourOf(e.address), e.address)));
+  list.dataset.items = String(r.items.length);
+  $('ranking-meta').textContent = r.source === 'chain' ? `epoch ${r.epoch} · ${r.size} validators`
+    : r.source === 'readings' ? `from readings of ${timeOf(r.intervalStart)} · ${r.size} homes` : 'no ranking yet';
+  if (!r.items.length) list.replaceChildren(el('li', { class: 'none' }, 'No readings yet'));
+}
+
+function drawProducers(p) {
+  const list = $('producers');
+  list.replaceChildren(...p.items.slice(0, 10).map((e) =>
+    barRow(short(e.address), e.share ?? 0, `${pct(e.share)} · ${nf0.format(e.blocks)} blocks${e.rewardMc ? ` · €${nf2.format(euros(e.rewardMc))}` : ''}`, colourOf(e.address), e.address)));
+  list.dataset.items = String(p.items.length);
+  $('producers-meta').textContent = p.totalBlocks ? `${nf0.format(p.totalBlocks)} blocks · ${p.items.length} producers` : 'no blocks yet';
+  if (!p.items.length) list.replaceChildren(el('li', { class: 'none' }, 'No blocks yet'));
+}
+
+function drawWallets(w) {
+  const rows = w.items.slice(0, 15);
+  const maxAbs = Math.max(1, ...rows.map((r) => Math.abs(r.balanceMc ?? r.paymentMc - r.penaltyMc)));
+  $('wallets').tBodies[0].replaceChildren(...rows.map((r) => {
+    const bal = r.balanceMc ?? null;
+    const magnitude = Math.abs(bal ?? r.paymentMc - r.penaltyMc) / maxAbs;
+    const neg = (bal ?? 0) < 0;
+    return el('tr', {},
+      el('td', { class: 'mono', title: r.address }, short(r.address)),
+      el('td', { class: `num ${neg ? 'neg' : ''}` }, fmt(nf2, euros(bal))),
+      el('td', { class: 'num' }, nf0.format(r.awards)),
+      el('td', { class: 'num' }, fmt(nf2, kWh(r.awardedWh))),
+      el('td', { class: 'num' }, fmt(nf2, kWh(r.deliveredWh))),
+      el('td', { class: 'num' }, fmt(nf2, euros(r.paymentMc))),
+      el('td', { class: 'num' }, fmt(nf2, euros(r.penaltyMc))),
+      el('td', { class: 'bar-col' }, el('span', { class: 'bar' }, el('span', { class: `fill ${neg ? 'neg' : ''}`, style: { width: `${magnitude * 100}%` } }))));
+  }));
+  if (!rows.length) $('wallets').tBodies[0].replaceChildren(el('tr', {}, el('td', { colspan: '8', class: 'none' }, 'No wallets or awards yet')));
+  $('wallets-meta').textContent = `${w.total} addresses`;
+}
+
+function drawAuctions(a) {
+  $('auctions').tBodies[0].replaceChildren(...a.items.map((r) => el('tr', {},
+    el('td', { class: 'mono', title: r.auctionId }, r.auctionId.length > 28 ? `${r.auctionId.slice(0, 27)}…` : r.auctionId),
+    el('td', {}, el('span', { class: `badge ${r.status}` }, r.status)),
+    el('td', {}, r.side ?? '–'),
+    el('td', {}, r.deliveryStart ? `${timeOf(r.deliveryStart)}–${timeOf(r.deliveryEnd)}` : '–'),
+    el('td', { class: 'num' }, fmt(nf2, kWh(r.energyWh))),
+    el('td', { class: 'num' }, fmt(nf2, centsPerKWh(r.limitPriceMcPerKWh))),
+    el('td', { class: 'num' }, nf0.format(r.bids)),
+    el('td', { class: 'num' }, fmt(nf2, kWh(r.awardedWh))),
+    el('td', { class: 'num' }, fmt(nf2, centsPerKWh(r.clearingPriceMcPerKWh)))))));
+  if (!a.items.length) $('auctions').tBodies[0].replaceChildren(el('tr', {}, el('td', { colspan: '9', class: 'none' }, 'No auctions yet')));
+}
+
+function drawSummary(s) {
+  $('kpi-height').textContent = s.height == null ? '–' : nf0.format(s.height);
+  $('kpi-blocks').textContent = `${nf0.format(s.blocks)} blocks · ${s.producers} producers`;
+  $('kpi-auctions').textContent = `${nf0.format(s.auctionsByStatus.cleared)} / ${nf0.format(s.auctions)}`;
+  $('kpi-auctions-note').textContent = `${s.auctionsByStatus.open} open · ${s.auctionsByStatus.void} void · ${nf0.format(s.bids)} bids`;
+  $('kpi-traded').textContent = fmt(nf1, kWh(s.tradedWh));
+  $('kpi-price').textContent = fmt(nf2, centsPerKWh(s.meanPriceMcPerKWh));
+  $('kpi-sc').textContent = pct(s.selfConsumption);
+  $('kpi-homes').textContent = `${s.homes} homes · ${nf0.format(s.readings)} readings`;
+  $('kpi-m').textContent = fmt(nf2, s.marketEfficiency);
+  $('kpi-a').textContent = fmt(nf2, s.allocativeEfficiency);
+}
+
+// ── refresh ────────────────────────────────────────────────────────────────────
+let refreshing = false;
+let again = false;
+let timer = null;
+
+async function refresh() {
+  if (refreshing) {
+    again = true;
+    return;
+  }
+  refreshing = true;
+  try {
+    const [s, n, p, e, soc, r, prod, w, a] = await Promise.all([
+      getJson('/api/summary'), getJson('/api/net-load'), getJson('/api/prices?limit=96'), getJson('/api/efficiency?limit=96'),
+      getJson('/api/soc?limit=96&homes=10'), getJson('/api/ranking?top=10'), getJson('/api/producers'),
+      getJson('/api/wallets?limit=15'), getJson('/api/auctions?limit=12'),
+    ]);
+    drawSummary(s);
+    drawNetLoad(n);
+    drawPrices(p.items);
+    drawEfficiency(e);
+    drawSoc(soc);
+    drawRanking(r);
+    drawProducers(prod);
+    drawWallets(w);
+    drawAuctions(a);
+    dash.refreshes++;
+    dash.ready = true;
+    document.body.dataset.version = String(s.version);
+    $('status-line').textContent = `Updated ${new Date().toLocaleTimeString()} · data version ${s.version} · ${nf0.format(s.readings)} readings`;
+  } catch (err) {
+    $('status-line').textContent = `Could not load: ${err.message}`;
+  } finally {
+    refreshing = false;
+    if (again) {
+      again = false;
+      scheduleRefresh();
+    }
+  }
+}
+
+/** at most one refresh per 600 ms, however fast facts arrive */
+function scheduleRefresh() {
+  if (timer !== null) return;
+  timer = setTimeout(() => {
+    timer = null;
+    void refresh();
+  }, 600);
+}
+
+// ── live updates ───────────────────────────────────────────────────────────────
+function setLive(state, text) {
+  $('live').dataset.state = state;
+  $('live-text').textContent = text;
+}
+
+const events = new EventSource('/api/events');
+events.addEventListener('hello', () => setLive('live', 'live'));
+events.addEventListener('facts', (ev) => {
+  dash.updates++;
+  dash.lastEvent = JSON.parse(ev.data);
+  setLive('live', `live · ${dash.updates} update${dash.updates === 1 ? '' : 's'}`);
+  scheduleRefresh();
+});
+events.addEventListener('error', () => setLive('down', 'reconnecting…'));
+window.addEventListener('pagehide', () => events.close());
+
+void refresh();

@@ -1,0 +1,213 @@
+/**
+ * What analytics stores: entity records (one per auction, bid, reading, block, …) and
+ * additive aggregates (per slot, home, producer, account) kept up to date by the reducer.
+ * All quantities are integers in chain units (DESIGN §5); times in ms since the epoch.
+ *
+ * A "slot" here is a metering/delivery interval, identified by its start.
+ */
+import type { AwardFact, RankingEntry } from '../facts.js';
+
+export interface BlockRecord {
+  height: number;
+  slot: number;
+  epoch: number;
+  hash: string;
+  producer: string;
+  txCount: number;
+  time: number;
+  rewardMc: number;
+}
+
+export interface ReadingRecord {
+  address: string;
+  intervalStart: number;
+  intervalEnd: number;
+  producedWh: number;
+  consumedWh: number;
+  chargedWh: number;
+  dischargedWh: number;
+  socPermille: number;
+  height: number | null;
+}
+
+export type AuctionStatus = 'unknown' | 'open' | 'closed' | 'cleared' | 'void';
+
+export interface AuctionRecord {
+  auctionId: string;
+  /** derived from the fields below (see auctionStatus) */
+  status: AuctionStatus;
+  /** from auction-open; null until it is seen */
+  side: 'buy' | 'sell' | null;
+  energyWh: number | null;
+  limitPriceMcPerKWh: number | null;
+  deliveryStart: number | null;
+  deliveryEnd: number | null;
+  closesAt: number | null;
+  pricing: 'pay-as-bid' | 'uniform' | null;
+  sealed: boolean | null;
+  openedAt: number | null;
+  closedAt: number | null;
+  /** from auction-result */
+  result: 'cleared' | 'void' | null;
+  clearingPriceMcPerKWh: number | null;
+  awardedWh: number;
+  awards: AwardFact[];
+  excludedCount: number;
+  resultHeight: number | null;
+  resultAt: number | null;
+  /** bids seen (sums kept by the reducer) */
+  bids: number;
+  sealedUnopened: number;
+  bidBuyWh: number;
+  bidSellWh: number;
+}
+
+export interface BidRecord {
+  auctionId: string;
+  address: string;
+  reqId: string;
+  feeder: string | null;
+  cpf: number | null;
+  sealed: boolean;
+  type: 'buy' | 'sell' | null;
+  energyWh: number | null;
+  priceMcPerKWh: number | null;
+  time: number;
+  height: number | null;
+}
+
+export interface SettlementRecord {
+  auctionId: string;
+  address: string;
+  deliveredWh: number;
+  paymentMc: number;
+  penaltyMc: number;
+  height: number | null;
+}
+
+export interface WalletRecord {
+  address: string;
+  balanceMc: number;
+  height: number | null;
+}
+
+export interface RankingRecord {
+  epoch: number;
+  ranking: RankingEntry[];
+  height: number | null;
+}
+
+export interface ScheduleRecord {
+  day: string;
+  intervalMinutes: number;
+  netLoadWh: number[];
+  time: number | null;
+}
+
+/** Sums over the readings and auctions of one slot. */
+export interface SlotAgg {
+  start: number;
+  end: number;
+  readings: number;
+  producedWh: number;
+  consumedWh: number;
+  chargedWh: number;
+  dischargedWh: number;
+  /** Σ min(P, C + charged) */
+  selfConsumedWh: number;
+  /** Σ max(0, C + charged − P − discharged) */
+  importedWh: number;
+  /** Σ max(0, P + discharged − C − charged) */
+  exportedWh: number;
+  /** Σ (C + charged − P − discharged) = importedWh − exportedWh */
+  netLoadWh: number;
+  /** Σ socPermille, to show a mean SOC */
+  socPermilleSum: number;
+  auctions: number;
+  clearedAuctions: number;
+  /** Σ awarded energy of cleared auctions delivering in the slot */
+  tradedWh: number;
+  /** Σ energyWh × priceMcPerKWh over those awards (for the volume-weighted mean price) */
+  tradedValue: number;
+  /** total energy bid to buy / offered to sell in the slot's auctions (aggregator + HEMs) */
+  buyWh: number;
+  sellWh: number;
+}
+
+/** Sums over the readings of one home (pseudonym address). */
+export interface HomeAgg {
+  address: string;
+  readings: number;
+  producedWh: number;
+  consumedWh: number;
+  chargedWh: number;
+  dischargedWh: number;
+  selfConsumedWh: number;
+  importedWh: number;
+  exportedWh: number;
+}
+
+export interface ProducerAgg {
+  address: string;
+  blocks: number;
+  txs: number;
+  rewardMc: number;
+}
+
+/** Market activity of one address: awards won and settlements. */
+export interface AccountAgg {
+  address: string;
+  awards: number;
+  awardedWh: number;
+  /** Σ floor(energyWh × price / 1000) over awards: what the awards are worth */
+  awardValueMc: number;
+  settlements: number;
+  deliveredWh: number;
+  paymentMc: number;
+  penaltyMc: number;
+}
+
+export interface RecordTypes {
+  block: BlockRecord;
+  reading: ReadingRecord;
+  auction: AuctionRecord;
+  bid: BidRecord;
+  settlement: SettlementRecord;
+  wallet: WalletRecord;
+  ranking: RankingRecord;
+  schedule: ScheduleRecord;
+  slot: SlotAgg;
+  home: HomeAgg;
+  producer: ProducerAgg;
+  account: AccountAgg;
+}
+
+export type RecordKind = keyof RecordTypes;
+export const RECORD_KINDS: readonly RecordKind[] = [
+  'block', 'reading', 'auction', 'bid', 'settlement', 'wallet', 'ranking', 'schedule', 'slot', 'home', 'producer', 'account',
+];
+
+/** A change to one record: value null deletes it. */
+export type Change = { [K in RecordKind]: { kind: K; id: string; value: RecordTypes[K] | null } }[RecordKind];
+
+/** Read access to the records, as the reducer sees them. */
+export interface RecordView {
+  get<K extends RecordKind>(kind: K, id: string): RecordTypes[K] | undefined;
+}
+
+// ── record ids: fixed-width numbers so that ids sort in time order ─────────────────
+const pad = (n: number): string => String(n).padStart(16, '0');
+export const ids = {
+  block: (height: number): string => pad(height),
+  reading: (intervalStart: number, address: string): string => `${pad(intervalStart)}|${address}`,
+  auction: (auctionId: string): string => auctionId,
+  bid: (auctionId: string, address: string, reqId: string): string => `${auctionId}|${address}|${reqId}`,
+  settlement: (auctionId: string, address: string): string => `${auctionId}|${address}`,
+  wallet: (address: string): string => address,
+  ranking: (epoch: number): string => pad(epoch),
+  schedule: (day: string): string => day,
+  slot: (start: number): string => pad(start),
+  home: (address: string): string => address,
+  producer: (address: string): string => address,
+  account: (address: string): string => address,
+};

@@ -1,0 +1,58 @@
+/** One object with the headline figures of the dashboard. */
+import { efficiency } from './efficiency.js';
+import { producers } from './producers.js';
+import type { AuctionStatus } from './records.js';
+import { ratio, type ReadStore } from './readStore.js';
+import { selfConsumption } from './selfConsumption.js';
+
+export interface Summary {
+  height: number | null;
+  blocks: number;
+  producers: number;
+  auctions: number;
+  auctionsByStatus: Record<AuctionStatus, number>;
+  bids: number;
+  readings: number;
+  homes: number;
+  slots: number;
+  tradedWh: number;
+  /** volume-weighted mean award price over every cleared auction, floor */
+  meanPriceMcPerKWh: number | null;
+  selfConsumption: number | null;
+  marketEfficiency: number | null;
+  allocativeEfficiency: number | null;
+  wallets: number;
+  settlements: number;
+}
+
+export function summary(store: ReadStore): Summary {
+  const byStatus: Record<AuctionStatus, number> = { unknown: 0, open: 0, closed: 0, cleared: 0, void: 0 };
+  for (const a of store.range('auction')) byStatus[a.status]++;
+  let tradedWh = 0;
+  let tradedValue = 0;
+  for (const s of store.range('slot')) {
+    tradedWh += s.tradedWh;
+    tradedValue += s.tradedValue;
+  }
+  const eff = efficiency(store, { limit: Number.MAX_SAFE_INTEGER }).overall;
+  const p = producers(store);
+  const mean = ratio(tradedValue, tradedWh);
+  return {
+    height: p.height,
+    blocks: p.totalBlocks,
+    producers: p.items.length,
+    auctions: store.count('auction'),
+    auctionsByStatus: byStatus,
+    bids: store.count('bid'),
+    readings: store.count('reading'),
+    homes: store.count('home'),
+    slots: store.count('slot'),
+    tradedWh,
+    meanPriceMcPerKWh: mean === null ? null : Math.floor(mean),
+    selfConsumption: selfConsumption(store).overall.ratio,
+    marketEfficiency: eff.marketEfficiency,
+    allocativeEfficiency: eff.allocativeEfficiency,
+    wallets: store.count('wallet'),
+    settlements: store.count('settlement'),
+  };
+}
