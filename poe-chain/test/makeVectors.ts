@@ -1,0 +1,434 @@
+/**
+ * Generates the spec vectors in poe-chain/test/vectors/<case>/ (README "Spec vectors"):
+ *   pre.json    {description, now, state}: the state before the block and the node's clock
+ *   block.json  the block envelope
+ *   post.json   the serialised state after the block            (valid blocks)
+ *   expect.json {code, reason?}: the BlockError it must raise    (blocks that must be rejected)
+ * Keys come from fixed seeds, request ids and sealed-bid randomness are deterministic, so
+ * the output is the same on every run; vectors.test.ts checks the files against it.
+ *
+ *   node dist/poe-chain/test/makeVectors.js --write    rewrite poe-chain/test/vectors/
+ */
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { signEnvelope } from '../../wire/codec.js';
+import { ChainFixture } from '../testkit/chainFixture.js';
+import { forgeBlock } from '../testkit/forgeBlock.js';
+import { deserializeState, serializeState, type ChainState } from '../core/chainState.js';
+import { BlockError } from '../core/chainError.js';
+import { validateAndApplyBlock } from '../core/validateAndApplyBlock.js';
+import { slotTime } from '../core/genesis.js';
+import { sha256 } from '../core/hashing.js';
+import { signHeader } from '../core/blockHash.js';
+import { newAuctionKeyPair, sealBid, auctionKeyToWire } from '../core/auction/sealedBid.js';
+import { rankValidators } from '../core/rankingForEpoch.js';
+
+export interface Vector {
+  name: string;
+  files: Map<string, string>;
+}
+
+const json = (v: unknown) => JSON.stringify(v, null, 2) + '\n';
+
+function pre(description: string, state: ChainState, now: number): string {
+  return json({ description, now: new Date(now).toISOString(), state: serializeState(state) });
+}
+
+class Vectors {
+  readonly out: Vector[] = [];
+
+  /** A valid block: builds it with the fixture (producer elected) and records pre/block/post. */
+  valid(name: string, description: string, f: ChainFixture, txs: readonly unknown[], slot = f.state.meta.tipSlot + 1): void {
+    const before = f.state;
+    const now = slotTime(f.genesis, slot);
+    const b = f.produce(txs, slot);
+    const files = new Map<string, string>();
+    files.set('pre.json', pre(description, before, now));
+    files.set('block.json', json(b.block));
+    files.set('post.json', json(serializeState(b.state)));
+    this.out.push({ name, files });
+  }
+
+  /** A block that must be rejected with `code` (and `reason`, for BAD_TX). Checked here. */
+  reject(name: string, description: string, state: ChainState, block: unknown, now: number, code: string, reason?: string): void {
+    try {
+      validateAndApplyBlock(state, JSON.parse(JSON.stringify(block)), { now });
+    } catch (err) {
+      if (!(err instanceof BlockError)) throw err;
+      if (err.code !== code || (reason !== undefined && err.context.reason !== reason)) {
+        throw new Error(`vector ${name}: expected ${code} ${reason ?? ''}, got ${err.message}`);
+      }
+      const files = new Map<string, string>();
+      files.set('pre.json', pre(description, state, now));
+      files.set('block.json', json(block));
+      files.set('expect.json', json({ code, ...(reason !== undefined ? { reason } : {}) }));
+      this.out.push({ name, files });
+      return;
+    }
+    throw new Error(`vector ${name}: the block was accepted`);
+  }
+}
+
+/** Deterministic bytes for sealing bids. */
+function seededRandom(label: string): (n: number) => Uint8Array {
+  let i = 0;
+  return (n) => new Uint8Array(sha256(`${label}/${i++}`).subarray(0, n));
+}
+
+/** Three pseudonyms certified at block 1: a, b (RE+TE, feeder F1) and c (TE, feeder F2). */
+function base(): { f: ChainFixture; a: ReturnType<ChainFixture['key']>; b: ReturnType<ChainFixture['key']>; c: ReturnType<ChainFixture['key']> } {
+  const f = new ChainFixture();
+  const a = f.key('hem-a');
+  const b = f.key('hem-b');
+  const c = f.key('hem-c');
+  f.produce([f.certTx(a), f.certTx(b), f.certTx(c, { programme: 'TE', feeder: 'F2' })]);
+  return { f, a, b, c };
+}
+
+const closesAtOf = (f: ChainFixture) => new Date(Date.parse(f.interval(1).start) + 10_000).toISOString(); // epoch 1 + 10 s
+const closeSlotOf = (f: ChainFixture) => f.firstSlotOf(1) + 40; // = closesAt
+
+/** base + an open auction (buy 5000 Wh, limit 20000 mc/kWh, delivery epoch 2) with bids of a and c. */
+function withAuction(pricing: 'pay-as-bid' | 'uniform' = 'pay-as-bid') {
+  const x = base();
+  const { f, a, b, c } = x;
+  f.produce([
+    f.auctionOpenTx('auc-1', { side: 'buy', energyWh: 5000, limitMc: 20_000, deliveryEpoch: 2, closesAt: closesAtOf(f), pricing, feederLimits: [{ feeder: 'F2', maxExportWh: 1500, maxImportWh: 0 }] }),
+  ]);
+  f.produce([
+    f.bidTx(a, 'auc-1', { open: f.openBid('sell', 3000, 12_000) }),
+    f.bidTx(b, 'auc-1', { open: f.openBid('sell', 2500, 15_000) }),
+    f.bidTx(c, 'auc-1', { open: f.openBid('sell', 2000, 9_000) }, 'F2'),
+  ]);
+  return x;
+}
+
+export function makeVectors(): Vector[] {
+  const v = new Vectors();
+
+  // ── valid blocks ───────────────────────────────────────────────────────────
+  {
+    const f = new ChainFixture();
+    v.valid('genesis-first-block', 'Block 1 on the genesis state: no validator is ranked, so the aggregator node produces it [POE-7.3]; no transactions.', f, []);
+  }
+  {
+    const f = new ChainFixture();
+    const a = f.key('hem-a');
+    const b = f.key('hem-b');
+    v.valid('certificates', 'Two pseudonym certificates, one posted by the pseudonym itself, one by the registry key [TX-K1]; registry signatures checked [TX-K2].', f, [
+      f.certTx(a),
+      f.sign(f.registry, 'certificate', f.certificate(b.address, { programme: 'RE' })),
+    ]);
+  }
+  {
+    const { f, a, b, c } = base();
+    f.produce([f.auctionOpenTx('auc-1', { side: 'buy', energyWh: 5000, limitMc: 20_000, deliveryEpoch: 2, closesAt: closesAtOf(f) })]);
+    v.valid('auction-bids', 'Bids of a (RE+TE) and c (TE) in an open auction, recorded with their inclusion order [TX-B1..B7].', f, [
+      f.bidTx(a, 'auc-1', { open: f.openBid('sell', 3000, 12_000) }),
+      f.bidTx(c, 'auc-1', { open: f.openBid('sell', 2000, 9_000) }, 'F2'),
+    ]);
+    void b;
+  }
+  {
+    const { f } = withAuction();
+    const s = closeSlotOf(f);
+    v.valid(
+      'auction-close-pay-as-bid',
+      'auction-close at closesAt clears: c (9000 mc/kWh, feeder F2 limited to 1500 Wh) gets 1500, a (12000) 3000, b (15000) the remaining 500 (marginal, partly filled); pay-as-bid [AC-1][AUC-6].',
+      f,
+      [f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(s))],
+      s,
+    );
+  }
+  {
+    const { f } = withAuction('uniform');
+    const s = closeSlotOf(f);
+    v.valid('auction-close-uniform', 'Same bids with uniform pricing: every award is paid the marginal price 15000 mc/kWh [AUC-7].', f, [f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(s))], s);
+  }
+  {
+    const { f, a, b } = base();
+    const keys = newAuctionKeyPair(new Uint8Array(sha256('auction-key/sealed-1')));
+    const rnd = seededRandom('seal');
+    f.produce([f.auctionOpenTx('auc-s', { side: 'sell', energyWh: 4000, limitMc: 10_000, deliveryEpoch: 2, closesAt: closesAtOf(f), sealed: true, auctionPublicKey: auctionKeyToWire(keys.publicKey) })]);
+    f.produce([
+      f.bidTx(a, 'auc-s', { sealed: sealBid(f.openBid('buy', 3000, 14_000), keys.publicKey, rnd) }),
+      f.bidTx(b, 'auc-s', { sealed: sealBid(f.openBid('buy', 3000, 11_000), keys.publicKey, rnd) }),
+    ]);
+    const s = closeSlotOf(f);
+    v.valid('sealed-auction-close', 'Sealed aggregator-sell auction: the close reveals the secret key, every node opens the bids and clears them (descending price: a 3000 Wh at 14000, b 1000 Wh at 11000) [AC-1][AUC-11].', f, [
+      f.auctionCloseTx('auc-s', auctionKeyToWire(keys.secretKey), f.aggregator, f.at(s)),
+    ], s);
+  }
+  {
+    const { f, a } = base();
+    const keys = newAuctionKeyPair(new Uint8Array(sha256('auction-key/sealed-2')));
+    const wrong = newAuctionKeyPair(new Uint8Array(sha256('auction-key/other')));
+    f.produce([f.auctionOpenTx('auc-s', { side: 'sell', energyWh: 4000, limitMc: 10_000, deliveryEpoch: 2, closesAt: closesAtOf(f), sealed: true, auctionPublicKey: auctionKeyToWire(keys.publicKey) })]);
+    f.produce([f.bidTx(a, 'auc-s', { sealed: sealBid(f.openBid('buy', 3000, 14_000), keys.publicKey, seededRandom('seal2')) })]);
+    const s = closeSlotOf(f);
+    v.valid('sealed-auction-wrong-key-void', 'A sealed auction closed with a secret key that does not match its public key is void (SECRET_KEY_MISMATCH); nothing is awarded [TX-C4][AUC-14].', f, [
+      f.auctionCloseTx('auc-s', auctionKeyToWire(wrong.secretKey), f.aggregator, f.at(s)),
+    ], s);
+  }
+  {
+    const { f } = withAuction();
+    // closesAt + voidGraceMs (120 s) = epoch 1 + 130 s = slot 3600 + 520; the first block after that voids it
+    v.valid('auction-void-at-deadline', 'No close by closesAt + voidGraceMs: the first block after the deadline voids the auction and drops its bids [AC-2][BB-2].', f, [], f.firstSlotOf(1) + 521);
+  }
+  {
+    const { f, a, b, c } = withAuction();
+    const s = closeSlotOf(f);
+    f.produce([f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(s))], s);
+    const after = f.firstSlotOf(3) + 1;
+    v.valid(
+      'settlement-by-readings',
+      'After delivery (epoch 2) readings arrive: a discharged 2800 of 3000 Wh (payment 2800×12000/1000 = 33600 mc, penalty 200×5000/1000 = 1000 mc), c discharged 1500 of 1500 (payment 13500 mc); b has no reading yet and stays unsettled [AC-3][AC-4].',
+      f,
+      [f.readingTx(a, 2, { p: 500, c: 300, dis: 2800 }, 1, f.at(after)), f.readingTx(c, 2, { dis: 1600 }, 1, f.at(after))],
+      after,
+    );
+    v.valid('settlement-deadline', 'At delivery end + settleGraceMs (2 intervals) b still has no reading: it settles with 0 Wh measured, penalty 500×5000/1000 = 2500 mc; the auction is settled [AC-3][AC-5].', f, [], f.firstSlotOf(5));
+    void b;
+  }
+  {
+    const { f, a, b } = base();
+    f.produce([f.transferTx(f.aggregator, a.address, 50_000)]);
+    v.valid('transfer', 'a transfers 20000 mc to b [TX-T1..T3].', f, [f.transferTx(a, b.address, 20_000)]);
+  }
+  {
+    const { f, a, b } = base();
+    v.valid('revocation', 'The registry revokes a (and a not-yet-certified address); a is marked revoked [TX-V1][TX-V2].', f, [f.revocationTx([a.address, f.key('hem-z').address], f.node)]);
+    void b;
+  }
+
+  // ── election (README "Election", vectors/README.md has the arithmetic) ──────
+  const election = () => {
+    const f = new ChainFixture();
+    const names = ['v-a', 'v-b', 'v-c', 'v-d', 'v-e', 'v-f', 'v-g'];
+    const [A, B, C, D, E, F, G] = names.map((n) => f.key(n)) as [ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>];
+    f.produce([A, B, C, D, F, G].map((k) => f.certTx(k)).concat([f.certTx(E, { programme: 'TE' })]));
+    const s1 = f.firstSlotOf(1) + 1;
+    const at = f.at(s1);
+    // G signs two different headers for one slot: evidence of equivocation
+    const h = { height: 1, slot: 1, epoch: 0, parent: '00'.repeat(32), producer: G.address, txRoot: '00'.repeat(32), stateRoot: '00'.repeat(32) };
+    const h2 = { ...h, stateRoot: '11'.repeat(32) };
+    const evidence = f.sign(f.node, 'evidence', { a: { header: h, headerSignature: signHeader(G, h) }, b: { header: h2, headerSignature: signHeader(G, h2) } }, at);
+    f.produce(
+      [
+        f.readingTx(A, 0, { p: 1200, c: 1000, ch: 200 }, 1, at), // |1200 − (1000 + 200 − 0)| = 0
+        f.readingTx(B, 0, { p: 500, c: 700, dis: 100 }, 1, at), // |500 − (700 + 0 − 100)| = 100
+        f.readingTx(C, 0, { p: 0, c: 100 }, 1, at), // |0 − 100| = 100
+        f.readingTx(D, 0, { p: 3000, c: 1000, ch: 1500 }, 1, at), // |3000 − 2500| = 500
+        f.readingTx(E, 0, { p: 1000, c: 1000 }, 1, at), // 0, but TE only: not a validator
+        f.readingTx(F, 0, { p: 1000, c: 1000 }, 1, at), // 0, but revoked below
+        f.readingTx(G, 0, { p: 1000, c: 1000 }, 1, at), // 0, but an equivocator
+        f.revocationTx([F.address], f.registry, at, at),
+        evidence,
+      ],
+      s1,
+    );
+    const s2 = f.firstSlotOf(2);
+    f.produce([], s2 - 1); // last block of epoch 1 (aggregator node: epoch 1 has no ranking); its hash seeds epoch 2
+    return { f, A, B, C, D, s2, p: s2 - 1 };
+  };
+  {
+    const { f, s2 } = election();
+    v.valid('election-ranking-ties', 'First block of epoch 2: ranking from interval-0 readings = [A (0), then B and C (100, tie broken by SHA-256(seed ‖ address)), D (500)]; E (TE), F (revoked), G (equivocator) excluded; parent at s−1 so index ⌊0/8⌋ mod 4 = 0: A produces and earns the RE reward [POE-7.score][POE-7.rank][POE-7.3][EB-2].', f, [], s2);
+  }
+  {
+    const { f, p } = election();
+    // ⌊(s − p − 1)/W⌋ = ⌊8/8⌋ = 1 → ranking[1]
+    v.valid('election-patience-second', 'Epoch 2, parent at p = s2 − 1, block at slot p + 9: ⌊(9 − 1)/8⌋ mod 4 = 1, so the second-ranked produces after W = 8 silent slots [POE-7.3].', f, [], p + 9);
+  }
+  {
+    const { f, p } = election();
+    // ⌊(6·8)/8⌋ mod 4 = 6 mod 4 = 2
+    v.valid('election-patience-wraparound', 'Block at slot p + 1 + 6W: ⌊48/8⌋ mod 4 = 2, the turn wraps round the ranking of 4 [POE-7.3].', f, [], p + 1 + 48);
+  }
+  {
+    const f = new ChainFixture();
+    const ks = ['w-a', 'w-b'].map((n) => f.key(n));
+    f.produce(ks.map((k) => f.certTx(k)));
+    f.produce([], f.firstSlotOf(2) - 1);
+    v.valid('election-empty-fallback', 'Validators are certified but none has a reading for interval 0: the ranking of epoch 2 is empty and the aggregator node produces [POE-7.3].', f, [], f.firstSlotOf(2));
+  }
+
+  // ── blocks that must be rejected ───────────────────────────────────────────
+  {
+    const { f, s2, B } = election();
+    const now = slotTime(f.genesis, s2);
+    v.reject('reject-bad-producer', 'Epoch 2, slot right after the parent: A is elected, B signs the block [POE-7.3].', f.state, forgeBlock(f.state, { slot: s2, producer: B }), now, 'BAD_PRODUCER');
+  }
+  {
+    const { f } = base();
+    const s = f.state.meta.tipSlot;
+    v.reject('reject-slot-not-after-parent', 'Block at the same slot as its parent [POE-7.slot].', f.state, forgeBlock(f.state, { slot: s, producer: f.node }), slotTime(f.genesis, s + 10), 'BAD_SLOT');
+    const far = s + 10;
+    v.reject('reject-slot-ahead-of-clock', 'Block whose slot starts 2 slots after the node clock (more than one slot ahead) [POE-7.clock].', f.state, forgeBlock(f.state, { slot: far, producer: f.node }), slotTime(f.genesis, far) - 2 * f.genesis.slotMs, 'SLOT_IN_FUTURE');
+    const ok = s + 1;
+    const now = slotTime(f.genesis, ok);
+    v.reject('reject-bad-parent', 'Header names a parent other than the tip.', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, header: { parent: 'ab'.repeat(32) } }), now, 'BAD_PARENT');
+    v.reject('reject-bad-height', 'Header height is not parent height + 1.', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, header: { height: 3 } }), now, 'BAD_HEIGHT');
+    v.reject('reject-bad-epoch', 'Header epoch does not match its slot.', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, header: { epoch: 1 } }), now, 'BAD_EPOCH');
+    const good = forgeBlock(f.state, { slot: ok, producer: f.node });
+    const badHeaderSig = { ...good, parameters: { ...good.parameters, headerSignature: signHeader(f.registry, good.parameters.header) } };
+    const reSigned = signEnvelope(f.node, 'block', badHeaderSig.parameters, { date: good.date, reqId: good.reqId });
+    v.reject('reject-bad-header-signature', 'headerSignature is not the producer’s (envelope correctly signed).', f.state, reSigned, now, 'BAD_SIGNATURE');
+    const tampered = { ...good, signature: good.signature.slice(0, 10) + (good.signature[10] === 'A' ? 'B' : 'A') + good.signature.slice(11) };
+    v.reject('reject-bad-envelope-signature', 'One character of the envelope signature changed.', f.state, tampered, now, 'BAD_SIGNATURE');
+    v.reject('reject-envelope-not-producer', 'Envelope signed by another key than the header producer.', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, envelopeSigner: f.registry }), now, 'BAD_SIGNATURE');
+    const tx = f.transferTx(f.aggregator, f.key('hem-a').address, 10, f.at(ok));
+    v.reject('reject-bad-tx-root', 'txRoot does not commit to the transactions.', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [tx], header: { txRoot: 'cd'.repeat(32) } }), now, 'BAD_TX_ROOT');
+    v.reject('reject-duplicate-tx-in-block', 'The same transaction twice in one block.', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [tx, tx] }), now, 'DUPLICATE_TX');
+    const badTx = { ...tx, parameters: { ...tx.parameters, amountMillicents: 11 } };
+    v.reject('reject-bad-tx-signature', 'A transaction altered after signing (txRoot recomputed).', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [badTx] }), now, 'BAD_TX', 'BAD_SIGNATURE');
+    const stateTx = f.sign(f.key('hem-a'), 'state', { meterId: 'm-1', socPermille: 500, pvW: 0, loadW: 0, batteryW: 0 }, f.at(ok));
+    v.reject('reject-not-a-tx-operation', 'A signed `state` message is not a transaction [TX-1].', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [stateTx] }), now, 'BAD_TX', 'NOT_A_TX_OPERATION');
+    const old = f.transferTx(f.aggregator, f.key('hem-a').address, 10, new Date(slotTime(f.genesis, ok) - f.genesis.txWindowMs - 1000).toISOString());
+    v.reject('reject-tx-date-out-of-window', 'A transaction dated more than txWindowMs before the block time [TX-2].', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [old] }), now, 'BAD_TX', 'DATE_OUT_OF_WINDOW');
+    const poor = f.transferTx(f.key('hem-a'), f.key('hem-b').address, 10, f.at(ok));
+    v.reject('reject-insufficient-funds', 'A transfer larger than the balance [TX-T3].', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [poor] }), now, 'BAD_TX', 'INSUFFICIENT_FUNDS');
+    const open = f.auctionOpenTx('auc-x', { deliveryEpoch: 2, closesAt: closesAtOf(f) }, f.key('hem-a'), f.at(ok));
+    v.reject('reject-unauthorised-auction-open', 'auction-open signed by a pseudonym, not the genesis aggregator key [TX-A1].', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [open] }), now, 'BAD_TX', 'UNAUTHORISED_SIGNER');
+    const z = f.key('hem-z');
+    const certByOther = f.sign(f.key('hem-a'), 'certificate', f.certificate(z.address), f.at(ok));
+    v.reject('reject-unauthorised-certificate', 'A certificate posted by a third party (neither the registry nor the pseudonym) [TX-K1].', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [certByOther] }), now, 'BAD_TX', 'UNAUTHORISED_SIGNER');
+    const forged = { ...f.certificate(z.address), programme: 'RE' as const };
+    const forgedTx = f.sign(z, 'certificate', forged, f.at(ok));
+    v.reject('reject-bad-registry-signature', 'A certificate whose programme was changed after the registry signed it [TX-K2].', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [forgedTx] }), now, 'BAD_TX', 'BAD_REGISTRY_SIGNATURE');
+    const uncertified = f.readingTx(z, 0, { p: 1 }, 1, f.at(f.firstSlotOf(1) + 1));
+    const s1 = f.firstSlotOf(1) + 1;
+    v.reject('reject-reading-uncertified', 'A meter reading from an uncertified pseudonym [TX-R4].', f.state, forgeBlock(f.state, { slot: s1, producer: f.node, txs: [uncertified] }), slotTime(f.genesis, s1), 'BAD_TX', 'NOT_CERTIFIED');
+    const evidenceBad = (() => {
+      const h = { height: 1, slot: 1, epoch: 0, parent: '00'.repeat(32), producer: z.address, txRoot: '00'.repeat(32), stateRoot: '00'.repeat(32) };
+      const h2 = { ...h, slot: 2 };
+      return f.sign(f.node, 'evidence', { a: { header: h, headerSignature: signHeader(z, h) }, b: { header: h2, headerSignature: signHeader(z, h2) } }, f.at(ok));
+    })();
+    v.reject('reject-bad-evidence', 'Evidence whose two headers are for different slots [TX-E1].', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [evidenceBad] }), now, 'BAD_TX', 'BAD_EVIDENCE');
+    v.reject('reject-bad-state-root', 'A valid empty block whose header claims another state root.', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, header: { stateRoot: 'ef'.repeat(32) } }), now, 'BAD_STATE_ROOT');
+    const garbage = { ...good, parameters: { header: { ...good.parameters.header, slot: -1 }, headerSignature: good.parameters.headerSignature, txs: [] } };
+    v.reject('reject-garbage-block', 'A block whose header fails the schema (negative slot).', f.state, garbage, now, 'BAD_ENCODING');
+  }
+  {
+    const { f, a } = base();
+    const tx = f.transferTx(f.aggregator, a.address, 10);
+    f.produce([tx]);
+    const s = f.state.meta.tipSlot + 1;
+    v.reject('reject-duplicate-tx-on-chain', 'A transaction already on chain (within the window) included again [TX-3].', f.state, forgeBlock(f.state, { slot: s, producer: f.node, txs: [tx] }), slotTime(f.genesis, s), 'DUPLICATE_TX', 'DUPLICATE_TX');
+  }
+  {
+    const { f, a, b } = withAuction();
+    const s = closeSlotOf(f);
+    const late = f.bidTx(f.key('hem-b'), 'auc-1', { open: f.openBid('sell', 1, 1) }, 'F1', f.at(s));
+    void a;
+    void b;
+    v.reject('reject-bid-after-close', 'A bid in a block whose time is closesAt: bidding is over [TX-B4].', f.state, forgeBlock(f.state, { slot: s, producer: f.node, txs: [late] }), slotTime(f.genesis, s), 'BAD_TX', 'AUCTION_CLOSED');
+    const early = f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(s - 1));
+    v.reject('reject-early-close', 'auction-close in a block before closesAt [TX-C3][AUC-13].', f.state, forgeBlock(f.state, { slot: s - 1, producer: f.node, txs: [early] }), slotTime(f.genesis, s - 1), 'BAD_TX', 'AUCTION_NOT_DUE');
+  }
+  {
+    const { f } = base();
+    f.produce([f.auctionOpenTx('auc-1', { deliveryEpoch: 2, closesAt: closesAtOf(f) })]);
+    const z = f.key('hem-z');
+    const s = f.state.meta.tipSlot + 1;
+    const bid = f.bidTx(z, 'auc-1', { open: f.openBid('sell', 100, 100) }, 'F1', f.at(s));
+    v.reject('reject-bid-uncertified', 'A bid from a pseudonym without a certificate [TX-B1].', f.state, forgeBlock(f.state, { slot: s, producer: f.node, txs: [bid] }), slotTime(f.genesis, s), 'BAD_TX', 'NOT_CERTIFIED');
+  }
+  {
+    const f = new ChainFixture({ genesis: { maxTxsPerBlock: 2 } });
+    const a = f.key('hem-a');
+    const txs = [1, 2, 3].map((n) => f.transferTx(f.aggregator, a.address, n));
+    v.reject('reject-too-many-txs', 'Three transactions in a block of a chain whose genesis allows two.', f.state, forgeBlock(f.state, { slot: 1, producer: f.node, txs }), slotTime(f.genesis, 1), 'TOO_MANY_TXS');
+  }
+  return v.out;
+}
+
+/** vectors/README.md: the election arithmetic, computed from the same fixture. */
+export function electionReadme(): string {
+  const f = new ChainFixture();
+  const names = ['v-a', 'v-b', 'v-c', 'v-d', 'v-e', 'v-f', 'v-g'];
+  const keys = Object.fromEntries(names.map((n) => [n, f.key(n).address]));
+  const vec = makeVectors();
+  const ties = vec.find((x) => x.name === 'election-ranking-ties')!;
+  const preState = JSON.parse(ties.files.get('pre.json')!) as { state: { tipHash: string } };
+  const seed = preState.state.tipHash;
+  const post = JSON.parse(ties.files.get('post.json')!) as { meta: { ranking: string[] } };
+  const label = (addr: string) => Object.entries(keys).find(([, a]) => a === addr)?.[0].toUpperCase().replace('V-', '') ?? addr;
+  const st = deserializeState(JSON.parse(ties.files.get('pre.json')!).state);
+  const ranked = rankValidators(st.sections, 2, seed);
+  const lines = [
+    '# Spec vectors',
+    '',
+    'Each folder is one case: `pre.json` (`{description, now, state}`: the state before the',
+    'block and the node clock), `block.json` (the block envelope), and either `post.json` (the',
+    'serialised state after it) or `expect.json` (`{code, reason?}`: the `BlockError` it must',
+    'raise; `reason` is the transaction error code for `BAD_TX`). Generated by',
+    '`node dist/poe-chain/test/makeVectors.js --write` from fixed-seed keys',
+    '(`SHA-256("tmi-testkit/" + name)`); `vectors.test.ts` replays every case and checks the',
+    'files are what the generator makes.',
+    '',
+    '## Election arithmetic (`election-*`)',
+    '',
+    'Pseudonyms (address = public key, hex):',
+    '',
+    ...names.map((n) => `- ${n.replace('v-', '').toUpperCase()} = \`${keys[n]}\``),
+    '',
+    'Readings for interval 0, posted in epoch 1 (Wh). Score = |P − C|, C = consumed + charged − discharged:',
+    '',
+    '| | P | consumed | charged | discharged | C | score | validator? |',
+    '|---|---|---|---|---|---|---|---|',
+    '| A | 1200 | 1000 | 200 | 0 | 1200 | 0 | yes (RE+TE) |',
+    '| B | 500 | 700 | 0 | 100 | 600 | 100 | yes |',
+    '| C | 0 | 100 | 0 | 0 | 100 | 100 | yes |',
+    '| D | 3000 | 1000 | 1500 | 0 | 2500 | 500 | yes |',
+    '| E | 1000 | 1000 | 0 | 0 | 1000 | 0 | no: certified TE only |',
+    '| F | 1000 | 1000 | 0 | 0 | 1000 | 0 | no: revoked in the same block |',
+    '| G | 1000 | 1000 | 0 | 0 | 1000 | 0 | no: equivocation evidence in the same block |',
+    '',
+    `Seed of epoch 2 = hash of the last block of epoch 1 (height 3, slot ${f.firstSlotOf(2) - 1}) =`,
+    `\`${seed}\`.`,
+    '',
+    'Tie-break keys SHA-256(seed ‖ address) over the 64 raw bytes, e.g.',
+    '`printf %s <seed><address> | xxd -r -p | sha256sum`:',
+    '',
+    ...ranked.map((r) => `- ${label(r.address)}: score ${r.score}, key \`${r.tieBreak}\``),
+    '',
+    `B and C tie at 100; the smaller key goes first, so the ranking is`,
+    `[${post.meta.ranking.map(label).join(', ')}] (n = 4).`,
+    '',
+    `Producer of slot s with parent slot p = s₂ − 1 = ${f.firstSlotOf(2) - 1}, W = 8: ranking[⌊(s − p − 1)/8⌋ mod 4]:`,
+    '',
+    `- \`election-ranking-ties\`: s = p + 1 → ⌊0/8⌋ = 0 → ${label(post.meta.ranking[0]!)}; it holds an RE+TE certificate and earns blockRewardMc = 1000 mc.`,
+    `- \`election-patience-second\`: s = p + 9 → ⌊8/8⌋ = 1 → ${label(post.meta.ranking[1]!)}.`,
+    `- \`election-patience-wraparound\`: s = p + 49 → ⌊48/8⌋ = 6, 6 mod 4 = 2 → ${label(post.meta.ranking[2]!)}.`,
+    '- `election-empty-fallback`: two RE+TE pseudonyms but no reading for interval 0 → empty ranking → the aggregator node.',
+    '- `reject-bad-producer`: s = p + 1 should be A; B signs → `BAD_PRODUCER`.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+
+export function vectorsDir(): string {
+  return fileURLToPath(new URL('../../../poe-chain/test/vectors/', import.meta.url));
+}
+
+/** Every file the generator makes, by relative path. */
+export function renderVectorFiles(): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const vec of makeVectors()) for (const [name, text] of vec.files) out.set(`${vec.name}/${name}`, text);
+  out.set('README.md', electionReadme());
+  return out;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && process.argv.includes('--write')) {
+  const dir = vectorsDir();
+  const files = renderVectorFiles();
+  for (const d of readdirSync(dir, { withFileTypes: true })) if (d.isDirectory()) rmSync(join(dir, d.name), { recursive: true });
+  for (const [rel, text] of files) {
+    mkdirSync(join(dir, rel, '..'), { recursive: true });
+    writeFileSync(join(dir, rel), text);
+  }
+  process.stdout.write(`wrote ${files.size} files to poe-chain/test/vectors/\n`);
+}
