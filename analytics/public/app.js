@@ -18,11 +18,15 @@ const secs = (iso) => Date.parse(iso) / 1000;
 const timeOf = (iso) => (iso ? new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '–');
 
 /** a stable colour per address */
-function colourOf(address, light = 50) {
-  let h = 0;
-  for (let i = 0; i < Math.min(address.length, 16); i++) h = (h * 31 + address.charCodeAt(i)) % 360;
-  return `hsl(${h}, 62%, ${light}%)`;
+function colourOf(address, light = 48) {
+  let h = 2166136261;
+  for (let i = 0; i < address.length; i++) h = Math.imul(h ^ address.charCodeAt(i), 16777619);
+  h ^= h >>> 16; // final mix: addresses that differ in one character get unrelated hues
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return `hsl(${(h >>> 0) % 360}, 60%, ${light}%)`;
 }
+const PALETTE = ['#2563eb', '#d97706', '#059669', '#db2777', '#7c3aed', '#0891b2', '#65a30d', '#dc2626', '#4f46e5', '#ca8a04'];
 
 function el(tag, attrs = {}, ...children) {
   const e = document.createElement(tag);
@@ -69,7 +73,7 @@ function draw(name, node, makeOpts, data, key = '') {
     old.setData(data);
   } else {
     if (old) old.destroy();
-    const u = new uPlot({ width: Math.max(node.clientWidth, 200), height: chartHeight(node), ...makeOpts() }, data, node);
+    const u = new uPlot({ width: Math.max(node.clientWidth, 200), height: chartHeight(node), legend: { live: false }, ...makeOpts() }, data, node);
     u._key = key;
     charts[name] = u;
   }
@@ -130,11 +134,14 @@ function drawPrices(items) {
 function drawEfficiency(e) {
   const items = e.items.filter((r) => r.marketEfficiency != null || r.allocativeEfficiency != null);
   const xs = items.map((r) => secs(r.start));
+  // M is unbounded (little import, much trade); the axis stops at CAP so that the usual range stays readable
+  const CAP = 2.5;
+  const capped = items.some((r) => (r.marketEfficiency ?? 0) > CAP);
   $('eff-meta').textContent = items.length
-    ? `overall M ${fmt(nf2, e.overall.marketEfficiency)} · A ${fmt(nf2, e.overall.allocativeEfficiency)}`
+    ? `overall M ${fmt(nf2, e.overall.marketEfficiency)} · A ${fmt(nf2, e.overall.allocativeEfficiency)}${capped ? ` · axis capped at ${CAP}` : ''}`
     : 'no slots with trades yet';
   draw('efficiency', $('chart-eff'), () => ({
-    scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(1.1, (max ?? 1) * 1.1)] } },
+    scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.min(CAP, Math.max(1.1, (max ?? 1) * 1.1))] } },
     axes: [AXIS, { ...AXIS, label: 'ratio', labelSize: 18, size: 48 }],
     series: [
       {},
@@ -153,11 +160,11 @@ function drawSoc(s) {
   draw('soc', $('chart-soc'), () => ({
     scales: { x: { time: true }, y: { range: [0, 100] } },
     axes: [AXIS, { ...AXIS, label: 'SOC (%)', labelSize: 18, size: 48 }],
-    legend: { show: homes.length <= 6 },
+    legend: { show: homes.length <= 6, live: false },
     series: [
       {},
-      { label: 'mean', stroke: '#1f2937', width: 3, value: value(0) },
-      ...homes.map((h) => ({ label: short(h.address), stroke: colourOf(h.address), width: 1.5, spanGaps: true, value: value(0) })),
+      { label: 'mean', stroke: '#1f2937', width: 3, points: { show: false }, value: value(0) },
+      ...homes.map((h, i) => ({ label: short(h.address), stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true, points: { show: false }, value: value(0) })),
     ],
   }), [xs, s.meanSocPermille.map((v) => (v == null ? null : v / 10)), ...homes.map((h) => h.socPermille.map((v) => (v == null ? null : v / 10)))], key);
 }
@@ -218,15 +225,15 @@ function drawAuctions(a) {
     el('td', { class: 'num' }, fmt(nf2, centsPerKWh(r.limitPriceMcPerKWh))),
     el('td', { class: 'num' }, nf0.format(r.bids)),
     el('td', { class: 'num' }, fmt(nf2, kWh(r.awardedWh))),
-    el('td', { class: 'num' }, fmt(nf2, centsPerKWh(r.clearingPriceMcPerKWh)))))));
+    el('td', { class: 'num' }, fmt(nf2, centsPerKWh(r.clearingPriceMcPerKWh))))));
   if (!a.items.length) $('auctions').tBodies[0].replaceChildren(el('tr', {}, el('td', { colspan: '9', class: 'none' }, 'No auctions yet')));
 }
 
 function drawSummary(s) {
   $('kpi-height').textContent = s.height == null ? '–' : nf0.format(s.height);
-  $('kpi-blocks').textContent = `${nf0.format(s.blocks)} blocks · ${s.producers} producers`;
+  $('kpi-blocks').textContent = `${s.producers} producer${s.producers === 1 ? '' : 's'}`;
   $('kpi-auctions').textContent = `${nf0.format(s.auctionsByStatus.cleared)} / ${nf0.format(s.auctions)}`;
-  $('kpi-auctions-note').textContent = `${s.auctionsByStatus.open} open · ${s.auctionsByStatus.void} void · ${nf0.format(s.bids)} bids`;
+  $('kpi-auctions-note').textContent = `${s.auctionsByStatus.open} open · ${s.auctionsByStatus.void} void`;
   $('kpi-traded').textContent = fmt(nf1, kWh(s.tradedWh));
   $('kpi-price').textContent = fmt(nf2, centsPerKWh(s.meanPriceMcPerKWh));
   $('kpi-sc').textContent = pct(s.selfConsumption);

@@ -15,7 +15,7 @@ import type { Fact } from '../facts.js';
 import {
   ids,
   type AccountAgg, type AuctionRecord, type AuctionStatus, type BidRecord, type BlockRecord, type Change, type HomeAgg,
-  type ProducerAgg, type ReadingRecord, type RecordKind, type RecordTypes, type RecordView, type SettlementRecord, type SlotAgg,
+  type ProducerAgg, type ReadingRecord, type RecordKind, type RecordTypes, type RecordView, type ScheduleRecord, type SettlementRecord, type SlotAgg,
 } from './records.js';
 
 type AggKind = 'slot' | 'home' | 'producer' | 'account';
@@ -122,6 +122,8 @@ function entityChanges(get: Getter, f: Fact): EntityChange[] {
       const id = ids.auction(f.auctionId);
       const old = get('auction', id);
       const base = old ?? emptyAuction(f.auctionId);
+      // an older result never replaces a newer one
+      if (base.resultAt !== null && f.time < base.resultAt) return [];
       const awards = f.status === 'cleared' ? f.awards.map((a) => ({ address: a.address, energyWh: a.energyWh, priceMcPerKWh: a.priceMcPerKWh })) : [];
       const next = withStatus({
         ...base,
@@ -186,10 +188,20 @@ function entityChanges(get: Getter, f: Fact): EntityChange[] {
     }
     case 'schedule': {
       const id = ids.schedule(f.day);
+      const old = get('schedule', id);
       const next = { day: f.day, intervalMinutes: f.intervalMinutes, netLoadWh: [...f.netLoadWh], time: f.time ?? null };
-      return [{ kind: 'schedule', id, old: get('schedule', id), next }];
+      // the newest schedule of a day wins, whatever the order of arrival (ties: the larger content)
+      if (old !== undefined && !newer(next, old)) return [];
+      return [{ kind: 'schedule', id, old, next }];
     }
   }
+}
+
+function newer(a: ScheduleRecord, b: ScheduleRecord): boolean {
+  const ta = a.time ?? 0;
+  const tb = b.time ?? 0;
+  if (ta !== tb) return ta > tb;
+  return JSON.stringify([a.intervalMinutes, a.netLoadWh]) >= JSON.stringify([b.intervalMinutes, b.netLoadWh]);
 }
 
 export function emptyAuction(auctionId: string): AuctionRecord {

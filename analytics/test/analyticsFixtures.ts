@@ -156,8 +156,8 @@ export function simulatedFeed(o: { homes?: number; slots?: number; startSlot?: n
       let ch = 0;
       let dis = 0;
       const cap = 10_000;
-      if (surplus > 0) ch = Math.min(surplus, Math.floor(((950 - soc[i]!) * cap) / 1000), 1200);
-      else dis = Math.min(-surplus, Math.floor(((soc[i]! - 100) * cap) / 1000), 1200);
+      if (surplus > 0) ch = Math.min(surplus, Math.floor(((950 - soc[i]!) * cap) / 1000), 900);
+      else dis = Math.min(-surplus, Math.floor(((soc[i]! - 100) * cap) / 1000), 350); // a 1.4 kW inverter
       ch = Math.max(0, ch);
       dis = Math.max(0, dis);
       soc[i] = Math.max(0, Math.min(1000, soc[i]! + Math.round(((ch - dis) * 1000) / cap)));
@@ -168,7 +168,8 @@ export function simulatedFeed(o: { homes?: number; slots?: number; startSlot?: n
     const auctionId = `auc-${k + 1}`;
     const delivery = start + 900_000;
     const side = schedule[k + 1]! > 0 ? 'buy' : 'sell';
-    const energyWh = 400 + Math.floor(rand() * 1600);
+    // the aggregator trades a share of the expected deviation, with some noise
+    const energyWh = Math.min(2500, Math.max(200, Math.round(Math.abs(schedule[k + 1]!) * (0.1 + 0.1 * rand()))));
     const limit = side === 'buy' ? 12_000 : 4000;
     facts.push({ kind: 'auction-open', auctionId, side, energyWh, limitPriceMcPerKWh: limit, deliveryStart: delivery, deliveryEnd: delivery + 900_000, closesAt: delivery - 120_000, pricing: 'pay-as-bid', sealed: false, time: start + 1000 });
     const awards: { address: string; energyWh: number; priceMcPerKWh: number }[] = [];
