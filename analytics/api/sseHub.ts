@@ -15,10 +15,22 @@ export interface SseHub {
   close(): void;
 }
 
+/** a client this far behind (bytes queued) is dropped; it reconnects and refreshes */
+const MAX_QUEUED_BYTES = 1024 * 1024;
+
 export function createSseHub(o: { maxClients: number; keepaliveMs: number; log: Logger; hello: () => object }): SseHub {
   const clients = new Set<Response>();
+  const send = (res: Response, text: string): void => {
+    if (res.writableLength > MAX_QUEUED_BYTES) {
+      clients.delete(res);
+      o.log.warn({ queued: res.writableLength }, 'sse client too slow: dropped');
+      res.destroy();
+      return;
+    }
+    res.write(text);
+  };
   const timer = setInterval(() => {
-    for (const res of clients) res.write(': keepalive\n\n');
+    for (const res of clients) send(res, ': keepalive\n\n');
   }, o.keepaliveMs);
   timer.unref();
 
@@ -45,7 +57,7 @@ export function createSseHub(o: { maxClients: number; keepaliveMs: number; log: 
     },
     broadcast(event, data, id) {
       const msg = `${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
-      for (const res of clients) res.write(msg);
+      for (const res of clients) send(res, msg);
     },
     get clients() {
       return clients.size;

@@ -167,9 +167,10 @@ export function simulatedFeed(o: { homes?: number; slots?: number; startSlot?: n
     // one auction per interval, delivering the next interval
     const auctionId = `auc-${k + 1}`;
     const delivery = start + 900_000;
-    const side = schedule[k + 1]! > 0 ? 'buy' : 'sell';
+    const next = schedule[(k + 1) % 96]!;
+    const side = next > 0 ? 'buy' : 'sell';
     // the aggregator trades a share of the expected deviation, with some noise
-    const energyWh = Math.min(2500, Math.max(200, Math.round(Math.abs(schedule[k + 1]!) * (0.1 + 0.1 * rand()))));
+    const energyWh = Math.min(2500, Math.max(200, Math.round(Math.abs(next) * (0.1 + 0.1 * rand()))));
     const limit = side === 'buy' ? 12_000 : 4000;
     facts.push({ kind: 'auction-open', auctionId, side, energyWh, limitPriceMcPerKWh: limit, deliveryStart: delivery, deliveryEnd: delivery + 900_000, closesAt: delivery - 120_000, pricing: 'pay-as-bid', sealed: false, time: start + 1000 });
     const awards: { address: string; energyWh: number; priceMcPerKWh: number }[] = [];
