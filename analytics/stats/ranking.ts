@@ -5,9 +5,10 @@
  * adapter). Until there are any, source "readings": a display ranking derived from the
  * readings of each metering interval, every address that reported, by
  *   [AN-CPF] scoreWh = |P − (C + charged − discharged)|, CPF = e^(−scoreWh/1000)
- * (the HEM's definition), smaller score first, ties by address. The readings ranking is
+ * (the chain's score, poe-chain readingScore), smaller score first, ties by address. The readings ranking is
  * for display only: it does not know which addresses are certified validators.
  */
+import { readingScore } from '../../poe-chain/core/rankingForEpoch.js';
 import type { ReadingRecord } from './records.js';
 import { ids } from './records.js';
 import { iso, type ReadStore } from './readStore.js';
@@ -27,8 +28,9 @@ export interface Ranking {
   items: RankedEntry[];
 }
 
+/** [POE-7.score] |P − (C + charged − discharged)| in Wh: the chain's own function. */
 export function scoreWh(r: Pick<ReadingRecord, 'producedWh' | 'consumedWh' | 'chargedWh' | 'dischargedWh'>): number {
-  return Math.abs(r.producedWh - (r.consumedWh + r.chargedWh - r.dischargedWh));
+  return readingScore(r);
 }
 
 /** e^(−scoreWh/1000), 6 decimals: display only. */

@@ -5,6 +5,8 @@
  */
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
+import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { createTmiBroker, type TmiBroker } from '../../broker/createTmiBroker.js';
@@ -125,5 +127,50 @@ describe('MQTT follower (real broker)', () => {
     await new Promise((r) => setTimeout(r, 300));
     const summary = (await (await fetch(`${apiUrl}/api/summary`)).json()) as { readings: number };
     assert.equal(summary.readings, 1);
+  });
+});
+
+describe('MQTT follower: garbage on the wire (a bare broker, no edge checks)', () => {
+  it('counts what fails to decode by code, maps nothing from it, and keeps following', async () => {
+    const aedes = await Aedes.createBroker();
+    const server = createServer(aedes.handle);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const ingested: Fact[] = [];
+    const follower = createMqttFollower({ url, meterId: 'analytics-x', meterKey: generateKeyPair(), ingest: async (f: Fact[]) => void ingested.push(...f), log: silent, batchMs: 20, reconnectMs: 0 });
+    const pub = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+    try {
+      await follower.ready();
+      const k = generateKeyPair();
+      const reading = {
+        address: k.address, interval: { start: '2026-11-21T10:00:00.000Z', end: '2026-11-21T10:15:00.000Z' }, seq: 1,
+        producedWh: 5, consumedWh: 5, chargedWh: 0, dischargedWh: 0, socPermille: 5,
+      };
+      const good = JSON.parse(signAndEncode(k, 'meter-reading', reading).toString()) as Record<string, unknown>;
+      const garbage: (string | Buffer)[] = [
+        'not json',
+        '[]',
+        JSON.stringify({ ...good, operation: 'launch-rockets' }),
+        JSON.stringify({ ...good, signature: (JSON.parse(signAndEncode(k, 'meter-reading', { ...reading, seq: 2 }).toString()) as { signature: string }).signature }),
+        JSON.stringify({ ...good, parameters: { ...reading, producedWh: -1 } }),
+        JSON.stringify({ ...good, extra: 1 }),
+        // a meter reading may not exceed 16 KiB
+        Buffer.from(JSON.stringify({ ...good, pad: 'x'.repeat(20_000) })),
+      ];
+      for (const g of garbage) await pub.publishAsync('tmi/v1/readings', g, { qos: 1 });
+      await pub.publishAsync('tmi/v1/readings', JSON.stringify(good), { qos: 1 });
+      await until(async () => ingested.length === 1, 'the good reading');
+      const st = follower.stats();
+      assert.equal(st.messages, garbage.length + 1);
+      assert.deepEqual(st.rejected, {
+        MALFORMED_JSON: 1, NOT_AN_OBJECT: 1, SCHEMA_BAD_VALUE: 1, BAD_SIGNATURE: 1, SCHEMA_OUT_OF_RANGE: 1, SCHEMA_UNKNOWN_FIELD: 1, MESSAGE_TOO_LARGE: 1,
+      });
+      assert.equal(ingested[0]?.kind, 'reading');
+    } finally {
+      await pub.endAsync();
+      await follower.close();
+      await new Promise<void>((r) => aedes.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+    }
   });
 });
