@@ -1,0 +1,86 @@
+/**
+ * Read-only views of a chain state for the other parts (aggregator, analytics, HEM, CLI).
+ * Pure: a state in, plain JSON-friendly values out (money as decimal strings).
+ *
+ *   auctionView  the aggregator's ChainAuction (aggregator/aggregator.ts): status
+ *                open | cleared (closed on chain, awards not all settled) | void | settled,
+ *                result = auction-result parameters (schemas/operations.ts), settlements
+ *   walletView   balance and block rewards in millicents, certificate, revoked, equivocator
+ */
+import type { ChainAuction, ChainView } from '../../aggregator/aggregator.js';
+import type { AuctionResult } from '../../schemas/types.js';
+import type { AuctionEntry, ChainState, Programme } from '../core/chainState.js';
+
+/** The auction-result parameters of an auction as the chain recorded it (undefined while open). */
+export function auctionResultOf(auctionId: string, a: AuctionEntry): AuctionResult | undefined {
+  if (a.status === 'open') return undefined;
+  const height = a.closedHeight !== undefined ? { height: a.closedHeight } : {};
+  if (a.status === 'void') return { auctionId, status: 'void', awards: [], reason: (a.voidReason ?? 'VOID').slice(0, 256), ...height };
+  const awards = a.awards ?? [];
+  return {
+    auctionId,
+    status: 'cleared',
+    ...(a.clearingPriceMcPerKWh !== undefined && a.clearingPriceMcPerKWh !== null ? { clearingPriceMillicentsPerKWh: a.clearingPriceMcPerKWh } : {}),
+    awardedWh: a.awardedWh ?? awards.reduce((s, w) => s + w.energyWh, 0),
+    awards: awards.map((w) => ({ address: w.address, feeder: w.feeder, energyWh: w.energyWh, priceMillicentsPerKWh: w.priceMcPerKWh, bidReqId: w.reqId })),
+    excluded: (a.excluded ?? []).map((x) => ({ address: x.address, reqId: x.reqId, reason: x.reason.slice(0, 256) })),
+    ...height,
+  };
+}
+
+/** The aggregator's view of one auction in `state`; undefined when the chain does not hold it. */
+export function auctionView(state: ChainState, auctionId: string): ChainAuction | undefined {
+  const a = state.sections.auctions.get(auctionId);
+  if (a === undefined) return undefined;
+  const status: ChainAuction['status'] = a.status === 'closed' ? 'cleared' : a.status;
+  const out: ChainAuction = { status };
+  const result = auctionResultOf(auctionId, a);
+  if (result) out.result = result;
+  const settled = (a.awards ?? []).filter((w) => w.settlement !== undefined);
+  if (a.status === 'settled' || settled.length > 0) {
+    out.settlements = settled.map((w) => ({ address: w.address, deliveredWh: w.settlement!.deliveredWh, paymentMc: w.settlement!.paymentMc, penaltyMc: w.settlement!.penaltyMc }));
+  }
+  return out;
+}
+
+/** Anything that can show the head state (a ChainNode does). */
+export interface HasState {
+  state(): ChainState;
+}
+
+/** The aggregator's ChainView over a node: reads the node's head state at each call. */
+export function chainViewOf(node: HasState): ChainView {
+  return { auction: async (auctionId) => auctionView(node.state(), auctionId) };
+}
+
+export interface WalletView {
+  address: string;
+  /** balance in millicents, exact decimal (may be negative) */
+  millicents: string;
+  /** block rewards received so far (forfeited on equivocation) */
+  rewardsMillicents: string;
+  /** the address has a wallet entry */
+  known: boolean;
+  certificate?: { feeder: string; programme: Programme; validFrom: string; validTo: string };
+  revoked: boolean;
+  equivocator: boolean;
+  /** height of the state read */
+  height: number;
+}
+
+export function walletView(state: ChainState, address: string): WalletView {
+  const s = state.sections;
+  const cert = s.certs.get(address);
+  return {
+    address,
+    millicents: s.wallets.get(address) ?? '0',
+    rewardsMillicents: s.rewards.get(address) ?? '0',
+    known: s.wallets.has(address),
+    ...(cert
+      ? { certificate: { feeder: cert.feeder, programme: cert.programme, validFrom: new Date(cert.validFrom).toISOString(), validTo: new Date(cert.validTo).toISOString() } }
+      : {}),
+    revoked: s.revoked.has(address),
+    equivocator: s.equivocators.has(address),
+    height: state.meta.height,
+  };
+}

@@ -1,0 +1,81 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { signEnvelope } from '../../../wire/codec.js';
+import { balanceOf, createGenesisState } from '../../core/chainState.js';
+import { parseGenesis, slotAt, slotTime } from '../../core/genesis.js';
+import { openChainStoreAt } from '../../store/chainDataDir.js';
+import { testKey } from '../../testkit/chainFixture.js';
+import { readSyncPage } from '../../node/syncProtocol.js';
+import { appendAll, buildChain, connect, memoryStore, pastGenesisConfig, startAedes, startNode, waitFor } from './nodeFixtures.js';
+
+test('sync: a new node pages 150 blocks from a serving node; stopped for 100+ blocks, it resumes from disk and catches up', async () => {
+  const broker = await startAedes();
+  const dir = await mkdtemp(join(tmpdir(), 'tmi-node-sync-'));
+  const funded = testKey('funded');
+  const payee = testKey('payee').address;
+  const config = pastGenesisConfig({ patience: 1, balances: [{ address: funded.address, millicents: 1_000_000 }] });
+  const g = parseGenesis(config);
+  const aggNode = testKey('aggregator-node');
+  const first = slotAt(g, Date.now()) - 1000;
+  const blocks = buildChain(createGenesisState(g), aggNode, first, 150, (i) =>
+    i % 10 === 0 ? [signEnvelope(funded, 'transfer', { to: payee, amountMillicents: 100 + i }, { date: new Date(slotTime(g, first + i)) })] : [],
+  );
+  const storeA = await memoryStore(config);
+  await appendAll(storeA, blocks);
+  const requests: string[] = [];
+  const watcher = await connect(broker.url, 'watcher');
+  await watcher.subscribeAsync('tmi/v1/chain/sync/request');
+  watcher.on('message', (_t, p) => requests.push((JSON.parse(p.toString()) as { parameters: { nodeId: string } }).parameters.nodeId));
+
+  const a = await startNode(broker.url, config, aggNode, 'node-a', { store: storeA, produce: true, serveSync: true });
+  const openB = () => openChainStoreAt(dir, { genesis: config, createIfMissing: true });
+  let b = await startNode(broker.url, config, testKey('node-b'), 'node-b', { store: await openB(), sync: { maxBlocks: 40, timeoutMs: 500, retries: 2 } });
+  try {
+    await waitFor('node-b at height 150', () => b.node.head().height >= 150, 15_000);
+    assert.ok(requests.filter((n) => n === 'node-b').length >= 4, `paged in ≥ 4 requests (got ${requests.length})`);
+    assert.equal(await b.store.hashAt(150), blocks[149]!.hash);
+    await waitFor('same tip', () => b.node.head().hash === a.node.head().hash, 5000);
+    assert.equal(balanceOf(b.node.state(), payee), balanceOf(a.node.state(), payee));
+    assert.ok(balanceOf(b.node.state(), payee) > 0n);
+
+    // stop B; A goes on (a heartbeat every slot with W = 1)
+    const stoppedAt = b.node.head();
+    await b.stop();
+    await waitFor('100 more blocks on A', () => a.node.head().height >= stoppedAt.height + 100, 20_000);
+    // restart from disk: the head is where it was, then it catches up
+    b = await startNode(broker.url, config, testKey('node-b'), 'node-b', { store: await openB(), sync: { maxBlocks: 40, timeoutMs: 500, retries: 2 } });
+    assert.equal(b.node.head().hash, stoppedAt.hash);
+    assert.equal(b.node.head().height, stoppedAt.height);
+    await waitFor('B caught up', () => b.node.head().height >= a.node.head().height - 1 && b.node.head().height > stoppedAt.height + 100, 15_000);
+    await waitFor('same tip again', () => b.node.head().hash === a.node.head().hash, 5000);
+    assert.equal(b.node.stats().rejectedBlocks.BAD_PARENT ?? 0, 0);
+  } finally {
+    await b.stop().catch(() => undefined);
+    await a.stop();
+    await watcher.endAsync();
+    await broker.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('readSyncPage: at most maxBlocks, at most maxBytes (but one block always), stops at the head', async () => {
+  const config = pastGenesisConfig();
+  const g = parseGenesis(config);
+  const store = await memoryStore(config);
+  const blocks = buildChain(createGenesisState(g), testKey('aggregator-node'), 10, 30);
+  await appendAll(store, blocks);
+  const all = await readSyncPage(store, 1, 1000, 1 << 30);
+  assert.equal(all.blocks.length, 30);
+  const page = await readSyncPage(store, 5, 7, 1 << 30);
+  assert.deepEqual(page.blocks.map((b) => (b as { parameters: { header: { height: number } } }).parameters.header.height), [5, 6, 7, 8, 9, 10, 11]);
+  const one = await readSyncPage(store, 3, 100, 10);
+  assert.equal(one.blocks.length, 1, 'one block even when it alone exceeds the byte budget');
+  const two = await readSyncPage(store, 3, 100, one.bytes * 2 + 10);
+  assert.equal(two.blocks.length, 2);
+  assert.equal((await readSyncPage(store, 31, 100, 1 << 30)).blocks.length, 0);
+  assert.equal((await readSyncPage(store, 0, 2, 1 << 30)).blocks.length, 2, 'height 0 (genesis) is not a block');
+  await store.close();
+});

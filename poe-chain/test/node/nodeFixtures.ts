@@ -1,0 +1,123 @@
+/** Helpers for the chain node tests: an in-process aedes broker, live genesis configs, nodes on memory-level. */
+import { createServer, type Server } from 'node:net';
+import { Aedes } from 'aedes';
+import mqtt, { type MqttClient } from 'mqtt';
+import { MemoryLevel } from 'memory-level';
+import type { GenesisConfig } from '../../../schemas/types.js';
+import type { KeyPair } from '../../../wire/keys.js';
+import { parseGenesis, slotTime, type Genesis } from '../../core/genesis.js';
+import { buildBlock, type BuiltBlock } from '../../core/buildBlock.js';
+import type { ChainState } from '../../core/chainState.js';
+import { openChainStore, type ChainStore } from '../../store/openChainStore.js';
+import { testGenesisConfig } from '../../testkit/chainFixture.js';
+import { createChainNode, type ChainNode, type ChainNodeOptions } from '../../node/createChainNode.js';
+
+export interface TestBroker {
+  url: string;
+  aedes: Aedes;
+  close(): Promise<void>;
+}
+
+export async function startAedes(): Promise<TestBroker> {
+  const aedes = await Aedes.createBroker();
+  const server: Server = createServer(aedes.handle);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    aedes,
+    close: () =>
+      new Promise<void>((resolve) => {
+        aedes.close(() => server.close(() => resolve()));
+      }),
+  };
+}
+
+/** A genesis whose time is the start of the current interval (so slots are live now). */
+export function liveGenesisConfig(over: Partial<GenesisConfig> = {}, now = Date.now()): GenesisConfig {
+  const intervalMs = over.intervalMs ?? 60_000;
+  return testGenesisConfig({
+    slotMs: 50,
+    patience: 4,
+    intervalMs,
+    settleGraceMs: 2 * intervalMs,
+    genesisTime: new Date(Math.floor(now / intervalMs) * intervalMs).toISOString(),
+    ...over,
+  });
+}
+
+export async function memoryStore(config: GenesisConfig): Promise<ChainStore> {
+  return openChainStore(new MemoryLevel<string, string>(), { genesis: config });
+}
+
+export async function connect(url: string, clientId: string): Promise<MqttClient> {
+  return mqtt.connectAsync(url, { clientId, reconnectPeriod: 0 });
+}
+
+export interface RunningNode {
+  node: ChainNode;
+  store: ChainStore;
+  client: MqttClient;
+  stop(): Promise<void>;
+}
+
+export async function startNode(
+  url: string,
+  config: GenesisConfig,
+  key: KeyPair,
+  nodeId: string,
+  over: Partial<ChainNodeOptions> = {},
+): Promise<RunningNode> {
+  const genesis: Genesis = parseGenesis(config);
+  const store = over.store ?? (await memoryStore(config));
+  const client = over.mqtt ?? (await connect(url, nodeId));
+  const node = await createChainNode({ genesis, key, store, mqtt: client, nodeId, sync: { timeoutMs: 300, retries: 1 }, ...over });
+  return {
+    node,
+    store,
+    client,
+    async stop() {
+      await node.close();
+      await client.endAsync();
+      await store.close();
+    },
+  };
+}
+
+export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000, stepMs = 10): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > until) throw new Error(`TIMEOUT waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A genesis an hour in the past (so pre-built blocks at old slots are valid now). */
+export function pastGenesisConfig(over: Partial<GenesisConfig> = {}, now = Date.now()): GenesisConfig {
+  const intervalMs = over.intervalMs ?? 60_000;
+  return liveGenesisConfig({ genesisTime: new Date(Math.floor((now - 3_600_000) / intervalMs) * intervalMs).toISOString(), ...over }, now);
+}
+
+/**
+ * Builds `count` blocks on `state` at consecutive slots from `firstSlot`, signed by `key`
+ * (the elected producer: the aggregator node while no validator is ranked). `txsAt(i)`
+ * gives the candidates of the i-th block.
+ */
+export function buildChain(state: ChainState, key: KeyPair, firstSlot: number, count: number, txsAt: (i: number) => unknown[] = () => []): BuiltBlock[] {
+  const out: BuiltBlock[] = [];
+  let st = state;
+  for (let i = 0; i < count; i++) {
+    const slot = firstSlot + i;
+    const b = buildBlock(st, txsAt(i), key, slot, slotTime(st.genesis, slot));
+    out.push(b);
+    st = b.state;
+  }
+  return out;
+}
+
+/** Appends built blocks to a store. */
+export async function appendAll(store: ChainStore, blocks: readonly BuiltBlock[]): Promise<void> {
+  for (const b of blocks) await store.append(b);
+}
