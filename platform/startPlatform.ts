@@ -18,6 +18,13 @@ import { platformPaths } from './dataDir.js';
 import { enrollPrincipals } from './servicePrincipals.js';
 import { loadOrCreateGenesis } from './genesisFile.js';
 import { connectWithLogin } from './mqttLogin.js';
+import { openChainStoreAt } from '../poe-chain/store/chainDataDir.js';
+import { createChainNode, type ChainNode } from '../poe-chain/node/createChainNode.js';
+import { chainViewOf } from '../poe-chain/node/chainQueries.js';
+import { createAggregator, type Aggregator, type AggregatorConfig } from '../aggregator/aggregator.js';
+import { createAggregatorAdminApp } from '../aggregator/adminApi.js';
+import { defaultPriceAt } from '../aggregator/core/priceSeries.js';
+import type { Server } from 'node:http';
 
 export interface PlatformOptions {
   dataDir: string;
@@ -28,13 +35,17 @@ export interface PlatformOptions {
   slotMs?: number;
   patience?: number;
   adminToken?: string;
+  /** aggregator settings; omitted fields get defaults suited to the interval length */
+  aggregator?: Partial<AggregatorConfig>;
+  /** start the aggregator (default true) */
+  withAggregator?: boolean;
   log?: Logger;
   now?: () => number;
 }
 
 export interface Platform {
   paths: ReturnType<typeof platformPaths>;
-  urls: { registry: string; mqtt: string; ws?: string; metrics?: string };
+  urls: { registry: string; mqtt: string; ws?: string; metrics?: string; aggregator?: string; analytics?: string };
   adminToken: string;
   adminTokenFile: string | undefined;
   registry: Registry;
@@ -44,6 +55,9 @@ export interface Platform {
   keys: { aggregator: KeyPair; aggregatorNode: KeyPair; analytics: KeyPair };
   /** an MQTT session logged in as the aggregator */
   aggregatorMqtt: MqttClient;
+  /** the aggregator's chain node (fallback producer, serves sync) */
+  node: ChainNode;
+  aggregator?: Aggregator;
   stop(): Promise<void>;
 }
 
@@ -110,9 +124,57 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
     const aggregatorMqtt = await connectWithLogin({ url: mqttUrl, meterId: 'aggregator', key: keys.aggregator });
     stops.push(() => aggregatorMqtt.endAsync());
 
+    // 6. the aggregator's chain node: produces when no validator is eligible, serves sync
+    const store = await openChainStoreAt(paths.root, { genesis: genesis.config, createIfMissing: true });
+    stops.push(() => store.close({ snapshot: true }));
+    const nodeMqtt = await connectWithLogin({ url: mqttUrl, meterId: 'aggregator-node', key: keys.aggregatorNode });
+    stops.push(() => nodeMqtt.endAsync());
+    const node = await createChainNode({
+      genesis, key: keys.aggregatorNode, store, mqtt: nodeMqtt, nodeId: 'aggregator-node',
+      produce: true, serveSync: true, now, log: log.child({ part: 'chain' }),
+    });
+    stops.push(() => node.close());
+
+    // 7. the aggregator and its operator API
+    let aggregator: Aggregator | undefined;
+    let aggregatorUrl: string | undefined;
+    if (o.withAggregator ?? true) {
+      const intervalMs = genesis.intervalMs;
+      const slotsPerDay = o.aggregator?.slotsPerDay ?? Math.max(1, Math.round(86_400_000 / intervalMs));
+      aggregator = await createAggregator({
+        key: keys.aggregator,
+        mqtt: aggregatorMqtt,
+        chain: chainViewOf(node),
+        now,
+        log: log.child({ part: 'aggregator' }),
+        config: {
+          originMs: genesis.genesisTimeMs,
+          intervalMs,
+          slotsPerDay,
+          deviation: { thresholdWh: 1000 },
+          prices: (_t, slot) => defaultPriceAt(Math.floor((slot * 1440) / slotsPerDay)),
+          priorNetLoadWh: new Array<number>(slotsPerDay).fill(0),
+          feederLimits: async () => registryClient.feeders(),
+          ...o.aggregator,
+        },
+      });
+      stops.push(() => aggregator!.stop());
+      const app = createAggregatorAdminApp(aggregator, dir.adminToken);
+      const server: Server = await new Promise((resolve, reject) => {
+        const srv = app.listen(o.ports?.aggregator ?? 0, host, () => resolve(srv));
+        srv.once('error', reject);
+      });
+      stops.push(() => new Promise<void>((r) => server.close(() => r())));
+      const addr = server.address();
+      aggregatorUrl = `http://${host}:${typeof addr === 'object' && addr ? addr.port : 0}`;
+    }
+
     return {
       paths,
+      node,
+      ...(aggregator ? { aggregator } : {}),
       urls: {
+        ...(aggregatorUrl ? { aggregator: aggregatorUrl } : {}),
         registry: reg.url,
         mqtt: mqttUrl,
         ...(broker.ports.ws ? { ws: `ws://${host}:${broker.ports.ws}/mqtt` } : {}),

@@ -1,3 +1,82 @@
-import { notBuilt } from '../command.js';
+import { pino } from 'pino';
+import { startPlatform } from '../../platform/startPlatform.js';
+import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
+import type { Command } from '../command.js';
 
-export const up = notBuilt('up', 'run broker, registry, aggregator, chain node and analytics in one process', 'TMP services issue #3');
+const spec: OptionSpec = {
+  data: { type: 'string', describe: 'data directory', default: './data' },
+  host: { type: 'string', describe: 'address to listen on', default: '127.0.0.1' },
+  'mqtt-port': { type: 'string', describe: 'MQTT/TCP port', default: '1883' },
+  'ws-port': { type: 'string', describe: 'MQTT over WebSocket port (path /mqtt)', default: '8083' },
+  'registry-port': { type: 'string', describe: 'registry HTTP port', default: '8470' },
+  'aggregator-port': { type: 'string', describe: 'aggregator operator HTTP port', default: '8471' },
+  'metrics-port': { type: 'string', describe: 'broker Prometheus metrics port', default: '9464' },
+  'interval-ms': { type: 'string', describe: 'metering interval = chain epoch, ms (only for a new data directory)', default: '900000' },
+  'slot-ms': { type: 'string', describe: 'chain slot length S, ms (new data directory only)', default: '250' },
+  patience: { type: 'string', describe: 'chain patience W, slots (new data directory only)', default: '8' },
+  'log-level': { type: 'string', describe: 'pino log level', default: 'info' },
+};
+
+function port(v: unknown, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`BAD_OPTION --${name}=${String(v)} (a port 0-65535)`);
+  return n;
+}
+
+function positive(v: unknown, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`BAD_OPTION --${name}=${String(v)} (a positive integer)`);
+  return n;
+}
+
+export const up: Command = {
+  name: 'up',
+  summary: 'run registry, broker, chain node and aggregator in one process',
+  help: `Usage: tmi up [options]
+
+Starts the aggregator side of the platform in one process over one data directory:
+the Certified Smart Meter registry (HTTP), the MQTT broker (TCP and WebSocket, login by
+signed token, ACLs, edge validation), the aggregator's chain node (fallback block
+producer, serves sync) and the VPP aggregator with its operator API. Prints the URLs
+and where the admin token is. Stop with Ctrl-C (SIGINT) or SIGTERM.
+
+${formatOptions(spec)}
+`,
+  async run(argv) {
+    const { values: v } = parseCommandLine(argv, spec);
+    const log = pino({ level: String(v['log-level']) }, pino.destination(2));
+    const p = await startPlatform({
+      dataDir: String(v.data),
+      host: String(v.host),
+      ports: {
+        mqtt: port(v['mqtt-port'], 'mqtt-port'),
+        ws: port(v['ws-port'], 'ws-port'),
+        registry: port(v['registry-port'], 'registry-port'),
+        aggregator: port(v['aggregator-port'], 'aggregator-port'),
+        metrics: port(v['metrics-port'], 'metrics-port'),
+      },
+      intervalMs: positive(v['interval-ms'], 'interval-ms'),
+      slotMs: positive(v['slot-ms'], 'slot-ms'),
+      patience: positive(v.patience, 'patience'),
+      log,
+    });
+    const out = {
+      status: 'up',
+      urls: p.urls,
+      adminTokenFile: p.adminTokenFile ?? '(from TMI_ADMIN_TOKEN)',
+      genesis: p.paths.genesis,
+      chainId: p.genesis.chainId,
+      registryKey: p.registry.address,
+      aggregatorKey: p.keys.aggregator.address,
+    };
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    await new Promise<void>((resolve) => {
+      const done = () => resolve();
+      process.once('SIGINT', done);
+      process.once('SIGTERM', done);
+    });
+    process.stderr.write('tmi up: stopping\n');
+    await p.stop();
+    return 0;
+  },
+};

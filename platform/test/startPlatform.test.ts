@@ -10,8 +10,9 @@ import type { AnyEnvelope } from '../../schemas/types.js';
 
 test('platform: registry + broker + principals; the aggregator publishes through the real broker; restart keeps identity', async () => {
   const dataDir = await mkdtemp(join(tmpdir(), 'tmi-platform-'));
-  const p = await startPlatform({ dataDir, intervalMs: 60_000 });
+  const p = await startPlatform({ dataDir, intervalMs: 60_000, slotMs: 100, patience: 2 });
   let genesisHash: string;
+  let tipHeight = 0;
   try {
     assert.match(p.urls.mqtt, /^mqtt:\/\/127\.0\.0\.1:\d+$/);
     assert.equal((await stat(p.paths.aggregatorKey)).mode & 0o777, 0o600);
@@ -29,12 +30,22 @@ test('platform: registry + broker + principals; the aggregator publishes through
     while (got.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     assert.equal(got[0]?.reqId, env.reqId);
     await analytics.endAsync();
+    // with no eligible validator the aggregator's node produces heartbeat blocks (DESIGN §7)
+    const until = Date.now() + 5000;
+    while (p.node.head().height < 3 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(p.node.head().height >= 3, `head height ${p.node.head().height}`);
+    assert.equal(p.node.head().producer, p.keys.aggregatorNode.address);
+    tipHeight = p.node.head().height;
+    assert.ok(p.urls.aggregator, 'aggregator admin API is up');
+    const health = (await (await fetch(`${p.urls.aggregator}/health`)).json()) as { status: string };
+    assert.equal(health.status, 'ok');
   } finally {
     await p.stop();
   }
-  const again = await startPlatform({ dataDir, intervalMs: 60_000 });
+  const again = await startPlatform({ dataDir, intervalMs: 60_000, slotMs: 100, patience: 2 });
   try {
     assert.equal(again.genesis.hash, genesisHash, 'same genesis after restart');
+    assert.ok(again.node.head().height >= tipHeight, 'the chain resumes from disk');
     assert.equal(JSON.parse(await readFile(again.paths.genesis, 'utf8')).aggregatorKey, again.keys.aggregator.address);
   } finally {
     await again.stop();
