@@ -25,6 +25,11 @@ import { createAggregator, type Aggregator, type AggregatorConfig } from '../agg
 import { createAggregatorAdminApp } from '../aggregator/adminApi.js';
 import { defaultPriceAt } from '../aggregator/core/priceSeries.js';
 import type { Server } from 'node:http';
+import { Level } from 'level';
+import { createAnalytics, type Analytics } from '../analytics/createAnalytics.js';
+import { createMqttFollower } from '../analytics/adapters/mqttFollower.js';
+import { chainStateFacts } from '../analytics/adapters/chainStateFacts.js';
+import type { ChainState } from '../poe-chain/core/chainState.js';
 
 export interface PlatformOptions {
   dataDir: string;
@@ -39,6 +44,8 @@ export interface PlatformOptions {
   aggregator?: Partial<AggregatorConfig>;
   /** start the aggregator (default true) */
   withAggregator?: boolean;
+  /** start analytics and its dashboard (default true) */
+  withAnalytics?: boolean;
   log?: Logger;
   now?: () => number;
 }
@@ -58,6 +65,7 @@ export interface Platform {
   /** the aggregator's chain node (fallback producer, serves sync) */
   node: ChainNode;
   aggregator?: Aggregator;
+  analytics?: Analytics;
   stop(): Promise<void>;
 }
 
@@ -169,12 +177,46 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
       aggregatorUrl = `http://${host}:${typeof addr === 'object' && addr ? addr.port : 0}`;
     }
 
+    // 8. analytics: market messages over MQTT; chain state from the aggregator's node
+    let analytics: Analytics | undefined;
+    let analyticsUrl: string | undefined;
+    if (o.withAnalytics ?? true) {
+      const adb = new Level<string, string>(paths.analytics, { valueEncoding: 'utf8' });
+      await adb.open();
+      stops.push(() => adb.close());
+      const a = await createAnalytics({ db: adb, log: log.child({ part: 'analytics' }) });
+      analytics = a;
+      stops.push(() => a.close());
+      const follower = createMqttFollower({
+        url: mqttUrl, meterId: 'analytics', meterKey: keys.analytics, ingest: (f) => a.ingest(f), log: log.child({ part: 'analytics' }),
+      });
+      stops.push(() => follower.close());
+      await follower.ready();
+      a.addHealth('mqtt', () => follower.stats());
+      // each applied block's state changes become facts; parents looked up by hash (reorgs)
+      const states = new Map<string, ChainState>([[node.head().hash, node.state()]]);
+      let chain: Promise<unknown> = Promise.resolve();
+      node.on('block', (ev) => {
+        const parent = states.get(ev.block.parameters.header.parent);
+        states.set(ev.hash, ev.state);
+        if (states.size > 256) states.delete(states.keys().next().value!);
+        if (!parent) return;
+        const facts = chainStateFacts(parent, ev);
+        chain = chain.then(() => a.ingest(facts)).catch((err: unknown) => log.warn({ err }, 'analytics ingest failed'));
+      });
+      stops.push(() => chain.then(() => undefined));
+      const l = await a.listen(o.ports?.analytics ?? 0, host);
+      analyticsUrl = l.url;
+    }
+
     return {
       paths,
       node,
+      ...(analytics ? { analytics } : {}),
       ...(aggregator ? { aggregator } : {}),
       urls: {
         ...(aggregatorUrl ? { aggregator: aggregatorUrl } : {}),
+        ...(analyticsUrl ? { analytics: analyticsUrl } : {}),
         registry: reg.url,
         mqtt: mqttUrl,
         ...(broker.ports.ws ? { ws: `ws://${host}:${broker.ports.ws}/mqtt` } : {}),

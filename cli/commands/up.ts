@@ -10,6 +10,7 @@ const spec: OptionSpec = {
   'ws-port': { type: 'string', describe: 'MQTT over WebSocket port (path /mqtt)', default: '8083' },
   'registry-port': { type: 'string', describe: 'registry HTTP port', default: '8470' },
   'aggregator-port': { type: 'string', describe: 'aggregator operator HTTP port', default: '8471' },
+  'analytics-port': { type: 'string', describe: 'analytics API and dashboard port', default: '8480' },
   'metrics-port': { type: 'string', describe: 'broker Prometheus metrics port', default: '9464' },
   'interval-ms': { type: 'string', describe: 'metering interval = chain epoch, ms (only for a new data directory)', default: '900000' },
   'slot-ms': { type: 'string', describe: 'chain slot length S, ms (new data directory only)', default: '250' },
@@ -31,13 +32,14 @@ function positive(v: unknown, name: string): number {
 
 export const up: Command = {
   name: 'up',
-  summary: 'run registry, broker, chain node and aggregator in one process',
+  summary: 'run registry, broker, chain node, aggregator and analytics in one process',
   help: `Usage: tmi up [options]
 
 Starts the aggregator side of the platform in one process over one data directory:
 the Certified Smart Meter registry (HTTP), the MQTT broker (TCP and WebSocket, login by
 signed token, ACLs, edge validation), the aggregator's chain node (fallback block
-producer, serves sync) and the VPP aggregator with its operator API. Prints the URLs
+producer, serves sync), the VPP aggregator with its operator API, and analytics with its
+dashboard. Prints the URLs
 and where the admin token is. Stop with Ctrl-C (SIGINT) or SIGTERM.
 
 ${formatOptions(spec)}
@@ -54,6 +56,7 @@ ${formatOptions(spec)}
         registry: port(v['registry-port'], 'registry-port'),
         aggregator: port(v['aggregator-port'], 'aggregator-port'),
         metrics: port(v['metrics-port'], 'metrics-port'),
+        analytics: port(v['analytics-port'], 'analytics-port'),
       },
       intervalMs: positive(v['interval-ms'], 'interval-ms'),
       slotMs: positive(v['slot-ms'], 'slot-ms'),

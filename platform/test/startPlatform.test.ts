@@ -39,6 +39,16 @@ test('platform: registry + broker + principals; the aggregator publishes through
     assert.ok(p.urls.aggregator, 'aggregator admin API is up');
     const health = (await (await fetch(`${p.urls.aggregator}/health`)).json()) as { status: string };
     assert.equal(health.status, 'ok');
+    // analytics follows the node: the producer's blocks appear in its API
+    assert.ok(p.urls.analytics, 'analytics is up');
+    const deadline2 = Date.now() + 5000;
+    let producers: { items?: { address: string; blocks: number }[] } = {};
+    while (Date.now() < deadline2) {
+      producers = (await (await fetch(`${p.urls.analytics}/api/producers`)).json()) as typeof producers;
+      if ((producers.items ?? []).some((x) => x.blocks > 0)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok((producers.items ?? []).some((x) => x.address === p.keys.aggregatorNode.address && x.blocks > 0), JSON.stringify(producers));
   } finally {
     await p.stop();
   }
