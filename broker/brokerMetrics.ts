@@ -15,6 +15,7 @@ export interface BrokerMetrics {
   subscribeDenied: Counter;
   revocationKicks: Counter;
   oversizePackets: Counter;
+  slowConsumers: Counter;
 }
 
 export function createBrokerMetrics(connectedClients: () => number): BrokerMetrics {
@@ -52,6 +53,7 @@ export function createBrokerMetrics(connectedClients: () => number): BrokerMetri
     subscribeDenied: new Counter({ name: 'tmi_broker_subscribe_denied_total', help: 'subscriptions refused by the ACL', registers }),
     revocationKicks: new Counter({ name: 'tmi_broker_revocation_disconnects_total', help: 'connections closed because the meter was revoked', registers }),
     oversizePackets: new Counter({ name: 'tmi_broker_oversize_packets_total', help: 'connections closed for a packet over the size limit', registers }),
+    slowConsumers: new Counter({ name: 'tmi_broker_slow_consumer_disconnects_total', help: 'connections closed because their outgoing backlog passed the limit', registers }),
   };
 }
 

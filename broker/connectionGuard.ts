@@ -1,12 +1,18 @@
 /**
- * Max MQTT packet size at the transport (aedes and mqtt-packet have no such option).
+ * ConnectionGuard wraps every client connection (TCP, TLS or WebSocket stream) before
+ * aedes sees it, for two limits aedes does not have:
  *
- * PacketSizeGuard wraps a connection (TCP, TLS or WebSocket stream) and reads the MQTT
- * fixed header of every packet as bytes flow by — type byte, then the 1–4 byte
- * "remaining length" [MQTT-2.2.3] — without copying or parsing the body. A packet
- * larger than the limit destroys the connection before its body is buffered, so an
- * attacker cannot make the broker hold a 256 MB packet. Until the login succeeds the
- * limit is `preAuthLimit` (a CONNECT is small); the broker raises it after login.
+ * In: max MQTT packet size. It reads the fixed header of every packet as bytes flow by
+ * — type byte, then the 1–4 byte "remaining length" [MQTT-2.2.3] — without copying or
+ * parsing the body. A packet larger than the limit destroys the connection before its
+ * body is buffered, so a client cannot make the broker hold a 256 MB packet. Until the
+ * login succeeds the limit is `preAuthLimit` (a CONNECT is small); the broker raises it
+ * after login.
+ *
+ * Out: slow consumers. aedes waits for 'drain' on a full socket while holding one of its
+ * shared delivery slots, so one subscriber that stops reading stalls delivery to every
+ * client. The guard accepts writes at once and lets the socket buffer them up to
+ * `maxBufferedBytes`; a connection whose backlog passes that is closed (SLOW_CONSUMER).
  */
 import { Duplex } from 'node:stream';
 
@@ -21,6 +27,13 @@ export class MalformedLengthError extends Error {
   readonly code = 'MALFORMED_LENGTH';
   constructor() {
     super('MALFORMED_LENGTH remaining length longer than 4 bytes');
+  }
+}
+
+export class SlowConsumerError extends Error {
+  readonly code = 'SLOW_CONSUMER';
+  constructor(readonly buffered: number, readonly limit: number) {
+    super(`SLOW_CONSUMER buffered=${buffered} limit=${limit}`);
   }
 }
 
@@ -76,17 +89,29 @@ export class PacketSizeScanner {
   }
 }
 
-export class PacketSizeGuard extends Duplex {
+export interface ConnectionGuardOptions {
+  /** largest packet after login, bytes */
+  limit: number;
+  /** largest packet before login, bytes (default: limit) */
+  preAuthLimit?: number;
+  /** outgoing backlog that closes the connection, bytes (default 8 MiB) */
+  maxBufferedBytes?: number;
+  remoteAddress?: string;
+}
+
+export class ConnectionGuard extends Duplex {
   private readonly scanner: PacketSizeScanner;
   private readonly inner: Duplex;
   private readonly fullLimit: number;
+  private readonly maxBuffered: number;
   /** remote address of the underlying socket, for logs */
   readonly remoteAddress: string | undefined;
 
-  constructor(inner: Duplex, opts: { limit: number; preAuthLimit?: number; remoteAddress?: string }) {
+  constructor(inner: Duplex, opts: ConnectionGuardOptions) {
     super({ allowHalfOpen: false });
     this.inner = inner;
     this.fullLimit = opts.limit;
+    this.maxBuffered = opts.maxBufferedBytes ?? 8 * 1024 * 1024;
     this.scanner = new PacketSizeScanner(Math.min(opts.preAuthLimit ?? opts.limit, opts.limit));
     this.remoteAddress = opts.remoteAddress ?? (inner as { remoteAddress?: string }).remoteAddress;
     inner.on('data', (chunk: Buffer) => {
@@ -118,32 +143,29 @@ export class PacketSizeGuard extends Duplex {
     this.inner.resume();
   }
 
-  private afterWrite(ok: boolean, cb: (err?: Error | null) => void): void {
-    if (ok) return cb();
-    const onDrain = () => {
-      this.inner.off('close', onClose);
-      cb();
-    };
-    const onClose = () => {
-      this.inner.off('drain', onDrain);
-      cb(new Error('CONNECTION_CLOSED'));
-    };
-    this.inner.once('drain', onDrain);
-    this.inner.once('close', onClose);
+  private checkBacklog(): void {
+    const buffered = this.inner.writableLength;
+    if (buffered > this.maxBuffered) {
+      const err = new SlowConsumerError(buffered, this.maxBuffered);
+      this.emit('slow', err);
+      this.destroy(err);
+    }
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     if (this.inner.destroyed) return cb(new Error('CONNECTION_CLOSED'));
-    this.afterWrite(this.inner.write(chunk), cb);
+    this.inner.write(chunk);
+    this.checkBacklog();
+    cb();
   }
 
   override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
     if (this.inner.destroyed) return cb(new Error('CONNECTION_CLOSED'));
     this.inner.cork();
-    let ok = true;
-    for (const c of chunks) ok = this.inner.write(c.chunk);
+    for (const c of chunks) this.inner.write(c.chunk);
     this.inner.uncork();
-    this.afterWrite(ok, cb);
+    this.checkBacklog();
+    cb();
   }
 
   override _final(cb: (err?: Error | null) => void): void {

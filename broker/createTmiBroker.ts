@@ -27,7 +27,8 @@ import { createBrokerMetrics, portOf, serveMetrics } from './brokerMetrics.js';
 import { DirectoryCache, type DirectoryCacheOptions } from './directoryCache.js';
 import { createEdgeValidator, type Login } from './edgeValidator.js';
 import type { MeterDirectory, Role } from './meterDirectory.js';
-import { PacketSizeGuard } from './packetSizeGuard.js';
+import { ConnectionGuard } from './connectionGuard.js';
+import { guardMqRecursion } from './mqStackGuard.js';
 import { TokenBucket, type RateLimit } from './tokenBucket.js';
 import { canSubscribe } from './topicAcl.js';
 
@@ -52,6 +53,8 @@ export interface TmiBrokerOptions {
   maxPacketBytes?: number;
   /** largest packet before the login succeeds (default 16 KiB) */
   preAuthPacketBytes?: number;
+  /** outgoing backlog per connection that closes it as a slow consumer (default 8 MiB) */
+  maxBufferedBytes?: number;
   /** per-client token bucket; roles in exemptRoles are not limited (default aggregator, admin) */
   ratePerClient?: RateLimit & { exemptRoles?: Role[] };
   /** false turns edge validation off (ACL and retain rules stay); for benchmarks */
@@ -100,6 +103,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   const key = opts.key ?? generateKeyPair();
   const maxPacketBytes = opts.maxPacketBytes ?? MAX_ANY_MESSAGE_BYTES + 64 * 1024;
   const preAuthPacketBytes = opts.preAuthPacketBytes ?? 16 * 1024;
+  const maxBufferedBytes = opts.maxBufferedBytes ?? 8 * 1024 * 1024;
   const maxPayloadBytes = Math.min(opts.codecOptions?.maxBytes ?? MAX_ANY_MESSAGE_BYTES, maxPacketBytes);
   const pollMs = opts.revocationPollMs ?? 2000;
   const loginSkewMs = opts.loginSkewMs ?? 60_000;
@@ -123,7 +127,8 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   });
   const validator = createEdgeValidator({ codec, cache, maxBytes: maxPayloadBytes, validate: opts.validate ?? true });
 
-  const aedes = await Aedes.createBroker({ ...opts.aedes });
+  const aedes = await Aedes.createBroker({ concurrency: 1000, ...opts.aedes });
+  guardMqRecursion((aedes as unknown as { mq: unknown }).mq);
   const metrics = createBrokerMetrics(() => aedes.connectedClients);
   const accepted = metrics.messagesIn.labels('accepted');
   const rejectedCount = metrics.messagesIn.labels('rejected');
@@ -185,7 +190,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
             if (e.clients.size === 0) byMeter.delete(login.meterId);
           }
         });
-        if (conn instanceof PacketSizeGuard) conn.authenticated();
+        if (conn instanceof ConnectionGuard) conn.authenticated();
         log.debug({ meterId: login.meterId, role: login.role }, 'login');
         done(null, true);
       },
@@ -309,10 +314,19 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   function accept(stream: Duplex, req?: IncomingMessage, remoteAddress?: string): void {
     open.add(stream);
     stream.once('close', () => open.delete(stream));
-    const guard = new PacketSizeGuard(stream, { limit: maxPacketBytes, preAuthLimit: preAuthPacketBytes, ...(remoteAddress ? { remoteAddress } : {}) });
+    const guard = new ConnectionGuard(stream, {
+      limit: maxPacketBytes,
+      preAuthLimit: preAuthPacketBytes,
+      maxBufferedBytes,
+      ...(remoteAddress ? { remoteAddress } : {}),
+    });
     guard.on('oversize', (err: Error) => {
       metrics.oversizePackets.inc();
       log.info({ remoteAddress: guard.remoteAddress, err: err.message }, 'packet over the size limit: connection closed');
+    });
+    guard.on('slow', (err: Error) => {
+      metrics.slowConsumers.inc();
+      log.info({ remoteAddress: guard.remoteAddress, err: err.message }, 'slow consumer: connection closed');
     });
     guard.on('error', noop); // aedes adds its own; this keeps a late error from crashing the process
     aedes.handle(guard, req);

@@ -6,6 +6,7 @@ export * from './edgeValidator.js';
 export * from './topicAcl.js';
 export * from './topicOperation.js';
 export * from './tokenBucket.js';
-export * from './packetSizeGuard.js';
+export * from './connectionGuard.js';
+export * from './mqStackGuard.js';
 export * from './brokerErrors.js';
 export * from './brokerMetrics.js';

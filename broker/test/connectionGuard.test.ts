@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Duplex } from 'node:stream';
 import fc from 'fast-check';
-import { MalformedLengthError, PacketSizeGuard, PacketSizeScanner, PacketTooLargeError } from '../packetSizeGuard.js';
+import { MalformedLengthError, ConnectionGuard, PacketSizeScanner, PacketTooLargeError } from '../connectionGuard.js';
 
 /** An MQTT packet with the given body length: type byte, remaining length, body. */
 function packet(bodyLength: number, type = 0x30): Buffer {
@@ -73,7 +73,7 @@ function fakeConnection(): { inner: Duplex; written: Buffer[] } {
 
 test('guard: passes bytes through both ways; raises the limit after login; destroys on oversize', async () => {
   const { inner, written } = fakeConnection();
-  const g = new PacketSizeGuard(inner, { limit: 1000, preAuthLimit: 100 });
+  const g = new ConnectionGuard(inner, { limit: 1000, preAuthLimit: 100 });
   const got: Buffer[] = [];
   g.on('data', (d: Buffer) => got.push(d));
   inner.push(packet(50));
@@ -99,9 +99,25 @@ test('guard: passes bytes through both ways; raises the limit after login; destr
 
 test('guard: before login the small limit applies', async () => {
   const { inner } = fakeConnection();
-  const g = new PacketSizeGuard(inner, { limit: 1000, preAuthLimit: 100 });
+  const g = new ConnectionGuard(inner, { limit: 1000, preAuthLimit: 100 });
   g.on('error', () => {});
   const oversize = new Promise<Error>((resolve) => g.once('oversize', resolve));
   inner.push(packet(200));
   assert.match((await oversize).message, /PACKET_TOO_LARGE bytes=203 limit=100/);
+});
+
+test('guard: writes never wait for drain; a backlog over maxBufferedBytes closes the connection', async () => {
+  const stuck = new Duplex({ read() {}, write(_c, _e, _cb) { /* the peer never reads */ } });
+  const g = new ConnectionGuard(stuck, { limit: 1000, maxBufferedBytes: 64 * 1024 });
+  g.on('error', () => {});
+  const slow = new Promise<Error>((resolve) => g.once('slow', resolve));
+  let accepted = 0;
+  for (let i = 0; i < 20; i++) {
+    if (g.destroyed) break;
+    if (g.write(Buffer.alloc(4096))) accepted++;
+  }
+  assert.ok(accepted >= 15, `writes were accepted without waiting (${accepted})`);
+  for (let i = 0; i < 20 && !g.destroyed; i++) g.write(Buffer.alloc(4096));
+  assert.match((await slow).message, /SLOW_CONSUMER buffered=\d+ limit=65536/);
+  assert.ok(stuck.destroyed);
 });
