@@ -421,7 +421,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       env = txCodec.decodeValue(raw, { replayCheck: false });
     } catch (err) {
       if (!(err instanceof WireError)) throw err;
-      rejectBlock({ code: 'BAD_ENCODING', message: err.message, source });
+      rejectBlock({ code: err.code === 'BAD_SIGNATURE' ? 'BAD_SIGNATURE' : 'BAD_ENCODING', message: err.message, source });
       return { outcome: 'rejected' };
     }
     if (env.operation !== 'block') {
