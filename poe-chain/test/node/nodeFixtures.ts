@@ -5,9 +5,15 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { MemoryLevel } from 'memory-level';
 import type { GenesisConfig } from '../../../schemas/types.js';
 import type { KeyPair } from '../../../wire/keys.js';
-import { parseGenesis, slotTime, type Genesis } from '../../core/genesis.js';
+import { epochOfSlot, parseGenesis, slotTime, type Genesis } from '../../core/genesis.js';
 import { buildBlock, type BuiltBlock } from '../../core/buildBlock.js';
-import type { ChainState } from '../../core/chainState.js';
+import { StateDraft, stateRoot, type ChainState } from '../../core/chainState.js';
+import { beginBlock, endBlock } from '../../core/blockLifecycle.js';
+import { blockHash, signHeader } from '../../core/blockHash.js';
+import { merkleRoot } from '../../core/merkleRoot.js';
+import { txId } from '../../core/txId.js';
+import { signEnvelope } from '../../../wire/codec.js';
+import type { EmbeddedEnvelope, Envelope } from '../../../schemas/types.js';
 import { openChainStore, type ChainStore } from '../../store/openChainStore.js';
 import { testGenesisConfig } from '../../testkit/chainFixture.js';
 import { createChainNode, type ChainNode, type ChainNodeOptions } from '../../node/createChainNode.js';
@@ -120,4 +126,24 @@ export function buildChain(state: ChainState, key: KeyPair, firstSlot: number, c
 /** Appends built blocks to a store. */
 export async function appendAll(store: ChainStore, blocks: readonly BuiltBlock[]): Promise<void> {
   for (const b of blocks) await store.append(b);
+}
+
+/**
+ * A block built without the producer check, with an optional wrong state root: what a
+ * misbehaving node could publish. The state root is computed as if `txs` were absent
+ * (a block carrying an invalid transaction is rejected before its root is checked).
+ */
+export function forgeBlock(parent: ChainState, txs: readonly unknown[], key: KeyPair, slot: number, o: { stateRoot?: string } = {}): { block: Envelope<'block'>; hash: string } {
+  const g = parent.genesis;
+  const epoch = epochOfSlot(g, slot);
+  const time = slotTime(g, slot);
+  const height = parent.meta.height + 1;
+  const d = new StateDraft(parent);
+  beginBlock(d, { epoch, time, parentHash: parent.tipHash });
+  endBlock(d, { height, slot, time, producer: key.address });
+  const next = d.finish(parent.tipHash);
+  const header = { height, slot, epoch, parent: parent.tipHash, producer: key.address, txRoot: merkleRoot(txs.map((t) => txId(t))), stateRoot: o.stateRoot ?? stateRoot(next) };
+  const hash = blockHash(header);
+  const block = signEnvelope(key, 'block', { header, headerSignature: signHeader(key, header), txs: txs as EmbeddedEnvelope[] }, { date: new Date(time).toISOString() });
+  return { block, hash };
 }
