@@ -1,17 +1,32 @@
-/** ajv validators compiled from the schemas, once per process. */
+/**
+ * ajv validators compiled from the schemas. Each operation's validator is compiled on
+ * first use and kept: a process that only ever sees a few operations (a HEM) pays only
+ * for those, which matters on a Raspberry Pi.
+ */
 import { Ajv, type ValidateFunction, type ErrorObject } from 'ajv';
-import { envelopeHeader, envelopeSchema, operations, OPERATIONS, type Operation } from './envelope.js';
+import { envelopeHeader, envelopeSchema, operations, type Operation } from './envelope.js';
 
 const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: false });
 
-export const validateHeader: ValidateFunction = ajv.compile(envelopeHeader);
+let header: ValidateFunction | undefined;
+/** The envelope with its parameters left open (to learn the operation first). */
+export function validateHeader(value: unknown): boolean {
+  header ??= ajv.compile(envelopeHeader);
+  const ok = header(value);
+  validateHeader.errors = header.errors;
+  return ok as boolean;
+}
+validateHeader.errors = null as ErrorObject[] | null | undefined;
 
 const byOperation = new Map<Operation, ValidateFunction>();
-for (const op of OPERATIONS) byOperation.set(op, ajv.compile(envelopeSchema(op)));
 
 export function envelopeValidator(op: Operation): ValidateFunction {
-  const v = byOperation.get(op);
-  if (!v) throw new Error(`UNKNOWN_OPERATION operation=${op}`);
+  let v = byOperation.get(op);
+  if (v === undefined) {
+    if (!Object.prototype.hasOwnProperty.call(operations, op)) throw new Error(`UNKNOWN_OPERATION operation=${op}`);
+    v = ajv.compile(envelopeSchema(op));
+    byOperation.set(op, v);
+  }
   return v;
 }
 

@@ -6,7 +6,7 @@
  * Ed25519 over the RFC 8785 canonical JSON of the envelope without `signature`.
  */
 import { randomBytes, type KeyObject } from 'node:crypto';
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
 import { envelopeValidator, validateHeader } from '../schemas/validators.js';
 import { operations, MAX_ANY_MESSAGE_BYTES, type Operation } from '../schemas/envelope.js';
 import type { AnyEnvelope, Envelope, Params, UnsignedEnvelope } from '../schemas/types.js';
@@ -135,7 +135,7 @@ function valueAt(root: unknown, pointer: string): unknown {
   return cur;
 }
 
-export function schemaError(validate: ValidateFunction, value: unknown): WireError {
+export function schemaError(validate: { errors?: ErrorObject[] | null }, value: unknown): WireError {
   const e: ErrorObject | undefined = validate.errors?.[0];
   if (!e) return new WireError('SCHEMA_INVALID', {});
   let code = KEYWORD_CODES[e.keyword] ?? 'SCHEMA_INVALID';
