@@ -1,6 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
+import { openChainStoreAt } from '../../store/chainDataDir.js';
 import { signEnvelope } from '../../../wire/codec.js';
 import type { KeyPair } from '../../../wire/keys.js';
 import { buildBlock, type BuiltBlock } from '../../core/buildBlock.js';
@@ -164,5 +168,48 @@ test('[NODE-future] a block up to holdSlots ahead is held until due; further ahe
     await pub.endAsync();
     await n.stop();
     await broker.close();
+  }
+});
+
+test('after a restart (only the head state in memory) a fork below the head is judged: states are reloaded from the store', async () => {
+  const broker = await startAedes();
+  const dir = await mkdtemp(join(tmpdir(), 'tmi-node-restart-'));
+  const config = pastGenesisConfig({ finalityDepth: 8 });
+  const g = parseGenesis(config);
+  const open = () => openChainStoreAt(dir, { genesis: config, createIfMissing: true, snapshotEvery: 2 });
+  const s0 = slotAt(g, Date.now()) - 300;
+  const a: BuiltBlock[] = [];
+  let st = createGenesisState(g);
+  for (let i = 0; i < 5; i++) {
+    a.push(block(st, s0 + i));
+    st = a[i]!.state;
+  }
+  let n = await startNode(broker.url, config, testKey('follower'), 'follower', { store: await open() });
+  const pub = await connect(broker.url, 'publisher');
+  try {
+    for (const b of a) await send(pub, b);
+    await waitFor('head a5', () => n.node.head().hash === a[4]!.hash);
+    await n.stop();
+    n = await startNode(broker.url, config, testKey('follower'), 'follower', { store: await open() });
+    assert.equal(n.node.head().hash, a[4]!.hash);
+    assert.equal(n.node.stats().tree, 1, 'only the head after a restart');
+    await send(pub, a[3]!); // a canonical block again: a duplicate, found in the store
+    const b4 = block(a[2]!.state, s0 + 20);
+    const b5 = block(b4.state, s0 + 21);
+    const b6 = block(b5.state, s0 + 22);
+    await send(pub, b4);
+    await waitFor('b4 judged', () => n.node.stats().tree >= 4);
+    assert.equal(n.node.head().hash, a[4]!.hash, 'b4 is a side block');
+    assert.equal(await n.store.hashAt(5), a[4]!.hash, 'the store is back at its head');
+    await send(pub, b5);
+    await send(pub, b6);
+    await waitFor('reorg to b6', () => n.node.head().hash === b6.hash);
+    assert.equal(await n.store.hashAt(4), b4.hash);
+    assert.equal(n.node.stats().rejectedBlocks.BAD_PARENT ?? 0, 0);
+  } finally {
+    await pub.endAsync();
+    await n.stop();
+    await broker.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });
