@@ -255,6 +255,8 @@ export function createEms(o: EmsOptions): Ems {
   // ── market ──────────────────────────────────────────────────────────────────
 
   function onMessage(topic: string, payload: Buffer, retained: boolean): void {
+    // the session may be shared with the home's chain node: chain traffic is its business
+    if (!topic.startsWith('tmi/v1/auctions/') && !topic.startsWith('tmi/v1/clients/')) return;
     let env: AnyEnvelope;
     try {
       env = codec.decode(payload);

@@ -117,6 +117,13 @@ export const hemConfigSchema = {
     resignAfterMs: { type: 'integer', minimum: 1000, maximum: 3_600_000 },
     underDeliverFactor: { type: 'number', minimum: 0, maximum: 1 },
     maxCatchUp: { type: 'integer', minimum: 0, maximum: 10_000 },
+    /** run a chain node in the HEM: a validator (produce) or a follower */
+    chain: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['genesis'],
+      properties: { genesis: path, produce: { type: 'boolean' } },
+    },
     adapter: {
       type: 'object',
       required: ['type'],
@@ -145,6 +152,7 @@ export interface HemConfig extends Omit<RawConfig, 'adapter' | 'battery' | 'curv
   resignAfterMs: number;
   underDeliverFactor: number;
   maxCatchUp: number;
+  chain?: { genesis: string; produce: boolean };
   adapter: SimAdapterConfig | MqttAdapterConfig;
   tcr: TcrParams;
   logLevel: string;
@@ -200,6 +208,7 @@ export function parseHemConfig(value: unknown, baseDir = process.cwd()): HemConf
     resignAfterMs: raw.resignAfterMs ?? 90_000,
     underDeliverFactor: raw.underDeliverFactor ?? 1,
     maxCatchUp: raw.maxCatchUp ?? 96,
+    ...(raw.chain ? { chain: { genesis: abs(raw.chain.genesis), produce: raw.chain.produce ?? true } } : {}),
     adapter,
     tcr,
     logLevel: raw.log?.level ?? 'info',

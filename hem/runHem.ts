@@ -24,9 +24,12 @@ import { HemStore, type HemDb } from './hemStore.js';
 import type { HomeDevices } from './homeDevices.js';
 import { createMqttSession } from './mqttSession.js';
 import { PseudonymBook, type CertificateIssuer } from './pseudonyms.js';
+import { startHemChain, type HemChain } from './hemChain.js';
 
 export interface HemHandle {
   ems: Ems;
+  /** the home's chain node, when the config has `chain` */
+  chain?: HemChain;
   store: HemStore;
   meterKey: KeyPair;
   pseudonyms: PseudonymBook;
@@ -180,14 +183,27 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
         }),
     });
     await ems.start();
+    let chain: HemChain | undefined;
+    let rekey: NodeJS.Timeout | undefined;
+    if (cfg.chain && ems.session) {
+      chain = await startHemChain({
+        genesisFile: cfg.chain.genesis, dataDir: cfg.dataDir, nodeId: cfg.meterId, produce: cfg.chain.produce,
+        key: () => pseudonyms.current()?.key, mqtt: ems.session.client, now, log,
+      });
+      // follow pseudonym rotation (checked once per interval)
+      rekey = setInterval(() => void chain?.refresh().catch((err: unknown) => log.error({ err }, 'chain node rekey failed')), cfg.intervalMs);
+    }
     log.info({ event: 'hem-started', adapter: devices.kind, intervalMs: cfg.intervalMs, speed: cfg.speed, queued: store.queued }, 'HEM started');
     return {
       ems,
+      ...(chain ? { chain } : {}),
       store,
       meterKey,
       pseudonyms,
       devices,
       async stop() {
+        if (rekey) clearInterval(rekey);
+        await chain?.close();
         await ems.stop();
         await store.close();
         log.info({ event: 'hem-stopped' }, 'HEM stopped');
