@@ -16,7 +16,9 @@ export type BrokerOwnCode =
   /** the client exceeded its message rate */
   | 'RATE_LIMITED'
   /** the registry could not be asked (pseudonym owner look-up failed) */
-  | 'DIRECTORY_UNAVAILABLE';
+  | 'DIRECTORY_UNAVAILABLE'
+  /** the signature-verification worker failed; the message was not checked */
+  | 'VERIFIER_FAILED';
 
 export type BrokerErrorCode = WireErrorCode | BrokerOwnCode;
 

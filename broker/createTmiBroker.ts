@@ -13,6 +13,7 @@
 import { createServer as createNetServer, type Server as NetServer } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { availableParallelism } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AedesOptions, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { WebSocketServer, createWebSocketStream } from 'ws';
@@ -31,6 +32,7 @@ import { ConnectionGuard } from './connectionGuard.js';
 import { guardMqRecursion } from './mqStackGuard.js';
 import { TokenBucket, type RateLimit } from './tokenBucket.js';
 import { canSubscribe } from './topicAcl.js';
+import { createVerifyPool } from './verifyPool.js';
 
 export interface ListenerOptions {
   port: number;
@@ -59,6 +61,11 @@ export interface TmiBrokerOptions {
   ratePerClient?: RateLimit & { exemptRoles?: Role[] };
   /** false turns edge validation off (ACL and retain rules stay); for benchmarks */
   validate?: boolean;
+  /**
+   * worker threads verifying signatures off the main thread (default: cores − 1, at
+   * most 4; 0 = verify on the main thread)
+   */
+  verifyThreads?: number;
   /** the broker's signing key for error messages (default: a fresh key) */
   key?: KeyPair;
   /** revocation poll period, ms (default 2000) */
@@ -125,7 +132,14 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     // a meter id signs with its meter key: the login pinned it (EDGE-7 makes the id the login's own)
     resolveKey: (clientId) => byMeter.get(clientId)?.login.key ?? cache.peekMeter(clientId)?.key,
   });
-  const validator = createEdgeValidator({ codec, cache, maxBytes: maxPayloadBytes, validate: opts.validate ?? true });
+  const validate = opts.validate ?? true;
+  const threads = validate ? Math.max(0, Math.floor(opts.verifyThreads ?? Math.min(4, availableParallelism() - 1))) : 0;
+  const pool = threads > 0
+    ? createVerifyPool({ threads, maxBytes: maxPayloadBytes, onError: (err) => log.error({ err: err.message }, 'verify worker failed') })
+    : undefined;
+  const validator = createEdgeValidator({
+    codec, cache, maxBytes: maxPayloadBytes, validate, ...(pool ? { verifier: (shard, job) => pool.verify(shard, job) } : {}),
+  });
 
   const aedes = await Aedes.createBroker({ concurrency: 1000, ...opts.aedes });
   guardMqRecursion((aedes as unknown as { mq: unknown }).mq);
@@ -394,12 +408,13 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     }
   } catch (err) {
     clearInterval(pollTimer);
+    await pool?.close();
     await Promise.all(closers.map((c) => c()));
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
     throw err;
   }
 
-  log.info({ ports, address: key.address, validate: opts.validate ?? true }, 'broker listening');
+  log.info({ ports, address: key.address, validate, verifyThreads: threads }, 'broker listening');
 
   let closed: Promise<void> | undefined;
   return {
@@ -416,6 +431,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         for (const s of open) s.destroy(); // connections that never logged in
         await servers;
+        await pool?.close();
         log.info('broker closed');
       })();
       return closed;

@@ -29,6 +29,7 @@ import type { DirectoryCache } from './directoryCache.js';
 import type { Role } from './meterDirectory.js';
 import { canPublish, canRetain, TOPIC_PREFIX } from './topicAcl.js';
 import { checkRoute, routeOf } from './topicOperation.js';
+import type { VerifyJob, VerifyResult } from './verifyPool.js';
 
 /** What the broker knows about a logged-in client. */
 export interface Login {
@@ -48,6 +49,11 @@ export interface EdgeValidatorOptions {
   maxBytes: number;
   /** false: only ACL and retain rules (for comparison benchmarks) */
   validate?: boolean;
+  /**
+   * Runs step 8 (codec decode without replay) elsewhere, e.g. a worker pool; the shard
+   * is the login's meter id. Default: the codec on this thread.
+   */
+  verifier?: (shard: string, job: VerifyJob) => Promise<VerifyResult>;
 }
 
 export interface EdgeValidator {
@@ -142,7 +148,20 @@ export function createEdgeValidator(opts: EdgeValidatorOptions): EdgeValidator {
     if (login.role !== 'admin' && typeof cid === 'string' && !isAddress(cid) && cid !== login.meterId) {
       return reject('NOT_YOUR_ID', `clientId ${cid.slice(0, 128)} is not ${login.meterId}`, reqId);
     }
+    // [EDGE-9], then [EDGE-10] and [EDGE-11]
+    const afterDecode = (env: AnyEnvelope): Verdict | Promise<Verdict> => {
+      const mismatch = checkRoute(route, env);
+      if (mismatch) return reject(mismatch.code, mismatch.reason, env.reqId);
+      return ownerStep(login, env);
+    };
     // [EDGE-8]
+    if (opts.verifier) {
+      // a meter-id signer's key travels with the job (the worker has no directory)
+      const key = typeof cid === 'string' && !isAddress(cid) ? (cid === login.meterId ? login.address : cache.peekMeter(cid)?.publicKey) : undefined;
+      return opts.verifier(login.meterId, key === undefined ? { payload } : { payload, key }).then((r) =>
+        r.ok ? afterDecode(r.env) : reject(r.code, r.message, reqId),
+      );
+    }
     let env: AnyEnvelope;
     try {
       env = codec.decodeValue(value, { replayCheck: false });
@@ -150,10 +169,7 @@ export function createEdgeValidator(opts: EdgeValidatorOptions): EdgeValidator {
       if (isWireError(err)) return reject(err.code, err.message, reqId);
       throw err;
     }
-    // [EDGE-9]
-    const mismatch = checkRoute(route, env);
-    if (mismatch) return reject(mismatch.code, mismatch.reason, env.reqId);
-    return ownerStep(login, env);
+    return afterDecode(env);
   }
 
   return { check };
