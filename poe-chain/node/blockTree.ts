@@ -37,6 +37,10 @@ export class BlockTree {
     this.nodes.set(node.hash, node);
   }
 
+  remove(hash: string): void {
+    this.nodes.delete(hash);
+  }
+
   /** The canonical hash at a height, when that height is held here. */
   canonicalAt(height: number): string | undefined {
     return this.canon.get(height);

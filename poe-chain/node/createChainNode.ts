@@ -26,7 +26,7 @@ import { createCodec, signEnvelope } from '../../wire/codec.js';
 import { WireError } from '../../wire/errors.js';
 import type { KeyPair } from '../../wire/keys.js';
 import { operations, type Operation } from '../../schemas/envelope.js';
-import type { AnyEnvelope, Envelope, Evidence } from '../../schemas/types.js';
+import type { AnyEnvelope, BlockHeader, Envelope, Evidence } from '../../schemas/types.js';
 import type { ChainAuction } from '../../aggregator/aggregator.js';
 import { blockHash, verifyHeaderSignature } from '../core/blockHash.js';
 import { buildBlock } from '../core/buildBlock.js';
@@ -40,6 +40,7 @@ import type { ChainStore, StoredTx } from '../store/openChainStore.js';
 import { BlockTree, type TreeNode } from './blockTree.js';
 import { auctionView, walletView, type WalletView } from './chainQueries.js';
 import { EquivocationWatch } from './equivocationWatch.js';
+import { createVerifiedCodec } from './verifiedCodec.js';
 import { Mempool, type AdmitResult, type MempoolStats } from './mempool.js';
 import { NODE_TOPICS, nodeRouteOf, type NodeRoute } from './nodeTopics.js';
 import { PendingBlocks } from './pendingBlocks.js';
@@ -179,7 +180,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
 
   // messages: wrappers and sync messages with the replay guard; transactions and blocks without
   const msgCodec = createCodec({ now, replayCheck: true });
-  const txCodec = chainCodec();
+  const txCodec = createVerifiedCodec(chainCodec());
   const events = new EventEmitter();
 
   // ── head, tree, pools ─────────────────────────────────────────────────────
@@ -283,7 +284,12 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   }
 
   async function extendHead(n: TreeNode, source: BlockSource): Promise<void> {
-    await store.append(appliedOf(n));
+    try {
+      await store.append(appliedOf(n));
+    } catch (err) {
+      tree.remove(n.hash); // not stored: let a later copy (gossip, sync) try again
+      throw err;
+    }
     tree.setCanonical(n.height, n.hash);
     head = n;
     mempool.setHead(n.state);
@@ -415,6 +421,16 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
 
   /** [NODE-import] one block (any JSON value) from gossip or sync. Runs inside the queue. */
   async function importOne(raw: unknown, source: BlockSource): Promise<{ outcome: ImportOutcome; hash?: string; height?: number }> {
+    // duplicate, before any work: a header already held means this block is held
+    const peek = (raw as { parameters?: { header?: unknown } } | null)?.parameters?.header;
+    if (typeof peek === 'object' && peek !== null) {
+      try {
+        const known = blockHash(peek as BlockHeader);
+        if (tree.has(known) || pending.has(known)) return { outcome: 'duplicate', hash: known };
+      } catch {
+        // not canonicalisable: the decode below says why
+      }
+    }
     // decode: schema and envelope signature (the core checks them again, with the rest)
     let env: AnyEnvelope;
     try {
@@ -618,8 +634,10 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     const n: TreeNode = { hash: built.hash, height: h.height, slot: h.slot, parent: h.parent, block: built.block, txIds: built.txIds, state: built.state };
     tree.add(n);
     counters.produced++;
-    await extendHead(n, 'produced');
+    // published first, so that peers validate while this node writes it; a block that
+    // then fails to store comes back by gossip or sync (extendHead forgets it)
     publish(NODE_TOPICS.blocks, built.block);
+    await extendHead(n, 'produced');
     if (built.rejected.length > 0) log.debug({ height: h.height, rejected: built.rejected.length, codes: [...new Set(built.rejected.map((r) => r.code))] }, 'candidates left out');
   }
 

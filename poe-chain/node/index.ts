@@ -7,4 +7,5 @@ export * from './syncProtocol.js';
 export * from './equivocationWatch.js';
 export * from './blockTree.js';
 export * from './pendingBlocks.js';
+export * from './verifiedCodec.js';
 export { runNode, runNodeCommand, RUN_NODE_OPTIONS, RUN_NODE_HELP } from './runNodeCommand.js';

@@ -98,6 +98,11 @@ export async function runNode(values: Values, stop?: Promise<unknown>): Promise<
     };
     client = await mqtt.connectAsync(url, opts);
     const c = client;
+    // Nagle off: blocks and transactions are small packets; with Nagle and delayed ACKs
+    // each hop can hold them back for tens of milliseconds
+    const noDelay = () => (c.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+    noDelay();
+    c.on('connect', noDelay);
     c.on('reconnect', () => {
       c.options.password = token(); // tokens are single-use
     });
