@@ -43,10 +43,14 @@ export const simAdapterSchema = {
         intervalMinutes: { type: 'integer', enum: [1, 5, 10, 15, 30, 60] },
       },
     },
+    /** generated PV array rating, W peak (default: the calibrated home's 1,040 W); the inverter limit scales with it */
+    pvPeakW: { type: 'integer', minimum: 0, maximum: 1_000_000 },
     /** a CSV of metered data (Ausgrid layout: ,GC,GG) instead of the generator */
     csv: path,
     /** home local time = UTC + this (default 10, the profiles' Sydney site) */
     utcOffsetHours: { type: 'number', minimum: -14, maximum: 14 },
+    /** compressed time: the wall-clock instant at which the profile's startDate begins (local midnight); default: the HEM's first interval */
+    startWall: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,3})?Z$', maxLength: 24 },
   },
 } as const;
 

@@ -13,6 +13,7 @@ import type { Certificate } from '../schemas/types.js';
 import { createRegistryClient } from '../csm-registry/client.js';
 import { checkCertificate } from '../csm-registry/certificate.js';
 import { generateProfile } from './profiles/generateProfile.js';
+import { scaledPv } from './profiles/scaledPv.js';
 import { loadAusgridCsv } from './profiles/ausgridCsv.js';
 import { createSimHome, type EnergyProfile, type TimeOrigin } from './adapters/simHome.js';
 import { createMqttHome } from './adapters/mqttHome.js';
@@ -49,6 +50,8 @@ export interface RunHemOptions {
 }
 
 const DAY_MS = 86_400_000;
+const DEFAULT_PROFILE_START = '2025-01-06';
+
 
 /**
  * [HEM-REG] The registry's key: from the config, or fetched once and pinned in the store
@@ -79,6 +82,13 @@ function registryIssuer(cfg: HemConfig, store: HemStore, log: Logger): Certifica
 async function timeOrigin(cfg: HemConfig, store: HemStore, now: number): Promise<TimeOrigin> {
   const saved = await store.get<TimeOrigin>('s:origin');
   if (saved) return saved;
+  if (cfg.adapter.type === 'sim' && cfg.adapter.startWall) {
+    // several homes (and the aggregator) share one simulated clock
+    const startDate = cfg.adapter.profile?.startDate ?? DEFAULT_PROFILE_START;
+    const origin = { wallMs: Date.parse(cfg.adapter.startWall), homeMs: Date.parse(`${startDate}T00:00:00.000Z`) };
+    await store.commit([{ type: 'put', key: 's:origin', value: origin }]);
+    return origin;
+  }
   const offset = (cfg.adapter.type === 'sim' ? cfg.adapter.utcOffsetHours ?? 10 : 0) * 3_600_000;
   const wallMs = Math.floor(now / cfg.intervalMs) * cfg.intervalMs;
   // real time: home clock = local clock; compressed: the simulated day starts at local midnight
@@ -113,8 +123,9 @@ async function createDevices(cfg: HemConfig, store: HemStore, log: Logger, now: 
       a.csv
         ? await loadAusgridCsv(a.csv)
         : generateProfile({
-            period: { startDate: a.profile?.startDate ?? '2025-01-06', days: a.profile?.days ?? 7, intervalMinutes: a.profile?.intervalMinutes ?? 15 },
+            period: { startDate: a.profile?.startDate ?? DEFAULT_PROFILE_START, days: a.profile?.days ?? 7, intervalMinutes: a.profile?.intervalMinutes ?? 15 },
             seed: a.seed ?? 1,
+            ...(a.pvPeakW !== undefined ? { pv: scaledPv(a.pvPeakW) } : {}),
           }),
     );
   return createSimHome({

@@ -1,26 +1,99 @@
+import { pino } from 'pino';
+import { runSimulation, type Progress } from '../../platform/runSimulation.js';
+import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
-import { COMMANDS } from '../commands.js';
 
-/**
- * Until the whole-platform simulation exists (analytics issue #7), `tmi simulate` — the
- * main job behind `npm start` — says so, lists what runs today, and exits non-zero.
- */
+const spec: OptionSpec = {
+  homes: { type: 'string', describe: 'number of homes (HEM processes)', default: '24' },
+  days: { type: 'string', describe: 'simulated days of 96 intervals of 15 min', default: '1' },
+  seed: { type: 'string', describe: 'seed of the generated community', default: '42' },
+  'interval-ms': { type: 'string', describe: 'wall-clock ms per 15-minute interval (speed)', default: '2000' },
+  date: { type: 'string', describe: 'first simulated day, YYYY-MM-DD (Sydney summer by default)', default: '2025-01-15' },
+  data: { type: 'string', describe: 'data directory (default: a fresh ./data/sim-<time>)' },
+  out: { type: 'string', describe: 'report folder', default: 'report' },
+  csv: { type: 'string', describe: 'metered data CSV (format of the shared Ausgrid data) replayed by every home' },
+  serve: { type: 'boolean', describe: 'keep the platform and dashboard running after the report', default: false },
+  port: { type: 'string', describe: 'analytics/dashboard port (0 = any)', default: '8480' },
+  'log-level': { type: 'string', describe: 'platform log level (stderr)', default: 'warn' },
+};
+
+function int(v: unknown, name: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`BAD_OPTION --${name}=${String(v)} (an integer ${min}–${max})`);
+  return n;
+}
+
+function bar(p: Progress): string {
+  const width = 30;
+  const done = Math.round((p.interval / Math.max(1, p.intervals)) * width);
+  return `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${p.interval}/${p.intervals} intervals · ${p.blocks} blocks · ${p.auctions} auctions · ${(p.tradedWh / 1000).toFixed(1)} kWh traded · ${p.readings} readings`;
+}
+
 export const simulate: Command = {
   name: 'simulate',
-  summary: 'simulate a whole day of the platform and write a report (not built yet)',
-  help: 'tmi simulate: simulate a whole day of the platform and write a report.\n\nNot built yet (analytics issue #7).\n',
-  async run() {
-    const ready = COMMANDS.filter((c) => !c.summary.endsWith('(not built yet)'));
+  summary: 'simulate whole days of the platform and write a report (npm start)',
+  help: `Usage: tmi simulate [options]
+
+Runs the whole platform — registry, broker, chain nodes, aggregator, analytics — and a
+community of homes, each a real HEM process with a simulated home (seeded PV, load and
+battery), over real MQTT on loopback, for compressed simulated days. The aggregator's
+deviations from its day-ahead schedule drive auctions; the chain records bids, results,
+readings and payments; settlement pays for delivered energy. At the end it writes
+<out>/index.html (charts) and <out>/summary.json, re-verifies the chain from disk, prints
+a short summary and exits; with --serve the dashboard stays up.
+
+${formatOptions(spec)}
+`,
+  async run(argv) {
+    const { values: v } = parseCommandLine(argv, spec);
+    const homes = int(v.homes, 'homes', 1, 200);
+    const days = int(v.days, 'days', 1, 30);
+    const intervalMs = int(v['interval-ms'], 'interval-ms', 500, 900_000);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(String(v.date))) throw new Error(`BAD_OPTION --date=${String(v.date)} (YYYY-MM-DD)`);
+    const dataDir = typeof v.data === 'string' ? v.data : `./data/sim-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    const tty = process.stderr.isTTY;
+    let last = 0;
+    const log = pino({ level: String(v['log-level']) }, pino.destination(2));
+    process.stderr.write(`tmi simulate: ${homes} homes, ${days} day(s), ${intervalMs} ms per interval (≈ ${Math.round((days * 96 * intervalMs) / 1000)} s), data in ${dataDir}\n`);
+    const r = await runSimulation({
+      homes, days, intervalMs,
+      seed: int(v.seed, 'seed', 0, 1_000_000),
+      date: String(v.date),
+      dataDir,
+      outDir: String(v.out),
+      ...(typeof v.csv === 'string' ? { csv: v.csv } : {}),
+      serve: v.serve === true,
+      analyticsPort: int(v.port, 'port', 0, 65535),
+      log,
+      progress: (p) => {
+        if (tty) process.stderr.write(`\r${bar(p)}  `);
+        else if (Date.now() - last > 15_000) {
+          last = Date.now();
+          process.stderr.write(bar(p) + '\n');
+        }
+      },
+    });
+    if (tty) process.stderr.write('\n');
+    const s = r.report.summary;
     const lines = [
-      'tmi simulate: the whole-platform simulation is not built yet.',
       '',
-      'What runs today:',
-      ...ready.map((c) => `  npx tmi ${c.name.padEnd(10)} ${c.summary}`),
-      '',
-      'Each command takes --help. Tests: npm test. Benchmarks: npm run bench:codec.',
+      `energy traded     ${(s.energy.tradedWh / 1000).toFixed(2)} kWh in ${s.auctions.total} auctions (${s.auctions.bids} bids), mean clearing price ${s.auctions.meanClearingPriceCentsPerKWh ?? '–'} ¢/kWh`,
+      `settlements       ${s.payments.settlements}, ${(s.payments.paidToHomesMc / 100_000).toFixed(2)} € paid to homes, ${(s.payments.penaltiesMc / 100_000).toFixed(2)} € penalties`,
+      `chain             ${s.chain.blocks} blocks, ${s.chain.txs} txs, ${s.chain.producers.length} producers; verified from disk: ${r.chainVerified.ok ? 'yes' : `NO (${r.chainVerified.error ?? ''})`}`,
+      `self-consumption  ${s.energy.selfConsumption === null ? '–' : (s.energy.selfConsumption * 100).toFixed(1) + ' %'}; best CPF mean ${s.cpf.meanBestCpf?.toFixed(3) ?? '–'}`,
+      `report            ${r.reportDir}/index.html and summary.json`,
+      `data              ${r.dataDir} (npx tmi chain verify --data ${r.dataDir})`,
+      ...(r.dashboard ? [`dashboard         ${r.dashboard}/  (Ctrl-C to stop)`] : []),
       '',
     ];
-    process.stderr.write(lines.join('\n'));
-    return 2;
+    process.stdout.write(lines.join('\n'));
+    if (r.stop) {
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+      });
+      await r.stop();
+    }
+    return r.chainVerified.ok ? 0 : 1;
   },
 };

@@ -1,0 +1,206 @@
+/**
+ * The main job (`tmi simulate`, `npm start`): the whole platform and a community of
+ * HEMs for compressed simulated days, over real MQTT on loopback, with real processes
+ * for the homes. At the end it writes a report and checks the chain.
+ *
+ *   1. platform (registry, broker, aggregator chain node, aggregator, analytics) in this process
+ *   2. homes enrolled by the operator; feeder limits set
+ *   3. one `hem` process per home (sim adapter, its own chain node when RE/RE+TE)
+ *   4. days × 96 intervals of 15 simulated minutes, `intervalMs` of wall time each
+ *   5. homes stopped, report written from the analytics API, chain re-verified from disk
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import { generateKeyPair } from '../wire/keys.js';
+import { writeKeyFile } from '../wire/keyFile.js';
+import { verifyChain } from '../poe-chain/store/verifyChain.js';
+import { chainLevel } from '../poe-chain/store/chainDataDir.js';
+import { startPlatform, type Platform } from './startPlatform.js';
+import { planSimulation, type Plan } from './simulationPlan.js';
+import { collectReportData, writeReport, type ReportData } from './simulationReport.js';
+
+export interface SimulateOptions {
+  homes: number;
+  days: number;
+  seed: number;
+  /** wall-clock ms per 15-minute interval */
+  intervalMs: number;
+  /** first simulated day (YYYY-MM-DD, the profiles' local time) */
+  date: string;
+  dataDir: string;
+  outDir: string;
+  /** a CSV in the format of the shared metered data: every home replays it */
+  csv?: string;
+  /** keep the platform and dashboard running after the report */
+  serve?: boolean;
+  analyticsPort?: number;
+  log?: Logger;
+  progress?: (p: Progress) => void;
+}
+
+export interface Progress {
+  interval: number;
+  intervals: number;
+  blocks: number;
+  auctions: number;
+  tradedWh: number;
+  readings: number;
+}
+
+export interface SimulationResult {
+  report: ReportData;
+  reportDir: string;
+  dataDir: string;
+  dashboard?: string;
+  chainVerified: { ok: boolean; height: number; error?: string };
+  /** when serve: stops the platform */
+  stop?: () => Promise<void>;
+}
+
+const HEM_MAIN = fileURLToPath(new URL('../hem/main.js', import.meta.url));
+const SLOTS_PER_DAY = 96;
+
+async function fetchJson<T>(url: string): Promise<T> {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`HTTP_${r.status} ${url}`);
+  return (await r.json()) as T;
+}
+
+export async function runSimulation(o: SimulateOptions): Promise<SimulationResult> {
+  const log = o.log ?? pino({ level: 'silent' });
+  const t0 = Date.now();
+  const timings: Record<string, number> = {};
+  const dataDir = resolve(o.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const plan: Plan = planSimulation({ homes: o.homes, seed: o.seed, date: o.date });
+  const speed = 900_000 / o.intervalMs;
+
+  // 1. the platform; the aggregator's first schedule comes from yesterday's profiles
+  const platform: Platform = await startPlatform({
+    dataDir,
+    intervalMs: o.intervalMs,
+    ports: { analytics: o.analyticsPort ?? 0 },
+    log: log.child({ part: 'platform' }),
+    aggregator: {
+      slotsPerDay: SLOTS_PER_DAY,
+      priorNetLoadWh: plan.priorNetLoadWh,
+      deviation: { thresholdWh: 60 * o.homes, thresholdFraction: 0.15, maxEnergyWh: 400 * o.homes },
+    },
+  });
+  timings.platformStartMs = Date.now() - t0;
+  const children: ChildProcess[] = [];
+  try {
+    // 2. the operator enrols the homes and sets feeder limits
+    for (const f of plan.feeders) await platform.registryClient.setFeeder(f.feeder, { maxExportWh: f.maxExportWh, maxImportWh: f.maxImportWh });
+    const startWall = new Date(platform.genesis.genesisTimeMs).toISOString();
+    for (const h of plan.homes) {
+      const dir = join(dataDir, 'homes', h.meterId);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const key = generateKeyPair();
+      await writeKeyFile(join(dir, 'meter-key.json'), key, h.meterId);
+      await platform.registryClient.enroll({
+        meterId: h.meterId, serial: `SIM-${h.meterId}`, meterType: 'simulated smart meter', publicKey: key.address,
+        feeder: h.feeder, programme: h.programme, role: 'hem',
+      });
+      const config = {
+        meterId: h.meterId,
+        dataDir: dir,
+        meterKeyFile: join(dir, 'meter-key.json'),
+        broker: { url: platform.urls.mqtt, reconnectMs: 500 },
+        registry: { url: platform.urls.registry, publicKey: platform.registry.address },
+        aggregatorAddress: platform.keys.aggregator.address,
+        brokerAddress: platform.broker.address,
+        intervalMs: o.intervalMs,
+        speed,
+        underDeliverFactor: h.underDeliverFactor,
+        ...(h.programme !== 'TE' ? { chain: { genesis: platform.paths.genesis, produce: true } } : {}),
+        adapter: {
+          type: 'sim',
+          seed: h.seed,
+          initialSoc: h.initialSoc,
+          pvPeakW: h.pvPeakW,
+          profile: { startDate: o.date, days: Math.max(1, o.days), intervalMinutes: 15 },
+          startWall,
+          ...(o.csv ? { csv: resolve(o.csv) } : {}),
+        },
+        battery: h.battery,
+        log: { level: 'info' },
+      };
+      await writeFile(join(dir, 'hem.json'), JSON.stringify(config, null, 2) + '\n', { mode: 0o600 });
+    }
+    timings.enrolMs = Date.now() - t0 - timings.platformStartMs;
+
+    // 3. one process per home
+    for (const h of plan.homes) {
+      const dir = join(dataDir, 'homes', h.meterId);
+      const out = createWriteStream(join(dir, 'hem.log'));
+      const child = spawn(process.execPath, ['--optimize-for-size', HEM_MAIN, '--config', join(dir, 'hem.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      child.stdout?.pipe(out);
+      child.stderr?.pipe(out);
+      children.push(child);
+    }
+
+    // 4. run the simulated days; the clock is the genesis grid
+    const intervals = o.days * SLOTS_PER_DAY;
+    const endMs = platform.genesis.genesisTimeMs + (intervals + 1) * o.intervalMs;
+    const tickMs = Math.min(1000, o.intervalMs);
+    while (Date.now() < endMs) {
+      await new Promise((r) => setTimeout(r, tickMs));
+      const dead = children.filter((c) => c.exitCode !== null);
+      if (dead.length) log.warn({ dead: dead.length }, 'HEM processes exited');
+      if (o.progress) {
+        const s = await fetchJson<{ height: number; auctions: Record<string, number> | number; tradedWh: number; readings: number }>(`${platform.urls.analytics}/api/summary`).catch(() => undefined);
+        const auctions = s ? (typeof s.auctions === 'number' ? s.auctions : Object.values(s.auctions).reduce((a, b) => a + b, 0)) : 0;
+        o.progress({
+          interval: Math.min(intervals, Math.floor((Date.now() - platform.genesis.genesisTimeMs) / o.intervalMs)),
+          intervals, blocks: s?.height ?? platform.node.head().height, auctions, tradedWh: s?.tradedWh ?? 0, readings: s?.readings ?? 0,
+        });
+      }
+    }
+    timings.runMs = Date.now() - t0 - timings.platformStartMs - timings.enrolMs;
+
+    // 5. stop the homes, let the last blocks land, collect the report
+    await Promise.all(children.map((c) => new Promise<void>((r) => {
+      if (c.exitCode !== null) return r();
+      c.once('exit', () => r());
+      c.kill('SIGTERM');
+      setTimeout(() => c.kill('SIGKILL'), 10_000).unref();
+    })));
+    await platform.node.idle();
+    await new Promise((r) => setTimeout(r, 1000));
+    timings.totalMs = Date.now() - t0;
+    const data = await collectReportData(platform, { ...o, plan, timings });
+    const reportDir = resolve(o.outDir);
+    await writeReport(reportDir, data);
+
+    if (o.serve) {
+      return {
+        report: data, reportDir, dataDir, chainVerified: { ok: true, height: platform.node.head().height, error: 'not re-verified while serving' },
+        ...(platform.urls.analytics ? { dashboard: platform.urls.analytics } : {}),
+        stop: () => platform.stop(),
+      };
+    }
+    await platform.stop();
+    // the chain as stored on disk, re-validated block by block from genesis
+    const db = chainLevel(dataDir);
+    let chainVerified: SimulationResult['chainVerified'];
+    try {
+      const v = await verifyChain(db);
+      chainVerified = v.ok ? { ok: true, height: v.height } : { ok: false, height: v.height, error: `${v.code} at height ${v.height}: ${v.reason}` };
+    } finally {
+      await db.close().catch(() => undefined);
+    }
+    data.summary.chain.verified = chainVerified.ok;
+    await writeReport(reportDir, data);
+    return { report: data, reportDir, dataDir, chainVerified };
+  } catch (err) {
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    await platform.stop();
+    throw err;
+  }
+}
