@@ -35,8 +35,8 @@ export const SYNC_DEFAULTS: Readonly<SyncOptions> = {
   serveMaxBlocks: 500,
   /** most bytes of block JSON in one response (the operation allows 32 MiB) */
   maxResponseBytes: 4 * 1024 * 1024,
-  timeoutMs: 1500,
-  retries: 2,
+  timeoutMs: 1000,
+  retries: 1,
 };
 
 export interface SyncPage {
