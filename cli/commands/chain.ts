@@ -6,6 +6,7 @@ import { finalizedHeight } from '../../poe-chain/core/forkChoice.js';
 import { verifyChain } from '../../poe-chain/store/verifyChain.js';
 import { chainDbPath, chainLevel, levelRecoveryProblem, openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { ChainStoreError } from '../../poe-chain/store/chainStoreError.js';
+import { runNodeCommand } from '../../poe-chain/node/runNodeCommand.js';
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
 
@@ -150,6 +151,8 @@ export const chain: Command = {
   verify  --data <dir>                    re-validate every stored block from genesis; exit 1 and
                                           report the first bad height when one does not check out
   block   <height|hash> --data <dir>      print a stored block
+  run     --genesis <file> --data <dir> --key <keyfile> --broker <url> --meter-id <id> [--produce] [--serve-sync]
+          run a chain node until SIGTERM (all options: poe-chain/node/README.md)
 
 Genesis file (JSON; see poe-chain/README.md for every field):
   {"chainId":"tmi-local","genesisTime":"2026-11-21T00:00:00.000Z",
@@ -164,6 +167,7 @@ The database is opened exclusively: stop a node before running status/verify on 
 ${formatOptions(spec)}
 `,
   async run(argv) {
+    if (argv[0] === 'run') return runNodeCommand(argv.slice(1)); // own options: tmi chain run --help
     let parsed;
     try {
       parsed = parseCommandLine(argv, spec);
