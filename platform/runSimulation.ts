@@ -89,7 +89,8 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
     aggregator: {
       slotsPerDay: SLOTS_PER_DAY,
       priorNetLoadWh: plan.priorNetLoadWh,
-      deviation: { thresholdWh: 60 * o.homes, thresholdFraction: 0.15, maxEnergyWh: 400 * o.homes },
+      // independent homes' deviations add up like √n, so the threshold does too
+      deviation: { thresholdWh: Math.round(150 * Math.sqrt(o.homes)), thresholdFraction: 0.1, maxEnergyWh: 400 * o.homes },
     },
   });
   timings.platformStartMs = Date.now() - t0;

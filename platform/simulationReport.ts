@@ -69,7 +69,7 @@ export async function collectReportData(p: Platform, c: ReportContext): Promise<
   const s = await get<ApiSummary>(base, '/api/summary');
   const prices = await get<{ items: { start: number | string; volumeWh: number; meanPriceMcPerKWh: number | null }[] }>(base, '/api/prices?limit=10000');
   const producers = await get<{ height: number; totalBlocks: number; totalTxs: number; items: { address: string; blocks: number; share: number; rewardMc: number }[] }>(base, '/api/producers');
-  const ranking = await get<{ items: { epoch: number; intervalStart: number | string; size: number; items: { scoreWh: number; cpf: number }[] }[] }>(base, '/api/ranking/history?limit=1000&top=1');
+  const ranking = await get<{ items: { epoch: number; size: number; items: { scoreWh: number; cpf: number }[] }[] }>(base, '/api/ranking/history?limit=1000&top=1');
   const wallets = await get<{ items: { address: string; balanceMc: number; deliveredWh: number; paymentMc: number; penaltyMc: number; settlements: number }[] }>(base, '/api/wallets?limit=10000');
 
   const intervals = c.days * 96;
@@ -78,12 +78,13 @@ export async function collectReportData(p: Platform, c: ReportContext): Promise<
   const scheduledWh: (number | null)[] = [];
   const actualWh: (number | null)[] = [];
   for (let i = 0; i < intervals; i++) {
-    t.push((g.genesisTimeMs + i * c.intervalMs) / 1000);
+    t.push(i / 4);
     scheduledWh.push(p.aggregator?.schedule(Math.floor(i / 96))?.[i % 96] ?? null);
     actualWh.push(p.aggregator?.actualNetLoad(i) ?? null);
   }
-  const toSec = (v: number | string) => (typeof v === 'number' ? v : Date.parse(v)) / 1000;
-  const priceItems = [...prices.items].sort((a, b) => toSec(a.start) - toSec(b.start));
+  // x axes in simulated hours since the first midnight: interval i starts at i/4 h
+  const simHour = (v: number | string) => ((typeof v === 'number' ? v : Date.parse(v)) - g.genesisTimeMs) / c.intervalMs / 4;
+  const priceItems = [...prices.items].sort((a, b) => simHour(a.start) - simHour(b.start));
   const cleared = priceItems.map((x) => x.meanPriceMcPerKWh).filter((x): x is number => x !== null);
   const rankItems = [...ranking.items].sort((a, b) => a.epoch - b.epoch);
   const best = rankItems.map((r) => r.items[0]).filter((x): x is { scoreWh: number; cpf: number } => x !== undefined);
@@ -123,8 +124,8 @@ export async function collectReportData(p: Platform, c: ReportContext): Promise<
     },
     series: {
       netLoad: { t, scheduledWh, actualWh },
-      prices: { t: priceItems.map((x) => toSec(x.start)), priceCents: priceItems.map((x) => cents(x.meanPriceMcPerKWh)), volumeKWh: priceItems.map((x) => x.volumeWh / 1000) },
-      ranking: { t: rankItems.map((r) => toSec(r.intervalStart)), bestScoreWh: rankItems.map((r) => r.items[0]?.scoreWh ?? null), validators: rankItems.map((r) => r.size) },
+      prices: { t: priceItems.map((x) => simHour(x.start)), priceCents: priceItems.map((x) => cents(x.meanPriceMcPerKWh)), volumeKWh: priceItems.map((x) => x.volumeWh / 1000) },
+      ranking: { t: rankItems.map((r) => r.epoch / 4), bestScoreWh: rankItems.map((r) => r.items[0]?.scoreWh ?? null), validators: rankItems.map((r) => r.size) },
     },
     wallets: wallets.items.map((w) => ({ address: w.address, balanceMc: w.balanceMc, deliveredWh: w.deliveredWh, paymentMc: w.paymentMc, penaltyMc: w.penaltyMc })),
   };
@@ -177,7 +178,9 @@ th{font-weight:600;background:#f4f6f8} .chart{margin:8px 0 0} code{font-size:12p
 const D = ${JSON.stringify(d.series).replace(/</g, '\\u003c')};
 const W = Math.min(1060, document.body.clientWidth - 8);
 function chart(id, data, series, axes) {
-  new uPlot({ width: W, height: 260, series: [{}, ...series], axes: [{}, ...axes], scales: { x: { time: true } } }, data, document.getElementById(id));
+  const hour = (v) => { const d = Math.floor(v / 24), h = v - 24 * d; return (d ? 'd' + (d + 1) + ' ' : '') + String(Math.floor(h)).padStart(2, '0') + ':' + String(Math.round((h % 1) * 60)).padStart(2, '0'); };
+  new uPlot({ width: W, height: 260, series: [{ label: 'simulated time', value: (u, v) => v == null ? '–' : hour(v) }, ...series],
+    axes: [{ label: 'simulated time of day', values: (u, vals) => vals.map(hour) }, ...axes], scales: { x: { time: false } } }, data, document.getElementById(id));
 }
 chart('netload', [D.netLoad.t, D.netLoad.scheduledWh, D.netLoad.actualWh],
   [{ label: 'schedule (Wh)', stroke: '#8a96a3', width: 2 }, { label: 'metered (Wh)', stroke: '#1f77b4', width: 2 }], [{ label: 'Wh' }]);
