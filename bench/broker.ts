@@ -15,7 +15,7 @@
  */
 import { fork, execSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { connectAsync, type MqttClient } from 'mqtt';
@@ -412,6 +412,7 @@ async function runLoad(validate: boolean, loads: ChildProcess[]) {
 
 async function main(): Promise<void> {
   const t0 = performance.now();
+  const loadAtStart = loadavg().map(r2);
   let ulimit = Number.NaN;
   try {
     ulimit = Number(execSync('ulimit -n', { shell: '/bin/sh', encoding: 'utf8' }).trim());
@@ -455,7 +456,10 @@ async function main(): Promise<void> {
 
     const out = {
       bench: 'broker',
-      machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGB: r1(totalmem() / 2 ** 30), node: process.version, ulimitN: ulimit },
+      machine: {
+        cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGB: r1(totalmem() / 2 ** 30), node: process.version, ulimitN: ulimit,
+        loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map(r2),
+      },
       setup: {
         processes: `broker child + ${WORKERS} load children (mqtt.js) + orchestrator, all on this machine`,
         clients: ACTIVE,
