@@ -2,6 +2,8 @@
 // Node 20's `node --test` does not expand globs, so the files are listed here.
 //   node scripts/run-tests.mjs            unit + integration tests (default, CI)
 //   node scripts/run-tests.mjs --e2e      only the end-to-end tests (*.e2e.test.js)
+//   node scripts/run-tests.mjs --resilience   only the long fault-injection tests (*.resilience.test.js),
+//                                         which the default run leaves out (npm run test:resilience)
 //   node scripts/run-tests.mjs <filter>   only files whose path contains <filter>
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -11,6 +13,7 @@ const root = new URL('..', import.meta.url).pathname;
 const dist = join(root, 'dist');
 const args = process.argv.slice(2);
 const e2eOnly = args.includes('--e2e');
+const resilience = args.includes('--resilience');
 const filters = args.filter((a) => !a.startsWith('--'));
 
 function walk(dir, out) {
@@ -25,6 +28,7 @@ function walk(dir, out) {
 
 let files = walk(dist, []).sort();
 if (e2eOnly) files = files.filter((f) => f.endsWith('.e2e.test.js'));
+files = files.filter((f) => f.endsWith('.resilience.test.js') === resilience);
 if (filters.length) files = files.filter((f) => filters.some((x) => relative(root, f).includes(x)));
 if (files.length === 0) {
   console.error('no test files found under dist/ (did the build run?)');
