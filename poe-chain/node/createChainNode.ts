@@ -584,9 +584,9 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   async function serveSyncRequest(env: Envelope<'sync-request'>): Promise<void> {
     const p = env.parameters;
     if (p.nodeId === nodeId) return;
-    // at most one answer per requester every 20 ms, and a handful in flight
+    // [SYNC-1] one answer in flight per requester, at most 8 in all
     const t = now();
-    if ((serving.get(p.nodeId) ?? -Infinity) > t - 20 || serving.size > 64) {
+    if (serving.has(p.nodeId) || serving.size >= 8) {
       bump(droppedMessages, 'SYNC_BUSY');
       return;
     }
@@ -688,6 +688,11 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     log.debug({ topic, code, detail }, 'message dropped');
   }
 
+  // [NODE-import] blocks and sync responses waiting in the queue: beyond this, gossip is
+  // dropped (a flood cannot grow the queue; sync recovers anything legitimate)
+  const MAX_QUEUED_IMPORTS = 256;
+  let queuedImports = 0;
+
   function onMessage(topic: string, payload: Buffer): void {
     if (closed) return;
     const route = nodeRouteOf(topic, nodeId);
@@ -704,7 +709,9 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       const op = (value as { operation?: unknown } | null)?.operation;
       if (typeof op !== 'string' || !(route.operations as readonly string[]).includes(op)) return drop('TOPIC_MISMATCH', topic, String(op));
       if (op === 'block') {
-        void enqueue('import', () => importBlock(value, 'gossip'));
+        if (queuedImports >= MAX_QUEUED_IMPORTS) return drop('IMPORT_QUEUE_FULL', topic);
+        queuedImports++;
+        void enqueue('import', () => importBlock(value, 'gossip')).finally(() => queuedImports--);
         return;
       }
       const r = mempool.admit(value, payload.length);
@@ -729,7 +736,9 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
         if (serveSync) void serveSyncRequest(env).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'sync request not served'));
         return;
       case 'sync-response':
-        void enqueue('sync-response', () => onSyncResponse(env));
+        if (queuedImports >= MAX_QUEUED_IMPORTS) return drop('IMPORT_QUEUE_FULL', topic);
+        queuedImports++;
+        void enqueue('sync-response', () => onSyncResponse(env)).finally(() => queuedImports--);
         return;
       default:
         return;
