@@ -32,7 +32,7 @@ import { writeKeyFile } from '../../../wire/keyFile.js';
 import type { KeyPair } from '../../../wire/keys.js';
 import { makeLoginToken } from '../../../wire/loginToken.js';
 import { producerForSlot } from '../../core/electProducer.js';
-import { epochAt, epochOfSlot, epochStart, parseGenesis, slotAt, slotTime } from '../../core/genesis.js';
+import { epochAt, epochOfSlot, epochStart, parseGenesis, slotTime } from '../../core/genesis.js';
 import { testGenesisConfig, testKey } from '../../testkit/chainFixture.js';
 import type { NodeBlockEvent, RejectedBlockEvent } from '../../node/createChainNode.js';
 import { forgeBlock, memoryStore, sleep, startNode, waitFor } from './nodeFixtures.js';
