@@ -1,0 +1,376 @@
+/**
+ * The market end to end, with real processes on loopback:
+ *
+ *   `tmi up` (registry, broker, the aggregator's chain node, the aggregator, analytics) as
+ *   a child process; five homes enrolled by the operator through the registry, each a
+ *   `hem` process with a simulated house (two RE+TE homes run validator chain nodes; one
+ *   home delivers only half of what it is awarded); an operator posts a VPP bid with
+ *   `tmi aggregator post`; the homes offer; the chain clears the auction at its close and
+ *   settles it from the signed readings of the delivery interval.
+ *
+ * After the run everything is stopped and the chain databases are opened from disk: the
+ * aggregator node's and each validator home's hold the same clearing in the same block;
+ * every settlement follows [AUC-9]/[AUC-10] from the reading on chain; `tmi wallet` shows
+ * payments − penalties + block rewards for every winner.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RegistryClient } from '../../csm-registry/client.js';
+import { generateKeyPair } from '../../wire/keys.js';
+import { writeKeyFile } from '../../wire/keyFile.js';
+import { paymentMillicents } from '../../wire/quantities.js';
+import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
+import { auctionView } from '../../poe-chain/node/chainQueries.js';
+import type { ChainState } from '../../poe-chain/core/chainState.js';
+
+const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
+const HEM_MAIN = fileURLToPath(new URL('../../hem/main.js', import.meta.url));
+const INTERVAL_MS = 4000;
+const SLOT_MS = 200;
+const PATIENCE = 4;
+const SPEED = 900_000 / INTERVAL_MS; // one interval = 15 minutes of home time
+/** home time at the genesis instant: early evening in winter (no PV, batteries serve the home) */
+const HOME_START_H = 18.5;
+const LIMIT_CENTS = 60; // above any default offer price (C_d 20 + margin 1 + scarcity ≤ 20 c/kWh)
+const ENERGY_KWH = 20; // more than five batteries offer in one interval: every offer is awarded
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  out: string;
+  err: string;
+  lines: Record<string, unknown>[];
+  exit: Promise<number | null>;
+}
+
+function spawnProc(name: string, args: string[]): Proc {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p: Proc = { name, child, out: '', err: '', lines: [], exit: Promise.resolve(null) };
+  let buf = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    const s = d.toString('utf8');
+    p.out += s;
+    buf += s;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (!l.startsWith('{')) continue;
+      try {
+        p.lines.push(JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        /* a multi-line JSON document (tmi up) */
+      }
+    }
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    p.err += d.toString('utf8');
+    if (p.err.length > 200_000) p.err = p.err.slice(-100_000);
+  });
+  p.exit = new Promise((r) => child.on('exit', (code, signal) => r(signal ? -1 : code)));
+  return p;
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, fn: () => T | undefined | false | Promise<T | undefined | false>, everyMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > until) throw new Error(`TIMEOUT waiting for ${what} (${timeoutMs} ms)`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+async function stopProc(p: Proc, timeoutMs = 20_000): Promise<number | null> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return p.child.exitCode;
+  p.child.kill('SIGTERM');
+  const t = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const code = await p.exit;
+  clearTimeout(t);
+  return code;
+}
+
+async function getJson<T>(url: string): Promise<T | undefined> {
+  try {
+    const r = await fetch(url);
+    return r.ok ? ((await r.json()) as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+interface UpInfo {
+  urls: { registry: string; mqtt: string; aggregator: string; analytics: string };
+  adminTokenFile: string;
+  genesis: string;
+  registryKey: string;
+  aggregatorKey: string;
+}
+
+interface AnalyticsAuction {
+  auction: { auctionId: string; status: string; bids: number };
+  awards: { address: string; energyWh: number; priceMcPerKWh: number }[];
+  bids: { address: string; type?: string; energyWh?: number; priceMcPerKWh?: number; height?: number }[];
+  settlements: { address: string; deliveredWh: number; paymentMc: number; penaltyMc: number }[];
+}
+
+interface Home {
+  meterId: string;
+  programme: 'TE' | 'RE+TE';
+  feeder: string;
+  underDeliverFactor: number;
+  dataDir: string;
+  config: string;
+  proc?: Proc;
+  address?: string;
+}
+
+/** an auction-close of `auctionId`, bare or wrapped in a `tx` */
+function isCloseOf(t: { operation: string; parameters: unknown }, auctionId: string): boolean {
+  if (t.operation === 'auction-close') return (t.parameters as { auctionId?: string }).auctionId === auctionId;
+  if (t.operation === 'tx') {
+    const inner = (t.parameters as { tx?: { operation: string; parameters: unknown } }).tx;
+    return inner !== undefined && isCloseOf(inner, auctionId);
+  }
+  return false;
+}
+
+/** balance an address should hold: Σ settlements of every auction in the state + its block rewards */
+function expectedBalance(state: ChainState, address: string): bigint {
+  let mc = 0n;
+  for (const [, a] of state.sections.auctions.entries()) {
+    for (const w of a.awards ?? []) {
+      if (w.address !== address || w.settlement === undefined) continue;
+      const pay = BigInt(w.settlement.paymentMc);
+      mc += (a.side === 'buy' ? pay : -pay) - BigInt(w.settlement.penaltyMc);
+    }
+  }
+  return mc + BigInt(state.sections.rewards.get(address) ?? '0');
+}
+
+test('market: tmi up + 5 HEM processes, a posted VPP bid clears on every node, settles from readings, wallets add up', { timeout: 150_000 }, async () => {
+  const root = await mkdtemp(join(tmpdir(), 'tmi-market-e2e-'));
+  const upDir = join(root, 'up');
+  const procs: Proc[] = [];
+  let ok = false;
+  try {
+    // ── 1. the platform ──
+    const up = spawnProc('tmi-up', [
+      TMI, 'up', '--data', upDir, '--mqtt-port', '0', '--ws-port', '0', '--registry-port', '0', '--aggregator-port', '0',
+      '--metrics-port', '0', '--analytics-port', '0', '--interval-ms', String(INTERVAL_MS), '--slot-ms', String(SLOT_MS),
+      '--patience', String(PATIENCE), '--log-level', 'warn',
+    ]);
+    procs.push(up);
+    const info = await waitFor('tmi up to print its URLs', 30_000, () => {
+      if (up.child.exitCode !== null) throw new Error(`tmi up exited ${up.child.exitCode}: ${up.err}`);
+      try {
+        return JSON.parse(up.out) as UpInfo;
+      } catch {
+        return undefined;
+      }
+    });
+    const adminToken = (await readFile(info.adminTokenFile, 'utf8')).trim();
+    const genesis = JSON.parse(await readFile(info.genesis, 'utf8')) as { genesisTime: string; penaltyMcPerKWh?: number; intervalMs: number };
+    const genesisMs = Date.parse(genesis.genesisTime);
+    assert.equal(genesis.intervalMs, INTERVAL_MS);
+
+    // ── 2. the operator enrols five homes; each runs a HEM process ──
+    const registry = new RegistryClient({ url: info.urls.registry, adminToken, operator: 'market-e2e' });
+    const homes: Home[] = ([
+      { meterId: 'home-1', programme: 'RE+TE', feeder: 'F1', underDeliverFactor: 1 },
+      { meterId: 'home-2', programme: 'RE+TE', feeder: 'F2', underDeliverFactor: 1 },
+      { meterId: 'home-3', programme: 'TE', feeder: 'F1', underDeliverFactor: 0.5 },
+      { meterId: 'home-4', programme: 'TE', feeder: 'F2', underDeliverFactor: 1 },
+      { meterId: 'home-5', programme: 'TE', feeder: 'F1', underDeliverFactor: 1 },
+    ] as const).map((h) => ({ ...h, dataDir: join(root, 'homes', h.meterId), config: join(root, 'homes', `${h.meterId}.json`) }));
+    const startWall = new Date(genesisMs - Math.round((HOME_START_H * 3_600_000) / SPEED)).toISOString();
+    for (const [k, h] of homes.entries()) {
+      await mkdir(h.dataDir, { recursive: true, mode: 0o700 });
+      const key = generateKeyPair();
+      await writeKeyFile(join(h.dataDir, 'meter-key.json'), key, h.meterId);
+      await registry.enroll({
+        meterId: h.meterId, serial: `E2E-${k + 1}`, meterType: 'simulated smart meter', publicKey: key.address,
+        feeder: h.feeder, programme: h.programme, role: 'hem',
+      });
+      await writeFile(h.config, JSON.stringify({
+        meterId: h.meterId,
+        dataDir: h.dataDir,
+        broker: { url: info.urls.mqtt, reconnectMs: 500 },
+        registry: { url: info.urls.registry, publicKey: info.registryKey },
+        aggregatorAddress: info.aggregatorKey,
+        intervalMs: INTERVAL_MS,
+        speed: SPEED,
+        underDeliverFactor: h.underDeliverFactor,
+        ...(h.programme !== 'TE' ? { chain: { genesis: info.genesis, produce: true } } : {}),
+        adapter: {
+          type: 'sim', seed: 7000 + k, initialSoc: 0.85, pvPeakW: 4000,
+          profile: { startDate: '2026-06-21', days: 1, intervalMinutes: 15 }, startWall,
+        },
+        log: { level: 'info' },
+      }));
+    }
+    for (const h of homes) {
+      h.proc = spawnProc(h.meterId, ['--optimize-for-size', HEM_MAIN, '--config', h.config]);
+      procs.push(h.proc);
+    }
+    const certified = (h: Home) => h.proc!.lines.find((l) => l.event === 'pseudonym-certified')?.address as string | undefined;
+    await waitFor('five certified pseudonyms', 40_000, () => {
+      for (const h of homes) if (h.proc!.child.exitCode !== null) throw new Error(`${h.meterId} exited: ${h.proc!.err}`);
+      return homes.every((h) => certified(h));
+    });
+    for (const h of homes) h.address = certified(h);
+    const byAddress = new Map(homes.map((h) => [h.address!, h]));
+    // each home queues its certificate tx before its first reading (outbox order) and the
+    // chain takes it in the next slot; two readings later it is certainly on chain
+    await waitFor('two readings from every home', 40_000, () => homes.every((h) => h.proc!.lines.filter((l) => l.event === 'reading').length >= 2), 250);
+
+    // ── 3. the operator posts a VPP bid for the interval three ahead ──
+    const now = Date.now();
+    const deliveryStart = genesisMs + (Math.floor((now - genesisMs) / INTERVAL_MS) + 3) * INTERVAL_MS;
+    const delivery = { start: new Date(deliveryStart).toISOString(), end: new Date(deliveryStart + INTERVAL_MS).toISOString() };
+    const closesAt = new Date(now + 3000).toISOString();
+    const post = spawnProc('post', [
+      TMI, 'aggregator', 'post', '--url', info.urls.aggregator, '--admin-token', info.adminTokenFile, '--side', 'buy',
+      '--energy-kwh', String(ENERGY_KWH), '--price', String(LIMIT_CENTS), '--delivery', `${delivery.start}/${delivery.end}`, '--closes-at', closesAt,
+    ]);
+    assert.equal(await post.exit, 0, `tmi aggregator post failed: ${post.err}`);
+    const posted = JSON.parse(post.out) as { auctionId: string; open: { delivery: { start: string; end: string } } };
+    const auctionId = posted.auctionId;
+    assert.deepEqual(posted.open.delivery, delivery);
+    const deliveryEpoch = (deliveryStart - genesisMs) / INTERVAL_MS;
+
+    // ── 4. the homes answer; the chain clears at the close ──
+    const decisions = await waitFor('a decision from every home', 15_000, () => {
+      const d = homes.map((h) => h.proc!.lines.find((l) => l.event === 'decision' && l.auctionId === auctionId));
+      return d.every((x) => x) ? d as Record<string, unknown>[] : undefined;
+    });
+    const bidders = homes.filter((_, i) => decisions[i]!.bid !== null);
+    const underDeliverer = homes.find((h) => h.underDeliverFactor < 1)!;
+    assert.ok(bidders.includes(underDeliverer), `the under-delivering home offers (decision: ${JSON.stringify(decisions[homes.indexOf(underDeliverer)])})`);
+    assert.ok(bidders.length >= 3, `at least three homes offer (decisions: ${JSON.stringify(decisions.map((d) => d.reason ?? d.bid))})`);
+    const cleared = await waitFor('the auction cleared (analytics)', 30_000, async () => {
+      const a = await getJson<AnalyticsAuction>(`${info.urls.analytics}/api/auctions/${auctionId}`);
+      return a && a.auction.status === 'cleared' && a.awards.length > 0 ? a : undefined;
+    }, 200);
+    // every offer reached the chain (bids carry the height of the block that included them)
+    assert.deepEqual(
+      cleared.bids.map((b) => b.address).sort(),
+      bidders.map((h) => h.address!).sort(),
+      'the bids seen by analytics are the offers the homes decided',
+    );
+    for (const [i, h] of homes.entries()) {
+      const d = decisions[i]!.bid as { energyWh: number; priceMcPerKWh: number } | null;
+      const b = cleared.bids.find((x) => x.address === h.address);
+      if (d) assert.deepEqual({ energyWh: b?.energyWh, priceMcPerKWh: b?.priceMcPerKWh }, { energyWh: d.energyWh, priceMcPerKWh: d.priceMcPerKWh }, `${h.meterId}: bid on the wire = decide()`);
+    }
+    // the auction asks for more than was offered: every offer is awarded in full at its own price (pay-as-bid)
+    assert.deepEqual(
+      cleared.awards.map((w) => [w.address, w.energyWh, w.priceMcPerKWh]).sort(),
+      cleared.bids.map((b) => [b.address, b.energyWh, b.priceMcPerKWh]).sort(),
+      'awards = offers',
+    );
+
+    // ── 5. after delivery the readings settle every award ──
+    const settledView = await waitFor('settlement of every award (analytics)', 40_000, async () => {
+      const a = await getJson<AnalyticsAuction>(`${info.urls.analytics}/api/auctions/${auctionId}`);
+      return a && a.settlements.length === a.awards.length ? a : undefined;
+    }, 250);
+    for (const h of homes) assert.ok(h.proc!.lines.some((l) => l.event === 'award' && l.auctionId === auctionId) === bidders.includes(h), `${h.meterId}: award executed iff it offered`);
+
+    // ── 6. stop everything; the chain databases on disk ──
+    const hemCodes = await Promise.all(homes.map((h) => stopProc(h.proc!)));
+    assert.deepEqual(hemCodes, homes.map(() => 0), 'HEMs stop cleanly on SIGTERM');
+    assert.equal(await stopProc(up), 0, `tmi up stops cleanly: ${up.err.slice(-2000)}`);
+
+    const nodes = [{ name: 'aggregator node', dir: upDir }, ...homes.filter((h) => h.programme !== 'TE').map((h) => ({ name: h.meterId, dir: h.dataDir }))];
+    const views: { name: string; awards: unknown; closedHeight: number; closeBlock: string; tip: { height: number; hash: string } }[] = [];
+    let upState: ChainState | undefined;
+    for (const n of nodes) {
+      const store = await openChainStoreAt(n.dir);
+      try {
+        const a = store.state.sections.auctions.get(auctionId);
+        assert.ok(a, `${n.name}: the auction is in the chain state`);
+        assert.ok(a.status === 'closed' || a.status === 'settled', `${n.name}: cleared (status ${a.status})`);
+        const closedHeight = a.closedHeight!;
+        const block = await store.blockAt(closedHeight);
+        assert.ok(block, `${n.name}: block ${closedHeight}`);
+        assert.ok(block.parameters.txs.some((t) => isCloseOf(t, auctionId)), `${n.name}: block ${closedHeight} holds the auction-close`);
+        views.push({
+          name: n.name,
+          awards: (a.awards ?? []).map((w) => ({ address: w.address, feeder: w.feeder, reqId: w.reqId, energyWh: w.energyWh, priceMcPerKWh: w.priceMcPerKWh })),
+          closedHeight,
+          closeBlock: (await store.hashAt(closedHeight))!,
+          tip: { height: store.head.height, hash: store.head.hash },
+        });
+        if (n.dir === upDir) upState = store.state;
+      } finally {
+        await store.close({ snapshot: false });
+      }
+    }
+    process.stdout.write(`# market e2e: ${bidders.length} offers; close in block ${views[0]!.closedHeight}; tips ${views.map((v) => `${v.name} ${v.tip.height}/${v.tip.hash.slice(0, 8)}`).join(', ')}\n`);
+    for (const v of views.slice(1)) {
+      assert.deepEqual(v.awards, views[0]!.awards, `${v.name}: same awards as the aggregator node`);
+      assert.equal(v.closedHeight, views[0]!.closedHeight, `${v.name}: same closing height`);
+      assert.equal(v.closeBlock, views[0]!.closeBlock, `${v.name}: same block holds the close`);
+    }
+
+    // ── 7. settlement by the rules, and the wallets ──
+    const state = upState!;
+    const penaltyRate = state.genesis.penaltyMcPerKWh;
+    const entry = state.sections.auctions.get(auctionId)!;
+    assert.equal(entry.status, 'settled', 'every award settled on the aggregator node');
+    assert.equal(entry.deliveryEpoch, deliveryEpoch);
+    const view = auctionView(state, auctionId)!;
+    assert.equal(view.settlements?.length, entry.awards!.length);
+    for (const w of entry.awards!) {
+      const h = byAddress.get(w.address);
+      assert.ok(h, `award to a known home ${w.address}`);
+      const reading = state.sections.readings.get(`${w.address}|${deliveryEpoch}`);
+      assert.ok(reading, `${h.meterId}: its reading of the delivery interval is on chain`);
+      const delivered = Math.min(w.energyWh, reading.dischargedWh);
+      const s = w.settlement!;
+      assert.equal(s.deliveredWh, delivered, `${h.meterId}: delivered = min(awarded, measured discharge)`);
+      assert.equal(s.paymentMc, paymentMillicents(delivered, w.priceMcPerKWh), `${h.meterId}: payment = floor(delivered × price / 1000)`);
+      assert.equal(s.penaltyMc, Math.floor(((w.energyWh - delivered) * penaltyRate) / 1000), `${h.meterId}: penalty = floor(shortfall × rate / 1000)`);
+      if (h.underDeliverFactor < 1) {
+        assert.ok(s.deliveredWh <= Math.ceil(w.energyWh * h.underDeliverFactor) + 1, `${h.meterId}: delivered ${s.deliveredWh} of ${w.energyWh}`);
+        assert.ok(s.penaltyMc > 0, `${h.meterId}: penalty for the shortfall`);
+      } else {
+        assert.ok(s.deliveredWh >= w.energyWh - 1, `${h.meterId}: delivered ${s.deliveredWh} of ${w.energyWh}`);
+      }
+      assert.deepEqual(view.settlements!.find((x) => x.address === w.address), { address: w.address, deliveredWh: s.deliveredWh, paymentMc: s.paymentMc, penaltyMc: s.penaltyMc });
+    }
+    // the analytics API reports the same settlements as the chain state
+    assert.deepEqual(
+      settledView.settlements.map((x) => [x.address, x.deliveredWh, x.paymentMc, x.penaltyMc]).sort(),
+      view.settlements!.map((x) => [x.address, x.deliveredWh, x.paymentMc, x.penaltyMc]).sort(),
+      'analytics settlements = chain state',
+    );
+    for (const w of entry.awards!) {
+      const out = spawnProc('wallet', [TMI, 'wallet', w.address, '--data', upDir]);
+      assert.equal(await out.exit, 0, `tmi wallet: ${out.err}`);
+      const wallet = JSON.parse(out.out) as { millicents: string; height: number };
+      assert.equal(wallet.height, state.meta.height);
+      assert.equal(BigInt(wallet.millicents), expectedBalance(state, w.address), `${byAddress.get(w.address)!.meterId}: wallet = payments − penalties + rewards`);
+      const h = byAddress.get(w.address)!;
+      process.stdout.write(`#   ${h.meterId} (${h.programme}, ×${h.underDeliverFactor}): awarded ${w.energyWh} Wh at ${w.priceMcPerKWh} mc/kWh, delivered ${w.settlement!.deliveredWh}, payment ${w.settlement!.paymentMc} mc, penalty ${w.settlement!.penaltyMc} mc, rewards ${state.sections.rewards.get(w.address) ?? '0'} mc, wallet ${wallet.millicents} mc\n`);
+    }
+    // Proof of Energy handed production to the validator homes: their pseudonyms earned block rewards
+    const validatorRewards = homes.filter((h) => h.programme !== 'TE').map((h) => BigInt(state.sections.rewards.get(h.address!) ?? '0'));
+    assert.ok(validatorRewards.some((r) => r > 0n), `a validator home produced blocks (rewards ${validatorRewards.join(', ')})`);
+    ok = true;
+  } finally {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.exit));
+    if (ok) await rm(root, { recursive: true, force: true });
+    else {
+      process.stderr.write(`# market e2e: data kept in ${root}\n`);
+      for (const p of procs) if (p.err) process.stderr.write(`# ${p.name} stderr: ${p.err.slice(-1500)}\n`);
+    }
+  }
+});
