@@ -180,6 +180,8 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
       intervalMinutes: Math.max(1, Math.round(1440 / c.slotsPerDay)),
       netLoadWh: slots,
       method: history.length ? `seasonal mean of ${Math.min(7, history.length)} days` : 'prior',
+      start: new Date(startOf(day * c.slotsPerDay)).toISOString(),
+      intervalMs: c.intervalMs,
     }, { date: new Date(now()) });
     await publish(TOPICS.schedule, env, true);
     log?.info({ day, method: history.length ? 'seasonal-mean' : 'prior' }, 'schedule published');

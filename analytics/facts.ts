@@ -186,6 +186,9 @@ export const scheduleFactSchema = {
     intervalMinutes: { type: 'integer', minimum: 1, maximum: 1440 },
     netLoadWh: { type: 'array', minItems: 1, maxItems: 1440, items: signedWh },
     time: ms,
+    /** wall-clock start of slot 0 and slot length, when the schedule says so (compressed time) */
+    startMs: ms,
+    stepMs: { type: 'integer', minimum: 100, maximum: 86_400_000 },
   },
 } as const;
 

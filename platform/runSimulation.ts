@@ -27,6 +27,8 @@ import { collectReportData, writeReport, type ReportData } from './simulationRep
 export interface SimulateOptions {
   homes: number;
   days: number;
+  /** run only this many intervals (a short simulation); default days × 96 */
+  intervals?: number;
   seed: number;
   /** wall-clock ms per 15-minute interval */
   intervalMs: number;
@@ -41,6 +43,8 @@ export interface SimulateOptions {
   analyticsPort?: number;
   log?: Logger;
   progress?: (p: Progress) => void;
+  /** called once the platform is up (the dashboard is live from then on) */
+  onStarted?: (urls: Platform['urls']) => void;
 }
 
 export interface Progress {
@@ -94,6 +98,7 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
     },
   });
   timings.platformStartMs = Date.now() - t0;
+  o.onStarted?.(platform.urls);
   const children: ChildProcess[] = [];
   try {
     // 2. the operator enrols the homes and sets feeder limits
@@ -147,7 +152,7 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
     }
 
     // 4. run the simulated days; the clock is the genesis grid
-    const intervals = o.days * SLOTS_PER_DAY;
+    const intervals = o.intervals ?? o.days * SLOTS_PER_DAY;
     const endMs = platform.genesis.genesisTimeMs + (intervals + 1) * o.intervalMs;
     const tickMs = Math.min(1000, o.intervalMs);
     while (Date.now() < endMs) {
@@ -175,7 +180,7 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
     await platform.node.idle();
     await new Promise((r) => setTimeout(r, 1000));
     timings.totalMs = Date.now() - t0;
-    const data = await collectReportData(platform, { ...o, plan, timings });
+    const data = await collectReportData(platform, { ...o, intervals, plan, timings });
     const reportDir = resolve(o.outDir);
     await writeReport(reportDir, data);
 

@@ -11,6 +11,7 @@ import type { Plan } from './simulationPlan.js';
 export interface ReportContext {
   homes: number;
   days: number;
+  intervals: number;
   seed: number;
   intervalMs: number;
   date: string;
@@ -72,7 +73,7 @@ export async function collectReportData(p: Platform, c: ReportContext): Promise<
   const ranking = await get<{ items: { epoch: number; size: number; items: { scoreWh: number; cpf: number }[] }[] }>(base, '/api/ranking/history?limit=1000&top=1');
   const wallets = await get<{ items: { address: string; balanceMc: number; deliveredWh: number; paymentMc: number; penaltyMc: number; settlements: number }[] }>(base, '/api/wallets?limit=10000');
 
-  const intervals = c.days * 96;
+  const intervals = c.intervals;
   const g = p.genesis;
   const t: number[] = [];
   const scheduledWh: (number | null)[] = [];

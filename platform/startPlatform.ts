@@ -143,7 +143,41 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
     });
     stops.push(() => node.close());
 
-    // 7. the aggregator and its operator API
+    // 7. analytics (before the aggregator: the schedule is not retained, so analytics must
+    //    be listening when the first one is published): market messages over MQTT; chain
+    //    state from the aggregator's node
+    let analytics: Analytics | undefined;
+    let analyticsUrl: string | undefined;
+    if (o.withAnalytics ?? true) {
+      const adb = new Level<string, string>(paths.analytics, { valueEncoding: 'utf8' });
+      await adb.open();
+      stops.push(() => adb.close());
+      const a = await createAnalytics({ db: adb, log: log.child({ part: 'analytics' }) });
+      analytics = a;
+      stops.push(() => a.close());
+      const follower = createMqttFollower({
+        url: mqttUrl, meterId: 'analytics', meterKey: keys.analytics, ingest: (f) => a.ingest(f), log: log.child({ part: 'analytics' }),
+      });
+      stops.push(() => follower.close());
+      await follower.ready();
+      a.addHealth('mqtt', () => follower.stats());
+      // each applied block's state changes become facts; parents looked up by hash (reorgs)
+      const states = new Map<string, ChainState>([[node.head().hash, node.state()]]);
+      let chain: Promise<unknown> = Promise.resolve();
+      node.on('block', (ev) => {
+        const parent = states.get(ev.block.parameters.header.parent);
+        states.set(ev.hash, ev.state);
+        if (states.size > 256) states.delete(states.keys().next().value!);
+        if (!parent) return;
+        const facts = chainStateFacts(parent, ev);
+        chain = chain.then(() => a.ingest(facts)).catch((err: unknown) => log.warn({ err }, 'analytics ingest failed'));
+      });
+      stops.push(() => chain.then(() => undefined));
+      const l = await a.listen(o.ports?.analytics ?? 0, host);
+      analyticsUrl = l.url;
+    }
+
+    // 8. the aggregator and its operator API
     let aggregator: Aggregator | undefined;
     let aggregatorUrl: string | undefined;
     if (o.withAggregator ?? true) {
@@ -175,38 +209,6 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
       stops.push(() => new Promise<void>((r) => server.close(() => r())));
       const addr = server.address();
       aggregatorUrl = `http://${host}:${typeof addr === 'object' && addr ? addr.port : 0}`;
-    }
-
-    // 8. analytics: market messages over MQTT; chain state from the aggregator's node
-    let analytics: Analytics | undefined;
-    let analyticsUrl: string | undefined;
-    if (o.withAnalytics ?? true) {
-      const adb = new Level<string, string>(paths.analytics, { valueEncoding: 'utf8' });
-      await adb.open();
-      stops.push(() => adb.close());
-      const a = await createAnalytics({ db: adb, log: log.child({ part: 'analytics' }) });
-      analytics = a;
-      stops.push(() => a.close());
-      const follower = createMqttFollower({
-        url: mqttUrl, meterId: 'analytics', meterKey: keys.analytics, ingest: (f) => a.ingest(f), log: log.child({ part: 'analytics' }),
-      });
-      stops.push(() => follower.close());
-      await follower.ready();
-      a.addHealth('mqtt', () => follower.stats());
-      // each applied block's state changes become facts; parents looked up by hash (reorgs)
-      const states = new Map<string, ChainState>([[node.head().hash, node.state()]]);
-      let chain: Promise<unknown> = Promise.resolve();
-      node.on('block', (ev) => {
-        const parent = states.get(ev.block.parameters.header.parent);
-        states.set(ev.hash, ev.state);
-        if (states.size > 256) states.delete(states.keys().next().value!);
-        if (!parent) return;
-        const facts = chainStateFacts(parent, ev);
-        chain = chain.then(() => a.ingest(facts)).catch((err: unknown) => log.warn({ err }, 'analytics ingest failed'));
-      });
-      stops.push(() => chain.then(() => undefined));
-      const l = await a.listen(o.ports?.analytics ?? 0, host);
-      analyticsUrl = l.url;
     }
 
     return {

@@ -173,6 +173,10 @@ export const scheduleParams = {
     intervalMinutes: { type: 'integer', minimum: 1, maximum: 1440 },
     netLoadWh: { type: 'array', minItems: 1, maxItems: 1440, items: signedWh },
     method: shortText,
+    /** wall-clock start of the first slot and slot length, when they differ from the
+     * calendar day and intervalMinutes (compressed simulations) */
+    start: isoDate,
+    intervalMs: { type: 'integer', minimum: 100, maximum: 86_400_000 },
   },
 } as const;
 

@@ -157,7 +157,11 @@ export function createFactMapper(o: FactMapperOptions): FactMapper {
       }
       case 'schedule': {
         const p = env.parameters;
-        return [{ kind: 'schedule', day: p.day, intervalMinutes: p.intervalMinutes, netLoadWh: [...p.netLoadWh], time: time(env.date) }];
+        return [{
+          kind: 'schedule', day: p.day, intervalMinutes: p.intervalMinutes, netLoadWh: [...p.netLoadWh], time: time(env.date),
+          ...(p.start !== undefined ? { startMs: Date.parse(p.start) } : {}),
+          ...(p.intervalMs !== undefined ? { stepMs: p.intervalMs } : {}),
+        }];
       }
       case 'block': {
         const { header, txs } = env.parameters;

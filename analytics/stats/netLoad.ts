@@ -51,9 +51,10 @@ export function netLoad(store: ReadStore, q: { day?: string }): NetLoad {
   if (schedule === undefined) {
     items = slots.map((s) => ({ start: iso(s.start) as string, end: iso(s.end) as string, scheduledWh: null, actualWh: s.netLoadWh, deviationWh: null, readings: s.readings }));
   } else {
-    const step = schedule.intervalMinutes * 60_000;
+    const step = schedule.stepMs ?? schedule.intervalMinutes * 60_000;
+    const first = schedule.startMs ?? dayStart;
     items = schedule.netLoadWh.map((scheduledWh, k) => {
-      const t0 = dayStart + k * step;
+      const t0 = first + k * step;
       let actual = 0;
       let readings = 0;
       for (const s of slots) {

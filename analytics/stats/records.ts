@@ -102,6 +102,9 @@ export interface ScheduleRecord {
   intervalMinutes: number;
   netLoadWh: number[];
   time: number | null;
+  /** wall-clock start of slot 0 and slot length, if not the calendar day and intervalMinutes */
+  startMs?: number;
+  stepMs?: number;
 }
 
 /** Sums over the readings and auctions of one slot. */

@@ -189,7 +189,11 @@ function entityChanges(get: Getter, f: Fact): EntityChange[] {
     case 'schedule': {
       const id = ids.schedule(f.day);
       const old = get('schedule', id);
-      const next = { day: f.day, intervalMinutes: f.intervalMinutes, netLoadWh: [...f.netLoadWh], time: f.time ?? null };
+      const next = {
+        day: f.day, intervalMinutes: f.intervalMinutes, netLoadWh: [...f.netLoadWh], time: f.time ?? null,
+        ...(f.startMs !== undefined ? { startMs: f.startMs } : {}),
+        ...(f.stepMs !== undefined ? { stepMs: f.stepMs } : {}),
+      };
       // the newest schedule of a day wins, whatever the order of arrival (ties: the larger content)
       if (old !== undefined && !newer(next, old)) return [];
       return [{ kind: 'schedule', id, old, next }];

@@ -76,11 +76,13 @@ test('other roles', () => {
   assert.ok(canSubscribe('admin', 'x', '$SYS/#'));
 });
 
-test('retained: only the aggregator (and admin) on auctions/{id} and auctions/{id}/result', () => {
+test('retained: only the aggregator (and admin) on auctions/{id}, auctions/{id}/result and schedule', () => {
   assert.ok(canRetain('aggregator', 'tmi/v1/auctions/A'));
   assert.ok(canRetain('aggregator', 'tmi/v1/auctions/A/result'));
   assert.ok(!canRetain('aggregator', 'tmi/v1/auctions/A/bids'));
-  assert.ok(!canRetain('aggregator', 'tmi/v1/schedule'));
+  assert.ok(canRetain('aggregator', 'tmi/v1/schedule'));
+  assert.ok(!canRetain('hem', 'tmi/v1/schedule'));
+  assert.ok(!canRetain('aggregator', 'tmi/v1/schedule/x'));
   assert.ok(!canRetain('hem', 'tmi/v1/auctions/A'));
   assert.ok(canRetain('admin', 'x'));
 });

@@ -6,6 +6,7 @@ import type { Command } from '../command.js';
 const spec: OptionSpec = {
   homes: { type: 'string', describe: 'number of homes (HEM processes)', default: '24' },
   days: { type: 'string', describe: 'simulated days of 96 intervals of 15 min', default: '1' },
+  intervals: { type: 'string', describe: 'run only this many 15-minute intervals (a short simulation)' },
   seed: { type: 'string', describe: 'seed of the generated community', default: '42' },
   'interval-ms': { type: 'string', describe: 'wall-clock ms per 15-minute interval (speed)', default: '2000' },
   date: { type: 'string', describe: 'first simulated day, YYYY-MM-DD (Sydney summer by default)', default: '2025-01-15' },
@@ -57,6 +58,8 @@ ${formatOptions(spec)}
     process.stderr.write(`tmi simulate: ${homes} homes, ${days} day(s), ${intervalMs} ms per interval (≈ ${Math.round((days * 96 * intervalMs) / 1000)} s), data in ${dataDir}\n`);
     const r = await runSimulation({
       homes, days, intervalMs,
+      ...(v.intervals !== undefined ? { intervals: int(v.intervals, 'intervals', 1, 30 * 96) } : {}),
+      onStarted: (urls) => process.stderr.write(`dashboard ${urls.analytics ?? '(none)'}/\n`),
       seed: int(v.seed, 'seed', 0, 1_000_000),
       date: String(v.date),
       dataDir,
