@@ -33,6 +33,7 @@ import { guardMqRecursion } from './mqStackGuard.js';
 import { TokenBucket, type RateLimit } from './tokenBucket.js';
 import { canSubscribe } from './topicAcl.js';
 import { createVerifyPool } from './verifyPool.js';
+import { createRedisBackend, type RedisBackend, type RedisBackendOptions } from './redisBackend.js';
 
 export interface ListenerOptions {
   port: number;
@@ -76,6 +77,11 @@ export interface TmiBrokerOptions {
   errorQos?: 0 | 1;
   /** extra aedes options (concurrency, drainTimeout, …) */
   aedes?: Pick<AedesOptions, 'concurrency' | 'drainTimeout' | 'connectTimeout' | 'keepaliveLimit' | 'heartbeatInterval' | 'queueLimit'>;
+  /**
+   * share deliveries, subscriptions, persistent sessions and retained messages with
+   * other brokers through Redis (redisBackend.ts); default: in memory, this process only
+   */
+  redis?: RedisBackendOptions;
   log?: Logger;
   now?: () => number;
 }
@@ -124,6 +130,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   const withWill = new WeakSet<Client>();
   const rejected = new WeakSet<object>();
   const tokens = new TokenReplayCache(2 * loginSkewMs);
+  const backend: RedisBackend | undefined = opts.redis ? await createRedisBackend(opts.redis, log) : undefined;
 
   const codec = createCodec({
     skewMs: opts.codecOptions?.skewMs ?? 120_000,
@@ -141,7 +148,12 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     codec, cache, maxBytes: maxPayloadBytes, validate, ...(pool ? { verifier: (shard, job) => pool.verify(shard, job) } : {}),
   });
 
-  const aedes = await Aedes.createBroker({ concurrency: 1000, ...opts.aedes });
+  const aedes = await Aedes.createBroker({ concurrency: 1000, ...opts.aedes, ...(backend ? { mq: backend.mq, persistence: backend.persistence } : {}) })
+    .catch(async (err: unknown) => {
+      await pool?.close();
+      await backend?.close();
+      throw err;
+    });
   guardMqRecursion((aedes as unknown as { mq: unknown }).mq);
   const metrics = createBrokerMetrics(() => aedes.connectedClients);
   const accepted = metrics.messagesIn.labels('accepted');
@@ -411,10 +423,11 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     await pool?.close();
     await Promise.all(closers.map((c) => c()));
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await backend?.close();
     throw err;
   }
 
-  log.info({ ports, address: key.address, validate, verifyThreads: threads }, 'broker listening');
+  log.info({ ports, address: key.address, validate, verifyThreads: threads, shared: backend ? 'redis' : 'none' }, 'broker listening');
 
   let closed: Promise<void> | undefined;
   return {
@@ -432,6 +445,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
         for (const s of open) s.destroy(); // connections that never logged in
         await servers;
         await pool?.close();
+        await backend?.close();
         log.info('broker closed');
       })();
       return closed;

@@ -22,6 +22,7 @@ const spec: OptionSpec = {
   burst: { type: 'string', describe: 'token bucket size per client', default: '100', env: 'TMI_BROKER_BURST' },
   'max-packet-bytes': { type: 'string', describe: 'largest MQTT packet after login (default: largest operation + 64 KiB)', env: 'TMI_BROKER_MAX_PACKET_BYTES' },
   'revocation-poll-ms': { type: 'string', describe: 'revocation feed poll period, ms', default: '2000', env: 'TMI_BROKER_REVOCATION_POLL_MS' },
+  redis: { type: 'string', describe: 'share sessions, subscriptions and deliveries with other brokers through Redis, e.g. redis://127.0.0.1:6379', env: 'TMI_BROKER_REDIS' },
   'no-validate': { type: 'boolean', describe: 'turn edge validation off (ACL stays; benchmarks only)', default: false, env: 'TMI_BROKER_NO_VALIDATE' },
   'log-level': { type: 'string', describe: 'pino level: trace, debug, info, warn, error, silent', default: 'info', env: 'TMI_BROKER_LOG_LEVEL' },
 };
@@ -47,6 +48,7 @@ export const broker: Command = {
   help: `Usage: tmi broker --registry <url> --admin-token <file|token> [--port 1883]
                   [--tls-port N --tls-key key.pem --tls-cert cert.pem [--tls-ca ca.pem]]
                   [--ws-port N] [--metrics-port N] [--key broker-key.json]
+                  [--redis redis://127.0.0.1:6379]
 
 Runs the TMI MQTT broker. Meters log in with username = meter id = client id and a
 password made by makeLoginToken (signed by the meter key); the broker checks it
@@ -54,7 +56,9 @@ against the registry (enrolled, active), applies the topic ACL of the meter's ro
 validates every tmi/v1/ message (size, JSON, schema, signature, replay, topic, identity)
 and answers each rejected one with a broker-signed error on
 tmi/v1/clients/{meterId}/errors. Revocations are polled from the registry and the
-revoked meter is disconnected. Logs (pino JSON) go to stderr; SIGINT/SIGTERM stops.
+revoked meter is disconnected. With --redis, several brokers (same registry, same
+--key) act as one: a client may connect to any of them and keeps its persistent
+session when it moves to another. Logs (pino JSON) go to stderr; SIGINT/SIGTERM stops.
 
 ${formatOptions(spec)}
 `,
@@ -98,6 +102,7 @@ ${formatOptions(spec)}
       revocationPollMs: intOption('revocation-poll-ms', values['revocation-poll-ms'], 100, 2000),
       validate: values['no-validate'] !== true,
       ...(typeof values.key === 'string' ? { key: await loadOrCreateKeyFile(values.key, 'tmi broker') } : {}),
+      ...(typeof values.redis === 'string' && values.redis !== '' ? { redis: { url: values.redis } } : {}),
       log,
     });
     const lines = Object.entries(b.ports).map(([k, p]) => `tmi broker: ${k} on ${host}:${p}`);
