@@ -190,6 +190,7 @@ test('rate limit: past the burst, publishes are dropped with RATE_LIMITED', asyn
     const errs = await Inbox.subscribe(c, `tmi/v1/clients/${m.meterId}/errors`);
     for (let i = 0; i < 20; i++) c.publish('tmi/v1/auctions/X/bids', signedBid(m.pseudonym, 'X'), { qos: 0 });
     await errs.waitFor(() => errs.errors().some((e) => e.code === 'RATE_LIMITED'), 5000, 'RATE_LIMITED');
+    await bids.waitFor(() => bids.messages.length >= 5, 5000, 'the burst');
     await sleep(300);
     assert.ok(bids.messages.length >= 5 && bids.messages.length <= 7, `forwarded ${bids.messages.length}`);
     assert.equal(errs.errors().filter((e) => e.code === 'RATE_LIMITED').length, 1, 'one RATE_LIMITED message per second, not one per drop');

@@ -74,7 +74,7 @@ test('retain rules, empty retained clear, validation off', async () => {
   const { v, login } = setup();
   const agg = login('agg', 'aggregator').l;
   assert.equal(await code(v.check(agg, 'tmi/v1/auctions/A1', Buffer.alloc(0), true)), 'OK', 'clearing a retained auction');
-  assert.equal(await code(v.check(agg, 'tmi/v1/schedule', Buffer.from('{}'), true)), 'RETAIN_NOT_ALLOWED');
+  assert.equal(await code(v.check(agg, 'tmi/v1/chain/txs', Buffer.from('{}'), true)), 'RETAIN_NOT_ALLOWED');
   assert.equal(await code(v.check(agg, 'tmi/v1/auctions/A1/x', Buffer.from('{}'), false)), 'TOPIC_MISMATCH');
   const off = setup(createMemoryDirectory(), false);
   const h = off.login('m1').l;

@@ -6,7 +6,7 @@ import { guardMqRecursion } from '../mqStackGuard.js';
 type Mq = { on(t: string, f: (p: unknown, cb: () => void) => void): void; emit(p: { topic: string }, cb: (err?: Error) => void): void };
 
 /** One slot held by a slow delivery, then a long queue of messages nobody subscribes to. */
-async function drainQueue(guard: boolean, queued: number): Promise<{ threw: unknown; done: number; outOfOrder: number; wait: () => Promise<void> }> {
+async function drainQueue(guard: boolean, queued: number): Promise<{ threw: unknown; done: number; outOfOrder: number; wait: () => Promise<void>; close: () => void }> {
   const aedes = await Aedes.createBroker({ concurrency: 1 });
   const mq = (aedes as unknown as { mq: Mq }).mq;
   if (guard) guardMqRecursion(mq);
@@ -37,6 +37,7 @@ async function drainQueue(guard: boolean, queued: number): Promise<{ threw: unkn
     get outOfOrder() {
       return outOfOrder;
     },
+    close: () => aedes.close(),
     wait: async () => {
       const until = Date.now() + 10_000;
       while (done < queued && Date.now() < until) await new Promise((r) => setImmediate(r));
@@ -48,6 +49,7 @@ async function drainQueue(guard: boolean, queued: number): Promise<{ threw: unkn
 test('without the guard a long queue drains as one call chain and overflows the stack', async () => {
   const r = await drainQueue(false, 30_000);
   assert.ok(r.threw instanceof RangeError, `expected a stack overflow, got ${String(r.threw)}`);
+  r.close();
 });
 
 test('with the guard the same queue drains completely, in order, without overflow', async () => {
