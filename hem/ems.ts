@@ -73,6 +73,8 @@ export interface EmsOptions {
   /** largest number of missed intervals metered after a restart (default 96) */
   maxCatchUp?: number;
   connect(h: SessionHandlers): MqttSession;
+  /** [HEM-CLOCK] a date was refused as out of tolerance (by the broker, or by our codec on input) */
+  onStaleDate?(): void;
   now?: () => number;
   log: Logger;
 }
@@ -262,6 +264,7 @@ export function createEms(o: EmsOptions): Ems {
       env = codec.decode(payload);
     } catch (err) {
       log.warn({ event: 'rejected-input', topic, code: isWireError(err) ? err.code : 'DECODE_FAILED', err: (err as Error).message }, 'dropped message');
+      if (isWireError(err) && err.code === 'STALE_DATE' && !retained) o.onStaleDate?.();
       return;
     }
     const levels = topic.split('/');
@@ -282,11 +285,19 @@ export function createEms(o: EmsOptions): Ems {
         if (!retained) {
           try {
             codec.replay.check(env.clientId, env.reqId, env.date);
-          } catch {
+          } catch (err) {
+            // [HEM-CLOCK] a signed error dated outside our tolerance: most likely our own clock is off,
+            // which is also why the broker rejects us; say so instead of dropping it silently
+            if (isWireError(err) && err.code === 'STALE_DATE') {
+              log.warn({ event: 'broker-error', code: env.parameters.code, reason: env.parameters.reason, reqId: env.parameters.reqId, topic: env.parameters.topic, errorDate: env.date },
+                'the broker rejected a message; its error is dated outside our clock tolerance: our clock may be off');
+              o.onStaleDate?.();
+            }
             return;
           }
         }
         log.warn({ event: 'broker-error', code: env.parameters.code, reason: env.parameters.reason, reqId: env.parameters.reqId, topic: env.parameters.topic }, 'the broker rejected a message');
+        if (env.parameters.code === 'STALE_DATE') o.onStaleDate?.(); // [HEM-CLOCK]
         return;
       default:
         return;

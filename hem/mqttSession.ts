@@ -9,11 +9,17 @@
  * [HEM-S3] When the connection drops, unacknowledged publishes are taken back from
  *          mqtt.js (its in-memory store would resend stale envelopes); the outbox sends
  *          them again, in order, after the reconnect (outboxPump.ts [HEM-Q2]).
+ * [HEM-S4] A refused login (CONNACK ≠ 0) is retried like a lost connection (mqtt.js
+ *          gives up after one by default): the cause may pass — the broker could not
+ *          reach the registry, or the clock was wrong and NTP has set it since. Each
+ *          refusal is logged as `login-refused` with what the code means, at most once a
+ *          minute per code, and reported to `onRefused`.
  */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { KeyPair } from '../wire/keys.js';
 import { makeLoginToken } from '../wire/loginToken.js';
+import { loginRefusal } from './clockCheck.js';
 import type { Transport } from './outboxPump.js';
 
 export interface MqttSessionOptions {
@@ -31,6 +37,8 @@ export interface MqttSessionOptions {
   onMessage(topic: string, payload: Buffer, retained: boolean): void;
   onConnect?(): void;
   onClose?(): void;
+  /** a refused login (CONNACK return code), e.g. to check the clock on code 4 */
+  onRefused?(returnCode: number): void;
 }
 
 export interface MqttSession extends Transport {
@@ -52,6 +60,7 @@ export function createMqttSession(o: MqttSessionOptions): MqttSession {
     connectTimeout: o.connectTimeoutMs ?? 10_000,
     resubscribe: false,
     queueQoSZero: false,
+    reconnectOnConnackError: true, // [HEM-S4]
     ...(o.ca !== undefined ? { ca: o.ca, rejectUnauthorized: true } : {}),
   };
   const client = mqtt.connect(o.url, opts);
@@ -74,7 +83,24 @@ export function createMqttSession(o: MqttSessionOptions): MqttSession {
     for (const id of Object.keys(outgoing)) client.removeOutgoingMessage(Number(id));
     o.onClose?.();
   });
-  client.on('error', (err) => o.log?.warn({ event: 'mqtt-error', err: err.message }, 'mqtt error'));
+  const refusalLoggedAt = new Map<number, { at: number; count: number }>();
+  client.on('error', (err) => {
+    const code = (err as { code?: unknown }).code;
+    if (typeof code !== 'number' || !(code > 0)) {
+      o.log?.warn({ event: 'mqtt-error', err: err.message }, 'mqtt error');
+      return;
+    }
+    // [HEM-S4]
+    const t = now();
+    const seen = refusalLoggedAt.get(code);
+    if (seen && t - seen.at < 60_000) seen.count++;
+    else {
+      o.log?.error({ event: 'login-refused', returnCode: code, reason: loginRefusal(code), refusedSinceLastLine: seen?.count ?? 0 }, 'the broker refused the login');
+      refusalLoggedAt.set(code, { at: t, count: 0 });
+    }
+    o.onRefused?.(code);
+  });
+  client.on('connect', () => refusalLoggedAt.clear());
   client.on('message', (topic, payload, packet) => o.onMessage(topic, payload, packet.retain === true));
 
   return {

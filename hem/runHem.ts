@@ -26,6 +26,7 @@ import type { HomeDevices } from './homeDevices.js';
 import { createMqttSession } from './mqttSession.js';
 import { PseudonymBook, type CertificateIssuer } from './pseudonyms.js';
 import { startHemChain, type HemChain } from './hemChain.js';
+import { createClockWatch } from './clockCheck.js';
 
 export interface HemHandle {
   ems: Ems;
@@ -161,6 +162,9 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
     });
     const devices = await createDevices(cfg, store, log, now, o.profile);
     const ca = cfg.broker.ca ? await readFile(cfg.broker.ca) : undefined;
+    // [HEM-CLOCK] the broker refuses login tokens beyond ±60 s and messages beyond ±skewMs
+    const clock = createClockWatch({ registryUrl: cfg.registry.url, now, loginSkewMs: 60_000, messageSkewMs: cfg.skewMs, log });
+    void clock.check('start');
     const ems = createEms({
       meterId: cfg.meterId,
       meterKey,
@@ -176,6 +180,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       skewMs: cfg.skewMs,
       resignAfterMs: cfg.resignAfterMs,
       maxCatchUp: cfg.maxCatchUp,
+      onStaleDate: () => void clock.check('stale-date'),
       now,
       log,
       connect: (h) =>
@@ -191,6 +196,9 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
           log,
           onMessage: h.onMessage,
           onConnect: h.onConnect,
+          onRefused: (code) => {
+            if (code === 4) void clock.check('login-refused');
+          },
         }),
     });
     await ems.start();
