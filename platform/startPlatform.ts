@@ -23,7 +23,8 @@ import { createChainNode, type ChainNode } from '../poe-chain/node/createChainNo
 import { chainViewOf } from '../poe-chain/node/chainQueries.js';
 import { createAggregator, type Aggregator, type AggregatorConfig } from '../aggregator/aggregator.js';
 import { createAggregatorAdminApp } from '../aggregator/adminApi.js';
-import { defaultPriceAt } from '../aggregator/core/priceSeries.js';
+import { defaultPriceAt, parsePriceCsv, priceAt } from '../aggregator/core/priceSeries.js';
+import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { Level } from 'level';
 import { createAnalytics, type Analytics } from '../analytics/createAnalytics.js';
@@ -44,6 +45,8 @@ export interface PlatformOptions {
   aggregator?: Partial<AggregatorConfig>;
   /** start the aggregator (default true) */
   withAggregator?: boolean;
+  /** imbalance price series CSV for auction limit prices (default: a built-in daily shape) */
+  pricesCsv?: string;
   /** start analytics and its dashboard (default true) */
   withAnalytics?: boolean;
   log?: Logger;
@@ -183,6 +186,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
     if (o.withAggregator ?? true) {
       const intervalMs = genesis.intervalMs;
       const slotsPerDay = o.aggregator?.slotsPerDay ?? Math.max(1, Math.round(86_400_000 / intervalMs));
+      const series = o.pricesCsv ? parsePriceCsv(await readFile(o.pricesCsv, 'utf8')) : undefined;
       aggregator = await createAggregator({
         key: keys.aggregator,
         mqtt: aggregatorMqtt,
@@ -194,7 +198,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
           intervalMs,
           slotsPerDay,
           deviation: { thresholdWh: 1000 },
-          prices: (_t, slot) => defaultPriceAt(Math.floor((slot * 1440) / slotsPerDay)),
+          prices: series ? (t) => priceAt(series, t) : (_t, slot) => defaultPriceAt(Math.floor((slot * 1440) / slotsPerDay)),
           priorNetLoadWh: new Array<number>(slotsPerDay).fill(0),
           feederLimits: async () => registryClient.feeders(),
           ...o.aggregator,

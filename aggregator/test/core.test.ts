@@ -49,3 +49,12 @@ test('the default price shape peaks in the evening and dips at solar noon', () =
   assert.ok(defaultPriceAt(13 * 60).sellMcPerKWh >= 1000);
   for (let m = 0; m < 1440; m += 15) assert.ok(defaultPriceAt(m).buyMcPerKWh > defaultPriceAt(m).sellMcPerKWh);
 });
+
+test('the example price series (aggregator/examples/prices.csv) parses: 24 hourly rows, evening peak', async () => {
+  const { readFile } = await import('node:fs/promises');
+  const text = await readFile(new URL('../../../aggregator/examples/prices.csv', import.meta.url), 'utf8');
+  const s = parsePriceCsv(text);
+  assert.equal(s.length, 24);
+  const at = (h: number) => priceAt(s, Date.parse(`2026-11-21T${String(h).padStart(2, '0')}:30:00Z`)).buyMcPerKWh;
+  assert.ok(at(19) > at(13) && at(19) > at(3));
+});

@@ -24,6 +24,7 @@ const runSpec: OptionSpec = {
   data: { type: 'string', describe: 'data directory', default: './data' },
   host: { type: 'string', describe: 'address to listen on', default: '127.0.0.1' },
   port: { type: 'string', describe: 'operator API port', default: '8471' },
+  prices: { type: 'string', describe: 'imbalance price CSV (start,buy_cents_per_kwh,sell_cents_per_kwh)' },
 };
 
 function token(v: unknown): string {
@@ -107,7 +108,7 @@ export const aggregator: Command = {
     if (sub === 'run') {
       const { values: v } = parseCommandLine(rest, runSpec);
       const log = pino({ level: 'info' }, pino.destination(2));
-      const p = await startPlatform({ dataDir: String(v.data), host: String(v.host), ports: { aggregator: Number(v.port), mqtt: 1883 }, withAnalytics: false, log });
+      const p = await startPlatform({ dataDir: String(v.data), host: String(v.host), ports: { aggregator: Number(v.port), mqtt: 1883 }, withAnalytics: false, log, ...(typeof v.prices === 'string' ? { pricesCsv: v.prices } : {}) });
       process.stdout.write(JSON.stringify({ status: 'up', urls: p.urls, adminTokenFile: p.adminTokenFile }, null, 2) + '\n');
       await new Promise<void>((r) => {
         process.once('SIGINT', () => r());

@@ -15,6 +15,7 @@ const spec: OptionSpec = {
   'interval-ms': { type: 'string', describe: 'metering interval = chain epoch, ms (only for a new data directory)', default: '900000' },
   'slot-ms': { type: 'string', describe: 'chain slot length S, ms (new data directory only)', default: '250' },
   patience: { type: 'string', describe: 'chain patience W, slots (new data directory only)', default: '8' },
+  prices: { type: 'string', describe: 'imbalance price CSV (start,buy_cents_per_kwh,sell_cents_per_kwh) for auction limit prices' },
   'log-level': { type: 'string', describe: 'pino log level', default: 'info' },
 };
 
@@ -61,6 +62,7 @@ ${formatOptions(spec)}
       intervalMs: positive(v['interval-ms'], 'interval-ms'),
       slotMs: positive(v['slot-ms'], 'slot-ms'),
       patience: positive(v.patience, 'patience'),
+      ...(typeof v.prices === 'string' ? { pricesCsv: v.prices } : {}),
       log,
     });
     const out = {
