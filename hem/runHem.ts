@@ -25,7 +25,7 @@ import { HemStore, type HemDb } from './hemStore.js';
 import type { HomeDevices } from './homeDevices.js';
 import { createMqttSession } from './mqttSession.js';
 import { PseudonymBook, type CertificateIssuer } from './pseudonyms.js';
-import { startHemChain, type HemChain } from './hemChain.js';
+import type { HemChain } from './hemChain.js';
 import { createClockWatch } from './clockCheck.js';
 
 export interface HemHandle {
@@ -205,6 +205,8 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
     let chain: HemChain | undefined;
     let rekey: NodeJS.Timeout | undefined;
     if (cfg.chain && ems.session) {
+      // loaded only by homes that run a chain node (a Pi without one saves the memory)
+      const { startHemChain } = await import('./hemChain.js');
       chain = await startHemChain({
         genesisFile: cfg.chain.genesis, dataDir: cfg.dataDir, nodeId: cfg.meterId, produce: cfg.chain.produce,
         key: () => pseudonyms.current()?.key, mqtt: ems.session.client, now, log,
