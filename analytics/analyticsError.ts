@@ -2,7 +2,7 @@
  * Coded analytics errors (STYLE: coded errors with context): message = `CODE k=v k=v`.
  * The HTTP layer turns one into `status` and `{error:{code, message}}`.
  */
-import { formatCoded, type ErrorContext } from '../wire/errors.js';
+import { CodedError } from '../wire/errors.js';
 
 export type AnalyticsErrorCode =
   | 'BAD_FACT'
@@ -25,13 +25,4 @@ export const STATUS_OF: Record<AnalyticsErrorCode, number> = {
   INTERNAL: 500,
 };
 
-export class AnalyticsError extends Error {
-  readonly code: AnalyticsErrorCode;
-  readonly context: ErrorContext;
-  constructor(code: AnalyticsErrorCode, context: ErrorContext = {}) {
-    super(formatCoded(code, context));
-    this.name = 'AnalyticsError';
-    this.code = code;
-    this.context = context;
-  }
-}
+export class AnalyticsError extends CodedError<AnalyticsErrorCode> {}

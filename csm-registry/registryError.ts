@@ -2,7 +2,7 @@
  * Coded registry errors (STYLE: coded errors with context). The HTTP layer turns one
  * into `status` and `{error:{code, message}}`; message = `CODE k=v k=v`.
  */
-import { formatCoded, type ErrorContext } from '../wire/errors.js';
+import { CodedError, type ErrorContext } from '../wire/errors.js';
 
 export type RegistryErrorCode =
   | 'SCHEMA_MISSING_FIELD'
@@ -68,18 +68,13 @@ export const STATUS_OF: Record<RegistryErrorCode, number> = {
   INTERNAL: 500,
 };
 
-export class RegistryError extends Error {
-  readonly code: RegistryErrorCode;
+export class RegistryError extends CodedError<RegistryErrorCode> {
   readonly status: number;
-  readonly context: ErrorContext;
   /** seconds, for 429 */
   readonly retryAfterS: number | undefined;
   constructor(code: RegistryErrorCode, context: ErrorContext = {}, retryAfterS?: number) {
-    super(formatCoded(code, context));
-    this.name = 'RegistryError';
-    this.code = code;
+    super(code, context);
     this.status = STATUS_OF[code];
-    this.context = context;
     this.retryAfterS = retryAfterS;
   }
 }

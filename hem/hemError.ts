@@ -1,5 +1,5 @@
 /** Coded errors of the HEM: message = `CODE k=v k=v` (STYLE: coded errors). */
-import { formatCoded, type ErrorContext } from '../wire/errors.js';
+import { CodedError } from '../wire/errors.js';
 
 export type HemErrorCode =
   | 'BAD_CONFIG'
@@ -9,13 +9,4 @@ export type HemErrorCode =
   | 'ADAPTER_FAILED'
   | 'BAD_DEVICE_VALUE';
 
-export class HemError extends Error {
-  readonly code: HemErrorCode;
-  readonly context: ErrorContext;
-  constructor(code: HemErrorCode, context: ErrorContext = {}) {
-    super(formatCoded(code, context));
-    this.name = 'HemError';
-    this.code = code;
-    this.context = context;
-  }
-}
+export class HemError extends CodedError<HemErrorCode> {}

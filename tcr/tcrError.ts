@@ -3,7 +3,7 @@
  * Thrown only for caller mistakes (bad parameters, impossible state or request);
  * ordinary market outcomes ("no bid this time") are returned, never thrown.
  */
-import { formatCoded, type ErrorContext } from '../wire/errors.js';
+import { CodedError } from '../wire/errors.js';
 
 export type TcrErrorCode =
   | 'BAD_BATTERY_PARAM'
@@ -14,13 +14,4 @@ export type TcrErrorCode =
   | 'BAD_INTERVAL'
   | 'BAD_FORECAST';
 
-export class TcrError extends Error {
-  readonly code: TcrErrorCode;
-  readonly context: ErrorContext;
-  constructor(code: TcrErrorCode, context: ErrorContext = {}) {
-    super(formatCoded(code, context));
-    this.name = 'TcrError';
-    this.code = code;
-    this.context = context;
-  }
-}
+export class TcrError extends CodedError<TcrErrorCode> {}

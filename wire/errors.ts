@@ -25,16 +25,22 @@ export type WireErrorCode =
 
 export type ErrorContext = Record<string, string | number | boolean | undefined>;
 
-export class WireError extends Error {
-  readonly code: WireErrorCode;
+/**
+ * The one coded-error shape every part uses: a stable `code`, a `context` of simple
+ * values, and message = `CODE k=v k=v`. Each part declares its codes and a subclass.
+ */
+export class CodedError<C extends string = string> extends Error {
+  readonly code: C;
   readonly context: ErrorContext;
-  constructor(code: WireErrorCode, context: ErrorContext = {}) {
+  constructor(code: C, context: ErrorContext = {}) {
     super(formatCoded(code, context));
-    this.name = 'WireError';
+    this.name = new.target.name;
     this.code = code;
     this.context = context;
   }
 }
+
+export class WireError extends CodedError<WireErrorCode> {}
 
 export function formatCoded(code: string, context: ErrorContext): string {
   const parts = [code];

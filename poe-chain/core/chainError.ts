@@ -5,7 +5,7 @@
  * A TxError says why one transaction is invalid; inside a block it becomes
  * BlockError BAD_TX with the transaction's index and the TxError code as `reason`.
  */
-import { formatCoded, type ErrorContext } from '../../wire/errors.js';
+import { CodedError, type ErrorContext } from '../../wire/errors.js';
 
 export type BlockErrorCode =
   | 'BAD_ENCODING'
@@ -57,37 +57,19 @@ export type TxErrorCode =
   | 'BAD_EVIDENCE'
   | 'ALREADY_EQUIVOCATOR';
 
-export class BlockError extends Error {
-  readonly code: BlockErrorCode;
-  readonly context: ErrorContext;
+export class BlockError extends CodedError<BlockErrorCode> {
   constructor(ctx: { code: BlockErrorCode } & ErrorContext) {
     const { code, ...rest } = ctx;
-    super(formatCoded(code, rest));
-    this.name = 'BlockError';
-    this.code = code;
-    this.context = rest;
+    super(code, rest);
   }
 }
 
-export class TxError extends Error {
-  readonly code: TxErrorCode;
-  readonly context: ErrorContext;
-  constructor(code: TxErrorCode, context: ErrorContext = {}) {
-    super(formatCoded(code, context));
-    this.name = 'TxError';
-    this.code = code;
-    this.context = context;
-  }
-}
+export class TxError extends CodedError<TxErrorCode> {}
 
 export type GenesisErrorCode = 'GENESIS_INVALID';
 
-export class GenesisError extends Error {
-  readonly code: GenesisErrorCode = 'GENESIS_INVALID';
-  readonly context: ErrorContext;
+export class GenesisError extends CodedError<GenesisErrorCode> {
   constructor(context: ErrorContext) {
-    super(formatCoded('GENESIS_INVALID', context));
-    this.name = 'GenesisError';
-    this.context = context;
+    super('GENESIS_INVALID', context);
   }
 }

@@ -3,7 +3,7 @@
  * Thrown only for inputs the caller should never pass (the chain validates messages
  * first); a bid that is merely unacceptable is excluded with a reason instead.
  */
-import { formatCoded, type ErrorContext } from '../../../wire/errors.js';
+import { CodedError } from '../../../wire/errors.js';
 
 export type AuctionErrorCode =
   | 'INVALID_AUCTION'
@@ -14,16 +14,7 @@ export type AuctionErrorCode =
   | 'INVALID_KEY'
   | 'INVALID_AUDIT_INPUT';
 
-export class AuctionError extends Error {
-  readonly code: AuctionErrorCode;
-  readonly context: ErrorContext;
-  constructor(code: AuctionErrorCode, context: ErrorContext = {}) {
-    super(formatCoded(code, context));
-    this.name = 'AuctionError';
-    this.code = code;
-    this.context = context;
-  }
-}
+export class AuctionError extends CodedError<AuctionErrorCode> {}
 
 /** A non-negative safe integer: the only kind of quantity the contract accepts (DESIGN §5). */
 export function isQuantity(v: unknown): v is number {
