@@ -3,6 +3,13 @@
  * found" (negative caching), a bound on entries (oldest evicted first), one request
  * in flight per key, and synchronous peeks for the hot path (the codec's resolveKey
  * is synchronous). Errors of the directory (registry down) are never cached.
+ *
+ * [DIR-SWR] A known pseudonym owner past its TTL is still served, for at most `staleMs`
+ * more, while one background request refreshes it. Without this, every expiry makes the
+ * next burst of bids or readings (1,000 HEMs answer an auction within a second; all
+ * meter at the same interval end) wait on 1,000 registry requests at once, which time
+ * out and are refused DIRECTORY_UNAVAILABLE. Revocations do not depend on the TTL: the
+ * revocation feed (markRevoked) refuses a revoked pseudonym at once, stale or not.
  */
 import type { KeyObject } from 'node:crypto';
 import { publicKeyObject } from '../wire/keys.js';
@@ -18,6 +25,8 @@ export interface DirectoryCacheOptions {
   ttlMs?: number;
   /** lifetime of a "not found" answer, ms (default 5 s) */
   negativeTtlMs?: number;
+  /** [DIR-SWR] how long past its TTL a known pseudonym owner is still served while it is refreshed, ms (default 1 h; 0 = never) */
+  staleMs?: number;
   /** entries per table (default 100,000) */
   maxEntries?: number;
   now?: () => number;
@@ -32,6 +41,11 @@ interface Entry<V> {
 export class TtlMap<V> {
   private readonly map = new Map<string, Entry<V>>();
   constructor(private readonly maxEntries: number) {}
+
+  /** the entry as stored, expired or not */
+  entry(key: string): Readonly<Entry<V>> | undefined {
+    return this.map.get(key);
+  }
 
   /** undefined = unknown or expired; null = known absent; else the value */
   get(key: string, now: number): V | null | undefined {
@@ -65,6 +79,7 @@ export class TtlMap<V> {
 export class DirectoryCache implements MeterDirectory {
   private readonly ttlMs: number;
   private readonly negativeTtlMs: number;
+  private readonly staleMs: number;
   private readonly now: () => number;
   private readonly meters: TtlMap<CachedMeter>;
   private readonly owners: TtlMap<string>;
@@ -73,11 +88,12 @@ export class DirectoryCache implements MeterDirectory {
   /** revoked meters and pseudonyms learnt from the revocation feed; never forgotten */
   private readonly revokedMeters = new Set<string>();
   private readonly revokedPseudonyms = new Set<string>();
-  readonly stats = { hits: 0, misses: 0, errors: 0 };
+  readonly stats = { hits: 0, misses: 0, errors: 0, stale: 0 };
 
   constructor(private readonly directory: MeterDirectory, opts: DirectoryCacheOptions = {}) {
     this.ttlMs = opts.ttlMs ?? 30_000;
     this.negativeTtlMs = opts.negativeTtlMs ?? 5_000;
+    this.staleMs = opts.staleMs ?? 3_600_000;
     this.now = opts.now ?? Date.now;
     const max = opts.maxEntries ?? 100_000;
     this.meters = new TtlMap(max);
@@ -125,7 +141,15 @@ export class DirectoryCache implements MeterDirectory {
   /** Synchronous look-up: undefined = not cached, null = cached as no owner. */
   peekOwner(address: string): string | null | undefined {
     if (this.revokedPseudonyms.has(address)) return null;
-    const v = this.owners.get(address, this.now());
+    const now = this.now();
+    const e = this.owners.entry(address);
+    if (e !== undefined && e.expires <= now && e.value !== null && now < e.expires + this.staleMs) {
+      // [DIR-SWR] serve the known owner; one request refreshes it in the background
+      this.stats.stale++;
+      this.ownerRequest(address).catch(() => undefined); // counted in stats.errors; the stale entry stays
+      return e.value;
+    }
+    const v = this.owners.get(address, now);
     if (v !== undefined) this.stats.hits++;
     return v;
   }
@@ -134,6 +158,11 @@ export class DirectoryCache implements MeterDirectory {
     const cached = this.peekOwner(address);
     if (cached !== undefined) return cached ?? undefined;
     this.stats.misses++;
+    return this.ownerRequest(address);
+  }
+
+  /** the one request in flight for `address` */
+  private ownerRequest(address: string): Promise<string | undefined> {
     let p = this.inflightOwners.get(address);
     if (p === undefined) {
       p = this.fetchOwner(address).finally(() => this.inflightOwners.delete(address));

@@ -80,3 +80,52 @@ test('TtlMap: bounded, oldest evicted first', () => {
   assert.equal(m.get('k1', 0), undefined);
   assert.equal(m.get('k4', 0), 4);
 });
+
+test('cache [DIR-SWR]: a known owner past its TTL is served while one request refreshes it; not after staleMs, not when negative or revoked', async () => {
+  const mem = createMemoryDirectory();
+  const k = generateKeyPair();
+  const p = generateKeyPair();
+  mem.enroll({ meterId: 'm1', publicKey: k.address });
+  mem.certify('m1', p.address);
+  const { dir, calls, setFail } = counting(mem);
+  let t = 0;
+  const c = new DirectoryCache(dir, { ttlMs: 1000, negativeTtlMs: 100, staleMs: 5000, now: () => t });
+  assert.equal(await c.pseudonymOwner(p.address), 'm1');
+  assert.equal(calls.owner, 1);
+
+  // past the TTL: a burst of peeks is answered at once from the stale entry, with one refresh
+  t = 1500;
+  for (let i = 0; i < 100; i++) assert.equal(c.peekOwner(p.address), 'm1');
+  assert.equal(calls.owner, 2, 'one background request for the burst');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(c.peekOwner(p.address), 'm1');
+  assert.equal(calls.owner, 2, 'refreshed: fresh again until 1500 + ttl');
+  t = 2499;
+  assert.equal(c.peekOwner(p.address), 'm1');
+  assert.equal(calls.owner, 2);
+
+  // registry down: still served up to staleMs past the TTL, then refused as unknown
+  setFail(true);
+  t = 2500 + 4999;
+  assert.equal(c.peekOwner(p.address), 'm1');
+  await new Promise((r) => setImmediate(r));
+  assert.equal(c.peekOwner(p.address), 'm1', 'a failed refresh keeps the stale entry');
+  assert.ok(c.stats.errors >= 1);
+  t = 2500 + 5000;
+  assert.equal(c.peekOwner(p.address), undefined, 'not past staleMs');
+  await assert.rejects(c.pseudonymOwner(p.address), /REGISTRY_UNREACHABLE/);
+  setFail(false);
+
+  // a negative answer is never served stale
+  const q = generateKeyPair();
+  assert.equal(await c.pseudonymOwner(q.address), undefined);
+  t += 150;
+  assert.equal(c.peekOwner(q.address), undefined);
+
+  // a revoked pseudonym is refused at once, stale or fresh
+  assert.equal(await c.pseudonymOwner(p.address), 'm1');
+  t += 1500;
+  c.markRevoked(mem.revoke('m1'));
+  assert.equal(c.peekOwner(p.address), null);
+  assert.equal(await c.pseudonymOwner(p.address), undefined);
+});
