@@ -1,0 +1,209 @@
+/**
+ * Resilience: the aggregator's process (`tmi up`: registry, broker, the aggregator's chain
+ * node, the aggregator, analytics) is killed with SIGKILL after an auction-open is on
+ * chain and before its close. Whatever happens next, the auction must end — closed and
+ * cleared, or void by the chain's rule (no close by closesAt + voidGraceMs) — and never
+ * half-done: no award without an auction-close on chain.
+ *
+ *   A  quick restart (before closesAt): does the restarted aggregator close it?
+ *   B  long outage (down past closesAt + voidGraceMs): the first blocks after the restart
+ *   C  control, no kill: the same harness closes and clears an auction normally
+ *
+ * Three HEMs (TE pseudonyms, certified by the real registry) bid on each auction over
+ * MQTT. The chain state is read from the data directory after a clean stop, and the
+ * whole chain is re-validated with `tmi chain verify`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
+import { parseGenesis, slotTime } from '../../poe-chain/core/genesis.js';
+import {
+  TMI, adminTokenOf, bid, certificateTx, enrollHem, loginHem, portsOf, sleep, startUp, stopUp, waitFor, watchBlocks,
+  type SeenBlock, type TestHem, type UpPorts, type UpProcess,
+} from './tmiUpProcess.js';
+
+const I = 10_000; // metering interval = epoch; the platform's genesis makes voidGraceMs = min(120 s, I) = 10 s
+
+interface Posted {
+  auctionId: string;
+  closesAtMs: number;
+}
+
+async function post(up: UpProcess, token: string, closesInMs: number): Promise<Posted> {
+  const closesAtMs = Date.now() + closesInMs;
+  const start = Math.ceil(closesAtMs / I) * I; // the genesis time is a multiple of I: the grid is absolute
+  const res = await fetch(`${up.info.urls.aggregator}/admin/auctions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      side: 'buy', energyKWh: 5, priceCents: 30,
+      delivery: { start: new Date(start).toISOString(), end: new Date(start + I).toISOString() },
+      closesAt: new Date(closesAtMs).toISOString(),
+    }),
+  });
+  assert.equal(res.status, 201, await res.clone().text());
+  const j = (await res.json()) as { auctionId: string };
+  return { auctionId: j.auctionId, closesAtMs };
+}
+
+async function aggregatorKnows(up: UpProcess, token: string, auctionId: string): Promise<boolean> {
+  const res = await fetch(`${up.info.urls.aggregator}/admin/auctions`, { headers: { authorization: `Bearer ${token}` } });
+  const j = (await res.json()) as { items: { auctionId: string }[] };
+  return j.items.some((x) => x.auctionId === auctionId);
+}
+
+const onChain = (blocks: SeenBlock[], op: string, auctionId: string) => blocks.filter((b) => b.txs.some((t) => t.operation === op && t.auctionId === auctionId));
+const countOnChain = (blocks: SeenBlock[], op: string, auctionId: string) =>
+  blocks.reduce((s, b) => s + b.txs.filter((t) => t.operation === op && t.auctionId === auctionId).length, 0);
+
+test('aggregator killed (SIGKILL) mid-auction: every auction ends closed or void, never half-done', { timeout: 240_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tmi-aggrestart-'));
+  let up: UpProcess | undefined;
+  let sessions: MqttClient[] = [];
+  const blocks: SeenBlock[] = [];
+  const log: string[] = [];
+  try {
+    up = await startUp(dir, { intervalMs: I });
+    const ports: UpPorts = portsOf(up.info);
+    const token = await adminTokenOf(up);
+    const genesis = parseGenesis(JSON.parse(await readFile(up.info.genesis, 'utf8')));
+    assert.equal(genesis.config.voidGraceMs, 10_000);
+    const voidGrace = genesis.config.voidGraceMs!;
+    const hems: TestHem[] = [];
+    for (let i = 0; i < 3; i++) hems.push(await enrollHem(up.info.urls.registry, token, `home-${i}`));
+
+    /** HEM sessions: one watches the blocks; all publish their certificate and bid. */
+    const connect = async () => {
+      sessions = await Promise.all(hems.map((h) => loginHem(up!.info.urls.mqtt, h)));
+      await sessions[0]!.subscribeAsync('tmi/v1/chain/blocks', { qos: 1 });
+      watchBlocks(sessions[0]!, blocks);
+    };
+    const disconnect = async () => {
+      await Promise.all(sessions.map((s) => s.endAsync(true).catch(() => undefined)));
+      sessions = [];
+    };
+    await connect();
+    for (let i = 0; i < hems.length; i++) await sessions[i]!.publishAsync('tmi/v1/chain/txs', certificateTx(hems[i]!), { qos: 1 });
+    await waitFor('3 certificates on chain', () => blocks.reduce((s, b) => s + b.txs.filter((x) => x.operation === 'certificate').length, 0) >= 3, 20_000);
+
+    /** Posts an auction, waits for its open on chain, has each HEM bid, waits for the bids on chain. */
+    const openWithBids = async (closesInMs: number): Promise<Posted> => {
+      const a = await post(up!, token, closesInMs);
+      await waitFor(`auction-open of ${a.auctionId} on chain`, () => onChain(blocks, 'auction-open', a.auctionId).length > 0, 10_000);
+      for (let i = 0; i < hems.length; i++) {
+        await sessions[i]!.publishAsync(`tmi/v1/auctions/${a.auctionId}/bids`, bid(hems[i]!, a.auctionId, 'buy', 1000 + 500 * i, 20_000 + 1000 * i), { qos: 1 });
+      }
+      await waitFor(`3 bids of ${a.auctionId} on chain`, () => countOnChain(blocks, 'bid-offer', a.auctionId) >= 3, 10_000);
+      return a;
+    };
+
+    // ── A: kill -9 before the close, restart at once
+    const A = await openWithBids(12_000);
+    assert.ok(Date.now() < A.closesAtMs - 2000, 'A is still open when the process dies');
+    await disconnect();
+    const killedA = await stopUp(up, 'SIGKILL');
+    assert.equal(killedA.signal, 'SIGKILL');
+    const killAAt = Date.now();
+    up = await startUp(dir, { intervalMs: I, ports });
+    log.push(`A: killed ${A.closesAtMs - killAAt} ms before its close; restarted in ${Date.now() - killAAt} ms`);
+    await connect();
+    const knowsA = await aggregatorKnows(up, token, A.auctionId);
+    log.push(`A: the restarted aggregator ${knowsA ? 'knows' : 'does not know'} the auction (in-memory records)`);
+    // past the chain's deadline, plus a few heartbeat blocks
+    const deadlineA = A.closesAtMs + voidGrace;
+    await sleep(deadlineA - Date.now() + 3000);
+    const closeA = onChain(blocks, 'auction-close', A.auctionId);
+    log.push(`A: auction-close on chain after the restart: ${closeA.length > 0 ? `yes, height ${closeA[0]!.height}` : 'no'}`);
+
+    // ── B: kill -9 before the close, down past closesAt + voidGraceMs
+    const B = await openWithBids(8000);
+    await disconnect();
+    const killedB = await stopUp(up, 'SIGKILL');
+    assert.equal(killedB.signal, 'SIGKILL');
+    const killBAt = Date.now();
+    const deadlineB = B.closesAtMs + voidGrace;
+    await sleep(deadlineB - Date.now() + 2000);
+    up = await startUp(dir, { intervalMs: I, ports });
+    const restartB = Date.now();
+    log.push(`B: killed ${B.closesAtMs - killBAt} ms before its close; down ${restartB - killBAt} ms (past closesAt + voidGraceMs by ${restartB - deadlineB} ms)`);
+    await connect();
+    await waitFor('blocks after the restart', () => blocks.some((b) => b.at > restartB), 15_000);
+
+    // ── C: control — no kill, the aggregator closes on time and the chain clears
+    const C = await openWithBids(4000);
+    await waitFor(`auction-close of ${C.auctionId} on chain`, () => onChain(blocks, 'auction-close', C.auctionId).length > 0, 20_000);
+    await sleep(2000);
+
+    await disconnect();
+    const stopped = await stopUp(up, 'SIGTERM');
+    assert.equal(stopped.code, 0, `tmi up exits 0 on SIGTERM: ${up.lines.slice(-3).join('\n')}`);
+    up = undefined;
+
+    // ── the chain's record, from the data directory
+    const store = await openChainStoreAt(dir);
+    const st = store.state;
+    const a = st.sections.auctions.get(A.auctionId);
+    const b = st.sections.auctions.get(B.auctionId);
+    const c = st.sections.auctions.get(C.auctionId);
+    assert.ok(a && b && c, 'the three auctions are on chain');
+    log.push(`A on chain: ${a.status}${a.voidReason ? ` (${a.voidReason})` : ''}, bids ${a.bidCount}, awards ${a.awards?.length ?? 0}`);
+    log.push(`B on chain: ${b.status}${b.voidReason ? ` (${b.voidReason})` : ''}, bids ${b.bidCount}, awards ${b.awards?.length ?? 0}`);
+    log.push(`C on chain: ${c.status}, closed at height ${c.closedHeight}, awards ${c.awards?.length ?? 0}, awarded ${c.awardedWh} Wh`);
+
+    // every auction ended: never left open past its deadline
+    for (const [name, x, p] of [['A', a, A], ['B', b, B], ['C', c, C]] as const) {
+      assert.notEqual(x.status, 'open', `${name} is not left open`);
+      if (x.status === 'void') {
+        assert.equal(x.voidReason, 'NOT_CLOSED_IN_TIME', `${name} void by the deadline rule`);
+        assert.equal(x.awards, undefined, `${name}: a void auction awards nothing`);
+        assert.equal(x.closedHeight, undefined);
+        assert.equal(onChain(blocks, 'auction-close', p.auctionId).length, 0, `${name}: void without a close`);
+      }
+    }
+    // A and B were never closed by anyone: the chain's void rule ended them
+    assert.equal(a.status, 'void', 'A: the restarted aggregator does not close it; the chain voids it');
+    assert.equal(b.status, 'void', 'B: void at the first block after the restart');
+    assert.equal(a.bidCount, 3);
+    assert.equal(b.bidCount, 3);
+    // C cleared normally
+    assert.ok(c.status === 'closed' || c.status === 'settled', `C cleared (${c.status})`);
+    assert.ok((c.awards?.length ?? 0) > 0, 'C has awards');
+
+    // no award without a close: every auction with awards has its auction-close in the block at closedHeight
+    for (const [id, x] of st.sections.auctions.entries()) {
+      if (!x.awards || x.awards.length === 0) continue;
+      assert.ok(x.closedHeight !== undefined, `${id}: awards imply a close height`);
+      const blk = await store.blockAt(x.closedHeight);
+      assert.ok(blk?.parameters.txs.some((tx) => (tx as { operation: string; parameters: { auctionId?: string } }).operation === 'auction-close' &&
+        (tx as { parameters: { auctionId?: string } }).parameters.auctionId === id), `${id}: the block at its close height holds its auction-close`);
+    }
+    const height = store.head.height;
+    // the block that voided A and B: the first whose block time is past closesAt + voidGraceMs
+    for (const [name, p] of [['A', A], ['B', B]] as const) {
+      for (let h = 1; h <= height; h++) {
+        const blk = await store.blockAt(h);
+        const time = slotTime(genesis, blk!.parameters.header.slot);
+        if (time >= p.closesAtMs + voidGrace) {
+          log.push(`${name}: void in block ${h}, block time ${time - (p.closesAtMs + voidGrace)} ms after closesAt + voidGraceMs`);
+          break;
+        }
+      }
+    }
+    await store.close({ snapshot: false });
+
+    // the whole chain re-validates from genesis, across both kills
+    const verify = spawnSync(process.execPath, [TMI, 'chain', 'verify', '--data', dir], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(verify.status, 0, `tmi chain verify: ${verify.stdout}${verify.stderr}`);
+    log.push(`chain height ${height}; tmi chain verify: ok`);
+    for (const l of log) t.diagnostic(l);
+  } finally {
+    for (const s of sessions) await s.endAsync(true).catch(() => undefined);
+    if (up) await stopUp(up, 'SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  }
+});
