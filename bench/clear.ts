@@ -140,7 +140,7 @@ const result = {
   ...extra,
   target: { offers: 100_000, feeders: FEEDERS, maxMs: 150 },
   meetsTarget: at100k === undefined ? null : at100k.medianMs <= 150,
-  postToClear: 'not measured: needs chain node',
+  postToClear: 'measured with live HEMs by npm run bench:post-to-clear (bench/postToClear.ts)',
   loadAverage: os.loadavg().map(round),
   machine: machine(),
 };
