@@ -6,12 +6,14 @@
  *   <data>/db/                 level database (LevelDB)
  */
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Level } from 'level';
 import { loadOrCreateKeyFile } from '../wire/keyFile.js';
 import type { KeyPair } from '../wire/keys.js';
 import type { RegistryDb } from './registryStore.js';
+import { checkLevelTables, listTables } from '../poe-chain/store/levelTableCheck.js';
 
 export interface RegistryDataDir {
   db: RegistryDb;
@@ -41,6 +43,8 @@ export async function openRegistryDataDir(dir: string, o: { adminToken?: string 
     adminToken = await loadOrCreateAdminToken(adminTokenFile);
   }
   const dbDir = join(dir, 'db');
+  const existed = existsSync(join(dbDir, 'CURRENT'));
+  const tables = await listTables(dbDir);
   const db: RegistryDb = new Level<string, string>(dbDir);
   try {
     await db.open();
@@ -49,7 +53,42 @@ export async function openRegistryDataDir(dir: string, o: { adminToken?: string 
     const hint = /lock/i.test(reason) ? ' hint=another registry may be running on this data directory' : '';
     throw new Error(`DB_OPEN_FAILED dir=${dbDir} reason=${reason}${hint}`);
   }
+  try {
+    await checkRegistryDb(db, dbDir, existed, tables);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
   return { db, registryKey, adminToken, adminTokenFile, keyFile, dbDir };
+}
+
+/** Outside every sublevel (their keys start with '!'): written once, when the database is new. */
+const MARKER_KEY = 'tmi-registry-db';
+
+/**
+ * [REG-DB] A damaged database is refused at start, never served: LevelDB repairs a
+ * damaged write-ahead log by dropping records and says so only in its LOG file (read
+ * here, right after the open); it verifies table checksums only when asked, so every
+ * table block is checked here (levelTableCheck.ts); and an existing database that has
+ * lost all its records (an emptied log) must not be served as an empty registry, in
+ * which every meter would be unknown.
+ */
+async function checkRegistryDb(db: RegistryDb, dbDir: string, existed: boolean, tablesBefore: readonly string[]): Promise<void> {
+  const fail = (reason: string) => new Error(`DB_CORRUPT dir=${dbDir} reason=${reason} hint=restore the registry database from a backup`);
+  let log = '';
+  try {
+    log = await readFile(join(dbDir, 'LOG'), 'utf8');
+  } catch {
+    /* no LOG: nothing was repaired */
+  }
+  const dropped = log.split('\n').filter((l) => /Corruption|dropping \d+ bytes/.test(l));
+  if (dropped.length) throw fail(`leveldb dropped damaged records at open (${dropped.map((l) => l.replace(/^\S+ \S+ /, '').replace(/\/\S*\//g, '').replace('(ignoring error) ', '')).join('; ')})`);
+  const bad = await checkLevelTables(dbDir, tablesBefore);
+  if (bad.length) throw fail(`damaged table file: ${bad.slice(0, 3).join('; ')}${bad.length > 3 ? ` (+${bad.length - 3} more)` : ''}`);
+  if ((await db.get(MARKER_KEY)) !== undefined) return;
+  const empty = (await db.keys({ limit: 1 }).all()).length === 0;
+  if (existed && empty) throw fail('the existing database has no records left (its write-ahead log was emptied?)');
+  await db.put(MARKER_KEY, JSON.stringify({ format: 'tmi-registry-db-v1' }));
 }
 
 /** Reads the token file (must be 0600), or writes a new 256-bit token there. */

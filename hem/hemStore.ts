@@ -14,10 +14,15 @@
  * a crash (kill -9) either both happened or neither did. A reading is therefore never
  * lost (it is durable before it is sent) and never made twice (the seq moved with it).
  */
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { AbstractLevel, AbstractBatchOptions } from 'abstract-level';
+import { Level } from 'level';
 import type { Operation } from '../schemas/envelope.js';
 import type { AnyEnvelope } from '../schemas/types.js';
 import { HemError } from './hemError.js';
+import { checkLevelTables, listTables } from '../poe-chain/store/levelTableCheck.js';
 
 export type HemDb = AbstractLevel<string | Buffer | Uint8Array, string, string>;
 
@@ -120,4 +125,42 @@ function parse<T>(key: string, value: string): T {
   } catch (err) {
     throw new HemError('BAD_STORE', { key, reason: (err as Error).message });
   }
+}
+
+/**
+ * [HEM-DB] Opens the level database under `<dataDir>/db` and refuses a damaged one with
+ * `BAD_STORE` instead of running on it: LevelDB's reason when it cannot open (a damaged
+ * MANIFEST or CURRENT); the damage LevelDB repaired by dropping records (it says so only
+ * in its LOG file, read right after the open); a table block whose checksum does not
+ * match (LevelDB checks them only when asked; levelTableCheck.ts); and an existing
+ * database that lost every record while pseudonym keys exist (an emptied write-ahead log:
+ * the HEM would restart its seq numbers and forget its outbox).
+ */
+export async function openHemLevel(dataDir: string): Promise<HemDb> {
+  const dir = join(dataDir, 'db');
+  const existed = existsSync(join(dir, 'CURRENT'));
+  const tables = await listTables(dir);
+  const db = new Level<string, string>(dir) as unknown as HemDb;
+  const bad = (reason: string) => new HemError('BAD_STORE', { dir, reason, hint: 'restore db/ from a backup, or move it aside to start afresh' });
+  try {
+    await db.open();
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code === 'LEVEL_LOCKED') throw new HemError('BAD_STORE', { dir, reason: 'in use by another process (is another tmi hem running on this data directory?)' });
+    throw bad(`leveldb cannot open it: ${cause?.message ?? (err as Error).message}`);
+  }
+  try {
+    const log = await readFile(join(dir, 'LOG'), 'utf8').catch(() => '');
+    const dropped = log.split('\n').filter((l) => /Corruption|dropping \d+ bytes/.test(l));
+    if (dropped.length) throw bad(`leveldb dropped damaged records at open (${dropped.map((l) => l.replace(/^\S+ \S+ /, '').replace(/\/\S*\//g, '').replace('(ignoring error) ', '')).join('; ')})`);
+    const damaged = await checkLevelTables(dir, tables);
+    if (damaged.length) throw bad(`damaged table file: ${damaged[0]}${damaged.length > 1 ? ` (+${damaged.length - 1} more)` : ''}`);
+    const empty = (await db.keys({ limit: 1 }).all()).length === 0;
+    const keyFiles = existsSync(join(dataDir, 'pseudonyms')) ? readdirSync(join(dataDir, 'pseudonyms')).filter((n) => n.endsWith('.json')).length : 0;
+    if (existed && empty && keyFiles > 0) throw bad(`existing database without records, ${keyFiles} pseudonym key(s) on disk`);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return db;
 }

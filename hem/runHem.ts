@@ -5,7 +5,6 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Level } from 'level';
 import { pino, type Logger } from 'pino';
 import { loadOrCreateKeyFile } from '../wire/keyFile.js';
 import type { KeyPair } from '../wire/keys.js';
@@ -21,7 +20,7 @@ import { seriesProfile } from './adapters/seriesProfile.js';
 import { createEms, certificateTxEntry, TOPICS, type Ems } from './ems.js';
 import type { HemConfig } from './hemConfig.js';
 import { HemError } from './hemError.js';
-import { HemStore, type HemDb } from './hemStore.js';
+import { HemStore, openHemLevel, type HemDb } from './hemStore.js';
 import type { HomeDevices } from './homeDevices.js';
 import { createMqttSession } from './mqttSession.js';
 import { PseudonymBook, type CertificateIssuer } from './pseudonyms.js';
@@ -146,7 +145,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });
   const meterKey = await loadOrCreateKeyFile(cfg.meterKeyFile, `tmi meter ${cfg.meterId}`);
   log.info({ event: 'meter-key', address: meterKey.address, file: cfg.meterKeyFile }, 'meter key loaded');
-  const db = o.db ?? (new Level<string, string>(join(cfg.dataDir, 'db')) as unknown as HemDb);
+  const db = o.db ?? (await openHemLevel(cfg.dataDir)); // [HEM-DB]
   const store = await HemStore.open(db);
   try {
     const pseudonyms = await PseudonymBook.load({

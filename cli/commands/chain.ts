@@ -4,7 +4,8 @@ import { parseGenesis, GENESIS_DEFAULTS, epochOfSlot, slotTime } from '../../poe
 import { stateRoot } from '../../poe-chain/core/chainState.js';
 import { finalizedHeight } from '../../poe-chain/core/forkChoice.js';
 import { verifyChain } from '../../poe-chain/store/verifyChain.js';
-import { chainDbPath, chainLevel, levelRecoveryProblem, openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
+import { chainDbDamage, chainDbPath, openChainLevel, openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
+import { listTables } from '../../poe-chain/store/levelTableCheck.js';
 import { ChainStoreError } from '../../poe-chain/store/chainStoreError.js';
 import { runNodeCommand } from '../../poe-chain/node/runNodeCommand.js';
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
@@ -104,14 +105,14 @@ async function status(data: string): Promise<number> {
 }
 
 async function verify(data: string): Promise<number> {
-  const db = chainLevel(data);
+  const tables = await listTables(chainDbPath(data));
+  const db = await openChainLevel(data);
   try {
-    await db.open();
-    const problem = await levelRecoveryProblem(data);
+    const problem = await chainDbDamage(data, tables);
     const r = await verifyChain(db);
     if (r.ok && problem !== undefined) {
       print({ ok: false, height: r.height + 1, code: 'CORRUPT_DB', reason: problem, verifiedHeight: r.height });
-      process.stderr.write(`tmi chain verify: the database was damaged: leveldb dropped records at open; blocks after height ${r.height} may be lost (${problem})\n`);
+      process.stderr.write(`tmi chain verify: CORRUPT_DB the database is damaged (${problem}); blocks re-validated up to height ${r.height}\n`);
       return 1;
     }
     if (r.ok) {
@@ -120,6 +121,7 @@ async function verify(data: string): Promise<number> {
     }
     print(r);
     process.stderr.write(`tmi chain verify: first bad block at height ${r.height}: ${r.code} ${r.reason}\n`);
+    if (problem !== undefined) process.stderr.write(`tmi chain verify: CORRUPT_DB the database is damaged (${problem})\n`);
     return 1;
   } finally {
     await db.close();
