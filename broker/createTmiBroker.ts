@@ -129,6 +129,8 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   const byMeter = new Map<string, { login: Login; clients: Set<Client> }>();
   const withWill = new WeakSet<Client>();
   const rejected = new WeakSet<object>();
+  /** accepted QoS 1 publishes already forwarded before their PUBACK (below) */
+  const forwarded = new WeakSet<object>();
   const tokens = new TokenReplayCache(2 * loginSkewMs);
   const backend: RedisBackend | undefined = opts.redis ? await createRedisBackend(opts.redis, log) : undefined;
 
@@ -164,7 +166,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   const rawPublish = aedes.publish.bind(aedes) as unknown as PublishFn;
   const guardedPublish: PublishFn = (packet, client, done) => {
     if (typeof client === 'function') return rawPublish(packet, null, client);
-    if (rejected.has(packet)) return (done ?? noop)(null);
+    if (rejected.has(packet) || forwarded.has(packet)) return (done ?? noop)(null);
     return rawPublish(packet, client, done);
   };
   (aedes as unknown as { publish: PublishFn }).publish = guardedPublish;
@@ -263,9 +265,19 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
     const verdict = validator.check(session.login, packet.topic, payload, packet.retain);
     const finish = (v: Awaited<typeof verdict>) => {
-      if (v.ok) accepted.inc();
-      else rejectPacket(session, packet, v.rejection);
-      done(null);
+      if (!v.ok) {
+        rejectPacket(session, packet, v.rejection);
+        return done(null);
+      }
+      accepted.inc();
+      if (packet.qos !== 1) return done(null);
+      // [BROKER-ACK] aedes writes a QoS 1 PUBACK before it forwards the message, so a broker
+      // killed in between loses a message its sender has already deleted (a HEM's outbox drops
+      // an entry on PUBACK). Forward first — written to the subscribers' sockets, or stored for
+      // offline sessions (in Redis with the redis backend) — and let aedes acknowledge after;
+      // its own publish of the packet is then dropped by guardedPublish.
+      forwarded.add(packet);
+      rawPublish(packet, client, (err) => done(err ?? null));
     };
     if (verdict instanceof Promise) verdict.then(finish, (err: unknown) => done(err as Error));
     else finish(verdict);

@@ -123,6 +123,11 @@ export function createEms(o: EmsOptions): Ems {
     now,
     resignAfterMs: o.resignAfterMs ?? 90_000,
     log,
+    // the broker acknowledged it (PUBACK): from here the platform holds it, not the outbox
+    onSent: (item, sent) => {
+      const p = sent.parameters as { auctionId?: string; seq?: number };
+      log.info({ event: 'sent', operation: sent.operation, reqId: sent.reqId, clientId: sent.clientId, ...(p.auctionId !== undefined ? { auctionId: p.auctionId } : {}), ...(p.seq !== undefined ? { seq: p.seq } : {}) }, 'acknowledged by the broker');
+    },
   });
 
   function status(): HemStatus {
