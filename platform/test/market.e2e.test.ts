@@ -233,7 +233,8 @@ test('market: tmi up + 5 HEM processes, a posted VPP bid clears on every node, s
     const now = Date.now();
     const deliveryStart = genesisMs + (Math.floor((now - genesisMs) / INTERVAL_MS) + 3) * INTERVAL_MS;
     const delivery = { start: new Date(deliveryStart).toISOString(), end: new Date(deliveryStart + INTERVAL_MS).toISOString() };
-    const closesAt = new Date(now + 3000).toISOString();
+    // bids are open for 5 s (the homes answer within 1 s; a slow machine needs the margin); delivery starts ≥ 8 s from now
+    const closesAt = new Date(now + 5000).toISOString();
     const post = spawnProc('post', [
       TMI, 'aggregator', 'post', '--url', info.urls.aggregator, '--admin-token', info.adminTokenFile, '--side', 'buy',
       '--energy-kwh', String(ENERGY_KWH), '--price', String(LIMIT_CENTS), '--delivery', `${delivery.start}/${delivery.end}`, '--closes-at', closesAt,
@@ -253,11 +254,16 @@ test('market: tmi up + 5 HEM processes, a posted VPP bid clears on every node, s
     const underDeliverer = homes.find((h) => h.underDeliverFactor < 1)!;
     assert.ok(bidders.includes(underDeliverer), `the under-delivering home offers (decision: ${JSON.stringify(decisions[homes.indexOf(underDeliverer)])})`);
     assert.ok(bidders.length >= 3, `at least three homes offer (decisions: ${JSON.stringify(decisions.map((d) => d.reason ?? d.bid))})`);
-    const cleared = await waitFor('the auction cleared (analytics)', 30_000, async () => {
-      const a = await getJson<AnalyticsAuction>(`${info.urls.analytics}/api/auctions/${auctionId}`);
-      return a && a.auction.status === 'cleared' && a.awards.length > 0 ? a : undefined;
-    }, 200);
-    // every offer reached the chain (bids carry the height of the block that included them)
+    // analytics ingests the wire (bids) and the chain (result) on two paths: wait until it has both
+    let seen: AnalyticsAuction | undefined;
+    const cleared = await waitFor('the auction cleared with every bid (analytics)', 30_000, async () => {
+      seen = (await getJson<AnalyticsAuction>(`${info.urls.analytics}/api/auctions/${auctionId}`)) ?? seen;
+      return seen && seen.auction.status === 'cleared' && seen.awards.length > 0 && seen.bids.length >= bidders.length ? seen : undefined;
+    }, 200).catch((err: Error) => {
+      if (seen?.auction.status !== 'cleared') throw err;
+      return seen; // cleared, bids missing: the assertions below say which
+    });
+    // the bids analytics saw on the wire are the homes' decisions
     assert.deepEqual(
       cleared.bids.map((b) => b.address).sort(),
       bidders.map((h) => h.address!).sort(),
@@ -268,10 +274,14 @@ test('market: tmi up + 5 HEM processes, a posted VPP bid clears on every node, s
       const b = cleared.bids.find((x) => x.address === h.address);
       if (d) assert.deepEqual({ energyWh: b?.energyWh, priceMcPerKWh: b?.priceMcPerKWh }, { energyWh: d.energyWh, priceMcPerKWh: d.priceMcPerKWh }, `${h.meterId}: bid on the wire = decide()`);
     }
-    // the auction asks for more than was offered: every offer is awarded in full at its own price (pay-as-bid)
+    // the auction asks for more than was offered, so every offer that reached the chain is
+    // awarded in full at its own price (pay-as-bid): awards = offers shows they all did
     assert.deepEqual(
       cleared.awards.map((w) => [w.address, w.energyWh, w.priceMcPerKWh]).sort(),
-      cleared.bids.map((b) => [b.address, b.energyWh, b.priceMcPerKWh]).sort(),
+      bidders.map((h) => {
+        const d = decisions[homes.indexOf(h)]!.bid as { energyWh: number; priceMcPerKWh: number };
+        return [h.address, d.energyWh, d.priceMcPerKWh];
+      }).sort(),
       'awards = offers',
     );
 
