@@ -69,6 +69,7 @@ const BLOCK_SUBSCRIBERS = Math.max(1, Number(process.env.BENCH_BLOCK_SUBSCRIBERS
 const SLOT_MS = Number(process.env.BENCH_SLOT_MS ?? 250);
 const PATIENCE = Number(process.env.BENCH_PATIENCE ?? 8);
 const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_MS ?? 60_000);
+const CLOSE_PHASE_MS = process.env.BENCH_CLOSE_PHASE_MS === undefined ? undefined : Number(process.env.BENCH_CLOSE_PHASE_MS);
 const FEEDERS = 10;
 const TOPIC_BLOCKS = 'tmi/v1/chain/blocks';
 const TOPIC_AUCTIONS = 'tmi/v1/auctions/+';
@@ -466,7 +467,9 @@ async function orchestrate(): Promise<void> {
       if (kind === 'cold') await new Promise((r) => setTimeout(r, Math.max(0, lastBidAt + COLD_WAIT_MS - Date.now())));
       const errorsBefore = await brokerErrorsNow();
       const now = Date.now();
-      const closesAt = now + BID_WINDOW_MS;
+      let closesAt = now + BID_WINDOW_MS;
+      // BENCH_CLOSE_PHASE_MS: put closesAt that many ms after the start of a slot
+      if (CLOSE_PHASE_MS !== undefined) closesAt = genesisMs + Math.ceil((closesAt - genesisMs) / SLOT_MS) * SLOT_MS + CLOSE_PHASE_MS;
       // delivery: the first metering interval of the chain's grid that starts after the close
       const startMs = genesisMs + Math.ceil((closesAt - genesisMs + 1) / INTERVAL_MS) * INTERVAL_MS;
       const res = await fetch(`${info.urls.aggregator}/admin/auctions`, {
@@ -514,6 +517,8 @@ async function orchestrate(): Promise<void> {
       results.push({
         kind,
         auctionId,
+        // where closesAt falls in its slot (block time = slot start; a close is valid from a block whose time ≥ closesAt)
+        closesAtSlotPhaseMs: (closesAt - genesisMs) % SLOT_MS,
         bidsSent: rows.filter((x) => x[0] !== null).length,
         bidsAcked: rows.filter((x) => x[1] !== null).length,
         bidsAckedAfterClose: rows.filter((x) => x[1] !== null && x[1]! >= closesAt).length,
