@@ -229,12 +229,14 @@ test('market: tmi up + 5 HEM processes, a posted VPP bid clears on every node, s
     // chain takes it in the next slot; two readings later it is certainly on chain
     await waitFor('two readings from every home', 40_000, () => homes.every((h) => h.proc!.lines.filter((l) => l.event === 'reading').length >= 2), 250);
 
-    // ── 3. the operator posts a VPP bid for the interval three ahead ──
+    // ── 3. the operator posts a VPP bid for the interval four ahead ──
     const now = Date.now();
-    const deliveryStart = genesisMs + (Math.floor((now - genesisMs) / INTERVAL_MS) + 3) * INTERVAL_MS;
+    const deliveryStart = genesisMs + (Math.floor((now - genesisMs) / INTERVAL_MS) + 4) * INTERVAL_MS;
     const delivery = { start: new Date(deliveryStart).toISOString(), end: new Date(deliveryStart + INTERVAL_MS).toISOString() };
-    // bids are open for 5 s (the homes answer within 1 s; a slow machine needs the margin); delivery starts ≥ 8 s from now
-    const closesAt = new Date(now + 5000).toISOString();
+    // closesAt leaves room for starting the CLI on a busy machine (the aggregator refuses a
+    // close in the past) and for the homes' answers (within 1 s when idle); the delivery
+    // starts ≥ 12 s from now, so the result reaches the homes before it
+    const closesAt = new Date(now + 6000).toISOString();
     const post = spawnProc('post', [
       TMI, 'aggregator', 'post', '--url', info.urls.aggregator, '--admin-token', info.adminTokenFile, '--side', 'buy',
       '--energy-kwh', String(ENERGY_KWH), '--price', String(LIMIT_CENTS), '--delivery', `${delivery.start}/${delivery.end}`, '--closes-at', closesAt,
