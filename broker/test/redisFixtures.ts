@@ -26,6 +26,15 @@ export function redisServerAvailable(): boolean {
   return r.status === 0;
 }
 
+/** Kills a child when this process exits, so that a test that times out leaves no orphan. */
+export function killOnExit(child: ChildProcess): void {
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  process.once('exit', kill);
+  child.once('exit', () => process.off('exit', kill));
+}
+
 /** A port that was free a moment ago (redis-server cannot listen on port 0 and report it). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -67,6 +76,7 @@ export async function startRedisServer(): Promise<RedisServer | { skip: string }
     const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--loglevel', 'warning'], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    killOnExit(child);
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
@@ -119,6 +129,7 @@ const TMI = new URL('../../cli/tmi.js', import.meta.url).pathname;
 /** `tmi broker <args>` as a child process; resolves once it prints its ports. */
 export async function spawnBroker(args: string[], timeoutMs = 15_000): Promise<BrokerProcess> {
   const child = spawn(process.execPath, [TMI, 'broker', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  killOnExit(child);
   let stdout = '';
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {

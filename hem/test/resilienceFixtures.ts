@@ -54,6 +54,14 @@ export function spawnHem(meterId: string, config: string, o: SpawnHemOptions = {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...(o.clockSkewFile ? { TMI_TEST_CLOCK_SKEW_FILE: o.clockSkewFile } : {}) },
   });
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGCONT');
+      child.kill('SIGKILL');
+    }
+  };
+  process.once('exit', kill); // a test that times out leaves no orphan
+  child.once('exit', () => process.off('exit', kill));
   const lines = o.lines ?? [];
   collectJsonLines(child.stdout, lines);
   let err = '';

@@ -23,6 +23,7 @@ import { RegistryClient } from '../../csm-registry/client.js';
 import { generateKeyPair } from '../../wire/keys.js';
 import { writeKeyFile } from '../../wire/keyFile.js';
 import { spawnHem, waitUntil } from '../../hem/test/resilienceFixtures.js';
+import { killOnExit } from '../../broker/test/redisFixtures.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const PORTS = ['--mqtt-port', '0', '--ws-port', '0', '--registry-port', '0', '--aggregator-port', '0', '--analytics-port', '0', '--metrics-port', '0'];
@@ -38,6 +39,7 @@ interface Run {
 function runTmi(args: string[], o: { up?: RegExp; timeoutMs?: number } = {}): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [TMI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    killOnExit(child);
     let stdout = '';
     let stderr = '';
     let served = false;
@@ -95,6 +97,7 @@ test('damaged level databases (chain, registry, HEM) are refused at start with a
   try {
     // ── a real data directory: tmi up + one tmi hem for a few seconds ──
     const upChild = spawn(process.execPath, [TMI, 'up', '--data', data, ...PORTS, '--interval-ms', '2000', '--slot-ms', '100', '--patience', '2', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    killOnExit(upChild);
     let upOut = '';
     upChild.stdout.on('data', (d: Buffer) => (upOut += d.toString()));
     const upExit = new Promise<number | null>((r) => upChild.on('exit', (c) => r(c)));

@@ -25,6 +25,7 @@ import { generateKeyPair } from '../../wire/keys.js';
 import { writeKeyFile } from '../../wire/keyFile.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { killHard, spawnHem, waitUntil, type HemProcess, type LogLine } from '../../hem/test/resilienceFixtures.js';
+import { killOnExit } from '../../broker/test/redisFixtures.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const INTERVAL_MS = 4000;
@@ -59,6 +60,7 @@ test('SIGSTOP a group of homes through an auction, SIGCONT: validators catch up,
     TMI, 'up', '--data', upDir, '--mqtt-port', '0', '--ws-port', '0', '--registry-port', '0', '--aggregator-port', '0', '--metrics-port', '0',
     '--analytics-port', '0', '--interval-ms', String(INTERVAL_MS), '--slot-ms', String(SLOT_MS), '--patience', String(PATIENCE), '--log-level', 'warn',
   ], { stdio: ['ignore', 'pipe', 'pipe'] });
+  killOnExit(up);
   let upOut = '';
   let upErr = '';
   up.stdout.on('data', (d: Buffer) => (upOut += d.toString()));
