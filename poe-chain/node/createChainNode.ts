@@ -616,7 +616,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     if (producer !== key.address) return;
     // [NODE-slot] pending transactions, or a heartbeat once W slots have passed since the parent
     const heartbeatDue = slot - parent.slot >= W;
-    const cands = mempool.candidates(parent.hash, maxTxs, maxBlockBytes);
+    const cands = mempool.candidates(parent.hash, maxTxs, maxBlockBytes, slot);
     if (cands.length === 0 && !heartbeatDue) return;
     let built;
     try {
@@ -626,7 +626,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       log.warn({ slot, err: err.message }, 'block not built');
       return;
     }
-    mempool.recordBuild(parent.hash, cands, built.rejected);
+    mempool.recordBuild(parent.hash, cands, built.rejected, slot);
     if (built.txIds.length === 0 && !heartbeatDue) return;
     lastProducedSlot = slot;
     const h = built.block.parameters.header;

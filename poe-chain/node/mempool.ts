@@ -18,7 +18,11 @@
  *          that never failed is never evicted for a newcomer: the newcomer is refused.
  * [MP-9] a block build that rejects a transaction drops it when the reason is permanent;
  *          a transient one is deferred until the head changes and dropped after
- *          maxAttempts builds.
+ *          maxAttempts builds — except a reason that only time can cure (TIME_TX_CODES:
+ *          e.g. an auction-close that arrived just before its closesAt, which a block at
+ *          the current slot's start time cannot take yet): that one is retried at the next
+ *          slot without waiting for a new head, and does not use up attempts (the date
+ *          window [MP-8] still ends it).
  * [MP-10] transactions of applied blocks leave the pool; those of blocks orphaned by a
  *          reorg come back (ahead of the others, keeping chain order) if still valid.
  */
@@ -32,6 +36,9 @@ import { slotAt, slotTime } from '../core/genesis.js';
 import { txId as txIdOf } from '../core/txId.js';
 import type { RejectedTx } from '../core/buildBlock.js';
 import { chainCodec } from '../core/validateAndApplyBlock.js';
+
+/** [MP-9] transient codes that time alone cures: retried at the next slot. */
+export const TIME_TX_CODES: ReadonlySet<string> = new Set<TxErrorCode>(['AUCTION_NOT_DUE', 'READING_NOT_ENDED', 'CERT_NOT_VALID', 'DATE_OUT_OF_WINDOW']);
 
 /** TxError codes that may turn valid later, when other transactions are on chain or time passes. */
 export const TRANSIENT_TX_CODES: ReadonlySet<string> = new Set<TxErrorCode>([
@@ -68,6 +75,8 @@ export interface MempoolEntry {
   attempts: number;
   /** head hash at which its last build failed: not retried until the head changes */
   deferredAt?: string;
+  /** for a time-cured failure: the slot it failed at; retried at any later slot */
+  deferredSlot?: number;
 }
 
 export type AdmitStatus = 'admitted' | 'known' | 'on-chain' | 'rejected';
@@ -265,13 +274,13 @@ export class Mempool {
     return n;
   }
 
-  /** Candidates for a block on the head `headHash`, in pool order, within the limits. */
-  candidates(headHash: string, maxTxs: number, maxBytes: number): MempoolEntry[] {
+  /** Candidates for a block at `slot` on the head `headHash`, in pool order, within the limits. */
+  candidates(headHash: string, maxTxs: number, maxBytes: number, slot?: number): MempoolEntry[] {
     const out: MempoolEntry[] = [];
     let bytes = 0;
     for (const e of this.entries.values()) {
       if (out.length >= maxTxs) break;
-      if (e.deferredAt === headHash) continue;
+      if (e.deferredAt === headHash && (e.deferredSlot === undefined || slot === undefined || slot <= e.deferredSlot)) continue;
       if (bytes + e.bytes > maxBytes) continue;
       out.push(e);
       bytes += e.bytes;
@@ -280,17 +289,20 @@ export class Mempool {
   }
 
   /** [MP-9] what a block build said about the candidates it was given. */
-  recordBuild(headHash: string, candidates: readonly MempoolEntry[], rejected: readonly RejectedTx[]): void {
+  recordBuild(headHash: string, candidates: readonly MempoolEntry[], rejected: readonly RejectedTx[], slot?: number): void {
     for (const r of rejected) {
       const e = candidates[r.index];
       if (!e || !this.entries.has(e.id)) continue;
-      if (!TRANSIENT_TX_CODES.has(r.code) || e.attempts + 1 >= this.maxAttempts) {
+      const timeCured = TIME_TX_CODES.has(r.code) && slot !== undefined;
+      if (!TRANSIENT_TX_CODES.has(r.code) || (!timeCured && e.attempts + 1 >= this.maxAttempts)) {
         this.remove(e.id);
         this.counters.dropped++;
         continue;
       }
-      e.attempts++;
+      if (!timeCured) e.attempts++;
       e.deferredAt = headHash;
+      if (timeCured) e.deferredSlot = slot;
+      else delete e.deferredSlot;
     }
   }
 

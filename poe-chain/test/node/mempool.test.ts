@@ -103,6 +103,25 @@ test('[MP-9] permanent build failures drop at once; transient ones after maxAtte
   assert.equal(pool.stats().dropped, 2);
 });
 
+test('[MP-9] a failure only time cures (AUCTION_NOT_DUE) is retried at the next slot on the same head, without using up attempts', () => {
+  const { pool, transfer } = setup({ maxAttempts: 2 });
+  const a = pool.admit(transfer());
+  const notDue = (slot: number) => {
+    const cands = pool.candidates('h', 10, 1 << 20, slot);
+    pool.recordBuild('h', cands, [{ index: 0, txId: a.txId!, code: 'AUCTION_NOT_DUE', message: '' }], slot);
+  };
+  notDue(10);
+  assert.equal(pool.candidates('h', 10, 1 << 20, 10).length, 0, 'not again in the same slot');
+  assert.equal(pool.candidates('h', 10, 1 << 20, 11).length, 1, 'back at the next slot, same head');
+  for (let s = 11; s < 20; s++) notDue(s);
+  assert.equal(pool.has(a.txId!), true, 'time-cured retries do not count toward maxAttempts');
+  // a state-dependent failure still waits for a new head
+  const cands = pool.candidates('h', 10, 1 << 20, 30);
+  pool.recordBuild('h', cands, [{ index: 0, txId: a.txId!, code: 'INSUFFICIENT_FUNDS', message: '' }], 30);
+  assert.equal(pool.candidates('h', 10, 1 << 20, 31).length, 0, 'INSUFFICIENT_FUNDS waits for the head to change');
+  assert.equal(pool.candidates('h2', 10, 1 << 20, 31).length, 1);
+});
+
 test('[MP-10] included transactions leave; orphaned ones come back ahead, in chain order; expired ones are pruned', () => {
   const { pool, transfer, clock, f } = setup();
   const x = transfer();
