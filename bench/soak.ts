@@ -1,0 +1,561 @@
+/**
+ * Soak (`npm run soak`, prints one JSON object): SOAK_HOMES (10,000) simulated HEM clients
+ * against ONE broker for a compressed day, then checks that nothing was lost.
+ *
+ * Processes (all on this machine, loopback):
+ *   broker   registry (HTTP, level) + broker, wired as `tmi up` wires them   (bench/soak/brokerProcess.ts)
+ *   chain    the aggregator's chain node (producer) + the aggregator             (bench/soak/chainProcess.ts)
+ *   homes ×P the homes, one MQTT connection each, logged in with a signed token  (bench/soak/homesProcess.ts)
+ *   this     orchestrator + the counting subscriber (role analytics)             (bench/soak/soakCounter.ts)
+ *
+ * Phases: enrol + certify every home over the registry's HTTP API (client, concurrency);
+ * log in; each home puts its pseudonym certificate on chain; then SOAK_INTERVALS metering
+ * intervals of SOAK_INTERVAL_MS: each home publishes a signed reading per interval (QoS 1)
+ * and answers every auction-open with a signed bid (QoS 1); the aggregator opens an auction
+ * every SOAK_AUCTION_EVERY intervals and closes it on time; the chain clears it.
+ *
+ * Checks: every PUBACKed message was either seen by the counting subscriber or answered
+ * by a broker error (dropped = 0); each auction's bids on chain = bids acknowledged; the
+ * chain's clearing = clearAuction recomputed here from the bids in the blocks; readings on
+ * chain per interval; RSS of the broker and the chain node sampled over the day, with a
+ * least-squares slope; close → block-with-the-close and close → auction-result delays.
+ */
+import { spawn, execSync, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { clearAuction, type ClearingOffer } from '../poe-chain/core/auction/clearAuction.js';
+import { bidQuantities, hemSideFor } from '../poe-chain/core/tx/applyBidOffer.js';
+import { brokerProcess } from './soak/brokerProcess.js';
+import { chainProcess } from './soak/chainProcess.js';
+import { homesProcess } from './soak/homesProcess.js';
+import { rpc, type Msg, type ProcSample } from './soak/soakIpc.js';
+import { startCounter, type SoakCounter } from './soak/soakCounter.js';
+import { parseReqId, serviceKey, FEEDERS } from './soak/soakHomes.js';
+import { linearTrend } from './soak/linearTrend.js';
+import type { FeederLimit } from '../schemas/types.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const env = (k: string, d: number) => (process.env[k] !== undefined ? Number(process.env[k]) : d);
+
+const T0 = Date.now();
+/** children that exited before the orchestrator closed them */
+const crashes: { role: string; code: number | null; signal: string | null; atS: number }[] = [];
+let closing = false;
+function log(msg: string): void {
+  process.stderr.write(`[soak ${((Date.now() - T0) / 1000).toFixed(1)} s] ${msg}\n`);
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
+const r1 = (x: number) => Math.round(x * 10) / 10;
+const r2 = (x: number) => Math.round(x * 100) / 100;
+const r4 = (x: number) => Math.round(x * 10_000) / 10_000;
+
+function pct(sorted: readonly number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function ulimits(): { soft: number; hard: number } {
+  try {
+    const [soft, hard] = execSync('ulimit -Sn; ulimit -Hn', { shell: '/bin/sh', encoding: 'utf8' }).trim().split('\n');
+    const n = (s: string | undefined) => (s === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(s));
+    return { soft: n(soft), hard: n(hard) };
+  } catch {
+    return { soft: Number.NaN, hard: Number.NaN };
+  }
+}
+
+/** Starts a child role of this file; with `nofile`, through sh so that its soft fd limit is raised first. */
+function spawnChild(role: string, nofile: number | undefined): Promise<ChildProcess> {
+  // SOAK_PROFILE=<role>: that child writes a V8 CPU profile (.cpuprofile) into the working directory
+  const args = [...(process.env.SOAK_PROFILE === role ? ['--cpu-prof'] : []), SELF, role];
+  const child = nofile === undefined
+    ? spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    : spawn('/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code, signal) => reject(new Error(`CHILD_EXITED role=${role} code=${code} signal=${signal}`)));
+    child.once('message', (m: Msg) => {
+      if (m.cmd === 'ready') {
+        child.removeAllListeners('exit');
+        child.once('exit', (code, signal) => {
+          if (!closing) crashes.push({ role, code, signal, atS: r1((Date.now() - T0) / 1000) });
+        });
+        resolve(child);
+      }
+    });
+  });
+}
+
+interface HomesProgress {
+  rssMB: number;
+  retried: Record<string, number>;
+  cpuS: number;
+  counts: { sent: Record<string, number>; acked: Record<string, number>; reconnects: number; closes: number; errorMessages: number };
+  rejected: number;
+  connected: number;
+  publishErrors: Record<string, number>;
+}
+
+interface ChainAuctionInfo {
+  found: boolean;
+  status?: string;
+  bidCount?: number;
+  closedHeight?: number | null;
+  awardedWh?: number | null;
+  clearingPriceMcPerKWh?: number | null;
+  awards?: { address: string; feeder: string; reqId: string; energyWh: number; priceMcPerKWh: number }[];
+  excluded?: number;
+  excludedReasons?: Record<string, number>;
+  voidReason?: string | null;
+  aggregatorStatus?: string | null;
+  params?: { side: 'buy' | 'sell'; energyWh: number; limitPriceMcPerKWh: number; pricing: 'pay-as-bid' | 'uniform'; feederLimits: FeederLimit[] };
+}
+
+function series(samples: readonly ProcSample[], startMs: number, key: 'rssMB' | 'heapUsedMB') {
+  return samples.map((s) => [r1((s.t - startMs) / 1000), s[key]] as const);
+}
+
+function trendOf(samples: readonly ProcSample[], from: number, to: number) {
+  const pts = samples.filter((s) => s.t >= from && s.t <= to).map((s) => [(s.t - from) / 60_000, s.rssMB] as const);
+  const all = linearTrend(pts);
+  const half = linearTrend(pts.filter(([x]) => x >= (to - from) / 120_000));
+  const first = pts[0]?.[1] ?? Number.NaN;
+  const last = pts.at(-1)?.[1] ?? Number.NaN;
+  const growing = all.slope > 0 && all.r2 >= 0.5 && half.slope > 0 && half.r2 >= 0.5;
+  return {
+    slopeMBPerMin: r2(all.slope),
+    r2: r2(all.r2),
+    secondHalfSlopeMBPerMin: r2(half.slope),
+    secondHalfR2: r2(half.r2),
+    firstMB: first,
+    lastMB: last,
+    maxMB: Math.max(...pts.map(([, y]) => y)),
+    samples: pts.length,
+    trend: growing ? 'growing (slope > 0 with R² ≥ 0.5 over the whole day and its second half)' : 'no steady growth (slope not consistently positive, or R² < 0.5)',
+  };
+}
+
+async function main(): Promise<void> {
+  const HOMES_WANTED = env('SOAK_HOMES', 10_000);
+  const PROCS = env('SOAK_PROCS', 4);
+  const I = env('SOAK_INTERVAL_MS', 10_000);
+  const D = env('SOAK_INTERVALS', 24);
+  const EVERY = env('SOAK_AUCTION_EVERY', 4);
+  const SAMPLE_MS = env('SOAK_SAMPLE_MS', 2000);
+  const SLOT_MS = env('SOAK_SLOT_MS', 250);
+  const PATIENCE = env('SOAK_PATIENCE', 8);
+  const READING_SPREAD = env('SOAK_READING_SPREAD_MS', Math.round(0.7 * I));
+  const BID_SPREAD = env('SOAK_BID_SPREAD_MS', Math.round(0.5 * I));
+  const CONCURRENCY = env('SOAK_ENROL_CONCURRENCY', 16);
+  // 'store': enrol and certify through the registry's store in the broker process (fast);
+  // 'http': through the registry's HTTP API with RegistryClient (measured: 97–153 s for 10,000)
+  const ENROL = process.env.SOAK_ENROL === 'http' ? 'http' : 'store';
+  // the broker looks up each new pseudonym at the registry before it acknowledges: a burst
+  // of 10,000 first messages times out (DIRECTORY_UNAVAILABLE), so certificates go out
+  // with at most this many awaiting their PUBACK per homes process
+  const CERT_WINDOW = env('SOAK_CERT_WINDOW', 25);
+  const loadAtStart = loadavg().map(r2);
+
+  // ── file descriptors: one per connection in the broker, one per home in its process
+  const lim = ulimits();
+  const brokerNeeds = (h: number) => h + 600;
+  const homesNeeds = (h: number) => Math.ceil(h / PROCS) + 300;
+  let homes = HOMES_WANTED;
+  const limitNote: string[] = [];
+  if (Number.isFinite(lim.hard) && brokerNeeds(homes) > lim.hard) {
+    homes = Math.max(PROCS, lim.hard - 600);
+    limitNote.push(`hard fd limit ${lim.hard} < ${brokerNeeds(HOMES_WANTED)} needed by the broker: homes reduced to ${homes}`);
+  }
+  const raise = (need: number) => (Number.isFinite(lim.soft) && need > lim.soft ? Math.min(lim.hard, need) : undefined);
+  log(`fd limits soft ${lim.soft} hard ${lim.hard}; broker needs ~${brokerNeeds(homes)}, each homes process ~${homesNeeds(homes)}`);
+
+  const dataDir = await mkdtemp(join(tmpdir(), 'tmi-soak-'));
+  const children: ChildProcess[] = [];
+  let counter: SoakCounter | undefined;
+  try {
+    const feederLimits: [string, number][] = [['F00', 2_000_000], ['F01', 500_000], ['F02', 1_000_000]];
+    const broker = await spawnChild('broker', raise(brokerNeeds(homes)));
+    children.push(broker);
+    const b = await rpc<{ mqttUrl: string; registryUrl: string; adminToken: string; registryKey: string }>(broker, { cmd: 'start', dataDir, sampleMs: SAMPLE_MS, feederLimits });
+    const chain = await spawnChild('chain', undefined);
+    children.push(chain);
+    const g = await rpc<{ genesisTimeMs: number; intervalMs: number; slotMs: number; voidGraceMs: number | null }>(chain, {
+      cmd: 'start', dataDir, mqttUrl: b.mqttUrl, registryUrl: b.registryUrl, adminToken: b.adminToken, registryKey: b.registryKey,
+      intervalMs: I, slotMs: SLOT_MS, patience: PATIENCE, slotsPerDay: D, sampleMs: SAMPLE_MS,
+    });
+    log(`broker ${b.mqttUrl}, registry ${b.registryUrl}; chain genesis ${new Date(g.genesisTimeMs).toISOString()}, interval ${g.intervalMs} ms, slot ${g.slotMs} ms`);
+
+    const homesProcs = await Promise.all(Array.from({ length: PROCS }, () => spawnChild('homes', raise(homesNeeds(homes)))));
+    children.push(...homesProcs);
+    const per = Math.ceil(homes / PROCS);
+    const ranges = homesProcs.map((_, p) => [p * per, Math.min(homes, (p + 1) * per)] as const);
+
+    // ── enrolment and certificates
+    const tEnrol = Date.now();
+    let storeCerts: [number, unknown][][] = ranges.map(() => []);
+    if (ENROL === 'store') {
+      const e = await rpc<{ certs: [number, unknown][]; ms: number }>(broker, { cmd: 'enrol', from: 0, to: homes }, 1_200_000);
+      storeCerts = ranges.map(([a, z]) => e.certs.filter(([i]) => i >= a && i < z));
+    }
+    const setup = await Promise.all(homesProcs.map((h, p) => rpc<{ homes: number; keysMs: number; enrolMs: number }>(h, {
+      cmd: 'setup', from: ranges[p]![0], to: ranges[p]![1], registryUrl: b.registryUrl, adminToken: b.adminToken, concurrency: CONCURRENCY, certs: storeCerts[p],
+    }, 1_200_000)));
+    const enrolS = (Date.now() - tEnrol) / 1000;
+    log(`${homes} meters enrolled and certified (${ENROL}) in ${r1(enrolS)} s`);
+
+    counter = await startCounter(b.mqttUrl, 'soak-counter', serviceKey('soak-counter'));
+
+    // ── logins
+    const tLogin = Date.now();
+    const conn = await Promise.all(homesProcs.map((h) => rpc<{ connected: number; failed: number; ms: number }>(h, { cmd: 'connect', mqttUrl: b.mqttUrl, batch: 50 }, 900_000)));
+    const loginS = (Date.now() - tLogin) / 1000;
+    const connected = conn.reduce((s, c) => s + c.connected, 0);
+    log(`${connected} homes logged in (${conn.reduce((s, c) => s + c.failed, 0)} failed) in ${r1(loginS)} s`);
+
+    // ── certificates on chain
+    const tCert = Date.now();
+    await Promise.all(homesProcs.map((h) => rpc(h, { cmd: 'certTx', window: CERT_WINDOW }, 900_000)));
+    let certs = 0;
+    let certStall: Record<string, unknown> | undefined;
+    for (let lastChange = Date.now(), lastCount = -1; Date.now() - tCert < 300_000;) {
+      const c = await rpc<{ certs: number; height: number }>(chain, { cmd: 'certs' });
+      certs = c.certs;
+      if (certs >= connected) break;
+      if (certs !== lastCount) [lastChange, lastCount] = [Date.now(), certs];
+      if (Date.now() - lastChange > 20_000) {
+        // no progress for 20 s: record why, and go on with the homes that are certified
+        const st = await rpc<{ stats: { mempool: unknown; droppedMessages: unknown } }>(chain, { cmd: 'stats' });
+        const hp = await Promise.all(homesProcs.map((h) => rpc<HomesProgress>(h, { cmd: 'progress' })));
+        certStall = { certsOnChain: certs, mempool: st.stats.mempool, droppedMessages: st.stats.droppedMessages, refusedAtBroker: hp.reduce((s2, x) => s2 + x.rejected, 0), counterSawCertTxs: [...counter.received].filter((id) => id.startsWith('soak_c_')).length };
+        log(`certificates stalled at ${certs}: ${JSON.stringify(certStall)}`);
+        break;
+      }
+      await sleep(1000);
+    }
+    const certS = (Date.now() - tCert) / 1000;
+    log(`${certs} certificates on chain in ${r1(certS)} s`);
+
+    // ── the day
+    const first = Math.floor((Date.now() - g.genesisTimeMs) / I) + 1; // the first whole interval from now
+    const last = first + D - 1;
+    const startOf = (n: number) => g.genesisTimeMs + n * I;
+    const dayStart = startOf(first);
+    const dayEnd = startOf(last + 1) + READING_SPREAD;
+    await Promise.all(homesProcs.map((h) => rpc(h, { cmd: 'run', genesisTimeMs: g.genesisTimeMs, intervalMs: I, firstInterval: first, lastInterval: last, readingSpreadMs: READING_SPREAD, bidSpreadMs: BID_SPREAD })));
+    await rpc(broker, { cmd: 'samples' }); // samples of the setup are dropped; the day is sampled below
+    await rpc(chain, { cmd: 'samples' });
+    log(`day: intervals ${first}..${last} (${D} × ${I} ms), auction every ${EVERY} intervals, readings spread over ${READING_SPREAD} ms, bids over ${BID_SPREAD} ms`);
+
+    const brokerSamples: ProcSample[] = [];
+    const chainSamples: ProcSample[] = [];
+    const homesRss: [number, number][] = [];
+    const auctions: { auctionId: string; n: number; openedAt: number; closesAtMs: number }[] = [];
+    const auctionErrors: string[] = [];
+    const readingsOnChain: { interval: number; onChain: number }[] = [];
+    let lastProgress: HomesProgress[] = [];
+    // sampling runs on its own clock, so a slow child never delays the auctions
+    let sampling = false;
+    const sampleOnce = async () => {
+      if (sampling) return;
+      sampling = true;
+      try {
+        const [bs, cs, hp] = await Promise.all([
+          rpc<{ samples: ProcSample[] }>(broker, { cmd: 'samples' }, 60_000),
+          rpc<{ samples: ProcSample[] }>(chain, { cmd: 'samples' }, 60_000),
+          Promise.all(homesProcs.map((h) => rpc<HomesProgress>(h, { cmd: 'progress' }, 60_000))),
+        ]);
+        brokerSamples.push(...bs.samples);
+        chainSamples.push(...cs.samples);
+        homesRss.push([Date.now(), hp.reduce((s2, x) => s2 + x.rssMB, 0)]);
+        lastProgress = hp;
+        const ack = (k: string) => hp.reduce((s2, x) => s2 + (x.counts.acked[k] ?? 0), 0);
+        const lb = brokerSamples.at(-1);
+        const lc = chainSamples.at(-1);
+        log(`t=${r1((Date.now() - dayStart) / 1000)} s: acked r ${ack('r')} b ${ack('b')}; counter ${counter!.received.size}; refused ${hp.reduce((s2, x) => s2 + x.rejected, 0)}; ` +
+          `retried ${JSON.stringify(hp.reduce<Record<string, number>>((acc, x) => { for (const [k, v] of Object.entries(x.retried)) acc[k] = (acc[k] ?? 0) + v; return acc; }, {}))}; ` +
+          `broker rss ${lb?.rssMB} MB conn ${lb?.connected}; chain rss ${lc?.rssMB} MB height ${lc?.height} mempool ${lc?.mempool}; reconnects ${hp.reduce((s2, x) => s2 + x.counts.reconnects, 0)}; load ${loadavg()[0]!.toFixed(1)}`);
+      } catch (err) {
+        log(`sampling failed: ${(err as Error).message.split('\n')[0]}`);
+      } finally {
+        sampling = false;
+      }
+    };
+    const sampler = setInterval(() => void sampleOnce(), Math.max(SAMPLE_MS, I / 2));
+    let side: 'buy' | 'sell' = 'buy';
+    try {
+      for (let n = first; n <= last + 1; n++) {
+        await sleep(startOf(n) - Date.now());
+        if (crashes.length > 0) {
+          log(`a child process exited: ${JSON.stringify(crashes)}; the day is cut short`);
+          break;
+        }
+        // readings of interval n − 3 have had two intervals to reach the chain
+        if (n - 3 >= first) {
+          const k = n - 3;
+          void rpc<{ readings: number }>(chain, { cmd: 'readingsOf', epoch: k }, 60_000).then((r) => readingsOnChain.push({ interval: k, onChain: r.readings }), () => undefined);
+        }
+        if (n > first && n <= last - 2 && (n - first - 1) % EVERY === 0) {
+          await sleep(startOf(n) + 0.45 * I - Date.now());
+          const now = Date.now();
+          // delivery = interval n + 2; the close leaves a tenth of an interval before it
+          const closesAtMs = Math.min(now + 1.1 * I, startOf(n + 2) - 0.1 * I);
+          if (closesAtMs - now < 0.5 * I) {
+            auctionErrors.push(`interval ${n}: too late to open (${now - startOf(n)} ms into the interval)`);
+            continue;
+          }
+          try {
+            const a = await rpc<{ auctionId: string }>(chain, {
+              cmd: 'openAuction', side, energyWh: Math.round(homes * 500), limitPriceMcPerKWh: side === 'buy' ? 25_000 : 8_000,
+              deliveryStartMs: startOf(n + 2), deliveryEndMs: startOf(n + 3), closesAtMs, pricing: auctions.length % 2 === 0 ? 'pay-as-bid' : 'uniform',
+            }, 30_000);
+            auctions.push({ auctionId: a.auctionId, n: n + 2, openedAt: Date.now(), closesAtMs });
+            log(`interval ${n}: auction ${a.auctionId} (${side}) opened, closes in ${r1((closesAtMs - Date.now()) / 1000)} s`);
+          } catch (err) {
+            auctionErrors.push(`interval ${n}: ${(err as Error).message.split('\n')[0]}`);
+            log(`interval ${n}: auction not opened: ${(err as Error).message.split('\n')[0]}`);
+          }
+          side = side === 'buy' ? 'sell' : 'buy';
+        }
+      }
+    } finally {
+      clearInterval(sampler);
+    }
+    void lastProgress;
+
+    // ── drain: the last readings, the last results
+    await sleep(dayEnd + 2000 - Date.now());
+    for (let k = 0; k < 40; k++) {
+      const st = await rpc<{ stats: { mempool: { count: number } } }>(chain, { cmd: 'stats' });
+      if (st.stats.mempool.count === 0) break;
+      await sleep(500);
+    }
+    const readingsTail: { interval: number; onChain: number }[] = [];
+    for (let n = Math.max(first, last - 2); n <= last; n++) {
+      readingsTail.push({ interval: n, onChain: (await rpc<{ readings: number }>(chain, { cmd: 'readingsOf', epoch: n })).readings });
+    }
+    const settleUntil = Date.now() + 60_000;
+    const infos = new Map<string, ChainAuctionInfo>();
+    while (Date.now() < settleUntil) {
+      let done = true;
+      for (const a of auctions) {
+        const info = await rpc<ChainAuctionInfo>(chain, { cmd: 'auction', auctionId: a.auctionId });
+        infos.set(a.auctionId, info);
+        if (!info.found || info.status === 'open' || !counter.auctions.get(a.auctionId)?.resultAt) done = false;
+      }
+      if (done && Date.now() - counter.lastHomeMessageAt > 3000) break;
+      await sleep(1000);
+    }
+    const [bs, cs] = await Promise.all([rpc<{ samples: ProcSample[] }>(broker, { cmd: 'samples' }), rpc<{ samples: ProcSample[] }>(chain, { cmd: 'samples' })]);
+    brokerSamples.push(...bs.samples);
+    chainSamples.push(...cs.samples);
+
+    // ── accounting: every acknowledged message is seen by the counter or was refused with a code
+    const reports = await Promise.all(homesProcs.map((h) => rpc<{ acked: string[]; rejected: [string, string][]; codes: Record<string, number>; retried: Record<string, number>; counts: HomesProgress['counts']; publishErrors: Record<string, number> }>(h, { cmd: 'report' }, 300_000)));
+    const rejectedBy = new Map<string, string>();
+    for (const r of reports) for (const [id, code] of r.rejected) rejectedBy.set(id, code);
+    const byKind = { r: { acked: 0, counted: 0, rejected: 0, dropped: 0 }, b: { acked: 0, counted: 0, rejected: 0, dropped: 0 }, c: { acked: 0, counted: 0, rejected: 0, dropped: 0 } };
+    const droppedExamples: string[] = [];
+    const ackedBids = new Map<number, number>(); // delivery interval → bids acknowledged and not refused
+    for (const r of reports) {
+      for (const id of r.acked) {
+        const p = parseReqId(id)!;
+        const k = byKind[p.kind];
+        k.acked++;
+        if (counter.received.has(id)) k.counted++;
+        else if (rejectedBy.has(id)) k.rejected++;
+        else {
+          k.dropped++;
+          if (droppedExamples.length < 10) droppedExamples.push(id);
+        }
+        if (p.kind === 'b' && !rejectedBy.has(id)) ackedBids.set(p.n, (ackedBids.get(p.n) ?? 0) + 1);
+      }
+    }
+    const codes: Record<string, number> = {};
+    for (const r of reports) for (const [c, n] of Object.entries(r.codes)) codes[c] = (codes[c] ?? 0) + n;
+    const counts = reports.map((r) => r.counts);
+    const sum = (f: (c: HomesProgress['counts']) => number) => counts.reduce((s, c) => s + f(c), 0);
+
+    // ── auctions: on chain, recomputed, timed
+    const auctionOut = [];
+    for (const a of auctions) {
+      const info = infos.get(a.auctionId) ?? (await rpc<ChainAuctionInfo>(chain, { cmd: 'auction', auctionId: a.auctionId }));
+      const t = counter.auctions.get(a.auctionId) ?? {};
+      const bidsSeen = [...(counter.bidsByAuction.get(a.auctionId)?.values() ?? [])].sort((x, y) => x.inclusion - y.inclusion);
+      let recomputed: { match: boolean; awards: number; awardedWh: number; note?: string } | null = null;
+      if (info.params && (info.status === 'closed' || info.status === 'settled')) {
+        const want = hemSideFor(info.params.side);
+        const offers: ClearingOffer[] = [];
+        const closeInclusion = (t.closeBlockHeight ?? Number.MAX_SAFE_INTEGER) * 100_000 + 99_999;
+        for (const x of bidsSeen) {
+          if (x.inclusion > closeInclusion || x.bid.type !== want) continue;
+          const q = bidQuantities(x.bid);
+          if (q) offers.push({ address: x.address, feeder: x.feeder, energyWh: q.energyWh, priceMcPerKWh: q.priceMcPerKWh, inclusion: x.inclusion, reqId: x.reqId });
+        }
+        const res = clearAuction({ auctionId: a.auctionId, ...info.params }, offers);
+        const key = (w: { address: string; energyWh: number; priceMcPerKWh: number }) => `${w.address}:${w.energyWh}:${w.priceMcPerKWh}`;
+        const mine = res.awards.map(key).sort();
+        const theirs = (info.awards ?? []).map(key).sort();
+        recomputed = { match: mine.length === theirs.length && mine.every((k, i) => k === theirs[i]) && res.awardedWh === info.awardedWh, awards: res.awards.length, awardedWh: res.awardedWh };
+      }
+      const awards = info.awards ?? [];
+      const limitOk = info.params ? awards.every((w) => (info.params!.side === 'buy' ? w.priceMcPerKWh <= info.params!.limitPriceMcPerKWh : w.priceMcPerKWh >= info.params!.limitPriceMcPerKWh) || info.params!.pricing === 'uniform') : null;
+      const feederOk = info.params ? info.params.feederLimits.every((f) => awards.filter((w) => w.feeder === f.feeder).reduce((s, w) => s + w.energyWh, 0) <= (info.params!.side === 'buy' ? f.maxExportWh : f.maxImportWh)) : null;
+      auctionOut.push({
+        auctionId: a.auctionId,
+        side: info.params?.side ?? null,
+        pricing: info.params?.pricing ?? null,
+        requestedWh: info.params?.energyWh ?? null,
+        status: info.status ?? 'not on chain',
+        bidsAcked: ackedBids.get(a.n) ?? 0,
+        bidsOnChain: info.bidCount ?? null,
+        bidsInBlocksSeen: bidsSeen.length,
+        awards: awards.length,
+        awardedWh: info.awardedWh ?? null,
+        clearingPriceMcPerKWh: info.clearingPriceMcPerKWh ?? null,
+        excluded: info.excluded ?? null,
+        excludedReasons: info.excludedReasons ?? null,
+        voidReason: info.voidReason ?? null,
+        recomputedClearingMatches: recomputed?.match ?? null,
+        awardsWithinLimitPrice: limitOk,
+        feederLimitsRespected: feederOk,
+        closeToBlockMs: t.closeSignedAt !== undefined && t.closeBlockAt !== undefined ? t.closeBlockAt - t.closeSignedAt : null,
+        closeToResultMs: t.closeSignedAt !== undefined && t.resultAt !== undefined ? t.resultAt - t.closeSignedAt : null,
+        closeSignedLateMs: t.closeSignedAt !== undefined ? t.closeSignedAt - a.closesAtMs : null,
+        resultAwardsPublished: t.resultAwards ?? null,
+      });
+    }
+
+    const [brokerStats, chainStats] = await Promise.all([
+      rpc<Record<string, unknown>>(broker, { cmd: 'stats' }),
+      rpc<{ head: { height: number }; stats: { mempool: Record<string, unknown>; produced: number; reorgs: number; droppedMessages: Record<string, number>; rejectedBlocks: Record<string, number> } }>(chain, { cmd: 'stats' }),
+    ]);
+    const readingsAll = [...readingsOnChain, ...readingsTail.filter((x) => !readingsOnChain.some((y) => y.interval === x.interval))];
+    const ackedReadingsOf = new Map<number, number>();
+    for (const r of reports) for (const id of r.acked) {
+      const p = parseReqId(id)!;
+      if (p.kind === 'r' && !rejectedBy.has(id)) ackedReadingsOf.set(p.n, (ackedReadingsOf.get(p.n) ?? 0) + 1);
+    }
+    const delays = auctionOut.map((a) => a.closeToBlockMs).filter((x): x is number => x !== null).sort((x, y) => x - y);
+    const resultDelays = auctionOut.map((a) => a.closeToResultMs).filter((x): x is number => x !== null).sort((x, y) => x - y);
+    const totalDropped = byKind.r.dropped + byKind.b.dropped + byKind.c.dropped;
+
+    const out = {
+      bench: 'soak',
+      machine: {
+        cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGB: r1(totalmem() / 2 ** 30), node: process.version,
+        loadAverageAtStart: loadAtStart, loadAverageAtEnd: loadavg().map(r2),
+        fdLimit: { soft: lim.soft, hard: lim.hard, brokerNeeds: brokerNeeds(homes), homesProcessNeeds: homesNeeds(homes), raisedInChildren: raise(brokerNeeds(homes)) !== undefined },
+      },
+      setup: {
+        homesRequested: HOMES_WANTED,
+        homes,
+        homesProcesses: PROCS,
+        note: limitNote,
+        day: { intervals: D, intervalMs: I, auctionEvery: EVERY, readingSpreadMs: READING_SPREAD, bidSpreadMs: BID_SPREAD, slotMs: SLOT_MS, patience: PATIENCE, feeders: FEEDERS, feederLimits },
+        enrolment: ENROL === 'http'
+          ? `registry HTTP API through RegistryClient, ${CONCURRENCY} requests in flight per homes process (enrol + certificate per home)`
+          : 'registry store in the broker process (createRegistry().store: enroll + issueCertificate, the same checks and level writes as the HTTP API), before any home connects',
+        certificateTxWindowPerProcess: CERT_WINDOW,
+        enrolSeconds: r1(enrolS),
+        enrolPerSecond: Math.round((2 * homes) / enrolS),
+        keyDerivationMsMax: Math.max(...setup.map((s) => s.keysMs)),
+        loginSeconds: r1(loginS),
+        connected,
+        certificatesOnChain: certs,
+        certificatesStalled: certStall ?? null,
+        certificatesSeconds: r1(certS),
+      },
+      messages: {
+        readings: byKind.r,
+        bids: byKind.b,
+        certificateTxs: byKind.c,
+        dropped: totalDropped,
+        droppedExamples,
+        refusedByBroker: codes,
+        retriedAfterRefusal: reports.reduce<Record<string, number>>((acc, r) => {
+          for (const [k, v] of Object.entries(r.retried)) acc[k] = (acc[k] ?? 0) + v;
+          return acc;
+        }, {}),
+        counterDuplicates: counter.duplicates,
+        counterDisconnects: counter.disconnects,
+        homesReconnects: sum((c) => c.reconnects),
+        homesConnectionCloses: sum((c) => c.closes),
+        publishErrors: reports.reduce<Record<string, number>>((acc, r) => {
+          for (const [k, v] of Object.entries(r.publishErrors)) acc[k] = (acc[k] ?? 0) + v;
+          return acc;
+        }, {}),
+      },
+      readingsOnChain: readingsAll.sort((x, y) => x.interval - y.interval).map((x) => ({ ...x, acked: ackedReadingsOf.get(x.interval) ?? 0 })),
+      auctions: auctionOut,
+      auctionsNotOpened: auctionErrors,
+      closeToBlockMs: { p50: pct(delays, 50), max: delays.at(-1) ?? null, note: 'aggregator signs auction-close → the block holding it arrives at the counting subscriber' },
+      closeToResultMs: { p50: pct(resultDelays, 50), max: resultDelays.at(-1) ?? null, note: 'aggregator signs auction-close → its auction-result (from the chain) arrives at the counting subscriber' },
+      memory: {
+        broker: { ...trendOf(brokerSamples, dayStart, dayEnd), fdsMax: Math.max(...brokerSamples.map((x) => x.fds ?? -1)), seriesSecondsMB: series(brokerSamples, dayStart, 'rssMB') },
+        chainNode: { ...trendOf(chainSamples, dayStart, dayEnd), seriesSecondsMB: series(chainSamples, dayStart, 'rssMB'), note: 'the chain process also holds the aggregator' },
+        homesProcessesTotalMB: homesRss.map(([t, mb]) => [r1((t - dayStart) / 1000), r1(mb)]),
+      },
+      cpu: {
+        brokerCoresDuringDay: (() => {
+          const d = brokerSamples.filter((s) => s.t >= dayStart && s.t <= dayEnd);
+          return d.length > 1 ? r2((d.at(-1)!.cpuS - d[0]!.cpuS) / ((d.at(-1)!.t - d[0]!.t) / 1000)) : null;
+        })(),
+        chainCoresDuringDay: (() => {
+          const d = chainSamples.filter((s) => s.t >= dayStart && s.t <= dayEnd);
+          return d.length > 1 ? r2((d.at(-1)!.cpuS - d[0]!.cpuS) / ((d.at(-1)!.t - d[0]!.t) / 1000)) : null;
+        })(),
+      },
+      broker: brokerStats,
+      chain: { height: chainStats.head.height, produced: chainStats.stats.produced, reorgs: chainStats.stats.reorgs, mempool: chainStats.stats.mempool, droppedMessages: chainStats.stats.droppedMessages, rejectedBlocks: chainStats.stats.rejectedBlocks },
+      counter: { blocks: counter.blocks.count, blockTxs: counter.blocks.txs, largestBlockBytes: counter.blocks.maxBytes, otherMessages: counter.others },
+      crashes,
+      verdict: {
+        noCrash: crashes.length === 0,
+        droppedZero: totalDropped === 0,
+        everyAuctionCleared: auctionOut.length > 0 && auctionOut.every((a) => a.status === 'closed' || a.status === 'settled'),
+        everyBidOnChain: auctionOut.every((a) => a.bidsOnChain === a.bidsAcked),
+        clearingRecomputedMatches: auctionOut.every((a) => a.recomputedClearingMatches === true),
+        brokerRssGrowing: trendOf(brokerSamples, dayStart, dayEnd).trend.startsWith('growing'),
+        chainRssGrowing: trendOf(chainSamples, dayStart, dayEnd).trend.startsWith('growing'),
+      },
+      durationS: r1((Date.now() - T0) / 1000),
+    };
+    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    closing = true;
+    for (const h of homesProcs) await rpc(h, { cmd: 'close' }, 60_000).catch(() => undefined);
+    await counter.close().catch(() => undefined);
+    counter = undefined;
+    await rpc(chain, { cmd: 'close' }, 60_000).catch(() => undefined);
+    await rpc(broker, { cmd: 'close' }, 60_000).catch(() => undefined);
+  } finally {
+    closing = true;
+    await counter?.close().catch(() => undefined);
+    // children exit by themselves after `close` (or when this process's IPC channel closes); SIGKILL stragglers
+    const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
+    for (let k = 0; k < 100 && !children.every(exited); k++) await sleep(100);
+    for (const c of children) if (!exited(c)) c.kill('SIGKILL');
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+const role = process.argv[2];
+if (role === 'broker') void brokerProcess();
+else if (role === 'chain') void chainProcess();
+else if (role === 'homes') void homesProcess();
+else {
+  const stop = () => {
+    log('interrupted');
+    process.exit(130);
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`soak failed: ${(err as Error).stack ?? String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,117 @@
+/**
+ * Soak child: the registry (HTTP, level on disk) and the broker (TCP, login against the
+ * registry, edge validation, per-client rate limit as `tmi broker`), as `tmi up` wires
+ * them. Samples its own RSS and CPU; the orchestrator reads the samples over IPC.
+ */
+import { pino } from 'pino';
+import { openRegistryDataDir } from '../../csm-registry/registryDataDir.js';
+import { createRegistry } from '../../csm-registry/createRegistry.js';
+import { RegistryClient } from '../../csm-registry/client.js';
+import { createTmiBroker, type TmiBroker } from '../../broker/createTmiBroker.js';
+import { createHttpDirectory } from '../../broker/httpDirectory.js';
+import { enrollPrincipals, type Principal } from '../../platform/servicePrincipals.js';
+import { signCertificateRequest } from '../../csm-registry/certificateRequest.js';
+import type { RegistryStore } from '../../csm-registry/registryStore.js';
+import type { Certificate } from '../../schemas/types.js';
+import { homeOf, serviceKey } from './soakHomes.js';
+import { procSample, serve, type ProcSample } from './soakIpc.js';
+
+export const SERVICES: readonly Omit<Principal, 'key'>[] = [
+  { meterId: 'aggregator', role: 'aggregator' },
+  { meterId: 'aggregator-node', role: 'node' },
+  { meterId: 'soak-counter', role: 'analytics' },
+];
+
+export async function brokerProcess(): Promise<void> {
+  let broker: TmiBroker | undefined;
+  let closeAll: (() => Promise<void>) | undefined;
+  let store: RegistryStore | undefined;
+  const samples: ProcSample[] = [];
+  let sampler: NodeJS.Timeout | undefined;
+  const counter = async (name: string, label?: string) => {
+    const m = await broker?.metrics.getSingleMetric(name)?.get();
+    return m?.values.filter((v) => label === undefined || v.labels.result === label).reduce((s, v) => s + v.value, 0) ?? 0;
+  };
+  const rejects = async () => {
+    const m = await broker?.metrics.getSingleMetric('tmi_broker_rejects_total')?.get();
+    const out: Record<string, number> = {};
+    for (const v of m?.values ?? []) out[String(v.labels.code)] = v.value;
+    return out;
+  };
+  serve({
+    async start(m) {
+      const dataDir = m.dataDir as string;
+      const dir = await openRegistryDataDir(`${dataDir}/registry`);
+      const registry = await createRegistry({ db: dir.db, registryKey: dir.registryKey, adminToken: dir.adminToken });
+      store = registry.store;
+      const reg = await registry.listen(0, '127.0.0.1');
+      const client = new RegistryClient({ url: reg.url, adminToken: dir.adminToken, operator: 'soak' });
+      await enrollPrincipals(client, SERVICES.map((s) => ({ ...s, key: serviceKey(s.meterId) })));
+      for (const [feeder, maxWh] of (m.feederLimits as [string, number][]) ?? []) {
+        await client.setFeeder(feeder, { maxExportWh: maxWh, maxImportWh: maxWh });
+      }
+      broker = await createTmiBroker({
+        directory: createHttpDirectory({ url: reg.url, adminToken: dir.adminToken }),
+        listeners: { mqtt: { port: 0, host: '127.0.0.1' } },
+        ratePerClient: { messagesPerSecond: 20, burst: 100 },
+        log: pino({ level: 'silent' }),
+      });
+      const b = broker;
+      closeAll = async () => {
+        await b.close();
+        await registry.close();
+        await dir.db.close();
+      };
+      const every = m.sampleMs as number;
+      const sample = async () => {
+        samples.push(procSample({
+          connected: b.aedes.connectedClients,
+          accepted: await counter('tmi_broker_messages_in_total', 'accepted'),
+          rejected: await counter('tmi_broker_messages_in_total', 'rejected'),
+          out: await counter('tmi_broker_messages_out_total'),
+        }));
+      };
+      sampler = setInterval(() => void sample(), every);
+      return { mqttUrl: `mqtt://127.0.0.1:${b.ports.mqtt}`, registryUrl: reg.url, adminToken: dir.adminToken, registryKey: registry.address };
+    },
+    /** Enrols homes [from, to) and issues their pseudonym certificates through the registry's store, in this process. */
+    async enrol(m) {
+      const from = m.from as number;
+      const to = m.to as number;
+      const t0 = Date.now();
+      const certs: [number, Certificate][] = [];
+      for (let i = from; i < to; i += 64) {
+        const batch = Array.from({ length: Math.min(64, to - i) }, (_, k) => homeOf(i + k));
+        await Promise.all(batch.map(async (h) => {
+          await store!.enroll({ meterId: h.meterId, serial: `SOAK${h.i}`, meterType: 'soak-sim', publicKey: h.meterKey.address, feeder: h.feeder, programme: 'TE' }, { actor: 'soak-installer' });
+          certs.push([h.i, await store!.issueCertificate(signCertificateRequest(h.meterKey, h.meterId, h.pseudonym.address))]);
+        }));
+      }
+      return { certs, ms: Date.now() - t0 };
+    },
+    async samples() {
+      return { samples: samples.splice(0) };
+    },
+    async stats() {
+      return {
+        ...procSample({ connected: broker?.aedes.connectedClients ?? 0 }),
+        accepted: await counter('tmi_broker_messages_in_total', 'accepted'),
+        rejected: await counter('tmi_broker_messages_in_total', 'rejected'),
+        rejects: await rejects(),
+        authFailures: await (async () => {
+          const mm = await broker?.metrics.getSingleMetric('tmi_broker_auth_failures_total')?.get();
+          const out: Record<string, number> = {};
+          for (const v of mm?.values ?? []) out[String(v.labels.reason)] = v.value;
+          return out;
+        })(),
+        slowConsumerDisconnects: await counter('tmi_broker_slow_consumer_disconnects_total'),
+      };
+    },
+    async close() {
+      clearInterval(sampler);
+      await closeAll?.();
+      setImmediate(() => process.exit(0));
+      return {};
+    },
+  });
+}

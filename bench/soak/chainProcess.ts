@@ -1,0 +1,146 @@
+/**
+ * Soak child: the aggregator's chain node (produces while no validator is eligible —
+ * the soak's homes are TE-only, so it produces every block — and serves sync) and the
+ * aggregator (auctions opened on the orchestrator's command, closed on time, result
+ * republished from the chain), wired as `tmi up` wires them, over MQTT logins to the
+ * broker child. Samples its own RSS and CPU.
+ */
+import { pino } from 'pino';
+import type { MqttClient } from 'mqtt';
+import { RegistryClient } from '../../csm-registry/client.js';
+import { loadOrCreateGenesis } from '../../platform/genesisFile.js';
+import { platformPaths } from '../../platform/dataDir.js';
+import { connectWithLogin } from '../../platform/mqttLogin.js';
+import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
+import { createChainNode, type ChainNode } from '../../poe-chain/node/createChainNode.js';
+import { chainViewOf } from '../../poe-chain/node/chainQueries.js';
+import { createAggregator, type Aggregator } from '../../aggregator/aggregator.js';
+import type { ChainStore } from '../../poe-chain/store/openChainStore.js';
+import { serviceKey } from './soakHomes.js';
+import { procSample, serve, type ProcSample } from './soakIpc.js';
+
+export async function chainProcess(): Promise<void> {
+  let node: ChainNode | undefined;
+  let store: ChainStore | undefined;
+  let aggregator: Aggregator | undefined;
+  const sessions: MqttClient[] = [];
+  const samples: ProcSample[] = [];
+  let sampler: NodeJS.Timeout | undefined;
+  const blockLog: { height: number; txs: number; at: number; slot: number }[] = [];
+
+  serve({
+    async start(m) {
+      const dataDir = m.dataDir as string;
+      const mqttUrl = m.mqttUrl as string;
+      const paths = platformPaths(dataDir);
+      const keys = { aggregator: serviceKey('aggregator'), aggregatorNode: serviceKey('aggregator-node') };
+      const { genesis } = await loadOrCreateGenesis(paths.genesis, {
+        chainId: 'tmi-soak',
+        registryKey: m.registryKey as string,
+        aggregatorKey: keys.aggregator.address,
+        aggregatorNodeKey: keys.aggregatorNode.address,
+        intervalMs: m.intervalMs as number,
+        slotMs: m.slotMs as number,
+        patience: m.patience as number,
+        now: Date.now(),
+        aggregatorFundsMc: 1_000_000_000_000,
+      });
+      const registry = new RegistryClient({ url: m.registryUrl as string, adminToken: m.adminToken as string, operator: 'soak' });
+      const aggMqtt = await connectWithLogin({ url: mqttUrl, meterId: 'aggregator', key: keys.aggregator });
+      sessions.push(aggMqtt);
+      store = await openChainStoreAt(paths.root, { genesis: genesis.config, createIfMissing: true });
+      const nodeMqtt = await connectWithLogin({ url: mqttUrl, meterId: 'aggregator-node', key: keys.aggregatorNode });
+      sessions.push(nodeMqtt);
+      node = await createChainNode({
+        genesis, key: keys.aggregatorNode, store, mqtt: nodeMqtt, nodeId: 'aggregator-node',
+        produce: true, serveSync: true, log: pino({ level: 'silent' }),
+      });
+      const n = node;
+      n.on('block', (b) => {
+        blockLog.push({ height: b.height, txs: b.block.parameters.txs.length, at: b.at, slot: b.block.parameters.header.slot });
+      });
+      const slotsPerDay = m.slotsPerDay as number;
+      aggregator = await createAggregator({
+        key: keys.aggregator,
+        mqtt: aggMqtt,
+        chain: chainViewOf(n),
+        log: pino({ level: 'silent' }),
+        config: {
+          originMs: genesis.genesisTimeMs,
+          intervalMs: genesis.intervalMs,
+          slotsPerDay,
+          deviation: { thresholdWh: 1_000_000_000 },
+          prices: () => ({ buyMcPerKWh: 25_000, sellMcPerKWh: 8_000 }),
+          priorNetLoadWh: new Array<number>(slotsPerDay).fill(0),
+          feederLimits: async () => registry.feeders(),
+          autoAuctions: false,
+        },
+      });
+      sampler = setInterval(() => {
+        const st = n.stats();
+        samples.push(procSample({ height: n.head().height, mempool: st.mempool.count }));
+      }, m.sampleMs as number);
+      return { genesisTimeMs: genesis.genesisTimeMs, intervalMs: genesis.intervalMs, slotMs: genesis.slotMs, voidGraceMs: genesis.config.voidGraceMs ?? null };
+    },
+    async openAuction(m) {
+      const rec = await aggregator!.openAuction({
+        side: m.side as 'buy' | 'sell',
+        energyWh: m.energyWh as number,
+        limitPriceMcPerKWh: m.limitPriceMcPerKWh as number,
+        delivery: { startMs: m.deliveryStartMs as number, endMs: m.deliveryEndMs as number },
+        closesAtMs: m.closesAtMs as number,
+        pricing: m.pricing as 'pay-as-bid' | 'uniform',
+      }, 'manual');
+      return { auctionId: rec.auctionId, open: rec.open };
+    },
+    async auction(m) {
+      const a = node!.state().sections.auctions.get(m.auctionId as string);
+      if (!a) return { found: false };
+      const rec = aggregator!.auctions().find((r) => r.auctionId === m.auctionId);
+      return {
+        found: true,
+        status: a.status,
+        bidCount: a.bidCount,
+        openedHeight: a.openedHeight,
+        closedHeight: a.closedHeight ?? null,
+        awardedWh: a.awardedWh ?? null,
+        clearingPriceMcPerKWh: a.clearingPriceMcPerKWh ?? null,
+        awards: (a.awards ?? []).map((w) => ({ address: w.address, feeder: w.feeder, reqId: w.reqId, energyWh: w.energyWh, priceMcPerKWh: w.priceMcPerKWh, settled: w.settlement !== undefined })),
+        excluded: (a.excluded ?? []).length,
+        excludedReasons: (a.excluded ?? []).reduce<Record<string, number>>((acc, x) => ((acc[x.reason] = (acc[x.reason] ?? 0) + 1), acc), {}),
+        voidReason: a.voidReason ?? null,
+        aggregatorStatus: rec?.status ?? null,
+        params: { side: a.side, energyWh: a.energyWh, limitPriceMcPerKWh: a.limitPriceMcPerKWh, pricing: a.pricing, feederLimits: a.feederLimits },
+      };
+    },
+    async certs() {
+      return { certs: node!.state().sections.certs.size, height: node!.head().height };
+    },
+    async readingsOf(m) {
+      // how many of the given interval's readings the chain holds (readings are keyed address|epoch)
+      const epoch = m.epoch as number;
+      let n = 0;
+      for (const [k] of node!.state().sections.readings.entries()) if (k.endsWith(`|${epoch}`)) n++;
+      return { epoch, readings: n };
+    },
+    async samples() {
+      return { samples: samples.splice(0) };
+    },
+    async blocks() {
+      return { blocks: blockLog.splice(0) };
+    },
+    async stats() {
+      const st = node!.stats();
+      return { ...procSample(), head: node!.head(), stats: st };
+    },
+    async close() {
+      clearInterval(sampler);
+      await aggregator?.stop();
+      await node?.close();
+      for (const s of sessions) await s.endAsync(true).catch(() => undefined);
+      await store?.close({ snapshot: true });
+      setImmediate(() => process.exit(0));
+      return {};
+    },
+  });
+}
