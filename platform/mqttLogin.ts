@@ -22,6 +22,9 @@ export function loginOptions(o: LoginOptions): IClientOptions {
     password: makeLoginToken(o.key, o.meterId),
     clean: !(o.persistent ?? true),
     reconnectPeriod: 1000,
+    // a refused CONNACK (e.g. the broker cannot reach the registry just after a restart)
+    // is retried like a dropped connection, with a fresh token
+    reconnectOnConnackError: true,
     connectTimeout: 10_000,
     protocolVersion: 4,
     ...o.extra,
