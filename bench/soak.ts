@@ -429,7 +429,7 @@ async function main(): Promise<void> {
 
     const [brokerStats, chainStats] = await Promise.all([
       rpc<Record<string, unknown>>(broker, { cmd: 'stats' }),
-      rpc<{ head: { height: number }; stats: { mempool: Record<string, unknown>; produced: number; reorgs: number; droppedMessages: Record<string, number>; rejectedBlocks: Record<string, number> } }>(chain, { cmd: 'stats' }),
+      rpc<{ leftOutBlocksByCode: Record<string, number>; head: { height: number }; stats: { mempool: Record<string, unknown>; produced: number; reorgs: number; droppedMessages: Record<string, number>; rejectedBlocks: Record<string, number> } }>(chain, { cmd: 'stats' }),
     ]);
     const readingsAll = [...readingsOnChain, ...readingsTail.filter((x) => !readingsOnChain.some((y) => y.interval === x.interval))];
     const ackedReadingsOf = new Map<number, number>();
@@ -480,6 +480,7 @@ async function main(): Promise<void> {
         }, {}),
         counterDuplicates: counter.duplicates,
         counterDisconnects: counter.disconnects,
+        counterDisconnectReasons: counter.disconnectReasons,
         homesReconnects: sum((c) => c.reconnects),
         homesConnectionCloses: sum((c) => c.closes),
         publishErrors: reports.reduce<Record<string, number>>((acc, r) => {
@@ -508,7 +509,7 @@ async function main(): Promise<void> {
         })(),
       },
       broker: brokerStats,
-      chain: { height: chainStats.head.height, produced: chainStats.stats.produced, reorgs: chainStats.stats.reorgs, mempool: chainStats.stats.mempool, droppedMessages: chainStats.stats.droppedMessages, rejectedBlocks: chainStats.stats.rejectedBlocks },
+      chain: { leftOutBlocksByCode: chainStats.leftOutBlocksByCode, height: chainStats.head.height, produced: chainStats.stats.produced, reorgs: chainStats.stats.reorgs, mempool: chainStats.stats.mempool, droppedMessages: chainStats.stats.droppedMessages, rejectedBlocks: chainStats.stats.rejectedBlocks },
       counter: { blocks: counter.blocks.count, blockTxs: counter.blocks.txs, largestBlockBytes: counter.blocks.maxBytes, otherMessages: counter.others },
       crashes,
       verdict: {

@@ -5,6 +5,7 @@
  * republished from the chain), wired as `tmi up` wires them, over MQTT logins to the
  * broker child. Samples its own RSS and CPU.
  */
+import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { MqttClient } from 'mqtt';
 import { RegistryClient } from '../../csm-registry/client.js';
@@ -27,6 +28,22 @@ export async function chainProcess(): Promise<void> {
   const samples: ProcSample[] = [];
   let sampler: NodeJS.Timeout | undefined;
   const blockLog: { height: number; txs: number; at: number; slot: number }[] = [];
+  /** codes of candidates a block build left out (the node logs them at debug) */
+  const leftOut: Record<string, number> = {};
+  const nodeLog = pino({ level: 'debug' }, new Writable({
+    write(chunk: Buffer, _enc, done) {
+      const line = chunk.toString('utf8');
+      if (line.includes('candidates left out')) {
+        try {
+          const j = JSON.parse(line) as { rejected?: number; codes?: string[] };
+          for (const code of j.codes ?? []) leftOut[code] = (leftOut[code] ?? 0) + 1;
+        } catch {
+          /* not a log line */
+        }
+      }
+      done();
+    },
+  }));
 
   serve({
     async start(m) {
@@ -53,7 +70,7 @@ export async function chainProcess(): Promise<void> {
       sessions.push(nodeMqtt);
       node = await createChainNode({
         genesis, key: keys.aggregatorNode, store, mqtt: nodeMqtt, nodeId: 'aggregator-node',
-        produce: true, serveSync: true, log: pino({ level: 'silent' }),
+        produce: true, serveSync: true, log: nodeLog,
       });
       const n = node;
       n.on('block', (b) => {
@@ -131,7 +148,7 @@ export async function chainProcess(): Promise<void> {
     },
     async stats() {
       const st = node!.stats();
-      return { ...procSample(), head: node!.head(), stats: st };
+      return { ...procSample(), head: node!.head(), stats: st, leftOutBlocksByCode: leftOut };
     },
     async close() {
       clearInterval(sampler);

@@ -44,6 +44,8 @@ export interface SoakCounter {
   auctions: Map<string, AuctionTimes>;
   blocks: { count: number; maxBytes: number; txs: number; heights: Set<number> };
   disconnects: number;
+  /** why the connection went: [seconds since start, reason] */
+  disconnectReasons: [number, string][];
   close(): Promise<void>;
 }
 
@@ -59,6 +61,7 @@ export async function startCounter(url: string, meterId: string, key: KeyPair): 
     auctions: new Map(),
     blocks: { count: 0, maxBytes: 0, txs: 0, heights: new Set() },
     disconnects: 0,
+    disconnectReasons: [],
     close: async () => {
       await client.endAsync(true);
     },
@@ -72,8 +75,14 @@ export async function startCounter(url: string, meterId: string, key: KeyPair): 
     clientId: meterId, username: meterId, password: makeLoginToken(key, meterId),
     clean: false, reconnectPeriod: 1000, keepalive: 60, protocolVersion: 4,
   });
+  const t0 = Date.now();
+  let lastError = '';
+  client.on('error', (err) => void (lastError = err.message.slice(0, 120)));
+  client.on('disconnect', (p) => void (lastError = `DISCONNECT from broker reason ${String((p as { reasonCode?: number }).reasonCode)}`));
   client.on('close', () => {
     c.disconnects++;
+    if (c.disconnectReasons.length < 20) c.disconnectReasons.push([Math.round((Date.now() - t0) / 1000), lastError || 'socket closed']);
+    lastError = '';
     client.options.password = makeLoginToken(key, meterId);
   });
   const auctionTopic = /^tmi\/v1\/auctions\/([^/]+)(\/(bids|result))?$/;
