@@ -21,6 +21,7 @@
  * least-squares slope; close → block-with-the-close and close → auction-result delays.
  */
 import { spawn, execSync, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,8 @@ const T0 = Date.now();
 /** children that exited before the orchestrator closed them */
 const crashes: { role: string; code: number | null; signal: string | null; atS: number }[] = [];
 let closing = false;
+/** removed on every exit path, including Ctrl-C */
+let dataDirToRemove: string | undefined;
 function log(msg: string): void {
   process.stderr.write(`[soak ${((Date.now() - T0) / 1000).toFixed(1)} s] ${msg}\n`);
 }
@@ -172,6 +175,7 @@ async function main(): Promise<void> {
   log(`fd limits soft ${lim.soft} hard ${lim.hard}; broker needs ~${brokerNeeds(homes)}, each homes process ~${homesNeeds(homes)}`);
 
   const dataDir = await mkdtemp(join(tmpdir(), 'tmi-soak-'));
+  dataDirToRemove = dataDir;
   const children: ChildProcess[] = [];
   let counter: SoakCounter | undefined;
   try {
@@ -548,6 +552,8 @@ else if (role === 'homes') void homesProcess();
 else {
   const stop = () => {
     log('interrupted');
+    // the children exit when this process's IPC channel closes
+    if (dataDirToRemove) rmSync(dataDirToRemove, { recursive: true, force: true });
     process.exit(130);
   };
   process.once('SIGINT', stop);
