@@ -30,11 +30,15 @@ export const isoDate = {
 /** A day, YYYY-MM-DD. */
 export const isoDay = { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}$', minLength: 10, maxLength: 10 } as const;
 
-/** base64 of a 64-byte Ed25519 signature. */
-export const signature = { type: 'string', pattern: '^[A-Za-z0-9+/]{86}==$', minLength: 88, maxLength: 88 } as const;
+/**
+ * base64 of a 64-byte Ed25519 signature, canonical only: the last data character carries
+ * 2 bits and 4 zero bits, so only A, Q, g or w may stand there. Any other would decode to
+ * the same bytes under a different string — and ids hash the string (a replayed transfer).
+ */
+export const signature = { type: 'string', pattern: '^[A-Za-z0-9+/]{85}[AQgw]==$', minLength: 88, maxLength: 88 } as const;
 
-/** base64 of 32 bytes (X25519 / Ed25519 key). */
-export const key32 = { type: 'string', pattern: '^[A-Za-z0-9+/]{43}=$', minLength: 44, maxLength: 44 } as const;
+/** base64 of 32 bytes (X25519 / Ed25519 key), canonical only (last data character: 4 bits + 2 zero bits). */
+export const key32 = { type: 'string', pattern: '^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$', minLength: 44, maxLength: 44 } as const;
 
 /** base64 of a 24-byte nacl nonce. */
 export const nonce24 = { type: 'string', pattern: '^[A-Za-z0-9+/]{32}$', minLength: 32, maxLength: 32 } as const;

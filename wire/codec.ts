@@ -78,7 +78,8 @@ export function createCodec(opts: CodecOptions = {}): Codec {
     const key = keyFor(env.clientId);
     const { signature, ...unsigned } = env;
     const sig = Buffer.from(signature, 'base64');
-    if (!verifyBytes(key, canonicalBytes(unsigned), sig)) {
+    // only the canonical encoding: one signature, one string (ids hash the string)
+    if (sig.toString('base64') !== signature || !verifyBytes(key, canonicalBytes(unsigned), sig)) {
       throw new WireError('BAD_SIGNATURE', { clientId: env.clientId, reqId: env.reqId });
     }
 

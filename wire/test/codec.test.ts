@@ -169,3 +169,20 @@ test('every rejection is a WireError whose message starts with its code', () => 
     }
   }
 });
+
+/** The same bytes under another base64 string: bump the last data character within its unused bits. */
+function malleate(b64: string, lastDataIndex: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  const c = b64[lastDataIndex]!;
+  return b64.slice(0, lastDataIndex) + alphabet[alphabet.indexOf(c) + 1] + b64.slice(lastDataIndex + 1);
+}
+
+test('a non-canonical base64 signature (same bytes, another string) is refused, so ids cannot be multiplied', () => {
+  const env = JSON.parse(signedJson());
+  const twin = malleate(env.signature, 85);
+  assert.notEqual(twin, env.signature);
+  assert.deepEqual(Buffer.from(twin, 'base64'), Buffer.from(env.signature, 'base64'), 'decodes to the same signature bytes');
+  rejects(codecAt(), JSON.stringify({ ...env, signature: twin }), 'SCHEMA_BAD_FORMAT', '/signature');
+  // past the schema (e.g. an embedded envelope checked with a laxer schema) the codec re-encodes too
+  codecAt().decode(JSON.stringify(env));
+});

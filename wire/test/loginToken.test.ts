@@ -19,3 +19,18 @@ test('a login token verifies for its meter and key only, within the skew', () =>
   assert.equal(cache.remember(tok, now), true);
   assert.equal(cache.remember(tok, now), false);
 });
+
+test('a re-encoded token (same signature bytes, another last character) is malformed and counts as the same token', () => {
+  const meter = generateKeyPair();
+  const now = 1_800_000_000_000;
+  const tok = makeLoginToken(meter, 'meter-1', now);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+  const last = tok[tok.length - 1]!;
+  const twin = tok.slice(0, -1) + alphabet[alphabet.indexOf(last) + 1];
+  const sig = (t: string) => Buffer.from(t.split('.')[3]!, 'base64url');
+  assert.deepEqual(sig(twin), sig(tok), 'the same signature bytes');
+  assert.equal(checkLoginToken(twin, 'meter-1', publicKeyObject(meter.publicKey), now), 'TOKEN_MALFORMED');
+  const cache = new TokenReplayCache();
+  assert.equal(cache.remember(tok, now), true);
+  assert.equal(cache.remember(twin, now), false, 'replay cache keyed on what is signed');
+});
