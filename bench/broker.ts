@@ -23,6 +23,7 @@ import { signAndEncode } from '../wire/codec.js';
 import { keyPairFromSeed, type KeyPair } from '../wire/keys.js';
 import { makeLoginToken } from '../wire/loginToken.js';
 import type { BidOffer } from '../schemas/types.js';
+import { rpc, type Msg } from './soak/soakIpc.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ACTIVE = 1000;
@@ -46,24 +47,7 @@ const aggId = (w: number) => `bench-agg-${w}`;
 const meterKey = (id: string) => keyPairFromSeed(seed(`tmi-bench-meter:${id}`));
 const pseudonymKey = (i: number) => keyPairFromSeed(seed(`tmi-bench-pseudonym:${i}`));
 
-type Msg = { id?: number; cmd: string; [k: string]: unknown };
 
-/** Request/response over the IPC channel of a child process. */
-function rpc<T>(child: ChildProcess, msg: Msg, timeoutMs = 120_000): Promise<T> {
-  const id = Math.floor(Math.random() * 2 ** 31);
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`RPC_TIMEOUT cmd=${msg.cmd}`)), timeoutMs);
-    const on = (m: Msg) => {
-      if (m.id !== id) return;
-      clearTimeout(t);
-      child.off('message', on);
-      if (typeof m.error === 'string') reject(new Error(m.error));
-      else resolve(m as T);
-    };
-    child.on('message', on);
-    child.send({ ...msg, id });
-  });
-}
 
 function serve(handlers: Record<string, (m: Msg) => Promise<Record<string, unknown>>>): void {
   process.on('message', (m: Msg) => {

@@ -13,22 +13,12 @@
 import { clearAuction, type ClearingAuction, type ClearingOffer } from '../poe-chain/core/auction/clearAuction.js';
 import os from 'node:os';
 import { machine } from './machine.js';
+import { mulberry32 as prng } from '../hem/profiles/rng.js';
 
 const FEEDERS = 50;
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000,1000000').split(',').map(Number);
 const RUNS: Record<number, number> = { 1000: 51, 10000: 21, 100000: 7, 1000000: 3 };
 
-/** mulberry32: small, fast, seeded */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function hex(rand: () => number, chars: number): string {
   let s = '';

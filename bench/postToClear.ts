@@ -54,6 +54,7 @@ import { generateKeyPair, keyPairFromSeed, type KeyPair } from '../wire/keys.js'
 import { makeLoginToken } from '../wire/loginToken.js';
 import type { AuctionOpen, Certificate, Envelope } from '../schemas/types.js';
 import { machine } from './machine.js';
+import { rpc, type Msg } from './soak/soakIpc.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const TMI = fileURLToPath(new URL('../cli/tmi.js', import.meta.url));
@@ -80,23 +81,7 @@ const feederOf = (i: number) => `F${(i % FEEDERS) + 1}`;
 /** meter keys from a per-run seed: the orchestrator enrols them, the workers log in with them */
 const meterKey = (runSeed: string, i: number): KeyPair => keyPairFromSeed(new Uint8Array(createHash('sha256').update(`${runSeed}:meter:${i}`).digest()));
 
-type Msg = { id?: number; cmd: string; [k: string]: unknown };
 
-function rpc<T>(child: ChildProcess, msg: Msg, timeoutMs = 180_000): Promise<T> {
-  const id = Math.floor(Math.random() * 2 ** 31);
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`RPC_TIMEOUT cmd=${msg.cmd}`)), timeoutMs);
-    const on = (m: Msg) => {
-      if (m.id !== id) return;
-      clearTimeout(t);
-      child.off('message', on);
-      if (typeof m.error === 'string') reject(new Error(m.error));
-      else resolve(m as T);
-    };
-    child.on('message', on);
-    child.send({ ...msg, id });
-  });
-}
 
 async function pool<T>(items: T[], concurrency: number, fn: (x: T) => Promise<void>): Promise<void> {
   let next = 0;

@@ -8,6 +8,10 @@ import { createHash } from 'node:crypto';
 import { keyPairFromSeed, type KeyPair } from '../../wire/keys.js';
 import { signAndEncode, signEnvelope, encode } from '../../wire/codec.js';
 import type { AuctionOpen, BidOffer, Certificate, Envelope, MeterReading } from '../../schemas/types.js';
+import { mulberry32 } from '../../hem/profiles/rng.js';
+
+/** the seeded PRNG of the profile generator */
+export const prng = mulberry32;
 
 export const FEEDERS = 20;
 
@@ -40,17 +44,6 @@ export function reqIdInPayload(payload: Buffer): string | undefined {
   return end < 0 ? undefined : s.slice(at + 9, end);
 }
 
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seedValue: number): () => number {
-  let a = seedValue >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface Home {
   i: number;

@@ -12,21 +12,11 @@ import { createCodec, signEnvelope, encode } from '../../wire/codec.js';
 import { OPERATIONS } from '../../schemas/envelope.js';
 import { generateKeyPair } from '../../wire/keys.js';
 import { enrollMeter, Inbox, login, signedBid, bidOffer, sleep, startBroker, type TestMeter } from './brokerFixtures.js';
+import { mulberry32 as prng } from '../../hem/profiles/rng.js';
 
 const N = 10_000;
 const SEED = 20261121;
 
-/** mulberry32: small seeded PRNG */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   topic: string;
