@@ -9,8 +9,8 @@
  *   idle:       the same HEM at real-time pace (15-min intervals) measured over
  *               BENCH_HEM_IDLE_S seconds (default 30) after a 5 s warm-up.
  *
- * The HEM runs as deployed (deploy/tmi-hem.service): `node --optimize-for-size --max-semi-space-size=1
- * dist/hem/main.js`; BENCH_HEM_ENTRY=tmi and BENCH_HEM_NODE_FLAGS='' measure `tmi hem` with
+ * The HEM runs as deployed (deploy/tmi-hem.service): `node --lite-mode --no-expose-wasm
+ * --max-semi-space-size=1 dist/hem/main.js` (hem/nodeFlags.ts); BENCH_HEM_ENTRY=tmi and BENCH_HEM_NODE_FLAGS='' measure `tmi hem` with
  * default V8 settings instead.
  *
  * Targets (Raspberry Pi budget): RSS ≤ 64 MB, idle CPU < 1 % of a core.
@@ -32,12 +32,13 @@ import { generateKeyPair } from '../wire/keys.js';
 import { writeKeyFile } from '../wire/keyFile.js';
 import { signAndEncode } from '../wire/codec.js';
 import { machine } from './machine.js';
+import { HEM_NODE_FLAGS } from '../hem/nodeFlags.js';
 
 const HEM_MAIN = fileURLToPath(new URL('../hem/main.js', import.meta.url));
 const TMI = fileURLToPath(new URL('../cli/tmi.js', import.meta.url));
 /** how the HEM is started: the Pi form (deploy/tmi-hem.service) unless BENCH_HEM_ENTRY=tmi */
 const ENTRY = process.env.BENCH_HEM_ENTRY === 'tmi' ? [TMI, 'hem'] : [HEM_MAIN];
-const NODE_FLAGS = (process.env.BENCH_HEM_NODE_FLAGS ?? '--optimize-for-size --max-semi-space-size=1').split(' ').filter(Boolean);
+const NODE_FLAGS = process.env.BENCH_HEM_NODE_FLAGS !== undefined ? process.env.BENCH_HEM_NODE_FLAGS.split(' ').filter(Boolean) : [...HEM_NODE_FLAGS];
 const ADMIN = 'bench-admin-token-0123456789abcdef';
 const DAY_S = Number(process.env.BENCH_HEM_DAY_S ?? 60);
 const IDLE_S = Number(process.env.BENCH_HEM_IDLE_S ?? 30);

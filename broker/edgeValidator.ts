@@ -159,7 +159,7 @@ export function createEdgeValidator(opts: EdgeValidatorOptions): EdgeValidator {
       // a meter-id signer's key travels with the job (the worker has no directory)
       const key = typeof cid === 'string' && !isAddress(cid) ? (cid === login.meterId ? login.address : cache.peekMeter(cid)?.publicKey) : undefined;
       return opts.verifier(login.meterId, key === undefined ? { payload } : { payload, key }).then((r) =>
-        r.ok ? afterDecode(r.env) : reject(r.code, r.message, reqId),
+        r.ok ? afterDecode(value as AnyEnvelope) : reject(r.code, r.message, reqId),
       );
     }
     let env: AnyEnvelope;

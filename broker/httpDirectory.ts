@@ -6,6 +6,7 @@
  * its meter is active.
  */
 import { RegistryClient } from '../csm-registry/client.js';
+import { createHttpTransport, type HttpTransport } from '../csm-registry/httpTransport.js';
 import type { MeterDirectory, RevocationPage } from './meterDirectory.js';
 
 export interface HttpDirectoryOptions {
@@ -17,7 +18,9 @@ export interface HttpDirectoryOptions {
   /** clock tolerance on certificate validity, ms (default 120 s) */
   skewMs?: number;
   now?: () => number;
-  fetch?: typeof fetch;
+  /** concurrent HTTP connections to the registry; lookups beyond wait for one (default 16) */
+  maxSockets?: number;
+  transport?: HttpTransport;
 }
 
 export function createHttpDirectory(o: HttpDirectoryOptions): MeterDirectory {
@@ -26,7 +29,7 @@ export function createHttpDirectory(o: HttpDirectoryOptions): MeterDirectory {
     adminToken: o.adminToken,
     operator: 'broker',
     timeoutMs: o.timeoutMs ?? 5000,
-    ...(o.fetch ? { fetch: o.fetch } : {}),
+    transport: o.transport ?? createHttpTransport({ maxSockets: o.maxSockets ?? 16 }),
   });
   const now = o.now ?? Date.now;
   const skew = o.skewMs ?? 120_000;

@@ -10,7 +10,6 @@
  * event-loop turn to amortise the message passing.
  */
 import { Worker } from 'node:worker_threads';
-import type { AnyEnvelope } from '../schemas/types.js';
 import type { WireErrorCode } from '../wire/errors.js';
 
 export interface VerifyJob {
@@ -19,7 +18,8 @@ export interface VerifyJob {
   key?: string;
 }
 
-export type VerifyResult = { ok: true; env: AnyEnvelope } | { ok: false; code: WireErrorCode | 'VERIFIER_FAILED'; message: string };
+/** ok: the payload is a valid, correctly signed envelope (the caller keeps its own parse of it) */
+export type VerifyResult = { ok: true } | { ok: false; code: WireErrorCode | 'VERIFIER_FAILED'; message: string };
 
 export interface VerifyPool {
   verify(shard: string, job: VerifyJob): Promise<VerifyResult>;

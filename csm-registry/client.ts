@@ -1,6 +1,6 @@
 /**
- * A small typed HTTP client of the registry API (global fetch), for the broker, the
- * HEM and the CLI. Every response is schema-checked; every failure is a
+ * A small typed HTTP client of the registry API, for the broker, the HEM and the CLI, over
+ * node:http with a keep-alive agent and a bounded number of sockets (httpTransport.ts). Every response is schema-checked; every failure is a
  * RegistryClientError with a code and the HTTP status (0 when no response came).
  */
 import type { ValidateFunction } from 'ajv';
@@ -14,6 +14,7 @@ import type {
   RevocationPage,
 } from './registrySchemas.js';
 import { validators } from './registryValidators.js';
+import { defaultHttpTransport, HttpTransportError, type HttpResponse, type HttpTransport } from './httpTransport.js';
 
 export interface RegistryClientOptions {
   /** base URL, e.g. http://127.0.0.1:8470 */
@@ -28,7 +29,8 @@ export interface RegistryClientOptions {
   maxResponseBytes?: number;
   /** if set, certificates from requestCertificate must verify against this registry key */
   registryPublicKey?: string;
-  fetch?: typeof fetch;
+  /** default: one keep-alive transport per process (8 sockets per registry at most) */
+  transport?: HttpTransport;
 }
 
 /** `code` is the registry's error code (e.g. NOT_FOUND, REVOKED, RATE_LIMITED) or one of
@@ -58,7 +60,7 @@ export class RegistryClient {
   private readonly timeoutMs: number;
   private readonly maxBytes: number;
   private readonly registryPublicKey: string | undefined;
-  private readonly fetchFn: typeof fetch;
+  private readonly transport: HttpTransport;
 
   constructor(o: RegistryClientOptions) {
     this.url = o.url.replace(/\/+$/, '');
@@ -67,7 +69,7 @@ export class RegistryClient {
     this.timeoutMs = o.timeoutMs ?? 10_000;
     this.maxBytes = o.maxResponseBytes ?? 8 * 1024 * 1024;
     this.registryPublicKey = o.registryPublicKey;
-    this.fetchFn = o.fetch ?? fetch;
+    this.transport = o.transport ?? defaultHttpTransport;
   }
 
   health(): Promise<Health> {
@@ -169,32 +171,33 @@ export class RegistryClient {
     if (this.adminToken !== undefined) headers.authorization = `Bearer ${this.adminToken}`;
     if (this.operator !== undefined) headers['x-tmi-operator'] = this.operator;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    let res: globalThis.Response;
+    let res: HttpResponse;
     try {
-      res = await this.fetchFn(this.url + path, {
+      res = await this.transport({
         method,
+        url: this.url + path,
         headers,
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        timeoutMs: this.timeoutMs,
+        maxResponseBytes: this.maxBytes,
       });
     } catch (err) {
-      const e = err as Error;
-      if (e.name === 'TimeoutError' || e.name === 'AbortError') {
-        throw new RegistryClientError('REGISTRY_TIMEOUT', 0, { url: this.url, path, timeoutMs: this.timeoutMs });
+      if (!(err instanceof HttpTransportError)) throw err;
+      if (err.kind === 'timeout') throw new RegistryClientError('REGISTRY_TIMEOUT', 0, { url: this.url, path, timeoutMs: this.timeoutMs });
+      if (err.kind === 'too-large') {
+        throw new RegistryClientError('RESPONSE_TOO_LARGE', err.status, { path, ...(err.bytes !== undefined ? { bytes: err.bytes } : {}), limit: this.maxBytes });
       }
-      const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-      throw new RegistryClientError('REGISTRY_UNREACHABLE', 0, { url: this.url, path, reason: cause?.code ?? cause?.message ?? e.message });
+      throw new RegistryClientError('REGISTRY_UNREACHABLE', 0, { url: this.url, path, reason: err.message });
     }
-    const text = await readCapped(res, this.maxBytes, path);
     let value: unknown;
     try {
-      value = text.length > 0 ? JSON.parse(text) : undefined;
+      value = res.body.length > 0 ? JSON.parse(res.body) : undefined;
     } catch {
       value = undefined;
     }
-    if (!res.ok) {
-      const retry = res.headers.get('retry-after');
-      const retryAfterS = retry !== null && /^[0-9]{1,9}$/.test(retry) ? Number(retry) : undefined;
+    if (res.status < 200 || res.status > 299) {
+      const retry = res.headers['retry-after'];
+      const retryAfterS = typeof retry === 'string' && /^[0-9]{1,9}$/.test(retry) ? Number(retry) : undefined;
       if (validators.errorResponse(value)) {
         const { code, message } = (value as { error: { code: string; message: string } }).error;
         throw new RegistryClientError(code, res.status, { path, message }, retryAfterS);
@@ -226,27 +229,4 @@ async function notFoundAsUndefined<T>(p: Promise<T>): Promise<T | undefined> {
     if (err instanceof RegistryClientError && err.status === 404 && err.code === 'NOT_FOUND') return undefined;
     throw err;
   }
-}
-
-async function readCapped(res: globalThis.Response, maxBytes: number, path: string): Promise<string> {
-  const declared = Number(res.headers.get('content-length') ?? 0);
-  if (declared > maxBytes) {
-    await res.body?.cancel();
-    throw new RegistryClientError('RESPONSE_TOO_LARGE', res.status, { path, bytes: declared, limit: maxBytes });
-  }
-  if (!res.body) return '';
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new RegistryClientError('RESPONSE_TOO_LARGE', res.status, { path, limit: maxBytes });
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }

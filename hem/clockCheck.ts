@@ -7,6 +7,8 @@
  * minutes off, so the HEM compares its clock with the registry's HTTP `Date` header at
  * start, after a refused login and after a `STALE_DATE`, and says so plainly.
  */
+import { defaultHttpTransport } from '../csm-registry/httpTransport.js';
+
 export interface ClockReading {
   /** local clock − reference clock, ms (positive: the HEM is ahead) */
   offsetMs: number;
@@ -34,10 +36,9 @@ export function clockOffset(dateHeader: string | null | undefined, sentAtMs: num
 export async function readClock(registryUrl: string, now: () => number, timeoutMs = 5000): Promise<ClockReading | undefined> {
   const sent = now();
   try {
-    const res = await fetch(new URL('/v1/health', registryUrl), { signal: AbortSignal.timeout(timeoutMs) });
+    const res = await defaultHttpTransport({ method: 'GET', url: new URL('/v1/health', registryUrl).href, timeoutMs, maxResponseBytes: 64 * 1024 });
     const received = now();
-    await res.arrayBuffer().catch(() => undefined);
-    const offsetMs = clockOffset(res.headers.get('date'), sent, received);
+    const offsetMs = clockOffset(res.headers.date, sent, received);
     return offsetMs === undefined ? undefined : { offsetMs, rttMs: received - sent };
   } catch {
     return undefined;

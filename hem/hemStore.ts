@@ -18,7 +18,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AbstractLevel, AbstractBatchOptions } from 'abstract-level';
-import { Level } from 'level';
+import type { Level as LevelClass } from 'level';
+import { requireCjs } from '../wire/requireCjs.js';
+
+const { Level } = requireCjs('level') as { Level: typeof LevelClass };
 import type { Operation } from '../schemas/envelope.js';
 import type { AnyEnvelope } from '../schemas/types.js';
 import { HemError } from './hemError.js';

@@ -5,7 +5,7 @@
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { pino, type Logger } from 'pino';
+import type { Logger, pino as pinoFn } from 'pino';
 import { loadOrCreateKeyFile } from '../wire/keyFile.js';
 import type { KeyPair } from '../wire/keys.js';
 import type { Certificate } from '../schemas/types.js';
@@ -26,6 +26,7 @@ import { createMqttSession } from './mqttSession.js';
 import { PseudonymBook, type CertificateIssuer } from './pseudonyms.js';
 import type { HemChain } from './hemChain.js';
 import { createClockWatch } from './clockCheck.js';
+import { requireCjs } from '../wire/requireCjs.js';
 
 export interface HemHandle {
   ems: Ems;
@@ -140,6 +141,7 @@ async function createDevices(cfg: HemConfig, store: HemStore, log: Logger, now: 
 }
 
 export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<HemHandle> {
+  const { pino } = requireCjs('pino') as { pino: typeof pinoFn };
   const log = o.log ?? pino({ level: cfg.logLevel, base: { meterId: cfg.meterId } });
   const now = o.now ?? Date.now;
   await mkdir(cfg.dataDir, { recursive: true, mode: 0o700 });

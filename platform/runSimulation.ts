@@ -23,6 +23,7 @@ import { chainLevel } from '../poe-chain/store/chainDataDir.js';
 import { startPlatform, type Platform } from './startPlatform.js';
 import { planSimulation, type Plan } from './simulationPlan.js';
 import { collectReportData, writeReport, type ReportData } from './simulationReport.js';
+import { HEM_NODE_FLAGS } from '../hem/nodeFlags.js';
 
 export interface SimulateOptions {
   homes: number;
@@ -145,7 +146,7 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
     for (const h of plan.homes) {
       const dir = join(dataDir, 'homes', h.meterId);
       const out = createWriteStream(join(dir, 'hem.log'));
-      const child = spawn(process.execPath, ['--optimize-for-size', HEM_MAIN, '--config', join(dir, 'hem.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [...HEM_NODE_FLAGS, HEM_MAIN, '--config', join(dir, 'hem.json')], { stdio: ['ignore', 'pipe', 'pipe'] });
       child.stdout?.pipe(out);
       child.stderr?.pipe(out);
       children.push(child);

@@ -17,7 +17,10 @@ test('verify pool: decodes in worker threads, same results and order as the code
 
     const results = await Promise.all(good.map((payload) => pool.verify('shard-a', { payload })));
     assert.ok(results.every((r) => r.ok));
-    assert.deepEqual(results.map((r) => (r.ok ? r.env.reqId : '')), good.map((g) => (JSON.parse(g.toString()) as { reqId: string }).reqId), 'in order');
+    // order across batches: every 7th payload broken; verdicts must line up with the inputs
+    const mixed = good.map((g, i) => (i % 7 === 3 ? Buffer.from(g.toString().replace('"cpf":', '"cpf":0.5,"x":')) : g));
+    const verdicts = await Promise.all(mixed.map((payload) => pool.verify('shard-a', { payload })));
+    assert.deepEqual(verdicts.map((r) => r.ok), mixed.map((_, i) => i % 7 !== 3), 'in order');
 
     const bad = await pool.verify('shard-b', { payload: encode(forged) });
     assert.deepEqual(bad.ok ? 'ok' : bad.code, 'BAD_SIGNATURE');

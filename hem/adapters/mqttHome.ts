@@ -15,8 +15,9 @@
  *         self-consumption mode.
  * [MQH-4] Forecast: persistence (the last interval's average PV and load power).
  */
-import mqtt, { type MqttClient } from 'mqtt';
+import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
+import { requireCjs } from '../../wire/requireCjs.js';
 import type { BatteryState } from '../../tcr/stepBattery.js';
 import type { HemStatus, HomeDevices, IntervalMeasurement, LivePower, SetpointWindow } from '../homeDevices.js';
 import { homeSeconds, overlapMs, type Interval } from '../meteringInterval.js';
@@ -161,11 +162,12 @@ export function createMqttHome(o: MqttHomeOptions): HomeDevices {
   return {
     kind: 'mqtt',
     async start() {
-      client ??= mqtt.connect(o.url, {
+      client ??= (requireCjs('mqtt') as typeof import('mqtt')).connect(o.url, {
         clientId: o.clientId ?? `tmi-hem-${o.meterId}`,
         ...(o.username !== undefined ? { username: o.username } : {}),
         ...(o.password !== undefined ? { password: o.password } : {}),
         reconnectPeriod: 2000,
+        writeCache: false, // see mqttSession [HEM-S5]
       });
       const c = client;
       const topics = new Map<string, SensorName[]>();

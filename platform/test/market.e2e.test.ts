@@ -27,6 +27,7 @@ import { paymentMillicents } from '../../wire/quantities.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { auctionView } from '../../poe-chain/node/chainQueries.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
+import { HEM_NODE_FLAGS } from '../../hem/nodeFlags.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const HEM_MAIN = fileURLToPath(new URL('../../hem/main.js', import.meta.url));
@@ -215,7 +216,7 @@ test('market: tmi up + 5 HEM processes, a posted VPP bid clears on every node, s
       }));
     }
     for (const h of homes) {
-      h.proc = spawnProc(h.meterId, ['--optimize-for-size', HEM_MAIN, '--config', h.config]);
+      h.proc = spawnProc(h.meterId, [...HEM_NODE_FLAGS, HEM_MAIN, '--config', h.config]);
       procs.push(h.proc);
     }
     const certified = (h: Home) => h.proc!.lines.find((l) => l.event === 'pseudonym-certified')?.address as string | undefined;
