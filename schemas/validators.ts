@@ -3,7 +3,10 @@
  * first use and kept: a process that only ever sees a few operations (a HEM) pays only
  * for those, which matters on a Raspberry Pi.
  */
-import { Ajv, type ValidateFunction, type ErrorObject } from 'ajv';
+import type { Ajv as AjvClass, ValidateFunction, ErrorObject } from 'ajv';
+import { requireCjs } from '../wire/requireCjs.js';
+
+const { Ajv } = requireCjs('ajv') as { Ajv: typeof AjvClass };
 import { envelopeHeader, envelopeSchema, operations, type Operation } from './envelope.js';
 
 const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: false });

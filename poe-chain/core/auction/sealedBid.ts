@@ -15,12 +15,15 @@
  *
  * Randomness is an argument (STYLE: pure core); it defaults to nacl.randomBytes.
  */
-import nacl from 'tweetnacl';
+import type naclModule from 'tweetnacl';
+import { requireCjs } from '../../../wire/requireCjs.js';
 import { canonicalize } from '../../../wire/canonicalJson.js';
 import { compileSchema } from '../../../schemas/validators.js';
 import { openBid as openBidSchema, sealedBid as sealedBidSchema } from '../../../schemas/operations.js';
 import type { OpenBid, SealedBid } from '../../../schemas/types.js';
 import { AuctionError } from './auctionError.js';
+
+const nacl = requireCjs('tweetnacl') as typeof naclModule;
 
 const validateOpenBid = compileSchema(openBidSchema);
 const validateSealedBid = compileSchema(sealedBidSchema);
