@@ -301,8 +301,13 @@ export function createEms(o: EmsOptions): Ems {
             return;
           }
         }
-        log.warn({ event: 'broker-error', code: env.parameters.code, reason: env.parameters.reason, reqId: env.parameters.reqId, topic: env.parameters.topic }, 'the broker rejected a message');
-        if (env.parameters.code === 'STALE_DATE') o.onStaleDate?.(); // [HEM-CLOCK]
+        {
+          const { code, reason, reqId, topic: on } = env.parameters;
+          // [HEM-Q6] a refusal for now ("try again") puts the message back in the outbox
+          const retried = reqId !== undefined && pump.refused(reqId, code);
+          log.warn({ event: 'broker-error', code, reason, reqId, topic: on, retried }, 'the broker rejected a message');
+          if (code === 'STALE_DATE') o.onStaleDate?.(); // [HEM-CLOCK]
+        }
         return;
       default:
         return;

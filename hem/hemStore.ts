@@ -39,6 +39,8 @@ export interface OutboxEntry {
   readonly envelope: AnyEnvelope;
   /** drop instead of sending after this wall-clock time (bids: the auction's closesAt) */
   readonly expiresAtMs?: number;
+  /** not sent before this wall-clock time (a message the broker refused for now, [HEM-Q6]) */
+  readonly notBeforeMs?: number;
 }
 
 export interface QueuedItem {

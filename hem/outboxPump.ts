@@ -17,13 +17,21 @@
  *          other signers pass it.
  * [HEM-Q5] Expiry: a bid whose auction has closed is dropped, not sent (it can no longer
  *          be accepted); readings and certificates never expire.
+ * [HEM-Q6] Refused but acknowledged: the broker acknowledges every QoS 1 publish (MQTT 3.1.1
+ *          has no negative PUBACK) and says why it dropped one on the client's errors topic.
+ *          A refusal that means "try again" (DIRECTORY_UNAVAILABLE: the broker could not
+ *          reach the registry; RATE_LIMITED; VERIFIER_FAILED) puts the message back in the
+ *          outbox, sent again after `retryAfterMs`, so a message the broker took and then
+ *          dropped for its own reasons is not lost. The last `recentMax` acknowledged
+ *          messages are kept in memory for this (the error may come before or after the
+ *          PUBACK). Other refusals (schema, signature, identity) would fail again: logged only.
  */
 import type { Logger } from 'pino';
 import { encode, signEnvelope } from '../wire/codec.js';
 import type { KeyPair } from '../wire/keys.js';
 import type { Operation } from '../schemas/envelope.js';
 import type { AnyEnvelope, Params } from '../schemas/types.js';
-import type { HemStore, QueuedItem } from './hemStore.js';
+import type { HemStore, OutboxEntry, QueuedItem } from './hemStore.js';
 
 /** What the pump needs from an MQTT session. */
 export interface Transport {
@@ -43,7 +51,14 @@ export interface OutboxPumpOptions {
   log?: Logger;
   /** called after each PUBACK (tests, metrics) */
   onSent?: (item: QueuedItem, sent: AnyEnvelope) => void;
+  /** [HEM-Q6] delay before a refused message goes back in the outbox (default 2 s) */
+  retryAfterMs?: number;
+  /** [HEM-Q6] acknowledged messages remembered for a late refusal (default 256) */
+  recentMax?: number;
 }
+
+/** [HEM-Q6] broker refusals that say "try again later", not "this message is wrong" */
+export const RETRYABLE_REFUSALS: ReadonlySet<string> = new Set(['DIRECTORY_UNAVAILABLE', 'RATE_LIMITED', 'VERIFIER_FAILED']);
 
 export class OutboxPump {
   private readonly inFlight = new Set<string>();
@@ -51,8 +66,13 @@ export class OutboxPump {
   private readonly resignAfterMs: number;
   private readonly maxInFlight: number;
   private pending: Promise<void> = Promise.resolve();
+  /** [HEM-Q6] reqId as sent → entry: in flight, and the last `recentMax` acknowledged */
+  private readonly inFlightReqIds = new Map<string, OutboxEntry>();
+  private readonly recent = new Map<string, OutboxEntry>();
+  private readonly refusedInFlight = new Set<string>();
   sentCount = 0;
   droppedCount = 0;
+  retriedCount = 0;
 
   constructor(private readonly o: OutboxPumpOptions) {
     this.now = o.now ?? Date.now;
@@ -86,11 +106,16 @@ export class OutboxPump {
         continue;
       }
       if (!s.ready) continue; // [HEM-Q4]
+      if (e.notBeforeMs !== undefined && this.now() < e.notBeforeMs) continue; // [HEM-Q6]
       const env = this.fresh(e.envelope, s.key, s.clientId);
       this.inFlight.add(item.key);
+      this.inFlightReqIds.set(env.reqId, e);
       transport.publish(e.topic, encode(env), 1).then(
         () => {
           this.sentCount++;
+          this.inFlightReqIds.delete(env.reqId);
+          if (this.refusedInFlight.delete(env.reqId)) this.retryLater(e);
+          else this.remember(env.reqId, e);
           this.o.onSent?.(item, env);
           this.chain(
             store.remove(item.key).then(
@@ -108,9 +133,45 @@ export class OutboxPump {
         () => {
           // [HEM-Q2] abandoned (connection lost): sent again after the reconnect
           this.inFlight.delete(item.key);
+          this.inFlightReqIds.delete(env.reqId);
+          this.refusedInFlight.delete(env.reqId);
         },
       );
     }
+  }
+
+  /**
+   * [HEM-Q6] The broker refused the message sent with `reqId` (an `error` on our errors
+   * topic). Returns true when it will be sent again.
+   */
+  refused(reqId: string, code: string): boolean {
+    if (!RETRYABLE_REFUSALS.has(code)) return false;
+    const done = this.recent.get(reqId);
+    if (done !== undefined) {
+      this.recent.delete(reqId);
+      this.retryLater(done);
+      return true;
+    }
+    if (this.inFlightReqIds.has(reqId)) {
+      this.refusedInFlight.add(reqId); // its PUBACK is still to come
+      return true;
+    }
+    return false;
+  }
+
+  private remember(reqId: string, e: OutboxEntry): void {
+    this.recent.set(reqId, e);
+    const max = this.o.recentMax ?? 256;
+    while (this.recent.size > max) this.recent.delete(this.recent.keys().next().value as string);
+  }
+
+  private retryLater(e: OutboxEntry): void {
+    this.retriedCount++;
+    this.o.log?.info({ event: 'outbox-retry', operation: e.operation, topic: e.topic }, 'broker refused a message for now; queued again');
+    const delay = this.o.retryAfterMs ?? 2000;
+    // back in the (durable) outbox at once, held until notBeforeMs
+    this.chain(this.o.store.commit([], [{ ...e, notBeforeMs: this.now() + delay }]));
+    setTimeout(() => this.pump(), delay + 5).unref();
   }
 
   /** Waits for outstanding store writes (tests, shutdown). */

@@ -110,3 +110,51 @@ test('expired bids are dropped; entries of a signer without certificate wait', a
   pump.pump();
   assert.deepEqual(t.sent.map((s) => seqOf(s.env)), [2, 0]);
 });
+
+test('[HEM-Q6] a message refused "for now" after its PUBACK goes back in the outbox and is sent again; other refusals do not', async () => {
+  const store = await HemStore.open(memoryDb());
+  const t = new MockTransport();
+  const now = Date.now();
+  const pump = new OutboxPump({ store, transport: t, signer: () => ({ key, clientId: key.address, ready: true }), retryAfterMs: 50 });
+  for (let i = 0; i < 3; i++) await store.commit([], [reading(i, now)]);
+  pump.pump();
+  assert.equal(t.sent.length, 3);
+  const [a, b, c] = t.sent;
+  // a: refused after its PUBACK; b: refused before its PUBACK; c: refused for a reason that would fail again
+  a!.ack();
+  await waitFor(() => store.queued === 2, 1000);
+  assert.equal(pump.refused(a!.env.reqId, 'DIRECTORY_UNAVAILABLE'), true);
+  assert.equal(pump.refused(b!.env.reqId, 'RATE_LIMITED'), true);
+  b!.ack();
+  assert.equal(pump.refused(c!.env.reqId, 'BAD_SIGNATURE'), false);
+  c!.ack();
+  assert.equal(pump.refused('no-such-req', 'DIRECTORY_UNAVAILABLE'), false);
+  await waitFor(() => t.sent.length === 5, 2000, 'a and b sent again');
+  assert.deepEqual(t.sent.slice(3).map((s) => seqOf(s.env)).sort(), [0, 1]);
+  assert.deepEqual(t.sent.slice(3).map((s) => s.env.reqId).sort(), [a!.env.reqId, b!.env.reqId].sort(), 'young: same signed message');
+  assert.equal(store.queued, 2, 'held in the durable outbox until acknowledged again');
+  for (const s of t.sent.slice(3)) s.ack();
+  await waitFor(() => store.queued === 0, 1000);
+  assert.equal(pump.retriedCount, 2);
+  await pump.settled();
+});
+
+test('[HEM-Q6] a refused message waits retryAfterMs before it is sent again', async () => {
+  const store = await HemStore.open(memoryDb());
+  const t = new MockTransport();
+  const pump = new OutboxPump({ store, transport: t, signer: () => ({ key, clientId: key.address, ready: true }), retryAfterMs: 400 });
+  await store.commit([], [reading(0, Date.now())]);
+  pump.pump();
+  t.sent[0]!.ack();
+  await waitFor(() => store.queued === 0, 1000);
+  const t0 = Date.now();
+  pump.refused(t.sent[0]!.env.reqId, 'DIRECTORY_UNAVAILABLE');
+  await waitFor(() => store.queued === 1, 1000);
+  pump.pump();
+  assert.equal(t.sent.length, 1, 'held');
+  await waitFor(() => t.sent.length === 2, 2000);
+  assert.ok(Date.now() - t0 >= 380, `sent again after ${Date.now() - t0} ms`);
+  t.sent[1]!.ack();
+  await waitFor(() => store.queued === 0, 1000);
+  await pump.settled();
+});
