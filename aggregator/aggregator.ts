@@ -123,6 +123,19 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
   const entries = new Map<string, LedgerEntry>();
   const timers = new Set<NodeJS.Timeout>();
   let seq = 0;
+  /** the last feeder limits the registry gave; used when it does not answer */
+  let lastFeederLimits: FeederLimit[] | undefined;
+
+  async function feederLimitsNow(): Promise<FeederLimit[]> {
+    if (!c.feederLimits) return [];
+    try {
+      lastFeederLimits = await c.feederLimits();
+    } catch (err) {
+      if (lastFeederLimits === undefined) throw err;
+      log?.warn({ event: 'feeder-limits-stale', err: (err as Error).message }, 'registry did not answer: opening with the last known feeder limits');
+    }
+    return lastFeederLimits;
+  }
   let stopped = false;
 
   const intervalOf = (t: number) => Math.floor((t - c.originMs) / c.intervalMs);
@@ -207,7 +220,7 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
       pricing: a.pricing ?? c.pricing ?? 'pay-as-bid',
       sealed,
       ...(auctionKeys ? { auctionPublicKey: auctionKeyToWire(auctionKeys.publicKey) } : {}),
-      feederLimits: c.feederLimits ? await c.feederLimits() : [],
+      feederLimits: await feederLimitsNow(),
     };
     const rec: AuctionRecord = {
       auctionId,

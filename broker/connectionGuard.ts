@@ -103,7 +103,7 @@ export class ConnectionGuard extends Duplex {
   private readonly scanner: PacketSizeScanner;
   private readonly inner: Duplex;
   private readonly fullLimit: number;
-  private readonly maxBuffered: number;
+  private maxBuffered: number;
   /** remote address of the underlying socket, for logs */
   readonly remoteAddress: string | undefined;
 
@@ -130,9 +130,10 @@ export class ConnectionGuard extends Duplex {
     });
   }
 
-  /** Raise the limit from the pre-login value to the full one. */
-  authenticated(): void {
+  /** Raise the limit from the pre-login value to the full one; optionally set the login's backlog limit. */
+  authenticated(maxBufferedBytes?: number): void {
     this.scanner.limit = this.fullLimit;
+    if (maxBufferedBytes !== undefined) this.maxBuffered = maxBufferedBytes;
   }
 
   get limit(): number {

@@ -35,6 +35,9 @@ import { canSubscribe } from './topicAcl.js';
 import { createVerifyPool } from './verifyPool.js';
 import { createRedisBackend, type RedisBackend, type RedisBackendOptions } from './redisBackend.js';
 
+
+/** roles of the platform's own subscribers (see maxServiceBufferedBytes) */
+const SERVICE_ROLES: ReadonlySet<Role> = new Set<Role>(['aggregator', 'node', 'analytics']);
 export interface ListenerOptions {
   port: number;
   host?: string;
@@ -58,6 +61,12 @@ export interface TmiBrokerOptions {
   preAuthPacketBytes?: number;
   /** outgoing backlog per connection that closes it as a slow consumer (default 8 MiB) */
   maxBufferedBytes?: number;
+  /**
+   * the same for the platform's own services (roles aggregator, node, analytics), which
+   * subscribe to every home's readings and bids: a burst of 10,000 readings is ~6 MB, so
+   * they get room for several bursts while they catch up (default 64 MiB)
+   */
+  maxServiceBufferedBytes?: number;
   /** per-client token bucket; roles in exemptRoles are not limited (default aggregator, admin) */
   ratePerClient?: RateLimit & { exemptRoles?: Role[] };
   /** false turns edge validation off (ACL and retain rules stay); for benchmarks */
@@ -117,6 +126,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   const maxPacketBytes = opts.maxPacketBytes ?? MAX_ANY_MESSAGE_BYTES + 64 * 1024;
   const preAuthPacketBytes = opts.preAuthPacketBytes ?? 16 * 1024;
   const maxBufferedBytes = opts.maxBufferedBytes ?? 8 * 1024 * 1024;
+  const maxServiceBufferedBytes = opts.maxServiceBufferedBytes ?? 64 * 1024 * 1024;
   const maxPayloadBytes = Math.min(opts.codecOptions?.maxBytes ?? MAX_ANY_MESSAGE_BYTES, maxPacketBytes);
   const pollMs = opts.revocationPollMs ?? 2000;
   const loginSkewMs = opts.loginSkewMs ?? 60_000;
@@ -218,7 +228,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
             if (e.clients.size === 0) byMeter.delete(login.meterId);
           }
         });
-        if (conn instanceof ConnectionGuard) conn.authenticated();
+        if (conn instanceof ConnectionGuard) conn.authenticated(SERVICE_ROLES.has(login.role) ? maxServiceBufferedBytes : undefined);
         log.debug({ meterId: login.meterId, role: login.role }, 'login');
         done(null, true);
       },

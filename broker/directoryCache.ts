@@ -10,6 +10,8 @@
  * meter at the same interval end) wait on 1,000 registry requests at once, which time
  * out and are refused DIRECTORY_UNAVAILABLE. Revocations do not depend on the TTL: the
  * revocation feed (markRevoked) refuses a revoked pseudonym at once, stale or not.
+ * [DIR-SIE] Stale-if-error for meters (logins): when the registry does not answer, a meter
+ * record past its TTL by less than `staleMs` is used, unless the feed revoked it.
  */
 import type { KeyObject } from 'node:crypto';
 import { publicKeyObject } from '../wire/keys.js';
@@ -108,6 +110,7 @@ export class DirectoryCache implements MeterDirectory {
   }
 
   async meter(meterId: string): Promise<CachedMeter | undefined> {
+    const known = this.meters.entry(meterId); // before the peek drops it as expired
     const cached = this.peekMeter(meterId);
     if (cached !== undefined) return cached ?? undefined;
     this.stats.misses++;
@@ -116,7 +119,19 @@ export class DirectoryCache implements MeterDirectory {
       p = this.fetchMeter(meterId).finally(() => this.inflightMeters.delete(meterId));
       this.inflightMeters.set(meterId, p);
     }
-    return p;
+    try {
+      return await p;
+    } catch (err) {
+      // [DIR-SIE] the registry did not answer: a meter known within staleMs (and not revoked
+      // by the feed) is served as it was, so a busy registry does not lock out a login
+      const now = this.now();
+      if (known?.value && !this.revokedMeters.has(meterId) && known.value.status !== 'revoked' && now < known.expires + this.staleMs) {
+        this.stats.stale++;
+        this.meters.set(meterId, known.value, known.expires); // kept for the next failure
+        return known.value;
+      }
+      throw err;
+    }
   }
 
   private async fetchMeter(meterId: string): Promise<CachedMeter | undefined> {

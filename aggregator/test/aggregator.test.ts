@@ -168,3 +168,40 @@ test('aggregator admin API: manual post publishes an auction-open; garbage chang
   const list = (await (await fetch(`${base}/admin/auctions`, { headers: { authorization: 'Bearer secret-token' } })).json()) as { items: { secretKey?: string }[] };
   assert.equal(list.items.length, 1);
 });
+
+test('aggregator: when the registry does not answer, an auction opens with the last known feeder limits; with none known it is not opened', async (t) => {
+  const broker = await plainBroker();
+  const aggMqtt = await mqtt.connectAsync(broker.url, { clientId: 'aggregator3' });
+  let registryUp = true;
+  let calls = 0;
+  const limits = [{ feeder: 'F1', maxExportWh: 5000, maxImportWh: 7000 }];
+  const make = (feederLimits: () => Promise<typeof limits>) =>
+    createAggregator({
+      key: generateKeyPair(), mqtt: aggMqtt, chain: { auction: async () => undefined },
+      config: { originMs: 0, intervalMs: 60_000, slotsPerDay: 96, deviation: { thresholdWh: 500 }, prices: () => ({ buyMcPerKWh: 1, sellMcPerKWh: 1 }), priorNetLoadWh: new Array(96).fill(0), autoAuctions: false, feederLimits },
+    });
+  const agg = await make(async () => {
+    calls++;
+    if (!registryUp) throw new Error('REGISTRY_TIMEOUT');
+    return limits;
+  });
+  const cold = await make(async () => {
+    throw new Error('REGISTRY_TIMEOUT');
+  });
+  t.after(async () => {
+    await agg.stop();
+    await cold.stop();
+    await aggMqtt.endAsync();
+    await broker.close();
+  });
+  const startMs = Date.now() + 120_000;
+  const manual = { side: 'buy' as const, energyWh: 1000, limitPriceMcPerKWh: 1000, delivery: { startMs, endMs: startMs + 900_000 } };
+  const first = await agg.openAuction(manual);
+  assert.deepEqual(first.open.feederLimits, limits);
+  registryUp = false;
+  const second = await agg.openAuction(manual);
+  assert.equal(calls, 2, 'the registry was asked');
+  assert.deepEqual(second.open.feederLimits, limits, 'last known limits');
+  await assert.rejects(cold.openAuction(manual), /REGISTRY_TIMEOUT/);
+  assert.equal(cold.auctions().length, 0);
+});

@@ -129,3 +129,30 @@ test('cache [DIR-SWR]: a known owner past its TTL is served while one request re
   assert.equal(c.peekOwner(p.address), null);
   assert.equal(await c.pseudonymOwner(p.address), undefined);
 });
+
+test('cache [DIR-SIE]: a known meter is served when the registry fails, up to staleMs past its TTL, never when revoked', async () => {
+  const mem = createMemoryDirectory();
+  const k = generateKeyPair();
+  mem.enroll({ meterId: 'm1', publicKey: k.address });
+  mem.enroll({ meterId: 'm2', publicKey: generateKeyPair().address });
+  const { dir, calls, setFail } = counting(mem);
+  let t = 0;
+  const c = new DirectoryCache(dir, { ttlMs: 1000, staleMs: 5000, now: () => t });
+  await c.meter('m1');
+  await c.meter('m2');
+  setFail(true);
+  t = 2000; // past the TTL, registry down
+  assert.equal((await c.meter('m1'))?.publicKey, k.address, 'served stale');
+  assert.equal(calls.meter, 3, 'the registry was asked first');
+  assert.equal((await c.meter('m1'))?.publicKey, k.address, 'and again on the next failure');
+  assert.equal(c.stats.stale, 2);
+  // revoked through the feed: refused even though the registry is down
+  c.markRevoked({ seq: 1, meterId: 'm2', pseudonyms: [] });
+  await assert.rejects(c.meter('m2'), /REGISTRY_UNREACHABLE/);
+  // past staleMs: the failure is the answer
+  t = 1000 + 5000;
+  await assert.rejects(c.meter('m1'), /REGISTRY_UNREACHABLE/);
+  // the registry answers again: fresh record, normal TTL
+  setFail(false);
+  assert.equal((await c.meter('m1'))?.meterId, 'm1');
+});
