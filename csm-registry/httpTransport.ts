@@ -32,12 +32,15 @@ export class HttpTransportError extends Error {
   readonly bytes: number | undefined;
   /** the HTTP status when a response had begun, else 0 */
   readonly status: number;
-  constructor(kind: HttpTransportError['kind'], message: string, o: { bytes?: number; status?: number } = {}) {
+  /** the request went out on a reused keep-alive socket that the server had closed */
+  readonly staleSocket: boolean;
+  constructor(kind: HttpTransportError['kind'], message: string, o: { bytes?: number; status?: number; staleSocket?: boolean } = {}) {
     super(message);
     this.name = 'HttpTransportError';
     this.kind = kind;
     this.bytes = o.bytes;
     this.status = o.status ?? 0;
+    this.staleSocket = o.staleSocket ?? false;
   }
 }
 
@@ -59,7 +62,12 @@ export function createHttpTransport(o: HttpTransportOptions = {}): HttpTransport
     const secure = url.protocol === 'https:';
     if (!secure && url.protocol !== 'http:') return Promise.reject(new HttpTransportError('unreachable', `unsupported protocol ${url.protocol}`));
     const agent = secure ? (https ??= new HttpsAgent(agentOptions)) : (http ??= new HttpAgent(agentOptions));
-    return send(secure ? httpsRequest : httpRequest, agent, url, req);
+    const request = secure ? httpsRequest : httpRequest;
+    // a kept-alive socket the server closed just as we reused it: a GET is sent once more
+    // on a fresh socket (the race the Node.js docs describe under request.reusedSocket)
+    return send(request, agent, url, req).catch((err: unknown) =>
+      err instanceof HttpTransportError && err.staleSocket && req.method === 'GET' ? send(request, agent, url, req) : Promise.reject(err),
+    );
   };
 }
 
@@ -85,8 +93,14 @@ function send(
     if (req.body !== undefined) headers['content-length'] = String(Buffer.byteLength(req.body));
     const r = request(url, { method: req.method, headers, agent });
     const timer = setTimeout(() => fail(new HttpTransportError('timeout', `no answer within ${req.timeoutMs} ms`)), req.timeoutMs);
-    r.on('error', (err: NodeJS.ErrnoException) => fail(new HttpTransportError('unreachable', err.code ?? err.message)));
+    let answered = false;
+    r.on('error', (err: NodeJS.ErrnoException) =>
+      fail(new HttpTransportError('unreachable', err.code ?? err.message, {
+        staleSocket: r.reusedSocket && !answered && (err.code === 'ECONNRESET' || err.code === 'EPIPE'),
+      })),
+    );
     r.on('response', (res) => {
+      answered = true;
       const declared = Number(res.headers['content-length'] ?? 0);
       if (declared > req.maxResponseBytes) {
         res.resume();

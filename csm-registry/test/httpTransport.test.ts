@@ -55,3 +55,37 @@ test('http transport: a response cut short, a server that never answers, a wrong
     await new Promise<void>((r) => silent.close(() => r()));
   }
 });
+
+test('http transport: a GET on a kept-alive socket the server drops is sent once more on a fresh one; a POST is not', async () => {
+  let connections = 0;
+  const sockets = new Set<import('node:net').Socket>();
+  const raw = createServer((s) => {
+    sockets.add(s);
+    const n = ++connections;
+    let requests = 0;
+    s.on('data', () => {
+      requests++;
+      // connection 1 answers its first request, then drops the kept-alive socket on the next
+      if (n === 1 && requests === 2) return void s.resetAndDestroy();
+      s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${String(n).length + 2}\r\nconnection: keep-alive\r\n\r\n[${n}]`);
+    });
+  });
+  await new Promise<void>((r) => raw.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(raw.address() as AddressInfo).port}/`;
+  const send = createHttpTransport({ maxSockets: 1 });
+  const get = () => send({ method: 'GET', url, timeoutMs: 2000, maxResponseBytes: 1024 });
+  try {
+    assert.equal((await get()).body, '[1]');
+    assert.equal((await get()).body, '[2]', 'retried on a second connection');
+    assert.equal(connections, 2);
+    // the same drop under a POST is reported, not repeated (it may have been applied)
+    connections = 0;
+    const send2 = createHttpTransport({ maxSockets: 1 });
+    assert.equal((await send2({ method: 'GET', url, timeoutMs: 2000, maxResponseBytes: 1024 })).body, '[1]');
+    await assert.rejects(send2({ method: 'POST', url, body: '{}', timeoutMs: 2000, maxResponseBytes: 1024 }), (e: unknown) => e instanceof HttpTransportError && e.kind === 'unreachable' && e.staleSocket);
+    assert.equal(connections, 1);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => raw.close(() => r()));
+  }
+});
