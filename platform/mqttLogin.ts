@@ -31,6 +31,18 @@ export function loginOptions(o: LoginOptions): IClientOptions {
   };
 }
 
+/**
+ * [LOGIN-KA] Any packet from the broker shows the connection is alive. mqtt.js counts only
+ * acknowledgements and PINGRESP: a client that mostly receives (the chain node, the
+ * aggregator, analytics: thousands of readings a second under load) sends a PINGREQ every
+ * keepalive and closes the connection itself when the PINGRESP, queued behind that
+ * backlog, takes longer than half a keepalive. The 10,000-home soak saw this as 6–11
+ * "socket closed" per run on the counting subscriber and the chain node.
+ */
+export function keepAliveOnTraffic(client: MqttClient): void {
+  client.on('packetreceive', () => client.reschedulePing(true));
+}
+
 export async function connectWithLogin(o: LoginOptions): Promise<MqttClient> {
   const client = await mqtt.connectAsync(o.url, loginOptions(o));
   // small packets go out at once: Nagle's algorithm costs ~30 ms per hop on loopback
@@ -41,5 +53,6 @@ export async function connectWithLogin(o: LoginOptions): Promise<MqttClient> {
   client.on('close', () => {
     client.options.password = makeLoginToken(o.key, o.meterId);
   });
+  keepAliveOnTraffic(client);
   return client;
 }

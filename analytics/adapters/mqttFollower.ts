@@ -96,6 +96,8 @@ export function createMqttFollower(o: MqttFollowerOptions): MqttFollower {
     ...(o.ca !== undefined ? { ca: o.ca, rejectUnauthorized: true } : {}),
   };
   const client = mqtt.connect(o.url, opts);
+  // any packet from the broker shows the connection is alive (platform/mqttLogin.ts [LOGIN-KA])
+  client.on('packetreceive', () => client.reschedulePing(true));
   client.on('reconnect', () => {
     client.options.password = token();
   });

@@ -7,6 +7,7 @@
  */
 import mqtt, { type MqttClient } from 'mqtt';
 import { makeLoginToken } from '../../wire/loginToken.js';
+import { keepAliveOnTraffic } from '../../platform/mqttLogin.js';
 import type { KeyPair } from '../../wire/keys.js';
 import type { OpenBid } from '../../schemas/types.js';
 import { parseReqId, reqIdInPayload } from './soakHomes.js';
@@ -75,6 +76,7 @@ export async function startCounter(url: string, meterId: string, key: KeyPair): 
     clientId: meterId, username: meterId, password: makeLoginToken(key, meterId),
     clean: false, reconnectPeriod: 1000, keepalive: 60, protocolVersion: 4,
   });
+  keepAliveOnTraffic(client);
   const t0 = Date.now();
   let lastError = '';
   client.on('error', (err) => void (lastError = err.message.slice(0, 120)));

@@ -98,6 +98,8 @@ export async function runNode(values: Values, stop?: Promise<unknown>): Promise<
     };
     client = await mqtt.connectAsync(url, opts);
     const c = client;
+    // any packet from the broker shows the connection is alive (platform/mqttLogin.ts [LOGIN-KA])
+    c.on('packetreceive', () => c.reschedulePing(true));
     // Nagle off: blocks and transactions are small packets; with Nagle and delayed ACKs
     // each hop can hold them back for tens of milliseconds
     const noDelay = () => (c.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
