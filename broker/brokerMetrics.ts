@@ -16,6 +16,7 @@ export interface BrokerMetrics {
   revocationKicks: Counter;
   oversizePackets: Counter;
   slowConsumers: Counter;
+  clientErrors: Counter<'reason'>;
 }
 
 export function createBrokerMetrics(connectedClients: () => number): BrokerMetrics {
@@ -54,6 +55,12 @@ export function createBrokerMetrics(connectedClients: () => number): BrokerMetri
     revocationKicks: new Counter({ name: 'tmi_broker_revocation_disconnects_total', help: 'connections closed because the meter was revoked', registers }),
     oversizePackets: new Counter({ name: 'tmi_broker_oversize_packets_total', help: 'connections closed for a packet over the size limit', registers }),
     slowConsumers: new Counter({ name: 'tmi_broker_slow_consumer_disconnects_total', help: 'connections closed because their outgoing backlog passed the limit', registers }),
+    clientErrors: new Counter({
+      name: 'tmi_broker_client_errors_total',
+      help: 'connections ended by an error, by reason (keepalive, reset, pipe, timeout, protocol, other)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
   };
 }
 
@@ -83,4 +90,16 @@ export function portOf(server: { address(): AddressInfo | string | null }): numb
   const a = server.address();
   if (a === null || typeof a === 'string') throw new Error('NOT_LISTENING');
   return a.port;
+}
+
+/** A small fixed set of reasons for client errors, so the metric's labels stay bounded. */
+export function clientErrorReason(err: Error): string {
+  const m = `${(err as NodeJS.ErrnoException).code ?? ''} ${err.message}`;
+  if (/keep ?alive/i.test(m)) return 'keepalive';
+  if (/ECONNRESET/.test(m)) return 'reset';
+  if (/EPIPE/.test(m)) return 'pipe';
+  if (/ETIMEDOUT|timeout/i.test(m)) return 'timeout';
+  if (/SLOW_CONSUMER/.test(m)) return 'slow-consumer';
+  if (/PACKET_TOO_LARGE|MALFORMED|Invalid|protocol/i.test(m)) return 'protocol';
+  return 'other';
 }

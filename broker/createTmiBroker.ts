@@ -24,7 +24,7 @@ import { createCodec, encode, signEnvelope, type CodecOptions } from '../wire/co
 import { generateKeyPair, type KeyPair } from '../wire/keys.js';
 import { checkLoginToken, TokenReplayCache } from '../wire/loginToken.js';
 import type { Rejection } from './brokerErrors.js';
-import { createBrokerMetrics, portOf, serveMetrics } from './brokerMetrics.js';
+import { clientErrorReason, createBrokerMetrics, portOf, serveMetrics } from './brokerMetrics.js';
 import { DirectoryCache, type DirectoryCacheOptions } from './directoryCache.js';
 import { createEdgeValidator, type Login } from './edgeValidator.js';
 import type { MeterDirectory, Role } from './meterDirectory.js';
@@ -306,7 +306,13 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     return packet;
   };
 
-  aedes.on('clientError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'client error'));
+  aedes.on('clientError', (client, err) => {
+    const reason = clientErrorReason(err);
+    metrics.clientErrors.labels(reason).inc();
+    // a keepalive timeout closes a session the client thinks is open: worth an operator's eye
+    if (reason === 'keepalive') log.info({ clientId: client?.id, err: err.message }, 'client error');
+    else log.debug({ clientId: client?.id, err: err.message }, 'client error');
+  });
   aedes.on('connectionError', (client, err) => log.debug({ clientId: client?.id, err: err.message }, 'connection error'));
 
   // ── revocation feed ──────────────────────────────────────────────────────────

@@ -105,6 +105,12 @@ export async function brokerProcess(): Promise<void> {
           return out;
         })(),
         slowConsumerDisconnects: await counter('tmi_broker_slow_consumer_disconnects_total'),
+        clientErrors: await (async () => {
+          const mm = await broker?.metrics.getSingleMetric('tmi_broker_client_errors_total')?.get();
+          const out: Record<string, number> = {};
+          for (const v of mm?.values ?? []) out[String(v.labels.reason)] = v.value;
+          return out;
+        })(),
       };
     },
     async close() {
