@@ -38,6 +38,7 @@ export async function brokerProcess(): Promise<void> {
     for (const v of m?.values ?? []) out[String(v.labels.code)] = v.value;
     return out;
   };
+  const clientErrorMessages = new Map<string, number>();
   serve({
     async start(m) {
       const dataDir = m.dataDir as string;
@@ -57,6 +58,11 @@ export async function brokerProcess(): Promise<void> {
         log: pino({ level: 'silent' }),
       });
       const b = broker;
+      // the messages behind tmi_broker_client_errors_total, digits folded, for the report
+      b.aedes.on('clientError', (_c, err) => {
+        const k = err.message.replace(/[0-9]+/g, 'N').slice(0, 80);
+        if (clientErrorMessages.size < 50 || clientErrorMessages.has(k)) clientErrorMessages.set(k, (clientErrorMessages.get(k) ?? 0) + 1);
+      });
       closeAll = async () => {
         await b.close();
         await registry.close();
@@ -105,6 +111,7 @@ export async function brokerProcess(): Promise<void> {
           return out;
         })(),
         slowConsumerDisconnects: await counter('tmi_broker_slow_consumer_disconnects_total'),
+        clientErrorMessages: Object.fromEntries([...clientErrorMessages].sort((x, y) => y[1] - x[1]).slice(0, 8)),
         clientErrors: await (async () => {
           const mm = await broker?.metrics.getSingleMetric('tmi_broker_client_errors_total')?.get();
           const out: Record<string, number> = {};
