@@ -24,7 +24,7 @@ import { signAndEncode } from '../wire/codec.js';
 import { keyPairFromSeed, type KeyPair } from '../wire/keys.js';
 import { makeLoginToken } from '../wire/loginToken.js';
 import type { BidOffer } from '../schemas/types.js';
-import { rpc, type Msg } from './soak/soakIpc.js';
+import { rpc, serve, type Msg } from './soak/soakIpc.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ACTIVE = 1000;
@@ -49,20 +49,6 @@ const meterId = (i: number) => `bench-${i}`;
 const aggId = (w: number) => `bench-agg-${w}`;
 const meterKey = (id: string) => keyPairFromSeed(seed(`tmi-bench-meter:${id}`));
 const pseudonymKey = (i: number) => keyPairFromSeed(seed(`tmi-bench-pseudonym:${i}`));
-
-
-
-function serve(handlers: Record<string, (m: Msg) => Promise<Record<string, unknown>>>): void {
-  process.on('message', (m: Msg) => {
-    const h = handlers[m.cmd];
-    if (!h) return void process.send?.({ id: m.id, error: `UNKNOWN_CMD ${m.cmd}` });
-    h(m).then(
-      (r) => process.send?.({ ...r, id: m.id }),
-      (err: unknown) => process.send?.({ id: m.id, error: (err as Error).stack ?? String(err) }),
-    );
-  });
-  process.on('disconnect', () => process.exit(0));
-}
 
 // ── broker child ──────────────────────────────────────────────────────────────
 
@@ -117,7 +103,6 @@ async function brokerChild(validate: boolean): Promise<void> {
       return {};
     },
   });
-  process.send?.({ cmd: 'ready' });
 }
 
 // ── load child ────────────────────────────────────────────────────────────────
@@ -294,7 +279,6 @@ async function loadChild(w: number): Promise<void> {
       return {};
     },
   });
-  process.send?.({ cmd: 'ready' });
 }
 
 // ── orchestrator ──────────────────────────────────────────────────────────────

@@ -54,7 +54,7 @@ import { generateKeyPair, keyPairFromSeed, type KeyPair } from '../wire/keys.js'
 import { makeLoginToken } from '../wire/loginToken.js';
 import type { AuctionOpen, Certificate, Envelope } from '../schemas/types.js';
 import { machine } from './machine.js';
-import { rpc, type Msg } from './soak/soakIpc.js';
+import { rpc, serve, type Msg } from './soak/soakIpc.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const TMI = fileURLToPath(new URL('../cli/tmi.js', import.meta.url));
@@ -273,16 +273,7 @@ async function worker(): Promise<void> {
       return {};
     },
   };
-  process.on('message', (m: Msg) => {
-    const h = handlers[m.cmd];
-    if (!h) return void process.send?.({ id: m.id, error: `UNKNOWN_CMD ${m.cmd}` });
-    h(m).then(
-      (r) => process.send?.({ ...r, id: m.id }),
-      (err: unknown) => process.send?.({ id: m.id, error: (err as Error).stack ?? String(err) }),
-    );
-  });
-  process.on('disconnect', () => process.exit(0));
-  process.send?.({ cmd: 'ready' });
+  serve(handlers);
 }
 
 // ── orchestrator ────────────────────────────────────────────────────────────────
