@@ -30,6 +30,7 @@ import { createEdgeValidator, type Login } from './edgeValidator.js';
 import type { MeterDirectory, Role } from './meterDirectory.js';
 import { ConnectionGuard } from './connectionGuard.js';
 import { guardMqRecursion } from './mqStackGuard.js';
+import { tolerateAckedInQueue } from './sessionQueueRace.js';
 import { TokenBucket, type RateLimit } from './tokenBucket.js';
 import { canSubscribe } from './topicAcl.js';
 import { createVerifyPool } from './verifyPool.js';
@@ -167,6 +168,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       throw err;
     });
   guardMqRecursion((aedes as unknown as { mq: unknown }).mq);
+  const queueRace = tolerateAckedInQueue((aedes as unknown as { persistence: unknown }).persistence);
   const metrics = createBrokerMetrics(() => aedes.connectedClients);
   const accepted = metrics.messagesIn.labels('accepted');
   const rejectedCount = metrics.messagesIn.labels('rejected');
@@ -302,6 +304,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   };
 
   aedes.authorizeForward = (_client, packet: AedesPublishPacket) => {
+    if (queueRace.alreadyAcked(packet)) return null; // [BROKER-REPLAY] sessionQueueRace.ts
     metrics.messagesOut.inc();
     return packet;
   };

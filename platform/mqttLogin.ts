@@ -2,6 +2,7 @@
  * An mqtt.js session logged in with a signed token (DESIGN §4). The token is renewed on
  * every reconnect, since a token is only valid for a minute.
  */
+import type { EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { makeLoginToken } from '../wire/loginToken.js';
 import type { KeyPair } from '../wire/keys.js';
@@ -43,8 +44,47 @@ export function keepAliveOnTraffic(client: MqttClient): void {
   client.on('packetreceive', () => client.reschedulePing(true));
 }
 
+/**
+ * [LOGIN-Q] Hold every incoming message (and with it its PUBACK and every packet after it)
+ * until the client has a 'message' listener. A persistent session's queued QoS 1 messages
+ * arrive right after CONNACK, before the caller of `connectWithLogin` has had the client
+ * back to attach its handler; mqtt.js emits a message and PUBACKs it whether or not anyone
+ * listens, so a service restarted with messages queued for it acknowledged and lost them.
+ * A hold that outlives its connection is dropped: the broker sends the message again.
+ */
+export function holdMessagesUntilListened(client: MqttClient): void {
+  let waiting: Array<() => void> = [];
+  client.options.customHandleAcks = (_topic, _message, _packet, done) => {
+    if (client.listenerCount('message') > 0) return done(0);
+    waiting.push(() => done(0));
+  };
+  (client as unknown as EventEmitter).on('newListener', (event: string | symbol) => {
+    // 'newListener' fires before the listener is added
+    if (event === 'message') queueMicrotask(() => {
+      const ready = waiting;
+      waiting = [];
+      for (const release of ready) release();
+    });
+  });
+  client.on('close', () => void (waiting = []));
+}
+
 export async function connectWithLogin(o: LoginOptions): Promise<MqttClient> {
-  const client = await mqtt.connectAsync(o.url, loginOptions(o));
+  const client = mqtt.connect(o.url, loginOptions(o));
+  holdMessagesUntilListened(client);
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error) => {
+      client.removeListener('connect', onConnect);
+      client.end(true);
+      reject(err);
+    };
+    const onConnect = () => {
+      client.removeListener('error', onError);
+      resolve();
+    };
+    client.once('connect', onConnect);
+    client.once('error', onError);
+  });
   // small packets go out at once: Nagle's algorithm costs ~30 ms per hop on loopback
   const noDelay = () => (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
   noDelay();
