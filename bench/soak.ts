@@ -116,7 +116,7 @@ interface ChainAuctionInfo {
   params?: { side: 'buy' | 'sell'; energyWh: number; limitPriceMcPerKWh: number; pricing: 'pay-as-bid' | 'uniform'; feederLimits: FeederLimit[] };
 }
 
-function series(samples: readonly ProcSample[], startMs: number, key: 'rssMB' | 'heapUsedMB') {
+function series(samples: readonly ProcSample[], startMs: number, key: 'rssMB' | 'heapUsedMB' | 'arrayBuffersMB') {
   return samples.map((s) => [r1((s.t - startMs) / 1000), s[key]] as const);
 }
 
@@ -499,7 +499,7 @@ async function main(): Promise<void> {
       closeToResultMs: { p50: pct(resultDelays, 50), max: resultDelays.at(-1) ?? null, note: 'aggregator signs auction-close → its auction-result (from the chain) arrives at the counting subscriber' },
       memory: {
         broker: { ...trendOf(brokerSamples, dayStart, dayEnd), fdsMax: Math.max(...brokerSamples.map((x) => x.fds ?? -1)), seriesSecondsMB: series(brokerSamples, dayStart, 'rssMB') },
-        chainNode: { ...trendOf(chainSamples, dayStart, dayEnd), seriesSecondsMB: series(chainSamples, dayStart, 'rssMB'), note: 'the chain process also holds the aggregator' },
+        chainNode: { ...trendOf(chainSamples, dayStart, dayEnd), seriesSecondsMB: series(chainSamples, dayStart, 'rssMB'), heapUsedSecondsMB: series(chainSamples, dayStart, 'heapUsedMB'), arrayBuffersSecondsMB: series(chainSamples, dayStart, 'arrayBuffersMB'), note: 'the chain process also holds the aggregator' },
         homesProcessesTotalMB: homesRss.map(([t, mb]) => [r1((t - dayStart) / 1000), r1(mb)]),
       },
       cpu: {

@@ -31,6 +31,7 @@ import type { MeterDirectory, Role } from './meterDirectory.js';
 import { ConnectionGuard } from './connectionGuard.js';
 import { guardMqRecursion } from './mqStackGuard.js';
 import { tolerateAckedInQueue } from './sessionQueueRace.js';
+import { orderPublishes } from './orderedPublish.js';
 import { TokenBucket, type RateLimit } from './tokenBucket.js';
 import { canSubscribe } from './topicAcl.js';
 import { createVerifyPool } from './verifyPool.js';
@@ -175,7 +176,8 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
 
   // A rejected publish has been acknowledged per its QoS by aedes (publish.js writes
   // PUBACK/PUBREC itself); here it is dropped instead of routed, stored or retained.
-  const rawPublish = aedes.publish.bind(aedes) as unknown as PublishFn;
+  // [BROKER-ORDER] numbered and emitted in the same order (orderedPublish.ts)
+  const rawPublish: PublishFn = orderPublishes(aedes.publish.bind(aedes) as unknown as PublishFn, (aedes as unknown as { mq: unknown }).mq);
   const guardedPublish: PublishFn = (packet, client, done) => {
     if (typeof client === 'function') return rawPublish(packet, null, client);
     if (rejected.has(packet) || forwarded.has(packet)) return (done ?? noop)(null);

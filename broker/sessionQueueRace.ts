@@ -16,6 +16,11 @@
  * clean-up (`outgoingClearMessageId`) is skipped, since that would match by packet id alone
  * and could remove another message. On the live path the message was already forwarded
  * through the other connection; it goes out once more, which QoS 1 allows.
+ *
+ * A clean-up without a packet id (aedes' `dedupe` path, which passes the emitted message
+ * before any id is assigned) is skipped: in the memory persistence it would remove the first
+ * queued message not yet sent, an unrelated one. The message it meant stays queued and is
+ * sent again at the next reconnect.
  */
 interface OutgoingPersistence {
   outgoingUpdate(client: unknown, packet: object): Promise<unknown>;
@@ -46,7 +51,10 @@ export function tolerateAckedInQueue(persistence: unknown, onAcked: (packet: obj
       onAcked(packet);
       return undefined;
     });
-  p.outgoingClearMessageId = (client, packet) => (acked.has(packet) ? Promise.resolve(undefined) : clear(client, packet));
+  // aedes' dedupe clears by the emitted packet, which has no packet id yet: the memory
+  // persistence would remove the first queued message not yet sent, whatever it is
+  p.outgoingClearMessageId = (client, packet) =>
+    acked.has(packet) || (packet as { messageId?: unknown }).messageId === undefined ? Promise.resolve(undefined) : clear(client, packet);
   return {
     alreadyAcked: (packet) => acked.has(packet),
     get count() {

@@ -67,10 +67,14 @@ export function openFds(): number {
 export function procSample(extra: Record<string, number> = {}): ProcSample {
   let rss = Number.NaN;
   let heap = Number.NaN;
+  let external = Number.NaN;
+  let arrayBuffers = Number.NaN;
   try {
     const m = process.memoryUsage();
     rss = m.rss;
     heap = m.heapUsed;
+    external = m.external;
+    arrayBuffers = m.arrayBuffers;
   } catch {
     /* EMFILE: reported as NaN */
   }
@@ -79,6 +83,9 @@ export function procSample(extra: Record<string, number> = {}): ProcSample {
     t: Date.now(),
     rssMB: Math.round((rss / 2 ** 20) * 10) / 10,
     heapUsedMB: Math.round((heap / 2 ** 20) * 10) / 10,
+    // memory V8 knows of outside its heap; of it, Buffers and ArrayBuffers
+    externalMB: Math.round((external / 2 ** 20) * 10) / 10,
+    arrayBuffersMB: Math.round((arrayBuffers / 2 ** 20) * 10) / 10,
     cpuS: Math.round((c.user + c.system) / 1e4) / 100,
     fds: openFds(),
     ...extra,
