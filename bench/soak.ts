@@ -72,7 +72,13 @@ function ulimits(): { soft: number; hard: number } {
 /** Starts a child role of this file; with `nofile`, through sh so that its soft fd limit is raised first. */
 function spawnChild(role: string, nofile: number | undefined): Promise<ChildProcess> {
   // SOAK_PROFILE=<role>: that child writes a V8 CPU profile (.cpuprofile) into the working directory
-  const args = [...(process.env.SOAK_PROFILE === role ? ['--cpu-prof'] : []), SELF, role];
+  // SOAK_HEAPSNAPSHOT=<role>: `kill -USR2 <pid>` makes that child write a .heapsnapshot there
+  const args = [
+    ...(process.env.SOAK_PROFILE === role ? ['--cpu-prof'] : []),
+    ...(process.env.SOAK_HEAPSNAPSHOT === role ? ['--heapsnapshot-signal=SIGUSR2'] : []),
+    SELF,
+    role,
+  ];
   const child = nofile === undefined
     ? spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
     : spawn('/bin/sh', ['-c', `ulimit -n ${nofile} && exec "$0" "$@"`, process.execPath, ...args], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
