@@ -294,7 +294,12 @@ export function createEms(o: EmsOptions): Ems {
             // [HEM-CLOCK] a signed error dated outside our tolerance: most likely our own clock is off,
             // which is also why the broker rejects us; say so instead of dropping it silently
             if (isWireError(err) && err.code === 'STALE_DATE') {
-              log.warn({ event: 'broker-error', code: env.parameters.code, reason: env.parameters.reason, reqId: env.parameters.reqId, topic: env.parameters.topic, errorDate: env.date },
+              // the error is signed by the broker (checked above); only its date is out of our
+              // range, so its refusal still counts [HEM-Q7] (a replayed old error at most makes
+              // us send a message again, which receivers deduplicate)
+              const { code, reason, reqId, topic: on } = env.parameters;
+              const retried = reqId !== undefined && pump.refused(reqId, code);
+              log.warn({ event: 'broker-error', code, reason, reqId, topic: on, errorDate: env.date, retried },
                 'the broker rejected a message; its error is dated outside our clock tolerance: our clock may be off');
               o.onStaleDate?.();
             }

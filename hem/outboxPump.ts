@@ -25,6 +25,13 @@
  *          dropped for its own reasons is not lost. The last `recentMax` acknowledged
  *          messages are kept in memory for this (the error may come before or after the
  *          PUBACK). Other refusals (schema, signature, identity) would fail again: logged only.
+ * [HEM-Q7] Refused for its date (STALE_DATE: our clock was off by more than the broker's
+ *          ±120 s when it was signed): back in the outbox too, held `staleRetryAfterMs`
+ *          (default 30 s). When sent again it is signed again if its date is more than
+ *          `resignAfterMs` away from our clock in either direction (the clock has been set
+ *          right since), else sent as it was: a date that was ahead becomes acceptable as
+ *          the broker's time catches up with it. The broker checks the date before it records
+ *          a reqId, so the same bytes may be sent again.
  */
 import type { Logger } from 'pino';
 import { encode, signEnvelope } from '../wire/codec.js';
@@ -55,6 +62,8 @@ export interface OutboxPumpOptions {
   retryAfterMs?: number;
   /** [HEM-Q6] acknowledged messages remembered for a late refusal (default 256) */
   recentMax?: number;
+  /** [HEM-Q7] delay before a message refused STALE_DATE is sent again (default 30 s) */
+  staleRetryAfterMs?: number;
 }
 
 /** [HEM-Q6] broker refusals that say "try again later", not "this message is wrong" */
@@ -69,7 +78,8 @@ export class OutboxPump {
   /** [HEM-Q6] reqId as sent → entry: in flight, and the last `recentMax` acknowledged */
   private readonly inFlightReqIds = new Map<string, OutboxEntry>();
   private readonly recent = new Map<string, OutboxEntry>();
-  private readonly refusedInFlight = new Set<string>();
+  /** reqId → refusal code, for a refusal that came before the PUBACK */
+  private readonly refusedInFlight = new Map<string, string>();
   sentCount = 0;
   droppedCount = 0;
   retriedCount = 0;
@@ -106,7 +116,8 @@ export class OutboxPump {
         continue;
       }
       if (!s.ready) continue; // [HEM-Q4]
-      if (e.notBeforeMs !== undefined && this.now() < e.notBeforeMs) continue; // [HEM-Q6]
+      // [HEM-Q6] held; a hold longer than any we set means the clock went back: send now
+      if (e.notBeforeMs !== undefined && this.now() < e.notBeforeMs && e.notBeforeMs - this.now() <= this.maxHoldMs()) continue;
       const env = this.fresh(e.envelope, s.key, s.clientId);
       this.inFlight.add(item.key);
       this.inFlightReqIds.set(env.reqId, e);
@@ -114,8 +125,11 @@ export class OutboxPump {
         () => {
           this.sentCount++;
           this.inFlightReqIds.delete(env.reqId);
-          if (this.refusedInFlight.delete(env.reqId)) this.retryLater(e);
-          else this.remember(env.reqId, e);
+          const refusal = this.refusedInFlight.get(env.reqId);
+          if (refusal !== undefined) {
+            this.refusedInFlight.delete(env.reqId);
+            this.retryLater(e, refusal);
+          } else this.remember(env.reqId, e);
           this.o.onSent?.(item, env);
           this.chain(
             store.remove(item.key).then(
@@ -145,15 +159,15 @@ export class OutboxPump {
    * topic). Returns true when it will be sent again.
    */
   refused(reqId: string, code: string): boolean {
-    if (!RETRYABLE_REFUSALS.has(code)) return false;
+    if (!RETRYABLE_REFUSALS.has(code) && code !== 'STALE_DATE') return false;
     const done = this.recent.get(reqId);
     if (done !== undefined) {
       this.recent.delete(reqId);
-      this.retryLater(done);
+      this.retryLater(done, code);
       return true;
     }
     if (this.inFlightReqIds.has(reqId)) {
-      this.refusedInFlight.add(reqId); // its PUBACK is still to come
+      this.refusedInFlight.set(reqId, code); // its PUBACK is still to come
       return true;
     }
     return false;
@@ -165,10 +179,14 @@ export class OutboxPump {
     while (this.recent.size > max) this.recent.delete(this.recent.keys().next().value as string);
   }
 
-  private retryLater(e: OutboxEntry): void {
+  private maxHoldMs(): number {
+    return Math.max(this.o.retryAfterMs ?? 2000, this.o.staleRetryAfterMs ?? 30_000);
+  }
+
+  private retryLater(e: OutboxEntry, code: string): void {
     this.retriedCount++;
-    this.o.log?.info({ event: 'outbox-retry', operation: e.operation, topic: e.topic }, 'broker refused a message for now; queued again');
-    const delay = this.o.retryAfterMs ?? 2000;
+    this.o.log?.info({ event: 'outbox-retry', operation: e.operation, topic: e.topic, code }, 'broker refused a message for now; queued again');
+    const delay = code === 'STALE_DATE' ? (this.o.staleRetryAfterMs ?? 30_000) : (this.o.retryAfterMs ?? 2000);
     // back in the (durable) outbox at once, held until notBeforeMs
     this.chain(this.o.store.commit([], [{ ...e, notBeforeMs: this.now() + delay }]));
     setTimeout(() => this.pump(), delay + 5).unref();
@@ -186,9 +204,9 @@ export class OutboxPump {
     );
   }
 
-  // [HEM-Q3]
+  // [HEM-Q3], [HEM-Q7]: too old, or dated ahead by a clock since set back
   private fresh(env: AnyEnvelope, key: KeyPair, clientId: string): AnyEnvelope {
-    if (this.now() - Date.parse(env.date) <= this.resignAfterMs) return env;
+    if (Math.abs(this.now() - Date.parse(env.date)) <= this.resignAfterMs) return env;
     return signEnvelope(key, env.operation as Operation, env.parameters as Params<Operation>, {
       clientId,
       date: new Date(this.now()),

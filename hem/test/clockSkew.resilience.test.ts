@@ -9,7 +9,9 @@
  *   H2 boots 300 s ahead: the registry refuses its certificate request (STALE_DATE) and
  *      it says why; once the clock is right it gets its pseudonym and logs in.
  *   H3 runs with a good clock, then its clock jumps 150 s ahead while connected: the
- *      broker rejects its messages with STALE_DATE and it says that its clock is off.
+ *      broker rejects its messages with STALE_DATE and it says that its clock is off; the
+ *      refused readings go back in its outbox [HEM-Q7] and are accepted later (their date
+ *      comes within the broker's ±120 s as time passes), none lost.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -138,6 +140,8 @@ test('clock skew: refused logins and stale dates are logged plainly with the off
     await new Promise((r) => setTimeout(r, 3000));
     const meteredDuring = h3.events('reading').length - metered3;
     const arrivedDuring = readings.filter((r) => r.address === a3).length - seen3;
+    const lastSeq3 = Math.max(...h3.events('reading').map((l) => l.seq as number));
+    const jumpedAt = Date.now();
 
     // ── H1 meters again once its clock passes the last interval it metered (75 s later) ──
     const lastSeq1 = Math.max(...readings.filter((r) => r.address === a1).map((r) => r.seq));
@@ -147,12 +151,19 @@ test('clock skew: refused logins and stale dates are logged plainly with the off
     const seqs1 = [...new Set(rs1.map((r) => r.seq))].sort((x, y) => x - y);
     assert.deepEqual(seqs1, seqs1.map((_, i) => i), 'H1: no gap in seq');
 
+    // ── H3's refused readings: sent again and accepted, seq 0..lastSeq3 without a gap [HEM-Q7] ──
+    const seqs3 = () => new Set(readings.filter((r) => r.address === a3).map((r) => r.seq));
+    await waitUntil(() => Array.from({ length: lastSeq3 + 1 }, (_, i) => i).every((q) => seqs3().has(q)), 120_000, 'H3 refused readings accepted later', 500);
+    const h3RecoveredMs = Date.now() - jumpedAt;
+    const retried3 = h3.events('outbox-retry').length;
+    assert.ok(retried3 >= meteredDuring - arrivedDuring, `H3 outbox-retry lines: ${retried3}`);
+
     for (const h of hems) h.child.kill('SIGTERM');
     await Promise.all(hems.map((h) => h.exit));
     process.stdout.write(
       `# clock skew: H1 (+75 s) logged in ${h1LoginMs} ms after the clock was set right, its ${queued1} queued readings delivered after ${h1DeliveredMs} ms, ` +
         `metering resumed after ${h1ResumeMs} ms, seq 0..${seqs1.length - 1} without a gap; H2 (+300 s) certified and logged in after ${h2LoginMs} ms; ` +
-        `H3 (+150 s jump while connected): ${meteredDuring} readings metered in 3 s, ${arrivedDuring} accepted by the broker (the rest rejected STALE_DATE and lost)\n`,
+        `H3 (+150 s jump while connected): ${meteredDuring} readings metered in 3 s, ${arrivedDuring} accepted at once, all of seq 0..${lastSeq3} accepted ${h3RecoveredMs} ms after the jump (${retried3} sent again)\n`,
     );
   } finally {
     for (const h of hems) await killHard(h);

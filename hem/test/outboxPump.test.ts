@@ -158,3 +158,49 @@ test('[HEM-Q6] a refused message waits retryAfterMs before it is sent again', as
   await waitFor(() => store.queued === 0, 1000);
   await pump.settled();
 });
+
+test('[HEM-Q7] a message refused STALE_DATE is held, then sent as it was while its date is near our clock, and signed again once the clock has been set back', async () => {
+  const store = await HemStore.open(memoryDb());
+  const t = new MockTransport();
+  let clock = Date.now() + 150_000; // our clock jumped 150 s ahead
+  const pump = new OutboxPump({
+    store, transport: t, now: () => clock, signer: () => ({ key, clientId: key.address, ready: true }),
+    staleRetryAfterMs: 200, resignAfterMs: 90_000,
+  });
+  await store.commit([], [reading(0, clock), reading(1, clock)]);
+  pump.pump();
+  const [a, b] = t.sent;
+  a!.ack();
+  await waitFor(() => store.queued === 1, 1000);
+  assert.equal(pump.refused(a!.env.reqId, 'STALE_DATE'), true, 'refused after its PUBACK');
+  assert.equal(pump.refused(b!.env.reqId, 'STALE_DATE'), true, 'refused before its PUBACK');
+  b!.ack();
+  await waitFor(() => store.queued === 2, 1000);
+  pump.pump();
+  assert.equal(t.sent.length, 2, 'held');
+  // still ahead, 0.3 s later: the same signed bytes go out again
+  await sleep(250);
+  clock += 300;
+  pump.pump();
+  await waitFor(() => t.sent.length === 4, 2000, 'sent again');
+  assert.deepEqual(t.sent.slice(2).map((s) => s.env.reqId).sort(), [a!.env.reqId, b!.env.reqId].sort());
+  assert.equal(pump.refused(t.sent[2]!.env.reqId, 'STALE_DATE'), true);
+  assert.equal(pump.refused(t.sent[3]!.env.reqId, 'STALE_DATE'), true);
+  t.sent[2]!.ack();
+  t.sent[3]!.ack();
+  await waitFor(() => store.queued === 2, 1000);
+  // the clock is set right (150 s back): each is signed again with today's date, same reading
+  clock -= 150_000;
+  await sleep(250);
+  pump.pump();
+  await waitFor(() => t.sent.length === 6, 2000, 're-signed');
+  for (const s of t.sent.slice(4)) {
+    assert.ok(!([a!.env.reqId, b!.env.reqId] as string[]).includes(s.env.reqId), 'new reqId');
+    assert.ok(Math.abs(Date.parse(s.env.date) - clock) < 5000, `dated by the corrected clock: ${s.env.date}`);
+    s.ack();
+  }
+  assert.deepEqual(t.sent.slice(4).map((s) => seqOf(s.env)).sort(), [0, 1], 'same readings');
+  await waitFor(() => store.queued === 0, 1000);
+  assert.equal(pump.retriedCount, 4);
+  await pump.settled();
+});
