@@ -61,6 +61,9 @@ export async function chainProcess(): Promise<void> {
         patience: m.patience as number,
         now: Date.now(),
         aggregatorFundsMc: 1_000_000_000_000,
+        // the replay window scaled with the compressed day, as the grace periods are (1 h is
+        // four 15-min intervals), not below 5 min: the homes sign when they send
+        extra: { txWindowMs: Math.max(300_000, 4 * (m.intervalMs as number)) },
       });
       const registry = new RegistryClient({ url: m.registryUrl as string, adminToken: m.adminToken as string, operator: 'soak' });
       const aggMqtt = await connectWithLogin({ url: mqttUrl, meterId: 'aggregator', key: keys.aggregator });
