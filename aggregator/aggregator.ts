@@ -11,6 +11,7 @@
  *   + closeAfter       publish auction-close (revealing the key of a sealed auction)
  *   when on chain      publish auction-result (retained) from the chain's state
  */
+import { NetLoadBook } from './netLoadBook.js';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { createCodec, signEnvelope, encode, type Codec } from '../wire/codec.js';
@@ -116,7 +117,8 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
   const offset = c.deliveryOffset ?? 2;
   const resultTimeoutMs = c.resultTimeoutMs ?? 3 * c.intervalMs;
 
-  const readings = new Map<number, Map<string, number>>(); // interval → address → net Wh
+  // per home for the last 4 intervals (a resent reading replaces its copy), then summed; sums for 4 days
+  const netLoad = new NetLoadBook({ keepPerHome: 4, keepIntervals: 4 * c.slotsPerDay });
   const schedules = new Map<number, number[]>(); // day → slots
   const history: (number | undefined)[][] = [];
   const records = new Map<string, AuctionRecord>();
@@ -167,19 +169,15 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
       return;
     }
     const i = intervalOf(Date.parse(r.interval.start));
-    let m = readings.get(i);
-    if (!m) readings.set(i, (m = new Map()));
     // net load at the home's grid connection (+ import, − export)
-    m.set(r.address, r.consumedWh + r.chargedWh - r.producedWh - r.dischargedWh);
+    if (!netLoad.add(i, r.address, r.consumedWh + r.chargedWh - r.producedWh - r.dischargedWh)) {
+      log?.debug({ interval: i, address: r.address }, 'reading for an interval already summed: ignored');
+    }
   });
   await mqtt.subscribeAsync(TOPICS.readings, { qos: 1 });
 
   function actualNetLoad(i: number): number | undefined {
-    const m = readings.get(i);
-    if (!m || m.size === 0) return undefined;
-    let s = 0;
-    for (const v of m.values()) s += v;
-    return s;
+    return netLoad.total(i);
   }
 
   // ── day-ahead schedule ─────────────────────────────────────────────────────
@@ -309,7 +307,7 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
         }, 'deviation');
       }
     }
-    for (const k of readings.keys()) if (k < i - 4 * c.slotsPerDay) readings.delete(k);
+    netLoad.age(i);
   }
 
   function scheduleNext() {
