@@ -138,3 +138,25 @@ test('[MP-10] included transactions leave; orphaned ones come back ahead, in cha
   assert.equal(pool.size, 0);
   assert.equal(pool.bytes, 0);
 });
+
+test('[MP-11] a home\'s readings go into a block in seq order, whatever order they arrived in', () => {
+  const { f, pool, clock, transfer } = setup();
+  const home = f.key('home-mp11');
+  const other = f.key('other-mp11');
+  f.produce([f.certTx(home), f.certTx(other)]);
+  pool.setHead(f.state);
+  clock.t = slotTime(f.genesis, f.firstSlotOf(5));
+  const date = new Date(clock.t).toISOString();
+  // a reconnecting node: the live (newer) reading arrives before the queued (older) one
+  const newer = pool.admit(f.readingTx(home, 3, { p: 1 }, 2, date));
+  const t = pool.admit(transfer());
+  const o = pool.admit(f.readingTx(other, 2, { p: 1 }, 1, date));
+  const older = pool.admit(f.readingTx(home, 2, { p: 1 }, 1, date));
+  for (const r of [newer, t, o, older]) assert.equal(r.status, 'admitted');
+  const cands = pool.candidates(f.state.tipHash, 10, 1 << 20);
+  assert.deepEqual(cands.map((e) => e.id), [older.txId, t.txId, o.txId, newer.txId], 'the home\'s two readings swap places; the rest keep pool order');
+  // both apply in one block (in arrival order the older one would be READING_OUT_OF_ORDER)
+  f.produce(cands.map((e) => e.env), f.firstSlotOf(5));
+  assert.deepEqual(f.state.sections.readingHeads.get(home.address), { interval: 3, seq: 2 });
+  assert.ok(f.state.sections.readings.has(`${home.address}|2`));
+});
