@@ -191,6 +191,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
         key: keys.aggregator,
         mqtt: aggregatorMqtt,
         chain: chainViewOf(node),
+        readingCodec: node.txCodec, // one signature check per reading for node and aggregator
         now,
         log: log.child({ part: 'aggregator' }),
         config: {

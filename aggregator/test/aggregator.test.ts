@@ -205,3 +205,46 @@ test('aggregator: when the registry does not answer, an auction opens with the l
   await assert.rejects(cold.openAuction(manual), /REGISTRY_TIMEOUT/);
   assert.equal(cold.auctions().length, 0);
 });
+
+test('with the chain node\'s codec, a reading the node has verified is not verified again; a reading signed by another key is still refused', async (t) => {
+  const { createVerifiedCodec } = await import('../../poe-chain/node/verifiedCodec.js');
+  const broker = await plainBroker();
+  const aggMqtt = await mqtt.connectAsync(broker.url, { clientId: 'aggregator-rc' });
+  const homeMqtt = await mqtt.connectAsync(broker.url, { clientId: 'home-rc' });
+  const base = createCodec();
+  let verified = 0;
+  const counting = { ...base, decodeValue: (v: unknown, o?: { replayCheck?: boolean }) => (verified++, base.decodeValue(v, o)) };
+  const nodeCodec = createVerifiedCodec(counting);
+  const intervalMs = 60_000;
+  const originMs = Math.floor(Date.now() / intervalMs) * intervalMs;
+  const agg = await createAggregator({
+    key: generateKeyPair(), mqtt: aggMqtt, chain: { auction: async () => undefined }, readingCodec: nodeCodec,
+    config: {
+      originMs, intervalMs, slotsPerDay: 96, deviation: { thresholdWh: 1e9 }, prices: () => ({ buyMcPerKWh: 1, sellMcPerKWh: 1 }),
+      priorNetLoadWh: new Array(96).fill(0), autoAuctions: false,
+    },
+  });
+  t.after(async () => {
+    await agg.stop();
+    await Promise.all([aggMqtt.endAsync(), homeMqtt.endAsync()]);
+    await broker.close();
+  });
+  const home = generateKeyPair();
+  const i = Math.floor((Date.now() - originMs) / intervalMs);
+  const reading = (seq: number, consumedWh: number, k = home) => signEnvelope(k, 'meter-reading', {
+    address: home.address, interval: { start: new Date(originMs + i * intervalMs).toISOString(), end: new Date(originMs + (i + 1) * intervalMs).toISOString() },
+    seq, producedWh: 0, consumedWh, chargedWh: 0, dischargedWh: 0, socPermille: 500,
+  });
+  const r = reading(0, 700);
+  nodeCodec.decodeValue(JSON.parse(JSON.stringify(r)), { replayCheck: false }); // the node admitted it first
+  assert.equal(verified, 1);
+  await homeMqtt.publishAsync('tmi/v1/readings', encode(r), { qos: 1 });
+  await until(() => agg.actualNetLoad(i), 2000, 'the reading counted');
+  assert.equal(agg.actualNetLoad(i), 700);
+  assert.equal(verified, 1, 'not verified a second time');
+  // signed by a key other than the reading's address: refused, nothing counted
+  await homeMqtt.publishAsync('tmi/v1/readings', encode(reading(1, 5000, generateKeyPair())), { qos: 1 });
+  await wait(200);
+  assert.equal(verified, 2);
+  assert.equal(agg.actualNetLoad(i), 700);
+});

@@ -84,6 +84,7 @@ export async function chainProcess(): Promise<void> {
         key: keys.aggregator,
         mqtt: aggMqtt,
         chain: chainViewOf(n),
+        readingCodec: n.txCodec, // as tmi up wires it
         log: pino({ level: 'silent' }),
         config: {
           originMs: genesis.genesisTimeMs,

@@ -41,6 +41,7 @@ import { BlockTree, type TreeNode } from './blockTree.js';
 import { auctionView, walletView, type WalletView } from './chainQueries.js';
 import { EquivocationWatch } from './equivocationWatch.js';
 import { createVerifiedCodec } from './verifiedCodec.js';
+import type { Codec } from '../../wire/codec.js';
 import { Mempool, type AdmitResult, type MempoolStats } from './mempool.js';
 import { NODE_TOPICS, nodeRouteOf, type NodeRoute } from './nodeTopics.js';
 import { PendingBlocks } from './pendingBlocks.js';
@@ -146,6 +147,12 @@ export interface ChainNode {
   tx(txId: string): Promise<StoredTx | undefined>;
   /** adds a signed transaction envelope to the mempool and, if admitted, gossips it on tmi/v1/chain/txs */
   submit(envelope: unknown): Promise<AdmitResult>;
+  /**
+   * The node's codec for transactions (schema + signature, no replay check) that verifies an
+   * envelope once: a service in the same process (the aggregator) decoding the same readings
+   * through it does not verify them again.
+   */
+  readonly txCodec: Pick<Codec, 'decodeValue'>;
   on<E extends keyof ChainNodeEvents>(event: E, listener: (...args: ChainNodeEvents[E]) => void): ChainNode;
   off<E extends keyof ChainNodeEvents>(event: E, listener: (...args: ChainNodeEvents[E]) => void): ChainNode;
   stats(): ChainNodeStats;
@@ -764,6 +771,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
 
   const node: ChainNode = {
     nodeId,
+    txCodec,
     address: key.address,
     genesis: g,
     head: headInfo,
