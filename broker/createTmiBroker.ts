@@ -169,7 +169,9 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       throw err;
     });
   guardMqRecursion((aedes as unknown as { mq: unknown }).mq);
-  const queueRace = tolerateAckedInQueue((aedes as unknown as { persistence: unknown }).persistence);
+  const queueRace = tolerateAckedInQueue((aedes as unknown as { persistence: unknown }).persistence, () =>
+    log.debug('session queue: a message already acknowledged on another path is not sent again'),
+  );
   const metrics = createBrokerMetrics(() => aedes.connectedClients);
   const accepted = metrics.messagesIn.labels('accepted');
   const rejectedCount = metrics.messagesIn.labels('rejected');

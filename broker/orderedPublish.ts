@@ -23,7 +23,6 @@ interface Job<P, C> {
   packet: P;
   client: C;
   done: Done | undefined;
-  started: boolean;
   emitted: boolean;
 }
 
@@ -60,7 +59,6 @@ export function orderPublishes<P, C>(rawPublish: (packet: P, client: C, done: Do
     const job = waiting.shift();
     if (!job) return;
     current = job;
-    job.started = true;
     rawPublish(job.packet, job.client, (err) => {
       release(job); // failed before its emit, or finished
       job.done?.(err ?? null);
@@ -77,7 +75,7 @@ export function orderPublishes<P, C>(rawPublish: (packet: P, client: C, done: Do
   };
 
   return (packet, client, done) => {
-    waiting.push({ packet, client, done, started: false, emitted: false });
+    waiting.push({ packet, client, done, emitted: false });
     if (current === undefined) startNext();
   };
 }

@@ -285,35 +285,31 @@ export function createEms(o: EmsOptions): Ems {
         if (!fromAggregator || levels[3] !== env.parameters.auctionId || levels[4] !== 'result') return drop(topic, env, 'NOT_AGGREGATOR_OR_TOPIC');
         void onResult(env.parameters).catch((err: unknown) => fail('auction-result', err));
         return;
-      case 'error':
+      case 'error': {
         if (o.brokerAddress !== undefined && env.clientId !== o.brokerAddress && !fromAggregator) return drop(topic, env, 'UNKNOWN_ERROR_SIGNER');
+        // [HEM-CLOCK] a signed error dated outside our tolerance: most likely our own clock is
+        // off, which is also why the broker rejects us; say so instead of dropping it silently.
+        // Its refusal still counts [HEM-Q7]: it is signed by the broker (checked above), and a
+        // replayed old error at most makes us send a message again, which receivers deduplicate.
+        let errorDateOff = false;
         if (!retained) {
           try {
             codec.replay.check(env.clientId, env.reqId, env.date);
           } catch (err) {
-            // [HEM-CLOCK] a signed error dated outside our tolerance: most likely our own clock is off,
-            // which is also why the broker rejects us; say so instead of dropping it silently
-            if (isWireError(err) && err.code === 'STALE_DATE') {
-              // the error is signed by the broker (checked above); only its date is out of our
-              // range, so its refusal still counts [HEM-Q7] (a replayed old error at most makes
-              // us send a message again, which receivers deduplicate)
-              const { code, reason, reqId, topic: on } = env.parameters;
-              const retried = reqId !== undefined && pump.refused(reqId, code);
-              log.warn({ event: 'broker-error', code, reason, reqId, topic: on, errorDate: env.date, retried },
-                'the broker rejected a message; its error is dated outside our clock tolerance: our clock may be off');
-              o.onStaleDate?.();
-            }
-            return;
+            if (!isWireError(err) || err.code !== 'STALE_DATE') return;
+            errorDateOff = true;
           }
         }
-        {
-          const { code, reason, reqId, topic: on } = env.parameters;
-          // [HEM-Q6] a refusal for now ("try again") puts the message back in the outbox
-          const retried = reqId !== undefined && pump.refused(reqId, code);
-          log.warn({ event: 'broker-error', code, reason, reqId, topic: on, retried }, 'the broker rejected a message');
-          if (code === 'STALE_DATE') o.onStaleDate?.(); // [HEM-CLOCK]
-        }
+        const { code, reason, reqId, topic: on } = env.parameters;
+        // [HEM-Q6] a refusal for now ("try again") puts the message back in the outbox
+        const retried = reqId !== undefined && pump.refused(reqId, code);
+        if (errorDateOff) {
+          log.warn({ event: 'broker-error', code, reason, reqId, topic: on, errorDate: env.date, retried },
+            'the broker rejected a message; its error is dated outside our clock tolerance: our clock may be off');
+        } else log.warn({ event: 'broker-error', code, reason, reqId, topic: on, retried }, 'the broker rejected a message');
+        if (errorDateOff || code === 'STALE_DATE') o.onStaleDate?.(); // [HEM-CLOCK]
         return;
+      }
       default:
         return;
     }

@@ -74,6 +74,8 @@ export class OutboxPump {
   private readonly now: () => number;
   private readonly resignAfterMs: number;
   private readonly maxInFlight: number;
+  private readonly retryAfterMs: number;
+  private readonly staleRetryAfterMs: number;
   private pending: Promise<void> = Promise.resolve();
   /** [HEM-Q6] reqId as sent → entry: in flight, and the last `recentMax` acknowledged */
   private readonly inFlightReqIds = new Map<string, OutboxEntry>();
@@ -88,6 +90,8 @@ export class OutboxPump {
     this.now = o.now ?? Date.now;
     this.resignAfterMs = o.resignAfterMs ?? 90_000;
     this.maxInFlight = o.maxInFlight ?? 16;
+    this.retryAfterMs = o.retryAfterMs ?? 2000;
+    this.staleRetryAfterMs = o.staleRetryAfterMs ?? 30_000;
   }
 
   get inFlightCount(): number {
@@ -117,7 +121,7 @@ export class OutboxPump {
       }
       if (!s.ready) continue; // [HEM-Q4]
       // [HEM-Q6] held; a hold longer than any we set means the clock went back: send now
-      if (e.notBeforeMs !== undefined && this.now() < e.notBeforeMs && e.notBeforeMs - this.now() <= this.maxHoldMs()) continue;
+      if (e.notBeforeMs !== undefined && this.now() < e.notBeforeMs && e.notBeforeMs - this.now() <= Math.max(this.retryAfterMs, this.staleRetryAfterMs)) continue;
       const env = this.fresh(e.envelope, s.key, s.clientId);
       this.inFlight.add(item.key);
       this.inFlightReqIds.set(env.reqId, e);
@@ -179,14 +183,10 @@ export class OutboxPump {
     while (this.recent.size > max) this.recent.delete(this.recent.keys().next().value as string);
   }
 
-  private maxHoldMs(): number {
-    return Math.max(this.o.retryAfterMs ?? 2000, this.o.staleRetryAfterMs ?? 30_000);
-  }
-
   private retryLater(e: OutboxEntry, code: string): void {
     this.retriedCount++;
     this.o.log?.info({ event: 'outbox-retry', operation: e.operation, topic: e.topic, code }, 'broker refused a message for now; queued again');
-    const delay = code === 'STALE_DATE' ? (this.o.staleRetryAfterMs ?? 30_000) : (this.o.retryAfterMs ?? 2000);
+    const delay = code === 'STALE_DATE' ? this.staleRetryAfterMs : this.retryAfterMs;
     // back in the (durable) outbox at once, held until notBeforeMs
     this.chain(this.o.store.commit([], [{ ...e, notBeforeMs: this.now() + delay }]));
     setTimeout(() => this.pump(), delay + 5).unref();

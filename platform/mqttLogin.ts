@@ -2,7 +2,7 @@
  * An mqtt.js session logged in with a signed token (DESIGN §4). The token is renewed on
  * every reconnect, since a token is only valid for a minute.
  */
-import type { EventEmitter } from 'node:events';
+import { once, type EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { makeLoginToken } from '../wire/loginToken.js';
 import type { KeyPair } from '../wire/keys.js';
@@ -72,19 +72,12 @@ export function holdMessagesUntilListened(client: MqttClient): void {
 export async function connectWithLogin(o: LoginOptions): Promise<MqttClient> {
   const client = mqtt.connect(o.url, loginOptions(o));
   holdMessagesUntilListened(client);
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => {
-      client.removeListener('connect', onConnect);
-      client.end(true);
-      reject(err);
-    };
-    const onConnect = () => {
-      client.removeListener('error', onError);
-      resolve();
-    };
-    client.once('connect', onConnect);
-    client.once('error', onError);
-  });
+  try {
+    await once(client as unknown as EventEmitter, 'connect'); // rejects on 'error'
+  } catch (err) {
+    client.end(true);
+    throw err;
+  }
   // small packets go out at once: Nagle's algorithm costs ~30 ms per hop on loopback
   const noDelay = () => (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
   noDelay();
