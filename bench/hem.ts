@@ -17,7 +17,7 @@
  */
 import { spawn, execSync, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -166,6 +166,7 @@ async function main(): Promise<void> {
   await regDb.close();
   await new Promise<void>((r) => aedes.close(() => r()));
   await new Promise<void>((r) => server.close(() => r()));
+  await rm(dir, { recursive: true, force: true });
 
   process.stdout.write(JSON.stringify({
     bench: 'hem',

@@ -59,6 +59,11 @@ function pct(sorted: readonly number[], p: number): number | null {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
+/** the chain node's work timings, to whole milliseconds */
+function roundAll(w: Record<string, Record<string, number>>): Record<string, Record<string, number>> {
+  return Object.fromEntries(Object.entries(w).map(([k, v]) => [k, Object.fromEntries(Object.entries(v).map(([f, x]) => [f, Math.round(x)]))]));
+}
+
 function ulimits(): { soft: number; hard: number } {
   try {
     const [soft, hard] = execSync('ulimit -Sn; ulimit -Hn', { shell: '/bin/sh', encoding: 'utf8' }).trim().split('\n');
@@ -124,6 +129,13 @@ interface ChainAuctionInfo {
 
 function series(samples: readonly ProcSample[], startMs: number, key: 'rssMB' | 'heapUsedMB' | 'arrayBuffersMB') {
   return samples.map((s) => [r1((s.t - startMs) / 1000), s[key]] as const);
+}
+
+/** event-loop delay over the day: the median of the samples' p99 and the worst single delay (ms) */
+function loopDelayOf(samples: readonly ProcSample[], from: number, to: number) {
+  const d = samples.filter((s) => s.t >= from && s.t <= to && Number.isFinite(s.loopP99Ms));
+  const p99s = d.map((s) => s.loopP99Ms!).sort((a, b) => a - b);
+  return { medianP99Ms: pct(p99s, 50), worstP99Ms: p99s.at(-1) ?? null, maxMs: d.length ? Math.max(...d.map((s) => s.loopMaxMs!)) : null };
 }
 
 function trendOf(samples: readonly ProcSample[], from: number, to: number) {
@@ -439,7 +451,7 @@ async function main(): Promise<void> {
 
     const [brokerStats, chainStats] = await Promise.all([
       rpc<Record<string, unknown>>(broker, { cmd: 'stats' }),
-      rpc<{ leftOutBlocksByCode: Record<string, number>; head: { height: number }; stats: { mempool: Record<string, unknown>; produced: number; reorgs: number; droppedMessages: Record<string, number>; rejectedBlocks: Record<string, number> } }>(chain, { cmd: 'stats' }),
+      rpc<{ leftOutBlocksByCode: Record<string, number>; head: { height: number }; stats: { mempool: Record<string, unknown>; produced: number; reorgs: number; droppedMessages: Record<string, number>; rejectedBlocks: Record<string, number>; work: Record<string, Record<string, number>> } }>(chain, { cmd: 'stats' }),
     ]);
     const readingsAll = [...readingsOnChain, ...readingsTail.filter((x) => !readingsOnChain.some((y) => y.interval === x.interval))];
     const ackedReadingsOf = new Map<number, number>();
@@ -517,9 +529,11 @@ async function main(): Promise<void> {
           const d = chainSamples.filter((s) => s.t >= dayStart && s.t <= dayEnd);
           return d.length > 1 ? r2((d.at(-1)!.cpuS - d[0]!.cpuS) / ((d.at(-1)!.t - d[0]!.t) / 1000)) : null;
         })(),
+        brokerEventLoopDelay: loopDelayOf(brokerSamples, dayStart, dayEnd),
+        chainEventLoopDelay: loopDelayOf(chainSamples, dayStart, dayEnd),
       },
       broker: brokerStats,
-      chain: { leftOutBlocksByCode: chainStats.leftOutBlocksByCode, height: chainStats.head.height, produced: chainStats.stats.produced, reorgs: chainStats.stats.reorgs, mempool: chainStats.stats.mempool, droppedMessages: chainStats.stats.droppedMessages, rejectedBlocks: chainStats.stats.rejectedBlocks },
+      chain: { leftOutBlocksByCode: chainStats.leftOutBlocksByCode, height: chainStats.head.height, produced: chainStats.stats.produced, reorgs: chainStats.stats.reorgs, mempool: chainStats.stats.mempool, droppedMessages: chainStats.stats.droppedMessages, rejectedBlocks: chainStats.stats.rejectedBlocks, work: roundAll(chainStats.stats.work) },
       counter: { blocks: counter.blocks.count, blockTxs: counter.blocks.txs, largestBlockBytes: counter.blocks.maxBytes, otherMessages: counter.others },
       crashes,
       verdict: {
@@ -528,6 +542,8 @@ async function main(): Promise<void> {
         everyAuctionCleared: auctionOut.length > 0 && auctionOut.every((a) => a.status === 'closed' || a.status === 'settled'),
         everyBidOnChain: auctionOut.every((a) => a.bidsOnChain === a.bidsAcked),
         clearingRecomputedMatches: auctionOut.every((a) => a.recomputedClearingMatches === true),
+        // counted two intervals after each interval (the last three after the drain)
+        everyReadingOnChainWithinTwoIntervals: readingsAll.every((x) => x.onChain === (ackedReadingsOf.get(x.interval) ?? 0)),
         brokerRssGrowing: trendOf(brokerSamples, dayStart, dayEnd).trend.startsWith('growing'),
         chainRssGrowing: trendOf(chainSamples, dayStart, dayEnd).trend.startsWith('growing'),
       },

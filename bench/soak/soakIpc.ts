@@ -2,6 +2,7 @@
  * Request/response over the IPC channel of a child process (bench/soak.ts and its
  * children). A child calls `serve(handlers)`; the parent calls `rpc(child, {cmd, …})`.
  */
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { ChildProcess } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 
@@ -63,6 +64,9 @@ export function openFds(): number {
   }
 }
 
+/** event-loop delay of this process since the previous sample (started by the first sample) */
+let loopDelay: IntervalHistogram | undefined;
+
 /** A sample of this process; never throws (memoryUsage itself needs a descriptor). */
 export function procSample(extra: Record<string, number> = {}): ProcSample {
   let rss = Number.NaN;
@@ -79,6 +83,13 @@ export function procSample(extra: Record<string, number> = {}): ProcSample {
     /* EMFILE: reported as NaN */
   }
   const c = process.cpuUsage();
+  if (!loopDelay) {
+    loopDelay = monitorEventLoopDelay({ resolution: 10 });
+    loopDelay.enable();
+  }
+  // how long work waited for this process's main thread (ms): p99 and max since the last sample
+  const loop = { loopP99Ms: Math.round(loopDelay.percentile(99) / 1e5) / 10, loopMaxMs: Math.round(loopDelay.max / 1e5) / 10 };
+  loopDelay.reset();
   return {
     t: Date.now(),
     rssMB: Math.round((rss / 2 ** 20) * 10) / 10,
@@ -88,6 +99,7 @@ export function procSample(extra: Record<string, number> = {}): ProcSample {
     arrayBuffersMB: Math.round((arrayBuffers / 2 ** 20) * 10) / 10,
     cpuS: Math.round((c.user + c.system) / 1e4) / 100,
     fds: openFds(),
+    ...loop,
     ...extra,
   };
 }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, stat, readFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,8 +31,9 @@ test('an unknown command is an error', () => {
   assert.match(r.stderr, /unknown command 'frobnicate'/);
 });
 
-test('tmi keygen writes a 0600 key file and refuses to overwrite it', async () => {
+test('tmi keygen writes a 0600 key file and refuses to overwrite it', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'tmi-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
   const file = join(dir, 'meter.json');
   const r = run('keygen', '--out', file, '--label', 'meter 1');
   assert.equal(r.status, 0, r.stderr);

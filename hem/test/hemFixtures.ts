@@ -2,6 +2,7 @@
 import { createServer, type Server } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,8 +117,15 @@ export function memoryDb(): HemDb {
   return new MemoryLevel<string, string>() as unknown as HemDb;
 }
 
+const tempDirs: string[] = [];
+/** A fresh directory under the OS temp dir, removed when the test process exits. */
 export async function tempDir(prefix = 'tmi-hem-'): Promise<string> {
-  return mkdtemp(join(tmpdir(), prefix));
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  if (tempDirs.length === 0) process.once('exit', () => {
+    for (const d of tempDirs) rmSync(d, { recursive: true, force: true });
+  });
+  tempDirs.push(dir);
+  return dir;
 }
 
 export async function waitFor<T>(f: () => T | undefined | false, timeoutMs = 5000, what = 'condition'): Promise<T> {

@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,8 +32,9 @@ test('tmi simulate: dashboard live during a short run, then report and a verifie
   child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
   child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  t.after(() => {
+  t.after(async () => {
     if (child.exitCode === null) child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
   });
 
   // the dashboard URL is printed as soon as the platform is up
@@ -54,7 +55,9 @@ test('tmi simulate: dashboard live during a short run, then report and a verifie
     t.diagnostic(`${CHROMIUM} is absent (apt-get install -y chromium): browser part skipped`);
   } else {
     const problems: string[] = [];
-    const context = await chromium.launchPersistentContext(await mkdtemp(join(tmpdir(), 'tmi-chromium-')), {
+    const profile = await mkdtemp(join(tmpdir(), 'tmi-chromium-'));
+    t.after(() => rm(profile, { recursive: true, force: true }));
+    const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
       viewport: { width: 1360, height: 900 },

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startPlatform } from '../startPlatform.js';
@@ -8,8 +8,9 @@ import { connectWithLogin } from '../mqttLogin.js';
 import { createCodec, encode, signEnvelope } from '../../wire/codec.js';
 import type { AnyEnvelope } from '../../schemas/types.js';
 
-test('platform: registry + broker + principals; the aggregator publishes through the real broker; restart keeps identity', async () => {
+test('platform: registry + broker + principals; the aggregator publishes through the real broker; restart keeps identity', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'tmi-platform-'));
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
   const p = await startPlatform({ dataDir, intervalMs: 60_000, slotMs: 100, patience: 2 });
   let genesisHash: string;
   let tipHeight = 0;

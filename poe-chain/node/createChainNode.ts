@@ -124,6 +124,18 @@ export interface ChainNodeStats {
   orphans: number;
   held: number;
   syncing: boolean;
+  /** where the node's single work queue spends its time (ms, summed since start) */
+  work: WorkTimings;
+}
+
+/** Cumulative timings of the node's work queue: what an operator reads when the chain lags. */
+export interface WorkTimings {
+  /** blocks this node produced: choosing candidates, building (applying) them, storing */
+  produce: { blocks: number; txs: number; candidatesMs: number; buildMs: number; storeMs: number };
+  /** blocks imported from gossip or sync (decode, apply, store; duplicates included) */
+  import: { blocks: number; ms: number };
+  /** slot work: time from the slot timer firing to the work starting (the queue ahead of it) */
+  slotQueue: { runs: number; waitMs: number; maxWaitMs: number };
 }
 
 export interface ChainNodeEvents {
@@ -197,6 +209,11 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const sync = new SyncClient(syncCfg.timeoutMs, syncCfg.retries);
   const badBlocks = new Map<string, string>();
   const counters = { produced: 0, imported: 0, reorgs: 0, evidenceSubmitted: 0 };
+  const work: WorkTimings = {
+    produce: { blocks: 0, txs: 0, candidatesMs: 0, buildMs: 0, storeMs: 0 },
+    import: { blocks: 0, ms: 0 },
+    slotQueue: { runs: 0, waitMs: 0, maxWaitMs: 0 },
+  };
   const rejectedBlocks: Record<string, number> = {};
   const droppedMessages: Record<string, number> = {};
 
@@ -623,7 +640,10 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     if (producer !== key.address) return;
     // [NODE-slot] pending transactions, or a heartbeat once W slots have passed since the parent
     const heartbeatDue = slot - parent.slot >= W;
+    const t0 = performance.now();
     const cands = mempool.candidates(parent.hash, maxTxs, maxBlockBytes, slot);
+    const t1 = performance.now();
+    work.produce.candidatesMs += t1 - t0;
     if (cands.length === 0 && !heartbeatDue) return;
     let built;
     try {
@@ -633,6 +653,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       log.warn({ slot, err: err.message }, 'block not built');
       return;
     }
+    work.produce.buildMs += performance.now() - t1;
     mempool.recordBuild(parent.hash, cands, built.rejected, slot);
     if (built.txIds.length === 0 && !heartbeatDue) return;
     lastProducedSlot = slot;
@@ -644,7 +665,11 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     // published first, so that peers validate while this node writes it; a block that
     // then fails to store comes back by gossip or sync (extendHead forgets it)
     publish(NODE_TOPICS.blocks, built.block);
+    const t2 = performance.now();
     await extendHead(n, 'produced');
+    work.produce.storeMs += performance.now() - t2;
+    work.produce.blocks++;
+    work.produce.txs += built.txIds.length;
     if (built.rejected.length > 0) log.debug({ height: h.height, rejected: built.rejected.length, codes: [...new Set(built.rejected.map((r) => r.code))] }, 'candidates left out');
   }
 
@@ -680,7 +705,14 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     const next = Math.max(1, slotAt(g, t) + 1);
     timer = setTimeout(() => {
       timer = undefined;
-      void enqueue('slot', slotWork);
+      const fired = performance.now();
+      void enqueue('slot', () => {
+        const wait = performance.now() - fired;
+        work.slotQueue.runs++;
+        work.slotQueue.waitMs += wait;
+        if (wait > work.slotQueue.maxWaitMs) work.slotQueue.maxWaitMs = wait;
+        return slotWork();
+      });
       scheduleSlot();
     }, Math.max(0, slotTime(g, next) - t));
   }
@@ -718,7 +750,15 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       if (op === 'block') {
         if (queuedImports >= MAX_QUEUED_IMPORTS) return drop('IMPORT_QUEUE_FULL', topic);
         queuedImports++;
-        void enqueue('import', () => importBlock(value, 'gossip')).finally(() => queuedImports--);
+        void enqueue('import', async () => {
+          const t0 = performance.now();
+          try {
+            return await importBlock(value, 'gossip');
+          } finally {
+            work.import.blocks++;
+            work.import.ms += performance.now() - t0;
+          }
+        }).finally(() => queuedImports--);
         return;
       }
       const r = mempool.admit(value, payload.length);
@@ -807,6 +847,11 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       orphans: pending.orphanCount,
       held: pending.heldCount,
       syncing: sync.active,
+      work: {
+        produce: { ...work.produce },
+        import: { ...work.import },
+        slotQueue: { ...work.slotQueue },
+      },
     }),
     tick: async () => {
       await enqueue('tick', slotWork);

@@ -30,6 +30,11 @@
  *          seq [TX-R6], so a reading included after a later one is lost; a node that
  *          reconnects receives its session's queued (older) readings while newer ones
  *          arrive live (10,000-home soak: 27,000 readings refused READING_OUT_OF_ORDER).
+ * [MP-12] a block's candidates take every other transaction before any meter reading
+ *          (each group in pool order). Bids must be in a block dated before their
+ *          auction's close, readings only within the replay window: when readings queue
+ *          up (10,000 homes on one 2-core machine), the bids behind them missed their
+ *          auction (14,000–22,000 refused AUCTION_CLOSED per soak run).
  */
 import type { Codec } from '../../wire/codec.js';
 import { WireError } from '../../wire/errors.js';
@@ -279,16 +284,22 @@ export class Mempool {
     return n;
   }
 
-  /** Candidates for a block at `slot` on the head `headHash`, in pool order, within the limits. */
+  /**
+   * Candidates for a block at `slot` on the head `headHash`, within the limits: [MP-12]
+   * other transactions, then meter readings [MP-11], each in pool order.
+   */
   candidates(headHash: string, maxTxs: number, maxBytes: number, slot?: number): MempoolEntry[] {
     const out: MempoolEntry[] = [];
     let bytes = 0;
-    for (const e of this.entries.values()) {
-      if (out.length >= maxTxs) break;
-      if (e.deferredAt === headHash && (e.deferredSlot === undefined || slot === undefined || slot <= e.deferredSlot)) continue;
-      if (bytes + e.bytes > maxBytes) continue;
-      out.push(e);
-      bytes += e.bytes;
+    for (const readings of [false, true]) {
+      for (const e of this.entries.values()) {
+        if (out.length >= maxTxs) break;
+        if ((e.env.operation === 'meter-reading') !== readings) continue;
+        if (e.deferredAt === headHash && (e.deferredSlot === undefined || slot === undefined || slot <= e.deferredSlot)) continue;
+        if (bytes + e.bytes > maxBytes) continue;
+        out.push(e);
+        bytes += e.bytes;
+      }
     }
     return inSeqOrder(out);
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, stat, chmod, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, chmod, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import nacl from 'tweetnacl';
@@ -35,8 +35,9 @@ test('verification fails on a wrong key, message or signature length', () => {
   assert.throws(() => keyPairFromSeed(new Uint8Array(31)), /BAD_KEY/);
 });
 
-test('key files are written 0600, read back, and refused when readable by others', async () => {
+test('key files are written 0600, read back, and refused when readable by others', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'tmi-keys-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
   const path = join(dir, 'sub', 'meter.json');
   const kp = generateKeyPair();
   await writeKeyFile(path, kp, 'meter 1');

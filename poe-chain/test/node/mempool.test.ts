@@ -154,9 +154,32 @@ test('[MP-11] a home\'s readings go into a block in seq order, whatever order th
   const older = pool.admit(f.readingTx(home, 2, { p: 1 }, 1, date));
   for (const r of [newer, t, o, older]) assert.equal(r.status, 'admitted');
   const cands = pool.candidates(f.state.tipHash, 10, 1 << 20);
-  assert.deepEqual(cands.map((e) => e.id), [older.txId, t.txId, o.txId, newer.txId], 'the home\'s two readings swap places; the rest keep pool order');
+  // [MP-12] the transfer goes first; among the readings the home's two swap places, the other keeps its place
+  assert.deepEqual(cands.map((e) => e.id), [t.txId, older.txId, o.txId, newer.txId]);
   // both apply in one block (in arrival order the older one would be READING_OUT_OF_ORDER)
   f.produce(cands.map((e) => e.env), f.firstSlotOf(5));
   assert.deepEqual(f.state.sections.readingHeads.get(home.address), { interval: 3, seq: 2 });
   assert.ok(f.state.sections.readings.has(`${home.address}|2`));
+});
+
+test('[MP-12] bids (and every other transaction) go into a block before readings that queued ahead of them', () => {
+  const { f, pool, clock } = setup();
+  const homes = [0, 1, 2, 3].map((i) => f.key(`home-mp12-${i}`));
+  const closesAt = slotTime(f.genesis, f.firstSlotOf(6));
+  f.produce([...homes.map((h) => f.certTx(h)), f.auctionOpenTx('a-mp12', { side: 'buy', deliveryEpoch: 8, closesAt: new Date(closesAt).toISOString() })]);
+  pool.setHead(f.state);
+  clock.t = slotTime(f.genesis, f.firstSlotOf(5));
+  const date = new Date(clock.t).toISOString();
+  // a backlog of readings, then the homes' bids
+  const readings = homes.map((h) => pool.admit(f.readingTx(h, 4, { p: 1 }, 1, date)));
+  const bids = homes.slice(0, 2).map((h) => pool.admit(f.bidTx(h, 'a-mp12', { open: f.openBid('sell', 1000, 10_000) }, 'F1', date)));
+  for (const r of [...readings, ...bids]) assert.equal(r.status, 'admitted', r.message);
+  // room for three: both bids, then the oldest reading
+  const cands = pool.candidates(f.state.tipHash, 3, 1 << 20);
+  assert.deepEqual(cands.map((e) => e.id), [bids[0]!.txId, bids[1]!.txId, readings[0]!.txId]);
+  const built = f.produce(cands.map((e) => e.env), f.firstSlotOf(5));
+  assert.equal(built.txIds.length, 3);
+  assert.equal(f.state.sections.auctions.get('a-mp12')!.bidCount, 2);
+  // no room limit: every bid, then every reading, each group in arrival order
+  assert.deepEqual(pool.candidates('other-head', 10, 1 << 20).map((e) => e.id), [...bids, ...readings].map((r) => r.txId));
 });
