@@ -20,7 +20,7 @@ import { loadOrCreateGenesis } from './genesisFile.js';
 import { connectWithLogin } from './mqttLogin.js';
 import { openChainStoreAt } from '../poe-chain/store/chainDataDir.js';
 import { createChainNode, type ChainNode } from '../poe-chain/node/createChainNode.js';
-import { chainViewOf } from '../poe-chain/node/chainQueries.js';
+import { chainViewOf, readingFeedOf } from '../poe-chain/node/chainQueries.js';
 import { createAggregator, type Aggregator, type AggregatorConfig } from '../aggregator/aggregator.js';
 import { createAggregatorAdminApp } from '../aggregator/adminApi.js';
 import { defaultPriceAt, parsePriceCsv, priceAt } from '../aggregator/core/priceSeries.js';
@@ -191,7 +191,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
         key: keys.aggregator,
         mqtt: aggregatorMqtt,
         chain: chainViewOf(node),
-        readingCodec: node.txCodec, // one signature check per reading for node and aggregator
+        readingFeed: readingFeedOf(node), // the readings the node admits: one delivery and one check per reading
         now,
         log: log.child({ part: 'aggregator' }),
         config: {

@@ -206,19 +206,17 @@ test('aggregator: when the registry does not answer, an auction opens with the l
   assert.equal(cold.auctions().length, 0);
 });
 
-test('with the chain node\'s codec, a reading the node has verified is not verified again; a reading signed by another key is still refused', async (t) => {
-  const { createVerifiedCodec } = await import('../../poe-chain/node/verifiedCodec.js');
+test('with a reading feed (its chain node in the same process), the aggregator counts the readings the node admits and does not take them over MQTT', async (t) => {
+  const { EventEmitter } = await import('node:events');
+  const { readingFeedOf } = await import('../../poe-chain/node/chainQueries.js');
   const broker = await plainBroker();
-  const aggMqtt = await mqtt.connectAsync(broker.url, { clientId: 'aggregator-rc' });
-  const homeMqtt = await mqtt.connectAsync(broker.url, { clientId: 'home-rc' });
-  const base = createCodec();
-  let verified = 0;
-  const counting = { ...base, decodeValue: (v: unknown, o?: { replayCheck?: boolean }) => (verified++, base.decodeValue(v, o)) };
-  const nodeCodec = createVerifiedCodec(counting);
+  const aggMqtt = await mqtt.connectAsync(broker.url, { clientId: 'aggregator-feed' });
+  const homeMqtt = await mqtt.connectAsync(broker.url, { clientId: 'home-feed' });
+  const node = new EventEmitter(); // stands for the node: emits 'pending' as its mempool admits
   const intervalMs = 60_000;
   const originMs = Math.floor(Date.now() / intervalMs) * intervalMs;
   const agg = await createAggregator({
-    key: generateKeyPair(), mqtt: aggMqtt, chain: { auction: async () => undefined }, readingCodec: nodeCodec,
+    key: generateKeyPair(), mqtt: aggMqtt, chain: { auction: async () => undefined }, readingFeed: readingFeedOf(node),
     config: {
       originMs, intervalMs, slotsPerDay: 96, deviation: { thresholdWh: 1e9 }, prices: () => ({ buyMcPerKWh: 1, sellMcPerKWh: 1 }),
       priorNetLoadWh: new Array(96).fill(0), autoAuctions: false,
@@ -231,20 +229,18 @@ test('with the chain node\'s codec, a reading the node has verified is not verif
   });
   const home = generateKeyPair();
   const i = Math.floor((Date.now() - originMs) / intervalMs);
-  const reading = (seq: number, consumedWh: number, k = home) => signEnvelope(k, 'meter-reading', {
+  const reading = (seq: number, consumedWh: number) => signEnvelope(home, 'meter-reading', {
     address: home.address, interval: { start: new Date(originMs + i * intervalMs).toISOString(), end: new Date(originMs + (i + 1) * intervalMs).toISOString() },
     seq, producedWh: 0, consumedWh, chargedWh: 0, dischargedWh: 0, socPermille: 500,
   });
-  const r = reading(0, 700);
-  nodeCodec.decodeValue(JSON.parse(JSON.stringify(r)), { replayCheck: false }); // the node admitted it first
-  assert.equal(verified, 1);
-  await homeMqtt.publishAsync('tmi/v1/readings', encode(r), { qos: 1 });
-  await until(() => agg.actualNetLoad(i), 2000, 'the reading counted');
-  assert.equal(agg.actualNetLoad(i), 700);
-  assert.equal(verified, 1, 'not verified a second time');
-  // signed by a key other than the reading's address: refused, nothing counted
-  await homeMqtt.publishAsync('tmi/v1/readings', encode(reading(1, 5000, generateKeyPair())), { qos: 1 });
+  assert.equal(node.listenerCount('pending'), 1);
+  node.emit('pending', { txId: 'a', envelope: reading(0, 700) });
+  node.emit('pending', { txId: 'b', envelope: signEnvelope(home, 'transfer', { to: generateKeyPair().address, amountMillicents: 1 }) });
+  assert.equal(agg.actualNetLoad(i), 700, 'the reading counted; the transfer ignored');
+  // over MQTT: not subscribed, so not counted
+  await homeMqtt.publishAsync('tmi/v1/readings', encode(reading(1, 5000)), { qos: 1 });
   await wait(200);
-  assert.equal(verified, 2);
   assert.equal(agg.actualNetLoad(i), 700);
+  await agg.stop();
+  assert.equal(node.listenerCount('pending'), 0, 'stop() leaves the feed');
 });

@@ -14,7 +14,7 @@ import { platformPaths } from '../../platform/dataDir.js';
 import { connectWithLogin } from '../../platform/mqttLogin.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { createChainNode, type ChainNode } from '../../poe-chain/node/createChainNode.js';
-import { chainViewOf } from '../../poe-chain/node/chainQueries.js';
+import { chainViewOf, readingFeedOf } from '../../poe-chain/node/chainQueries.js';
 import { createAggregator, type Aggregator } from '../../aggregator/aggregator.js';
 import type { ChainStore } from '../../poe-chain/store/openChainStore.js';
 import { serviceKey } from './soakHomes.js';
@@ -84,7 +84,7 @@ export async function chainProcess(): Promise<void> {
         key: keys.aggregator,
         mqtt: aggMqtt,
         chain: chainViewOf(n),
-        readingCodec: n.txCodec, // as tmi up wires it
+        readingFeed: readingFeedOf(n), // as tmi up wires it
         log: pino({ level: 'silent' }),
         config: {
           originMs: genesis.genesisTimeMs,

@@ -6,8 +6,10 @@
  *                open | cleared (closed on chain, awards not all settled) | void | settled,
  *                result = auction-result parameters (schemas/operations.ts), settlements
  *   walletView   balance and block rewards in millicents, certificate, revoked, equivocator
+ *   readingFeedOf  the meter readings a node's mempool admits, for an aggregator in the same process
  */
-import type { ChainAuction, ChainView } from '../../aggregator/aggregator.js';
+import type { ChainAuction, ChainView, ReadingFeed } from '../../aggregator/aggregator.js';
+import type { PendingTxEvent } from './createChainNode.js';
 import type { AuctionResult } from '../../schemas/types.js';
 import type { AuctionEntry, ChainState, Programme } from '../core/chainState.js';
 
@@ -82,5 +84,25 @@ export function walletView(state: ChainState, address: string): WalletView {
     revoked: s.revoked.has(address),
     equivocator: s.equivocators.has(address),
     height: state.meta.height,
+  };
+}
+
+/** Anything that reports the transactions its mempool admits (a ChainNode does). */
+export interface HasPending {
+  on(event: 'pending', listener: (e: PendingTxEvent) => void): unknown;
+  off(event: 'pending', listener: (e: PendingTxEvent) => void): unknown;
+}
+
+/**
+ * The aggregator's readings from a node in the same process: each meter reading the node's
+ * mempool admits (schema, signature and the chain's reading rules checked once, by the node).
+ */
+export function readingFeedOf(node: HasPending): ReadingFeed {
+  return (onReading) => {
+    const listener = (e: PendingTxEvent) => {
+      if (e.envelope.operation === 'meter-reading') onReading(e.envelope.parameters);
+    };
+    node.on('pending', listener);
+    return () => node.off('pending', listener);
   };
 }

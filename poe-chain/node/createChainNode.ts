@@ -30,6 +30,7 @@ import type { AnyEnvelope, BlockHeader, Envelope, Evidence } from '../../schemas
 import type { ChainAuction } from '../../aggregator/aggregator.js';
 import { blockHash, verifyHeaderSignature } from '../core/blockHash.js';
 import { buildBlock } from '../core/buildBlock.js';
+import type { TxEnvelope } from '../core/applyTransaction.js';
 import { BlockError } from '../core/chainError.js';
 import { stateRoot, type ChainState } from '../core/chainState.js';
 import { producerForSlot } from '../core/electProducer.js';
@@ -41,7 +42,6 @@ import { BlockTree, type TreeNode } from './blockTree.js';
 import { auctionView, walletView, type WalletView } from './chainQueries.js';
 import { EquivocationWatch } from './equivocationWatch.js';
 import { createVerifiedCodec } from './verifiedCodec.js';
-import type { Codec } from '../../wire/codec.js';
 import { Mempool, type AdmitResult, type MempoolStats } from './mempool.js';
 import { NODE_TOPICS, nodeRouteOf, type NodeRoute } from './nodeTopics.js';
 import { PendingBlocks } from './pendingBlocks.js';
@@ -138,8 +138,16 @@ export interface WorkTimings {
   slotQueue: { runs: number; waitMs: number; maxWaitMs: number };
 }
 
+/** A transaction the mempool admitted: schema, signature and a trial application to the head passed. */
+export interface PendingTxEvent {
+  txId: string;
+  envelope: TxEnvelope;
+}
+
 export interface ChainNodeEvents {
   block: [NodeBlockEvent];
+  /** each transaction admitted to the mempool (a service in the same process reads them here instead of over MQTT) */
+  pending: [PendingTxEvent];
   reorg: [ReorgEvent];
   rejected: [RejectedBlockEvent];
   evidence: [Evidence];
@@ -159,12 +167,6 @@ export interface ChainNode {
   tx(txId: string): Promise<StoredTx | undefined>;
   /** adds a signed transaction envelope to the mempool and, if admitted, gossips it on tmi/v1/chain/txs */
   submit(envelope: unknown): Promise<AdmitResult>;
-  /**
-   * The node's codec for transactions (schema + signature, no replay check) that verifies an
-   * envelope once: a service in the same process (the aggregator) decoding the same readings
-   * through it does not verify them again.
-   */
-  readonly txCodec: Pick<Codec, 'decodeValue'>;
   on<E extends keyof ChainNodeEvents>(event: E, listener: (...args: ChainNodeEvents[E]) => void): ChainNode;
   off<E extends keyof ChainNodeEvents>(event: E, listener: (...args: ChainNodeEvents[E]) => void): ChainNode;
   stats(): ChainNodeStats;
@@ -237,6 +239,9 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     ...(o.mempoolLimit?.bytes !== undefined ? { maxBytes: o.mempoolLimit.bytes } : {}),
     ...(o.mempoolLimit?.perSigner !== undefined ? { maxPerSigner: o.mempoolLimit.perSigner } : {}),
     ...(o.mempoolLimit?.attempts !== undefined ? { maxAttempts: o.mempoolLimit.attempts } : {}),
+    onAdmit: (e) => {
+      if (events.listenerCount('pending') > 0) events.emit('pending', { txId: e.id, envelope: e.env });
+    },
   });
   // [NODE-slot] never produce twice in one slot, nor in the slot the node started in (a restart)
   let lastProducedSlot = Math.max(head.slot, slotAt(g, now()));
@@ -811,7 +816,6 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
 
   const node: ChainNode = {
     nodeId,
-    txCodec,
     address: key.address,
     genesis: g,
     head: headInfo,

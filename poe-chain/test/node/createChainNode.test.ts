@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { signEnvelope } from '../../../wire/codec.js';
 import { balanceOf } from '../../core/chainState.js';
 import { testKey } from '../../testkit/chainFixture.js';
-import type { NodeBlockEvent } from '../../node/createChainNode.js';
+import type { NodeBlockEvent, PendingTxEvent } from '../../node/createChainNode.js';
 import { liveGenesisConfig, startAedes, startNode, waitFor } from './nodeFixtures.js';
 
 test('two nodes: the aggregator node produces heartbeats and a submitted transfer; the follower reaches the same tip', async () => {
@@ -17,10 +17,18 @@ test('two nodes: the aggregator node produces heartbeats and a submitted transfe
     await waitFor('3 blocks on the follower', () => follower.node.head().height >= 3);
     const blocks: NodeBlockEvent[] = [];
     follower.node.on('block', (b) => blocks.push(b));
+    const pending: PendingTxEvent[] = [];
+    producer.node.on('pending', (e) => pending.push(e));
     const to = testKey('payee').address;
     const tx = signEnvelope(funded, 'transfer', { to, amountMillicents: 1234 });
+    const forged = { ...signEnvelope(funded, 'transfer', { to, amountMillicents: 99 }), signature: tx.signature };
+    assert.equal((await follower.node.submit(forged)).code, 'BAD_SIGNATURE');
     const r = await follower.node.submit(tx);
     assert.equal(r.status, 'admitted');
+    // the producer's mempool admits the gossiped transfer and says so, once; the forgery never
+    await waitFor('the pending event on the producer', () => pending.length > 0);
+    assert.deepEqual(pending.map((e) => e.txId), [r.txId]);
+    assert.deepEqual(pending[0]!.envelope, tx);
     await waitFor('the transfer on the follower', () => balanceOf(follower.node.state(), to) === 1234n);
     const withTx = blocks.find((b) => b.txIds.includes(r.txId!));
     assert.ok(withTx, 'a block event carries the transaction');
@@ -28,6 +36,10 @@ test('two nodes: the aggregator node produces heartbeats and a submitted transfe
     // the same tip on both
     await waitFor('same tip', () => follower.node.head().hash === producer.node.head().hash, 5000);
     assert.equal(producer.node.stats().mempool.count, 0);
+    // where the producer's time went: at least the block with the transfer, built and stored
+    const work = producer.node.stats().work;
+    assert.ok(work.produce.blocks >= 1 && work.produce.txs >= 1, JSON.stringify(work));
+    assert.ok(work.produce.buildMs > 0 && work.produce.storeMs > 0 && work.slotQueue.runs > 0, JSON.stringify(work));
     assert.equal(follower.node.stats().mempool.count, 0);
     // heartbeat spacing: consecutive empty blocks are W slots apart
     const empties = blocks.filter((b) => b.txIds.length === 0).map((b) => b.block.parameters.header.slot);
