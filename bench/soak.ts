@@ -273,6 +273,8 @@ async function main(): Promise<void> {
     const brokerSamples: ProcSample[] = [];
     const chainSamples: ProcSample[] = [];
     const homesRss: [number, number][] = [];
+    /** [t, CPU seconds of all homes processes so far] */
+    const homesCpu: [number, number][] = [];
     const auctions: { auctionId: string; n: number; openedAt: number; closesAtMs: number }[] = [];
     const auctionErrors: string[] = [];
     const readingsOnChain: { interval: number; onChain: number }[] = [];
@@ -291,6 +293,7 @@ async function main(): Promise<void> {
         brokerSamples.push(...bs.samples);
         chainSamples.push(...cs.samples);
         homesRss.push([Date.now(), hp.reduce((s2, x) => s2 + x.rssMB, 0)]);
+        homesCpu.push([Date.now(), hp.reduce((s2, x) => s2 + x.cpuS, 0)]);
         lastProgress = hp;
         const ack = (k: string) => hp.reduce((s2, x) => s2 + (x.counts.acked[k] ?? 0), 0);
         const lb = brokerSamples.at(-1);
@@ -528,6 +531,10 @@ async function main(): Promise<void> {
         chainCoresDuringDay: (() => {
           const d = chainSamples.filter((s) => s.t >= dayStart && s.t <= dayEnd);
           return d.length > 1 ? r2((d.at(-1)!.cpuS - d[0]!.cpuS) / ((d.at(-1)!.t - d[0]!.t) / 1000)) : null;
+        })(),
+        homesProcessesCoresDuringDay: (() => {
+          const d = homesCpu.filter(([t]) => t >= dayStart && t <= dayEnd);
+          return d.length > 1 ? r2((d.at(-1)![1] - d[0]![1]) / ((d.at(-1)![0] - d[0]![0]) / 1000)) : null;
         })(),
         brokerEventLoopDelay: loopDelayOf(brokerSamples, dayStart, dayEnd),
         chainEventLoopDelay: loopDelayOf(chainSamples, dayStart, dayEnd),

@@ -15,21 +15,30 @@ export class CanonicalJsonError extends Error {
 }
 
 export function canonicalize(value: unknown): string {
-  return write(value, '');
+  try {
+    return write(value, undefined);
+  } catch (err) {
+    if (!(err instanceof CanonicalJsonError)) throw err;
+    return write(value, ''); // again, tracking paths, to say where the problem is
+  }
 }
 
 export function canonicalBytes(value: unknown): Buffer {
   return Buffer.from(canonicalize(value), 'utf8');
 }
 
-function write(value: unknown, path: string): string {
+/**
+ * `path` undefined: paths are not tracked (the common case; canonicalisation runs several
+ * times per transaction, and building a path string for every member is wasted work).
+ */
+function write(value: unknown, path: string | undefined): string {
   if (value === null) return 'null';
   switch (typeof value) {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
       // [RFC8785-3.2.2.3] only finite numbers exist in I-JSON
-      if (!Number.isFinite(value)) throw new CanonicalJsonError('non-finite number', path);
+      if (!Number.isFinite(value)) throw new CanonicalJsonError('non-finite number', path ?? '');
       return JSON.stringify(value);
     case 'string':
       return JSON.stringify(value);
@@ -38,7 +47,7 @@ function write(value: unknown, path: string): string {
         let out = '[';
         for (let i = 0; i < value.length; i++) {
           if (i > 0) out += ',';
-          out += write(value[i], `${path}/${i}`);
+          out += write(value[i], path === undefined ? undefined : `${path}/${i}`);
         }
         return out + ']';
       }
@@ -52,11 +61,11 @@ function write(value: unknown, path: string): string {
         if (v === undefined) continue; // undefined members are absent in JSON
         if (!first) out += ',';
         first = false;
-        out += JSON.stringify(k) + ':' + write(v, `${path}/${k}`);
+        out += JSON.stringify(k) + ':' + write(v, path === undefined ? undefined : `${path}/${k}`);
       }
       return out + '}';
     }
     default:
-      throw new CanonicalJsonError(`unsupported type ${typeof value}`, path);
+      throw new CanonicalJsonError(`unsupported type ${typeof value}`, path ?? '');
   }
 }

@@ -704,21 +704,30 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   }
 
   let timer: NodeJS.Timeout | undefined;
+  /**
+   * a slot's work is queued and has not started: the next slot adds none (it would only
+   * find its slot passed). Without this, a node whose blocks took longer than a slot piled
+   * up ~120 waiting slot tasks (10,000-home soak: slot work started up to 30 s late).
+   */
+  let slotQueued = false;
   function scheduleSlot(): void {
     if (closed || o.slotTimer === false) return;
     const t = now();
     const next = Math.max(1, slotAt(g, t) + 1);
     timer = setTimeout(() => {
       timer = undefined;
+      scheduleSlot();
+      if (slotQueued) return;
+      slotQueued = true;
       const fired = performance.now();
       void enqueue('slot', () => {
+        slotQueued = false;
         const wait = performance.now() - fired;
         work.slotQueue.runs++;
         work.slotQueue.waitMs += wait;
         if (wait > work.slotQueue.maxWaitMs) work.slotQueue.maxWaitMs = wait;
         return slotWork();
       });
-      scheduleSlot();
     }, Math.max(0, slotTime(g, next) - t));
   }
 
