@@ -736,9 +736,20 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     return Math.max(...route.operations.map((op: Operation) => operations[op].maxBytes));
   }
 
+  /** valid transactions refused for room since the last warning (the sender is not told: they are lost) */
+  let fullRefusals = 0;
+  let fullWarnedAt = Number.NEGATIVE_INFINITY;
   function drop(code: string, topic: string, detail?: string): void {
     bump(droppedMessages, code);
     log.debug({ topic, code, detail }, 'message dropped');
+    if (code === 'TX_MEMPOOL_FULL') {
+      fullRefusals++;
+      if (now() - fullWarnedAt >= 10_000) {
+        log.warn({ refused: fullRefusals, mempool: mempool.stats().count }, 'mempool full: valid transactions refused (raise mempoolLimit, or the node cannot keep up)');
+        fullWarnedAt = now();
+        fullRefusals = 0;
+      }
+    }
   }
 
   // [NODE-import] blocks and sync responses waiting in the queue: beyond this, gossip is

@@ -8,7 +8,7 @@ import { Level } from 'level';
 import { ChainFixture, testGenesisConfig } from '../testkit/chainFixture.js';
 import { openChainStore, type ChainDb, type ChainDbOp } from '../store/openChainStore.js';
 import { ChainStoreError } from '../store/chainStoreError.js';
-import { stateRoot, balanceOf } from '../core/chainState.js';
+import { balanceOf, deserializeState, stateJsonPieces, stateRoot } from '../core/chainState.js';
 import { slotTime } from '../core/genesis.js';
 
 /** A fixture chain of n blocks with some transactions. */
@@ -20,9 +20,13 @@ function makeChain(n: number): ChainFixture {
   return f;
 }
 
-async function storeWith(f: ChainFixture, db: ChainDb, snapshotEvery = 4) {
+/** `waitForSnapshots`: after each block, until its snapshot (if due) is written */
+async function storeWith(f: ChainFixture, db: ChainDb, snapshotEvery = 4, waitForSnapshots = false) {
   const store = await openChainStore(db, { genesis: testGenesisConfig(), snapshotEvery });
-  for (const b of f.blocks) await store.importBlock(JSON.parse(JSON.stringify(b.block)), { now: slotTime(f.genesis, b.block.parameters.header.slot) });
+  for (const b of f.blocks) {
+    await store.importBlock(JSON.parse(JSON.stringify(b.block)), { now: slotTime(f.genesis, b.block.parameters.header.slot) });
+    if (waitForSnapshots) await store.idle();
+  }
   return store;
 }
 
@@ -38,7 +42,7 @@ function rejectsWith(code: string, heightOrUndefined?: number) {
 test('a store appends blocks, indexes them and restarts from snapshot + replay to the same head', async () => {
   const f = makeChain(10);
   const db = new MemoryLevel<string, string>();
-  const store = await storeWith(f, db);
+  const store = await storeWith(f, db, 4, true);
   assert.equal(store.head.height, 10);
   assert.equal(store.head.hash, f.blocks[9]!.hash);
   assert.equal(stateRoot(store.state), stateRoot(f.state));
@@ -47,6 +51,10 @@ test('a store appends blocks, indexes them and restarts from snapshot + replay t
   const txId = f.blocks[3]!.txIds[0]!;
   const found = await store.tx(txId);
   assert.deepEqual([found!.height, found!.index], [4, 0]);
+  // snapshots (every 4 blocks) are written after their block, in slices; the last two are kept
+  const snaps: string[] = [];
+  for await (const k of db.keys({ gte: 's:', lt: 's;' })) snaps.push(k);
+  assert.deepEqual(snaps, ['s:000000000004', 's:000000000008']);
   await db.close(); // not store.close(): no tip snapshot, so reopening must replay from snapshot 8
   const again = await openChainStore(db, { snapshotEvery: 4 });
   assert.equal(again.head.height, 10);
@@ -159,5 +167,16 @@ test('level on disk: restart from disk; a second process-like open of the same d
     await again.close();
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a state written in pieces (stateJsonPieces) reads back as the same state, whatever the piece size', () => {
+  const f = makeChain(6);
+  for (const per of [1, 3, 2000]) {
+    const pieces = [...stateJsonPieces(f.state, per)];
+    const back = deserializeState(JSON.parse(pieces.join('')));
+    assert.equal(stateRoot(back), stateRoot(f.state), `piece size ${per}`);
+    assert.equal(back.tipHash, f.state.tipHash);
+    if (per === 1) assert.ok(pieces.length > 10, 'one entry per piece');
   }
 });

@@ -72,3 +72,32 @@ test('garbage on every topic the node reads: dropped with a code, nothing change
     await broker.close();
   }
 });
+
+test('a full mempool refuses valid transactions with MEMPOOL_FULL and warns (at most every 10 s): they are lost to the chain', async () => {
+  const { pino } = await import('pino');
+  const { Writable } = await import('node:stream');
+  const lines: { level: number; msg: string; refused?: number }[] = [];
+  const log = pino({ level: 'warn' }, new Writable({ write(c: Buffer, _e, done) { lines.push(JSON.parse(c.toString())); done(); } }));
+  const broker = await startAedes();
+  const config = pastGenesisConfig();
+  const g = parseGenesis(config);
+  const n = await startNode(broker.url, config, testKey('follower'), 'follower', { log, mempoolLimit: { count: 1 } });
+  const pub = await connect(broker.url, 'homes');
+  try {
+    const f = new ChainFixture({ genesis: config });
+    // well signed, uncertified signers: transient, so each would be admitted if there were room
+    for (let i = 0; i < 3; i++) {
+      const r = f.readingTx(testKey(`full-${i}`), epochAt(g, Date.now()) - 1, { p: 1 }, 1, new Date().toISOString());
+      await pub.publishAsync('tmi/v1/readings', JSON.stringify(r), { qos: 1 });
+    }
+    await waitFor('two refusals', () => (n.node.stats().droppedMessages.TX_MEMPOOL_FULL ?? 0) === 2);
+    assert.equal(n.node.stats().mempool.count, 1);
+    const warnings = lines.filter((l) => l.msg.startsWith('mempool full'));
+    assert.equal(warnings.length, 1, 'one warning for both refusals within 10 s');
+    assert.equal(warnings[0]!.refused, 1);
+  } finally {
+    await pub.endAsync();
+    await n.stop();
+    await broker.close();
+  }
+});
