@@ -240,7 +240,13 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     ...(o.mempoolLimit?.perSigner !== undefined ? { maxPerSigner: o.mempoolLimit.perSigner } : {}),
     ...(o.mempoolLimit?.attempts !== undefined ? { maxAttempts: o.mempoolLimit.attempts } : {}),
     onAdmit: (e) => {
-      if (events.listenerCount('pending') > 0) events.emit('pending', { txId: e.id, envelope: e.env });
+      if (events.listenerCount('pending') === 0) return;
+      try {
+        events.emit('pending', { txId: e.id, envelope: e.env });
+      } catch (err) {
+        // a listener's failure is its own: the transaction stays admitted
+        log.error({ err: (err as Error).message, txId: e.id }, 'pending listener failed');
+      }
     },
   });
   // [NODE-slot] never produce twice in one slot, nor in the slot the node started in (a restart)

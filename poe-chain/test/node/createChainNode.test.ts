@@ -19,6 +19,9 @@ test('two nodes: the aggregator node produces heartbeats and a submitted transfe
     follower.node.on('block', (b) => blocks.push(b));
     const pending: PendingTxEvent[] = [];
     producer.node.on('pending', (e) => pending.push(e));
+    producer.node.on('pending', () => {
+      throw new Error('a listener bug'); // the producer still admits and includes the transfer
+    });
     const to = testKey('payee').address;
     const tx = signEnvelope(funded, 'transfer', { to, amountMillicents: 1234 });
     const forged = { ...signEnvelope(funded, 'transfer', { to, amountMillicents: 99 }), signature: tx.signature };
