@@ -12,8 +12,9 @@
  * Crash safety: every block is one atomic db.batch (block, height index, tx index, head),
  * so after a crash the database holds exactly the blocks up to some head. A snapshot is
  * a cache written after its block, in its own batch, serialised a slice at a time between
- * other work (stateJsonPieces): at 10,000 homes one piece took the node's thread ~1.8 s.
- * A snapshot whose block is no longer canonical is never used (checked at open and rewind). Restart: load head, load the newest snapshot at or below it, replay
+ * other work (stateJsonPieces): at 10,000 homes, serialised at once, one held the node's
+ * thread ~1.8 s. A snapshot whose block is no longer canonical is never used (checked at
+ * open and at rewind). Restart: load head, load the newest snapshot at or below it, replay
  * (re-validating) the blocks after it. Anything inconsistent — a missing or unreadable
  * record, a block whose hash or roots do not match — is CORRUPT_DB with the height.
  */
