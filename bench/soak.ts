@@ -161,8 +161,11 @@ function trendOf(samples: readonly ProcSample[], from: number, to: number) {
 async function main(): Promise<void> {
   const HOMES_WANTED = env('SOAK_HOMES', 10_000);
   const PROCS = env('SOAK_PROCS', 4);
-  const I = env('SOAK_INTERVAL_MS', 10_000);
-  const D = env('SOAK_INTERVALS', 24);
+  // 48 intervals of 20 s (45× real time, ≈ 16 min): long enough for the chain's replay window
+  // and reading retention to fill, so that a memory trend means something; at 10 s (90×) the
+  // chain process gets too little of a 2-core machine that also runs the homes (RESILIENCE.md)
+  const I = env('SOAK_INTERVAL_MS', 20_000);
+  const D = env('SOAK_INTERVALS', 48);
   const EVERY = env('SOAK_AUCTION_EVERY', 4);
   const SAMPLE_MS = env('SOAK_SAMPLE_MS', 2000);
   const SLOT_MS = env('SOAK_SLOT_MS', 250);
