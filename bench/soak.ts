@@ -131,6 +131,12 @@ function series(samples: readonly ProcSample[], startMs: number, key: 'rssMB' | 
   return samples.map((s) => [r1((s.t - startMs) / 1000), s[key]] as const);
 }
 
+/** cores used between `from` and `to`: CPU seconds over wall seconds, first to last sample */
+function coresOf(samples: readonly { t: number; cpuS: number }[], from: number, to: number): number | null {
+  const d = samples.filter((s) => s.t >= from && s.t <= to);
+  return d.length > 1 ? r2((d.at(-1)!.cpuS - d[0]!.cpuS) / ((d.at(-1)!.t - d[0]!.t) / 1000)) : null;
+}
+
 /** event-loop delay over the day: the median of the samples' p99 and the worst single delay (ms) */
 function loopDelayOf(samples: readonly ProcSample[], from: number, to: number) {
   const d = samples.filter((s) => s.t >= from && s.t <= to && Number.isFinite(s.loopP99Ms));
@@ -276,8 +282,8 @@ async function main(): Promise<void> {
     const brokerSamples: ProcSample[] = [];
     const chainSamples: ProcSample[] = [];
     const homesRss: [number, number][] = [];
-    /** [t, CPU seconds of all homes processes so far] */
-    const homesCpu: [number, number][] = [];
+    /** CPU seconds of all homes processes so far */
+    const homesCpu: { t: number; cpuS: number }[] = [];
     const auctions: { auctionId: string; n: number; openedAt: number; closesAtMs: number }[] = [];
     const auctionErrors: string[] = [];
     const readingsOnChain: { interval: number; onChain: number }[] = [];
@@ -296,7 +302,7 @@ async function main(): Promise<void> {
         brokerSamples.push(...bs.samples);
         chainSamples.push(...cs.samples);
         homesRss.push([Date.now(), hp.reduce((s2, x) => s2 + x.rssMB, 0)]);
-        homesCpu.push([Date.now(), hp.reduce((s2, x) => s2 + x.cpuS, 0)]);
+        homesCpu.push({ t: Date.now(), cpuS: hp.reduce((s2, x) => s2 + x.cpuS, 0) });
         lastProgress = hp;
         const ack = (k: string) => hp.reduce((s2, x) => s2 + (x.counts.acked[k] ?? 0), 0);
         const lb = brokerSamples.at(-1);
@@ -527,18 +533,9 @@ async function main(): Promise<void> {
         homesProcessesTotalMB: homesRss.map(([t, mb]) => [r1((t - dayStart) / 1000), r1(mb)]),
       },
       cpu: {
-        brokerCoresDuringDay: (() => {
-          const d = brokerSamples.filter((s) => s.t >= dayStart && s.t <= dayEnd);
-          return d.length > 1 ? r2((d.at(-1)!.cpuS - d[0]!.cpuS) / ((d.at(-1)!.t - d[0]!.t) / 1000)) : null;
-        })(),
-        chainCoresDuringDay: (() => {
-          const d = chainSamples.filter((s) => s.t >= dayStart && s.t <= dayEnd);
-          return d.length > 1 ? r2((d.at(-1)!.cpuS - d[0]!.cpuS) / ((d.at(-1)!.t - d[0]!.t) / 1000)) : null;
-        })(),
-        homesProcessesCoresDuringDay: (() => {
-          const d = homesCpu.filter(([t]) => t >= dayStart && t <= dayEnd);
-          return d.length > 1 ? r2((d.at(-1)![1] - d[0]![1]) / ((d.at(-1)![0] - d[0]![0]) / 1000)) : null;
-        })(),
+        brokerCoresDuringDay: coresOf(brokerSamples, dayStart, dayEnd),
+        chainCoresDuringDay: coresOf(chainSamples, dayStart, dayEnd),
+        homesProcessesCoresDuringDay: coresOf(homesCpu, dayStart, dayEnd),
         brokerEventLoopDelay: loopDelayOf(brokerSamples, dayStart, dayEnd),
         chainEventLoopDelay: loopDelayOf(chainSamples, dayStart, dayEnd),
       },

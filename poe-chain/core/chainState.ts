@@ -269,10 +269,15 @@ export interface SerializedState {
   sections: Record<SectionName, [string, unknown][]>;
 }
 
+/** Everything of a serialised state but its sections. */
+function serializedHead(state: ChainState): Omit<SerializedState, 'sections'> {
+  return { format: STATE_FORMAT, genesis: state.genesis.config, stateRoot: stateRoot(state), tipHash: state.tipHash, meta: { ...state.meta } };
+}
+
 export function serializeState(state: ChainState): SerializedState {
   const sections = {} as Record<SectionName, [string, unknown][]>;
   for (const n of SECTION_NAMES) sections[n] = state.sections[n].sortedEntries() as [string, unknown][];
-  return { format: STATE_FORMAT, genesis: state.genesis.config, stateRoot: stateRoot(state), tipHash: state.tipHash, meta: { ...state.meta }, sections };
+  return { ...serializedHead(state), sections };
 }
 
 /**
@@ -282,7 +287,7 @@ export function serializeState(state: ChainState): SerializedState {
  * does not need them to be): joined, the pieces parse to a state with the same root.
  */
 export function* stateJsonPieces(state: ChainState, entriesPerPiece = 2000): Generator<string> {
-  const head = JSON.stringify({ format: STATE_FORMAT, genesis: state.genesis.config, stateRoot: stateRoot(state), tipHash: state.tipHash, meta: { ...state.meta } });
+  const head = JSON.stringify(serializedHead(state));
   yield head.slice(0, -1) + ',"sections":{';
   for (let s = 0; s < SECTION_NAMES.length; s++) {
     const n = SECTION_NAMES[s]!;
