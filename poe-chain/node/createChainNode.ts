@@ -42,6 +42,7 @@ import { BlockTree, type TreeNode } from './blockTree.js';
 import { auctionView, walletView, type WalletView } from './chainQueries.js';
 import { EquivocationWatch } from './equivocationWatch.js';
 import { createVerifiedCodec } from './verifiedCodec.js';
+import { AdmissionQueue, type AdmissionQueueStats } from './admissionQueue.js';
 import { Mempool, type AdmitResult, type MempoolStats } from './mempool.js';
 import { NODE_TOPICS, nodeRouteOf, type NodeRoute } from './nodeTopics.js';
 import { PendingBlocks } from './pendingBlocks.js';
@@ -114,6 +115,8 @@ export type ImportOutcome = 'applied' | 'side' | 'duplicate' | 'orphan' | 'held'
 export interface ChainNodeStats {
   head: ChainHeadInfo;
   mempool: MempoolStats;
+  /** [NODE-admit] received transactions waiting for admission */
+  admission: AdmissionQueueStats;
   produced: number;
   imported: number;
   reorgs: number;
@@ -763,13 +766,66 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const MAX_QUEUED_IMPORTS = 256;
   let queuedImports = 0;
 
+  // [NODE-admit] transactions wait in two lanes and are admitted a slice at a time
+  // (admissionQueue.ts): bids and auctions never queue behind a backlog of readings
+  interface Received {
+    topic: string;
+    payload: Buffer;
+    route: NodeRoute;
+  }
+  let queueFullRefusals = 0;
+  let queueFullWarnedAt = Number.NEGATIVE_INFINITY;
+  const admission = new AdmissionQueue<Received>({
+    handle: admitReceived,
+    onError: (err, m) => log.error({ err: (err as Error).message, topic: m.topic }, 'admission failed'),
+  });
+
+  function admitReceived({ topic, payload, route }: Received): void {
+    if (closed) return;
+    if (route.kind === 'tx') {
+      let value: unknown;
+      try {
+        value = JSON.parse(payload.toString('utf8'));
+      } catch {
+        return drop('MALFORMED_JSON', topic);
+      }
+      const op = (value as { operation?: unknown } | null)?.operation;
+      if (typeof op !== 'string' || !(route.operations as readonly string[]).includes(op)) return drop('TOPIC_MISMATCH', topic, String(op));
+      const r = mempool.admit(value, payload.length);
+      if (r.status === 'rejected') drop(`TX_${r.code ?? 'REJECTED'}`, topic, r.message);
+      return;
+    }
+    let env: AnyEnvelope;
+    try {
+      env = msgCodec.decode(payload);
+    } catch (err) {
+      if (err instanceof WireError) return drop(err.code, topic, err.message);
+      throw err;
+    }
+    if (env.operation !== 'tx') return drop('TOPIC_MISMATCH', topic, env.operation);
+    const r = mempool.admit(env.parameters.tx);
+    if (r.status === 'rejected') drop(`TX_${r.code ?? 'REJECTED'}`, topic, r.message);
+  }
+
   function onMessage(topic: string, payload: Buffer): void {
     if (closed) return;
     const route = nodeRouteOf(topic, nodeId);
     if (!route) return;
     if (payload.length === 0) return; // a cleared retained message
     if (payload.length > maxBytesOf(route)) return drop('MESSAGE_TOO_LARGE', topic, `bytes=${payload.length}`);
-    if (route.kind === 'tx' || route.kind === 'block') {
+    if (route.kind === 'tx' || route.kind === 'wrapped-tx') {
+      const lane = topic === NODE_TOPICS.readings ? 'readings' : 'urgent';
+      if (admission.push(lane, { topic, payload, route }, payload.length)) return;
+      drop('ADMISSION_QUEUE_FULL', topic);
+      queueFullRefusals++;
+      if (now() - queueFullWarnedAt >= 10_000) {
+        log.warn({ refused: queueFullRefusals, waiting: admission.size }, 'admission queue full: transactions refused (the node cannot keep up)');
+        queueFullWarnedAt = now();
+        queueFullRefusals = 0;
+      }
+      return;
+    }
+    if (route.kind === 'block') {
       let value: unknown;
       try {
         value = JSON.parse(payload.toString('utf8'));
@@ -792,6 +848,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
         }).finally(() => queuedImports--);
         return;
       }
+      // evidence
       const r = mempool.admit(value, payload.length);
       if (r.status === 'rejected') drop(`TX_${r.code ?? 'REJECTED'}`, topic, r.message);
       return;
@@ -805,11 +862,6 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     }
     if (!(route.operations as readonly string[]).includes(env.operation)) return drop('TOPIC_MISMATCH', topic, env.operation);
     switch (env.operation) {
-      case 'tx': {
-        const r = mempool.admit(env.parameters.tx);
-        if (r.status === 'rejected') drop(`TX_${r.code ?? 'REJECTED'}`, topic, r.message);
-        return;
-      }
       case 'sync-request':
         if (serveSync) void serveSyncRequest(env).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'sync request not served'));
         return;
@@ -870,6 +922,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     stats: () => ({
       head: headInfo(),
       mempool: mempool.stats(),
+      admission: admission.stats(),
       ...counters,
       rejectedBlocks: { ...rejectedBlocks },
       droppedMessages: { ...droppedMessages },
@@ -887,6 +940,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       await enqueue('tick', slotWork);
     },
     idle: async () => {
+      await admission.idle();
       let q: Promise<unknown>;
       do {
         q = queue;
@@ -899,6 +953,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       if (timer) clearTimeout(timer);
       mqtt.off('message', onMessage);
       mqtt.off('connect', onConnect);
+      admission.clear();
       await node.idle();
       if (mqtt.connected) {
         try {

@@ -1,0 +1,182 @@
+/**
+ * [NODE-admit] Transactions received over MQTT wait here, in two lanes, for admission
+ * to the mempool. Admission (schema, signature, trial application) is the node's
+ * costliest work per message; done inside the MQTT client's message handler, a backlog
+ * of readings on the node's one connection kept the event loop busy for seconds, and the
+ * bids read after it reached the mempool after their auction had closed (10,000-home
+ * soak: 705 acknowledged bids of one auction refused AUCTION_CLOSED).
+ *
+ *   lanes     `urgent` (auctions, bids, chain transactions) is always served before
+ *             `readings`, which only need to land within the replay window [MP-12]
+ *   slices    the queue is worked for at most `sliceMs` at a time, then yields to the
+ *             event loop (sockets are read, timers run: the slot clock keeps time)
+ *   bounds    at most `maxCount` messages and `maxBytes` payload bytes wait; beyond,
+ *             `push` refuses (the caller drops and reports it)
+ *
+ * Pure scheduling: the caller supplies the handler, the clock and the scheduler.
+ */
+
+export type AdmissionLane = 'urgent' | 'readings';
+
+export interface AdmissionQueueOptions<T> {
+  /** admits one message; a throw is reported through `onError` and the queue goes on */
+  handle: (item: T) => void;
+  onError?: (err: unknown, item: T) => void;
+  /** milliseconds, monotonic (default performance.now) */
+  clock?: () => number;
+  /** runs `fn` after the event loop has had its turn (default setImmediate) */
+  schedule?: (fn: () => void) => void;
+  /** longest run of admissions before yielding (default 10 ms) */
+  sliceMs?: number;
+  /** most messages waiting (default 100,000) */
+  maxCount?: number;
+  /** most payload bytes waiting (default 64 MiB) */
+  maxBytes?: number;
+}
+
+export interface AdmissionQueueStats {
+  /** messages waiting now, per lane */
+  urgent: number;
+  readings: number;
+  bytes: number;
+  /** most messages ever waiting at once */
+  maxQueued: number;
+  /** longest a message waited before its admission started, per lane (ms) */
+  maxWaitMs: { urgent: number; readings: number };
+  handled: number;
+  /** pushes refused because the queue was full */
+  refused: number;
+}
+
+interface Waiting<T> {
+  item: T;
+  bytes: number;
+  at: number;
+}
+
+/** A FIFO with O(1) push and shift (an array and a read index, compacted as it drains). */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+  get length(): number {
+    return this.items.length - this.head;
+  }
+  push(v: T): void {
+    this.items.push(v);
+  }
+  shift(): T | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const v = this.items[this.head++];
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return v;
+  }
+  clear(): void {
+    this.items = [];
+    this.head = 0;
+  }
+}
+
+export class AdmissionQueue<T> {
+  private readonly lanes = { urgent: new Fifo<Waiting<T>>(), readings: new Fifo<Waiting<T>>() };
+  private bytes = 0;
+  private scheduled = false;
+  private idleWaiters: (() => void)[] = [];
+  private readonly clock: () => number;
+  private readonly schedule: (fn: () => void) => void;
+  private readonly sliceMs: number;
+  private readonly maxCount: number;
+  private readonly maxBytes: number;
+  private readonly counters = { maxQueued: 0, handled: 0, refused: 0, maxWaitUrgent: 0, maxWaitReadings: 0 };
+
+  constructor(private readonly o: AdmissionQueueOptions<T>) {
+    this.clock = o.clock ?? (() => performance.now());
+    this.schedule = o.schedule ?? ((fn) => void setImmediate(fn));
+    this.sliceMs = o.sliceMs ?? 10;
+    this.maxCount = o.maxCount ?? 100_000;
+    this.maxBytes = o.maxBytes ?? 64 * 1024 * 1024;
+  }
+
+  get size(): number {
+    return this.lanes.urgent.length + this.lanes.readings.length;
+  }
+
+  /** queues a message; false (and nothing queued) when the queue is full */
+  push(lane: AdmissionLane, item: T, bytes: number): boolean {
+    if (this.size >= this.maxCount || this.bytes + bytes > this.maxBytes) {
+      this.counters.refused++;
+      return false;
+    }
+    this.lanes[lane].push({ item, bytes, at: this.clock() });
+    this.bytes += bytes;
+    if (this.size > this.counters.maxQueued) this.counters.maxQueued = this.size;
+    this.kick();
+    return true;
+  }
+
+  /** resolves once nothing is waiting */
+  idle(): Promise<void> {
+    if (this.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** forgets every waiting message (the node is closing) */
+  clear(): void {
+    this.lanes.urgent.clear();
+    this.lanes.readings.clear();
+    this.bytes = 0;
+    this.settleIdle();
+  }
+
+  stats(): AdmissionQueueStats {
+    const c = this.counters;
+    return {
+      urgent: this.lanes.urgent.length,
+      readings: this.lanes.readings.length,
+      bytes: this.bytes,
+      maxQueued: c.maxQueued,
+      maxWaitMs: { urgent: Math.round(c.maxWaitUrgent), readings: Math.round(c.maxWaitReadings) },
+      handled: c.handled,
+      refused: c.refused,
+    };
+  }
+
+  private kick(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    this.schedule(() => this.drain());
+  }
+
+  /** one slice: urgent messages first, then readings, until the slice is used up */
+  private drain(): void {
+    this.scheduled = false;
+    const start = this.clock();
+    let t = start;
+    while (this.size > 0 && t - start < this.sliceMs) {
+      const urgent = this.lanes.urgent.length > 0;
+      const w = (urgent ? this.lanes.urgent : this.lanes.readings).shift() as Waiting<T>;
+      this.bytes -= w.bytes;
+      const waited = t - w.at;
+      if (urgent) {
+        if (waited > this.counters.maxWaitUrgent) this.counters.maxWaitUrgent = waited;
+      } else if (waited > this.counters.maxWaitReadings) this.counters.maxWaitReadings = waited;
+      try {
+        this.o.handle(w.item);
+      } catch (err) {
+        this.o.onError?.(err, w.item);
+      }
+      this.counters.handled++;
+      t = this.clock();
+    }
+    if (this.size > 0) this.kick();
+    else this.settleIdle();
+  }
+
+  private settleIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
