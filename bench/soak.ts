@@ -309,7 +309,7 @@ async function main(): Promise<void> {
         const lc = chainSamples.at(-1);
         log(`t=${r1((Date.now() - dayStart) / 1000)} s: acked r ${ack('r')} b ${ack('b')}; counter ${counter!.received.size}; refused ${hp.reduce((s2, x) => s2 + x.rejected, 0)}; ` +
           `retried ${JSON.stringify(hp.reduce<Record<string, number>>((acc, x) => { for (const [k, v] of Object.entries(x.retried)) acc[k] = (acc[k] ?? 0) + v; return acc; }, {}))}; ` +
-          `broker rss ${lb?.rssMB} MB conn ${lb?.connected}; chain rss ${lc?.rssMB} MB height ${lc?.height} mempool ${lc?.mempool}; reconnects ${hp.reduce((s2, x) => s2 + x.counts.reconnects, 0)}; load ${loadavg()[0]!.toFixed(1)}`);
+          `broker rss ${lb?.rssMB} MB conn ${lb?.connected}; chain rss ${lc?.rssMB} MB height ${lc?.height} mempool ${lc?.mempool} admitting ${lc?.admitting}; reconnects ${hp.reduce((s2, x) => s2 + x.counts.reconnects, 0)}; load ${loadavg()[0]!.toFixed(1)}`);
       } catch (err) {
         log(`sampling failed: ${(err as Error).message.split('\n')[0]}`);
       } finally {
@@ -361,8 +361,9 @@ async function main(): Promise<void> {
     // ── drain: the last readings, the last results
     await sleep(dayEnd + 2000 - Date.now());
     for (let k = 0; k < 40; k++) {
-      const st = await rpc<{ stats: { mempool: { count: number } } }>(chain, { cmd: 'stats' });
-      if (st.stats.mempool.count === 0) break;
+      const st = await rpc<{ stats: { mempool: { count: number }; admission: { urgent: number; readings: number } } }>(chain, { cmd: 'stats' });
+      // received but not yet admitted counts as pending too [NODE-admit]
+      if (st.stats.mempool.count === 0 && st.stats.admission.urgent + st.stats.admission.readings === 0) break;
       await sleep(500);
     }
     const readingsTail: { interval: number; onChain: number }[] = [];
@@ -463,7 +464,7 @@ async function main(): Promise<void> {
 
     const [brokerStats, chainStats] = await Promise.all([
       rpc<Record<string, unknown>>(broker, { cmd: 'stats' }),
-      rpc<{ leftOutBlocksByCode: Record<string, number>; head: { height: number }; stats: { mempool: Record<string, unknown>; produced: number; reorgs: number; droppedMessages: Record<string, number>; rejectedBlocks: Record<string, number>; work: Record<string, Record<string, number>> } }>(chain, { cmd: 'stats' }),
+      rpc<{ leftOutBlocksByCode: Record<string, number>; head: { height: number }; stats: { mempool: Record<string, unknown>; produced: number; reorgs: number; droppedMessages: Record<string, number>; rejectedBlocks: Record<string, number>; work: Record<string, Record<string, number>>; admission: Record<string, unknown> } }>(chain, { cmd: 'stats' }),
     ]);
     const readingsAll = [...readingsOnChain, ...readingsTail.filter((x) => !readingsOnChain.some((y) => y.interval === x.interval))];
     const ackedReadingsOf = new Map<number, number>();
@@ -540,7 +541,7 @@ async function main(): Promise<void> {
         chainEventLoopDelay: loopDelayOf(chainSamples, dayStart, dayEnd),
       },
       broker: brokerStats,
-      chain: { leftOutBlocksByCode: chainStats.leftOutBlocksByCode, height: chainStats.head.height, produced: chainStats.stats.produced, reorgs: chainStats.stats.reorgs, mempool: chainStats.stats.mempool, droppedMessages: chainStats.stats.droppedMessages, rejectedBlocks: chainStats.stats.rejectedBlocks, work: roundAll(chainStats.stats.work) },
+      chain: { leftOutBlocksByCode: chainStats.leftOutBlocksByCode, height: chainStats.head.height, produced: chainStats.stats.produced, reorgs: chainStats.stats.reorgs, mempool: chainStats.stats.mempool, droppedMessages: chainStats.stats.droppedMessages, rejectedBlocks: chainStats.stats.rejectedBlocks, work: roundAll(chainStats.stats.work), admission: chainStats.stats.admission },
       counter: { blocks: counter.blocks.count, blockTxs: counter.blocks.txs, largestBlockBytes: counter.blocks.maxBytes, otherMessages: counter.others },
       crashes,
       verdict: {

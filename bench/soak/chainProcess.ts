@@ -99,7 +99,7 @@ export async function chainProcess(): Promise<void> {
       });
       sampler = setInterval(() => {
         const st = n.stats();
-        samples.push(procSample({ height: n.head().height, mempool: st.mempool.count }));
+        samples.push(procSample({ height: n.head().height, mempool: st.mempool.count, admitting: st.admission.urgent + st.admission.readings }));
       }, m.sampleMs as number);
       return { genesisTimeMs: genesis.genesisTimeMs, intervalMs: genesis.intervalMs, slotMs: genesis.slotMs, voidGraceMs: genesis.config.voidGraceMs ?? null };
     },

@@ -2,8 +2,10 @@
  * The networked PoE chain node (DESIGN §3, §7; README in this folder): the pure core
  * (../core) and the level store (../store) driven by MQTT messages and a slot clock.
  *
- *   mempool      transactions from tmi/v1/auctions/+, tmi/v1/auctions/+/bids,
- *                tmi/v1/readings and tmi/v1/chain/txs (mempool.ts)
+ *   admission    [NODE-admit] transactions from tmi/v1/auctions/+, tmi/v1/auctions/+/bids,
+ *                tmi/v1/readings and tmi/v1/chain/txs wait in two lanes (admissionQueue.ts),
+ *                bids and auctions ahead of readings, and enter the mempool (mempool.ts)
+ *                a slice at a time
  *   slot loop    [NODE-slot] at each slot boundary: release held blocks that are due,
  *                drive sync, and — when producing — build a block if this key is the
  *                producer for the slot on the head and there are pending transactions or
