@@ -10,8 +10,11 @@
  *             `readings`, which only need to land within the replay window [MP-12]
  *   slices    the queue is worked for at most `sliceMs` at a time, then yields to the
  *             event loop (sockets are read, timers run: the slot clock keeps time)
- *   bounds    at most `maxCount` messages and `maxBytes` payload bytes wait; beyond,
- *             `push` refuses (the caller drops and reports it)
+ *   pressure  once `highWater` messages or `highWaterBytes` payload bytes wait, `hasRoom()`
+ *             is false and `whenRoom()` resolves when it is true again: the node then
+ *             holds the MQTT client's acknowledgement and its next message, so a backlog
+ *             stays with the broker (unacknowledged, redelivered to a persistent session
+ *             after a crash) instead of piling up here
  *
  * Pure scheduling: the caller supplies the handler, the clock and the scheduler.
  */
@@ -28,10 +31,10 @@ export interface AdmissionQueueOptions<T> {
   schedule?: (fn: () => void) => void;
   /** longest run of admissions before yielding (default 10 ms) */
   sliceMs?: number;
-  /** most messages waiting (default 100,000) */
-  maxCount?: number;
-  /** most payload bytes waiting (default 64 MiB) */
-  maxBytes?: number;
+  /** messages waiting at which `hasRoom()` turns false (default 20,000) */
+  highWater?: number;
+  /** payload bytes waiting at which `hasRoom()` turns false (default 16 MiB) */
+  highWaterBytes?: number;
 }
 
 export interface AdmissionQueueStats {
@@ -44,8 +47,8 @@ export interface AdmissionQueueStats {
   /** longest a message waited before its admission started, per lane (ms) */
   maxWaitMs: { urgent: number; readings: number };
   handled: number;
-  /** pushes refused because the queue was full */
-  refused: number;
+  /** times the queue reached its high-water mark (the node then held its MQTT reader) */
+  full: number;
 }
 
 interface Waiting<T> {
@@ -84,36 +87,45 @@ export class AdmissionQueue<T> {
   private bytes = 0;
   private scheduled = false;
   private idleWaiters: (() => void)[] = [];
+  private roomWaiters: (() => void)[] = [];
   private readonly clock: () => number;
   private readonly schedule: (fn: () => void) => void;
   private readonly sliceMs: number;
-  private readonly maxCount: number;
-  private readonly maxBytes: number;
-  private readonly counters = { maxQueued: 0, handled: 0, refused: 0, maxWaitUrgent: 0, maxWaitReadings: 0 };
+  private readonly highWater: number;
+  private readonly highWaterBytes: number;
+  private readonly counters = { maxQueued: 0, handled: 0, full: 0, maxWaitUrgent: 0, maxWaitReadings: 0 };
 
   constructor(private readonly o: AdmissionQueueOptions<T>) {
     this.clock = o.clock ?? (() => performance.now());
     this.schedule = o.schedule ?? ((fn) => void setImmediate(fn));
     this.sliceMs = o.sliceMs ?? 10;
-    this.maxCount = o.maxCount ?? 100_000;
-    this.maxBytes = o.maxBytes ?? 64 * 1024 * 1024;
+    this.highWater = o.highWater ?? 20_000;
+    this.highWaterBytes = o.highWaterBytes ?? 16 * 1024 * 1024;
   }
 
   get size(): number {
     return this.lanes.urgent.length + this.lanes.readings.length;
   }
 
-  /** queues a message; false (and nothing queued) when the queue is full */
-  push(lane: AdmissionLane, item: T, bytes: number): boolean {
-    if (this.size >= this.maxCount || this.bytes + bytes > this.maxBytes) {
-      this.counters.refused++;
-      return false;
-    }
+  /** queues a message (always: the caller stops reading while `hasRoom()` is false) */
+  push(lane: AdmissionLane, item: T, bytes: number): void {
+    const had = this.hasRoom();
     this.lanes[lane].push({ item, bytes, at: this.clock() });
     this.bytes += bytes;
     if (this.size > this.counters.maxQueued) this.counters.maxQueued = this.size;
+    if (had && !this.hasRoom()) this.counters.full++;
     this.kick();
-    return true;
+  }
+
+  /** below both high-water marks */
+  hasRoom(): boolean {
+    return this.size < this.highWater && this.bytes < this.highWaterBytes;
+  }
+
+  /** resolves once `hasRoom()` is true */
+  whenRoom(): Promise<void> {
+    if (this.hasRoom()) return Promise.resolve();
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
   /** resolves once nothing is waiting */
@@ -127,6 +139,7 @@ export class AdmissionQueue<T> {
     this.lanes.urgent.clear();
     this.lanes.readings.clear();
     this.bytes = 0;
+    this.settleRoom();
     this.settleIdle();
   }
 
@@ -139,7 +152,7 @@ export class AdmissionQueue<T> {
       maxQueued: c.maxQueued,
       maxWaitMs: { urgent: Math.round(c.maxWaitUrgent), readings: Math.round(c.maxWaitReadings) },
       handled: c.handled,
-      refused: c.refused,
+      full: c.full,
     };
   }
 
@@ -170,8 +183,16 @@ export class AdmissionQueue<T> {
       this.counters.handled++;
       t = this.clock();
     }
+    if (this.hasRoom()) this.settleRoom();
     if (this.size > 0) this.kick();
     else this.settleIdle();
+  }
+
+  private settleRoom(): void {
+    if (this.roomWaiters.length === 0) return;
+    const waiters = this.roomWaiters;
+    this.roomWaiters = [];
+    for (const w of waiters) w();
   }
 
   private settleIdle(): void {

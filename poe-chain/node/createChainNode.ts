@@ -68,6 +68,8 @@ export interface ChainNodeOptions {
   /** answer sync requests (default false) */
   serveSync?: boolean;
   mempoolLimit?: { count?: number; bytes?: number; perSigner?: number; attempts?: number };
+  /** [NODE-admit] high-water marks of the admission queue (default 20,000 messages, 16 MiB) */
+  admissionLimit?: { highWater?: number; highWaterBytes?: number };
   /** most transactions per block (default and cap: genesis maxTxsPerBlock) */
   maxTxsPerBlock?: number;
   /** most bytes of transactions per block (default 8 MiB) */
@@ -775,12 +777,24 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     payload: Buffer;
     route: NodeRoute;
   }
-  let queueFullRefusals = 0;
-  let queueFullWarnedAt = Number.NEGATIVE_INFINITY;
   const admission = new AdmissionQueue<Received>({
     handle: admitReceived,
     onError: (err, m) => log.error({ err: (err as Error).message, topic: m.topic }, 'admission failed'),
+    ...o.admissionLimit,
   });
+  // backpressure: while the queue is at its high-water mark, the MQTT client's
+  // acknowledgement of the message just queued — and with it the reading of the next
+  // one — waits, so a backlog stays with the broker, unacknowledged, instead of here
+  const ownHandleMessage = Object.prototype.hasOwnProperty.call(mqtt, 'handleMessage');
+  const previousHandleMessage = mqtt.handleMessage;
+  mqtt.handleMessage = (packet, callback) => {
+    previousHandleMessage.call(mqtt, packet, (err?: Error) => {
+      if (err) return callback(err);
+      if (admission.hasRoom()) return callback();
+      void admission.whenRoom().then(() => callback());
+    });
+  };
+  let heldWarnedAt = Number.NEGATIVE_INFINITY;
 
   function admitReceived({ topic, payload, route }: Received): void {
     if (closed) return;
@@ -816,14 +830,10 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     if (payload.length === 0) return; // a cleared retained message
     if (payload.length > maxBytesOf(route)) return drop('MESSAGE_TOO_LARGE', topic, `bytes=${payload.length}`);
     if (route.kind === 'tx' || route.kind === 'wrapped-tx') {
-      const lane = topic === NODE_TOPICS.readings ? 'readings' : 'urgent';
-      if (admission.push(lane, { topic, payload, route }, payload.length)) return;
-      drop('ADMISSION_QUEUE_FULL', topic);
-      queueFullRefusals++;
-      if (now() - queueFullWarnedAt >= 10_000) {
-        log.warn({ refused: queueFullRefusals, waiting: admission.size }, 'admission queue full: transactions refused (the node cannot keep up)');
-        queueFullWarnedAt = now();
-        queueFullRefusals = 0;
+      admission.push(topic === NODE_TOPICS.readings ? 'readings' : 'urgent', { topic, payload, route }, payload.length);
+      if (!admission.hasRoom() && now() - heldWarnedAt >= 10_000) {
+        log.warn({ waiting: admission.size }, 'admission falling behind: holding further messages at the broker');
+        heldWarnedAt = now();
       }
       return;
     }
@@ -955,6 +965,8 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       if (timer) clearTimeout(timer);
       mqtt.off('message', onMessage);
       mqtt.off('connect', onConnect);
+      if (ownHandleMessage) mqtt.handleMessage = previousHandleMessage;
+      else delete (mqtt as { handleMessage?: unknown }).handleMessage;
       admission.clear();
       await node.idle();
       if (mqtt.connected) {

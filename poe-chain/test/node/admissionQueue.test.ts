@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { AdmissionQueue } from '../../node/admissionQueue.js';
 
 /** a queue driven by hand: a fake clock each handled message advances, and a list of scheduled slices */
-function setup(o: { sliceMs?: number; maxCount?: number; maxBytes?: number; costMs?: number } = {}) {
+function setup(o: { sliceMs?: number; highWater?: number; highWaterBytes?: number; costMs?: number } = {}) {
   const clock = { t: 0 };
   const handled: string[] = [];
   const slices: (() => void)[] = [];
@@ -17,8 +17,8 @@ function setup(o: { sliceMs?: number; maxCount?: number; maxBytes?: number; cost
     clock: () => clock.t,
     schedule: (fn) => slices.push(fn),
     sliceMs: o.sliceMs ?? 3,
-    maxCount: o.maxCount,
-    maxBytes: o.maxBytes,
+    highWater: o.highWater,
+    highWaterBytes: o.highWaterBytes,
   });
   const runSlice = () => {
     const fn = slices.shift();
@@ -30,9 +30,9 @@ function setup(o: { sliceMs?: number; maxCount?: number; maxBytes?: number; cost
 
 test('[NODE-admit] urgent messages are admitted before readings that arrived earlier', () => {
   const { q, handled, runSlice } = setup({ sliceMs: 100 });
-  for (let i = 0; i < 5; i++) assert.ok(q.push('readings', `r${i}`, 10));
-  assert.ok(q.push('urgent', 'bid', 10));
-  assert.ok(q.push('urgent', 'close', 10));
+  for (let i = 0; i < 5; i++) q.push('readings', `r${i}`, 10);
+  q.push('urgent', 'bid', 10);
+  q.push('urgent', 'close', 10);
   runSlice();
   assert.deepEqual(handled, ['bid', 'close', 'r0', 'r1', 'r2', 'r3', 'r4']);
   assert.equal(q.size, 0);
@@ -60,17 +60,27 @@ test('[NODE-admit] the queue is worked a slice at a time and an urgent message a
   assert.equal(s.maxWaitMs.readings, 57, 'r6, pushed at 0, started at 3 + 50 + 4 ms');
 });
 
-test('[NODE-admit] bounded in count and bytes: a refused push queues nothing and is counted', () => {
-  const { q, runSlice, handled } = setup({ maxCount: 2, maxBytes: 100, sliceMs: 100 });
-  assert.ok(q.push('readings', 'a', 60));
-  assert.equal(q.push('urgent', 'too-big', 41), false, 'bytes over the bound');
-  assert.ok(q.push('urgent', 'b', 40));
-  assert.equal(q.push('urgent', 'third', 1), false, 'count over the bound');
-  assert.deepEqual(q.stats(), { urgent: 1, readings: 1, bytes: 100, maxQueued: 2, maxWaitMs: { urgent: 0, readings: 0 }, handled: 0, refused: 2 });
+test('[NODE-admit] high-water marks in count and bytes: no room until the queue drains below them', async () => {
+  const { q, runSlice, handled } = setup({ highWater: 3, highWaterBytes: 100, sliceMs: 2, costMs: 1 });
+  q.push('readings', 'a', 10);
+  q.push('readings', 'b', 10);
+  assert.ok(q.hasRoom());
+  q.push('urgent', 'c', 10);
+  assert.equal(q.hasRoom(), false, 'three waiting: at the count mark');
+  let room = false;
+  const p = q.whenRoom().then(() => (room = true));
+  runSlice(); // c and a: one waits
+  await Promise.resolve();
+  assert.deepEqual(handled, ['c', 'a']);
+  await p;
+  assert.ok(room && q.hasRoom(), 'room once below the mark');
+  q.push('readings', 'big', 95);
+  assert.equal(q.hasRoom(), false, 'b (10) + big (95) bytes: at the bytes mark');
+  assert.deepEqual(q.stats(), { urgent: 0, readings: 2, bytes: 105, maxQueued: 3, maxWaitMs: { urgent: 0, readings: 1 }, handled: 2, full: 2 });
   runSlice();
-  assert.deepEqual(handled, ['b', 'a']);
+  assert.deepEqual(handled, ['c', 'a', 'b', 'big']);
   assert.equal(q.stats().bytes, 0);
-  assert.ok(q.push('urgent', 'room-again', 100), 'room once admitted');
+  assert.ok(q.hasRoom());
 });
 
 test('[NODE-admit] a handler that throws is reported and the queue goes on; idle resolves once drained; clear forgets', async () => {

@@ -4,11 +4,12 @@ import { epochAt, parseGenesis } from '../../core/genesis.js';
 import { ChainFixture, testKey } from '../../testkit/chainFixture.js';
 import { connect, pastGenesisConfig, startAedes, startNode, waitFor } from './nodeFixtures.js';
 
-test('[NODE-admit] through a real broker: a bid sent after a burst of readings is admitted before the readings ahead of it', async () => {
+/** 3,000 readings, then one bid, published at once to a node; resolves with the order the node admitted them in */
+async function burst(admissionLimit?: { highWater: number }) {
   const broker = await startAedes();
   const config = pastGenesisConfig();
   const g = parseGenesis(config);
-  const n = await startNode(broker.url, config, testKey('follower'), 'follower');
+  const n = await startNode(broker.url, config, testKey('follower'), 'follower', admissionLimit ? { admissionLimit } : {});
   const pub = await connect(broker.url, 'homes');
   try {
     const f = new ChainFixture({ genesis: config });
@@ -28,17 +29,31 @@ test('[NODE-admit] through a real broker: a bid sent after a burst of readings i
     sent.push(pub.publishAsync('tmi/v1/auctions/auc-late/bids', JSON.stringify(bid), { qos: 1 }));
     await Promise.all(sent);
     await waitFor('every message admitted', () => order.length === readings.length + 1, 60_000);
-    const at = order.indexOf('bid-offer');
-    assert.ok(at >= 0, 'the bid was admitted');
-    assert.ok(at < readings.length, `the bid went ahead of readings that arrived before it (admitted ${at + 1}th of ${order.length})`);
-    const s = n.node.stats();
-    assert.equal(s.admission.handled, readings.length + 1);
-    assert.ok(s.admission.maxQueued > 1, 'readings waited in the queue');
-    assert.equal(s.admission.refused, 0);
-    assert.equal(s.mempool.count, readings.length + 1);
+    return { order, readings: readings.length, stats: n.node.stats() };
   } finally {
     await pub.endAsync();
     await n.stop();
     await broker.close();
   }
+}
+
+test('[NODE-admit] through a real broker: a bid sent after a burst of readings is admitted before the readings ahead of it', async () => {
+  const { order, readings, stats: s } = await burst();
+  {
+    const at = order.indexOf('bid-offer');
+    assert.ok(at >= 0, 'the bid was admitted');
+    assert.ok(at < readings, `the bid went ahead of readings that arrived before it (admitted ${at + 1}th of ${order.length})`);
+    assert.equal(s.admission.handled, readings + 1);
+    assert.ok(s.admission.maxQueued > 1, 'readings waited in the queue');
+    assert.equal(s.mempool.count, readings + 1);
+  }
+});
+
+test('[NODE-admit] backpressure: at its high-water mark the node stops reading; the rest waits at the broker and nothing is lost', async () => {
+  const { order, readings, stats: s } = await burst({ highWater: 50 });
+  assert.equal(order.length, readings + 1, 'every message admitted');
+  assert.equal(s.mempool.count, readings + 1);
+  assert.ok(s.admission.full > 0, 'the queue reached its mark');
+  assert.ok(s.admission.maxQueued <= 51, `never more than the mark (+ the message in hand) waited: ${s.admission.maxQueued}`);
+  assert.ok(s.admission.maxQueued >= 50, `the mark was reached: ${s.admission.maxQueued}`);
 });
