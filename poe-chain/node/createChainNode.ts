@@ -6,6 +6,8 @@
  *                tmi/v1/readings and tmi/v1/chain/txs wait in two lanes (admissionQueue.ts),
  *                bids and auctions ahead of readings, and enter the mempool (mempool.ts)
  *                a slice at a time
+ *   journal      [NODE-J] each received transaction is kept in the store until it is on
+ *                chain or refused, and admitted again at start (txJournal.ts)
  *   slot loop    [NODE-slot] at each slot boundary: release held blocks that are due,
  *                drive sync, and — when producing — build a block if this key is the
  *                producer for the slot on the head and there are pending transactions or
@@ -46,6 +48,7 @@ import { EquivocationWatch } from './equivocationWatch.js';
 import { createVerifiedCodec } from './verifiedCodec.js';
 import { AdmissionQueue, type AdmissionQueueStats } from './admissionQueue.js';
 import { Mempool, type AdmitResult, type MempoolStats } from './mempool.js';
+import { TxJournal } from './txJournal.js';
 import { NODE_TOPICS, nodeRouteOf, type NodeRoute } from './nodeTopics.js';
 import { PendingBlocks } from './pendingBlocks.js';
 import { readSyncPage, SyncClient, SYNC_DEFAULTS, type SyncOptions } from './syncProtocol.js';
@@ -68,6 +71,8 @@ export interface ChainNodeOptions {
   /** answer sync requests (default false) */
   serveSync?: boolean;
   mempoolLimit?: { count?: number; bytes?: number; perSigner?: number; attempts?: number };
+  /** [NODE-J] keep received transactions in the store until on chain (default true) */
+  journal?: boolean;
   /** [NODE-admit] high-water marks of the admission queue (default 20,000 messages, 16 MiB) */
   admissionLimit?: { highWater?: number; highWaterBytes?: number };
   /** most transactions per block (default and cap: genesis maxTxsPerBlock) */
@@ -121,6 +126,8 @@ export interface ChainNodeStats {
   mempool: MempoolStats;
   /** [NODE-admit] received transactions waiting for admission */
   admission: AdmissionQueueStats;
+  /** [NODE-J] transactions held in the journal until on chain, and failed journal writes */
+  journal: { held: number; writeFailures: number };
   produced: number;
   imported: number;
   reorgs: number;
@@ -239,6 +246,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   };
   tree.add(head);
   tree.setCanonical(head.height, head.hash);
+  const journal = new TxJournal(o.journal === false ? undefined : store, (err) => log.error({ err: (err as Error).message }, 'journal write failed: received transactions may not survive a restart'));
   const mempool = new Mempool(head.state, {
     now,
     codec: txCodec,
@@ -246,6 +254,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     ...(o.mempoolLimit?.bytes !== undefined ? { maxBytes: o.mempoolLimit.bytes } : {}),
     ...(o.mempoolLimit?.perSigner !== undefined ? { maxPerSigner: o.mempoolLimit.perSigner } : {}),
     ...(o.mempoolLimit?.attempts !== undefined ? { maxAttempts: o.mempoolLimit.attempts } : {}),
+    onRemove: (id) => journal.removed(id),
     onAdmit: (e) => {
       if (events.listenerCount('pending') === 0) return;
       try {
@@ -774,12 +783,22 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   // (admissionQueue.ts): bids and auctions never queue behind a backlog of readings
   interface Received {
     topic: string;
-    payload: Buffer;
+    text: string;
+    bytes: number;
     route: NodeRoute;
+    /** [NODE-J] its journal entry */
+    seq: number;
+    /** replayed from the journal at start */
+    replay?: boolean;
   }
   const admission = new AdmissionQueue<Received>({
-    handle: admitReceived,
-    onError: (err, m) => log.error({ err: (err as Error).message, topic: m.topic }, 'admission failed'),
+    handle: (m) => {
+      if (!closed) journal.settle(m.seq, admitReceived(m));
+    },
+    onError: (err, m) => {
+      journal.settle(m.seq, undefined);
+      log.error({ err: (err as Error).message, topic: m.topic }, 'admission failed');
+    },
     ...o.admissionLimit,
   });
   // backpressure: while the queue is at its high-water mark, the MQTT client's
@@ -796,32 +815,56 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   };
   let heldWarnedAt = Number.NEGATIVE_INFINITY;
 
-  function admitReceived({ topic, payload, route }: Received): void {
-    if (closed) return;
-    if (route.kind === 'tx') {
-      let value: unknown;
-      try {
-        value = JSON.parse(payload.toString('utf8'));
-      } catch {
-        return drop('MALFORMED_JSON', topic);
-      }
-      const op = (value as { operation?: unknown } | null)?.operation;
-      if (typeof op !== 'string' || !(route.operations as readonly string[]).includes(op)) return drop('TOPIC_MISMATCH', topic, String(op));
-      const r = mempool.admit(value, payload.length);
-      if (r.status === 'rejected') drop(`TX_${r.code ?? 'REJECTED'}`, topic, r.message);
-      return;
-    }
-    let env: AnyEnvelope;
+  /** admits a received transaction message; the transaction id when it entered the mempool */
+  function admitReceived({ topic, text, bytes, route, replay }: Received): string | undefined {
+    let value: unknown;
     try {
-      env = msgCodec.decode(payload);
-    } catch (err) {
-      if (err instanceof WireError) return drop(err.code, topic, err.message);
-      throw err;
+      value = JSON.parse(text);
+    } catch {
+      drop('MALFORMED_JSON', topic);
+      return undefined;
     }
-    if (env.operation !== 'tx') return drop('TOPIC_MISMATCH', topic, env.operation);
-    const r = mempool.admit(env.parameters.tx);
-    if (r.status === 'rejected') drop(`TX_${r.code ?? 'REJECTED'}`, topic, r.message);
+    if (route.kind === 'wrapped-tx') {
+      if (replay) {
+        // the wrapper only carried it here (its replay guard is ±120 s): the transaction
+        // inside is checked in full by admission
+        value = (value as { operation?: unknown; parameters?: { tx?: unknown } } | null)?.operation === 'tx' ? (value as { parameters: { tx?: unknown } }).parameters.tx : undefined;
+      } else {
+        let env: AnyEnvelope;
+        try {
+          env = msgCodec.decodeValue(value);
+        } catch (err) {
+          if (err instanceof WireError) {
+            drop(err.code, topic, err.message);
+            return undefined;
+          }
+          throw err;
+        }
+        if (env.operation !== 'tx') {
+          drop('TOPIC_MISMATCH', topic, env.operation);
+          return undefined;
+        }
+        value = env.parameters.tx;
+      }
+      return settled(mempool.admit(value), topic);
+    } else if (route.operations.length > 0) {
+      const op = (value as { operation?: unknown } | null)?.operation;
+      if (typeof op !== 'string' || !(route.operations as readonly string[]).includes(op)) {
+        drop('TOPIC_MISMATCH', topic, String(op));
+        return undefined;
+      }
+    }
+    return settled(mempool.admit(value, bytes), topic);
   }
+
+  function settled(r: AdmitResult, topic: string): string | undefined {
+    if (r.status === 'rejected') drop(`TX_${r.code ?? 'REJECTED'}`, topic, r.message);
+    return r.status === 'admitted' ? r.txId : undefined;
+  }
+
+  /** [NODE-J] transactions submitted in this process are journaled under this topic */
+  const LOCAL_TOPIC = 'local';
+  const routeOfJournaled = (topic: string): NodeRoute | undefined => (topic === LOCAL_TOPIC ? { kind: 'tx', operations: [] } : nodeRouteOf(topic, nodeId));
 
   function onMessage(topic: string, payload: Buffer): void {
     if (closed) return;
@@ -830,7 +873,9 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     if (payload.length === 0) return; // a cleared retained message
     if (payload.length > maxBytesOf(route)) return drop('MESSAGE_TOO_LARGE', topic, `bytes=${payload.length}`);
     if (route.kind === 'tx' || route.kind === 'wrapped-tx') {
-      admission.push(topic === NODE_TOPICS.readings ? 'readings' : 'urgent', { topic, payload, route }, payload.length);
+      const text = payload.toString('utf8');
+      const seq = journal.record(topic, text);
+      admission.push(topic === NODE_TOPICS.readings ? 'readings' : 'urgent', { topic, text, bytes: payload.length, route, seq }, payload.length);
       if (!admission.hasRoom() && now() - heldWarnedAt >= 10_000) {
         log.warn({ waiting: admission.size }, 'admission falling behind: holding further messages at the broker');
         heldWarnedAt = now();
@@ -894,6 +939,18 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   };
 
   // ── start ─────────────────────────────────────────────────────────────────
+  // [NODE-J] what was received and not on chain when the node last stopped comes first
+  let replayed = 0;
+  for (const e of await journal.load()) {
+    const route = routeOfJournaled(e.topic);
+    if (!route || (route.kind !== 'tx' && route.kind !== 'wrapped-tx')) {
+      journal.settle(e.seq, undefined);
+      continue;
+    }
+    admission.push(e.topic === NODE_TOPICS.readings ? 'readings' : 'urgent', { topic: e.topic, text: e.payload, bytes: Buffer.byteLength(e.payload, 'utf8'), route, seq: e.seq, replay: true }, e.payload.length);
+    replayed++;
+  }
+  if (replayed > 0) log.info({ transactions: replayed }, 'journal: admitting again what was received and not on chain at the last stop');
   mqtt.on('message', onMessage);
   const topics = [NODE_TOPICS.auctions, NODE_TOPICS.bids, NODE_TOPICS.readings, NODE_TOPICS.txs, NODE_TOPICS.blocks, NODE_TOPICS.syncResponse(nodeId)];
   if (serveSync) topics.push(NODE_TOPICS.syncRequest);
@@ -916,6 +973,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     async submit(envelope) {
       const r = mempool.admit(envelope);
       if (r.status === 'admitted') {
+        journal.settle(journal.record(LOCAL_TOPIC, JSON.stringify(envelope)), r.txId);
         const wrapped = signEnvelope(key, 'tx', { tx: envelope as Envelope<'tx'>['parameters']['tx'] }, { date: new Date(now()) });
         const size = Buffer.byteLength(JSON.stringify(wrapped), 'utf8');
         if (size <= operations.tx.maxBytes) publish(NODE_TOPICS.txs, wrapped);
@@ -935,6 +993,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       head: headInfo(),
       mempool: mempool.stats(),
       admission: admission.stats(),
+      journal: journal.stats(),
       ...counters,
       rejectedBlocks: { ...rejectedBlocks },
       droppedMessages: { ...droppedMessages },
@@ -953,6 +1012,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     },
     idle: async () => {
       await admission.idle();
+      await journal.flush();
       let q: Promise<unknown>;
       do {
         q = queue;
@@ -967,8 +1027,9 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       mqtt.off('connect', onConnect);
       if (ownHandleMessage) mqtt.handleMessage = previousHandleMessage;
       else delete (mqtt as { handleMessage?: unknown }).handleMessage;
-      admission.clear();
+      admission.clear(); // still in the journal: admitted again at the next start
       await node.idle();
+      await journal.flush();
       if (mqtt.connected) {
         try {
           await mqtt.unsubscribeAsync(topics);

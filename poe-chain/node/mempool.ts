@@ -75,6 +75,8 @@ export interface MempoolOptions {
   maxAttempts?: number;
   /** called with each transaction admitted (after it is in the pool) */
   onAdmit?: (e: MempoolEntry) => void;
+  /** called with the id of each transaction that leaves the pool (included, evicted, expired, dropped) */
+  onRemove?: (id: string) => void;
 }
 
 export interface MempoolEntry {
@@ -258,6 +260,7 @@ export class Mempool {
     const n = (this.perSigner.get(e.signer) ?? 1) - 1;
     if (n <= 0) this.perSigner.delete(e.signer);
     else this.perSigner.set(e.signer, n);
+    this.o.onRemove?.(id);
     return e;
   }
 

@@ -30,8 +30,8 @@ export const RUN_NODE_OPTIONS: OptionSpec = {
   'meter-id': { type: 'string', describe: 'meter id to log in as (= MQTT client id = node id in sync topics)', env: 'TMI_METER_ID' },
   produce: { type: 'boolean', describe: 'produce blocks when this key is elected', default: false, env: 'TMI_CHAIN_PRODUCE' },
   'serve-sync': { type: 'boolean', describe: 'answer sync requests of other nodes', default: false, env: 'TMI_CHAIN_SERVE_SYNC' },
-  'mempool-max': { type: 'string', describe: 'most transactions in the mempool', default: '20000', env: 'TMI_CHAIN_MEMPOOL_MAX' },
-  'mempool-max-bytes': { type: 'string', describe: 'most bytes in the mempool', default: String(32 * 1024 * 1024), env: 'TMI_CHAIN_MEMPOOL_MAX_BYTES' },
+  'mempool-max': { type: 'string', describe: 'most transactions in the mempool', default: '100000', env: 'TMI_CHAIN_MEMPOOL_MAX' },
+  'mempool-max-bytes': { type: 'string', describe: 'most bytes in the mempool', default: String(64 * 1024 * 1024), env: 'TMI_CHAIN_MEMPOOL_MAX_BYTES' },
   'log-level': { type: 'string', describe: 'pino level: trace, debug, info, warn, error, silent', default: 'info', env: 'TMI_CHAIN_LOG_LEVEL' },
 };
 
@@ -121,8 +121,8 @@ export async function runNode(values: Values, stop?: Promise<unknown>): Promise<
       produce: values.produce === true,
       serveSync: values['serve-sync'] === true,
       mempoolLimit: {
-        count: intOption('mempool-max', values['mempool-max'] ?? '20000', 1, 10_000_000),
-        bytes: intOption('mempool-max-bytes', values['mempool-max-bytes'] ?? String(32 * 1024 * 1024), 1024, 16 * 1024 * 1024 * 1024),
+        count: intOption('mempool-max', values['mempool-max'] ?? '100000', 1, 10_000_000),
+        bytes: intOption('mempool-max-bytes', values['mempool-max-bytes'] ?? String(64 * 1024 * 1024), 1024, 16 * 1024 * 1024 * 1024),
       },
     });
     const signal = await (stop ??

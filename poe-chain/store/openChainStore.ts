@@ -8,6 +8,8 @@
  *   h:<height, 12 digits>  block hash of the canonical chain at that height
  *   t:<txId>            {height, index} of a transaction on the canonical chain
  *   s:<height, 12 digits>  state snapshot after that height (serialiseState)
+ *   j:<seq, 12 digits>  [STORE-J] the node's journal: a transaction received and not yet
+ *                       on chain, `<topic>\n<payload>` as received (createChainNode.ts)
  *
  * Crash safety: every block is one atomic db.batch (block, height index, tx index, head),
  * so after a crash the database holds exactly the blocks up to some head. A snapshot is
@@ -83,6 +85,10 @@ export interface ChainStore {
   snapshot(): Promise<void>;
   /** Resolves when no snapshot is being written in the background. */
   idle(): Promise<void>;
+  /** [STORE-J] Writes journal entries (seq → text) and deletes others, in one batch. */
+  journalWrite(put: ReadonlyMap<number, string>, del: Iterable<number>): Promise<void>;
+  /** [STORE-J] Every journal entry, in seq order. */
+  journalLoad(): Promise<{ seq: number; text: string }[]>;
   /** Closes the database, first writing a head snapshot (unless snapshot: false, for read-only use). */
   close(o?: { snapshot?: boolean }): Promise<void>;
 }
@@ -92,6 +98,7 @@ const H = (n: number) => `h:${pad(n)}`;
 const S = (n: number) => `s:${pad(n)}`;
 const B = (hash: string) => `b:${hash}`;
 const T = (id: string) => `t:${id}`;
+const J = (seq: number) => `j:${pad(seq)}`;
 
 function corrupt(reason: string, height?: number): ChainStoreError {
   return new ChainStoreError('CORRUPT_DB', { height, reason });
@@ -351,6 +358,22 @@ class LevelChainStore implements ChainStore {
     this.snapshotHeights.splice(0, this.snapshotHeights.length, ...this.snapshotHeights.filter((x) => x <= height));
     this.tip = state;
     this.headInfo = head;
+  }
+
+  async journalWrite(put: ReadonlyMap<number, string>, del: Iterable<number>): Promise<void> {
+    const ops: ChainDbOp[] = [];
+    for (const [seq, text] of put) ops.push({ type: 'put', key: J(seq), value: text });
+    for (const seq of del) ops.push({ type: 'del', key: J(seq) });
+    if (ops.length > 0) await this.db.batch(ops);
+  }
+
+  async journalLoad(): Promise<{ seq: number; text: string }[]> {
+    const out: { seq: number; text: string }[] = [];
+    for await (const key of this.db.keys({ gt: 'j:', lt: 'j;' })) {
+      const text = await this.db.get(key);
+      if (text !== undefined) out.push({ seq: Number(key.slice(2)), text });
+    }
+    return out;
   }
 
   async close(o: { snapshot?: boolean } = {}): Promise<void> {
