@@ -806,11 +806,19 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   // one — waits, so a backlog stays with the broker, unacknowledged, instead of here
   const ownHandleMessage = Object.prototype.hasOwnProperty.call(mqtt, 'handleMessage');
   const previousHandleMessage = mqtt.handleMessage;
+  // a hold that outlives its connection is dropped, never released onto the next one (its
+  // PUBACK would name a packet of the old connection); the broker sends the message again
+  let connection = 0;
+  const onClose = () => void connection++;
+  mqtt.on('close', onClose);
   mqtt.handleMessage = (packet, callback) => {
     previousHandleMessage.call(mqtt, packet, (err?: Error) => {
       if (err) return callback(err);
       if (admission.hasRoom()) return callback();
-      void admission.whenRoom().then(() => callback());
+      const at = connection;
+      void admission.whenRoom().then(() => {
+        if (at === connection) callback();
+      });
     });
   };
   let heldWarnedAt = Number.NEGATIVE_INFINITY;
@@ -1025,6 +1033,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       if (timer) clearTimeout(timer);
       mqtt.off('message', onMessage);
       mqtt.off('connect', onConnect);
+      mqtt.off('close', onClose);
       if (ownHandleMessage) mqtt.handleMessage = previousHandleMessage;
       else delete (mqtt as { handleMessage?: unknown }).handleMessage;
       admission.clear(); // still in the journal: admitted again at the next start
