@@ -34,7 +34,7 @@ import type { AnyEnvelope, BlockHeader, Envelope, Evidence } from '../../schemas
 import type { ChainAuction } from '../../aggregator/aggregator.js';
 import { blockHash, verifyHeaderSignature } from '../core/blockHash.js';
 import { buildBlock } from '../core/buildBlock.js';
-import type { TxEnvelope } from '../core/applyTransaction.js';
+import { TX_OPERATIONS, type TxEnvelope } from '../core/applyTransaction.js';
 import { BlockError } from '../core/chainError.js';
 import { stateRoot, type ChainState } from '../core/chainState.js';
 import { producerForSlot } from '../core/electProducer.js';
@@ -48,7 +48,7 @@ import { EquivocationWatch } from './equivocationWatch.js';
 import { createVerifiedCodec } from './verifiedCodec.js';
 import { AdmissionQueue, type AdmissionQueueStats } from './admissionQueue.js';
 import { Mempool, type AdmitResult, type MempoolStats } from './mempool.js';
-import { TxJournal } from './txJournal.js';
+import { NO_JOURNAL, TxJournal } from './txJournal.js';
 import { NODE_TOPICS, nodeRouteOf, type NodeRoute } from './nodeTopics.js';
 import { PendingBlocks } from './pendingBlocks.js';
 import { readSyncPage, SyncClient, SYNC_DEFAULTS, type SyncOptions } from './syncProtocol.js';
@@ -246,7 +246,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   };
   tree.add(head);
   tree.setCanonical(head.height, head.hash);
-  const journal = new TxJournal(o.journal === false ? undefined : store, (err) => log.error({ err: (err as Error).message }, 'journal write failed: received transactions may not survive a restart'));
+  const journal = new TxJournal(o.journal === false ? NO_JOURNAL : store, (err) => log.error({ err: (err as Error).message }, 'journal write failed: received transactions may not survive a restart'));
   const mempool = new Mempool(head.state, {
     now,
     codec: txCodec,
@@ -759,16 +759,24 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   }
 
   /** valid transactions refused for room since the last warning (the sender is not told: they are lost) */
+  /** true at most once per `ms` (warnings about a condition that lasts) */
+  const every = (ms: number) => {
+    let at = Number.NEGATIVE_INFINITY;
+    return () => {
+      if (now() - at < ms) return false;
+      at = now();
+      return true;
+    };
+  };
   let fullRefusals = 0;
-  let fullWarnedAt = Number.NEGATIVE_INFINITY;
+  const warnFull = every(10_000);
   function drop(code: string, topic: string, detail?: string): void {
     bump(droppedMessages, code);
     log.debug({ topic, code, detail }, 'message dropped');
     if (code === 'TX_MEMPOOL_FULL') {
       fullRefusals++;
-      if (now() - fullWarnedAt >= 10_000) {
+      if (warnFull()) {
         log.warn({ refused: fullRefusals, mempool: mempool.stats().count }, 'mempool full: valid transactions refused (raise mempoolLimit, or the node cannot keep up)');
-        fullWarnedAt = now();
         fullRefusals = 0;
       }
     }
@@ -821,7 +829,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       });
     });
   };
-  let heldWarnedAt = Number.NEGATIVE_INFINITY;
+  const warnHeld = every(10_000);
 
   /** admits a received transaction message; the transaction id when it entered the mempool */
   function admitReceived({ topic, text, bytes, route, replay }: Received): string | undefined {
@@ -855,12 +863,11 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
         value = env.parameters.tx;
       }
       return settled(mempool.admit(value), topic);
-    } else if (route.operations.length > 0) {
-      const op = (value as { operation?: unknown } | null)?.operation;
-      if (typeof op !== 'string' || !(route.operations as readonly string[]).includes(op)) {
-        drop('TOPIC_MISMATCH', topic, String(op));
-        return undefined;
-      }
+    }
+    const op = (value as { operation?: unknown } | null)?.operation;
+    if (typeof op !== 'string' || !(route.operations as readonly string[]).includes(op)) {
+      drop('TOPIC_MISMATCH', topic, String(op));
+      return undefined;
     }
     return settled(mempool.admit(value, bytes), topic);
   }
@@ -870,9 +877,14 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     return r.status === 'admitted' ? r.txId : undefined;
   }
 
+  /** [NODE-admit] readings in their own lane, everything else ahead of them */
+  function queueReceived(m: Received): void {
+    admission.push(m.topic === NODE_TOPICS.readings ? 'readings' : 'urgent', m, m.bytes);
+  }
+
   /** [NODE-J] transactions submitted in this process are journaled under this topic */
   const LOCAL_TOPIC = 'local';
-  const routeOfJournaled = (topic: string): NodeRoute | undefined => (topic === LOCAL_TOPIC ? { kind: 'tx', operations: [] } : nodeRouteOf(topic, nodeId));
+  const routeOfJournaled = (topic: string): NodeRoute | undefined => (topic === LOCAL_TOPIC ? { kind: 'tx', operations: TX_OPERATIONS } : nodeRouteOf(topic, nodeId));
 
   function onMessage(topic: string, payload: Buffer): void {
     if (closed) return;
@@ -882,12 +894,8 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     if (payload.length > maxBytesOf(route)) return drop('MESSAGE_TOO_LARGE', topic, `bytes=${payload.length}`);
     if (route.kind === 'tx' || route.kind === 'wrapped-tx') {
       const text = payload.toString('utf8');
-      const seq = journal.record(topic, text);
-      admission.push(topic === NODE_TOPICS.readings ? 'readings' : 'urgent', { topic, text, bytes: payload.length, route, seq }, payload.length);
-      if (!admission.hasRoom() && now() - heldWarnedAt >= 10_000) {
-        log.warn({ waiting: admission.size }, 'admission falling behind: holding further messages at the broker');
-        heldWarnedAt = now();
-      }
+      queueReceived({ topic, text, bytes: payload.length, route, seq: journal.record(topic, text) });
+      if (!admission.hasRoom() && warnHeld()) log.warn({ waiting: admission.size }, 'admission falling behind: holding further messages at the broker');
       return;
     }
     if (route.kind === 'block') {
@@ -913,9 +921,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
         }).finally(() => queuedImports--);
         return;
       }
-      // evidence
-      const r = mempool.admit(value, payload.length);
-      if (r.status === 'rejected') drop(`TX_${r.code ?? 'REJECTED'}`, topic, r.message);
+      settled(mempool.admit(value, payload.length), topic); // evidence
       return;
     }
     let env: AnyEnvelope;
@@ -955,7 +961,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       journal.settle(e.seq, undefined);
       continue;
     }
-    admission.push(e.topic === NODE_TOPICS.readings ? 'readings' : 'urgent', { topic: e.topic, text: e.payload, bytes: Buffer.byteLength(e.payload, 'utf8'), route, seq: e.seq, replay: true }, e.payload.length);
+    queueReceived({ topic: e.topic, text: e.payload, bytes: Buffer.byteLength(e.payload, 'utf8'), route, seq: e.seq, replay: true });
     replayed++;
   }
   if (replayed > 0) log.info({ transactions: replayed }, 'journal: admitting again what was received and not on chain at the last stop');
@@ -1020,12 +1026,12 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     },
     idle: async () => {
       await admission.idle();
-      await journal.flush();
       let q: Promise<unknown>;
       do {
         q = queue;
         await q;
       } while (q !== queue);
+      await journal.flush();
     },
     async close() {
       if (closed) return;
@@ -1038,7 +1044,6 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       else delete (mqtt as { handleMessage?: unknown }).handleMessage;
       admission.clear(); // still in the journal: admitted again at the next start
       await node.idle();
-      await journal.flush();
       if (mqtt.connected) {
         try {
           await mqtt.unsubscribeAsync(topics);

@@ -18,6 +18,12 @@
  */
 import type { ChainStore } from '../store/openChainStore.js';
 
+/** What the journal needs of the chain store. */
+export type JournalStore = Pick<ChainStore, 'journalWrite' | 'journalLoad'>;
+
+/** A journal store that keeps nothing: a node run without a journal. */
+export const NO_JOURNAL: JournalStore = { journalWrite: async () => undefined, journalLoad: async () => [] };
+
 export interface JournalEntry {
   seq: number;
   topic: string;
@@ -33,9 +39,8 @@ export class TxJournal {
   private scheduled = false;
   private failures = 0;
 
-  /** `store` undefined: a journal that keeps nothing (a node run without one) */
   constructor(
-    private readonly store: ChainStore | undefined,
+    private readonly store: JournalStore,
     private readonly onError: (err: unknown) => void,
     private readonly schedule: (fn: () => void) => void = (fn) => void setImmediate(fn),
   ) {}
@@ -43,7 +48,6 @@ export class TxJournal {
   /** the journal's entries, in seq order; later records get later seqs */
   async load(): Promise<JournalEntry[]> {
     const out: JournalEntry[] = [];
-    if (!this.store) return out;
     for (const { seq, text } of await this.store.journalLoad()) {
       const nl = text.indexOf('\n');
       if (nl > 0) out.push({ seq, topic: text.slice(0, nl), payload: text.slice(nl + 1) });
@@ -57,7 +61,6 @@ export class TxJournal {
   /** records a received message; returns its seq */
   record(topic: string, payload: string): number {
     const seq = this.nextSeq++;
-    if (!this.store) return seq;
     this.puts.set(seq, `${topic}\n${payload}`);
     this.kick();
     return seq;
@@ -65,7 +68,6 @@ export class TxJournal {
 
   /** after admission: the transaction id when admitted, undefined otherwise */
   settle(seq: number, admittedTxId: string | undefined): void {
-    if (!this.store) return;
     if (admittedTxId !== undefined && !this.seqOfTx.has(admittedTxId)) {
       this.seqOfTx.set(admittedTxId, seq);
       return;
@@ -113,7 +115,6 @@ export class TxJournal {
     const dels = this.dels;
     this.puts = new Map();
     this.dels = new Set();
-    if (!this.store) return;
     this.writing = this.store
       .journalWrite(puts, dels)
       .catch((err: unknown) => {
