@@ -4,6 +4,8 @@
 //   node scripts/run-tests.mjs --e2e      only the end-to-end tests (*.e2e.test.js)
 //   node scripts/run-tests.mjs --resilience   only the long fault-injection tests (*.resilience.test.js),
 //                                         which the default run leaves out (npm run test:resilience)
+//   node scripts/run-tests.mjs --adversary    only the attack tests (*.adversary.test.js, fast, also in the default
+//                                         run, and *.adversary.resilience.test.js, slow) (npm run test:adversary)
 //   node scripts/run-tests.mjs <filter>   only files whose path contains <filter>
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -14,6 +16,7 @@ const dist = join(root, 'dist');
 const args = process.argv.slice(2);
 const e2eOnly = args.includes('--e2e');
 const resilience = args.includes('--resilience');
+const adversary = args.includes('--adversary');
 const filters = args.filter((a) => !a.startsWith('--'));
 
 function walk(dir, out) {
@@ -28,7 +31,8 @@ function walk(dir, out) {
 
 let files = walk(dist, []).sort();
 if (e2eOnly) files = files.filter((f) => f.endsWith('.e2e.test.js'));
-files = files.filter((f) => f.endsWith('.resilience.test.js') === resilience);
+if (adversary) files = files.filter((f) => f.includes('.adversary.'));
+else files = files.filter((f) => f.endsWith('.resilience.test.js') === resilience);
 if (filters.length) files = files.filter((f) => filters.some((x) => relative(root, f).includes(x)));
 if (files.length === 0) {
   console.error('no test files found under dist/ (did the build run?)');
