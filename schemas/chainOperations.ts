@@ -49,6 +49,11 @@ export const blockHeader = {
     txRoot: hash,
     /** state root after applying this block */
     stateRoot: hash,
+    /**
+     * [SEED] only in the first block of an epoch: the producer's ECVRF proof (80 bytes,
+     * base64) over genesis hash ‖ uint64be(epoch) ‖ previous seed (poe-chain README)
+     */
+    seedProof: { type: 'string', minLength: 108, maxLength: 108, pattern: '^[A-Za-z0-9+/]{106}[AEIMQUYcgkosw048]=$' },
   },
 } as const;
 
@@ -156,6 +161,15 @@ export const genesisConfig = {
     txFutureMs: ms(0, 3_600_000),
     /** (default 5000; at most 20000) */
     maxTxsPerBlock: { type: 'integer', minimum: 1, maximum: MAX_TXS_PER_BLOCK },
+    /**
+     * [CPF] which consumption C the PoE score |P − C| uses (default "paper"): "paper" = the
+     * loads plus the energy absorbed by storage (charging), discharge is neither P nor C
+     * (seed paper §V-F); "net-exchange" = loads + charged − discharged (the home's net grid
+     * exchange, the rule of the first chains)
+     */
+    cpfRule: { enum: ['paper', 'net-exchange'] },
+    /** [CPF] equal scores are broken by the readings of this many earlier intervals (default 8) */
+    cpfWindowIntervals: { type: 'integer', minimum: 0, maximum: 1000 },
     /** a block buried by this many blocks on the best chain is final (default 32) */
     finalityDepth: { type: 'integer', minimum: 1, maximum: 1_000_000 },
     /** readings (and the certificates they need) are kept this many intervals (default 16) */

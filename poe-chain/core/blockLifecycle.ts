@@ -3,27 +3,35 @@
  *
  * beginBlock (before the transactions, with the block's slot time T):
  *   [BB-1] first block of a new epoch e: store the ranking of e (computed from the parent
- *          state, seed = parent hash) [POE-7.rank]; prune readings, reading heads and
- *          certificates older than readingRetentionIntervals, and old auctions [AC-5]
+ *          state with the seed of e) [POE-7.rank]; record the epoch's new VRF seed [SEED];
+ *          prune readings, reading heads and certificates older than
+ *          readingRetentionIntervals, and old auctions [AC-5]
  *   [BB-2] void open auctions past closesAt + voidGraceMs [AC-2]
  *   [BB-3] forget seen transaction ids whose window has passed [TX-3]
  * endBlock (after the transactions):
  *   [EB-1] settle awards that are due [AC-3]
- *   [EB-2] block reward: blockRewardMc minted to the producer if it holds a certificate
- *          (still in state) for RE or RE+TE and is neither revoked nor an equivocator
+ *   [EB-2] block reward [REWARD]: ⌊blockRewardMc × min(s − p, W) / W⌋ minted to the producer
+ *          (s its slot, p the parent's) if it holds a certificate (still in state) for RE
+ *          or RE+TE and is neither revoked nor an equivocator. Paid by the slots a block
+ *          covers, not per block: making blocks more often earns nothing more (at most
+ *          blockRewardMc per W slots)
  *   [EB-3] meta.height, meta.tipSlot
  */
 import { pruneAuctions, settleDueAwards, voidExpiredAuctions } from './auctionContract.js';
 import { pruneSeen } from './applyTransaction.js';
 import type { StateDraft } from './chainState.js';
 import { epochStart } from './genesis.js';
-import { computeRanking } from './rankingForEpoch.js';
+import { SEEDS_KEPT } from './epochSeed.js';
+import { computeRanking, seedForEpoch } from './rankingForEpoch.js';
 
-export function beginBlock(d: StateDraft, p: { epoch: number; time: number; parentHash: string; ranking?: readonly string[] }): void {
+export function beginBlock(d: StateDraft, p: { epoch: number; time: number; ranking?: readonly string[]; newSeed?: string }): void {
   if (p.epoch > d.meta.rankingEpoch) {
-    d.meta.ranking = p.ranking !== undefined ? [...p.ranking] : computeRanking(d.s, p.epoch, p.parentHash);
+    const seed = seedForEpoch(d.meta, p.epoch);
+    d.meta.ranking = p.ranking !== undefined ? [...p.ranking] : computeRanking(d.s, p.epoch, seed, d.genesis);
     d.meta.rankingEpoch = p.epoch;
-    d.meta.seed = p.parentHash;
+    d.meta.seed = seed;
+    if (p.newSeed === undefined) throw new Error('first block of an epoch without its seed');
+    d.meta.seeds = [...d.meta.seeds, [p.epoch, p.newSeed] as [number, string]].slice(-SEEDS_KEPT);
     pruneEpoch(d, p.epoch);
   }
   voidExpiredAuctions(d, p.time);
@@ -50,19 +58,25 @@ function pruneEpoch(d: StateDraft, epoch: number): void {
   pruneAuctions(d, epoch);
 }
 
+/** [REWARD] the reward of a block at `slot` whose parent is at `parentSlot`. */
+export function blockReward(blockRewardMc: bigint, parentSlot: number, slot: number, W: number): bigint {
+  return (blockRewardMc * BigInt(Math.min(slot - parentSlot, W))) / BigInt(W);
+}
+
 export function endBlock(d: StateDraft, p: { height: number; slot: number; time: number; producer: string }): void {
   settleDueAwards(d, p.time, p.height);
   const g = d.genesis;
   const cert = d.s.certs.get(p.producer);
+  const reward = blockReward(g.blockRewardMc, d.meta.tipSlot, p.slot, g.patience);
   if (
-    g.blockRewardMc > 0n &&
+    reward > 0n &&
     cert !== undefined &&
     (cert.programme === 'RE' || cert.programme === 'RE+TE') &&
     !d.s.revoked.has(p.producer) &&
     !d.s.equivocators.has(p.producer)
   ) {
-    d.credit(p.producer, g.blockRewardMc);
-    d.s.rewards.set(p.producer, (BigInt(d.s.rewards.get(p.producer) ?? '0') + g.blockRewardMc).toString());
+    d.credit(p.producer, reward);
+    d.s.rewards.set(p.producer, (BigInt(d.s.rewards.get(p.producer) ?? '0') + reward).toString());
   }
   d.meta.height = p.height;
   d.meta.tipSlot = p.slot;

@@ -12,7 +12,8 @@ import { beginBlock, endBlock } from './blockLifecycle.js';
 import { blockHash, signHeader } from './blockHash.js';
 import { BlockError, TxError } from './chainError.js';
 import { StateDraft, stateRoot, withTipHash, type ChainState } from './chainState.js';
-import { electProducer } from './electProducer.js';
+import { electProducer, productionOrder } from './electProducer.js';
+import { previousSeed, proveSeed } from './epochSeed.js';
 import { epochOfSlot, slotTime } from './genesis.js';
 import { merkleRoot } from './merkleRoot.js';
 import { rankingForEpoch } from './rankingForEpoch.js';
@@ -31,6 +32,16 @@ export interface BuiltBlock extends AppliedBlock {
   rejected: RejectedTx[];
 }
 
+/**
+ * [REWARD] No candidate was valid and the slot is not a heartbeat: there is no block to
+ * make. Carries the candidates left out, so that a node can still drop them.
+ */
+export class EarlyEmptyBlockError extends BlockError {
+  constructor(ctx: { height: number; slot: number; parentSlot: number; patience: number }, readonly rejected: RejectedTx[]) {
+    super({ code: 'EARLY_EMPTY_BLOCK', ...ctx });
+  }
+}
+
 export interface BuildOptions {
   /** at most this many transactions (default and cap: genesis maxTxsPerBlock) */
   maxTxs?: number;
@@ -39,7 +50,8 @@ export interface BuildOptions {
 
 /**
  * Builds the child of `state` at `slot`, signed by `producerKey`. Throws BlockError
- * BAD_SLOT / SLOT_IN_FUTURE / BAD_PRODUCER when this key may not produce that block.
+ * BAD_SLOT / SLOT_IN_FUTURE / BAD_PRODUCER when this key may not produce that block, and
+ * EARLY_EMPTY_BLOCK when no candidate is valid and the slot is not a heartbeat [REWARD].
  */
 export function buildBlock(state: ChainState, candidates: readonly unknown[], producerKey: KeyPair, slot: number, now: number, opts: BuildOptions = {}): BuiltBlock {
   const g = state.genesis;
@@ -49,13 +61,16 @@ export function buildBlock(state: ChainState, candidates: readonly unknown[], pr
   if (time > now + g.slotMs) throw new BlockError({ code: 'SLOT_IN_FUTURE', height, slot });
   const epoch = epochOfSlot(g, slot);
   const { ranking } = rankingForEpoch(state, epoch);
-  const producer = electProducer(ranking, state.meta.tipSlot, slot, g.patience, g.aggregatorNodeKey);
+  const order = productionOrder(ranking, g.aggregatorNodeKey, !state.sections.equivocators.has(g.aggregatorNodeKey));
+  const producer = electProducer(order, state.meta.tipSlot, slot, g.patience);
   if (producer !== producerKey.address) throw new BlockError({ code: 'BAD_PRODUCER', height, expected: producer, got: producerKey.address });
+  // [SEED] the first block of an epoch carries the producer's VRF proof
+  const seeded = epoch > state.meta.rankingEpoch ? proveSeed(producerKey.seed, g.hash, epoch, previousSeed(state.meta)) : undefined;
 
   const codec = opts.codec ?? chainCodec();
   const max = Math.min(opts.maxTxs ?? g.maxTxsPerBlock, g.maxTxsPerBlock);
   const d = new StateDraft(state);
-  beginBlock(d, { epoch, time, parentHash: state.tipHash, ranking });
+  beginBlock(d, { epoch, time, ranking, ...(seeded ? { newSeed: seeded.seed } : {}) });
   const included: EmbeddedEnvelope[] = [];
   const ids: string[] = [];
   const inBlock = new Set<string>();
@@ -83,6 +98,9 @@ export function buildBlock(state: ChainState, candidates: readonly unknown[], pr
       rejected.push({ index: i, ...(id !== undefined ? { txId: id } : {}), code, message: err instanceof Error ? err.message : String(err) });
     }
   }
+  if (included.length === 0 && slot - state.meta.tipSlot < g.patience) {
+    throw new EarlyEmptyBlockError({ height, slot, parentSlot: state.meta.tipSlot, patience: g.patience }, rejected);
+  }
   endBlock(d, { height, slot, time, producer });
   const next = d.finish(state.tipHash);
   const header: BlockHeader = {
@@ -93,12 +111,13 @@ export function buildBlock(state: ChainState, candidates: readonly unknown[], pr
     producer,
     txRoot: merkleRoot(ids),
     stateRoot: stateRoot(next),
+    ...(seeded ? { seedProof: seeded.proof } : {}),
   };
   const hash = blockHash(header);
   const block = signEnvelope(
     producerKey,
     'block',
-    { header, headerSignature: signHeader(producerKey, header), txs: included },
+    { header, headerSignature: signHeader(producerKey, header, g.hash), txs: included },
     { date: new Date(time).toISOString(), reqId: Buffer.from(hash, 'hex').subarray(0, 16).toString('base64url') },
   );
   return { block, hash, txIds: ids, state: withTipHash(next, hash), rejected };

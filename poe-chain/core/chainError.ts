@@ -20,7 +20,9 @@ export type BlockErrorCode =
   | 'BAD_TX_ROOT'
   | 'DUPLICATE_TX'
   | 'BAD_TX'
-  | 'BAD_STATE_ROOT';
+  | 'BAD_STATE_ROOT'
+  | 'BAD_SEED_PROOF'
+  | 'EARLY_EMPTY_BLOCK';
 
 export type TxErrorCode =
   | 'BAD_ENCODING'

@@ -117,8 +117,10 @@ export interface StateMeta {
   tipSlot: number;
   /** the epoch whose ranking is stored (−1: none yet) */
   rankingEpoch: number;
-  /** hash of the last block before rankingEpoch began (the genesis hash before any ranking) */
+  /** [SEED] the tie-break seed of rankingEpoch (the genesis hash before any ranking) */
   seed: string;
+  /** [SEED] the VRF seeds made at the first block of the latest epochs: [epoch, seed hex], oldest first, at most 3 */
+  seeds: [number, string][];
   /** eligible producers of rankingEpoch, best first [POE-7.rank] */
   ranking: string[];
   /** auctions still open or with awards not yet settled, sorted */
@@ -172,6 +174,7 @@ export function createGenesisState(genesis: Genesis): ChainState {
       tipSlot: 0,
       rankingEpoch: -1,
       seed: genesis.hash,
+      seeds: [],
       ranking: [],
       active: [],
       seenCutoffMinute: 0,
@@ -258,7 +261,7 @@ export class StateDraft {
 
 // ── serialisation (snapshots, spec vectors) ──────────────────────────────────────
 
-export const STATE_FORMAT = 'tmi-chain-state-v1';
+export const STATE_FORMAT = 'tmi-chain-state-v2';
 
 export interface SerializedState {
   format: typeof STATE_FORMAT;

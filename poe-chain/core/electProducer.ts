@@ -1,26 +1,45 @@
 /**
  * Slot-based production (DESIGN §7):
- *   [POE-7.3] the producer of a block at slot s whose parent is at slot p is
- *             ranking[⌊(s − p − 1) / W⌋ mod n]; with an empty ranking, the aggregator's node.
+ *   [LIVE]     the production order of an epoch is its ranking followed by the aggregator's
+ *              node, which is always last; an aggregator node recorded as an equivocator
+ *              loses that place (the order is the ranking alone), and only if the ranking is
+ *              empty as well does it still produce, so the chain never stops (it earns nothing).
+ *   [POE-7.3]  the producer of a block at slot s whose parent is at slot p is
+ *              order[⌊(s − p − 1) / W⌋ mod n], n = the length of the order.
  * So the best-ranked validator may produce from slot p + 1, the next one takes over after
- * W silent slots, and so on round the ranking.
+ * W silent slots, and so on; after every ranked validator has had its patience the
+ * aggregator's node produces: no gap between blocks is longer than n·W slots while the
+ * aggregator's node is live ((ranked validators + 1)·W).
  */
 import type { ChainState } from './chainState.js';
 import { epochOfSlot } from './genesis.js';
 import { rankingForEpoch } from './rankingForEpoch.js';
 
-export function electProducer(ranking: readonly string[], parentSlot: number, slot: number, W: number, fallback: string): string {
+/** [LIVE] ranking + the aggregator's node last (unless it equivocated and others can produce). */
+export function productionOrder(ranking: readonly string[], aggregatorNode: string, aggregatorNodeEligible: boolean): readonly string[] {
+  const ranked = ranking.includes(aggregatorNode) ? ranking.filter((a) => a !== aggregatorNode) : ranking;
+  if (!aggregatorNodeEligible && ranked.length > 0) return ranked;
+  return [...ranked, aggregatorNode];
+}
+
+/** [POE-7.3] order[⌊(s − p − 1)/W⌋ mod n]. */
+export function electProducer(order: readonly string[], parentSlot: number, slot: number, W: number): string {
   if (!(slot > parentSlot)) throw new RangeError(`BAD_SLOT slot=${slot} parentSlot=${parentSlot}`);
-  const n = ranking.length;
-  if (n === 0) return fallback;
-  return ranking[Math.floor((slot - parentSlot - 1) / W) % n]!;
+  if (order.length === 0) throw new RangeError('EMPTY_ORDER');
+  return order[Math.floor((slot - parentSlot - 1) / W) % order.length]!;
+}
+
+/** The production order of `epoch` for a child of `state`. */
+export function orderForEpoch(state: ChainState, epoch: number): readonly string[] {
+  const g = state.genesis;
+  const { ranking } = rankingForEpoch(state, epoch);
+  return productionOrder(ranking, g.aggregatorNodeKey, !state.sections.equivocators.has(g.aggregatorNodeKey));
 }
 
 /** The address entitled to produce the child of `state` at `slot`. */
 export function producerForSlot(state: ChainState, slot: number): string {
   const g = state.genesis;
-  const { ranking } = rankingForEpoch(state, epochOfSlot(g, slot));
-  return electProducer(ranking, state.meta.tipSlot, slot, g.patience, g.aggregatorNodeKey);
+  return electProducer(orderForEpoch(state, epochOfSlot(g, slot)), state.meta.tipSlot, slot, g.patience);
 }
 
 /**
@@ -31,11 +50,10 @@ export function nextSlotFor(state: ChainState, address: string, fromSlot: number
   const g = state.genesis;
   const start = Math.max(fromSlot + 1, state.meta.tipSlot + 1);
   const epoch = epochOfSlot(g, start);
-  const { ranking } = rankingForEpoch(state, epoch);
+  const order = orderForEpoch(state, epoch);
   const end = Math.ceil(((epoch + 1) * g.intervalMs) / g.slotMs); // first slot of the next epoch
-  const n = ranking.length;
-  if (n === 0) return address === g.aggregatorNodeKey ? start : undefined;
-  const rank = ranking.indexOf(address);
+  const n = order.length;
+  const rank = order.indexOf(address);
   if (rank < 0) return undefined;
   const p = state.meta.tipSlot;
   const W = g.patience;

@@ -27,7 +27,11 @@ export const GENESIS_DEFAULTS = {
   finalityDepth: 32,
   readingRetentionIntervals: 16,
   auctionRetentionIntervals: 672,
+  cpfRule: 'paper',
+  cpfWindowIntervals: 8,
 } as const;
+
+export type CpfRule = 'paper' | 'net-exchange';
 
 export type NormalisedGenesisConfig = GenesisConfig & Required<Omit<GenesisConfig, 'chainId'>>;
 
@@ -53,6 +57,8 @@ export interface Genesis {
   readonly finalityDepth: number;
   readonly readingRetentionIntervals: number;
   readonly auctionRetentionIntervals: number;
+  readonly cpfRule: CpfRule;
+  readonly cpfWindowIntervals: number;
 }
 
 const validate = compileSchema(genesisConfig);
@@ -64,8 +70,11 @@ export function parseGenesis(value: unknown): Genesis {
     throw new GenesisError({ path: e?.instancePath || '/', reason: e?.message ?? 'schema' });
   }
   const c = value as GenesisConfig;
+  const retention = c.readingRetentionIntervals ?? GENESIS_DEFAULTS.readingRetentionIntervals;
   const config: NormalisedGenesisConfig = {
     ...GENESIS_DEFAULTS,
+    // [CPF-window] by default as long as the kept readings allow (8 with the default 16)
+    cpfWindowIntervals: Math.min(GENESIS_DEFAULTS.cpfWindowIntervals, retention - 2),
     ...c,
     balances: [...(c.balances ?? [])].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)),
   } as NormalisedGenesisConfig;
@@ -77,6 +86,10 @@ export function parseGenesis(value: unknown): Genesis {
   if (config.intervalMs % config.slotMs !== 0) throw new GenesisError({ path: '/intervalMs', reason: 'must be a multiple of slotMs' });
   if (config.settleGraceMs + config.intervalMs > config.readingRetentionIntervals * config.intervalMs) {
     throw new GenesisError({ path: '/settleGraceMs', reason: 'readings must outlive the settlement grace: settleGraceMs + intervalMs ≤ readingRetentionIntervals × intervalMs' });
+  }
+  // [CPF] the tie-break window ends at interval e − 2 − k, which must still be in the state
+  if (config.cpfWindowIntervals + 2 > config.readingRetentionIntervals) {
+    throw new GenesisError({ path: '/cpfWindowIntervals', reason: 'the window must fit in the kept readings: cpfWindowIntervals + 2 ≤ readingRetentionIntervals' });
   }
   for (let i = 1; i < config.balances.length; i++) {
     if (config.balances[i]!.address === config.balances[i - 1]!.address) {
@@ -104,6 +117,8 @@ export function parseGenesis(value: unknown): Genesis {
     finalityDepth: config.finalityDepth,
     readingRetentionIntervals: config.readingRetentionIntervals,
     auctionRetentionIntervals: config.auctionRetentionIntervals,
+    cpfRule: config.cpfRule as CpfRule,
+    cpfWindowIntervals: config.cpfWindowIntervals,
   };
 }
 

@@ -10,6 +10,8 @@ export const DOMAIN = {
   block: 'TMI/v1/block',
   header: 'TMI/v1/header-signature',
   state: 'TMI/v1/state',
+  seedInput: 'TMI/v1/seed-input',
+  seed: 'TMI/v1/seed',
 } as const;
 
 const domainPrefix = new Map<string, Buffer>();

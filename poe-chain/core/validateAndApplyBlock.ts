@@ -9,10 +9,15 @@
  *   checkParent        parent = hash of the parent block               BAD_PARENT
  *   checkSlot          slot > parent slot; slot start ≤ now + S        BAD_SLOT / SLOT_IN_FUTURE
  *   checkEpoch         epoch = ⌊slot × S / interval⌋                   BAD_EPOCH
- *   checkProducer      producer = ranking[⌊(s − p − 1)/W⌋ mod n] (or the aggregator node) BAD_PRODUCER
- *   checkHeaderSignature  headerSignature by the producer           BAD_SIGNATURE
+ *   checkProducer      producer = order[⌊(s − p − 1)/W⌋ mod n], order = ranking + aggregator node [LIVE]
+ *                                                                       BAD_PRODUCER
+ *   checkHeaderSignature  headerSignature by the producer, over this chain's genesis hash [DOMAIN]
+ *                                                                       BAD_SIGNATURE
+ *   checkSeedProof     the first block of an epoch carries the producer's VRF proof, no other does [SEED]
+ *                                                                       BAD_SEED_PROOF
  *   checkTxRoot        ≤ maxTxsPerBlock txs; txRoot = Merkle root of their ids; no id twice
  *                                                                       TOO_MANY_TXS / BAD_TX_ROOT / DUPLICATE_TX
+ *   checkHeartbeat     an empty block only as a heartbeat: s − p ≥ W [REWARD]   EARLY_EMPTY_BLOCK
  *   applyTransactions  beginBlock; each tx decodes (codec, replay off) and applies
  *                      (signer authorised, valid against the state); endBlock
  *                                                                       BAD_TX / DUPLICATE_TX
@@ -27,7 +32,8 @@ import { beginBlock, endBlock } from './blockLifecycle.js';
 import { blockHash, verifyHeaderSignature } from './blockHash.js';
 import { BlockError, TxError } from './chainError.js';
 import { StateDraft, stateRoot, type ChainState } from './chainState.js';
-import { electProducer } from './electProducer.js';
+import { electProducer, productionOrder } from './electProducer.js';
+import { previousSeed, verifySeed } from './epochSeed.js';
 import { epochOfSlot, slotTime } from './genesis.js';
 import { merkleRoot } from './merkleRoot.js';
 import { rankingForEpoch } from './rankingForEpoch.js';
@@ -64,6 +70,7 @@ interface BlockInput {
   header?: BlockHeader;
   hash?: string;
   ranking?: readonly string[];
+  newSeed?: string;
   txIds?: string[];
   state?: ChainState;
 }
@@ -126,16 +133,34 @@ const checkProducer: BlockStep = (b) => {
   const h = b.header!;
   const g = b.parent.genesis;
   const { ranking } = rankingForEpoch(b.parent, h.epoch);
-  // [POE-7.3] producer = ranking[⌊(s − p − 1)/W⌋ mod n]; empty ranking → aggregator node
-  const expected = electProducer(ranking, b.parent.meta.tipSlot, h.slot, g.patience, g.aggregatorNodeKey);
+  // [LIVE] the ranking, then the aggregator's node (unless it equivocated)
+  const order = productionOrder(ranking, g.aggregatorNodeKey, !b.parent.sections.equivocators.has(g.aggregatorNodeKey));
+  // [POE-7.3] producer = order[⌊(s − p − 1)/W⌋ mod n]
+  const expected = electProducer(order, b.parent.meta.tipSlot, h.slot, g.patience);
   if (h.producer !== expected) throw new BlockError({ code: 'BAD_PRODUCER', height: h.height, expected, got: h.producer });
   b.ranking = ranking;
 };
 
 const checkHeaderSignature: BlockStep = (b) => {
-  if (!verifyHeaderSignature({ header: b.header!, headerSignature: b.block!.parameters.headerSignature })) {
+  // [DOMAIN] over this chain's genesis hash
+  if (!verifyHeaderSignature({ header: b.header!, headerSignature: b.block!.parameters.headerSignature }, b.parent.genesis.hash)) {
     throw new BlockError({ code: 'BAD_SIGNATURE', height: b.header!.height, reason: 'header signature' });
   }
+};
+
+const checkSeedProof: BlockStep = (b) => {
+  const h = b.header!;
+  const m = b.parent.meta;
+  const first = h.epoch > m.rankingEpoch;
+  // [SEED] exactly the first block of an epoch carries a proof
+  if (!first) {
+    if (h.seedProof !== undefined) throw new BlockError({ code: 'BAD_SEED_PROOF', height: h.height, reason: 'not the first block of its epoch' });
+    return;
+  }
+  if (h.seedProof === undefined) throw new BlockError({ code: 'BAD_SEED_PROOF', height: h.height, reason: 'missing in the first block of an epoch' });
+  const seed = verifySeed(h.producer, h.seedProof, b.parent.genesis.hash, h.epoch, previousSeed(m));
+  if (seed === undefined) throw new BlockError({ code: 'BAD_SEED_PROOF', height: h.height, reason: 'does not verify' });
+  b.newSeed = seed;
 };
 
 const checkTxRoot: BlockStep = (b) => {
@@ -153,12 +178,21 @@ const checkTxRoot: BlockStep = (b) => {
   b.txIds = ids;
 };
 
+const checkHeartbeat: BlockStep = (b) => {
+  const h = b.header!;
+  const gap = h.slot - b.parent.meta.tipSlot;
+  // [REWARD] an empty block is valid only as a heartbeat, at least W slots after its parent
+  if (b.block!.parameters.txs.length === 0 && gap < b.parent.genesis.patience) {
+    throw new BlockError({ code: 'EARLY_EMPTY_BLOCK', height: h.height, slot: h.slot, parentSlot: b.parent.meta.tipSlot, patience: b.parent.genesis.patience });
+  }
+};
+
 const applyTransactions: BlockStep = (b) => {
   const h = b.header!;
   const g = b.parent.genesis;
   const time = slotTime(g, h.slot);
   const d = new StateDraft(b.parent);
-  beginBlock(d, { epoch: h.epoch, time, parentHash: h.parent, ...(b.ranking !== undefined ? { ranking: b.ranking } : {}) });
+  beginBlock(d, { epoch: h.epoch, time, ...(b.ranking !== undefined ? { ranking: b.ranking } : {}), ...(b.newSeed !== undefined ? { newSeed: b.newSeed } : {}) });
   const txs = b.block!.parameters.txs;
   for (let index = 0; index < txs.length; index++) {
     const id = b.txIds![index]!;
@@ -191,7 +225,9 @@ export const BLOCK_STEPS: readonly { name: string; run: BlockStep }[] = [
   { name: 'checkEpoch', run: checkEpoch },
   { name: 'checkProducer', run: checkProducer },
   { name: 'checkHeaderSignature', run: checkHeaderSignature },
+  { name: 'checkSeedProof', run: checkSeedProof },
   { name: 'checkTxRoot', run: checkTxRoot },
+  { name: 'checkHeartbeat', run: checkHeartbeat },
   { name: 'applyTransactions', run: applyTransactions },
   { name: 'checkStateRoot', run: checkStateRoot },
 ];

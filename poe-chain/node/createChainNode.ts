@@ -33,7 +33,7 @@ import { operations, type Operation } from '../../schemas/envelope.js';
 import type { AnyEnvelope, BlockHeader, Envelope, Evidence } from '../../schemas/types.js';
 import type { ChainAuction } from '../../aggregator/aggregator.js';
 import { blockHash, verifyHeaderSignature } from '../core/blockHash.js';
-import { buildBlock } from '../core/buildBlock.js';
+import { buildBlock, EarlyEmptyBlockError } from '../core/buildBlock.js';
 import { TX_OPERATIONS, type TxEnvelope } from '../core/applyTransaction.js';
 import { BlockError } from '../core/chainError.js';
 import { stateRoot, type ChainState } from '../core/chainState.js';
@@ -221,7 +221,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   // ── head, tree, pools ─────────────────────────────────────────────────────
   const tree = new BlockTree();
   const pending = new PendingBlocks();
-  const watch = new EquivocationWatch();
+  const watch = new EquivocationWatch(g.hash);
   const sync = new SyncClient(syncCfg.timeoutMs, syncCfg.retries);
   const badBlocks = new Map<string, string>();
   const counters = { produced: 0, imported: 0, reorgs: 0, evidenceSubmitted: 0 };
@@ -504,7 +504,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     const bad = badBlocks.get(hash);
     if (bad !== undefined) return { outcome: 'rejected', ...at };
     // equivocation watch: any header its producer signed
-    if (verifyHeaderSignature(p)) {
+    if (verifyHeaderSignature(p, g.hash)) {
       const ev = watch.observe(p);
       if (ev) submitEvidence(ev);
     }
@@ -676,6 +676,11 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     try {
       built = buildBlock(parent.state, cands.map((e) => e.env), key, slot, now(), { maxTxs, codec: txCodec });
     } catch (err) {
+      // [REWARD] every candidate was refused and no heartbeat is due: nothing to make
+      if (err instanceof EarlyEmptyBlockError) {
+        mempool.recordBuild(parent.hash, cands, err.rejected, slot);
+        return;
+      }
       if (!(err instanceof BlockError)) throw err;
       log.warn({ slot, err: err.message }, 'block not built');
       return;

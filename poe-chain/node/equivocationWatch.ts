@@ -11,7 +11,11 @@ export class EquivocationWatch {
   private readonly first = new Map<string, { hash: string; signed: SignedHeader }>();
   private readonly reported = new Set<string>();
 
-  constructor(private readonly maxEntries = 8192) {}
+  constructor(
+    /** the genesis hash: header signatures are checked for this chain [DOMAIN] */
+    private readonly chain: string,
+    private readonly maxEntries = 8192,
+  ) {}
 
   get size(): number {
     return this.first.size;
@@ -30,7 +34,7 @@ export class EquivocationWatch {
     }
     if (prev.hash === hash || this.reported.has(producer)) return undefined;
     const b: SignedHeader = { header: signed.header, headerSignature: signed.headerSignature };
-    if (equivocationProblem(prev.signed, b) !== undefined) return undefined;
+    if (equivocationProblem(prev.signed, b, this.chain) !== undefined) return undefined;
     this.reported.add(producer);
     return { a: prev.signed, b };
   }

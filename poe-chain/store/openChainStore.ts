@@ -40,7 +40,13 @@ export interface ChainDb {
   close(): Promise<void>;
 }
 
-export const DB_FORMAT = 'tmi-chain-db-v1';
+/**
+ * v2: the consensus rules of issue "PoE that elects by energy" ([CPF], [SEED], [LIVE],
+ * [REWARD], [DOMAIN]): blocks of a v1 chain no longer validate, so a v1 directory is refused
+ * by name (OLD_FORMAT), never misread.
+ */
+export const DB_FORMAT = 'tmi-chain-db-v2';
+const OLD_FORMATS = new Set(['tmi-chain-db-v1']);
 
 export interface ChainHead {
   height: number;
@@ -145,6 +151,13 @@ export async function openChainStore(db: ChainDb, opts: ChainStoreOptions = {}):
     ]);
   }
   const meta = parseJson<{ format?: string; genesisHash?: string }>(metaText, 'meta');
+  if (typeof meta.format === 'string' && OLD_FORMATS.has(meta.format)) {
+    throw new ChainStoreError('OLD_FORMAT', {
+      format: meta.format,
+      expected: DB_FORMAT,
+      reason: `this directory holds a ${meta.format} chain, written under earlier consensus rules that this version does not apply; keep it for the release that wrote it, or start a new chain (tmi chain init) in an empty directory`,
+    });
+  }
   if (meta.format !== DB_FORMAT) throw corrupt(`unknown format ${String(meta.format)}`);
   const genesisText = await db.get('genesis');
   if (genesisText === undefined) throw corrupt('genesis missing');

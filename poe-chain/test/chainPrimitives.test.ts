@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { merkleRoot } from '../core/merkleRoot.js';
 import { sha256 } from '../core/hashing.js';
-import { electProducer, nextSlotFor, producerForSlot } from '../core/electProducer.js';
+import { electProducer, nextSlotFor, producerForSlot, productionOrder } from '../core/electProducer.js';
 import { compareTips, bestTip, finalizedHeight, shouldSwitch } from '../core/forkChoice.js';
 import { parseGenesis, epochOfInterval, epochOfSlot, GENESIS_DEFAULTS } from '../core/genesis.js';
 import { GenesisError } from '../core/chainError.js';
@@ -29,15 +29,22 @@ test('Merkle root: by hand for 0, 1, 2 and 3 leaves; order and count matter', ()
   assert.notEqual(merkleRoot([id(1), id(2), id(3)]), merkleRoot([id(1), id(2), id(3), id(3)]));
 });
 
-test('[POE-7.3] electProducer = ranking[⌊(s − p − 1)/W⌋ mod n]; empty → fallback', () => {
-  const r = ['a', 'b', 'c'];
-  assert.equal(electProducer(r, 10, 11, 8, 'X'), 'a');
-  assert.equal(electProducer(r, 10, 18, 8, 'X'), 'a');
-  assert.equal(electProducer(r, 10, 19, 8, 'X'), 'b');
-  assert.equal(electProducer(r, 10, 27, 8, 'X'), 'c');
-  assert.equal(electProducer(r, 10, 35, 8, 'X'), 'a');
-  assert.equal(electProducer([], 10, 11, 8, 'X'), 'X');
-  assert.throws(() => electProducer(r, 10, 10, 8, 'X'), /BAD_SLOT/);
+test('[POE-7.3] [LIVE] electProducer = order[⌊(s − p − 1)/W⌋ mod n], the aggregator node last in the order', () => {
+  const order = productionOrder(['a', 'b', 'c'], 'X', true);
+  assert.deepEqual(order, ['a', 'b', 'c', 'X']);
+  assert.equal(electProducer(order, 10, 11, 8), 'a');
+  assert.equal(electProducer(order, 10, 18, 8), 'a');
+  assert.equal(electProducer(order, 10, 19, 8), 'b');
+  assert.equal(electProducer(order, 10, 27, 8), 'c');
+  assert.equal(electProducer(order, 10, 35, 8), 'X', 'after every ranked validator had its patience');
+  assert.equal(electProducer(order, 10, 43, 8), 'a');
+  assert.deepEqual(productionOrder([], 'X', true), ['X']);
+  // an equivocating aggregator node loses its place, unless nobody else can produce
+  assert.deepEqual(productionOrder(['a', 'b'], 'X', false), ['a', 'b']);
+  assert.deepEqual(productionOrder([], 'X', false), ['X']);
+  // the aggregator node is never in the order twice
+  assert.deepEqual(productionOrder(['a', 'X'], 'X', true), ['a', 'X']);
+  assert.throws(() => electProducer(order, 10, 10, 8), /BAD_SLOT/);
 });
 
 test('nextSlotFor finds the first slot each ranked address may produce', () => {
@@ -94,9 +101,14 @@ test('genesis: defaults are written out and hashed; bad files are GENESIS_INVALI
   assert.equal(epochOfInterval(g, { start: '2026-11-20T23:45:00.000Z', end: '2026-11-21T00:00:00.000Z' }), undefined);
 });
 
-test('[POE-7.score] score is the net grid exchange; tie-break is SHA-256(seed ‖ address)', () => {
+test('[CPF] the paper\'s score counts charging as consumption and discharge as neither; net-exchange stays selectable; tie-break is SHA-256(seed ‖ address)', () => {
+  // paper (default): C = loads + charged
   assert.equal(readingScore({ producedWh: 2000, consumedWh: 1500, chargedWh: 700, dischargedWh: 0 }), 200);
-  assert.equal(readingScore({ producedWh: 0, consumedWh: 1500, chargedWh: 0, dischargedWh: 1500 }), 0);
+  assert.equal(readingScore({ producedWh: 0, consumedWh: 1500, chargedWh: 0, dischargedWh: 1500 }), 1500, 'a battery covering the evening load is not RES production');
+  assert.equal(readingScore({ producedWh: 0, consumedWh: 1500, chargedWh: 0, dischargedWh: 1500 }, 'paper'), 1500);
+  // net-exchange: C = loads + charged − discharged
+  assert.equal(readingScore({ producedWh: 0, consumedWh: 1500, chargedWh: 0, dischargedWh: 1500 }, 'net-exchange'), 0);
+  assert.equal(readingScore({ producedWh: 2000, consumedWh: 1500, chargedWh: 700, dischargedWh: 0 }, 'net-exchange'), 200);
   const seed = 'ab'.repeat(32);
   const a = testKey('x').address;
   assert.equal(tieBreak(seed, a), sha256(Buffer.from(seed + a, 'hex')).toString('hex'));
@@ -105,12 +117,15 @@ test('[POE-7.score] score is the net grid exchange; tie-break is SHA-256(seed �
 test('[POE-7.equivocation] evidence = two signed headers, one producer, one slot, different hashes', () => {
   const k = testKey('eq');
   const h = { height: 4, slot: 9, epoch: 0, parent: '00'.repeat(32), producer: k.address, txRoot: '00'.repeat(32), stateRoot: '00'.repeat(32) };
-  const s = (x: typeof h, key = k) => ({ header: x, headerSignature: signHeader(key, x) });
+  const chain = 'cd'.repeat(32);
+  const s = (x: typeof h, key = k) => ({ header: x, headerSignature: signHeader(key, x, chain) });
   const h2 = { ...h, txRoot: '11'.repeat(32) };
-  assert.equal(equivocationProblem(s(h), s(h2)), undefined);
-  assert.equal(equivocationProblem(s(h), s(h)), 'same block');
-  assert.equal(equivocationProblem(s(h), s({ ...h2, slot: 10 })), 'different slots');
-  assert.equal(equivocationProblem(s(h), s(h2, testKey('other'))), 'bad signature b');
-  assert.equal(equivocationProblem(s(h), s({ ...h2, producer: testKey('other').address }, testKey('other'))), 'different producers');
+  assert.equal(equivocationProblem(s(h), s(h2), chain), undefined);
+  assert.equal(equivocationProblem(s(h), s(h), chain), 'same block');
+  assert.equal(equivocationProblem(s(h), s({ ...h2, slot: 10 }), chain), 'different slots');
+  assert.equal(equivocationProblem(s(h), s(h2, testKey('other')), chain), 'bad signature b');
+  assert.equal(equivocationProblem(s(h), s({ ...h2, producer: testKey('other').address }, testKey('other')), chain), 'different producers');
   assert.notEqual(blockHash(h), blockHash(h2));
+  // [DOMAIN] the same two headers signed for another chain are no evidence here
+  assert.equal(equivocationProblem(s(h), s(h2), 'ef'.repeat(32)), 'bad signature a');
 });

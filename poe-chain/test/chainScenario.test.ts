@@ -56,32 +56,33 @@ test('PoE election: readings of interval e−2 rank validators; the best produce
   const ks = ['v1', 'v2', 'v3'].map((n) => f.key(n));
   f.produce(ks.map((k) => f.certTx(k)));
   const s1 = f.firstSlotOf(1) + 1;
-  // interval 0 readings: scores |P − (C + ch − dis)| = 100, 0, 50
+  // [CPF] interval 0 readings: scores |P − (C + ch)| = 100, 0, 50 (discharge is neither P nor C)
   f.produce(
     [
       f.readingTx(ks[0]!, 0, { p: 1000, c: 900 }, 1, f.at(s1)),
-      f.readingTx(ks[1]!, 0, { p: 1000, c: 800, ch: 300, dis: 100 }, 1, f.at(s1)),
+      f.readingTx(ks[1]!, 0, { p: 1000, c: 800, ch: 200, dis: 100 }, 1, f.at(s1)),
       f.readingTx(ks[2]!, 0, { p: 0, c: 50 }, 1, f.at(s1)),
     ],
     s1,
   );
-  assert.equal(readingScore({ producedWh: 1000, consumedWh: 800, chargedWh: 300, dischargedWh: 100 }), 0);
+  assert.equal(readingScore({ producedWh: 1000, consumedWh: 800, chargedWh: 200, dischargedWh: 100 }), 0);
   const r = rankingForEpoch(f.state, 2);
   assert.deepEqual(r.ranking, [ks[1]!.address, ks[2]!.address, ks[0]!.address]);
   const s2 = f.firstSlotOf(2);
-  // [POE-7.3] the index counts windows of W slots since the parent: heartbeat just before
-  f.produce([], s2 - 1);
+  // [POE-7.3] the index counts windows of W slots since the parent: a heartbeat W slots before
+  f.produce([], s2 - 8);
   assert.equal(f.state.meta.rankingEpoch, 1);
-  // parent at s2 − 1: ⌊(s2 − (s2 − 1) − 1)/8⌋ = 0 → the best-ranked
+  // parent at p = s2 − 8: ⌊(s − p − 1)/8⌋ → s2: 0 → the best-ranked
   assert.equal(producerForSlot(f.state, s2), ks[1]!.address);
-  // W = 8 silent slots later the second-ranked may produce, then the third, then round again
-  assert.equal(producerForSlot(f.state, s2 + 7), ks[1]!.address);
-  assert.equal(producerForSlot(f.state, s2 + 8), ks[2]!.address);
-  assert.equal(producerForSlot(f.state, s2 + 16), ks[0]!.address);
-  assert.equal(producerForSlot(f.state, s2 + 24), ks[1]!.address);
+  // W = 8 silent slots later the second-ranked may produce, then the third, then [LIVE] the aggregator node, then round again
+  assert.equal(producerForSlot(f.state, s2 + 1), ks[2]!.address);
+  assert.equal(producerForSlot(f.state, s2 + 9), ks[0]!.address);
+  assert.equal(producerForSlot(f.state, s2 + 17), f.node.address);
+  assert.equal(producerForSlot(f.state, s2 + 25), ks[1]!.address);
   const b = f.produce([], s2);
   assert.equal(b.block.parameters.header.producer, ks[1]!.address);
-  assert.equal(balanceOf(f.state, ks[1]!.address), 1000n);
+  assert.ok(b.block.parameters.header.seedProof, '[SEED] the first block of an epoch carries a VRF proof');
+  assert.equal(balanceOf(f.state, ks[1]!.address), 1000n, '[REWARD] W slots covered: the full reward');
   assert.equal(f.state.meta.rankingEpoch, 2);
   assert.ok(stateRoot(f.state).length === 64);
 });

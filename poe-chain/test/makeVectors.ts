@@ -22,7 +22,8 @@ import { slotTime } from '../core/genesis.js';
 import { sha256 } from '../core/hashing.js';
 import { signHeader } from '../core/blockHash.js';
 import { newAuctionKeyPair, sealBid, auctionKeyToWire } from '../core/auction/sealedBid.js';
-import { rankValidators } from '../core/rankingForEpoch.js';
+import { rankValidators, seedForEpoch } from '../core/rankingForEpoch.js';
+import { previousSeed, proveSeed } from '../core/epochSeed.js';
 
 export interface Vector {
   name: string;
@@ -39,7 +40,7 @@ class Vectors {
   readonly out: Vector[] = [];
 
   /** A valid block: builds it with the fixture (producer elected) and records pre/block/post. */
-  valid(name: string, description: string, f: ChainFixture, txs: readonly unknown[], slot = f.state.meta.tipSlot + 1): void {
+  valid(name: string, description: string, f: ChainFixture, txs: readonly unknown[], slot = f.state.meta.tipSlot + (txs.length === 0 ? f.genesis.patience : 1)): void {
     const before = f.state;
     const now = slotTime(f.genesis, slot);
     const b = f.produce(txs, slot);
@@ -203,8 +204,8 @@ export function makeVectors(): Vector[] {
   }
 
   // ── election (README "Election", vectors/README.md has the arithmetic) ──────
-  const election = () => {
-    const f = new ChainFixture();
+  const election = (opts: ConstructorParameters<typeof ChainFixture>[0] = {}) => {
+    const f = new ChainFixture(opts);
     const names = ['v-a', 'v-b', 'v-c', 'v-d', 'v-e', 'v-f', 'v-g'];
     const [A, B, C, D, E, F, G] = names.map((n) => f.key(n)) as [ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>];
     f.produce([A, B, C, D, F, G].map((k) => f.certTx(k)).concat([f.certTx(E, { programme: 'TE' })]));
@@ -213,11 +214,11 @@ export function makeVectors(): Vector[] {
     // G signs two different headers for one slot: evidence of equivocation
     const h = { height: 1, slot: 1, epoch: 0, parent: '00'.repeat(32), producer: G.address, txRoot: '00'.repeat(32), stateRoot: '00'.repeat(32) };
     const h2 = { ...h, stateRoot: '11'.repeat(32) };
-    const evidence = f.sign(f.node, 'evidence', { a: { header: h, headerSignature: signHeader(G, h) }, b: { header: h2, headerSignature: signHeader(G, h2) } }, at);
+    const evidence = f.sign(f.node, 'evidence', { a: { header: h, headerSignature: signHeader(G, h, f.genesis.hash) }, b: { header: h2, headerSignature: signHeader(G, h2, f.genesis.hash) } }, at);
     f.produce(
       [
-        f.readingTx(A, 0, { p: 1200, c: 1000, ch: 200 }, 1, at), // |1200 − (1000 + 200 − 0)| = 0
-        f.readingTx(B, 0, { p: 500, c: 700, dis: 100 }, 1, at), // |500 − (700 + 0 − 100)| = 100
+        f.readingTx(A, 0, { p: 1200, c: 1000, ch: 200 }, 1, at), // paper: |1200 − (1000 + 200)| = 0
+        f.readingTx(B, 0, { p: 500, c: 600, dis: 100 }, 1, at), // paper: |500 − 600| = 100 (discharge is neither P nor C); net-exchange: |500 − 500| = 0
         f.readingTx(C, 0, { p: 0, c: 100 }, 1, at), // |0 − 100| = 100
         f.readingTx(D, 0, { p: 3000, c: 1000, ch: 1500 }, 1, at), // |3000 − 2500| = 500
         f.readingTx(E, 0, { p: 1000, c: 1000 }, 1, at), // 0, but TE only: not a validator
@@ -229,36 +230,84 @@ export function makeVectors(): Vector[] {
       s1,
     );
     const s2 = f.firstSlotOf(2);
-    f.produce([], s2 - 1); // last block of epoch 1 (aggregator node: epoch 1 has no ranking); its hash seeds epoch 2
-    return { f, A, B, C, D, s2, p: s2 - 1 };
+    const p = s2 - f.genesis.patience;
+    f.produce([], p); // a heartbeat of epoch 1 (aggregator node: epoch 1 has no ranking), W slots before epoch 2
+    return { f, A, B, C, D, s2, p };
   };
   {
     const { f, s2 } = election();
-    v.valid('election-ranking-ties', 'First block of epoch 2: ranking from interval-0 readings = [A (0), then B and C (100, tie broken by SHA-256(seed ‖ address)), D (500)]; E (TE), F (revoked), G (equivocator) excluded; parent at s−1 so index ⌊0/8⌋ mod 4 = 0: A produces and earns the RE reward [POE-7.score][POE-7.rank][POE-7.3][EB-2].', f, [], s2);
+    v.valid('election-ranking-ties', 'First block of epoch 2 (a heartbeat, W slots after its parent): ranking from interval-0 readings = [A (0), then B and C (100, tie: no earlier intervals, so SHA-256(seed ‖ address) with the genesis seed), D (500)]; E (TE), F (revoked), G (equivocator) excluded; order = ranking + aggregator node; ⌊(W − 1)/W⌋ mod 5 = 0: A produces, carries the epoch\'s VRF seed proof and earns the full reward (W slots) [CPF][POE-7.rank][SEED][LIVE][REWARD].', f, [], s2);
   }
   {
     const { f, p } = election();
-    // ⌊(s − p − 1)/W⌋ = ⌊8/8⌋ = 1 → ranking[1]
-    v.valid('election-patience-second', 'Epoch 2, parent at p = s2 − 1, block at slot p + 9: ⌊(9 − 1)/8⌋ mod 4 = 1, so the second-ranked produces after W = 8 silent slots [POE-7.3].', f, [], p + 9);
+    // ⌊(s − p − 1)/W⌋ = ⌊8/8⌋ = 1 → order[1]
+    v.valid('election-patience-second', 'Epoch 2, parent at p = s2 − W, block at slot p + 9: ⌊(9 − 1)/8⌋ mod 5 = 1, so the second-ranked produces after W = 8 silent slots [POE-7.3].', f, [], p + 9);
   }
   {
     const { f, p } = election();
-    // ⌊(6·8)/8⌋ mod 4 = 6 mod 4 = 2
-    v.valid('election-patience-wraparound', 'Block at slot p + 1 + 6W: ⌊48/8⌋ mod 4 = 2, the turn wraps round the ranking of 4 [POE-7.3].', f, [], p + 1 + 48);
+    v.valid('election-aggregator-last', 'Block at slot p + 1 + 4W: ⌊32/8⌋ mod 5 = 4: after the 4 ranked validators have had their patience, the aggregator node produces; it holds no RE certificate and earns nothing [LIVE].', f, [], p + 1 + 32);
+  }
+  {
+    const { f, p } = election();
+    // ⌊(6·8)/8⌋ mod 5 = 6 mod 5 = 1
+    v.valid('election-patience-wraparound', 'Block at slot p + 1 + 6W: ⌊48/8⌋ mod 5 = 1, the turn wraps round the order of 5 (4 ranked + the aggregator node) [POE-7.3][LIVE].', f, [], p + 1 + 48);
+  }
+  {
+    const { f, s2, A } = election();
+    f.produce([], s2); // A, first block of epoch 2
+    const tx = f.transferTx(A, f.key('v-b').address, 10, f.at(s2 + 1));
+    v.valid('reward-per-slot', 'A block one slot after its parent earns ⌊1000 × min(1, W)/W⌋ = 125 mc: the reward pays the slots a block covers, so making a block at every slot earns no more than one per W slots [REWARD].', f, [tx], s2 + 1);
+  }
+  {
+    const { f, s2 } = election({ genesis: { cpfRule: 'net-exchange' } });
+    v.valid('election-net-exchange-rule', 'The same readings under genesis cpfRule "net-exchange" (C = consumed + charged − discharged): A and B both score 0 and tie; the seed orders them [CPF].', f, [], s2);
+  }
+  {
+    // [CPF-window]: X and Y tie on interval 1 and differ on interval 0
+    const f = new ChainFixture();
+    const [X, Y] = ['w-x', 'w-y'].map((n) => f.key(n)) as [ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>];
+    f.produce([f.certTx(X), f.certTx(Y)]);
+    const s1 = f.firstSlotOf(1) + 1;
+    f.produce([f.readingTx(X, 0, { p: 1000, c: 1300 }, 1, f.at(s1)), f.readingTx(Y, 0, { p: 1000, c: 1050 }, 1, f.at(s1))], s1); // X 300, Y 50
+    const s2 = f.firstSlotOf(2) + 1;
+    f.produce([f.readingTx(X, 1, { p: 400, c: 500 }, 2, f.at(s2)), f.readingTx(Y, 1, { p: 600, c: 700 }, 2, f.at(s2))], s2); // both 100
+    const s3 = f.firstSlotOf(3);
+    f.produce([], s3 - f.genesis.patience);
+    v.valid('election-window-tiebreak', 'Epoch 3 ranks by interval 1: X and Y both score 100; the window (interval 0: X 300, Y 50; neither missing) puts Y first, not the seed [CPF-window].', f, [], s3);
   }
   {
     const f = new ChainFixture();
     const ks = ['w-a', 'w-b'].map((n) => f.key(n));
     f.produce(ks.map((k) => f.certTx(k)));
-    f.produce([], f.firstSlotOf(2) - 1);
-    v.valid('election-empty-fallback', 'Validators are certified but none has a reading for interval 0: the ranking of epoch 2 is empty and the aggregator node produces [POE-7.3].', f, [], f.firstSlotOf(2));
+    f.produce([], f.firstSlotOf(2) - f.genesis.patience);
+    v.valid('election-empty-fallback', 'Validators are certified but none has a reading for interval 0: the ranking of epoch 2 is empty and the aggregator node, alone in the order, produces [POE-7.3][LIVE].', f, [], f.firstSlotOf(2));
   }
 
   // ── blocks that must be rejected ───────────────────────────────────────────
   {
     const { f, s2, B } = election();
     const now = slotTime(f.genesis, s2);
-    v.reject('reject-bad-producer', 'Epoch 2, slot right after the parent: A is elected, B signs the block [POE-7.3].', f.state, forgeBlock(f.state, { slot: s2, producer: B }), now, 'BAD_PRODUCER');
+    v.reject('reject-bad-producer', 'Epoch 2, first slot: A is elected, B signs the block [POE-7.3].', f.state, forgeBlock(f.state, { slot: s2, producer: B }), now, 'BAD_PRODUCER');
+  }
+  {
+    const { f, s2, A, B } = election();
+    const now = slotTime(f.genesis, s2);
+    v.reject('reject-seed-proof-missing', 'The first block of epoch 2 without the producer\'s VRF proof [SEED].', f.state, forgeBlock(f.state, { slot: s2, producer: A, noSeedProof: true }), now, 'BAD_SEED_PROOF', 'missing in the first block of an epoch');
+    const byB = proveSeed(B.seed, f.genesis.hash, 2, previousSeed(f.state.meta)).proof;
+    v.reject('reject-seed-proof-other-key', 'The first block of epoch 2 by A carrying a proof made with B\'s key [SEED].', f.state, forgeBlock(f.state, { slot: s2, producer: A, header: { seedProof: byB } }), now, 'BAD_SEED_PROOF', 'does not verify');
+    const otherEpoch = proveSeed(A.seed, f.genesis.hash, 3, previousSeed(f.state.meta)).proof;
+    v.reject('reject-seed-proof-other-epoch', 'A\'s proof for epoch 3 in its first block of epoch 2 [SEED].', f.state, forgeBlock(f.state, { slot: s2, producer: A, header: { seedProof: otherEpoch } }), now, 'BAD_SEED_PROOF', 'does not verify');
+    const good = proveSeed(A.seed, f.genesis.hash, 2, previousSeed(f.state.meta)).proof;
+    f.produce([], s2);
+    const s = s2 + f.genesis.patience;
+    v.reject('reject-seed-proof-not-first', 'A second block of epoch 2 carrying a seed proof [SEED].', f.state, forgeBlock(f.state, { slot: s, producer: A, header: { seedProof: good } }), slotTime(f.genesis, s), 'BAD_SEED_PROOF', 'not the first block of its epoch');
+    v.reject('reject-early-empty-block', 'An empty block one slot after its parent: empty blocks are heartbeats only, s − p ≥ W [REWARD].', f.state, forgeBlock(f.state, { slot: s2 + 1, producer: A }), slotTime(f.genesis, s2 + 1), 'EARLY_EMPTY_BLOCK');
+    v.reject('reject-header-signed-for-other-chain', 'A header signed over another chain\'s genesis hash (the same keys on a test network) [DOMAIN].', f.state, forgeBlock(f.state, { slot: s, producer: A, chain: 'ee'.repeat(32) }), slotTime(f.genesis, s), 'BAD_SIGNATURE');
+    const h = { height: 9, slot: 9, epoch: 0, parent: '00'.repeat(32), producer: B.address, txRoot: '00'.repeat(32), stateRoot: '00'.repeat(32) };
+    const h2 = { ...h, stateRoot: '22'.repeat(32) };
+    const other = 'ee'.repeat(32);
+    const foreign = f.sign(f.node, 'evidence', { a: { header: h, headerSignature: signHeader(B, h, other) }, b: { header: h2, headerSignature: signHeader(B, h2, other) } }, f.at(s2 + 1));
+    v.reject('reject-evidence-from-other-chain', 'Equivocation evidence whose two headers B signed for another chain: no evidence here [DOMAIN][TX-E1].', f.state, forgeBlock(f.state, { slot: s2 + 1, producer: A, txs: [foreign] }), slotTime(f.genesis, s2 + 1), 'BAD_TX', 'BAD_EVIDENCE');
   }
   {
     const { f } = base();
@@ -272,7 +321,7 @@ export function makeVectors(): Vector[] {
     v.reject('reject-bad-height', 'Header height is not parent height + 1.', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, header: { height: 3 } }), now, 'BAD_HEIGHT');
     v.reject('reject-bad-epoch', 'Header epoch does not match its slot.', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, header: { epoch: 1 } }), now, 'BAD_EPOCH');
     const good = forgeBlock(f.state, { slot: ok, producer: f.node });
-    const badHeaderSig = { ...good, parameters: { ...good.parameters, headerSignature: signHeader(f.registry, good.parameters.header) } };
+    const badHeaderSig = { ...good, parameters: { ...good.parameters, headerSignature: signHeader(f.registry, good.parameters.header, f.genesis.hash) } };
     const reSigned = signEnvelope(f.node, 'block', badHeaderSig.parameters, { date: good.date, reqId: good.reqId });
     v.reject('reject-bad-header-signature', 'headerSignature is not the producer’s (envelope correctly signed).', f.state, reSigned, now, 'BAD_SIGNATURE');
     const tampered = { ...good, signature: good.signature.slice(0, 10) + (good.signature[10] === 'A' ? 'B' : 'A') + good.signature.slice(11) };
@@ -303,10 +352,11 @@ export function makeVectors(): Vector[] {
     const evidenceBad = (() => {
       const h = { height: 1, slot: 1, epoch: 0, parent: '00'.repeat(32), producer: z.address, txRoot: '00'.repeat(32), stateRoot: '00'.repeat(32) };
       const h2 = { ...h, slot: 2 };
-      return f.sign(f.node, 'evidence', { a: { header: h, headerSignature: signHeader(z, h) }, b: { header: h2, headerSignature: signHeader(z, h2) } }, f.at(ok));
+      return f.sign(f.node, 'evidence', { a: { header: h, headerSignature: signHeader(z, h, f.genesis.hash) }, b: { header: h2, headerSignature: signHeader(z, h2, f.genesis.hash) } }, f.at(ok));
     })();
     v.reject('reject-bad-evidence', 'Evidence whose two headers are for different slots [TX-E1].', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [evidenceBad] }), now, 'BAD_TX', 'BAD_EVIDENCE');
-    v.reject('reject-bad-state-root', 'A valid empty block whose header claims another state root.', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, header: { stateRoot: 'ef'.repeat(32) } }), now, 'BAD_STATE_ROOT');
+    const hb = f.state.meta.tipSlot + f.genesis.patience;
+    v.reject('reject-bad-state-root', 'A valid empty heartbeat whose header claims another state root.', f.state, forgeBlock(f.state, { slot: hb, producer: f.node, header: { stateRoot: 'ef'.repeat(32) } }), slotTime(f.genesis, hb), 'BAD_STATE_ROOT');
     const garbage = { ...good, parameters: { header: { ...good.parameters.header, slot: -1 }, headerSignature: good.parameters.headerSignature, txs: [] } };
     v.reject('reject-garbage-block', 'A block whose header fails the schema (negative slot).', f.state, garbage, now, 'BAD_ENCODING');
   }
@@ -351,12 +401,12 @@ export function electionReadme(): string {
   const keys = Object.fromEntries(names.map((n) => [n, f.key(n).address]));
   const vec = makeVectors();
   const ties = vec.find((x) => x.name === 'election-ranking-ties')!;
-  const preState = JSON.parse(ties.files.get('pre.json')!) as { state: { tipHash: string } };
-  const seed = preState.state.tipHash;
+  const st0 = deserializeState(JSON.parse(ties.files.get('pre.json')!).state);
+  const seed = seedForEpoch(st0.meta, 2);
   const post = JSON.parse(ties.files.get('post.json')!) as { meta: { ranking: string[] } };
   const label = (addr: string) => Object.entries(keys).find(([, a]) => a === addr)?.[0].toUpperCase().replace('V-', '') ?? addr;
   const st = deserializeState(JSON.parse(ties.files.get('pre.json')!).state);
-  const ranked = rankValidators(st.sections, 2, seed);
+  const ranked = rankValidators(st.sections, 2, seed, st.genesis);
   const lines = [
     '# Spec vectors',
     '',
@@ -374,35 +424,44 @@ export function electionReadme(): string {
     '',
     ...names.map((n) => `- ${n.replace('v-', '').toUpperCase()} = \`${keys[n]}\``),
     '',
-    'Readings for interval 0, posted in epoch 1 (Wh). Score = |P − C|, C = consumed + charged − discharged:',
+    'Readings for interval 0, posted in epoch 1 (Wh). Score = |P − C| with the paper\'s C = consumed + charged',
+    '(discharge is neither P nor C) [CPF]:',
     '',
     '| | P | consumed | charged | discharged | C | score | validator? |',
     '|---|---|---|---|---|---|---|---|',
     '| A | 1200 | 1000 | 200 | 0 | 1200 | 0 | yes (RE+TE) |',
-    '| B | 500 | 700 | 0 | 100 | 600 | 100 | yes |',
+    '| B | 500 | 600 | 0 | 100 | 600 | 100 | yes (net-exchange rule: C = 500, score 0) |',
     '| C | 0 | 100 | 0 | 0 | 100 | 100 | yes |',
     '| D | 3000 | 1000 | 1500 | 0 | 2500 | 500 | yes |',
     '| E | 1000 | 1000 | 0 | 0 | 1000 | 0 | no: certified TE only |',
     '| F | 1000 | 1000 | 0 | 0 | 1000 | 0 | no: revoked in the same block |',
     '| G | 1000 | 1000 | 0 | 0 | 1000 | 0 | no: equivocation evidence in the same block |',
     '',
-    `Seed of epoch 2 = hash of the last block of epoch 1 (height 3, slot ${f.firstSlotOf(2) - 1}) =`,
+    'Equal scores go to the window [CPF-window]: the 8 intervals before interval 0 do not exist, so',
+    'B and C both miss 8 and sum 0, and the seed decides. The seed of epoch 2 [SEED] is the newest',
+    'VRF seed made at the first block of an epoch ≤ 0: the first block of epoch 0 (height 1, by the',
+    'aggregator node) made',
     `\`${seed}\`.`,
     '',
     'Tie-break keys SHA-256(seed ‖ address) over the 64 raw bytes, e.g.',
     '`printf %s <seed><address> | xxd -r -p | sha256sum`:',
     '',
-    ...ranked.map((r) => `- ${label(r.address)}: score ${r.score}, key \`${r.tieBreak}\``),
+    ...ranked.map((r) => `- ${label(r.address)}: score ${r.score}, window missing ${r.missing} sum ${r.windowWh}, key \`${r.tieBreak}\``),
     '',
-    `B and C tie at 100; the smaller key goes first, so the ranking is`,
-    `[${post.meta.ranking.map(label).join(', ')}] (n = 4).`,
+    `B and C tie at 100 and on the window; the smaller key goes first, so the ranking is`,
+    `[${post.meta.ranking.map(label).join(', ')}] (4 validators) and the production order is the ranking`,
+    'followed by the aggregator node N [LIVE] (n = 5).',
     '',
-    `Producer of slot s with parent slot p = s₂ − 1 = ${f.firstSlotOf(2) - 1}, W = 8: ranking[⌊(s − p − 1)/8⌋ mod 4]:`,
+    `Producer of slot s with parent slot p = s₂ − W = ${f.firstSlotOf(2) - 8}, W = 8: order[⌊(s − p − 1)/8⌋ mod 5]:`,
     '',
-    `- \`election-ranking-ties\`: s = p + 1 → ⌊0/8⌋ = 0 → ${label(post.meta.ranking[0]!)}; it holds an RE+TE certificate and earns blockRewardMc = 1000 mc.`,
+    `- \`election-ranking-ties\`: s = p + 8 = s₂ → ⌊7/8⌋ = 0 → ${label(post.meta.ranking[0]!)}; the first block of epoch 2 carries ${label(post.meta.ranking[0]!)}'s VRF proof; it holds an RE+TE certificate and earns ⌊1000 × min(8, 8)/8⌋ = 1000 mc [REWARD].`,
     `- \`election-patience-second\`: s = p + 9 → ⌊8/8⌋ = 1 → ${label(post.meta.ranking[1]!)}.`,
-    `- \`election-patience-wraparound\`: s = p + 49 → ⌊48/8⌋ = 6, 6 mod 4 = 2 → ${label(post.meta.ranking[2]!)}.`,
-    '- `election-empty-fallback`: two RE+TE pseudonyms but no reading for interval 0 → empty ranking → the aggregator node.',
+    '- `election-aggregator-last`: s = p + 33 → ⌊32/8⌋ = 4 → N, the aggregator node.',
+    `- \`election-patience-wraparound\`: s = p + 49 → ⌊48/8⌋ = 6, 6 mod 5 = 1 → ${label(post.meta.ranking[1]!)}.`,
+    '- `reward-per-slot`: a block one slot after its parent earns ⌊1000 × 1/8⌋ = 125 mc.',
+    '- `election-net-exchange-rule`: genesis cpfRule "net-exchange": A and B both score 0 and the seed orders them.',
+    '- `election-window-tiebreak`: X and Y tie at 100 on interval 1; interval 0 (X 300, Y 50) ranks Y first.',
+    '- `election-empty-fallback`: two RE+TE pseudonyms but no reading for interval 0 → empty ranking → the order is [N].',
     '- `reject-bad-producer`: s = p + 1 should be A; B signs → `BAD_PRODUCER`.',
     '',
   ];

@@ -175,10 +175,11 @@ export class ChainFixture {
   }
 
   /**
-   * Builds the next block at `slot` (default: the next slot) with the elected producer's
-   * key, re-validates it as a follower would, checks both agree, and advances.
+   * Builds the next block at `slot` (default: the next slot, or the first heartbeat slot
+   * p + W for an empty block [REWARD]) with the elected producer's key, re-validates it as
+   * a follower would, checks both agree, and advances.
    */
-  produce(txs: readonly unknown[], slot = this.state.meta.tipSlot + 1, o: { allowRejects?: boolean } = {}): BuiltBlock {
+  produce(txs: readonly unknown[], slot = this.state.meta.tipSlot + (txs.length === 0 ? this.genesis.patience : 1), o: { allowRejects?: boolean } = {}): BuiltBlock {
     const producer = producerForSlot(this.state, slot);
     const kp = this.keys.get(producer);
     if (!kp) throw new Error(`FIXTURE no key for elected producer ${producer}`);

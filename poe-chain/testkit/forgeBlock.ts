@@ -9,6 +9,7 @@ import type { ChainState } from '../core/chainState.js';
 import { stateRoot } from '../core/chainState.js';
 import { blockHash, signHeader } from '../core/blockHash.js';
 import { epochOfSlot, slotTime } from '../core/genesis.js';
+import { previousSeed, proveSeed } from '../core/epochSeed.js';
 import { merkleRoot } from '../core/merkleRoot.js';
 import { txId } from '../core/txId.js';
 
@@ -22,10 +23,17 @@ export interface ForgeOptions {
   envelopeSigner?: KeyPair;
   /** sign the header with another key */
   headerSigner?: KeyPair;
+  /** sign the header for another chain's genesis hash [DOMAIN] */
+  chain?: string;
+  /** leave out the [SEED] proof the first block of an epoch carries (made with the producer's key) */
+  noSeedProof?: boolean;
 }
 
 export function forgeBlock(parent: ChainState, o: ForgeOptions): Envelope<'block'> {
   const txs = (o.txs ?? []) as EmbeddedEnvelope[];
+  const epoch = epochOfSlot(parent.genesis, o.slot);
+  const first = epoch > parent.meta.rankingEpoch && !o.noSeedProof;
+  const seedProof = first ? proveSeed(o.producer.seed, parent.genesis.hash, epoch, previousSeed(parent.meta)).proof : undefined;
   const header: BlockHeader = {
     height: parent.meta.height + 1,
     slot: o.slot,
@@ -34,13 +42,14 @@ export function forgeBlock(parent: ChainState, o: ForgeOptions): Envelope<'block
     producer: o.producer.address,
     txRoot: merkleRoot(txs.map((t) => txId(t))),
     stateRoot: stateRoot(parent),
+    ...(seedProof !== undefined ? { seedProof } : {}),
     ...o.header,
   };
   const hash = blockHash(header);
   return signEnvelope(
     o.envelopeSigner ?? o.producer,
     'block',
-    { header, headerSignature: signHeader(o.headerSigner ?? o.producer, header), txs },
+    { header, headerSignature: signHeader(o.headerSigner ?? o.producer, header, o.chain ?? parent.genesis.hash), txs },
     { date: new Date(slotTime(parent.genesis, o.slot)).toISOString(), reqId: Buffer.from(hash, 'hex').subarray(0, 16).toString('base64url') },
   );
 }

@@ -1,6 +1,7 @@
 /**
  * evidence (DESIGN §7): two headers signed by one producer for one slot.
- *   [TX-E1] same producer, same slot, different hashes, both signatures valid   BAD_EVIDENCE
+ *   [TX-E1] same producer, same slot, different hashes, both signatures valid for THIS
+ *           chain (signed over its genesis hash, [DOMAIN])                      BAD_EVIDENCE
  *   [TX-E2] the producer is not yet recorded                                    ALREADY_EQUIVOCATOR
  *   Effect [POE-7.equivocation]: the producer is recorded as an equivocator, leaves the
  *   current ranking at once and every later one, gets no further block rewards, and
@@ -15,7 +16,7 @@ import type { TxContext } from './txContext.js';
 export function applyEvidence(env: Envelope<'evidence'>, ctx: TxContext): void {
   const d = ctx.draft;
   const { a, b } = env.parameters;
-  const problem = equivocationProblem(a, b);
+  const problem = equivocationProblem(a, b, d.genesis.hash);
   if (problem !== undefined) throw new TxError('BAD_EVIDENCE', { reason: problem });
   const producer = a.header.producer;
   if (d.s.equivocators.has(producer)) throw new TxError('ALREADY_EQUIVOCATOR', { producer });

@@ -14,13 +14,13 @@ import { parseGenesis, slotAt, slotTime } from '../../core/genesis.js';
 import { testKey } from '../../testkit/chainFixture.js';
 import type { ReorgEvent } from '../../node/createChainNode.js';
 import type { Evidence } from '../../../schemas/types.js';
-import { connect, pastGenesisConfig, startAedes, startNode, waitFor, sleep, liveGenesisConfig } from './nodeFixtures.js';
+import { withFiller, connect, pastGenesisConfig, startAedes, startNode, waitFor, sleep, liveGenesisConfig } from './nodeFixtures.js';
 
 const aggNode = testKey('aggregator-node');
 const funded = testKey('funded');
 
 function block(parent: ChainState, slot: number, txs: unknown[] = [], key: KeyPair = aggNode): BuiltBlock {
-  return buildBlock(parent, txs, key, slot, slotTime(parent.genesis, slot));
+  return buildBlock(parent, withFiller(parent, slot, txs), key, slot, slotTime(parent.genesis, slot));
 }
 
 async function send(client: MqttClient, b: BuiltBlock | object): Promise<void> {
@@ -124,13 +124,13 @@ test('equivocation: two signed headers of one producer for one slot become evide
     const slot = Math.max(slotAt(parent.genesis, Date.now()), parent.meta.tipSlot + 1);
     const t = signEnvelope(funded, 'transfer', { to: testKey('z').address, amountMillicents: 1 });
     // two different blocks, same producer, same slot (the second holds a transaction; validity does not matter)
-    const one = buildBlock(parent, [], aggNode, slot, slotTime(parent.genesis, slot));
+    const one = buildBlock(parent, withFiller(parent, slot, []), aggNode, slot, slotTime(parent.genesis, slot));
     const two = buildBlock(parent, [t], aggNode, slot, slotTime(parent.genesis, slot));
     assert.notEqual(one.hash, two.hash);
     await send(pub, one);
     await send(pub, two);
     await waitFor('evidence', () => evidence.length === 1);
-    assert.equal(equivocationProblem(evidence[0]!.a, evidence[0]!.b), undefined);
+    assert.equal(equivocationProblem(evidence[0]!.a, evidence[0]!.b, parent.genesis.hash), undefined);
     await waitFor('evidence on chain (producer and watcher)', () =>
       p.node.state().sections.equivocators.has(aggNode.address) && n.node.state().sections.equivocators.has(aggNode.address), 5000);
     assert.ok(n.node.stats().evidenceSubmitted + p.node.stats().evidenceSubmitted >= 1);

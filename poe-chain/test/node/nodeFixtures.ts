@@ -4,18 +4,20 @@ import { Aedes } from 'aedes';
 import mqtt, { type MqttClient } from 'mqtt';
 import { MemoryLevel } from 'memory-level';
 import type { GenesisConfig } from '../../../schemas/types.js';
-import type { KeyPair } from '../../../wire/keys.js';
+import { signBytes, type KeyPair } from '../../../wire/keys.js';
+import { canonicalBytes } from '../../../wire/canonicalJson.js';
 import { epochOfSlot, parseGenesis, slotTime, type Genesis } from '../../core/genesis.js';
 import { buildBlock, type BuiltBlock } from '../../core/buildBlock.js';
 import { StateDraft, stateRoot, type ChainState } from '../../core/chainState.js';
 import { beginBlock, endBlock } from '../../core/blockLifecycle.js';
 import { blockHash, signHeader } from '../../core/blockHash.js';
+import { previousSeed, proveSeed } from '../../core/epochSeed.js';
 import { merkleRoot } from '../../core/merkleRoot.js';
 import { txId } from '../../core/txId.js';
 import { signEnvelope } from '../../../wire/codec.js';
-import type { EmbeddedEnvelope, Envelope } from '../../../schemas/types.js';
+import type { Certificate, EmbeddedEnvelope, Envelope } from '../../../schemas/types.js';
 import { openChainStore, type ChainStore } from '../../store/openChainStore.js';
-import { testGenesisConfig } from '../../testkit/chainFixture.js';
+import { testGenesisConfig, testKey } from '../../testkit/chainFixture.js';
 import { createChainNode, type ChainNode, type ChainNodeOptions } from '../../node/createChainNode.js';
 
 export interface TestBroker {
@@ -116,11 +118,31 @@ export function buildChain(state: ChainState, key: KeyPair, firstSlot: number, c
   let st = state;
   for (let i = 0; i < count; i++) {
     const slot = firstSlot + i;
-    const b = buildBlock(st, txsAt(i), key, slot, slotTime(st.genesis, slot));
+    const b = buildBlock(st, withFiller(st, slot, txsAt(i)), key, slot, slotTime(st.genesis, slot));
     out.push(b);
     st = b.state;
   }
   return out;
+}
+
+/**
+ * [REWARD] An empty block is valid only W slots after its parent: tests that need blocks at
+ * consecutive slots fill an otherwise empty one with a registry certificate of a fresh
+ * TE-only key (it needs no funds and never ranks).
+ */
+export function withFiller(parent: ChainState, slot: number, txs: readonly unknown[]): unknown[] {
+  if (txs.length > 0 || slot - parent.meta.tipSlot >= parent.genesis.patience) return [...txs];
+  const registry = testKey('registry');
+  const time = slotTime(parent.genesis, slot);
+  const unsigned = {
+    address: testKey(`filler/${parent.tipHash}/${slot}`).address,
+    validFrom: new Date(time).toISOString(),
+    validTo: new Date(time + 86_400_000).toISOString(),
+    feeder: 'F1',
+    programme: 'TE',
+  };
+  const cert = { ...unsigned, registrySignature: signBytes(registry, canonicalBytes(unsigned)).toString('base64') };
+  return [signEnvelope(registry, 'certificate', cert as Certificate, { date: new Date(time).toISOString() })];
 }
 
 /** Appends built blocks to a store. */
@@ -139,11 +161,15 @@ export function forgeBlock(parent: ChainState, txs: readonly unknown[], key: Key
   const time = slotTime(g, slot);
   const height = parent.meta.height + 1;
   const d = new StateDraft(parent);
-  beginBlock(d, { epoch, time, parentHash: parent.tipHash });
+  const seeded = epoch > parent.meta.rankingEpoch ? proveSeed(key.seed, g.hash, epoch, previousSeed(parent.meta)) : undefined;
+  beginBlock(d, { epoch, time, ...(seeded ? { newSeed: seeded.seed } : {}) });
   endBlock(d, { height, slot, time, producer: key.address });
   const next = d.finish(parent.tipHash);
-  const header = { height, slot, epoch, parent: parent.tipHash, producer: key.address, txRoot: merkleRoot(txs.map((t) => txId(t))), stateRoot: o.stateRoot ?? stateRoot(next) };
+  const header = {
+    height, slot, epoch, parent: parent.tipHash, producer: key.address, txRoot: merkleRoot(txs.map((t) => txId(t))), stateRoot: o.stateRoot ?? stateRoot(next),
+    ...(seeded ? { seedProof: seeded.proof } : {}),
+  };
   const hash = blockHash(header);
-  const block = signEnvelope(key, 'block', { header, headerSignature: signHeader(key, header), txs: txs as EmbeddedEnvelope[] }, { date: new Date(time).toISOString() });
+  const block = signEnvelope(key, 'block', { header, headerSignature: signHeader(key, header, g.hash), txs: txs as EmbeddedEnvelope[] }, { date: new Date(time).toISOString() });
   return { block, hash };
 }
