@@ -100,7 +100,7 @@ export function chainStateFacts(prev: ChainState, applied: AppliedBlockLike): Fa
       const key = `${address}|${epoch - 2}`;
       const r = next.sections.readings.get(key) ?? prev.sections.readings.get(key);
       if (r === undefined) continue;
-      const scoreWh = readingScore(r);
+      const scoreWh = readingScore(r, next.genesis.cpfRule);
       ranking.push({ address, scoreWh, cpf: cpfOf(scoreWh) });
     }
     out.push({ kind: 'ranking', epoch, ranking, height });

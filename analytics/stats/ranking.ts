@@ -28,7 +28,7 @@ export interface Ranking {
   items: RankedEntry[];
 }
 
-/** [POE-7.score] |P − (C + charged − discharged)| in Wh: the chain's own function. */
+/** [CPF] the chain's own score function, with the paper's rule (readings seen before the chain ranks them). */
 export function scoreWh(r: Pick<ReadingRecord, 'producedWh' | 'consumedWh' | 'chargedWh' | 'dischargedWh'>): number {
   return readingScore(r);
 }

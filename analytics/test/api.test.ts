@@ -138,13 +138,13 @@ describe('analytics HTTP API', () => {
   });
 
   it('GET /api/ranking: from the readings until the chain gives one', async () => {
-    // latest slot (10:15): A |1000 − 600| = 400, B |0 − (1000 − 500)| = 500
+    // latest slot (10:15), the paper's score [CPF]: A |1000 − 600| = 400, B |0 − 1000| = 1000 (its discharge is not RES production)
     const r = await ok<{ source: string; intervalStart: string; items: { rank: number; address: string; scoreWh: number; cpf: number }[] }>('/api/ranking');
     assert.equal(r.source, 'readings');
     assert.equal(r.intervalStart, iso(S2));
     assert.deepEqual(r.items, [
       { rank: 1, address: A, scoreWh: 400, cpf: Math.round(Math.exp(-0.4) * 1e6) / 1e6 },
-      { rank: 2, address: B, scoreWh: 500, cpf: Math.round(Math.exp(-0.5) * 1e6) / 1e6 },
+      { rank: 2, address: B, scoreWh: 1000, cpf: Math.round(Math.exp(-1) * 1e6) / 1e6 },
     ]);
     const h = await ok<{ source: string; items: { intervalStart: string; items: unknown[] }[] }>('/api/ranking/history?limit=5&top=1');
     assert.equal(h.source, 'readings');

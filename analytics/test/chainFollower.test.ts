@@ -35,7 +35,7 @@ function buildChain(): { f: ChainFixture; a: string; b: string } {
   ]);
   // readings of interval 0: scores |P − C| a 100, b 0 → the ranking of epoch 2 is [b, a]
   const s1 = f.firstSlotOf(1) + 1;
-  f.produce([f.readingTx(a, 0, { p: 1000, c: 900 }, 1, f.at(s1)), f.readingTx(b, 0, { p: 1000, c: 800, ch: 300, dis: 100 }, 1, f.at(s1))], s1);
+  f.produce([f.readingTx(a, 0, { p: 1000, c: 900 }, 1, f.at(s1)), f.readingTx(b, 0, { p: 1000, c: 800, ch: 200, dis: 100 }, 1, f.at(s1))], s1);
   const closeSlot = f.firstSlotOf(1) + 40;
   f.produce([f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(closeSlot))], closeSlot);
   f.produce([], f.firstSlotOf(2)); // b, best-ranked, produces and earns the reward

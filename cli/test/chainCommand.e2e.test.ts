@@ -28,8 +28,8 @@ async function writeChain(dir: string): Promise<ChainFixture> {
   const after = f.firstSlotOf(3) + 1;
   f.produce([f.readingTx(a, 2, { dis: 3000 }, 1, f.at(after)), f.readingTx(b, 2, { dis: 500 }, 1, f.at(after))], after);
   f.produce([f.transferTx(a, b.address, 1000, f.at(after + 1))], after + 1);
-  f.produce([], after + 2);
-  f.produce([], after + 3);
+  f.produce([]); // heartbeats, W slots apart [REWARD]
+  f.produce([]);
   const store = await openChainStore(new Level<string, string>(chainDbPath(dir)), { genesis: testGenesisConfig(), snapshotEvery: 4 });
   for (const blk of f.blocks) await store.importBlock(blk.block, { now: Date.now() });
   await store.close({ snapshot: false });
