@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-/** `tmi`: the one command line of the platform (DESIGN §9). */
+/**
+ * `tmi`: the one command line of the platform (DESIGN §9). It starts at once: this file
+ * and the command table import nothing else; a command's module is imported when it is
+ * named, and the parts it drives when it runs.
+ */
 import { COMMANDS } from './commands.js';
 
 const VERSION = '0.1.0';
@@ -31,11 +35,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(VERSION + '\n');
     return 0;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
     process.stderr.write(`tmi: unknown command '${name}'\n\n${usage()}`);
     return 1;
   }
+  const cmd = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(cmd.help);
     return 0;

@@ -21,7 +21,7 @@ import type { TcrParams } from '../tcr/tcrParams.js';
 import { sealBid } from '../poe-chain/core/auction/sealedBid.js';
 import { cpf } from './cpf.js';
 import type { HemStore, OutboxEntry, StoreWrite } from './hemStore.js';
-import type { HemStatus, HomeDevices, IntervalMeasurement } from './homeDevices.js';
+import { withBatteryLimits, type HemStatus, type HomeDevices, type IntervalMeasurement } from './homeDevices.js';
 import { fromWireInterval, homeSeconds, intervalAt, toWireInterval, type Interval } from './meteringInterval.js';
 import { OutboxPump } from './outboxPump.js';
 import type { Pseudonym, PseudonymBook } from './pseudonyms.js';
@@ -342,9 +342,15 @@ export function createEms(o: EmsOptions): Ems {
       log.warn({ event: 'no-bid', auctionId: a.auctionId, reason: p ? 'BAD_DELIVERY_INTERVAL' : 'NO_CERTIFIED_PSEUDONYM' }, 'cannot bid');
       return;
     }
+    // [HDG-BID] never bid what the device cannot deliver
+    const limits = o.devices.batteryLimits?.();
+    if (limits === null) {
+      log.warn({ event: 'no-bid', auctionId: a.auctionId, reason: 'DEVICE_CANNOT_DELIVER', why: o.devices.batteryLimitsWhy?.() }, 'cannot bid');
+      return;
+    }
     const state = o.devices.batteryState();
     const forecast: HomeForecast = o.devices.forecast(delivery);
-    const decision: Decision = decide(homeAuction(a), state, o.tcr, forecast);
+    const decision: Decision = decide(homeAuction(a), state, limits ? withBatteryLimits(o.tcr, limits) : o.tcr, forecast);
     // The decision log line lets anyone recompute decide() from the same inputs.
     log.info(
       { event: 'decision', auctionId: a.auctionId, soc: state.soc, forecast, speed: o.speed, bid: decision.bid, reason: decision.reason },

@@ -86,6 +86,27 @@ export const mqttAdapterSchema = {
   },
 } as const;
 
+export const sunspecAdapterSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'host'],
+  properties: {
+    type: { const: 'sunspec' },
+    /** the device's address on the home network (Modbus TCP) */
+    host: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' },
+    port: { type: 'integer', minimum: 1, maximum: 65535 },
+    unitId: { type: 'integer', minimum: 0, maximum: 247 },
+    /** where the SunSpec header is (default: try 40000, 0, 50000) */
+    baseAddress: { type: 'integer', enum: [0, 40000, 50000] },
+    pollMs: { type: 'integer', minimum: 200, maximum: 600_000 },
+    timeoutMs: { type: 'integer', minimum: 100, maximum: 60_000 },
+    /** the meter counts export as positive power */
+    invertMeter: { type: 'boolean' },
+    /** ac: a battery with its own inverter; dc: behind a hybrid inverter (default ac) */
+    batteryCoupling: { type: 'string', enum: ['ac', 'dc'] },
+  },
+} as const;
+
 export const hemConfigSchema = {
   type: 'object',
   additionalProperties: false,
@@ -131,7 +152,7 @@ export const hemConfigSchema = {
     adapter: {
       type: 'object',
       required: ['type'],
-      properties: { type: { type: 'string', enum: ['sim', 'mqtt'] } },
+      properties: { type: { type: 'string', enum: ['sim', 'mqtt', 'sunspec'] } },
     },
     battery: { type: 'object' },
     curves: { type: 'object' },
@@ -145,6 +166,7 @@ export const hemConfigSchema = {
 
 export type SimAdapterConfig = FromSchema<typeof simAdapterSchema>;
 export type MqttAdapterConfig = FromSchema<typeof mqttAdapterSchema>;
+export type SunSpecAdapterConfig = FromSchema<typeof sunspecAdapterSchema>;
 type RawConfig = FromSchema<typeof hemConfigSchema>;
 
 export interface HemConfig extends Omit<RawConfig, 'adapter' | 'battery' | 'curves' | 'log' | '$comment'> {
@@ -157,7 +179,7 @@ export interface HemConfig extends Omit<RawConfig, 'adapter' | 'battery' | 'curv
   underDeliverFactor: number;
   maxCatchUp: number;
   chain?: { genesis: string; produce: boolean };
-  adapter: SimAdapterConfig | MqttAdapterConfig;
+  adapter: SimAdapterConfig | MqttAdapterConfig | SunSpecAdapterConfig;
   tcr: TcrParams;
   logLevel: string;
 }
@@ -165,6 +187,7 @@ export interface HemConfig extends Omit<RawConfig, 'adapter' | 'battery' | 'curv
 const validateConfig = compileSchema(hemConfigSchema);
 const validateSim = compileSchema(simAdapterSchema);
 const validateMqtt = compileSchema(mqttAdapterSchema);
+const validateSunSpec = compileSchema(sunspecAdapterSchema);
 
 function check(v: (x: unknown) => boolean, value: unknown, prefix: string): void {
   const fn = v as unknown as { (x: unknown): boolean; errors?: { instancePath: string; message?: string; params: Record<string, unknown>; keyword: string }[] | null };
@@ -183,6 +206,7 @@ export function parseHemConfig(value: unknown, baseDir = process.cwd()): HemConf
   const raw = value as RawConfig;
   const adapterRaw = raw.adapter as unknown;
   if (raw.adapter.type === 'sim') check(validateSim, adapterRaw, '/adapter');
+  else if (raw.adapter.type === 'sunspec') check(validateSunSpec, adapterRaw, '/adapter');
   else check(validateMqtt, adapterRaw, '/adapter');
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   let tcr: TcrParams;
@@ -194,7 +218,7 @@ export function parseHemConfig(value: unknown, baseDir = process.cwd()): HemConf
   } catch (err) {
     throw new HemError('BAD_CONFIG', { path: '/battery|/curves', reason: (err as Error).message });
   }
-  let adapter = adapterRaw as SimAdapterConfig | MqttAdapterConfig;
+  let adapter = adapterRaw as SimAdapterConfig | MqttAdapterConfig | SunSpecAdapterConfig;
   if (adapter.type === 'sim' && adapter.csv) adapter = { ...adapter, csv: abs(adapter.csv) };
   const dataDir = abs(raw.dataDir);
   const out: HemConfig = {

@@ -1,12 +1,14 @@
 /**
  * The device gateway (HDG) seen from the EMS: one small interface, several adapters
- * (`sim`: a simulated home; `mqtt`: devices on a local home bus).
+ * (`sim`: a simulated home; `mqtt`: devices on a local home bus; `sunspec`: SunSpec
+ * devices over Modbus TCP).
  *
  * Power signs: battery power is positive while charging. Energies are Wh of home time
  * (see meteringInterval.ts); times are wall-clock ms since the epoch.
  */
 import type { BatteryState } from '../tcr/stepBattery.js';
 import type { HomeForecast } from '../tcr/decide.js';
+import type { TcrParams } from '../tcr/tcrParams.js';
 import type { Interval } from './meteringInterval.js';
 
 /** What the home did over one metering interval. */
@@ -49,6 +51,20 @@ export interface LivePower {
   readonly setpointW: number | null;
 }
 
+/** What the battery can deliver now, as the device says (AC side, W). */
+export interface BatteryLimits {
+  readonly maxChargeW: number;
+  readonly maxDischargeW: number;
+}
+
+/** The controller's parameters with the battery's power limits capped by the device's. */
+export function withBatteryLimits(tcr: TcrParams, l: BatteryLimits): TcrParams {
+  return {
+    ...tcr,
+    battery: { ...tcr.battery, maxChargeW: Math.min(tcr.battery.maxChargeW, l.maxChargeW), maxDischargeW: Math.min(tcr.battery.maxDischargeW, l.maxDischargeW) },
+  };
+}
+
 export interface HomeDevices {
   readonly kind: string;
   start(): Promise<void>;
@@ -61,6 +77,15 @@ export interface HomeDevices {
   batteryState(): BatteryState;
   /** Expected PV and load over a coming interval, home-time Wh. */
   forecast(interval: Interval): HomeForecast;
+  /**
+   * [HDG-BID] What the battery can deliver now, for bidding: the device's power limits,
+   * or null when an award could not be carried out (no battery control, device not
+   * answering, SOC unknown, the last set-point write failed); the EMS then does not bid.
+   * Absent: the configured battery (sim, mqtt).
+   */
+  batteryLimits?(): BatteryLimits | null;
+  /** why batteryLimits() is null, in words, for the log */
+  batteryLimitsWhy?(): string;
   /** Follow `w` over its window (replaces any window it overlaps). */
   scheduleSetpoint(w: SetpointWindow): void;
   live(): LivePower;

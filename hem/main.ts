@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * Entry point of a home's HEM process: `node dist/hem/main.js --config hem.json`, the same
- * as `tmi hem --config hem.json` but loading only the HEM's own modules (the `tmi` command
- * loads every part; on a Raspberry Pi that costs ~15 MB of RSS for nothing).
+ * as `tmi hem --config hem.json` (which also imports only the HEM's modules) without the
+ * command table.
  */
 import { hem } from '../cli/commands/hem.js';
 

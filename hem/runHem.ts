@@ -16,6 +16,7 @@ import { scaledPv } from './profiles/scaledPv.js';
 import { loadAusgridCsv } from './profiles/ausgridCsv.js';
 import { createSimHome, type EnergyProfile, type TimeOrigin } from './adapters/simHome.js';
 import { createMqttHome } from './adapters/mqttHome.js';
+import { createSunSpecHome } from './adapters/sunspecHome.js';
 import { seriesProfile } from './adapters/seriesProfile.js';
 import { createEms, certificateTxEntry, TOPICS, type Ems } from './ems.js';
 import type { HemConfig } from './hemConfig.js';
@@ -116,6 +117,22 @@ async function createDevices(cfg: HemConfig, store: HemStore, log: Logger, now: 
       speed: cfg.speed,
       now,
       log: log.child({ part: 'hdg-mqtt' }),
+    });
+  }
+  if (a.type === 'sunspec') {
+    return createSunSpecHome({
+      host: a.host,
+      ...(a.port !== undefined ? { port: a.port } : {}),
+      ...(a.unitId !== undefined ? { unitId: a.unitId } : {}),
+      ...(a.baseAddress !== undefined ? { baseAddress: a.baseAddress } : {}),
+      ...(a.pollMs !== undefined ? { pollMs: a.pollMs } : {}),
+      ...(a.timeoutMs !== undefined ? { timeoutMs: a.timeoutMs } : {}),
+      ...(a.invertMeter !== undefined ? { invertMeter: a.invertMeter } : {}),
+      ...(a.batteryCoupling !== undefined ? { batteryCoupling: a.batteryCoupling } : {}),
+      capacityWh: cfg.tcr.battery.capacityWh,
+      speed: cfg.speed,
+      now,
+      log: log.child({ part: 'hdg-sunspec' }),
     });
   }
   const energy =

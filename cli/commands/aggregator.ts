@@ -1,6 +1,4 @@
 import { readFileSync, existsSync } from 'node:fs';
-import { pino } from 'pino';
-import { startPlatform } from '../../platform/startPlatform.js';
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
 
@@ -74,9 +72,9 @@ ${formatOptions(runSpec)}
 
 export const aggregator: Command = {
   name: 'aggregator',
-  summary: 'post a VPP bid/offer by hand, list auctions and the ledger, or run the aggregator',
   help: HELP,
   async run(argv) {
+    const [{ pino }, { startPlatform }] = await Promise.all([import('pino'), import('../../platform/startPlatform.js')]);
     const [sub, ...rest] = argv;
     if (sub === 'post') {
       const { values: v } = parseCommandLine(rest, postSpec);

@@ -1,13 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Level } from 'level';
-import { pino } from 'pino';
-import { createAnalytics } from '../../analytics/createAnalytics.js';
-import { createChainFollower, type ChainFollower } from '../../analytics/adapters/chainFollower.js';
-import { createMqttFollower, type MqttFollower } from '../../analytics/adapters/mqttFollower.js';
 import type { Fact } from '../../analytics/facts.js';
-import { openChainStore, type ChainStore } from '../../poe-chain/store/openChainStore.js';
-import { readKeyFile } from '../../wire/keyFile.js';
+import type { Level as LevelDb } from 'level';
+import type { ChainFollower } from '../../analytics/adapters/chainFollower.js';
+import type { MqttFollower } from '../../analytics/adapters/mqttFollower.js';
+import type { ChainStore } from '../../poe-chain/store/openChainStore.js';
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
 
@@ -36,7 +33,6 @@ function intOption(name: string, v: unknown, min: number, max: number): number {
 
 export const analytics: Command = {
   name: 'analytics',
-  summary: 'run the analytics service: statistics, HTTP API and live dashboard',
   help: `Usage: tmi analytics --data <dir> [--broker <url> --meter-id <id> --key <keyfile>]
                       [--genesis <file>] [--port 8480] [--host 127.0.0.1]
 
@@ -55,6 +51,15 @@ Logs (pino JSON) go to stderr. SIGINT or SIGTERM stops it.
 ${formatOptions(spec)}
 `,
   async run(argv) {
+    const [{ Level }, { pino }, { createAnalytics }, { createChainFollower }, { createMqttFollower }, { openChainStore }, { readKeyFile }] = await Promise.all([
+      import('level'),
+      import('pino'),
+      import('../../analytics/createAnalytics.js'),
+      import('../../analytics/adapters/chainFollower.js'),
+      import('../../analytics/adapters/mqttFollower.js'),
+      import('../../poe-chain/store/openChainStore.js'),
+      import('../../wire/keyFile.js'),
+    ]);
     const { values } = parseCommandLine(argv, spec);
     if (typeof values.data !== 'string' || values.data === '') {
       process.stderr.write('tmi analytics: --data <dir> is required\n');
@@ -76,7 +81,7 @@ ${formatOptions(spec)}
     const an = await createAnalytics({ db, log, maxSseClients: maxSse });
 
     // the chain-state adapter, when there is a chain to follow
-    let chainDb: Level<string, string> | undefined;
+    let chainDb: LevelDb<string, string> | undefined;
     let chainStore: ChainStore | undefined;
     let chain: ChainFollower | undefined;
     const genesis = typeof values.genesis === 'string' ? (JSON.parse(await readFile(values.genesis, 'utf8')) as unknown) : undefined;

@@ -7,7 +7,6 @@ const BENCHES = ['codec', 'broker', 'hem', 'chain', 'clear'] as const;
 
 export const bench: Command = {
   name: 'bench',
-  summary: 'run a benchmark (codec, broker, hem, chain, clear); prints JSON',
   help: `Usage: tmi bench <${BENCHES.join('|')}> [args]
 
 Runs one benchmark in a child process and prints its JSON result on stdout.

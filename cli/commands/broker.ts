@@ -1,8 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { pino } from 'pino';
-import { createTmiBroker, type TmiBrokerOptions } from '../../broker/createTmiBroker.js';
-import { createHttpDirectory } from '../../broker/httpDirectory.js';
-import { loadOrCreateKeyFile } from '../../wire/keyFile.js';
+import type { TmiBrokerOptions } from '../../broker/createTmiBroker.js';
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
 
@@ -44,7 +41,6 @@ function readToken(v: string): string {
 
 export const broker: Command = {
   name: 'broker',
-  summary: 'run the MQTT broker (TCP, TLS, WebSocket)',
   help: `Usage: tmi broker --registry <url> --admin-token <file|token> [--port 1883]
                   [--tls-port N --tls-key key.pem --tls-cert cert.pem [--tls-ca ca.pem]]
                   [--ws-port N] [--metrics-port N] [--key broker-key.json]
@@ -63,6 +59,12 @@ session when it moves to another. Logs (pino JSON) go to stderr; SIGINT/SIGTERM 
 ${formatOptions(spec)}
 `,
   async run(argv) {
+    const [{ pino }, { createTmiBroker }, { createHttpDirectory }, { loadOrCreateKeyFile }] = await Promise.all([
+      import('pino'),
+      import('../../broker/createTmiBroker.js'),
+      import('../../broker/httpDirectory.js'),
+      import('../../wire/keyFile.js'),
+    ]);
     const { values } = parseCommandLine(argv, spec);
     if (typeof values.registry !== 'string' || values.registry === '') {
       process.stderr.write('tmi broker: --registry <url> is required\n');

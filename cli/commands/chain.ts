@@ -1,13 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { parseGenesis, GENESIS_DEFAULTS, epochOfSlot, slotTime } from '../../poe-chain/core/genesis.js';
-import { stateRoot } from '../../poe-chain/core/chainState.js';
-import { finalizedHeight } from '../../poe-chain/core/forkChoice.js';
-import { verifyChain } from '../../poe-chain/store/verifyChain.js';
-import { chainDbDamage, chainDbPath, openChainLevel, openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
-import { listTables } from '../../poe-chain/store/levelTableCheck.js';
-import { ChainStoreError } from '../../poe-chain/store/chainStoreError.js';
-import { runNodeCommand } from '../../poe-chain/node/runNodeCommand.js';
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
 
@@ -32,6 +24,7 @@ function fail(msg: string): number {
 }
 
 async function init(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const [{ parseGenesis }, { chainDbPath, openChainStoreAt }] = await Promise.all([import('../../poe-chain/core/genesis.js'), import('../../poe-chain/store/chainDataDir.js')]);
   if (typeof values.genesis !== 'string') return fail('--genesis <file> is required');
   const data = String(values.data);
   let config: unknown;
@@ -49,6 +42,7 @@ async function init(values: Record<string, string | boolean | undefined>): Promi
 }
 
 async function genesisTemplate(values: Record<string, string | boolean | undefined>): Promise<number> {
+  const { parseGenesis, GENESIS_DEFAULTS } = await import('../../poe-chain/core/genesis.js');
   const hex = (name: string) => {
     const v = values[name];
     if (typeof v !== 'string' || !/^[0-9a-f]{64}$/.test(v)) throw new Error(`--${name} <hex public key> is required (tmi keygen prints it as address)`);
@@ -76,6 +70,12 @@ async function genesisTemplate(values: Record<string, string | boolean | undefin
 }
 
 async function status(data: string): Promise<number> {
+  const [{ epochOfSlot, slotTime }, { stateRoot }, { finalizedHeight }, { openChainStoreAt }] = await Promise.all([
+    import('../../poe-chain/core/genesis.js'),
+    import('../../poe-chain/core/chainState.js'),
+    import('../../poe-chain/core/forkChoice.js'),
+    import('../../poe-chain/store/chainDataDir.js'),
+  ]);
   const store = await openChainStoreAt(data);
   try {
     const s = store.state;
@@ -105,6 +105,11 @@ async function status(data: string): Promise<number> {
 }
 
 async function verify(data: string): Promise<number> {
+  const [{ verifyChain }, { chainDbDamage, chainDbPath, openChainLevel }, { listTables }] = await Promise.all([
+    import('../../poe-chain/store/verifyChain.js'),
+    import('../../poe-chain/store/chainDataDir.js'),
+    import('../../poe-chain/store/levelTableCheck.js'),
+  ]);
   const tables = await listTables(chainDbPath(data));
   const db = await openChainLevel(data);
   try {
@@ -129,6 +134,7 @@ async function verify(data: string): Promise<number> {
 }
 
 async function block(data: string, which: string | undefined): Promise<number> {
+  const { openChainStoreAt } = await import('../../poe-chain/store/chainDataDir.js');
   if (which === undefined) return fail('usage: tmi chain block <height|hash> --data <dir>');
   const store = await openChainStoreAt(data);
   try {
@@ -143,7 +149,6 @@ async function block(data: string, which: string | undefined): Promise<number> {
 
 export const chain: Command = {
   name: 'chain',
-  summary: 'PoE chain tools: genesis, init, status, verify, block',
   help: `Usage: tmi chain <subcommand> [options]
 
   genesis --registry <hex> --aggregator <hex> --node <hex> [--chain-id id] [--genesis-time iso] [--out file]
@@ -169,7 +174,7 @@ The database is opened exclusively: stop a node before running status/verify on 
 ${formatOptions(spec)}
 `,
   async run(argv) {
-    if (argv[0] === 'run') return runNodeCommand(argv.slice(1)); // own options: tmi chain run --help
+    if (argv[0] === 'run') return (await import('../../poe-chain/node/runNodeCommand.js')).runNodeCommand(argv.slice(1)); // own options: tmi chain run --help
     let parsed;
     try {
       parsed = parseCommandLine(argv, spec);
@@ -179,6 +184,7 @@ ${formatOptions(spec)}
     const { values, positionals } = parsed;
     const [sub, ...rest] = positionals;
     const data = String(values.data);
+    const [{ chainDbPath }, { ChainStoreError }] = await Promise.all([import('../../poe-chain/store/chainDataDir.js'), import('../../poe-chain/store/chainStoreError.js')]);
     try {
       switch (sub) {
         case 'genesis':

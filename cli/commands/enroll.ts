@@ -1,8 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { RegistryClient, RegistryClientError } from '../../csm-registry/client.js';
-import { RegistryError } from '../../csm-registry/registryError.js';
 import type { EnrollRequest } from '../../csm-registry/registrySchemas.js';
-import { check, validators } from '../../csm-registry/registryValidators.js';
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
 
@@ -67,7 +64,6 @@ async function readToken(arg: string): Promise<string> {
 
 export const enroll: Command = {
   name: 'enroll',
-  summary: 'enroll a meter in the registry from a HEM public key file',
   help: `Usage: tmi enroll --registry <url> --admin-token <token|file> --key <key file>
                   --meter-id <id> --serial <s> --meter-type <t> --feeder <f>
                   --programme <TE|RE|RE+TE> [--role hem]
@@ -80,6 +76,11 @@ prints the meter record as JSON. --key takes a key file written by \`tmi keygen\
 ${formatOptions(spec)}
 `,
   async run(argv) {
+    const [{ RegistryClient, RegistryClientError }, { RegistryError }, { check, validators }] = await Promise.all([
+      import('../../csm-registry/client.js'),
+      import('../../csm-registry/registryError.js'),
+      import('../../csm-registry/registryValidators.js'),
+    ]);
     const { values } = parseCommandLine(argv, spec);
     const str = (k: string): string | undefined => (typeof values[k] === 'string' ? (values[k] as string) : undefined);
     try {

@@ -1,10 +1,7 @@
-import { loadHemConfig } from '../../hem/hemConfig.js';
-import { runHem } from '../../hem/runHem.js';
 import type { Command } from '../command.js';
 
 export const hem: Command = {
   name: 'hem',
-  summary: 'run a Home Energy Manager (EMS + TCR + device gateway)',
   help: `Usage: tmi hem --config hem.json [--check]
 
 Runs a Home Energy Manager: obtains pseudonym certificates from the registry, keeps one
@@ -21,6 +18,7 @@ Options:
 SIGTERM / SIGINT: finishes the current interval write, waits briefly for PUBACKs, exits 0.
 `,
   async run(argv) {
+    const [{ loadHemConfig }, { runHem }] = await Promise.all([import('../../hem/hemConfig.js'), import('../../hem/runHem.js')]);
     let file: string | undefined = process.env.TMI_HEM_CONFIG;
     let checkOnly = false;
     for (let i = 0; i < argv.length; i++) {

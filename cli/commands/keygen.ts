@@ -1,5 +1,3 @@
-import { writeKeyFile } from '../../wire/keyFile.js';
-import { generateKeyPair } from '../../wire/keys.js';
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
 
@@ -11,7 +9,6 @@ const spec: OptionSpec = {
 
 export const keygen: Command = {
   name: 'keygen',
-  summary: 'generate an Ed25519 key file (meter, node or operator key)',
   help: `Usage: tmi keygen [--out file] [--label text] [--force]
 
 Writes a new Ed25519 key pair as JSON with mode 0600 and prints its address
@@ -20,6 +17,7 @@ Writes a new Ed25519 key pair as JSON with mode 0600 and prints its address
 ${formatOptions(spec)}
 `,
   async run(argv) {
+    const [{ writeKeyFile }, { generateKeyPair }] = await Promise.all([import('../../wire/keyFile.js'), import('../../wire/keys.js')]);
     const { values } = parseCommandLine(argv, spec);
     const out = String(values.out);
     const kp = generateKeyPair();

@@ -1,6 +1,3 @@
-import { pino } from 'pino';
-import { createRegistry } from '../../csm-registry/createRegistry.js';
-import { openRegistryDataDir } from '../../csm-registry/registryDataDir.js';
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
 
@@ -25,7 +22,6 @@ function intOption(name: string, v: unknown, min: number, max: number): number {
 
 export const registry: Command = {
   name: 'registry',
-  summary: 'run the Certified Smart Meter registry (HTTP)',
   help: `Usage: tmi registry --data <dir> [--port 8470] [--host 127.0.0.1]
 
 Runs the Certified Smart Meter registry: meter enrolment, revocation, pseudonym
@@ -43,6 +39,7 @@ SIGINT or SIGTERM stops the server and closes the database.
 ${formatOptions(spec)}
 `,
   async run(argv) {
+    const [{ pino }, { createRegistry }, { openRegistryDataDir }] = await Promise.all([import('pino'), import('../../csm-registry/createRegistry.js'), import('../../csm-registry/registryDataDir.js')]);
     const { values } = parseCommandLine(argv, spec);
     if (typeof values.data !== 'string' || values.data === '') {
       process.stderr.write('tmi registry: --data <dir> is required\n');

@@ -1,5 +1,4 @@
-import { pino } from 'pino';
-import { runSimulation, type Progress } from '../../platform/runSimulation.js';
+import type { Progress } from '../../platform/runSimulation.js';
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
 
@@ -32,7 +31,6 @@ function bar(p: Progress): string {
 
 export const simulate: Command = {
   name: 'simulate',
-  summary: 'simulate whole days of the platform and write a report (npm start)',
   help: `Usage: tmi simulate [options]
 
 Runs the whole platform — registry, broker, chain nodes, aggregator, analytics — and a
@@ -46,6 +44,7 @@ a short summary and exits; with --serve the dashboard stays up.
 ${formatOptions(spec)}
 `,
   async run(argv) {
+    const [{ pino }, { runSimulation }] = await Promise.all([import('pino'), import('../../platform/runSimulation.js')]);
     const { values: v } = parseCommandLine(argv, spec);
     const homes = int(v.homes, 'homes', 1, 200);
     const days = int(v.days, 'days', 1, 30);

@@ -1,5 +1,3 @@
-import { pino } from 'pino';
-import { startPlatform } from '../../platform/startPlatform.js';
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
 
@@ -33,7 +31,6 @@ function positive(v: unknown, name: string): number {
 
 export const up: Command = {
   name: 'up',
-  summary: 'run registry, broker, chain node, aggregator and analytics in one process',
   help: `Usage: tmi up [options]
 
 Starts the aggregator side of the platform in one process over one data directory:
@@ -46,6 +43,7 @@ and where the admin token is. Stop with Ctrl-C (SIGINT) or SIGTERM.
 ${formatOptions(spec)}
 `,
   async run(argv) {
+    const [{ pino }, { startPlatform }] = await Promise.all([import('pino'), import('../../platform/startPlatform.js')]);
     const { values: v } = parseCommandLine(argv, spec);
     const log = pino({ level: String(v['log-level']) }, pino.destination(2));
     const p = await startPlatform({

@@ -1,5 +1,3 @@
-import { balanceOf } from '../../poe-chain/core/chainState.js';
-import { chainDbPath, openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
 
@@ -16,7 +14,6 @@ export function millicentsToCents(mc: bigint): string {
 
 export const wallet: Command = {
   name: 'wallet',
-  summary: 'show the wallet balance of an address from the stored chain state',
   help: `Usage: tmi wallet <address> --data <dir>
 
 Prints the balance of <address> (lowercase hex public key) in the chain state at the
@@ -26,6 +23,7 @@ negative (penalties; the aggregator's clearing account).
 ${formatOptions(spec)}
 `,
   async run(argv) {
+    const [{ balanceOf }, { chainDbPath, openChainStoreAt }] = await Promise.all([import('../../poe-chain/core/chainState.js'), import('../../poe-chain/store/chainDataDir.js')]);
     const fail = (msg: string): number => {
       process.stderr.write(`tmi wallet: ${msg}\n`);
       return 1;

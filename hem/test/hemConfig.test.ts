@@ -33,7 +33,9 @@ test('bad configs fail with BAD_CONFIG and the path of the problem', () => {
     [{ ...good, broker: { url: 'http://x' } }, /path=\/broker\/url/],
     [{ ...good, aggregatorAddress: 'xyz' }, /path=\/aggregatorAddress/],
     [{ ...good, underDeliverFactor: 1.5 }, /path=\/underDeliverFactor/],
-    [{ ...good, adapter: { type: 'modbus' } }, /path=\/adapter\/type .*\(sim\|mqtt\)/],
+    [{ ...good, adapter: { type: 'modbus' } }, /path=\/adapter\/type .*\(sim\|mqtt\|sunspec\)/],
+    [{ ...good, adapter: { type: 'sunspec' } }, /path=\/adapter\/host reason=must have required property/],
+    [{ ...good, adapter: { type: 'sunspec', host: '192.168.1.20', baseAddress: 40001 } }, /path=\/adapter\/baseAddress/],
     [{ ...good, adapter: { type: 'sim', initialSoc: 2 } }, /path=\/adapter\/initialSoc/],
     [{ ...good, adapter: { type: 'mqtt', url: 'mqtt://h' } }, /path=\/adapter\/sensors/],
     [{ ...good, battery: { capacityWh: -1 } }, /BAD_BATTERY_PARAM param=capacityWh/],
@@ -42,6 +44,11 @@ test('bad configs fail with BAD_CONFIG and the path of the problem', () => {
     [{ ...good, registry: undefined }, /path=\/registry reason=must have required property/],
   ];
   for (const [v, re] of cases) assert.throws(() => parseHemConfig(v, '/base'), re, JSON.stringify(v)?.slice(0, 80));
+});
+
+test('a sunspec adapter config is taken as written', () => {
+  const adapter = { type: 'sunspec', host: '192.168.1.20', port: 1502, unitId: 3, baseAddress: 40000, pollMs: 2000, invertMeter: true, batteryCoupling: 'dc' };
+  assert.deepEqual(parseHemConfig({ ...good, adapter }, '/base').adapter, adapter);
 });
 
 test('relative paths resolve against the config file; unreadable or non-JSON files are clear errors', async () => {

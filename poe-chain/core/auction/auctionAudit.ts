@@ -20,7 +20,7 @@
  * replay are not checked (an audit reads old messages).
  */
 import type { KeyObject } from 'node:crypto';
-import { compileSchema, envelopeValidator } from '../../../schemas/validators.js';
+import { compileOnUse, envelopeValidator } from '../../../schemas/validators.js';
 import { auctionCloseParams, auctionOpenParams, bidOfferParams, feederLimit } from '../../../schemas/operations.js';
 import { address as addressSchema, reqId as reqIdSchema } from '../../../schemas/common.js';
 import type { AuctionClose, AuctionOpen, AuctionResult, BidOffer, FeederLimit } from '../../../schemas/types.js';
@@ -66,10 +66,10 @@ export const auditInputSchema = {
   },
 } as const;
 
-const validateInput = compileSchema(auditInputSchema);
-const validateOpen = compileSchema(auctionOpenParams);
-const validateClose = compileSchema(auctionCloseParams);
-const validateBid = compileSchema(bidOfferParams);
+const validateInput = compileOnUse(auditInputSchema);
+const validateOpen = compileOnUse(auctionOpenParams);
+const validateClose = compileOnUse(auctionCloseParams);
+const validateBid = compileOnUse(bidOfferParams);
 
 export interface AuditOptions {
   /** verify signatures of signed envelopes (default true) */

@@ -18,15 +18,15 @@
 import type naclModule from 'tweetnacl';
 import { requireCjs } from '../../../wire/requireCjs.js';
 import { canonicalize } from '../../../wire/canonicalJson.js';
-import { compileSchema } from '../../../schemas/validators.js';
+import { compileOnUse } from '../../../schemas/validators.js';
 import { openBid as openBidSchema, sealedBid as sealedBidSchema } from '../../../schemas/operations.js';
 import type { OpenBid, SealedBid } from '../../../schemas/types.js';
 import { AuctionError } from './auctionError.js';
 
 const nacl = requireCjs('tweetnacl') as typeof naclModule;
 
-const validateOpenBid = compileSchema(openBidSchema);
-const validateSealedBid = compileSchema(sealedBidSchema);
+const validateOpenBid = compileOnUse(openBidSchema);
+const validateSealedBid = compileOnUse(sealedBidSchema);
 
 export interface AuctionKeyPair {
   /** X25519 public key, 32 bytes: published in `auction-open` as auctionPublicKey */
