@@ -21,15 +21,15 @@ const keys = new PublicKeyCache(1024);
 
 /** The bytes the registry signs: canonical JSON of the certificate without its signature. */
 export function certificateSigningBytes(cert: UnsignedCertificate | Certificate): Buffer {
-  const { address, validFrom, validTo, feeder, programme } = cert;
-  return canonicalBytes({ address, validFrom, validTo, feeder, programme });
+  const { address, validFrom, validTo, feeder, programme, tag } = cert;
+  return canonicalBytes({ address, validFrom, validTo, feeder, programme, ...(tag !== undefined ? { tag } : {}) });
 }
 
 /** Signs (or re-signs) a certificate. Does not validate its fields. */
 export function signCertificate(cert: UnsignedCertificate | Certificate, registryKey: KeyPair): Certificate {
-  const { address, validFrom, validTo, feeder, programme } = cert;
+  const { address, validFrom, validTo, feeder, programme, tag } = cert;
   const registrySignature = signBytes(registryKey, certificateSigningBytes(cert)).toString('base64');
-  return { address, validFrom, validTo, feeder, programme, registrySignature };
+  return { address, validFrom, validTo, feeder, programme, ...(tag !== undefined ? { tag } : {}), registrySignature };
 }
 
 /**

@@ -39,6 +39,8 @@ export interface RegistryOptions {
   now?: () => number;
   log?: Logger;
   /** default 1 day */
+  /** [SYBIL] certificate period (default one UTC day); must equal the chain's genesis certPeriodMs */
+  certPeriodMs?: number;
   certValidityMs?: number;
   /** default 10 per meter per hour */
   certRateLimit?: CertRateLimit;
@@ -71,6 +73,7 @@ export async function createRegistry(opts: RegistryOptions): Promise<Registry> {
     registryKey: opts.registryKey,
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.certValidityMs !== undefined ? { certValidityMs: opts.certValidityMs } : {}),
+    ...(opts.certPeriodMs !== undefined ? { certPeriodMs: opts.certPeriodMs } : {}),
     ...(opts.certRateLimit ? { certRateLimit: opts.certRateLimit } : {}),
     ...(opts.certSkewMs !== undefined ? { certSkewMs: opts.certSkewMs } : {}),
   });

@@ -16,7 +16,7 @@
  * checks before a write see the state the write applies to.
  */
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level';
-import type { KeyObject } from 'node:crypto';
+import { createHash, createHmac, type KeyObject } from 'node:crypto';
 import type { Certificate, FeederLimit, Revocation } from '../schemas/types.js';
 import { PublicKeyCache, publicKeyObject, type KeyPair } from '../wire/keys.js';
 import { signCertificate, signRevocation } from './certificate.js';
@@ -50,8 +50,14 @@ export interface RegistryStoreOptions {
   registryKey: KeyPair;
   /** ms since the epoch */
   now?: () => number;
-  /** validity of a pseudonym certificate: validTo = validFrom + certValidityMs (default 1 day) */
+  /** longest validity of a pseudonym certificate (default 1 day); it never crosses a period */
   certValidityMs?: number;
+  /**
+   * [SYBIL] certificate period, ms (default one UTC day); must equal the chain's genesis
+   * certPeriodMs. A certificate lies within one period ⌊t / P⌋ and carries the meter's tag
+   * for that period.
+   */
+  certPeriodMs?: number;
   /** per meter (default 10 per hour) */
   certRateLimit?: CertRateLimit;
   /** accepted |request date − now| (default 120 s) */
@@ -102,7 +108,34 @@ function createMutex(): <T>(fn: () => Promise<T>) => Promise<T> {
   };
 }
 
-function checkOptions(o: RegistryStoreOptions): { validity: number; rate: CertRateLimit; skew: number } {
+export const DEFAULT_CERT_PERIOD_MS = 86_400_000;
+
+/**
+ * [SYBIL] The meter's tag for a certificate period: HMAC-SHA256 under a key derived from the
+ * registry's secret key, of (meter id ‖ 0x00 ‖ uint64be(period)). One per meter and period;
+ * nobody without the registry's key can tell two periods' tags of one meter apart from any
+ * other two.
+ */
+export function certificateTag(registryKey: KeyPair, meterId: string, period: number): string {
+  const key = createHash('sha256').update('TMI/v1/cert-tag-key\0').update(registryKey.seed).digest();
+  const p = Buffer.alloc(8);
+  p.writeBigUInt64BE(BigInt(period));
+  return createHmac('sha256', key).update(meterId, 'utf8').update(Buffer.from([0])).update(p).digest('hex');
+}
+
+/**
+ * [SYBIL] Validity of a new certificate at time t: the rest of the current period, unless the
+ * meter already holds a certificate of this period valid at t and the period ends within
+ * P/8: then the whole next period (the HEM's rotation before the end of a period).
+ */
+export function certificateWindow(t: number, period: number, validity: number, holdsLive: boolean): { from: number; to: number; period: number } {
+  const k = Math.floor(t / period);
+  const end = (k + 1) * period;
+  if (holdsLive && end - t < period / 8) return { from: end, to: Math.min(end + period, end + validity), period: k + 1 };
+  return { from: t, to: Math.min(end, t + validity), period: k };
+}
+
+function checkOptions(o: RegistryStoreOptions): { validity: number; rate: CertRateLimit; skew: number; period: number } {
   const validity = o.certValidityMs ?? DEFAULT_CERT_VALIDITY_MS;
   if (!Number.isInteger(validity) || validity < 1000 || validity > MAX_CERT_VALIDITY_MS) {
     throw new Error(`BAD_OPTION certValidityMs=${validity} min=1000 max=${MAX_CERT_VALIDITY_MS}`);
@@ -113,11 +146,13 @@ function checkOptions(o: RegistryStoreOptions): { validity: number; rate: CertRa
   }
   const skew = o.certSkewMs ?? DEFAULT_CERT_SKEW_MS;
   if (!Number.isInteger(skew) || skew < 1000 || skew > 3600_000) throw new Error(`BAD_OPTION certSkewMs=${skew}`);
-  return { validity, rate, skew };
+  const period = o.certPeriodMs ?? DEFAULT_CERT_PERIOD_MS;
+  if (!Number.isInteger(period) || period < 60_000 || period > 7 * 86_400_000) throw new Error(`BAD_OPTION certPeriodMs=${period}`);
+  return { validity, rate, skew, period };
 }
 
 export async function createRegistryStore(opts: RegistryStoreOptions): Promise<RegistryStore> {
-  const { validity, rate, skew } = checkOptions(opts);
+  const { validity, rate, skew, period } = checkOptions(opts);
   const { db, registryKey } = opts;
   const now = opts.now ?? Date.now;
   const iso = (ms: number): string => new Date(ms).toISOString();
@@ -325,10 +360,16 @@ export async function createRegistryStore(opts: RegistryStoreOptions): Promise<R
         throw new RegistryError('RATE_LIMITED', { meterId: req.meterId, max: rate.max, windowMs: rate.windowMs }, retryAfterS);
       }
 
-      // [REG-cert-7] validFrom = now, validTo = now + validity; feeder and programme from the enrolment
-      const validFrom = iso(t2);
+      // [REG-cert-7] [SYBIL] within one period (see certificateWindow); the meter's tag of that
+      // period; feeder and programme from the enrolment
+      const latest = await issuance.keys({ gte, lt, reverse: true, limit: 1 }).all();
+      const prevAddress = latest[0]?.slice(latest[0].lastIndexOf('!') + 1);
+      const prev = prevAddress !== undefined ? await pseudonyms.get(prevAddress) : undefined;
+      const holdsLive = prev !== undefined && Date.parse(prev.validFrom) <= t2 && t2 < Date.parse(prev.validTo) && Math.floor(Date.parse(prev.validFrom) / period) === Math.floor(t2 / period);
+      const w = certificateWindow(t2, period, validity, holdsLive);
+      const validFrom = iso(w.from);
       const cert = signCertificate(
-        { address: req.address, validFrom, validTo: iso(t2 + validity), feeder: meter.feeder, programme: meter.programme },
+        { address: req.address, validFrom, validTo: iso(w.to), feeder: meter.feeder, programme: meter.programme, tag: certificateTag(registryKey, meter.meterId, w.period) },
         registryKey,
       );
       const stored: StoredPseudonym = {

@@ -337,7 +337,8 @@ export function createEms(o: EmsOptions): Ems {
     if (Date.parse(a.closesAt) <= t) return; // a retained auction that has closed
     if (answered.has(a.auctionId)) return; // retained redelivery: one answer per auction
     const delivery = fromWireInterval(a.delivery);
-    const p = o.pseudonyms.current();
+    // [HEM-P6] the pseudonym whose certificate covers the delivery interval
+    const p = delivery ? o.pseudonyms.signerFor(delivery) : undefined;
     if (!p?.record.cert || !delivery) {
       log.warn({ event: 'no-bid', auctionId: a.auctionId, reason: p ? 'BAD_DELIVERY_INTERVAL' : 'NO_CERTIFIED_PSEUDONYM' }, 'cannot bid');
       return;

@@ -15,6 +15,11 @@
  * [HEM-P5] A reading is signed by a pseudonym whose certificate covers its whole interval.
  * [HEM-P4] Old pseudonym keys are kept while the outbox holds messages they signed and
  *          while their awards may still settle (validTo + `keepMs`, default 2 days).
+ * [HEM-P6] [SYBIL] Near the end of a certificate period the registry certifies the new key
+ *          for the next period (validFrom in the future): that key is the successor, no
+ *          further key is asked for, and the old one signs until the successor is valid.
+ *          A bid is signed by a pseudonym whose certificate covers the delivery interval
+ *          (the chain counts one bid per meter and auction, by the certificate's tag).
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -122,10 +127,17 @@ export class PseudonymBook {
     return this.byAddress.has(address);
   }
 
-  /** The certified pseudonym valid now, if any. */
+  /** The certified pseudonym valid now, if any: the current one, or [HEM-P6] the newest valid now while a successor waits for its period. */
   current(): Pseudonym | undefined {
+    const now = this.now();
     const p = this.currentAddress ? this.byAddress.get(this.currentAddress) : undefined;
-    return p && certValidAt(p.record.cert, this.now()) ? p : undefined;
+    if (p && certValidAt(p.record.cert, now)) return p;
+    let best: Pseudonym | undefined;
+    for (const q of this.byAddress.values()) {
+      const c = q.record.cert;
+      if (c && certValidAt(c, now) && (!best || Date.parse(c.validFrom) > Date.parse(best.record.cert!.validFrom))) best = q;
+    }
+    return best;
   }
 
   /**
@@ -167,7 +179,9 @@ export class PseudonymBook {
   async ensure(): Promise<Pseudonym> {
     const now = this.now();
     const cur = this.currentAddress ? this.byAddress.get(this.currentAddress) : undefined;
-    const needNew = !cur?.record.cert || rotationDue(cur.record, now, this.o.policy) || !certValidAt(cur.record.cert, now);
+    // [HEM-P6] a successor certified for the next period is not replaced before it starts
+    const successor = cur?.record.cert !== undefined && Date.parse(cur.record.cert.validFrom) > now;
+    const needNew = !cur?.record.cert || (!successor && (rotationDue(cur.record, now, this.o.policy) || !certValidAt(cur.record.cert, now)));
     if (!needNew && cur) return cur;
     let pending = this.pendingAddress ? this.byAddress.get(this.pendingAddress) : undefined;
     if (!pending) pending = await this.makeKey();

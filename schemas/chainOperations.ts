@@ -168,6 +168,11 @@ export const genesisConfig = {
      * exchange, the rule of the first chains)
      */
     cpfRule: { enum: ['paper', 'net-exchange'] },
+    /**
+     * [SYBIL] certificate period (default 86400000 = one UTC day): a certificate lies within one
+     * period ⌊t / certPeriodMs⌋ (Unix time); a multiple of intervalMs
+     */
+    certPeriodMs: ms(60_000, 7 * 86_400_000),
     /** [CPF] equal scores are broken by the readings of this many earlier intervals (default 8) */
     cpfWindowIntervals: { type: 'integer', minimum: 0, maximum: 1000 },
     /** a block buried by this many blocks on the best chain is final (default 32) */

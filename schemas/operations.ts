@@ -4,7 +4,7 @@
  */
 import {
   address, energy, price, interval, id, isoDate, isoDay, key32, nonce24, feeder, programme,
-  wh, signedWh, millicentsPerKWh, millicents, reqId, shortText, signature,
+  wh, signedWh, millicentsPerKWh, millicents, reqId, shortText, signature, hash,
 } from './common.js';
 
 /** An open bid or offer: the paper's shape. `type` is the HEM's side: sell = discharge. */
@@ -191,6 +191,12 @@ export const certificateParams = {
     validTo: isoDate,
     feeder,
     programme,
+    /**
+     * [SYBIL] the registry's per-meter, per-period tag: HMAC-SHA256 under a registry secret of
+     * (meter id, certificate period). The same for every certificate of one meter in one
+     * period, different across periods, meaningless to anyone but the registry.
+     */
+    tag: hash,
     /** Ed25519 by the registry key over the canonical certificate without this field */
     registrySignature: signature,
   },

@@ -271,12 +271,14 @@ describe('pseudonym certificates', () => {
     const r = await t.http('POST', '/v1/certificates', { token: null, body: certRequest(t, key, meter.meterId, pseudo.address) });
     assert.equal(r.status, 201, r.text);
     const cert = r.json as Certificate;
-    assert.deepEqual(Object.keys(cert).sort(), ['address', 'feeder', 'programme', 'registrySignature', 'validFrom', 'validTo']);
+    assert.deepEqual(Object.keys(cert).sort(), ['address', 'feeder', 'programme', 'registrySignature', 'tag', 'validFrom', 'validTo']);
     assert.equal(cert.address, pseudo.address);
     assert.equal(cert.feeder, 'F9');
     assert.equal(cert.programme, 'RE');
     assert.equal(cert.validFrom, iso(T0));
-    assert.equal(cert.validTo, iso(T0 + DAY));
+    // [SYBIL] within its certificate period (the UTC day): T0 is noon, so midnight
+    assert.equal(cert.validTo, iso(T0 + DAY / 2));
+    assert.match(cert.tag!, /^[0-9a-f]{64}$/);
     assert.ok(verifyCertificate(cert, t.registryKey.address));
     assert.ok(verifyCertificate(cert, t.registryKey.address, T0));
     assert.ok(!verifyCertificate(cert, t.registryKey.address, T0 + DAY));
@@ -456,7 +458,8 @@ describe('revocation and the revocations feed', () => {
       const a = generateKeyPair().address;
       addresses.push(a);
       assert.equal((await t.http('POST', '/v1/certificates', { token: null, body: certRequest(t, key, meter.meterId, a) })).status, 201);
-      t.clock.advance(1000);
+      // the first in one UTC day (its certificate ends at midnight), the others the next day
+      t.clock.set(i === 0 ? T0 + DAY / 2 + 3_600_000 : t.clock.now() + 1000);
     }
     // the first pseudonym expires before the revocation: listed, but not put on chain
     t.clock.set(T0 + DAY + 500);

@@ -62,6 +62,7 @@ export function fakeIssuer(o: { validMs?: number; now?: () => number; feeder?: s
   issued: Certificate[];
 } {
   const key = generateKeyPair();
+  const tag = key.address; // one meter: any 64 hex digits will do
   const issued: Certificate[] = [];
   return {
     key,
@@ -73,9 +74,11 @@ export function fakeIssuer(o: { validMs?: number; now?: () => number; feeder?: s
         {
           address,
           validFrom: new Date(t - 1000).toISOString(),
-          validTo: new Date(t + (o.validMs ?? 86_400_000)).toISOString(),
+          // [SYBIL] within one certificate period, with this issuer's meter tag
+          validTo: new Date(Math.min(t + (o.validMs ?? 86_400_000), (Math.floor(t / 86_400_000) + 1) * 86_400_000)).toISOString(),
           feeder: o.feeder ?? 'F1',
           programme: 'RE+TE',
+          tag,
         },
         key,
       );

@@ -54,7 +54,8 @@ test('rotation: new key (0600) per period, seq restarts at 0, a failed request k
   assert.equal(book.get(p1.key.address)?.record.nextSeq, 3);
   // the reading of an interval is signed by a pseudonym whose certificate covers it
   const validFrom2 = Date.parse(p2.record.cert!.validFrom);
-  assert.equal(book.signerFor({ startMs: validFrom2 - 10_000, endMs: validFrom2 - 1 })?.key.address, p1.key.address);
+  const validFrom1 = Date.parse(p1.record.cert!.validFrom);
+  assert.equal(book.signerFor({ startMs: validFrom1, endMs: validFrom1 + 1000 })?.key.address, p1.key.address);
   assert.equal(book.signerFor({ startMs: validFrom2, endMs: validFrom2 + 1000 })?.key.address, p2.key.address);
   assert.equal(book.signerFor({ startMs: 0, endMs: 1000 }), undefined);
   // old pseudonyms are pruned long after expiry

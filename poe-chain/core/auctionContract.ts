@@ -44,6 +44,7 @@ function bidsOf(d: StateDraft, auctionId: string): { key: string; address: strin
 
 function dropBids(d: StateDraft, auctionId: string): void {
   for (const k of d.s.bids.keysWithPrefix(`${auctionId}|`)) d.s.bids.delete(k);
+  for (const k of d.s.bidTags.keysWithPrefix(`${auctionId}|`)) d.s.bidTags.delete(k);
 }
 
 /** [AC-2] / [AUC-14] */

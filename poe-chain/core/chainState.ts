@@ -32,6 +32,8 @@ export interface CertEntry {
   programme: Programme;
   validFrom: number;
   validTo: number;
+  /** [SYBIL] the registry's per-meter, per-period tag */
+  tag: string;
 }
 
 export interface ReadingEntry {
@@ -132,6 +134,8 @@ export interface StateMeta {
 export interface Sections {
   auctions: HashedMap<AuctionEntry>;
   bids: HashedMap<BidEntry>;
+  /** [SYBIL] `auctionId|tag` → the address that bid for that meter (until clearing) */
+  bidTags: HashedMap<string>;
   certs: HashedMap<CertEntry>;
   equivocators: HashedMap<EquivocationEntry>;
   readingHeads: HashedMap<ReadingHead>;
@@ -144,7 +148,7 @@ export interface Sections {
 
 export type SectionName = keyof Sections;
 export const SECTION_NAMES: readonly SectionName[] = [
-  'auctions', 'bids', 'certs', 'equivocators', 'readingHeads', 'readings', 'revoked', 'rewards', 'seen', 'wallets',
+  'auctions', 'bids', 'bidTags', 'certs', 'equivocators', 'readingHeads', 'readings', 'revoked', 'rewards', 'seen', 'wallets',
 ];
 
 type ValueOf<M> = M extends HashedMap<infer V> ? V : never;

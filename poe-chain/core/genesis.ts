@@ -29,6 +29,7 @@ export const GENESIS_DEFAULTS = {
   auctionRetentionIntervals: 672,
   cpfRule: 'paper',
   cpfWindowIntervals: 8,
+  certPeriodMs: 86_400_000,
 } as const;
 
 export type CpfRule = 'paper' | 'net-exchange';
@@ -59,6 +60,7 @@ export interface Genesis {
   readonly auctionRetentionIntervals: number;
   readonly cpfRule: CpfRule;
   readonly cpfWindowIntervals: number;
+  readonly certPeriodMs: number;
 }
 
 const validate = compileSchema(genesisConfig);
@@ -83,6 +85,7 @@ export function parseGenesis(value: unknown): Genesis {
   if (genesisTimeMs % config.intervalMs !== 0) {
     throw new GenesisError({ path: '/genesisTime', reason: `must be a multiple of intervalMs=${config.intervalMs} since 1970-01-01T00:00:00Z` });
   }
+  if (config.certPeriodMs % config.intervalMs !== 0) throw new GenesisError({ path: '/certPeriodMs', reason: 'must be a multiple of intervalMs' });
   if (config.intervalMs % config.slotMs !== 0) throw new GenesisError({ path: '/intervalMs', reason: 'must be a multiple of slotMs' });
   if (config.settleGraceMs + config.intervalMs > config.readingRetentionIntervals * config.intervalMs) {
     throw new GenesisError({ path: '/settleGraceMs', reason: 'readings must outlive the settlement grace: settleGraceMs + intervalMs ≤ readingRetentionIntervals × intervalMs' });
@@ -119,6 +122,7 @@ export function parseGenesis(value: unknown): Genesis {
     auctionRetentionIntervals: config.auctionRetentionIntervals,
     cpfRule: config.cpfRule as CpfRule,
     cpfWindowIntervals: config.cpfWindowIntervals,
+    certPeriodMs: config.certPeriodMs,
   };
 }
 

@@ -11,6 +11,9 @@
  *   [POE-7.valid]  validators for e: pseudonyms with a reading for interval e − 2 on chain at
  *                  the end of epoch e − 1, certified RE or RE+TE (the certificate that covered
  *                  that reading), not revoked, not recorded as equivocators.
+ *   [SYBIL-3]      one place per meter: among validators whose certificates carry the same
+ *                  registry tag, only the newest certificate (latest validFrom, then the
+ *                  smaller address) ranks.
  *   [CPF-window]   equal scores are broken by energy over a longer window: the k =
  *                  `cpfWindowIntervals` intervals before e − 2 (e − 3 … e − 2 − k): first
  *                  fewer intervals without a reading on chain, then the smaller sum of the
@@ -98,7 +101,7 @@ export function rankValidators(src: RankingSources, epoch: number, seed: string,
   const interval = epoch - 2;
   if (interval < 0) return [];
   const suffix = `|${interval}`;
-  const out: RankedValidator[] = [];
+  const byTag = new Map<string, { address: string; validFrom: number; v: RankedValidator }>();
   for (const [key, reading] of src.readings.entries()) {
     if (!key.endsWith(suffix)) continue;
     const address = key.slice(0, key.length - suffix.length);
@@ -112,8 +115,12 @@ export function rankValidators(src: RankingSources, epoch: number, seed: string,
       if (r === undefined) missing++;
       else windowWh += readingScore(r, rule.cpfRule);
     }
-    out.push({ address, score: readingScore(reading, rule.cpfRule), missing, windowWh, tieBreak: tieBreak(seed, address) });
+    // [SYBIL-3] one place per tag: the newest certificate
+    const prev = byTag.get(cert.tag);
+    if (prev !== undefined && (prev.validFrom > cert.validFrom || (prev.validFrom === cert.validFrom && prev.address < address))) continue;
+    byTag.set(cert.tag, { address, validFrom: cert.validFrom, v: { address, score: readingScore(reading, rule.cpfRule), missing, windowWh, tieBreak: tieBreak(seed, address) } });
   }
+  const out = [...byTag.values()].map((x) => x.v);
   out.sort(compareValidators);
   return out;
 }

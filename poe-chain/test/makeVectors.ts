@@ -13,7 +13,10 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { signEnvelope } from '../../wire/codec.js';
-import { ChainFixture } from '../testkit/chainFixture.js';
+import { ChainFixture, TEST_GENESIS_TIME } from '../testkit/chainFixture.js';
+import { signBytes } from '../../wire/keys.js';
+import { canonicalBytes } from '../../wire/canonicalJson.js';
+import type { Certificate } from '../../schemas/types.js';
 import { forgeBlock } from '../testkit/forgeBlock.js';
 import { deserializeState, serializeState, type ChainState } from '../core/chainState.js';
 import { BlockError } from '../core/chainError.js';
@@ -283,6 +286,18 @@ export function makeVectors(): Vector[] {
     v.valid('election-empty-fallback', 'Validators are certified but none has a reading for interval 0: the ranking of epoch 2 is empty and the aggregator node, alone in the order, produces [POE-7.3][LIVE].', f, [], f.firstSlotOf(2));
   }
 
+  {
+    // [SYBIL-3] one meter, two live pseudonyms (same registry tag): one place in the ranking
+    const f = new ChainFixture();
+    const [M1, M2, O] = ['m-1', 'm-2', 'o-1'].map((n) => f.key(n)) as [ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>];
+    const tag = 'a1'.repeat(32);
+    f.produce([f.certTx(M1, { tag }), f.certTx(M2, { tag }), f.certTx(O)]);
+    const s1 = f.firstSlotOf(1) + 1;
+    f.produce([f.readingTx(M1, 0, { p: 500, c: 500 }, 1, f.at(s1)), f.readingTx(M2, 0, { p: 500, c: 510 }, 1, f.at(s1)), f.readingTx(O, 0, { p: 500, c: 600 }, 1, f.at(s1))], s1);
+    f.produce([], f.firstSlotOf(2) - f.genesis.patience);
+    v.valid('sybil-one-place-per-meter', 'M1 and M2 are two pseudonyms of one meter (same certificate tag), both with readings for interval 0 (scores 0 and 10); O scores 100. The ranking of epoch 2 holds the meter once, by its newest certificate (equal validFrom here, so the smaller address), never both [SYBIL-3].', f, [], f.firstSlotOf(2));
+  }
+
   // ── blocks that must be rejected ───────────────────────────────────────────
   {
     const { f, s2, B } = election();
@@ -384,6 +399,34 @@ export function makeVectors(): Vector[] {
     const s = f.state.meta.tipSlot + 1;
     const bid = f.bidTx(z, 'auc-1', { open: f.openBid('sell', 100, 100) }, 'F1', f.at(s));
     v.reject('reject-bid-uncertified', 'A bid from a pseudonym without a certificate [TX-B1].', f.state, forgeBlock(f.state, { slot: s, producer: f.node, txs: [bid] }), slotTime(f.genesis, s), 'BAD_TX', 'NOT_CERTIFIED');
+  }
+  {
+    // [SYBIL-1] [SYBIL-2]
+    const { f, a } = base();
+    const ok = f.state.meta.tipSlot + 1;
+    const now = slotTime(f.genesis, ok);
+    const z = f.key('hem-z');
+    const { tag: _t, ...untagged } = f.certificate(z.address);
+    void _t;
+    const unsignedNoTag = { ...untagged };
+    delete (unsignedNoTag as { registrySignature?: string }).registrySignature;
+    const noTag = f.sign(z, 'certificate', { ...unsignedNoTag, registrySignature: signBytes(f.registry, canonicalBytes(unsignedNoTag)).toString('base64') } as Certificate, f.at(ok));
+    v.reject('reject-cert-untagged', 'A registry-signed certificate without the meter tag [SYBIL-1].', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [noTag] }), now, 'BAD_TX', 'CERT_UNTAGGED');
+    const crossing = f.certTx(z, { validTo: new Date(Date.parse(TEST_GENESIS_TIME) + 86_400_000 + 1).toISOString() }, f.at(ok));
+    v.reject('reject-cert-crosses-period', 'A certificate valid 1 ms into the next certificate period [SYBIL-1].', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [crossing] }), now, 'BAD_TX', 'BAD_CERT');
+    // a second pseudonym of a's meter (same tag) bids in the auction a already bid in
+    const a2 = f.key('hem-a2');
+    const aTag = f.state.sections.certs.get(a.address)!.tag;
+    f.produce([f.certTx(a2, { tag: aTag }), f.auctionOpenTx('auc-s', { deliveryEpoch: 2, closesAt: closesAtOf(f) })]);
+    f.produce([f.bidTx(a, 'auc-s', { open: f.openBid('sell', 100, 100) })]);
+    const s2 = f.state.meta.tipSlot + 1;
+    const second = f.bidTx(a2, 'auc-s', { open: f.openBid('sell', 100, 90) }, 'F1', f.at(s2));
+    v.reject('reject-second-bid-same-meter', 'A second pseudonym of one meter (same certificate tag) bids in an auction the meter already bid in [SYBIL-2].', f.state, forgeBlock(f.state, { slot: s2, producer: f.node, txs: [second] }), slotTime(f.genesis, s2), 'BAD_TX', 'METER_ALREADY_BID');
+    const short = f.key('hem-short');
+    f.produce([f.certTx(short, { validTo: f.interval(2).start })]);
+    const s3 = f.state.meta.tipSlot + 1;
+    const shortBid = f.bidTx(short, 'auc-s', { open: f.openBid('sell', 100, 90) }, 'F1', f.at(s3));
+    v.reject('reject-bid-cert-not-covering-delivery', 'A bid whose certificate ends before the delivery interval [SYBIL-2].', f.state, forgeBlock(f.state, { slot: s3, producer: f.node, txs: [shortBid] }), slotTime(f.genesis, s3), 'BAD_TX', 'CERT_NOT_COVERING_DELIVERY');
   }
   {
     const f = new ChainFixture({ genesis: { maxTxsPerBlock: 2 } });

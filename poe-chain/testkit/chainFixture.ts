@@ -23,6 +23,16 @@ export function testKey(name: string): KeyPair {
 
 export const TEST_GENESIS_TIME = '2026-11-21T00:00:00.000Z';
 
+/** [SYBIL] The end of the certificate period (default one UTC day) holding time t, ms. */
+export function periodEnd(t: number, periodMs = 86_400_000): number {
+  return (Math.floor(t / periodMs) + 1) * periodMs;
+}
+
+/** A registry tag for tests: one per name (a name stands for one meter in one period). */
+export function testTag(name: string): string {
+  return sha256(`tmi-testkit/tag/${name}`).toString('hex');
+}
+
 export function testGenesisConfig(over: Partial<GenesisConfig> = {}): GenesisConfig {
   return {
     chainId: 'tmi-test',
@@ -63,6 +73,11 @@ export class ChainFixture {
     return k;
   }
 
+  /** Makes a key of the test's own known to the fixture (e.g. one a registry certified). */
+  addKey(kp: KeyPair): void {
+    this.keys.set(kp.address, kp);
+  }
+
   keyOf(address: string): KeyPair | undefined {
     return this.keys.get(address);
   }
@@ -90,13 +105,16 @@ export class ChainFixture {
     return signEnvelope(kp, op, params, { reqId: this.nextReqId(), date: date ?? this.at(this.state.meta.tipSlot + 1) });
   }
 
-  certificate(address: string, o: { programme?: Programme; feeder?: string; validFrom?: string; validTo?: string } = {}): Certificate {
+  certificate(address: string, o: { programme?: Programme; feeder?: string; validFrom?: string; validTo?: string; tag?: string } = {}): Certificate {
+    const validFrom = o.validFrom ?? TEST_GENESIS_TIME;
     const unsigned = {
       address,
-      validFrom: o.validFrom ?? TEST_GENESIS_TIME,
-      validTo: o.validTo ?? new Date(Date.parse(TEST_GENESIS_TIME) + 2 * 86_400_000).toISOString(),
+      validFrom,
+      validTo: o.validTo ?? new Date(periodEnd(Date.parse(validFrom), this.genesis.certPeriodMs)).toISOString(),
       feeder: o.feeder ?? 'F1',
       programme: o.programme ?? 'RE+TE',
+      // [SYBIL] by default each pseudonym stands for its own meter
+      tag: o.tag ?? testTag(address),
     };
     return { ...unsigned, registrySignature: signBytes(this.registry, canonicalBytes(unsigned)).toString('base64') };
   }

@@ -1,6 +1,6 @@
 /**
  * bid-offer (DESIGN §8): a pseudonym's bid or offer in an open auction.
- *   [TX-B1] signer = address (codec) holds a certificate valid at block time      NOT_CERTIFIED / CERT_NOT_VALID
+ *   [TX-B1] signer = address (codec) holds a certificate not expired at block time NOT_CERTIFIED / CERT_NOT_VALID
  *   [TX-B2] not revoked; programme TE or RE+TE (RE alone does not trade)          ADDRESS_REVOKED / PROGRAMME_NOT_TE
  *   [TX-B3] the bid's feeder is the certificate's                                 FEEDER_MISMATCH
  *   [TX-B4] the auction exists, is open, and block time < closesAt                UNKNOWN_AUCTION / AUCTION_NOT_OPEN / AUCTION_CLOSED
@@ -8,6 +8,9 @@
  *   [TX-B6] an open bid is on the HEM side opposite to the aggregator's (aggregator
  *           buys → HEM sells) and within bounds (≤ 1 GWh, ≤ 10^8 mc/kWh)          BID_WRONG_SIDE / BID_OUT_OF_RANGE
  *   [TX-B7] one bid per address per auction                                       DUPLICATE_BID
+ *   [SYBIL-2] the certificate covers the delivery interval (so only the certificates of
+ *           one period can bid for it), and one bid per certificate tag (= per meter)
+ *           per auction                                                           CERT_NOT_COVERING_DELIVERY / METER_ALREADY_BID
  */
 import type { Envelope, OpenBid } from '../../../schemas/types.js';
 import { energyToWh, priceToMillicentsPerKWh } from '../../../wire/quantities.js';
@@ -37,7 +40,8 @@ export function applyBidOffer(env: Envelope<'bid-offer'>, ctx: TxContext): void 
   const addr = p.address;
   const cert = d.s.certs.get(addr);
   if (cert === undefined) throw new TxError('NOT_CERTIFIED', { address: addr });
-  if (ctx.time < cert.validFrom || ctx.time >= cert.validTo) throw new TxError('CERT_NOT_VALID', { address: addr, at: new Date(ctx.time).toISOString() });
+  // [TX-B1] valid at block time, or [SYBIL-2] a certificate of the delivery's period posted ahead of it
+  if (ctx.time >= cert.validTo) throw new TxError('CERT_NOT_VALID', { address: addr, at: new Date(ctx.time).toISOString() });
   if (d.s.revoked.has(addr)) throw new TxError('ADDRESS_REVOKED', { address: addr });
   if (cert.programme !== 'TE' && cert.programme !== 'RE+TE') throw new TxError('PROGRAMME_NOT_TE', { address: addr, programme: cert.programme });
   if (p.feeder !== cert.feeder) throw new TxError('FEEDER_MISMATCH', { address: addr, feeder: p.feeder, certified: cert.feeder });
@@ -52,6 +56,14 @@ export function applyBidOffer(env: Envelope<'bid-offer'>, ctx: TxContext): void 
   }
   const key = `${p.auctionId}|${addr}`;
   if (d.s.bids.has(key)) throw new TxError('DUPLICATE_BID', { auctionId: p.auctionId, address: addr });
+  const g = d.genesis;
+  const deliveryStart = g.genesisTimeMs + a.deliveryEpoch * g.intervalMs;
+  if (cert.validFrom > deliveryStart || deliveryStart + g.intervalMs > cert.validTo) {
+    throw new TxError('CERT_NOT_COVERING_DELIVERY', { address: addr, auctionId: p.auctionId });
+  }
+  const tagKey = `${p.auctionId}|${cert.tag}`;
+  if (d.s.bidTags.has(tagKey)) throw new TxError('METER_ALREADY_BID', { auctionId: p.auctionId, address: addr });
+  d.s.bidTags.set(tagKey, addr);
   const entry: BidEntry = { inclusion: inclusionOf(ctx), reqId: env.reqId, feeder: p.feeder };
   if (p.bid !== undefined) entry.bid = p.bid;
   if (p.sealed !== undefined) entry.sealed = p.sealed;

@@ -33,7 +33,7 @@ import type { KeyPair } from '../../../wire/keys.js';
 import { makeLoginToken } from '../../../wire/loginToken.js';
 import { producerForSlot } from '../../core/electProducer.js';
 import { epochAt, epochOfSlot, epochStart, parseGenesis, slotTime } from '../../core/genesis.js';
-import { testGenesisConfig, testKey } from '../../testkit/chainFixture.js';
+import { periodEnd, testGenesisConfig, testKey, testTag } from '../../testkit/chainFixture.js';
 import type { NodeBlockEvent, RejectedBlockEvent } from '../../node/createChainNode.js';
 import { forgeBlock, memoryStore, sleep, startNode, waitFor } from './nodeFixtures.js';
 
@@ -154,7 +154,7 @@ test('e2e: 1 aggregator node + 4 validator processes: PoE election, kill -9 take
 
     // the registry certifies the four pseudonyms (RE / RE+TE)
     for (let i = 0; i < 4; i++) {
-      const cert = signCertificate({ address: V[i]!.address, validFrom: config.genesisTime, validTo: new Date(g.genesisTimeMs + 86_400_000).toISOString(), feeder: 'F1', programme: programmes[i]! }, registry);
+      const cert = signCertificate({ address: V[i]!.address, validFrom: config.genesisTime, validTo: new Date(periodEnd(g.genesisTimeMs)).toISOString(), feeder: 'F1', programme: programmes[i]!, tag: testTag(V[i]!.address) }, registry);
       await publishTx(signEnvelope(registry, 'certificate', cert));
     }
     await waitFor('certificates on chain', () => V.every((v) => observer.node.state().sections.certs.has(v.address)), 10_000);

@@ -19,7 +19,7 @@ import type { Certificate } from '../../../schemas/types.js';
 import { signHeader } from '../../core/blockHash.js';
 import { balanceOf } from '../../core/chainState.js';
 import { epochAt, epochStart, parseGenesis, slotAt } from '../../core/genesis.js';
-import { testKey } from '../../testkit/chainFixture.js';
+import { periodEnd, testKey, testTag } from '../../testkit/chainFixture.js';
 import type { NodeBlockEvent, RejectedBlockEvent } from '../../node/createChainNode.js';
 import { connect, forgeBlock, liveGenesisConfig, sleep, startAedes, startNode, waitFor } from './nodeFixtures.js';
 
@@ -27,7 +27,7 @@ const registry = testKey('registry');
 const aggNode = testKey('aggregator-node');
 
 function certificateTx(address: string, at: number): unknown {
-  const unsigned = { address, validFrom: new Date(at - 60_000).toISOString(), validTo: new Date(at + 3_600_000).toISOString(), feeder: 'F1', programme: 'RE+TE' };
+  const unsigned = { address, validFrom: new Date(at - 60_000).toISOString(), validTo: new Date(periodEnd(at)).toISOString(), feeder: 'F1', programme: 'RE+TE', tag: testTag(address) };
   const cert = { ...unsigned, registrySignature: signBytes(registry, canonicalBytes(unsigned)).toString('base64') } as Certificate;
   return signEnvelope(registry, 'certificate', cert, { date: new Date(at).toISOString() });
 }

@@ -17,7 +17,7 @@ import { txId } from '../../core/txId.js';
 import { signEnvelope } from '../../../wire/codec.js';
 import type { Certificate, EmbeddedEnvelope, Envelope } from '../../../schemas/types.js';
 import { openChainStore, type ChainStore } from '../../store/openChainStore.js';
-import { testGenesisConfig, testKey } from '../../testkit/chainFixture.js';
+import { periodEnd, testGenesisConfig, testKey, testTag } from '../../testkit/chainFixture.js';
 import { createChainNode, type ChainNode, type ChainNodeOptions } from '../../node/createChainNode.js';
 
 export interface TestBroker {
@@ -137,9 +137,10 @@ export function withFiller(parent: ChainState, slot: number, txs: readonly unkno
   const unsigned = {
     address: testKey(`filler/${parent.tipHash}/${slot}`).address,
     validFrom: new Date(time).toISOString(),
-    validTo: new Date(time + 86_400_000).toISOString(),
+    validTo: new Date(periodEnd(time, parent.genesis.certPeriodMs)).toISOString(),
     feeder: 'F1',
     programme: 'TE',
+    tag: testTag(`filler/${parent.tipHash}/${slot}`),
   };
   const cert = { ...unsigned, registrySignature: signBytes(registry, canonicalBytes(unsigned)).toString('base64') };
   return [signEnvelope(registry, 'certificate', cert as Certificate, { date: new Date(time).toISOString() })];
