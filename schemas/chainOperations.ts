@@ -173,6 +173,11 @@ export const genesisConfig = {
      * period ⌊t / certPeriodMs⌋ (Unix time); a multiple of intervalMs
      */
     certPeriodMs: ms(60_000, 7 * 86_400_000),
+    /**
+     * [CENSOR] the last inclusionSlots slots of every epoch belong to the aggregator's node,
+     * which includes every valid transaction it holds (default W, at most a quarter of an epoch; 0 = none)
+     */
+    inclusionSlots: { type: 'integer', minimum: 0, maximum: 1_000_000 },
     /** [CPF] equal scores are broken by the readings of this many earlier intervals (default 8) */
     cpfWindowIntervals: { type: 'integer', minimum: 0, maximum: 1000 },
     /** a block buried by this many blocks on the best chain is final (default 32) */

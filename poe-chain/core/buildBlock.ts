@@ -12,7 +12,7 @@ import { beginBlock, endBlock } from './blockLifecycle.js';
 import { blockHash, signHeader } from './blockHash.js';
 import { BlockError, TxError } from './chainError.js';
 import { StateDraft, stateRoot, withTipHash, type ChainState } from './chainState.js';
-import { electProducer, productionOrder } from './electProducer.js';
+import { electedProducer, emptyBlockAllowed } from './electProducer.js';
 import { previousSeed, proveSeed } from './epochSeed.js';
 import { epochOfSlot, slotTime } from './genesis.js';
 import { merkleRoot } from './merkleRoot.js';
@@ -61,8 +61,7 @@ export function buildBlock(state: ChainState, candidates: readonly unknown[], pr
   if (time > now + g.slotMs) throw new BlockError({ code: 'SLOT_IN_FUTURE', height, slot });
   const epoch = epochOfSlot(g, slot);
   const { ranking } = rankingForEpoch(state, epoch);
-  const order = productionOrder(ranking, g.aggregatorNodeKey, !state.sections.equivocators.has(g.aggregatorNodeKey));
-  const producer = electProducer(order, state.meta.tipSlot, slot, g.patience);
+  const producer = electedProducer(state, slot, ranking);
   if (producer !== producerKey.address) throw new BlockError({ code: 'BAD_PRODUCER', height, expected: producer, got: producerKey.address });
   // [SEED] the first block of an epoch carries the producer's VRF proof
   const seeded = epoch > state.meta.rankingEpoch ? proveSeed(producerKey.seed, g.hash, epoch, previousSeed(state.meta)) : undefined;
@@ -98,7 +97,7 @@ export function buildBlock(state: ChainState, candidates: readonly unknown[], pr
       rejected.push({ index: i, ...(id !== undefined ? { txId: id } : {}), code, message: err instanceof Error ? err.message : String(err) });
     }
   }
-  if (included.length === 0 && slot - state.meta.tipSlot < g.patience) {
+  if (included.length === 0 && !emptyBlockAllowed(state, slot, producer)) {
     throw new EarlyEmptyBlockError({ height, slot, parentSlot: state.meta.tipSlot, patience: g.patience }, rejected);
   }
   endBlock(d, { height, slot, time, producer });

@@ -6,13 +6,19 @@
  *              empty as well does it still produce, so the chain never stops (it earns nothing).
  *   [POE-7.3]  the producer of a block at slot s whose parent is at slot p is
  *              order[⌊(s − p − 1) / W⌋ mod n], n = the length of the order.
+ *   [CENSOR]   the last `inclusionSlots` slots of every epoch (the inclusion window) belong to
+ *              the aggregator's node alone (unless it equivocated): it includes every valid
+ *              transaction it holds, so a reading that the ranked producers leave out still
+ *              reaches the chain before the epoch that it ranks. It makes at least one block
+ *              in each window (empty if need be: the inclusion block, never rewarded, as
+ *              the aggregator's node holds no RE certificate).
  * So the best-ranked validator may produce from slot p + 1, the next one takes over after
  * W silent slots, and so on; after every ranked validator has had its patience the
  * aggregator's node produces: no gap between blocks is longer than n·W slots while the
  * aggregator's node is live ((ranked validators + 1)·W).
  */
 import type { ChainState } from './chainState.js';
-import { epochOfSlot } from './genesis.js';
+import { epochOfSlot, inclusionWindowStart, inInclusionWindow } from './genesis.js';
 import { rankingForEpoch } from './rankingForEpoch.js';
 
 /** [LIVE] ranking + the aggregator's node last (unless it equivocated and others can produce). */
@@ -29,6 +35,24 @@ export function electProducer(order: readonly string[], parentSlot: number, slot
   return order[Math.floor((slot - parentSlot - 1) / W) % order.length]!;
 }
 
+/** [CENSOR] [LIVE] [POE-7.3] The producer of the child of `parent` at `slot`, given the epoch's ranking. */
+export function electedProducer(parent: ChainState, slot: number, ranking: readonly string[]): string {
+  const g = parent.genesis;
+  const aggregatorEligible = !parent.sections.equivocators.has(g.aggregatorNodeKey);
+  if (aggregatorEligible && inInclusionWindow(g, slot)) return g.aggregatorNodeKey;
+  return electProducer(productionOrder(ranking, g.aggregatorNodeKey, aggregatorEligible), parent.meta.tipSlot, slot, g.patience);
+}
+
+/**
+ * [REWARD] [CENSOR] Whether an empty child of `parent` at `slot` is valid: a heartbeat (at
+ * least W slots after its parent), or the aggregator node's first block of an inclusion window.
+ */
+export function emptyBlockAllowed(parent: ChainState, slot: number, producer: string): boolean {
+  const g = parent.genesis;
+  if (slot - parent.meta.tipSlot >= g.patience) return true;
+  return producer === g.aggregatorNodeKey && inInclusionWindow(g, slot) && parent.meta.tipSlot < inclusionWindowStart(g, slot);
+}
+
 /** The production order of `epoch` for a child of `state`. */
 export function orderForEpoch(state: ChainState, epoch: number): readonly string[] {
   const g = state.genesis;
@@ -39,7 +63,7 @@ export function orderForEpoch(state: ChainState, epoch: number): readonly string
 /** The address entitled to produce the child of `state` at `slot`. */
 export function producerForSlot(state: ChainState, slot: number): string {
   const g = state.genesis;
-  return electProducer(orderForEpoch(state, epochOfSlot(g, slot)), state.meta.tipSlot, slot, g.patience);
+  return electedProducer(state, slot, rankingForEpoch(state, epochOfSlot(g, slot)).ranking);
 }
 
 /**
@@ -55,6 +79,11 @@ export function nextSlotFor(state: ChainState, address: string, fromSlot: number
   const n = order.length;
   const rank = order.indexOf(address);
   if (rank < 0) return undefined;
+  // [CENSOR] the inclusion window: the aggregator's node alone (slower path, rare)
+  if (g.inclusionSlots > 0) {
+    for (let s = start; s < end; s++) if (producerForSlot(state, s) === address) return s;
+    return undefined;
+  }
   const p = state.meta.tipSlot;
   const W = g.patience;
   const w0 = Math.floor((start - p - 1) / W);

@@ -30,6 +30,7 @@ export const GENESIS_DEFAULTS = {
   cpfRule: 'paper',
   cpfWindowIntervals: 8,
   certPeriodMs: 86_400_000,
+  inclusionSlots: 8,
 } as const;
 
 export type CpfRule = 'paper' | 'net-exchange';
@@ -61,6 +62,7 @@ export interface Genesis {
   readonly cpfRule: CpfRule;
   readonly cpfWindowIntervals: number;
   readonly certPeriodMs: number;
+  readonly inclusionSlots: number;
 }
 
 const validate = compileSchema(genesisConfig);
@@ -77,6 +79,11 @@ export function parseGenesis(value: unknown): Genesis {
     ...GENESIS_DEFAULTS,
     // [CPF-window] by default as long as the kept readings allow (8 with the default 16)
     cpfWindowIntervals: Math.min(GENESIS_DEFAULTS.cpfWindowIntervals, retention - 2),
+    // [CENSOR] by default W slots, at most a quarter of an epoch
+    inclusionSlots: Math.min(
+      c.patience ?? GENESIS_DEFAULTS.patience,
+      Math.floor((c.intervalMs ?? GENESIS_DEFAULTS.intervalMs) / (c.slotMs ?? GENESIS_DEFAULTS.slotMs) / 4),
+    ),
     ...c,
     balances: [...(c.balances ?? [])].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)),
   } as NormalisedGenesisConfig;
@@ -86,6 +93,7 @@ export function parseGenesis(value: unknown): Genesis {
     throw new GenesisError({ path: '/genesisTime', reason: `must be a multiple of intervalMs=${config.intervalMs} since 1970-01-01T00:00:00Z` });
   }
   if (config.certPeriodMs % config.intervalMs !== 0) throw new GenesisError({ path: '/certPeriodMs', reason: 'must be a multiple of intervalMs' });
+  if (config.inclusionSlots * 2 > config.intervalMs / config.slotMs) throw new GenesisError({ path: '/inclusionSlots', reason: 'at most half the slots of an epoch' });
   if (config.intervalMs % config.slotMs !== 0) throw new GenesisError({ path: '/intervalMs', reason: 'must be a multiple of slotMs' });
   if (config.settleGraceMs + config.intervalMs > config.readingRetentionIntervals * config.intervalMs) {
     throw new GenesisError({ path: '/settleGraceMs', reason: 'readings must outlive the settlement grace: settleGraceMs + intervalMs ≤ readingRetentionIntervals × intervalMs' });
@@ -123,6 +131,7 @@ export function parseGenesis(value: unknown): Genesis {
     cpfRule: config.cpfRule as CpfRule,
     cpfWindowIntervals: config.cpfWindowIntervals,
     certPeriodMs: config.certPeriodMs,
+    inclusionSlots: config.inclusionSlots,
   };
 }
 
@@ -136,6 +145,19 @@ export function slotTime(g: Genesis, slot: number): number {
 /** [POE-7.epoch] epoch of slot s = ⌊s × S / interval⌋: one metering interval per epoch. */
 export function epochOfSlot(g: Genesis, slot: number): number {
   return Math.floor((slot * g.slotMs) / g.intervalMs);
+}
+
+/** [CENSOR] Whether `slot` is in the inclusion window: the last inclusionSlots slots of its epoch. */
+export function inInclusionWindow(g: Genesis, slot: number): boolean {
+  if (g.inclusionSlots === 0) return false;
+  const perEpoch = g.intervalMs / g.slotMs;
+  return slot % perEpoch >= perEpoch - g.inclusionSlots;
+}
+
+/** The first slot of the inclusion window that holds `slot`. */
+export function inclusionWindowStart(g: Genesis, slot: number): number {
+  const perEpoch = g.intervalMs / g.slotMs;
+  return slot - (slot % perEpoch) + perEpoch - g.inclusionSlots;
 }
 
 /** The slot whose start is at or before t (t ≥ genesis time). */

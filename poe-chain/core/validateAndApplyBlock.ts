@@ -32,7 +32,7 @@ import { beginBlock, endBlock } from './blockLifecycle.js';
 import { blockHash, verifyHeaderSignature } from './blockHash.js';
 import { BlockError, TxError } from './chainError.js';
 import { StateDraft, stateRoot, type ChainState } from './chainState.js';
-import { electProducer, productionOrder } from './electProducer.js';
+import { electedProducer, emptyBlockAllowed } from './electProducer.js';
 import { previousSeed, verifySeed } from './epochSeed.js';
 import { epochOfSlot, slotTime } from './genesis.js';
 import { merkleRoot } from './merkleRoot.js';
@@ -131,12 +131,10 @@ const checkEpoch: BlockStep = (b) => {
 
 const checkProducer: BlockStep = (b) => {
   const h = b.header!;
-  const g = b.parent.genesis;
   const { ranking } = rankingForEpoch(b.parent, h.epoch);
-  // [LIVE] the ranking, then the aggregator's node (unless it equivocated)
-  const order = productionOrder(ranking, g.aggregatorNodeKey, !b.parent.sections.equivocators.has(g.aggregatorNodeKey));
+  // [CENSOR] the inclusion window; else [LIVE] the ranking, then the aggregator's node,
   // [POE-7.3] producer = order[⌊(s − p − 1)/W⌋ mod n]
-  const expected = electProducer(order, b.parent.meta.tipSlot, h.slot, g.patience);
+  const expected = electedProducer(b.parent, h.slot, ranking);
   if (h.producer !== expected) throw new BlockError({ code: 'BAD_PRODUCER', height: h.height, expected, got: h.producer });
   b.ranking = ranking;
 };
@@ -180,9 +178,9 @@ const checkTxRoot: BlockStep = (b) => {
 
 const checkHeartbeat: BlockStep = (b) => {
   const h = b.header!;
-  const gap = h.slot - b.parent.meta.tipSlot;
-  // [REWARD] an empty block is valid only as a heartbeat, at least W slots after its parent
-  if (b.block!.parameters.txs.length === 0 && gap < b.parent.genesis.patience) {
+  // [REWARD] an empty block is valid only as a heartbeat, at least W slots after its parent,
+  // or [CENSOR] as the aggregator node's first block of an inclusion window
+  if (b.block!.parameters.txs.length === 0 && !emptyBlockAllowed(b.parent, h.slot, h.producer)) {
     throw new BlockError({ code: 'EARLY_EMPTY_BLOCK', height: h.height, slot: h.slot, parentSlot: b.parent.meta.tipSlot, patience: b.parent.genesis.patience });
   }
 };

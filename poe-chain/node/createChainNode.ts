@@ -37,7 +37,7 @@ import { buildBlock, EarlyEmptyBlockError } from '../core/buildBlock.js';
 import { TX_OPERATIONS, type TxEnvelope } from '../core/applyTransaction.js';
 import { BlockError } from '../core/chainError.js';
 import { stateRoot, type ChainState } from '../core/chainState.js';
-import { producerForSlot } from '../core/electProducer.js';
+import { emptyBlockAllowed, producerForSlot } from '../core/electProducer.js';
 import { finalizedHeight, shouldSwitch, type TipInfo } from '../core/forkChoice.js';
 import { epochOfSlot, slotAt, slotTime, type Genesis } from '../core/genesis.js';
 import { chainCodec, validateAndApplyBlock, type AppliedBlock, type BlockEnvelope } from '../core/validateAndApplyBlock.js';
@@ -666,7 +666,8 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     }
     if (producer !== key.address) return;
     // [NODE-slot] pending transactions, or a heartbeat once W slots have passed since the parent
-    const heartbeatDue = slot - parent.slot >= W;
+    // [CENSOR] the aggregator node's first block of an inclusion window counts as one too
+    const heartbeatDue = emptyBlockAllowed(parent.state, slot, key.address);
     const t0 = performance.now();
     const cands = mempool.candidates(parent.hash, maxTxs, maxBlockBytes, slot);
     const t1 = performance.now();
