@@ -21,7 +21,7 @@ import { forgeBlock } from '../testkit/forgeBlock.js';
 import { deserializeState, serializeState, type ChainState } from '../core/chainState.js';
 import { BlockError } from '../core/chainError.js';
 import { validateAndApplyBlock } from '../core/validateAndApplyBlock.js';
-import { slotTime } from '../core/genesis.js';
+import { inclusionWindowStart, slotTime } from '../core/genesis.js';
 import { sha256 } from '../core/hashing.js';
 import { signHeader } from '../core/blockHash.js';
 import { newAuctionKeyPair, sealBid, auctionKeyToWire } from '../core/auction/sealedBid.js';
@@ -298,11 +298,25 @@ export function makeVectors(): Vector[] {
     v.valid('sybil-one-place-per-meter', 'M1 and M2 are two pseudonyms of one meter (same certificate tag), both with readings for interval 0 (scores 0 and 10); O scores 100. The ranking of epoch 2 holds the meter once, by its newest certificate (equal validFrom here, so the smaller address), never both [SYBIL-3].', f, [], f.firstSlotOf(2));
   }
 
+  {
+    const { f, s2 } = election();
+    f.produce([], s2); // A, first block of epoch 2
+    const w = inclusionWindowStart(f.genesis, s2);
+    v.valid('inclusion-window-aggregator-block', 'The first slot of epoch 2\'s inclusion window (its last inclusionSlots = 8 slots): the aggregator node produces, although A is live and top-ranked, and an empty block is valid there as the window\'s inclusion block [CENSOR].', f, [], w);
+  }
+
   // ── blocks that must be rejected ───────────────────────────────────────────
   {
     const { f, s2, B } = election();
     const now = slotTime(f.genesis, s2);
     v.reject('reject-bad-producer', 'Epoch 2, first slot: A is elected, B signs the block [POE-7.3].', f.state, forgeBlock(f.state, { slot: s2, producer: B }), now, 'BAD_PRODUCER');
+  }
+  {
+    const { f, s2, A } = election();
+    f.produce([], s2);
+    const w = inclusionWindowStart(f.genesis, s2) + 1;
+    const tx = f.transferTx(A, f.key('v-b').address, 1, f.at(w));
+    v.reject('reject-validator-in-inclusion-window', 'The top-ranked validator A produces in the inclusion window, which belongs to the aggregator node [CENSOR].', f.state, forgeBlock(f.state, { slot: w, producer: A, txs: [tx] }), slotTime(f.genesis, w), 'BAD_PRODUCER');
   }
   {
     const { f, s2, A, B } = election();
@@ -505,6 +519,8 @@ export function electionReadme(): string {
     '- `election-net-exchange-rule`: genesis cpfRule "net-exchange": A and B both score 0 and the seed orders them.',
     '- `election-window-tiebreak`: X and Y tie at 100 on interval 1; interval 0 (X 300, Y 50) ranks Y first.',
     '- `election-empty-fallback`: two RE+TE pseudonyms but no reading for interval 0 → empty ranking → the order is [N].',
+    '- `inclusion-window-aggregator-block` / `reject-validator-in-inclusion-window`: the last 8 slots of an epoch belong to N [CENSOR].',
+    '- `sybil-one-place-per-meter`: two pseudonyms with one certificate tag rank once [SYBIL].',
     '- `reject-bad-producer`: s = p + 1 should be A; B signs → `BAD_PRODUCER`.',
     '',
   ];
