@@ -167,6 +167,29 @@ test('the adapter meters PV, load and battery flows over an interval and writes 
   });
 });
 
+test('without model 802 the battery flow is the SOC change × capacity, counted over the poll it happened in', opts, async () => {
+  await withDevice(sunspecMap(40000, [COMMON, inv103(), METER_203, sto124(5000)]), async (d) => {
+    let t = 1_800_000_000_000;
+    const home = createSunSpecHome({ host: '127.0.0.1', port: d.port, pollMs: 600_000, capacityWh: 10_000, now: () => t });
+    try {
+      await home.start();
+      const t0 = t;
+      d.set(40231 + 6, [5010]); // ChaState 50.10 %
+      await sleep(200);
+      t += 36_000;
+      await home.poll();
+      const m = await home.measure({ startMs: t0, endMs: t });
+      assert.ok(m, 'a reading');
+      // 0.1 % of 10 kWh in 36 s: 10 Wh, 1000 W charging over the span
+      assert.ok(Math.abs(m.chargedWh - 10) < 1e-6, `charged ${m.chargedWh}`);
+      assert.ok(Math.abs(m.loadWh - (300 + 2500 - 1000) / 100) < 1e-6, `load ${m.loadWh}`);
+      assert.equal(m.soc, 0.501);
+    } finally {
+      await home.close();
+    }
+  });
+});
+
 // ── failure cases ────────────────────────────────────────────────────────────
 test('an unreachable device is SUNSPEC_UNREACHABLE; the adapter keeps running, meters nothing and offers nothing', opts, async () => {
   const port = await freePort();
