@@ -158,7 +158,16 @@ export async function connectModbusTcp(host: string, port: number, unitId: numbe
       }
     },
     async close() {
-      await new Promise<void>((r) => client.close(() => r()));
+      // modbus-serial calls back only when it closes the socket itself: not for a socket
+      // the device already closed, so that case (and a close that hangs) is not waited for
+      if (!client.isOpen) return;
+      await new Promise<void>((r) => {
+        const h = setTimeout(r, 1000);
+        client.close(() => {
+          clearTimeout(h);
+          r();
+        });
+      });
     },
   };
 }
@@ -305,7 +314,7 @@ export function createSunSpecHome(o: SunSpecHomeOptions): SunSpecHome {
   let models: DeviceModels | undefined;
   let last: SunSpecSample | undefined;
   let lastErrors: readonly SunSpecError[] = [];
-  let loggedErrors = '';
+  let loggedErrors: string | undefined;
   let controlError: SunSpecError | undefined;
   let setpointW: number | null = null;
   let windows: SetpointWindow[] = [];
@@ -476,7 +485,12 @@ export function createSunSpecHome(o: SunSpecHomeOptions): SunSpecHome {
     async start() {
       await poll();
       pollTimer = setInterval(() => {
-        if (!closed) void poll();
+        if (!closed) {
+          poll().catch((err: unknown) => {
+            // not a device error (those are SunSpecErrors, handled in pollOnce): a bug; keep the HEM up
+            o.log?.error({ event: 'sunspec-poll-failed', err: err instanceof Error ? err.message : String(err) }, 'SunSpec poll failed');
+          });
+        }
       }, pollMs);
     },
 

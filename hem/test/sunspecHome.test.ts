@@ -216,6 +216,34 @@ test('an unreachable device is SUNSPEC_UNREACHABLE; the adapter keeps running, m
   }
 });
 
+test('a device that goes away: SUNSPEC_UNREACHABLE at the next poll, nothing metered or offered; back when it returns', opts, async () => {
+  let d = await startSunSpecDevice(PY, FULL());
+  let t = 1_800_000_000_000;
+  const cap = captureLog();
+  const home = createSunSpecHome({ host: '127.0.0.1', port: d.port, pollMs: 600_000, timeoutMs: 1000, capacityWh: 10_000, now: () => t, log: cap.log });
+  try {
+    await home.start();
+    assert.deepEqual(home.errors(), []);
+    await d.stop();
+    const t0 = t;
+    t += 30_000;
+    await home.poll();
+    assert.equal(home.errors()[0]?.code, 'SUNSPEC_UNREACHABLE');
+    assert.equal(home.batteryLimits?.(), null);
+    t += 30_000;
+    assert.equal(await home.measure({ startMs: t0, endMs: t }), null, 'half the interval unknown: no reading');
+    d = await startSunSpecDevice(PY, FULL(), { port: d.port });
+    t += 1000;
+    await home.poll();
+    assert.deepEqual(home.errors(), [], 'connected and discovered again');
+    assert.deepEqual(home.batteryLimits?.(), { maxChargeW: 4000, maxDischargeW: 3500 });
+    assert.deepEqual(cap.events('sunspec-ok').length, 2);
+  } finally {
+    await home.close();
+    await d.stop();
+  }
+});
+
 test('a wrong model: none of the models the adapter uses, a model too short, no SunS header', opts, async () => {
   await withDevice(sunspecMap(40000, [COMMON, { id: 64001, regs: regs(10, {}) }]), async (d) => {
     await withIo(d, async (io) => {
