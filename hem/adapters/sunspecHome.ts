@@ -49,9 +49,10 @@ import {
   STORAGE_124,
   SUNS_MARKER,
   SunSpecError,
+  implemented,
   neededLength,
+  offsetOf,
   pointValue,
-  rawPoint,
   scaleFactor,
   selectModels,
   toRegister,
@@ -277,12 +278,7 @@ export async function readSunSpec(io: RegisterIo, models: DeviceModels, o: { inv
     await attempt(async () => {
       const r = await readBlock(io, st, STORAGE_124);
       if (s.soc === undefined) s.soc = pointValue(st.id, STORAGE_124, 'ChaState', r) / 100;
-      let revert = true;
-      try {
-        rawPoint(st.id, 'InOutWRte_RvrtTms', STORAGE_124.points.InOutWRte_RvrtTms as never, r);
-      } catch {
-        revert = false;
-      }
+      const revert = implemented(st.id, STORAGE_124, 'InOutWRte_RvrtTms', r);
       s.storage = { wChaMax: pointValue(st.id, STORAGE_124, 'WChaMax', r), rteSf: scaleFactor(st.id, STORAGE_124, 'InOutWRte_SF', r), revert };
     });
   }
@@ -442,17 +438,17 @@ export function createSunSpecHome(o: SunSpecHomeOptions): SunSpecHome {
     }
     try {
       if (w === null) {
-        await io.write(st.start + STORAGE_124.points.StorCtl_Mod!.offset, [0]);
+        await io.write(st.start + offsetOf(STORAGE_124, 'StorCtl_Mod'), [0]);
       } else {
         const pct = Math.min(100, (Math.abs(w) / Math.max(1, info.wChaMax)) * 100);
         const inPct = w > 0 ? pct : -pct;
         // OutWRte (10) and InWRte (11) in one write
-        await io.write(st.start + STORAGE_124.points.OutWRte!.offset, [toRegister(-inPct, info.rteSf, 'int16'), toRegister(inPct, info.rteSf, 'int16')]);
+        await io.write(st.start + offsetOf(STORAGE_124, 'OutWRte'), [toRegister(-inPct, info.rteSf, 'int16'), toRegister(inPct, info.rteSf, 'int16')]);
         if (info.revert && endMs !== undefined) {
           const s = Math.min(0xfffe, Math.ceil((endMs - now()) / 1000) + 60);
-          await io.write(st.start + STORAGE_124.points.InOutWRte_RvrtTms!.offset, [Math.max(1, s)]);
+          await io.write(st.start + offsetOf(STORAGE_124, 'InOutWRte_RvrtTms'), [Math.max(1, s)]);
         }
-        await io.write(st.start + STORAGE_124.points.StorCtl_Mod!.offset, [3]);
+        await io.write(st.start + offsetOf(STORAGE_124, 'StorCtl_Mod'), [3]);
       }
       controlError = undefined;
       setpointW = w;

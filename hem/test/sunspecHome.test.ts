@@ -263,7 +263,7 @@ test('a wrong model: none of the models the adapter uses, a model too short, no 
   await withDevice(sunspecMap(40000, [COMMON, { id: 103, regs: regs(10, {}) }]), async (d) => {
     await withIo(d, async (io) => {
       const e = await codeOf(discoverSunSpec(io));
-      assert.equal(e.message, 'SUNSPEC_WRONG_MODEL model=103 length=10 need=37 at=40070');
+      assert.equal(e.message, 'SUNSPEC_WRONG_MODEL model=103 length=10 need=50 at=40070');
     });
   });
   await withDevice({ '40000': 1, '40001': 2, '0': 0x5375, '1': 0 }, async (d) => {
