@@ -6,7 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import type { FromSchema } from 'json-schema-to-ts';
-import { compileSchema } from '../schemas/validators.js';
+import { compileOnUse, compileSchema } from '../schemas/validators.js';
 import { address, id } from '../schemas/common.js';
 import { createTcrParams, type TcrParams } from '../tcr/tcrParams.js';
 import { HemError } from './hemError.js';
@@ -187,7 +187,7 @@ export interface HemConfig extends Omit<RawConfig, 'adapter' | 'battery' | 'curv
 const validateConfig = compileSchema(hemConfigSchema);
 const validateSim = compileSchema(simAdapterSchema);
 const validateMqtt = compileSchema(mqttAdapterSchema);
-const validateSunSpec = compileSchema(sunspecAdapterSchema);
+const validateSunSpec = compileOnUse(sunspecAdapterSchema); // compiled only for a sunspec config
 
 function check(v: (x: unknown) => boolean, value: unknown, prefix: string): void {
   const fn = v as unknown as { (x: unknown): boolean; errors?: { instancePath: string; message?: string; params: Record<string, unknown>; keyword: string }[] | null };

@@ -17,10 +17,12 @@
  *         AC-coupled battery: load = grid + PV − battery charge; DC-coupled (behind a
  *         hybrid inverter, `batteryCoupling: "dc"`): PV = inverter W + battery charge,
  *         load = grid + inverter W.
- * [SSH-3] Energy = each power held from one poll to the next, integrated in home time.
+ * [SSH-3] Energy = each power held from one poll to the next, integrated in home time
+ *         over exactly the interval (a poll after its end counts for the next one).
  *         An interval is metered only when PV and grid (and the battery, if the device
- *         has one) were known over all of it; else no reading (`sunspec-no-reading`
- *         says what was missing). No meter or no inverter model: no readings at all.
+ *         has one) were known over all of it, from a poll at or before its start; else
+ *         no reading (`sunspec-no-reading` says what was missing): the first interval
+ *         after a start is never metered. No meter or no inverter model: no readings.
  * [SSH-4] Bidding: `batteryLimits()` gives the power limits of the storage control
  *         model (124 WChaMax, capped by 802 WChaRteMax/WDisChaRteMax) while the device
  *         answers, the SOC is known and the last control write succeeded; otherwise
@@ -47,9 +49,10 @@ import {
   STORAGE_124,
   SUNS_MARKER,
   SunSpecError,
+  implemented,
   neededLength,
+  offsetOf,
   pointValue,
-  rawPoint,
   scaleFactor,
   selectModels,
   toRegister,
@@ -156,7 +159,16 @@ export async function connectModbusTcp(host: string, port: number, unitId: numbe
       }
     },
     async close() {
-      await new Promise<void>((r) => client.close(() => r()));
+      // modbus-serial calls back only when it closes the socket itself: not for a socket
+      // the device already closed, so that case (and a close that hangs) is not waited for
+      if (!client.isOpen) return;
+      await new Promise<void>((r) => {
+        const h = setTimeout(r, 1000);
+        client.close(() => {
+          clearTimeout(h);
+          r();
+        });
+      });
     },
   };
 }
@@ -266,12 +278,7 @@ export async function readSunSpec(io: RegisterIo, models: DeviceModels, o: { inv
     await attempt(async () => {
       const r = await readBlock(io, st, STORAGE_124);
       if (s.soc === undefined) s.soc = pointValue(st.id, STORAGE_124, 'ChaState', r) / 100;
-      let revert = true;
-      try {
-        rawPoint(st.id, 'InOutWRte_RvrtTms', STORAGE_124.points.InOutWRte_RvrtTms as never, r);
-      } catch {
-        revert = false;
-      }
+      const revert = implemented(st.id, STORAGE_124, 'InOutWRte_RvrtTms', r);
       s.storage = { wChaMax: pointValue(st.id, STORAGE_124, 'WChaMax', r), rteSf: scaleFactor(st.id, STORAGE_124, 'InOutWRte_SF', r), revert };
     });
   }
@@ -303,7 +310,7 @@ export function createSunSpecHome(o: SunSpecHomeOptions): SunSpecHome {
   let models: DeviceModels | undefined;
   let last: SunSpecSample | undefined;
   let lastErrors: readonly SunSpecError[] = [];
-  let loggedErrors = '';
+  let loggedErrors: string | undefined;
   let controlError: SunSpecError | undefined;
   let setpointW: number | null = null;
   let windows: SetpointWindow[] = [];
@@ -311,10 +318,9 @@ export function createSunSpecHome(o: SunSpecHomeOptions): SunSpecHome {
   let pollTimer: NodeJS.Timeout | undefined;
   let polling: Promise<void> | undefined;
   let closed = false;
-  // energy accumulated since the last measure(), Wh; and what was missing meanwhile
-  const acc = { pv: 0, load: 0, ch: 0, dis: 0 };
-  let accFrom: number | undefined;
-  const missing = new Set<string>();
+  // the polls not yet metered, in time order; each holds until the next [SSH-3]
+  let samples: SunSpecSample[] = [];
+  const MAX_SAMPLES = 10_000;
   let lastAvg = { pvW: 0, loadW: 0 };
 
   const hasBattery = () => models?.battery !== undefined || models?.storage !== undefined;
@@ -334,21 +340,38 @@ export function createSunSpecHome(o: SunSpecHomeOptions): SunSpecHome {
     return { pvW: Math.max(0, pvW), loadW: Math.max(0, loadW), batteryW: battW, lacks };
   }
 
-  /** integrates the held sample `last` up to t [SSH-3] */
-  function integrate(t: number): void {
-    if (!last || t <= last.t) return;
-    const from = Math.max(last.t, accFrom ?? last.t);
-    if (t <= from) return;
-    const p = powers(last);
-    if (p.pvW === undefined || p.loadW === undefined || p.batteryW === undefined) {
-      for (const x of p.lacks) missing.add(x);
-      return;
+  /**
+   * Energy over [startMs, endMs) from the samples, each held until the next [SSH-3]. The
+   * interval must be covered from its start: a sample at or before startMs.
+   */
+  function energyOver(startMs: number, endMs: number): { m: Omit<IntervalMeasurement, 'soc'>; missing: Set<string> } {
+    const m = { pvWh: 0, loadWh: 0, chargedWh: 0, dischargedWh: 0 };
+    const missing = new Set<string>();
+    if (!samples.length) missing.add('no poll answered');
+    else if ((samples[0] as SunSpecSample).t > startMs) missing.add('the start of the interval (no poll before it)');
+    for (let k = 0; k < samples.length; k++) {
+      const s = samples[k] as SunSpecSample;
+      const from = Math.max(startMs, s.t);
+      const to = Math.min(endMs, samples[k + 1]?.t ?? endMs);
+      if (to <= from) continue;
+      const p = powers(s);
+      if (p.pvW === undefined || p.loadW === undefined || p.batteryW === undefined) {
+        for (const x of p.lacks) missing.add(x);
+        continue;
+      }
+      const h = homeSeconds(to - from, speed) / 3600;
+      m.pvWh += p.pvW * h;
+      m.loadWh += p.loadW * h;
+      if (p.batteryW > 0) m.chargedWh += p.batteryW * h;
+      else m.dischargedWh -= p.batteryW * h;
     }
-    const h = homeSeconds(t - from, speed) / 3600;
-    acc.pv += p.pvW * h;
-    acc.load += p.loadW * h;
-    if (p.batteryW > 0) acc.ch += p.batteryW * h;
-    else acc.dis -= p.batteryW * h;
+    return { m, missing };
+  }
+
+  function keep(s: SunSpecSample): void {
+    last = s;
+    samples.push(s);
+    if (samples.length > MAX_SAMPLES) samples = samples.slice(-MAX_SAMPLES);
   }
 
   function report(errors: readonly SunSpecError[]): void {
@@ -378,19 +401,20 @@ export function createSunSpecHome(o: SunSpecHomeOptions): SunSpecHome {
       }
       const s0 = await readSunSpec(io, models as DeviceModels, { invertMeter: o.invertMeter === true, t });
       let s = s0;
-      if (models?.storage && !models.battery && s.soc !== undefined && last?.soc !== undefined && t > last.t) {
-        // no battery power point: the SOC change × capacity over the poll (an estimate) [SSH-2]
-        s = { ...s, batteryW: ((s.soc - last.soc) * o.capacityWh * 3600) / homeSeconds(t - last.t, speed) };
+      const prev = samples[samples.length - 1];
+      if (models?.storage && !models.battery && s.soc !== undefined && prev?.soc !== undefined && t > prev.t) {
+        // no battery power point: the SOC change × capacity since the previous poll (an
+        // estimate) is the power over that span, and is held until the next poll [SSH-2]
+        const w = ((s.soc - prev.soc) * o.capacityWh * 3600) / homeSeconds(t - prev.t, speed);
+        samples[samples.length - 1] = { ...prev, batteryW: w };
+        s = { ...s, batteryW: w };
       } else if (models?.storage && !models.battery && s.soc !== undefined) s = { ...s, batteryW: 0 };
-      integrate(t);
-      accFrom ??= t;
-      last = s;
+      keep(s);
       report(s.errors);
     } catch (err) {
       if (!(err instanceof SunSpecError)) throw err;
-      integrate(t);
       // the device is gone (or not SunSpec): nothing is known from now on
-      last = { t, errors: [err] };
+      keep({ t, errors: [err] });
       await io?.close().catch(() => undefined);
       io = undefined; // connect and discover again at the next poll
       report([err]);
@@ -414,17 +438,17 @@ export function createSunSpecHome(o: SunSpecHomeOptions): SunSpecHome {
     }
     try {
       if (w === null) {
-        await io.write(st.start + STORAGE_124.points.StorCtl_Mod!.offset, [0]);
+        await io.write(st.start + offsetOf(STORAGE_124, 'StorCtl_Mod'), [0]);
       } else {
         const pct = Math.min(100, (Math.abs(w) / Math.max(1, info.wChaMax)) * 100);
         const inPct = w > 0 ? pct : -pct;
         // OutWRte (10) and InWRte (11) in one write
-        await io.write(st.start + STORAGE_124.points.OutWRte!.offset, [toRegister(-inPct, info.rteSf, 'int16'), toRegister(inPct, info.rteSf, 'int16')]);
+        await io.write(st.start + offsetOf(STORAGE_124, 'OutWRte'), [toRegister(-inPct, info.rteSf, 'int16'), toRegister(inPct, info.rteSf, 'int16')]);
         if (info.revert && endMs !== undefined) {
           const s = Math.min(0xfffe, Math.ceil((endMs - now()) / 1000) + 60);
-          await io.write(st.start + STORAGE_124.points.InOutWRte_RvrtTms!.offset, [Math.max(1, s)]);
+          await io.write(st.start + offsetOf(STORAGE_124, 'InOutWRte_RvrtTms'), [Math.max(1, s)]);
         }
-        await io.write(st.start + STORAGE_124.points.StorCtl_Mod!.offset, [3]);
+        await io.write(st.start + offsetOf(STORAGE_124, 'StorCtl_Mod'), [3]);
       }
       controlError = undefined;
       setpointW = w;
@@ -457,28 +481,34 @@ export function createSunSpecHome(o: SunSpecHomeOptions): SunSpecHome {
     async start() {
       await poll();
       pollTimer = setInterval(() => {
-        if (!closed) void poll();
+        if (!closed) {
+          poll().catch((err: unknown) => {
+            // not a device error (those are SunSpecErrors, handled in pollOnce): a bug; keep the HEM up
+            o.log?.error({ event: 'sunspec-poll-failed', err: err instanceof Error ? err.message : String(err) }, 'SunSpec poll failed');
+          });
+        }
       }, pollMs);
     },
 
     async measure(i: Interval): Promise<IntervalMeasurement | null> {
-      integrate(i.endMs);
-      const observed = accFrom !== undefined && accFrom < i.endMs;
-      const m: IntervalMeasurement = { pvWh: acc.pv, loadWh: acc.load, chargedWh: acc.ch, dischargedWh: acc.dis, soc: last?.soc ?? 0 };
-      const hs = homeSeconds(i.endMs - Math.max(i.startMs, accFrom ?? i.startMs), speed);
-      const ok = observed && missing.size === 0 && (!hasBattery() || last?.soc !== undefined);
-      if (ok && hs > 0) lastAvg = { pvW: (acc.pv * 3600) / hs, loadW: (acc.load * 3600) / hs };
+      const { m, missing } = energyOver(i.startMs, i.endMs);
+      const soc = [...samples].reverse().find((x) => x.t <= i.endMs)?.soc;
+      if (hasBattery() && soc === undefined) missing.add('SOC');
+      const hs = homeSeconds(i.endMs - i.startMs, speed);
+      const ok = missing.size === 0;
+      if (ok && hs > 0) lastAvg = { pvW: (m.pvWh * 3600) / hs, loadW: (m.loadWh * 3600) / hs };
       if (!ok) {
         o.log?.warn(
-          { event: 'sunspec-no-reading', interval: { startMs: i.startMs, endMs: i.endMs }, missing: observed ? [...missing] : ['no poll in the interval'], errors: lastErrors.map((e) => e.message) },
+          { event: 'sunspec-no-reading', interval: { startMs: i.startMs, endMs: i.endMs }, missing: [...missing], errors: lastErrors.map((e) => e.message) },
           'interval not metered',
         );
       }
-      acc.pv = acc.load = acc.ch = acc.dis = 0;
-      missing.clear();
-      accFrom = i.endMs;
+      // keep the last sample at or before the end (it holds into the next interval) and any later
+      let at = -1;
+      for (let k = 0; k < samples.length; k++) if ((samples[k] as SunSpecSample).t <= i.endMs) at = k;
+      if (at > 0) samples = samples.slice(at);
       windows = windows.filter((w) => w.endMs > i.endMs || overlapMs(w, { startMs: now(), endMs: now() + 1 }) > 0);
-      return ok ? m : null;
+      return ok ? { ...m, soc: soc ?? 0 } : null;
     },
 
     batteryState(): BatteryState {

@@ -39,6 +39,8 @@ export interface Point {
 export interface Layout {
   readonly kind: 'inverter' | 'meter' | 'storage' | 'battery';
   readonly ids: readonly number[];
+  /** the model's length L as the standard fixes it; absent: at least what the points need */
+  readonly length?: number;
   readonly points: Readonly<Record<string, Point>>;
 }
 
@@ -48,24 +50,27 @@ const p = (offset: number, type: PointType, sf?: string): Point => (sf === undef
 export const INVERTER_1XX: Layout = {
   kind: 'inverter',
   ids: [101, 102, 103],
-  points: { W: p(12, 'int16', 'W_SF'), W_SF: p(13, 'sunssf'), St: p(36, 'enum16') },
+  length: 50,
+  points: { W: p(12, 'int16', 'W_SF'), W_SF: p(13, 'sunssf') },
 };
 /** DER AC measurement (L = 153): W at 8, W_SF at 114. */
 export const INVERTER_701: Layout = {
   kind: 'inverter',
   ids: [701],
-  points: { W: p(8, 'int16', 'W_SF'), W_SF: p(114, 'sunssf'), St: p(1, 'enum16') },
+  points: { W: p(8, 'int16', 'W_SF'), W_SF: p(114, 'sunssf') },
 };
 /** Meters 201 single phase, 202 split phase, 203 wye, 204 delta (L = 105). W > 0 is import. */
 export const METER_20X: Layout = {
   kind: 'meter',
   ids: [201, 202, 203, 204],
+  length: 105,
   points: { W: p(16, 'int16', 'W_SF'), W_SF: p(20, 'sunssf') },
 };
 /** Basic storage controls (L = 24). */
 export const STORAGE_124: Layout = {
   kind: 'storage',
   ids: [124],
+  length: 24,
   points: {
     WChaMax: p(0, 'uint16', 'WChaMax_SF'),
     StorCtl_Mod: p(3, 'bitfield16'),
@@ -82,6 +87,7 @@ export const STORAGE_124: Layout = {
 export const BATTERY_802: Layout = {
   kind: 'battery',
   ids: [802],
+  length: 62,
   points: {
     WHRtg: p(1, 'uint16', 'WHRtg_SF'),
     WChaRteMax: p(2, 'uint16', 'WChaDisChaMax_SF'),
@@ -124,15 +130,17 @@ export function layoutOf(id: number): Layout | undefined {
 
 /**
  * Picks the models the adapter uses from the list the device gave [SUNS-1]. A used model
- * shorter than its layout, or a device with none of them, is SUNSPEC_WRONG_MODEL.
+ * whose length is not the standard's (other offsets), or a device with none of them, is
+ * SUNSPEC_WRONG_MODEL.
  */
 export function selectModels(base: number, all: readonly ModelBlock[]): DeviceModels {
   const out: { -readonly [K in keyof DeviceModels]: DeviceModels[K] } = { base, all };
   for (const m of all) {
     const l = layoutOf(m.id);
     if (!l || out[l.kind]) continue;
-    if (m.length < neededLength(l)) {
-      throw new SunSpecError('SUNSPEC_WRONG_MODEL', { model: m.id, length: m.length, need: neededLength(l), at: m.start - 2 });
+    const need = l.length ?? neededLength(l);
+    if (l.length !== undefined ? m.length !== need : m.length < need) {
+      throw new SunSpecError('SUNSPEC_WRONG_MODEL', { model: m.id, length: m.length, need, at: m.start - 2 });
     }
     out[l.kind] = m;
   }
@@ -155,6 +163,26 @@ export function rawPoint(model: number, name: string, pt: Point, regs: readonly 
   const notImpl = signed ? r === 0x8000 : r === 0xffff;
   if (notImpl) throw new SunSpecError('SUNSPEC_NOT_IMPLEMENTED', { model, point: name, raw: `0x${r.toString(16).padStart(4, '0')}` });
   return signed ? toInt16(r) : r;
+}
+
+/** Offset of a point in its model (for writes). */
+export function offsetOf(layout: Layout, name: string): number {
+  const pt = layout.points[name];
+  if (!pt) throw new Error(`unknown point ${name}`);
+  return pt.offset;
+}
+
+/** Whether the device implements a point (its register is not the not-implemented value). */
+export function implemented(model: number, layout: Layout, name: string, regs: readonly number[]): boolean {
+  const pt = layout.points[name];
+  if (!pt) throw new Error(`unknown point ${name}`);
+  try {
+    rawPoint(model, name, pt, regs);
+    return true;
+  } catch (err) {
+    if (err instanceof SunSpecError && err.code === 'SUNSPEC_NOT_IMPLEMENTED') return false;
+    throw err;
+  }
 }
 
 /** A point's value with its scale factor applied [SUNS-2]. */

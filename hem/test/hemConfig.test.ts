@@ -18,6 +18,8 @@ test('the example configs are valid and get their defaults', async () => {
   assert.equal(m.adapter.type, 'mqtt');
   assert.equal(m.meterKeyFile, '/var/lib/tmi-hem/meter-key.json');
   assert.equal(m.underDeliverFactor, 1);
+  const s = await loadHemConfig(join(root, 'hem/examples/hem-sunspec.json'));
+  assert.deepEqual(s.adapter, { type: 'sunspec', host: '192.168.1.50', port: 502, unitId: 1, pollMs: 5000, batteryCoupling: 'dc' });
 });
 
 const good = {

@@ -84,8 +84,10 @@ export interface SunSpecDevice {
   stop(): Promise<void>;
 }
 
-export async function startSunSpecDevice(python: string, registers: Record<string, number>, unit = 1): Promise<SunSpecDevice> {
-  const child: ChildProcessWithoutNullStreams = spawn(python, [SERVER, JSON.stringify({ unit, registers })], { stdio: ['pipe', 'pipe', 'pipe'] });
+/** Starts the device; `port` 0 (default) takes a free port. */
+export async function startSunSpecDevice(python: string, registers: Record<string, number>, o: { unit?: number; port?: number } = {}): Promise<SunSpecDevice> {
+  const spec = { unit: o.unit ?? 1, port: o.port ?? 0, registers };
+  const child: ChildProcessWithoutNullStreams = spawn(python, [SERVER, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'] });
   const writes: DeviceWrite[] = [];
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {

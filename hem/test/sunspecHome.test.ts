@@ -167,6 +167,29 @@ test('the adapter meters PV, load and battery flows over an interval and writes 
   });
 });
 
+test('without model 802 the battery flow is the SOC change × capacity, counted over the poll it happened in', opts, async () => {
+  await withDevice(sunspecMap(40000, [COMMON, inv103(), METER_203, sto124(5000)]), async (d) => {
+    let t = 1_800_000_000_000;
+    const home = createSunSpecHome({ host: '127.0.0.1', port: d.port, pollMs: 600_000, capacityWh: 10_000, now: () => t });
+    try {
+      await home.start();
+      const t0 = t;
+      d.set(40231 + 6, [5010]); // ChaState 50.10 %
+      await sleep(200);
+      t += 36_000;
+      await home.poll();
+      const m = await home.measure({ startMs: t0, endMs: t });
+      assert.ok(m, 'a reading');
+      // 0.1 % of 10 kWh in 36 s: 10 Wh, 1000 W charging over the span
+      assert.ok(Math.abs(m.chargedWh - 10) < 1e-6, `charged ${m.chargedWh}`);
+      assert.ok(Math.abs(m.loadWh - (300 + 2500 - 1000) / 100) < 1e-6, `load ${m.loadWh}`);
+      assert.equal(m.soc, 0.501);
+    } finally {
+      await home.close();
+    }
+  });
+});
+
 // ── failure cases ────────────────────────────────────────────────────────────
 test('an unreachable device is SUNSPEC_UNREACHABLE; the adapter keeps running, meters nothing and offers nothing', opts, async () => {
   const port = await freePort();
@@ -193,6 +216,34 @@ test('an unreachable device is SUNSPEC_UNREACHABLE; the adapter keeps running, m
   }
 });
 
+test('a device that goes away: SUNSPEC_UNREACHABLE at the next poll, nothing metered or offered; back when it returns', opts, async () => {
+  let d = await startSunSpecDevice(PY, FULL());
+  let t = 1_800_000_000_000;
+  const cap = captureLog();
+  const home = createSunSpecHome({ host: '127.0.0.1', port: d.port, pollMs: 600_000, timeoutMs: 1000, capacityWh: 10_000, now: () => t, log: cap.log });
+  try {
+    await home.start();
+    assert.deepEqual(home.errors(), []);
+    await d.stop();
+    const t0 = t;
+    t += 30_000;
+    await home.poll();
+    assert.equal(home.errors()[0]?.code, 'SUNSPEC_UNREACHABLE');
+    assert.equal(home.batteryLimits?.(), null);
+    t += 30_000;
+    assert.equal(await home.measure({ startMs: t0, endMs: t }), null, 'half the interval unknown: no reading');
+    d = await startSunSpecDevice(PY, FULL(), { port: d.port });
+    t += 1000;
+    await home.poll();
+    assert.deepEqual(home.errors(), [], 'connected and discovered again');
+    assert.deepEqual(home.batteryLimits?.(), { maxChargeW: 4000, maxDischargeW: 3500 });
+    assert.deepEqual(cap.events('sunspec-ok').length, 2);
+  } finally {
+    await home.close();
+    await d.stop();
+  }
+});
+
 test('a wrong model: none of the models the adapter uses, a model too short, no SunS header', opts, async () => {
   await withDevice(sunspecMap(40000, [COMMON, { id: 64001, regs: regs(10, {}) }]), async (d) => {
     await withIo(d, async (io) => {
@@ -212,7 +263,7 @@ test('a wrong model: none of the models the adapter uses, a model too short, no 
   await withDevice(sunspecMap(40000, [COMMON, { id: 103, regs: regs(10, {}) }]), async (d) => {
     await withIo(d, async (io) => {
       const e = await codeOf(discoverSunSpec(io));
-      assert.equal(e.message, 'SUNSPEC_WRONG_MODEL model=103 length=10 need=37 at=40070');
+      assert.equal(e.message, 'SUNSPEC_WRONG_MODEL model=103 length=10 need=50 at=40070');
     });
   });
   await withDevice({ '40000': 1, '40001': 2, '0': 0x5375, '1': 0 }, async (d) => {

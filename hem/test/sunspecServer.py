@@ -3,10 +3,10 @@
 A SunSpec device on Modbus TCP for the tests of the HEM's `sunspec` adapter, served by
 pymodbus (an implementation independent of the adapter's Modbus library).
 
-Usage: sunspecServer.py '<json>'   with json = {"unit": 1, "registers": {"40000": 21365, ...}}
+Usage: sunspecServer.py '<json>'   with json = {"unit": 1, "port": 0, "registers": {"40000": 21365, ...}}
   - serves exactly the holding registers given (any other address answers with the
     Modbus exception ILLEGAL DATA ADDRESS, as a device does);
-  - binds 127.0.0.1 on a free port and prints one line `{"ready": <port>}`;
+  - binds 127.0.0.1 on `port` (default 0: a free one) and prints one line `{"ready": <port>}`;
   - prints `{"write": <address>, "values": [...]}` for every write it accepts;
   - reads lines `{"set": <address>, "values": [...]}` on stdin and changes the map
     (the test moves power and SOC while the adapter polls);
@@ -52,7 +52,7 @@ def main() -> None:
 
     async def run() -> None:
         loop = asyncio.get_running_loop()
-        server = ModbusTcpServer(context, address=("127.0.0.1", 0), allow_reuse_address=True)
+        server = ModbusTcpServer(context, address=("127.0.0.1", int(spec.get("port", 0))), allow_reuse_address=True)
         task = asyncio.create_task(server.serve_forever())
         await server.serving
         port = server.server.sockets[0].getsockname()[1]
