@@ -178,7 +178,7 @@ export const genesisConfig = {
      * which includes every valid transaction it holds (default W, at most a quarter of an epoch; 0 = none)
      */
     inclusionSlots: { type: 'integer', minimum: 0, maximum: 1_000_000 },
-    /** [CPF] equal scores are broken by the readings of this many earlier intervals (default 8) */
+    /** [CPF] equal scores are broken by the readings of this many earlier intervals (default readingRetentionIntervals − 2 = 14) */
     cpfWindowIntervals: { type: 'integer', minimum: 0, maximum: 1000 },
     /** a block buried by this many blocks on the best chain is final (default 32) */
     finalityDepth: { type: 'integer', minimum: 1, maximum: 1_000_000 },

@@ -97,7 +97,7 @@ export function buildBlock(state: ChainState, candidates: readonly unknown[], pr
       rejected.push({ index: i, ...(id !== undefined ? { txId: id } : {}), code, message: err instanceof Error ? err.message : String(err) });
     }
   }
-  if (included.length === 0 && !emptyBlockAllowed(state, slot, producer)) {
+  if (included.length === 0 && !emptyBlockAllowed(state, slot)) {
     throw new EarlyEmptyBlockError({ height, slot, parentSlot: state.meta.tipSlot, patience: g.patience }, rejected);
   }
   endBlock(d, { height, slot, time, producer });

@@ -9,16 +9,16 @@
  *   [CENSOR]   the last `inclusionSlots` slots of every epoch (the inclusion window) belong to
  *              the aggregator's node alone (unless it equivocated): it includes every valid
  *              transaction it holds, so a reading that the ranked producers leave out still
- *              reaches the chain before the epoch that it ranks. It makes at least one block
- *              in each window (empty if need be: the inclusion block, never rewarded, as
- *              the aggregator's node holds no RE certificate).
+ *              reaches the chain before the epoch that it ranks. (Its node waits for the
+ *              window's last slot, so that a block made just before the window arrives
+ *              first and no fork starts; see node/README.md.)
  * So the best-ranked validator may produce from slot p + 1, the next one takes over after
  * W silent slots, and so on; after every ranked validator has had its patience the
  * aggregator's node produces: no gap between blocks is longer than n·W slots while the
  * aggregator's node is live ((ranked validators + 1)·W).
  */
 import type { ChainState } from './chainState.js';
-import { epochOfSlot, inclusionWindowStart, inInclusionWindow } from './genesis.js';
+import { epochOfSlot, inInclusionWindow } from './genesis.js';
 import { rankingForEpoch } from './rankingForEpoch.js';
 
 /** [LIVE] ranking + the aggregator's node last (unless it equivocated and others can produce). */
@@ -43,14 +43,9 @@ export function electedProducer(parent: ChainState, slot: number, ranking: reado
   return electProducer(productionOrder(ranking, g.aggregatorNodeKey, aggregatorEligible), parent.meta.tipSlot, slot, g.patience);
 }
 
-/**
- * [REWARD] [CENSOR] Whether an empty child of `parent` at `slot` is valid: a heartbeat (at
- * least W slots after its parent), or the aggregator node's first block of an inclusion window.
- */
-export function emptyBlockAllowed(parent: ChainState, slot: number, producer: string): boolean {
-  const g = parent.genesis;
-  if (slot - parent.meta.tipSlot >= g.patience) return true;
-  return producer === g.aggregatorNodeKey && inInclusionWindow(g, slot) && parent.meta.tipSlot < inclusionWindowStart(g, slot);
+/** [REWARD] Whether an empty child of `parent` at `slot` is valid: only a heartbeat, at least W slots after its parent. */
+export function emptyBlockAllowed(parent: ChainState, slot: number): boolean {
+  return slot - parent.meta.tipSlot >= parent.genesis.patience;
 }
 
 /** The production order of `epoch` for a child of `state`. */

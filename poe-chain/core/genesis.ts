@@ -28,7 +28,7 @@ export const GENESIS_DEFAULTS = {
   readingRetentionIntervals: 16,
   auctionRetentionIntervals: 672,
   cpfRule: 'paper',
-  cpfWindowIntervals: 8,
+  cpfWindowIntervals: 14,
   certPeriodMs: 86_400_000,
   inclusionSlots: 8,
 } as const;
@@ -77,8 +77,8 @@ export function parseGenesis(value: unknown): Genesis {
   const retention = c.readingRetentionIntervals ?? GENESIS_DEFAULTS.readingRetentionIntervals;
   const config: NormalisedGenesisConfig = {
     ...GENESIS_DEFAULTS,
-    // [CPF-window] by default as long as the kept readings allow (8 with the default 16)
-    cpfWindowIntervals: Math.min(GENESIS_DEFAULTS.cpfWindowIntervals, retention - 2),
+    // [CPF-window] by default as long as the kept readings allow (14 with the default 16)
+    cpfWindowIntervals: retention - 2,
     // [CENSOR] by default W slots, at most a quarter of an epoch
     inclusionSlots: Math.min(
       c.patience ?? GENESIS_DEFAULTS.patience,

@@ -178,9 +178,8 @@ const checkTxRoot: BlockStep = (b) => {
 
 const checkHeartbeat: BlockStep = (b) => {
   const h = b.header!;
-  // [REWARD] an empty block is valid only as a heartbeat, at least W slots after its parent,
-  // or [CENSOR] as the aggregator node's first block of an inclusion window
-  if (b.block!.parameters.txs.length === 0 && !emptyBlockAllowed(b.parent, h.slot, h.producer)) {
+  // [REWARD] an empty block is valid only as a heartbeat, at least W slots after its parent
+  if (b.block!.parameters.txs.length === 0 && !emptyBlockAllowed(b.parent, h.slot)) {
     throw new BlockError({ code: 'EARLY_EMPTY_BLOCK', height: h.height, slot: h.slot, parentSlot: b.parent.meta.tipSlot, patience: b.parent.genesis.patience });
   }
 };

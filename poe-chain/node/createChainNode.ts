@@ -39,7 +39,7 @@ import { BlockError } from '../core/chainError.js';
 import { stateRoot, type ChainState } from '../core/chainState.js';
 import { emptyBlockAllowed, producerForSlot } from '../core/electProducer.js';
 import { finalizedHeight, shouldSwitch, type TipInfo } from '../core/forkChoice.js';
-import { epochOfSlot, slotAt, slotTime, type Genesis } from '../core/genesis.js';
+import { epochOfSlot, inclusionWindowStart, inInclusionWindow, slotAt, slotTime, type Genesis } from '../core/genesis.js';
 import { chainCodec, validateAndApplyBlock, type AppliedBlock, type BlockEnvelope } from '../core/validateAndApplyBlock.js';
 import type { ChainStore, StoredTx } from '../store/openChainStore.js';
 import { BlockTree, type TreeNode } from './blockTree.js';
@@ -666,8 +666,11 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     }
     if (producer !== key.address) return;
     // [NODE-slot] pending transactions, or a heartbeat once W slots have passed since the parent
-    // [CENSOR] the aggregator node's first block of an inclusion window counts as one too
-    const heartbeatDue = emptyBlockAllowed(parent.state, slot, key.address);
+    const heartbeatDue = emptyBlockAllowed(parent.state, slot);
+    // [NODE-window] [CENSOR] in its inclusion window the aggregator's node waits for the last
+    // slot (unless a heartbeat is due), so that a block made just before the window reaches
+    // it first: producing at once would fork off that block whenever it is in flight
+    if (!heartbeatDue && inInclusionWindow(g, slot) && slot < inclusionWindowStart(g, slot) + g.inclusionSlots - 1) return;
     const t0 = performance.now();
     const cands = mempool.candidates(parent.hash, maxTxs, maxBlockBytes, slot);
     const t1 = performance.now();

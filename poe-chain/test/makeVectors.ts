@@ -302,7 +302,7 @@ export function makeVectors(): Vector[] {
     const { f, s2 } = election();
     f.produce([], s2); // A, first block of epoch 2
     const w = inclusionWindowStart(f.genesis, s2);
-    v.valid('inclusion-window-aggregator-block', 'The first slot of epoch 2\'s inclusion window (its last inclusionSlots = 8 slots): the aggregator node produces, although A is live and top-ranked, and an empty block is valid there as the window\'s inclusion block [CENSOR].', f, [], w);
+    v.valid('inclusion-window-aggregator-block', 'The first slot of epoch 2\'s inclusion window (its last inclusionSlots = 8 slots): the aggregator node produces (here a heartbeat), although A is live and top-ranked [CENSOR].', f, [], w);
   }
 
   // ── blocks that must be rejected ───────────────────────────────────────────
@@ -494,8 +494,8 @@ export function electionReadme(): string {
     '| F | 1000 | 1000 | 0 | 0 | 1000 | 0 | no: revoked in the same block |',
     '| G | 1000 | 1000 | 0 | 0 | 1000 | 0 | no: equivocation evidence in the same block |',
     '',
-    'Equal scores go to the window [CPF-window]: the 8 intervals before interval 0 do not exist, so',
-    'B and C both miss 8 and sum 0, and the seed decides. The seed of epoch 2 [SEED] is the newest',
+    'Equal scores go to the window [CPF-window]: the 14 intervals before interval 0 do not exist, so',
+    'B and C both miss 14 and sum 0, and the seed decides. The seed of epoch 2 [SEED] is the newest',
     'VRF seed made at the first block of an epoch ≤ 0: the first block of epoch 0 (height 1, by the',
     'aggregator node) made',
     `\`${seed}\`.`,
