@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { createTmiBroker, type TmiBrokerOptions } from '../../broker/createTmiBroker.js';
 import { createHttpDirectory } from '../../broker/httpDirectory.js';
 import { loadOrCreateKeyFile } from '../../wire/keyFile.js';
-import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
+import { ConfigError, formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
 
 const spec: OptionSpec = {
@@ -23,7 +23,6 @@ const spec: OptionSpec = {
   'max-packet-bytes': { type: 'string', describe: 'largest MQTT packet after login (default: largest operation + 64 KiB)', env: 'TMI_BROKER_MAX_PACKET_BYTES' },
   'revocation-poll-ms': { type: 'string', describe: 'revocation feed poll period, ms', default: '2000', env: 'TMI_BROKER_REVOCATION_POLL_MS' },
   redis: { type: 'string', describe: 'share sessions, subscriptions and deliveries with other brokers through Redis, e.g. redis://127.0.0.1:6379', env: 'TMI_BROKER_REDIS' },
-  'no-validate': { type: 'boolean', describe: 'turn edge validation off (ACL stays; benchmarks only)', default: false, env: 'TMI_BROKER_NO_VALIDATE' },
   'log-level': { type: 'string', describe: 'pino level: trace, debug, info, warn, error, silent', default: 'info', env: 'TMI_BROKER_LOG_LEVEL' },
 };
 
@@ -63,6 +62,11 @@ session when it moves to another. Logs (pino JSON) go to stderr; SIGINT/SIGTERM 
 ${formatOptions(spec)}
 `,
   async run(argv) {
+    // [CONFIG] edge validation is not an option of the production broker (benchmarks call
+    // createTmiBroker({validate: false}) themselves); a leftover switch is an error, not ignored
+    if (argv.includes('--no-validate') || process.env.TMI_BROKER_NO_VALIDATE !== undefined) {
+      throw new ConfigError('no-validate', argv.includes('--no-validate') ? 'flag' : 'env TMI_BROKER_NO_VALIDATE', 'reason=edge validation cannot be turned off in tmi broker');
+    }
     const { values } = parseCommandLine(argv, spec);
     if (typeof values.registry !== 'string' || values.registry === '') {
       process.stderr.write('tmi broker: --registry <url> is required\n');
@@ -100,7 +104,6 @@ ${formatOptions(spec)}
       ...(values['max-packet-bytes'] !== undefined ? { maxPacketBytes: intOption('max-packet-bytes', values['max-packet-bytes'], 1024, 256 * 1024 * 1024) } : {}),
       ratePerClient: { messagesPerSecond: intOption('rate', values.rate, 1, 1_000_000), burst: intOption('burst', values.burst, 1, 1_000_000) },
       revocationPollMs: intOption('revocation-poll-ms', values['revocation-poll-ms'], 100, 2000),
-      validate: values['no-validate'] !== true,
       ...(typeof values.key === 'string' ? { key: await loadOrCreateKeyFile(values.key, 'tmi broker') } : {}),
       ...(typeof values.redis === 'string' && values.redis !== '' ? { redis: { url: values.redis } } : {}),
       log,
