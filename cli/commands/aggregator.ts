@@ -6,7 +6,7 @@ import type { Command } from '../command.js';
 
 const clientSpec: OptionSpec = {
   url: { type: 'string', describe: 'aggregator operator API', default: 'http://127.0.0.1:8471' },
-  'admin-token': { type: 'string', describe: 'admin token, or a file holding it', default: './data/registry/admin-token', env: 'TMI_ADMIN_TOKEN' },
+  'operator-token': { type: 'string', describe: "the aggregator operator API's token, or a file holding it (not the registry admin token)", default: './data/aggregator/operator-token', env: 'TMI_OPERATOR_TOKEN' },
 };
 
 const postSpec: OptionSpec = {
@@ -32,12 +32,12 @@ function token(v: unknown): string {
   return existsSync(t) ? readFileSync(t, 'utf8').trim() : t;
 }
 
-async function call(url: string, adminToken: string, method: string, body?: unknown): Promise<number> {
+async function call(url: string, operatorToken: string, method: string, body?: unknown): Promise<number> {
   let res: Response;
   try {
     res = await fetch(url, {
       method,
-      headers: { authorization: `Bearer ${adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: { authorization: `Bearer ${operatorToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
   } catch (err) {
@@ -55,7 +55,7 @@ async function call(url: string, adminToken: string, method: string, body?: unkn
 
 const HELP = `Usage:
   tmi aggregator post --side buy|sell --energy-kwh N --price CENTS --delivery START/END [options]
-  tmi aggregator auctions | ledger [--url U] [--admin-token T]
+  tmi aggregator auctions | ledger [--url U] [--operator-token T]
   tmi aggregator run [--data DIR] [--port P]
 
 post      posts a VPP bid (side buy: the VPP buys energy, homes' batteries discharge) or offer
@@ -99,11 +99,11 @@ export const aggregator: Command = {
         process.stderr.write('tmi aggregator post: --delivery must be START/END in ISO 8601\n');
         return 2;
       }
-      return call(`${String(v.url)}/admin/auctions`, token(v['admin-token']), 'POST', body);
+      return call(`${String(v.url)}/admin/auctions`, token(v['operator-token']), 'POST', body);
     }
     if (sub === 'auctions' || sub === 'ledger') {
       const { values: v } = parseCommandLine(rest, clientSpec);
-      return call(`${String(v.url)}/admin/${sub}`, token(v['admin-token']), 'GET');
+      return call(`${String(v.url)}/admin/${sub}`, token(v['operator-token']), 'GET');
     }
     if (sub === 'run') {
       const { values: v } = parseCommandLine(rest, runSpec);

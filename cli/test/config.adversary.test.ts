@@ -81,7 +81,7 @@ test('[CONFIG] a config file is one JSON object of known options', async () => {
 
 test('[CONFIG] tmi broker: no-validate is refused as flag, env and config file, before anything starts', async () => {
   const run = (args: string[], env: Record<string, string> = {}) =>
-    spawnSync(process.execPath, [TMI, 'broker', '--registry', 'http://127.0.0.1:9', '--admin-token', 'x'.repeat(32), '--port', '0', ...args], {
+    spawnSync(process.execPath, [TMI, 'broker', '--registry', 'http://127.0.0.1:9', '--directory-token', 'x'.repeat(32), '--port', '0', ...args], {
       encoding: 'utf8', env: { ...process.env, ...env }, timeout: 20_000,
     });
   const flag = run(['--no-validate']);

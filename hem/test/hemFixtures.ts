@@ -57,7 +57,7 @@ export function endClient(c: MqttClient): Promise<void> {
 }
 
 /** A registry stand-in: signs certificates with its own key, valid for `validMs`. */
-export function fakeIssuer(o: { validMs?: number; now?: () => number; feeder?: string; fail?: () => boolean } = {}): CertificateIssuer & {
+export function fakeIssuer(o: { validMs?: number; now?: () => number; feeder?: string; programme?: 'TE' | 'RE' | 'RE+TE'; fail?: () => boolean } = {}): CertificateIssuer & {
   key: KeyPair;
   issued: Certificate[];
 } {
@@ -75,7 +75,7 @@ export function fakeIssuer(o: { validMs?: number; now?: () => number; feeder?: s
           validFrom: new Date(t - 1000).toISOString(),
           validTo: new Date(t + (o.validMs ?? 86_400_000)).toISOString(),
           feeder: o.feeder ?? 'F1',
-          programme: 'RE+TE',
+          programme: o.programme ?? 'RE+TE',
         },
         key,
       );
