@@ -94,28 +94,36 @@ export async function createFileTokenStore(dir: string, o: { now?: () => number;
     return open(file, 'a', 0o600);
   }
 
+  // `flushing` is cleared in the loop's own finally, in the same tick as its last check of
+  // `pending`: a remember() after it starts a new loop, none is left waiting
   async function flushLoop(): Promise<void> {
-    while (pending.length > 0) {
-      const batch = pending.join('');
-      const done = waiters;
-      pending = [];
-      waiters = [];
-      try {
-        await fh.appendFile(batch);
-        if (sync) await fh.datasync();
-        lines += done.length;
-        for (const w of done) w.resolve();
-      } catch (err) {
-        for (const w of done) w.reject(err as Error);
-      }
-      if (lines > 20_000 && lines > 4 * seen.size) {
-        const t = now();
-        for (const [k, e] of seen) if (e < t) seen.delete(k);
-        const old = fh;
-        fh = await compactTo(path, seen);
-        await old.close();
-        lines = seen.size;
-      }
+    try {
+      while (pending.length > 0) await flushBatch();
+    } finally {
+      flushing = undefined;
+    }
+  }
+
+  async function flushBatch(): Promise<void> {
+    const batch = pending.join('');
+    const done = waiters;
+    pending = [];
+    waiters = [];
+    try {
+      await fh.appendFile(batch);
+      if (sync) await fh.datasync();
+      lines += done.length;
+      for (const w of done) w.resolve();
+    } catch (err) {
+      for (const w of done) w.reject(err as Error);
+    }
+    if (lines > 20_000 && lines > 4 * seen.size) {
+      const t = now();
+      for (const [k, e] of seen) if (e < t) seen.delete(k);
+      const old = fh;
+      fh = await compactTo(path, seen);
+      await old.close();
+      lines = seen.size;
     }
   }
 
@@ -130,9 +138,7 @@ export async function createFileTokenStore(dir: string, o: { now?: () => number;
       return new Promise<boolean>((resolve, reject) => {
         pending.push(`${expiresAtMs} ${key}\n`);
         waiters.push({ resolve: () => resolve(true), reject });
-        flushing ??= flushLoop().finally(() => {
-          flushing = undefined;
-        });
+        flushing ??= flushLoop();
       });
     },
     async close() {
