@@ -34,7 +34,7 @@ test('[ROLES] the directory token is FORBIDDEN on every admin route and changes 
     const adminRoutes: [string, string, unknown?][] = [
       ['POST', '/v1/meters', { ...enrol, meterId: 'home-2', serial: 'SN-2', publicKey: generateKeyPair().address }],
       ['POST', '/v1/meters/home-1/revoke', { reason: 'x' }],
-      ['PUT', '/v1/feeders/F1', { exportLimitWh: 0, importLimitWh: 0 }],
+      ['PUT', '/v1/feeders/F1', { maxExportWh: 0, maxImportWh: 0 }],
       ['GET', '/v1/meters'],
       ['GET', '/v1/audit'],
     ];

@@ -93,7 +93,7 @@ test('[ROLES][BROKER-ID][TOKEN] tmi up: separate credentials, a stable broker ke
     const writes: [string, string, unknown?][] = [
       ['POST', '/v1/meters', { meterId: 'mallory', serial: 'SN-M', meterType: 'x', publicKey: 'ab'.repeat(32), feeder: 'F1', programme: 'TE' }],
       ['POST', '/v1/meters/home-b/revoke', { reason: 'taken over broker' }],
-      ['PUT', '/v1/feeders/F1', { exportLimitWh: 1, importLimitWh: 1 }],
+      ['PUT', '/v1/feeders/F1', { maxExportWh: 1, maxImportWh: 1 }],
       ['GET', '/v1/meters'],
       ['GET', '/v1/audit'],
     ];
