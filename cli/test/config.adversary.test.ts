@@ -111,3 +111,14 @@ test('[CONFIG] tmi up and tmi chain run: a quoted boolean in a config file is BA
     assert.match(r.stderr, /BAD_CONFIG option=no-validate source=file .* reason=unknown option/);
   });
 });
+
+test('[CONFIG] tmi hem: a quoted boolean in the HEM config is BAD_CONFIG naming its path', async () => {
+  const example = fileURLToPath(new URL('../../../hem/examples/hem.json', import.meta.url));
+  const { readFile } = await import('node:fs/promises');
+  const cfg = JSON.parse(await readFile(example, 'utf8')) as Record<string, unknown>;
+  await withFile(JSON.stringify({ ...cfg, chain: { genesis: 'genesis.json', produce: 'false' } }), (file) => {
+    const r = spawnSync(process.execPath, [TMI, 'hem', '--config', file, '--check'], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /BAD_CONFIG path=\/chain\/produce reason=must be boolean/);
+  });
+});
