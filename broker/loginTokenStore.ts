@@ -81,7 +81,7 @@ export async function createFileTokenStore(dir: string, o: { now?: () => number;
   let fh: FileHandle = await compactTo(path, seen);
   let lines = seen.size;
   let pending: string[] = [];
-  let waiters: { resolve: () => void; reject: (e: Error) => void }[] = [];
+  let waiters: { key: string; resolve: () => void; reject: (e: Error) => void }[] = [];
   let flushing: Promise<void> | undefined;
 
   async function compactTo(file: string, live: Map<string, number>): Promise<FileHandle> {
@@ -115,7 +115,11 @@ export async function createFileTokenStore(dir: string, o: { now?: () => number;
       lines += done.length;
       for (const w of done) w.resolve();
     } catch (err) {
-      for (const w of done) w.reject(err as Error);
+      // not on disk: the login is refused, so the token is not used up
+      for (const w of done) {
+        seen.delete(w.key);
+        w.reject(err as Error);
+      }
     }
     if (lines > 20_000 && lines > 4 * seen.size) {
       const t = now();
@@ -137,7 +141,7 @@ export async function createFileTokenStore(dir: string, o: { now?: () => number;
       if (seen.size > 200_000) for (const [k, e] of seen) if (e < t) seen.delete(k);
       return new Promise<boolean>((resolve, reject) => {
         pending.push(`${expiresAtMs} ${key}\n`);
-        waiters.push({ resolve: () => resolve(true), reject });
+        waiters.push({ key, resolve: () => resolve(true), reject });
         flushing ??= flushLoop();
       });
     },
