@@ -109,7 +109,7 @@ export const aggregator: Command = {
       const { values: v } = parseCommandLine(rest, runSpec);
       const log = pino({ level: 'info' }, pino.destination(2));
       const p = await startPlatform({ dataDir: String(v.data), host: String(v.host), ports: { aggregator: Number(v.port), mqtt: 1883 }, withAnalytics: false, log, ...(typeof v.prices === 'string' ? { pricesCsv: v.prices } : {}) });
-      process.stdout.write(JSON.stringify({ status: 'up', urls: p.urls, adminTokenFile: p.adminTokenFile }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ status: 'up', urls: p.urls, adminTokenFile: p.adminTokenFile, operatorTokenFile: p.operatorTokenFile, brokerKey: p.broker.address }, null, 2) + '\n');
       await new Promise<void>((r) => {
         process.once('SIGINT', () => r());
         process.once('SIGTERM', () => r());
