@@ -20,7 +20,7 @@ import { createCodec } from '../../wire/codec.js';
 import { makeLoginToken } from '../../wire/loginToken.js';
 import type { AnyEnvelope } from '../../schemas/types.js';
 import { errorSignerAccepted } from '../../hem/ems.js';
-import { adminTokenOf, enrollHem, operatorTokenOf, startUp, stopUp, type TestHem, type UpProcess } from './tmiUpProcess.js';
+import { adminTokenOf, enrollHem, operatorTokenOf, startUp, stopUp, waitFor, type TestHem, type UpProcess } from './tmiUpProcess.js';
 
 const I = 60_000;
 
@@ -152,7 +152,9 @@ test('[ROLES][BROKER-ID][TOKEN] tmi up: separate credentials, a stable broker ke
     const age = Date.now() - Number(token.split('.')[1]);
     assert.ok(age < 60_000, `still inside the token window (${age} ms)`);
     assert.equal(replay.code, 4, 'replayed after the restart: CONNACK 4');
-    assert.ok(up.lines.some((l) => l.includes('TOKEN_REPLAYED')), 'logged as TOKEN_REPLAYED');
+    // the log line travels through tmi up's asynchronous stderr: wait for it
+    const upNow = up;
+    await waitFor('the TOKEN_REPLAYED log line', () => upNow.lines.some((l) => l.includes('TOKEN_REPLAYED')), 10_000);
     process.stdout.write(`# access: directory token refused on ${refusals.join(', ')}; restart ${restartMs} ms; token replayed ${age} ms after signing refused; broker key ${pinned.slice(0, 12)}… kept\n`);
   } finally {
     if (up) await stopUp(up, 'SIGTERM');
