@@ -46,6 +46,7 @@ function login(url: string, meterId: string, token: string): Promise<number> {
       c.end(true);
       resolve(typeof err.code === 'number' ? err.code : -1);
     });
+    c.once('close', () => resolve(-1)); // closed without a CONNACK: never a hang
   });
 }
 

@@ -33,15 +33,25 @@ async function http(url: string, token: string | undefined, method = 'GET', body
   return { status: res.status, body: (await res.json()) as { error?: { code: string } } };
 }
 
+/** SIGTERM, and SIGKILL after 30 s: a platform that does not stop is a failure, not a hang */
+async function stopWithin(up: UpProcess, what: string): Promise<void> {
+  const t = setTimeout(() => up.child.kill('SIGKILL'), 30_000);
+  const r = await stopUp(up, 'SIGTERM');
+  clearTimeout(t);
+  assert.notEqual(r.signal, 'SIGKILL', `${what}: tmi up did not stop within 30 s of SIGTERM: ${up.lines.slice(-5).join('\n')}`);
+}
+
 /** logs in with exactly this token; resolves to the CONNACK return code (0 = accepted) */
 function loginWith(url: string, meterId: string, token: string): Promise<{ code: number; client?: MqttClient }> {
   return new Promise((resolve) => {
-    const c = mqtt.connect(url, { clientId: meterId, username: meterId, password: token, reconnectPeriod: 0, clean: true, connectTimeout: 10_000 });
+    // a CONNACK, an error, or the connection closed without either (-1): never a hang
+    const c = mqtt.connect(url, { clientId: meterId, username: meterId, password: token, reconnectPeriod: 0, clean: true, connectTimeout: 30_000 });
     c.once('connect', () => resolve({ code: 0, client: c }));
     c.once('error', (err: Error & { code?: number }) => {
       c.end(true);
       resolve({ code: typeof err.code === 'number' ? err.code : -1 });
     });
+    c.once('close', () => resolve({ code: -1 }));
   });
 }
 
@@ -62,7 +72,7 @@ async function provokeError(url: string, h: TestHem, lastLines: () => string[]):
   }
 }
 
-test('[ROLES][BROKER-ID][TOKEN] tmi up: separate credentials, a stable broker key, no login token twice across a restart', { timeout: 180_000 }, async () => {
+test('[ROLES][BROKER-ID][TOKEN] tmi up: separate credentials, a stable broker key, no login token twice across a restart', { timeout: 300_000 }, async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tmi-access-'));
   let up: UpProcess | undefined;
   try {
@@ -138,7 +148,7 @@ test('[ROLES][BROKER-ID][TOKEN] tmi up: separate credentials, a stable broker ke
     // platform restart (SIGTERM, same data directory, same ports)
     const t0 = Date.now();
     const ports = { mqtt: Number(new URL(info.urls.mqtt).port), registry: Number(new URL(reg).port), aggregator: Number(new URL(info.urls.aggregator!).port), analytics: Number(new URL(info.urls.analytics!).port) };
-    await stopUp(up, 'SIGTERM');
+    await stopWithin(up, 'restart');
     up = await startUp(dir, { intervalMs: I, ports });
     const restartMs = Date.now() - t0;
     assert.equal(up.info.brokerKey, pinned, 'tmi up prints the same broker key');
@@ -157,7 +167,7 @@ test('[ROLES][BROKER-ID][TOKEN] tmi up: separate credentials, a stable broker ke
     await waitFor('the TOKEN_REPLAYED log line', () => upNow.lines.some((l) => l.includes('TOKEN_REPLAYED')), 10_000);
     process.stdout.write(`# access: directory token refused on ${refusals.join(', ')}; restart ${restartMs} ms; token replayed ${age} ms after signing refused; broker key ${pinned.slice(0, 12)}… kept\n`);
   } finally {
-    if (up) await stopUp(up, 'SIGTERM');
+    if (up) await stopWithin(up, 'end');
     await rm(dir, { recursive: true, force: true });
   }
 });
