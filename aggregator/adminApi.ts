@@ -1,5 +1,6 @@
 /**
- * The aggregator's operator HTTP API (express). Writes need `Authorization: Bearer <admin token>`.
+ * The aggregator's operator HTTP API (express). Every route needs `Authorization: Bearer <operator token>`
+ * ([ROLES]: the aggregator's own credential, `<data>/aggregator/operator-token` under `tmi up`, not the registry's).
  *
  *   GET  /health                 {status, auctions}
  *   POST /admin/auctions         post a VPP bid (side buy) or offer (side sell) by hand
@@ -42,7 +43,7 @@ function fail(res: Response, status: number, code: string, message: string) {
   res.status(status).json({ error: { code, message } });
 }
 
-export function createAggregatorAdminApp(agg: Aggregator, adminToken: string): express.Express {
+export function createAggregatorAdminApp(agg: Aggregator, operatorToken: string): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '16kb' }));
@@ -52,7 +53,7 @@ export function createAggregatorAdminApp(agg: Aggregator, adminToken: string): e
   });
 
   app.use('/admin', (req, res, next) => {
-    if (!tokenMatches(req.headers.authorization, adminToken)) return fail(res, 401, 'UNAUTHORIZED', 'admin token required');
+    if (!tokenMatches(req.headers.authorization, operatorToken)) return fail(res, 401, 'UNAUTHORIZED', 'operator token required');
     next();
   });
 

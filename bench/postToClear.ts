@@ -281,6 +281,7 @@ async function worker(): Promise<void> {
 interface UpInfo {
   urls: { registry: string; mqtt: string; aggregator: string; analytics: string };
   adminTokenFile: string;
+  operatorTokenFile: string;
   genesis: string;
   registryKey: string;
   aggregatorKey: string;
@@ -388,6 +389,7 @@ async function orchestrate(): Promise<void> {
       }
     });
     const adminToken = (await readFile(info.adminTokenFile, 'utf8')).trim();
+    const operatorToken = (await readFile(info.operatorTokenFile, 'utf8')).trim(); // the aggregator's own credential [ROLES]
     const upStartMs = wallNow() - t0;
 
     // 2. the operator enrols the meters
@@ -450,7 +452,7 @@ async function orchestrate(): Promise<void> {
       const startMs = genesisMs + Math.ceil((closesAt - genesisMs + 1) / INTERVAL_MS) * INTERVAL_MS;
       const res = await fetch(`${info.urls.aggregator}/admin/auctions`, {
         method: 'POST',
-        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+        headers: { authorization: `Bearer ${operatorToken}`, 'content-type': 'application/json' },
         body: JSON.stringify({
           side: 'buy', energyKWh: HEMS / 2, priceCents: 28,
           delivery: { start: new Date(startMs).toISOString(), end: new Date(startMs + INTERVAL_MS).toISOString() },
@@ -483,7 +485,7 @@ async function orchestrate(): Promise<void> {
       fromArrival[kind].push(...fa);
       // the chain's record, as the aggregator republishes it
       const chain = await waitFor(`result of ${auctionId}`, 15_000, async () => {
-        const r = await fetch(`${info.urls.aggregator}/admin/auctions`, { headers: { authorization: `Bearer ${adminToken}` } });
+        const r = await fetch(`${info.urls.aggregator}/admin/auctions`, { headers: { authorization: `Bearer ${operatorToken}` } });
         const items = ((await r.json()) as { items: { auctionId: string; result?: { status: string; awards: unknown[]; excluded?: unknown[]; height?: number } }[] }).items;
         return items.find((x) => x.auctionId === auctionId && x.result)?.result;
       }, 250).catch(() => undefined);

@@ -22,7 +22,8 @@ import type { Registry } from 'prom-client';
 import { MAX_ANY_MESSAGE_BYTES } from '../schemas/envelope.js';
 import { createCodec, encode, signEnvelope, type CodecOptions } from '../wire/codec.js';
 import { generateKeyPair, type KeyPair } from '../wire/keys.js';
-import { checkLoginToken, TokenReplayCache } from '../wire/loginToken.js';
+import { checkLoginToken } from '../wire/loginToken.js';
+import { createMemoryTokenStore, createRedisTokenStore, tokenKey, type LoginTokenStore } from './loginTokenStore.js';
 import type { Rejection } from './brokerErrors.js';
 import { clientErrorReason, createBrokerMetrics, portOf, serveMetrics } from './brokerMetrics.js';
 import { DirectoryCache, type DirectoryCacheOptions } from './directoryCache.js';
@@ -84,6 +85,12 @@ export interface TmiBrokerOptions {
   revocationPollMs?: number;
   /** login token clock tolerance, ms (default 60 s) */
   loginSkewMs?: number;
+  /**
+   * [TOKEN] where accepted login tokens are remembered (loginTokenStore.ts); default: in
+   * Redis with `redis`, else in memory. `tmi broker` and `tmi up` give a file store in the
+   * broker's data directory when there is no Redis. The broker closes it.
+   */
+  loginTokens?: LoginTokenStore;
   /** QoS of the broker's error messages (default 0) */
   errorQos?: 0 | 1;
   /** extra aedes options (concurrency, drainTimeout, …) */
@@ -143,8 +150,14 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   const rejected = new WeakSet<object>();
   /** accepted QoS 1 publishes already forwarded before their PUBACK (below) */
   const forwarded = new WeakSet<object>();
-  const tokens = new TokenReplayCache(2 * loginSkewMs);
   const backend: RedisBackend | undefined = opts.redis ? await createRedisBackend(opts.redis, log) : undefined;
+  let tokens: LoginTokenStore;
+  try {
+    tokens = opts.loginTokens ?? (opts.redis ? await createRedisTokenStore(opts.redis) : createMemoryTokenStore());
+  } catch (err) {
+    await backend?.close();
+    throw err;
+  }
 
   const codec = createCodec({
     skewMs: opts.codecOptions?.skewMs ?? 120_000,
@@ -165,6 +178,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   const aedes = await Aedes.createBroker({ concurrency: 1000, ...opts.aedes, ...(backend ? { mq: backend.mq, persistence: backend.persistence } : {}) })
     .catch(async (err: unknown) => {
       await pool?.close();
+      await tokens.close();
       await backend?.close();
       throw err;
     });
@@ -214,32 +228,41 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
         const t = now();
         const bad = checkLoginToken(token, meter.meterId, meter.key, t, loginSkewMs);
         if (bad) return refuse(done, 4, bad, client);
-        if (!tokens.remember(token, t)) return refuse(done, 4, 'TOKEN_REPLAYED', client);
-        const login: Login = { meterId: meter.meterId, role: meter.role, address: meter.publicKey, key: meter.key };
-        const session: Session = { login, lastRateErrorAt: -Infinity };
-        if (rate && !rateExempt.has(login.role)) session.bucket = new TokenBucket(rate, t);
-        sessions.set(client, session);
-        let entry = byMeter.get(login.meterId);
-        if (!entry) {
-          entry = { login, clients: new Set() };
-          byMeter.set(login.meterId, entry);
-        }
-        entry.login = login;
-        entry.clients.add(client);
-        const conn = client.conn as Duplex;
-        conn.once('close', () => {
-          const e = byMeter.get(login.meterId);
-          if (e) {
-            e.clients.delete(client);
-            if (e.clients.size === 0) byMeter.delete(login.meterId);
-          }
-        });
-        if (conn instanceof ConnectionGuard) conn.authenticated(SERVICE_ROLES.has(login.role) ? maxServiceBufferedBytes : undefined);
-        log.debug({ meterId: login.meterId, role: login.role }, 'login');
-        done(null, true);
+        // [TOKEN] refused the second time anywhere: the store outlives this process and is
+        // shared by the brokers of a Redis cluster; remembered until ts + skew
+        const ts = Number(token.split('.')[1]);
+        return tokens.remember(tokenKey(meter.meterId, token), ts + loginSkewMs, t).then(
+          (fresh) => (fresh ? accepted(meter, t) : refuse(done, 4, 'TOKEN_REPLAYED', client)),
+          (err: unknown) => refuse(done, 3, 'TOKEN_STORE_UNAVAILABLE', client, { err: (err as Error).message }),
+        );
       },
       (err: unknown) => refuse(done, 3, 'DIRECTORY_UNAVAILABLE', client, { err: (err as Error).message }),
     );
+    function accepted(meter: NonNullable<Awaited<ReturnType<typeof cache.meter>>>, t: number): void {
+      const conn = client.conn as Duplex;
+      if (conn.destroyed) return refuse(done, 3, 'CLOSED_DURING_LOGIN', client);
+      const login: Login = { meterId: meter.meterId, role: meter.role, address: meter.publicKey, key: meter.key };
+      const session: Session = { login, lastRateErrorAt: -Infinity };
+      if (rate && !rateExempt.has(login.role)) session.bucket = new TokenBucket(rate, t);
+      sessions.set(client, session);
+      let entry = byMeter.get(login.meterId);
+      if (!entry) {
+        entry = { login, clients: new Set() };
+        byMeter.set(login.meterId, entry);
+      }
+      entry.login = login;
+      entry.clients.add(client);
+      conn.once('close', () => {
+        const e = byMeter.get(login.meterId);
+        if (e) {
+          e.clients.delete(client);
+          if (e.clients.size === 0) byMeter.delete(login.meterId);
+        }
+      });
+      if (conn instanceof ConnectionGuard) conn.authenticated(SERVICE_ROLES.has(login.role) ? maxServiceBufferedBytes : undefined);
+      log.debug({ meterId: login.meterId, role: login.role }, 'login');
+      done(null, true);
+    }
   };
 
   function sendError(meterId: string, rej: Rejection, topic: string): void {
@@ -458,11 +481,12 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     await pool?.close();
     await Promise.all(closers.map((c) => c()));
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    await tokens.close();
     await backend?.close();
     throw err;
   }
 
-  log.info({ ports, address: key.address, validate, verifyThreads: threads, shared: backend ? 'redis' : 'none' }, 'broker listening');
+  log.info({ ports, address: key.address, validate, verifyThreads: threads, shared: backend ? 'redis' : 'none', loginTokens: tokens.kind }, 'broker listening');
 
   let closed: Promise<void> | undefined;
   return {
@@ -480,6 +504,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
         for (const s of open) s.destroy(); // connections that never logged in
         await servers;
         await pool?.close();
+        await tokens.close().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'login token store close failed'));
         await backend?.close();
         log.info('broker closed');
       })();

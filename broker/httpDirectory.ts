@@ -12,7 +12,8 @@ import type { MeterDirectory, RevocationPage } from './meterDirectory.js';
 export interface HttpDirectoryOptions {
   /** registry base URL, e.g. http://127.0.0.1:8470 */
   url: string;
-  adminToken: string;
+  /** [ROLES] the registry's read-only directory token (the admin token works too, but the broker should not hold it) */
+  token: string;
   /** per request, default 5 s */
   timeoutMs?: number;
   /** clock tolerance on certificate validity, ms (default 120 s) */
@@ -26,7 +27,7 @@ export interface HttpDirectoryOptions {
 export function createHttpDirectory(o: HttpDirectoryOptions): MeterDirectory {
   const client = new RegistryClient({
     url: o.url,
-    adminToken: o.adminToken,
+    adminToken: o.token,
     operator: 'broker',
     timeoutMs: o.timeoutMs ?? 5000,
     transport: o.transport ?? createHttpTransport({ maxSockets: o.maxSockets ?? 16 }),

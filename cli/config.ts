@@ -1,6 +1,13 @@
 /**
  * Configuration for CLI entry points: defaults ← JSON config file ← TMI_* environment
  * variables ← command-line flags. Each part declares its options once.
+ *
+ * [CONFIG] Strict: a boolean option is `true` or `false` — a JSON boolean in a config
+ * file, the word `true` or `false` in an environment variable, the bare flag on the
+ * command line; anything else (`"false"`, `"0"`, `1`, `"yes"`) is a `BAD_CONFIG` error
+ * naming the option, so a quoted "false" can never turn a check off. A string option in a
+ * file is a JSON string or number; a config file is one JSON object whose keys are
+ * options of the command.
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -13,6 +20,67 @@ export interface Parsed {
   help: boolean;
 }
 
+/** A configuration value that is not what its option takes; `option` names it. */
+export class ConfigError extends Error {
+  readonly code = 'BAD_CONFIG';
+  constructor(readonly option: string, readonly source: string, detail: string) {
+    super(`BAD_CONFIG option=${option} source=${source} ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+function show(v: unknown): string {
+  const s = JSON.stringify(v) ?? String(v);
+  return s.length > 64 ? s.slice(0, 61) + '...' : s;
+}
+
+function envName(k: string, v: OptionSpec[string]): string {
+  return v.env ?? `TMI_${k.replace(/-/g, '_').toUpperCase()}`;
+}
+
+function readConfigFile(path: string, spec: OptionSpec): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError('config', `file ${path}`, `reason=${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) throw new ConfigError('config', `file ${path}`, `reason=larger than ${MAX_CONFIG_BYTES} bytes`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError('config', `file ${path}`, `reason=not JSON (${(err as Error).message.slice(0, 80)})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new ConfigError('config', `file ${path}`, 'reason=expected one JSON object of option: value');
+  }
+  for (const k of Object.keys(parsed)) {
+    if (!Object.hasOwn(spec, k)) throw new ConfigError(k, `file ${path}`, `reason=unknown option (known: ${Object.keys(spec).join(', ')})`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** [CONFIG] the one place a configured value becomes an option's value. */
+function fromFileValue(k: string, type: 'string' | 'boolean', v: unknown, path: string): string | boolean {
+  if (type === 'boolean') {
+    if (typeof v !== 'boolean') throw new ConfigError(k, `file ${path}`, `value=${show(v)} expected=true or false (a JSON boolean)`);
+    return v;
+  }
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  throw new ConfigError(k, `file ${path}`, `value=${show(v)} expected=a string or number`);
+}
+
+function fromEnvValue(k: string, type: 'string' | 'boolean', name: string, v: string): string | boolean {
+  if (type === 'string') return v;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new ConfigError(k, `env ${name}`, `value=${show(v)} expected=true or false`);
+}
+
 /** Parses argv against spec; a `--config file.json` supplies values for any option by name. */
 export function parseCommandLine(argv: string[], spec: OptionSpec): Parsed {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {
@@ -21,22 +89,19 @@ export function parseCommandLine(argv: string[], spec: OptionSpec): Parsed {
   };
   for (const [k, v] of Object.entries(spec)) options[k] = v.short ? { type: v.type, short: v.short } : { type: v.type };
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  let fileValues: Record<string, unknown> = {};
-  if (typeof values.config === 'string') {
-    fileValues = JSON.parse(readFileSync(values.config, 'utf8')) as Record<string, unknown>;
-  }
+  const file = typeof values.config === 'string' ? values.config : undefined;
+  const fileValues = file !== undefined ? readConfigFile(file, spec) : {};
   const out: Record<string, string | boolean | undefined> = {};
   for (const [k, v] of Object.entries(spec)) {
-    const envName = v.env ?? `TMI_${k.replace(/-/g, '_').toUpperCase()}`;
+    const name = envName(k, v);
     const fromFlag = values[k] as string | boolean | undefined;
-    const fromEnv = process.env[envName];
-    const fromFile = fileValues[k];
-    if (fromFlag !== undefined) out[k] = fromFlag;
-    else if (fromEnv !== undefined) out[k] = v.type === 'boolean' ? fromEnv === '1' || fromEnv === 'true' : fromEnv;
-    else if (fromFile !== undefined) out[k] = v.type === 'boolean' ? Boolean(fromFile) : String(fromFile);
-    else out[k] = v.default;
+    const fromEnv = process.env[name];
+    // every configured source is checked, also one that a higher source overrides
+    const env = fromEnv !== undefined ? fromEnvValue(k, v.type, name, fromEnv) : undefined;
+    const inFile = file !== undefined && Object.hasOwn(fileValues, k) ? fromFileValue(k, v.type, fileValues[k], file) : undefined;
+    out[k] = fromFlag ?? env ?? inFile ?? v.default;
   }
-  if (typeof values.config === 'string') out.config = values.config;
+  if (file !== undefined) out.config = file;
   return { values: out, positionals, help: values.help === true };
 }
 
@@ -44,11 +109,10 @@ export function formatOptions(spec: OptionSpec): string {
   const lines = ['Options:'];
   for (const [k, v] of Object.entries(spec)) {
     const flag = `  --${k}${v.type === 'string' ? ' <value>' : ''}`;
-    const env = v.env ?? `TMI_${k.replace(/-/g, '_').toUpperCase()}`;
     const def = v.default !== undefined ? ` (default ${String(v.default)})` : '';
-    lines.push(`${flag.padEnd(30)} ${v.describe}${def} [env ${env}]`);
+    lines.push(`${flag.padEnd(30)} ${v.describe}${def} [env ${envName(k, v)}${v.type === 'boolean' ? '=true|false' : ''}]`);
   }
-  lines.push(`${'  --config <file.json>'.padEnd(30)} read any option above from a JSON file`);
+  lines.push(`${'  --config <file.json>'.padEnd(30)} read any option above from a JSON file (booleans as JSON true/false)`);
   lines.push(`${'  -h, --help'.padEnd(30)} this text`);
   return lines.join('\n');
 }

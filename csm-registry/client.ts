@@ -11,6 +11,7 @@ import { checkCertificate } from './certificate.js';
 import { signCertificateRequest, type CertificateRequestOptions } from './certificateRequest.js';
 import type {
   AuditPage, EnrollRequest, FeederLimits, FeederList, Health, MeterPage, MeterRecord, PseudonymRecord, RegistryKeyInfo,
+  Whoami,
   RevocationPage,
 } from './registrySchemas.js';
 import { validators } from './registryValidators.js';
@@ -19,7 +20,7 @@ import { defaultHttpTransport, HttpTransportError, type HttpResponse, type HttpT
 export interface RegistryClientOptions {
   /** base URL, e.g. http://127.0.0.1:8470 */
   url: string;
-  /** needed for the admin endpoints */
+  /** bearer token: the admin token (every endpoint) or the directory token (the broker's read-only look-ups) */
   adminToken?: string;
   /** recorded as the actor in the registry's audit log (X-TMI-Operator) */
   operator?: string;
@@ -74,6 +75,16 @@ export class RegistryClient {
 
   health(): Promise<Health> {
     return this.call('GET', '/v1/health', validators.health);
+  }
+
+  /** [BROKER-ID] the broker's error-signing key, if the registry was told it (else NOT_FOUND) */
+  brokerKey(): Promise<RegistryKeyInfo> {
+    return this.call('GET', '/v1/broker-key', validators.registryKey);
+  }
+
+  /** [ROLES] which registry credential this client's token is */
+  whoami(): Promise<Whoami> {
+    return this.call('GET', '/v1/whoami', validators.whoami);
   }
 
   registryKey(): Promise<RegistryKeyInfo> {

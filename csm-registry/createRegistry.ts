@@ -5,16 +5,22 @@
  *
  *   GET  /v1/health                          public
  *   GET  /v1/registry-key                    public
+ *   GET  /v1/broker-key                      public  (when the broker's address is configured)
+ *   GET  /v1/whoami                          admin or directory
  *   POST /v1/certificates                    signed by the meter key
  *   GET  /v1/feeders                         public
  *   PUT  /v1/feeders/:feeder                 admin
  *   POST /v1/meters                          admin
  *   GET  /v1/meters                          admin   ?limit=&after=
- *   GET  /v1/meters/:meterId                 admin
+ *   GET  /v1/meters/:meterId                 admin or directory
  *   POST /v1/meters/:meterId/revoke          admin
- *   GET  /v1/revocations                     admin   ?since=&limit=
- *   GET  /v1/pseudonyms/:address             admin
+ *   GET  /v1/revocations                     admin or directory   ?since=&limit=
+ *   GET  /v1/pseudonyms/:address             admin or directory
  *   GET  /v1/audit                           admin   ?after=&limit=
+ *
+ * [ROLES] Two credentials: the admin token (operators: enrol, revoke, feeder limits, every
+ * read) and the directory token (the broker: the three look-ups a login and the revocation
+ * feed need, nothing else, no write). A directory token on an admin endpoint is FORBIDDEN.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Server } from 'node:http';
@@ -35,6 +41,10 @@ export interface RegistryOptions {
   registryKey: KeyPair;
   /** bearer token of the admin endpoints (≥ 16 characters) */
   adminToken: string;
+  /** [ROLES] bearer token of the broker's read-only look-ups (≥ 16 characters, not the admin token) */
+  directoryToken?: string;
+  /** [BROKER-ID] the broker's error-signing address, served at GET /v1/broker-key */
+  brokerAddress?: string;
   /** ms since the epoch */
   now?: () => number;
   log?: Logger;
@@ -67,6 +77,12 @@ export async function createRegistry(opts: RegistryOptions): Promise<Registry> {
   if (typeof opts.adminToken !== 'string' || opts.adminToken.length < 16) {
     throw new Error('BAD_OPTION adminToken must be at least 16 characters');
   }
+  if (opts.directoryToken !== undefined && (typeof opts.directoryToken !== 'string' || opts.directoryToken.length < 16 || opts.directoryToken === opts.adminToken)) {
+    throw new Error('BAD_OPTION directoryToken must be at least 16 characters and differ from the admin token');
+  }
+  if (opts.brokerAddress !== undefined && !/^[0-9a-f]{64}$/.test(opts.brokerAddress)) {
+    throw new Error('BAD_OPTION brokerAddress must be 64 lowercase hex characters');
+  }
   const log = (opts.log ?? pino({ level: 'silent' })).child({ part: 'csm-registry' });
   const store = await createRegistryStore({
     db: opts.db,
@@ -77,7 +93,9 @@ export async function createRegistry(opts: RegistryOptions): Promise<Registry> {
     ...(opts.certRateLimit ? { certRateLimit: opts.certRateLimit } : {}),
     ...(opts.certSkewMs !== undefined ? { certSkewMs: opts.certSkewMs } : {}),
   });
-  const tokenDigest = createHash('sha256').update(opts.adminToken, 'utf8').digest();
+  const digest = (t: string) => createHash('sha256').update(t, 'utf8').digest();
+  const tokenDigest = digest(opts.adminToken);
+  const directoryDigest = opts.directoryToken !== undefined ? digest(opts.directoryToken) : undefined;
   const maxBody = opts.maxBodyBytes ?? MAX_BODY_BYTES;
 
   const app = express();
@@ -94,18 +112,38 @@ export async function createRegistry(opts: RegistryOptions): Promise<Registry> {
   app.use(express.json({ limit: maxBody, strict: false, type: ['application/json', 'application/*+json'] }));
   app.use(rejectNonJsonBodies);
 
-  // ── admin authentication ─────────────────────────────────────────────────────
+  // ── authentication ───────────────────────────────────────────────────────────
+  type Role = 'admin' | 'directory';
   /** [REG-auth] constant-time compare of SHA-256 digests: the token's length does not leak either */
-  function admin(req: Request, res: Response, next: NextFunction): void {
+  function roleOf(req: Request): Role | undefined {
     const m = ADMIN_HEADER.exec(req.get('authorization') ?? '');
-    const given = createHash('sha256').update(m?.[1] ?? '', 'utf8').digest();
-    if (!m || !timingSafeEqual(given, tokenDigest)) {
-      res.set('WWW-Authenticate', 'Bearer realm="tmi-registry"');
-      next(new RegistryError('UNAUTHORIZED', { reason: m ? 'wrong admin token' : 'missing Authorization: Bearer <admin token>' }));
-      return;
-    }
-    next();
+    const given = digest(m?.[1] ?? '');
+    const isAdmin = timingSafeEqual(given, tokenDigest);
+    const isDirectory = directoryDigest !== undefined && timingSafeEqual(given, directoryDigest);
+    if (!m) return undefined;
+    return isAdmin ? 'admin' : isDirectory ? 'directory' : undefined;
   }
+  /** [ROLES] a route open to the given credentials; any other valid one is FORBIDDEN */
+  function allow(...roles: Role[]) {
+    return (req: Request, res: Response, next: NextFunction): void => {
+      const role = roleOf(req);
+      if (role === undefined) {
+        const hasHeader = ADMIN_HEADER.test(req.get('authorization') ?? '');
+        res.set('WWW-Authenticate', 'Bearer realm="tmi-registry"');
+        next(new RegistryError('UNAUTHORIZED', { reason: hasHeader ? 'wrong token' : 'missing Authorization: Bearer <token>' }));
+        return;
+      }
+      if (!roles.includes(role)) {
+        log.warn({ method: req.method, path: req.path.slice(0, 128), role, from: req.socket.remoteAddress }, 'credential used outside its role');
+        next(new RegistryError('FORBIDDEN', { role, reason: `the ${role} credential cannot ${req.method} ${req.route?.path ?? req.path.slice(0, 64)}` }));
+        return;
+      }
+      res.locals.role = role;
+      next();
+    };
+  }
+  const admin = allow('admin');
+  const directory = allow('admin', 'directory');
 
   function actor(req: Request): Actor {
     const name = req.get('x-tmi-operator');
@@ -125,6 +163,17 @@ export async function createRegistry(opts: RegistryOptions): Promise<Registry> {
   app.get('/v1/registry-key', (req, res) => {
     noQuery(req);
     res.json({ address: store.registryAddress, algorithm: 'Ed25519' });
+  });
+
+  app.get('/v1/broker-key', (req, res) => {
+    noQuery(req);
+    if (opts.brokerAddress === undefined) throw new RegistryError('NOT_FOUND', { reason: 'the registry was not told the broker key' });
+    res.json({ address: opts.brokerAddress, algorithm: 'Ed25519' });
+  });
+
+  app.get('/v1/whoami', directory, (req, res) => {
+    noQuery(req);
+    res.json({ role: res.locals.role as Role });
   });
 
   app.post('/v1/certificates', async (req, res) => {
@@ -164,7 +213,7 @@ export async function createRegistry(opts: RegistryOptions): Promise<Registry> {
     res.json(page);
   });
 
-  app.get('/v1/meters/:meterId', admin, async (req, res) => {
+  app.get('/v1/meters/:meterId', directory, async (req, res) => {
     noQuery(req);
     const { meterId } = check<{ meterId: string }>(validators.meterIdParams, { ...req.params }, 'path');
     const meter = await store.getMeter(meterId);
@@ -181,12 +230,12 @@ export async function createRegistry(opts: RegistryOptions): Promise<Registry> {
     res.json({ meter });
   });
 
-  app.get('/v1/revocations', admin, async (req, res) => {
+  app.get('/v1/revocations', directory, async (req, res) => {
     const q = check<{ since?: string; limit?: string }>(validators.revocationsQuery, { ...req.query }, 'query');
     res.json(await store.revocationsSince(q.since ? Number(q.since) : 0, pageLimit(q.limit)));
   });
 
-  app.get('/v1/pseudonyms/:address', admin, async (req, res) => {
+  app.get('/v1/pseudonyms/:address', directory, async (req, res) => {
     noQuery(req);
     const { address } = check<{ address: string }>(validators.addressParams, { ...req.params }, 'path');
     const p = await store.getPseudonym(address);

@@ -3,6 +3,8 @@
  *
  *   <data>/registry-key.json   Ed25519 key file of the registry (0600, created if absent)
  *   <data>/admin-token         admin bearer token (0600, created if absent and not given)
+ *   <data>/directory-token     the broker's read-only directory token (0600, created if absent
+ *                              and not given) [ROLES]
  *   <data>/db/                 level database (LevelDB)
  */
 import { randomBytes } from 'node:crypto';
@@ -21,27 +23,30 @@ export interface RegistryDataDir {
   adminToken: string;
   /** the admin-token file, or undefined when the token came from the caller */
   adminTokenFile: string | undefined;
+  /** [ROLES] the broker's read-only token */
+  directoryToken: string;
+  /** the directory-token file, or undefined when the token came from the caller */
+  directoryTokenFile: string | undefined;
   keyFile: string;
   dbDir: string;
 }
 
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
 
-export async function openRegistryDataDir(dir: string, o: { adminToken?: string } = {}): Promise<RegistryDataDir> {
+export async function openRegistryDataDir(dir: string, o: { adminToken?: string; directoryToken?: string } = {}): Promise<RegistryDataDir> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const keyFile = join(dir, 'registry-key.json');
   const registryKey = await loadOrCreateKeyFile(keyFile, 'tmi registry');
-  let adminToken: string;
-  let adminTokenFile: string | undefined;
-  if (o.adminToken !== undefined) {
-    if (o.adminToken.length < MIN_ADMIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(o.adminToken)) {
-      throw new Error(`BAD_ADMIN_TOKEN reason=needs at least ${MIN_ADMIN_TOKEN_LENGTH} printable characters, no spaces`);
+  const token = async (given: string | undefined, file: string, what: string): Promise<[string, string | undefined]> => {
+    if (given === undefined) return [await loadOrCreateToken(join(dir, file)), join(dir, file)];
+    if (given.length < MIN_ADMIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(given)) {
+      throw new Error(`BAD_${what}_TOKEN reason=needs at least ${MIN_ADMIN_TOKEN_LENGTH} printable characters, no spaces`);
     }
-    adminToken = o.adminToken;
-  } else {
-    adminTokenFile = join(dir, 'admin-token');
-    adminToken = await loadOrCreateAdminToken(adminTokenFile);
-  }
+    return [given, undefined];
+  };
+  const [adminToken, adminTokenFile] = await token(o.adminToken, 'admin-token', 'ADMIN');
+  const [directoryToken, directoryTokenFile] = await token(o.directoryToken, 'directory-token', 'DIRECTORY');
+  if (directoryToken === adminToken) throw new Error('BAD_DIRECTORY_TOKEN reason=the directory token must differ from the admin token');
   const dbDir = join(dir, 'db');
   const existed = existsSync(join(dbDir, 'CURRENT'));
   const tables = await listTables(dbDir);
@@ -59,7 +64,7 @@ export async function openRegistryDataDir(dir: string, o: { adminToken?: string 
     await db.close();
     throw err;
   }
-  return { db, registryKey, adminToken, adminTokenFile, keyFile, dbDir };
+  return { db, registryKey, adminToken, adminTokenFile, directoryToken, directoryTokenFile, keyFile, dbDir };
 }
 
 /** Outside every sublevel (their keys start with '!'): written once, when the database is new. */
@@ -91,15 +96,18 @@ async function checkRegistryDb(db: RegistryDb, dbDir: string, existed: boolean, 
   await db.put(MARKER_KEY, JSON.stringify({ format: 'tmi-registry-db-v1' }));
 }
 
-/** Reads the token file (must be 0600), or writes a new 256-bit token there. */
-export async function loadOrCreateAdminToken(path: string): Promise<string> {
+/** The admin token's file: see loadOrCreateToken. */
+export const loadOrCreateAdminToken = (path: string): Promise<string> => loadOrCreateToken(path);
+
+/** Reads a bearer-token file (must be 0600), or writes a new 256-bit token there. */
+export async function loadOrCreateToken(path: string): Promise<string> {
   try {
     const st = await stat(path);
     if ((st.mode & 0o077) !== 0) {
-      throw new Error(`ADMIN_TOKEN_PERMISSIONS path=${path} mode=${(st.mode & 0o777).toString(8)} expected=600`);
+      throw new Error(`TOKEN_PERMISSIONS path=${path} mode=${(st.mode & 0o777).toString(8)} expected=600`);
     }
     const token = (await readFile(path, 'utf8')).trim();
-    if (token.length < MIN_ADMIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token)) throw new Error(`BAD_ADMIN_TOKEN path=${path}`);
+    if (token.length < MIN_ADMIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(token)) throw new Error(`BAD_TOKEN path=${path}`);
     return token;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;

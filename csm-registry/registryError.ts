@@ -20,6 +20,7 @@ export type RegistryErrorCode =
   | 'BAD_PUBLIC_KEY'
   | 'ADDRESS_IS_METER_KEY'
   | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
   | 'BAD_SIGNATURE'
   | 'STALE_DATE'
   | 'REVOKED'
@@ -52,6 +53,7 @@ export const STATUS_OF: Record<RegistryErrorCode, number> = {
   BAD_PUBLIC_KEY: 400,
   ADDRESS_IS_METER_KEY: 400,
   UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   BAD_SIGNATURE: 401,
   STALE_DATE: 401,
   REVOKED: 403,

@@ -225,6 +225,17 @@ export const registryKeyResponse = {
   properties: { address, algorithm: { type: 'string', enum: ['Ed25519'] } },
 } as const;
 
+/** GET /v1/broker-key: the broker's error-signing key, for HEMs to pin [BROKER-ID] */
+export const brokerKeyResponse = registryKeyResponse;
+
+/** GET /v1/whoami: which credential the bearer token is [ROLES] */
+export const whoamiResponse = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['role'],
+  properties: { role: { type: 'string', enum: ['admin', 'directory'] } },
+} as const;
+
 export const meterResponse = {
   type: 'object',
   additionalProperties: false,
@@ -294,6 +305,7 @@ export type AuditAction = AuditEntry['action'];
 export type AuditDetails = NonNullable<AuditEntry['details']>;
 export type Health = FromSchema<typeof healthResponse>;
 export type RegistryKeyInfo = FromSchema<typeof registryKeyResponse>;
+export type Whoami = FromSchema<typeof whoamiResponse>;
 export type MeterPage = FromSchema<typeof meterPage>;
 export type RevocationPage = FromSchema<typeof revocationPage>;
 export type AuditPage = FromSchema<typeof auditPage>;

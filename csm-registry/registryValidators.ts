@@ -25,6 +25,7 @@ export const validators = {
   feederLimit: compileSchema(feederLimit),
   health: compileSchema(s.healthResponse),
   registryKey: compileSchema(s.registryKeyResponse),
+  whoami: compileSchema(s.whoamiResponse),
   meterResponse: compileSchema(s.meterResponse),
   meterPage: compileSchema(s.meterPage),
   revocationPage: compileSchema(s.revocationPage),

@@ -26,6 +26,7 @@ import { fromWireInterval, homeSeconds, intervalAt, toWireInterval, type Interva
 import { OutboxPump } from './outboxPump.js';
 import type { Pseudonym, PseudonymBook } from './pseudonyms.js';
 import type { MqttSession } from './mqttSession.js';
+import type { HemReplayGuard } from './hemReplayGuard.js';
 
 export const TOPICS = {
   auctions: 'tmi/v1/auctions/+',
@@ -62,8 +63,10 @@ export interface EmsOptions {
   tcr: TcrParams;
   /** address of the aggregator key: auction messages signed by anyone else are dropped */
   aggregatorAddress: string;
-  /** address of the broker's error-signing key, if known */
-  brokerAddress?: string;
+  /** address of the broker's error-signing key, if known (a function: pinned later, brokerPin.ts) */
+  brokerAddress?: string | (() => string | undefined);
+  /** [HEM-IN] persistent replay guard of live envelopes (hemReplayGuard.ts); absent: none */
+  replayGuard?: HemReplayGuard;
   intervalMs: number;
   speed: number;
   /** 0..1: fraction of an award actually delivered (1 = all; < 1 for penalty tests) */
@@ -272,6 +275,18 @@ export function createEms(o: EmsOptions): Ems {
       if (isWireError(err) && err.code === 'STALE_DATE' && !retained) o.onStaleDate?.();
       return;
     }
+    // [HEM-IN] a live envelope is handled once, also across restarts (hemReplayGuard.ts);
+    // retained copies are the broker's redelivery, deduplicated by auction id below
+    const guard = o.replayGuard;
+    if (retained || !guard) return handle(topic, env, retained);
+    const e = env;
+    guard.check(e.clientId, e.reqId, e.date, now()).then(
+      (v) => (v === 'fresh' ? handle(topic, e, retained) : drop(topic, e, v === 'replayed' ? 'REPLAYED' : 'STALE_DATE')),
+      (err: unknown) => fail('replay-guard', err),
+    );
+  }
+
+  function handle(topic: string, env: AnyEnvelope, retained: boolean): void {
     const levels = topic.split('/');
     const fromAggregator = env.clientId === o.aggregatorAddress;
     switch (env.operation) {
@@ -286,7 +301,9 @@ export function createEms(o: EmsOptions): Ems {
         void onResult(env.parameters).catch((err: unknown) => fail('auction-result', err));
         return;
       case 'error': {
-        if (o.brokerAddress !== undefined && env.clientId !== o.brokerAddress && !fromAggregator) return drop(topic, env, 'UNKNOWN_ERROR_SIGNER');
+        if (!errorSignerAccepted(env.clientId, { brokerAddress: typeof o.brokerAddress === 'function' ? o.brokerAddress() : o.brokerAddress, aggregatorAddress: o.aggregatorAddress })) {
+          return drop(topic, env, 'UNKNOWN_ERROR_SIGNER');
+        }
         // [HEM-CLOCK] a signed error dated outside our tolerance: most likely our own clock is
         // off, which is also why the broker rejects us; say so instead of dropping it silently.
         // Its refusal still counts [HEM-Q7]: it is signed by the broker (checked above), and a
@@ -294,7 +311,8 @@ export function createEms(o: EmsOptions): Ems {
         let errorDateOff = false;
         if (!retained) {
           try {
-            codec.replay.check(env.clientId, env.reqId, env.date);
+            if (o.replayGuard) codec.replay.checkDate(env.date); // the guard has refused a repeat
+            else codec.replay.check(env.clientId, env.reqId, env.date);
           } catch (err) {
             if (!isWireError(err) || err.code !== 'STALE_DATE') return;
             errorDateOff = true;
@@ -341,6 +359,15 @@ export function createEms(o: EmsOptions): Ems {
     const p = delivery ? o.pseudonyms.signerFor(delivery) : undefined;
     if (!p?.record.cert || !delivery) {
       log.warn({ event: 'no-bid', auctionId: a.auctionId, reason: p ? 'BAD_DELIVERY_INTERVAL' : 'NO_CERTIFIED_PSEUDONYM' }, 'cannot bid');
+      return;
+    }
+    // [HEM-IN] only a programme that trades bids (DESIGN §7: TE trades, RE produces blocks,
+    // RE+TE both): an RE-only home answers no auction
+    if (!programmeTrades(p.record.cert.programme)) {
+      const rec: BidRecord = { auctionId: a.auctionId, decidedAtMs: t, delivery: a.delivery, bid: null, reason: 'PROGRAMME_NOT_TE' };
+      answered.set(a.auctionId, rec);
+      await o.store.commit([{ type: 'put', key: `b:${a.auctionId}`, value: rec }]);
+      log.info({ event: 'no-bid', auctionId: a.auctionId, reason: 'PROGRAMME_NOT_TE', programme: p.record.cert.programme }, 'the programme does not trade');
       return;
     }
     // [HDG-BID] never bid what the device cannot deliver
@@ -467,6 +494,20 @@ export function createEms(o: EmsOptions): Ems {
       await o.devices.close();
     },
   };
+}
+
+/** [HEM-IN] DESIGN §7: TE and RE+TE trade; RE only produces blocks. */
+export function programmeTrades(programme: string): boolean {
+  return programme === 'TE' || programme === 'RE+TE';
+}
+
+/**
+ * [BROKER-ID] Whose `error` messages the HEM takes: the pinned broker's and the
+ * aggregator's; any signer while no broker address is pinned (the topic's ACL lets only
+ * the broker and the aggregator publish there).
+ */
+export function errorSignerAccepted(clientId: string, pins: { brokerAddress: string | undefined; aggregatorAddress: string }): boolean {
+  return pins.brokerAddress === undefined || clientId === pins.brokerAddress || clientId === pins.aggregatorAddress;
 }
 
 /**

@@ -10,6 +10,8 @@ import { loadOrCreateKeyFile } from '../wire/keyFile.js';
 import type { KeyPair } from '../wire/keys.js';
 import type { Certificate } from '../schemas/types.js';
 import { createRegistryClient } from '../csm-registry/client.js';
+import { createBrokerPin } from './brokerPin.js';
+import { openHemReplayGuard } from './hemReplayGuard.js';
 import { checkCertificate } from '../csm-registry/certificate.js';
 import { generateProfile } from './profiles/generateProfile.js';
 import { scaledPv } from './profiles/scaledPv.js';
@@ -183,6 +185,15 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
     // [HEM-CLOCK] the broker refuses login tokens beyond ±60 s and messages beyond ±skewMs
     const clock = createClockWatch({ registryUrl: cfg.registry.url, now, loginSkewMs: 60_000, messageSkewMs: cfg.skewMs, log });
     void clock.check('start');
+    // [BROKER-ID] the broker's error-signing key: configured, else learnt from the registry once
+    const brokerPin = createBrokerPin({
+      ...(cfg.brokerAddress ? { configured: cfg.brokerAddress } : {}),
+      store,
+      registry: createRegistryClient({ url: cfg.registry.url, timeoutMs: cfg.registry.timeoutMs ?? 10_000 }),
+      log,
+    });
+    void brokerPin.load();
+    const replayGuard = await openHemReplayGuard({ store }); // [HEM-IN]
     const ems = createEms({
       meterId: cfg.meterId,
       meterKey,
@@ -191,7 +202,8 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       devices,
       tcr: cfg.tcr,
       aggregatorAddress: cfg.aggregatorAddress,
-      ...(cfg.brokerAddress ? { brokerAddress: cfg.brokerAddress } : {}),
+      brokerAddress: () => brokerPin.current(),
+      replayGuard,
       intervalMs: cfg.intervalMs,
       speed: cfg.speed,
       underDeliverFactor: cfg.underDeliverFactor,

@@ -5,6 +5,10 @@ export function platformPaths(dataDir: string) {
   return {
     root: dataDir,
     registry: join(dataDir, 'registry'),
+    /** the broker's key and accepted login tokens (broker/brokerDataDir.ts) */
+    broker: join(dataDir, 'broker'),
+    /** [ROLES] the aggregator operator API's bearer token (0600) */
+    operatorToken: join(dataDir, 'aggregator', 'operator-token'),
     keys: join(dataDir, 'keys'),
     aggregatorKey: join(dataDir, 'keys', 'aggregator.json'),
     aggregatorNodeKey: join(dataDir, 'keys', 'aggregator-node.json'),

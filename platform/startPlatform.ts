@@ -11,6 +11,10 @@ import { createRegistry, type Registry } from '../csm-registry/createRegistry.js
 import { RegistryClient } from '../csm-registry/client.js';
 import { createTmiBroker, type TmiBroker } from '../broker/createTmiBroker.js';
 import { createHttpDirectory } from '../broker/httpDirectory.js';
+import { openBrokerDataDir } from '../broker/brokerDataDir.js';
+import { createFileTokenStore } from '../broker/loginTokenStore.js';
+import { loadOrCreateToken } from '../csm-registry/registryDataDir.js';
+import { dirname } from 'node:path';
 import { loadOrCreateKeyFile } from '../wire/keyFile.js';
 import type { KeyPair } from '../wire/keys.js';
 import type { Genesis } from '../poe-chain/core/genesis.js';
@@ -41,6 +45,8 @@ export interface PlatformOptions {
   slotMs?: number;
   patience?: number;
   adminToken?: string;
+  /** [ROLES] the aggregator operator API's token (default: <data>/aggregator/operator-token, created 0600) */
+  operatorToken?: string;
   /** aggregator settings; omitted fields get defaults suited to the interval length */
   aggregator?: Partial<AggregatorConfig>;
   /** start the aggregator (default true) */
@@ -58,6 +64,13 @@ export interface Platform {
   urls: { registry: string; mqtt: string; ws?: string; metrics?: string; aggregator?: string; analytics?: string };
   adminToken: string;
   adminTokenFile: string | undefined;
+  /** [ROLES] the broker's read-only registry credential */
+  directoryTokenFile: string | undefined;
+  /** [ROLES] the aggregator operator API's credential */
+  operatorToken: string;
+  operatorTokenFile: string | undefined;
+  /** [BROKER-ID] the broker's error-signing key file (stable across restarts) */
+  brokerKeyFile: string;
   registry: Registry;
   registryClient: RegistryClient;
   broker: TmiBroker;
@@ -84,10 +97,16 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
   try {
     await mkdir(paths.keys, { recursive: true, mode: 0o700 });
 
-    // 1. registry
+    // 0. the broker's stable identity [BROKER-ID]: known before the registry serves it
+    const brokerDir = await openBrokerDataDir(paths.broker);
+
+    // 1. registry: admin token for operators, directory token for the broker [ROLES]
     const dir = await openRegistryDataDir(paths.registry, o.adminToken ? { adminToken: o.adminToken } : {});
     stops.push(() => dir.db.close());
-    const registry = await createRegistry({ db: dir.db, registryKey: dir.registryKey, adminToken: dir.adminToken, log: log.child({ part: 'registry' }), now });
+    const registry = await createRegistry({
+      db: dir.db, registryKey: dir.registryKey, adminToken: dir.adminToken, directoryToken: dir.directoryToken,
+      brokerAddress: brokerDir.key.address, log: log.child({ part: 'registry' }), now,
+    });
     const reg = await registry.listen(o.ports?.registry ?? 0, host);
     stops.push(() => registry.close());
     const registryClient = new RegistryClient({ url: reg.url, adminToken: dir.adminToken, operator: 'tmi-up' });
@@ -104,9 +123,12 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
       { meterId: 'analytics', role: 'analytics', key: keys.analytics },
     ]);
 
-    // 3. broker, authenticating against the registry
+    // 3. broker, authenticating against the registry with its read-only credential; accepted
+    //    login tokens kept in its data directory [TOKEN]
     const broker = await createTmiBroker({
-      directory: createHttpDirectory({ url: reg.url, adminToken: dir.adminToken }),
+      directory: createHttpDirectory({ url: reg.url, token: dir.directoryToken }),
+      key: brokerDir.key,
+      loginTokens: await createFileTokenStore(brokerDir.dir, { now }),
       listeners: {
         mqtt: { port: o.ports?.mqtt ?? 0, host },
         ...(o.ports?.ws !== undefined ? { ws: { port: o.ports.ws, host } } : {}),
@@ -183,6 +205,14 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
     // 8. the aggregator and its operator API
     let aggregator: Aggregator | undefined;
     let aggregatorUrl: string | undefined;
+    let operatorToken = o.operatorToken;
+    let operatorTokenFile: string | undefined;
+    if (operatorToken === undefined) {
+      await mkdir(dirname(paths.operatorToken), { recursive: true, mode: 0o700 });
+      operatorTokenFile = paths.operatorToken;
+      operatorToken = await loadOrCreateToken(operatorTokenFile);
+    }
+    if (operatorToken === dir.adminToken || operatorToken === dir.directoryToken) throw new Error('BAD_OPERATOR_TOKEN reason=the operator token must differ from the registry tokens');
     if (o.withAggregator ?? true) {
       const intervalMs = genesis.intervalMs;
       const slotsPerDay = o.aggregator?.slotsPerDay ?? Math.max(1, Math.round(86_400_000 / intervalMs));
@@ -206,7 +236,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
         },
       });
       stops.push(() => aggregator!.stop());
-      const app = createAggregatorAdminApp(aggregator, dir.adminToken);
+      const app = createAggregatorAdminApp(aggregator, operatorToken);
       const server: Server = await new Promise((resolve, reject) => {
         const srv = app.listen(o.ports?.aggregator ?? 0, host, () => resolve(srv));
         srv.once('error', reject);
@@ -231,6 +261,10 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
       },
       adminToken: dir.adminToken,
       adminTokenFile: dir.adminTokenFile,
+      directoryTokenFile: dir.directoryTokenFile,
+      operatorToken,
+      operatorTokenFile,
+      brokerKeyFile: brokerDir.keyFile,
       registry,
       registryClient,
       broker,

@@ -52,7 +52,7 @@ export async function brokerProcess(): Promise<void> {
         await client.setFeeder(feeder, { maxExportWh: maxWh, maxImportWh: maxWh });
       }
       broker = await createTmiBroker({
-        directory: createHttpDirectory({ url: reg.url, adminToken: dir.adminToken }),
+        directory: createHttpDirectory({ url: reg.url, token: dir.adminToken }),
         listeners: { mqtt: { port: 0, host: '127.0.0.1' } },
         ratePerClient: { messagesPerSecond: 20, burst: 100 },
         log: pino({ level: 'silent' }),

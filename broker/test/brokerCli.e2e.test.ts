@@ -15,18 +15,19 @@ import { Inbox, login, signedBid, type TestMeter } from './brokerFixtures.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const ADMIN = 'cli-test-admin-token-0123456789abc';
+const DIRECTORY = 'cli-test-directory-token-0123456789';
 
 test('tmi broker: listens, logs meters in through the registry, serves metrics, stops on SIGTERM', async () => {
   const db: RegistryDb = new MemoryLevel<string, string>();
-  const reg = await createRegistry({ db, registryKey: generateKeyPair(), adminToken: ADMIN });
+  const reg = await createRegistry({ db, registryKey: generateKeyPair(), adminToken: ADMIN, directoryToken: DIRECTORY });
   const { url: regUrl } = await reg.listen(0, '127.0.0.1');
   const admin = new RegistryClient({ url: regUrl, adminToken: ADMIN });
   const dir = mkdtempSync(join(tmpdir(), 'tmi-broker-cli-'));
-  const tokenFile = join(dir, 'admin-token');
-  writeFileSync(tokenFile, ADMIN + '\n', { mode: 0o600 });
+  const tokenFile = join(dir, 'directory-token');
+  writeFileSync(tokenFile, DIRECTORY + '\n', { mode: 0o600 });
   const keyFile = join(dir, 'broker-key.json');
 
-  const child = spawn(process.execPath, [TMI, 'broker', '--registry', regUrl, '--admin-token', tokenFile, '--port', '0', '--metrics-port', '0', '--key', keyFile, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [TMI, 'broker', '--registry', regUrl, '--directory-token', tokenFile, '--data', join(dir, 'broker'), '--port', '0', '--metrics-port', '0', '--key', keyFile, '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -27,6 +27,7 @@ import { Inbox, loginOptions, signedBid, type TestMeter } from './brokerFixtures
 import { freePort, spawnBroker, startRedisServer, type BrokerProcess } from './redisFixtures.js';
 
 const ADMIN = 'redis-test-admin-token-0123456789ab';
+const DIRECTORY = 'redis-test-directory-token-0123456789';
 
 function auctionOpen(auctionId: string): AuctionOpen {
   const start = Math.ceil(Date.now() / 900_000) * 900_000 + 900_000;
@@ -44,16 +45,16 @@ test('two tmi broker processes on one Redis: trade across brokers; a persistent 
     return;
   }
   const db: RegistryDb = new MemoryLevel<string, string>();
-  const reg = await createRegistry({ db, registryKey: generateKeyPair(), adminToken: ADMIN });
+  const reg = await createRegistry({ db, registryKey: generateKeyPair(), adminToken: ADMIN, directoryToken: DIRECTORY });
   const { url: regUrl } = await reg.listen(0, '127.0.0.1');
   const admin = new RegistryClient({ url: regUrl, adminToken: ADMIN });
   const dir = mkdtempSync(join(tmpdir(), 'tmi-redis-brokers-'));
-  const tokenFile = join(dir, 'admin-token');
-  writeFileSync(tokenFile, ADMIN + '\n', { mode: 0o600 });
+  const tokenFile = join(dir, 'directory-token');
+  writeFileSync(tokenFile, DIRECTORY + '\n', { mode: 0o600 });
   const keyFile = join(dir, 'broker-key.json');
   const brokerKey = generateKeyPair();
   await writeKeyFile(keyFile, brokerKey, 'tmi broker'); // both brokers sign errors with one key
-  const args = ['--registry', regUrl, '--admin-token', tokenFile, '--port', '0', '--key', keyFile, '--redis', redis.url, '--log-level', 'warn'];
+  const args = ['--registry', regUrl, '--directory-token', tokenFile, '--data', join(dir, 'broker'), '--port', '0', '--key', keyFile, '--redis', redis.url, '--log-level', 'warn'];
   const brokers: BrokerProcess[] = [];
   const clients: MqttClient[] = [];
   try {

@@ -52,7 +52,7 @@ test('HTTP directory against the real registry: login, pseudonym certificate, re
     return { meterId, key, pseudonym };
   };
   const broker = await createTmiBroker({
-    directory: createHttpDirectory({ url: regUrl, adminToken: ADMIN }),
+    directory: createHttpDirectory({ url: regUrl, token: ADMIN }),
     listeners: { mqtt: { port: 0 } },
     revocationPollMs: 500,
   });

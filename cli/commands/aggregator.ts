@@ -4,7 +4,7 @@ import type { Command } from '../command.js';
 
 const clientSpec: OptionSpec = {
   url: { type: 'string', describe: 'aggregator operator API', default: 'http://127.0.0.1:8471' },
-  'admin-token': { type: 'string', describe: 'admin token, or a file holding it', default: './data/registry/admin-token', env: 'TMI_ADMIN_TOKEN' },
+  'operator-token': { type: 'string', describe: "the aggregator operator API's token, or a file holding it (not the registry admin token)", default: './data/aggregator/operator-token', env: 'TMI_OPERATOR_TOKEN' },
 };
 
 const postSpec: OptionSpec = {
@@ -30,12 +30,12 @@ function token(v: unknown): string {
   return existsSync(t) ? readFileSync(t, 'utf8').trim() : t;
 }
 
-async function call(url: string, adminToken: string, method: string, body?: unknown): Promise<number> {
+async function call(url: string, operatorToken: string, method: string, body?: unknown): Promise<number> {
   let res: Response;
   try {
     res = await fetch(url, {
       method,
-      headers: { authorization: `Bearer ${adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      headers: { authorization: `Bearer ${operatorToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
       ...(body ? { body: JSON.stringify(body) } : {}),
     });
   } catch (err) {
@@ -53,7 +53,7 @@ async function call(url: string, adminToken: string, method: string, body?: unkn
 
 const HELP = `Usage:
   tmi aggregator post --side buy|sell --energy-kwh N --price CENTS --delivery START/END [options]
-  tmi aggregator auctions | ledger [--url U] [--admin-token T]
+  tmi aggregator auctions | ledger [--url U] [--operator-token T]
   tmi aggregator run [--data DIR] [--port P]
 
 post      posts a VPP bid (side buy: the VPP buys energy, homes' batteries discharge) or offer
@@ -97,17 +97,17 @@ export const aggregator: Command = {
         process.stderr.write('tmi aggregator post: --delivery must be START/END in ISO 8601\n');
         return 2;
       }
-      return call(`${String(v.url)}/admin/auctions`, token(v['admin-token']), 'POST', body);
+      return call(`${String(v.url)}/admin/auctions`, token(v['operator-token']), 'POST', body);
     }
     if (sub === 'auctions' || sub === 'ledger') {
       const { values: v } = parseCommandLine(rest, clientSpec);
-      return call(`${String(v.url)}/admin/${sub}`, token(v['admin-token']), 'GET');
+      return call(`${String(v.url)}/admin/${sub}`, token(v['operator-token']), 'GET');
     }
     if (sub === 'run') {
       const { values: v } = parseCommandLine(rest, runSpec);
       const log = pino({ level: 'info' }, pino.destination(2));
       const p = await startPlatform({ dataDir: String(v.data), host: String(v.host), ports: { aggregator: Number(v.port), mqtt: 1883 }, withAnalytics: false, log, ...(typeof v.prices === 'string' ? { pricesCsv: v.prices } : {}) });
-      process.stdout.write(JSON.stringify({ status: 'up', urls: p.urls, adminTokenFile: p.adminTokenFile }, null, 2) + '\n');
+      process.stdout.write(JSON.stringify({ status: 'up', urls: p.urls, adminTokenFile: p.adminTokenFile, operatorTokenFile: p.operatorTokenFile, brokerKey: p.broker.address }, null, 2) + '\n');
       await new Promise<void>((r) => {
         process.once('SIGINT', () => r());
         process.once('SIGTERM', () => r());

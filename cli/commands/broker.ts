@@ -1,11 +1,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { TmiBrokerOptions } from '../../broker/createTmiBroker.js';
-import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
+import { ConfigError, formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
 
 const spec: OptionSpec = {
   registry: { type: 'string', describe: 'registry base URL, e.g. http://127.0.0.1:8470', env: 'TMI_REGISTRY_URL' },
-  'admin-token': { type: 'string', describe: 'registry admin token, or a file holding it', env: 'TMI_ADMIN_TOKEN' },
+  'directory-token': { type: 'string', describe: "the registry's read-only directory token, or a file holding it (the admin token is refused)", env: 'TMI_DIRECTORY_TOKEN' },
+  data: { type: 'string', describe: 'data directory: the broker key and, without --redis, the accepted login tokens', default: './data/broker', env: 'TMI_BROKER_DATA' },
   host: { type: 'string', describe: 'address to listen on', default: '127.0.0.1', env: 'TMI_BROKER_HOST' },
   port: { type: 'string', describe: 'MQTT/TCP port (0 = any free port)', default: '1883', env: 'TMI_BROKER_PORT' },
   'tls-port': { type: 'string', describe: 'MQTT/TLS port (needs --tls-key and --tls-cert)', env: 'TMI_BROKER_TLS_PORT' },
@@ -14,13 +15,12 @@ const spec: OptionSpec = {
   'tls-ca': { type: 'string', describe: 'CA bundle (PEM file), optional', env: 'TMI_BROKER_TLS_CA' },
   'ws-port': { type: 'string', describe: 'MQTT over WebSocket port (path /mqtt)', env: 'TMI_BROKER_WS_PORT' },
   'metrics-port': { type: 'string', describe: 'Prometheus metrics port (GET /metrics)', env: 'TMI_BROKER_METRICS_PORT' },
-  key: { type: 'string', describe: 'broker key file signing error messages (0600, created if absent); default: a fresh key per run', env: 'TMI_BROKER_KEY' },
+  key: { type: 'string', describe: 'broker key file signing error messages (0600, created if absent); default: <data>/broker-key.json', env: 'TMI_BROKER_KEY' },
   rate: { type: 'string', describe: 'messages per second per client (hem, node, analytics)', default: '20', env: 'TMI_BROKER_RATE' },
   burst: { type: 'string', describe: 'token bucket size per client', default: '100', env: 'TMI_BROKER_BURST' },
   'max-packet-bytes': { type: 'string', describe: 'largest MQTT packet after login (default: largest operation + 64 KiB)', env: 'TMI_BROKER_MAX_PACKET_BYTES' },
   'revocation-poll-ms': { type: 'string', describe: 'revocation feed poll period, ms', default: '2000', env: 'TMI_BROKER_REVOCATION_POLL_MS' },
   redis: { type: 'string', describe: 'share sessions, subscriptions and deliveries with other brokers through Redis, e.g. redis://127.0.0.1:6379', env: 'TMI_BROKER_REDIS' },
-  'no-validate': { type: 'boolean', describe: 'turn edge validation off (ACL stays; benchmarks only)', default: false, env: 'TMI_BROKER_NO_VALIDATE' },
   'log-level': { type: 'string', describe: 'pino level: trace, debug, info, warn, error, silent', default: 'info', env: 'TMI_BROKER_LOG_LEVEL' },
 };
 
@@ -41,7 +41,7 @@ function readToken(v: string): string {
 
 export const broker: Command = {
   name: 'broker',
-  help: `Usage: tmi broker --registry <url> --admin-token <file|token> [--port 1883]
+  help: `Usage: tmi broker --registry <url> --directory-token <file|token> [--data ./data/broker] [--port 1883]
                   [--tls-port N --tls-key key.pem --tls-cert cert.pem [--tls-ca ca.pem]]
                   [--ws-port N] [--metrics-port N] [--key broker-key.json]
                   [--redis redis://127.0.0.1:6379]
@@ -52,26 +52,46 @@ against the registry (enrolled, active), applies the topic ACL of the meter's ro
 validates every tmi/v1/ message (size, JSON, schema, signature, replay, topic, identity)
 and answers each rejected one with a broker-signed error on
 tmi/v1/clients/{meterId}/errors. Revocations are polled from the registry and the
-revoked meter is disconnected. With --redis, several brokers (same registry, same
---key) act as one: a client may connect to any of them and keeps its persistent
-session when it moves to another. Logs (pino JSON) go to stderr; SIGINT/SIGTERM stops.
+revoked meter is disconnected.
+
+The broker looks meters up with the registry's read-only directory token
+(<registry data>/directory-token); it refuses to start with the admin token. Its
+error-signing key is <data>/broker-key.json (0600, created once, the same across
+restarts): the address printed at start is the one HEMs pin (the registry serves it at
+GET /v1/broker-key when started with --broker-address). A login token is accepted once:
+accepted tokens are kept until they expire in <data>/login-tokens.log, or in Redis with
+--redis, so a replayed token is refused after a restart and on every broker of a
+cluster. With --redis, several brokers (same registry, same --key) act as one: a client
+may connect to any of them and keeps its persistent session when it moves to another.
+Edge validation cannot be turned off. Logs (pino JSON) go to stderr; SIGINT/SIGTERM stops.
 
 ${formatOptions(spec)}
 `,
   async run(argv) {
-    const [{ pino }, { createTmiBroker }, { createHttpDirectory }, { loadOrCreateKeyFile }] = await Promise.all([
+    // [CONFIG] edge validation is not an option of the production broker (benchmarks call
+    // createTmiBroker({validate: false}) themselves); a leftover switch is an error, not ignored
+    if (argv.includes('--no-validate') || process.env.TMI_BROKER_NO_VALIDATE !== undefined) {
+      throw new ConfigError('no-validate', argv.includes('--no-validate') ? 'flag' : 'env TMI_BROKER_NO_VALIDATE', 'reason=edge validation cannot be turned off in tmi broker');
+    }
+    if (argv.some((a) => a === '--admin-token' || a.startsWith('--admin-token='))) {
+      process.stderr.write('tmi broker: the broker does not take the registry admin token: give --directory-token <registry data>/directory-token\n');
+      return 2;
+    }
+    const [{ pino }, { createTmiBroker }, { createHttpDirectory }, { openBrokerDataDir }, { createFileTokenStore }, { RegistryClient }] = await Promise.all([
       import('pino'),
       import('../../broker/createTmiBroker.js'),
       import('../../broker/httpDirectory.js'),
-      import('../../wire/keyFile.js'),
+      import('../../broker/brokerDataDir.js'),
+      import('../../broker/loginTokenStore.js'),
+      import('../../csm-registry/client.js'),
     ]);
     const { values } = parseCommandLine(argv, spec);
     if (typeof values.registry !== 'string' || values.registry === '') {
       process.stderr.write('tmi broker: --registry <url> is required\n');
       return 2;
     }
-    if (typeof values['admin-token'] !== 'string' || values['admin-token'] === '') {
-      process.stderr.write('tmi broker: --admin-token <file|token> is required\n');
+    if (typeof values['directory-token'] !== 'string' || values['directory-token'] === '') {
+      process.stderr.write('tmi broker: --directory-token <file|token> is required\n');
       return 2;
     }
     const level = String(values['log-level']);
@@ -95,20 +115,29 @@ ${formatOptions(spec)}
     }
     if (values['ws-port'] !== undefined) listeners.ws = { port: intOption('ws-port', values['ws-port'], 0, 65535), host };
 
+    // [ROLES] the internet-facing broker holds a read-only credential: refuse the admin one
+    const token = readToken(values['directory-token']);
+    const role = (await new RegistryClient({ url: values.registry, adminToken: token, timeoutMs: 10_000 }).whoami()).role;
+    if (role !== 'directory') {
+      process.stderr.write(`tmi broker: --directory-token is the registry's ${role} token; the broker takes the read-only directory token\n`);
+      return 2;
+    }
+    const data = await openBrokerDataDir(String(values.data), typeof values.key === 'string' ? { keyFile: values.key } : {});
+    const redis = typeof values.redis === 'string' && values.redis !== '' ? values.redis : undefined;
     const b = await createTmiBroker({
-      directory: createHttpDirectory({ url: values.registry, adminToken: readToken(values['admin-token']) }),
+      directory: createHttpDirectory({ url: values.registry, token }),
       listeners,
       ...(values['metrics-port'] !== undefined ? { metrics: { port: intOption('metrics-port', values['metrics-port'], 0, 65535), host } } : {}),
       ...(values['max-packet-bytes'] !== undefined ? { maxPacketBytes: intOption('max-packet-bytes', values['max-packet-bytes'], 1024, 256 * 1024 * 1024) } : {}),
       ratePerClient: { messagesPerSecond: intOption('rate', values.rate, 1, 1_000_000), burst: intOption('burst', values.burst, 1, 1_000_000) },
       revocationPollMs: intOption('revocation-poll-ms', values['revocation-poll-ms'], 100, 2000),
-      validate: values['no-validate'] !== true,
-      ...(typeof values.key === 'string' ? { key: await loadOrCreateKeyFile(values.key, 'tmi broker') } : {}),
-      ...(typeof values.redis === 'string' && values.redis !== '' ? { redis: { url: values.redis } } : {}),
+      key: data.key,
+      // [TOKEN] without Redis, accepted login tokens outlive the process in the data directory
+      ...(redis !== undefined ? { redis: { url: redis } } : { loginTokens: await createFileTokenStore(data.dir) }),
       log,
     });
     const lines = Object.entries(b.ports).map(([k, p]) => `tmi broker: ${k} on ${host}:${p}`);
-    lines.push(`tmi broker: error messages signed by ${b.address}`, '');
+    lines.push(`tmi broker: error messages signed by ${b.address} (${data.keyFile})`, '');
     process.stdout.write(lines.join('\n'));
 
     const signal = await new Promise<NodeJS.Signals>((resolve) => {

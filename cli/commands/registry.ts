@@ -7,6 +7,7 @@ const spec: OptionSpec = {
   host: { type: 'string', describe: 'address to listen on', default: '127.0.0.1', env: 'TMI_REGISTRY_HOST' },
   'cert-validity': { type: 'string', describe: 'pseudonym certificate validity, seconds', default: '86400' },
   'cert-rate': { type: 'string', describe: 'most certificates per meter per hour', default: '10' },
+  'broker-address': { type: 'string', describe: "the broker's error-signing address (printed by tmi broker), served at GET /v1/broker-key for HEMs to pin", env: 'TMI_BROKER_ADDRESS' },
   'log-level': { type: 'string', describe: 'pino level: trace, debug, info, warn, error, silent', default: 'info' },
 };
 
@@ -29,11 +30,14 @@ certificates, feeder limits and the operator audit log, over HTTP (JSON), with i
 data in a level database under the data directory:
 
   <data>/registry-key.json   registry Ed25519 key (0600, created if absent)
-  <data>/admin-token         admin bearer token (0600, created if absent)
+  <data>/admin-token         admin bearer token (0600, created if absent): enrol, revoke,
+                             feeder limits, every read
+  <data>/directory-token     the broker's read-only token (0600, created if absent): the
+                             meter, pseudonym and revocation look-ups, nothing else
   <data>/db/                 level database
 
-The admin token is read from TMI_ADMIN_TOKEN when set (then no file is written).
-Admin endpoints need "Authorization: Bearer <token>". Logs (pino JSON) go to stderr.
+The tokens are read from TMI_ADMIN_TOKEN and TMI_DIRECTORY_TOKEN when set (then no file
+is written). Endpoints need "Authorization: Bearer <token>". Logs (pino JSON) go to stderr.
 SIGINT or SIGTERM stops the server and closes the database.
 
 ${formatOptions(spec)}
@@ -53,12 +57,22 @@ ${formatOptions(spec)}
     const host = String(values.host);
     const log = pino({ level, base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
 
+    const brokerAddress = values['broker-address'];
+    if (brokerAddress !== undefined && (typeof brokerAddress !== 'string' || !/^[0-9a-f]{64}$/.test(brokerAddress))) {
+      throw new Error(`BAD_OPTION --broker-address=${String(brokerAddress).slice(0, 80)} expected 64 lowercase hex characters`);
+    }
     const envToken = process.env.TMI_ADMIN_TOKEN;
-    const dir = await openRegistryDataDir(values.data, envToken !== undefined && envToken !== '' ? { adminToken: envToken } : {});
+    const envDirectory = process.env.TMI_DIRECTORY_TOKEN;
+    const dir = await openRegistryDataDir(values.data, {
+      ...(envToken !== undefined && envToken !== '' ? { adminToken: envToken } : {}),
+      ...(envDirectory !== undefined && envDirectory !== '' ? { directoryToken: envDirectory } : {}),
+    });
     const reg = await createRegistry({
       db: dir.db,
       registryKey: dir.registryKey,
       adminToken: dir.adminToken,
+      directoryToken: dir.directoryToken,
+      ...(typeof brokerAddress === 'string' ? { brokerAddress } : {}),
       log,
       certValidityMs: validityS * 1000,
       certRateLimit: { max: ratePerHour, windowMs: 3600_000 },
@@ -76,6 +90,7 @@ ${formatOptions(spec)}
         `tmi registry: listening on ${url}`,
         `tmi registry: registry key ${reg.address} (${dir.keyFile})`,
         dir.adminTokenFile !== undefined ? `tmi registry: admin token in ${dir.adminTokenFile}` : 'tmi registry: admin token from TMI_ADMIN_TOKEN',
+        dir.directoryTokenFile !== undefined ? `tmi registry: broker's directory token in ${dir.directoryTokenFile}` : "tmi registry: broker's directory token from TMI_DIRECTORY_TOKEN",
         '',
       ].join('\n'),
     );

@@ -37,8 +37,12 @@ Starts the aggregator side of the platform in one process over one data director
 the Certified Smart Meter registry (HTTP), the MQTT broker (TCP and WebSocket, login by
 signed token, ACLs, edge validation), the aggregator's chain node (fallback block
 producer, serves sync), the VPP aggregator with its operator API, and analytics with its
-dashboard. Prints the URLs
-and where the admin token is. Stop with Ctrl-C (SIGINT) or SIGTERM.
+dashboard. Prints the URLs, the broker's address (the key in <data>/broker/ that signs
+its error messages, the same across restarts; also at GET /v1/broker-key of the
+registry) and the three credentials, each in its own 0600 file:
+<data>/registry/admin-token (enrol, revoke, feeder limits), <data>/registry/directory-token
+(the broker's read-only look-ups) and <data>/aggregator/operator-token (the aggregator's
+operator API). Stop with Ctrl-C (SIGINT) or SIGTERM.
 
 ${formatOptions(spec)}
 `,
@@ -67,6 +71,10 @@ ${formatOptions(spec)}
       status: 'up',
       urls: p.urls,
       adminTokenFile: p.adminTokenFile ?? '(from TMI_ADMIN_TOKEN)',
+      directoryTokenFile: p.directoryTokenFile,
+      operatorTokenFile: p.operatorTokenFile,
+      brokerKey: p.broker.address,
+      brokerKeyFile: p.brokerKeyFile,
       genesis: p.paths.genesis,
       chainId: p.genesis.chainId,
       registryKey: p.registry.address,

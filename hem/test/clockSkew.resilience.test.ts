@@ -41,7 +41,7 @@ test('clock skew: refused logins and stale dates are logged plainly with the off
   const registry = await createRegistry({ db: regDb, registryKey, adminToken: ADMIN });
   const { url: registryUrl } = await registry.listen(0, '127.0.0.1');
   const broker = await createTmiBroker({
-    directory: createHttpDirectory({ url: registryUrl, adminToken: ADMIN }),
+    directory: createHttpDirectory({ url: registryUrl, token: ADMIN }),
     listeners: { mqtt: { port: 0, host: '127.0.0.1' } },
   });
   const brokerUrl = `mqtt://127.0.0.1:${broker.ports.mqtt}`;

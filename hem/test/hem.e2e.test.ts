@@ -75,7 +75,7 @@ test('three HEM processes: pseudonyms, readings, bids = decide() within 1 s, kil
   const registry = await createRegistry({ db: regDb, registryKey, adminToken: ADMIN });
   const { url: registryUrl } = await registry.listen(0, '127.0.0.1');
   const broker = await createTmiBroker({
-    directory: createHttpDirectory({ url: registryUrl, adminToken: ADMIN }),
+    directory: createHttpDirectory({ url: registryUrl, token: ADMIN }),
     listeners: { mqtt: { port: 0, host: '127.0.0.1' } },
     revocationPollMs: 2000,
   });

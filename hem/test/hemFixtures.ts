@@ -57,7 +57,7 @@ export function endClient(c: MqttClient): Promise<void> {
 }
 
 /** A registry stand-in: signs certificates with its own key, valid for `validMs`. */
-export function fakeIssuer(o: { validMs?: number; now?: () => number; feeder?: string; fail?: () => boolean } = {}): CertificateIssuer & {
+export function fakeIssuer(o: { validMs?: number; now?: () => number; feeder?: string; programme?: 'TE' | 'RE' | 'RE+TE'; fail?: () => boolean } = {}): CertificateIssuer & {
   key: KeyPair;
   issued: Certificate[];
 } {
@@ -77,7 +77,7 @@ export function fakeIssuer(o: { validMs?: number; now?: () => number; feeder?: s
           // [SYBIL] within one certificate period, with this issuer's meter tag
           validTo: new Date(Math.min(t + (o.validMs ?? 86_400_000), (Math.floor(t / 86_400_000) + 1) * 86_400_000)).toISOString(),
           feeder: o.feeder ?? 'F1',
-          programme: 'RE+TE',
+          programme: o.programme ?? 'RE+TE',
           tag,
         },
         key,

@@ -23,7 +23,7 @@ import type { MqttClient } from 'mqtt';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { parseGenesis, slotTime } from '../../poe-chain/core/genesis.js';
 import {
-  TMI, adminTokenOf, bid, certificateTx, enrollHem, loginHem, portsOf, sleep, startUp, stopUp, waitFor, watchBlocks,
+  TMI, adminTokenOf, operatorTokenOf, bid, certificateTx, enrollHem, loginHem, portsOf, sleep, startUp, stopUp, waitFor, watchBlocks,
   type SeenBlock, type TestHem, type UpPorts, type UpProcess,
 } from './tmiUpProcess.js';
 
@@ -71,6 +71,7 @@ test('aggregator killed (SIGKILL) mid-auction: every auction ends closed or void
     up = await startUp(dir, { intervalMs: I });
     const ports: UpPorts = portsOf(up.info);
     const token = await adminTokenOf(up);
+    const operator = await operatorTokenOf(up);
     const genesis = parseGenesis(JSON.parse(await readFile(up.info.genesis, 'utf8')));
     assert.equal(genesis.config.voidGraceMs, 10_000);
     const voidGrace = genesis.config.voidGraceMs!;
@@ -93,7 +94,7 @@ test('aggregator killed (SIGKILL) mid-auction: every auction ends closed or void
 
     /** Posts an auction, waits for its open on chain, has each HEM bid, waits for the bids on chain. */
     const openWithBids = async (closesInMs: number): Promise<Posted> => {
-      const a = await post(up!, token, closesInMs);
+      const a = await post(up!, operator, closesInMs);
       await waitFor(`auction-open of ${a.auctionId} on chain`, () => onChain(blocks, 'auction-open', a.auctionId).length > 0, 10_000);
       for (let i = 0; i < hems.length; i++) {
         await sessions[i]!.publishAsync(`tmi/v1/auctions/${a.auctionId}/bids`, bid(hems[i]!, a.auctionId, 'buy', 1000 + 500 * i, 20_000 + 1000 * i), { qos: 1 });
@@ -112,7 +113,7 @@ test('aggregator killed (SIGKILL) mid-auction: every auction ends closed or void
     up = await startUp(dir, { intervalMs: I, ports });
     log.push(`A: killed ${A.closesAtMs - killAAt} ms before its close; restarted in ${Date.now() - killAAt} ms`);
     await connect();
-    const knowsA = await aggregatorKnows(up, token, A.auctionId);
+    const knowsA = await aggregatorKnows(up, operator, A.auctionId);
     log.push(`A: the restarted aggregator ${knowsA ? 'knows' : 'does not know'} the auction (in-memory records)`);
     // past the chain's deadline, plus a few heartbeat blocks
     const deadlineA = A.closesAtMs + voidGrace;

@@ -37,6 +37,7 @@ import { freePort, spawnBroker, type BrokerProcess } from '../../broker/test/red
 import { killHard, spawnHem, waitUntil, type HemProcess, type LogLine } from '../../hem/test/resilienceFixtures.js';
 
 const ADMIN = 'broker-kill-admin-token-0123456789';
+const DIRECTORY = 'broker-kill-directory-token-0123456789';
 const INTERVAL_MS = 4000;
 const SPEED = 900_000 / INTERVAL_MS;
 const HOME_START_H = 18.5; // winter evening: batteries serve the home, homes offer discharge
@@ -68,19 +69,19 @@ test('kill -9 of the broker mid-auction: no acknowledged bid lost, homes reconne
     // ── registry (in the test process) and the broker (its own process, fixed port) ──
     const regDb = new Level<string, string>(join(root, 'registry')) as unknown as RegistryDb;
     const registryKey = generateKeyPair();
-    const registry = await createRegistry({ db: regDb, registryKey, adminToken: ADMIN });
+    const registry = await createRegistry({ db: regDb, registryKey, adminToken: ADMIN, directoryToken: DIRECTORY });
     cleanups.push(async () => {
       await registry.close();
       await regDb.close();
     });
     const { url: registryUrl } = await registry.listen(0, '127.0.0.1');
     const admin = new RegistryClient({ url: registryUrl, adminToken: ADMIN });
-    const tokenFile = join(root, 'admin-token');
-    await writeFile(tokenFile, ADMIN + '\n', { mode: 0o600 });
+    const tokenFile = join(root, 'directory-token');
+    await writeFile(tokenFile, DIRECTORY + '\n', { mode: 0o600 });
     const brokerKeyFile = join(root, 'broker-key.json');
     await writeKeyFile(brokerKeyFile, generateKeyPair(), 'tmi broker');
     const port = await freePort();
-    const brokerArgs = ['--registry', registryUrl, '--admin-token', tokenFile, '--port', String(port), '--key', brokerKeyFile, '--log-level', 'warn'];
+    const brokerArgs = ['--registry', registryUrl, '--directory-token', tokenFile, '--data', join(root, 'broker'), '--port', String(port), '--key', brokerKeyFile, '--log-level', 'warn'];
     broker = await spawnBroker(brokerArgs);
     const url = `mqtt://127.0.0.1:${port}`;
 

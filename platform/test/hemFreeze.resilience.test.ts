@@ -69,7 +69,7 @@ test('SIGSTOP a group of homes through an auction, SIGCONT: validators catch up,
   try {
     const info = await waitUntil(() => {
       try {
-        return JSON.parse(upOut) as { urls: { registry: string; mqtt: string; aggregator: string }; adminTokenFile: string; genesis: string; aggregatorKey: string; registryKey: string };
+        return JSON.parse(upOut) as { urls: { registry: string; mqtt: string; aggregator: string }; adminTokenFile: string; operatorTokenFile: string; genesis: string; aggregatorKey: string; registryKey: string };
       } catch {
         return undefined;
       }
@@ -105,7 +105,7 @@ test('SIGSTOP a group of homes through an auction, SIGCONT: validators catch up,
     const deliveryStart = genesisMs + (Math.floor((now - genesisMs) / INTERVAL_MS) + 3) * INTERVAL_MS;
     const closesAt = new Date(now + 5000).toISOString();
     const post = spawn(process.execPath, [
-      TMI, 'aggregator', 'post', '--url', info.urls.aggregator, '--admin-token', info.adminTokenFile, '--side', 'buy', '--energy-kwh', '40', '--price', '60',
+      TMI, 'aggregator', 'post', '--url', info.urls.aggregator, '--operator-token', info.operatorTokenFile, '--side', 'buy', '--energy-kwh', '40', '--price', '60',
       '--delivery', `${new Date(deliveryStart).toISOString()}/${new Date(deliveryStart + INTERVAL_MS).toISOString()}`, '--closes-at', closesAt,
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     let postOut = '';

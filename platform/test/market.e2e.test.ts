@@ -108,6 +108,7 @@ async function getJson<T>(url: string): Promise<T | undefined> {
 interface UpInfo {
   urls: { registry: string; mqtt: string; aggregator: string; analytics: string };
   adminTokenFile: string;
+  operatorTokenFile: string;
   genesis: string;
   registryKey: string;
   aggregatorKey: string;
@@ -239,7 +240,7 @@ test('market: tmi up + 5 HEM processes, a posted VPP bid clears on every node, s
     // starts ≥ 12 s from now, so the result reaches the homes before it
     const closesAt = new Date(now + 6000).toISOString();
     const post = spawnProc('post', [
-      TMI, 'aggregator', 'post', '--url', info.urls.aggregator, '--admin-token', info.adminTokenFile, '--side', 'buy',
+      TMI, 'aggregator', 'post', '--url', info.urls.aggregator, '--operator-token', info.operatorTokenFile, '--side', 'buy',
       '--energy-kwh', String(ENERGY_KWH), '--price', String(LIMIT_CENTS), '--delivery', `${delivery.start}/${delivery.end}`, '--closes-at', closesAt,
     ]);
     assert.equal(await post.exit, 0, `tmi aggregator post failed: ${post.err}`);

@@ -20,6 +20,9 @@ export interface UpInfo {
   status: string;
   urls: { registry: string; mqtt: string; aggregator?: string; analytics?: string; ws?: string; metrics?: string };
   adminTokenFile: string;
+  directoryTokenFile: string;
+  operatorTokenFile: string;
+  brokerKey: string;
   genesis: string;
   chainId: string;
   registryKey: string;
@@ -90,6 +93,11 @@ export async function stopUp(up: UpProcess, signal: NodeJS.Signals): Promise<{ c
 
 export async function adminTokenOf(up: UpProcess): Promise<string> {
   return (await readFile(up.info.adminTokenFile, 'utf8')).trim();
+}
+
+/** the aggregator operator API's token [ROLES] */
+export async function operatorTokenOf(up: UpProcess): Promise<string> {
+  return (await readFile(up.info.operatorTokenFile, 'utf8')).trim();
 }
 
 export interface TestHem {
