@@ -46,7 +46,7 @@ export interface ChainDb {
  * by name (OLD_FORMAT), never misread.
  */
 export const DB_FORMAT = 'tmi-chain-db-v2';
-const OLD_FORMATS = new Set(['tmi-chain-db-v1']);
+export const OLD_FORMATS: ReadonlySet<string> = new Set(['tmi-chain-db-v1']);
 
 export interface ChainHead {
   height: number;

@@ -9,7 +9,7 @@ import { BlockError } from '../core/chainError.js';
 import { parseGenesis, type Genesis } from '../core/genesis.js';
 import { createGenesisState, deserializeState, stateRoot, type ChainState } from '../core/chainState.js';
 import { validateAndApplyBlock } from '../core/validateAndApplyBlock.js';
-import type { ChainDb } from './openChainStore.js';
+import { DB_FORMAT, OLD_FORMATS, type ChainDb } from './openChainStore.js';
 
 export type VerifyResult =
   | { ok: true; height: number; hash: string; stateRoot: string; blocks: number; txs: number; snapshotsChecked: number }
@@ -24,7 +24,11 @@ export async function verifyChain(db: ChainDb, o: { onProgress?: (height: number
   let head: { height: number; hash: string; stateRoot: string };
   try {
     genesis = parseGenesis(JSON.parse((await db.get('genesis')) ?? 'null'));
-    const meta = JSON.parse((await db.get('meta')) ?? 'null') as { genesisHash?: string } | null;
+    const meta = JSON.parse((await db.get('meta')) ?? 'null') as { genesisHash?: string; format?: string } | null;
+    // an older format is named, never misread (its blocks follow earlier consensus rules)
+    if (meta?.format !== undefined && meta.format !== DB_FORMAT) {
+      return fail(0, OLD_FORMATS.has(meta.format) ? 'OLD_FORMAT' : 'CORRUPT_DB', `format ${meta.format}, this version reads ${DB_FORMAT}`, 0);
+    }
     if (meta?.genesisHash !== genesis.hash) return fail(0, 'CORRUPT_DB', 'genesis does not match meta', 0);
     head = JSON.parse((await db.get('head')) ?? 'null') as typeof head;
     if (!head || !Number.isSafeInteger(head.height)) return fail(0, 'CORRUPT_DB', 'head missing or unreadable', 0);

@@ -8,6 +8,7 @@ import { Level } from 'level';
 import { ChainFixture, testGenesisConfig } from '../testkit/chainFixture.js';
 import { openChainStore, type ChainDb, type ChainDbOp } from '../store/openChainStore.js';
 import { ChainStoreError } from '../store/chainStoreError.js';
+import { verifyChain } from '../store/verifyChain.js';
 import { balanceOf, deserializeState, stateJsonPieces, stateRoot } from '../core/chainState.js';
 import { slotTime } from '../core/genesis.js';
 
@@ -179,4 +180,17 @@ test('a state written in pieces (stateJsonPieces) reads back as the same state, 
     assert.equal(back.tipHash, f.state.tipHash);
     if (per === 1) assert.ok(pieces.length > 10, 'one entry per piece');
   }
+});
+
+test('a database of the earlier format (tmi-chain-db-v1) is refused by name at open and by verifyChain, never misread', async () => {
+  const db = new MemoryLevel<string, string>();
+  const config = testGenesisConfig();
+  await db.put('meta', JSON.stringify({ format: 'tmi-chain-db-v1', chainId: config.chainId, genesisHash: 'ab'.repeat(32) }));
+  await db.put('genesis', JSON.stringify(config));
+  await db.put('head', JSON.stringify({ height: 0, hash: 'ab'.repeat(32), slot: 0, stateRoot: 'cd'.repeat(32) }));
+  await assert.rejects(openChainStore(db as unknown as ChainDb), (e: unknown) => e instanceof ChainStoreError && e.code === 'OLD_FORMAT' && /tmi-chain-db-v1/.test(e.message) && /tmi-chain-db-v2/.test(e.message));
+  const v = await verifyChain(db as unknown as ChainDb);
+  assert.equal(v.ok, false);
+  assert.equal(!v.ok && v.code, 'OLD_FORMAT');
+  assert.match(!v.ok ? v.reason : '', /tmi-chain-db-v1/);
 });
