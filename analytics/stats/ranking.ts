@@ -26,6 +26,8 @@ export interface Ranking {
   intervalStart: string | null;
   size: number;
   items: RankedEntry[];
+  /** [AN-RK] set when the chain's latest epoch (this number) ranked no validator and an earlier one is shown */
+  latestEpoch?: number;
 }
 
 /** [POE-7.score] |P − (C + charged − discharged)| in Wh: the chain's own function. */
@@ -72,6 +74,20 @@ export function rankingHistory(store: ReadStore, q: { limit: number; top: number
   return { source: items.length > 0 ? 'readings' : 'none', items };
 }
 
+/**
+ * [AN-RK] the current ranking: the chain's latest epoch that ranked at least one validator
+ * (after a simulated day, or while homes are silent, the chain's epochs go on with no
+ * readings; the panel then keeps the last ranked epoch and says which epoch is latest).
+ */
 export function currentRanking(store: ReadStore, q: { top: number }): Ranking | null {
-  return rankingHistory(store, { limit: 1, top: q.top }).items[0] ?? null;
+  const latest = rankingHistory(store, { limit: 1, top: q.top }).items[0];
+  if (latest === undefined || latest.source !== 'chain' || latest.size > 0) return latest ?? null;
+  for (const r of store.range('ranking', { reverse: true })) {
+    if (r.ranking.length === 0) continue;
+    return {
+      source: 'chain', epoch: r.epoch, intervalStart: null, size: r.ranking.length, latestEpoch: latest.epoch!,
+      items: r.ranking.slice(0, q.top).map((e, i) => ({ rank: i + 1, address: e.address, scoreWh: e.scoreWh, cpf: e.cpf })),
+    };
+  }
+  return latest;
 }
