@@ -53,13 +53,15 @@ export interface SimulateOptions {
   onStarted?: (urls: Platform['urls']) => void;
 }
 
+/** Live progress, from the analytics follower while the day runs (the report's figures come from the verified chain). */
 export interface Progress {
   interval: number;
   intervals: number;
   blocks: number;
   auctions: number;
   tradedWh: number;
-  readings: number;
+  /** readings seen in blocks */
+  readingsOnChain: number;
 }
 
 export interface SimulationResult {
@@ -168,11 +170,11 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
       const dead = children.filter((c) => c.exitCode !== null);
       if (dead.length) log.warn({ dead: dead.length }, 'HEM processes exited');
       if (o.progress) {
-        const s = await fetchJson<{ height: number; auctions: Record<string, number> | number; tradedWh: number; readings: number }>(`${platform.urls.analytics}/api/summary`).catch(() => undefined);
+        const s = await fetchJson<{ height: number; auctions: Record<string, number> | number; tradedWh: number; readingsOnChain: number }>(`${platform.urls.analytics}/api/summary`).catch(() => undefined);
         const auctions = s ? (typeof s.auctions === 'number' ? s.auctions : Object.values(s.auctions).reduce((a, b) => a + b, 0)) : 0;
         o.progress({
           interval: Math.min(intervals, Math.floor((Date.now() - platform.genesis.genesisTimeMs) / o.intervalMs)),
-          intervals, blocks: s?.height ?? platform.node.head().height, auctions, tradedWh: s?.tradedWh ?? 0, readings: s?.readings ?? 0,
+          intervals, blocks: s?.height ?? platform.node.head().height, auctions, tradedWh: s?.tradedWh ?? 0, readingsOnChain: s?.readingsOnChain ?? 0,
         });
       }
     }

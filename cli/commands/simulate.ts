@@ -28,7 +28,7 @@ function int(v: unknown, name: string, min: number, max: number): number {
 function bar(p: Progress): string {
   const width = 30;
   const done = Math.round((p.interval / Math.max(1, p.intervals)) * width);
-  return `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${p.interval}/${p.intervals} intervals · ${p.blocks} blocks · ${p.auctions} auctions · ${(p.tradedWh / 1000).toFixed(1)} kWh traded · ${p.readings} readings`;
+  return `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${p.interval}/${p.intervals} intervals · ${p.blocks} blocks · ${p.auctions} auctions · ${(p.tradedWh / 1000).toFixed(1)} kWh awarded · ${p.readingsOnChain} readings on chain`;
 }
 
 export const simulate: Command = {
@@ -62,7 +62,7 @@ ${formatOptions(spec)}
     const r = await runSimulation({
       homes, days, intervalMs,
       ...(v.intervals !== undefined ? { intervals: int(v.intervals, 'intervals', 1, 30 * 96) } : {}),
-      onStarted: (urls) => process.stderr.write(`dashboard ${urls.analytics ?? '(none)'}/\n`),
+      onStarted: (urls) => process.stderr.write(`dashboard ${urls.analytics ?? '(none)'}/\naggregator operator API ${urls.aggregator ?? '(none)'} (admin token: ${dataDir}/registry/admin-token)\n`),
       seed: int(v.seed, 'seed', 0, 1_000_000),
       date: String(v.date),
       dataDir,

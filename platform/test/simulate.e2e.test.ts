@@ -1,6 +1,10 @@
 /**
  * The main job, short: `tmi simulate` runs as a real process (platform + HEM processes)
- * for 64 compressed intervals.
+ * for 48 compressed intervals (midnight to noon simulated). Besides the auctions the
+ * aggregator opens on deviations (which depend on the day's profiles and on timing), the test
+ * posts one by hand through the aggregator's operator API — the aggregator sells 3 kWh at
+ * night, at a limit of 1 ¢/kWh, with bids open for several intervals — so that the day
+ * always holds trades to check.
  *
  * 1. the dashboard in a browser (its own subtest: skipped without a browser, failed under
  *    CI=true — testkit/osComponents.ts): Chromium opens it while the day runs (charts with
@@ -32,7 +36,7 @@ import { readStoredChain, recomputeFromBlocks } from './recomputeFromBlocks.js';
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 const HOMES = 8;
-const INTERVALS = 64;
+const INTERVALS = 48;
 const INTERVAL_MS = 1000;
 
 interface Probe {
@@ -67,6 +71,26 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
       }
     }, 100);
   });
+
+  // one auction by hand: the aggregator sells 3 kWh for delivery 4 intervals ahead
+  const aggregatorUrl = /aggregator operator API (http:\/\/\S+)/.exec(stderr)![1]!;
+  const token = (await readFile(join(dataDir, 'registry', 'admin-token'), 'utf8')).trim();
+  const g = JSON.parse(await readFile(join(dataDir, 'genesis.json'), 'utf8')) as { genesisTime: string; intervalMs: number };
+  const g0 = Date.parse(g.genesisTime);
+  // after the homes hold their certificates (their first readings are about interval 5)
+  await new Promise((r) => setTimeout(r, Math.max(0, g0 + 10 * g.intervalMs - Date.now())));
+  const di = Math.floor((Date.now() - g0) / g.intervalMs) + 4;
+  const posted = await fetch(`${aggregatorUrl}/admin/auctions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      side: 'sell', energyKWh: 3, priceCents: 1,
+      delivery: { start: new Date(g0 + di * g.intervalMs).toISOString(), end: new Date(g0 + (di + 1) * g.intervalMs).toISOString() },
+      closesAt: new Date(g0 + di * g.intervalMs - 150).toISOString(),
+    }),
+  });
+  assert.equal(posted.status, 201, await posted.clone().text());
+  const postedId = ((await posted.json()) as { auctionId: string }).auctionId;
 
   await t.test('the dashboard in a browser while the day runs', { skip: skipWithout('chromium') }, async () => {
     const executablePath = requireComponent('chromium');
@@ -143,7 +167,8 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
     assert.deepEqual(wrongProducer, [], 'every block by the elected producer');
     assert.ok(new Set(blocks.map((b) => b.parameters.header.producer)).size >= 2, 'validators produced, not only the aggregator node');
 
-    // trades and settlements happened
+    // trades and settlements happened (the hand-posted auction among them)
+    assert.ok(re.perAuction.some((a) => a.auctionId === postedId), `the posted auction ${postedId} is on chain`);
     assert.ok(re.auctions.awards > 0 && re.auctions.awardedWh > 0, `energy was awarded: ${JSON.stringify(re.auctions)}`);
     assert.ok(re.payments.settlements > 0, 'awards were settled');
     const moved = BigInt(re.payments.paidByAggregatorToHomesMc) + BigInt(re.payments.paidByHomesToAggregatorMc) + BigInt(re.payments.penaltiesPaidByHomesMc);
@@ -200,4 +225,43 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
     assert.equal(summary.simulation.homesSimulated, HOMES);
     t.diagnostic(`recomputed: ${re.chain.blocks} blocks, ${re.readings.onChain} readings, ${re.auctions.total} auctions ${JSON.stringify(re.auctions.byStatus)}, ${re.auctions.bidsOnChain} bids, ${re.auctions.awardedWh} Wh awarded at ${re.auctions.volumeWeightedAwardPriceMcPerKWh} mc/kWh, ${re.payments.settlements} settlements, ${re.wallets.balances.length} wallets`);
   });
+});
+
+test('tmi simulate --serve: the chain is re-verified from disk before anything says so, then the stored day is served', { timeout: 180_000 }, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tmi-sim-serve-'));
+  const child = spawn(process.execPath, [TMI, 'simulate', '--homes', '3', '--intervals', '10', '--interval-ms', '1000', '--port', '0', '--serve', '--data', join(dir, 'data'), '--out', join(dir, 'report')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+  child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  t.after(async () => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+    await rm(dir, { recursive: true, force: true });
+  });
+  const served = await new Promise<string>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const m = /dashboard {9}(http:\/\/\S+)\/ {2}\(Ctrl-C to stop\)/.exec(stdout);
+      if (m?.[1]) {
+        clearInterval(timer);
+        resolve(m[1]);
+      } else if (child.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`simulate --serve exited: ${stderr}\n${stdout}`));
+      }
+    }, 100);
+  });
+  // the verification line comes from verifyChain over the stored chain, before the dashboard line
+  assert.match(stdout, /re-verified from disk: yes[\s\S]*dashboard {9}http/);
+  const summary = JSON.parse(await readFile(join(dir, 'report', 'summary.json'), 'utf8')) as ReportData['summary'];
+  assert.equal(summary.chain.verified, true);
+  assert.ok(summary.chain.blocks > 0 && summary.readings.onChain > 0);
+  // the dashboard of the day is served from the stored data: the chain has stopped, so its height stays
+  const get = async (path: string) => (await (await fetch(served + path)).json()) as Record<string, unknown>;
+  const first = await get('/api/summary');
+  assert.ok((first.readingsOnChain as number) > 0, `readings on chain served: ${JSON.stringify(first)}`);
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal((await get('/api/summary')).height, first.height, 'the chain does not move on after the day');
+  child.kill('SIGINT');
+  assert.equal(await exited, 0, stderr);
 });
