@@ -231,7 +231,7 @@ function drawAuctions(a) {
     el('td', {}, r.deliveryStart ? (clock ? `${hourLabel(secs(r.deliveryStart))}–${hourLabel(secs(r.deliveryEnd))}` : `${timeOf(r.deliveryStart)}–${timeOf(r.deliveryEnd)}`) : '–'),
     el('td', { class: 'num' }, fmt(nf2, kWh(r.energyWh))),
     el('td', { class: 'num' }, fmt(nf2, centsPerKWh(r.limitPriceMcPerKWh))),
-    el('td', { class: 'num' }, nf0.format(r.bids)),
+    el('td', { class: 'num', title: `${r.bids} seen, ${r.bidsOnChain ?? '?'} on chain (the chain refuses e.g. bids of RE-only homes)` }, `${nf0.format(r.bidsOnChain ?? 0)} / ${nf0.format(r.bids)}`),
     el('td', { class: 'num' }, fmt(nf2, kWh(r.awardedWh))),
     el('td', { class: 'num' }, fmt(nf2, centsPerKWh(r.clearingPriceMcPerKWh))))));
   if (!a.items.length) $('auctions').tBodies[0].replaceChildren(el('tr', {}, el('td', { colspan: '9', class: 'none' }, 'No auctions yet')));
