@@ -30,8 +30,8 @@ interface ProbeWindow {
   document: { body: { dataset: Record<string, string | undefined> }; getElementById(id: string): { dataset: Record<string, string | undefined> } | null };
 }
 
-describe('dashboard (browser)', { skip }, () => {
-  it('draws the charts from the API, updates live, logs no errors', { timeout: 60_000 }, async () => {
+describe('dashboard (browser)', () => {
+  it('draws the charts from the API, updates live, logs no errors', { timeout: 60_000, skip }, async () => {
     const feed = simulatedFeed({ homes: 6, slots: 56, startSlot: 24 });
     const { an, url } = await startAnalytics();
     const userDataDir = await mkdtemp(join(tmpdir(), 'tmi-chromium-'));
