@@ -245,7 +245,7 @@ export function createChainTally(genesis: Genesis) {
       let toHomes = 0n, toAggregator = 0n, penalties = 0n;
       const marginal: number[] = [];
       const awardedPerEpoch = new Map<number, { wh: number; pv: bigint }>();
-      const sellPerEpoch = new Map<number, { buyWh: number; sellWh: number }>();
+      const buySellPerEpoch = new Map<number, { buyWh: number; sellWh: number }>();
       const wallet = new Map<string, { received: bigint; paid: bigint; deliveredWh: number; settlements: number; reward: bigint }>();
       const w = (a: string) => {
         let x = wallet.get(a);
@@ -260,10 +260,10 @@ export function createChainTally(genesis: Genesis) {
         if (a.clearingPriceMcPerKWh !== undefined && a.clearingPriceMcPerKWh !== null) marginal.push(a.clearingPriceMcPerKWh);
         if (a.status !== 'void') {
           // [CF-6] E_buy / E_sell of the delivery interval
-          const s = sellPerEpoch.get(a.deliveryEpoch) ?? { buyWh: 0, sellWh: 0 };
+          const s = buySellPerEpoch.get(a.deliveryEpoch) ?? { buyWh: 0, sellWh: 0 };
           const hem = offered.get(id) ?? 0;
           if (a.side === 'buy') { s.buyWh += a.energyWh; s.sellWh += hem; } else { s.sellWh += a.energyWh; s.buyWh += hem; }
-          sellPerEpoch.set(a.deliveryEpoch, s);
+          buySellPerEpoch.set(a.deliveryEpoch, s);
         }
         for (const aw of a.awards ?? []) {
           awards++;
@@ -315,13 +315,9 @@ export function createChainTally(genesis: Genesis) {
           deliveredWh: x.deliveredWh, settlements: x.settlements, rewardMc: String(x.reward),
         };
       });
-      let traded = 0, imported = 0, matchable = 0;
-      for (const [epoch, e] of awardedPerEpoch) {
-        traded += e.wh;
-        void epoch;
-      }
-      for (const [, e] of perEpoch) imported += e.importedWh;
-      for (const [, s] of sellPerEpoch) matchable += Math.min(s.buyWh, s.sellWh);
+      const traded = [...awardedPerEpoch.values()].reduce((n, e) => n + e.wh, 0);
+      const imported = [...perEpoch.values()].reduce((n, e) => n + e.importedWh, 0);
+      const matchable = [...buySellPerEpoch.values()].reduce((n, x) => n + Math.min(x.buyWh, x.sellWh), 0);
       const ranked = rankings.filter((r) => r.validators > 0);
       const bests = ranked.map((r) => r.bestScoreWh).filter((x): x is number => x !== null);
       const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
