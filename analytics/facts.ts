@@ -172,6 +172,10 @@ export const rankingFactSchema = {
     epoch: height,
     ranking: { type: 'array', maxItems: 100_000, items: rankingEntrySchema },
     height,
+    /** [AN-POE] what decided first place (poe-chain decidedBy) */
+    decidedBy: { enum: ['none', 'single', 'score', 'window', 'seed'] },
+    /** [AN-POE] validators equal to the first on energy (score and window) */
+    tiedAtTop: { type: 'integer', minimum: 0, maximum: 100_000 },
   },
 } as const;
 

@@ -7,7 +7,9 @@
  *   2. homes enrolled by the operator; feeder limits set
  *   3. one `hem` process per home (sim adapter, its own chain node when RE/RE+TE)
  *   4. days × 96 intervals of 15 simulated minutes, `intervalMs` of wall time each
- *   5. homes stopped, report written from the analytics API, chain re-verified from disk
+ *   5. homes stopped, platform stopped; the chain re-verified block by block from disk, and
+ *      every figure of the report computed from those verified blocks (chainFigures.ts);
+ *      with `serve`, the dashboard is then served again from the stored analytics data
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -22,7 +24,10 @@ import { verifyChain } from '../poe-chain/store/verifyChain.js';
 import { chainLevel } from '../poe-chain/store/chainDataDir.js';
 import { startPlatform, type Platform } from './startPlatform.js';
 import { planSimulation, type Plan } from './simulationPlan.js';
-import { collectReportData, writeReport, type ReportData } from './simulationReport.js';
+import { buildReportData, writeReport, type OffChainFacts, type ReportData } from './simulationReport.js';
+import { createChainTally } from './chainFigures.js';
+import { Level } from 'level';
+import { createAnalytics } from '../analytics/createAnalytics.js';
 import { HEM_NODE_FLAGS } from '../hem/nodeFlags.js';
 
 export interface SimulateOptions {
@@ -48,13 +53,15 @@ export interface SimulateOptions {
   onStarted?: (urls: Platform['urls']) => void;
 }
 
+/** Live progress, from the analytics follower while the day runs (the report's figures come from the verified chain). */
 export interface Progress {
   interval: number;
   intervals: number;
   blocks: number;
   auctions: number;
   tradedWh: number;
-  readings: number;
+  /** readings seen in blocks */
+  readingsOnChain: number;
 }
 
 export interface SimulationResult {
@@ -62,8 +69,9 @@ export interface SimulationResult {
   reportDir: string;
   dataDir: string;
   dashboard?: string;
+  /** the chain as stored on disk, re-validated block by block from genesis (always, --serve included) */
   chainVerified: { ok: boolean; height: number; error?: string };
-  /** when serve: stops the platform */
+  /** when serve: stops the dashboard */
   stop?: () => Promise<void>;
 }
 
@@ -101,6 +109,7 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
   timings.platformStartMs = Date.now() - t0;
   o.onStarted?.(platform.urls);
   const children: ChildProcess[] = [];
+  let stopped = false;
   try {
     // 2. the operator enrols the homes and sets feeder limits
     for (const f of plan.feeders) await platform.registryClient.setFeeder(f.feeder, { maxExportWh: f.maxExportWh, maxImportWh: f.maxImportWh });
@@ -161,17 +170,17 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
       const dead = children.filter((c) => c.exitCode !== null);
       if (dead.length) log.warn({ dead: dead.length }, 'HEM processes exited');
       if (o.progress) {
-        const s = await fetchJson<{ height: number; auctions: Record<string, number> | number; tradedWh: number; readings: number }>(`${platform.urls.analytics}/api/summary`).catch(() => undefined);
+        const s = await fetchJson<{ height: number; auctions: Record<string, number> | number; tradedWh: number; readingsOnChain: number }>(`${platform.urls.analytics}/api/summary`).catch(() => undefined);
         const auctions = s ? (typeof s.auctions === 'number' ? s.auctions : Object.values(s.auctions).reduce((a, b) => a + b, 0)) : 0;
         o.progress({
           interval: Math.min(intervals, Math.floor((Date.now() - platform.genesis.genesisTimeMs) / o.intervalMs)),
-          intervals, blocks: s?.height ?? platform.node.head().height, auctions, tradedWh: s?.tradedWh ?? 0, readings: s?.readings ?? 0,
+          intervals, blocks: s?.height ?? platform.node.head().height, auctions, tradedWh: s?.tradedWh ?? 0, readingsOnChain: s?.readingsOnChain ?? 0,
         });
       }
     }
     timings.runMs = Date.now() - t0 - timings.platformStartMs - timings.enrolMs;
 
-    // 5. stop the homes, let the last blocks land, collect the report
+    // 5. stop the homes, let the last blocks land
     await Promise.all(children.map((c) => new Promise<void>((r) => {
       if (c.exitCode !== null) return r();
       c.once('exit', () => r());
@@ -180,34 +189,56 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
     })));
     await platform.node.idle();
     await new Promise((r) => setTimeout(r, 1000));
-    timings.totalMs = Date.now() - t0;
-    const data = await collectReportData(platform, { ...o, intervals, plan, timings });
-    const reportDir = resolve(o.outDir);
-    await writeReport(reportDir, data);
-
-    if (o.serve) {
-      return {
-        report: data, reportDir, dataDir, chainVerified: { ok: true, height: platform.node.head().height, error: 'not re-verified while serving' },
-        ...(platform.urls.analytics ? { dashboard: platform.urls.analytics } : {}),
-        stop: () => platform.stop(),
-      };
-    }
+    // what is not on the chain: the aggregator's schedule and its own books
+    const off: OffChainFacts = {
+      scheduleWh: Array.from({ length: intervals }, (_, i) => platform.aggregator?.schedule(Math.floor(i / SLOTS_PER_DAY))?.[i % SLOTS_PER_DAY] ?? null),
+      aggregatorLedger: platform.aggregator?.ledger().totals ?? null,
+    };
+    const analyticsPort = platform.urls.analytics ? Number(new URL(platform.urls.analytics).port) : undefined;
+    const genesis = platform.genesis;
+    stopped = true;
     await platform.stop();
-    // the chain as stored on disk, re-validated block by block from genesis
+
+    // the chain as stored on disk, re-validated block by block from genesis; the figures
+    // come from the blocks as they validate
+    const tally = createChainTally(genesis);
     const db = chainLevel(dataDir);
     let chainVerified: SimulationResult['chainVerified'];
     try {
-      const v = await verifyChain(db);
+      const v = await verifyChain(db, { onBlock: (applied, parent) => tally.add(applied, parent) });
       chainVerified = v.ok ? { ok: true, height: v.height } : { ok: false, height: v.height, error: `${v.code} at height ${v.height}: ${v.reason}` };
     } finally {
       await db.close().catch(() => undefined);
     }
-    data.summary.chain.verified = chainVerified.ok;
+    timings.totalMs = Date.now() - t0;
+    const data = buildReportData({ ...o, intervals, plan, timings }, tally.figures(), chainVerified, off);
+    const reportDir = resolve(o.outDir);
     await writeReport(reportDir, data);
+
+    if (o.serve && analyticsPort !== undefined) {
+      // the day is over: the dashboard shows the stored day, and the chain no longer moves on
+      const served = await serveStoredAnalytics(join(dataDir, 'analytics'), analyticsPort, log);
+      return { report: data, reportDir, dataDir, chainVerified, dashboard: served.url, stop: served.stop };
+    }
     return { report: data, reportDir, dataDir, chainVerified };
   } catch (err) {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    await platform.stop();
+    if (!stopped) await platform.stop();
     throw err;
   }
+}
+
+/** Analytics alone over its stored data (no broker, no chain follower): the dashboard of a finished run. */
+async function serveStoredAnalytics(dir: string, port: number, log: Logger): Promise<{ url: string; stop: () => Promise<void> }> {
+  const db = new Level<string, string>(dir, { valueEncoding: 'utf8' });
+  await db.open();
+  const an = await createAnalytics({ db, log: log.child({ part: 'analytics' }) });
+  const l = await an.listen(port, '127.0.0.1');
+  return {
+    url: l.url,
+    async stop() {
+      await an.close();
+      await db.close();
+    },
+  };
 }

@@ -12,6 +12,8 @@
  */
 import type { AuctionEntry, ChainState } from '../../poe-chain/core/chainState.js';
 import { epochStart } from '../../poe-chain/core/genesis.js';
+import { poeEpochRecord } from '../../poe-chain/core/poeStats.js';
+import type { BlockHeader } from '../../schemas/types.js';
 import { readingScore } from '../../poe-chain/core/rankingForEpoch.js';
 import type { BlockEnvelope } from '../../poe-chain/core/validateAndApplyBlock.js';
 import type { Fact, RankingEntry } from '../facts.js';
@@ -103,7 +105,9 @@ export function chainStateFacts(prev: ChainState, applied: AppliedBlockLike): Fa
       const scoreWh = readingScore(r, next.genesis.cpfRule);
       ranking.push({ address, scoreWh, cpf: cpfOf(scoreWh) });
     }
-    out.push({ kind: 'ranking', epoch, ranking, height });
+    // [AN-POE] what decided: the chain's ranking computed again on the parent state, with its keys
+    const rec = poeEpochRecord(prev, { epoch } as Pick<BlockHeader, 'epoch'> as BlockHeader);
+    out.push({ kind: 'ranking', epoch, ranking, height, decidedBy: rec.decidedBy, tiedAtTop: rec.tiedAtTop });
   }
   return out;
 }

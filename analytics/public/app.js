@@ -14,7 +14,16 @@ const euros = (mc) => (mc == null ? null : mc / 100_000);
 const fmt = (f, v, dash = '–') => (v == null || Number.isNaN(v) ? dash : f.format(v));
 const pct = (r) => (r == null ? '–' : `${nf1.format(r * 100)} %`);
 const short = (a) => (a && a.length > 14 ? `${a.slice(0, 6)}…${a.slice(-4)}` : a ?? '');
-const secs = (iso) => Date.parse(iso) / 1000;
+// [AN-CLK] x axes: on a compressed simulation, the simulated time of day (hours since the
+// schedule's midnight, from /api/net-load's clock); otherwise wall-clock time
+let clock = null;
+const secs = (iso) => (clock ? ((Date.parse(iso) - clock.startMs) / clock.stepMs) * (clock.intervalMinutes / 60) : Date.parse(iso) / 1000);
+const hourLabel = (v) => {
+  const d = Math.floor(v / 24), h = v - 24 * d, m = Math.round((h % 1) * 60);
+  return `${d ? `d${d + 1} ` : ''}${String(Math.floor(h) + (m === 60 ? 1 : 0)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+};
+/** the x scale and axis of every time chart */
+const timeX = () => (clock ? { scale: { time: false }, axis: { values: (u, vals) => vals.map(hourLabel), label: 'simulated time of day', labelSize: 18 } } : { scale: { time: true }, axis: {} });
 const timeOf = (iso) => (iso ? new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '–');
 
 /** a stable colour per address */
@@ -94,20 +103,20 @@ const value = (digits) => (u, v) => (v == null ? '–' : v.toFixed(digits));
 
 function drawNetLoad(n) {
   const xs = n.items.map((r) => secs(r.start));
-  const sched = n.items.map((r) => kWh(r.scheduledWh));
   const actual = n.items.map((r) => kWh(r.actualWh));
+  const sched = n.items.map((r) => kWh(r.scheduledWh));
   $('netload-meta').textContent = n.day
-    ? `${n.day} UTC · ${n.source === 'schedule' ? `${n.intervalMinutes}-min schedule` : 'no schedule'} · MAD ${fmt(nf2, kWh(n.totals.meanAbsDeviationWh))} kWh`
+    ? `${clock ? 'simulated day' : `${n.day} UTC`} · ${n.source === 'schedule' ? `${n.intervalMinutes}-min schedule` : 'no schedule'} · ${n.totals.compared} intervals metered · MAD ${fmt(nf2, kWh(n.totals.meanAbsDeviationWh))} kWh`
     : 'no data yet';
   draw('netLoad', $('chart-netload'), () => ({
-    scales: { x: { time: true } },
-    axes: [AXIS, { ...AXIS, label: 'kWh per interval', labelSize: 18, size: 56 }],
+    scales: { x: timeX().scale },
+    axes: [{ ...AXIS, ...timeX().axis }, { ...AXIS, label: 'kWh per interval', labelSize: 18, size: 56 }],
     series: [
       {},
       { label: 'schedule', stroke: '#8a94a6', width: 2, dash: [6, 4], value: value(2), spanGaps: true },
-      { label: 'actual', stroke: '#2563eb', width: 2.5, fill: 'rgba(37, 99, 235, 0.08)', value: value(2), points: { show: true, size: 5 } },
+      { label: 'metered', stroke: '#2563eb', width: 2.5, fill: 'rgba(37, 99, 235, 0.08)', value: value(2), points: { show: true, size: 5 } },
     ],
-  }), [xs, sched, actual]);
+  }), [xs, sched, actual], clock ? 'sim' : 'wall');
 }
 
 function drawPrices(items) {
@@ -117,18 +126,18 @@ function drawPrices(items) {
   const total = items.reduce((s, r) => s + r.volumeWh, 0);
   $('prices-meta').textContent = items.length ? `${items.length} intervals · ${fmt(nf1, kWh(total))} kWh` : 'no auctions yet';
   draw('prices', $('chart-prices'), () => ({
-    scales: { x: { time: true }, kWh: { range: (u, min, max) => [0, Math.max(1, max * 1.15)] }, c: { range: (u, min, max) => [0, Math.max(1, max * 1.2)] } },
+    scales: { x: timeX().scale, kWh: { range: (u, min, max) => [0, Math.max(1, max * 1.15)] }, c: { range: (u, min, max) => [0, Math.max(1, max * 1.2)] } },
     axes: [
-      AXIS,
+      { ...AXIS, ...timeX().axis },
       { ...AXIS, scale: 'kWh', label: 'volume (kWh)', labelSize: 18, size: 52 },
       { ...AXIS, scale: 'c', side: 1, grid: { show: false }, label: 'price (¢/kWh)', labelSize: 18, size: 52 },
     ],
     series: [
       {},
       { label: 'volume', scale: 'kWh', stroke: '#0d9488', fill: 'rgba(13, 148, 136, 0.35)', width: 1, paths: uPlot.paths.bars({ size: [0.6, 40] }), points: { show: false }, value: value(2) },
-      { label: 'mean price', scale: 'c', stroke: '#d97706', width: 2, points: { show: true, size: 6, fill: '#d97706' }, value: value(2) },
+      { label: 'volume-weighted price', scale: 'c', stroke: '#d97706', width: 2, points: { show: true, size: 6, fill: '#d97706' }, value: value(2) },
     ],
-  }), [xs, vol, price]);
+  }), [xs, vol, price], clock ? 'sim' : 'wall');
 }
 
 function drawEfficiency(e) {
@@ -141,14 +150,14 @@ function drawEfficiency(e) {
     ? `overall M ${fmt(nf2, e.overall.marketEfficiency)} · A ${fmt(nf2, e.overall.allocativeEfficiency)}${capped ? ` · axis capped at ${CAP}` : ''}`
     : 'no slots with trades yet';
   draw('efficiency', $('chart-eff'), () => ({
-    scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.min(CAP, Math.max(1.1, (max ?? 1) * 1.1))] } },
-    axes: [AXIS, { ...AXIS, label: 'ratio', labelSize: 18, size: 48 }],
+    scales: { x: timeX().scale, y: { range: (u, min, max) => [0, Math.min(CAP, Math.max(1.1, (max ?? 1) * 1.1))] } },
+    axes: [{ ...AXIS, ...timeX().axis }, { ...AXIS, label: 'ratio', labelSize: 18, size: 48 }],
     series: [
       {},
       { label: 'M = traded / imported', stroke: '#7c3aed', width: 2, points: { show: true, size: 5 }, value: value(2) },
       { label: 'A = traded / min(buy, sell)', stroke: '#db2777', width: 2, points: { show: true, size: 5 }, value: value(2) },
     ],
-  }), [xs, items.map((r) => r.marketEfficiency), items.map((r) => r.allocativeEfficiency)]);
+  }), [xs, items.map((r) => r.marketEfficiency), items.map((r) => r.allocativeEfficiency)], clock ? 'sim' : 'wall');
 }
 
 function drawSoc(s) {
@@ -158,15 +167,15 @@ function drawSoc(s) {
   const last = s.meanSocPermille[s.meanSocPermille.length - 1];
   $('soc-meta').textContent = homes.length ? `${homes.length} homes shown · mean now ${last == null ? '–' : `${nf0.format(last / 10)} %`}` : 'no readings yet';
   draw('soc', $('chart-soc'), () => ({
-    scales: { x: { time: true }, y: { range: [0, 100] } },
-    axes: [AXIS, { ...AXIS, label: 'SOC (%)', labelSize: 18, size: 48 }],
+    scales: { x: timeX().scale, y: { range: [0, 100] } },
+    axes: [{ ...AXIS, ...timeX().axis }, { ...AXIS, label: 'SOC (%)', labelSize: 18, size: 48 }],
     legend: { show: homes.length <= 6, live: false },
     series: [
       {},
       { label: 'mean', stroke: '#1f2937', width: 3, points: { show: false }, value: value(0) },
       ...homes.map((h, i) => ({ label: short(h.address), stroke: PALETTE[i % PALETTE.length], width: 1.5, spanGaps: true, points: { show: false }, value: value(0) })),
     ],
-  }), [xs, s.meanSocPermille.map((v) => (v == null ? null : v / 10)), ...homes.map((h) => h.socPermille.map((v) => (v == null ? null : v / 10)))], key);
+  }), [xs, s.meanSocPermille.map((v) => (v == null ? null : v / 10)), ...homes.map((h) => h.socPermille.map((v) => (v == null ? null : v / 10)))], `${key}|${clock ? 'sim' : 'wall'}`);
 }
 
 // ── lists and tables ───────────────────────────────────────────────────────────
@@ -175,12 +184,29 @@ function barRow(label, fraction, right, colour, title) {
   return el('li', { title }, el('span', { class: 'who mono' }, label), bar, el('span', { class: 'val' }, right));
 }
 
+// [AN-POE] what decided an epoch's first place (poe-chain decidedBy)
+const DECIDED = { single: 'a single validator', score: 'energy (|P − C|)', window: 'energy (earlier intervals)', seed: 'the seed (a tie on energy)', none: 'no validator' };
+
+/** Per epoch of the history: validators tied on energy at the top, and what decided. */
+function drawDecisions(h) {
+  const items = (h.items || []).filter((r) => r.source === 'chain' && r.size > 0).reverse();
+  const counts = { single: 0, score: 0, window: 0, seed: 0 };
+  for (const r of items) if (r.decidedBy in counts) counts[r.decidedBy]++;
+  const energy = counts.single + counts.score + counts.window;
+  $('decisions-meta').textContent = items.length
+    ? `${items.length} ranked epochs · energy decided ${energy} (${pct(energy / items.length)}) · the seed ${counts.seed}`
+    : 'no ranked epoch yet';
+  $('decisions').replaceChildren(...items.slice(-48).map((r) =>
+    el('span', { class: `tick ${r.decidedBy}`, title: `epoch ${r.epoch}: ${DECIDED[r.decidedBy] ?? '?'}${r.tiedAtTop > 1 ? `, ${r.tiedAtTop} tied on energy` : ''}`, style: { height: `${Math.min(100, 12 + 12 * (r.tiedAtTop || 0))}%` } })));
+}
+
 function drawRanking(r) {
   const list = $('ranking');
   list.replaceChildren(...r.items.slice(0, 10).map((e) =>
     barRow(`${e.rank}. ${short(e.address)}`, e.cpf, `${nf2.format(e.cpf)} · ${nf0.format(e.scoreWh)} Wh`, colourOf(e.address), e.address)));
   list.dataset.items = String(r.items.length);
-  $('ranking-meta').textContent = r.source === 'chain' ? `epoch ${r.epoch} · ${r.size} validators`
+  const decided = r.decidedBy ? ` · decided by ${DECIDED[r.decidedBy] ?? r.decidedBy}${r.tiedAtTop > 1 ? ` (${r.tiedAtTop} tied on energy)` : ''}` : '';
+  $('ranking-meta').textContent = r.source === 'chain' ? `epoch ${r.epoch} · ${r.size} validators${decided}${r.latestEpoch != null ? ` · the last ranked (epoch ${r.latestEpoch} ranked none)` : ''}`
     : r.source === 'readings' ? `from readings of ${timeOf(r.intervalStart)} · ${r.size} homes` : 'no ranking yet';
   if (!r.items.length) list.replaceChildren(el('li', { class: 'none' }, 'No readings yet'));
 }
@@ -188,7 +214,7 @@ function drawRanking(r) {
 function drawProducers(p) {
   const list = $('producers');
   list.replaceChildren(...p.items.slice(0, 10).map((e) =>
-    barRow(short(e.address), e.share ?? 0, `${pct(e.share)} · ${nf0.format(e.blocks)} blocks${e.rewardMc ? ` · €${nf2.format(euros(e.rewardMc))}` : ''}`, colourOf(e.address), e.address)));
+    barRow(short(e.address), e.share ?? 0, `${pct(e.share)} · ${nf0.format(e.blocks)} blocks${e.rewardMc ? ` · received €${nf2.format(euros(e.rewardMc))}` : ''}`, colourOf(e.address), e.address)));
   list.dataset.items = String(p.items.length);
   $('producers-meta').textContent = p.totalBlocks ? `${nf0.format(p.totalBlocks)} blocks · ${p.items.length} producers` : 'no blocks yet';
   if (!p.items.length) list.replaceChildren(el('li', { class: 'none' }, 'No blocks yet'));
@@ -196,20 +222,19 @@ function drawProducers(p) {
 
 function drawWallets(w) {
   const rows = w.items.slice(0, 15);
-  const maxAbs = Math.max(1, ...rows.map((r) => Math.abs(r.balanceMc ?? r.paymentMc - r.penaltyMc)));
+  const maxAbs = Math.max(1, ...rows.map((r) => Math.abs(r.balanceMc ?? 0)));
   $('wallets').tBodies[0].replaceChildren(...rows.map((r) => {
     const bal = r.balanceMc ?? null;
-    const magnitude = Math.abs(bal ?? r.paymentMc - r.penaltyMc) / maxAbs;
     const neg = (bal ?? 0) < 0;
     return el('tr', {},
       el('td', { class: 'mono', title: r.address }, short(r.address)),
+      el('td', { class: 'num' }, fmt(nf2, euros(r.receivedMc))),
+      el('td', { class: 'num' }, fmt(nf2, euros(r.paidMc))),
       el('td', { class: `num ${neg ? 'neg' : ''}` }, fmt(nf2, euros(bal))),
       el('td', { class: 'num' }, nf0.format(r.awards)),
       el('td', { class: 'num' }, fmt(nf2, kWh(r.awardedWh))),
       el('td', { class: 'num' }, fmt(nf2, kWh(r.deliveredWh))),
-      el('td', { class: 'num' }, fmt(nf2, euros(r.paymentMc))),
-      el('td', { class: 'num' }, fmt(nf2, euros(r.penaltyMc))),
-      el('td', { class: 'bar-col' }, el('span', { class: 'bar' }, el('span', { class: `fill ${neg ? 'neg' : ''}`, style: { width: `${magnitude * 100}%` } }))));
+      el('td', { class: 'bar-col' }, el('span', { class: 'bar' }, el('span', { class: `fill ${neg ? 'neg' : ''}`, style: { width: `${(Math.abs(bal ?? 0) / maxAbs) * 100}%` } }))));
   }));
   if (!rows.length) $('wallets').tBodies[0].replaceChildren(el('tr', {}, el('td', { colspan: '8', class: 'none' }, 'No wallets or awards yet')));
   $('wallets-meta').textContent = `${w.total} addresses`;
@@ -220,10 +245,10 @@ function drawAuctions(a) {
     el('td', { class: 'mono', title: r.auctionId }, r.auctionId.length > 28 ? `${r.auctionId.slice(0, 27)}…` : r.auctionId),
     el('td', {}, el('span', { class: `badge ${r.status}` }, r.status)),
     el('td', {}, r.side ?? '–'),
-    el('td', {}, r.deliveryStart ? `${timeOf(r.deliveryStart)}–${timeOf(r.deliveryEnd)}` : '–'),
+    el('td', {}, r.deliveryStart ? (clock ? `${hourLabel(secs(r.deliveryStart))}–${hourLabel(secs(r.deliveryEnd))}` : `${timeOf(r.deliveryStart)}–${timeOf(r.deliveryEnd)}`) : '–'),
     el('td', { class: 'num' }, fmt(nf2, kWh(r.energyWh))),
     el('td', { class: 'num' }, fmt(nf2, centsPerKWh(r.limitPriceMcPerKWh))),
-    el('td', { class: 'num' }, nf0.format(r.bids)),
+    el('td', { class: 'num', title: `${r.bids} seen, ${r.bidsOnChain ?? '?'} on chain (the chain refuses e.g. bids of RE-only homes)` }, `${nf0.format(r.bidsOnChain ?? 0)} / ${nf0.format(r.bids)}`),
     el('td', { class: 'num' }, fmt(nf2, kWh(r.awardedWh))),
     el('td', { class: 'num' }, fmt(nf2, centsPerKWh(r.clearingPriceMcPerKWh))))));
   if (!a.items.length) $('auctions').tBodies[0].replaceChildren(el('tr', {}, el('td', { colspan: '9', class: 'none' }, 'No auctions yet')));
@@ -237,7 +262,7 @@ function drawSummary(s) {
   $('kpi-traded').textContent = fmt(nf1, kWh(s.tradedWh));
   $('kpi-price').textContent = fmt(nf2, centsPerKWh(s.meanPriceMcPerKWh));
   $('kpi-sc').textContent = pct(s.selfConsumption);
-  $('kpi-homes').textContent = `${s.homes} homes · ${nf0.format(s.readings)} readings`;
+  $('kpi-homes').textContent = `${s.pseudonyms} pseudonyms · ${nf0.format(s.readingsOnChain)} readings on chain`;
   $('kpi-m').textContent = fmt(nf2, s.marketEfficiency);
   $('kpi-a').textContent = fmt(nf2, s.allocativeEfficiency);
 }
@@ -254,17 +279,19 @@ async function refresh() {
   }
   refreshing = true;
   try {
-    const [s, n, p, e, soc, r, prod, w, a] = await Promise.all([
+    const [s, n, p, e, soc, r, prod, w, a, hist] = await Promise.all([
       getJson('/api/summary'), getJson('/api/net-load'), getJson('/api/prices?limit=96'), getJson('/api/efficiency?limit=96'),
       getJson('/api/soc?limit=96&homes=10'), getJson('/api/ranking?top=10'), getJson('/api/producers'),
-      getJson('/api/wallets?limit=15'), getJson('/api/auctions?limit=12'),
+      getJson('/api/wallets?limit=15'), getJson('/api/auctions?limit=12'), getJson('/api/ranking/history?limit=96&top=1'),
     ]);
+    clock = n.clock ?? null;
     drawSummary(s);
     drawNetLoad(n);
     drawPrices(p.items);
     drawEfficiency(e);
     drawSoc(soc);
     drawRanking(r);
+    drawDecisions(hist);
     drawProducers(prod);
     drawWallets(w);
     drawAuctions(a);

@@ -19,7 +19,10 @@ export interface AuctionSummary {
   clearingPriceMcPerKWh: number | null;
   awardedWh: number;
   awards: number;
+  /** bids seen (on MQTT or on chain), including any the chain refused */
   bids: number;
+  /** bids seen in a block (listing only; null in other views) */
+  bidsOnChain: number | null;
   sealedUnopened: number;
   bidBuyWh: number;
   bidSellWh: number;
@@ -49,6 +52,7 @@ export function auctionSummary(a: AuctionRecord): AuctionSummary {
     awardedWh: a.awardedWh,
     awards: a.awards.length,
     bids: a.bids,
+    bidsOnChain: null,
     sealedUnopened: a.sealedUnopened,
     bidBuyWh: a.bidBuyWh,
     bidSellWh: a.bidSellWh,
@@ -77,7 +81,8 @@ export function listAuctions(store: ReadStore, q: { limit: number; before?: stri
   const page = all.slice(start, start + q.limit);
   const last = page[page.length - 1];
   const more = start + q.limit < all.length;
-  return { items: page.map(auctionSummary), next: more && last !== undefined ? cursorOf(last) : null };
+  const onChain = (id: string) => store.range('bid', { gte: `${id}|`, lt: `${id}}` }).filter((b) => b.height !== null).length;
+  return { items: page.map((a) => ({ ...auctionSummary(a), bidsOnChain: onChain(a.auctionId) })), next: more && last !== undefined ? cursorOf(last) : null };
 }
 
 export interface AuctionDetail {

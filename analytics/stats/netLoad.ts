@@ -28,6 +28,12 @@ export interface NetLoad {
   totals: { scheduledWh: number; actualWh: number; intervals: number; compared: number; meanAbsDeviationWh: number | null };
   /** days that have a schedule, newest first (at most 31) */
   scheduleDays: string[];
+  /**
+   * [AN-CLK] the simulated clock, when the schedule runs on compressed time: interval k of
+   * the day (simulated time k × intervalMinutes after midnight) starts at startMs + k × stepMs
+   * of wall time. null on real time (stepMs = intervalMinutes) or without a schedule.
+   */
+  clock: { startMs: number; stepMs: number; intervalMinutes: number } | null;
 }
 
 /** The day shown by default: that of the latest readings, else the latest schedule's. */
@@ -42,7 +48,7 @@ export function netLoad(store: ReadStore, q: { day?: string }): NetLoad {
   const scheduleDays = store.range('schedule', { reverse: true, limit: 31 }).map((s) => s.day);
   const day = q.day ?? defaultNetLoadDay(store);
   const empty = { scheduledWh: 0, actualWh: 0, intervals: 0, compared: 0, meanAbsDeviationWh: null };
-  if (day === null) return { day: null, intervalMinutes: null, source: 'none', items: [], totals: empty, scheduleDays };
+  if (day === null) return { day: null, intervalMinutes: null, source: 'none', items: [], totals: empty, scheduleDays, clock: null };
   const dayStart = Date.parse(`${day}T00:00:00.000Z`);
   const slots = store.range('slot', { gte: ids.slot(dayStart), lt: ids.slot(dayStart + DAY_MS) }).filter((s) => s.readings > 0);
   const schedule = store.get('schedule', ids.schedule(day));
@@ -90,5 +96,8 @@ export function netLoad(store: ReadStore, q: { day?: string }): NetLoad {
     items,
     totals: { scheduledWh, actualWh, intervals: items.length, compared, meanAbsDeviationWh: compared === 0 ? null : absDev / compared },
     scheduleDays,
+    clock: schedule?.startMs !== undefined && schedule.stepMs !== undefined && schedule.stepMs !== schedule.intervalMinutes * 60_000
+      ? { startMs: schedule.startMs, stepMs: schedule.stepMs, intervalMinutes: schedule.intervalMinutes }
+      : null,
   };
 }

@@ -26,6 +26,12 @@ export interface Ranking {
   intervalStart: string | null;
   size: number;
   items: RankedEntry[];
+  /** [AN-RK] set when the chain's latest epoch (this number) ranked no validator and an earlier one is shown */
+  latestEpoch?: number;
+  /** [AN-POE] what decided first place: single, score, window or seed (chain source only) */
+  decidedBy?: string | null;
+  /** [AN-POE] validators equal to the first on energy */
+  tiedAtTop?: number | null;
 }
 
 /** [CPF] the chain's own score function, with the paper's rule (readings seen before the chain ranks them). */
@@ -61,6 +67,8 @@ export function rankingHistory(store: ReadStore, q: { limit: number; top: number
       intervalStart: null,
       size: r.ranking.length,
       items: r.ranking.slice(0, q.top).map((e, i) => ({ rank: i + 1, address: e.address, scoreWh: e.scoreWh, cpf: e.cpf })),
+      decidedBy: r.decidedBy ?? null,
+      tiedAtTop: r.tiedAtTop ?? null,
     }));
     return { source: 'chain', items };
   }
@@ -72,6 +80,21 @@ export function rankingHistory(store: ReadStore, q: { limit: number; top: number
   return { source: items.length > 0 ? 'readings' : 'none', items };
 }
 
+/**
+ * [AN-RK] the current ranking: the chain's latest epoch that ranked at least one validator
+ * (after a simulated day, or while homes are silent, the chain's epochs go on with no
+ * readings; the panel then keeps the last ranked epoch and says which epoch is latest).
+ */
 export function currentRanking(store: ReadStore, q: { top: number }): Ranking | null {
-  return rankingHistory(store, { limit: 1, top: q.top }).items[0] ?? null;
+  const latest = rankingHistory(store, { limit: 1, top: q.top }).items[0];
+  if (latest === undefined || latest.source !== 'chain' || latest.size > 0) return latest ?? null;
+  for (const r of store.range('ranking', { reverse: true })) {
+    if (r.ranking.length === 0) continue;
+    return {
+      source: 'chain', epoch: r.epoch, intervalStart: null, size: r.ranking.length, latestEpoch: latest.epoch!,
+      decidedBy: r.decidedBy ?? null, tiedAtTop: r.tiedAtTop ?? null,
+      items: r.ranking.slice(0, q.top).map((e, i) => ({ rank: i + 1, address: e.address, scoreWh: e.scoreWh, cpf: e.cpf })),
+    };
+  }
+  return latest;
 }

@@ -95,6 +95,9 @@ export interface RankingRecord {
   epoch: number;
   ranking: RankingEntry[];
   height: number | null;
+  /** [AN-POE] what decided first place, and how many tied with it on energy (null: not known) */
+  decidedBy?: string | null;
+  tiedAtTop?: number | null;
 }
 
 export interface ScheduleRecord {

@@ -183,7 +183,10 @@ function entityChanges(get: Getter, f: Fact): EntityChange[] {
     }
     case 'ranking': {
       const id = ids.ranking(f.epoch);
-      const next = { epoch: f.epoch, ranking: f.ranking.map((r) => ({ address: r.address, scoreWh: r.scoreWh, cpf: r.cpf })), height: f.height ?? null };
+      const next = {
+        epoch: f.epoch, ranking: f.ranking.map((r) => ({ address: r.address, scoreWh: r.scoreWh, cpf: r.cpf })), height: f.height ?? null,
+        decidedBy: f.decidedBy ?? null, tiedAtTop: f.tiedAtTop ?? null,
+      };
       return [{ kind: 'ranking', id, old: get('ranking', id), next }];
     }
     case 'schedule': {

@@ -11,8 +11,17 @@ export interface Summary {
   producers: number;
   auctions: number;
   auctionsByStatus: Record<AuctionStatus, number>;
+  /** bids seen (on MQTT or on chain), including any the chain refused */
   bids: number;
+  /** bids seen in a block */
+  bidsOnChain: number;
+  /** readings seen (on MQTT or on chain) */
   readings: number;
+  /** readings seen in a block */
+  readingsOnChain: number;
+  /** distinct pseudonyms that sent readings (a home has one pseudonym per day) */
+  pseudonyms: number;
+  /** = pseudonyms (the name of earlier versions) */
   homes: number;
   slots: number;
   tradedWh: number;
@@ -44,7 +53,10 @@ export function summary(store: ReadStore): Summary {
     auctions: store.count('auction'),
     auctionsByStatus: byStatus,
     bids: store.count('bid'),
+    bidsOnChain: store.range('bid').filter((b) => b.height !== null).length,
     readings: store.count('reading'),
+    readingsOnChain: store.range('reading').filter((r) => r.height !== null).length,
+    pseudonyms: store.count('home'),
     homes: store.count('home'),
     slots: store.count('slot'),
     tradedWh,

@@ -9,10 +9,7 @@ import { connectAsync } from 'mqtt';
 import { createMemoryDirectory } from '../meterDirectory.js';
 import { createTmiBroker } from '../createTmiBroker.js';
 import { enrollMeter, Inbox, loginOptions, signedBid } from './brokerFixtures.js';
-
-function hasOpenssl(): boolean {
-  return spawnSync('openssl', ['version'], { stdio: 'ignore' }).status === 0;
-}
+import { requireComponent, skipWithout } from '../../testkit/osComponents.js';
 
 function openssl(dir: string, args: string[]): void {
   const r = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
@@ -29,7 +26,8 @@ function makeCertificates(dir: string): { ca: Buffer; key: Buffer; cert: Buffer 
   return { ca: readFileSync(join(dir, 'ca.crt')), key: readFileSync(join(dir, 'server.key')), cert: readFileSync(join(dir, 'server.crt')) };
 }
 
-test('TLS: a client verifying the test CA connects with mqtts:// and exchanges a signed bid', { skip: hasOpenssl() ? false : 'openssl not installed' }, async () => {
+test('TLS: a client verifying the test CA connects with mqtts:// and exchanges a signed bid', { skip: skipWithout('openssl') }, async () => {
+  requireComponent('openssl');
   const dir = mkdtempSync(join(tmpdir(), 'tmi-broker-tls-'));
   const dirDb = createMemoryDirectory();
   try {

@@ -5,16 +5,17 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { Client } from 'aedes';
 import { signAndEncode } from '../../wire/codec.js';
 import { makeLoginToken } from '../../wire/loginToken.js';
 import type { AuctionOpen } from '../../schemas/types.js';
 import { enrollMeter, Inbox, login, signedBid, sleep, startBroker, type TestBroker, type TestMeter } from './brokerFixtures.js';
+import { findComponent, requireComponent, skipWithout } from '../../testkit/osComponents.js';
 
-const present = spawnSync('mosquitto_pub', ['--help'], { stdio: 'ignore' }).error === undefined &&
-  spawnSync('mosquitto_sub', ['--help'], { stdio: 'ignore' }).error === undefined;
-const skip = present ? false : 'mosquitto-clients not installed (apt-get install mosquitto-clients)';
+// skipped without mosquitto-clients, failed under CI=true (testkit/osComponents.ts)
+const present = findComponent('mosquitto-clients') !== undefined;
+const skip = skipWithout('mosquitto-clients');
 
 interface Run {
   code: number | null;
@@ -77,6 +78,7 @@ after(async () => {
 });
 
 test('mosquitto_pub with bad credentials is refused (not authorised)', { skip }, async () => {
+  requireComponent('mosquitto-clients');
   const bad = await run('mosquitto_pub', ['-h', '127.0.0.1', '-p', port, '-i', alice.meterId, '-u', alice.meterId, '-P', 'v1.123.bad', '-t', 'tmi/v1/readings', '-m', '{}']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr + bad.stdout, /not authori[sz]ed|bad user ?name or password/i);
@@ -86,6 +88,7 @@ test('mosquitto_pub with bad credentials is refused (not authorised)', { skip },
 });
 
 test('mosquitto_sub with a valid token reads a public topic', { skip }, async () => {
+  requireComponent('mosquitto-clients');
   const sub = run('mosquitto_sub', [...creds(alice), '-t', 'tmi/v1/auctions/+', '-C', '1', '-W', '10']);
   await subscribed(alice.meterId, 'tmi/v1/auctions/+');
   const a = await login(tb.url, agg);
@@ -104,6 +107,7 @@ test('mosquitto_sub with a valid token reads a public topic', { skip }, async ()
 });
 
 test('mosquitto_pub cannot publish under another meter\'s ids: dropped, NOT_YOUR_ID on its errors topic', { skip }, async () => {
+  requireComponent('mosquitto-clients');
   const a = await login(tb.url, agg);
   const bids = await Inbox.subscribe(a, 'tmi/v1/auctions/+/bids');
   const errorsTopic = `tmi/v1/clients/${alice.meterId}/errors`;

@@ -25,6 +25,7 @@ import { createTmiBroker } from '../createTmiBroker.js';
 import { RedisBackendError, redisOptionsFromUrl } from '../redisBackend.js';
 import { Inbox, loginOptions, signedBid, type TestMeter } from './brokerFixtures.js';
 import { freePort, spawnBroker, startRedisServer, type BrokerProcess } from './redisFixtures.js';
+import { requireComponent, skipWithout } from '../../testkit/osComponents.js';
 
 const ADMIN = 'redis-test-admin-token-0123456789ab';
 const DIRECTORY = 'redis-test-directory-token-0123456789';
@@ -38,12 +39,10 @@ function auctionOpen(auctionId: string): AuctionOpen {
   };
 }
 
-test('two tmi broker processes on one Redis: trade across brokers; a persistent session fails over with its queued QoS 1 messages', { timeout: 90_000 }, async (t) => {
+test('two tmi broker processes on one Redis: trade across brokers; a persistent session fails over with its queued QoS 1 messages', { timeout: 90_000, skip: skipWithout('redis-server') }, async () => {
+  requireComponent('redis-server');
   const redis = await startRedisServer();
-  if ('skip' in redis) {
-    t.skip(redis.skip);
-    return;
-  }
+  if ('skip' in redis) throw new Error(redis.skip);
   const db: RegistryDb = new MemoryLevel<string, string>();
   const reg = await createRegistry({ db, registryKey: generateKeyPair(), adminToken: ADMIN, directoryToken: DIRECTORY });
   const { url: regUrl } = await reg.listen(0, '127.0.0.1');

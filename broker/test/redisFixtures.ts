@@ -5,11 +5,12 @@
  *   when redis-server is not installed, so that tests can skip cleanly.
  * - `spawnBroker(args)`: `tmi broker` as a child process.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findComponent, missingMessage } from '../../testkit/osComponents.js';
 
 export interface RedisServer {
   url: string;
@@ -19,11 +20,11 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export const REDIS_SKIP = 'redis-server not installed (apt-get install redis-server); skipped';
+export const REDIS_SKIP = missingMessage('redis-server');
 
+/** found the way every test finds an OS component (testkit/osComponents.ts) */
 export function redisServerAvailable(): boolean {
-  const r = spawnSync('redis-server', ['--version'], { stdio: 'ignore' });
-  return r.status === 0;
+  return findComponent('redis-server') !== undefined;
 }
 
 /** Kills a child when this process exits, so that a test that times out leaves no orphan. */

@@ -14,13 +14,27 @@ const spec: OptionSpec = {
   'max-bytes': { type: 'string', env: 'TMI_AUCTION_MAX_BYTES', describe: 'largest input file accepted', default: String(512 * 1024 * 1024) },
 };
 
+/** JSON with every bigint written as its exact decimal integer (money is never a float). */
+export function exactJson(value: unknown): string {
+  const marks: string[] = [];
+  const text = JSON.stringify(value, (_k, v: unknown) => {
+    if (typeof v !== 'bigint') return v;
+    marks.push(v.toString());
+    return `\u0000bigint:${marks.length - 1}\u0000`;
+  }, 2);
+  return text.replace(/"\\u0000bigint:(\d+)\\u0000"/g, (_m, i: string) => marks[Number(i)]!);
+}
+
 export const auction: Command = {
   name: 'auction',
   help: `Usage: tmi auction clear --input auction.json [--format audit|auction-result] [--no-verify]
 
 Clears an auction with exactly the chain's auction contract and prints the result as
 JSON on stdout: awards (energy, price, payment), exclusions with their reasons, the
-clearing price, energy per feeder. Exit code 0 on success, 1 on a bad input file.
+clearing price, energy per feeder, and the bids the chain would refuse. Money
+(paymentMc, totalPaymentMc, millicents) is printed as exact integers. Exit code 0 on
+success; 1 on a bad input file, on an auction-open the chain refuses (BAD_AUCTION), and
+when an --format auction-result output would not validate against its schema.
 
 Input file (wire units, as in the message schemas):
   {
@@ -49,7 +63,11 @@ ascending price; aggregator sell = bids (bid.type "buy") at or above the limit, 
 descending price; ties by inclusion then reqId; each gets min(its energy, energy still
 wanted, capacity left on its feeder). pay-as-bid pays each its own price, uniform
 the marginal (last accepted) price. payment = floor(Wh × millicents/kWh ÷ 1000).
-Only the first bid of an address counts. Exclusion reasons: DUPLICATE_ADDRESS,
+Only the first bid of an address counts. The chain's range checks apply: an open bid
+above 1 GWh or 10^8 millicents/kWh is refused by the chain (BID_OUT_OF_RANGE, listed in
+"refused", not cleared); a sealed bid that opens out of range is excluded OUT_OF_RANGE;
+an auction-open above 1 GWh or 10^8 millicents/kWh, or of 0 Wh, is an error (BAD_AUCTION).
+Exclusion reasons: OUT_OF_RANGE, DUPLICATE_ADDRESS,
 ZERO_ENERGY, PRICE_ABOVE_LIMIT, PRICE_BELOW_LIMIT, FEEDER_LIMIT, QUANTITY_FILLED,
 WRONG_AUCTION, WRONG_SIDE, OPEN_BID_IN_SEALED_AUCTION, SEALED_BID_IN_OPEN_AUCTION,
 SEALED_NOT_REVEALED, SEALED_MALFORMED, SEALED_UNDECRYPTABLE, SEALED_BAD_JSON,
@@ -95,15 +113,28 @@ ${formatOptions(spec)}
     } catch (err) {
       return fail(`${input}: not JSON: ${(err as Error).message}`);
     }
-    const { auditAuction, auditAuctionResult } = await import('../../poe-chain/core/auction/auctionAudit.js');
+    const [{ auditAuction, auditAuctionResult }, { compileSchema }, { auctionResultParams }] = await Promise.all([
+      import('../../poe-chain/core/auction/auctionAudit.js'),
+      import('../../schemas/validators.js'),
+      import('../../schemas/operations.js'),
+    ]);
     let report;
     try {
       report = auditAuction(doc, { verify: values['no-verify'] !== true });
     } catch (err) {
       return fail(`${input}: ${(err as Error).message}`);
     }
-    const out = format === 'audit' ? report : auditAuctionResult(report);
-    process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+    if (format === 'audit') {
+      process.stdout.write(exactJson(report) + '\n');
+      return 0;
+    }
+    const result = auditAuctionResult(report);
+    const validateAuctionResult = compileSchema(auctionResultParams);
+    if (!validateAuctionResult(result)) {
+      const e = validateAuctionResult.errors?.[0];
+      return fail(`${input}: the auction-result would not validate against its schema: ${e?.instancePath || '/'} ${e?.message ?? 'invalid'} (the chain's result for this auction cannot be published; see --format audit)`);
+    }
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
     return 0;
   },
 };

@@ -12,7 +12,7 @@ const spec: OptionSpec = {
   data: { type: 'string', describe: 'data directory (default: a fresh ./data/sim-<time>)' },
   out: { type: 'string', describe: 'report folder', default: 'report' },
   csv: { type: 'string', describe: 'metered data CSV (format of the shared Ausgrid data) replayed by every home' },
-  serve: { type: 'boolean', describe: 'keep the platform and dashboard running after the report', default: false },
+  serve: { type: 'boolean', describe: 'after the report (and the chain re-verified from disk), serve the dashboard of the day until Ctrl-C', default: false },
   port: { type: 'string', describe: 'analytics/dashboard port (0 = any)', default: '8480' },
   'log-level': { type: 'string', describe: 'platform log level (stderr)', default: 'warn' },
 };
@@ -26,7 +26,7 @@ function int(v: unknown, name: string, min: number, max: number): number {
 function bar(p: Progress): string {
   const width = 30;
   const done = Math.round((p.interval / Math.max(1, p.intervals)) * width);
-  return `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${p.interval}/${p.intervals} intervals · ${p.blocks} blocks · ${p.auctions} auctions · ${(p.tradedWh / 1000).toFixed(1)} kWh traded · ${p.readings} readings`;
+  return `[${'#'.repeat(done)}${'.'.repeat(width - done)}] ${p.interval}/${p.intervals} intervals · ${p.blocks} blocks · ${p.auctions} auctions · ${(p.tradedWh / 1000).toFixed(1)} kWh awarded · ${p.readingsOnChain} readings on chain`;
 }
 
 export const simulate: Command = {
@@ -37,14 +37,16 @@ Runs the whole platform — registry, broker, chain nodes, aggregator, analytics
 community of homes, each a real HEM process with a simulated home (seeded PV, load and
 battery), over real MQTT on loopback, for compressed simulated days. The aggregator's
 deviations from its day-ahead schedule drive auctions; the chain records bids, results,
-readings and payments; settlement pays for delivered energy. At the end it writes
-<out>/index.html (charts) and <out>/summary.json, re-verifies the chain from disk, prints
-a short summary and exits; with --serve the dashboard stays up.
+readings and payments; settlement pays for delivered energy. At the end it stops the
+platform, re-verifies the chain from disk block by block, computes every figure of
+<out>/summary.json and <out>/index.html (charts) from those verified blocks, prints a
+short summary and exits (1 when the chain does not verify); with --serve the dashboard of
+the day is then served from the stored data until Ctrl-C.
 
 ${formatOptions(spec)}
 `,
   async run(argv) {
-    const [{ pino }, { runSimulation }] = await Promise.all([import('pino'), import('../../platform/runSimulation.js')]);
+    const [{ pino }, { runSimulation }, { formatCents }] = await Promise.all([import('pino'), import('../../platform/runSimulation.js'), import('../../platform/simulationReport.js')]);
     const { values: v } = parseCommandLine(argv, spec);
     const homes = int(v.homes, 'homes', 1, 200);
     const days = int(v.days, 'days', 1, 30);
@@ -58,7 +60,7 @@ ${formatOptions(spec)}
     const r = await runSimulation({
       homes, days, intervalMs,
       ...(v.intervals !== undefined ? { intervals: int(v.intervals, 'intervals', 1, 30 * 96) } : {}),
-      onStarted: (urls) => process.stderr.write(`dashboard ${urls.analytics ?? '(none)'}/\n`),
+      onStarted: (urls) => process.stderr.write(`dashboard ${urls.analytics ?? '(none)'}/\naggregator operator API ${urls.aggregator ?? '(none)'} (operator token: ${dataDir}/aggregator/operator-token)\n`),
       seed: int(v.seed, 'seed', 0, 1_000_000),
       date: String(v.date),
       dataDir,
@@ -79,9 +81,13 @@ ${formatOptions(spec)}
     const s = r.report.summary;
     const lines = [
       '',
-      `energy traded     ${(s.energy.tradedWh / 1000).toFixed(2)} kWh in ${s.auctions.total} auctions (${s.auctions.bids} bids), mean clearing price ${s.auctions.meanClearingPriceCentsPerKWh ?? '–'} ¢/kWh`,
-      `settlements       ${s.payments.settlements}, ${(s.payments.paidToHomesMc / 100_000).toFixed(2)} € paid to homes, ${(s.payments.penaltiesMc / 100_000).toFixed(2)} € penalties`,
-      `chain             ${s.chain.blocks} blocks, ${s.chain.txs} txs, ${s.chain.producers.length} producers; verified from disk: ${r.chainVerified.ok ? 'yes' : `NO (${r.chainVerified.error ?? ''})`}`,
+      `source            ${s.source}`,
+      `chain             ${s.chain.blocks} blocks, ${s.chain.txs} txs, ${s.chain.producers.length} producers; re-verified from disk: ${r.chainVerified.ok ? 'yes' : `NO (${r.chainVerified.error ?? ''})`}`,
+      `readings          ${s.readings.onChain} on chain from ${s.readings.pseudonyms} pseudonyms (${s.simulation.homesSimulated} homes simulated)`,
+      `auctions          ${s.auctions.total} (${Object.entries(s.auctions.byStatus).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}); ${s.auctions.bidsOnChain} bids on chain, ${s.auctions.bidsAwarded} awarded`,
+      `energy awarded    ${(s.auctions.awardedWh / 1000).toFixed(2)} kWh at a volume-weighted award price of ${s.auctions.volumeWeightedAwardPriceMcPerKWh === null ? '–' : `${(s.auctions.volumeWeightedAwardPriceMcPerKWh / 1000).toFixed(3)} ¢/kWh`}`,
+      `settlements       ${s.payments.settlements}: aggregator → homes ${formatCents(s.payments.paidByAggregatorToHomesMc)}, homes → aggregator ${formatCents(s.payments.paidByHomesToAggregatorMc)} + ${formatCents(s.payments.penaltiesPaidByHomesMc)} penalties`,
+      `wallets           ${s.wallets.count}, ${s.wallets.conserved ? 'conserved' : 'NOT conserved'} (Σ = genesis + rewards minted − forfeited)`,
       `self-consumption  ${s.energy.selfConsumption === null ? '–' : (s.energy.selfConsumption * 100).toFixed(1) + ' %'}; best CPF mean ${s.cpf.meanBestCpf?.toFixed(3) ?? '–'}`,
       `report            ${r.reportDir}/index.html and summary.json`,
       `data              ${r.dataDir} (npx tmi chain verify --data ${r.dataDir})`,

@@ -8,7 +8,7 @@
 import { BlockError } from '../core/chainError.js';
 import { parseGenesis, type Genesis } from '../core/genesis.js';
 import { createGenesisState, deserializeState, stateRoot, type ChainState } from '../core/chainState.js';
-import { validateAndApplyBlock } from '../core/validateAndApplyBlock.js';
+import { validateAndApplyBlock, type AppliedBlock } from '../core/validateAndApplyBlock.js';
 import { DB_FORMAT, OLD_FORMATS, type ChainDb } from './openChainStore.js';
 
 export type VerifyResult =
@@ -17,7 +17,13 @@ export type VerifyResult =
 
 const pad = (n: number) => String(n).padStart(12, '0');
 
-export async function verifyChain(db: ChainDb, o: { onProgress?: (height: number) => void } = {}): Promise<VerifyResult> {
+export interface VerifyChainOptions {
+  onProgress?: (height: number) => void;
+  /** called with each block once it has validated, and the state before it (e.g. to compute figures from the verified chain) */
+  onBlock?: (applied: AppliedBlock, parent: ChainState) => void;
+}
+
+export async function verifyChain(db: ChainDb, o: VerifyChainOptions = {}): Promise<VerifyResult> {
   if (db.status !== 'open') await db.open();
   const fail = (height: number, code: string, reason: string, verifiedHeight: number): VerifyResult => ({ ok: false, height, code, reason, verifiedHeight });
   let genesis: Genesis;
@@ -69,6 +75,7 @@ export async function verifyChain(db: ChainDb, o: { onProgress?: (height: number
       const applied = validateAndApplyBlock(state, block, { now: Number.MAX_SAFE_INTEGER });
       if (applied.hash !== hash) return fail(h, 'BAD_HASH', `block hash ${applied.hash} differs from its index ${hash}`, h - 1);
       txs += applied.txIds.length;
+      o.onBlock?.(applied, state);
       state = applied.state;
     } catch (err) {
       if (err instanceof BlockError) return fail(h, err.code, err.message, h - 1);

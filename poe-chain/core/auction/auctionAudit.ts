@@ -18,6 +18,16 @@
  * inclusion defaults to the bid's index in `bids`. Signed envelopes are verified
  * (signature and, for bid-offers, address = signer) unless verify is false; dates and
  * replay are not checked (an audit reads old messages).
+ *
+ *   [AUD-1] the chain's own range checks apply: an auction-open the chain refuses
+ *           (BAD_AUCTION: energy not in (0, 1 GWh], limit above 10^8 mc/kWh, sealed
+ *           without a public key, a feeder listed twice) is an INVALID_AUDIT_INPUT error;
+ *           an open bid the chain refuses as out of range (bidQuantities, [TX-B6]) never
+ *           reaches the chain: it is listed in `refused` with BID_OUT_OF_RANGE and takes
+ *           no part in the clearing; a sealed bid that opens out of range is excluded
+ *           OUT_OF_RANGE, as the contract does at close ([AC-1]).
+ *   [AUD-2] money is exact: payments are bigint (floor(Wh × mc/kWh ÷ 1000) in integers),
+ *           never a float.
  */
 import type { KeyObject } from 'node:crypto';
 import { compileOnUse, envelopeValidator } from '../../../schemas/validators.js';
@@ -28,11 +38,12 @@ import type { Operation } from '../../../schemas/envelope.js';
 import { createCodec, schemaError } from '../../../wire/codec.js';
 import { isWireError } from '../../../wire/errors.js';
 import { isAddress, publicKeyObject } from '../../../wire/keys.js';
-import { paymentMillicents } from '../../../wire/quantities.js';
 import { AuctionError } from './auctionError.js';
 import type { ClearingExclusion } from './clearAuction.js';
 import { auctionKeysMatch } from './sealedBid.js';
-import { auctionResultParams, clearingAuctionFromOpen, clearWireAuction, voidAuctionResultParams, type WireBid } from './wireAuction.js';
+import { clearAuction, type ClearingOffer } from './clearAuction.js';
+import { auctionResultParams, clearingAuctionFromOpen, clearingOfferFromBid, voidAuctionResultParams, type WireBid } from './wireAuction.js';
+import { bidQuantities, MAX_BID_WH, MAX_PRICE_MC_PER_KWH } from '../tx/applyBidOffer.js';
 
 export const MAX_AUDIT_BIDS = 1_000_000;
 
@@ -82,8 +93,16 @@ export interface AuditAward {
   reqId: string;
   energyWh: number;
   priceMcPerKWh: number;
-  /** floor(energyWh × priceMcPerKWh ÷ 1000): owed on full delivery (to the HEM in a buy auction, by it in a sell auction) */
-  paymentMc: number;
+  /** floor(energyWh × priceMcPerKWh ÷ 1000), exact: owed on full delivery (to the HEM in a buy auction, by it in a sell auction) */
+  paymentMc: bigint;
+}
+
+/** A bid the chain would refuse as a transaction, so never on chain [AUD-1]. */
+export interface AuditRefusal {
+  address: string;
+  reqId: string;
+  /** the chain's transaction error code */
+  code: 'BID_OUT_OF_RANGE';
 }
 
 export interface AuditReport {
@@ -97,9 +116,11 @@ export interface AuditReport {
   reason?: string;
   awardedWh: number;
   clearingPriceMcPerKWh: number | null;
-  totalPaymentMc: number;
+  totalPaymentMc: bigint;
   awards: AuditAward[];
   excluded: ClearingExclusion[];
+  /** bids the chain refuses before any clearing; not in `excluded`, not in the auction-result */
+  refused: AuditRefusal[];
   /** energy awarded per feeder, with the limit that applied (null = unlimited) */
   feeders: { feeder: string; awardedWh: number; limitWh: number | null }[];
 }
@@ -191,6 +212,13 @@ export function auditAuction(input: unknown, o: AuditOptions = {}): AuditReport 
   });
 
   const auction = clearingAuctionFromOpen(open, doc.feederLimits);
+  // [AUD-1] the auction-open as the chain checks it ([TX-A3], the parts that need no chain clock)
+  const refuse = (reason: string): never => bad('/auction', `the chain refuses this auction-open: BAD_AUCTION ${reason}`);
+  if (!(auction.energyWh > 0 && auction.energyWh <= MAX_BID_WH)) refuse(`energy out of range (${auction.energyWh} Wh; 0 < energy ≤ ${MAX_BID_WH} Wh)`);
+  if (!(auction.limitPriceMcPerKWh <= MAX_PRICE_MC_PER_KWH)) refuse(`limit price out of range (${auction.limitPriceMcPerKWh} mc/kWh > ${MAX_PRICE_MC_PER_KWH})`);
+  if (open.sealed && open.auctionPublicKey === undefined) refuse('sealed auction without auctionPublicKey');
+  const listed = open.feederLimits ?? [];
+  if (new Set(listed.map((f) => f.feeder)).size !== listed.length) refuse('feeder listed twice');
   const base = {
     auctionId: open.auctionId,
     side: open.side,
@@ -208,21 +236,40 @@ export function auditAuction(input: unknown, o: AuditOptions = {}): AuditReport 
       : undefined;
     if (reason !== undefined) {
       return {
-        ...base, status: 'void', reason, awardedWh: 0, clearingPriceMcPerKWh: null, totalPaymentMc: 0,
-        awards: [], excluded: [], feeders: [],
+        ...base, status: 'void', reason, awardedWh: 0, clearingPriceMcPerKWh: null, totalPaymentMc: 0n,
+        awards: [], excluded: [], refused: [], feeders: [],
       };
     }
   }
 
-  const result = clearWireAuction(open, bids, {
-    ...(doc.feederLimits !== undefined ? { feederLimits: doc.feederLimits } : {}),
-    ...(close?.auctionSecretKey !== undefined ? { auctionSecretKey: close.auctionSecretKey } : {}),
-  });
+  // as clearWireAuction, with the chain's range checks [AUD-1]: excluded = the bids that are
+  // not offers, in chain order, then the clearing's exclusions
+  const refused: AuditRefusal[] = [];
+  const offers: ClearingOffer[] = [];
+  const rejected: { inclusion: number; e: ClearingExclusion }[] = [];
+  for (const b of bids) {
+    if (b.params.bid !== undefined && bidQuantities(b.params.bid) === undefined) {
+      refused.push({ address: b.params.address, reqId: b.reqId, code: 'BID_OUT_OF_RANGE' });
+      continue;
+    }
+    const r = clearingOfferFromBid(open, b, close?.auctionSecretKey);
+    if (!r.ok) rejected.push({ inclusion: b.inclusion, e: r.exclusion });
+    else if (!(r.offer.energyWh <= MAX_BID_WH && r.offer.priceMcPerKWh <= MAX_PRICE_MC_PER_KWH)) {
+      rejected.push({ inclusion: b.inclusion, e: { address: r.offer.address, reqId: r.offer.reqId, reason: 'OUT_OF_RANGE' } });
+    } else offers.push(r.offer);
+  }
+  rejected.sort((x, y) =>
+    x.inclusion !== y.inclusion ? (x.inclusion < y.inclusion ? -1 : 1)
+    : x.e.reqId !== y.e.reqId ? (x.e.reqId < y.e.reqId ? -1 : 1)
+    : x.e.address < y.e.address ? -1 : x.e.address > y.e.address ? 1 : 0);
+  const cleared = clearAuction(auction, offers);
+  const result = { ...cleared, excluded: [...rejected.map((r) => r.e), ...cleared.excluded] };
 
+  // [AUD-2]
   let total = 0n;
   const awards: AuditAward[] = result.awards.map((a) => {
-    const paymentMc = paymentMillicents(a.energyWh, a.priceMcPerKWh);
-    total += BigInt(paymentMc);
+    const paymentMc = (BigInt(a.energyWh) * BigInt(a.priceMcPerKWh)) / 1000n;
+    total += paymentMc;
     return { ...a, paymentMc };
   });
   const perFeeder = new Map<string, number>();
@@ -235,9 +282,10 @@ export function auditAuction(input: unknown, o: AuditOptions = {}): AuditReport 
     status: 'cleared',
     awardedWh: result.awardedWh,
     clearingPriceMcPerKWh: result.clearingPriceMcPerKWh,
-    totalPaymentMc: Number(total),
+    totalPaymentMc: total,
     awards,
     excluded: result.excluded,
+    refused,
     feeders,
   };
 }

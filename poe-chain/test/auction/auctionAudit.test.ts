@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { auditAuction, auditAuctionResult } from '../../core/auction/auctionAudit.js';
 import { AuctionError } from '../../core/auction/auctionError.js';
+import { bidQuantities, MAX_BID_WH, MAX_PRICE_MC_PER_KWH } from '../../core/tx/applyBidOffer.js';
+import type { OpenBid } from '../../../schemas/types.js';
 import { auctionKeyToWire, newAuctionKeyPair } from '../../core/auction/sealedBid.js';
 import { compileSchema } from '../../../schemas/validators.js';
 import { auctionResultParams as auctionResultSchema } from '../../../schemas/operations.js';
@@ -27,14 +29,14 @@ test('example auction.json: signed open buy auction with a binding feeder limit'
   //        c 9.0 c → 12000 on F2 (total 24000); e 9.0 c (later inclusion than c) → 1000 (total 25000)
   assert.equal(r.status, 'cleared');
   assert.deepEqual(r.awards.map((a) => [a.feeder, a.energyWh, a.priceMcPerKWh, a.paymentMc]), [
-    ['F1', 8_000, 7_500, 60_000], //  8000 × 7500 / 1000
-    ['F1', 4_000, 8_200, 32_800], //  4000 × 8200 / 1000
-    ['F2', 12_000, 9_000, 108_000], // 12000 × 9000 / 1000
-    ['F2', 1_000, 9_000, 9_000], //    1000 × 9000 / 1000
+    ['F1', 8_000, 7_500, 60_000n], //  8000 × 7500 / 1000
+    ['F1', 4_000, 8_200, 32_800n], //  4000 × 8200 / 1000
+    ['F2', 12_000, 9_000, 108_000n], // 12000 × 9000 / 1000
+    ['F2', 1_000, 9_000, 9_000n], //    1000 × 9000 / 1000
   ]);
   assert.equal(r.awardedWh, 25_000);
   assert.equal(r.clearingPriceMcPerKWh, 9_000);
-  assert.equal(r.totalPaymentMc, 209_800);
+  assert.equal(r.totalPaymentMc, 209_800n);
   assert.deepEqual(r.excluded.map((e) => e.reason), ['WRONG_SIDE', 'PRICE_ABOVE_LIMIT']);
   assert.deepEqual(r.feeders, [{ feeder: 'F1', awardedWh: 12_000, limitWh: 12_000 }, { feeder: 'F2', awardedWh: 13_000, limitWh: 20_000 }]);
   assert.ok(validResult(auditAuctionResult(r)), JSON.stringify(validResult.errors));
@@ -44,8 +46,8 @@ test('example auction-sealed.json: sealed sell auction revealed by its close, un
   const r = auditAuction(example('auction-sealed.json'));
   // 10 kWh sold at ≥ 6 c/kWh. descending: z 8.0 → 4000; x 7.0 → 4000; y 6.5 → 2000 of 5000; w 5.0 below.
   // uniform at 6500: 4000 × 6500 / 1000 = 26000, 26000, 2000 × 6500 / 1000 = 13000 → 65000
-  assert.deepEqual(r.awards.map((a) => [a.energyWh, a.priceMcPerKWh, a.paymentMc]), [[4_000, 6_500, 26_000], [4_000, 6_500, 26_000], [2_000, 6_500, 13_000]]);
-  assert.equal(r.totalPaymentMc, 65_000);
+  assert.deepEqual(r.awards.map((a) => [a.energyWh, a.priceMcPerKWh, a.paymentMc]), [[4_000, 6_500, 26_000n], [4_000, 6_500, 26_000n], [2_000, 6_500, 13_000n]]);
+  assert.equal(r.totalPaymentMc, 65_000n);
   assert.deepEqual(r.excluded.map((e) => e.reason), ['SEALED_UNDECRYPTABLE', 'PRICE_BELOW_LIMIT']);
   // without the close, nothing can be opened
   const { close: _close, ...noClose } = example('auction-sealed.json');
@@ -100,6 +102,43 @@ test('unsigned parameters are accepted; inclusion defaults to the position in bi
   // r 7000 → 1000; then p (position 0) before q (position 1), same price: p gets 500
   assert.deepEqual(r.awards.map((a) => [a.address, a.energyWh]), [[addr('r'), 1_000], [addr('p'), 500]]);
   assert.deepEqual(r.feeders, [{ feeder: 'F1', awardedWh: 1_500, limitWh: null }]);
+});
+
+test("the chain's range checks: an out-of-range bid is refused as the chain refuses it; an auction the chain refuses is an error", () => {
+  const addr = (n: string) => createHash('sha256').update(n).digest('hex');
+  const bid = (n: string, energy: { unit: 'kWh' | 'Wh'; value: number }, price: { unit: 'cents/kWh' | 'millicents/kWh'; value: number }) => ({
+    reqId: `request-id-${n}-0000000`,
+    parameters: { auctionId: 'a1', address: addr(n), cpf: 0.5, feeder: 'F1', bid: { type: 'sell', energy, price } },
+  });
+  const auction = {
+    auctionId: 'a1', side: 'buy', energy: { unit: 'Wh', value: 1_000_000_000 }, limitPrice: { unit: 'millicents/kWh', value: 100_000_000 },
+    delivery: { start: '2026-11-21T10:15:00.000Z', end: '2026-11-21T10:30:00.000Z' }, closesAt: '2026-11-21T10:05:00.000Z',
+    pricing: 'pay-as-bid', sealed: false,
+  };
+  // at the chain's bounds exactly: 1 GWh at 10^8 mc/kWh = 10^14 mc; one Wh or one mc/kWh more is BID_OUT_OF_RANGE
+  const atBound = bid('max', { unit: 'Wh', value: MAX_BID_WH }, { unit: 'millicents/kWh', value: MAX_PRICE_MC_PER_KWH });
+  const overEnergy = bid('e', { unit: 'kWh', value: 1_000_000.001 }, { unit: 'millicents/kWh', value: 1 });
+  const overPrice = bid('p', { unit: 'Wh', value: 1 }, { unit: 'cents/kWh', value: 100_000.001 });
+  const r = auditAuction({ auction, bids: [overEnergy, atBound, overPrice] });
+  assert.deepEqual(r.refused, [
+    { address: addr('e'), reqId: overEnergy.reqId, code: 'BID_OUT_OF_RANGE' },
+    { address: addr('p'), reqId: overPrice.reqId, code: 'BID_OUT_OF_RANGE' },
+  ]);
+  // the same decision as the chain's own check of a bid-offer transaction
+  for (const b of [overEnergy, overPrice]) assert.equal(bidQuantities(b.parameters.bid as OpenBid), undefined);
+  assert.deepEqual(r.awards.map((a) => [a.address, a.energyWh, a.paymentMc]), [[addr('max'), 1_000_000_000, 100_000_000_000_000n]]);
+  assert.deepEqual(r.excluded, []);
+  assert.ok(validResult(auditAuctionResult(r)), JSON.stringify(validResult.errors));
+
+  for (const [change, reason] of [
+    [{ energy: { unit: 'kWh', value: 1_000_000.001 } }, /BAD_AUCTION energy out of range/],
+    [{ energy: { unit: 'Wh', value: 0 } }, /BAD_AUCTION energy out of range/],
+    [{ limitPrice: { unit: 'cents/kWh', value: 100_000.001 } }, /BAD_AUCTION limit price out of range/],
+    [{ sealed: true }, /BAD_AUCTION sealed auction without auctionPublicKey/],
+    [{ feederLimits: [{ feeder: 'F1', maxExportWh: 1, maxImportWh: 1 }, { feeder: 'F1', maxExportWh: 2, maxImportWh: 2 }] }, /BAD_AUCTION feeder listed twice/],
+  ] as const) {
+    assert.throws(() => auditAuction({ auction: { ...auction, ...change }, bids: [atBound] }), (e: unknown) => e instanceof AuctionError && e.code === 'INVALID_AUDIT_INPUT' && reason.test(e.message), JSON.stringify(change));
+  }
 });
 
 test('a bad input document is a coded INVALID_AUDIT_INPUT error naming the place', () => {

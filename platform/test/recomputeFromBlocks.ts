@@ -1,0 +1,275 @@
+/**
+ * The figures of a run recomputed by the tests straight from the stored blocks, by a path
+ * of their own: the raw block JSON in height order, the transactions in them and the rules
+ * as the README states them, with no chain state and no replay. Only the clearing itself
+ * (clearWireAuction, the wire-level entry of the contract) and the reading score (the
+ * chain's definition of |P − C|) are the chain's functions.
+ *
+ * What it recomputes: block, transaction and producer counts and rewards; certificates;
+ * readings and their energy sums; auction status (cleared at close, void when not closed
+ * by closesAt + voidGrace, settled when every award has settled), bids, awards, prices;
+ * settlements (measured = discharged for an aggregator buy, charged for a sell, from the
+ * winner's reading of the delivery interval once the block time reaches the delivery end,
+ * or 0 at delivery end + settleGrace); every wallet (genesis + payments, penalties,
+ * rewards, transfers); self-consumption and efficiencies; the epochs ranked.
+ */
+import { clearWireAuction, type WireBid } from '../../poe-chain/core/auction/wireAuction.js';
+import { readingScore } from '../../poe-chain/core/rankingForEpoch.js';
+import { chainLevel } from '../../poe-chain/store/chainDataDir.js';
+import type { AuctionOpen, BidOffer } from '../../schemas/types.js';
+import { energyToWh } from '../../wire/quantities.js';
+
+export interface RawGenesis {
+  genesisTime: string;
+  intervalMs: number;
+  slotMs: number;
+  blockRewardMc: number;
+  patience: number;
+  penaltyMcPerKWh: number;
+  voidGraceMs: number;
+  settleGraceMs: number;
+  aggregatorKey: string;
+  balances: { address: string; millicents: number }[];
+}
+
+interface RawTx {
+  operation: string;
+  clientId: string;
+  reqId: string;
+  parameters: Record<string, unknown>;
+}
+
+export interface RawBlock {
+  parameters: { header: { height: number; slot: number; epoch: number; producer: string }; txs: RawTx[] };
+}
+
+/** The genesis and every block, read from a data directory's chain database in height order. */
+export async function readStoredChain(dataDir: string): Promise<{ genesis: RawGenesis; blocks: RawBlock[] }> {
+  const db = chainLevel(dataDir);
+  await db.open();
+  try {
+    const genesis = JSON.parse((await db.get('genesis'))!) as RawGenesis;
+    const head = JSON.parse((await db.get('head'))!) as { height: number };
+    const blocks: RawBlock[] = [];
+    for (let h = 1; h <= head.height; h++) {
+      const hash = (await db.get(`h:${String(h).padStart(12, '0')}`))!;
+      blocks.push(JSON.parse((await db.get(`b:${hash}`))!) as RawBlock);
+    }
+    return { genesis, blocks };
+  } finally {
+    await db.close();
+  }
+}
+
+interface Reading { address: string; epoch: number; p: number; c: number; ch: number; dis: number; blockIndex: number }
+
+export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
+  const g0 = Date.parse(genesis.genesisTime);
+  const timeOf = (slot: number) => g0 + slot * genesis.slotMs;
+  const epochOf = (iso: string) => (Date.parse(iso) - g0) / genesis.intervalMs;
+  const money = new Map<string, bigint>();
+  const flow = (addr: string, mc: bigint) => money.set(addr, (money.get(addr) ?? 0n) + mc);
+  for (const b of genesis.balances) flow(b.address, BigInt(b.millicents));
+  const agg = genesis.aggregatorKey;
+
+  const txsByOperation: Record<string, number> = {};
+  const certs = new Map<string, string>();
+  const producers = new Map<string, { blocks: number; rewardMc: bigint }>();
+  const readings: Reading[] = [];
+  const readingAt = new Map<string, Reading>();
+  const opens = new Map<string, { open: AuctionOpen; blockIndex: number }>();
+  const bidsOf = new Map<string, WireBid[]>();
+  const closes = new Map<string, { blockIndex: number; secretKey?: string }>();
+  let bidsOnChain = 0;
+  let minted = 0n;
+  // certificates in force at each block, for the reward rule [EB-2]
+  for (const [i, b] of blocks.entries()) {
+    const h = b.parameters.header;
+    b.parameters.txs.forEach((tx, k) => {
+      txsByOperation[tx.operation] = (txsByOperation[tx.operation] ?? 0) + 1;
+      const p = tx.parameters;
+      switch (tx.operation) {
+        case 'certificate':
+          certs.set(String(p.address), String(p.programme));
+          break;
+        case 'meter-reading': {
+          const r: Reading = { address: String(p.address), epoch: epochOf((p.interval as { start: string }).start), p: p.producedWh as number, c: p.consumedWh as number, ch: p.chargedWh as number, dis: p.dischargedWh as number, blockIndex: i };
+          readings.push(r);
+          readingAt.set(`${r.address}|${r.epoch}`, r);
+          break;
+        }
+        case 'auction-open':
+          opens.set(String(p.auctionId), { open: p as unknown as AuctionOpen, blockIndex: i });
+          break;
+        case 'bid-offer':
+          bidsOnChain++;
+          bidsOf.set(String(p.auctionId), [...(bidsOf.get(String(p.auctionId)) ?? []), { reqId: tx.reqId, inclusion: h.height * 100_000 + k, params: p as unknown as BidOffer }]);
+          break;
+        case 'auction-close':
+          closes.set(String(p.auctionId), { blockIndex: i, ...(p.auctionSecretKey !== undefined ? { secretKey: String(p.auctionSecretKey) } : {}) });
+          break;
+        case 'transfer':
+          flow(tx.clientId, -BigInt(p.amountMillicents as number));
+          flow(String(p.to), BigInt(p.amountMillicents as number));
+          break;
+        default:
+          if (tx.operation !== 'revocation') throw new Error(`RECOMPUTE does not know how ${tx.operation} moves money`);
+      }
+    });
+    const pr = producers.get(h.producer) ?? { blocks: 0, rewardMc: 0n };
+    pr.blocks++;
+    const programme = certs.get(h.producer);
+    if (programme === 'RE' || programme === 'RE+TE') {
+      // [REWARD] paid by the slots the block covers: ⌊reward × min(s − p, W) / W⌋
+      const parentSlot = i === 0 ? 0 : blocks[i - 1]!.parameters.header.slot;
+      const reward = (BigInt(genesis.blockRewardMc) * BigInt(Math.min(h.slot - parentSlot, genesis.patience))) / BigInt(genesis.patience);
+      pr.rewardMc += reward;
+      minted += reward;
+      flow(h.producer, reward);
+    }
+    producers.set(h.producer, pr);
+  }
+  if (txsByOperation.revocation || txsByOperation.evidence) throw new Error('RECOMPUTE: revocations and evidence change rewards; not expected in a simulated day');
+
+  // auctions
+  const lastTime = blocks.length ? timeOf(blocks[blocks.length - 1]!.parameters.header.slot) : g0;
+  const byStatus = { open: 0, closed: 0, settled: 0, void: 0 };
+  const excluded: Record<string, number> = {};
+  const marginal: number[] = [];
+  let awards = 0, awardedWh = 0, pv = 0n, settlements = 0, deliveredWh = 0, shortfallWh = 0;
+  let toHomes = 0n, toAgg = 0n, penalties = 0n;
+  const perAuction: { auctionId: string; status: keyof typeof byStatus; deliveryEpoch: number; closesAt: number }[] = [];
+  const slotTraded = new Map<number, number>();
+  const slotBuySell = new Map<number, { buy: number; sell: number }>();
+  for (const [id, { open }] of opens) {
+    const closesAt = Date.parse(open.closesAt);
+    const deliveryEpoch = epochOf(open.delivery.start);
+    const deliveryEnd = Date.parse(open.delivery.end);
+    const close = closes.get(id);
+    let status: keyof typeof byStatus;
+    if (close === undefined) {
+      // [AC-2] void at the first block after closesAt + voidGrace
+      status = blocks.some((b) => timeOf(b.parameters.header.slot) > closesAt + genesis.voidGraceMs) ? 'void' : 'open';
+    } else {
+      const r = clearWireAuction(open, bidsOf.get(id) ?? [], close.secretKey !== undefined ? { auctionSecretKey: close.secretKey } : {});
+      for (const x of r.excluded) excluded[x.reason] = (excluded[x.reason] ?? 0) + 1;
+      if (r.clearingPriceMcPerKWh !== null) marginal.push(r.clearingPriceMcPerKWh);
+      const hemSide = open.side === 'buy' ? 'sell' : 'buy';
+      const offered = (bidsOf.get(id) ?? []).filter((b) => b.params.bid?.type === hemSide).reduce((a, b) => a + energyToWh(b.params.bid!.energy), 0);
+      const bs = slotBuySell.get(deliveryEpoch) ?? { buy: 0, sell: 0 };
+      const wanted = energyToWh(open.energy);
+      if (open.side === 'buy') { bs.buy += wanted; bs.sell += offered; } else { bs.sell += wanted; bs.buy += offered; }
+      slotBuySell.set(deliveryEpoch, bs);
+      let open_ = 0;
+      for (const aw of r.awards) {
+        awards++;
+        awardedWh += aw.energyWh;
+        pv += BigInt(aw.energyWh) * BigInt(aw.priceMcPerKWh);
+        slotTraded.set(deliveryEpoch, (slotTraded.get(deliveryEpoch) ?? 0) + aw.energyWh);
+        // [AC-3] the first block at or after delivery end whose state holds the winner's reading, else the deadline
+        let measured: number | undefined;
+        for (const [i, b] of blocks.entries()) {
+          const t = timeOf(b.parameters.header.slot);
+          if (i < close.blockIndex || t < deliveryEnd) continue;
+          const rd = readingAt.get(`${aw.address}|${deliveryEpoch}`);
+          if (rd !== undefined && rd.blockIndex <= i) { measured = open.side === 'buy' ? rd.dis : rd.ch; break; }
+          if (t >= deliveryEnd + genesis.settleGraceMs) { measured = 0; break; }
+        }
+        if (measured === undefined) { open_++; continue; }
+        const delivered = Math.min(aw.energyWh, measured);
+        const pay = (BigInt(delivered) * BigInt(aw.priceMcPerKWh)) / 1000n;
+        const pen = (BigInt(aw.energyWh - delivered) * BigInt(genesis.penaltyMcPerKWh)) / 1000n;
+        settlements++;
+        deliveredWh += delivered;
+        shortfallWh += aw.energyWh - delivered;
+        const toWinner = (open.side === 'buy' ? pay : -pay) - pen;
+        flow(aw.address, toWinner);
+        flow(agg, -toWinner);
+        if (open.side === 'buy') toHomes += pay; else toAgg += pay;
+        penalties += pen;
+      }
+      status = r.awards.length === 0 || open_ === 0 ? 'settled' : 'closed';
+    }
+    byStatus[status]++;
+    perAuction.push({ auctionId: id, status, deliveryEpoch, closesAt });
+  }
+
+  // readings
+  const sum = readings.reduce((a, r) => {
+    const net = r.c + r.ch - r.p - r.dis;
+    return { p: a.p + r.p, c: a.c + r.c, ch: a.ch + r.ch, dis: a.dis + r.dis, imp: a.imp + Math.max(0, net), exp: a.exp + Math.max(0, -net), self: a.self + Math.min(r.p, r.c + r.ch) };
+  }, { p: 0, c: 0, ch: 0, dis: 0, imp: 0, exp: 0, self: 0 });
+  const traded = [...slotTraded.values()].reduce((a, b) => a + b, 0);
+  const matchable = [...slotBuySell.values()].reduce((a, s) => a + Math.min(s.buy, s.sell), 0);
+
+  // [POE-7.valid] validators of an epoch e with a block: RE/RE+TE pseudonyms whose reading of e − 2 is in a block of an earlier epoch
+  const epochsWithBlocks = [...new Set(blocks.map((b) => b.parameters.header.epoch))].sort((a, b) => a - b);
+  const ranked: { epoch: number; validators: number; best: number }[] = [];
+  let maxValidators = 0;
+  for (const e of epochsWithBlocks) {
+    const firstOfEpoch = blocks.findIndex((b) => b.parameters.header.epoch === e);
+    const scores = readings
+      .filter((r) => r.epoch === e - 2 && r.blockIndex < firstOfEpoch && (certs.get(r.address) === 'RE' || certs.get(r.address) === 'RE+TE'))
+      .map((r) => readingScore({ producedWh: r.p, consumedWh: r.c, chargedWh: r.ch, dischargedWh: r.dis }));
+    maxValidators = Math.max(maxValidators, scores.length);
+    if (scores.length) ranked.push({ epoch: e, validators: scores.length, best: Math.min(...scores) });
+  }
+  const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
+  const balances = [...money].map(([address, mc]) => ({ address, balanceMc: String(mc) })).sort((a, b) => (a.address < b.address ? -1 : 1));
+  const genesisTotal = genesis.balances.reduce((a, b) => a + BigInt(b.millicents), 0n);
+  const total = [...money.values()].reduce((a, b) => a + b, 0n);
+  const blockCount = blocks.length;
+
+  return {
+    perAuction,
+    readingsByPseudonym: readings.reduce((m, r) => m.set(r.address, [...(m.get(r.address) ?? []), r.epoch]), new Map<string, number[]>()),
+    lastBlockTime: lastTime,
+    chain: {
+      height: blockCount ? blocks[blockCount - 1]!.parameters.header.height : 0,
+      blocks: blockCount,
+      txs: blocks.reduce((a, b) => a + b.parameters.txs.length, 0),
+      txsByOperation,
+      pseudonymsCertified: certs.size,
+      validatorPseudonymsCertified: [...certs.values()].filter((p) => p === 'RE' || p === 'RE+TE').length,
+      producers: [...producers].map(([address, p]) => ({ address, blocks: p.blocks, share: p.blocks / blockCount, rewardMc: String(p.rewardMc) }))
+        .sort((a, b) => b.blocks - a.blocks || (a.address < b.address ? -1 : 1)),
+    },
+    readings: {
+      onChain: readings.length,
+      pseudonyms: new Set(readings.map((r) => r.address)).size,
+      intervals: new Set(readings.map((r) => r.epoch)).size,
+      producedWh: sum.p, consumedWh: sum.c, chargedWh: sum.ch, dischargedWh: sum.dis, importedWh: sum.imp, exportedWh: sum.exp,
+    },
+    auctions: {
+      total: opens.size,
+      byStatus,
+      bidsOnChain,
+      bidsAwarded: awards,
+      bidsExcludedAtClearing: excluded,
+      awards,
+      awardedWh,
+      volumeWeightedAwardPriceMcPerKWh: awardedWh > 0 ? Number(pv / BigInt(awardedWh)) : null,
+      minMarginalClearingPriceMcPerKWh: marginal.length ? Math.min(...marginal) : null,
+      maxMarginalClearingPriceMcPerKWh: marginal.length ? Math.max(...marginal) : null,
+    },
+    energy: {
+      awardedWh,
+      selfConsumedWh: sum.self,
+      selfConsumption: ratio(sum.self, sum.p),
+      marketEfficiency: ratio(traded, sum.imp),
+      allocativeEfficiency: ratio(traded, matchable),
+    },
+    payments: {
+      settlements, deliveredWh, shortfallWh,
+      paidByAggregatorToHomesMc: String(toHomes), paidByHomesToAggregatorMc: String(toAgg), penaltiesPaidByHomesMc: String(penalties),
+      blockRewardsMintedMc: String(minted), rewardsForfeitedMc: '0',
+    },
+    cpf: {
+      epochsRanked: ranked.length,
+      lastRankedEpoch: ranked.length ? ranked[ranked.length - 1]!.epoch : null,
+      maxValidatorsRanked: maxValidators,
+      meanBestScoreWh: ranked.length ? ranked.reduce((a, r) => a + r.best, 0) / ranked.length : null,
+    },
+    wallets: { genesisTotalMc: String(genesisTotal), totalMc: String(total), conserved: total === genesisTotal + minted, balances },
+  };
+}
