@@ -76,7 +76,8 @@ export function nextSlotFor(state: ChainState, address: string, fromSlot: number
   if (rank < 0) return undefined;
   // [CENSOR] the inclusion window: the aggregator's node alone (slower path, rare)
   if (g.inclusionSlots > 0) {
-    for (let s = start; s < end; s++) if (producerForSlot(state, s) === address) return s;
+    const { ranking } = rankingForEpoch(state, epoch);
+    for (let s = start; s < end; s++) if (electedProducer(state, s, ranking) === address) return s;
     return undefined;
   }
   const p = state.meta.tipSlot;
