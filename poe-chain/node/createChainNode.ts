@@ -38,6 +38,7 @@ import { TX_OPERATIONS, type TxEnvelope } from '../core/applyTransaction.js';
 import { BlockError } from '../core/chainError.js';
 import { stateRoot, type ChainState } from '../core/chainState.js';
 import { emptyBlockAllowed, producerForSlot } from '../core/electProducer.js';
+import { rankingForEpoch } from '../core/rankingForEpoch.js';
 import { finalizedHeight, shouldSwitch, type TipInfo } from '../core/forkChoice.js';
 import { epochOfSlot, inclusionWindowStart, inInclusionWindow, slotAt, slotTime, type Genesis } from '../core/genesis.js';
 import { chainCodec, validateAndApplyBlock, type AppliedBlock, type BlockEnvelope } from '../core/validateAndApplyBlock.js';
@@ -668,9 +669,11 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     // [NODE-slot] pending transactions, or a heartbeat once W slots have passed since the parent
     const heartbeatDue = emptyBlockAllowed(parent.state, slot);
     // [NODE-window] [CENSOR] in its inclusion window the aggregator's node waits for the last
-    // slot (unless a heartbeat is due), so that a block made just before the window reaches
-    // it first: producing at once would fork off that block whenever it is in flight
-    if (!heartbeatDue && inInclusionWindow(g, slot) && slot < inclusionWindowStart(g, slot) + g.inclusionSlots - 1) return;
+    // slot (unless a heartbeat is due), so that a block a ranked validator made just before
+    // the window reaches it first: producing at once would fork off that block whenever it is
+    // in flight. With nobody ranked it is the only producer and does not wait.
+    if (!heartbeatDue && inInclusionWindow(g, slot) && slot < inclusionWindowStart(g, slot) + g.inclusionSlots - 1
+      && rankingForEpoch(parent.state, epochOfSlot(g, slot)).ranking.length > 0) return;
     const t0 = performance.now();
     const cands = mempool.candidates(parent.hash, maxTxs, maxBlockBytes, slot);
     const t1 = performance.now();
