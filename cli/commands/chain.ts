@@ -105,23 +105,27 @@ async function status(data: string): Promise<number> {
 }
 
 async function verify(data: string): Promise<number> {
-  const [{ verifyChain }, { chainDbDamage, chainDbPath, openChainLevel }, { listTables }] = await Promise.all([
+  const [{ verifyChain }, { chainDbDamage, chainDbPath, openChainLevel }, { listTables }, { createPoeTally }] = await Promise.all([
     import('../../poe-chain/store/verifyChain.js'),
     import('../../poe-chain/store/chainDataDir.js'),
     import('../../poe-chain/store/levelTableCheck.js'),
+    import('../../poe-chain/core/poeStats.js'),
   ]);
+  // what decided each epoch's election, from the blocks as they verify
+  const poe = createPoeTally();
   const tables = await listTables(chainDbPath(data));
   const db = await openChainLevel(data);
   try {
     const problem = await chainDbDamage(data, tables);
-    const r = await verifyChain(db);
+    const r = await verifyChain(db, { onBlock: (applied, parent) => poe.add(parent, applied.block.parameters.header) });
     if (r.ok && problem !== undefined) {
       print({ ok: false, height: r.height + 1, code: 'CORRUPT_DB', reason: problem, verifiedHeight: r.height });
       process.stderr.write(`tmi chain verify: CORRUPT_DB the database is damaged (${problem}); blocks re-validated up to height ${r.height}\n`);
       return 1;
     }
     if (r.ok) {
-      print(r);
+      const { records: _records, ...election } = poe.summary();
+      print({ ...r, election });
       return 0;
     }
     print(r);
@@ -155,8 +159,11 @@ export const chain: Command = {
           write a genesis file with the default parameters (edit it before init)
   init    --genesis <file> --data <dir>   create the chain database <dir>/chain
   status  --data <dir>                    height, tip hash, state root, producer of the tip, epoch
-  verify  --data <dir>                    re-validate every stored block from genesis; exit 1 and
-                                          report the first bad height when one does not check out
+  verify  --data <dir>                    re-validate every stored block from genesis under every
+                                          consensus rule; exit 1 and report the first bad height when
+                                          one does not check out; on success also "election": epochs
+                                          with validators, decided by energy or by the seed, the
+                                          longest gap between blocks in slots
   block   <height|hash> --data <dir>      print a stored block
   run     --genesis <file> --data <dir> --key <keyfile> --broker <url> --meter-id <id> [--produce] [--serve-sync]
           run a chain node until SIGTERM (all options: poe-chain/node/README.md)

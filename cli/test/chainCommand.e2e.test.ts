@@ -91,7 +91,11 @@ test('tmi chain status, tmi wallet and tmi chain verify read a stored chain', as
     assert.equal(run('wallet', 'not-an-address', '--data', dir).status, 1);
     const v = run('chain', 'verify', '--data', dir);
     assert.equal(v.status, 0, v.stderr);
-    assert.equal((JSON.parse(v.stdout) as { ok: boolean; height: number }).height, 8);
+    const vr = JSON.parse(v.stdout) as { ok: boolean; height: number; election: { epochs: number; epochsWithValidators: number; longestBlockGapSlots: number } };
+    assert.equal(vr.height, 8);
+    // the fixture chain ranks nobody (no reading of interval e − 2 before its epochs): one record per epoch with blocks, none with validators
+    assert.deepEqual([vr.election.epochs, vr.election.epochsWithValidators], [new Set(f.blocks.map((b) => b.block.parameters.header.epoch)).size, 0]);
+    assert.equal(vr.election.longestBlockGapSlots, Math.max(...f.blocks.map((b, i) => b.block.parameters.header.slot - (i === 0 ? 0 : f.blocks[i - 1]!.block.parameters.header.slot))));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
