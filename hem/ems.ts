@@ -27,6 +27,7 @@ import { OutboxPump } from './outboxPump.js';
 import type { Pseudonym, PseudonymBook } from './pseudonyms.js';
 import type { MqttSession } from './mqttSession.js';
 import type { HemReplayGuard } from './hemReplayGuard.js';
+import { keepReading } from './readingWatch.js';
 
 export const TOPICS = {
   auctions: 'tmi/v1/auctions/+',
@@ -55,6 +56,8 @@ export interface SessionHandlers {
 }
 
 export interface EmsOptions {
+  /** [HEM-R1] keep each signed reading until the reading watch sees it on chain (homes with a chain node) */
+  keepReadings?: boolean;
   meterId: string;
   meterKey: KeyPair;
   store: HemStore;
@@ -219,6 +222,7 @@ export function createEms(o: EmsOptions): Ems {
       reading = readingParams(signer.key.address, i, seq, m);
       const env = signEnvelope(signer.key, 'meter-reading', reading, { date: new Date(now()) });
       writes.push(write, { type: 'put', key: 's:lastReading', value: reading });
+      if (o.keepReadings) writes.push(keepReading(i.startMs, env as AnyEnvelope)); // [HEM-R1] for the reading watch
       enqueue.push({ topic: TOPICS.readings, operation: 'meter-reading', signer: signer.key.address, envelope: env as AnyEnvelope });
     } else {
       log.warn({ event: 'reading-skipped', interval: toWireInterval(i), why: m ? 'no certificate covers the interval' : 'no device data' }, 'no reading');

@@ -29,6 +29,7 @@ import { createMqttSession } from './mqttSession.js';
 import { PseudonymBook, type CertificateIssuer } from './pseudonyms.js';
 import type { HemChain } from './hemChain.js';
 import { createClockWatch } from './clockCheck.js';
+import { createReadingWatch } from './readingWatch.js';
 import { requireCjs } from '../wire/requireCjs.js';
 
 export interface HemHandle {
@@ -204,6 +205,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       aggregatorAddress: cfg.aggregatorAddress,
       brokerAddress: () => brokerPin.current(),
       replayGuard,
+      keepReadings: cfg.chain !== undefined,
       intervalMs: cfg.intervalMs,
       speed: cfg.speed,
       underDeliverFactor: cfg.underDeliverFactor,
@@ -241,8 +243,12 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
         genesisFile: cfg.chain.genesis, dataDir: cfg.dataDir, nodeId: cfg.meterId, produce: cfg.chain.produce,
         key: () => pseudonyms.current()?.key, mqtt: ems.session.client, now, log,
       });
-      // follow pseudonym rotation (checked once per interval)
-      rekey = setInterval(() => void chain?.refresh().catch((err: unknown) => log.error({ err }, 'chain node rekey failed')), cfg.intervalMs);
+      // follow pseudonym rotation, and [HEM-R1] send again readings the chain lacks (both once per interval)
+      const watch = createReadingWatch({ store, chainState: () => chain?.node()?.state(), topic: TOPICS.readings, now, log });
+      rekey = setInterval(() => {
+        void chain?.refresh().catch((err: unknown) => log.error({ err }, 'chain node rekey failed'));
+        void watch.check().then((r) => (r.resent > 0 ? ems.pump.pump() : undefined)).catch((err: unknown) => log.error({ err }, 'reading watch failed'));
+      }, cfg.intervalMs);
     }
     log.info({ event: 'hem-started', adapter: devices.kind, intervalMs: cfg.intervalMs, speed: cfg.speed, queued: store.queued }, 'HEM started');
     return {
