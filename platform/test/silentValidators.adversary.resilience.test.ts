@@ -16,7 +16,6 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { RegistryClient } from '../../csm-registry/client.js';
 import { generateKeyPair } from '../../wire/keys.js';
 import { writeKeyFile } from '../../wire/keyFile.js';
@@ -26,8 +25,8 @@ import { rankingForEpoch } from '../../poe-chain/core/rankingForEpoch.js';
 import { validateAndApplyBlock } from '../../poe-chain/core/validateAndApplyBlock.js';
 import { killHard, spawnHem, waitUntil, type HemProcess } from '../../hem/test/resilienceFixtures.js';
 import { killOnExit } from '../../broker/test/redisFixtures.js';
+import { startUp, stopUp, TMI } from './tmiUpProcess.js';
 
-const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const INTERVAL_MS = 4000;
 const SLOT_MS = 200;
 const PATIENCE = 4;
@@ -44,24 +43,10 @@ test('[LIVE] ranked validators without a node, then the last live validator kill
     { meterId: 'silent-3', node: false },
     { meterId: 'live-1', node: true },
   ].map((h) => ({ ...h, dataDir: join(root, 'homes', h.meterId), config: join(root, 'homes', `${h.meterId}.json`) }));
-  const up = spawn(process.execPath, [
-    TMI, 'up', '--data', upDir, '--mqtt-port', '0', '--ws-port', '0', '--registry-port', '0', '--aggregator-port', '0', '--metrics-port', '0',
-    '--analytics-port', '0', '--interval-ms', String(INTERVAL_MS), '--slot-ms', String(SLOT_MS), '--patience', String(PATIENCE), '--log-level', 'warn',
-  ], { stdio: ['ignore', 'pipe', 'pipe'] });
-  killOnExit(up);
-  let upOut = '';
-  let upErr = '';
-  up.stdout.on('data', (d: Buffer) => (upOut += d.toString()));
-  up.stderr.on('data', (d: Buffer) => (upErr += d.toString().slice(-20_000)));
-  const upExit = new Promise<number | null>((r) => up.on('exit', (c) => r(c)));
+  const up = await startUp(upDir, { intervalMs: INTERVAL_MS, slotMs: SLOT_MS, patience: PATIENCE });
+  killOnExit(up.child);
   try {
-    const info = await waitUntil(() => {
-      try {
-        return JSON.parse(upOut) as { urls: { registry: string; mqtt: string; aggregator: string }; adminTokenFile: string; operatorTokenFile: string; genesis: string; aggregatorKey: string; registryKey: string };
-      } catch {
-        return undefined;
-      }
-    }, 30_000, 'tmi up');
+    const info = up.info;
     const admin = new RegistryClient({ url: info.urls.registry, adminToken: (await readFile(info.adminTokenFile, 'utf8')).trim() });
     const genesisMs = Date.parse((JSON.parse(await readFile(info.genesis, 'utf8')) as { genesisTime: string }).genesisTime);
     const startWall = new Date(genesisMs - Math.round((11 * 3_600_000) / SPEED)).toISOString();
@@ -90,7 +75,7 @@ test('[LIVE] ranked validators without a node, then the last live validator kill
     const now = Date.now();
     const deliveryStart = genesisMs + (Math.floor((now - genesisMs) / INTERVAL_MS) + 3) * INTERVAL_MS;
     const post = spawn(process.execPath, [
-      TMI, 'aggregator', 'post', '--url', info.urls.aggregator, '--operator-token', info.operatorTokenFile, '--side', 'buy', '--energy-kwh', '5', '--price', '60',
+      TMI, 'aggregator', 'post', '--url', info.urls.aggregator!, '--operator-token', info.operatorTokenFile, '--side', 'buy', '--energy-kwh', '5', '--price', '60',
       '--delivery', `${new Date(deliveryStart).toISOString()}/${new Date(deliveryStart + INTERVAL_MS).toISOString()}`, '--closes-at', new Date(now + 5000).toISOString(),
     ], { stdio: ['ignore', 'pipe', 'pipe'] });
     let postOut = '';
@@ -100,8 +85,7 @@ test('[LIVE] ranked validators without a node, then the last live validator kill
     await new Promise((r) => setTimeout(r, 5 * INTERVAL_MS));
     for (const h of homes.filter((x) => x !== live)) h.proc!.child.kill('SIGTERM');
     await Promise.all(homes.filter((x) => x !== live).map((h) => h.proc!.exit));
-    up.kill('SIGTERM');
-    assert.equal(await upExit, 0, `tmi up stops cleanly: ${upErr.slice(-1000)}`);
+    assert.equal((await stopUp(up, 'SIGTERM')).code, 0, `tmi up stops cleanly: ${up.lines.slice(-5).join('\n')}`);
 
     // ── the aggregator's chain ──
     const agg = await openChainStoreAt(upDir);
@@ -141,8 +125,7 @@ test('[LIVE] ranked validators without a node, then the last live validator kill
     }
   } finally {
     for (const h of homes) if (h.proc) await killHard(h.proc);
-    if (up.exitCode === null && up.signalCode === null) up.kill('SIGKILL');
-    await upExit;
+    await stopUp(up, 'SIGKILL');
     await rm(root, { recursive: true, force: true });
   }
 });
