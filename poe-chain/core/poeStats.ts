@@ -29,7 +29,7 @@ export function poeEpochRecord(parent: ChainState, header: BlockHeader): PoeEpoc
   const epoch = header.epoch;
   const ranked = rankValidators(parent.sections, epoch, seedForEpoch(parent.meta, epoch), parent.genesis);
   const top = ranked[0];
-  const tiedAtTop = top === undefined ? 0 : ranked.filter((v) => v.score === top.score && v.missing === top.missing && v.windowWh === top.windowWh).length;
+  const tiedAtTop = top === undefined ? 0 : ranked.filter((v) => v.score === top.score && v.missing === top.missing && v.windowWh === top.windowWh && v.producedWh === top.producedWh).length;
   return { epoch, validators: ranked.length, tiedAtTop, decidedBy: decidedBy(ranked), firstProducer: header.producer };
 }
 

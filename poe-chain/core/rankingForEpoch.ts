@@ -17,7 +17,9 @@
  *   [CPF-window]   equal scores are broken by energy over a longer window: the k =
  *                  `cpfWindowIntervals` intervals before e − 2 (e − 3 … e − 2 − k): first
  *                  fewer intervals without a reading on chain, then the smaller sum of the
- *                  scores of those readings.
+ *                  scores of those readings, then the larger RES energy balanced: the sum of
+ *                  producedWh over e − 2 and the window (a home that matches more of its own
+ *                  production goes first).
  *   [POE-7.rank]   ranking for epoch e: by score, then the window (above), then the smaller
  *                  SHA-256(seed ‖ address) (32 + 32 raw bytes, compared as hex), where seed is
  *                  the [SEED] of epoch e (seedForEpoch).
@@ -69,6 +71,8 @@ export interface RankedValidator {
   missing: number;
   /** [CPF-window] sum of the window's scores, Wh */
   windowWh: number;
+  /** [CPF-window] producedWh of e − 2 and the window, Wh (larger first) */
+  producedWh: number;
   tieBreak: string;
 }
 
@@ -79,7 +83,7 @@ export interface RankingRule {
 
 /** The order of the ranking: score, then the window, then the seed's tie-break. */
 export function compareValidators(a: RankedValidator, b: RankedValidator): number {
-  return a.score - b.score || a.missing - b.missing || a.windowWh - b.windowWh || (a.tieBreak < b.tieBreak ? -1 : a.tieBreak > b.tieBreak ? 1 : 0);
+  return a.score - b.score || a.missing - b.missing || a.windowWh - b.windowWh || b.producedWh - a.producedWh || (a.tieBreak < b.tieBreak ? -1 : a.tieBreak > b.tieBreak ? 1 : 0);
 }
 
 /**
@@ -92,7 +96,7 @@ export function decidedBy(ranked: readonly RankedValidator[]): 'none' | 'single'
   if (a === undefined) return 'none';
   if (b === undefined) return 'single';
   if (a.score !== b.score) return 'score';
-  if (a.missing !== b.missing || a.windowWh !== b.windowWh) return 'window';
+  if (a.missing !== b.missing || a.windowWh !== b.windowWh || a.producedWh !== b.producedWh) return 'window';
   return 'seed';
 }
 
@@ -110,15 +114,19 @@ export function rankValidators(src: RankingSources, epoch: number, seed: string,
     if (src.revoked.has(address) || src.equivocators.has(address)) continue;
     let missing = 0;
     let windowWh = 0;
+    let producedWh = reading.producedWh;
     for (let i = interval - 1; i >= interval - rule.cpfWindowIntervals; i--) {
       const r = i >= 0 ? src.readings.get(`${address}|${i}`) : undefined;
       if (r === undefined) missing++;
-      else windowWh += readingScore(r, rule.cpfRule);
+      else {
+        windowWh += readingScore(r, rule.cpfRule);
+        producedWh += r.producedWh;
+      }
     }
     // [SYBIL-3] one place per tag: the newest certificate
     const prev = byTag.get(cert.tag);
     if (prev !== undefined && (prev.validFrom > cert.validFrom || (prev.validFrom === cert.validFrom && prev.address < address))) continue;
-    byTag.set(cert.tag, { address, validFrom: cert.validFrom, v: { address, score: readingScore(reading, rule.cpfRule), missing, windowWh, tieBreak: tieBreak(seed, address) } });
+    byTag.set(cert.tag, { address, validFrom: cert.validFrom, v: { address, score: readingScore(reading, rule.cpfRule), missing, windowWh, producedWh, tieBreak: tieBreak(seed, address) } });
   }
   const out = [...byTag.values()].map((x) => x.v);
   out.sort(compareValidators);

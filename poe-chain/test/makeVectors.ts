@@ -222,7 +222,7 @@ export function makeVectors(): Vector[] {
       [
         f.readingTx(A, 0, { p: 1200, c: 1000, ch: 200 }, 1, at), // paper: |1200 − (1000 + 200)| = 0
         f.readingTx(B, 0, { p: 500, c: 600, dis: 100 }, 1, at), // paper: |500 − 600| = 100 (discharge is neither P nor C); net-exchange: |500 − 500| = 0
-        f.readingTx(C, 0, { p: 0, c: 100 }, 1, at), // |0 − 100| = 100
+        f.readingTx(C, 0, { p: 500, c: 400 }, 1, at), // |500 − 400| = 100, and the same production as B
         f.readingTx(D, 0, { p: 3000, c: 1000, ch: 1500 }, 1, at), // |3000 − 2500| = 500
         f.readingTx(E, 0, { p: 1000, c: 1000 }, 1, at), // 0, but TE only: not a validator
         f.readingTx(F, 0, { p: 1000, c: 1000 }, 1, at), // 0, but revoked below
@@ -239,7 +239,7 @@ export function makeVectors(): Vector[] {
   };
   {
     const { f, s2 } = election();
-    v.valid('election-ranking-ties', 'First block of epoch 2 (a heartbeat, W slots after its parent): ranking from interval-0 readings = [A (0), then B and C (100, tie: no earlier intervals, so SHA-256(seed ‖ address) with the genesis seed), D (500)]; E (TE), F (revoked), G (equivocator) excluded; order = ranking + aggregator node; ⌊(W − 1)/W⌋ mod 5 = 0: A produces, carries the epoch\'s VRF seed proof and earns the full reward (W slots) [CPF][POE-7.rank][SEED][LIVE][REWARD].', f, [], s2);
+    v.valid('election-ranking-ties', 'First block of epoch 2 (a heartbeat, W slots after its parent): ranking from interval-0 readings = [A (0), then B and C (100, tie: no earlier intervals and equal production, so SHA-256(seed ‖ address) with the epoch\'s seed), D (500)]; E (TE), F (revoked), G (equivocator) excluded; order = ranking + aggregator node; ⌊(W − 1)/W⌋ mod 5 = 0: A produces, carries the epoch\'s VRF seed proof and earns the full reward (W slots) [CPF][POE-7.rank][SEED][LIVE][REWARD].', f, [], s2);
   }
   {
     const { f, p } = election();
@@ -488,14 +488,14 @@ export function electionReadme(): string {
     '|---|---|---|---|---|---|---|---|',
     '| A | 1200 | 1000 | 200 | 0 | 1200 | 0 | yes (RE+TE) |',
     '| B | 500 | 600 | 0 | 100 | 600 | 100 | yes (net-exchange rule: C = 500, score 0) |',
-    '| C | 0 | 100 | 0 | 0 | 100 | 100 | yes |',
+    '| C | 500 | 400 | 0 | 0 | 400 | 100 | yes |',
     '| D | 3000 | 1000 | 1500 | 0 | 2500 | 500 | yes |',
     '| E | 1000 | 1000 | 0 | 0 | 1000 | 0 | no: certified TE only |',
     '| F | 1000 | 1000 | 0 | 0 | 1000 | 0 | no: revoked in the same block |',
     '| G | 1000 | 1000 | 0 | 0 | 1000 | 0 | no: equivocation evidence in the same block |',
     '',
     'Equal scores go to the window [CPF-window]: the 14 intervals before interval 0 do not exist, so',
-    'B and C both miss 14 and sum 0, and the seed decides. The seed of epoch 2 [SEED] is the newest',
+    'B and C both miss 14 and sum 0, and both produced 500 Wh: the seed decides. The seed of epoch 2 [SEED] is the newest',
     'VRF seed made at the first block of an epoch ≤ 0: the first block of epoch 0 (height 1, by the',
     'aggregator node) made',
     `\`${seed}\`.`,
@@ -503,7 +503,7 @@ export function electionReadme(): string {
     'Tie-break keys SHA-256(seed ‖ address) over the 64 raw bytes, e.g.',
     '`printf %s <seed><address> | xxd -r -p | sha256sum`:',
     '',
-    ...ranked.map((r) => `- ${label(r.address)}: score ${r.score}, window missing ${r.missing} sum ${r.windowWh}, key \`${r.tieBreak}\``),
+    ...ranked.map((r) => `- ${label(r.address)}: score ${r.score}, window missing ${r.missing} sum ${r.windowWh}, produced ${r.producedWh} Wh, key \`${r.tieBreak}\``),
     '',
     `B and C tie at 100 and on the window; the smaller key goes first, so the ranking is`,
     `[${post.meta.ranking.map(label).join(', ')}] (4 validators) and the production order is the ranking`,
