@@ -21,6 +21,9 @@ import { newAuctionKeyPair, auctionKeyToWire } from '../poe-chain/core/auction/s
 import { seasonalMeanForecast } from './core/forecast.js';
 import { detectDeviation, type DeviationOptions } from './core/deviation.js';
 import { imbalanceAvoided, ledgerTotals, type LedgerEntry } from './ledger.js';
+// the views of the chain the aggregator reads (defined by the chain node, below it)
+import type { ChainAuction, ChainView, ReadingFeed } from '../poe-chain/node/chainViews.js';
+export type { ChainAuction, ChainView, ReadingFeed };
 
 export const TOPICS = {
   auction: (id: string) => `tmi/v1/auctions/${id}`,
@@ -30,16 +33,6 @@ export const TOPICS = {
 } as const;
 
 /** What the aggregator reads from its chain node. */
-export interface ChainView {
-  /** the contract's record of an auction, once its open is on chain */
-  auction(auctionId: string): Promise<ChainAuction | undefined>;
-}
-
-export interface ChainAuction {
-  status: 'open' | 'closed' | 'cleared' | 'void' | 'settled';
-  result?: AuctionResult;
-  settlements?: { address: string; deliveredWh: number; paymentMc: number; penaltyMc: number }[];
-}
 
 export interface AggregatorConfig {
   /** alignment of metering intervals (ms since the epoch) */
@@ -116,7 +109,6 @@ export interface AggregatorDeps {
 }
 
 /** Calls `onReading` with each reading until the returned function is called. */
-export type ReadingFeed = (onReading: (r: MeterReading) => void) => () => void;
 
 export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator> {
   const { key, mqtt, chain, config: c } = deps;

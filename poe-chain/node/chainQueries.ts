@@ -8,8 +8,7 @@
  *   walletView   balance and block rewards in millicents, certificate, revoked, equivocator
  *   readingFeedOf  the meter readings a node's mempool admits, for an aggregator in the same process
  */
-import type { ChainAuction, ChainView, ReadingFeed } from '../../aggregator/aggregator.js';
-import type { PendingTxEvent } from './createChainNode.js';
+import type { ChainAuction, ChainView, PendingTxEvent, ReadingFeed } from './chainViews.js';
 import type { AuctionResult } from '../../schemas/types.js';
 import type { AuctionEntry, ChainState, Programme } from '../core/chainState.js';
 

@@ -31,7 +31,7 @@ import { WireError } from '../../wire/errors.js';
 import type { KeyPair } from '../../wire/keys.js';
 import { operations, type Operation } from '../../schemas/envelope.js';
 import type { AnyEnvelope, BlockHeader, Envelope, Evidence } from '../../schemas/types.js';
-import type { ChainAuction } from '../../aggregator/aggregator.js';
+import type { ChainAuction, PendingTxEvent } from './chainViews.js';
 import { blockHash, verifyHeaderSignature } from '../core/blockHash.js';
 import { buildBlock, EarlyEmptyBlockError } from '../core/buildBlock.js';
 import { TX_OPERATIONS, type TxEnvelope } from '../core/applyTransaction.js';
@@ -154,10 +154,7 @@ export interface WorkTimings {
 }
 
 /** A transaction the mempool admitted: schema, signature and a trial application to the head passed. */
-export interface PendingTxEvent {
-  txId: string;
-  envelope: TxEnvelope;
-}
+export type { PendingTxEvent } from './chainViews.js';
 
 export interface ChainNodeEvents {
   block: [NodeBlockEvent];

@@ -1,0 +1,28 @@
+/**
+ * What the chain node offers the services in its process (the aggregator, analytics): the
+ * views of the chain they read. Types only; they live here, below their users, so that
+ * the node depends on none of them.
+ */
+import type { AuctionResult, MeterReading } from '../../schemas/types.js';
+import type { TxEnvelope } from '../core/applyTransaction.js';
+
+/** Each transaction the node admitted to its mempool. */
+export interface PendingTxEvent {
+  txId: string;
+  envelope: TxEnvelope;
+}
+
+/** The contract's record of an auction, once its open is on chain. */
+export interface ChainAuction {
+  status: 'open' | 'closed' | 'cleared' | 'void' | 'settled';
+  result?: AuctionResult;
+  settlements?: { address: string; deliveredWh: number; paymentMc: number; penaltyMc: number }[];
+}
+
+export interface ChainView {
+  /** the contract's record of an auction, once its open is on chain */
+  auction(auctionId: string): Promise<ChainAuction | undefined>;
+}
+
+/** Subscribes to the meter readings the node admits; returns the unsubscribe. */
+export type ReadingFeed = (onReading: (r: MeterReading) => void) => () => void;
