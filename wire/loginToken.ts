@@ -33,7 +33,8 @@ export function makeLoginToken(meterKey: KeyPair, meterId: string, now = Date.no
 
 // canonical base64url only: the nonce's 16 characters are exactly 12 bytes; the signature's
 // last character carries 2 bits and 4 zero bits, so only A, Q, g or w may stand there
-const TOKEN_RE = /^v1\.([0-9]{1,15})\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{85}[AQgw])$/;
+export const LOGIN_TOKEN_PATTERN = /^v1\.([0-9]{1,15})\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{85}[AQgw])$/;
+const TOKEN_RE = LOGIN_TOKEN_PATTERN;
 
 /** Returns undefined when the token is good, else the reason. Does not check replay. */
 export function checkLoginToken(

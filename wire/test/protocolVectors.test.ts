@@ -6,10 +6,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { canonicalize } from '../canonicalJson.js';
 import { createCodec } from '../codec.js';
 import { keyPairFromSeed, publicKeyObject, verifyBytes } from '../keys.js';
-import { checkLoginToken } from '../loginToken.js';
+import { checkLoginToken, LOGIN_TOKEN_PATTERN } from '../loginToken.js';
+import { signature as signatureSchema, reqId as reqIdSchema, isoDate } from '../../schemas/common.js';
 import { checkCertificate } from '../../csm-registry/certificate.js';
 import { verifyCertificateRequest } from '../../csm-registry/certificateRequest.js';
 import { validators } from '../../csm-registry/registryValidators.js';
@@ -131,4 +133,21 @@ test('(b) certificates: signed by the registry key, valid inside their window, o
   assert.equal(v.certificateNextPeriod.certificate.validTo, '2026-11-23T00:00:00.000Z');
   assert.equal(v.certificateNextPeriod.period, v.certificate.period + 1);
   assert.notEqual(v.certificateNextPeriod.certificate.tag, v.certificate.certificate.tag);
+});
+
+test('PROTOCOL.md quotes the code: token and signature patterns, date and reqId formats, the vectors\' fixed inputs', () => {
+  const doc = readFileSync(fileURLToPath(new URL('../../../PROTOCOL.md', import.meta.url)), 'utf8');
+  const quoted = (what: string, s: string) => assert.ok(doc.includes(s), `PROTOCOL.md should quote ${what}: ${s}`);
+  quoted('the login token pattern', LOGIN_TOKEN_PATTERN.source);
+  quoted('the canonical signature pattern', signatureSchema.pattern);
+  quoted('the reqId alphabet', reqIdSchema.pattern);
+  assert.equal(reqIdSchema.minLength, 16);
+  assert.equal(reqIdSchema.maxLength, 64);
+  quoted('the date format', isoDate.pattern);
+  quoted('the login signing input', 'tmi-login:v1:');
+  quoted('the login ts', v.loginToken.ts);
+  quoted('the login nonce', v.loginToken.nonce);
+  quoted('the certificate request nonce', v.certificateRequest.body.nonce);
+  quoted('the certificate period', `period ${v.certificate.period}`);
+  quoted('the next certificate period', `period ${v.certificateNextPeriod.period}`);
 });
