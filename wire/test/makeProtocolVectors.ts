@@ -1,7 +1,7 @@
 /**
  * The test vectors of PROTOCOL.md (`wire/test/protocolVectors.json`), made with the code:
- * a canonical-JSON case, a signed bid-offer envelope, a login token, a certificate request
- * and the certificates the registry issues for it (and, near the end of the period, for the
+ * a canonical-JSON case, a signed bid-offer and meter-reading, a login token, a certificate
+ * request, the certificate's on-chain tx, and the certificates the registry issues for it (and, near the end of the period, for the
  * next period). Fixed keys (32-byte seeds = SHA-256 of a name), fixed dates and nonces;
  * Ed25519 signatures are deterministic (RFC 8032), so the file is byte-for-byte stable.
  *
@@ -21,7 +21,7 @@ import { loginTokenMessage, makeLoginToken } from '../loginToken.js';
 import { certificateRequestSigningBytes, signCertificateRequest } from '../../csm-registry/certificateRequest.js';
 import { certificateSigningBytes } from '../../csm-registry/certificate.js';
 import { createRegistryStore, DEFAULT_CERT_PERIOD_MS, type RegistryDb } from '../../csm-registry/registryStore.js';
-import type { BidOffer, Certificate } from '../../schemas/types.js';
+import type { BidOffer, Certificate, Envelope, MeterReading } from '../../schemas/types.js';
 
 export const VECTOR_KEY_NAMES = ['meter', 'pseudonym', 'pseudonymNext', 'registry'] as const;
 export type VectorKeyName = (typeof VECTOR_KEY_NAMES)[number];
@@ -57,6 +57,21 @@ export const INPUTS = {
     feeder: 'F1',
     bid: { type: 'sell', energy: { unit: 'Wh', value: 1500 }, price: { unit: 'millicents/kWh', value: 8200 } },
   }),
+  readingDate: '2026-11-21T10:30:05.000Z',
+  readingReqId: 'protocol-vector-reading-0001',
+  readingParameters: (address: string): MeterReading => ({
+    address,
+    interval: { start: '2026-11-21T10:15:00.000Z', end: '2026-11-21T10:30:00.000Z' },
+    seq: 0,
+    producedWh: 412,
+    consumedWh: 230,
+    chargedWh: 150,
+    dischargedWh: 0,
+    socPermille: 640,
+  }),
+  certificateTxDate: '2026-11-21T10:14:01.000Z',
+  certificateReqId: 'protocol-vector-cert-0001',
+  certificateTxReqId: 'protocol-vector-tx-0001',
   /** RFC 8785 corner cases: member order by UTF-16 code units, number and string forms */
   canonicalInput: '{"b":[1.0,-0,1e21,0.000001,1e-7,8.2,100],"a":"é\\u0000\\"\\u001f/","€":1,"😀":2,"z":{"y":true,"x":null}}',
 } as const;
@@ -89,6 +104,13 @@ export async function makeProtocolVectors(): Promise<Record<string, unknown>> {
   const bid = signEnvelope(keys.pseudonym, 'bid-offer', INPUTS.bidParameters(keys.pseudonym.address), { reqId: INPUTS.bidReqId, date: INPUTS.bidDate });
   const { signature: bidSignature, ...bidUnsigned } = bid;
 
+  const reading = signEnvelope(keys.pseudonym, 'meter-reading', INPUTS.readingParameters(keys.pseudonym.address), { reqId: INPUTS.readingReqId, date: INPUTS.readingDate });
+  const { signature: readingSignature, ...readingUnsigned } = reading;
+
+  // [HEM-CERT] the certificate goes on chain as a tx whose tx is a certificate envelope, both signed by the pseudonym
+  const inner = signEnvelope(keys.pseudonym, 'certificate', first.certificate, { reqId: INPUTS.certificateReqId, date: INPUTS.certificateTxDate });
+  const certificateTx = signEnvelope(keys.pseudonym, 'tx', { tx: inner as unknown as Envelope<'tx'>['parameters']['tx'] }, { reqId: INPUTS.certificateTxReqId, date: INPUTS.certificateTxDate });
+
   const certificateVector = (c: typeof first, periodOf: string) => ({
     registryClock: c.request.date,
     period: Math.floor(Date.parse(periodOf) / DEFAULT_CERT_PERIOD_MS),
@@ -111,6 +133,13 @@ export async function makeProtocolVectors(): Promise<Record<string, unknown>> {
       signature: bidSignature,
       envelope: encode(bid).toString('utf8'),
     },
+    meterReading: {
+      signer: 'pseudonym',
+      unsigned: readingUnsigned,
+      signingInput: canonicalize(readingUnsigned),
+      signature: readingSignature,
+      envelope: encode(reading).toString('utf8'),
+    },
     loginToken: {
       signer: 'meter',
       meterId: INPUTS.meterId,
@@ -125,6 +154,12 @@ export async function makeProtocolVectors(): Promise<Record<string, unknown>> {
       body: first.request,
     },
     certificate: { signer: 'registry', ...certificateVector(first, first.certificate.validFrom) },
+    certificateTx: {
+      signer: 'pseudonym',
+      innerSigningInput: canonicalize((({ signature: _s, ...u }) => u)(inner)),
+      signingInput: canonicalize((({ signature: _s, ...u }) => u)(certificateTx)),
+      envelope: encode(certificateTx).toString('utf8'),
+    },
     certificateNextPeriod: {
       signer: 'registry',
       request: next.request,

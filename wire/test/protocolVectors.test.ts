@@ -26,6 +26,8 @@ const v = JSON.parse(text) as {
   keys: Record<'meter' | 'pseudonym' | 'pseudonymNext' | 'registry', KeyVector>;
   canonicalJson: { input: string; canonical: string };
   bidOffer: { unsigned: Record<string, unknown> & { clientId: string; reqId: string; date: string }; signingInput: string; signature: string; envelope: string };
+  meterReading: { unsigned: Record<string, unknown> & { date: string }; signingInput: string; signature: string; envelope: string };
+  certificateTx: { innerSigningInput: string; signingInput: string; envelope: string };
   loginToken: { meterId: string; ts: string; nonce: string; signingInput: string; token: string };
   certificateRequest: { signingInput: string; body: CertificateRequest };
   certificate: CertificateVector;
@@ -75,6 +77,34 @@ test('(b) bid-offer: the envelope decodes with the codec (schema, address = sign
   const codec = createCodec({ now: () => at });
   codec.decode(b.envelope);
   assert.throws(() => codec.decode(b.envelope), { code: 'REPLAYED' });
+});
+
+test('(b) meter-reading: decodes with the codec, signed by the pseudonym, and fails once changed', () => {
+  const r = v.meterReading;
+  const at = Date.parse(r.unsigned.date);
+  const env = createCodec({ now: () => at }).decode(r.envelope);
+  assert.equal(env.operation, 'meter-reading');
+  assert.equal(env.clientId, v.keys.pseudonym.publicKeyHex);
+  const { signature, ...unsigned } = env;
+  assert.equal(signature, r.signature);
+  assert.equal(canonicalize(unsigned), r.signingInput);
+  assert.throws(() => createCodec({ now: () => at }).decode(r.envelope.replace('"seq":0', '"seq":1')), { code: 'BAD_SIGNATURE' });
+});
+
+test('(b) certificate tx: the outer tx and the inner certificate envelope decode, both by the pseudonym; the certificate is the registry\'s', () => {
+  const t = v.certificateTx;
+  const outer = createCodec({ now: () => Date.parse(JSON.parse(t.envelope).date as string) }).decode(t.envelope);
+  assert.equal(outer.operation, 'tx');
+  assert.equal(outer.clientId, v.keys.pseudonym.publicKeyHex);
+  const { signature: _o, ...outerUnsigned } = outer;
+  assert.equal(canonicalize(outerUnsigned), t.signingInput);
+  const inner = createCodec().decodeValue((outer.parameters as { tx: unknown }).tx, { replayCheck: false });
+  assert.equal(inner.operation, 'certificate');
+  assert.equal(inner.clientId, v.keys.pseudonym.publicKeyHex);
+  const { signature: _i, ...innerUnsigned } = inner;
+  assert.equal(canonicalize(innerUnsigned), t.innerSigningInput);
+  assert.deepEqual(inner.parameters, v.certificate.certificate);
+  assert.equal(checkCertificate(inner.parameters, v.keys.registry.publicKeyHex), undefined);
 });
 
 test('(b) login token: the broker\'s check accepts it at its ts for its meter only', () => {
