@@ -27,7 +27,7 @@ import { createMemoryTokenStore, createRedisTokenStore, tokenKey, type LoginToke
 import type { Rejection } from './brokerErrors.js';
 import { clientErrorReason, createBrokerMetrics, portOf, serveMetrics } from './brokerMetrics.js';
 import { DirectoryCache, type DirectoryCacheOptions } from './directoryCache.js';
-import { createEdgeValidator, type Login } from './edgeValidator.js';
+import { createEdgeValidator, reqIdOf, type Login } from './edgeValidator.js';
 import type { MeterDirectory, Role } from './meterDirectory.js';
 import { ConnectionGuard } from './connectionGuard.js';
 import { guardMqRecursion } from './mqStackGuard.js';
@@ -288,6 +288,9 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     if (notify) sendError(session.login.meterId, rej, packet.topic);
   }
 
+  const payloadOf = (packet: PublishPacket): Buffer =>
+    typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
+
   aedes.authorizePublish = (client, packet, done) => {
     // a will (refused at login) or a client without a session: never published
     if (client === null) return done(new Error('NO_CLIENT'));
@@ -298,10 +301,13 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       const t = now();
       const notify = t - session.lastRateErrorAt >= 1000;
       if (notify) session.lastRateErrorAt = t;
-      rejectPacket(session, packet, { code: 'RATE_LIMITED', reason: `more than ${rate?.messagesPerSecond}/s (burst ${rate?.burst})` }, notify);
+      // [EDGE-reqId] the reqId is read only for the one message that is answered
+      const reqId = notify ? reqIdOf(payloadOf(packet), maxPayloadBytes) : undefined;
+      const reason = `more than ${rate?.messagesPerSecond}/s (burst ${rate?.burst})`;
+      rejectPacket(session, packet, reqId === undefined ? { code: 'RATE_LIMITED', reason } : { code: 'RATE_LIMITED', reason, reqId }, notify);
       return done(null);
     }
-    const payload = typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
+    const payload = payloadOf(packet);
     const verdict = validator.check(session.login, packet.topic, payload, packet.retain);
     const finish = (v: Awaited<typeof verdict>) => {
       if (!v.ok) {

@@ -13,6 +13,10 @@
  *   [EDGE-10] an address clientId is the login's key or a pseudonym certified to it   NOT_YOUR_ID
  *   [EDGE-11] replay: fresh (clientId, reqId), date within skew   REPLAYED / STALE_DATE
  *
+ * [EDGE-reqId] Every rejection of a payload that parses (≤ maxBytes, JSON, a string reqId of
+ * ≤ 64 characters) carries that reqId, whichever step refused it; an unparseable or oversize
+ * payload's carries none.
+ *
  * Steps 1–2 always run; 3–11 only for topics under tmi/v1/ and when validation is on.
  * Replay is last so that a rejected message never uses up its reqId. The result is
  * synchronous unless a pseudonym owner is not cached (then a Promise), so messages of
@@ -72,6 +76,22 @@ function readableReqId(value: unknown): string | undefined {
   return typeof r === 'string' && r.length <= 64 ? r : undefined;
 }
 
+/**
+ * [EDGE-reqId] The reqId of a refused publish, for its error message, when the payload can be
+ * read: at most `maxBytes`, JSON, an object whose `reqId` is a string of ≤ 64 characters.
+ * Otherwise undefined (the error then carries no reqId). Used by the refusals that come before
+ * the envelope is parsed (ACL, retain, route, size, rate), so every error about a publish
+ * whose envelope could be parsed names it.
+ */
+export function reqIdOf(payload: Buffer, maxBytes: number): string | undefined {
+  if (payload.length === 0 || payload.length > maxBytes) return undefined;
+  try {
+    return readableReqId(JSON.parse(payload.toString('utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
 export function createEdgeValidator(opts: EdgeValidatorOptions): EdgeValidator {
   const { codec, cache, maxBytes } = opts;
   const validate = opts.validate ?? true;
@@ -110,11 +130,11 @@ export function createEdgeValidator(opts: EdgeValidatorOptions): EdgeValidator {
   function check(login: Login, topic: string, payload: Buffer, retain: boolean): Verdict | Promise<Verdict> {
     // [EDGE-1]
     if (!canPublish(login.role, login.meterId, topic)) {
-      return reject('NOT_AUTHORIZED_TOPIC', `role ${login.role} may not publish on ${topic}`);
+      return reject('NOT_AUTHORIZED_TOPIC', `role ${login.role} may not publish on ${topic}`, reqIdOf(payload, maxBytes));
     }
     // [EDGE-2]
     if (retain && !canRetain(login.role, topic)) {
-      return reject('RETAIN_NOT_ALLOWED', `no retained messages on ${topic} from role ${login.role}`);
+      return reject('RETAIN_NOT_ALLOWED', `no retained messages on ${topic} from role ${login.role}`, reqIdOf(payload, maxBytes));
     }
     if (!validate || !topic.startsWith(TOPIC_PREFIX)) return OK;
     // an empty retained publish clears the retained message [MQTT-3.3.1-10]
@@ -122,7 +142,7 @@ export function createEdgeValidator(opts: EdgeValidatorOptions): EdgeValidator {
 
     // [EDGE-3]
     const route = routeOf(topic);
-    if (route === undefined) return reject('TOPIC_MISMATCH', `no operation is carried on ${topic}`);
+    if (route === undefined) return reject('TOPIC_MISMATCH', `no operation is carried on ${topic}`, reqIdOf(payload, maxBytes));
 
     // [EDGE-4]
     if (payload.length > maxBytes) return reject('MESSAGE_TOO_LARGE', `bytes=${payload.length} limit=${maxBytes}`);

@@ -2,8 +2,9 @@
  * MeterDirectory over the registry's HTTP API (DESIGN §4), through the registry's own
  * typed client (schema-checked responses, size caps, timeouts):
  *   GET /v1/meters/:meterId, GET /v1/pseudonyms/:address, GET /v1/revocations?since=
- * A pseudonym counts as certified only inside its validity window (± skew) and while
- * its meter is active.
+ * A pseudonym counts as certified until its certificate expires (+ skew) — from the moment it
+ * is issued, also a next-period certificate issued ahead of its validFrom — and while its
+ * meter is active.
  */
 import { RegistryClient } from '../csm-registry/client.js';
 import { createHttpTransport, type HttpTransport } from '../csm-registry/httpTransport.js';
@@ -44,8 +45,10 @@ export function createHttpDirectory(o: HttpDirectoryOptions): MeterDirectory {
     async pseudonymOwner(address) {
       const p = await client.findPseudonym(address);
       if (p === undefined || p.status !== 'active') return undefined;
-      const t = now();
-      if (Date.parse(p.validFrom) - skew > t || Date.parse(p.validTo) + skew < t) return undefined;
+      // [SYBIL] not before validFrom: near a period's end the registry certifies the next
+      // period's pseudonym ahead of it, and the HEM puts that certificate on chain and bids for
+      // deliveries in that period with it before the period starts (the chain checks coverage)
+      if (Date.parse(p.validTo) + skew < now()) return undefined;
       return p.meterId;
     },
     async revokedSince(since): Promise<RevocationPage> {

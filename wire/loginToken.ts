@@ -13,20 +13,28 @@ import { signBytes, verifyBytes, type KeyPair } from './keys.js';
 
 export type LoginTokenError = 'TOKEN_MALFORMED' | 'TOKEN_EXPIRED' | 'TOKEN_BAD_SIGNATURE' | 'TOKEN_REPLAYED';
 
-function message(meterId: string, ts: string, nonce: string): Buffer {
+/** The bytes the meter key signs: UTF-8 of `tmi-login:v1:<meterId>:<ts>:<nonce>`. */
+export function loginTokenMessage(meterId: string, ts: string, nonce: string): Buffer {
   return Buffer.from(`tmi-login:v1:${meterId}:${ts}:${nonce}`, 'utf8');
 }
+const message = loginTokenMessage;
 
-export function makeLoginToken(meterKey: KeyPair, meterId: string, now = Date.now()): string {
+const NONCE_RE = /^[A-Za-z0-9_-]{16}$/;
+
+/** `nonce`: 16 base64url characters (12 bytes); default random. Fixed only in test vectors. */
+export function makeLoginToken(meterKey: KeyPair, meterId: string, now = Date.now(), nonce = randomBytes(12).toString('base64url')): string {
+  if (!NONCE_RE.test(nonce) || Buffer.from(nonce, 'base64url').toString('base64url') !== nonce) {
+    throw new Error(`BAD_NONCE nonce=${nonce} expected=16 base64url characters`);
+  }
   const ts = String(Math.floor(now));
-  const nonce = randomBytes(12).toString('base64url');
   const sig = signBytes(meterKey, message(meterId, ts, nonce)).toString('base64url');
   return `v1.${ts}.${nonce}.${sig}`;
 }
 
 // canonical base64url only: the nonce's 16 characters are exactly 12 bytes; the signature's
 // last character carries 2 bits and 4 zero bits, so only A, Q, g or w may stand there
-const TOKEN_RE = /^v1\.([0-9]{1,15})\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{85}[AQgw])$/;
+export const LOGIN_TOKEN_PATTERN = /^v1\.([0-9]{1,15})\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]{85}[AQgw])$/;
+const TOKEN_RE = LOGIN_TOKEN_PATTERN;
 
 /** Returns undefined when the token is good, else the reason. Does not check replay. */
 export function checkLoginToken(

@@ -179,6 +179,36 @@ test('retained messages: auction-open retained by the aggregator reaches a later
   assert.equal(errs.errors()[0]!.code, 'RETAIN_NOT_ALLOWED');
 });
 
+test('[EDGE-reqId] every error about a publish whose envelope parses carries its reqId, whichever step refused it', async () => {
+  const c = await connect(alice);
+  const errs = await Inbox.subscribe(c, `tmi/v1/clients/${alice.meterId}/errors`);
+  const reqIdIn = (b: Buffer) => (JSON.parse(b.toString()) as { reqId: string }).reqId;
+  const cases: { name: string; topic: string; payload: Buffer; retain?: boolean; code: string; reqId: string | undefined }[] = [];
+  // [EDGE-1] a topic the hem role may not publish on (under tmi/v1/ and outside it)
+  const onSchedule = signedBid(alice.pseudonym, 'A1');
+  cases.push({ name: 'acl', topic: 'tmi/v1/schedule', payload: onSchedule, code: 'NOT_AUTHORIZED_TOPIC', reqId: reqIdIn(onSchedule) });
+  const elsewhere = signedBid(alice.pseudonym, 'A1');
+  cases.push({ name: 'acl outside tmi/v1', topic: 'home/battery', payload: elsewhere, code: 'NOT_AUTHORIZED_TOPIC', reqId: reqIdIn(elsewhere) });
+  // [EDGE-2] a retained bid
+  const retained = signedBid(alice.pseudonym, 'A1');
+  cases.push({ name: 'retain', topic: 'tmi/v1/auctions/A1/bids', payload: retained, retain: true, code: 'RETAIN_NOT_ALLOWED', reqId: reqIdIn(retained) });
+  // [EDGE-6] after the parse, as before
+  const wrongOp = signedBid(alice.pseudonym, 'A1');
+  cases.push({ name: 'wrong operation', topic: 'tmi/v1/readings', payload: wrongOp, code: 'TOPIC_MISMATCH', reqId: reqIdIn(wrongOp) });
+  // an envelope that cannot be parsed: no reqId, whichever step refused it
+  cases.push({ name: 'acl, not JSON', topic: 'tmi/v1/schedule', payload: Buffer.from('{"reqId":"abcdefghijklmnop"'), code: 'NOT_AUTHORIZED_TOPIC', reqId: undefined });
+  cases.push({ name: 'not JSON', topic: 'tmi/v1/auctions/A1/bids', payload: Buffer.from('{"reqId":"abcdefghijklmnop"'), code: 'MALFORMED_JSON', reqId: undefined });
+
+  for (const [i, k] of cases.entries()) {
+    await c.publishAsync(k.topic, k.payload, { qos: 1, retain: k.retain ?? false });
+    await errs.waitFor(() => errs.errors().length === i + 1, 5000, `error for ${k.name}`);
+    const e = errs.errors()[i]!;
+    assert.equal(e.code, k.code, `${k.name}: ${e.reason}`);
+    assert.equal(e.topic, k.topic, k.name);
+    assert.equal(e.reqId, k.reqId, `${k.name}: reqId`);
+  }
+});
+
 test('rate limit: past the burst, publishes are dropped with RATE_LIMITED', async () => {
   const rl = await startBroker({ ratePerClient: { messagesPerSecond: 5, burst: 5 } });
   const m = enrollMeter(rl.dir, 'meter-rl');
@@ -188,8 +218,15 @@ test('rate limit: past the burst, publishes are dropped with RATE_LIMITED', asyn
   try {
     const bids = await Inbox.subscribe(sub, 'tmi/v1/auctions/+/bids');
     const errs = await Inbox.subscribe(c, `tmi/v1/clients/${m.meterId}/errors`);
-    for (let i = 0; i < 20; i++) c.publish('tmi/v1/auctions/X/bids', signedBid(m.pseudonym, 'X'), { qos: 0 });
+    const sent = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const b = signedBid(m.pseudonym, 'X');
+      sent.add((JSON.parse(b.toString()) as { reqId: string }).reqId);
+      c.publish('tmi/v1/auctions/X/bids', b, { qos: 0 });
+    }
     await errs.waitFor(() => errs.errors().some((e) => e.code === 'RATE_LIMITED'), 5000, 'RATE_LIMITED');
+    const limited = errs.errors().find((e) => e.code === 'RATE_LIMITED')!;
+    assert.ok(limited.reqId !== undefined && sent.has(limited.reqId), `RATE_LIMITED names the refused message's reqId (${limited.reqId})`);
     await bids.waitFor(() => bids.messages.length >= 5, 5000, 'the burst');
     await sleep(300);
     assert.ok(bids.messages.length >= 5 && bids.messages.length <= 7, `forwarded ${bids.messages.length}`);

@@ -6,7 +6,7 @@ import type { Command } from '../command.js';
 const spec: OptionSpec = {
   registry: { type: 'string', describe: 'registry URL', default: 'http://127.0.0.1:8470', env: 'TMI_REGISTRY_URL' },
   'admin-token': { type: 'string', describe: 'admin token, or a file holding it', env: 'TMI_ADMIN_TOKEN' },
-  key: { type: 'string', describe: 'HEM key file (tmi keygen), a JSON text with address/publicKey, or a hex public key' },
+  key: { type: 'string', describe: 'the meter public key as 64 hex digits, or a tmi keygen key file, or a JSON text with "address" (hex)' },
   'meter-id': { type: 'string', describe: 'meter id (MQTT username of the HEM)' },
   serial: { type: 'string', describe: 'meter serial number' },
   'meter-type': { type: 'string', describe: 'meter type, e.g. "Landis+Gyr E450"' },
@@ -45,7 +45,10 @@ export async function readPublicKey(arg: string): Promise<string> {
     if (!/^[0-9a-f]{64}$/.test(address)) throw new UsageError('--key: address is not 64 lowercase hex digits');
     fromAddress = address;
   }
-  if (typeof publicKey === 'string') {
+  if (typeof publicKey === 'string' && /^[0-9a-f]{64}$/.test(publicKey)) {
+    fromPublicKey = publicKey; // the registry's encoding
+  } else if (typeof publicKey === 'string') {
+    // the base64 "publicKey" of a tmi keygen file, read for compatibility (its "address" is the same key in hex)
     const raw = Buffer.from(publicKey, 'base64');
     if (raw.length !== 32 || raw.toString('base64') !== publicKey) throw new UsageError('--key: publicKey is not base64 of 32 bytes');
     fromPublicKey = raw.toString('hex');
@@ -69,9 +72,10 @@ export const enroll: Command = {
                   --programme <TE|RE|RE+TE> [--role hem]
 
 Enrolls a meter (POST /v1/meters) with the public key of the HEM's meter key and
-prints the meter record as JSON. --key takes a key file written by \`tmi keygen\`
-(only its public part is read), a JSON text with "address" (hex) or "publicKey"
-(base64), or the 64-hex-digit public key itself.
+prints the meter record as JSON. The registry takes the public key in one encoding:
+64 lowercase hex digits, the key's address (PROTOCOL.md). --key gives it as those 64
+hex digits, or as a key file written by \`tmi keygen\` (its "address" is read, never
+its seed), or as a JSON text with "address" (hex).
 
 ${formatOptions(spec)}
 `,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeKeyFile } from '../../wire/keyFile.js';
 import { generateKeyPair } from '../../wire/keys.js';
-import { readPublicKey } from '../../cli/commands/enroll.js';
+import { enroll, readPublicKey } from '../../cli/commands/enroll.js';
 
 test('tmi enroll --key: key file, JSON text, hex; refuses inconsistent or foreign input', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tmi-enroll-key-'));
@@ -18,6 +18,7 @@ test('tmi enroll --key: key file, JSON text, hex; refuses inconsistent or foreig
     await writeFile(pubOnly, JSON.stringify({ publicKey: Buffer.from(kp.publicKey).toString('base64') }), { mode: 0o644 });
     assert.equal(await readPublicKey(pubOnly), kp.address, 'a public key file needs no 0600');
     assert.equal(await readPublicKey(JSON.stringify({ address: kp.address })), kp.address);
+    assert.equal(await readPublicKey(JSON.stringify({ publicKey: kp.address })), kp.address, 'publicKey in hex, as the registry takes it');
     assert.equal(await readPublicKey(kp.address.toUpperCase()), kp.address);
     const other = generateKeyPair();
     await assert.rejects(readPublicKey(JSON.stringify({ address: kp.address, publicKey: Buffer.from(other.publicKey).toString('base64') })), /differ/);
@@ -31,4 +32,9 @@ test('tmi enroll --key: key file, JSON text, hex; refuses inconsistent or foreig
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('tmi enroll --help names one encoding of the public key, the registry\'s: hex', () => {
+  assert.match(enroll.help, /64 lowercase hex digits/);
+  assert.doesNotMatch(enroll.help, /base64/);
 });
