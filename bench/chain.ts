@@ -19,6 +19,10 @@ import { slotTime } from '../poe-chain/core/genesis.js';
 import { stateRoot } from '../poe-chain/core/chainState.js';
 import { openChainStore } from '../poe-chain/store/openChainStore.js';
 import { machine } from './machine.js';
+import { availableParallelism } from 'node:os';
+import { createCodec } from '../wire/codec.js';
+import { createVerifiedCodec } from '../poe-chain/node/verifiedCodec.js';
+import { createTxVerifyPool, preverifyTxs, verifyOffThread, type TxVerifyPool } from '../poe-chain/node/txVerifyPool.js';
 
 const TXS = Number(process.env.BENCH_TXS ?? 20_000);
 const PER_BLOCK = Number(process.env.BENCH_BLOCK ?? 1000);
@@ -67,32 +71,64 @@ for (let i = 0, slot = firstSlot; i < txs.length; i += PER_BLOCK, slot++) {
 const buildMs = performance.now() - t0;
 
 // ── import (timed): bytes → JSON → validate → apply → persist, per block ────────
-const dir = await mkdtemp(join(tmpdir(), 'tmi-bench-chain-'));
-let importMs = 0;
-let finalRoot = '';
-let bytes = 0;
-try {
-  const store = await openChainStore(new Level<string, string>(dir), { genesis: testGenesisConfig({ maxTxsPerBlock: Math.max(5000, PER_BLOCK) }) });
-  for (const b of setupBlocks) await store.importBlock(b, { now: Number.MAX_SAFE_INTEGER });
-  const perBlock: number[] = [];
-  const t1 = performance.now();
-  for (const raw of built) {
-    const s = performance.now();
-    bytes += raw.length;
-    const block = JSON.parse(raw) as { parameters: { header: { slot: number } } };
-    await store.importBlock(block, { now: slotTime(f.genesis, block.parameters.header.slot) });
-    perBlock.push(performance.now() - s);
+// run twice from the same blocks: on one thread, then with the verify pool [NODE-verify]
+async function importAll(pool: TxVerifyPool | undefined): Promise<{ ms: number; perBlock: number[]; root: string; bytes: number; offThread: number }> {
+  const dir = await mkdtemp(join(tmpdir(), 'tmi-bench-chain-'));
+  try {
+    const store = await openChainStore(new Level<string, string>(dir), { genesis: testGenesisConfig({ maxTxsPerBlock: Math.max(5000, PER_BLOCK) }) });
+    for (const b of setupBlocks) await store.importBlock(b, { now: Number.MAX_SAFE_INTEGER });
+    const codec = createVerifiedCodec(createCodec({ replayCheck: false }));
+    const perBlock: number[] = [];
+    let bytes = 0;
+    let offThread = 0;
+    const t1 = performance.now();
+    type Parsed = { parameters: { header: { slot: number }; txs: unknown[] } };
+    // with the pool, as a node importing a run of blocks: block k + 1's signatures are checked
+    // off the main thread while block k is imported (the first block: split with the main thread)
+    let parsedNext: Parsed | undefined;
+    let ahead: Promise<number> | undefined;
+    for (let k = 0; k < built.length; k++) {
+      const s = performance.now();
+      bytes += built[k]!.length;
+      const block = parsedNext ?? (JSON.parse(built[k]!) as Parsed);
+      parsedNext = undefined;
+      if (pool) {
+        offThread += ahead ? await ahead : await preverifyTxs(pool, codec, block.parameters.txs);
+        ahead = undefined;
+        if (k + 1 < built.length) {
+          parsedNext = JSON.parse(built[k + 1]!) as Parsed;
+          ahead = verifyOffThread(pool, codec, parsedNext.parameters.txs);
+        }
+      }
+      await store.importBlock(block, { now: slotTime(f.genesis, block.parameters.header.slot), ...(pool ? { codec } : {}) });
+      perBlock.push(performance.now() - s);
+    }
+    const ms = performance.now() - t1;
+    const root = stateRoot(store.state);
+    await store.close();
+    perBlock.sort((x, y) => x - y);
+    return { ms, perBlock, root, bytes, offThread };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
-  importMs = performance.now() - t1;
-  finalRoot = stateRoot(store.state);
-  await store.close();
-  perBlock.sort((a, b) => a - b);
-  if (finalRoot !== stateRoot(state)) throw new Error('bench: imported state differs from the built one');
-  const importTps = Math.round((txs.length * 1000) / importMs);
+}
+
+const THREADS = Math.max(1, availableParallelism() - 1);
+{
+  const one = await importAll(undefined);
+  const pool = createTxVerifyPool(THREADS);
+  const pooled = await importAll(pool);
+  await pool.close();
+  for (const r of [one, pooled]) if (r.root !== stateRoot(state)) throw new Error('bench: imported state differs from the built one');
+  const perBlock = pooled.perBlock;
+  const bytes = pooled.bytes;
+  const finalRoot = pooled.root;
+  const importTps = Math.round((txs.length * 1000) / pooled.ms);
+  const oneTps = Math.round((txs.length * 1000) / one.ms);
   const result = {
     bench: 'chain',
     a: {
-      what: 'follower import: JSON.parse + block/tx signatures (node:crypto) + schema + state rules + state root + level batch on disk, one core',
+      what: 'follower import: JSON.parse + block/tx signatures (node:crypto) + schema + state rules + state root + level batch on disk; importTxPerSecond with the verify pool (signatures on every core), importTxPerSecondOneThread the same blocks on one thread',
       txs: txs.length,
       mix: { meterReadings: Math.ceil(txs.length / 2), bids: Math.floor(txs.length / 2) },
       pseudonyms: PSEUDONYMS,
@@ -100,6 +136,11 @@ try {
       txsPerBlock: PER_BLOCK,
       meanBlockBytes: Math.round(bytes / built.length),
       importTxPerSecond: importTps,
+      importTxPerSecondOneThread: oneTps,
+      poolRatio: Math.round((importTps / oneTps) * 100) / 100,
+      verifyThreads: THREADS,
+      verifiedOffMainThread: pooled.offThread,
+      poolTarget: 1.6,
       importMsPerBlock: { median: Math.round(perBlock[perBlock.length >> 1]! * 10) / 10, max: Math.round(perBlock[perBlock.length - 1]! * 10) / 10 },
       buildTxPerSecond: Math.round((txs.length * 1000) / buildMs),
       buildNote: 'producer: decode + apply each candidate, roots, sign; no persistence',
@@ -112,6 +153,4 @@ try {
     machine: machine(),
   };
   process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-} finally {
-  await rm(dir, { recursive: true, force: true });
 }

@@ -47,6 +47,7 @@ import { BlockTree, type TreeNode } from './blockTree.js';
 import { auctionView, walletView, type WalletView } from './chainQueries.js';
 import { EquivocationWatch } from './equivocationWatch.js';
 import { createVerifiedCodec } from './verifiedCodec.js';
+import { createTxVerifyPool, preverifyTxs } from './txVerifyPool.js';
 import { AdmissionQueue, type AdmissionQueueStats } from './admissionQueue.js';
 import { Mempool, type AdmitResult, type MempoolStats } from './mempool.js';
 import { NO_JOURNAL, TxJournal } from './txJournal.js';
@@ -78,6 +79,11 @@ export interface ChainNodeOptions {
   admissionLimit?: { highWater?: number; highWaterBytes?: number };
   /** most transactions per block (default and cap: genesis maxTxsPerBlock) */
   maxTxsPerBlock?: number;
+  /**
+   * [NODE-verify] worker threads that check the signatures of an imported block's
+   * transactions beside the main thread (default 0: all on the main thread)
+   */
+  verifyThreads?: number;
   /** most bytes of transactions per block (default 8 MiB) */
   maxBlockBytes?: number;
   /** [NODE-future] blocks up to this many slots ahead are held until due; later ones refused (default 8) */
@@ -214,6 +220,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   // messages: wrappers and sync messages with the replay guard; transactions and blocks without
   const msgCodec = createCodec({ now, replayCheck: true });
   const txCodec = createVerifiedCodec(chainCodec());
+  const verifyPool = (o.verifyThreads ?? 0) > 0 ? createTxVerifyPool(o.verifyThreads!) : undefined;
   const events = new EventEmitter();
 
   // ── head, tree, pools ─────────────────────────────────────────────────────
@@ -532,6 +539,10 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       rejectBlock({ ...at, producer: h.producer, code: 'SLOT_IN_FUTURE', message: `SLOT_IN_FUTURE slot=${h.slot} ahead=${ahead} holdSlots=${holdSlots}`, source });
       return { outcome: 'rejected', ...at };
     }
+    // [NODE-verify] a large block's signatures are checked on every core first (pure speed:
+    // the import steps below apply every rule whatever the pool found)
+    const txs = (raw as { parameters?: { txs?: unknown } }).parameters?.txs;
+    if (verifyPool && Array.isArray(txs) && txs.length >= 64) await preverifyTxs(verifyPool, txCodec, txs);
     // validation: the core's import steps against the parent's state
     let applied: AppliedBlock;
     try {
@@ -1053,6 +1064,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       else delete (mqtt as { handleMessage?: unknown }).handleMessage;
       admission.clear(); // still in the journal: admitted again at the next start
       await node.idle();
+      await verifyPool?.close();
       if (mqtt.connected) {
         try {
           await mqtt.unsubscribeAsync(topics);

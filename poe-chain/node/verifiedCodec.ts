@@ -15,6 +15,8 @@ import { txId } from '../core/txId.js';
 export interface VerifiedCodec extends Codec {
   /** ids remembered */
   readonly size: number;
+  /** remembers an id verified elsewhere (a worker of the verify pool, with the same codec rules) */
+  remember(id: string): void;
 }
 
 export function createVerifiedCodec(base: Codec, maxIds = 100_000): VerifiedCodec {
@@ -29,13 +31,18 @@ export function createVerifiedCodec(base: Codec, maxIds = 100_000): VerifiedCode
     }
     if (ids.has(id)) return value as AnyEnvelope;
     const env = base.decodeValue(value, o);
+    remember(id);
+    return env;
+  }
+  function remember(id: string): void {
+    if (ids.has(id)) return;
     if (ids.size >= maxIds) ids.delete(ids.values().next().value!);
     ids.add(id);
-    return env;
   }
   return {
     decode: (data) => base.decode(data),
     decodeValue,
+    remember,
     get replay() {
       return base.replay;
     },
