@@ -16,7 +16,7 @@ import { isWireError } from '../wire/errors.js';
 import type { KeyPair } from '../wire/keys.js';
 import { paymentMillicents } from '../wire/quantities.js';
 import type { AnyEnvelope, AuctionOpen, AuctionResult, Envelope, MeterReading, OpenBid } from '../schemas/types.js';
-import { decide, type Decision, type HomeForecast } from '../tcr/decide.js';
+import { decide, type Decision, type DecisionTrace, type HomeForecast } from '../tcr/decide.js';
 import type { TcrParams } from '../tcr/tcrParams.js';
 import { sealBid } from '../poe-chain/core/auction/sealedBid.js';
 import { cpf } from './cpf.js';
@@ -47,6 +47,34 @@ export interface BidRecord {
   readonly reason: string | null;
   readonly delivery: { start: string; end: string };
   readonly award?: { energyWh: number; priceMcPerKWh: number; powerW: number; deliverWh: number };
+  /** what decide() was given and its trace (records made before this field have none) */
+  readonly inputs?: { soc: number; forecast: HomeForecast; speed: number; trace: DecisionTrace };
+}
+
+/** An auction the HEM did not answer and did not store (no pseudonym, device, sealed key). */
+export interface SkippedAuction {
+  readonly auctionId: string;
+  readonly atMs: number;
+  readonly reason: string;
+  readonly why?: string;
+  readonly delivery: { start: string; end: string };
+}
+
+/** Read-only history for the home page (hem/homePage/): in memory, bounded, since start. */
+export interface EmsHistory {
+  readonly records: readonly BidRecord[];
+  readonly skipped: readonly SkippedAuction[];
+  /** auction results received over MQTT, by auction id */
+  readonly results: ReadonlyMap<string, AuctionResult>;
+  /** readings made since start, oldest first */
+  readonly readings: readonly MeterReading[];
+}
+
+const HISTORY_MAX = 400;
+function remember<K, V>(m: Map<K, V>, k: K, v: V): void {
+  m.delete(k);
+  m.set(k, v);
+  if (m.size > HISTORY_MAX) m.delete(m.keys().next().value as K);
 }
 
 export interface SessionHandlers {
@@ -90,6 +118,8 @@ export interface Ems {
   status(): HemStatus;
   readonly pump: OutboxPump;
   readonly session: MqttSession | undefined;
+  /** read-only: what the home page shows */
+  history(): EmsHistory;
 }
 
 export function createEms(o: EmsOptions): Ems {
@@ -97,6 +127,9 @@ export function createEms(o: EmsOptions): Ems {
   const log = o.log;
   const codec = createCodec({ skewMs: o.skewMs ?? 120_000, now, replayCheck: false });
   const answered = new Map<string, BidRecord>();
+  const skipped = new Map<string, SkippedAuction>();
+  const results = new Map<string, AuctionResult>();
+  const readings: MeterReading[] = [];
   let session: MqttSession | undefined;
   let lastMetered: number | undefined; // end of the last metered interval
   let lastReading: MeterReading | undefined;
@@ -227,6 +260,8 @@ export function createEms(o: EmsOptions): Ems {
     lastMetered = i.endMs;
     if (reading) {
       lastReading = reading;
+      readings.push(reading);
+      if (readings.length > HISTORY_MAX) readings.shift();
       log.info(
         {
           event: 'reading', seq: reading.seq, address: reading.address, interval: reading.interval, producedWh: reading.producedWh,
@@ -358,6 +393,7 @@ export function createEms(o: EmsOptions): Ems {
     // [HEM-P6] the pseudonym whose certificate covers the delivery interval
     const p = delivery ? o.pseudonyms.signerFor(delivery) : undefined;
     if (!p?.record.cert || !delivery) {
+      remember(skipped, a.auctionId, { auctionId: a.auctionId, atMs: t, reason: p ? 'BAD_DELIVERY_INTERVAL' : 'NO_CERTIFIED_PSEUDONYM', delivery: a.delivery });
       log.warn({ event: 'no-bid', auctionId: a.auctionId, reason: p ? 'BAD_DELIVERY_INTERVAL' : 'NO_CERTIFIED_PSEUDONYM' }, 'cannot bid');
       return;
     }
@@ -373,6 +409,8 @@ export function createEms(o: EmsOptions): Ems {
     // [HDG-BID] never bid what the device cannot deliver
     const limits = o.devices.batteryLimits?.();
     if (limits === null) {
+      const why = o.devices.batteryLimitsWhy?.();
+      remember(skipped, a.auctionId, { auctionId: a.auctionId, atMs: t, reason: 'DEVICE_CANNOT_DELIVER', ...(why ? { why } : {}), delivery: a.delivery });
       log.warn({ event: 'no-bid', auctionId: a.auctionId, reason: 'DEVICE_CANNOT_DELIVER', why: o.devices.batteryLimitsWhy?.() }, 'cannot bid');
       return;
     }
@@ -384,7 +422,7 @@ export function createEms(o: EmsOptions): Ems {
       { event: 'decision', auctionId: a.auctionId, soc: state.soc, forecast, speed: o.speed, bid: decision.bid, reason: decision.reason },
       'auction decided',
     );
-    const base = { auctionId: a.auctionId, decidedAtMs: t, delivery: a.delivery };
+    const base = { auctionId: a.auctionId, decidedAtMs: t, delivery: a.delivery, inputs: { soc: state.soc, forecast, speed: o.speed, trace: decision.trace } };
     if (!decision.bid) {
       const rec: BidRecord = { ...base, bid: null, reason: decision.reason };
       answered.set(a.auctionId, rec);
@@ -399,6 +437,7 @@ export function createEms(o: EmsOptions): Ems {
     const cert = p.record.cert;
     const sealed = a.sealed && a.auctionPublicKey !== undefined;
     if (a.sealed && !sealed) {
+      remember(skipped, a.auctionId, { auctionId: a.auctionId, atMs: t, reason: 'SEALED_WITHOUT_KEY', delivery: a.delivery });
       log.warn({ event: 'no-bid', auctionId: a.auctionId, reason: 'SEALED_WITHOUT_KEY' }, 'sealed auction without a public key');
       return;
     }
@@ -422,6 +461,7 @@ export function createEms(o: EmsOptions): Ems {
   }
 
   async function onResult(r: AuctionResult): Promise<void> {
+    if (answered.has(r.auctionId) || skipped.has(r.auctionId)) remember(results, r.auctionId, r);
     if (r.status !== 'cleared') return;
     const rec = answered.get(r.auctionId);
     if (!rec?.bid || rec.award) return; // not ours, or already executed (retained redelivery)
@@ -463,6 +503,7 @@ export function createEms(o: EmsOptions): Ems {
     },
     status,
     meterDue,
+    history: () => ({ records: [...answered.values()], skipped: [...skipped.values()], results, readings }),
     async start() {
       lastMetered = await o.store.get<number>('s:lastMetered');
       lastReading = await o.store.get<MeterReading>('s:lastReading');

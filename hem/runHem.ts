@@ -30,6 +30,7 @@ import { PseudonymBook, type CertificateIssuer } from './pseudonyms.js';
 import type { HemChain } from './hemChain.js';
 import { createClockWatch } from './clockCheck.js';
 import { requireCjs } from '../wire/requireCjs.js';
+import type { HomePage } from './homePage/homePageServer.js';
 
 export interface HemHandle {
   ems: Ems;
@@ -39,6 +40,8 @@ export interface HemHandle {
   meterKey: KeyPair;
   pseudonyms: PseudonymBook;
   devices: HomeDevices;
+  /** the home page, when the config has `homePage` and it could listen */
+  homePage?: HomePage;
   stop(): Promise<void>;
 }
 
@@ -244,6 +247,25 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       // follow pseudonym rotation (checked once per interval)
       rekey = setInterval(() => void chain?.refresh().catch((err: unknown) => log.error({ err }, 'chain node rekey failed')), cfg.intervalMs);
     }
+    let homePage: HomePage | undefined;
+    if (cfg.homePage) {
+      const { startHomePage } = await import('./homePage/homePageServer.js');
+      const hp = cfg.homePage;
+      homePage = await startHomePage({
+        port: hp.port, host: hp.host, ...(hp.password !== undefined ? { password: hp.password } : {}),
+        log: log.child({ part: 'home-page' }),
+        sources: () => ({
+          meterId: cfg.meterId, now: now(), history: ems.history(), socFraction: devices.batteryState().soc,
+          connected: ems.session?.connected ?? false, tcr: cfg.tcr,
+          currentAddress: pseudonyms.current()?.key.address, programme: pseudonyms.current()?.record.cert?.programme,
+          chain: chain?.node(),
+        }),
+      }).catch((err: unknown) => {
+        // the page is not worth stopping the metering for: say why and run without it
+        log.error({ event: 'home-page-failed', host: hp.host, port: hp.port, err: (err as Error).message }, 'home page not served');
+        return undefined;
+      });
+    }
     log.info({ event: 'hem-started', adapter: devices.kind, intervalMs: cfg.intervalMs, speed: cfg.speed, queued: store.queued }, 'HEM started');
     return {
       ems,
@@ -252,8 +274,10 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       meterKey,
       pseudonyms,
       devices,
+      ...(homePage ? { homePage } : {}),
       async stop() {
         if (rekey) clearInterval(rekey);
+        await homePage?.close();
         await chain?.close();
         await ems.stop();
         await store.close();
