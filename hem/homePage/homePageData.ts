@@ -155,6 +155,7 @@ function electionOf(s: HomeSources, last: MeterReading | undefined) {
     cpfOfLastReading: lastCpf,
     lastReadingGridExchangeWh: last ? Math.abs(last.producedWh - (last.consumedWh + last.chargedWh - last.dischargedWh)) : null,
   };
+  if (!base.validator) return { ...base, ranking: null, notKnownHere: `not a validator: programme ${s.programme ?? 'unknown'} does not produce blocks` };
   if (!s.chain) return { ...base, ranking: null, notKnownHere: NOT_KNOWN_HERE };
   const state = s.chain.state();
   const m = state.meta;
@@ -172,13 +173,15 @@ function electionOf(s: HomeSources, last: MeterReading | undefined) {
       scoredInterval: m.rankingEpoch - 2,
       validators: ranked.length,
       rank: me ? i + 1 : null,
-      /** |P − C| of the scored interval under the genesis rule, Wh */
+      /** the chain's CPF rule (genesis): paper C = consumed + charged; net-exchange C = consumed + charged − discharged */
+      scoreRule: state.genesis.cpfRule,
+      /** |P − C| of the scored interval under that rule, Wh */
       scoreWh: me ? me.score : reading ? readingScore(reading, state.genesis.cpfRule) : null,
       windowWh: me?.windowWh ?? null,
       missingIntervals: me?.missing ?? null,
       decidedBy: decidedBy(ranked),
       first: ranked[0]?.address ?? null,
-      whyNotRanked: me ? null : !base.validator ? 'not a validator (programme TE)' : 'no reading of the scored interval on chain, or the certificate is not on chain',
+      whyNotRanked: me ? null : 'no reading of the scored interval on chain, or the certificate is not on chain',
     },
   };
 }

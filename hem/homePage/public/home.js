@@ -46,7 +46,7 @@
       var r = e.ranking;
       $('rank').textContent = r.rank === null ? 'not ranked' : 'rank ' + r.rank + ' of ' + r.validators;
       $('rankWhy').textContent = 'epoch ' + r.epoch + ' (scores interval ' + r.scoredInterval + ')' +
-        (r.scoreWh === null ? '' : ' · score |P − C| ' + r.scoreWh + ' Wh') +
+        (r.scoreWh === null ? '' : ' · score |P − C| ' + r.scoreWh + ' Wh (chain rule ' + r.scoreRule + ')') +
         ' · first place decided by ' + r.decidedBy + (r.whyNotRanked ? ' · ' + r.whyNotRanked : '');
     }
     var body = $('readings').tBodies[0];
