@@ -5,7 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { pino } from 'pino';
+import { runHem } from '../runHem.js';
+import { generateKeyPair } from '../../wire/keys.js';
+import { captureLog, constantProfile, fakeIssuer, sleep, startPlainBroker, tempDir, waitFor } from './hemFixtures.js';
 import { parseHemConfig, HOME_PAGE_DEFAULT_PORT } from '../hemConfig.js';
 import { startHomePage } from '../homePage/homePageServer.js';
 import { auctionViews, homeView, NOT_KNOWN_HERE, type ChainReader, type HomeSources } from '../homePage/homePageData.js';
@@ -145,4 +149,51 @@ test("home view: today's readings and totals; without a chain node the wallet is
   assert.equal(v.election.ranking, null);
   assert.match(v.election.notKnownHere, /not a validator: programme TE/);
   assert.equal(v.election.lastReadingGridExchangeWh, 50);
+});
+
+test('a HEM whose home page port is taken says so and keeps metering; a served page shows its readings', async () => {
+  const broker = await startPlainBroker();
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  const taken = (blocker.address() as AddressInfo).port;
+  const aggregator = generateKeyPair();
+  const start = async (port: number) => {
+    const cap = captureLog();
+    const cfg = parseHemConfig({
+      meterId: 'meter-hp', dataDir: await tempDir(), broker: { url: broker.url, reconnectMs: 100 }, registry: { url: 'http://127.0.0.1:9' },
+      aggregatorAddress: aggregator.address, intervalMs: 400, speed: 2250, homePage: { port }, adapter: { type: 'sim', initialSoc: 0.8 },
+    });
+    return { cap, hem: await runHem(cfg, { log: cap.log, issuer: fakeIssuer(), profile: constantProfile(0, 500) }) };
+  };
+  try {
+    const a = await start(taken);
+    try {
+      const failed = await waitFor(() => a.cap.events('home-page-failed')[0], 3000, 'home-page-failed');
+      assert.match(String(failed.err), /EADDRINUSE/);
+      assert.equal(a.hem.homePage, undefined);
+      await waitFor(() => a.cap.events('reading').length >= 1, 5000, 'a reading without the page');
+    } finally {
+      await a.hem.stop();
+    }
+    const b = await start(0);
+    try {
+      const url = b.hem.homePage?.url;
+      assert.ok(url, 'served');
+      type Home = { today: { readings: { interval: { start: string }; consumedWh: number }[] } };
+      let home: Home | undefined;
+      for (const until = Date.now() + 5000; Date.now() < until; await sleep(50)) {
+        home = (await (await fetch(`${url}/api/home`)).json()) as Home;
+        if (home.today.readings.length > 0) break;
+      }
+      assert.ok(home && home.today.readings.length > 0, 'the reading on the page');
+      // every reading shown is one the HEM logged, with the same figures
+      const logged = new Map(b.cap.events('reading').map((r) => [(r.interval as { start: string }).start, r.consumedWh]));
+      for (const r of home!.today.readings) assert.equal(r.consumedWh, logged.get(r.interval.start), `consumed Wh of ${r.interval.start} = its reading line`);
+    } finally {
+      await b.hem.stop();
+    }
+  } finally {
+    await new Promise<void>((r) => blocker.close(() => r()));
+    await broker.close();
+  }
 });
