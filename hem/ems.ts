@@ -20,6 +20,7 @@ import { decide, type Decision, type DecisionTrace, type HomeForecast } from '..
 import type { TcrParams } from '../tcr/tcrParams.js';
 import { sealBid } from '../poe-chain/core/auction/sealedBid.js';
 import { cpf } from './cpf.js';
+import { addReading, NO_ENERGY, type EnergyTotals } from './energyTotals.js';
 import type { HemStore, OutboxEntry, StoreWrite } from './hemStore.js';
 import { withBatteryLimits, type HemStatus, type HomeDevices, type IntervalMeasurement } from './homeDevices.js';
 import { fromWireInterval, homeSeconds, intervalAt, toWireInterval, type Interval } from './meteringInterval.js';
@@ -106,6 +107,8 @@ export interface EmsOptions {
   connect(h: SessionHandlers): MqttSession;
   /** [HEM-CLOCK] a date was refused as out of tolerance (by the broker, or by our codec on input) */
   onStaleDate?(): void;
+  /** more figures for status() (runHem: settled earnings from the chain node) */
+  statusExtra?(): Partial<HemStatus>;
   now?: () => number;
   log: Logger;
 }
@@ -136,6 +139,7 @@ export function createEms(o: EmsOptions): Ems {
   let lastBid: { type: 'buy' | 'sell'; energyWh: number } | undefined;
   let lastAwardWh = 0;
   let earnings = 0;
+  let energy: EnergyTotals = NO_ENERGY;
   let meterTimer: NodeJS.Timeout | undefined;
   let rotateTimer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -175,6 +179,8 @@ export function createEms(o: EmsOptions): Ems {
       earningsMillicents: earnings,
       queued: o.store.queued,
       connected: session?.connected ?? false,
+      energyWh: energy,
+      ...o.statusExtra?.(),
     };
   }
 
@@ -251,7 +257,7 @@ export function createEms(o: EmsOptions): Ems {
       const { seq, write } = o.pseudonyms.advanceSeq(signer.key.address);
       reading = readingParams(signer.key.address, i, seq, m);
       const env = signEnvelope(signer.key, 'meter-reading', reading, { date: new Date(now()) });
-      writes.push(write, { type: 'put', key: 's:lastReading', value: reading });
+      writes.push(write, { type: 'put', key: 's:lastReading', value: reading }, { type: 'put', key: 's:energyTotals', value: addReading(energy, reading) });
       enqueue.push({ topic: TOPICS.readings, operation: 'meter-reading', signer: signer.key.address, envelope: env as AnyEnvelope });
     } else {
       log.warn({ event: 'reading-skipped', interval: toWireInterval(i), why: m ? 'no certificate covers the interval' : 'no device data' }, 'no reading');
@@ -260,6 +266,7 @@ export function createEms(o: EmsOptions): Ems {
     lastMetered = i.endMs;
     if (reading) {
       lastReading = reading;
+      energy = addReading(energy, reading);
       readings.push(reading);
       if (readings.length > HISTORY_MAX) readings.shift();
       log.info(
@@ -507,6 +514,7 @@ export function createEms(o: EmsOptions): Ems {
     async start() {
       lastMetered = await o.store.get<number>('s:lastMetered');
       lastReading = await o.store.get<MeterReading>('s:lastReading');
+      energy = (await o.store.get<EnergyTotals>('s:energyTotals')) ?? NO_ENERGY;
       const t = now();
       for (const { value } of await o.store.list<BidRecord>('b:')) {
         answered.set(value.auctionId, value);

@@ -31,6 +31,7 @@ import type { HemChain } from './hemChain.js';
 import { createClockWatch } from './clockCheck.js';
 import { requireCjs } from '../wire/requireCjs.js';
 import type { HomePage } from './homePage/homePageServer.js';
+import { openSettledEarnings } from './settledEarnings.js';
 
 export interface HemHandle {
   ems: Ems;
@@ -197,6 +198,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
     });
     void brokerPin.load();
     const replayGuard = await openHemReplayGuard({ store }); // [HEM-IN]
+    const settled = await openSettledEarnings(store); // [HA-EARN]
     const ems = createEms({
       meterId: cfg.meterId,
       meterKey,
@@ -214,6 +216,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       resignAfterMs: cfg.resignAfterMs,
       maxCatchUp: cfg.maxCatchUp,
       onStaleDate: () => void clock.check('stale-date'),
+      statusExtra: () => ({ settledEarningsMillicents: settled.value() }),
       now,
       log,
       connect: (h) =>
@@ -245,7 +248,10 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
         key: () => pseudonyms.current()?.key, mqtt: ems.session.client, now, log,
       });
       // follow pseudonym rotation (checked once per interval)
-      rekey = setInterval(() => void chain?.refresh().catch((err: unknown) => log.error({ err }, 'chain node rekey failed')), cfg.intervalMs);
+      rekey = setInterval(() => {
+        void chain?.refresh().catch((err: unknown) => log.error({ err }, 'chain node rekey failed'));
+        void settled.update(ems.history().records, chain?.node()).catch((err: unknown) => log.error({ err }, 'settled earnings not counted'));
+      }, cfg.intervalMs);
     }
     let homePage: HomePage | undefined;
     if (cfg.homePage) {
@@ -258,7 +264,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
           meterId: cfg.meterId, now: now(), history: ems.history(), socFraction: devices.batteryState().soc,
           connected: ems.session?.connected ?? false, tcr: cfg.tcr,
           currentAddress: pseudonyms.current()?.key.address, programme: pseudonyms.current()?.record.cert?.programme,
-          chain: chain?.node(),
+          chain: chain?.node(), settledEarningsMillicents: settled.value(),
         }),
       }).catch((err: unknown) => {
         // the page is not worth stopping the metering for: say why and run without it

@@ -37,6 +37,8 @@ export interface HomeSources {
   currentAddress: string | undefined;
   programme: string | undefined;
   chain: ChainReader | undefined;
+  /** [HA-EARN] settledEarnings.ts; null without a chain node */
+  settledEarningsMillicents: number | null;
 }
 
 export const NOT_KNOWN_HERE = 'not known here: this HEM runs no chain node';
@@ -120,6 +122,8 @@ export function homeView(s: HomeSources) {
       totals: { producedWh: sum('producedWh'), consumedWh: sum('consumedWh'), chargedWh: sum('chargedWh'), dischargedWh: sum('dischargedWh') },
     },
     wallet: walletOf(s),
+    /** received − paid − penalties over every settlement counted since setup (settledEarnings.ts) */
+    settledEarningsMillicents: s.settledEarningsMillicents,
     election: electionOf(s, last),
     chainNode: s.chain ? { height: s.chain.state().meta.height } : null,
   };

@@ -127,6 +127,7 @@ interface HomeView {
   battery: { socPercent: number };
   today: { readings: { producedWh: number; consumedWh: number }[] };
   wallet: { balanceMillicents: string | null; notKnownHere?: string };
+  settledEarningsMillicents: number | null;
   election: { validator: boolean; ranking: { rank: number | null; validators: number; scoreWh: number | null; decidedBy: string } | null };
 }
 interface ProbeWindow {
@@ -251,11 +252,17 @@ test('home page: why each bid, its result and settlement, in Chromium', { timeou
     assert.equal(view2.settlement?.known, false);
     assert.match(view2.settlement?.notKnownHere ?? '', /not known here/);
 
-    const home1 = (await getJson<HomeView>(`${pageUrl[0]}/api/home`))!;
+    // [HA-EARN] the settled earnings (counted once per interval from the chain node) = received − penalty
+    const home1 = await waitFor('home-1: settled earnings counted', 15_000, async () => {
+      const h = await getJson<HomeView>(`${pageUrl[0]}/api/home`);
+      return h && h.settledEarningsMillicents !== null && h.settledEarningsMillicents !== 0 ? h : undefined;
+    }, 250);
+    assert.equal(home1.settledEarningsMillicents, an.paymentMc - an.penaltyMc, 'settled earnings = payment received − penalty paid');
     const home2 = (await getJson<HomeView>(`${pageUrl[1]}/api/home`))!;
     assert.ok(home1.today.readings.length >= 2, 'today has readings');
     assert.ok(home1.wallet.balanceMillicents !== null && BigInt(home1.wallet.balanceMillicents) !== 0n, 'home-1 wallet from chain');
     assert.equal(home2.wallet.balanceMillicents, null);
+    assert.equal(home2.settledEarningsMillicents, null, 'no chain node: settled earnings not known');
     assert.ok(home1.election.validator && home1.election.ranking, 'home-1 is a validator with a ranking');
     assert.equal(home2.election.validator, false);
 

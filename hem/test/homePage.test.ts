@@ -31,7 +31,7 @@ const inputs = { soc: 0.6, forecast: { pvWh: 100, loadWh: 300 }, speed: 1, trace
 
 function sources(h: Partial<EmsHistory>, chain?: ChainReader): HomeSources {
   return {
-    meterId: 'm1', now: Date.parse('2026-01-01T12:00:00Z'), socFraction: 0.5, connected: true, tcr, currentAddress: A, programme: 'TE', chain,
+    meterId: 'm1', now: Date.parse('2026-01-01T12:00:00Z'), socFraction: 0.5, connected: true, tcr, currentAddress: A, programme: 'TE', chain, settledEarningsMillicents: null,
     history: { records: h.records ?? [], skipped: h.skipped ?? [], results: h.results ?? new Map(), readings: h.readings ?? [] },
   };
 }

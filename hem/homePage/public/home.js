@@ -35,7 +35,8 @@
     var w = h.wallet;
     $('balance').textContent = w.balanceMillicents === null ? 'not known here' : money(w.balanceMillicents);
     $('rewards').textContent = w.balanceMillicents === null ? w.notKnownHere
-      : 'block rewards received ' + money(w.blockRewardsReceivedMillicents) + ' · ' + w.pseudonyms.length + ' pseudonym wallet(s)';
+      : 'block rewards received ' + money(w.blockRewardsReceivedMillicents) + ' · settled earnings from auctions (received − paid − penalties) ' +
+        money(h.settledEarningsMillicents) + ' · ' + w.pseudonyms.length + ' pseudonym wallet(s)';
     var e = h.election;
     $('cpf').textContent = e.cpfOfLastReading === null ? 'no reading yet' : e.cpfOfLastReading.toFixed(4);
     $('exchange').textContent = e.lastReadingGridExchangeWh === null ? '' : '|P − C| of the last reading ' + e.lastReadingGridExchangeWh + ' Wh · programme ' + (e.programme || '?');
