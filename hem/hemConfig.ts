@@ -261,7 +261,7 @@ export function parseHemConfig(value: unknown, baseDir = process.cwd()): HemConf
   return out;
 }
 
-export const HOME_PAGE_DEFAULT_PORT = 8480;
+export const HOME_PAGE_DEFAULT_PORT = 8490;
 
 /**
  * [HOME-BIND] The home page listens on 127.0.0.1 unless `host` names another address;

@@ -45,7 +45,7 @@ test('[HOME-BIND] the home page config: loopback by default, a password for any 
   assert.equal(parseHemConfig({ ...good, homePage: { enabled: false } }).homePage, undefined);
   assert.throws(() => parseHemConfig({ ...good, homePage: { host: '0.0.0.0' } }), /BAD_CONFIG path=\/homePage\/password reason=required to serve the home page on 0\.0\.0\.0/);
   assert.throws(() => parseHemConfig({ ...good, homePage: { host: '192.168.1.20', port: 8080 } }), /BAD_CONFIG path=\/homePage\/password/);
-  assert.deepEqual(parseHemConfig({ ...good, homePage: { host: '0.0.0.0', password: 'correct horse battery' } }).homePage, { port: 8480, host: '0.0.0.0', password: 'correct horse battery' });
+  assert.deepEqual(parseHemConfig({ ...good, homePage: { host: '0.0.0.0', password: 'correct horse battery' } }).homePage, { port: HOME_PAGE_DEFAULT_PORT, host: '0.0.0.0', password: 'correct horse battery' });
   assert.throws(() => parseHemConfig({ ...good, homePage: { host: '0.0.0.0', password: 'short' } }), /BAD_CONFIG path=\/homePage\/password reason=must NOT have fewer than 12 characters/);
   assert.throws(() => parseHemConfig({ ...good, homePage: { port: 70_000 } }), /BAD_CONFIG path=\/homePage\/port/);
   assert.throws(() => parseHemConfig({ ...good, homePage: { user: 'x' } }), /BAD_CONFIG path=\/homePage\/user/);
