@@ -225,14 +225,17 @@ function recordView(s: HomeSources, r: BidRecord) {
         curvePriceMillicentsPerKWh: r.inputs.trace.priceMcPerKWh ?? null,
       }
     : null;
-  const decision = r.bid
+  const noInputs = 'its inputs were not recorded (decided before the HEM kept them)';
+  const decision = r.bid && !inputs
+    ? { bid: { side: r.bid.type, energyWh: r.bid.energyWh, priceMillicentsPerKWh: r.bid.priceMcPerKWh, address: r.bid.address }, reason: null, inWords: `${r.bid.type === 'sell' ? 'offered to sell' : 'bid to buy'} ${r.bid.energyWh} Wh at ${r.bid.priceMcPerKWh} millicents/kWh; ${noInputs}`, inputs }
+    : r.bid
     ? {
         bid: { side: r.bid.type, energyWh: r.bid.energyWh, priceMillicentsPerKWh: r.bid.priceMcPerKWh, address: r.bid.address },
         reason: null,
         inWords:
           r.bid.type === 'sell'
-            ? `offered to sell ${r.bid.energyWh} Wh from the battery at ${r.bid.priceMcPerKWh} millicents/kWh: the price of its offer curve at ${inputs?.socAfterOwnUsePercent ?? '?'} % state of charge after the home's own expected use (${inputs?.homeOwnUseWh ?? '?'} Wh), degradation cost ${degr} millicents/kWh included`
-            : `bid to buy ${r.bid.energyWh} Wh into the battery at up to ${r.bid.priceMcPerKWh} millicents/kWh: the price of its bid curve at ${inputs?.socAfterOwnUsePercent ?? '?'} % state of charge after storing the home's own expected surplus (${inputs?.homeOwnUseWh ?? '?'} Wh)`,
+            ? `offered to sell ${r.bid.energyWh} Wh from the battery at ${r.bid.priceMcPerKWh} millicents/kWh: the price of its offer curve at ${inputs?.socAfterOwnUsePercent} % state of charge after the home's own expected use (${inputs?.homeOwnUseWh} Wh), degradation cost ${degr} millicents/kWh included`
+            : `bid to buy ${r.bid.energyWh} Wh into the battery at up to ${r.bid.priceMcPerKWh} millicents/kWh: the price of its bid curve at ${inputs?.socAfterOwnUsePercent} % state of charge after storing the home's own expected surplus (${inputs?.homeOwnUseWh} Wh)`,
         inputs,
       }
     : { bid: null, reason: r.reason, inWords: noBidInWords(r.reason ?? ''), inputs };

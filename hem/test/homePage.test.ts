@@ -124,6 +124,7 @@ test('auction views: why not bid, excluded with its reason, void, not arrived; w
   };
   const [v] = auctionViews(sources({ records: [buy] }, chain));
   assert.deepEqual([(v!.result as unknown as { source: string }).source, (v!.result as unknown as { priceRank: number }).priceRank], ['chain', 1]);
+  assert.match(v!.decision.inWords, /^bid to buy 800 Wh into the battery at up to 10000 millicents\/kWh: the price of its bid curve at 58 % state of charge/);
   const st = v!.settlement as Record<string, unknown>;
   assert.deepEqual([st.deliveredWh, st.paidMillicents, st.receivedMillicents, st.penaltyPaidMillicents], [600, 6000, undefined, 400]);
   assert.match(String(st.inWords), /this home paid the aggregator 6000 millicents/);
