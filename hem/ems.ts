@@ -16,10 +16,11 @@ import { isWireError } from '../wire/errors.js';
 import type { KeyPair } from '../wire/keys.js';
 import { paymentMillicents } from '../wire/quantities.js';
 import type { AnyEnvelope, AuctionOpen, AuctionResult, Envelope, MeterReading, OpenBid } from '../schemas/types.js';
-import { decide, type Decision, type HomeForecast } from '../tcr/decide.js';
+import { decide, type Decision, type DecisionTrace, type HomeForecast } from '../tcr/decide.js';
 import type { TcrParams } from '../tcr/tcrParams.js';
 import { sealBid } from '../poe-chain/core/auction/sealedBid.js';
 import { cpf } from './cpf.js';
+import { addReading, NO_ENERGY, type EnergyTotals } from './energyTotals.js';
 import type { HemStore, OutboxEntry, StoreWrite } from './hemStore.js';
 import { withBatteryLimits, type HemStatus, type HomeDevices, type IntervalMeasurement } from './homeDevices.js';
 import { fromWireInterval, homeSeconds, intervalAt, toWireInterval, type Interval } from './meteringInterval.js';
@@ -48,6 +49,34 @@ export interface BidRecord {
   readonly reason: string | null;
   readonly delivery: { start: string; end: string };
   readonly award?: { energyWh: number; priceMcPerKWh: number; powerW: number; deliverWh: number };
+  /** what decide() was given and its trace (records made before this field have none) */
+  readonly inputs?: { soc: number; forecast: HomeForecast; speed: number; trace: DecisionTrace };
+}
+
+/** An auction the HEM did not answer and did not store (no pseudonym, device, sealed key). */
+export interface SkippedAuction {
+  readonly auctionId: string;
+  readonly atMs: number;
+  readonly reason: string;
+  readonly why?: string;
+  readonly delivery: { start: string; end: string };
+}
+
+/** Read-only history for the home page (hem/homePage/): in memory, bounded, since start. */
+export interface EmsHistory {
+  readonly records: readonly BidRecord[];
+  readonly skipped: readonly SkippedAuction[];
+  /** auction results received over MQTT, by auction id */
+  readonly results: ReadonlyMap<string, AuctionResult>;
+  /** readings made since start, oldest first */
+  readonly readings: readonly MeterReading[];
+}
+
+const HISTORY_MAX = 400;
+function remember<K, V>(m: Map<K, V>, k: K, v: V): void {
+  m.delete(k);
+  m.set(k, v);
+  if (m.size > HISTORY_MAX) m.delete(m.keys().next().value as K);
 }
 
 export interface SessionHandlers {
@@ -81,6 +110,8 @@ export interface EmsOptions {
   connect(h: SessionHandlers): MqttSession;
   /** [HEM-CLOCK] a date was refused as out of tolerance (by the broker, or by our codec on input) */
   onStaleDate?(): void;
+  /** more figures for status() (runHem: settled earnings from the chain node) */
+  statusExtra?(): Partial<HemStatus>;
   now?: () => number;
   log: Logger;
 }
@@ -93,6 +124,8 @@ export interface Ems {
   status(): HemStatus;
   readonly pump: OutboxPump;
   readonly session: MqttSession | undefined;
+  /** read-only: what the home page shows */
+  history(): EmsHistory;
 }
 
 export function createEms(o: EmsOptions): Ems {
@@ -100,12 +133,16 @@ export function createEms(o: EmsOptions): Ems {
   const log = o.log;
   const codec = createCodec({ skewMs: o.skewMs ?? 120_000, now, replayCheck: false });
   const answered = new Map<string, BidRecord>();
+  const skipped = new Map<string, SkippedAuction>();
+  const results = new Map<string, AuctionResult>();
+  const readings: MeterReading[] = [];
   let session: MqttSession | undefined;
   let lastMetered: number | undefined; // end of the last metered interval
   let lastReading: MeterReading | undefined;
   let lastBid: { type: 'buy' | 'sell'; energyWh: number } | undefined;
   let lastAwardWh = 0;
   let earnings = 0;
+  let energy: EnergyTotals = NO_ENERGY;
   let meterTimer: NodeJS.Timeout | undefined;
   let rotateTimer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -145,6 +182,8 @@ export function createEms(o: EmsOptions): Ems {
       earningsMillicents: earnings,
       queued: o.store.queued,
       connected: session?.connected ?? false,
+      energyWh: energy,
+      ...o.statusExtra?.(),
     };
   }
 
@@ -221,7 +260,7 @@ export function createEms(o: EmsOptions): Ems {
       const { seq, write } = o.pseudonyms.advanceSeq(signer.key.address);
       reading = readingParams(signer.key.address, i, seq, m);
       const env = signEnvelope(signer.key, 'meter-reading', reading, { date: new Date(now()) });
-      writes.push(write, { type: 'put', key: 's:lastReading', value: reading });
+      writes.push(write, { type: 'put', key: 's:lastReading', value: reading }, { type: 'put', key: 's:energyTotals', value: addReading(energy, reading) });
       if (o.keepReadings) writes.push(keepReading(i.startMs, env as AnyEnvelope)); // [HEM-R1] for the reading watch
       enqueue.push({ topic: TOPICS.readings, operation: 'meter-reading', signer: signer.key.address, envelope: env as AnyEnvelope });
     } else {
@@ -231,6 +270,9 @@ export function createEms(o: EmsOptions): Ems {
     lastMetered = i.endMs;
     if (reading) {
       lastReading = reading;
+      energy = addReading(energy, reading);
+      readings.push(reading);
+      if (readings.length > HISTORY_MAX) readings.shift();
       log.info(
         {
           event: 'reading', seq: reading.seq, address: reading.address, interval: reading.interval, producedWh: reading.producedWh,
@@ -362,6 +404,7 @@ export function createEms(o: EmsOptions): Ems {
     // [HEM-P6] the pseudonym whose certificate covers the delivery interval
     const p = delivery ? o.pseudonyms.signerFor(delivery) : undefined;
     if (!p?.record.cert || !delivery) {
+      remember(skipped, a.auctionId, { auctionId: a.auctionId, atMs: t, reason: p ? 'BAD_DELIVERY_INTERVAL' : 'NO_CERTIFIED_PSEUDONYM', delivery: a.delivery });
       log.warn({ event: 'no-bid', auctionId: a.auctionId, reason: p ? 'BAD_DELIVERY_INTERVAL' : 'NO_CERTIFIED_PSEUDONYM' }, 'cannot bid');
       return;
     }
@@ -377,6 +420,8 @@ export function createEms(o: EmsOptions): Ems {
     // [HDG-BID] never bid what the device cannot deliver
     const limits = o.devices.batteryLimits?.();
     if (limits === null) {
+      const why = o.devices.batteryLimitsWhy?.();
+      remember(skipped, a.auctionId, { auctionId: a.auctionId, atMs: t, reason: 'DEVICE_CANNOT_DELIVER', ...(why ? { why } : {}), delivery: a.delivery });
       log.warn({ event: 'no-bid', auctionId: a.auctionId, reason: 'DEVICE_CANNOT_DELIVER', why: o.devices.batteryLimitsWhy?.() }, 'cannot bid');
       return;
     }
@@ -388,7 +433,7 @@ export function createEms(o: EmsOptions): Ems {
       { event: 'decision', auctionId: a.auctionId, soc: state.soc, forecast, speed: o.speed, bid: decision.bid, reason: decision.reason },
       'auction decided',
     );
-    const base = { auctionId: a.auctionId, decidedAtMs: t, delivery: a.delivery };
+    const base = { auctionId: a.auctionId, decidedAtMs: t, delivery: a.delivery, inputs: { soc: state.soc, forecast, speed: o.speed, trace: decision.trace } };
     if (!decision.bid) {
       const rec: BidRecord = { ...base, bid: null, reason: decision.reason };
       answered.set(a.auctionId, rec);
@@ -403,6 +448,7 @@ export function createEms(o: EmsOptions): Ems {
     const cert = p.record.cert;
     const sealed = a.sealed && a.auctionPublicKey !== undefined;
     if (a.sealed && !sealed) {
+      remember(skipped, a.auctionId, { auctionId: a.auctionId, atMs: t, reason: 'SEALED_WITHOUT_KEY', delivery: a.delivery });
       log.warn({ event: 'no-bid', auctionId: a.auctionId, reason: 'SEALED_WITHOUT_KEY' }, 'sealed auction without a public key');
       return;
     }
@@ -426,6 +472,7 @@ export function createEms(o: EmsOptions): Ems {
   }
 
   async function onResult(r: AuctionResult): Promise<void> {
+    if (answered.has(r.auctionId) || skipped.has(r.auctionId)) remember(results, r.auctionId, r);
     if (r.status !== 'cleared') return;
     const rec = answered.get(r.auctionId);
     if (!rec?.bid || rec.award) return; // not ours, or already executed (retained redelivery)
@@ -467,9 +514,11 @@ export function createEms(o: EmsOptions): Ems {
     },
     status,
     meterDue,
+    history: () => ({ records: [...answered.values()], skipped: [...skipped.values()], results, readings }),
     async start() {
       lastMetered = await o.store.get<number>('s:lastMetered');
       lastReading = await o.store.get<MeterReading>('s:lastReading');
+      energy = (await o.store.get<EnergyTotals>('s:energyTotals')) ?? NO_ENERGY;
       const t = now();
       for (const { value } of await o.store.list<BidRecord>('b:')) {
         answered.set(value.auctionId, value);

@@ -149,6 +149,17 @@ export const hemConfigSchema = {
       required: ['genesis'],
       properties: { genesis: path, produce: { type: 'boolean' } },
     },
+    /** the home page (hem/homePage/): localhost unless a password is set */
+    homePage: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        port: { type: 'integer', minimum: 0, maximum: 65535 },
+        host: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' },
+        password: { type: 'string', minLength: 12, maxLength: 256 },
+      },
+    },
     adapter: {
       type: 'object',
       required: ['type'],
@@ -169,7 +180,7 @@ export type MqttAdapterConfig = FromSchema<typeof mqttAdapterSchema>;
 export type SunSpecAdapterConfig = FromSchema<typeof sunspecAdapterSchema>;
 type RawConfig = FromSchema<typeof hemConfigSchema>;
 
-export interface HemConfig extends Omit<RawConfig, 'adapter' | 'battery' | 'curves' | 'log' | '$comment'> {
+export interface HemConfig extends Omit<RawConfig, 'adapter' | 'battery' | 'curves' | 'log' | '$comment' | 'homePage'> {
   meterKeyFile: string;
   intervalMs: number;
   speed: number;
@@ -179,6 +190,8 @@ export interface HemConfig extends Omit<RawConfig, 'adapter' | 'battery' | 'curv
   underDeliverFactor: number;
   maxCatchUp: number;
   chain?: { genesis: string; produce: boolean };
+  /** [HOME-BIND] absent: no home page */
+  homePage?: { port: number; host: string; password?: string };
   adapter: SimAdapterConfig | MqttAdapterConfig | SunSpecAdapterConfig;
   tcr: TcrParams;
   logLevel: string;
@@ -237,6 +250,7 @@ export function parseHemConfig(value: unknown, baseDir = process.cwd()): HemConf
     underDeliverFactor: raw.underDeliverFactor ?? 1,
     maxCatchUp: raw.maxCatchUp ?? 96,
     ...(raw.chain ? { chain: { genesis: abs(raw.chain.genesis), produce: raw.chain.produce ?? true } } : {}),
+    ...homePageConfig(raw.homePage),
     adapter,
     tcr,
     logLevel: raw.log?.level ?? 'info',
@@ -245,6 +259,25 @@ export function parseHemConfig(value: unknown, baseDir = process.cwd()): HemConf
     throw new HemError('BAD_CONFIG', { path: '/resignAfterMs', reason: `must be below skewMs (${out.skewMs})` });
   }
   return out;
+}
+
+export const HOME_PAGE_DEFAULT_PORT = 8490;
+
+/**
+ * [HOME-BIND] The home page listens on 127.0.0.1 unless `host` names another address;
+ * an address other than loopback needs a password (HTTP Basic), else BAD_CONFIG.
+ */
+function homePageConfig(raw: RawConfig['homePage']): Pick<HemConfig, 'homePage'> {
+  if (!raw || raw.enabled === false) return {};
+  const host = raw.host ?? '127.0.0.1';
+  if (!isLoopbackHost(host) && raw.password === undefined) {
+    throw new HemError('BAD_CONFIG', { path: '/homePage/password', reason: `required to serve the home page on ${host} (not loopback); or set host 127.0.0.1` });
+  }
+  return { homePage: { port: raw.port ?? HOME_PAGE_DEFAULT_PORT, host, ...(raw.password !== undefined ? { password: raw.password } : {}) } };
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 /** Reads and validates a config file. */

@@ -6,6 +6,7 @@
  * Power signs: battery power is positive while charging. Energies are Wh of home time
  * (see meteringInterval.ts); times are wall-clock ms since the epoch.
  */
+import type { EnergyTotals } from './energyTotals.js';
 import type { BatteryState } from '../tcr/stepBattery.js';
 import type { HomeForecast } from '../tcr/decide.js';
 import type { TcrParams } from '../tcr/tcrParams.js';
@@ -42,6 +43,10 @@ export interface HemStatus {
   readonly earningsMillicents: number;
   readonly queued: number;
   readonly connected: boolean;
+  /** [HA-ENERGY] counters since the HEM was set up (energyTotals.ts) */
+  readonly energyWh?: EnergyTotals;
+  /** [HA-EARN] settled on chain: received − paid − penalties, millicents; null: no chain node */
+  readonly settledEarningsMillicents?: number | null;
 }
 
 export interface LivePower {

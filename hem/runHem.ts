@@ -31,6 +31,8 @@ import type { HemChain } from './hemChain.js';
 import { createClockWatch } from './clockCheck.js';
 import { createReadingWatch } from './readingWatch.js';
 import { requireCjs } from '../wire/requireCjs.js';
+import type { HomePage } from './homePage/homePageServer.js';
+import { openSettledEarnings } from './settledEarnings.js';
 
 export interface HemHandle {
   ems: Ems;
@@ -40,6 +42,8 @@ export interface HemHandle {
   meterKey: KeyPair;
   pseudonyms: PseudonymBook;
   devices: HomeDevices;
+  /** the home page, when the config has `homePage` and it could listen */
+  homePage?: HomePage;
   stop(): Promise<void>;
 }
 
@@ -195,6 +199,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
     });
     void brokerPin.load();
     const replayGuard = await openHemReplayGuard({ store }); // [HEM-IN]
+    const settled = await openSettledEarnings(store); // [HA-EARN]
     const ems = createEms({
       meterId: cfg.meterId,
       meterKey,
@@ -213,6 +218,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       resignAfterMs: cfg.resignAfterMs,
       maxCatchUp: cfg.maxCatchUp,
       onStaleDate: () => void clock.check('stale-date'),
+      statusExtra: () => ({ settledEarningsMillicents: settled.value() }),
       now,
       log,
       connect: (h) =>
@@ -243,12 +249,33 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
         genesisFile: cfg.chain.genesis, dataDir: cfg.dataDir, nodeId: cfg.meterId, produce: cfg.chain.produce,
         key: () => pseudonyms.current()?.key, mqtt: ems.session.client, now, log,
       });
-      // follow pseudonym rotation, and [HEM-R1] send again readings the chain lacks (both once per interval)
+      // follow pseudonym rotation, count settled earnings, and [HEM-R1] send again readings the
+      // chain lacks (each once per interval)
       const watch = createReadingWatch({ store, chainState: () => chain?.node()?.state(), topic: TOPICS.readings, now, log });
       rekey = setInterval(() => {
         void chain?.refresh().catch((err: unknown) => log.error({ err }, 'chain node rekey failed'));
+        void settled.update(ems.history().records, chain?.node()).catch((err: unknown) => log.error({ err }, 'settled earnings not counted'));
         void watch.check().then((r) => (r.resent > 0 ? ems.pump.pump() : undefined)).catch((err: unknown) => log.error({ err }, 'reading watch failed'));
       }, cfg.intervalMs);
+    }
+    let homePage: HomePage | undefined;
+    if (cfg.homePage) {
+      const { startHomePage } = await import('./homePage/homePageServer.js');
+      const hp = cfg.homePage;
+      homePage = await startHomePage({
+        port: hp.port, host: hp.host, ...(hp.password !== undefined ? { password: hp.password } : {}),
+        log: log.child({ part: 'home-page' }),
+        sources: () => ({
+          meterId: cfg.meterId, now: now(), history: ems.history(), socFraction: devices.batteryState().soc,
+          connected: ems.session?.connected ?? false, tcr: cfg.tcr,
+          currentAddress: pseudonyms.current()?.key.address, programme: pseudonyms.current()?.record.cert?.programme,
+          chain: chain?.node(), settledEarningsMillicents: settled.value(),
+        }),
+      }).catch((err: unknown) => {
+        // the page is not worth stopping the metering for: say why and run without it
+        log.error({ event: 'home-page-failed', host: hp.host, port: hp.port, err: (err as Error).message }, 'home page not served');
+        return undefined;
+      });
     }
     log.info({ event: 'hem-started', adapter: devices.kind, intervalMs: cfg.intervalMs, speed: cfg.speed, queued: store.queued }, 'HEM started');
     return {
@@ -258,8 +285,10 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       meterKey,
       pseudonyms,
       devices,
+      ...(homePage ? { homePage } : {}),
       async stop() {
         if (rekey) clearInterval(rekey);
+        await homePage?.close();
         await chain?.close();
         await ems.stop();
         await store.close();

@@ -2,6 +2,13 @@
  * Home Assistant MQTT discovery (optional): retained `homeassistant/sensor/<id>/config`
  * messages that make the HEM's SOC, last bid, award and expected earnings appear as
  * entities, read from one retained JSON status topic. Pure: builds the messages.
+ *
+ * [HA-ENERGY] For the energy dashboard: energy sensors (device_class energy, Wh) with
+ * `state_class: total_increasing`: produced (PV), consumed (home), battery charged and
+ * discharged, grid import and export, counted from the HEM's readings since it was set up
+ * (energyTotals.ts). [HA-EARN] `settled_earnings` (cents, `state_class: total`: penalties
+ * and purchases make it go down) is what settlement on chain paid, not the expected value
+ * of awards; "unknown" in Home Assistant when the HEM runs no chain node.
  */
 import type { HemStatus } from '../homeDevices.js';
 
@@ -15,8 +22,13 @@ interface Entity {
   name: string;
   unit?: string;
   deviceClass?: string;
+  stateClass?: 'total_increasing' | 'total' | 'measurement';
   template: string;
 }
+
+const energy = (key: string, name: string, field: string): Entity => ({
+  key, name, unit: 'Wh', deviceClass: 'energy', stateClass: 'total_increasing', template: `{{ value_json.energyWh.${field} }}`,
+});
 
 const ENTITIES: readonly Entity[] = [
   { key: 'soc', name: 'Battery SOC', unit: '%', deviceClass: 'battery', template: '{{ value_json.socPercent }}' },
@@ -25,6 +37,13 @@ const ENTITIES: readonly Entity[] = [
   { key: 'award', name: 'Last award', unit: 'Wh', deviceClass: 'energy', template: '{{ value_json.awardWh }}' },
   { key: 'earnings', name: 'Expected earnings', unit: 'cents', template: '{{ value_json.earningsCents }}' },
   { key: 'queued', name: 'Messages queued', template: '{{ value_json.queued }}' },
+  energy('energy_produced', 'Energy produced (PV)', 'producedWh'),
+  energy('energy_consumed', 'Energy consumed (home)', 'consumedWh'),
+  energy('battery_charged', 'Battery energy charged', 'chargedWh'),
+  energy('battery_discharged', 'Battery energy discharged', 'dischargedWh'),
+  energy('grid_import', 'Grid energy imported', 'gridImportWh'),
+  energy('grid_export', 'Grid energy exported', 'gridExportWh'),
+  { key: 'settled_earnings', name: 'Settled earnings (received − paid − penalties)', unit: 'cents', stateClass: 'total', template: '{{ value_json.settledEarningsCents }}' },
 ];
 
 /** A node id safe for HA object ids: [a-zA-Z0-9_-]. */
@@ -42,6 +61,7 @@ export function discoveryMessages(prefix: string, nodeId: string, statusTopic: s
       value_template: e.template,
       ...(e.unit ? { unit_of_measurement: e.unit } : {}),
       ...(e.deviceClass ? { device_class: e.deviceClass } : {}),
+      ...(e.stateClass ? { state_class: e.stateClass } : {}),
       device: { identifiers: [nodeId], name: `TMI HEM ${meterId}`, manufacturer: 'TMI', model: 'Home Energy Manager' },
     }),
   }));
@@ -56,5 +76,8 @@ export function statusPayload(s: HemStatus): string {
     earningsCents: s.earningsMillicents / 1000,
     queued: s.queued,
     connected: s.connected,
+    ...(s.energyWh ? { energyWh: s.energyWh } : {}),
+    // null renders "None": Home Assistant shows unknown, never a 0 it does not know
+    ...(s.settledEarningsMillicents !== undefined ? { settledEarningsCents: s.settledEarningsMillicents === null ? null : s.settledEarningsMillicents / 1000 } : {}),
   });
 }

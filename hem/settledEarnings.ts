@@ -1,0 +1,60 @@
+/**
+ * [HA-EARN] The home's settled earnings, for Home Assistant: money that settlement on
+ * chain moved, never the expected value of awards. Per award settled on chain (AUC-10):
+ * + payment when the home sold (a buy auction: the aggregator paid it), − payment when
+ * it bought (it paid the aggregator), − penalty (paid by the home). Needs the home's own
+ * chain node; without one the figure is null ("not known here").
+ *
+ * The chain forgets auctions after its retention window, so each settled auction is
+ * counted once into a running total kept in the store (`s:settledEarnings`, with the ids
+ * counted, the newest 2,000).
+ */
+import type { BidRecord } from './ems.js';
+import type { HemStore } from './hemStore.js';
+import type { ChainReader } from './homePage/homePageData.js';
+
+interface Saved {
+  totalMillicents: number;
+  counted: string[];
+}
+
+const KEY = 's:settledEarnings';
+const MAX_IDS = 2000;
+
+/** The earnings of one award's settlement, millicents (signed: + received, − paid). */
+export function settledEarningsOf(side: 'buy' | 'sell', s: { paymentMc: number; penaltyMc: number }): number {
+  return (side === 'sell' ? s.paymentMc : -s.paymentMc) - s.penaltyMc;
+}
+
+export interface SettledEarnings {
+  /** null while the HEM has no chain node */
+  value(): number | null;
+  /** counts the auctions settled on chain since the last call */
+  update(records: readonly BidRecord[], chain: ChainReader | undefined): Promise<void>;
+}
+
+export async function openSettledEarnings(store: HemStore): Promise<SettledEarnings> {
+  const saved: Saved = (await store.get<Saved>(KEY)) ?? { totalMillicents: 0, counted: [] };
+  const counted = new Set(saved.counted);
+  let total = saved.totalMillicents;
+  let chainSeen = false;
+  return {
+    value: () => (chainSeen ? total : null),
+    async update(records, chain) {
+      if (!chain) return;
+      chainSeen = true;
+      let changed = false;
+      for (const r of records) {
+        if (!r.bid || !r.award || counted.has(r.auctionId)) continue;
+        const st = chain.auction(r.auctionId)?.settlements?.find((x) => x.address === r.bid!.address);
+        if (!st) continue;
+        total += settledEarningsOf(r.bid.type, st);
+        counted.add(r.auctionId);
+        changed = true;
+      }
+      if (!changed) return;
+      const ids = [...counted].slice(-MAX_IDS);
+      await store.commit([{ type: 'put', key: KEY, value: { totalMillicents: total, counted: ids } satisfies Saved }]);
+    },
+  };
+}
