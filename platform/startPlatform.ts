@@ -4,6 +4,7 @@
  * stop in reverse; each step is a named function.
  */
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import type { MqttClient } from 'mqtt';
 import { pino, type Logger } from 'pino';
 import { openRegistryDataDir } from '../csm-registry/registryDataDir.js';
@@ -165,6 +166,8 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
     const node = await createChainNode({
       genesis, key: keys.aggregatorNode, store, mqtt: nodeMqtt, nodeId: 'aggregator-node',
       produce: true, serveSync: true, now, log: log.child({ part: 'chain' }),
+      // [NODE-verify] blocks from validators are checked on every core
+      verifyThreads: Math.max(0, availableParallelism() - 1),
     });
     stops.push(() => node.close());
 
