@@ -117,7 +117,16 @@ async function verify(data: string): Promise<number> {
   const db = await openChainLevel(data);
   try {
     const problem = await chainDbDamage(data, tables);
-    const r = await verifyChain(db, { onBlock: (applied, parent) => poe.add(parent, applied.block.parameters.header) });
+    let r: Awaited<ReturnType<typeof verifyChain>>;
+    try {
+      r = await verifyChain(db, { onBlock: (applied, parent) => poe.add(parent, applied.block.parameters.header) });
+    } catch (err) {
+      // a read LevelDB itself refuses (a damaged table): named, never a stack
+      const reason = problem ?? `unreadable: ${(err as Error).message}`;
+      print({ ok: false, code: 'CORRUPT_DB', reason });
+      process.stderr.write(`tmi chain verify: CORRUPT_DB the database is damaged (${reason})\n`);
+      return 1;
+    }
     if (r.ok && problem !== undefined) {
       print({ ok: false, height: r.height + 1, code: 'CORRUPT_DB', reason: problem, verifiedHeight: r.height });
       process.stderr.write(`tmi chain verify: CORRUPT_DB the database is damaged (${problem}); blocks re-validated up to height ${r.height}\n`);

@@ -42,7 +42,11 @@ export async function verifyChain(db: ChainDb, o: VerifyChainOptions = {}): Prom
     return fail(0, 'CORRUPT_DB', `unreadable genesis, meta or head: ${(err as Error).message}`, 0);
   }
   const snapshotHeights = new Set<number>();
-  for await (const k of db.keys({ gte: 's:', lt: 's;' })) snapshotHeights.add(Number(k.slice(2)));
+  try {
+    for await (const k of db.keys({ gte: 's:', lt: 's;' })) snapshotHeights.add(Number(k.slice(2)));
+  } catch (err) {
+    return fail(0, 'CORRUPT_DB', `unreadable snapshot index: ${(err as Error).message}`, 0);
+  }
 
   let state: ChainState = createGenesisState(genesis);
   let txs = 0;
@@ -61,9 +65,16 @@ export async function verifyChain(db: ChainDb, o: VerifyChainOptions = {}): Prom
   const bad0 = await checkSnapshot(0);
   if (bad0) return bad0;
   for (let h = 1; h <= head.height; h++) {
-    const hash = await db.get(`h:${pad(h)}`);
+    let hash: string | undefined;
+    let raw: string | undefined;
+    try {
+      hash = await db.get(`h:${pad(h)}`);
+      raw = hash === undefined ? undefined : await db.get(`b:${hash}`);
+    } catch (err) {
+      // a damaged table (LevelDB's own check, e.g. "corrupted compressed block contents")
+      return fail(h, 'CORRUPT_DB', `unreadable record: ${(err as Error).message}`, h - 1);
+    }
     if (hash === undefined) return fail(h, 'CORRUPT_DB', 'height index missing', h - 1);
-    const raw = await db.get(`b:${hash}`);
     if (raw === undefined) return fail(h, 'CORRUPT_DB', 'block missing', h - 1);
     let block: unknown;
     try {
