@@ -394,6 +394,20 @@ export function createEms(o: EmsOptions): Ems {
     o.devices.report?.(status());
   }
 
+  /**
+   * [SETTLE-1] the setpoint for a delivery interval is the sum of every award the HEM holds
+   * for it (one per auction), not the last one: two auctions for one interval each get
+   * their energy, as the chain settles them against one measurement.
+   */
+  function summedPowerW(delivery: { startMs: number; endMs: number }): number {
+    let w = 0;
+    for (const rec of answered.values()) {
+      const d = rec.award ? fromWireInterval(rec.delivery) : undefined;
+      if (rec.award && d && d.startMs === delivery.startMs && d.endMs === delivery.endMs) w += rec.award.powerW;
+    }
+    return w;
+  }
+
   async function onResult(r: AuctionResult): Promise<void> {
     if (r.status !== 'cleared') return;
     const rec = answered.get(r.auctionId);
@@ -409,7 +423,7 @@ export function createEms(o: EmsOptions): Ems {
     const done: BidRecord = { ...rec, award: { energyWh: award.energyWh, priceMcPerKWh: award.priceMillicentsPerKWh, powerW, deliverWh } };
     answered.set(r.auctionId, done);
     await o.store.commit([{ type: 'put', key: `b:${r.auctionId}`, value: done }]);
-    o.devices.scheduleSetpoint({ ...delivery, powerW, auctionId: r.auctionId });
+    o.devices.scheduleSetpoint({ ...delivery, powerW: summedPowerW(delivery), auctionId: r.auctionId });
     lastAwardWh = award.energyWh;
     earnings += (rec.bid.type === 'sell' ? 1 : -1) * paymentMillicents(award.energyWh, award.priceMillicentsPerKWh);
     log.info(
@@ -440,14 +454,16 @@ export function createEms(o: EmsOptions): Ems {
       lastMetered = await o.store.get<number>('s:lastMetered');
       lastReading = await o.store.get<MeterReading>('s:lastReading');
       const t = now();
+      const rearm = new Map<string, { startMs: number; endMs: number; auctionId: string }>();
       for (const { value } of await o.store.list<BidRecord>('b:')) {
         answered.set(value.auctionId, value);
         const d = fromWireInterval(value.delivery);
-        // awards survive a restart: re-arm the ones still to deliver
-        if (value.award && d && d.endMs > t) o.devices.scheduleSetpoint({ ...d, powerW: value.award.powerW, auctionId: value.auctionId });
+        // awards survive a restart: re-arm the ones still to deliver (summed per interval once all are loaded)
+        if (value.award && d && d.endMs > t) rearm.set(`${d.startMs}|${d.endMs}`, { ...d, auctionId: value.auctionId });
         // forget auctions long past (their bids and awards are on chain)
         if (d && d.endMs < t - 7 * 86_400_000) await o.store.commit([{ type: 'del', key: `b:${value.auctionId}` }]);
       }
+      for (const w of rearm.values()) o.devices.scheduleSetpoint({ ...w, powerW: summedPowerW(w) });
       await o.devices.start();
       await o.pseudonyms.prepare();
       session = o.connect({ onMessage, onConnect: () => pump.pump() });

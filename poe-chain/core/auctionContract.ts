@@ -13,6 +13,19 @@
  *          measured = dischargedWh (aggregator buy) or chargedWh (aggregator sell);
  *          at delivery end + settleGraceMs every award still without a reading settles with
  *          measured = 0. settleAward gives delivered, payment and penalty.
+ *   [SETTLE-1] one measurement, paid once: the awards of one meter (certificate tag [SYBIL],
+ *          so every pseudonym of a meter counts as one home) for one delivery interval and one
+ *          flow (discharge for aggregator-buy awards, charge for aggregator-sell awards), across
+ *          every auction, share that meter's measured flow. They are served in the order of
+ *          their bids' inclusion on chain (earlier bid first; every bid is its own transaction,
+ *          so the order is total); each takes delivered = min(awarded, measured − Wh already
+ *          paid for that meter, interval and flow), where measured is the award's own
+ *          pseudonym's reading. Awards that become due in one block are settled in that order;
+ *          one due in a later block comes after them. The paid Wh are kept in the `deliveries`
+ *          section until readings are pruned. So the energy paid never exceeds the measured
+ *          flow; the shortfall against the total awarded, Σ awarded − min(Σ awarded, measured),
+ *          falls on the latest awards in that order, each penalised on its own shortfall
+ *          at penaltyMcPerKWh ([AUC-10]).
  *   [AC-4] money: aggregator buy → aggregator pays the winner `payment`; aggregator sell →
  *          the winner pays the aggregator `payment`; the winner always pays the aggregator
  *          `penalty`. The aggregator wallet is the market's clearing account and may go
@@ -96,7 +109,16 @@ export function clearClosedAuction(d: StateDraft, auctionId: string, a: AuctionE
     offers,
   );
   dropBids(d, auctionId);
-  const awards: AwardEntry[] = r.awards.map((w) => ({ address: w.address, feeder: w.feeder, reqId: w.reqId, energyWh: w.energyWh, priceMcPerKWh: w.priceMcPerKWh }));
+  const inclusionOf = new Map(offers.map((o) => [o.address, o.inclusion]));
+  const awards: AwardEntry[] = r.awards.map((w) => ({
+    address: w.address,
+    feeder: w.feeder,
+    reqId: w.reqId,
+    energyWh: w.energyWh,
+    priceMcPerKWh: w.priceMcPerKWh,
+    inclusion: inclusionOf.get(w.address)!,
+    tag: d.s.certs.get(w.address)?.tag ?? w.address, // [SETTLE-1]
+  }));
   const next: AuctionEntry = {
     ...a,
     status: awards.length === 0 ? 'settled' : 'closed',
@@ -120,39 +142,69 @@ export function voidExpiredAuctions(d: StateDraft, time: number): void {
   }
 }
 
-/** [AC-3] [AC-4] [AC-5] settle what is due at `time` in the block at `height`. */
+/** [SETTLE-1] key of the `deliveries` section: `interval|flow|tag`. */
+export function deliveryKey(epoch: number, side: 'buy' | 'sell', tag: string): string {
+  return `${epoch}|${side === 'buy' ? 'discharged' : 'charged'}|${tag}`;
+}
+
+/** [AC-3] [AC-4] [AC-5] [SETTLE-1] settle what is due at `time` in the block at `height`. */
 export function settleDueAwards(d: StateDraft, time: number, height: number): void {
   const g = d.genesis;
   const aggregator = g.aggregatorKey;
+  const due: { id: string; index: number; a: AuctionEntry; aw: AwardEntry; measured: number }[] = [];
+  const pending = new Map<string, number>();
   for (const id of d.meta.active) {
     const a = d.s.auctions.get(id)!;
     if (a.status !== 'closed' || a.awards === undefined) continue;
     const deliveryEnd = epochStart(g, a.deliveryEpoch + 1);
     if (time < deliveryEnd) continue;
     const deadlinePassed = time >= deliveryEnd + g.settleGraceMs;
-    let changed = false;
     let open = 0;
-    const awards = a.awards.map((aw) => {
-      if (aw.settlement !== undefined) return aw;
+    a.awards.forEach((aw, index) => {
+      if (aw.settlement !== undefined) return;
       const reading = d.s.readings.get(`${aw.address}|${a.deliveryEpoch}`);
       if (reading === undefined && !deadlinePassed) {
         open++;
-        return aw;
+        return;
       }
-      const measured = reading === undefined ? 0 : measuredFlowWh(a.side, reading);
-      const s = settleAward({ energyWh: aw.energyWh, priceMcPerKWh: aw.priceMcPerKWh }, measured, g.penaltyMcPerKWh);
-      const payment = BigInt(s.paymentMc);
-      const penalty = BigInt(s.penaltyMc);
-      const toWinner = (a.side === 'buy' ? payment : -payment) - penalty;
-      d.credit(aw.address, toWinner);
-      d.credit(aggregator, -toWinner);
-      changed = true;
-      return { ...aw, settlement: { deliveredWh: s.deliveredWh, paymentMc: s.paymentMc, penaltyMc: s.penaltyMc, height } };
+      due.push({ id, index, a, aw, measured: reading === undefined ? 0 : measuredFlowWh(a.side, reading) });
     });
-    if (!changed) continue;
+    pending.set(id, open);
+  }
+  if (due.length === 0) return;
+  // [SETTLE-1] one measurement is shared by the awards in the order of their bids' inclusion
+  due.sort((x, y) => x.aw.inclusion - y.aw.inclusion);
+  const updated = new Map<string, AwardEntry[]>();
+  for (const { id, index, a, aw, measured } of due) {
+    const key = deliveryKey(a.deliveryEpoch, a.side, aw.tag);
+    const priorWh = d.s.deliveries.get(key)?.deliveredWh ?? 0;
+    const s = settleAward({ energyWh: aw.energyWh, priceMcPerKWh: aw.priceMcPerKWh }, Math.max(0, measured - priorWh), g.penaltyMcPerKWh);
+    if (s.deliveredWh > 0) d.s.deliveries.set(key, { deliveredWh: priorWh + s.deliveredWh });
+    const payment = BigInt(s.paymentMc);
+    const penalty = BigInt(s.penaltyMc);
+    const toWinner = (a.side === 'buy' ? payment : -payment) - penalty;
+    d.credit(aw.address, toWinner);
+    d.credit(aggregator, -toWinner);
+    let awards = updated.get(id);
+    if (awards === undefined) {
+      awards = [...a.awards!];
+      updated.set(id, awards);
+    }
+    awards[index] = { ...aw, settlement: { deliveredWh: s.deliveredWh, priorWh, paymentMc: s.paymentMc, penaltyMc: s.penaltyMc, height } };
+  }
+  for (const [id, awards] of updated) {
+    const a = d.s.auctions.get(id)!;
+    const open = pending.get(id)!;
     d.s.auctions.set(id, { ...a, awards, status: open === 0 ? 'settled' : 'closed' });
     if (open === 0) removeActive(d, id);
   }
+}
+
+/** [SETTLE-1] drop delivery records of intervals before `oldest` (with the readings). */
+export function pruneDeliveries(d: StateDraft, oldest: number): void {
+  const drop: string[] = [];
+  for (const [key] of d.s.deliveries.entries()) if (Number(key.slice(0, key.indexOf('|'))) < oldest) drop.push(key);
+  for (const k of drop) d.s.deliveries.delete(k);
 }
 
 /** [AC-5] drop settled/void auctions older than the retention at `epoch`. */

@@ -4,7 +4,7 @@
  * beginBlock (before the transactions, with the block's slot time T):
  *   [BB-1] first block of a new epoch e: store the ranking of e (computed from the parent
  *          state with the seed of e) [POE-7.rank]; record the epoch's new VRF seed [SEED];
- *          prune readings, reading heads and certificates older than
+ *          prune readings, reading heads, certificates and delivery records [SETTLE-1] older than
  *          readingRetentionIntervals, and old auctions [AC-5]
  *   [BB-2] void open auctions past closesAt + voidGraceMs [AC-2]
  *   [BB-3] forget seen transaction ids whose window has passed [TX-3]
@@ -17,7 +17,7 @@
  *          blockRewardMc per W slots)
  *   [EB-3] meta.height, meta.tipSlot
  */
-import { pruneAuctions, settleDueAwards, voidExpiredAuctions } from './auctionContract.js';
+import { pruneAuctions, pruneDeliveries, settleDueAwards, voidExpiredAuctions } from './auctionContract.js';
 import { pruneSeen } from './applyTransaction.js';
 import type { StateDraft } from './chainState.js';
 import { epochStart } from './genesis.js';
@@ -54,6 +54,7 @@ function pruneEpoch(d: StateDraft, epoch: number): void {
     const certs: string[] = [];
     for (const [addr, c] of d.s.certs.entries()) if (c.validTo < cutoff) certs.push(addr);
     for (const a of certs) d.s.certs.delete(a);
+    pruneDeliveries(d, oldest);
   }
   pruneAuctions(d, epoch);
 }

@@ -11,6 +11,9 @@
  *   readingHeads  address → {interval, seq} of its latest reading
  *   auctions      auctionId → AuctionEntry (open params, status, close, result, awards + settlements)
  *   bids          "<auctionId>|<address>" → BidEntry (while the auction is open; dropped at clearing)
+ *   bidTags       "<auctionId>|<tag>" → address [SYBIL-2] (until clearing)
+ *   deliveries    "<interval>|<flow>|<tag>" → DeliveryEntry [SETTLE-1]: Wh of that meter's measured
+ *                 flow (discharged / charged) in that interval already paid to awards
  *   seen          txId → minute after which it is forgotten (replay protection window)
  *
  * State root (README "State root"):
@@ -65,6 +68,8 @@ export interface BidEntry {
 
 export interface SettlementEntry {
   deliveredWh: number;
+  /** [SETTLE-1] Wh of the same meter's measured flow in the interval already paid to earlier awards */
+  priorWh: number;
   paymentMc: number;
   penaltyMc: number;
   /** height of the block that settled it */
@@ -77,7 +82,16 @@ export interface AwardEntry {
   reqId: string;
   energyWh: number;
   priceMcPerKWh: number;
+  /** [SETTLE-1] the bid's inclusion (height × 100000 + index): order in which awards share a measurement */
+  inclusion: number;
+  /** [SETTLE-1] the winner's meter tag [SYBIL] (its address when the certificate has none) */
+  tag: string;
   settlement?: SettlementEntry;
+}
+
+/** [SETTLE-1] what has been paid of one meter's measured flow in one interval. */
+export interface DeliveryEntry {
+  deliveredWh: number;
 }
 
 export interface ExclusionEntry {
@@ -137,6 +151,8 @@ export interface Sections {
   /** [SYBIL] `auctionId|tag` → the address that bid for that meter (until clearing) */
   bidTags: HashedMap<string>;
   certs: HashedMap<CertEntry>;
+  /** [SETTLE-1] `interval|flow|tag` → Wh already paid of that measurement */
+  deliveries: HashedMap<DeliveryEntry>;
   equivocators: HashedMap<EquivocationEntry>;
   readingHeads: HashedMap<ReadingHead>;
   readings: HashedMap<ReadingEntry>;
@@ -148,7 +164,7 @@ export interface Sections {
 
 export type SectionName = keyof Sections;
 export const SECTION_NAMES: readonly SectionName[] = [
-  'auctions', 'bids', 'bidTags', 'certs', 'equivocators', 'readingHeads', 'readings', 'revoked', 'rewards', 'seen', 'wallets',
+  'auctions', 'bids', 'bidTags', 'certs', 'deliveries', 'equivocators', 'readingHeads', 'readings', 'revoked', 'rewards', 'seen', 'wallets',
 ];
 
 type ValueOf<M> = M extends HashedMap<infer V> ? V : never;
@@ -265,7 +281,7 @@ export class StateDraft {
 
 // ── serialisation (snapshots, spec vectors) ──────────────────────────────────────
 
-export const STATE_FORMAT = 'tmi-chain-state-v2';
+export const STATE_FORMAT = 'tmi-chain-state-v3';
 
 export interface SerializedState {
   format: typeof STATE_FORMAT;

@@ -18,7 +18,7 @@ import { signBytes } from '../../wire/keys.js';
 import { canonicalBytes } from '../../wire/canonicalJson.js';
 import type { Certificate } from '../../schemas/types.js';
 import { forgeBlock } from '../testkit/forgeBlock.js';
-import { deserializeState, serializeState, type ChainState } from '../core/chainState.js';
+import { deserializeState, serializeState, stateRoot, type ChainState } from '../core/chainState.js';
 import { BlockError } from '../core/chainError.js';
 import { validateAndApplyBlock } from '../core/validateAndApplyBlock.js';
 import { inclusionWindowStart, slotTime } from '../core/genesis.js';
@@ -194,6 +194,53 @@ export function makeVectors(): Vector[] {
     );
     v.valid('settlement-deadline', 'At delivery end + settleGraceMs (2 intervals) b still has no reading: it settles with 0 Wh measured, penalty 500×5000/1000 = 2500 mc; the auction is settled [AC-3][AC-5].', f, [], f.firstSlotOf(5));
     void b;
+  }
+  {
+    // [SETTLE-1] two auctions for one delivery interval, won by the same home
+    const { f, a, b } = base();
+    f.produce([
+      f.auctionOpenTx('auc-1', { side: 'buy', energyWh: 5000, limitMc: 20_000, deliveryEpoch: 2, closesAt: closesAtOf(f) }),
+      f.auctionOpenTx('auc-2', { side: 'buy', energyWh: 3000, limitMc: 20_000, deliveryEpoch: 2, closesAt: closesAtOf(f) }),
+    ]);
+    f.produce([
+      f.bidTx(a, 'auc-2', { open: f.openBid('sell', 2000, 10_000) }),
+      f.bidTx(a, 'auc-1', { open: f.openBid('sell', 3000, 12_000) }),
+      f.bidTx(b, 'auc-2', { open: f.openBid('sell', 1000, 15_000) }),
+    ]);
+    const s = closeSlotOf(f);
+    f.produce([f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(s)), f.auctionCloseTx('auc-2', undefined, f.aggregator, f.at(s))], s);
+    const after = f.firstSlotOf(3) + 1;
+    const pre = f.state;
+    const reading = f.readingTx(a, 2, { c: 300, dis: 4000 }, 1, f.at(after));
+    v.valid(
+      'settlement-shared-measurement',
+      'a won 2000 Wh in auc-2 (its earlier bid) and 3000 Wh in auc-1 for the same delivery interval and discharged 4000 Wh: auc-2 is served first, 2000 Wh (payment 2000×10000/1000 = 20000 mc); auc-1 gets the 2000 Wh left (payment 2000×12000/1000 = 24000 mc, penalty 1000×5000/1000 = 5000 mc); paid 4000 Wh in all, never 7000; deliveries records 4000 Wh for a\'s meter [SETTLE-1][AC-3].',
+      f,
+      [reading],
+      after,
+    );
+    // the same block under the old rule (each award against the whole reading): auc-1 paid 3000 Wh in full
+    const post = serializeState(f.state) as unknown as { stateRoot?: string; sections: Record<string, [string, unknown][]> };
+    const auc1 = post.sections.auctions!.find(([k]) => k === 'auc-1')![1] as { awards: { settlement: { deliveredWh: number; priorWh: number; paymentMc: number; penaltyMc: number } }[] };
+    auc1.awards[0]!.settlement = { ...auc1.awards[0]!.settlement, deliveredWh: 3000, priorWh: 0, paymentMc: 36_000, penaltyMc: 0 };
+    const wallets = post.sections.wallets!;
+    const adjust = (addr: string, mc: bigint) => {
+      const e = wallets.find(([k]) => k === addr)!;
+      e[1] = (BigInt(e[1] as string) + mc).toString();
+    };
+    adjust(a.address, 36_000n - 24_000n + 5_000n);
+    adjust(f.aggregator.address, -(36_000n - 24_000n + 5_000n));
+    post.sections.deliveries = post.sections.deliveries!.map(([k]) => [k, { deliveredWh: 7000 }]);
+    delete post.stateRoot;
+    const doubleRoot = stateRoot(deserializeState(post));
+    v.reject(
+      'reject-settlement-paid-twice',
+      'The same block whose state root pays auc-1\'s award its full 3000 Wh against the reading already used for auc-2 (7000 Wh paid for 4000 measured) [SETTLE-1].',
+      pre,
+      forgeBlock(pre, { slot: after, producer: f.node, txs: [reading], header: { stateRoot: doubleRoot } }),
+      slotTime(f.genesis, after),
+      'BAD_STATE_ROOT',
+    );
   }
   {
     const { f, a, b } = base();
