@@ -8,8 +8,15 @@
  * Timeline for metering interval i = [origin + i·I, origin + (i+1)·I):
  *   end of i + grace   aggregate the readings of i, compare with the schedule
  *   same moment        open an auction for delivery interval i + deliveryOffset
- *   + closeAfter       publish auction-close (revealing the key of a sealed auction)
+ *   + closeAfter       publish auction-close (revealing the key of a sealed auction); an
+ *                      open-bid auction is cleared by the chain's clock without it [CLOSE]
  *   when on chain      publish auction-result (retained) from the chain's state
+ *
+ * [CLOSE] at start the aggregator asks the chain for its auctions not yet settled
+ * (ChainView.activeAuctions) and follows each as if it had opened it: a restarted
+ * aggregator republishes their results and follows their settlement. (It cannot close a
+ * sealed auction it holds no key for: that one is void by the chain's rule until
+ * sealed bids are commit–reveal.)
  */
 import { NetLoadBook } from './netLoadBook.js';
 import type { MqttClient } from 'mqtt';
@@ -21,6 +28,7 @@ import { newAuctionKeyPair, auctionKeyToWire } from '../poe-chain/core/auction/s
 import { seasonalMeanForecast } from './core/forecast.js';
 import { detectDeviation, type DeviationOptions } from './core/deviation.js';
 import { imbalanceAvoided, ledgerTotals, type LedgerEntry } from './ledger.js';
+import { energyToWh, priceToMillicentsPerKWh } from '../wire/quantities.js';
 
 export const TOPICS = {
   auction: (id: string) => `tmi/v1/auctions/${id}`,
@@ -33,6 +41,8 @@ export const TOPICS = {
 export interface ChainView {
   /** the contract's record of an auction, once its open is on chain */
   auction(auctionId: string): Promise<ChainAuction | undefined>;
+  /** [CLOSE] the auctions on chain not yet settled or void (open, or cleared with awards to settle) */
+  activeAuctions?(): Promise<{ auctionId: string; open: AuctionOpen }[]>;
 }
 
 export interface ChainAuction {
@@ -80,7 +90,8 @@ export interface ManualAuction {
 export interface AuctionRecord {
   auctionId: string;
   open: AuctionOpen;
-  origin: 'deviation' | 'manual';
+  /** `chain`: picked up from the chain at start [CLOSE] */
+  origin: 'deviation' | 'manual' | 'chain';
   status: LedgerEntry['status'];
   imbalancePriceMcPerKWh: number;
   result?: AuctionResult;
@@ -337,6 +348,24 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
       await onIntervalEnd(i);
     });
   }
+
+  /** [CLOSE] follow the auctions the chain still holds open or unsettled (after a restart). */
+  async function pickUpFromChain() {
+    if (!chain.activeAuctions) return;
+    for (const { auctionId, open } of await chain.activeAuctions()) {
+      if (records.has(auctionId)) continue;
+      const rec: AuctionRecord = { auctionId, open, origin: 'chain', status: 'open', imbalancePriceMcPerKWh: priceToMillicentsPerKWh(open.limitPrice) };
+      records.set(auctionId, rec);
+      entries.set(auctionId, {
+        auctionId, side: open.side, deliveryStart: open.delivery.start, requestedWh: energyToWh(open.energy),
+        awardedWh: 0, deliveredWh: 0, energyMc: 0, penaltiesMc: 0, imbalanceAvoidedMc: 0, status: 'open',
+      });
+      const closesAtMs = Date.parse(open.closesAt);
+      log?.info({ auctionId, closesAt: open.closesAt }, 'auction picked up from the chain');
+      later(closesAtMs - now(), () => followOnChain(rec, Math.max(now(), closesAtMs) + resultTimeoutMs));
+    }
+  }
+  await pickUpFromChain();
 
   const startDay = Math.floor(intervalOf(now()) / c.slotsPerDay);
   await publishSchedule(startDay);

@@ -6,7 +6,14 @@
  *   [AC-1] clearing at auction-close: bids in chain order (inclusion); sealed bids opened
  *          with the revealed key; a bid that cannot be opened, is on the wrong side or out
  *          of range is excluded with its reason; the rest go to clearAuction.
- *   [AC-2] void: an open auction not closed by closesAt + voidGraceMs becomes void at the
+ *   [CLOSE] an open-bid auction closes by the chain's clock: the first block whose time is
+ *          at or after closesAt clears it, at the end of its transactions, with no
+ *          auction-close needed (no bid of that block counts: bids need block time <
+ *          closesAt [TX-B4]). An aggregator's auction-close in that same block clears it
+ *          first, with the same result; one in a later block finds it closed
+ *          (AUCTION_NOT_OPEN). An aggregator that crashes or restarts can no longer leave
+ *          an open-bid auction open or void.
+ *   [AC-2] void: a sealed auction not closed by closesAt + voidGraceMs becomes void at the
  *          first block after that time ([AUC-13]); its bids are dropped, nothing is awarded.
  *   [AC-3] settlement: once block time ≥ delivery end, each award whose winner has a
  *          reading for the delivery interval settles with
@@ -133,12 +140,20 @@ export function clearClosedAuction(d: StateDraft, auctionId: string, a: AuctionE
   if (awards.length === 0) removeActive(d, auctionId);
 }
 
-/** [AC-2] void every open auction whose deadline has passed at `time`. */
+/** [CLOSE] clear every open-bid auction whose closesAt has come at `time` (block at `height`). */
+export function closeDueAuctions(d: StateDraft, time: number, height: number): void {
+  for (const id of d.meta.active) {
+    const a = d.s.auctions.get(id)!;
+    if (a.status === 'open' && !a.sealed && time >= a.closesAt) clearClosedAuction(d, id, a, height, undefined);
+  }
+}
+
+/** [AC-2] void every open sealed auction whose deadline has passed at `time` (an open-bid one is cleared by [CLOSE]). */
 export function voidExpiredAuctions(d: StateDraft, time: number): void {
   const g = d.genesis;
   for (const id of d.meta.active) {
     const a = d.s.auctions.get(id)!;
-    if (a.status === 'open' && isAuctionVoid(undefined, a.closesAt, g.voidGraceMs, time)) voidAuction(d, id, a, 'NOT_CLOSED_IN_TIME');
+    if (a.status === 'open' && a.sealed && isAuctionVoid(undefined, a.closesAt, g.voidGraceMs, time)) voidAuction(d, id, a, 'NOT_CLOSED_IN_TIME');
   }
 }
 

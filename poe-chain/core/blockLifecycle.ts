@@ -6,9 +6,12 @@
  *          state with the seed of e) [POE-7.rank]; record the epoch's new VRF seed [SEED];
  *          prune readings, reading heads, certificates and delivery records [SETTLE-1] older than
  *          readingRetentionIntervals, and old auctions [AC-5]
- *   [BB-2] void open auctions past closesAt + voidGraceMs [AC-2]
+ *   [BB-2] void open auctions past closesAt + voidGraceMs [AC-2] (sealed ones only: an
+ *          open-bid auction was cleared at its first block ≥ closesAt, [EB-0])
  *   [BB-3] forget seen transaction ids whose window has passed [TX-3]
  * endBlock (after the transactions):
+ *   [EB-0] clear the open-bid auctions whose closesAt ≤ block time and that no
+ *          auction-close of this block cleared [CLOSE]
  *   [EB-1] settle awards that are due [AC-3]
  *   [EB-2] block reward [REWARD]: ⌊blockRewardMc × min(s − p, W) / W⌋ minted to the producer
  *          (s its slot, p the parent's) if it holds a certificate (still in state) for RE
@@ -17,7 +20,7 @@
  *          blockRewardMc per W slots)
  *   [EB-3] meta.height, meta.tipSlot
  */
-import { pruneAuctions, pruneDeliveries, settleDueAwards, voidExpiredAuctions } from './auctionContract.js';
+import { closeDueAuctions, pruneAuctions, pruneDeliveries, settleDueAwards, voidExpiredAuctions } from './auctionContract.js';
 import { pruneSeen } from './applyTransaction.js';
 import type { StateDraft } from './chainState.js';
 import { epochStart } from './genesis.js';
@@ -65,6 +68,7 @@ export function blockReward(blockRewardMc: bigint, parentSlot: number, slot: num
 }
 
 export function endBlock(d: StateDraft, p: { height: number; slot: number; time: number; producer: string }): void {
+  closeDueAuctions(d, p.time, p.height);
   settleDueAwards(d, p.time, p.height);
   const g = d.genesis;
   const cert = d.s.certs.get(p.producer);

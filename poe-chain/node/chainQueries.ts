@@ -2,6 +2,8 @@
  * Read-only views of a chain state for the other parts (aggregator, analytics, HEM, CLI).
  * Pure: a state in, plain JSON-friendly values out (money as decimal strings).
  *
+ *   activeAuctionsView  [CLOSE] the auctions not yet settled or void, as auction-open parameters
+ *                (chain units: Wh, millicents/kWh), for an aggregator picking them up at start
  *   auctionView  the aggregator's ChainAuction (aggregator/aggregator.ts): status
  *                open | cleared (closed on chain, awards not all settled) | void | settled,
  *                result = auction-result parameters (schemas/operations.ts), settlements
@@ -10,8 +12,9 @@
  */
 import type { ChainAuction, ChainView, ReadingFeed } from '../../aggregator/aggregator.js';
 import type { PendingTxEvent } from './createChainNode.js';
-import type { AuctionResult } from '../../schemas/types.js';
+import type { AuctionOpen, AuctionResult } from '../../schemas/types.js';
 import type { AuctionEntry, ChainState, Programme } from '../core/chainState.js';
+import { epochStart } from '../core/genesis.js';
 
 /** The auction-result parameters of an auction as the chain recorded it (undefined while open). */
 export function auctionResultOf(auctionId: string, a: AuctionEntry): AuctionResult | undefined {
@@ -45,6 +48,32 @@ export function auctionView(state: ChainState, auctionId: string): ChainAuction 
   return out;
 }
 
+/** [CLOSE] the auctions of `state` still open or with awards to settle, oldest id first. */
+export function activeAuctionsView(state: ChainState): { auctionId: string; open: AuctionOpen }[] {
+  const g = state.genesis;
+  const out: { auctionId: string; open: AuctionOpen }[] = [];
+  for (const auctionId of state.meta.active) {
+    const a = state.sections.auctions.get(auctionId);
+    if (a === undefined || (a.status !== 'open' && a.status !== 'closed')) continue;
+    out.push({
+      auctionId,
+      open: {
+        auctionId,
+        side: a.side,
+        energy: { unit: 'Wh', value: a.energyWh },
+        limitPrice: { unit: 'millicents/kWh', value: a.limitPriceMcPerKWh },
+        delivery: { start: new Date(epochStart(g, a.deliveryEpoch)).toISOString(), end: new Date(epochStart(g, a.deliveryEpoch + 1)).toISOString() },
+        closesAt: new Date(a.closesAt).toISOString(),
+        pricing: a.pricing,
+        sealed: a.sealed,
+        ...(a.auctionPublicKey !== undefined ? { auctionPublicKey: a.auctionPublicKey } : {}),
+        feederLimits: a.feederLimits.map((f) => ({ ...f })),
+      },
+    });
+  }
+  return out;
+}
+
 /** Anything that can show the head state (a ChainNode does). */
 export interface HasState {
   state(): ChainState;
@@ -52,7 +81,10 @@ export interface HasState {
 
 /** The aggregator's ChainView over a node: reads the node's head state at each call. */
 export function chainViewOf(node: HasState): ChainView {
-  return { auction: async (auctionId) => auctionView(node.state(), auctionId) };
+  return {
+    auction: async (auctionId) => auctionView(node.state(), auctionId),
+    activeAuctions: async () => activeAuctionsView(node.state()),
+  };
 }
 
 export interface WalletView {

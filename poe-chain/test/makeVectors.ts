@@ -177,8 +177,36 @@ export function makeVectors(): Vector[] {
   }
   {
     const { f } = withAuction();
+    v.valid(
+      'auction-closed-by-chain',
+      'No auction-close: the first block at or after closesAt (an empty heartbeat at closesAt) clears the open-bid auction by the chain\'s clock, with the same awards as an auction-close would give (c 1500, a 3000, b 500) [CLOSE][EB-0].',
+      f,
+      [],
+      closeSlotOf(f),
+    );
+    const late = f.state.meta.tipSlot + 1;
+    v.reject(
+      'reject-close-after-chain-cleared',
+      'The aggregator\'s auction-close in a block after the chain cleared the auction [CLOSE][TX-C2].',
+      f.state,
+      forgeBlock(f.state, { slot: late, producer: f.node, txs: [f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(late))] }),
+      slotTime(f.genesis, late),
+      'BAD_TX',
+      'AUCTION_NOT_OPEN',
+    );
+  }
+  {
+    const { f } = withAuction();
+    // the chain stalls past closesAt + voidGraceMs (epoch 1 + 130 s = slot 3600 + 520): an open-bid auction is still cleared, never void
+    v.valid('auction-closed-by-chain-after-stall', 'The first block after closesAt comes only after closesAt + voidGraceMs: the open-bid auction is cleared all the same, not void [CLOSE][AC-2].', f, [], f.firstSlotOf(1) + 521);
+  }
+  {
+    const { f, a } = base();
+    const keys = newAuctionKeyPair(new Uint8Array(sha256('auction-key/sealed-3')));
+    f.produce([f.auctionOpenTx('auc-s', { side: 'sell', energyWh: 4000, limitMc: 10_000, deliveryEpoch: 2, closesAt: closesAtOf(f), sealed: true, auctionPublicKey: auctionKeyToWire(keys.publicKey) })]);
+    f.produce([f.bidTx(a, 'auc-s', { sealed: sealBid(f.openBid('buy', 3000, 14_000), keys.publicKey, seededRandom('seal3')) })]);
     // closesAt + voidGraceMs (120 s) = epoch 1 + 130 s = slot 3600 + 520; the first block after that voids it
-    v.valid('auction-void-at-deadline', 'No close by closesAt + voidGraceMs: the first block after the deadline voids the auction and drops its bids [AC-2][BB-2].', f, [], f.firstSlotOf(1) + 521);
+    v.valid('sealed-auction-void-at-deadline', 'A sealed auction with no close by closesAt + voidGraceMs: the first block after the deadline voids it and drops its bids [AC-2][BB-2].', f, [], f.firstSlotOf(1) + 521);
   }
   {
     const { f, a, b, c } = withAuction();

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { auctionKeyToWire, newAuctionKeyPair } from '../../core/auction/sealedBid.js';
 import assert from 'node:assert/strict';
 import { compileSchema } from '../../../schemas/validators.js';
 import { auctionResultParams } from '../../../schemas/operations.js';
@@ -53,7 +54,8 @@ test('auctionView: open → cleared (result with awards, excluded, height) → s
 test('auctionView: a void auction has a void result with its reason', () => {
   const f = new ChainFixture();
   const closesAt = new Date(Date.parse(f.interval(0).start) + 5_000).toISOString();
-  f.produce([f.auctionOpenTx('auc-v', { deliveryEpoch: 2, closesAt })]);
+  // a sealed auction (an open-bid one is cleared by the chain's clock [CLOSE])
+  f.produce([f.auctionOpenTx('auc-v', { deliveryEpoch: 2, closesAt, sealed: true, auctionPublicKey: auctionKeyToWire(newAuctionKeyPair().publicKey) })]);
   // nobody closes it: void after closesAt + voidGraceMs
   f.produce([], f.firstSlotOf(1));
   const v = auctionView(f.state, 'auc-v')!;
