@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Platform } from './startPlatform.js';
 import type { Plan } from './simulationPlan.js';
+import { settlementsPerInterval, type IntervalSettlement } from '../poe-chain/node/chainQueries.js';
 
 export interface ReportContext {
   homes: number;
@@ -42,6 +43,8 @@ export interface ReportData {
     energy: { tradedWh: number; selfConsumption: number | null; marketEfficiency: number | null; allocativeEfficiency: number | null };
     auctions: { total: number; byStatus: Record<string, number>; bids: number; meanClearingPriceCentsPerKWh: number | null; minClearingPriceCentsPerKWh: number | null; maxClearingPriceCentsPerKWh: number | null };
     payments: { settlements: number; paidToHomesMc: number; penaltiesMc: number; deliveredWh: number };
+    /** [SETTLE-1] per delivery interval across all auctions, from the aggregator node's chain state */
+    settlementsPerInterval: IntervalSettlement[];
     cpf: { epochs: number; meanBestCpf: number | null; meanBestScoreWh: number | null; validatorsRanked: number };
     chain: { height: number; blocks: number; txs: number; producers: { address: string; blocks: number; share: number; rewardMc: number }[]; verified: boolean | null };
     readings: number;
@@ -106,6 +109,7 @@ export async function collectReportData(p: Platform, c: ReportContext): Promise<
         maxClearingPriceCentsPerKWh: cleared.length ? cents(Math.max(...cleared)) : null,
       },
       payments: { settlements: settled.n, paidToHomesMc: settled.paid, penaltiesMc: settled.pen, deliveredWh: settled.del },
+      settlementsPerInterval: settlementsPerInterval(p.node.state()),
       cpf: {
         epochs: rankItems.length,
         meanBestCpf: best.length ? best.reduce((a, b) => a + b.cpf, 0) / best.length : null,
@@ -154,6 +158,7 @@ export async function writeReport(dir: string, d: ReportData): Promise<void> {
     ['chain', `${s.chain.blocks} blocks, ${s.chain.txs} transactions, ${s.chain.producers.length} producers, verified: ${s.chain.verified === null ? 'pending' : s.chain.verified ? 'yes' : 'NO'}`],
     ['wall time', `${(s.timingsMs.totalMs ?? 0) / 1000} s`],
   ];
+  const intervalRows = s.settlementsPerInterval.map((x) => `<tr><td>${esc(x.interval)}</td><td>${x.auctions}</td><td>${x.awards}</td><td>${x.homes}</td><td>${x.awardedWh}</td><td>${x.deliveredWh}</td><td>${(x.paymentMc / 1000).toFixed(1)}</td><td>${(x.penaltyMc / 1000).toFixed(1)}</td></tr>`).join('');
   const producerRows = s.chain.producers.slice(0, 20).map((x) => `<tr><td><code>${esc(x.address.slice(0, 16))}…</code></td><td>${x.blocks}</td><td>${(x.share * 100).toFixed(1)} %</td><td>${x.rewardMc}</td></tr>`).join('');
   const walletRows = [...d.wallets].sort((a, b) => b.paymentMc - a.paymentMc).slice(0, 20).map((w) => `<tr><td><code>${esc(w.address.slice(0, 16))}…</code></td><td>${(w.balanceMc / 1000).toFixed(1)}</td><td>${w.deliveredWh}</td><td>${(w.paymentMc / 1000).toFixed(1)}</td><td>${(w.penaltyMc / 1000).toFixed(1)}</td></tr>`).join('');
   const html = `<!doctype html>
@@ -172,6 +177,7 @@ th{font-weight:600;background:#f4f6f8} .chart{margin:8px 0 0} code{font-size:12p
 <h2>Aggregated net load: day-ahead schedule vs metered</h2><div id="netload" class="chart"></div>
 <h2>Auctions: clearing price and traded volume</h2><div id="prices" class="chart"></div>
 <h2>Proof of Energy: best |P − C| per epoch and validators ranked</h2><div id="ranking" class="chart"></div>
+<h2>Settlements per delivery interval (all auctions; one measurement paid once)</h2><table><tr><th>interval</th><th>auctions</th><th>awards</th><th>homes</th><th>awarded Wh</th><th>delivered Wh</th><th>paid (¢)</th><th>penalty (¢)</th></tr>${intervalRows}</table>
 <div class="grid"><div><h2>Block producers</h2><table><tr><th>address</th><th>blocks</th><th>share</th><th>reward (mc)</th></tr>${producerRows}</table></div>
 <div><h2>Wallets (top 20 by payments)</h2><table><tr><th>address</th><th>balance (¢)</th><th>delivered Wh</th><th>paid (¢)</th><th>penalty (¢)</th></tr>${walletRows}</table></div></div>
 <script>${js}</script>

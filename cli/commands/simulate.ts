@@ -81,6 +81,7 @@ ${formatOptions(spec)}
       '',
       `energy traded     ${(s.energy.tradedWh / 1000).toFixed(2)} kWh in ${s.auctions.total} auctions (${s.auctions.bids} bids), mean clearing price ${s.auctions.meanClearingPriceCentsPerKWh ?? '–'} ¢/kWh`,
       `settlements       ${s.payments.settlements}, ${(s.payments.paidToHomesMc / 100_000).toFixed(2)} € paid to homes, ${(s.payments.penaltiesMc / 100_000).toFixed(2)} € penalties`,
+      `  per interval     ${s.settlementsPerInterval.length} delivery intervals settled${s.settlementsPerInterval.length ? `, e.g. ${s.settlementsPerInterval[0]!.interval}: ${s.settlementsPerInterval[0]!.awards} awards in ${s.settlementsPerInterval[0]!.auctions} auction(s), ${s.settlementsPerInterval[0]!.deliveredWh} of ${s.settlementsPerInterval[0]!.awardedWh} Wh delivered` : ''} (table in the report)`,
       `chain             ${s.chain.blocks} blocks, ${s.chain.txs} txs, ${s.chain.producers.length} producers; verified from disk: ${r.chainVerified.ok ? 'yes' : `NO (${r.chainVerified.error ?? ''})`}`,
       `self-consumption  ${s.energy.selfConsumption === null ? '–' : (s.energy.selfConsumption * 100).toFixed(1) + ' %'}; best CPF mean ${s.cpf.meanBestCpf?.toFixed(3) ?? '–'}`,
       `report            ${r.reportDir}/index.html and summary.json`,

@@ -100,7 +100,15 @@ test('tmi simulate: dashboard live during a short run, then report and a verifie
   assert.equal(await exited, 0, `simulate failed:\n${stderr}\n${stdout}`);
   const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as {
     readings: number; chain: { blocks: number; producers: unknown[]; verified: boolean };
+    auctions: { total: number };
+    settlementsPerInterval: { interval: string; awards: number; awardedWh: number; deliveredWh: number; paymentMc: number; penaltyMc: number }[];
   };
+  // [SETTLE-1] the report shows settlements per delivery interval; none paid beyond what was awarded
+  assert.ok(Array.isArray(summary.settlementsPerInterval), 'settlements per interval in the summary');
+  for (const x of summary.settlementsPerInterval) {
+    assert.ok(x.awards > 0 && x.deliveredWh <= x.awardedWh, `interval ${x.interval}: ${x.deliveredWh} of ${x.awardedWh} Wh`);
+  }
+  assert.match(stdout, /delivery intervals settled/);
   assert.ok(summary.readings > 0, 'readings recorded');
   assert.ok(summary.chain.blocks > 0, 'blocks produced');
   assert.equal(summary.chain.verified, true, 'the chain re-verifies from disk');

@@ -7,6 +7,8 @@
  *   auctionView  the aggregator's ChainAuction (aggregator/aggregator.ts): status
  *                open | cleared (closed on chain, awards not all settled) | void | settled,
  *                result = auction-result parameters (schemas/operations.ts), settlements
+ *   settlementsPerInterval  [SETTLE-1] per delivery interval, across all auctions: awarded,
+ *                delivered (paid) Wh, payments and penalties of the settled awards
  *   walletView   balance and block rewards in millicents, certificate, revoked, equivocator
  *   readingFeedOf  the meter readings a node's mempool admits, for an aggregator in the same process
  */
@@ -72,6 +74,42 @@ export function activeAuctionsView(state: ChainState): { auctionId: string; open
     });
   }
   return out;
+}
+
+export interface IntervalSettlement {
+  /** start of the delivery interval, ISO */
+  interval: string;
+  auctions: number;
+  awards: number;
+  /** distinct meters (certificate tags) with a settled award */
+  homes: number;
+  awardedWh: number;
+  deliveredWh: number;
+  paymentMc: number;
+  penaltyMc: number;
+}
+
+/** [SETTLE-1] the settled awards of `state`, summed per delivery interval across auctions, oldest first. */
+export function settlementsPerInterval(state: ChainState): IntervalSettlement[] {
+  const by = new Map<number, IntervalSettlement & { ids: Set<string>; tags: Set<string> }>();
+  for (const [id, a] of state.sections.auctions.entries()) {
+    for (const w of a.awards ?? []) {
+      if (w.settlement === undefined) continue;
+      let e = by.get(a.deliveryEpoch);
+      if (e === undefined) {
+        e = { interval: new Date(epochStart(state.genesis, a.deliveryEpoch)).toISOString(), auctions: 0, awards: 0, homes: 0, awardedWh: 0, deliveredWh: 0, paymentMc: 0, penaltyMc: 0, ids: new Set(), tags: new Set() };
+        by.set(a.deliveryEpoch, e);
+      }
+      e.ids.add(id);
+      e.tags.add(w.tag);
+      e.awards++;
+      e.awardedWh += w.energyWh;
+      e.deliveredWh += w.settlement.deliveredWh;
+      e.paymentMc += w.settlement.paymentMc;
+      e.penaltyMc += w.settlement.penaltyMc;
+    }
+  }
+  return [...by.entries()].sort((x, y) => x[0] - y[0]).map(([, { ids, tags, ...e }]) => ({ ...e, auctions: ids.size, homes: tags.size }));
 }
 
 /** Anything that can show the head state (a ChainNode does). */
