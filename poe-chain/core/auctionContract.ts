@@ -13,6 +13,14 @@
  *          first, with the same result; one in a later block finds it closed
  *          (AUCTION_NOT_OPEN). An aggregator that crashes or restarts can no longer leave
  *          an open-bid auction open or void.
+ *   [FEEDER-2] feeder capacity per delivery interval across auctions: a clearing gets, for
+ *          each feeder limit of its auction, the limit minus the Wh already awarded on that
+ *          feeder, in that direction (export for an aggregator buy, import for a sell), for
+ *          the same delivery interval by earlier clearings (never below 0); its own awards
+ *          are then added (`feederUse` section, pruned with the readings). Feeders without a
+ *          limit stay unlimited, but their awards are counted too, so a later auction that
+ *          limits them sees them. Two auctions for one interval can no longer each use the
+ *          full limit.
  *   [AC-2] void: a sealed auction not closed by closesAt + voidGraceMs becomes void at the
  *          first block after that time ([AUC-13]); its bids are dropped, nothing is awarded.
  *   [AC-3] settlement: once block time ≥ delivery end, each award whose winner has a
@@ -104,6 +112,8 @@ export function clearClosedAuction(d: StateDraft, auctionId: string, a: AuctionE
     }
     offers.push({ address, feeder: bid.feeder, energyWh: q.energyWh, priceMcPerKWh: q.priceMcPerKWh, inclusion: bid.inclusion, reqId: bid.reqId });
   }
+  // [FEEDER-2] what is left of each feeder's limit for this delivery interval
+  const used = (feeder: string) => d.s.feederUse.get(feederUseKey(a.deliveryEpoch, a.side, feeder))?.awardedWh ?? 0;
   const r = clearAuction(
     {
       auctionId,
@@ -111,10 +121,18 @@ export function clearClosedAuction(d: StateDraft, auctionId: string, a: AuctionE
       energyWh: a.energyWh,
       limitPriceMcPerKWh: a.limitPriceMcPerKWh,
       pricing: a.pricing,
-      feederLimits: a.feederLimits.map((f) => ({ feeder: f.feeder, maxExportWh: f.maxExportWh, maxImportWh: f.maxImportWh })),
+      feederLimits: a.feederLimits.map((f) =>
+        a.side === 'buy'
+          ? { feeder: f.feeder, maxExportWh: Math.max(0, f.maxExportWh - used(f.feeder)), maxImportWh: f.maxImportWh }
+          : { feeder: f.feeder, maxExportWh: f.maxExportWh, maxImportWh: Math.max(0, f.maxImportWh - used(f.feeder)) },
+      ),
     },
     offers,
   );
+  for (const w of r.awards) {
+    const key = feederUseKey(a.deliveryEpoch, a.side, w.feeder);
+    d.s.feederUse.set(key, { awardedWh: (d.s.feederUse.get(key)?.awardedWh ?? 0) + w.energyWh });
+  }
   dropBids(d, auctionId);
   const inclusionOf = new Map(offers.map((o) => [o.address, o.inclusion]));
   const awards: AwardEntry[] = r.awards.map((w) => ({
@@ -155,6 +173,11 @@ export function voidExpiredAuctions(d: StateDraft, time: number): void {
     const a = d.s.auctions.get(id)!;
     if (a.status === 'open' && a.sealed && isAuctionVoid(undefined, a.closesAt, g.voidGraceMs, time)) voidAuction(d, id, a, 'NOT_CLOSED_IN_TIME');
   }
+}
+
+/** [FEEDER-2] key of the `feederUse` section: `interval|export|feeder` (aggregator buy) or `interval|import|feeder` (sell). */
+export function feederUseKey(epoch: number, side: 'buy' | 'sell', feeder: string): string {
+  return `${epoch}|${side === 'buy' ? 'export' : 'import'}|${feeder}`;
 }
 
 /** [SETTLE-1] key of the `deliveries` section: `interval|flow|tag`. */
@@ -215,11 +238,13 @@ export function settleDueAwards(d: StateDraft, time: number, height: number): vo
   }
 }
 
-/** [SETTLE-1] drop delivery records of intervals before `oldest` (with the readings). */
+/** [SETTLE-1] [FEEDER-2] drop delivery and feeder-use records of intervals before `oldest` (with the readings). */
 export function pruneDeliveries(d: StateDraft, oldest: number): void {
-  const drop: string[] = [];
-  for (const [key] of d.s.deliveries.entries()) if (Number(key.slice(0, key.indexOf('|'))) < oldest) drop.push(key);
-  for (const k of drop) d.s.deliveries.delete(k);
+  for (const section of [d.s.deliveries, d.s.feederUse] as const) {
+    const drop: string[] = [];
+    for (const [key] of section.entries()) if (Number(key.slice(0, key.indexOf('|'))) < oldest) drop.push(key);
+    for (const k of drop) section.delete(k);
+  }
 }
 
 /** [AC-5] drop settled/void auctions older than the retention at `epoch`. */

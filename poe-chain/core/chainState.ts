@@ -14,6 +14,8 @@
  *   bidTags       "<auctionId>|<tag>" → address [SYBIL-2] (until clearing)
  *   deliveries    "<interval>|<flow>|<tag>" → DeliveryEntry [SETTLE-1]: Wh of that meter's measured
  *                 flow (discharged / charged) in that interval already paid to awards
+ *   feederUse     "<interval>|<export|import>|<feeder>" → FeederUseEntry [FEEDER-2]: Wh already
+ *                 awarded on that feeder for that interval by earlier clearings
  *   seen          txId → minute after which it is forgotten (replay protection window)
  *
  * State root (README "State root"):
@@ -89,6 +91,11 @@ export interface AwardEntry {
   settlement?: SettlementEntry;
 }
 
+/** [FEEDER-2] Wh awarded on one feeder, one direction, one delivery interval, by the clearings so far. */
+export interface FeederUseEntry {
+  awardedWh: number;
+}
+
 /** [SETTLE-1] what has been paid of one meter's measured flow in one interval. */
 export interface DeliveryEntry {
   deliveredWh: number;
@@ -154,6 +161,8 @@ export interface Sections {
   /** [SETTLE-1] `interval|flow|tag` → Wh already paid of that measurement */
   deliveries: HashedMap<DeliveryEntry>;
   equivocators: HashedMap<EquivocationEntry>;
+  /** [FEEDER-2] `interval|export|feeder` → Wh awarded so far */
+  feederUse: HashedMap<FeederUseEntry>;
   readingHeads: HashedMap<ReadingHead>;
   readings: HashedMap<ReadingEntry>;
   revoked: HashedMap<number>;
@@ -164,7 +173,7 @@ export interface Sections {
 
 export type SectionName = keyof Sections;
 export const SECTION_NAMES: readonly SectionName[] = [
-  'auctions', 'bids', 'bidTags', 'certs', 'deliveries', 'equivocators', 'readingHeads', 'readings', 'revoked', 'rewards', 'seen', 'wallets',
+  'auctions', 'bids', 'bidTags', 'certs', 'deliveries', 'equivocators', 'feederUse', 'readingHeads', 'readings', 'revoked', 'rewards', 'seen', 'wallets',
 ];
 
 type ValueOf<M> = M extends HashedMap<infer V> ? V : never;

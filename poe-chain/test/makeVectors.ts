@@ -21,6 +21,7 @@ import { forgeBlock } from '../testkit/forgeBlock.js';
 import { deserializeState, serializeState, stateRoot, type ChainState } from '../core/chainState.js';
 import { BlockError } from '../core/chainError.js';
 import { validateAndApplyBlock } from '../core/validateAndApplyBlock.js';
+import { buildBlock } from '../core/buildBlock.js';
 import { inclusionWindowStart, slotTime } from '../core/genesis.js';
 import { sha256 } from '../core/hashing.js';
 import { signHeader } from '../core/blockHash.js';
@@ -267,6 +268,44 @@ export function makeVectors(): Vector[] {
       pre,
       forgeBlock(pre, { slot: after, producer: f.node, txs: [reading], header: { stateRoot: doubleRoot } }),
       slotTime(f.genesis, after),
+      'BAD_STATE_ROOT',
+    );
+  }
+  {
+    // [FEEDER-2] two auctions for one delivery interval share feeder F2's export limit (1500 Wh)
+    const { f, a, c } = base();
+    const closes2 = new Date(Date.parse(f.interval(1).start) + 20_000).toISOString(); // slot 3600 + 80
+    const limits = [{ feeder: 'F2', maxExportWh: 1500, maxImportWh: 0 }];
+    f.produce([
+      f.auctionOpenTx('auc-1', { side: 'buy', energyWh: 1000, limitMc: 20_000, deliveryEpoch: 2, closesAt: closesAtOf(f), feederLimits: limits }),
+      f.auctionOpenTx('auc-2', { side: 'buy', energyWh: 3000, limitMc: 20_000, deliveryEpoch: 2, closesAt: closes2, feederLimits: limits }),
+    ]);
+    f.produce([
+      f.bidTx(c, 'auc-1', { open: f.openBid('sell', 1000, 9_000) }, 'F2'),
+      f.bidTx(c, 'auc-2', { open: f.openBid('sell', 1200, 9_000) }, 'F2'),
+      f.bidTx(a, 'auc-2', { open: f.openBid('sell', 2000, 12_000) }),
+    ]);
+    f.produce([], closeSlotOf(f)); // auc-1 cleared by the chain: c 1000 Wh on F2
+    const s2 = f.firstSlotOf(1) + 80;
+    const pre = f.state;
+    v.valid(
+      'feeder-limit-shared-across-auctions',
+      'auc-1 (cleared earlier) awarded 1000 Wh on feeder F2 for delivery interval 2; auc-2 for the same interval gets what is left of F2\'s 1500 Wh export limit: c 500 of its 1200 Wh, a (F1) 2000 Wh; feederUse F2 = 1500 [FEEDER-2][CLOSE].',
+      f,
+      [],
+      s2,
+    );
+    // the same block as a producer would make it that let auc-2 use the full limit again (F2: 1000 + 1200 Wh)
+    const forgotten = serializeState(pre) as unknown as { stateRoot?: string; sections: Record<string, [string, unknown][]> };
+    forgotten.sections.feederUse = [];
+    delete forgotten.stateRoot;
+    const full = buildBlock(deserializeState(forgotten), [], f.node, s2, slotTime(f.genesis, s2));
+    v.reject(
+      'reject-feeder-limit-used-twice',
+      'The same block with the state root of a clearing that gives auc-2 the full F2 limit (c 1200 Wh), ignoring the 1000 Wh auc-1 awarded on F2 for that interval [FEEDER-2].',
+      pre,
+      forgeBlock(pre, { slot: s2, producer: f.node, header: { stateRoot: stateRoot(full.state) } }),
+      slotTime(f.genesis, s2),
       'BAD_STATE_ROOT',
     );
   }
