@@ -80,7 +80,7 @@ export function createAggregatorAdminApp(agg: Aggregator, adminToken: string): e
   });
 
   app.get('/admin/auctions', (_req, res) => {
-    res.json({ items: agg.auctions().map(({ secretKey: _s, ...r }) => r) });
+    res.json({ items: agg.auctions() });
   });
 
   app.get('/admin/ledger', (_req, res) => {

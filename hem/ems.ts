@@ -46,6 +46,11 @@ export interface BidRecord {
   readonly reason: string | null;
   readonly delivery: { start: string; end: string };
   readonly award?: { energyWh: number; priceMcPerKWh: number; powerW: number; deliverWh: number };
+  /**
+   * [SEALED] a sealed bid's opening, stored with the bid before the bid is sent (one
+   * batch), so the HEM can reveal it after a restart; `revealed` once queued
+   */
+  readonly seal?: { bid: OpenBid; salt: string; closesAt: string; revealed?: boolean };
 }
 
 export interface SessionHandlers {
@@ -101,6 +106,7 @@ export function createEms(o: EmsOptions): Ems {
   let lastAwardWh = 0;
   let earnings = 0;
   let meterTimer: NodeJS.Timeout | undefined;
+  const revealTimers = new Set<NodeJS.Timeout>();
   let rotateTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   let metering: Promise<void> = Promise.resolve();
@@ -370,20 +376,22 @@ export function createEms(o: EmsOptions): Ems {
       price: { unit: 'millicents/kWh', value: decision.bid.priceMcPerKWh },
     };
     const cert = p.record.cert;
-    const sealed = a.sealed && a.auctionPublicKey !== undefined;
-    if (a.sealed && !sealed) {
-      log.warn({ event: 'no-bid', auctionId: a.auctionId, reason: 'SEALED_WITHOUT_KEY' }, 'sealed auction without a public key');
-      return;
-    }
+    // [SEALED] a commitment; the salt stays in the store until the HEM reveals after closesAt
+    const seal = a.sealed ? sealBid(a.auctionId, p.key.address, openBid) : undefined;
     const params = {
       auctionId: a.auctionId,
       address: p.key.address,
       cpf: lastReading ? cpf(lastReading) : 0,
       feeder: cert.feeder,
-      ...(sealed ? { sealed: sealBid(openBid, a.auctionPublicKey as string) } : { bid: openBid }),
+      ...(seal ? { sealed: seal.sealed } : { bid: openBid }),
     };
     const env = signEnvelope(p.key, 'bid-offer', params, { date: new Date(t) });
-    const rec: BidRecord = { ...base, bid: { ...decision.bid, address: p.key.address, reqId: env.reqId }, reason: null };
+    const rec: BidRecord = {
+      ...base,
+      bid: { ...decision.bid, address: p.key.address, reqId: env.reqId },
+      reason: null,
+      ...(seal ? { seal: { bid: openBid, salt: seal.salt, closesAt: a.closesAt } } : {}),
+    };
     answered.set(a.auctionId, rec);
     await o.store.commit(
       [{ type: 'put', key: `b:${a.auctionId}`, value: rec }],
@@ -391,7 +399,39 @@ export function createEms(o: EmsOptions): Ems {
     );
     lastBid = { type: decision.bid.type, energyWh: decision.bid.energyWh };
     pump.pump();
+    if (rec.seal) scheduleReveal(rec);
     o.devices.report?.(status());
+  }
+
+  /** [SEALED] reveal a sealed bid at closesAt (the chain takes reveals in [closesAt, closesAt + revealWindowMs)). */
+  function scheduleReveal(rec: BidRecord): void {
+    if (!rec.seal || rec.seal.revealed || !rec.bid) return;
+    const at = Date.parse(rec.seal.closesAt);
+    const timer = setTimeout(() => {
+      revealTimers.delete(timer);
+      void reveal(rec.auctionId).catch((err: Error) => log.error({ event: 'reveal-failed', auctionId: rec.auctionId, err: err.message }, 'sealed bid not revealed'));
+    }, Math.max(0, at - now()));
+    revealTimers.add(timer);
+  }
+
+  async function reveal(auctionId: string): Promise<void> {
+    const rec = answered.get(auctionId);
+    if (stopped || !rec?.seal || rec.seal.revealed || !rec.bid) return;
+    const params = { auctionId, address: rec.bid.address, bid: rec.seal.bid, salt: rec.seal.salt };
+    const key = o.pseudonyms.get(rec.bid.address)?.key;
+    if (!key) {
+      log.warn({ event: 'reveal-failed', auctionId, reason: 'PSEUDONYM_KEY_GONE' }, 'sealed bid not revealed');
+      return;
+    }
+    const env = signEnvelope(key, 'bid-reveal', params, { date: new Date(now()) });
+    const done: BidRecord = { ...rec, seal: { ...rec.seal, revealed: true } };
+    answered.set(auctionId, done);
+    await o.store.commit(
+      [{ type: 'put', key: `b:${auctionId}`, value: done }],
+      [{ topic: TOPICS.bids(auctionId), operation: 'bid-reveal', signer: rec.bid.address, envelope: env as AnyEnvelope, expiresAtMs: Date.parse(rec.seal.closesAt) + 600_000 }],
+    );
+    log.info({ event: 'reveal', auctionId }, 'sealed bid revealed');
+    pump.pump();
   }
 
   /**
@@ -457,6 +497,8 @@ export function createEms(o: EmsOptions): Ems {
       const rearm = new Map<string, { startMs: number; endMs: number; auctionId: string }>();
       for (const { value } of await o.store.list<BidRecord>('b:')) {
         answered.set(value.auctionId, value);
+        // [SEALED] a sealed bid not yet revealed: reveal at its close (at once if past)
+        if (value.seal && !value.seal.revealed) scheduleReveal(value);
         const d = fromWireInterval(value.delivery);
         // awards survive a restart: re-arm the ones still to deliver (summed per interval once all are loaded)
         if (value.award && d && d.endMs > t) rearm.set(`${d.startMs}|${d.endMs}`, { ...d, auctionId: value.auctionId });
@@ -474,6 +516,8 @@ export function createEms(o: EmsOptions): Ems {
     async stop() {
       stopped = true;
       clearTimeout(meterTimer);
+      for (const r of revealTimers) clearTimeout(r);
+      revealTimers.clear();
       clearTimeout(rotateTimer);
       await metering.catch(() => undefined);
       // give in-flight publishes a moment to be acknowledged

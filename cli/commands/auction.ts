@@ -25,9 +25,7 @@ clearing price, energy per feeder. Exit code 0 on success, 1 on a bad input file
 Input file (wire units, as in the message schemas):
   {
     "auction": <auction-open parameters, or a signed auction-open envelope>,
-    "close":   <auction-close parameters or signed envelope>          (optional)
-               needed to open sealed bids: it reveals auctionSecretKey; a sealed
-               auction closed without its matching key is void,
+    "close":   <auction-close parameters or signed envelope>          (optional),
     "feederLimits": [{"feeder":"F1","maxExportWh":5000,"maxImportWh":5000}]  (optional)
                the registry's limits; replaces auction.feederLimits; a feeder
                without an entry is unlimited,
@@ -37,7 +35,10 @@ Input file (wire units, as in the message schemas):
       {"inclusion": 0, "reqId": "<16-64 chars [A-Za-z0-9_-]>", "parameters": <bid-offer parameters>},
       {"inclusion": 1, "envelope": <signed bid-offer envelope>},
       ...                                                   (at most ${String(AUDIT_BIDS_IN_HELP).replace(/\B(?=(\d{3})+$)/g, ',')})
-    ]
+    ],
+    "reveals": [ {"parameters": <bid-reveal parameters>} | {"envelope": <signed bid-reveal>} ]
+               (optional) a sealed auction's bids are commitments: each counts
+               only with its bidder's reveal (else NOT_REVEALED, or BAD_REVEAL)
   }
 inclusion = order of inclusion on chain (smaller = earlier; default: position in
 "bids"). Signed envelopes are verified (signature; bid-offer address = signer);

@@ -3,9 +3,12 @@
  * Pure clearing, settlement arithmetic and sealed-bid opening live in ./auction/; this
  * file moves them through the chain state.
  *
- *   [AC-1] clearing at auction-close: bids in chain order (inclusion); sealed bids opened
- *          with the revealed key; a bid that cannot be opened, is on the wrong side or out
- *          of range is excluded with its reason; the rest go to clearAuction.
+ *   [AC-1] clearing: bids in chain order (inclusion); a sealed bid counts with what its
+ *          bidder revealed [SEALED]; one not revealed is excluded NOT_REVEALED and its bidder
+ *          pays the aggregator unrevealedPenaltyMc (its wallet may go negative); one on the
+ *          wrong side or out of range is excluded with that reason; the rest go to
+ *          clearAuction. A withheld reveal changes nothing else: the clearing is the one
+ *          without that bid.
  *   [CLOSE] an open-bid auction closes by the chain's clock: the first block whose time is
  *          at or after closesAt clears it, at the end of its transactions, with no
  *          auction-close needed (no bid of that block counts: bids need block time <
@@ -21,8 +24,10 @@
  *          limit stay unlimited, but their awards are counted too, so a later auction that
  *          limits them sees them. Two auctions for one interval can no longer each use the
  *          full limit.
- *   [AC-2] void: a sealed auction not closed by closesAt + voidGraceMs becomes void at the
- *          first block after that time ([AUC-13]); its bids are dropped, nothing is awarded.
+ *   [SEALED] a sealed auction closes by the chain's clock too: the first block whose time is
+ *          at or after closesAt + revealWindowMs clears it (reveals are taken in
+ *          [closesAt, closesAt + revealWindowMs)). No auction-close is needed or taken, so
+ *          the aggregator can neither read sealed bids before that nor void the auction.
  *   [AC-3] settlement: once block time ≥ delivery end, each award whose winner has a
  *          reading for the delivery interval settles with
  *          measured = dischargedWh (aggregator buy) or chargedWh (aggregator sell);
@@ -51,9 +56,7 @@
  *          auctionRetentionIntervals after their delivery interval (blocks keep them).
  */
 import { clearAuction, type ClearingOffer } from './auction/clearAuction.js';
-import { openSealedBid } from './auction/sealedBid.js';
 import { measuredFlowWh, settleAward } from './auction/settleAward.js';
-import { isAuctionVoid } from './auction/auctionVoid.js';
 import type { AuctionEntry, AwardEntry, BidEntry, ExclusionEntry, StateDraft } from './chainState.js';
 import { epochStart } from './genesis.js';
 import { bidQuantities, hemSideFor } from './tx/applyBidOffer.js';
@@ -75,7 +78,7 @@ function dropBids(d: StateDraft, auctionId: string): void {
   for (const k of d.s.bidTags.keysWithPrefix(`${auctionId}|`)) d.s.bidTags.delete(k);
 }
 
-/** [AC-2] / [AUC-14] */
+/** A void auction (no longer reached by the chain's rules since [CLOSE] and [SEALED]; kept for old states). */
 export function voidAuction(d: StateDraft, auctionId: string, a: AuctionEntry, reason: string): void {
   dropBids(d, auctionId);
   d.s.auctions.set(auctionId, { ...a, status: 'void', voidReason: reason });
@@ -83,22 +86,18 @@ export function voidAuction(d: StateDraft, auctionId: string, a: AuctionEntry, r
 }
 
 /** [AC-1] clear an auction being closed at `height`. */
-export function clearClosedAuction(d: StateDraft, auctionId: string, a: AuctionEntry, height: number, secretKey: string | undefined): void {
+export function clearClosedAuction(d: StateDraft, auctionId: string, a: AuctionEntry, height: number): void {
   const offers: ClearingOffer[] = [];
   const preExcluded: ExclusionEntry[] = [];
   const want = hemSideFor(a.side);
+  const fee = d.genesis.unrevealedPenaltyMc;
   for (const { address, bid } of bidsOf(d, auctionId)) {
-    let open = bid.bid;
-    if (open === undefined && bid.sealed !== undefined && secretKey !== undefined) {
-      const opened = openSealedBid(bid.sealed, secretKey);
-      if (!opened.ok) {
-        preExcluded.push({ address, reqId: bid.reqId, reason: opened.reason });
-        continue;
-      }
-      open = opened.bid;
-    }
+    const open = bid.bid;
     if (open === undefined) {
-      preExcluded.push({ address, reqId: bid.reqId, reason: 'SEALED_UNDECRYPTABLE' });
+      // [SEALED] not revealed: excluded, its bidder pays the fee
+      d.credit(address, -fee);
+      d.credit(d.genesis.aggregatorKey, fee);
+      preExcluded.push({ address, reqId: bid.reqId, reason: 'NOT_REVEALED', penaltyMc: Number(fee) });
       continue;
     }
     if (open.type !== want) {
@@ -153,25 +152,15 @@ export function clearClosedAuction(d: StateDraft, auctionId: string, a: AuctionE
     excluded: [...preExcluded, ...r.excluded.map((x) => ({ address: x.address, reqId: x.reqId, reason: x.reason }))],
     awards,
   };
-  if (secretKey !== undefined) next.auctionSecretKey = secretKey;
   d.s.auctions.set(auctionId, next);
   if (awards.length === 0) removeActive(d, auctionId);
 }
 
-/** [CLOSE] clear every open-bid auction whose closesAt has come at `time` (block at `height`). */
+/** [CLOSE] [SEALED] clear every auction whose closesAt (+ revealWindowMs if sealed) has come at `time` (block at `height`). */
 export function closeDueAuctions(d: StateDraft, time: number, height: number): void {
   for (const id of d.meta.active) {
     const a = d.s.auctions.get(id)!;
-    if (a.status === 'open' && !a.sealed && time >= a.closesAt) clearClosedAuction(d, id, a, height, undefined);
-  }
-}
-
-/** [AC-2] void every open sealed auction whose deadline has passed at `time` (an open-bid one is cleared by [CLOSE]). */
-export function voidExpiredAuctions(d: StateDraft, time: number): void {
-  const g = d.genesis;
-  for (const id of d.meta.active) {
-    const a = d.s.auctions.get(id)!;
-    if (a.status === 'open' && a.sealed && isAuctionVoid(undefined, a.closesAt, g.voidGraceMs, time)) voidAuction(d, id, a, 'NOT_CLOSED_IN_TIME');
+    if (a.status === 'open' && time >= a.closesAt + (a.sealed ? d.genesis.revealWindowMs : 0)) clearClosedAuction(d, id, a, height);
   }
 }
 

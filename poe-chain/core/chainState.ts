@@ -64,7 +64,9 @@ export interface BidEntry {
   inclusion: number;
   reqId: string;
   feeder: string;
+  /** the open bid; for a sealed bid, set by its reveal [SEALED] */
   bid?: OpenBid;
+  /** [SEALED] the commitment */
   sealed?: SealedBid;
 }
 
@@ -105,6 +107,8 @@ export interface ExclusionEntry {
   address: string;
   reqId: string;
   reason: string;
+  /** [SEALED] fee paid for a sealed bid not revealed (NOT_REVEALED) */
+  penaltyMc?: number;
 }
 
 export type AuctionStatus = 'open' | 'closed' | 'void' | 'settled';
@@ -115,7 +119,6 @@ export interface AuctionEntry {
   limitPriceMcPerKWh: number;
   pricing: 'pay-as-bid' | 'uniform';
   sealed: boolean;
-  auctionPublicKey?: string;
   feederLimits: FeederLimit[];
   /** the delivery interval, as an epoch index */
   deliveryEpoch: number;
@@ -124,7 +127,6 @@ export interface AuctionEntry {
   status: AuctionStatus;
   bidCount: number;
   closedHeight?: number;
-  auctionSecretKey?: string;
   voidReason?: string;
   awardedWh?: number;
   clearingPriceMcPerKWh?: number | null;

@@ -68,7 +68,6 @@ export function activeAuctionsView(state: ChainState): { auctionId: string; open
         closesAt: new Date(a.closesAt).toISOString(),
         pricing: a.pricing,
         sealed: a.sealed,
-        ...(a.auctionPublicKey !== undefined ? { auctionPublicKey: a.auctionPublicKey } : {}),
         feederLimits: a.feederLimits.map((f) => ({ ...f })),
       },
     });

@@ -41,7 +41,7 @@ test('[SETTLE-1] one pseudonym wins two auctions for one interval: paid once for
   f.produce([f.certTx(home)]);
   const close = twoAuctions(f);
   f.produce([f.bidTx(home, 'vpp', { open: f.openBid('sell', 3000, 12_000) }), f.bidTx(home, 'deviation', { open: f.openBid('sell', 3000, 15_000) })]);
-  f.produce([f.auctionCloseTx('vpp', undefined, f.aggregator, f.at(close)), f.auctionCloseTx('deviation', undefined, f.aggregator, f.at(close))], close);
+  f.produce([f.auctionCloseTx('vpp', f.aggregator, f.at(close)), f.auctionCloseTx('deviation', f.aggregator, f.at(close))], close);
   const before = balanceOf(f.state, home.address);
   const after = f.firstSlotOf(3) + 1;
   f.produce([f.readingTx(home, 2, { c: 200, dis: 3500 }, 1, f.at(after))], after);
@@ -64,7 +64,7 @@ test('[SETTLE-1] two pseudonyms of one meter, one award each, the same reading p
   f.produce([f.certTx(p1, { tag }), f.certTx(p2, { tag })]);
   const close = twoAuctions(f);
   f.produce([f.bidTx(p1, 'vpp', { open: f.openBid('sell', 3000, 12_000) }), f.bidTx(p2, 'deviation', { open: f.openBid('sell', 3000, 12_000) })]);
-  f.produce([f.auctionCloseTx('vpp', undefined, f.aggregator, f.at(close)), f.auctionCloseTx('deviation', undefined, f.aggregator, f.at(close))], close);
+  f.produce([f.auctionCloseTx('vpp', f.aggregator, f.at(close)), f.auctionCloseTx('deviation', f.aggregator, f.at(close))], close);
   const b1 = balanceOf(f.state, p1.address);
   const b2 = balanceOf(f.state, p2.address);
   const after = f.firstSlotOf(3) + 1;

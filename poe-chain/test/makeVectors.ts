@@ -25,7 +25,6 @@ import { buildBlock } from '../core/buildBlock.js';
 import { inclusionWindowStart, slotTime } from '../core/genesis.js';
 import { sha256 } from '../core/hashing.js';
 import { signHeader } from '../core/blockHash.js';
-import { newAuctionKeyPair, sealBid, auctionKeyToWire } from '../core/auction/sealedBid.js';
 import { rankValidators, seedForEpoch } from '../core/rankingForEpoch.js';
 import { previousSeed, proveSeed } from '../core/epochSeed.js';
 
@@ -73,12 +72,6 @@ class Vectors {
     }
     throw new Error(`vector ${name}: the block was accepted`);
   }
-}
-
-/** Deterministic bytes for sealing bids. */
-function seededRandom(label: string): (n: number) => Uint8Array {
-  let i = 0;
-  return (n) => new Uint8Array(sha256(`${label}/${i++}`).subarray(0, n));
 }
 
 /** Three pseudonyms certified at block 1: a, b (RE+TE, feeder F1) and c (TE, feeder F2). */
@@ -142,39 +135,42 @@ export function makeVectors(): Vector[] {
       'auction-close-pay-as-bid',
       'auction-close at closesAt clears: c (9000 mc/kWh, feeder F2 limited to 1500 Wh) gets 1500, a (12000) 3000, b (15000) the remaining 500 (marginal, partly filled); pay-as-bid [AC-1][AUC-6].',
       f,
-      [f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(s))],
+      [f.auctionCloseTx('auc-1', f.aggregator, f.at(s))],
       s,
     );
   }
   {
     const { f } = withAuction('uniform');
     const s = closeSlotOf(f);
-    v.valid('auction-close-uniform', 'Same bids with uniform pricing: every award is paid the marginal price 15000 mc/kWh [AUC-7].', f, [f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(s))], s);
+    v.valid('auction-close-uniform', 'Same bids with uniform pricing: every award is paid the marginal price 15000 mc/kWh [AUC-7].', f, [f.auctionCloseTx('auc-1', f.aggregator, f.at(s))], s);
   }
   {
-    const { f, a, b } = base();
-    const keys = newAuctionKeyPair(new Uint8Array(sha256('auction-key/sealed-1')));
-    const rnd = seededRandom('seal');
-    f.produce([f.auctionOpenTx('auc-s', { side: 'sell', energyWh: 4000, limitMc: 10_000, deliveryEpoch: 2, closesAt: closesAtOf(f), sealed: true, auctionPublicKey: auctionKeyToWire(keys.publicKey) })]);
-    f.produce([
-      f.bidTx(a, 'auc-s', { sealed: sealBid(f.openBid('buy', 3000, 14_000), keys.publicKey, rnd) }),
-      f.bidTx(b, 'auc-s', { sealed: sealBid(f.openBid('buy', 3000, 11_000), keys.publicKey, rnd) }),
+    // [SEALED] commit–reveal: a sealed aggregator-sell auction, reveal window 60 s = 240 slots
+    const { f, a, b, c } = base();
+    f.produce([f.auctionOpenTx('auc-s', { side: 'sell', energyWh: 4000, limitMc: 10_000, deliveryEpoch: 2, closesAt: closesAtOf(f), sealed: true })]);
+    const sa = f.sealedBid(a, 'auc-s', f.openBid('buy', 3000, 14_000));
+    const sb = f.sealedBid(b, 'auc-s', f.openBid('buy', 3000, 11_000));
+    const sc = f.sealedBid(c, 'auc-s', f.openBid('buy', 2000, 20_000));
+    v.valid('sealed-bids', 'Sealed bids of a, b and c: only their commitments (SHA-256 over auction, address, bid and salt) go on chain [SEALED][AUC-11][TX-B5].', f, [
+      f.bidTx(a, 'auc-s', { sealed: sa.sealed }),
+      f.bidTx(b, 'auc-s', { sealed: sb.sealed }),
+      f.bidTx(c, 'auc-s', { sealed: sc.sealed }, 'F2'),
     ]);
     const s = closeSlotOf(f);
-    v.valid('sealed-auction-close', 'Sealed aggregator-sell auction: the close reveals the secret key, every node opens the bids and clears them (descending price: a 3000 Wh at 14000, b 1000 Wh at 11000) [AC-1][AUC-11].', f, [
-      f.auctionCloseTx('auc-s', auctionKeyToWire(keys.secretKey), f.aggregator, f.at(s)),
-    ], s);
-  }
-  {
-    const { f, a } = base();
-    const keys = newAuctionKeyPair(new Uint8Array(sha256('auction-key/sealed-2')));
-    const wrong = newAuctionKeyPair(new Uint8Array(sha256('auction-key/other')));
-    f.produce([f.auctionOpenTx('auc-s', { side: 'sell', energyWh: 4000, limitMc: 10_000, deliveryEpoch: 2, closesAt: closesAtOf(f), sealed: true, auctionPublicKey: auctionKeyToWire(keys.publicKey) })]);
-    f.produce([f.bidTx(a, 'auc-s', { sealed: sealBid(f.openBid('buy', 3000, 14_000), keys.publicKey, seededRandom('seal2')) })]);
-    const s = closeSlotOf(f);
-    v.valid('sealed-auction-wrong-key-void', 'A sealed auction closed with a secret key that does not match its public key is void (SECRET_KEY_MISMATCH); nothing is awarded [TX-C4][AUC-14].', f, [
-      f.auctionCloseTx('auc-s', auctionKeyToWire(wrong.secretKey), f.aggregator, f.at(s)),
-    ], s);
+    const before = f.state;
+    v.reject('reject-reveal-before-close', 'A reveal in a block before closesAt [REV-3].', before, forgeBlock(before, { slot: s - 1, producer: f.node, txs: [sa.reveal(f.at(s - 1))] }), slotTime(f.genesis, s - 1), 'BAD_TX', 'REVEAL_NOT_DUE');
+    v.reject('reject-bad-reveal', 'A reveal with another salt than the committed one [REV-5].', before, forgeBlock(before, { slot: s, producer: f.node, txs: [sa.reveal(f.at(s), 'ab'.repeat(32))] }), slotTime(f.genesis, s), 'BAD_TX', 'BAD_REVEAL');
+    v.reject('reject-close-sealed-auction', 'The aggregator\'s auction-close of a sealed auction: it takes no close, so a close can neither open its bids nor void it [TX-C4][SEALED].', before, forgeBlock(before, { slot: s, producer: f.node, txs: [f.auctionCloseTx('auc-s', f.aggregator, f.at(s))] }), slotTime(f.genesis, s), 'BAD_TX', 'SEALED_CLOSED_BY_CHAIN');
+    v.valid('sealed-reveals', 'After closesAt a and b reveal (bid and salt match their commitments); c withholds its reveal [SEALED][REV-1..5].', f, [sa.reveal(f.at(s)), sb.reveal(f.at(s))], s);
+    const end = s + 240;
+    v.reject('reject-reveal-too-late', 'c\'s reveal at closesAt + revealWindowMs [REV-3].', f.state, forgeBlock(f.state, { slot: end, producer: f.node, txs: [sc.reveal(f.at(end))] }), slotTime(f.genesis, end), 'BAD_TX', 'REVEAL_TOO_LATE');
+    v.valid(
+      'sealed-auction-cleared-by-chain',
+      'The first block at or after closesAt + revealWindowMs clears the sealed auction with no auction-close: a 3000 Wh at 14000, b 1000 Wh at 11000 (descending price); c\'s unrevealed bid is excluded NOT_REVEALED and c pays the 10000 mc fee to the aggregator; the clearing is the one without c [SEALED][AC-1].',
+      f,
+      [],
+      end,
+    );
   }
   {
     const { f } = withAuction();
@@ -190,7 +186,7 @@ export function makeVectors(): Vector[] {
       'reject-close-after-chain-cleared',
       'The aggregator\'s auction-close in a block after the chain cleared the auction [CLOSE][TX-C2].',
       f.state,
-      forgeBlock(f.state, { slot: late, producer: f.node, txs: [f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(late))] }),
+      forgeBlock(f.state, { slot: late, producer: f.node, txs: [f.auctionCloseTx('auc-1', f.aggregator, f.at(late))] }),
       slotTime(f.genesis, late),
       'BAD_TX',
       'AUCTION_NOT_OPEN',
@@ -202,17 +198,9 @@ export function makeVectors(): Vector[] {
     v.valid('auction-closed-by-chain-after-stall', 'The first block after closesAt comes only after closesAt + voidGraceMs: the open-bid auction is cleared all the same, not void [CLOSE][AC-2].', f, [], f.firstSlotOf(1) + 521);
   }
   {
-    const { f, a } = base();
-    const keys = newAuctionKeyPair(new Uint8Array(sha256('auction-key/sealed-3')));
-    f.produce([f.auctionOpenTx('auc-s', { side: 'sell', energyWh: 4000, limitMc: 10_000, deliveryEpoch: 2, closesAt: closesAtOf(f), sealed: true, auctionPublicKey: auctionKeyToWire(keys.publicKey) })]);
-    f.produce([f.bidTx(a, 'auc-s', { sealed: sealBid(f.openBid('buy', 3000, 14_000), keys.publicKey, seededRandom('seal3')) })]);
-    // closesAt + voidGraceMs (120 s) = epoch 1 + 130 s = slot 3600 + 520; the first block after that voids it
-    v.valid('sealed-auction-void-at-deadline', 'A sealed auction with no close by closesAt + voidGraceMs: the first block after the deadline voids it and drops its bids [AC-2][BB-2].', f, [], f.firstSlotOf(1) + 521);
-  }
-  {
     const { f, a, b, c } = withAuction();
     const s = closeSlotOf(f);
-    f.produce([f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(s))], s);
+    f.produce([f.auctionCloseTx('auc-1', f.aggregator, f.at(s))], s);
     const after = f.firstSlotOf(3) + 1;
     v.valid(
       'settlement-by-readings',
@@ -237,7 +225,7 @@ export function makeVectors(): Vector[] {
       f.bidTx(b, 'auc-2', { open: f.openBid('sell', 1000, 15_000) }),
     ]);
     const s = closeSlotOf(f);
-    f.produce([f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(s)), f.auctionCloseTx('auc-2', undefined, f.aggregator, f.at(s))], s);
+    f.produce([f.auctionCloseTx('auc-1', f.aggregator, f.at(s)), f.auctionCloseTx('auc-2', f.aggregator, f.at(s))], s);
     const after = f.firstSlotOf(3) + 1;
     const pre = f.state;
     const reading = f.readingTx(a, 2, { c: 300, dis: 4000 }, 1, f.at(after));
@@ -517,7 +505,7 @@ export function makeVectors(): Vector[] {
     void a;
     void b;
     v.reject('reject-bid-after-close', 'A bid in a block whose time is closesAt: bidding is over [TX-B4].', f.state, forgeBlock(f.state, { slot: s, producer: f.node, txs: [late] }), slotTime(f.genesis, s), 'BAD_TX', 'AUCTION_CLOSED');
-    const early = f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(s - 1));
+    const early = f.auctionCloseTx('auc-1', f.aggregator, f.at(s - 1));
     v.reject('reject-early-close', 'auction-close in a block before closesAt [TX-C3][AUC-13].', f.state, forgeBlock(f.state, { slot: s - 1, producer: f.node, txs: [early] }), slotTime(f.genesis, s - 1), 'BAD_TX', 'AUCTION_NOT_DUE');
   }
   {

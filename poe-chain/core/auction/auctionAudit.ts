@@ -13,7 +13,9 @@
  *     "aggregatorPublicKey"?: "<hex Ed25519 key>",   // signer of a signed auction whose
  *                       // clientId is not an address
  *     "bids": [ {"inclusion"?: n, "envelope": <signed bid-offer envelope>}
- *             | {"inclusion"?: n, "reqId": "<wire reqId>", "parameters": <bid-offer parameters>} ]
+ *             | {"inclusion"?: n, "reqId": "<wire reqId>", "parameters": <bid-offer parameters>} ],
+ *     "reveals"?: [ {"envelope": <signed bid-reveal envelope>} | {"parameters": <bid-reveal parameters>} ]
+ *                       // [SEALED] the bidders' reveals of a sealed auction's bids
  *   }
  * inclusion defaults to the bid's index in `bids`. Signed envelopes are verified
  * (signature and, for bid-offers, address = signer) unless verify is false; dates and
@@ -21,9 +23,9 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { compileOnUse, envelopeValidator } from '../../../schemas/validators.js';
-import { auctionCloseParams, auctionOpenParams, bidOfferParams, feederLimit } from '../../../schemas/operations.js';
+import { auctionCloseParams, auctionOpenParams, bidOfferParams, bidRevealParams, feederLimit } from '../../../schemas/operations.js';
 import { address as addressSchema, reqId as reqIdSchema } from '../../../schemas/common.js';
-import type { AuctionClose, AuctionOpen, AuctionResult, BidOffer, FeederLimit } from '../../../schemas/types.js';
+import type { AuctionClose, AuctionOpen, AuctionResult, BidOffer, BidReveal, FeederLimit } from '../../../schemas/types.js';
 import type { Operation } from '../../../schemas/envelope.js';
 import { createCodec, schemaError } from '../../../wire/codec.js';
 import { isWireError } from '../../../wire/errors.js';
@@ -31,7 +33,6 @@ import { isAddress, publicKeyObject } from '../../../wire/keys.js';
 import { paymentMillicents } from '../../../wire/quantities.js';
 import { AuctionError } from './auctionError.js';
 import type { ClearingExclusion } from './clearAuction.js';
-import { auctionKeysMatch } from './sealedBid.js';
 import { auctionResultParams, clearingAuctionFromOpen, clearWireAuction, voidAuctionResultParams, type WireBid } from './wireAuction.js';
 
 export const MAX_AUDIT_BIDS = 1_000_000;
@@ -63,6 +64,16 @@ export const auditInputSchema = {
         ],
       },
     },
+    reveals: {
+      type: 'array',
+      maxItems: MAX_AUDIT_BIDS,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { envelope: { type: 'object' }, parameters: { type: 'object' } },
+        oneOf: [{ required: ['envelope'], not: { required: ['parameters'] } }, { required: ['parameters'], not: { required: ['envelope'] } }],
+      },
+    },
   },
 } as const;
 
@@ -70,6 +81,7 @@ const validateInput = compileOnUse(auditInputSchema);
 const validateOpen = compileOnUse(auctionOpenParams);
 const validateClose = compileOnUse(auctionCloseParams);
 const validateBid = compileOnUse(bidOfferParams);
+const validateReveal = compileOnUse(bidRevealParams);
 
 export interface AuditOptions {
   /** verify signatures of signed envelopes (default true) */
@@ -127,6 +139,7 @@ export function auditAuction(input: unknown, o: AuditOptions = {}): AuditReport 
     feederLimits?: FeederLimit[];
     aggregatorPublicKey?: string;
     bids: { inclusion?: number; envelope?: Record<string, unknown>; reqId?: string; parameters?: Record<string, unknown> }[];
+    reveals?: { envelope?: Record<string, unknown>; parameters?: Record<string, unknown> }[];
   };
 
   let aggregatorKey: KeyObject | undefined;
@@ -200,23 +213,17 @@ export function auditAuction(input: unknown, o: AuditOptions = {}): AuditReport 
     limitPriceMcPerKWh: auction.limitPriceMcPerKWh,
   };
 
-  // [AUC-14] a sealed auction closed without its key is void
-  if (open.sealed && close !== undefined) {
-    const reason = open.auctionPublicKey === undefined ? 'PUBLIC_KEY_MISSING'
-      : close.auctionSecretKey === undefined ? 'SECRET_KEY_MISSING'
-      : !auctionKeysMatch(close.auctionSecretKey, open.auctionPublicKey) ? 'SECRET_KEY_MISMATCH'
-      : undefined;
-    if (reason !== undefined) {
-      return {
-        ...base, status: 'void', reason, awardedWh: 0, clearingPriceMcPerKWh: null, totalPaymentMc: 0,
-        awards: [], excluded: [], feeders: [],
-      };
-    }
-  }
+  // [SEALED] the bidders' reveals
+  const reveals: BidReveal[] = (doc.reveals ?? []).map((r, i) => {
+    const path = `/reveals/${i}`;
+    if (r.envelope !== undefined) return decode(r.envelope, 'bid-reveal', `${path}/envelope`).parameters as BidReveal;
+    return params<BidReveal>(r.parameters ?? {}, validateReveal, `${path}/parameters`);
+  });
+  void close;
 
   const result = clearWireAuction(open, bids, {
     ...(doc.feederLimits !== undefined ? { feederLimits: doc.feederLimits } : {}),
-    ...(close?.auctionSecretKey !== undefined ? { auctionSecretKey: close.auctionSecretKey } : {}),
+    reveals,
   });
 
   let total = 0n;

@@ -50,7 +50,7 @@ test('prints auction-result parameters for the sealed example', async () => {
   assert.ok(valid(out), JSON.stringify(valid.errors));
   assert.equal(out.clearingPriceMillicentsPerKWh, 6_500);
   assert.equal(out.awardedWh, 10_000);
-  assert.deepEqual(out.excluded.map((e) => e.reason), ['SEALED_UNDECRYPTABLE', 'PRICE_BELOW_LIMIT']);
+  assert.deepEqual(out.excluded.map((e) => e.reason), ['NOT_REVEALED', 'PRICE_BELOW_LIMIT']);
 });
 
 test('a bad input file is a clear error and exit code 1', async () => {
