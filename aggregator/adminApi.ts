@@ -81,7 +81,7 @@ export function createAggregatorAdminApp(agg: Aggregator, operatorToken: string)
   });
 
   app.get('/admin/auctions', (_req, res) => {
-    res.json({ items: agg.auctions().map(({ secretKey: _s, ...r }) => r) });
+    res.json({ items: agg.auctions() });
   });
 
   app.get('/admin/ledger', (_req, res) => {

@@ -8,8 +8,15 @@
  * Timeline for metering interval i = [origin + i·I, origin + (i+1)·I):
  *   end of i + grace   aggregate the readings of i, compare with the schedule
  *   same moment        open an auction for delivery interval i + deliveryOffset
- *   + closeAfter       publish auction-close (revealing the key of a sealed auction)
+ *   + closeAfter       publish auction-close of an open-bid auction (a notice: the chain
+ *                      clears it by its clock [CLOSE]); a sealed auction takes no close:
+ *                      its bidders reveal and the chain clears it at closesAt + the
+ *                      reveal window [SEALED]. The aggregator holds no key to sealed bids.
  *   when on chain      publish auction-result (retained) from the chain's state
+ *
+ * [CLOSE] at start the aggregator asks the chain for its auctions not yet settled
+ * (ChainView.activeAuctions) and follows each as if it had opened it: a restarted
+ * aggregator republishes their results and follows their settlement, sealed or not.
  */
 import { NetLoadBook } from './netLoadBook.js';
 import type { MqttClient } from 'mqtt';
@@ -17,13 +24,13 @@ import type { Logger } from 'pino';
 import { createCodec, signEnvelope, encode, type Codec } from '../wire/codec.js';
 import type { KeyPair } from '../wire/keys.js';
 import type { AuctionOpen, AuctionResult, FeederLimit, MeterReading } from '../schemas/types.js';
-import { newAuctionKeyPair, auctionKeyToWire } from '../poe-chain/core/auction/sealedBid.js';
 import { seasonalMeanForecast } from './core/forecast.js';
 import { detectDeviation, type DeviationOptions } from './core/deviation.js';
 import { imbalanceAvoided, ledgerTotals, type LedgerEntry } from './ledger.js';
 // the views of the chain the aggregator reads (defined by the chain node, below it)
 import type { ChainAuction, ChainView, ReadingFeed } from '../poe-chain/node/chainViews.js';
 export type { ChainAuction, ChainView, ReadingFeed };
+import { energyToWh, priceToMillicentsPerKWh } from '../wire/quantities.js';
 
 export const TOPICS = {
   auction: (id: string) => `tmi/v1/auctions/${id}`,
@@ -73,11 +80,11 @@ export interface ManualAuction {
 export interface AuctionRecord {
   auctionId: string;
   open: AuctionOpen;
-  origin: 'deviation' | 'manual';
+  /** `chain`: picked up from the chain at start [CLOSE] */
+  origin: 'deviation' | 'manual' | 'chain';
   status: LedgerEntry['status'];
   imbalancePriceMcPerKWh: number;
   result?: AuctionResult;
-  secretKey?: string;
 }
 
 export interface Aggregator {
@@ -217,7 +224,6 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
     if (a.delivery.endMs <= a.delivery.startMs) throw new AggregatorError('BAD_DELIVERY', {});
     if (a.delivery.startMs < closesAtMs) throw new AggregatorError('DELIVERY_BEFORE_CLOSE', {});
     const sealed = a.sealed ?? c.sealed ?? false;
-    const auctionKeys = sealed ? newAuctionKeyPair() : undefined;
     const auctionId = `auc-${new Date(a.delivery.startMs).toISOString().replace(/[-:]/g, '').slice(0, 13)}-${a.side}-${(++seq).toString(36)}${Math.floor(t % 1e6).toString(36)}`;
     const open: AuctionOpen = {
       auctionId,
@@ -228,7 +234,6 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
       closesAt: new Date(closesAtMs).toISOString(),
       pricing: a.pricing ?? c.pricing ?? 'pay-as-bid',
       sealed,
-      ...(auctionKeys ? { auctionPublicKey: auctionKeyToWire(auctionKeys.publicKey) } : {}),
       feederLimits: await feederLimitsNow(),
     };
     const rec: AuctionRecord = {
@@ -237,7 +242,6 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
       origin,
       status: 'open',
       imbalancePriceMcPerKWh: a.limitPriceMcPerKWh,
-      ...(auctionKeys ? { secretKey: auctionKeyToWire(auctionKeys.secretKey) } : {}),
     };
     records.set(auctionId, rec);
     entries.set(auctionId, {
@@ -251,8 +255,8 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
   }
 
   async function closeAuction(rec: AuctionRecord) {
-    const params = { auctionId: rec.auctionId, ...(rec.secretKey ? { auctionSecretKey: rec.secretKey } : {}) };
-    await publish(TOPICS.auction(rec.auctionId), signEnvelope(key, 'auction-close', params, { date: new Date(now()) }), true);
+    // [SEALED] a sealed auction takes no close (the chain refuses one): its bidders reveal
+    if (!rec.open.sealed) await publish(TOPICS.auction(rec.auctionId), signEnvelope(key, 'auction-close', { auctionId: rec.auctionId }, { date: new Date(now()) }), true);
     rec.status = 'closed';
     entries.get(rec.auctionId)!.status = 'closed';
     log?.info({ auctionId: rec.auctionId }, 'auction closed');
@@ -329,6 +333,24 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
       await onIntervalEnd(i);
     });
   }
+
+  /** [CLOSE] follow the auctions the chain still holds open or unsettled (after a restart). */
+  async function pickUpFromChain() {
+    if (!chain.activeAuctions) return;
+    for (const { auctionId, open } of await chain.activeAuctions()) {
+      if (records.has(auctionId)) continue;
+      const rec: AuctionRecord = { auctionId, open, origin: 'chain', status: 'open', imbalancePriceMcPerKWh: priceToMillicentsPerKWh(open.limitPrice) };
+      records.set(auctionId, rec);
+      entries.set(auctionId, {
+        auctionId, side: open.side, deliveryStart: open.delivery.start, requestedWh: energyToWh(open.energy),
+        awardedWh: 0, deliveredWh: 0, energyMc: 0, penaltiesMc: 0, imbalanceAvoidedMc: 0, status: 'open',
+      });
+      const closesAtMs = Date.parse(open.closesAt);
+      log?.info({ auctionId, closesAt: open.closesAt }, 'auction picked up from the chain');
+      later(closesAtMs - now(), () => followOnChain(rec, Math.max(now(), closesAtMs) + resultTimeoutMs));
+    }
+  }
+  await pickUpFromChain();
 
   const startDay = Math.floor(intervalOf(now()) / c.slotsPerDay);
   await publishSchedule(startDay);

@@ -24,7 +24,7 @@ export function routeOf(topic: string): TopicRoute | undefined {
     case 'auctions':
       if (!b) return undefined;
       if (rest.length === 2) return { operations: ['auction-open', 'auction-close'], auctionId: b };
-      if (rest.length === 3 && c === 'bids') return { operations: ['bid-offer'], auctionId: b };
+      if (rest.length === 3 && c === 'bids') return { operations: ['bid-offer', 'bid-reveal'], auctionId: b };
       if (rest.length === 3 && c === 'result') return { operations: ['auction-result'], auctionId: b };
       return undefined;
     case 'readings':

@@ -49,6 +49,11 @@ export interface BidRecord {
   readonly reason: string | null;
   readonly delivery: { start: string; end: string };
   readonly award?: { energyWh: number; priceMcPerKWh: number; powerW: number; deliverWh: number };
+  /**
+   * [SEALED] a sealed bid's opening, stored with the bid before the bid is sent (one
+   * batch), so the HEM can reveal it after a restart; `revealed` once queued
+   */
+  readonly seal?: { bid: OpenBid; salt: string; closesAt: string; revealed?: boolean };
   /** what decide() was given and its trace (records made before this field have none) */
   readonly inputs?: { soc: number; forecast: HomeForecast; speed: number; trace: DecisionTrace };
 }
@@ -144,6 +149,7 @@ export function createEms(o: EmsOptions): Ems {
   let earnings = 0;
   let energy: EnergyTotals = NO_ENERGY;
   let meterTimer: NodeJS.Timeout | undefined;
+  const revealTimers = new Set<NodeJS.Timeout>();
   let rotateTimer: NodeJS.Timeout | undefined;
   let stopped = false;
   let metering: Promise<void> = Promise.resolve();
@@ -446,21 +452,22 @@ export function createEms(o: EmsOptions): Ems {
       price: { unit: 'millicents/kWh', value: decision.bid.priceMcPerKWh },
     };
     const cert = p.record.cert;
-    const sealed = a.sealed && a.auctionPublicKey !== undefined;
-    if (a.sealed && !sealed) {
-      remember(skipped, a.auctionId, { auctionId: a.auctionId, atMs: t, reason: 'SEALED_WITHOUT_KEY', delivery: a.delivery });
-      log.warn({ event: 'no-bid', auctionId: a.auctionId, reason: 'SEALED_WITHOUT_KEY' }, 'sealed auction without a public key');
-      return;
-    }
+    // [SEALED] a commitment; the salt stays in the store until the HEM reveals after closesAt
+    const seal = a.sealed ? sealBid(a.auctionId, p.key.address, openBid) : undefined;
     const params = {
       auctionId: a.auctionId,
       address: p.key.address,
       cpf: lastReading ? cpf(lastReading) : 0,
       feeder: cert.feeder,
-      ...(sealed ? { sealed: sealBid(openBid, a.auctionPublicKey as string) } : { bid: openBid }),
+      ...(seal ? { sealed: seal.sealed } : { bid: openBid }),
     };
     const env = signEnvelope(p.key, 'bid-offer', params, { date: new Date(t) });
-    const rec: BidRecord = { ...base, bid: { ...decision.bid, address: p.key.address, reqId: env.reqId }, reason: null };
+    const rec: BidRecord = {
+      ...base,
+      bid: { ...decision.bid, address: p.key.address, reqId: env.reqId },
+      reason: null,
+      ...(seal ? { seal: { bid: openBid, salt: seal.salt, closesAt: a.closesAt } } : {}),
+    };
     answered.set(a.auctionId, rec);
     await o.store.commit(
       [{ type: 'put', key: `b:${a.auctionId}`, value: rec }],
@@ -468,7 +475,53 @@ export function createEms(o: EmsOptions): Ems {
     );
     lastBid = { type: decision.bid.type, energyWh: decision.bid.energyWh };
     pump.pump();
+    if (rec.seal) scheduleReveal(rec);
     o.devices.report?.(status());
+  }
+
+  /** [SEALED] reveal a sealed bid at closesAt (the chain takes reveals in [closesAt, closesAt + revealWindowMs)). */
+  function scheduleReveal(rec: BidRecord): void {
+    if (!rec.seal || rec.seal.revealed || !rec.bid) return;
+    const at = Date.parse(rec.seal.closesAt);
+    const timer = setTimeout(() => {
+      revealTimers.delete(timer);
+      void reveal(rec.auctionId).catch((err: Error) => log.error({ event: 'reveal-failed', auctionId: rec.auctionId, err: err.message }, 'sealed bid not revealed'));
+    }, Math.max(0, at - now()));
+    revealTimers.add(timer);
+  }
+
+  async function reveal(auctionId: string): Promise<void> {
+    const rec = answered.get(auctionId);
+    if (stopped || !rec?.seal || rec.seal.revealed || !rec.bid) return;
+    const params = { auctionId, address: rec.bid.address, bid: rec.seal.bid, salt: rec.seal.salt };
+    const key = o.pseudonyms.get(rec.bid.address)?.key;
+    if (!key) {
+      log.warn({ event: 'reveal-failed', auctionId, reason: 'PSEUDONYM_KEY_GONE' }, 'sealed bid not revealed');
+      return;
+    }
+    const env = signEnvelope(key, 'bid-reveal', params, { date: new Date(now()) });
+    const done: BidRecord = { ...rec, seal: { ...rec.seal, revealed: true } };
+    answered.set(auctionId, done);
+    await o.store.commit(
+      [{ type: 'put', key: `b:${auctionId}`, value: done }],
+      [{ topic: TOPICS.bids(auctionId), operation: 'bid-reveal', signer: rec.bid.address, envelope: env as AnyEnvelope, expiresAtMs: Date.parse(rec.seal.closesAt) + 600_000 }],
+    );
+    log.info({ event: 'reveal', auctionId }, 'sealed bid revealed');
+    pump.pump();
+  }
+
+  /**
+   * [SETTLE-1] the setpoint for a delivery interval is the sum of every award the HEM holds
+   * for it (one per auction), not the last one: two auctions for one interval each get
+   * their energy, as the chain settles them against one measurement.
+   */
+  function summedPowerW(delivery: { startMs: number; endMs: number }): number {
+    let w = 0;
+    for (const rec of answered.values()) {
+      const d = rec.award ? fromWireInterval(rec.delivery) : undefined;
+      if (rec.award && d && d.startMs === delivery.startMs && d.endMs === delivery.endMs) w += rec.award.powerW;
+    }
+    return w;
   }
 
   async function onResult(r: AuctionResult): Promise<void> {
@@ -487,7 +540,7 @@ export function createEms(o: EmsOptions): Ems {
     const done: BidRecord = { ...rec, award: { energyWh: award.energyWh, priceMcPerKWh: award.priceMillicentsPerKWh, powerW, deliverWh } };
     answered.set(r.auctionId, done);
     await o.store.commit([{ type: 'put', key: `b:${r.auctionId}`, value: done }]);
-    o.devices.scheduleSetpoint({ ...delivery, powerW, auctionId: r.auctionId });
+    o.devices.scheduleSetpoint({ ...delivery, powerW: summedPowerW(delivery), auctionId: r.auctionId });
     lastAwardWh = award.energyWh;
     earnings += (rec.bid.type === 'sell' ? 1 : -1) * paymentMillicents(award.energyWh, award.priceMillicentsPerKWh);
     log.info(
@@ -520,14 +573,18 @@ export function createEms(o: EmsOptions): Ems {
       lastReading = await o.store.get<MeterReading>('s:lastReading');
       energy = (await o.store.get<EnergyTotals>('s:energyTotals')) ?? NO_ENERGY;
       const t = now();
+      const rearm = new Map<string, { startMs: number; endMs: number; auctionId: string }>();
       for (const { value } of await o.store.list<BidRecord>('b:')) {
         answered.set(value.auctionId, value);
+        // [SEALED] a sealed bid not yet revealed: reveal at its close (at once if past)
+        if (value.seal && !value.seal.revealed) scheduleReveal(value);
         const d = fromWireInterval(value.delivery);
-        // awards survive a restart: re-arm the ones still to deliver
-        if (value.award && d && d.endMs > t) o.devices.scheduleSetpoint({ ...d, powerW: value.award.powerW, auctionId: value.auctionId });
+        // awards survive a restart: re-arm the ones still to deliver (summed per interval once all are loaded)
+        if (value.award && d && d.endMs > t) rearm.set(`${d.startMs}|${d.endMs}`, { ...d, auctionId: value.auctionId });
         // forget auctions long past (their bids and awards are on chain)
         if (d && d.endMs < t - 7 * 86_400_000) await o.store.commit([{ type: 'del', key: `b:${value.auctionId}` }]);
       }
+      for (const w of rearm.values()) o.devices.scheduleSetpoint({ ...w, powerW: summedPowerW(w) });
       await o.devices.start();
       await o.pseudonyms.prepare();
       session = o.connect({ onMessage, onConnect: () => pump.pump() });
@@ -538,6 +595,8 @@ export function createEms(o: EmsOptions): Ems {
     async stop() {
       stopped = true;
       clearTimeout(meterTimer);
+      for (const r of revealTimers) clearTimeout(r);
+      revealTimers.clear();
       clearTimeout(rotateTimer);
       await metering.catch(() => undefined);
       // give in-flight publishes a moment to be acknowledged

@@ -28,6 +28,7 @@ import type { Genesis } from '../poe-chain/core/genesis.js';
 import { epochOfInterval } from '../poe-chain/core/genesis.js';
 import { readingScore } from '../poe-chain/core/rankingForEpoch.js';
 import { createPoeTally } from '../poe-chain/core/poeStats.js';
+import { settlementsPerInterval, type IntervalSettlement } from '../poe-chain/node/chainQueries.js';
 import { energyToWh } from '../wire/quantities.js';
 
 interface Tx {
@@ -128,6 +129,8 @@ export interface ChainFigures {
    * interval e − 2, or the [CPF-window]) or by the seed; the longest gap between a block
    * and its parent, in slots
    */
+  /** [SETTLE-1] per delivery interval across all auctions (poe-chain/node/chainQueries.ts) */
+  settlementsPerInterval: IntervalSettlement[];
   poe: {
     epochsWithValidators: number;
     decidedByEnergy: number;
@@ -367,6 +370,7 @@ export function createChainTally(genesis: Genesis) {
           paidByAggregatorToHomesMc: String(toHomes), paidByHomesToAggregatorMc: String(toAggregator), penaltiesPaidByHomesMc: String(penalties),
           blockRewardsMintedMc: String(minted), rewardsForfeitedMc: String(burned),
         },
+        settlementsPerInterval: lastState ? settlementsPerInterval(lastState) : [],
         poe: (() => {
           const p = poe.summary();
           return { epochsWithValidators: p.epochsWithValidators, decidedByEnergy: p.decidedByEnergy, decidedBySeed: p.decidedBy.seed, decidedBy: p.decidedBy, longestBlockGapSlots: p.longestBlockGapSlots };

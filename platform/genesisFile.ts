@@ -41,6 +41,8 @@ export async function loadOrCreateGenesis(path: string, g: NewGenesis): Promise<
     // grace periods scale with the interval, so short (simulated) intervals keep the rules' proportions
     settleGraceMs: 2 * g.intervalMs,
     voidGraceMs: Math.min(120_000, g.intervalMs),
+    // [SEALED] bidders reveal within a quarter interval after the close (a minute at most)
+    revealWindowMs: Math.max(1000, Math.min(60_000, Math.floor(g.intervalMs / 4))),
     ...(g.aggregatorFundsMc ? { balances: [{ address: g.aggregatorKey, millicents: g.aggregatorFundsMc }] } : {}),
     ...g.extra,
   } as GenesisConfig;

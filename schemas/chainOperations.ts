@@ -151,8 +151,12 @@ export const genesisConfig = {
     blockRewardMc: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 },
     /** penalty per kWh of shortfall in settlements (default 5000 = 5 cents/kWh) */
     penaltyMcPerKWh: millicentsPerKWh,
-    /** an auction not closed by closesAt + voidGraceMs is void (default 120000) */
+    /** an auction-close is taken until closesAt + voidGraceMs (default 120000) */
     voidGraceMs: ms(0, 86_400_000),
+    /** [SEALED] bidders reveal sealed bids in [closesAt, closesAt + revealWindowMs) (default 60000) */
+    revealWindowMs: ms(1000, 86_400_000),
+    /** [SEALED] fee a bidder pays the aggregator for a sealed bid it did not reveal (default 10000 = 10 cents) */
+    unrevealedPenaltyMc: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 },
     /** awards still without a reading settle with 0 Wh measured at delivery end + settleGraceMs (default 2 intervals) */
     settleGraceMs: ms(0, 7 * 86_400_000),
     /** a transaction's date must lie in [block time − txWindowMs, block time + txFutureMs] (default 1 h) */

@@ -4,7 +4,7 @@
  */
 import { clientId, isoDate, reqId, signature } from './common.js';
 import {
-  auctionCloseParams, auctionOpenParams, auctionResultParams, bidOfferParams, certificateParams,
+  auctionCloseParams, auctionOpenParams, auctionResultParams, bidOfferParams, bidRevealParams, certificateParams,
   errorParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
 } from './operations.js';
 import { blockParams, evidenceParams, syncRequestParams, syncResponseParams, txParams } from './chainOperations.js';
@@ -20,6 +20,7 @@ export const operations = {
   state: { params: stateParams, maxBytes: DEFAULT_MAX_MESSAGE_BYTES },
   'meter-reading': { params: meterReadingParams, maxBytes: DEFAULT_MAX_MESSAGE_BYTES },
   'bid-offer': { params: bidOfferParams, maxBytes: DEFAULT_MAX_MESSAGE_BYTES },
+  'bid-reveal': { params: bidRevealParams, maxBytes: DEFAULT_MAX_MESSAGE_BYTES },
   'auction-open': { params: auctionOpenParams, maxBytes: 256 * 1024 },
   'auction-close': { params: auctionCloseParams, maxBytes: DEFAULT_MAX_MESSAGE_BYTES },
   'auction-result': { params: auctionResultParams, maxBytes: 16 * 1024 * 1024 },

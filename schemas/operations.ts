@@ -3,7 +3,7 @@
  * (tx, block, sync-*, evidence) are in chainOperations.ts.
  */
 import {
-  address, energy, price, interval, id, isoDate, isoDay, key32, nonce24, feeder, programme,
+  address, energy, price, interval, id, isoDate, isoDay, feeder, programme,
   wh, signedWh, millicentsPerKWh, millicents, reqId, shortText, signature, hash,
 } from './common.js';
 
@@ -19,15 +19,29 @@ export const openBid = {
   },
 } as const;
 
-/** A sealed bid: nacl.box(canonical openBid, nonce, auctionPublicKey, ephemeral secret key). */
+/**
+ * A sealed bid [SEALED]: a commitment, hex SHA-256("TMI/v1/bid-commitment" ‖ 0x00 ‖
+ * canonical JSON of {auctionId, address, bid, salt}), bound to the auction and the bidder.
+ * Nobody can read the bid before its bidder reveals it (`bid-reveal`) after the close.
+ */
 export const sealedBid = {
   type: 'object',
   additionalProperties: false,
-  required: ['epk', 'nonce', 'box'],
+  required: ['commitment'],
+  properties: { commitment: hash },
+} as const;
+
+/** [SEALED] the bidder opens its sealed bid after closesAt, within the chain's reveal window. */
+export const bidRevealParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['auctionId', 'address', 'bid', 'salt'],
   properties: {
-    epk: key32,
-    nonce: nonce24,
-    box: { type: 'string', pattern: '^[A-Za-z0-9+/]*={0,2}$', minLength: 24, maxLength: 1024 },
+    auctionId: id,
+    address,
+    bid: openBid,
+    /** 32 random bytes, hex, chosen by the bidder and kept until the reveal */
+    salt: hash,
   },
 } as const;
 
@@ -67,9 +81,8 @@ export const auctionOpenParams = {
     delivery: interval,
     closesAt: isoDate,
     pricing: { type: 'string', enum: ['pay-as-bid', 'uniform'] },
+    /** [SEALED] bids are commitments revealed by their bidders after closesAt */
     sealed: { type: 'boolean' },
-    /** X25519 public key for sealed bids */
-    auctionPublicKey: key32,
     feederLimits: { type: 'array', maxItems: 1000, items: feederLimit },
   },
 } as const;
@@ -80,8 +93,6 @@ export const auctionCloseParams = {
   required: ['auctionId'],
   properties: {
     auctionId: id,
-    /** X25519 secret key of the auction, revealed so every node can open sealed bids */
-    auctionSecretKey: key32,
   },
 } as const;
 

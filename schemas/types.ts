@@ -5,7 +5,7 @@
 import type { FromSchema } from 'json-schema-to-ts';
 import type { Operation } from './envelope.js';
 import type {
-  auctionCloseParams, auctionOpenParams, auctionResultParams, bidOfferParams, certificateParams,
+  auctionCloseParams, auctionOpenParams, auctionResultParams, bidOfferParams, bidRevealParams, certificateParams,
   errorParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
 } from './operations.js';
 import type { blockParams, evidenceParams, syncRequestParams, syncResponseParams, txParams } from './chainOperations.js';
@@ -18,6 +18,7 @@ export interface ParamsByOperation {
   state: FromSchema<typeof stateParams>;
   'meter-reading': FromSchema<typeof meterReadingParams>;
   'bid-offer': FromSchema<typeof bidOfferParams>;
+  'bid-reveal': FromSchema<typeof bidRevealParams>;
   'auction-open': FromSchema<typeof auctionOpenParams>;
   'auction-close': FromSchema<typeof auctionCloseParams>;
   'auction-result': FromSchema<typeof auctionResultParams>;
@@ -65,6 +66,7 @@ export type SignedHeader = FromSchema<typeof signedHeader>;
 export type GenesisConfig = FromSchema<typeof genesisConfig>;
 
 export type BidOffer = Params<'bid-offer'>;
+export type BidReveal = Params<'bid-reveal'>;
 export type AuctionOpen = Params<'auction-open'>;
 export type AuctionClose = Params<'auction-close'>;
 export type AuctionResult = Params<'auction-result'>;

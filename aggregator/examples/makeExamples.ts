@@ -6,7 +6,7 @@
  * auction.json         aggregator buys 25 kWh at ≤ 10 cents/kWh, pay-as-bid, open bids,
  *                      feeder F1 limited to 12 kWh export
  * auction-sealed.json  aggregator sells 10 kWh at ≥ 6 cents/kWh, uniform, sealed bids
- *                      revealed by the auction-close
+ *                      (commitments) revealed by their bidders; hem-v never reveals
  * The demo keys are public; never use them for anything else.
  */
 import { createHash } from 'node:crypto';
@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { signEnvelope } from '../../wire/codec.js';
 import { keyPairFromSeed, type KeyPair } from '../../wire/keys.js';
 import type { AuctionOpen, BidOffer, OpenBid, SealedBid } from '../../schemas/types.js';
-import { auctionKeyToWire, newAuctionKeyPair, sealBid } from '../../poe-chain/core/auction/sealedBid.js';
+import { sealBid } from '../../poe-chain/core/auction/sealedBid.js';
 
 const seed = (name: string): Uint8Array => new Uint8Array(createHash('sha256').update(`tmi demo key ${name}`).digest());
 const key = (name: string): KeyPair => keyPairFromSeed(seed(name));
@@ -66,28 +66,37 @@ function openBids() {
 
 function sealedBids() {
   const auctionId = 'auc-2026-11-21T11-00-sell';
-  const keys = newAuctionKeyPair(seed('auction-sealed'));
-  const other = newAuctionKeyPair(seed('some other auction'));
   const open: AuctionOpen = {
     auctionId, side: 'sell',
     energy: { unit: 'kWh', value: 10 }, limitPrice: { unit: 'cents/kWh', value: 6 },
     delivery: { start: date('11:00:00'), end: date('11:15:00') }, closesAt: date('10:50:00'),
-    pricing: 'uniform', sealed: true, auctionPublicKey: auctionKeyToWire(keys.publicKey),
+    pricing: 'uniform', sealed: true,
   };
-  const sealed = (name: string, b: OpenBid, to = keys.publicKey) => ({ sealed: sealBid(b, to, demoRandom(`${auctionId} ${name}`)) });
+  // [SEALED] each bid is a commitment; its bidder reveals bid and salt after the close
+  const sealed = (name: string, b: OpenBid) => {
+    const k = key(name);
+    const s = sealBid(auctionId, k.address, b, demoRandom(`${auctionId} ${name}`));
+    return { sealed: { sealed: s.sealed }, reveal: { auctionId, address: k.address, bid: b, salt: s.salt } };
+  };
+  const x = sealed('hem-x', offer('buy', 4, 7.0));
+  const y = sealed('hem-y', offer('buy', 5, 6.5));
+  const z = sealed('hem-z', offer('buy', 4, 8.0));
+  const w = sealed('hem-w', offer('buy', 3, 5.0));
+  const v = sealed('hem-v', offer('buy', 2, 9.0));
+  const reveal = (name: string, r: { auctionId: string; address: string; bid: OpenBid; salt: string }, at: string) =>
+    ({ envelope: signEnvelope(key(name), 'bid-reveal', r, { reqId: reqIdOf(`${name} reveal`), date: date(at) }) });
   return {
     auction: signEnvelope(aggregator, 'auction-open', open, { reqId: reqIdOf(auctionId), date: date('10:45:00') }),
-    close: signEnvelope(aggregator, 'auction-close', { auctionId, auctionSecretKey: auctionKeyToWire(keys.secretKey) },
-      { reqId: reqIdOf(`${auctionId} close`), date: date('10:50:00') }),
     feederLimits: [{ feeder: 'F1', maxExportWh: 20_000, maxImportWh: 20_000 }],
     bids: [
-      { envelope: bid('hem-x', auctionId, 'F1', 0.7, sealed('hem-x', offer('buy', 4, 7.0)), '10:46:00') },
-      { envelope: bid('hem-y', auctionId, 'F1', 0.6, sealed('hem-y', offer('buy', 5, 6.5)), '10:46:01') },
-      { envelope: bid('hem-z', auctionId, 'F1', 0.9, sealed('hem-z', offer('buy', 4, 8.0)), '10:46:02') },
-      { envelope: bid('hem-w', auctionId, 'F1', 0.5, sealed('hem-w', offer('buy', 3, 5.0)), '10:46:03') },
-      // sealed to another auction's key: cannot be opened with this auction's key
-      { envelope: bid('hem-v', auctionId, 'F1', 0.8, sealed('hem-v', offer('buy', 2, 9.0), other.publicKey), '10:46:04') },
+      { envelope: bid('hem-x', auctionId, 'F1', 0.7, x.sealed, '10:46:00') },
+      { envelope: bid('hem-y', auctionId, 'F1', 0.6, y.sealed, '10:46:01') },
+      { envelope: bid('hem-z', auctionId, 'F1', 0.9, z.sealed, '10:46:02') },
+      { envelope: bid('hem-w', auctionId, 'F1', 0.5, w.sealed, '10:46:03') },
+      // hem-v never reveals: excluded NOT_REVEALED
+      { envelope: bid('hem-v', auctionId, 'F1', 0.8, v.sealed, '10:46:04') },
     ],
+    reveals: [reveal('hem-x', x.reveal, '10:50:01'), reveal('hem-y', y.reveal, '10:50:02'), reveal('hem-z', z.reveal, '10:50:03'), reveal('hem-w', w.reveal, '10:50:04')],
   };
 }
 

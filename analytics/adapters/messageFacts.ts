@@ -3,14 +3,14 @@
  * again and mapped like the same messages seen on their own topics, with the block's
  * height; the reducer's keys make a message seen twice (topic and block) count once.
  *
- * Sealed bids: counted at once as sealed; when the auction-close reveals the auction's
- * secret key, the buffered sealed bids are opened and emitted again, opened. The buffer
- * and the revealed keys are bounded (oldest auctions dropped first).
+ * Sealed bids [SEALED]: counted at once as sealed (a commitment); when the bidder's
+ * bid-reveal opens it, the buffered sealed bid is emitted again, opened. The buffer is
+ * bounded (oldest auctions dropped first).
  */
-import type { AnyEnvelope, Envelope } from '../../schemas/types.js';
+import type { AnyEnvelope, Envelope, OpenBid } from '../../schemas/types.js';
 import { energyToWh, priceToMillicentsPerKWh } from '../../wire/quantities.js';
 import { blockHash } from '../../poe-chain/core/blockHash.js';
-import { openSealedBid } from '../../poe-chain/core/auction/sealedBid.js';
+import { revealOpens } from '../../poe-chain/core/auction/sealedBid.js';
 import type { BidFact, Fact } from '../facts.js';
 
 export interface FactMapperOptions {
@@ -18,8 +18,6 @@ export interface FactMapperOptions {
   decodeValue: (value: unknown) => AnyEnvelope;
   /** most sealed bids held waiting for their auction's key (default 100,000) */
   maxSealed?: number;
-  /** most revealed auction keys remembered (default 1,000) */
-  maxKeys?: number;
 }
 
 export interface FactMapperStats {
@@ -49,28 +47,20 @@ function inc(m: Record<string, number>, k: string): void {
 
 export function createFactMapper(o: FactMapperOptions): FactMapper {
   const maxSealed = o.maxSealed ?? 100_000;
-  const maxKeys = o.maxKeys ?? 1_000;
   /** auctionId → (bid id → the sealed envelope) */
   const sealed = new Map<string, Map<string, { env: Envelope<'bid-offer'>; height: number | undefined }>>();
   let sealedCount = 0;
-  /** auctionId → revealed secret key (insertion order = age) */
-  const keys = new Map<string, string>();
+  /** [SEALED] `auctionId|address` → the revealed bid (insertion order = age), for a sealed bid seen again later */
+  const revealed = new Map<string, Envelope<'bid-reveal'>['parameters']>();
   const stats: FactMapperStats = { operations: {}, ignored: {}, badTxs: {}, sealedHeld: 0, sealedOpened: 0, sealedUnopenable: 0, sealedDropped: 0 };
 
-  function bidFact(env: Envelope<'bid-offer'>, height: number | undefined, secretKey?: string): BidFact {
+  function bidFact(env: Envelope<'bid-offer'>, height: number | undefined, revealed?: OpenBid): BidFact {
     const p = env.parameters;
     const base: BidFact = {
       kind: 'bid', auctionId: p.auctionId, address: p.address, reqId: env.reqId, feeder: p.feeder, cpf: p.cpf,
       sealed: p.sealed !== undefined, time: time(env.date), ...(height !== undefined ? { height } : {}),
     };
-    let open = p.bid;
-    if (open === undefined && p.sealed !== undefined && secretKey !== undefined) {
-      const r = openSealedBid(p.sealed, secretKey);
-      if (r.ok) {
-        open = r.bid;
-        stats.sealedOpened++;
-      } else stats.sealedUnopenable++;
-    }
+    const open = p.bid ?? revealed;
     if (open === undefined) return base;
     return { ...base, type: open.type, energyWh: energyToWh(open.energy), priceMcPerKWh: priceToMillicentsPerKWh(open.price) };
   }
@@ -95,11 +85,6 @@ export function createFactMapper(o: FactMapperOptions): FactMapper {
     stats.sealedHeld = sealedCount;
   }
 
-  function rememberKey(auctionId: string, key: string): void {
-    keys.delete(auctionId);
-    keys.set(auctionId, key);
-    while (keys.size > maxKeys) keys.delete(keys.keys().next().value as string);
-  }
 
   function facts(env: AnyEnvelope, height?: number): Fact[] {
     inc(stats.operations, env.operation);
@@ -115,11 +100,33 @@ export function createFactMapper(o: FactMapperOptions): FactMapper {
       case 'bid-offer': {
         const p = env.parameters;
         if (p.sealed !== undefined) {
-          const key = keys.get(p.auctionId);
-          if (key === undefined) holdSealed(env, height);
-          return [bidFact(env, height, key)];
+          const r = revealed.get(`${p.auctionId}|${p.address}`);
+          if (r !== undefined && revealOpens(p.sealed, r)) return [bidFact(env, height, r.bid)];
+          holdSealed(env, height);
         }
         return [bidFact(env, height)];
+      }
+      case 'bid-reveal': {
+        // [SEALED] the bidder opens its held sealed bid
+        const p = env.parameters;
+        revealed.delete(`${p.auctionId}|${p.address}`);
+        revealed.set(`${p.auctionId}|${p.address}`, p);
+        while (revealed.size > maxSealed) revealed.delete(revealed.keys().next().value as string);
+        const held = sealed.get(p.auctionId);
+        for (const [k, h] of held ?? []) {
+          if (h.env.parameters.address !== p.address) continue;
+          const s = h.env.parameters.sealed;
+          if (s === undefined || !revealOpens(s, p)) {
+            stats.sealedUnopenable++;
+            return [];
+          }
+          held!.delete(k);
+          sealedCount--;
+          stats.sealedHeld = sealedCount;
+          stats.sealedOpened++;
+          return [bidFact(h.env, h.height, p.bid)];
+        }
+        return [];
       }
       case 'auction-open': {
         const p = env.parameters;
@@ -131,18 +138,7 @@ export function createFactMapper(o: FactMapperOptions): FactMapper {
       }
       case 'auction-close': {
         const p = env.parameters;
-        const out: Fact[] = [{ kind: 'auction-close', auctionId: p.auctionId, time: time(env.date) }];
-        if (p.auctionSecretKey !== undefined) {
-          rememberKey(p.auctionId, p.auctionSecretKey);
-          const held = sealed.get(p.auctionId);
-          if (held !== undefined) {
-            sealed.delete(p.auctionId);
-            sealedCount -= held.size;
-            stats.sealedHeld = sealedCount;
-            for (const h of held.values()) out.push(bidFact(h.env, h.height, p.auctionSecretKey));
-          }
-        }
-        return out;
+        return [{ kind: 'auction-close', auctionId: p.auctionId, time: time(env.date) }];
       }
       case 'auction-result': {
         const p = env.parameters;

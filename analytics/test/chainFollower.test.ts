@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { ChainFixture } from '../../poe-chain/testkit/chainFixture.js';
 import { balanceOf } from '../../poe-chain/core/chainState.js';
 import { openChainStore, type ChainDb } from '../../poe-chain/store/openChainStore.js';
-import { auctionKeyToWire, newAuctionKeyPair, sealBid } from '../../poe-chain/core/auction/sealedBid.js';
+import { sealBid } from '../../poe-chain/core/auction/sealedBid.js';
 import { createCodec, signEnvelope } from '../../wire/codec.js';
 import { keyPairFromSeed } from '../../wire/keys.js';
 import { createChainFollower } from '../adapters/chainFollower.js';
@@ -37,7 +37,7 @@ function buildChain(): { f: ChainFixture; a: string; b: string } {
   const s1 = f.firstSlotOf(1) + 1;
   f.produce([f.readingTx(a, 0, { p: 1000, c: 900 }, 1, f.at(s1)), f.readingTx(b, 0, { p: 1000, c: 800, ch: 200, dis: 100 }, 1, f.at(s1))], s1);
   const closeSlot = f.firstSlotOf(1) + 40;
-  f.produce([f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(closeSlot))], closeSlot);
+  f.produce([f.auctionCloseTx('auc-1', f.aggregator, f.at(closeSlot))], closeSlot);
   f.produce([], f.firstSlotOf(2)); // b, best-ranked, produces and earns the reward
   const after = f.firstSlotOf(3) + 4;
   f.produce([f.readingTx(a, 2, { p: 1000, c: 500, dis: 2500 }, 2, f.at(after))], after);
@@ -142,21 +142,23 @@ describe('message mapper', () => {
     assert.equal(blockFact?.kind === 'block' ? blockFact.hash : undefined, f.blocks[0]!.hash, 'the block hash is poe-chain\'s');
   });
 
-  it('sealed bids are counted sealed, then opened when the close reveals the key', () => {
-    const aggregator = keyPairFromSeed(new Uint8Array(32).fill(1));
+  it('[SEALED] sealed bids are counted sealed, then opened when their bidder reveals them', () => {
     const hem = keyPairFromSeed(new Uint8Array(32).fill(2));
-    const keys = newAuctionKeyPair(new Uint8Array(32).fill(3));
     const date = '2026-11-21T10:00:00.000Z';
-    const sealed = sealBid({ type: 'buy', energy: { unit: 'kWh', value: 1.25 }, price: { unit: 'cents/kWh', value: 7.5 } }, keys.publicKey);
+    const openBid = { type: 'buy' as const, energy: { unit: 'kWh' as const, value: 1.25 }, price: { unit: 'cents/kWh' as const, value: 7.5 } };
+    const { sealed, salt } = sealBid('S1', hem.address, openBid);
     const bid = signEnvelope(hem, 'bid-offer', { auctionId: 'S1', address: hem.address, cpf: 0.3, feeder: 'F1', sealed }, { date });
-    const close = signEnvelope(aggregator, 'auction-close', { auctionId: 'S1', auctionSecretKey: auctionKeyToWire(keys.secretKey) }, { date });
+    const badReveal = signEnvelope(hem, 'bid-reveal', { auctionId: 'S1', address: hem.address, bid: { ...openBid, price: { unit: 'cents/kWh', value: 1 } }, salt }, { date });
+    const reveal = signEnvelope(hem, 'bid-reveal', { auctionId: 'S1', address: hem.address, bid: openBid, salt }, { date });
     const m = mapper();
     const first = m.facts(codec.decodeValue(bid));
     assert.deepEqual(first.map((x) => [x.kind, (x as BidFact).sealed, (x as BidFact).type]), [['bid', true, undefined]]);
     assert.equal(m.stats.sealedHeld, 1);
-    const onClose = m.facts(codec.decodeValue(close));
-    assert.equal(onClose.length, 2);
-    assert.deepEqual(onClose[1], { ...first[0], type: 'buy', energyWh: 1250, priceMcPerKWh: 7500 });
+    // a reveal that does not open the commitment opens nothing
+    assert.deepEqual(m.facts(codec.decodeValue(badReveal)), []);
+    assert.equal(m.stats.sealedUnopenable, 1);
+    const onReveal = m.facts(codec.decodeValue(reveal));
+    assert.deepEqual(onReveal, [{ ...first[0], type: 'buy', energyWh: 1250, priceMcPerKWh: 7500 }]);
     assert.equal(m.stats.sealedOpened, 1);
     assert.equal(m.stats.sealedHeld, 0);
     // the same sealed bid seen later (e.g. in a block) is opened at once

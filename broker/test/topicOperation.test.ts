@@ -9,7 +9,7 @@ const kp = keyPairFromSeed(new Uint8Array(32).fill(3));
 
 test('routes of the DESIGN §3 topics', () => {
   assert.deepEqual(routeOf('tmi/v1/auctions/A1'), { operations: ['auction-open', 'auction-close'], auctionId: 'A1' });
-  assert.deepEqual(routeOf('tmi/v1/auctions/A1/bids'), { operations: ['bid-offer'], auctionId: 'A1' });
+  assert.deepEqual(routeOf('tmi/v1/auctions/A1/bids'), { operations: ['bid-offer', 'bid-reveal'], auctionId: 'A1' });
   assert.deepEqual(routeOf('tmi/v1/auctions/A1/result'), { operations: ['auction-result'], auctionId: 'A1' });
   assert.deepEqual(routeOf('tmi/v1/readings'), { operations: ['meter-reading'] });
   assert.deepEqual(routeOf('tmi/v1/meters/m1/state'), { operations: ['state'], meterId: 'm1' });

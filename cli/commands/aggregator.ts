@@ -15,7 +15,7 @@ const postSpec: OptionSpec = {
   delivery: { type: 'string', describe: 'delivery interval, ISO start/end (e.g. 2026-11-21T10:30:00Z/2026-11-21T10:45:00Z)' },
   'closes-at': { type: 'string', describe: 'closing time, ISO (default: the aggregator\'s rule)' },
   pricing: { type: 'string', describe: 'pay-as-bid or uniform' },
-  sealed: { type: 'boolean', describe: 'sealed bids (nacl.box to the auction key)' },
+  sealed: { type: 'boolean', describe: 'sealed bids: commitments the bidders reveal after the close [SEALED]' },
 };
 
 const runSpec: OptionSpec = {

@@ -39,9 +39,7 @@ when an --format auction-result output would not validate against its schema.
 Input file (wire units, as in the message schemas):
   {
     "auction": <auction-open parameters, or a signed auction-open envelope>,
-    "close":   <auction-close parameters or signed envelope>          (optional)
-               needed to open sealed bids: it reveals auctionSecretKey; a sealed
-               auction closed without its matching key is void,
+    "close":   <auction-close parameters or signed envelope>          (optional),
     "feederLimits": [{"feeder":"F1","maxExportWh":5000,"maxImportWh":5000}]  (optional)
                the registry's limits; replaces auction.feederLimits; a feeder
                without an entry is unlimited,
@@ -51,7 +49,10 @@ Input file (wire units, as in the message schemas):
       {"inclusion": 0, "reqId": "<16-64 chars [A-Za-z0-9_-]>", "parameters": <bid-offer parameters>},
       {"inclusion": 1, "envelope": <signed bid-offer envelope>},
       ...                                                   (at most ${String(AUDIT_BIDS_IN_HELP).replace(/\B(?=(\d{3})+$)/g, ',')})
-    ]
+    ],
+    "reveals": [ {"parameters": <bid-reveal parameters>} | {"envelope": <signed bid-reveal>} ]
+               (optional) a sealed auction's bids are commitments: each counts
+               only with its bidder's reveal (else NOT_REVEALED, or BAD_REVEAL)
   }
 inclusion = order of inclusion on chain (smaller = earlier; default: position in
 "bids"). Signed envelopes are verified (signature; bid-offer address = signer);
@@ -70,9 +71,8 @@ an auction-open above 1 GWh or 10^8 millicents/kWh, or of 0 Wh, is an error (BAD
 Exclusion reasons: OUT_OF_RANGE, DUPLICATE_ADDRESS,
 ZERO_ENERGY, PRICE_ABOVE_LIMIT, PRICE_BELOW_LIMIT, FEEDER_LIMIT, QUANTITY_FILLED,
 WRONG_AUCTION, WRONG_SIDE, OPEN_BID_IN_SEALED_AUCTION, SEALED_BID_IN_OPEN_AUCTION,
-SEALED_NOT_REVEALED, SEALED_MALFORMED, SEALED_UNDECRYPTABLE, SEALED_BAD_JSON,
-SEALED_SCHEMA_INVALID. The closing-time rule (void when not closed in time) needs
-chain times and is not applied here.
+NOT_REVEALED, BAD_REVEAL. When the chain clears (the first block at or after closesAt,
+plus the reveal window for a sealed auction) needs chain times and is not applied here.
 
 Example: tmi auction clear --input aggregator/examples/auction.json
 

@@ -88,6 +88,7 @@ ${formatOptions(spec)}
       `energy awarded    ${(s.auctions.awardedWh / 1000).toFixed(2)} kWh at a volume-weighted award price of ${s.auctions.volumeWeightedAwardPriceMcPerKWh === null ? '–' : `${(s.auctions.volumeWeightedAwardPriceMcPerKWh / 1000).toFixed(3)} ¢/kWh`}`,
       `settlements       ${s.payments.settlements}: aggregator → homes ${formatCents(s.payments.paidByAggregatorToHomesMc)}, homes → aggregator ${formatCents(s.payments.paidByHomesToAggregatorMc)} + ${formatCents(s.payments.penaltiesPaidByHomesMc)} penalties`,
       `wallets           ${s.wallets.count}, ${s.wallets.conserved ? 'conserved' : 'NOT conserved'} (Σ = genesis + rewards minted − forfeited)`,
+      `  per interval     ${s.settlementsPerInterval.length} delivery intervals settled${s.settlementsPerInterval.length ? `, e.g. ${s.settlementsPerInterval[0]!.interval}: ${s.settlementsPerInterval[0]!.awards} awards in ${s.settlementsPerInterval[0]!.auctions} auction(s), ${s.settlementsPerInterval[0]!.deliveredWh} of ${s.settlementsPerInterval[0]!.awardedWh} Wh delivered` : ''} (table in the report)`,
       `self-consumption  ${s.energy.selfConsumption === null ? '–' : (s.energy.selfConsumption * 100).toFixed(1) + ' %'}; best CPF mean ${s.cpf.meanBestCpf?.toFixed(3) ?? '–'}`,
       `report            ${r.reportDir}/index.html and summary.json`,
       `data              ${r.dataDir} (npx tmi chain verify --data ${r.dataDir})`,

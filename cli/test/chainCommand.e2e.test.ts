@@ -24,7 +24,7 @@ async function writeChain(dir: string): Promise<ChainFixture> {
   f.produce([f.auctionOpenTx('cli-auction', { energyWh: 4000, deliveryEpoch: 2, closesAt })]);
   f.produce([f.bidTx(a, 'cli-auction', { open: f.openBid('sell', 3000, 9000) }), f.bidTx(b, 'cli-auction', { open: f.openBid('sell', 3000, 11_000) })]);
   const close = f.firstSlotOf(1) + 40;
-  f.produce([f.auctionCloseTx('cli-auction', undefined, f.aggregator, f.at(close))], close);
+  f.produce([f.auctionCloseTx('cli-auction', f.aggregator, f.at(close))], close);
   const after = f.firstSlotOf(3) + 1;
   f.produce([f.readingTx(a, 2, { dis: 3000 }, 1, f.at(after)), f.readingTx(b, 2, { dis: 500 }, 1, f.at(after))], after);
   f.produce([f.transferTx(a, b.address, 1000, f.at(after + 1))], after + 1);

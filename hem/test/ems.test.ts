@@ -189,6 +189,40 @@ test('answers an auction-open within 1 s with exactly what decide() returns; awa
   });
 });
 
+test('[SETTLE-1] two auctions for one delivery interval: the setpoint is the sum of both awards', async () => {
+  await withBroker(async (b, agg, c) => {
+    const bids = recorder(c, 'tmi/v1/auctions/+/bids');
+    const readings = recorder(c, 'tmi/v1/readings');
+    const { hem, cap } = await startHem(b.url, agg, { initialSoc: 0.9 });
+    try {
+      await waitFor(() => hem.pseudonyms.current() && hem.ems.session?.connected, 3000, 'certificate and session');
+      await sleep(150); // subscriptions in place
+      const delivery = nextIntervalStart(2);
+      for (const id of ['D-1', 'D-2']) c.publish(`tmi/v1/auctions/${id}`, signAndEncode(agg, 'auction-open', auctionOpen(id, 'buy', delivery)), { qos: 1, retain: true });
+      const both = await waitFor(() => {
+        const got = ['D-1', 'D-2'].map((id) => bids.find((e) => (e.parameters as BidOffer).auctionId === id));
+        return got.every((x) => x !== undefined) ? (got as AnyEnvelope[]) : undefined;
+      }, 2000, 'bids in both auctions');
+      const address = (both[0]!.parameters as BidOffer).address;
+      const awards: [string, number][] = [['D-1', 200], ['D-2', 250]];
+      for (const [id, wh] of awards) {
+        c.publish(`tmi/v1/auctions/${id}/result`, signAndEncode(agg, 'auction-result', {
+          auctionId: id, status: 'cleared', awards: [{ address, energyWh: wh, priceMillicentsPerKWh: 30_000 }],
+        }), { qos: 1, retain: true });
+      }
+      await waitFor(() => cap.events('award').length === 2, 2000, 'both awards scheduled');
+      const r = await waitFor(
+        () => readings.map((e) => e.parameters as MeterReading).find((x) => Date.parse(x.interval.start) === delivery),
+        4000, 'reading of the delivery interval',
+      );
+      // the last award alone would be 250 Wh
+      assert.ok(Math.abs(r.dischargedWh - 450) <= 1, `delivered ${r.dischargedWh} Wh of 200 + 250`);
+    } finally {
+      await hem.stop();
+    }
+  });
+});
+
 test('underDeliverFactor makes the HEM deliver only that fraction of an award (charge side)', async () => {
   await withBroker(async (b, agg, c) => {
     const bids = recorder(c, 'tmi/v1/auctions/+/bids');

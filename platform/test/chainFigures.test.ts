@@ -36,7 +36,7 @@ function day() {
     f.transferTx(f.aggregator, c.address, 12_345),
   ]);
   const closeSlot = f.firstSlotOf(2) + 40;
-  f.produce([f.auctionCloseTx('auc-buy', undefined, f.aggregator, f.at(closeSlot)), f.auctionCloseTx('auc-sell', undefined, f.aggregator, f.at(closeSlot))], closeSlot);
+  f.produce([f.auctionCloseTx('auc-buy', f.aggregator, f.at(closeSlot)), f.auctionCloseTx('auc-sell', f.aggregator, f.at(closeSlot))], closeSlot);
   // after delivery (epoch 3): a delivers 2500 of 3000; c charged 800; b sends no reading
   const after = f.firstSlotOf(4) + 4;
   f.produce([f.readingTx(a, 3, { p: 1000, c: 500, dis: 2500 }, 2, f.at(after)), f.readingTx(c, 3, { c: 100, ch: 800 }, 1, f.at(after))], after);

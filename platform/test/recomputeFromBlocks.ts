@@ -16,7 +16,7 @@
 import { clearWireAuction, type WireBid } from '../../poe-chain/core/auction/wireAuction.js';
 import { readingScore } from '../../poe-chain/core/rankingForEpoch.js';
 import { chainLevel } from '../../poe-chain/store/chainDataDir.js';
-import type { AuctionOpen, BidOffer } from '../../schemas/types.js';
+import type { AuctionOpen, BidOffer, BidReveal } from '../../schemas/types.js';
 import { energyToWh } from '../../wire/quantities.js';
 
 export interface RawGenesis {
@@ -27,6 +27,8 @@ export interface RawGenesis {
   patience: number;
   penaltyMcPerKWh: number;
   voidGraceMs: number;
+  revealWindowMs: number;
+  unrevealedPenaltyMc: number;
   settleGraceMs: number;
   aggregatorKey: string;
   balances: { address: string; millicents: number }[];
@@ -74,12 +76,15 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
 
   const txsByOperation: Record<string, number> = {};
   const certs = new Map<string, string>();
+  const tags = new Map<string, string>();
+  const reveals = new Map<string, { blockIndex: number; params: BidReveal }[]>();
   const producers = new Map<string, { blocks: number; rewardMc: bigint }>();
   const readings: Reading[] = [];
   const readingAt = new Map<string, Reading>();
   const opens = new Map<string, { open: AuctionOpen; blockIndex: number }>();
   const bidsOf = new Map<string, WireBid[]>();
-  const closes = new Map<string, { blockIndex: number; secretKey?: string }>();
+  const bidBlock = new Map<string, number>();
+  const closes = new Map<string, { blockIndex: number }>();
   let bidsOnChain = 0;
   let minted = 0n;
   // certificates in force at each block, for the reward rule [EB-2]
@@ -91,6 +96,10 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
       switch (tx.operation) {
         case 'certificate':
           certs.set(String(p.address), String(p.programme));
+          tags.set(String(p.address), String(p.tag));
+          break;
+        case 'bid-reveal':
+          reveals.set(String(p.auctionId), [...(reveals.get(String(p.auctionId)) ?? []), { blockIndex: i, params: p as unknown as BidReveal }]);
           break;
         case 'meter-reading': {
           const r: Reading = { address: String(p.address), epoch: epochOf((p.interval as { start: string }).start), p: p.producedWh as number, c: p.consumedWh as number, ch: p.chargedWh as number, dis: p.dischargedWh as number, blockIndex: i };
@@ -104,9 +113,10 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
         case 'bid-offer':
           bidsOnChain++;
           bidsOf.set(String(p.auctionId), [...(bidsOf.get(String(p.auctionId)) ?? []), { reqId: tx.reqId, inclusion: h.height * 100_000 + k, params: p as unknown as BidOffer }]);
+          bidBlock.set(`${String(p.auctionId)}|${tx.reqId}`, i);
           break;
         case 'auction-close':
-          closes.set(String(p.auctionId), { blockIndex: i, ...(p.auctionSecretKey !== undefined ? { secretKey: String(p.auctionSecretKey) } : {}) });
+          closes.set(String(p.auctionId), { blockIndex: i });
           break;
         case 'transfer':
           flow(tx.clientId, -BigInt(p.amountMillicents as number));
@@ -141,57 +151,110 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
   const perAuction: { auctionId: string; status: keyof typeof byStatus; deliveryEpoch: number; closesAt: number }[] = [];
   const slotTraded = new Map<number, number>();
   const slotBuySell = new Map<number, { buy: number; sell: number }>();
+  // [CLOSE] [SEALED] each auction clears at the end of the first block at or after closesAt
+  // (+ the reveal window when sealed); within a block, those closed by an auction-close in it
+  // first, then the others in auction id order; [FEEDER-2] a clearing gets what is left of each
+  // feeder's limit after the earlier clearings of its interval
+  interface Cleared { id: string; open: AuctionOpen; blockIndex: number; order: number }
+  const toClear: Cleared[] = [];
   for (const [id, { open }] of opens) {
-    const closesAt = Date.parse(open.closesAt);
-    const deliveryEpoch = epochOf(open.delivery.start);
-    const deliveryEnd = Date.parse(open.delivery.end);
-    const close = closes.get(id);
-    let status: keyof typeof byStatus;
-    if (close === undefined) {
-      // [AC-2] void at the first block after closesAt + voidGrace
-      status = blocks.some((b) => timeOf(b.parameters.header.slot) > closesAt + genesis.voidGraceMs) ? 'void' : 'open';
-    } else {
-      const r = clearWireAuction(open, bidsOf.get(id) ?? [], close.secretKey !== undefined ? { auctionSecretKey: close.secretKey } : {});
-      for (const x of r.excluded) excluded[x.reason] = (excluded[x.reason] ?? 0) + 1;
-      if (r.clearingPriceMcPerKWh !== null) marginal.push(r.clearingPriceMcPerKWh);
-      const hemSide = open.side === 'buy' ? 'sell' : 'buy';
-      const offered = (bidsOf.get(id) ?? []).filter((b) => b.params.bid?.type === hemSide).reduce((a, b) => a + energyToWh(b.params.bid!.energy), 0);
-      const bs = slotBuySell.get(deliveryEpoch) ?? { buy: 0, sell: 0 };
-      const wanted = energyToWh(open.energy);
-      if (open.side === 'buy') { bs.buy += wanted; bs.sell += offered; } else { bs.sell += wanted; bs.buy += offered; }
-      slotBuySell.set(deliveryEpoch, bs);
-      let open_ = 0;
-      for (const aw of r.awards) {
-        awards++;
-        awardedWh += aw.energyWh;
-        pv += BigInt(aw.energyWh) * BigInt(aw.priceMcPerKWh);
-        slotTraded.set(deliveryEpoch, (slotTraded.get(deliveryEpoch) ?? 0) + aw.energyWh);
-        // [AC-3] the first block at or after delivery end whose state holds the winner's reading, else the deadline
-        let measured: number | undefined;
-        for (const [i, b] of blocks.entries()) {
-          const t = timeOf(b.parameters.header.slot);
-          if (i < close.blockIndex || t < deliveryEnd) continue;
-          const rd = readingAt.get(`${aw.address}|${deliveryEpoch}`);
-          if (rd !== undefined && rd.blockIndex <= i) { measured = open.side === 'buy' ? rd.dis : rd.ch; break; }
-          if (t >= deliveryEnd + genesis.settleGraceMs) { measured = 0; break; }
-        }
-        if (measured === undefined) { open_++; continue; }
-        const delivered = Math.min(aw.energyWh, measured);
-        const pay = (BigInt(delivered) * BigInt(aw.priceMcPerKWh)) / 1000n;
-        const pen = (BigInt(aw.energyWh - delivered) * BigInt(genesis.penaltyMcPerKWh)) / 1000n;
-        settlements++;
-        deliveredWh += delivered;
-        shortfallWh += aw.energyWh - delivered;
-        const toWinner = (open.side === 'buy' ? pay : -pay) - pen;
-        flow(aw.address, toWinner);
-        flow(agg, -toWinner);
-        if (open.side === 'buy') toHomes += pay; else toAgg += pay;
-        penalties += pen;
-      }
-      status = r.awards.length === 0 || open_ === 0 ? 'settled' : 'closed';
+    const due = Date.parse(open.closesAt) + (open.sealed ? genesis.revealWindowMs : 0);
+    const blockIndex = blocks.findIndex((b) => timeOf(b.parameters.header.slot) >= due);
+    if (blockIndex < 0) {
+      byStatus.open++;
+      perAuction.push({ auctionId: id, status: 'open', deliveryEpoch: epochOf(open.delivery.start), closesAt: Date.parse(open.closesAt) });
+      continue;
     }
+    const close = closes.get(id);
+    toClear.push({ id, open, blockIndex, order: close !== undefined && close.blockIndex === blockIndex ? 0 : 1 });
+  }
+  toClear.sort((x, y) => x.blockIndex - y.blockIndex || x.order - y.order || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+  const feederUse = new Map<string, number>();
+  interface Award { auctionId: string; open: AuctionOpen; address: string; energyWh: number; priceMcPerKWh: number; inclusion: number; clearIndex: number }
+  const allAwards: Award[] = [];
+  const awardsOf = new Map<string, number>();
+  for (const { id, open, blockIndex } of toClear) {
+    const deliveryEpoch = epochOf(open.delivery.start);
+    const bids = (bidsOf.get(id) ?? []).filter((b) => (bidBlock.get(`${id}|${b.reqId}`) ?? 0) < blockIndex);
+    const revealed = (reveals.get(id) ?? []).filter((r) => r.blockIndex < blockIndex).map((r) => r.params);
+    const key = (feeder: string) => `${deliveryEpoch}|${open.side}|${feeder}`;
+    const feederLimits = (open.feederLimits ?? []).map((f) =>
+      open.side === 'buy'
+        ? { feeder: f.feeder, maxExportWh: Math.max(0, f.maxExportWh - (feederUse.get(key(f.feeder)) ?? 0)), maxImportWh: f.maxImportWh }
+        : { feeder: f.feeder, maxExportWh: f.maxExportWh, maxImportWh: Math.max(0, f.maxImportWh - (feederUse.get(key(f.feeder)) ?? 0)) });
+    const r = clearWireAuction(open, bids, { feederLimits, reveals: revealed });
+    for (const x of r.excluded) {
+      excluded[x.reason] = (excluded[x.reason] ?? 0) + 1;
+      if (x.reason === 'NOT_REVEALED') {
+        // [SEALED] the fee of an unrevealed commitment, to the aggregator
+        flow(x.address, -BigInt(genesis.unrevealedPenaltyMc));
+        flow(agg, BigInt(genesis.unrevealedPenaltyMc));
+        penalties += BigInt(genesis.unrevealedPenaltyMc);
+      }
+    }
+    if (r.clearingPriceMcPerKWh !== null) marginal.push(r.clearingPriceMcPerKWh);
+    const hemSide = open.side === 'buy' ? 'sell' : 'buy';
+    const offered = bids.filter((b) => b.params.bid?.type === hemSide).reduce((a, b) => a + energyToWh(b.params.bid!.energy), 0);
+    const bs = slotBuySell.get(deliveryEpoch) ?? { buy: 0, sell: 0 };
+    const wanted = energyToWh(open.energy);
+    if (open.side === 'buy') { bs.buy += wanted; bs.sell += offered; } else { bs.sell += wanted; bs.buy += offered; }
+    slotBuySell.set(deliveryEpoch, bs);
+    const inclusionOf = new Map(bids.map((b) => [b.params.address, b.inclusion]));
+    for (const aw of r.awards) {
+      feederUse.set(key(aw.feeder), (feederUse.get(key(aw.feeder)) ?? 0) + aw.energyWh);
+      awards++;
+      awardedWh += aw.energyWh;
+      pv += BigInt(aw.energyWh) * BigInt(aw.priceMcPerKWh);
+      slotTraded.set(deliveryEpoch, (slotTraded.get(deliveryEpoch) ?? 0) + aw.energyWh);
+      allAwards.push({ auctionId: id, open, address: aw.address, energyWh: aw.energyWh, priceMcPerKWh: aw.priceMcPerKWh, inclusion: inclusionOf.get(aw.address)!, clearIndex: blockIndex });
+    }
+    awardsOf.set(id, r.awards.length);
+  }
+  // [AC-3] [SETTLE-1] each award settles at the first block at or after delivery end that holds its
+  // winner's reading (else at the deadline); awards due in one block in bid inclusion order; one
+  // measurement per meter (certificate tag), interval and flow is shared, earlier awards first
+  const settleAt = (aw: Award): number => {
+    const deliveryEnd = Date.parse(aw.open.delivery.end);
+    const rd = readingAt.get(`${aw.address}|${epochOf(aw.open.delivery.start)}`);
+    for (const [i, b] of blocks.entries()) {
+      if (i <= aw.clearIndex) continue;
+      const t = timeOf(b.parameters.header.slot);
+      if (t < deliveryEnd) continue;
+      if ((rd !== undefined && rd.blockIndex <= i) || t >= deliveryEnd + genesis.settleGraceMs) return i;
+    }
+    return -1;
+  };
+  const due = allAwards.map((aw) => ({ aw, at: settleAt(aw) }));
+  due.sort((x, y) => (x.at < 0 ? 1 : 0) - (y.at < 0 ? 1 : 0) || x.at - y.at || x.aw.inclusion - y.aw.inclusion);
+  const paidFor = new Map<string, number>();
+  const unsettled = new Map<string, number>();
+  for (const { aw, at } of due) {
+    if (at < 0) {
+      unsettled.set(aw.auctionId, (unsettled.get(aw.auctionId) ?? 0) + 1);
+      continue;
+    }
+    const epoch = epochOf(aw.open.delivery.start);
+    const rd = readingAt.get(`${aw.address}|${epoch}`);
+    const measured = rd !== undefined && rd.blockIndex <= at ? (aw.open.side === 'buy' ? rd.dis : rd.ch) : 0;
+    const k = `${epoch}|${aw.open.side}|${tags.get(aw.address) ?? aw.address}`;
+    const prior = paidFor.get(k) ?? 0;
+    const delivered = Math.min(aw.energyWh, Math.max(0, measured - prior));
+    if (delivered > 0) paidFor.set(k, prior + delivered);
+    const pay = (BigInt(delivered) * BigInt(aw.priceMcPerKWh)) / 1000n;
+    const pen = (BigInt(aw.energyWh - delivered) * BigInt(genesis.penaltyMcPerKWh)) / 1000n;
+    settlements++;
+    deliveredWh += delivered;
+    shortfallWh += aw.energyWh - delivered;
+    const toWinner = (aw.open.side === 'buy' ? pay : -pay) - pen;
+    flow(aw.address, toWinner);
+    flow(agg, -toWinner);
+    if (aw.open.side === 'buy') toHomes += pay; else toAgg += pay;
+    penalties += pen;
+  }
+  for (const { id, open } of toClear) {
+    const status: keyof typeof byStatus = (awardsOf.get(id) ?? 0) === 0 || !unsettled.has(id) ? 'settled' : 'closed';
     byStatus[status]++;
-    perAuction.push({ auctionId: id, status, deliveryEpoch, closesAt });
+    perAuction.push({ auctionId: id, status, deliveryEpoch: epochOf(open.delivery.start), closesAt: Date.parse(open.closesAt) });
   }
 
   // readings

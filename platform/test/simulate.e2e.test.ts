@@ -139,10 +139,16 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
 
   assert.equal(await exited, 0, `simulate failed:\n${stderr}\n${stdout}`);
   assert.match(stdout, /re-verified from disk: yes/);
+  assert.match(stdout, /delivery intervals settled/);
   assert.match(await readFile(join(out, 'index.html'), 'utf8'), /uPlot/);
   const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8')) as ReportData['summary'];
   const { genesis, blocks } = await readStoredChain(dataDir);
   const re = recomputeFromBlocks(genesis, blocks);
+  // [SETTLE-1] the report shows settlements per delivery interval; none paid beyond what was awarded
+  assert.ok(Array.isArray(summary.settlementsPerInterval), 'settlements per interval in the summary');
+  for (const x of summary.settlementsPerInterval) {
+    assert.ok(x.awards > 0 && x.deliveredWh <= x.awardedWh, `interval ${x.interval}: ${x.deliveredWh} of ${x.awardedWh} Wh`);
+  }
 
   await t.test("the day's substance, from the stored blocks", async () => {
     // the chain re-verifies from disk (again, here), and each block's producer is the one the

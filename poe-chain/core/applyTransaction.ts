@@ -20,10 +20,11 @@ import { applyAuctionClose } from './tx/applyAuctionClose.js';
 import { applyCertificate } from './tx/applyCertificate.js';
 import { applyRevocation } from './tx/applyRevocation.js';
 import { applyTransfer } from './tx/applyTransfer.js';
+import { applyBidReveal } from './tx/applyBidReveal.js';
 import { applyEvidence } from './tx/applyEvidence.js';
 
 export const TX_OPERATIONS = [
-  'meter-reading', 'bid-offer', 'auction-open', 'auction-close', 'certificate', 'revocation', 'transfer', 'evidence',
+  'meter-reading', 'bid-offer', 'bid-reveal', 'auction-open', 'auction-close', 'certificate', 'revocation', 'transfer', 'evidence',
 ] as const satisfies readonly Operation[];
 export type TxOperation = (typeof TX_OPERATIONS)[number];
 export type TxEnvelope = { [O in TxOperation]: Envelope<O> }[TxOperation];
@@ -51,6 +52,9 @@ export function applyTransaction(env: AnyEnvelope, ctx: TxContext): void {
       break;
     case 'bid-offer':
       applyBidOffer(env, ctx);
+      break;
+    case 'bid-reveal':
+      applyBidReveal(env, ctx);
       break;
     case 'auction-open':
       applyAuctionOpen(env, ctx);

@@ -4,11 +4,14 @@
  * beginBlock (before the transactions, with the block's slot time T):
  *   [BB-1] first block of a new epoch e: store the ranking of e (computed from the parent
  *          state with the seed of e) [POE-7.rank]; record the epoch's new VRF seed [SEED];
- *          prune readings, reading heads and certificates older than
+ *          prune readings, reading heads, certificates and delivery records [SETTLE-1] older than
  *          readingRetentionIntervals, and old auctions [AC-5]
- *   [BB-2] void open auctions past closesAt + voidGraceMs [AC-2]
+ *   [BB-2] (no longer: auctions are not void; every auction is cleared by [EB-0])
  *   [BB-3] forget seen transaction ids whose window has passed [TX-3]
  * endBlock (after the transactions):
+ *   [EB-0] clear the open-bid auctions whose closesAt ≤ block time and that no
+ *          auction-close of this block cleared [CLOSE], and the sealed auctions whose
+ *          closesAt + revealWindowMs ≤ block time [SEALED]
  *   [EB-1] settle awards that are due [AC-3]
  *   [EB-2] block reward [REWARD]: ⌊blockRewardMc × min(s − p, W) / W⌋ minted to the producer
  *          (s its slot, p the parent's) if it holds a certificate (still in state) for RE
@@ -17,7 +20,7 @@
  *          blockRewardMc per W slots)
  *   [EB-3] meta.height, meta.tipSlot
  */
-import { pruneAuctions, settleDueAwards, voidExpiredAuctions } from './auctionContract.js';
+import { closeDueAuctions, pruneAuctions, pruneDeliveries, settleDueAwards } from './auctionContract.js';
 import { pruneSeen } from './applyTransaction.js';
 import type { StateDraft } from './chainState.js';
 import { epochStart } from './genesis.js';
@@ -34,7 +37,6 @@ export function beginBlock(d: StateDraft, p: { epoch: number; time: number; rank
     d.meta.seeds = [...d.meta.seeds, [p.epoch, p.newSeed] as [number, string]].slice(-SEEDS_KEPT);
     pruneEpoch(d, p.epoch);
   }
-  voidExpiredAuctions(d, p.time);
   pruneSeen(d, p.time);
 }
 
@@ -54,6 +56,7 @@ function pruneEpoch(d: StateDraft, epoch: number): void {
     const certs: string[] = [];
     for (const [addr, c] of d.s.certs.entries()) if (c.validTo < cutoff) certs.push(addr);
     for (const a of certs) d.s.certs.delete(a);
+    pruneDeliveries(d, oldest);
   }
   pruneAuctions(d, epoch);
 }
@@ -64,6 +67,7 @@ export function blockReward(blockRewardMc: bigint, parentSlot: number, slot: num
 }
 
 export function endBlock(d: StateDraft, p: { height: number; slot: number; time: number; producer: string }): void {
+  closeDueAuctions(d, p.time, p.height);
   settleDueAwards(d, p.time, p.height);
   const g = d.genesis;
   const cert = d.s.certs.get(p.producer);

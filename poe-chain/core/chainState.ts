@@ -11,6 +11,11 @@
  *   readingHeads  address → {interval, seq} of its latest reading
  *   auctions      auctionId → AuctionEntry (open params, status, close, result, awards + settlements)
  *   bids          "<auctionId>|<address>" → BidEntry (while the auction is open; dropped at clearing)
+ *   bidTags       "<auctionId>|<tag>" → address [SYBIL-2] (until clearing)
+ *   deliveries    "<interval>|<flow>|<tag>" → DeliveryEntry [SETTLE-1]: Wh of that meter's measured
+ *                 flow (discharged / charged) in that interval already paid to awards
+ *   feederUse     "<interval>|<export|import>|<feeder>" → FeederUseEntry [FEEDER-2]: Wh already
+ *                 awarded on that feeder for that interval by earlier clearings
  *   seen          txId → minute after which it is forgotten (replay protection window)
  *
  * State root (README "State root"):
@@ -59,12 +64,16 @@ export interface BidEntry {
   inclusion: number;
   reqId: string;
   feeder: string;
+  /** the open bid; for a sealed bid, set by its reveal [SEALED] */
   bid?: OpenBid;
+  /** [SEALED] the commitment */
   sealed?: SealedBid;
 }
 
 export interface SettlementEntry {
   deliveredWh: number;
+  /** [SETTLE-1] Wh of the same meter's measured flow in the interval already paid to earlier awards */
+  priorWh: number;
   paymentMc: number;
   penaltyMc: number;
   /** height of the block that settled it */
@@ -77,13 +86,29 @@ export interface AwardEntry {
   reqId: string;
   energyWh: number;
   priceMcPerKWh: number;
+  /** [SETTLE-1] the bid's inclusion (height × 100000 + index): order in which awards share a measurement */
+  inclusion: number;
+  /** [SETTLE-1] the winner's meter tag [SYBIL] (its address when the certificate has none) */
+  tag: string;
   settlement?: SettlementEntry;
+}
+
+/** [FEEDER-2] Wh awarded on one feeder, one direction, one delivery interval, by the clearings so far. */
+export interface FeederUseEntry {
+  awardedWh: number;
+}
+
+/** [SETTLE-1] what has been paid of one meter's measured flow in one interval. */
+export interface DeliveryEntry {
+  deliveredWh: number;
 }
 
 export interface ExclusionEntry {
   address: string;
   reqId: string;
   reason: string;
+  /** [SEALED] fee paid for a sealed bid not revealed (NOT_REVEALED) */
+  penaltyMc?: number;
 }
 
 export type AuctionStatus = 'open' | 'closed' | 'void' | 'settled';
@@ -94,7 +119,6 @@ export interface AuctionEntry {
   limitPriceMcPerKWh: number;
   pricing: 'pay-as-bid' | 'uniform';
   sealed: boolean;
-  auctionPublicKey?: string;
   feederLimits: FeederLimit[];
   /** the delivery interval, as an epoch index */
   deliveryEpoch: number;
@@ -103,7 +127,6 @@ export interface AuctionEntry {
   status: AuctionStatus;
   bidCount: number;
   closedHeight?: number;
-  auctionSecretKey?: string;
   voidReason?: string;
   awardedWh?: number;
   clearingPriceMcPerKWh?: number | null;
@@ -137,7 +160,11 @@ export interface Sections {
   /** [SYBIL] `auctionId|tag` → the address that bid for that meter (until clearing) */
   bidTags: HashedMap<string>;
   certs: HashedMap<CertEntry>;
+  /** [SETTLE-1] `interval|flow|tag` → Wh already paid of that measurement */
+  deliveries: HashedMap<DeliveryEntry>;
   equivocators: HashedMap<EquivocationEntry>;
+  /** [FEEDER-2] `interval|export|feeder` → Wh awarded so far */
+  feederUse: HashedMap<FeederUseEntry>;
   readingHeads: HashedMap<ReadingHead>;
   readings: HashedMap<ReadingEntry>;
   revoked: HashedMap<number>;
@@ -148,7 +175,7 @@ export interface Sections {
 
 export type SectionName = keyof Sections;
 export const SECTION_NAMES: readonly SectionName[] = [
-  'auctions', 'bids', 'bidTags', 'certs', 'equivocators', 'readingHeads', 'readings', 'revoked', 'rewards', 'seen', 'wallets',
+  'auctions', 'bids', 'bidTags', 'certs', 'deliveries', 'equivocators', 'feederUse', 'readingHeads', 'readings', 'revoked', 'rewards', 'seen', 'wallets',
 ];
 
 type ValueOf<M> = M extends HashedMap<infer V> ? V : never;
@@ -265,7 +292,7 @@ export class StateDraft {
 
 // ── serialisation (snapshots, spec vectors) ──────────────────────────────────────
 
-export const STATE_FORMAT = 'tmi-chain-state-v2';
+export const STATE_FORMAT = 'tmi-chain-state-v3';
 
 export interface SerializedState {
   format: typeof STATE_FORMAT;

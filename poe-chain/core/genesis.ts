@@ -20,6 +20,8 @@ export const GENESIS_DEFAULTS = {
   blockRewardMc: 1000,
   penaltyMcPerKWh: 5000,
   voidGraceMs: 120_000,
+  revealWindowMs: 60_000,
+  unrevealedPenaltyMc: 10_000,
   settleGraceMs: 1_800_000,
   txWindowMs: 3_600_000,
   txFutureMs: 120_000,
@@ -52,6 +54,8 @@ export interface Genesis {
   readonly blockRewardMc: bigint;
   readonly penaltyMcPerKWh: number;
   readonly voidGraceMs: number;
+  readonly revealWindowMs: number;
+  readonly unrevealedPenaltyMc: bigint;
   readonly settleGraceMs: number;
   readonly txWindowMs: number;
   readonly txFutureMs: number;
@@ -121,6 +125,8 @@ export function parseGenesis(value: unknown): Genesis {
     blockRewardMc: BigInt(config.blockRewardMc),
     penaltyMcPerKWh: config.penaltyMcPerKWh,
     voidGraceMs: config.voidGraceMs,
+    revealWindowMs: config.revealWindowMs,
+    unrevealedPenaltyMc: BigInt(config.unrevealedPenaltyMc),
     settleGraceMs: config.settleGraceMs,
     txWindowMs: config.txWindowMs,
     txFutureMs: config.txFutureMs,

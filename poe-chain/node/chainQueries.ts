@@ -2,15 +2,20 @@
  * Read-only views of a chain state for the other parts (aggregator, analytics, HEM, CLI).
  * Pure: a state in, plain JSON-friendly values out (money as decimal strings).
  *
+ *   activeAuctionsView  [CLOSE] the auctions not yet settled or void, as auction-open parameters
+ *                (chain units: Wh, millicents/kWh), for an aggregator picking them up at start
  *   auctionView  the aggregator's ChainAuction (aggregator/aggregator.ts): status
  *                open | cleared (closed on chain, awards not all settled) | void | settled,
  *                result = auction-result parameters (schemas/operations.ts), settlements
+ *   settlementsPerInterval  [SETTLE-1] per delivery interval, across all auctions: awarded,
+ *                delivered (paid) Wh, payments and penalties of the settled awards
  *   walletView   balance and block rewards in millicents, certificate, revoked, equivocator
  *   readingFeedOf  the meter readings a node's mempool admits, for an aggregator in the same process
  */
 import type { ChainAuction, ChainView, PendingTxEvent, ReadingFeed } from './chainViews.js';
-import type { AuctionResult } from '../../schemas/types.js';
+import type { AuctionOpen, AuctionResult } from '../../schemas/types.js';
 import type { AuctionEntry, ChainState, Programme } from '../core/chainState.js';
+import { epochStart } from '../core/genesis.js';
 
 /** The auction-result parameters of an auction as the chain recorded it (undefined while open). */
 export function auctionResultOf(auctionId: string, a: AuctionEntry): AuctionResult | undefined {
@@ -44,6 +49,67 @@ export function auctionView(state: ChainState, auctionId: string): ChainAuction 
   return out;
 }
 
+/** [CLOSE] the auctions of `state` still open or with awards to settle, oldest id first. */
+export function activeAuctionsView(state: ChainState): { auctionId: string; open: AuctionOpen }[] {
+  const g = state.genesis;
+  const out: { auctionId: string; open: AuctionOpen }[] = [];
+  for (const auctionId of state.meta.active) {
+    const a = state.sections.auctions.get(auctionId);
+    if (a === undefined || (a.status !== 'open' && a.status !== 'closed')) continue;
+    out.push({
+      auctionId,
+      open: {
+        auctionId,
+        side: a.side,
+        energy: { unit: 'Wh', value: a.energyWh },
+        limitPrice: { unit: 'millicents/kWh', value: a.limitPriceMcPerKWh },
+        delivery: { start: new Date(epochStart(g, a.deliveryEpoch)).toISOString(), end: new Date(epochStart(g, a.deliveryEpoch + 1)).toISOString() },
+        closesAt: new Date(a.closesAt).toISOString(),
+        pricing: a.pricing,
+        sealed: a.sealed,
+        feederLimits: a.feederLimits.map((f) => ({ ...f })),
+      },
+    });
+  }
+  return out;
+}
+
+export interface IntervalSettlement {
+  /** start of the delivery interval, ISO */
+  interval: string;
+  auctions: number;
+  awards: number;
+  /** distinct meters (certificate tags) with a settled award */
+  homes: number;
+  awardedWh: number;
+  deliveredWh: number;
+  paymentMc: number;
+  penaltyMc: number;
+}
+
+/** [SETTLE-1] the settled awards of `state`, summed per delivery interval across auctions, oldest first. */
+export function settlementsPerInterval(state: ChainState): IntervalSettlement[] {
+  const by = new Map<number, IntervalSettlement & { ids: Set<string>; tags: Set<string> }>();
+  for (const [id, a] of state.sections.auctions.entries()) {
+    for (const w of a.awards ?? []) {
+      if (w.settlement === undefined) continue;
+      let e = by.get(a.deliveryEpoch);
+      if (e === undefined) {
+        e = { interval: new Date(epochStart(state.genesis, a.deliveryEpoch)).toISOString(), auctions: 0, awards: 0, homes: 0, awardedWh: 0, deliveredWh: 0, paymentMc: 0, penaltyMc: 0, ids: new Set(), tags: new Set() };
+        by.set(a.deliveryEpoch, e);
+      }
+      e.ids.add(id);
+      e.tags.add(w.tag);
+      e.awards++;
+      e.awardedWh += w.energyWh;
+      e.deliveredWh += w.settlement.deliveredWh;
+      e.paymentMc += w.settlement.paymentMc;
+      e.penaltyMc += w.settlement.penaltyMc;
+    }
+  }
+  return [...by.entries()].sort((x, y) => x[0] - y[0]).map(([, { ids, tags, ...e }]) => ({ ...e, auctions: ids.size, homes: tags.size }));
+}
+
 /** Anything that can show the head state (a ChainNode does). */
 export interface HasState {
   state(): ChainState;
@@ -51,7 +117,10 @@ export interface HasState {
 
 /** The aggregator's ChainView over a node: reads the node's head state at each call. */
 export function chainViewOf(node: HasState): ChainView {
-  return { auction: async (auctionId) => auctionView(node.state(), auctionId) };
+  return {
+    auction: async (auctionId) => auctionView(node.state(), auctionId),
+    activeAuctions: async () => activeAuctionsView(node.state()),
+  };
 }
 
 export interface WalletView {

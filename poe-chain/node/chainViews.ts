@@ -3,7 +3,7 @@
  * views of the chain they read. Types only; they live here, below their users, so that
  * the node depends on none of them.
  */
-import type { AuctionResult, MeterReading } from '../../schemas/types.js';
+import type { AuctionOpen, AuctionResult, MeterReading } from '../../schemas/types.js';
 import type { TxEnvelope } from '../core/applyTransaction.js';
 
 /** Each transaction the node admitted to its mempool. */
@@ -22,6 +22,8 @@ export interface ChainAuction {
 export interface ChainView {
   /** the contract's record of an auction, once its open is on chain */
   auction(auctionId: string): Promise<ChainAuction | undefined>;
+  /** [CLOSE] the auctions on chain not yet settled or void (open, or cleared with awards to settle) */
+  activeAuctions?(): Promise<{ auctionId: string; open: AuctionOpen }[]>;
 }
 
 /** Subscribes to the meter readings the node admits; returns the unsubscribe. */

@@ -48,7 +48,7 @@ import type { RejectedTx } from '../core/buildBlock.js';
 import { chainCodec } from '../core/validateAndApplyBlock.js';
 
 /** [MP-9] transient codes that time alone cures: retried at the next slot. */
-export const TIME_TX_CODES: ReadonlySet<string> = new Set<TxErrorCode>(['AUCTION_NOT_DUE', 'READING_NOT_ENDED', 'CERT_NOT_VALID', 'DATE_OUT_OF_WINDOW']);
+export const TIME_TX_CODES: ReadonlySet<string> = new Set<TxErrorCode>(['AUCTION_NOT_DUE', 'REVEAL_NOT_DUE', 'READING_NOT_ENDED', 'CERT_NOT_VALID', 'DATE_OUT_OF_WINDOW']);
 
 /** TxError codes that may turn valid later, when other transactions are on chain or time passes. */
 export const TRANSIENT_TX_CODES: ReadonlySet<string> = new Set<TxErrorCode>([
@@ -56,6 +56,7 @@ export const TRANSIENT_TX_CODES: ReadonlySet<string> = new Set<TxErrorCode>([
   'CERT_NOT_VALID',
   'UNKNOWN_AUCTION',
   'AUCTION_NOT_DUE',
+  'REVEAL_NOT_DUE',
   'READING_NOT_ENDED',
   'INSUFFICIENT_FUNDS',
   'NOTHING_TO_REVOKE',

@@ -27,7 +27,7 @@ export function nodeRouteOf(topic: string, nodeId: string): NodeRoute | undefine
   const l = topic.split('/');
   if (l[0] !== 'tmi' || l[1] !== 'v1') return undefined;
   if (l[2] === 'auctions' && l.length === 4 && l[3]) return { kind: 'tx', operations: ['auction-open', 'auction-close'] };
-  if (l[2] === 'auctions' && l.length === 5 && l[3] && l[4] === 'bids') return { kind: 'tx', operations: ['bid-offer'] };
+  if (l[2] === 'auctions' && l.length === 5 && l[3] && l[4] === 'bids') return { kind: 'tx', operations: ['bid-offer', 'bid-reveal'] };
   if (topic === NODE_TOPICS.readings) return { kind: 'tx', operations: ['meter-reading'] };
   if (topic === NODE_TOPICS.txs) return { kind: 'wrapped-tx', operations: ['tx'] };
   // the broker routes evidence on the blocks topic too (broker/topicOperation.ts)

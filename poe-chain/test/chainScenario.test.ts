@@ -28,7 +28,7 @@ test('an auction end to end: open, bids, close, clearing, readings, settlement, 
     f.bidTx(c, 'auc-1', { open: f.openBid('sell', 3000, 25_000) }), // above the limit
   ]);
   const closeSlot = f.firstSlotOf(1) + 40; // 10 s after epoch 1 starts
-  f.produce([f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(closeSlot))], closeSlot);
+  f.produce([f.auctionCloseTx('auc-1', f.aggregator, f.at(closeSlot))], closeSlot);
   const auc = f.state.sections.auctions.get('auc-1')!;
   assert.equal(auc.status, 'closed');
   assert.deepEqual(auc.awards!.map((w) => [w.address, w.energyWh, w.priceMcPerKWh]), [[a.address, 3000, 10_000], [b.address, 2000, 12_000]]);

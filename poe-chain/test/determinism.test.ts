@@ -7,8 +7,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ChainFixture, testGenesisConfig } from '../testkit/chainFixture.js';
 import { stateRoot } from '../core/chainState.js';
-import { sha256 } from '../core/hashing.js';
-import { newAuctionKeyPair, sealBid, auctionKeyToWire } from '../core/auction/sealedBid.js';
 
 const WORKER = fileURLToPath(new URL('./determinismWorker.js', import.meta.url));
 
@@ -17,15 +15,12 @@ function busyChain(): ChainFixture {
   const f = new ChainFixture();
   const hems = Array.from({ length: 12 }, (_, i) => f.key(`det-${i}`));
   f.produce(hems.map((k, i) => f.certTx(k, { programme: i % 3 === 0 ? 'TE' : 'RE+TE', feeder: i % 2 ? 'F1' : 'F2' })));
-  const keys = newAuctionKeyPair(new Uint8Array(sha256('det-auction')));
-  let r = 0;
-  const rnd = (n: number) => new Uint8Array(sha256(`det-rnd/${r++}`).subarray(0, n));
   for (let e = 0; e < 5; e++) {
     const s0 = Math.max(f.state.meta.tipSlot + 1, f.firstSlotOf(e) + 2);
     const closesAt = new Date(Date.parse(f.interval(e + 1).start)).toISOString();
     const txs: unknown[] = [
       f.auctionOpenTx(`open-${e}`, { side: e % 2 ? 'sell' : 'buy', energyWh: 7000, limitMc: 15_000, deliveryEpoch: e + 2, closesAt, pricing: e % 2 ? 'uniform' : 'pay-as-bid', feederLimits: [{ feeder: 'F2', maxExportWh: 2500, maxImportWh: 2500 }] }, f.aggregator, f.at(s0)),
-      f.auctionOpenTx(`sealed-${e}`, { side: 'buy', energyWh: 4000, limitMc: 20_000, deliveryEpoch: e + 2, closesAt, sealed: true, auctionPublicKey: auctionKeyToWire(keys.publicKey) }, f.aggregator, f.at(s0)),
+      f.auctionOpenTx(`sealed-${e}`, { side: 'buy', energyWh: 4000, limitMc: 20_000, deliveryEpoch: e + 2, closesAt, sealed: true }, f.aggregator, f.at(s0)),
     ];
     if (e >= 1) hems.forEach((k, i) => txs.push(f.readingTx(k, e - 1, { p: 500 + 37 * i, c: 400 + 53 * ((i + e) % 5), ch: 20 * i, dis: 2000 + 100 * i }, e, f.at(s0))));
     f.produce(txs, s0);
@@ -33,12 +28,13 @@ function busyChain(): ChainFixture {
       const side = e % 2 ? 'buy' : 'sell';
       return f.bidTx(k, `open-${e}`, { open: f.openBid(side, 1000 + 250 * i, 9000 + 1000 * (i % 4)) }, hems.indexOf(k) % 2 ? 'F1' : 'F2', f.at(s0 + 1));
     });
-    const sealed = hems.filter((_, i) => i % 3 !== 0).map((k, i) =>
-      f.bidTx(k, `sealed-${e}`, { sealed: sealBid(f.openBid('sell', 800 + 100 * i, 10_000 + 500 * i), keys.publicKey, rnd) }, hems.indexOf(k) % 2 ? 'F1' : 'F2', f.at(s0 + 1)),
-    );
+    const seals = hems.filter((_, i) => i % 3 !== 0).map((k, i) => ({ k, i, s: f.sealedBid(k, `sealed-${e}`, f.openBid('sell', 800 + 100 * i, 10_000 + 500 * i)) }));
+    const sealed = seals.map(({ k, s }) => f.bidTx(k, `sealed-${e}`, { sealed: s.sealed }, hems.indexOf(k) % 2 ? 'F1' : 'F2', f.at(s0 + 1)));
     f.produce([...bids, ...sealed], s0 + 1);
     const close = f.firstSlotOf(e + 1);
-    f.produce([f.auctionCloseTx(`open-${e}`, undefined, f.aggregator, f.at(close)), f.auctionCloseTx(`sealed-${e}`, auctionKeyToWire(keys.secretKey), f.aggregator, f.at(close))], close);
+    // [SEALED] all but one bidder reveal; the chain clears the sealed auction at closesAt + revealWindowMs
+    const reveals = seals.filter(({ i }) => i !== 1).map(({ s }) => s.reveal(f.at(close)));
+    f.produce([f.auctionCloseTx(`open-${e}`, f.aggregator, f.at(close)), ...reveals], close);
   }
   f.produce([f.transferTx(f.aggregator, hems[1]!.address, 12_345)], f.state.meta.tipSlot + 1);
   return f;

@@ -18,13 +18,13 @@ import { signBytes } from '../../wire/keys.js';
 import { canonicalBytes } from '../../wire/canonicalJson.js';
 import type { Certificate } from '../../schemas/types.js';
 import { forgeBlock } from '../testkit/forgeBlock.js';
-import { deserializeState, serializeState, type ChainState } from '../core/chainState.js';
+import { deserializeState, serializeState, stateRoot, type ChainState } from '../core/chainState.js';
 import { BlockError } from '../core/chainError.js';
 import { validateAndApplyBlock } from '../core/validateAndApplyBlock.js';
+import { buildBlock } from '../core/buildBlock.js';
 import { inclusionWindowStart, slotTime } from '../core/genesis.js';
 import { sha256 } from '../core/hashing.js';
 import { signHeader } from '../core/blockHash.js';
-import { newAuctionKeyPair, sealBid, auctionKeyToWire } from '../core/auction/sealedBid.js';
 import { rankValidators, seedForEpoch } from '../core/rankingForEpoch.js';
 import { previousSeed, proveSeed } from '../core/epochSeed.js';
 
@@ -72,12 +72,6 @@ class Vectors {
     }
     throw new Error(`vector ${name}: the block was accepted`);
   }
-}
-
-/** Deterministic bytes for sealing bids. */
-function seededRandom(label: string): (n: number) => Uint8Array {
-  let i = 0;
-  return (n) => new Uint8Array(sha256(`${label}/${i++}`).subarray(0, n));
 }
 
 /** Three pseudonyms certified at block 1: a, b (RE+TE, feeder F1) and c (TE, feeder F2). */
@@ -141,49 +135,72 @@ export function makeVectors(): Vector[] {
       'auction-close-pay-as-bid',
       'auction-close at closesAt clears: c (9000 mc/kWh, feeder F2 limited to 1500 Wh) gets 1500, a (12000) 3000, b (15000) the remaining 500 (marginal, partly filled); pay-as-bid [AC-1][AUC-6].',
       f,
-      [f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(s))],
+      [f.auctionCloseTx('auc-1', f.aggregator, f.at(s))],
       s,
     );
   }
   {
     const { f } = withAuction('uniform');
     const s = closeSlotOf(f);
-    v.valid('auction-close-uniform', 'Same bids with uniform pricing: every award is paid the marginal price 15000 mc/kWh [AUC-7].', f, [f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(s))], s);
+    v.valid('auction-close-uniform', 'Same bids with uniform pricing: every award is paid the marginal price 15000 mc/kWh [AUC-7].', f, [f.auctionCloseTx('auc-1', f.aggregator, f.at(s))], s);
   }
   {
-    const { f, a, b } = base();
-    const keys = newAuctionKeyPair(new Uint8Array(sha256('auction-key/sealed-1')));
-    const rnd = seededRandom('seal');
-    f.produce([f.auctionOpenTx('auc-s', { side: 'sell', energyWh: 4000, limitMc: 10_000, deliveryEpoch: 2, closesAt: closesAtOf(f), sealed: true, auctionPublicKey: auctionKeyToWire(keys.publicKey) })]);
-    f.produce([
-      f.bidTx(a, 'auc-s', { sealed: sealBid(f.openBid('buy', 3000, 14_000), keys.publicKey, rnd) }),
-      f.bidTx(b, 'auc-s', { sealed: sealBid(f.openBid('buy', 3000, 11_000), keys.publicKey, rnd) }),
+    // [SEALED] commit–reveal: a sealed aggregator-sell auction, reveal window 60 s = 240 slots
+    const { f, a, b, c } = base();
+    f.produce([f.auctionOpenTx('auc-s', { side: 'sell', energyWh: 4000, limitMc: 10_000, deliveryEpoch: 2, closesAt: closesAtOf(f), sealed: true })]);
+    const sa = f.sealedBid(a, 'auc-s', f.openBid('buy', 3000, 14_000));
+    const sb = f.sealedBid(b, 'auc-s', f.openBid('buy', 3000, 11_000));
+    const sc = f.sealedBid(c, 'auc-s', f.openBid('buy', 2000, 20_000));
+    v.valid('sealed-bids', 'Sealed bids of a, b and c: only their commitments (SHA-256 over auction, address, bid and salt) go on chain [SEALED][AUC-11][TX-B5].', f, [
+      f.bidTx(a, 'auc-s', { sealed: sa.sealed }),
+      f.bidTx(b, 'auc-s', { sealed: sb.sealed }),
+      f.bidTx(c, 'auc-s', { sealed: sc.sealed }, 'F2'),
     ]);
     const s = closeSlotOf(f);
-    v.valid('sealed-auction-close', 'Sealed aggregator-sell auction: the close reveals the secret key, every node opens the bids and clears them (descending price: a 3000 Wh at 14000, b 1000 Wh at 11000) [AC-1][AUC-11].', f, [
-      f.auctionCloseTx('auc-s', auctionKeyToWire(keys.secretKey), f.aggregator, f.at(s)),
-    ], s);
-  }
-  {
-    const { f, a } = base();
-    const keys = newAuctionKeyPair(new Uint8Array(sha256('auction-key/sealed-2')));
-    const wrong = newAuctionKeyPair(new Uint8Array(sha256('auction-key/other')));
-    f.produce([f.auctionOpenTx('auc-s', { side: 'sell', energyWh: 4000, limitMc: 10_000, deliveryEpoch: 2, closesAt: closesAtOf(f), sealed: true, auctionPublicKey: auctionKeyToWire(keys.publicKey) })]);
-    f.produce([f.bidTx(a, 'auc-s', { sealed: sealBid(f.openBid('buy', 3000, 14_000), keys.publicKey, seededRandom('seal2')) })]);
-    const s = closeSlotOf(f);
-    v.valid('sealed-auction-wrong-key-void', 'A sealed auction closed with a secret key that does not match its public key is void (SECRET_KEY_MISMATCH); nothing is awarded [TX-C4][AUC-14].', f, [
-      f.auctionCloseTx('auc-s', auctionKeyToWire(wrong.secretKey), f.aggregator, f.at(s)),
-    ], s);
+    const before = f.state;
+    v.reject('reject-reveal-before-close', 'A reveal in a block before closesAt [REV-3].', before, forgeBlock(before, { slot: s - 1, producer: f.node, txs: [sa.reveal(f.at(s - 1))] }), slotTime(f.genesis, s - 1), 'BAD_TX', 'REVEAL_NOT_DUE');
+    v.reject('reject-bad-reveal', 'A reveal with another salt than the committed one [REV-5].', before, forgeBlock(before, { slot: s, producer: f.node, txs: [sa.reveal(f.at(s), 'ab'.repeat(32))] }), slotTime(f.genesis, s), 'BAD_TX', 'BAD_REVEAL');
+    v.reject('reject-close-sealed-auction', 'The aggregator\'s auction-close of a sealed auction: it takes no close, so a close can neither open its bids nor void it [TX-C4][SEALED].', before, forgeBlock(before, { slot: s, producer: f.node, txs: [f.auctionCloseTx('auc-s', f.aggregator, f.at(s))] }), slotTime(f.genesis, s), 'BAD_TX', 'SEALED_CLOSED_BY_CHAIN');
+    v.valid('sealed-reveals', 'After closesAt a and b reveal (bid and salt match their commitments); c withholds its reveal [SEALED][REV-1..5].', f, [sa.reveal(f.at(s)), sb.reveal(f.at(s))], s);
+    const end = s + 240;
+    v.reject('reject-reveal-too-late', 'c\'s reveal at closesAt + revealWindowMs [REV-3].', f.state, forgeBlock(f.state, { slot: end, producer: f.node, txs: [sc.reveal(f.at(end))] }), slotTime(f.genesis, end), 'BAD_TX', 'REVEAL_TOO_LATE');
+    v.valid(
+      'sealed-auction-cleared-by-chain',
+      'The first block at or after closesAt + revealWindowMs clears the sealed auction with no auction-close: a 3000 Wh at 14000, b 1000 Wh at 11000 (descending price); c\'s unrevealed bid is excluded NOT_REVEALED and c pays the 10000 mc fee to the aggregator; the clearing is the one without c [SEALED][AC-1].',
+      f,
+      [],
+      end,
+    );
   }
   {
     const { f } = withAuction();
-    // closesAt + voidGraceMs (120 s) = epoch 1 + 130 s = slot 3600 + 520; the first block after that voids it
-    v.valid('auction-void-at-deadline', 'No close by closesAt + voidGraceMs: the first block after the deadline voids the auction and drops its bids [AC-2][BB-2].', f, [], f.firstSlotOf(1) + 521);
+    v.valid(
+      'auction-closed-by-chain',
+      'No auction-close: the first block at or after closesAt (an empty heartbeat at closesAt) clears the open-bid auction by the chain\'s clock, with the same awards as an auction-close would give (c 1500, a 3000, b 500) [CLOSE][EB-0].',
+      f,
+      [],
+      closeSlotOf(f),
+    );
+    const late = f.state.meta.tipSlot + 1;
+    v.reject(
+      'reject-close-after-chain-cleared',
+      'The aggregator\'s auction-close in a block after the chain cleared the auction [CLOSE][TX-C2].',
+      f.state,
+      forgeBlock(f.state, { slot: late, producer: f.node, txs: [f.auctionCloseTx('auc-1', f.aggregator, f.at(late))] }),
+      slotTime(f.genesis, late),
+      'BAD_TX',
+      'AUCTION_NOT_OPEN',
+    );
+  }
+  {
+    const { f } = withAuction();
+    // the chain stalls past closesAt + voidGraceMs (epoch 1 + 130 s = slot 3600 + 520): an open-bid auction is still cleared, never void
+    v.valid('auction-closed-by-chain-after-stall', 'The first block after closesAt comes only after closesAt + voidGraceMs: the open-bid auction is cleared all the same, not void [CLOSE][AC-2].', f, [], f.firstSlotOf(1) + 521);
   }
   {
     const { f, a, b, c } = withAuction();
     const s = closeSlotOf(f);
-    f.produce([f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(s))], s);
+    f.produce([f.auctionCloseTx('auc-1', f.aggregator, f.at(s))], s);
     const after = f.firstSlotOf(3) + 1;
     v.valid(
       'settlement-by-readings',
@@ -194,6 +211,91 @@ export function makeVectors(): Vector[] {
     );
     v.valid('settlement-deadline', 'At delivery end + settleGraceMs (2 intervals) b still has no reading: it settles with 0 Wh measured, penalty 500×5000/1000 = 2500 mc; the auction is settled [AC-3][AC-5].', f, [], f.firstSlotOf(5));
     void b;
+  }
+  {
+    // [SETTLE-1] two auctions for one delivery interval, won by the same home
+    const { f, a, b } = base();
+    f.produce([
+      f.auctionOpenTx('auc-1', { side: 'buy', energyWh: 5000, limitMc: 20_000, deliveryEpoch: 2, closesAt: closesAtOf(f) }),
+      f.auctionOpenTx('auc-2', { side: 'buy', energyWh: 3000, limitMc: 20_000, deliveryEpoch: 2, closesAt: closesAtOf(f) }),
+    ]);
+    f.produce([
+      f.bidTx(a, 'auc-2', { open: f.openBid('sell', 2000, 10_000) }),
+      f.bidTx(a, 'auc-1', { open: f.openBid('sell', 3000, 12_000) }),
+      f.bidTx(b, 'auc-2', { open: f.openBid('sell', 1000, 15_000) }),
+    ]);
+    const s = closeSlotOf(f);
+    f.produce([f.auctionCloseTx('auc-1', f.aggregator, f.at(s)), f.auctionCloseTx('auc-2', f.aggregator, f.at(s))], s);
+    const after = f.firstSlotOf(3) + 1;
+    const pre = f.state;
+    const reading = f.readingTx(a, 2, { c: 300, dis: 4000 }, 1, f.at(after));
+    v.valid(
+      'settlement-shared-measurement',
+      'a won 2000 Wh in auc-2 (its earlier bid) and 3000 Wh in auc-1 for the same delivery interval and discharged 4000 Wh: auc-2 is served first, 2000 Wh (payment 2000×10000/1000 = 20000 mc); auc-1 gets the 2000 Wh left (payment 2000×12000/1000 = 24000 mc, penalty 1000×5000/1000 = 5000 mc); paid 4000 Wh in all, never 7000; deliveries records 4000 Wh for a\'s meter [SETTLE-1][AC-3].',
+      f,
+      [reading],
+      after,
+    );
+    // the same block under the old rule (each award against the whole reading): auc-1 paid 3000 Wh in full
+    const post = serializeState(f.state) as unknown as { stateRoot?: string; sections: Record<string, [string, unknown][]> };
+    const auc1 = post.sections.auctions!.find(([k]) => k === 'auc-1')![1] as { awards: { settlement: { deliveredWh: number; priorWh: number; paymentMc: number; penaltyMc: number } }[] };
+    auc1.awards[0]!.settlement = { ...auc1.awards[0]!.settlement, deliveredWh: 3000, priorWh: 0, paymentMc: 36_000, penaltyMc: 0 };
+    const wallets = post.sections.wallets!;
+    const adjust = (addr: string, mc: bigint) => {
+      const e = wallets.find(([k]) => k === addr)!;
+      e[1] = (BigInt(e[1] as string) + mc).toString();
+    };
+    adjust(a.address, 36_000n - 24_000n + 5_000n);
+    adjust(f.aggregator.address, -(36_000n - 24_000n + 5_000n));
+    post.sections.deliveries = post.sections.deliveries!.map(([k]) => [k, { deliveredWh: 7000 }]);
+    delete post.stateRoot;
+    const doubleRoot = stateRoot(deserializeState(post));
+    v.reject(
+      'reject-settlement-paid-twice',
+      'The same block whose state root pays auc-1\'s award its full 3000 Wh against the reading already used for auc-2 (7000 Wh paid for 4000 measured) [SETTLE-1].',
+      pre,
+      forgeBlock(pre, { slot: after, producer: f.node, txs: [reading], header: { stateRoot: doubleRoot } }),
+      slotTime(f.genesis, after),
+      'BAD_STATE_ROOT',
+    );
+  }
+  {
+    // [FEEDER-2] two auctions for one delivery interval share feeder F2's export limit (1500 Wh)
+    const { f, a, c } = base();
+    const closes2 = new Date(Date.parse(f.interval(1).start) + 20_000).toISOString(); // slot 3600 + 80
+    const limits = [{ feeder: 'F2', maxExportWh: 1500, maxImportWh: 0 }];
+    f.produce([
+      f.auctionOpenTx('auc-1', { side: 'buy', energyWh: 1000, limitMc: 20_000, deliveryEpoch: 2, closesAt: closesAtOf(f), feederLimits: limits }),
+      f.auctionOpenTx('auc-2', { side: 'buy', energyWh: 3000, limitMc: 20_000, deliveryEpoch: 2, closesAt: closes2, feederLimits: limits }),
+    ]);
+    f.produce([
+      f.bidTx(c, 'auc-1', { open: f.openBid('sell', 1000, 9_000) }, 'F2'),
+      f.bidTx(c, 'auc-2', { open: f.openBid('sell', 1200, 9_000) }, 'F2'),
+      f.bidTx(a, 'auc-2', { open: f.openBid('sell', 2000, 12_000) }),
+    ]);
+    f.produce([], closeSlotOf(f)); // auc-1 cleared by the chain: c 1000 Wh on F2
+    const s2 = f.firstSlotOf(1) + 80;
+    const pre = f.state;
+    v.valid(
+      'feeder-limit-shared-across-auctions',
+      'auc-1 (cleared earlier) awarded 1000 Wh on feeder F2 for delivery interval 2; auc-2 for the same interval gets what is left of F2\'s 1500 Wh export limit: c 500 of its 1200 Wh, a (F1) 2000 Wh; feederUse F2 = 1500 [FEEDER-2][CLOSE].',
+      f,
+      [],
+      s2,
+    );
+    // the same block as a producer would make it that let auc-2 use the full limit again (F2: 1000 + 1200 Wh)
+    const forgotten = serializeState(pre) as unknown as { stateRoot?: string; sections: Record<string, [string, unknown][]> };
+    forgotten.sections.feederUse = [];
+    delete forgotten.stateRoot;
+    const full = buildBlock(deserializeState(forgotten), [], f.node, s2, slotTime(f.genesis, s2));
+    v.reject(
+      'reject-feeder-limit-used-twice',
+      'The same block with the state root of a clearing that gives auc-2 the full F2 limit (c 1200 Wh), ignoring the 1000 Wh auc-1 awarded on F2 for that interval [FEEDER-2].',
+      pre,
+      forgeBlock(pre, { slot: s2, producer: f.node, header: { stateRoot: stateRoot(full.state) } }),
+      slotTime(f.genesis, s2),
+      'BAD_STATE_ROOT',
+    );
   }
   {
     const { f, a, b } = base();
@@ -403,7 +505,7 @@ export function makeVectors(): Vector[] {
     void a;
     void b;
     v.reject('reject-bid-after-close', 'A bid in a block whose time is closesAt: bidding is over [TX-B4].', f.state, forgeBlock(f.state, { slot: s, producer: f.node, txs: [late] }), slotTime(f.genesis, s), 'BAD_TX', 'AUCTION_CLOSED');
-    const early = f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(s - 1));
+    const early = f.auctionCloseTx('auc-1', f.aggregator, f.at(s - 1));
     v.reject('reject-early-close', 'auction-close in a block before closesAt [TX-C3][AUC-13].', f.state, forgeBlock(f.state, { slot: s - 1, producer: f.node, txs: [early] }), slotTime(f.genesis, s - 1), 'BAD_TX', 'AUCTION_NOT_DUE');
   }
   {

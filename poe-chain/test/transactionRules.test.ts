@@ -105,7 +105,7 @@ test('meter-reading rules [TX-R1..R6]', () => {
 test('bid rules [TX-B1..B7] and auction-open rules [TX-A2..A3]', () => {
   const { f, a, re, te } = setup();
   const closesAt = new Date(Date.parse(f.interval(1).start) + 10_000).toISOString();
-  f.produce([f.auctionOpenTx('b-1', { side: 'buy', deliveryEpoch: 2, closesAt }), f.auctionOpenTx('b-sealed', { side: 'buy', deliveryEpoch: 2, closesAt, sealed: true, auctionPublicKey: Buffer.alloc(32, 1).toString('base64') })]);
+  f.produce([f.auctionOpenTx('b-1', { side: 'buy', deliveryEpoch: 2, closesAt }), f.auctionOpenTx('b-sealed', { side: 'buy', deliveryEpoch: 2, closesAt, sealed: true })]);
   const sell = f.openBid('sell', 100, 100);
   assert.equal(refusal(f, f.bidTx(re, 'b-1', { open: sell })), 'PROGRAMME_NOT_TE');
   assert.equal(refusal(f, f.bidTx(te, 'b-1', { open: sell }, 'F1')), 'FEEDER_MISMATCH');
@@ -119,9 +119,10 @@ test('bid rules [TX-B1..B7] and auction-open rules [TX-A2..A3]', () => {
   assert.equal(refusal(f, f.auctionOpenTx('b-2', { deliveryEpoch: 0, closesAt })), 'BAD_AUCTION', 'closes after delivery start');
   assert.equal(refusal(f, f.auctionOpenTx('b-2', { deliveryEpoch: 2, closesAt: f.at(0) })), 'BAD_AUCTION', 'closes in the past');
   assert.equal(refusal(f, f.auctionOpenTx('b-2', { deliveryEpoch: 2, closesAt, energyWh: 0 })), 'BAD_AUCTION');
-  assert.equal(refusal(f, f.auctionOpenTx('b-2', { deliveryEpoch: 2, closesAt, sealed: true })), 'BAD_AUCTION', 'sealed without key');
+  // [SEALED] the reveal window (60 s) must end by the delivery start
+  assert.equal(refusal(f, f.auctionOpenTx('b-2', { deliveryEpoch: 2, closesAt: new Date(Date.parse(f.interval(2).start) - 30_000).toISOString(), sealed: true })), 'BAD_AUCTION', 'reveal window past the delivery start');
   assert.equal(refusal(f, f.auctionOpenTx('b-2', { deliveryEpoch: 2, closesAt, feederLimits: [{ feeder: 'F1', maxExportWh: 1, maxImportWh: 1 }, { feeder: 'F1', maxExportWh: 2, maxImportWh: 2 }] })), 'BAD_AUCTION');
-  assert.equal(refusal(f, f.auctionCloseTx('b-1', undefined, a)), 'UNAUTHORISED_SIGNER');
+  assert.equal(refusal(f, f.auctionCloseTx('b-1', a)), 'UNAUTHORISED_SIGNER');
   assert.equal(refusal(f, f.auctionCloseTx('nope')), 'UNKNOWN_AUCTION');
   f.produce([f.revocationTx([a.address])]);
   assert.equal(refusal(f, f.transferTx(a, re.address, 1)), 'ADDRESS_REVOKED');
@@ -131,12 +132,14 @@ test('bid rules [TX-B1..B7] and auction-open rules [TX-A2..A3]', () => {
   assert.equal(refusal(f, f.certTx(f.key('r-old'), { validTo: f.at(1) })), 'CERT_EXPIRED');
   assert.equal(refusal(f, f.certTx(f.key('r-odd'), { validFrom: f.at(100), validTo: f.at(50) })), 'BAD_CERT');
   assert.equal(refusal(f, f.transferTx(re, re.address, 1)), 'SELF_TRANSFER');
-  // the auction closed after closesAt + grace is void; a bid then: AUCTION_NOT_OPEN
+  // [CLOSE] nobody closes the open-bid auction: the first block after closesAt (here past
+  // closesAt + grace) clears it all the same; a close then: AUCTION_NOT_OPEN
   const afterGrace = f.firstSlotOf(1) + 40 + 481;
   f.produce([], afterGrace);
-  assert.equal(f.state.sections.auctions.get('b-1')!.status, 'void');
+  assert.ok(['closed', 'settled'].includes(f.state.sections.auctions.get('b-1')!.status), 'cleared by the chain, not void');
+  assert.equal(f.state.sections.auctions.get('b-1')!.closedHeight, f.state.meta.height);
   assert.equal(f.state.sections.bids.size, 0);
-  assert.equal(refusal(f, f.auctionCloseTx('b-1', undefined, f.aggregator, f.at(afterGrace + 1))), 'AUCTION_NOT_OPEN');
+  assert.equal(refusal(f, f.auctionCloseTx('b-1', f.aggregator, f.at(afterGrace + 1))), 'AUCTION_NOT_OPEN');
 });
 
 test('revocation and equivocation evidence take the address out of the current ranking; evidence claws back rewards', () => {

@@ -10,6 +10,7 @@ import { whToEnergy, millicentsToPrice } from '../../wire/quantities.js';
 import type { Operation } from '../../schemas/envelope.js';
 import type { BidOffer, Certificate, Envelope, GenesisConfig, OpenBid, Params, Revocation, SealedBid } from '../../schemas/types.js';
 import { sha256 } from '../core/hashing.js';
+import { bidCommitment } from '../core/auction/sealedBid.js';
 import { parseGenesis, slotTime, epochStart, type Genesis } from '../core/genesis.js';
 import { createGenesisState, stateRoot, type ChainState, type Programme } from '../core/chainState.js';
 import { producerForSlot } from '../core/electProducer.js';
@@ -151,7 +152,7 @@ export class ChainFixture {
 
   auctionOpenTx(
     auctionId: string,
-    o: { side?: 'buy' | 'sell'; energyWh?: number; limitMc?: number; deliveryEpoch: number; closesAt: string; pricing?: 'pay-as-bid' | 'uniform'; sealed?: boolean; auctionPublicKey?: string; feederLimits?: { feeder: string; maxExportWh: number; maxImportWh: number }[] },
+    o: { side?: 'buy' | 'sell'; energyWh?: number; limitMc?: number; deliveryEpoch: number; closesAt: string; pricing?: 'pay-as-bid' | 'uniform'; sealed?: boolean; feederLimits?: { feeder: string; maxExportWh: number; maxImportWh: number }[] },
     signer: KeyPair = this.aggregator,
     date?: string,
   ): Envelope<'auction-open'> {
@@ -167,15 +168,21 @@ export class ChainFixture {
         closesAt: o.closesAt,
         pricing: o.pricing ?? 'pay-as-bid',
         sealed: o.sealed ?? false,
-        ...(o.auctionPublicKey !== undefined ? { auctionPublicKey: o.auctionPublicKey } : {}),
         ...(o.feederLimits !== undefined ? { feederLimits: o.feederLimits } : {}),
       },
       date,
     );
   }
 
-  auctionCloseTx(auctionId: string, auctionSecretKey?: string, signer: KeyPair = this.aggregator, date?: string): Envelope<'auction-close'> {
-    return this.sign(signer, 'auction-close', { auctionId, ...(auctionSecretKey !== undefined ? { auctionSecretKey } : {}) }, date);
+  auctionCloseTx(auctionId: string, signer: KeyPair = this.aggregator, date?: string): Envelope<'auction-close'> {
+    return this.sign(signer, 'auction-close', { auctionId }, date);
+  }
+
+  /** [SEALED] a sealed bid of `kp` (commitment with a salt derived from `label`) and the reveal that opens it. */
+  sealedBid(kp: KeyPair, auctionId: string, bid: OpenBid, label = `${auctionId}/${kp.address}`): { sealed: SealedBid; reveal: (date?: string, salt?: string) => Envelope<'bid-reveal'> } {
+    const salt = sha256(`salt/${label}`).toString('hex');
+    const sealed = { commitment: bidCommitment({ auctionId, address: kp.address, bid, salt }) };
+    return { sealed, reveal: (date, other) => this.sign(kp, 'bid-reveal', { auctionId, address: kp.address, bid, salt: other ?? salt }, date) };
   }
 
   openBid(type: 'buy' | 'sell', energyWh: number, priceMc: number): OpenBid {

@@ -13,7 +13,9 @@
  *     "aggregatorPublicKey"?: "<hex Ed25519 key>",   // signer of a signed auction whose
  *                       // clientId is not an address
  *     "bids": [ {"inclusion"?: n, "envelope": <signed bid-offer envelope>}
- *             | {"inclusion"?: n, "reqId": "<wire reqId>", "parameters": <bid-offer parameters>} ]
+ *             | {"inclusion"?: n, "reqId": "<wire reqId>", "parameters": <bid-offer parameters>} ],
+ *     "reveals"?: [ {"envelope": <signed bid-reveal envelope>} | {"parameters": <bid-reveal parameters>} ]
+ *                       // [SEALED] the bidders' reveals of a sealed auction's bids
  *   }
  * inclusion defaults to the bid's index in `bids`. Signed envelopes are verified
  * (signature and, for bid-offers, address = signer) unless verify is false; dates and
@@ -31,16 +33,15 @@
  */
 import type { KeyObject } from 'node:crypto';
 import { compileOnUse, envelopeValidator } from '../../../schemas/validators.js';
-import { auctionCloseParams, auctionOpenParams, bidOfferParams, feederLimit } from '../../../schemas/operations.js';
+import { auctionCloseParams, auctionOpenParams, bidOfferParams, bidRevealParams, feederLimit } from '../../../schemas/operations.js';
 import { address as addressSchema, reqId as reqIdSchema } from '../../../schemas/common.js';
-import type { AuctionClose, AuctionOpen, AuctionResult, BidOffer, FeederLimit } from '../../../schemas/types.js';
+import type { AuctionClose, AuctionOpen, AuctionResult, BidOffer, BidReveal, FeederLimit } from '../../../schemas/types.js';
 import type { Operation } from '../../../schemas/envelope.js';
 import { createCodec, schemaError } from '../../../wire/codec.js';
 import { isWireError } from '../../../wire/errors.js';
 import { isAddress, publicKeyObject } from '../../../wire/keys.js';
 import { AuctionError } from './auctionError.js';
 import type { ClearingExclusion } from './clearAuction.js';
-import { auctionKeysMatch } from './sealedBid.js';
 import { clearAuction, type ClearingOffer } from './clearAuction.js';
 import { auctionResultParams, clearingAuctionFromOpen, clearingOfferFromBid, voidAuctionResultParams, type WireBid } from './wireAuction.js';
 import { bidQuantities, MAX_BID_WH, MAX_PRICE_MC_PER_KWH } from '../tx/applyBidOffer.js';
@@ -74,6 +75,16 @@ export const auditInputSchema = {
         ],
       },
     },
+    reveals: {
+      type: 'array',
+      maxItems: MAX_AUDIT_BIDS,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { envelope: { type: 'object' }, parameters: { type: 'object' } },
+        oneOf: [{ required: ['envelope'], not: { required: ['parameters'] } }, { required: ['parameters'], not: { required: ['envelope'] } }],
+      },
+    },
   },
 } as const;
 
@@ -81,6 +92,7 @@ const validateInput = compileOnUse(auditInputSchema);
 const validateOpen = compileOnUse(auctionOpenParams);
 const validateClose = compileOnUse(auctionCloseParams);
 const validateBid = compileOnUse(bidOfferParams);
+const validateReveal = compileOnUse(bidRevealParams);
 
 export interface AuditOptions {
   /** verify signatures of signed envelopes (default true) */
@@ -148,6 +160,7 @@ export function auditAuction(input: unknown, o: AuditOptions = {}): AuditReport 
     feederLimits?: FeederLimit[];
     aggregatorPublicKey?: string;
     bids: { inclusion?: number; envelope?: Record<string, unknown>; reqId?: string; parameters?: Record<string, unknown> }[];
+    reveals?: { envelope?: Record<string, unknown>; parameters?: Record<string, unknown> }[];
   };
 
   let aggregatorKey: KeyObject | undefined;
@@ -216,7 +229,6 @@ export function auditAuction(input: unknown, o: AuditOptions = {}): AuditReport 
   const refuse = (reason: string): never => bad('/auction', `the chain refuses this auction-open: BAD_AUCTION ${reason}`);
   if (!(auction.energyWh > 0 && auction.energyWh <= MAX_BID_WH)) refuse(`energy out of range (${auction.energyWh} Wh; 0 < energy ≤ ${MAX_BID_WH} Wh)`);
   if (!(auction.limitPriceMcPerKWh <= MAX_PRICE_MC_PER_KWH)) refuse(`limit price out of range (${auction.limitPriceMcPerKWh} mc/kWh > ${MAX_PRICE_MC_PER_KWH})`);
-  if (open.sealed && open.auctionPublicKey === undefined) refuse('sealed auction without auctionPublicKey');
   const listed = open.feederLimits ?? [];
   if (new Set(listed.map((f) => f.feeder)).size !== listed.length) refuse('feeder listed twice');
   const base = {
@@ -228,31 +240,26 @@ export function auditAuction(input: unknown, o: AuditOptions = {}): AuditReport 
     limitPriceMcPerKWh: auction.limitPriceMcPerKWh,
   };
 
-  // [AUC-14] a sealed auction closed without its key is void
-  if (open.sealed && close !== undefined) {
-    const reason = open.auctionPublicKey === undefined ? 'PUBLIC_KEY_MISSING'
-      : close.auctionSecretKey === undefined ? 'SECRET_KEY_MISSING'
-      : !auctionKeysMatch(close.auctionSecretKey, open.auctionPublicKey) ? 'SECRET_KEY_MISMATCH'
-      : undefined;
-    if (reason !== undefined) {
-      return {
-        ...base, status: 'void', reason, awardedWh: 0, clearingPriceMcPerKWh: null, totalPaymentMc: 0n,
-        awards: [], excluded: [], refused: [], feeders: [],
-      };
-    }
-  }
+  // [SEALED] the bidders' reveals
+  const reveals: BidReveal[] = (doc.reveals ?? []).map((r, i) => {
+    const path = `/reveals/${i}`;
+    if (r.envelope !== undefined) return decode(r.envelope, 'bid-reveal', `${path}/envelope`).parameters as BidReveal;
+    return params<BidReveal>(r.parameters ?? {}, validateReveal, `${path}/parameters`);
+  });
+  void close;
 
   // as clearWireAuction, with the chain's range checks [AUD-1]: excluded = the bids that are
   // not offers, in chain order, then the clearing's exclusions
   const refused: AuditRefusal[] = [];
   const offers: ClearingOffer[] = [];
   const rejected: { inclusion: number; e: ClearingExclusion }[] = [];
+  const revealOf = new Map(reveals.map((r) => [r.address, r]));
   for (const b of bids) {
     if (b.params.bid !== undefined && bidQuantities(b.params.bid) === undefined) {
       refused.push({ address: b.params.address, reqId: b.reqId, code: 'BID_OUT_OF_RANGE' });
       continue;
     }
-    const r = clearingOfferFromBid(open, b, close?.auctionSecretKey);
+    const r = clearingOfferFromBid(open, b, revealOf.get(b.params.address));
     if (!r.ok) rejected.push({ inclusion: b.inclusion, e: r.exclusion });
     else if (!(r.offer.energyWh <= MAX_BID_WH && r.offer.priceMcPerKWh <= MAX_PRICE_MC_PER_KWH)) {
       rejected.push({ inclusion: b.inclusion, e: { address: r.offer.address, reqId: r.offer.reqId, reason: 'OUT_OF_RANGE' } });

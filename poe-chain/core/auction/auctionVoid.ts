@@ -11,17 +11,16 @@
  *            closes the auction and it is cleared. An auction with no accepted close by
  *            the deadline is void (NOT_CLOSED_IN_TIME): bidders are never held to an
  *            auction the aggregator abandoned.
- *   [AUC-14] a sealed auction is also void when its close does not reveal the secret key
- *            of the public key it published (SECRET_KEY_MISSING, SECRET_KEY_MISMATCH),
- *            or when it published no public key (PUBLIC_KEY_MISSING): otherwise the
- *            aggregator could choose which bids count by withholding or garbling the key.
+ *   [AUC-14] (withdrawn) a sealed auction no longer depends on the aggregator's key:
+ *            its bidders reveal their bids [SEALED] (sealedBid.ts).
+ *   On chain, [AUC-13] no longer voids anything: the chain clears every auction by its
+ *   clock ([CLOSE], [SEALED]); `tmi auction clear` still applies it to audit files.
  */
 import { AuctionError } from './auctionError.js';
-import { auctionKeysMatch } from './sealedBid.js';
 
 export type CloseTiming = 'early' | 'on-time' | 'late';
 
-export type VoidReason = 'NOT_CLOSED_IN_TIME' | 'PUBLIC_KEY_MISSING' | 'SECRET_KEY_MISSING' | 'SECRET_KEY_MISMATCH';
+export type VoidReason = 'NOT_CLOSED_IN_TIME';
 
 /** [AUC-13] how an `auction-close` at closedAtMs relates to the auction's closing window. */
 export function closeTiming(closedAtMs: number, closesAtMs: number, graceMs: number): CloseTiming {
@@ -47,27 +46,11 @@ export interface VoidCheck {
   graceMs: number;
   nowMs: number;
   closedAtMs?: number;
-  sealed: boolean;
-  /** base64, from `auction-open` */
-  auctionPublicKey?: string;
-  /** base64, from `auction-close` */
-  auctionSecretKey?: string;
 }
 
-/** [AUC-13] [AUC-14] why the auction is void, or null when it is not (yet). */
+/** [AUC-13] why the auction is void, or null when it is not (yet). */
 export function auctionVoidReason(c: VoidCheck): VoidReason | null {
-  if (isAuctionVoid(c.closedAtMs, c.closesAtMs, c.graceMs, c.nowMs)) return 'NOT_CLOSED_IN_TIME';
-  const closed = c.closedAtMs !== undefined && c.closedAtMs >= c.closesAtMs;
-  if (!c.sealed || !closed) return null;
-  if (c.auctionPublicKey === undefined) return 'PUBLIC_KEY_MISSING';
-  if (c.auctionSecretKey === undefined) return 'SECRET_KEY_MISSING';
-  let match: boolean;
-  try {
-    match = auctionKeysMatch(c.auctionSecretKey, c.auctionPublicKey);
-  } catch {
-    match = false;
-  }
-  return match ? null : 'SECRET_KEY_MISMATCH';
+  return isAuctionVoid(c.closedAtMs, c.closesAtMs, c.graceMs, c.nowMs) ? 'NOT_CLOSED_IN_TIME' : null;
 }
 
 function checkTimes(t: Record<string, number | undefined>): void {

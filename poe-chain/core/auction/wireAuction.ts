@@ -4,7 +4,8 @@
  *   [AUC-15] a `bid-offer` becomes a clearing offer only if: its auctionId is the
  *            auction's (else WRONG_AUCTION); it is open in an open auction and sealed in
  *            a sealed one (else OPEN_BID_IN_SEALED_AUCTION / SEALED_BID_IN_OPEN_AUCTION);
- *            a sealed bid has been revealed (else SEALED_NOT_REVEALED) and opens [AUC-12];
+ *            a sealed bid has been revealed by its bidder (else NOT_REVEALED) and the
+ *            reveal opens its commitment [AUC-12] (else BAD_REVEAL);
  *            its type is the HEM's side opposite the aggregator's — `sell` (discharge)
  *            in a buy auction, `buy` (charge) in a sell auction (else WRONG_SIDE).
  *            Such bids are not offers: they do not count for [AUC-2].
@@ -14,9 +15,9 @@
  *            ones in `auction-open`, else none (unlimited).
  */
 import { energyToWh, priceToMillicentsPerKWh } from '../../../wire/quantities.js';
-import type { AuctionOpen, AuctionResult, BidOffer, FeederLimit, OpenBid } from '../../../schemas/types.js';
+import type { AuctionOpen, AuctionResult, BidOffer, BidReveal, FeederLimit, OpenBid } from '../../../schemas/types.js';
 import { clearAuction, type ClearingAuction, type ClearingExclusion, type ClearingOffer, type ClearingResult } from './clearAuction.js';
-import { openSealedBid } from './sealedBid.js';
+import { revealOpens } from './sealedBid.js';
 
 /** A `bid-offer` as included on chain. */
 export interface WireBid {
@@ -31,11 +32,8 @@ export type BidRejection =
   | 'WRONG_AUCTION'
   | 'OPEN_BID_IN_SEALED_AUCTION'
   | 'SEALED_BID_IN_OPEN_AUCTION'
-  | 'SEALED_NOT_REVEALED'
-  | 'SEALED_MALFORMED'
-  | 'SEALED_UNDECRYPTABLE'
-  | 'SEALED_BAD_JSON'
-  | 'SEALED_SCHEMA_INVALID'
+  | 'NOT_REVEALED'
+  | 'BAD_REVEAL'
   | 'WRONG_SIDE';
 
 export type PreparedOffer = { ok: true; offer: ClearingOffer } | { ok: false; exclusion: ClearingExclusion & { reason: BidRejection } };
@@ -54,7 +52,7 @@ export function clearingAuctionFromOpen(open: AuctionOpen, feederLimits?: readon
 }
 
 /** [AUC-15] [AUC-16] one bid-offer → a clearing offer, or the reason it is not one. */
-export function clearingOfferFromBid(open: AuctionOpen, bid: WireBid, auctionSecretKey?: Uint8Array | string): PreparedOffer {
+export function clearingOfferFromBid(open: AuctionOpen, bid: WireBid, reveal?: BidReveal): PreparedOffer {
   const p = bid.params;
   const reject = (reason: BidRejection): PreparedOffer => ({ ok: false, exclusion: { address: p.address, reqId: bid.reqId, reason } });
   if (p.auctionId !== open.auctionId) return reject('WRONG_AUCTION');
@@ -64,10 +62,9 @@ export function clearingOfferFromBid(open: AuctionOpen, bid: WireBid, auctionSec
     openBid = p.bid;
   } else {
     if (!open.sealed) return reject('SEALED_BID_IN_OPEN_AUCTION');
-    if (auctionSecretKey === undefined) return reject('SEALED_NOT_REVEALED');
-    const opened = openSealedBid(p.sealed, auctionSecretKey);
-    if (!opened.ok) return reject(opened.reason);
-    openBid = opened.bid;
+    if (reveal === undefined) return reject('NOT_REVEALED');
+    if (p.sealed === undefined || reveal.auctionId !== p.auctionId || reveal.address !== p.address || !revealOpens(p.sealed, reveal)) return reject('BAD_REVEAL');
+    openBid = reveal.bid;
   }
   const wanted = open.side === 'buy' ? 'sell' : 'buy';
   if (openBid.type !== wanted) return reject('WRONG_SIDE');
@@ -87,8 +84,8 @@ export function clearingOfferFromBid(open: AuctionOpen, bid: WireBid, auctionSec
 export interface WireClearingOptions {
   /** the registry's feeder limits [AUC-17] */
   feederLimits?: readonly FeederLimit[];
-  /** revealed by `auction-close`, for sealed auctions */
-  auctionSecretKey?: Uint8Array | string;
+  /** [SEALED] the bidders' `bid-reveal` parameters, for sealed auctions */
+  reveals?: readonly BidReveal[];
 }
 
 /**
@@ -98,8 +95,9 @@ export interface WireClearingOptions {
 export function clearWireAuction(open: AuctionOpen, bids: readonly WireBid[], o: WireClearingOptions = {}): ClearingResult {
   const offers: ClearingOffer[] = [];
   const rejected: { inclusion: number; e: ClearingExclusion }[] = [];
+  const revealOf = new Map((o.reveals ?? []).map((r) => [r.address, r]));
   for (const b of bids) {
-    const r = clearingOfferFromBid(open, b, o.auctionSecretKey);
+    const r = clearingOfferFromBid(open, b, revealOf.get(b.params.address));
     if (r.ok) offers.push(r.offer);
     else rejected.push({ inclusion: b.inclusion, e: r.exclusion });
   }
@@ -124,7 +122,7 @@ export function auctionResultParams(auctionId: string, r: ClearingResult, height
   };
 }
 
-/** The `auction-result` parameters of a void auction [AUC-13] [AUC-14]. */
+/** The `auction-result` parameters of a void auction [AUC-13]. */
 export function voidAuctionResultParams(auctionId: string, reason: string, height?: number): AuctionResult {
   return { auctionId, status: 'void', awards: [], reason, ...(height !== undefined ? { height } : {}) };
 }

@@ -4,7 +4,8 @@
  *   [TX-A2] a new auction id                                                   AUCTION_EXISTS
  *   [TX-A3] delivery = one metering interval of the chain's grid; block time <
  *           closesAt ≤ delivery start; 0 < energy ≤ 1 GWh; limit ≤ 10^8 mc/kWh;
- *           sealed ⇒ auctionPublicKey; no feeder listed twice                  BAD_AUCTION
+ *           sealed ⇒ closesAt + revealWindowMs ≤ delivery start [SEALED]; no feeder
+ *           listed twice                                                       BAD_AUCTION
  */
 import type { Envelope } from '../../../schemas/types.js';
 import { energyToWh, priceToMillicentsPerKWh } from '../../../wire/quantities.js';
@@ -32,7 +33,7 @@ export function applyAuctionOpen(env: Envelope<'auction-open'>, ctx: TxContext):
   if (!(energyWh > 0 && energyWh <= MAX_BID_WH)) bad('energy out of range');
   const limitPriceMcPerKWh = priceToMillicentsPerKWh(p.limitPrice);
   if (!(limitPriceMcPerKWh <= MAX_PRICE_MC_PER_KWH)) bad('limit price out of range');
-  if (p.sealed && p.auctionPublicKey === undefined) bad('sealed auction without auctionPublicKey');
+  if (p.sealed && closesAt + g.revealWindowMs > epochStart(g, deliveryEpoch)) bad('the reveal window ends after the delivery start');
   const feederLimits = p.feederLimits ?? [];
   if (new Set(feederLimits.map((f) => f.feeder)).size !== feederLimits.length) bad('feeder listed twice');
   const entry: AuctionEntry = {
@@ -48,7 +49,6 @@ export function applyAuctionOpen(env: Envelope<'auction-open'>, ctx: TxContext):
     status: 'open',
     bidCount: 0,
   };
-  if (p.sealed && p.auctionPublicKey !== undefined) entry.auctionPublicKey = p.auctionPublicKey;
   d.s.auctions.set(p.auctionId, entry);
   d.meta.active = insertSorted(d.meta.active, p.auctionId);
 }

@@ -8,7 +8,6 @@ import { auditAuction, auditAuctionResult } from '../../core/auction/auctionAudi
 import { AuctionError } from '../../core/auction/auctionError.js';
 import { bidQuantities, MAX_BID_WH, MAX_PRICE_MC_PER_KWH } from '../../core/tx/applyBidOffer.js';
 import type { OpenBid } from '../../../schemas/types.js';
-import { auctionKeyToWire, newAuctionKeyPair } from '../../core/auction/sealedBid.js';
 import { compileSchema } from '../../../schemas/validators.js';
 import { auctionResultParams as auctionResultSchema } from '../../../schemas/operations.js';
 
@@ -42,29 +41,28 @@ test('example auction.json: signed open buy auction with a binding feeder limit'
   assert.ok(validResult(auditAuctionResult(r)), JSON.stringify(validResult.errors));
 });
 
-test('example auction-sealed.json: sealed sell auction revealed by its close, uniform price', () => {
+test('[SEALED] example auction-sealed.json: sealed sell auction opened by its bidders\' reveals, uniform price', () => {
   const r = auditAuction(example('auction-sealed.json'));
   // 10 kWh sold at ≥ 6 c/kWh. descending: z 8.0 → 4000; x 7.0 → 4000; y 6.5 → 2000 of 5000; w 5.0 below.
   // uniform at 6500: 4000 × 6500 / 1000 = 26000, 26000, 2000 × 6500 / 1000 = 13000 → 65000
   assert.deepEqual(r.awards.map((a) => [a.energyWh, a.priceMcPerKWh, a.paymentMc]), [[4_000, 6_500, 26_000n], [4_000, 6_500, 26_000n], [2_000, 6_500, 13_000n]]);
   assert.equal(r.totalPaymentMc, 65_000n);
-  assert.deepEqual(r.excluded.map((e) => e.reason), ['SEALED_UNDECRYPTABLE', 'PRICE_BELOW_LIMIT']);
-  // without the close, nothing can be opened
-  const { close: _close, ...noClose } = example('auction-sealed.json');
-  const hidden = auditAuction(noClose);
+  assert.deepEqual(r.excluded.map((e) => e.reason), ['NOT_REVEALED', 'PRICE_BELOW_LIMIT']);
+  // without the reveals, nothing can be opened
+  const { reveals: _reveals, ...noReveals } = example('auction-sealed.json');
+  const hidden = auditAuction(noReveals);
   assert.equal(hidden.awards.length, 0);
-  assert.ok(hidden.excluded.every((e) => e.reason === 'SEALED_NOT_REVEALED'));
+  assert.ok(hidden.excluded.every((e) => e.reason === 'NOT_REVEALED'));
 });
 
-test('a sealed auction closed with the wrong key is void', () => {
+test('[SEALED] a reveal signed by someone else than the bidder is refused; one for another bid is BAD_REVEAL', () => {
   const doc = example('auction-sealed.json');
-  const close = doc.close as { parameters: Record<string, unknown> };
-  const wrong = { auctionId: close.parameters.auctionId, auctionSecretKey: auctionKeyToWire(newAuctionKeyPair(new Uint8Array(32)).secretKey) };
-  const r = auditAuction({ ...doc, close: wrong });
-  assert.equal(r.status, 'void');
-  assert.equal(r.reason, 'SECRET_KEY_MISMATCH');
-  assert.deepEqual(auditAuctionResult(r), { auctionId: r.auctionId, status: 'void', awards: [], reason: 'SECRET_KEY_MISMATCH' });
-  assert.throws(() => auditAuction({ ...doc, close: { auctionId: 'other' } }), isAuditError('path=/close/auctionId'));
+  const reveals = doc.reveals as { envelope: { clientId: string; parameters: { bid: { price: { value: number } } } } }[];
+  const tampered = JSON.parse(JSON.stringify(doc)) as typeof doc;
+  (tampered.reveals as typeof reveals)[0]!.envelope.parameters.bid.price.value = 99;
+  assert.throws(() => auditAuction(tampered), isAuditError('path=/reveals/0/envelope'));
+  const r = auditAuction(tampered, { verify: false });
+  assert.ok(r.excluded.some((e) => e.reason === 'BAD_REVEAL'), JSON.stringify(r.excluded));
 });
 
 test('signatures are verified: a tampered bid or auction is refused, unless verification is off', () => {
@@ -134,7 +132,6 @@ test("the chain's range checks: an out-of-range bid is refused as the chain refu
     [{ energy: { unit: 'kWh', value: 1_000_000.001 } }, /BAD_AUCTION energy out of range/],
     [{ energy: { unit: 'Wh', value: 0 } }, /BAD_AUCTION energy out of range/],
     [{ limitPrice: { unit: 'cents/kWh', value: 100_000.001 } }, /BAD_AUCTION limit price out of range/],
-    [{ sealed: true }, /BAD_AUCTION sealed auction without auctionPublicKey/],
     [{ feederLimits: [{ feeder: 'F1', maxExportWh: 1, maxImportWh: 1 }, { feeder: 'F1', maxExportWh: 2, maxImportWh: 2 }] }, /BAD_AUCTION feeder listed twice/],
   ] as const) {
     assert.throws(() => auditAuction({ auction: { ...auction, ...change }, bids: [atBound] }), (e: unknown) => e instanceof AuctionError && e.code === 'INVALID_AUDIT_INPUT' && reason.test(e.message), JSON.stringify(change));

@@ -53,7 +53,7 @@ test('prints auction-result parameters for the sealed example', async () => {
   assert.ok(valid(out), JSON.stringify(valid.errors));
   assert.equal(out.clearingPriceMillicentsPerKWh, 6_500);
   assert.equal(out.awardedWh, 10_000);
-  assert.deepEqual(out.excluded.map((e) => e.reason), ['SEALED_UNDECRYPTABLE', 'PRICE_BELOW_LIMIT']);
+  assert.deepEqual(out.excluded.map((e) => e.reason), ['NOT_REVEALED', 'PRICE_BELOW_LIMIT']);
 });
 
 test('a bad input file is a clear error and exit code 1', async () => {
@@ -115,7 +115,7 @@ test("an out-of-range bid and a payment above 2^53: refused as the chain refuses
   const withBids = f.produce(bids, undefined, { allowRejects: true });
   assert.deepEqual(withBids.rejected.map((r) => [r.index, r.code]), [[0, 'BID_OUT_OF_RANGE']], 'the chain refuses the huge bid');
   const closeSlot = f.firstSlotOf(1) + 40;
-  const close = f.auctionCloseTx('auc-max', undefined, f.aggregator, f.at(closeSlot));
+  const close = f.auctionCloseTx('auc-max', f.aggregator, f.at(closeSlot));
   f.produce([close], closeSlot);
   const onChain = f.state.sections.auctions.get('auc-max')!;
 

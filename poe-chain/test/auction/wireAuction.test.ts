@@ -5,10 +5,10 @@ import { createHash } from 'node:crypto';
 import {
   auctionResultParams, clearingAuctionFromOpen, clearingOfferFromBid, clearWireAuction, voidAuctionResultParams, type WireBid,
 } from '../../core/auction/wireAuction.js';
-import { auctionKeyToWire, newAuctionKeyPair, sealBid } from '../../core/auction/sealedBid.js';
+import { sealBid } from '../../core/auction/sealedBid.js';
 import { compileSchema } from '../../../schemas/validators.js';
 import { auctionResultParams as auctionResultSchema } from '../../../schemas/operations.js';
-import type { AuctionOpen, OpenBid } from '../../../schemas/types.js';
+import type { AuctionOpen, BidReveal, OpenBid } from '../../../schemas/types.js';
 
 const addr = (name: string) => createHash('sha256').update(name).digest('hex');
 const reqId = (name: string) => createHash('sha256').update(`req ${name}`).digest('base64url').slice(0, 22);
@@ -49,7 +49,7 @@ test('auction-open converts to chain integers with the one rounding rule (floor)
 test('bid-offers become offers; wrong auction, wrong side and sealed-in-open are excluded first', () => {
   const sealedInOpen: WireBid = {
     reqId: reqId('s'), inclusion: 3,
-    params: { auctionId: 'auc-buy', address: addr('s'), cpf: 0.5, feeder: 'F1', sealed: sealBid(sellBid(1, 1), newAuctionKeyPair().publicKey) },
+    params: { auctionId: 'auc-buy', address: addr('s'), cpf: 0.5, feeder: 'F1', sealed: sealBid('auc-buy', addr('s'), sellBid(1, 1)).sealed },
   };
   const bids = [
     wireBid('a', 1, 'F1', sellBid(2, 8.2)),
@@ -86,32 +86,37 @@ test('bid-offers become offers; wrong auction, wrong side and sealed-in-open are
   assert.ok(validResult(v), JSON.stringify(validResult.errors));
 });
 
-test('sealed auction: bids revealed with the secret key; undecryptable, malformed and open bids excluded with their reason', () => {
-  const keys = newAuctionKeyPair(new Uint8Array(32).fill(42));
-  const stranger = newAuctionKeyPair(new Uint8Array(32).fill(43));
+test('[SEALED] sealed auction: bids opened by their bidders\' reveals; unrevealed, badly revealed and open bids excluded with their reason', () => {
   const open: AuctionOpen = {
     ...openBuy, auctionId: 'auc-sealed', side: 'sell', pricing: 'uniform', sealed: true,
-    energy: { unit: 'kWh', value: 10 }, limitPrice: { unit: 'cents/kWh', value: 6 },
-    auctionPublicKey: auctionKeyToWire(keys.publicKey), feederLimits: [],
+    energy: { unit: 'kWh', value: 10 }, limitPrice: { unit: 'cents/kWh', value: 6 }, feederLimits: [],
   };
-  const sealed = (name: string, inclusion: number, b: OpenBid, to = keys.publicKey): WireBid => ({
-    reqId: reqId(name), inclusion,
-    params: { auctionId: 'auc-sealed', address: addr(name), cpf: 0.5, feeder: 'F1', sealed: sealBid(b, to) },
-  });
-  const x = sealed('x', 1, buyBid(4, 7.0));
+  const reveals: BidReveal[] = [];
+  const sealed = (name: string, inclusion: number, b: OpenBid, o: { reveal?: 'no' | 'other-bid' | 'other-salt' } = {}): WireBid => {
+    const s = sealBid('auc-sealed', addr(name), b);
+    if (o.reveal !== 'no') {
+      reveals.push({
+        auctionId: 'auc-sealed', address: addr(name),
+        bid: o.reveal === 'other-bid' ? { ...b, price: { unit: 'cents/kWh', value: 99 } } : b,
+        salt: o.reveal === 'other-salt' ? '00'.repeat(32) : s.salt,
+      });
+    }
+    return { reqId: reqId(name), inclusion, params: { auctionId: 'auc-sealed', address: addr(name), cpf: 0.5, feeder: 'F1', sealed: s.sealed } };
+  };
   const bids: WireBid[] = [
-    x,
+    sealed('x', 1, buyBid(4, 7.0)),
     sealed('y', 2, buyBid(5, 6.5)),
     sealed('z', 3, buyBid(4, 8.0)),
     sealed('w', 4, buyBid(3, 5.0)), // below the limit
-    sealed('v', 5, buyBid(2, 9.0), stranger.publicKey), // cannot be opened with this auction's key
-    { ...sealed('u', 6, buyBid(1, 9.0)), params: { ...x.params, address: addr('u'), sealed: { ...x.params.sealed!, epk: 'A'.repeat(43) + '=' } } },
-    wireBid('t', 7, 'F1', buyBid(1, 50), 'auc-sealed'), // open bid: would reveal its price
-    sealed('s', 8, sellBid(1, 9.0)), // a discharge offer in a sell auction
+    sealed('v', 5, buyBid(2, 9.0), { reveal: 'no' }), // withheld
+    sealed('u', 6, buyBid(1, 9.0), { reveal: 'other-bid' }), // revealed as another bid than committed
+    sealed('r', 7, buyBid(1, 9.0), { reveal: 'other-salt' }),
+    wireBid('t', 8, 'F1', buyBid(1, 50), 'auc-sealed'), // open bid: would reveal its price
+    sealed('s', 9, sellBid(1, 9.0)), // a discharge offer in a sell auction
   ];
-  const r = clearWireAuction(open, bids, { auctionSecretKey: auctionKeyToWire(keys.secretKey) });
+  const r = clearWireAuction(open, bids, { reveals });
   // descending: z 8000 → 4000; x 7000 → 4000 (8000); y 6500 → 2000 of 5000 (10000); w below limit
-  // uniform: all at y's 6500
+  // uniform: all at y's 6500; the withheld and bad reveals change nothing else
   assert.deepEqual(r.awards.map((a) => [a.address, a.energyWh, a.priceMcPerKWh]), [
     [addr('z'), 4_000, 6_500],
     [addr('x'), 4_000, 6_500],
@@ -119,14 +124,15 @@ test('sealed auction: bids revealed with the secret key; undecryptable, malforme
   ]);
   assert.equal(r.clearingPriceMcPerKWh, 6_500);
   assert.deepEqual(r.excluded.map((e) => [e.address, e.reason]), [
-    [addr('v'), 'SEALED_UNDECRYPTABLE'],
-    [addr('u'), 'SEALED_UNDECRYPTABLE'],
+    [addr('v'), 'NOT_REVEALED'],
+    [addr('u'), 'BAD_REVEAL'],
+    [addr('r'), 'BAD_REVEAL'],
     [addr('t'), 'OPEN_BID_IN_SEALED_AUCTION'],
     [addr('s'), 'WRONG_SIDE'],
     [addr('w'), 'PRICE_BELOW_LIMIT'],
   ]);
-  // before the close reveals the key, no sealed bid can be opened
+  // without the reveals no sealed bid can be opened
   const hidden = clearWireAuction(open, bids);
   assert.equal(hidden.awards.length, 0);
-  assert.equal(hidden.excluded.filter((e) => e.reason === 'SEALED_NOT_REVEALED').length, 7);
+  assert.equal(hidden.excluded.filter((e) => e.reason === 'NOT_REVEALED').length, 8);
 });

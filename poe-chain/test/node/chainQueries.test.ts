@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { compileSchema } from '../../../schemas/validators.js';
 import { auctionResultParams } from '../../../schemas/operations.js';
 import { ChainFixture } from '../../testkit/chainFixture.js';
-import { auctionView, chainViewOf, walletView } from '../../node/chainQueries.js';
+import { auctionResultOf, auctionView, chainViewOf, walletView } from '../../node/chainQueries.js';
+import type { AuctionEntry } from '../../core/chainState.js';
 
 const validResult = compileSchema(auctionResultParams);
 
@@ -21,7 +22,7 @@ test('auctionView: open → cleared (result with awards, excluded, height) → s
     f.bidTx(c, 'auc-1', { open: f.openBid('sell', 3000, 25_000) }),
   ]);
   const closeSlot = f.firstSlotOf(1) + 40;
-  const close = f.produce([f.auctionCloseTx('auc-1', undefined, f.aggregator, f.at(closeSlot))], closeSlot);
+  const close = f.produce([f.auctionCloseTx('auc-1', f.aggregator, f.at(closeSlot))], closeSlot);
   const cleared = auctionView(f.state, 'auc-1')!;
   assert.equal(cleared.status, 'cleared');
   assert.ok(validResult(cleared.result), JSON.stringify(validResult.errors));
@@ -50,16 +51,14 @@ test('auctionView: open → cleared (result with awards, excluded, height) → s
   assert.equal(walletView(f.state, f.key('nobody').address).known, false);
 });
 
-test('auctionView: a void auction has a void result with its reason', () => {
-  const f = new ChainFixture();
-  const closesAt = new Date(Date.parse(f.interval(0).start) + 5_000).toISOString();
-  f.produce([f.auctionOpenTx('auc-v', { deliveryEpoch: 2, closesAt })]);
-  // nobody closes it: void after closesAt + voidGraceMs
-  f.produce([], f.firstSlotOf(1));
-  const v = auctionView(f.state, 'auc-v')!;
+test('auctionResultOf: a void auction (states from before [CLOSE]/[SEALED]) has a void result with its reason', () => {
+  const entry: AuctionEntry = {
+    side: 'buy', energyWh: 1000, limitPriceMcPerKWh: 1000, pricing: 'pay-as-bid', sealed: true, feederLimits: [],
+    deliveryEpoch: 2, closesAt: 0, openedHeight: 1, status: 'void', bidCount: 0, voidReason: 'NOT_CLOSED_IN_TIME',
+  };
+  const v = auctionResultOf('auc-v', entry)!;
   assert.equal(v.status, 'void');
-  assert.equal(v.result!.status, 'void');
-  assert.equal(v.result!.reason, 'NOT_CLOSED_IN_TIME');
-  assert.deepEqual(v.result!.awards, []);
-  assert.ok(validResult(v.result));
+  assert.equal(v.reason, 'NOT_CLOSED_IN_TIME');
+  assert.deepEqual(v.awards, []);
+  assert.ok(validResult(v));
 });

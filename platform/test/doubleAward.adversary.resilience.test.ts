@@ -1,0 +1,275 @@
+/**
+ * [SETTLE-1] Attack with real processes: two auctions for one delivery interval (an
+ * operator's VPP post and a second post, as a deviation auction would be), and the homes
+ * win both. Before [SETTLE-1] each award was settled against the same reading, so one
+ * discharge was paid twice, and the HEM took the second award's setpoint in place of the
+ * first.
+ *
+ *   `tmi up` (registry, broker, the aggregator's chain node, aggregator, analytics) and
+ *   three `hem` processes (simulated houses, TE) on loopback; both auctions posted with
+ *   `tmi aggregator post`; the chain clears both at their close and settles them from the
+ *   signed readings of the delivery interval.
+ *
+ * Checked from the chain database on disk: per home, the Wh paid across both auctions
+ * equal min(Σ awarded, measured discharge) and never exceed the measurement; the awards
+ * share it in bid inclusion order; each HEM scheduled the sum of its awards (its measured
+ * discharge exceeds its larger award); `tmi wallet` = payments − penalties.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RegistryClient } from '../../csm-registry/client.js';
+import { generateKeyPair } from '../../wire/keys.js';
+import { writeKeyFile } from '../../wire/keyFile.js';
+import { paymentMillicents } from '../../wire/quantities.js';
+import { deliveryKey } from '../../poe-chain/core/auctionContract.js';
+import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
+import type { ChainState } from '../../poe-chain/core/chainState.js';
+import { HEM_NODE_FLAGS } from '../../hem/nodeFlags.js';
+
+const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
+const HEM_MAIN = fileURLToPath(new URL('../../hem/main.js', import.meta.url));
+const INTERVAL_MS = 4000;
+const SLOT_MS = 200;
+const PATIENCE = 4;
+const SPEED = 900_000 / INTERVAL_MS; // one interval = 15 minutes of home time
+/** home time at the genesis instant: early evening in winter (no PV, batteries serve the home) */
+const HOME_START_H = 18.5;
+const LIMIT_CENTS = 60; // above any default offer price (C_d 20 + margin 1 + scarcity ≤ 20 c/kWh)
+const ENERGY_KWH = 20; // more than five batteries offer in one interval: every offer is awarded
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  out: string;
+  err: string;
+  lines: Record<string, unknown>[];
+  exit: Promise<number | null>;
+}
+
+function spawnProc(name: string, args: string[]): Proc {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p: Proc = { name, child, out: '', err: '', lines: [], exit: Promise.resolve(null) };
+  let buf = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    const s = d.toString('utf8');
+    p.out += s;
+    buf += s;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (!l.startsWith('{')) continue;
+      try {
+        p.lines.push(JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        /* a multi-line JSON document (tmi up) */
+      }
+    }
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    p.err += d.toString('utf8');
+    if (p.err.length > 200_000) p.err = p.err.slice(-100_000);
+  });
+  p.exit = new Promise((r) => child.on('exit', (code, signal) => r(signal ? -1 : code)));
+  return p;
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, fn: () => T | undefined | false | Promise<T | undefined | false>, everyMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > until) throw new Error(`TIMEOUT waiting for ${what} (${timeoutMs} ms)`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+async function stopProc(p: Proc, timeoutMs = 20_000): Promise<number | null> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return p.child.exitCode;
+  p.child.kill('SIGTERM');
+  const t = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const code = await p.exit;
+  clearTimeout(t);
+  return code;
+}
+
+interface UpInfo {
+  urls: { registry: string; mqtt: string; aggregator: string; analytics: string };
+  adminTokenFile: string;
+  genesis: string;
+  registryKey: string;
+  aggregatorKey: string;
+}
+
+interface Home {
+  meterId: string;
+  programme: 'TE' | 'RE+TE';
+  feeder: string;
+  underDeliverFactor: number;
+  dataDir: string;
+  config: string;
+  proc?: Proc;
+  address?: string;
+}
+
+/** balance an address should hold: Σ settlements of every auction in the state + its block rewards */
+function expectedBalance(state: ChainState, address: string): bigint {
+  let mc = 0n;
+  for (const [, a] of state.sections.auctions.entries()) {
+    for (const w of a.awards ?? []) {
+      if (w.address !== address || w.settlement === undefined) continue;
+      const pay = BigInt(w.settlement.paymentMc);
+      mc += (a.side === 'buy' ? pay : -pay) - BigInt(w.settlement.penaltyMc);
+    }
+  }
+  return mc + BigInt(state.sections.rewards.get(address) ?? '0');
+}
+
+
+test('[SETTLE-1] two auctions for one interval, real processes: each home is paid once for what it delivered', { timeout: 150_000 }, async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'tmi-double-award-'));
+  const upDir = join(root, 'up');
+  const procs: Proc[] = [];
+  let ok = false;
+  try {
+    const up = spawnProc('tmi-up', [
+      TMI, 'up', '--data', upDir, '--mqtt-port', '0', '--ws-port', '0', '--registry-port', '0', '--aggregator-port', '0',
+      '--metrics-port', '0', '--analytics-port', '0', '--interval-ms', String(INTERVAL_MS), '--slot-ms', String(SLOT_MS),
+      '--patience', String(PATIENCE), '--log-level', 'warn',
+    ]);
+    procs.push(up);
+    const info = await waitFor('tmi up to print its URLs', 30_000, () => {
+      if (up.child.exitCode !== null) throw new Error(`tmi up exited ${up.child.exitCode}: ${up.err}`);
+      try {
+        return JSON.parse(up.out) as UpInfo;
+      } catch {
+        return undefined;
+      }
+    });
+    const adminToken = (await readFile(info.adminTokenFile, 'utf8')).trim();
+    const genesis = JSON.parse(await readFile(info.genesis, 'utf8')) as { genesisTime: string; intervalMs: number };
+    const genesisMs = Date.parse(genesis.genesisTime);
+
+    const registry = new RegistryClient({ url: info.urls.registry, adminToken, operator: 'double-award' });
+    const homes: Home[] = ([
+      { meterId: 'home-1', programme: 'TE', feeder: 'F1', underDeliverFactor: 1 },
+      { meterId: 'home-2', programme: 'TE', feeder: 'F2', underDeliverFactor: 1 },
+      { meterId: 'home-3', programme: 'TE', feeder: 'F1', underDeliverFactor: 1 },
+    ] as const).map((h) => ({ ...h, dataDir: join(root, 'homes', h.meterId), config: join(root, 'homes', `${h.meterId}.json`) }));
+    const startWall = new Date(genesisMs - Math.round((HOME_START_H * 3_600_000) / SPEED)).toISOString();
+    for (const [k, h] of homes.entries()) {
+      await mkdir(h.dataDir, { recursive: true, mode: 0o700 });
+      const key = generateKeyPair();
+      await writeKeyFile(join(h.dataDir, 'meter-key.json'), key, h.meterId);
+      await registry.enroll({
+        meterId: h.meterId, serial: `DA-${k + 1}`, meterType: 'simulated smart meter', publicKey: key.address,
+        feeder: h.feeder, programme: h.programme, role: 'hem',
+      });
+      await writeFile(h.config, JSON.stringify({
+        meterId: h.meterId, dataDir: h.dataDir,
+        broker: { url: info.urls.mqtt, reconnectMs: 500 },
+        registry: { url: info.urls.registry, publicKey: info.registryKey },
+        aggregatorAddress: info.aggregatorKey,
+        intervalMs: INTERVAL_MS, speed: SPEED, underDeliverFactor: h.underDeliverFactor,
+        adapter: { type: 'sim', seed: 8100 + k, initialSoc: 0.9, pvPeakW: 4000, profile: { startDate: '2026-06-21', days: 1, intervalMinutes: 15 }, startWall },
+        log: { level: 'info' },
+      }));
+    }
+    for (const h of homes) {
+      h.proc = spawnProc(h.meterId, [...HEM_NODE_FLAGS, HEM_MAIN, '--config', h.config]);
+      procs.push(h.proc);
+    }
+    const certified = (h: Home) => h.proc!.lines.find((l) => l.event === 'pseudonym-certified')?.address as string | undefined;
+    await waitFor('three certified pseudonyms', 40_000, () => {
+      for (const h of homes) if (h.proc!.child.exitCode !== null) throw new Error(`${h.meterId} exited: ${h.proc!.err}`);
+      return homes.every((h) => certified(h));
+    });
+    for (const h of homes) h.address = certified(h);
+    await waitFor('two readings from every home', 40_000, () => homes.every((h) => h.proc!.lines.filter((l) => l.event === 'reading').length >= 2), 250);
+
+    // ── two posts for the same delivery interval ──
+    const now = Date.now();
+    const deliveryStart = genesisMs + (Math.floor((now - genesisMs) / INTERVAL_MS) + 4) * INTERVAL_MS;
+    const delivery = `${new Date(deliveryStart).toISOString()}/${new Date(deliveryStart + INTERVAL_MS).toISOString()}`;
+    const closesAt = new Date(now + 6000).toISOString();
+    const ids: string[] = [];
+    for (const label of ['vpp', 'second']) {
+      const post = spawnProc(`post-${label}`, [
+        TMI, 'aggregator', 'post', '--url', info.urls.aggregator, '--admin-token', info.adminTokenFile, '--side', 'buy',
+        '--energy-kwh', String(ENERGY_KWH), '--price', String(LIMIT_CENTS), '--delivery', delivery, '--closes-at', closesAt,
+      ]);
+      assert.equal(await post.exit, 0, `tmi aggregator post failed: ${post.err}`);
+      ids.push((JSON.parse(post.out) as { auctionId: string }).auctionId);
+    }
+    const deliveryEpoch = (deliveryStart - genesisMs) / INTERVAL_MS;
+    const awardsOf = (h: Home) => h.proc!.lines.filter((l) => l.event === 'award' && ids.includes(l.auctionId as string));
+    // wait until every home that won both has scheduled both awards and the delivery interval is metered
+    await waitFor('awards scheduled', 20_000, () => homes.some((h) => awardsOf(h).length === 2));
+    // the readings of the delivery interval reach the chain at its end; settlement by then + settleGraceMs (2 intervals) at the latest
+    await new Promise((r) => setTimeout(r, Math.max(0, deliveryStart + 4 * INTERVAL_MS - Date.now())));
+    const hemCodes = await Promise.all(homes.map((h) => stopProc(h.proc!)));
+    assert.deepEqual(hemCodes, homes.map(() => 0), 'HEMs stop cleanly');
+    assert.equal(await stopProc(up), 0, `tmi up stops cleanly: ${up.err.slice(-2000)}`);
+
+    // ── the chain on disk ──
+    const store = await openChainStoreAt(upDir);
+    let state: ChainState;
+    try {
+      state = store.state;
+    } finally {
+      await store.close({ snapshot: false });
+    }
+    const auctions = ids.map((id) => state.sections.auctions.get(id)!);
+    for (const [k, a] of auctions.entries()) {
+      assert.ok(a, `${ids[k]} on chain`);
+      assert.equal(a.status, 'settled', `${ids[k]} settled (${a.status})`);
+    }
+    let doubleWinners = 0;
+    for (const h of homes) {
+      const mine = auctions.flatMap((a) => (a.awards ?? []).filter((w) => w.address === h.address));
+      if (mine.length === 0) continue;
+      const reading = state.sections.readings.get(`${h.address}|${deliveryEpoch}`);
+      assert.ok(reading, `${h.meterId}: its reading of the delivery interval is on chain`);
+      const awarded = mine.reduce((s, w) => s + w.energyWh, 0);
+      const paid = mine.reduce((s, w) => s + w.settlement!.deliveredWh, 0);
+      // the rule: one measurement, paid once, shared in bid inclusion order
+      assert.equal(paid, Math.min(awarded, reading.dischargedWh), `${h.meterId}: paid ${paid} Wh = min(awarded ${awarded}, measured ${reading.dischargedWh})`);
+      const ordered = [...mine].sort((x, y) => x.inclusion - y.inclusion);
+      let prior = 0;
+      for (const w of ordered) {
+        assert.equal(w.settlement!.priorWh, prior, `${h.meterId}: priorWh`);
+        assert.equal(w.settlement!.deliveredWh, Math.min(w.energyWh, Math.max(0, reading.dischargedWh - prior)));
+        assert.equal(w.settlement!.paymentMc, paymentMillicents(w.settlement!.deliveredWh, w.priceMcPerKWh));
+        prior += w.settlement!.deliveredWh;
+      }
+      const cert = state.sections.certs.get(h.address!);
+      assert.equal(state.sections.deliveries.get(deliveryKey(deliveryEpoch, 'buy', cert?.tag ?? h.address!))?.deliveredWh, paid, `${h.meterId}: deliveries record`);
+      const wallet = spawnProc('wallet', [TMI, 'wallet', h.address!, '--data', upDir]);
+      assert.equal(await wallet.exit, 0, `tmi wallet: ${wallet.err}`);
+      assert.equal(BigInt((JSON.parse(wallet.out) as { millicents: string }).millicents), expectedBalance(state, h.address!), `${h.meterId}: wallet = payments − penalties`);
+      if (mine.length === 2) {
+        doubleWinners++;
+        // the HEM scheduled the sum: it discharged more than its larger award alone
+        const larger = Math.max(...mine.map((w) => w.energyWh));
+        t.diagnostic(`${h.meterId}: awarded ${mine.map((w) => w.energyWh).join(' + ')} Wh, measured ${reading.dischargedWh} Wh, paid ${mine.map((w) => w.settlement!.deliveredWh).join(' + ')} Wh (old rule: ${mine.map((w) => Math.min(w.energyWh, reading.dischargedWh)).join(' + ')}), penalties ${mine.map((w) => w.settlement!.penaltyMc).join(' + ')} mc`);
+        assert.ok(reading.dischargedWh > larger, `${h.meterId}: discharged ${reading.dischargedWh} Wh > the larger award ${larger} Wh (setpoint = sum)`);
+        assert.ok(paid <= reading.dischargedWh);
+      }
+    }
+    assert.ok(doubleWinners >= 1, 'at least one home won both auctions');
+    ok = true;
+  } finally {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.exit));
+    if (ok) await rm(root, { recursive: true, force: true });
+    else {
+      process.stderr.write(`# double-award: data kept in ${root}\n`);
+      for (const p of procs) if (p.err) process.stderr.write(`# ${p.name} stderr: ${p.err.slice(-1500)}\n`);
+    }
+  }
+});

@@ -1,0 +1,272 @@
+/**
+ * [SEALED] Attacks with real processes on a sealed auction: `tmi up` (registry, broker, the
+ * aggregator's chain node, aggregator, analytics) and three `hem` processes on loopback; an
+ * operator posts a sealed auction with `tmi aggregator post --sealed`.
+ *
+ *   - what the aggregator holds before the close: `GET /admin/auctions` and the messages on
+ *     the bids topic (a subscriber there sees what the aggregator could) carry commitments
+ *     only, and no key or salt;
+ *   - a withheld reveal: one home is killed with -9 after its bid and before the close, so
+ *     it never reveals; the others reveal by themselves; the chain clears the auction at
+ *     closesAt + revealWindowMs with no auction-close: the withheld bid is excluded
+ *     NOT_REVEALED with the fee, the others are cleared as without it.
+ * Checked from the chain database on disk after a clean stop.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RegistryClient } from '../../csm-registry/client.js';
+import { generateKeyPair } from '../../wire/keys.js';
+import { writeKeyFile } from '../../wire/keyFile.js';
+import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
+import type { ChainState } from '../../poe-chain/core/chainState.js';
+import { HEM_NODE_FLAGS } from '../../hem/nodeFlags.js';
+
+const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
+const HEM_MAIN = fileURLToPath(new URL('../../hem/main.js', import.meta.url));
+const INTERVAL_MS = 4000;
+const SLOT_MS = 200;
+const PATIENCE = 4;
+const SPEED = 900_000 / INTERVAL_MS; // one interval = 15 minutes of home time
+/** home time at the genesis instant: early evening in winter (no PV, batteries serve the home) */
+const HOME_START_H = 18.5;
+const LIMIT_CENTS = 60; // above any default offer price (C_d 20 + margin 1 + scarcity ≤ 20 c/kWh)
+const ENERGY_KWH = 20; // more than five batteries offer in one interval: every offer is awarded
+
+interface Proc {
+  name: string;
+  child: ChildProcess;
+  out: string;
+  err: string;
+  lines: Record<string, unknown>[];
+  exit: Promise<number | null>;
+}
+
+function spawnProc(name: string, args: string[]): Proc {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p: Proc = { name, child, out: '', err: '', lines: [], exit: Promise.resolve(null) };
+  let buf = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    const s = d.toString('utf8');
+    p.out += s;
+    buf += s;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (!l.startsWith('{')) continue;
+      try {
+        p.lines.push(JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        /* a multi-line JSON document (tmi up) */
+      }
+    }
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    p.err += d.toString('utf8');
+    if (p.err.length > 200_000) p.err = p.err.slice(-100_000);
+  });
+  p.exit = new Promise((r) => child.on('exit', (code, signal) => r(signal ? -1 : code)));
+  return p;
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, fn: () => T | undefined | false | Promise<T | undefined | false>, everyMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > until) throw new Error(`TIMEOUT waiting for ${what} (${timeoutMs} ms)`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+async function stopProc(p: Proc, timeoutMs = 20_000): Promise<number | null> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return p.child.exitCode;
+  p.child.kill('SIGTERM');
+  const t = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const code = await p.exit;
+  clearTimeout(t);
+  return code;
+}
+
+interface UpInfo {
+  urls: { registry: string; mqtt: string; aggregator: string; analytics: string };
+  adminTokenFile: string;
+  genesis: string;
+  registryKey: string;
+  aggregatorKey: string;
+}
+
+interface Home {
+  meterId: string;
+  programme: 'TE' | 'RE+TE';
+  feeder: string;
+  underDeliverFactor: number;
+  dataDir: string;
+  config: string;
+  proc?: Proc;
+  address?: string;
+}
+
+/** balance an address should hold: Σ settlements of every auction in the state + its block rewards */
+function expectedBalance(state: ChainState, address: string): bigint {
+  let mc = 0n;
+  for (const [, a] of state.sections.auctions.entries()) {
+    for (const w of a.awards ?? []) {
+      if (w.address !== address || w.settlement === undefined) continue;
+      const pay = BigInt(w.settlement.paymentMc);
+      mc += (a.side === 'buy' ? pay : -pay) - BigInt(w.settlement.penaltyMc);
+    }
+  }
+  return mc + BigInt(state.sections.rewards.get(address) ?? '0');
+}
+
+
+test('[SEALED] sealed auction with real processes: commitments only before the close, reveals by the HEMs, a killed HEM affects only its own bid', { timeout: 150_000 }, async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'tmi-sealed-'));
+  const upDir = join(root, 'up');
+  const procs: Proc[] = [];
+  let ok = false;
+  try {
+    const up = spawnProc('tmi-up', [
+      TMI, 'up', '--data', upDir, '--mqtt-port', '0', '--ws-port', '0', '--registry-port', '0', '--aggregator-port', '0',
+      '--metrics-port', '0', '--analytics-port', '0', '--interval-ms', String(INTERVAL_MS), '--slot-ms', String(SLOT_MS),
+      '--patience', String(PATIENCE), '--log-level', 'warn',
+    ]);
+    procs.push(up);
+    const info = await waitFor('tmi up to print its URLs', 30_000, () => {
+      if (up.child.exitCode !== null) throw new Error(`tmi up exited ${up.child.exitCode}: ${up.err}`);
+      try {
+        return JSON.parse(up.out) as UpInfo;
+      } catch {
+        return undefined;
+      }
+    });
+    const adminToken = (await readFile(info.adminTokenFile, 'utf8')).trim();
+    const genesis = JSON.parse(await readFile(info.genesis, 'utf8')) as { genesisTime: string; intervalMs: number; revealWindowMs: number };
+    const genesisMs = Date.parse(genesis.genesisTime);
+
+    const registry = new RegistryClient({ url: info.urls.registry, adminToken, operator: 'sealed' });
+    const homes: Home[] = ([
+      { meterId: 'home-1', programme: 'TE', feeder: 'F1', underDeliverFactor: 1 },
+      { meterId: 'home-2', programme: 'TE', feeder: 'F2', underDeliverFactor: 1 },
+      { meterId: 'home-3', programme: 'TE', feeder: 'F1', underDeliverFactor: 1 },
+    ] as const).map((h) => ({ ...h, dataDir: join(root, 'homes', h.meterId), config: join(root, 'homes', `${h.meterId}.json`) }));
+    const startWall = new Date(genesisMs - Math.round((HOME_START_H * 3_600_000) / SPEED)).toISOString();
+    for (const [k, h] of homes.entries()) {
+      await mkdir(h.dataDir, { recursive: true, mode: 0o700 });
+      const key = generateKeyPair();
+      await writeKeyFile(join(h.dataDir, 'meter-key.json'), key, h.meterId);
+      await registry.enroll({
+        meterId: h.meterId, serial: `SB-${k + 1}`, meterType: 'simulated smart meter', publicKey: key.address,
+        feeder: h.feeder, programme: h.programme, role: 'hem',
+      });
+      await writeFile(h.config, JSON.stringify({
+        meterId: h.meterId, dataDir: h.dataDir,
+        broker: { url: info.urls.mqtt, reconnectMs: 500 },
+        registry: { url: info.urls.registry, publicKey: info.registryKey },
+        aggregatorAddress: info.aggregatorKey,
+        intervalMs: INTERVAL_MS, speed: SPEED, underDeliverFactor: h.underDeliverFactor,
+        adapter: { type: 'sim', seed: 8200 + k, initialSoc: 0.9, pvPeakW: 4000, profile: { startDate: '2026-06-21', days: 1, intervalMinutes: 15 }, startWall },
+        log: { level: 'info' },
+      }));
+    }
+    for (const h of homes) {
+      h.proc = spawnProc(h.meterId, [...HEM_NODE_FLAGS, HEM_MAIN, '--config', h.config]);
+      procs.push(h.proc);
+    }
+    const certified = (h: Home) => h.proc!.lines.find((l) => l.event === 'pseudonym-certified')?.address as string | undefined;
+    await waitFor('three certified pseudonyms', 40_000, () => {
+      for (const h of homes) if (h.proc!.child.exitCode !== null) throw new Error(`${h.meterId} exited: ${h.proc!.err}`);
+      return homes.every((h) => certified(h));
+    });
+    for (const h of homes) h.address = certified(h);
+    await waitFor('two readings from every home', 40_000, () => homes.every((h) => h.proc!.lines.filter((l) => l.event === 'reading').length >= 2), 250);
+
+    const now = Date.now();
+    const deliveryStart = genesisMs + (Math.floor((now - genesisMs) / INTERVAL_MS) + 4) * INTERVAL_MS;
+    const closesAtMs = now + 6000;
+    const post = spawnProc('post', [
+      TMI, 'aggregator', 'post', '--url', info.urls.aggregator, '--admin-token', info.adminTokenFile, '--side', 'buy', '--sealed',
+      '--energy-kwh', String(ENERGY_KWH), '--price', String(LIMIT_CENTS), '--delivery', `${new Date(deliveryStart).toISOString()}/${new Date(deliveryStart + INTERVAL_MS).toISOString()}`,
+      '--closes-at', new Date(closesAtMs).toISOString(),
+    ]);
+    assert.equal(await post.exit, 0, `tmi aggregator post failed: ${post.err}`);
+    const auctionId = (JSON.parse(post.out) as { auctionId: string }).auctionId;
+    const decided = await waitFor('a sealed bid from every home', 15_000, () => {
+      const d = homes.map((h) => h.proc!.lines.find((l) => l.event === 'decision' && l.auctionId === auctionId));
+      return d.every((x) => x) ? (d as Record<string, unknown>[]) : undefined;
+    });
+    assert.ok(decided.every((d) => d.bid !== null), `every home offers: ${JSON.stringify(decided.map((d) => d.reason))}`);
+    // what the aggregator holds before the close
+    const held = await (await fetch(`${info.urls.aggregator}/admin/auctions`, { headers: { authorization: `Bearer ${adminToken}` } })).json() as { items: Record<string, unknown>[] };
+    const mine = held.items.find((x) => x.auctionId === auctionId)!;
+    assert.deepEqual(Object.keys(mine).sort(), ['auctionId', 'imbalancePriceMcPerKWh', 'open', 'origin', 'status']);
+    assert.equal((mine.open as Record<string, unknown>).auctionPublicKey, undefined);
+    t.diagnostic(`the aggregator holds for ${auctionId}: ${Object.keys(mine).sort().join(', ')}; open = ${Object.keys(mine.open as object).sort().join(', ')}`);
+    // the withholder: killed with -9 after its bid went out (outbox sent) and before the close
+    const withholder = homes[1]!;
+    await new Promise((r) => setTimeout(r, 1000)); // its bid is on the wire within 1 s of the open (the others' are)
+    assert.ok(Date.now() < closesAtMs - 1000, 'still before the close');
+    withholder.proc!.child.kill('SIGKILL');
+    await withholder.proc!.exit;
+    // after closesAt + the reveal window, plus a few blocks
+    await new Promise((r) => setTimeout(r, Math.max(0, closesAtMs + genesis.revealWindowMs + 3000 - Date.now())));
+    const revealed = homes.filter((h) => h.proc!.lines.some((l) => l.event === 'reveal' && l.auctionId === auctionId));
+    assert.deepEqual(revealed.map((h) => h.meterId), ['home-1', 'home-3'], 'the live HEMs revealed by themselves');
+    for (const h of homes) if (h !== withholder) assert.equal(await stopProc(h.proc!), 0);
+    assert.equal(await stopProc(up), 0, `tmi up stops cleanly: ${up.err.slice(-2000)}`);
+
+    const store = await openChainStoreAt(upDir);
+    let state: ChainState;
+    try {
+      state = store.state;
+      const a = state.sections.auctions.get(auctionId)!;
+      assert.ok(a.sealed);
+      assert.ok(a.status === 'closed' || a.status === 'settled', `cleared (${a.status})`);
+      const blk = await store.blockAt(a.closedHeight!);
+      const prev = await store.blockAt(a.closedHeight! - 1);
+      const end = closesAtMs + genesis.revealWindowMs;
+      assert.ok(Date.parse(blk!.date) >= end && Date.parse(prev!.date) < end, 'cleared by the first block at or after closesAt + revealWindowMs');
+      assert.ok(!blk!.parameters.txs.some((x) => (x as { operation: string }).operation === 'auction-close'), 'no auction-close');
+      const ex = a.excluded!.find((e) => e.address === withholder.address);
+      assert.deepEqual([ex?.reason, ex?.penaltyMc], ['NOT_REVEALED', 10_000]);
+      // the others: cleared at their revealed bids (the auction wants more than all offer: every revealed offer in full)
+      for (const [i, h] of homes.entries()) {
+        if (h === withholder) continue;
+        const d = decided[i]!.bid as { energyWh: number; priceMcPerKWh: number };
+        const w = a.awards!.find((x) => x.address === h.address);
+        assert.deepEqual([w?.energyWh, w?.priceMcPerKWh], [d.energyWh, d.priceMcPerKWh], `${h.meterId}: awarded its revealed bid`);
+      }
+      // every sealed bid on chain was a commitment, every reveal opens one
+      let commitments = 0;
+      let reveals = 0;
+      for (let hgt = 1; hgt <= store.head.height; hgt++) {
+        for (const x of (await store.blockAt(hgt))!.parameters.txs as { operation: string; parameters: Record<string, unknown> }[]) {
+          if (x.operation === 'bid-offer' && x.parameters.auctionId === auctionId) {
+            assert.equal(x.parameters.bid, undefined);
+            commitments++;
+          }
+          if (x.operation === 'bid-reveal' && x.parameters.auctionId === auctionId) reveals++;
+        }
+      }
+      assert.deepEqual([commitments, reveals], [3, 2]);
+      t.diagnostic(`sealed auction: 3 commitments, 2 reveals; cleared in block ${a.closedHeight} (block time ${Date.parse(blk!.date) - end} ms after closesAt + revealWindowMs); awards ${a.awards!.map((w) => `${w.energyWh} Wh @ ${w.priceMcPerKWh}`).join(', ')}; withheld: NOT_REVEALED, fee 10000 mc`);
+    } finally {
+      await store.close({ snapshot: false });
+    }
+    ok = true;
+  } finally {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.exit));
+    if (ok) await rm(root, { recursive: true, force: true });
+    else {
+      process.stderr.write(`# sealed: data kept in ${root}\n`);
+      for (const p of procs) if (p.err) process.stderr.write(`# ${p.name} stderr: ${p.err.slice(-1500)}\n`);
+    }
+  }
+});
