@@ -101,6 +101,7 @@ async function stopProc(p: Proc, timeoutMs = 20_000): Promise<number | null> {
 interface UpInfo {
   urls: { registry: string; mqtt: string; aggregator: string; analytics: string };
   adminTokenFile: string;
+  operatorTokenFile: string;
   genesis: string;
   registryKey: string;
   aggregatorKey: string;
@@ -200,7 +201,7 @@ test('[SETTLE-1] two auctions for one interval, real processes: each home is pai
     const ids: string[] = [];
     for (const label of ['vpp', 'second']) {
       const post = spawnProc(`post-${label}`, [
-        TMI, 'aggregator', 'post', '--url', info.urls.aggregator, '--admin-token', info.adminTokenFile, '--side', 'buy',
+        TMI, 'aggregator', 'post', '--url', info.urls.aggregator, '--operator-token', info.operatorTokenFile, '--side', 'buy',
         '--energy-kwh', String(ENERGY_KWH), '--price', String(LIMIT_CENTS), '--delivery', delivery, '--closes-at', closesAt,
       ]);
       assert.equal(await post.exit, 0, `tmi aggregator post failed: ${post.err}`);

@@ -96,6 +96,7 @@ async function stopProc(p: Proc, timeoutMs = 20_000): Promise<number | null> {
 interface UpInfo {
   urls: { registry: string; mqtt: string; aggregator: string; analytics: string };
   adminTokenFile: string;
+  operatorTokenFile: string;
   genesis: string;
   registryKey: string;
   aggregatorKey: string;
@@ -191,7 +192,7 @@ test('[SEALED] sealed auction with real processes: commitments only before the c
     const deliveryStart = genesisMs + (Math.floor((now - genesisMs) / INTERVAL_MS) + 4) * INTERVAL_MS;
     const closesAtMs = now + 6000;
     const post = spawnProc('post', [
-      TMI, 'aggregator', 'post', '--url', info.urls.aggregator, '--admin-token', info.adminTokenFile, '--side', 'buy', '--sealed',
+      TMI, 'aggregator', 'post', '--url', info.urls.aggregator, '--operator-token', info.operatorTokenFile, '--side', 'buy', '--sealed',
       '--energy-kwh', String(ENERGY_KWH), '--price', String(LIMIT_CENTS), '--delivery', `${new Date(deliveryStart).toISOString()}/${new Date(deliveryStart + INTERVAL_MS).toISOString()}`,
       '--closes-at', new Date(closesAtMs).toISOString(),
     ]);
@@ -203,7 +204,7 @@ test('[SEALED] sealed auction with real processes: commitments only before the c
     });
     assert.ok(decided.every((d) => d.bid !== null), `every home offers: ${JSON.stringify(decided.map((d) => d.reason))}`);
     // what the aggregator holds before the close
-    const held = await (await fetch(`${info.urls.aggregator}/admin/auctions`, { headers: { authorization: `Bearer ${adminToken}` } })).json() as { items: Record<string, unknown>[] };
+    const held = await (await fetch(`${info.urls.aggregator}/admin/auctions`, { headers: { authorization: `Bearer ${(await readFile(info.operatorTokenFile, "utf8")).trim()}` } })).json() as { items: Record<string, unknown>[] };
     const mine = held.items.find((x) => x.auctionId === auctionId)!;
     assert.deepEqual(Object.keys(mine).sort(), ['auctionId', 'imbalancePriceMcPerKWh', 'open', 'origin', 'status']);
     assert.equal((mine.open as Record<string, unknown>).auctionPublicKey, undefined);
