@@ -17,7 +17,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +29,7 @@ import { deliveryKey } from '../../poe-chain/core/auctionContract.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
 import { HEM_NODE_FLAGS } from '../../hem/nodeFlags.js';
+import { spawnProc, stopProc, waitFor, type Proc } from './procFixtures.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const HEM_MAIN = fileURLToPath(new URL('../../hem/main.js', import.meta.url));
@@ -42,61 +42,6 @@ const HOME_START_H = 18.5;
 const LIMIT_CENTS = 60; // above any default offer price (C_d 20 + margin 1 + scarcity ≤ 20 c/kWh)
 const ENERGY_KWH = 20; // more than five batteries offer in one interval: every offer is awarded
 
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  out: string;
-  err: string;
-  lines: Record<string, unknown>[];
-  exit: Promise<number | null>;
-}
-
-function spawnProc(name: string, args: string[]): Proc {
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const p: Proc = { name, child, out: '', err: '', lines: [], exit: Promise.resolve(null) };
-  let buf = '';
-  child.stdout?.on('data', (d: Buffer) => {
-    const s = d.toString('utf8');
-    p.out += s;
-    buf += s;
-    let i: number;
-    while ((i = buf.indexOf('\n')) >= 0) {
-      const l = buf.slice(0, i);
-      buf = buf.slice(i + 1);
-      if (!l.startsWith('{')) continue;
-      try {
-        p.lines.push(JSON.parse(l) as Record<string, unknown>);
-      } catch {
-        /* a multi-line JSON document (tmi up) */
-      }
-    }
-  });
-  child.stderr?.on('data', (d: Buffer) => {
-    p.err += d.toString('utf8');
-    if (p.err.length > 200_000) p.err = p.err.slice(-100_000);
-  });
-  p.exit = new Promise((r) => child.on('exit', (code, signal) => r(signal ? -1 : code)));
-  return p;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, fn: () => T | undefined | false | Promise<T | undefined | false>, everyMs = 100): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > until) throw new Error(`TIMEOUT waiting for ${what} (${timeoutMs} ms)`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-async function stopProc(p: Proc, timeoutMs = 20_000): Promise<number | null> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return p.child.exitCode;
-  p.child.kill('SIGTERM');
-  const t = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
-  const code = await p.exit;
-  clearTimeout(t);
-  return code;
-}
 
 interface UpInfo {
   urls: { registry: string; mqtt: string; aggregator: string; analytics: string };

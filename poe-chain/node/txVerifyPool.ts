@@ -88,7 +88,10 @@ export async function preverifyTxs(pool: TxVerifyPool, codec: VerifiedCodec, txs
       // refused again, with its code, by the import
     }
   }
-  const ids = await pending;
+  return rememberValid(codec, await pending);
+}
+
+function rememberValid(codec: VerifiedCodec, ids: readonly (string | null)[]): number {
   let n = 0;
   for (const id of ids) {
     if (id !== null) {
@@ -105,13 +108,5 @@ export async function preverifyTxs(pool: TxVerifyPool, codec: VerifiedCodec, txs
  * verified while the main thread imports the current one.
  */
 export async function verifyOffThread(pool: TxVerifyPool, codec: VerifiedCodec, txs: readonly unknown[]): Promise<number> {
-  const ids = await pool.verify(txs);
-  let n = 0;
-  for (const id of ids) {
-    if (id !== null) {
-      codec.remember(id);
-      n++;
-    }
-  }
-  return n;
+  return rememberValid(codec, await pool.verify(txs));
 }

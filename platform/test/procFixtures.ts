@@ -1,0 +1,62 @@
+/**
+ * Child processes for the end-to-end tests that run `tmi up` and `tmi hem` (market,
+ * double award, sealed auction, home page): stdout kept and its JSON lines parsed, stderr
+ * kept (bounded), a wait with a timeout, and a stop that ends in SIGKILL.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  out: string;
+  err: string;
+  lines: Record<string, unknown>[];
+  exit: Promise<number | null>;
+}
+
+export function spawnProc(name: string, args: string[]): Proc {
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p: Proc = { name, child, out: '', err: '', lines: [], exit: Promise.resolve(null) };
+  let buf = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    const s = d.toString('utf8');
+    p.out += s;
+    buf += s;
+    let i: number;
+    while ((i = buf.indexOf('\n')) >= 0) {
+      const l = buf.slice(0, i);
+      buf = buf.slice(i + 1);
+      if (!l.startsWith('{')) continue;
+      try {
+        p.lines.push(JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        /* a multi-line JSON document (tmi up) */
+      }
+    }
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    p.err += d.toString('utf8');
+    if (p.err.length > 200_000) p.err = p.err.slice(-100_000);
+  });
+  p.exit = new Promise((r) => child.on('exit', (code, signal) => r(signal ? -1 : code)));
+  return p;
+}
+
+export async function waitFor<T>(what: string, timeoutMs: number, fn: () => T | undefined | false | Promise<T | undefined | false>, everyMs = 100): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > until) throw new Error(`TIMEOUT waiting for ${what} (${timeoutMs} ms)`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export async function stopProc(p: Proc, timeoutMs = 20_000): Promise<number | null> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return p.child.exitCode;
+  p.child.kill('SIGTERM');
+  const t = setTimeout(() => p.child.kill('SIGKILL'), timeoutMs);
+  const code = await p.exit;
+  clearTimeout(t);
+  return code;
+}
