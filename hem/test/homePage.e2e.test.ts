@@ -26,7 +26,7 @@ import { generateKeyPair } from '../../wire/keys.js';
 import { writeKeyFile } from '../../wire/keyFile.js';
 import { HEM_NODE_FLAGS } from '../nodeFlags.js';
 import { requireComponent, skipWithout } from '../../testkit/osComponents.js';
-import { spawnProc, stopProc, waitFor, type Proc } from '../../platform/test/procFixtures.js';
+import { spawnProc, spawnUp, stopProc, waitFor, type Proc } from '../../platform/test/procFixtures.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const HEM_MAIN = fileURLToPath(new URL('../main.js', import.meta.url));

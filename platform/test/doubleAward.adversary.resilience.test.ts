@@ -29,7 +29,7 @@ import { deliveryKey } from '../../poe-chain/core/auctionContract.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
 import { HEM_NODE_FLAGS } from '../../hem/nodeFlags.js';
-import { spawnProc, stopProc, waitFor, type Proc } from './procFixtures.js';
+import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc } from './procFixtures.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const HEM_MAIN = fileURLToPath(new URL('../../hem/main.js', import.meta.url));
@@ -63,18 +63,6 @@ interface Home {
   address?: string;
 }
 
-/** balance an address should hold: Σ settlements of every auction in the state + its block rewards */
-function expectedBalance(state: ChainState, address: string): bigint {
-  let mc = 0n;
-  for (const [, a] of state.sections.auctions.entries()) {
-    for (const w of a.awards ?? []) {
-      if (w.address !== address || w.settlement === undefined) continue;
-      const pay = BigInt(w.settlement.paymentMc);
-      mc += (a.side === 'buy' ? pay : -pay) - BigInt(w.settlement.penaltyMc);
-    }
-  }
-  return mc + BigInt(state.sections.rewards.get(address) ?? '0');
-}
 
 
 test('[SETTLE-1] two auctions for one interval, real processes: each home is paid once for what it delivered', { timeout: 150_000 }, async (t) => {
@@ -83,20 +71,8 @@ test('[SETTLE-1] two auctions for one interval, real processes: each home is pai
   const procs: Proc[] = [];
   let ok = false;
   try {
-    const up = spawnProc('tmi-up', [
-      TMI, 'up', '--data', upDir, '--mqtt-port', '0', '--ws-port', '0', '--registry-port', '0', '--aggregator-port', '0',
-      '--metrics-port', '0', '--analytics-port', '0', '--interval-ms', String(INTERVAL_MS), '--slot-ms', String(SLOT_MS),
-      '--patience', String(PATIENCE), '--log-level', 'warn',
-    ]);
+    const { up, info } = await spawnUp<UpInfo>(TMI, upDir, { intervalMs: INTERVAL_MS, slotMs: SLOT_MS, patience: PATIENCE });
     procs.push(up);
-    const info = await waitFor('tmi up to print its URLs', 30_000, () => {
-      if (up.child.exitCode !== null) throw new Error(`tmi up exited ${up.child.exitCode}: ${up.err}`);
-      try {
-        return JSON.parse(up.out) as UpInfo;
-      } catch {
-        return undefined;
-      }
-    });
     const adminToken = (await readFile(info.adminTokenFile, 'utf8')).trim();
     const genesis = JSON.parse(await readFile(info.genesis, 'utf8')) as { genesisTime: string; intervalMs: number };
     const genesisMs = Date.parse(genesis.genesisTime);

@@ -4,6 +4,7 @@
  * kept (bounded), a wait with a timeout, and a stop that ends in SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChainState } from '../../poe-chain/core/chainState.js';
 
 export interface Proc {
   name: string;
@@ -59,4 +60,35 @@ export async function stopProc(p: Proc, timeoutMs = 20_000): Promise<number | nu
   const code = await p.exit;
   clearTimeout(t);
   return code;
+}
+
+/** Starts `tmi up` (ephemeral ports, warn logs) and waits for the JSON status it prints. */
+export async function spawnUp<Info>(tmi: string, upDir: string, o: { intervalMs: number; slotMs: number; patience: number }): Promise<{ up: Proc; info: Info }> {
+  const up = spawnProc('tmi-up', [
+    tmi, 'up', '--data', upDir, '--mqtt-port', '0', '--ws-port', '0', '--registry-port', '0', '--aggregator-port', '0',
+    '--metrics-port', '0', '--analytics-port', '0', '--interval-ms', String(o.intervalMs), '--slot-ms', String(o.slotMs),
+    '--patience', String(o.patience), '--log-level', 'warn',
+  ]);
+  const info = await waitFor('tmi up to print its URLs', 30_000, () => {
+    if (up.child.exitCode !== null) throw new Error(`tmi up exited ${up.child.exitCode}: ${up.err}`);
+    try {
+      return JSON.parse(up.out) as Info;
+    } catch {
+      return undefined;
+    }
+  });
+  return { up, info };
+}
+
+/** The balance an address should hold: Σ settlements of every auction in the state + its block rewards. */
+export function expectedBalance(state: ChainState, address: string): bigint {
+  let mc = 0n;
+  for (const [, a] of state.sections.auctions.entries()) {
+    for (const w of a.awards ?? []) {
+      if (w.address !== address || w.settlement === undefined) continue;
+      const pay = BigInt(w.settlement.paymentMc);
+      mc += (a.side === 'buy' ? pay : -pay) - BigInt(w.settlement.penaltyMc);
+    }
+  }
+  return mc + BigInt(state.sections.rewards.get(address) ?? '0');
 }
