@@ -166,7 +166,7 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
     const endMs = platform.genesis.genesisTimeMs + (intervals + 1) * o.intervalMs;
     const tickMs = Math.min(1000, o.intervalMs);
     while (Date.now() < endMs) {
-      await new Promise((r) => setTimeout(r, tickMs));
+      await new Promise((r) => setTimeout(r, Math.max(1, Math.min(tickMs, endMs - Date.now()))));
       const dead = children.filter((c) => c.exitCode !== null);
       if (dead.length) log.warn({ dead: dead.length }, 'HEM processes exited');
       if (o.progress) {
@@ -187,8 +187,15 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
       c.kill('SIGTERM');
       setTimeout(() => c.kill('SIGKILL'), 10_000).unref();
     })));
-    await platform.node.idle();
-    await new Promise((r) => setTimeout(r, 1000));
+    // what the homes sent before they stopped reaches a block: wait until the mempool is
+    // empty (the aggregator node's inclusion window comes every interval), within a bound
+    const drainUntil = Date.now() + Math.max(5_000, 3 * o.intervalMs);
+    do {
+      await platform.node.idle();
+      await new Promise((r) => setTimeout(r, Math.min(250, o.intervalMs)));
+    } while (platform.node.stats().mempool.count > 0 && Date.now() < drainUntil);
+    const leftInMempool = platform.node.stats().mempool.count;
+    if (leftInMempool > 0) log.warn({ event: 'mempool-not-drained', transactions: leftInMempool }, 'transactions still waiting for a block when the day ended');
     // what is not on the chain: the aggregator's schedule and its own books
     const off: OffChainFacts = {
       scheduleWh: Array.from({ length: intervals }, (_, i) => platform.aggregator?.schedule(Math.floor(i / SLOTS_PER_DAY))?.[i % SLOTS_PER_DAY] ?? null),
