@@ -6,11 +6,14 @@
  *   role        publish                                         subscribe
  *   hem         tmi/v1/auctions/+/bids, tmi/v1/readings,        tmi/v1/auctions/#, tmi/v1/chain/#,
  *               tmi/v1/meters/M/state, tmi/v1/chain/txs,        tmi/v1/readings, tmi/v1/clients/M/errors,
- *               tmi/v1/chain/blocks, tmi/v1/chain/sync/request, tmi/v1/meters/M/#, tmi/v1/schedule
- *               tmi/v1/chain/sync/response/+
+ *               tmi/v1/chain/blocks, tmi/v1/chain/sync/request, tmi/v1/meters/M/#, tmi/v1/schedule,
+ *               tmi/v1/chain/sync/response/+,                   tmi/v1/market/#
+ *               tmi/v1/market/orders
  *   aggregator  tmi/v1/auctions/#, tmi/v1/schedule,             tmi/v1/#
- *               tmi/v1/chain/#, tmi/v1/clients/+/errors
- *   node        tmi/v1/chain/#                                  tmi/v1/chain/#, tmi/v1/auctions/#, tmi/v1/readings
+ *               tmi/v1/chain/#, tmi/v1/clients/+/errors,
+ *               tmi/v1/market/#
+ *   node        tmi/v1/chain/#                                  tmi/v1/chain/#, tmi/v1/auctions/#, tmi/v1/readings,
+ *                                                               tmi/v1/market/orders
  *   analytics   (nothing)                                       tmi/v1/# (meters/+/state included: operator side)
  *   admin       #                                               #  (and $SYS/#)
  */
@@ -27,20 +30,20 @@ export const ACL: Readonly<Record<Role, RoleAcl>> = {
   hem: {
     publish: [
       'tmi/v1/auctions/+/bids', 'tmi/v1/readings', 'tmi/v1/meters/M/state', 'tmi/v1/chain/txs',
-      'tmi/v1/chain/blocks', 'tmi/v1/chain/sync/request', 'tmi/v1/chain/sync/response/+',
+      'tmi/v1/chain/blocks', 'tmi/v1/chain/sync/request', 'tmi/v1/chain/sync/response/+', 'tmi/v1/market/orders',
     ],
     subscribe: [
       'tmi/v1/auctions/#', 'tmi/v1/chain/#', 'tmi/v1/readings', 'tmi/v1/clients/M/errors',
-      'tmi/v1/meters/M/#', 'tmi/v1/schedule',
+      'tmi/v1/meters/M/#', 'tmi/v1/schedule', 'tmi/v1/market/#',
     ],
   },
   aggregator: {
-    publish: ['tmi/v1/auctions/#', 'tmi/v1/schedule', 'tmi/v1/chain/#', 'tmi/v1/clients/+/errors'],
+    publish: ['tmi/v1/auctions/#', 'tmi/v1/schedule', 'tmi/v1/chain/#', 'tmi/v1/clients/+/errors', 'tmi/v1/market/#'],
     subscribe: ['tmi/v1/#'],
   },
   node: {
     publish: ['tmi/v1/chain/#'],
-    subscribe: ['tmi/v1/chain/#', 'tmi/v1/auctions/#', 'tmi/v1/readings'],
+    subscribe: ['tmi/v1/chain/#', 'tmi/v1/auctions/#', 'tmi/v1/readings', 'tmi/v1/market/orders'],
   },
   analytics: {
     publish: [],

@@ -29,6 +29,8 @@ export function routeOf(topic: string): TopicRoute | undefined {
       return undefined;
     case 'readings':
       return rest.length === 1 ? { operations: ['meter-reading'] } : undefined;
+    case 'market':
+      return rest.length === 2 && b === 'orders' ? { operations: ['market-order', 'market-reveal'] } : undefined;
     case 'schedule':
       return rest.length === 1 ? { operations: ['schedule'] } : undefined;
     case 'meters':

@@ -182,6 +182,18 @@ export const genesisConfig = {
      * which includes every valid transaction it holds (default W, at most a quarter of an epoch; 0 = none)
      */
     inclusionSlots: { type: 'integer', minimum: 0, maximum: 1_000_000 },
+    /**
+     * [MKT] gate closure: the P2P market of a delivery interval clears at its start minus
+     * gateClosureMs (default ⌊intervalMs / 3⌋ = 5 minutes of 15); orders for it are taken until
+     * the gate minus revealWindowMs, reveals in [gate − revealWindowMs, gate)
+     */
+    gateClosureMs: ms(0, 86_400_000),
+    /** [MKT] the P2P market's pricing rule (default "uniform": every trade at the market-clearing price) */
+    marketPricing: { enum: ['uniform', 'pay-as-bid'] },
+    /** [MKT-CREDIT] how far below zero a home's market purchases may take its wallet (default 1000000 = 10 €) */
+    creditLimitMc: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 },
+    /** [MKT-SETTLE] what a P2P trader pays the aggregator per kWh it fails to deliver or take (default 30000 = 30 cents/kWh) */
+    imbalancePriceMcPerKWh: millicentsPerKWh,
     /** [CPF] equal scores are broken by the readings of this many earlier intervals (default readingRetentionIntervals − 2 = 14) */
     cpfWindowIntervals: { type: 'integer', minimum: 0, maximum: 1000 },
     /** a block buried by this many blocks on the best chain is final (default 32) */

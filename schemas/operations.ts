@@ -61,6 +61,47 @@ export const bidOfferParams = {
   oneOf: [{ required: ['bid'] }, { required: ['sealed'] }],
 } as const;
 
+/**
+ * [MKT] A peer-to-peer market order (poe-chain/core/market): a home's sell offer or buy bid
+ * for one delivery interval or a run of `intervals` consecutive ones starting with
+ * `delivery`, always sealed. commitment = hex SHA-256("TMI/v1/order-commitment" ‖ 0x00 ‖
+ * canonical JSON of {orderId, address, side, energyWh, priceMcPerKWh, salt}). Energy and
+ * price are in the chain's integer units: Wh per interval, millicents per kWh (buy: the
+ * most it pays; sell: the least it accepts).
+ */
+export const marketOrderParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['orderId', 'address', 'feeder', 'side', 'delivery', 'intervals', 'commitment'],
+  properties: {
+    orderId: id,
+    address,
+    feeder,
+    /** the home's side: buy = it imports, sell = it exports */
+    side: { type: 'string', enum: ['buy', 'sell'] },
+    /** the first delivery interval */
+    delivery: interval,
+    /** how many consecutive intervals the order stands in, from `delivery` (1..96) */
+    intervals: { type: 'integer', minimum: 1, maximum: 96 },
+    commitment: hash,
+  },
+} as const;
+
+/** [MKT] the orderer opens its sealed order before the gate closure of its first interval. */
+export const marketRevealParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['orderId', 'address', 'energyWh', 'priceMcPerKWh', 'salt'],
+  properties: {
+    orderId: id,
+    address,
+    energyWh: wh,
+    priceMcPerKWh: millicentsPerKWh,
+    /** 32 random bytes, hex, kept by the orderer until the reveal */
+    salt: hash,
+  },
+} as const;
+
 export const feederLimit = {
   type: 'object',
   additionalProperties: false,

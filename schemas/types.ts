@@ -6,7 +6,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import type { Operation } from './envelope.js';
 import type {
   auctionCloseParams, auctionOpenParams, auctionResultParams, bidOfferParams, bidRevealParams, certificateParams,
-  errorParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
+  errorParams, marketOrderParams, marketRevealParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
 } from './operations.js';
 import type { blockParams, evidenceParams, syncRequestParams, syncResponseParams, txParams } from './chainOperations.js';
 import type { energy, price, interval } from './common.js';
@@ -19,6 +19,8 @@ export interface ParamsByOperation {
   'meter-reading': FromSchema<typeof meterReadingParams>;
   'bid-offer': FromSchema<typeof bidOfferParams>;
   'bid-reveal': FromSchema<typeof bidRevealParams>;
+  'market-order': FromSchema<typeof marketOrderParams>;
+  'market-reveal': FromSchema<typeof marketRevealParams>;
   'auction-open': FromSchema<typeof auctionOpenParams>;
   'auction-close': FromSchema<typeof auctionCloseParams>;
   'auction-result': FromSchema<typeof auctionResultParams>;
@@ -67,6 +69,8 @@ export type GenesisConfig = FromSchema<typeof genesisConfig>;
 
 export type BidOffer = Params<'bid-offer'>;
 export type BidReveal = Params<'bid-reveal'>;
+export type MarketOrder = Params<'market-order'>;
+export type MarketReveal = Params<'market-reveal'>;
 export type AuctionOpen = Params<'auction-open'>;
 export type AuctionClose = Params<'auction-close'>;
 export type AuctionResult = Params<'auction-result'>;

@@ -16,7 +16,7 @@ import { PublicKeyCache, isAddress, signBytes, verifyBytes, type KeyPair } from 
 import { ReplayGuard } from './replayGuard.js';
 
 /** Operations whose `parameters.address` must be the signer (clientId). */
-const SIGNER_IS_ADDRESS: ReadonlySet<Operation> = new Set<Operation>(['bid-offer', 'bid-reveal', 'meter-reading']);
+const SIGNER_IS_ADDRESS: ReadonlySet<Operation> = new Set<Operation>(['bid-offer', 'bid-reveal', 'market-order', 'market-reveal', 'meter-reading']);
 
 export interface CodecOptions {
   /** Upper bound on any message, bytes; each operation also has its own (schemas/envelope.ts). */

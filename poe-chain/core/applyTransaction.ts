@@ -22,9 +22,12 @@ import { applyRevocation } from './tx/applyRevocation.js';
 import { applyTransfer } from './tx/applyTransfer.js';
 import { applyBidReveal } from './tx/applyBidReveal.js';
 import { applyEvidence } from './tx/applyEvidence.js';
+import { applyMarketOrder } from './tx/applyMarketOrder.js';
+import { applyMarketReveal } from './tx/applyMarketReveal.js';
 
 export const TX_OPERATIONS = [
   'meter-reading', 'bid-offer', 'bid-reveal', 'auction-open', 'auction-close', 'certificate', 'revocation', 'transfer', 'evidence',
+  'market-order', 'market-reveal',
 ] as const satisfies readonly Operation[];
 export type TxOperation = (typeof TX_OPERATIONS)[number];
 export type TxEnvelope = { [O in TxOperation]: Envelope<O> }[TxOperation];
@@ -73,6 +76,12 @@ export function applyTransaction(env: AnyEnvelope, ctx: TxContext): void {
       break;
     case 'evidence':
       applyEvidence(env, ctx);
+      break;
+    case 'market-order':
+      applyMarketOrder(env, ctx);
+      break;
+    case 'market-reveal':
+      applyMarketReveal(env, ctx);
       break;
   }
   // [TX-3] forget it once its date has left the window

@@ -5,14 +5,15 @@
  *   [BB-1] first block of a new epoch e: store the ranking of e (computed from the parent
  *          state with the seed of e) [POE-7.rank]; record the epoch's new VRF seed [SEED];
  *          prune readings, reading heads, certificates and delivery records [SETTLE-1] older than
- *          readingRetentionIntervals, and old auctions [AC-5]
+ *          readingRetentionIntervals, old auctions [AC-5] and old P2P markets [MKT-PRUNE]
  *   [BB-2] (no longer: auctions are not void; every auction is cleared by [EB-0])
  *   [BB-3] forget seen transaction ids whose window has passed [TX-3]
  * endBlock (after the transactions):
  *   [EB-0] clear the open-bid auctions whose closesAt ≤ block time and that no
  *          auction-close of this block cleared [CLOSE], and the sealed auctions whose
  *          closesAt + revealWindowMs ≤ block time [SEALED]
- *   [EB-1] settle awards that are due [AC-3]
+ *   [EB-0b] clear the P2P markets whose gate has come [MKT-GATE]
+ *   [EB-1] settle awards that are due [AC-3], then the P2P fills that are due [MKT-SETTLE]
  *   [EB-2] block reward [REWARD]: ⌊blockRewardMc × min(s − p, W) / W⌋ minted to the producer
  *          (s its slot, p the parent's) if it holds a certificate (still in state) for RE
  *          or RE+TE and is neither revoked nor an equivocator. Paid by the slots a block
@@ -22,6 +23,7 @@
  */
 import { closeDueAuctions, pruneAuctions, pruneDeliveries, settleDueAwards } from './auctionContract.js';
 import { pruneSeen } from './applyTransaction.js';
+import { clearDueMarkets, pruneMarkets, settleDueMarkets } from './marketContract.js';
 import type { StateDraft } from './chainState.js';
 import { epochStart } from './genesis.js';
 import { SEEDS_KEPT } from './epochSeed.js';
@@ -59,6 +61,7 @@ function pruneEpoch(d: StateDraft, epoch: number): void {
     pruneDeliveries(d, oldest);
   }
   pruneAuctions(d, epoch);
+  pruneMarkets(d, epoch);
 }
 
 /** [REWARD] the reward of a block at `slot` whose parent is at `parentSlot`. */
@@ -68,7 +71,9 @@ export function blockReward(blockRewardMc: bigint, parentSlot: number, slot: num
 
 export function endBlock(d: StateDraft, p: { height: number; slot: number; time: number; producer: string }): void {
   closeDueAuctions(d, p.time, p.height);
+  clearDueMarkets(d, p.time, p.height);
   settleDueAwards(d, p.time, p.height);
+  settleDueMarkets(d, p.time, p.height);
   const g = d.genesis;
   const cert = d.s.certs.get(p.producer);
   const reward = blockReward(g.blockRewardMc, d.meta.tipSlot, p.slot, g.patience);

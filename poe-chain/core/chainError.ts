@@ -67,7 +67,12 @@ export type TxErrorCode =
   | 'INSUFFICIENT_FUNDS'
   | 'SELF_TRANSFER'
   | 'BAD_EVIDENCE'
-  | 'ALREADY_EQUIVOCATOR';
+  | 'ALREADY_EQUIVOCATOR'
+  | 'BAD_DELIVERY_INTERVAL'
+  | 'ORDERS_CLOSED'
+  | 'DUPLICATE_ORDER'
+  | 'METER_ALREADY_ORDERED'
+  | 'NO_SUCH_ORDER';
 
 export class BlockError extends CodedError<BlockErrorCode> {
   constructor(ctx: { code: BlockErrorCode } & ErrorContext) {

@@ -17,6 +17,12 @@
  *   feederUse     "<interval>|<export|import>|<feeder>" → FeederUseEntry [FEEDER-2]: Wh already
  *                 awarded on that feeder for that interval by earlier clearings
  *   seen          txId → minute after which it is forgotten (replay protection window)
+ *   orders        "<address>|<orderId>" → OrderEntry [MKT]: a P2P order until its last interval clears
+ *   orderSlots    "<interval>|<tag>" → orders key [MKT-ONE]: one order per meter per interval (until that interval clears)
+ *   markets       "<interval>" → MarketEntry [MKT]: the P2P market of one delivery interval: open,
+ *                 cleared (fills, each settled in turn) or settled
+ *   reserved      address → millicents held for its unsettled P2P purchases [MKT-CREDIT], decimal string
+ *   feederLimits  feeder → {maxExportWh, maxImportWh} [MKT-FEEDER]: the latest limits an auction-open carried
  *
  * State root (README "State root"):
  *   stateRoot = SHA-256("TMI/v1/state" ‖ 0x00 ‖ canonical JSON of
@@ -113,6 +119,68 @@ export interface ExclusionEntry {
 
 export type AuctionStatus = 'open' | 'closed' | 'void' | 'settled';
 
+/** [MKT] a P2P order: sealed until its reveal. */
+export interface OrderEntry {
+  orderId: string;
+  address: string;
+  /** [SYBIL] the meter tag (the aggregator's address for its own orders) */
+  tag: string;
+  feeder: string;
+  side: 'buy' | 'sell';
+  firstEpoch: number;
+  lastEpoch: number;
+  inclusion: number;
+  reqId: string;
+  commitment: string;
+  /** set by its reveal */
+  energyWh?: number;
+  priceMcPerKWh?: number;
+  /** [MKT-SEAL] the unrevealed fee was charged (at the clearing of its first interval) */
+  unrevealed?: boolean;
+}
+
+/** [MKT-SETTLE] the settlement of one fill. */
+export interface FillSettlement {
+  deliveredWh: number;
+  /** Wh of the same meter's measured flow in the interval already paid before this fill */
+  priorWh: number;
+  paymentMc: number;
+  penaltyMc: number;
+  /** [MKT-CREDIT] the part of the penalty not taken because the wallet was at its credit limit */
+  uncollectedMc: number;
+  height: number;
+}
+
+export interface FillEntry {
+  orderId: string;
+  address: string;
+  tag: string;
+  feeder: string;
+  side: 'buy' | 'sell';
+  energyWh: number;
+  priceMcPerKWh: number;
+  inclusion: number;
+  /** [MKT-CREDIT] millicents held for a purchase until it settles (0 for sells and the aggregator) */
+  reservedMc: number;
+  settlement?: FillSettlement;
+}
+
+export interface MarketEntry {
+  epoch: number;
+  status: 'open' | 'cleared' | 'settled';
+  clearedHeight?: number;
+  volumeWh?: number;
+  clearingPriceMcPerKWh?: number | null;
+  priceRange?: { lowMcPerKWh: number; highMcPerKWh: number } | null;
+  fills?: FillEntry[];
+  excluded?: { orderId: string; address: string; reason: string; penaltyMc?: number }[];
+}
+
+export interface FeederLimitEntry {
+  maxExportWh: number;
+  maxImportWh: number;
+}
+
 export interface AuctionEntry {
   side: 'buy' | 'sell';
   energyWh: number;
@@ -150,6 +218,8 @@ export interface StateMeta {
   ranking: string[];
   /** auctions still open or with awards not yet settled, sorted */
   active: string[];
+  /** [MKT] delivery intervals whose P2P market is open or has fills not yet settled, ascending */
+  marketsActive: number[];
   /** seen entries expiring before this minute have been dropped */
   seenCutoffMinute: number;
 }
@@ -165,8 +235,13 @@ export interface Sections {
   equivocators: HashedMap<EquivocationEntry>;
   /** [FEEDER-2] `interval|export|feeder` → Wh awarded so far */
   feederUse: HashedMap<FeederUseEntry>;
+  feederLimits: HashedMap<FeederLimitEntry>;
+  markets: HashedMap<MarketEntry>;
+  orders: HashedMap<OrderEntry>;
+  orderSlots: HashedMap<string>;
   readingHeads: HashedMap<ReadingHead>;
   readings: HashedMap<ReadingEntry>;
+  reserved: HashedMap<string>;
   revoked: HashedMap<number>;
   rewards: HashedMap<string>;
   seen: HashedMap<number>;
@@ -175,7 +250,8 @@ export interface Sections {
 
 export type SectionName = keyof Sections;
 export const SECTION_NAMES: readonly SectionName[] = [
-  'auctions', 'bids', 'bidTags', 'certs', 'deliveries', 'equivocators', 'feederUse', 'readingHeads', 'readings', 'revoked', 'rewards', 'seen', 'wallets',
+  'auctions', 'bids', 'bidTags', 'certs', 'deliveries', 'equivocators', 'feederLimits', 'feederUse', 'markets', 'orderSlots', 'orders',
+  'readingHeads', 'readings', 'reserved', 'revoked', 'rewards', 'seen', 'wallets',
 ];
 
 type ValueOf<M> = M extends HashedMap<infer V> ? V : never;
@@ -208,6 +284,7 @@ export function createGenesisState(genesis: Genesis): ChainState {
       seeds: [],
       ranking: [],
       active: [],
+      marketsActive: [],
       seenCutoffMinute: 0,
     },
     sections,
@@ -288,11 +365,23 @@ export class StateDraft {
     if (amount === 0n) return;
     this.s.wallets.set(address, (this.balance(address) + amount).toString());
   }
+
+  /** [MKT-CREDIT] millicents held for the address's unsettled P2P purchases */
+  reserved(address: string): bigint {
+    return BigInt(this.s.reserved.get(address) ?? '0');
+  }
+
+  reserve(address: string, amount: bigint): void {
+    if (amount === 0n) return;
+    const next = this.reserved(address) + amount;
+    if (next === 0n) this.s.reserved.delete(address);
+    else this.s.reserved.set(address, next.toString());
+  }
 }
 
 // ── serialisation (snapshots, spec vectors) ──────────────────────────────────────
 
-export const STATE_FORMAT = 'tmi-chain-state-v3';
+export const STATE_FORMAT = 'tmi-chain-state-v4';
 
 export interface SerializedState {
   format: typeof STATE_FORMAT;

@@ -33,6 +33,10 @@ export const GENESIS_DEFAULTS = {
   cpfWindowIntervals: 14,
   certPeriodMs: 86_400_000,
   inclusionSlots: 8,
+  gateClosureMs: 300_000,
+  marketPricing: 'uniform',
+  creditLimitMc: 1_000_000,
+  imbalancePriceMcPerKWh: 30_000,
 } as const;
 
 export type CpfRule = 'paper' | 'net-exchange';
@@ -67,6 +71,10 @@ export interface Genesis {
   readonly cpfWindowIntervals: number;
   readonly certPeriodMs: number;
   readonly inclusionSlots: number;
+  readonly gateClosureMs: number;
+  readonly marketPricing: 'uniform' | 'pay-as-bid';
+  readonly creditLimitMc: bigint;
+  readonly imbalancePriceMcPerKWh: number;
 }
 
 const validate = compileSchema(genesisConfig);
@@ -88,6 +96,8 @@ export function parseGenesis(value: unknown): Genesis {
       c.patience ?? GENESIS_DEFAULTS.patience,
       Math.floor((c.intervalMs ?? GENESIS_DEFAULTS.intervalMs) / (c.slotMs ?? GENESIS_DEFAULTS.slotMs) / 4),
     ),
+    // [MKT] by default a third of an interval before delivery (5 minutes of 15)
+    gateClosureMs: Math.floor((c.intervalMs ?? GENESIS_DEFAULTS.intervalMs) / 3),
     ...c,
     balances: [...(c.balances ?? [])].sort((a, b) => (a.address < b.address ? -1 : a.address > b.address ? 1 : 0)),
   } as NormalisedGenesisConfig;
@@ -138,6 +148,10 @@ export function parseGenesis(value: unknown): Genesis {
     cpfWindowIntervals: config.cpfWindowIntervals,
     certPeriodMs: config.certPeriodMs,
     inclusionSlots: config.inclusionSlots,
+    gateClosureMs: config.gateClosureMs,
+    marketPricing: config.marketPricing as 'uniform' | 'pay-as-bid',
+    creditLimitMc: BigInt(config.creditLimitMc),
+    imbalancePriceMcPerKWh: config.imbalancePriceMcPerKWh,
   };
 }
 
@@ -192,4 +206,14 @@ export function epochOfInterval(g: Genesis, interval: { start: string; end: stri
   const off = start - g.genesisTimeMs;
   if (off < 0 || off % g.intervalMs !== 0) return undefined;
   return off / g.intervalMs;
+}
+
+/** [MKT] gate closure of the P2P market for delivery interval e: its start − gateClosureMs. */
+export function marketGate(g: Genesis, epoch: number): number {
+  return epochStart(g, epoch) - g.gateClosureMs;
+}
+
+/** [MKT] orders whose first interval is e are taken while block time < this (the gate − revealWindowMs). */
+export function marketOrderClose(g: Genesis, epoch: number): number {
+  return marketGate(g, epoch) - g.revealWindowMs;
 }

@@ -986,7 +986,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   }
   if (replayed > 0) log.info({ transactions: replayed }, 'journal: admitting again what was received and not on chain at the last stop');
   mqtt.on('message', onMessage);
-  const topics = [NODE_TOPICS.auctions, NODE_TOPICS.bids, NODE_TOPICS.readings, NODE_TOPICS.txs, NODE_TOPICS.blocks, NODE_TOPICS.syncResponse(nodeId)];
+  const topics = [NODE_TOPICS.auctions, NODE_TOPICS.bids, NODE_TOPICS.readings, NODE_TOPICS.marketOrders, NODE_TOPICS.txs, NODE_TOPICS.blocks, NODE_TOPICS.syncResponse(nodeId)];
   if (serveSync) topics.push(NODE_TOPICS.syncRequest);
   const grants = await mqtt.subscribeAsync(Object.fromEntries(topics.map((t) => [t, { qos: 1 as const }])));
   for (const gr of grants) if (gr.qos === 128) log.warn({ topic: gr.topic }, 'subscription refused by the broker');

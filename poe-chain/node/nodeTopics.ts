@@ -8,6 +8,8 @@ export const NODE_TOPICS = {
   auctions: 'tmi/v1/auctions/+',
   bids: 'tmi/v1/auctions/+/bids',
   readings: 'tmi/v1/readings',
+  /** [MKT] P2P orders and their reveals */
+  marketOrders: 'tmi/v1/market/orders',
   txs: 'tmi/v1/chain/txs',
   blocks: 'tmi/v1/chain/blocks',
   syncRequest: 'tmi/v1/chain/sync/request',
@@ -29,6 +31,7 @@ export function nodeRouteOf(topic: string, nodeId: string): NodeRoute | undefine
   if (l[2] === 'auctions' && l.length === 4 && l[3]) return { kind: 'tx', operations: ['auction-open', 'auction-close'] };
   if (l[2] === 'auctions' && l.length === 5 && l[3] && l[4] === 'bids') return { kind: 'tx', operations: ['bid-offer', 'bid-reveal'] };
   if (topic === NODE_TOPICS.readings) return { kind: 'tx', operations: ['meter-reading'] };
+  if (topic === NODE_TOPICS.marketOrders) return { kind: 'tx', operations: ['market-order', 'market-reveal'] };
   if (topic === NODE_TOPICS.txs) return { kind: 'wrapped-tx', operations: ['tx'] };
   // the broker routes evidence on the blocks topic too (broker/topicOperation.ts)
   if (topic === NODE_TOPICS.blocks) return { kind: 'block', operations: ['block', 'evidence'] };

@@ -45,7 +45,7 @@ export interface ChainDb {
  * [REWARD], [DOMAIN]): blocks of a v1 chain no longer validate, so a v1 directory is refused
  * by name (OLD_FORMAT), never misread.
  */
-export const DB_FORMAT = 'tmi-chain-db-v3';
+export const DB_FORMAT = 'tmi-chain-db-v4';
 export const OLD_FORMATS: ReadonlySet<string> = new Set(['tmi-chain-db-v1', 'tmi-chain-db-v2']);
 
 export interface ChainHead {

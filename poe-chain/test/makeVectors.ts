@@ -298,6 +298,52 @@ export function makeVectors(): Vector[] {
     );
   }
   {
+    // [MKT] the P2P market of delivery interval 2: Christidis's Fig. 3.1 (bids a 1 kWh @ 11, b 2 kWh @ 7;
+    // offers c 1 kWh @ 5, d 1 kWh @ 6 cents/kWh) plus e's sell offer it never reveals.
+    // Test genesis: gate = start(2) − 5 min (slot 6000), orders close 60 s earlier (slot 5760).
+    const { f, a, b, c } = base();
+    const d = f.key('hem-d');
+    const e = f.key('hem-e');
+    f.produce([f.certTx(d), f.certTx(e)]);
+    const orders = [
+      f.marketOrder(a, 'o-a', { side: 'buy', energyWh: 1000, priceMc: 11_000, firstEpoch: 2 }),
+      f.marketOrder(b, 'o-b', { side: 'buy', energyWh: 2000, priceMc: 7_000, firstEpoch: 2 }),
+      f.marketOrder(c, 'o-c', { side: 'sell', energyWh: 1000, priceMc: 5_000, firstEpoch: 2, feeder: 'F2' }),
+      f.marketOrder(d, 'o-d', { side: 'sell', energyWh: 1000, priceMc: 6_000, firstEpoch: 2 }),
+    ];
+    const eo = f.marketOrder(e, 'o-e', { side: 'sell', energyWh: 800, priceMc: 1_000, firstEpoch: 2 });
+    const t = f.state.meta.tipSlot + 1;
+    v.valid('market-orders', 'Sealed P2P orders of a, b (buy), c, d, e (sell) for delivery interval 2: only their commitments go on chain; one order slot per meter per interval [MKT][TX-O1..O5][MKT-ONE].', f, [...orders, eo].map((o) => o.tx(f.at(t))), t);
+    const close = f.firstSlotOf(2) - 1440;
+    const gate = f.firstSlotOf(2) - 1200;
+    v.reject('reject-order-after-close', 'An order for interval 2 in a block at its order close (gate − revealWindowMs) [TX-O3].', f.state, forgeBlock(f.state, { slot: close, producer: f.node, txs: [f.marketOrder(a, 'o-late', { side: 'sell', energyWh: 1, priceMc: 1, firstEpoch: 3 }).tx(f.at(close)), f.marketOrder(b, 'o-late', { side: 'sell', energyWh: 1, priceMc: 1, firstEpoch: 2 }).tx(f.at(close))] }), slotTime(f.genesis, close), 'BAD_TX', 'ORDERS_CLOSED');
+    v.reject('reject-second-order-same-meter', 'a\'s second order for interval 2 [MKT-ONE].', f.state, forgeBlock(f.state, { slot: t + 1, producer: f.node, txs: [f.marketOrder(a, 'o-a2', { side: 'sell', energyWh: 1, priceMc: 1, firstEpoch: 2 }).tx(f.at(t + 1))] }), slotTime(f.genesis, t + 1), 'BAD_TX', 'METER_ALREADY_ORDERED');
+    v.reject('reject-market-reveal-before-close', 'a\'s reveal before the order close [TX-MR4].', f.state, forgeBlock(f.state, { slot: close - 1, producer: f.node, txs: [orders[0]!.reveal(f.at(close - 1))] }), slotTime(f.genesis, close - 1), 'BAD_TX', 'REVEAL_NOT_DUE');
+    v.reject('reject-market-bad-reveal', 'a\'s reveal with another salt [TX-MR5].', f.state, forgeBlock(f.state, { slot: close, producer: f.node, txs: [orders[0]!.reveal(f.at(close), 'cd'.repeat(32))] }), slotTime(f.genesis, close), 'BAD_TX', 'BAD_REVEAL');
+    v.valid('market-reveals', 'a, b, c and d reveal in [order close, gate); e withholds [MKT-SEAL][TX-MR1..MR5].', f, orders.map((o) => o.reveal(f.at(close))), close);
+    v.reject('reject-market-reveal-too-late', 'e\'s reveal at the gate [TX-MR4].', f.state, forgeBlock(f.state, { slot: gate, producer: f.node, txs: [eo.reveal(f.at(gate))] }), slotTime(f.genesis, gate), 'BAD_TX', 'REVEAL_TOO_LATE');
+    v.valid(
+      'market-cleared-at-gate',
+      'The first block at the gate clears interval 2: volume is largest (2000 Wh) for prices in [6000, 7000] mc/kWh, so the clearing price is the middle, 6500; c and d sell 1000 Wh each, a and b buy 1000 Wh each, every trade at 6500; a and b have ⌈1000 × 6500 / 1000⌉ = 6500 mc reserved; e\'s unrevealed order is out (NOT_REVEALED) and e pays the 10000 mc fee [MKT-GATE][MKT-SEAL][MKT-CREDIT].',
+      f,
+      [],
+      gate,
+    );
+    const after = f.firstSlotOf(3) + 1;
+    v.valid(
+      'market-settlement-by-readings',
+      'Readings of interval 2: c exports 1200 (paid 1000 × 6500 / 1000 = 6500 mc), d exports 600 of 1000 (paid 3900, imbalance 400 × 30000 / 1000 = 12000 mc), a imports 1000 (pays 6500), b imports 500 of 1000 (pays 3250, imbalance 15000); reservations released; the aggregator is the clearing house [MKT-SETTLE].',
+      f,
+      [
+        f.readingTx(c, 2, { p: 1500, c: 300 }, 1, f.at(after)),
+        f.readingTx(d, 2, { p: 600 }, 1, f.at(after)),
+        f.readingTx(a, 2, { c: 1000 }, 1, f.at(after)),
+        f.readingTx(b, 2, { c: 700, p: 200 }, 1, f.at(after)),
+      ],
+      after,
+    );
+  }
+  {
     const { f, a, b } = base();
     f.produce([f.transferTx(f.aggregator, a.address, 50_000)]);
     v.valid('transfer', 'a transfers 20000 mc to b [TX-T1..T3].', f, [f.transferTx(a, b.address, 20_000)]);

@@ -188,7 +188,7 @@ test('a database of the earlier format (tmi-chain-db-v1) is refused by name at o
   await db.put('meta', JSON.stringify({ format: 'tmi-chain-db-v1', chainId: config.chainId, genesisHash: 'ab'.repeat(32) }));
   await db.put('genesis', JSON.stringify(config));
   await db.put('head', JSON.stringify({ height: 0, hash: 'ab'.repeat(32), slot: 0, stateRoot: 'cd'.repeat(32) }));
-  await assert.rejects(openChainStore(db as unknown as ChainDb), (e: unknown) => e instanceof ChainStoreError && e.code === 'OLD_FORMAT' && /tmi-chain-db-v1/.test(e.message) && /tmi-chain-db-v3/.test(e.message));
+  await assert.rejects(openChainStore(db as unknown as ChainDb), (e: unknown) => e instanceof ChainStoreError && e.code === 'OLD_FORMAT' && /tmi-chain-db-v1/.test(e.message) && /tmi-chain-db-v4/.test(e.message));
   const v = await verifyChain(db as unknown as ChainDb);
   assert.equal(v.ok, false);
   assert.equal(!v.ok && v.code, 'OLD_FORMAT');

@@ -10,6 +10,7 @@ import { whToEnergy, millicentsToPrice } from '../../wire/quantities.js';
 import type { Operation } from '../../schemas/envelope.js';
 import type { BidOffer, Certificate, Envelope, GenesisConfig, OpenBid, Params, Revocation, SealedBid } from '../../schemas/types.js';
 import { sha256 } from '../core/hashing.js';
+import { orderCommitment } from '../core/market/orderCommitment.js';
 import { bidCommitment } from '../core/auction/sealedBid.js';
 import { parseGenesis, slotTime, epochStart, type Genesis } from '../core/genesis.js';
 import { createGenesisState, stateRoot, type ChainState, type Programme } from '../core/chainState.js';
@@ -193,6 +194,26 @@ export class ChainFixture {
     const base = { auctionId, address: kp.address, cpf: 0.5, feeder };
     const params = (bid.sealed !== undefined ? { ...base, sealed: bid.sealed } : { ...base, bid: bid.open! }) as BidOffer;
     return this.sign(kp, 'bid-offer', params, date);
+  }
+
+  /**
+   * [MKT] a sealed P2P order of `kp` for `intervals` intervals from `firstEpoch` (salt derived
+   * from the order id), the envelope that posts it and the reveal that opens it.
+   */
+  marketOrder(
+    kp: KeyPair,
+    orderId: string,
+    o: { side: 'buy' | 'sell'; energyWh: number; priceMc: number; firstEpoch: number; intervals?: number; feeder?: string },
+  ): { tx: (date?: string) => Envelope<'market-order'>; reveal: (date?: string, salt?: string) => Envelope<'market-reveal'> } {
+    const salt = sha256(`salt/order/${kp.address}/${orderId}`).toString('hex');
+    const commitment = orderCommitment({ orderId, address: kp.address, side: o.side, energyWh: o.energyWh, priceMcPerKWh: o.priceMc, salt });
+    return {
+      tx: (date) =>
+        this.sign(kp, 'market-order', {
+          orderId, address: kp.address, feeder: o.feeder ?? 'F1', side: o.side, delivery: this.interval(o.firstEpoch), intervals: o.intervals ?? 1, commitment,
+        }, date),
+      reveal: (date, other) => this.sign(kp, 'market-reveal', { orderId, address: kp.address, energyWh: o.energyWh, priceMcPerKWh: o.priceMc, salt: other ?? salt }, date),
+    };
   }
 
   transferTx(from: KeyPair, to: string, amountMillicents: number, date?: string): Envelope<'transfer'> {
