@@ -30,7 +30,9 @@ export function routeOf(topic: string): TopicRoute | undefined {
     case 'readings':
       return rest.length === 1 ? { operations: ['meter-reading'] } : undefined;
     case 'market':
-      return rest.length === 2 && b === 'orders' ? { operations: ['market-order', 'market-reveal'] } : undefined;
+      if (rest.length === 2 && b === 'orders') return { operations: ['market-order', 'market-reveal'] };
+      if (rest.length === 3 && b === 'results' && c && /^[0-9]{1,12}$/.test(c)) return { operations: ['market-result'] };
+      return undefined;
     case 'schedule':
       return rest.length === 1 ? { operations: ['schedule'] } : undefined;
     case 'meters':

@@ -18,13 +18,15 @@ import { loadOrCreateToken } from '../csm-registry/registryDataDir.js';
 import { dirname } from 'node:path';
 import { loadOrCreateKeyFile } from '../wire/keyFile.js';
 import type { KeyPair } from '../wire/keys.js';
-import type { Genesis } from '../poe-chain/core/genesis.js';
+import { slotTime, type Genesis } from '../poe-chain/core/genesis.js';
 import { platformPaths } from './dataDir.js';
 import { enrollPrincipals } from './servicePrincipals.js';
 import { loadOrCreateGenesis } from './genesisFile.js';
 import { connectWithLogin } from './mqttLogin.js';
 import { openChainStoreAt } from '../poe-chain/store/chainDataDir.js';
-import { createChainNode, type ChainNode } from '../poe-chain/node/createChainNode.js';
+import { createChainNode, type ChainNode, type NodeBlockEvent } from '../poe-chain/node/createChainNode.js';
+import { MARKET_TOPICS, marketResultsOfBlock } from '../aggregator/marketResults.js';
+import { encode, signEnvelope } from '../wire/codec.js';
 import { chainViewOf, readingFeedOf } from '../poe-chain/node/chainQueries.js';
 import { createAggregator, type Aggregator, type AggregatorConfig } from '../aggregator/aggregator.js';
 import { createAggregatorAdminApp } from '../aggregator/adminApi.js';
@@ -239,6 +241,18 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
         },
       });
       stops.push(() => aggregator!.stop());
+      // [MKT] each P2P clearing the node applies, republished signed for homes without a node
+      let lastTime = Date.parse(node.head().time);
+      const onMarketBlock = (ev: NodeBlockEvent) => {
+        const time = slotTime(genesis, ev.block.parameters.header.slot);
+        for (const { epoch, result } of marketResultsOfBlock(ev.state, Math.min(lastTime, time - 1), time)) {
+          aggregatorMqtt.publishAsync(MARKET_TOPICS.result(epoch), encode(signEnvelope(keys.aggregator, 'market-result', result, { date: new Date(now()) })), { qos: 1, retain: true })
+            .catch((err: unknown) => log.warn({ err, epoch }, 'market result not published'));
+        }
+        lastTime = time;
+      };
+      node.on('block', onMarketBlock);
+      stops.push(async () => void node.off('block', onMarketBlock));
       const app = createAggregatorAdminApp(aggregator, operatorToken);
       const server: Server = await new Promise((resolve, reject) => {
         const srv = app.listen(o.ports?.aggregator ?? 0, host, () => resolve(srv));

@@ -5,7 +5,7 @@
 import { clientId, isoDate, reqId, signature } from './common.js';
 import {
   auctionCloseParams, auctionOpenParams, auctionResultParams, bidOfferParams, bidRevealParams, certificateParams,
-  errorParams, marketOrderParams, marketRevealParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
+  errorParams, marketOrderParams, marketResultParams, marketRevealParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
 } from './operations.js';
 import { blockParams, evidenceParams, syncRequestParams, syncResponseParams, txParams } from './chainOperations.js';
 
@@ -23,6 +23,7 @@ export const operations = {
   'bid-reveal': { params: bidRevealParams, maxBytes: DEFAULT_MAX_MESSAGE_BYTES },
   'market-order': { params: marketOrderParams, maxBytes: DEFAULT_MAX_MESSAGE_BYTES },
   'market-reveal': { params: marketRevealParams, maxBytes: DEFAULT_MAX_MESSAGE_BYTES },
+  'market-result': { params: marketResultParams, maxBytes: 16 * 1024 * 1024 },
   'auction-open': { params: auctionOpenParams, maxBytes: 256 * 1024 },
   'auction-close': { params: auctionCloseParams, maxBytes: DEFAULT_MAX_MESSAGE_BYTES },
   'auction-result': { params: auctionResultParams, maxBytes: 16 * 1024 * 1024 },

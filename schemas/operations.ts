@@ -102,6 +102,39 @@ export const marketRevealParams = {
   },
 } as const;
 
+/** [MKT] one fill of a P2P order at a clearing. */
+export const marketFill = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['orderId', 'address', 'side', 'energyWh', 'priceMcPerKWh'],
+  properties: {
+    orderId: id,
+    address,
+    side: { type: 'string', enum: ['buy', 'sell'] },
+    energyWh: wh,
+    priceMcPerKWh: millicentsPerKWh,
+  },
+} as const;
+
+/**
+ * [MKT] the aggregator republishes the chain's clearing of one delivery interval's P2P market
+ * on market/results/{interval index}, retained: what each filled order must deliver or take.
+ */
+export const marketResultParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['delivery', 'volumeWh', 'fills', 'height'],
+  properties: {
+    delivery: interval,
+    volumeWh: wh,
+    /** absent when nothing traded */
+    clearingPriceMcPerKWh: millicentsPerKWh,
+    fills: { type: 'array', maxItems: 100_000, items: marketFill },
+    /** the block whose end cleared it */
+    height: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 },
+  },
+} as const;
+
 export const feederLimit = {
   type: 'object',
   additionalProperties: false,

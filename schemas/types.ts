@@ -6,7 +6,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import type { Operation } from './envelope.js';
 import type {
   auctionCloseParams, auctionOpenParams, auctionResultParams, bidOfferParams, bidRevealParams, certificateParams,
-  errorParams, marketOrderParams, marketRevealParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
+  errorParams, marketOrderParams, marketResultParams, marketRevealParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
 } from './operations.js';
 import type { blockParams, evidenceParams, syncRequestParams, syncResponseParams, txParams } from './chainOperations.js';
 import type { energy, price, interval } from './common.js';
@@ -21,6 +21,7 @@ export interface ParamsByOperation {
   'bid-reveal': FromSchema<typeof bidRevealParams>;
   'market-order': FromSchema<typeof marketOrderParams>;
   'market-reveal': FromSchema<typeof marketRevealParams>;
+  'market-result': FromSchema<typeof marketResultParams>;
   'auction-open': FromSchema<typeof auctionOpenParams>;
   'auction-close': FromSchema<typeof auctionCloseParams>;
   'auction-result': FromSchema<typeof auctionResultParams>;
@@ -71,6 +72,7 @@ export type BidOffer = Params<'bid-offer'>;
 export type BidReveal = Params<'bid-reveal'>;
 export type MarketOrder = Params<'market-order'>;
 export type MarketReveal = Params<'market-reveal'>;
+export type MarketResult = Params<'market-result'>;
 export type AuctionOpen = Params<'auction-open'>;
 export type AuctionClose = Params<'auction-close'>;
 export type AuctionResult = Params<'auction-result'>;
