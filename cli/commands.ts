@@ -11,6 +11,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'registry', summary: 'run the Certified Smart Meter registry (HTTP)', load: async () => (await import('./commands/registry.js')).registry },
   { name: 'aggregator', summary: 'post a VPP bid/offer by hand, list auctions and the ledger, or run the aggregator', load: async () => (await import('./commands/aggregator.js')).aggregator },
   { name: 'auction', summary: 'audit tools: clear an auction from a JSON file with the same code the chain runs', load: async () => (await import('./commands/auction.js')).auction },
+  { name: 'market', summary: "peer-to-peer market tools: clear a book from a JSON file with the chain's clearing code (post, book and trades to come)", load: async () => (await import('./commands/market.js')).market },
   { name: 'hem', summary: 'run a Home Energy Manager (EMS + TCR + device gateway)', load: async () => (await import('./commands/hem.js')).hem },
   { name: 'analytics', summary: 'run the analytics service: statistics, HTTP API and live dashboard', load: async () => (await import('./commands/analytics.js')).analytics },
   { name: 'keygen', summary: 'generate an Ed25519 key file (meter, node or operator key)', load: async () => (await import('./commands/keygen.js')).keygen },
@@ -18,5 +19,5 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: 'chain', summary: 'PoE chain tools: genesis, init, status, verify, block', load: async () => (await import('./commands/chain.js')).chain },
   { name: 'wallet', summary: 'show the wallet balance of an address from the stored chain state', load: async () => (await import('./commands/wallet.js')).wallet },
   { name: 'simulate', summary: 'simulate whole days of the platform and write a report (npm start)', load: async () => (await import('./commands/simulate.js')).simulate },
-  { name: 'bench', summary: 'run a benchmark (codec, broker, hem, chain, clear); prints JSON', load: async () => (await import('./commands/bench.js')).bench },
+  { name: 'bench', summary: 'run a benchmark (codec, broker, hem, chain, clear, market); prints JSON', load: async () => (await import('./commands/bench.js')).bench },
 ];

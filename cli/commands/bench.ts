@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Command } from '../command.js';
 
-const BENCHES = ['codec', 'broker', 'hem', 'chain', 'clear'] as const;
+const BENCHES = ['codec', 'broker', 'hem', 'chain', 'clear', 'market'] as const;
 
 export const bench: Command = {
   name: 'bench',

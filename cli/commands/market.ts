@@ -1,0 +1,125 @@
+import { readFile, stat } from 'node:fs/promises';
+import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
+import type { Command } from '../command.js';
+
+/** MAX_AUDIT_ORDERS of marketAudit.ts, written here so that --help need not import the
+ * market code; cli/test/marketClearCommand.e2e.test.ts checks that the two agree. */
+export const AUDIT_ORDERS_IN_HELP = 1_000_000;
+
+/**
+ * One subcommand of `tmi market`: its lines in --help, its options, and what it runs.
+ * A new subcommand is one more entry in SUBCOMMANDS; --help lists exactly the entries.
+ */
+interface MarketSubcommand {
+  usage: string;
+  describe: string;
+  spec: OptionSpec;
+  run(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number>;
+}
+
+function fail(msg: string): number {
+  process.stderr.write(`tmi market: ${msg}\n`);
+  return 1;
+}
+
+const clearSpec: OptionSpec = {
+  input: { type: 'string', short: 'i', env: 'TMI_MARKET_INPUT', describe: 'market book to clear (JSON, format above)' },
+  'max-bytes': { type: 'string', env: 'TMI_MARKET_MAX_BYTES', describe: 'largest input file accepted', default: String(512 * 1024 * 1024) },
+};
+
+const clear: MarketSubcommand = {
+  usage: 'clear --input book.json',
+  describe: "clear a market book with exactly the chain's market clearing; prints the result as JSON",
+  spec: clearSpec,
+  async run(values, positionals) {
+    if (positionals.length !== 0) return fail(`unexpected argument '${positionals[0]}' (see tmi market --help)`);
+    const input = values.input;
+    if (typeof input !== 'string' || input === '') return fail('--input <file> is required');
+    const maxBytes = Number(values['max-bytes']);
+    if (!Number.isSafeInteger(maxBytes) || maxBytes <= 0) return fail('--max-bytes must be a positive integer');
+    let text: string;
+    try {
+      const st = await stat(input);
+      if (!st.isFile()) return fail(`${input}: not a file`);
+      if (st.size > maxBytes) return fail(`${input}: ${st.size} bytes, more than --max-bytes ${maxBytes}`);
+      text = await readFile(input, 'utf8');
+    } catch (err) {
+      return fail(`${input}: ${(err as NodeJS.ErrnoException).code ?? ''} ${(err as Error).message}`.trim());
+    }
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch (err) {
+      return fail(`${input}: not JSON: ${(err as Error).message}`);
+    }
+    const { auditMarket } = await import('../../poe-chain/core/market/marketAudit.js');
+    let result;
+    try {
+      result = auditMarket(doc);
+    } catch (err) {
+      return fail(`${input}: ${(err as Error).message}`);
+    }
+    process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    return 0;
+  },
+};
+
+const SUBCOMMANDS: Record<string, MarketSubcommand> = { clear };
+const NAMES = Object.keys(SUBCOMMANDS);
+
+const width = Math.max(...Object.values(SUBCOMMANDS).map((s) => s.usage.length));
+
+export const market: Command = {
+  name: 'market',
+  help: `Usage: tmi market <subcommand> [options]
+
+${Object.values(SUBCOMMANDS).map((s) => `  ${s.usage.padEnd(width)}  ${s.describe}`).join('\n')}
+
+tmi market clear: clears one interval's peer-to-peer market book with the chain's code
+and prints the result on stdout: volumeWh, clearingPriceMcPerKWh (MCP), priceRange,
+fills (sells, then buys, each in priority order) and excluded (in chain order). Exit
+code 0 on success; 1 on a bad input file, naming the field.
+
+Input file (integers: Wh, millicents/kWh):
+  {
+    "epoch": 1,
+    "pricing": "uniform" | "pay-as-bid",
+    "orders": [
+      {"orderId": "o-1", "address": "<pseudonym>", "feeder": "F1", "side": "buy" | "sell",
+       "energyWh": 1000, "priceMcPerKWh": 11000, "inclusion": 0},
+      ...                                                   (at most ${String(AUDIT_ORDERS_IN_HELP).replace(/\B(?=(\d{3})+$)/g, ',')})
+    ],
+    "feederRoom": [{"feeder": "F1", "exportWh": 10000, "importWh": 10000}]
+               room left on each feeder this interval; a feeder not listed is unlimited
+  }
+side = the home's: buy imports (price = the most it pays), sell exports (the least it
+accepts). inclusion = order of inclusion on chain (smaller = earlier). Every field is
+required, no other field is accepted; orderIds are unique, a feeder is listed once.
+
+Rules (poe-chain/core/market/README.md): chain order = inclusion, orderId, address;
+only the first order of an address counts. The volume V* is the largest
+min(S(p), D(p)) over prices p, where S(p) = the sells' energy at asks ≤ p and D(p) =
+the buys' energy at bids ≥ p, each capped per feeder by its room; the MCP is the middle
+of the range of prices reaching V*, rounded down. Sells at asks ≤ MCP by ascending ask
+and buys at bids ≥ MCP by descending bid (ties in chain order) each fill to exactly V*,
+within their feeder's room. uniform: every fill at the MCP; pay-as-bid: each at its own
+price. Exclusion reasons: ZERO_ENERGY, DUPLICATE_ADDRESS, PRICE_NOT_MET,
+QUANTITY_FILLED, FEEDER_LIMIT.
+
+Example: tmi market clear --input poe-chain/core/market/examples/book.json
+
+${formatOptions(clearSpec)}
+`,
+  async run(argv) {
+    const [name, ...rest] = argv;
+    const sub = name !== undefined && Object.hasOwn(SUBCOMMANDS, name) ? SUBCOMMANDS[name] : undefined;
+    if (sub === undefined) return fail(`expected a subcommand: ${NAMES.join(', ')} (see tmi market --help)`);
+    let parsed;
+    try {
+      parsed = parseCommandLine(rest, sub.spec);
+    } catch (err) {
+      return fail((err as Error).message);
+    }
+    return sub.run(parsed.values, parsed.positionals);
+  },
+};
