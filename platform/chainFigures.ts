@@ -23,7 +23,7 @@
  *          per delivery interval, E_buy/E_sell from the auction and the open bids on chain
  */
 import type { AppliedBlock } from '../poe-chain/core/validateAndApplyBlock.js';
-import type { AuctionEntry, AuctionStatus, ChainState } from '../poe-chain/core/chainState.js';
+import type { AuctionEntry, AuctionStatus, ChainState, MarketEntry } from '../poe-chain/core/chainState.js';
 import type { Genesis } from '../poe-chain/core/genesis.js';
 import { epochOfInterval } from '../poe-chain/core/genesis.js';
 import { readingScore } from '../poe-chain/core/rankingForEpoch.js';
@@ -131,6 +131,46 @@ export interface ChainFigures {
    */
   /** [SETTLE-1] per delivery interval across all auctions (poe-chain/node/chainQueries.ts) */
   settlementsPerInterval: IntervalSettlement[];
+  /** [CF-8] the P2P market [MKT], from the `markets` section and the order transactions */
+  p2p: {
+    /** market-order transactions on chain */
+    orders: number;
+    /** market-reveal transactions on chain */
+    reveals: number;
+    /** delivery intervals whose P2P market has cleared */
+    intervalsCleared: number;
+    /** of those, intervals in which energy traded */
+    intervalsTraded: number;
+    /** Σ volume cleared: energy bought (= energy sold) between homes and the aggregator's own orders */
+    tradedWh: number;
+    /** fills: one per order that traded in one interval (a seller's and a buyer's side count one each) */
+    trades: number;
+    /** distinct meters (certificate tags; the aggregator not counted) with at least one fill */
+    homesTrading: number;
+    /** of the traded energy, what the aggregator's own orders bought or sold */
+    aggregatorTradedWh: number;
+    /** settled fills: energy delivered (sells) or taken (buys) */
+    deliveredWh: number;
+    /** Σ filled − delivered over settled fills */
+    shortfallWh: number;
+    /** money: homes' purchases paid to the clearing account, sales paid by it, imbalance and unrevealed fees */
+    paidByBuyersMc: string;
+    paidToSellersMc: string;
+    imbalancePaidMc: string;
+    /** penalties not taken because a wallet was at its credit limit [MKT-CREDIT] */
+    uncollectedMc: string;
+    /** [MKT-SEAL] fees for orders not revealed */
+    unrevealedFeesMc: string;
+    /** Σ over filled orders of (bid − price) × Wh for buys and (price − ask) × Wh for sells, / 1000: the traders' surplus (welfare) */
+    surplusMc: string;
+    /** volume-weighted clearing price over the intervals that traded */
+    volumeWeightedPriceMcPerKWh: number | null;
+    /**
+     * 1 − (energy the community as a whole imported) / (energy its homes used), per interval
+     * with readings: community import = max(0, Σ homes' net load); used = Σ (loads + charged)
+     */
+    communitySelfSufficiency: number | null;
+  };
   poe: {
     epochsWithValidators: number;
     decidedByEnergy: number;
@@ -180,7 +220,7 @@ export function createChainTally(genesis: Genesis) {
   const producers = new Map<string, { blocks: number; reward: bigint }>();
   let readings = 0;
   const readingAddresses = new Set<string>();
-  const perEpoch = new Map<number, { netLoadWh: number; importedWh: number; readings: number }>();
+  const perEpoch = new Map<number, { netLoadWh: number; importedWh: number; readings: number; usedWh: number }>();
   const sums = { p: 0, c: 0, ch: 0, dis: 0, imported: 0, exported: 0, selfConsumed: 0 };
   let bidsOnChain = 0;
   const offered = new Map<string, number>(); // auctionId → Σ Wh of open bids on the HEM side
@@ -189,6 +229,10 @@ export function createChainTally(genesis: Genesis) {
   const transfers: { from: string; to: string; mc: bigint }[] = [];
   const forfeits: { address: string; mc: bigint }[] = [];
   const rankings: { epoch: number; validators: number; bestScoreWh: number | null }[] = [];
+  const markets = new Map<string, MarketEntry>();
+  const revealedPrice = new Map<string, number>(); // "address|orderId" → its revealed price
+  let orders = 0;
+  let reveals = 0;
 
   function addReading(p: ReadingParams): void {
     readings++;
@@ -201,9 +245,10 @@ export function createChainTally(genesis: Genesis) {
     sums.exported += Math.max(0, -net);
     sums.selfConsumed += Math.min(P, C + ch);
     if (epoch !== undefined) {
-      const e = perEpoch.get(epoch) ?? { netLoadWh: 0, importedWh: 0, readings: 0 };
+      const e = perEpoch.get(epoch) ?? { netLoadWh: 0, importedWh: 0, readings: 0, usedWh: 0 };
       e.netLoadWh += net;
       e.importedWh += Math.max(0, net);
+      e.usedWh += C + ch;
       e.readings++;
       perEpoch.set(epoch, e);
     }
@@ -232,6 +277,11 @@ export function createChainTally(genesis: Genesis) {
           if (mc > 0n) forfeits.push({ address: who, mc });
           if (who === h.producer) forfeitedByProducer += mc;
         }
+        else if (raw.operation === 'market-order') orders++;
+        else if (raw.operation === 'market-reveal') {
+          reveals++;
+          revealedPrice.set(`${String(p.address)}|${String(p.orderId)}`, p.priceMcPerKWh as number);
+        }
         else if (raw.operation === 'bid-offer') {
           bidsOnChain++;
           const bid = p.bid as { type: string; energy: { unit: 'Wh' | 'kWh'; value: number } } | undefined;
@@ -245,6 +295,7 @@ export function createChainTally(genesis: Genesis) {
       pr.reward += BigInt(applied.state.sections.rewards.get(h.producer) ?? '0') - BigInt(parent.sections.rewards.get(h.producer) ?? '0') + forfeitedByProducer;
       producers.set(h.producer, pr);
       for (const [id, a] of applied.state.sections.auctions.entries()) auctions.set(id, a);
+      for (const [k, m] of applied.state.sections.markets.entries()) if (m.status !== 'open') markets.set(k, m);
       if (applied.state.meta.rankingEpoch > parent.meta.rankingEpoch) {
         const m = applied.state.meta;
         let best: number | null = null;
@@ -310,6 +361,44 @@ export function createChainTally(genesis: Genesis) {
           w(agg).received += pen;
         }
       }
+      // [CF-8] the P2P market's money, wallet by wallet
+      const p2p = { intervalsCleared: 0, intervalsTraded: 0, tradedWh: 0, trades: 0, aggregatorTradedWh: 0, deliveredWh: 0, shortfallWh: 0 };
+      let byBuyers = 0n, toSellers = 0n, imbalance = 0n, uncollected = 0n, fees = 0n, surplus = 0n, p2pPriceVolume = 0n;
+      const tradingTags = new Set<string>();
+      for (const m of markets.values()) {
+        p2p.intervalsCleared++;
+        if ((m.volumeWh ?? 0) > 0) {
+          p2p.intervalsTraded++;
+          p2p.tradedWh += m.volumeWh!;
+          p2pPriceVolume += BigInt(m.volumeWh!) * BigInt(m.clearingPriceMcPerKWh ?? 0);
+        }
+        for (const x of m.excluded ?? []) {
+          if (x.penaltyMc === undefined || x.penaltyMc === 0) continue;
+          fees += BigInt(x.penaltyMc);
+          w(x.address).paid += BigInt(x.penaltyMc);
+          w(agg).received += BigInt(x.penaltyMc);
+        }
+        for (const f of m.fills ?? []) {
+          p2p.trades++;
+          if (f.address === agg) p2p.aggregatorTradedWh += f.energyWh;
+          else tradingTags.add(f.tag);
+          const own = revealedPrice.get(`${f.address}|${f.orderId}`);
+          if (own !== undefined) surplus += (BigInt(f.side === 'buy' ? own - f.priceMcPerKWh : f.priceMcPerKWh - own) * BigInt(f.energyWh)) / 1000n;
+          const st = f.settlement;
+          if (st === undefined) continue;
+          p2p.deliveredWh += st.deliveredWh;
+          p2p.shortfallWh += f.energyWh - st.deliveredWh;
+          const pay = BigInt(st.paymentMc), pen = BigInt(st.penaltyMc);
+          if (f.side === 'sell') { toSellers += pay; w(f.address).received += pay; w(agg).paid += pay; }
+          else { byBuyers += pay; w(f.address).paid += pay; w(agg).received += pay; }
+          imbalance += pen;
+          uncollected += BigInt(st.uncollectedMc);
+          w(f.address).paid += pen;
+          w(agg).received += pen;
+        }
+      }
+      let communityImported = 0, used = 0;
+      for (const e of perEpoch.values()) { communityImported += Math.max(0, e.netLoadWh); used += e.usedWh; }
       let minted = 0n;
       for (const [addr, p] of producers) {
         minted += p.reward;
@@ -371,6 +460,13 @@ export function createChainTally(genesis: Genesis) {
           blockRewardsMintedMc: String(minted), rewardsForfeitedMc: String(burned),
         },
         settlementsPerInterval: lastState ? settlementsPerInterval(lastState) : [],
+        p2p: {
+          orders, reveals, ...p2p, homesTrading: tradingTags.size,
+          paidByBuyersMc: String(byBuyers), paidToSellersMc: String(toSellers), imbalancePaidMc: String(imbalance),
+          uncollectedMc: String(uncollected), unrevealedFeesMc: String(fees), surplusMc: String(surplus),
+          volumeWeightedPriceMcPerKWh: p2p.tradedWh > 0 ? Number(p2pPriceVolume / BigInt(p2p.tradedWh)) : null,
+          communitySelfSufficiency: used > 0 ? 1 - communityImported / used : null,
+        },
         poe: (() => {
           const p = poe.summary();
           return { epochsWithValidators: p.epochsWithValidators, decidedByEnergy: p.decidedByEnergy, decidedBySeed: p.decidedBy.seed, decidedBy: p.decidedBy, longestBlockGapSlots: p.longestBlockGapSlots };

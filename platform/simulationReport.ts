@@ -56,6 +56,8 @@ export interface ReportData {
     poe: ChainFigures['poe'];
     /** [SETTLE-1] per delivery interval across all auctions, from the verified chain's last state */
     settlementsPerInterval: ChainFigures['settlementsPerInterval'];
+    /** [CF-8] the P2P market */
+    p2p: ChainFigures['p2p'];
     wallets: Omit<ChainFigures['wallets'], 'items'> & { signConvention: string; items: WalletFigures[] };
     aggregatorLedgerOffChain: unknown;
     timingsMs: Record<string, number>;
@@ -92,6 +94,7 @@ export function buildReportData(c: ReportContext, f: ChainFigures, verified: Cha
       cpf: f.cpf,
       poe: f.poe,
       settlementsPerInterval: f.settlementsPerInterval,
+      p2p: f.p2p,
       wallets: { ...walletTotals, signConvention: WALLET_SIGN_CONVENTION, items },
       aggregatorLedgerOffChain: off.aggregatorLedger,
       timingsMs: c.timings,
@@ -147,6 +150,8 @@ export async function writeReport(dir: string, d: ReportData): Promise<void> {
     ['self-consumption', pct(s.energy.selfConsumption)],
     ['market / allocative efficiency', `${pct(s.energy.marketEfficiency)} / ${pct(s.energy.allocativeEfficiency)}`],
     ['Proof of Energy', s.cpf.meanBestCpf === null ? 'no epoch ranked' : `${s.cpf.epochsRanked} epochs ranked (last ${s.cpf.lastRankedEpoch}), best CPF mean ${s.cpf.meanBestCpf.toFixed(3)} (|P−C| ${s.cpf.meanBestScoreWh?.toFixed(0)} Wh), up to ${s.cpf.maxValidatorsRanked} validators`],
+    ['P2P market', s.p2p.intervalsCleared === 0 ? 'no P2P order on chain' : `${s.p2p.orders} orders, ${s.p2p.intervalsCleared} intervals cleared (${s.p2p.intervalsTraded} traded): ${(s.p2p.tradedWh / 1000).toFixed(2)} kWh in ${s.p2p.trades} fills by ${s.p2p.homesTrading} homes${s.p2p.aggregatorTradedWh ? ` and the aggregator (${(s.p2p.aggregatorTradedWh / 1000).toFixed(2)} kWh)` : ''}, volume-weighted price ${s.p2p.volumeWeightedPriceMcPerKWh === null ? '–' : (s.p2p.volumeWeightedPriceMcPerKWh / 1000).toFixed(3) + ' ¢/kWh'}; delivered ${(s.p2p.deliveredWh / 1000).toFixed(2)} kWh, shortfall ${(s.p2p.shortfallWh / 1000).toFixed(2)} kWh; traders' surplus ${formatCents(s.p2p.surplusMc)}`],
+    ['Community self-sufficiency', s.p2p.communitySelfSufficiency === null ? '–' : `${(s.p2p.communitySelfSufficiency * 100).toFixed(1)} % (1 − energy imported by the community as a whole / energy its homes used, per interval)`],
     ['PoE elections', s.poe.epochsWithValidators === 0 ? 'no epoch with validators' : `${s.poe.epochsWithValidators} epochs with validators: energy decided ${s.poe.decidedByEnergy} (${pct(s.poe.decidedByEnergy / s.poe.epochsWithValidators)}: ${s.poe.decidedBy.score} by the interval's |P−C|, ${s.poe.decidedBy.window} by earlier intervals, ${s.poe.decidedBy.single} with one validator), the seed ${s.poe.decidedBySeed}; longest gap between blocks ${s.poe.longestBlockGapSlots} slots`],
     ['wall time', `${(s.timingsMs.totalMs ?? 0) / 1000} s`],
   ];

@@ -11,12 +11,17 @@
  * settlements (measured = discharged for an aggregator buy, charged for a sell, from the
  * winner's reading of the delivery interval once the block time reaches the delivery end,
  * or 0 at delivery end + settleGrace); every wallet (genesis + payments, penalties,
- * rewards, transfers); self-consumption and efficiencies; the epochs ranked.
+ * rewards, transfers); self-consumption and efficiencies; the epochs ranked; the P2P market
+ * [MKT] block by block: the book of each interval at its gate (revealed standing orders,
+ * credit caps from the wallets at that point, feeder room left by the auctions), its
+ * clearing (clearMarket, the chain's pure function), the fills' settlement from readings and
+ * every P2P payment, imbalance and fee.
  */
 import { clearWireAuction, type WireBid } from '../../poe-chain/core/auction/wireAuction.js';
 import { readingScore } from '../../poe-chain/core/rankingForEpoch.js';
 import { chainLevel } from '../../poe-chain/store/chainDataDir.js';
 import type { AuctionOpen, BidOffer, BidReveal } from '../../schemas/types.js';
+import { clearMarket, type MarketOrderIn } from '../../poe-chain/core/market/clearMarket.js';
 import { energyToWh } from '../../wire/quantities.js';
 
 export interface RawGenesis {
@@ -31,6 +36,10 @@ export interface RawGenesis {
   unrevealedPenaltyMc: number;
   settleGraceMs: number;
   aggregatorKey: string;
+  gateClosureMs?: number;
+  marketPricing?: 'uniform' | 'pay-as-bid';
+  creditLimitMc?: number;
+  imbalancePriceMcPerKWh?: number;
   balances: { address: string; millicents: number }[];
 }
 
@@ -70,7 +79,16 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
   const timeOf = (slot: number) => g0 + slot * genesis.slotMs;
   const epochOf = (iso: string) => (Date.parse(iso) - g0) / genesis.intervalMs;
   const money = new Map<string, bigint>();
-  const flow = (addr: string, mc: bigint) => money.set(addr, (money.get(addr) ?? 0n) + mc);
+  // every flow with where it happens in the chain: block index and phase (−1 genesis, 0 the
+  // block's transactions, 1 auction clearings, 2 P2P clearings, 3 award settlements, 4 P2P
+  // settlements, 5 the reward), so a wallet can be read at any point [MKT-CREDIT]
+  const events: { i: number; phase: number; addr: string; mc: bigint }[] = [];
+  const flow = (addr: string, mc: bigint, i = -1, phase = -1) => {
+    money.set(addr, (money.get(addr) ?? 0n) + mc);
+    events.push({ i, phase, addr, mc });
+  };
+  const balanceAt = (addr: string, i: number, phase: number) =>
+    events.reduce((a, e) => (e.addr === addr && (e.i < i || (e.i === i && e.phase <= phase)) ? a + e.mc : a), 0n);
   for (const b of genesis.balances) flow(b.address, BigInt(b.millicents));
   const agg = genesis.aggregatorKey;
 
@@ -85,6 +103,10 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
   const bidsOf = new Map<string, WireBid[]>();
   const bidBlock = new Map<string, number>();
   const closes = new Map<string, { blockIndex: number }>();
+  interface P2POrder { blockIndex: number; inclusion: number; address: string; orderId: string; side: 'buy' | 'sell'; feeder: string; first: number; last: number }
+  const p2pOrders: P2POrder[] = [];
+  const p2pReveals = new Map<string, { blockIndex: number; energyWh: number; priceMcPerKWh: number }>();
+  const feederLimitsAt: { blockIndex: number; feeder: string; maxExportWh: number; maxImportWh: number }[] = [];
   let bidsOnChain = 0;
   let minted = 0n;
   // certificates in force at each block, for the reward rule [EB-2]
@@ -109,6 +131,15 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
         }
         case 'auction-open':
           opens.set(String(p.auctionId), { open: p as unknown as AuctionOpen, blockIndex: i });
+          for (const fl of (p as unknown as AuctionOpen).feederLimits ?? []) feederLimitsAt.push({ blockIndex: i, ...fl });
+          break;
+        case 'market-order': {
+          const first = epochOf((p.delivery as { start: string }).start);
+          p2pOrders.push({ blockIndex: i, inclusion: h.height * 100_000 + k, address: String(p.address), orderId: String(p.orderId), side: p.side as 'buy' | 'sell', feeder: String(p.feeder), first, last: first + (p.intervals as number) - 1 });
+          break;
+        }
+        case 'market-reveal':
+          p2pReveals.set(`${String(p.address)}|${String(p.orderId)}`, { blockIndex: i, energyWh: p.energyWh as number, priceMcPerKWh: p.priceMcPerKWh as number });
           break;
         case 'bid-offer':
           bidsOnChain++;
@@ -119,8 +150,8 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
           closes.set(String(p.auctionId), { blockIndex: i });
           break;
         case 'transfer':
-          flow(tx.clientId, -BigInt(p.amountMillicents as number));
-          flow(String(p.to), BigInt(p.amountMillicents as number));
+          flow(tx.clientId, -BigInt(p.amountMillicents as number), i, 0);
+          flow(String(p.to), BigInt(p.amountMillicents as number), i, 0);
           break;
         default:
           if (tx.operation !== 'revocation') throw new Error(`RECOMPUTE does not know how ${tx.operation} moves money`);
@@ -135,7 +166,7 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
       const reward = (BigInt(genesis.blockRewardMc) * BigInt(Math.min(h.slot - parentSlot, genesis.patience))) / BigInt(genesis.patience);
       pr.rewardMc += reward;
       minted += reward;
-      flow(h.producer, reward);
+      flow(h.producer, reward, i, 5);
     }
     producers.set(h.producer, pr);
   }
@@ -187,8 +218,8 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
       excluded[x.reason] = (excluded[x.reason] ?? 0) + 1;
       if (x.reason === 'NOT_REVEALED') {
         // [SEALED] the fee of an unrevealed commitment, to the aggregator
-        flow(x.address, -BigInt(genesis.unrevealedPenaltyMc));
-        flow(agg, BigInt(genesis.unrevealedPenaltyMc));
+        flow(x.address, -BigInt(genesis.unrevealedPenaltyMc), blockIndex, 1);
+        flow(agg, BigInt(genesis.unrevealedPenaltyMc), blockIndex, 1);
         penalties += BigInt(genesis.unrevealedPenaltyMc);
       }
     }
@@ -227,6 +258,7 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
   const due = allAwards.map((aw) => ({ aw, at: settleAt(aw) }));
   due.sort((x, y) => (x.at < 0 ? 1 : 0) - (y.at < 0 ? 1 : 0) || x.at - y.at || x.aw.inclusion - y.aw.inclusion);
   const paidFor = new Map<string, number>();
+  const auctionPaid: { key: string; at: number; wh: number }[] = [];
   const unsettled = new Map<string, number>();
   for (const { aw, at } of due) {
     if (at < 0) {
@@ -240,14 +272,15 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
     const prior = paidFor.get(k) ?? 0;
     const delivered = Math.min(aw.energyWh, Math.max(0, measured - prior));
     if (delivered > 0) paidFor.set(k, prior + delivered);
+    if (delivered > 0) auctionPaid.push({ key: k, at, wh: delivered });
     const pay = (BigInt(delivered) * BigInt(aw.priceMcPerKWh)) / 1000n;
     const pen = (BigInt(aw.energyWh - delivered) * BigInt(genesis.penaltyMcPerKWh)) / 1000n;
     settlements++;
     deliveredWh += delivered;
     shortfallWh += aw.energyWh - delivered;
     const toWinner = (aw.open.side === 'buy' ? pay : -pay) - pen;
-    flow(aw.address, toWinner);
-    flow(agg, -toWinner);
+    flow(aw.address, toWinner, at, 3);
+    flow(agg, -toWinner, at, 3);
     if (aw.open.side === 'buy') toHomes += pay; else toAgg += pay;
     penalties += pen;
   }
@@ -256,6 +289,123 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
     byStatus[status]++;
     perAuction.push({ auctionId: id, status, deliveryEpoch: epochOf(open.delivery.start), closesAt: Date.parse(open.closesAt) });
   }
+
+  // [MKT] the P2P market, block by block
+  const gate = (e: number) => g0 + e * genesis.intervalMs - (genesis.gateClosureMs ?? Math.floor(genesis.intervalMs / 3));
+  const credit = BigInt(genesis.creditLimitMc ?? 1_000_000);
+  const imbalancePrice = BigInt(genesis.imbalancePriceMcPerKWh ?? 30_000);
+  const tagOf = (a: string) => (a === agg ? agg : tags.get(a) ?? a);
+  const reserved = new Map<string, bigint>();
+  interface Fill { e: number; address: string; orderId: string; side: 'buy' | 'sell'; energyWh: number; priceMcPerKWh: number; inclusion: number; reservedMc: bigint; settled: boolean }
+  const fillsOf = new Map<number, Fill[]>();
+  const cleared = new Set<number>();
+  const p2pPaid = new Map<string, number>();
+  const p2p = { orders: p2pOrders.length, reveals: p2pReveals.size, intervalsCleared: 0, intervalsTraded: 0, tradedWh: 0, trades: 0, aggregatorTradedWh: 0, deliveredWh: 0, shortfallWh: 0 };
+  let byBuyers = 0n, toSellers = 0n, imbalance = 0n, uncollected = 0n, fees = 0n, surplus = 0n, p2pPv = 0n;
+  const tradingTags = new Set<string>();
+  const chargeCapped = (addr: string, amount: bigint, i: number, phase: number): bigint => {
+    if (amount <= 0n || addr === agg) return 0n;
+    const room = balanceAt(addr, i, phase) + credit - (reserved.get(addr) ?? 0n);
+    const taken = room <= 0n ? 0n : room < amount ? room : amount;
+    if (taken > 0n) { flow(addr, -taken, i, phase); flow(agg, taken, i, phase); }
+    return taken;
+  };
+  const epochsWithOrders = [...new Set(p2pOrders.flatMap((o) => Array.from({ length: o.last - o.first + 1 }, (_, k) => o.first + k)))].sort((a, b) => a - b);
+  for (const [i, b] of blocks.entries()) {
+    const t = timeOf(b.parameters.header.slot);
+    // [MKT-GATE] clear the intervals whose gate has come, ascending
+    for (const e of epochsWithOrders) {
+      if (cleared.has(e) || t < gate(e)) continue;
+      const standing = p2pOrders.filter((o) => o.blockIndex <= i && o.first <= e && e <= o.last).sort((x, y) => x.inclusion - y.inclusion);
+      if (standing.length === 0) continue;
+      cleared.add(e);
+      p2p.intervalsCleared++;
+      const book: MarketOrderIn[] = [];
+      for (const o of standing) {
+        const r = p2pReveals.get(`${o.address}|${o.orderId}`);
+        if (r === undefined || r.blockIndex > i) {
+          if (e === o.first) fees += chargeCapped(o.address, BigInt(genesis.unrevealedPenaltyMc), i, 2);
+          continue;
+        }
+        let energyWh = r.energyWh;
+        if (o.side === 'buy' && o.address !== agg) {
+          const room = balanceAt(o.address, i, 2) + credit - (reserved.get(o.address) ?? 0n);
+          const cap = room <= 0n ? 0 : r.priceMcPerKWh === 0 ? energyWh : Number((room * 1000n) / BigInt(r.priceMcPerKWh));
+          energyWh = Math.min(energyWh, cap);
+          if (energyWh === 0) continue;
+        }
+        book.push({ orderId: `${o.address}|${o.orderId}`, address: o.address, feeder: o.feeder, side: o.side, energyWh, priceMcPerKWh: r.priceMcPerKWh, inclusion: o.inclusion });
+      }
+      // [MKT-FEEDER] the latest limits carried by an auction-open up to this block, less the
+      // awards of the auctions for e cleared up to this block
+      const limits = new Map<string, { maxExportWh: number; maxImportWh: number }>();
+      for (const fl of feederLimitsAt) if (fl.blockIndex <= i) limits.set(fl.feeder, fl);
+      const awarded = (side: 'buy' | 'sell', feeder: string) =>
+        allAwards.filter((aw) => aw.clearIndex <= i && epochOf(aw.open.delivery.start) === e && aw.open.side === side && (bidsOf.get(aw.auctionId) ?? []).find((x) => x.params.address === aw.address)?.params.feeder === feeder).reduce((a, aw) => a + aw.energyWh, 0);
+      const feederRoom = [...limits].map(([feeder, l]) => ({ feeder, exportWh: Math.max(0, l.maxExportWh - awarded('buy', feeder)), importWh: Math.max(0, l.maxImportWh - awarded('sell', feeder)) }));
+      const r = clearMarket({ epoch: e, pricing: genesis.marketPricing ?? 'uniform', orders: book, feederRoom });
+      if (r.volumeWh > 0) {
+        p2p.intervalsTraded++;
+        p2p.tradedWh += r.volumeWh;
+        p2pPv += BigInt(r.volumeWh) * BigInt(r.clearingPriceMcPerKWh ?? 0);
+      }
+      const fills: Fill[] = [];
+      for (const f of r.fills) {
+        const o = standing.find((x) => `${x.address}|${x.orderId}` === f.orderId)!;
+        const own = p2pReveals.get(f.orderId)!.priceMcPerKWh;
+        surplus += (BigInt(f.side === 'buy' ? own - f.priceMcPerKWh : f.priceMcPerKWh - own) * BigInt(f.energyWh)) / 1000n;
+        p2p.trades++;
+        if (o.address === agg) p2p.aggregatorTradedWh += f.energyWh;
+        else tradingTags.add(tagOf(o.address));
+        const reservedMc = f.side === 'buy' && o.address !== agg ? (BigInt(f.energyWh) * BigInt(f.priceMcPerKWh) + 999n) / 1000n : 0n;
+        reserved.set(o.address, (reserved.get(o.address) ?? 0n) + reservedMc);
+        fills.push({ e, address: o.address, orderId: o.orderId, side: f.side, energyWh: f.energyWh, priceMcPerKWh: f.priceMcPerKWh, inclusion: o.inclusion, reservedMc, settled: false });
+      }
+      fillsOf.set(e, fills.sort((x, y) => x.inclusion - y.inclusion));
+    }
+    // [MKT-SETTLE] settle the fills that are due, intervals ascending, fills in inclusion order
+    for (const e of [...fillsOf.keys()].sort((x, y) => x - y)) {
+      const end = g0 + (e + 1) * genesis.intervalMs;
+      if (t < end) continue;
+      for (const f of fillsOf.get(e)!) {
+        if (f.settled) continue;
+        const isAgg = f.address === agg;
+        const rd = readingAt.get(`${f.address}|${e}`);
+        const has = rd !== undefined && rd.blockIndex <= i;
+        if (!isAgg && !has && t < end + genesis.settleGraceMs) continue;
+        f.settled = true;
+        const tag = tagOf(f.address);
+        const dir = f.side === 'sell' ? 'export' : 'import';
+        const auctionKey = `${e}|${f.side === 'sell' ? 'buy' : 'sell'}|${tag}`;
+        const prior = isAgg ? 0 : (p2pPaid.get(`${e}|${dir}|${tag}`) ?? 0) + auctionPaid.filter((x) => x.key === auctionKey && x.at <= i).reduce((a, x) => a + x.wh, 0);
+        const net = has ? (f.side === 'sell' ? rd!.p + rd!.dis - rd!.c - rd!.ch : rd!.c + rd!.ch - rd!.p - rd!.dis) : 0;
+        const measured = isAgg ? f.energyWh : Math.max(0, Math.max(0, net) - prior);
+        const delivered = Math.min(f.energyWh, measured);
+        if (!isAgg && delivered > 0) p2pPaid.set(`${e}|${dir}|${tag}`, (p2pPaid.get(`${e}|${dir}|${tag}`) ?? 0) + delivered);
+        const pay = (BigInt(delivered) * BigInt(f.priceMcPerKWh)) / 1000n;
+        if (f.side === 'sell') { flow(f.address, pay, i, 4); flow(agg, -pay, i, 4); toSellers += pay; }
+        else {
+          reserved.set(f.address, (reserved.get(f.address) ?? 0n) - f.reservedMc);
+          flow(f.address, -pay, i, 4); flow(agg, pay, i, 4); byBuyers += pay;
+        }
+        const pen = (BigInt(f.energyWh - delivered) * imbalancePrice) / 1000n;
+        const taken = chargeCapped(f.address, pen, i, 4);
+        imbalance += taken;
+        if (!isAgg) uncollected += pen - taken;
+        p2p.deliveredWh += delivered;
+        p2p.shortfallWh += f.energyWh - delivered;
+      }
+    }
+  }
+  const perEpochUse = new Map<number, { net: number; used: number }>();
+  for (const r of readings) {
+    const x = perEpochUse.get(r.epoch) ?? { net: 0, used: 0 };
+    x.net += r.c + r.ch - r.p - r.dis;
+    x.used += r.c + r.ch;
+    perEpochUse.set(r.epoch, x);
+  }
+  const usedAll = [...perEpochUse.values()].reduce((a, x) => a + x.used, 0);
+  const communityImport = [...perEpochUse.values()].reduce((a, x) => a + Math.max(0, x.net), 0);
 
   // readings
   const sum = readings.reduce((a, r) => {
@@ -334,5 +484,13 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
       meanBestScoreWh: ranked.length ? ranked.reduce((a, r) => a + r.best, 0) / ranked.length : null,
     },
     wallets: { genesisTotalMc: String(genesisTotal), totalMc: String(total), conserved: total === genesisTotal + minted, balances },
+    p2p: {
+      ...p2p,
+      homesTrading: tradingTags.size,
+      paidByBuyersMc: String(byBuyers), paidToSellersMc: String(toSellers), imbalancePaidMc: String(imbalance),
+      uncollectedMc: String(uncollected), unrevealedFeesMc: String(fees), surplusMc: String(surplus),
+      volumeWeightedPriceMcPerKWh: p2p.tradedWh > 0 ? Number(p2pPv / BigInt(p2p.tradedWh)) : null,
+      communitySelfSufficiency: usedAll > 0 ? 1 - communityImport / usedAll : null,
+    },
   };
 }

@@ -221,6 +221,7 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
     assert.equal(Object.values(voidReasons).reduce((a, b) => a + b, 0), re.auctions.byStatus.void, 'void reasons add up');
     assert.deepEqual(summary.energy, re.energy, 'energy');
     assert.deepEqual(summary.payments, re.payments, 'payments');
+    assert.deepEqual(summary.p2p, re.p2p, 'p2p');
     // [CF-7] the election figures: the longest gap recomputed from the raw headers; the
     // decisions add up to the epochs with validators
     let longestGap = 0;
