@@ -64,7 +64,81 @@ const clear: MarketSubcommand = {
   },
 };
 
-const SUBCOMMANDS: Record<string, MarketSubcommand> = { clear };
+const dataSpec: OptionSpec = {
+  data: { type: 'string', describe: 'data directory; the chain database is <data>/chain', default: 'tmi-data' },
+  interval: { type: 'string', describe: 'only this delivery interval (its index on the chain\'s grid)' },
+  last: { type: 'string', describe: 'at most this many intervals, the latest', default: '8' },
+};
+
+/** Opens the stored chain read-only for a view; prints `view(state)` as JSON. */
+async function printFromChain(values: Record<string, string | boolean | undefined>, positionals: string[], view: (state: import('../../poe-chain/core/chainState.js').ChainState, only: number | undefined, last: number) => unknown): Promise<number> {
+  if (positionals.length !== 0) return fail(`unexpected argument '${positionals[0]}' (see tmi market --help)`);
+  const only = values.interval === undefined ? undefined : Number(values.interval);
+  if (only !== undefined && !(Number.isSafeInteger(only) && only >= 0)) return fail('--interval must be an interval index (an integer ≥ 0)');
+  const last = Number(values.last);
+  if (!(Number.isSafeInteger(last) && last > 0)) return fail('--last must be a positive integer');
+  const data = String(values.data);
+  const { chainDbPath, openChainStoreAt } = await import('../../poe-chain/store/chainDataDir.js');
+  let store;
+  try {
+    store = await openChainStoreAt(data);
+  } catch (err) {
+    return fail(`cannot open ${chainDbPath(data)}: ${(err as Error).message}`);
+  }
+  try {
+    process.stdout.write(JSON.stringify({ height: store.head.height, ...(view(store.state, only, last) as object) }, null, 2) + '\n');
+    return 0;
+  } finally {
+    await store.close({ snapshot: false });
+  }
+}
+
+const book: MarketSubcommand = {
+  usage: 'book [--data dir] [--interval n]',
+  describe: 'the open P2P books at the stored head: each order, sealed or as revealed',
+  spec: dataSpec,
+  async run(values, positionals) {
+    const { marketGate } = await import('../../poe-chain/core/genesis.js');
+    return printFromChain(values, positionals, (state, only, last) => {
+      const g = state.genesis;
+      const open = state.meta.marketsActive.filter((e) => state.sections.markets.get(String(e))?.status === 'open' && (only === undefined || e === only)).slice(-last);
+      return {
+        books: open.map((e) => ({
+          interval: e,
+          delivery: { start: new Date(g.genesisTimeMs + e * g.intervalMs).toISOString(), end: new Date(g.genesisTimeMs + (e + 1) * g.intervalMs).toISOString() },
+          gate: new Date(marketGate(g, e)).toISOString(),
+          orders: [...state.sections.orderSlots.entries()]
+            .filter(([k]) => k.startsWith(`${e}|`))
+            .map(([, key]) => state.sections.orders.get(key))
+            .filter((o) => o !== undefined)
+            .sort((a, b) => a!.inclusion - b!.inclusion)
+            .map((o) => ({
+              orderId: o!.orderId, address: o!.address, side: o!.side, feeder: o!.feeder, intervals: [o!.firstEpoch, o!.lastEpoch],
+              ...(o!.energyWh !== undefined ? { energyWh: o!.energyWh, priceMcPerKWh: o!.priceMcPerKWh } : { sealed: true }),
+            })),
+        })),
+      };
+    });
+  },
+};
+
+const trades: MarketSubcommand = {
+  usage: 'trades [--data dir] [--interval n]',
+  describe: 'the cleared P2P markets at the stored head: price, volume, fills and their settlement',
+  spec: dataSpec,
+  async run(values, positionals) {
+    return printFromChain(values, positionals, (state, only, last) => {
+      const cleared = [...state.sections.markets.entries()]
+        .map(([, m]) => m)
+        .filter((m) => m.status !== 'open' && (only === undefined || m.epoch === only))
+        .sort((a, b) => a.epoch - b.epoch)
+        .slice(-last);
+      return { markets: cleared };
+    });
+  },
+};
+
+const SUBCOMMANDS: Record<string, MarketSubcommand> = { clear, book, trades };
 const NAMES = Object.keys(SUBCOMMANDS);
 
 const width = Math.max(...Object.values(SUBCOMMANDS).map((s) => s.usage.length));
@@ -109,6 +183,13 @@ QUANTITY_FILLED, FEEDER_LIMIT.
 Example: tmi market clear --input poe-chain/core/market/examples/book.json
 
 ${formatOptions(clearSpec)}
+
+tmi market book / trades: read the chain stored in <data> (the head as last written) and
+print JSON: book lists each open interval's orders (a sealed order shows only its side,
+feeder and range until its home reveals it); trades lists cleared intervals with the
+clearing price, the volume and each fill with its settlement once due.
+
+${formatOptions(dataSpec)}
 `,
   async run(argv) {
     const [name, ...rest] = argv;

@@ -151,3 +151,49 @@ test('tmi chain verify fails clearly when a byte of the database files on disk i
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('tmi market book shows sealed then revealed orders; tmi market trades shows the clearing and its settlement', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tmi-market-cli-'));
+  const f = new ChainFixture();
+  const [a, c] = [f.key('m-a'), f.key('m-c')];
+  f.produce([f.certTx(a), f.certTx(c)]);
+  const oa = f.marketOrder(a, 'o-a', { side: 'buy', energyWh: 1000, priceMc: 11_000, firstEpoch: 2 });
+  const oc = f.marketOrder(c, 'o-c', { side: 'sell', energyWh: 800, priceMc: 5_000, firstEpoch: 2 });
+  const t = f.state.meta.tipSlot + 1;
+  f.produce([oa.tx(f.at(t)), oc.tx(f.at(t))], t);
+  const write = async (upTo: number) => {
+    await rm(chainDbPath(dir), { recursive: true, force: true });
+    const store = await openChainStore(new Level<string, string>(chainDbPath(dir)), { genesis: testGenesisConfig(), snapshotEvery: 4 });
+    for (const blk of f.blocks.slice(0, upTo)) await store.importBlock(blk.block, { now: Date.now() });
+    await store.close({ snapshot: false });
+  };
+  try {
+    await write(f.blocks.length);
+    const sealed = run('market', 'book', '--data', dir);
+    assert.equal(sealed.status, 0, sealed.stderr);
+    const b1 = JSON.parse(sealed.stdout) as { books: { interval: number; orders: { orderId: string; sealed?: boolean; energyWh?: number }[] }[] };
+    assert.equal(b1.books.length, 1);
+    assert.equal(b1.books[0]!.interval, 2);
+    assert.deepEqual(b1.books[0]!.orders.map((o) => [o.orderId, o.sealed, o.energyWh]), [['o-a', true, undefined], ['o-c', true, undefined]]);
+    const close = 2 * 3600 - 1440;
+    f.produce([oa.reveal(f.at(close)), oc.reveal(f.at(close))], close);
+    await write(f.blocks.length);
+    const open = JSON.parse(run('market', 'book', '--data', dir, '--interval', '2').stdout) as typeof b1;
+    assert.deepEqual(open.books[0]!.orders.map((o) => o.energyWh), [1000, 800]);
+    f.produce([], 2 * 3600 - 1200);
+    const after = 3 * 3600 + 1;
+    f.produce([f.readingTx(a, 2, { c: 800 }, 1, f.at(after)), f.readingTx(c, 2, { p: 800 }, 1, f.at(after))], after);
+    await write(f.blocks.length);
+    const tr = run('market', 'trades', '--data', dir);
+    assert.equal(tr.status, 0, tr.stderr);
+    const m = (JSON.parse(tr.stdout) as { markets: { epoch: number; status: string; volumeWh: number; clearingPriceMcPerKWh: number; fills: { settlement?: { deliveredWh: number } }[] }[] }).markets;
+    assert.deepEqual([m[0]!.epoch, m[0]!.status, m[0]!.volumeWh, m[0]!.clearingPriceMcPerKWh], [2, 'settled', 800, 8_000]);
+    assert.deepEqual(m[0]!.fills.map((x) => x.settlement?.deliveredWh), [800, 800]);
+    assert.equal(JSON.parse(run('market', 'book', '--data', dir).stdout).books.length, 0, 'no open book left');
+    const bad = run('market', 'trades', '--data', dir, '--interval', 'x');
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /--interval must be/);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
