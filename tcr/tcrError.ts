@@ -12,6 +12,14 @@ export type TcrErrorCode =
   | 'BAD_REQUEST'
   | 'BOTH_DIRECTIONS'
   | 'BAD_INTERVAL'
-  | 'BAD_FORECAST';
+  | 'BAD_FORECAST'
+  | 'BAD_EV_PARAM'
+  | 'BAD_EV_STATE'
+  | 'BAD_THERMAL_PARAM'
+  | 'BAD_THERMAL_STATE'
+  | 'BAD_SHIFTABLE_PARAM'
+  | 'BAD_SHIFTABLE_STATE'
+  | 'BAD_ACTIVE_USER_PARAM'
+  | 'BAD_COMMITMENT';
 
 export class TcrError extends CodedError<TcrErrorCode> {}
