@@ -14,14 +14,15 @@ import { pino, type Logger } from 'pino';
 import { AnalyticsError, STATUS_OF } from './analyticsError.js';
 import { checkFact, type Fact, type FactKind } from './facts.js';
 import {
-  auctionPath, auctionsQuery, checkInput, emptyQuery, formatQuery, netLoadQuery, parseDay, parseRange, rankingHistoryQuery, rankingQuery,
+  auctionPath, auctionsQuery, checkInput, emptyQuery, formatQuery, marketHomesQuery, marketPath, marketQuery, netLoadQuery, parseDay, parseRange, rankingHistoryQuery, rankingQuery,
   socQuery, timeRangeQuery, walletPath, walletsQuery,
-  type AuctionsQuery, type NetLoadQuery, type RankingHistoryQuery, type RankingQuery, type SocQuery, type TimeRangeQuery, type WalletsQuery,
+  type AuctionsQuery, type MarketHomesQuery, type MarketQuery, type NetLoadQuery, type RankingHistoryQuery, type RankingQuery, type SocQuery, type TimeRangeQuery, type WalletsQuery,
 } from './api/querySchemas.js';
 import { createSseHub } from './api/sseHub.js';
 import { tableOf, toCsv, type Table } from './api/toCsv.js';
 import { auctionDetail, listAuctions, priceSeries } from './stats/auctionQueries.js';
 import { efficiency } from './stats/efficiency.js';
+import { listMarkets, marketDetail, marketHomes } from './stats/marketQueries.js';
 import { netLoad } from './stats/netLoad.js';
 import { producers } from './stats/producers.js';
 import { currentRanking, rankingHistory } from './stats/ranking.js';
@@ -179,6 +180,39 @@ export async function createAnalytics(opts: AnalyticsOptions): Promise<Analytics
       body: { items },
       table: tableOf(items, ['start', 'end', 'auctions', 'clearedAuctions', 'volumeWh', 'meanPriceMcPerKWh', 'buyWh', 'sellWh']),
     };
+  });
+
+  // [AN-P2P] the P2P market
+  tabular('/api/market', 'market', (req) => {
+    const q = query<MarketQuery>(marketQuery, req);
+    const list = listMarkets(store, { limit: q.limit, ...(q.before !== undefined ? { before: q.before } : {}) });
+    return {
+      body: list,
+      table: tableOf(list.items, [
+        'interval', 'start', 'end', 'status', 'clearingPriceMcPerKWh', 'priceLowMcPerKWh', 'priceHighMcPerKWh', 'p2pVolumeWh', 'fills',
+        'bookBuyOrders', 'bookSellOrders', 'bookBuyWh', 'bookSellWh', 'excludedCount', 'settledFills', 'deliveredWh', 'auctionAwardedWh', 'clearedHeight',
+      ]),
+    };
+  });
+
+  tabular('/api/market/homes', 'market-homes', (req) => {
+    const q = query<MarketHomesQuery>(marketHomesQuery, req);
+    const h = marketHomes(store, { limit: q.limit });
+    return {
+      body: h,
+      table: tableOf(h.items, [
+        'address', 'fills', 'boughtWh', 'soldWh', 'tradedWh', 'importedWh', 'buyOrders', 'sellOrders', 'revealedBuyWh', 'revealedSellWh',
+        'marketEfficiency', 'allocativeEfficiency',
+      ]),
+    };
+  });
+
+  json('/api/market/:interval', (req) => {
+    query(emptyQuery, req);
+    const { interval } = checkInput<{ interval: number }>(marketPath, { ...req.params }, 'path');
+    const d = marketDetail(store, interval);
+    if (d === undefined) throw new AnalyticsError('NOT_FOUND', { reason: `no P2P market for interval ${interval}` });
+    return d;
   });
 
   tabular('/api/ranking', 'ranking', (req) => {

@@ -196,6 +196,68 @@ export const scheduleFactSchema = {
   },
 } as const;
 
+/** [AN-P2P] one order of a P2P book or one fill: the home's side (buy = it imports), its energy and price */
+export const marketOrderFactSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['orderId', 'address', 'side', 'energyWh', 'priceMcPerKWh'],
+  properties: { orderId: id, address, side, energyWh: wh, priceMcPerKWh: millicentsPerKWh },
+} as const;
+
+/**
+ * [AN-P2P] the P2P market of one delivery interval cleared (its chain entry left 'open'):
+ * the clearing as the chain stored it, and the book of revealed orders that stood in it.
+ */
+export const marketClearingFactSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'interval', 'intervalStart', 'intervalEnd', 'volumeWh', 'fills', 'time'],
+  properties: {
+    kind: { const: 'market-clearing' },
+    /** the delivery interval (epoch index) */
+    interval: height,
+    intervalStart: ms,
+    intervalEnd: ms,
+    /** absent when nothing traded */
+    clearingPriceMcPerKWh: millicentsPerKWh,
+    priceRange: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['lowMcPerKWh', 'highMcPerKWh'],
+      properties: { lowMcPerKWh: millicentsPerKWh, highMcPerKWh: millicentsPerKWh },
+    },
+    volumeWh: wh,
+    /** each fill at its fill price */
+    fills: { type: 'array', maxItems: 100_000, items: marketOrderFactSchema },
+    /** the revealed orders standing in the interval at its own price (before credit caps) */
+    book: { type: 'array', maxItems: 100_000, items: marketOrderFactSchema },
+    excludedCount: count,
+    /** the block that cleared it */
+    height,
+    time: ms,
+  },
+} as const;
+
+/** [AN-P2P] one fill of a P2P market settled [MKT-SETTLE]. */
+export const marketSettlementFactSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'interval', 'orderId', 'address', 'side', 'filledWh', 'deliveredWh', 'paymentMc', 'penaltyMc'],
+  properties: {
+    kind: { const: 'market-settlement' },
+    interval: height,
+    orderId: id,
+    address,
+    side,
+    filledWh: wh,
+    deliveredWh: wh,
+    paymentMc: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000_000 },
+    penaltyMc: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000_000 },
+    uncollectedMc: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000_000 },
+    height,
+  },
+} as const;
+
 export type BlockFact = FromSchema<typeof blockFactSchema>;
 export type ReadingFact = FromSchema<typeof readingFactSchema>;
 export type AuctionOpenFact = FromSchema<typeof auctionOpenFactSchema>;
@@ -208,10 +270,13 @@ export type WalletFact = FromSchema<typeof walletFactSchema>;
 export type RankingEntry = FromSchema<typeof rankingEntrySchema>;
 export type RankingFact = FromSchema<typeof rankingFactSchema>;
 export type ScheduleFact = FromSchema<typeof scheduleFactSchema>;
+export type MarketOrderFact = FromSchema<typeof marketOrderFactSchema>;
+export type MarketClearingFact = FromSchema<typeof marketClearingFactSchema>;
+export type MarketSettlementFact = FromSchema<typeof marketSettlementFactSchema>;
 
 export type Fact =
   | BlockFact | ReadingFact | AuctionOpenFact | AuctionCloseFact | BidFact | AuctionResultFact
-  | SettlementFact | WalletFact | RankingFact | ScheduleFact;
+  | SettlementFact | WalletFact | RankingFact | ScheduleFact | MarketClearingFact | MarketSettlementFact;
 export type FactKind = Fact['kind'];
 
 const schemas = {
@@ -225,6 +290,8 @@ const schemas = {
   wallet: walletFactSchema,
   ranking: rankingFactSchema,
   schedule: scheduleFactSchema,
+  'market-clearing': marketClearingFactSchema,
+  'market-settlement': marketSettlementFactSchema,
 } as const satisfies Record<FactKind, object>;
 
 export const FACT_KINDS = Object.keys(schemas) as FactKind[];
@@ -250,6 +317,15 @@ export function checkFact(value: unknown): Fact {
   }
   if (f.kind === 'auction-open' && f.deliveryEnd <= f.deliveryStart) {
     throw new AnalyticsError('BAD_FACT', { kind: f.kind, reason: 'deliveryEnd must be after deliveryStart' });
+  }
+  if (f.kind === 'market-clearing') {
+    if (f.intervalEnd <= f.intervalStart) throw new AnalyticsError('BAD_FACT', { kind: f.kind, reason: 'intervalEnd must be after intervalStart' });
+    if (f.priceRange !== undefined && f.priceRange.lowMcPerKWh > f.priceRange.highMcPerKWh) {
+      throw new AnalyticsError('BAD_FACT', { kind: f.kind, reason: 'priceRange low must not exceed high' });
+    }
+  }
+  if (f.kind === 'market-settlement' && f.deliveredWh > f.filledWh) {
+    throw new AnalyticsError('BAD_FACT', { kind: f.kind, reason: 'deliveredWh must not exceed filledWh' });
   }
   if (f.kind === 'bid') {
     const parts = [f.type, f.energyWh, f.priceMcPerKWh].filter((x) => x !== undefined).length;

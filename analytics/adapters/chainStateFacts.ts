@@ -7,16 +7,19 @@
  *   AuctionOpenFact    auctions that appeared (delivery interval from the genesis epochs)
  *   AuctionResultFact  auctions that closed with awards (cleared) or were voided
  *   SettlementFact     awards that got a settlement
+ *   MarketClearingFact a P2P market that left 'open' in this block [AN-P2P], with the book of
+ *                      revealed orders that stood in its interval
+ *   MarketSettlementFact a P2P fill that got a settlement
  *   RankingFact        the PoE ranking, when a new epoch's ranking was stored; each
  *                      entry's score is |P − C| of the reading it was ranked by
  */
-import type { AuctionEntry, ChainState } from '../../poe-chain/core/chainState.js';
+import type { AuctionEntry, ChainState, OrderEntry } from '../../poe-chain/core/chainState.js';
 import { epochStart } from '../../poe-chain/core/genesis.js';
 import { poeEpochRecord } from '../../poe-chain/core/poeStats.js';
 import type { BlockHeader } from '../../schemas/types.js';
 import { readingScore } from '../../poe-chain/core/rankingForEpoch.js';
 import type { BlockEnvelope } from '../../poe-chain/core/validateAndApplyBlock.js';
-import type { Fact, RankingEntry } from '../facts.js';
+import type { Fact, MarketOrderFact, RankingEntry } from '../facts.js';
 import { cpfOf } from '../stats/ranking.js';
 
 export interface AppliedBlockLike {
@@ -94,6 +97,8 @@ export function chainStateFacts(prev: ChainState, applied: AppliedBlockLike): Fa
     }
   }
 
+  out.push(...marketFacts(prev, applied, time));
+
   if (next.meta.rankingEpoch > prev.meta.rankingEpoch && next.meta.rankingEpoch >= 0) {
     const epoch = next.meta.rankingEpoch;
     const ranking: RankingEntry[] = [];
@@ -108,6 +113,80 @@ export function chainStateFacts(prev: ChainState, applied: AppliedBlockLike): Fa
     // [AN-POE] what decided: the chain's ranking computed again on the parent state, with its keys
     const rec = poeEpochRecord(prev, { epoch } as Pick<BlockHeader, 'epoch'> as BlockHeader);
     out.push({ kind: 'ranking', epoch, ranking, height, decidedBy: rec.decidedBy, tiedAtTop: rec.tiedAtTop });
+  }
+  return out;
+}
+
+interface Reveal {
+  energyWh: number;
+  priceMcPerKWh: number;
+}
+
+/** `market-reveal` transactions of the block, by "address|orderId". */
+function revealsOf(applied: AppliedBlockLike): Map<string, Reveal> {
+  const out = new Map<string, Reveal>();
+  for (const tx of applied.block.parameters.txs) {
+    if (tx.operation !== 'market-reveal') continue;
+    const p = tx.parameters as { orderId?: unknown; address?: unknown; energyWh?: unknown; priceMcPerKWh?: unknown };
+    if (typeof p.orderId !== 'string' || typeof p.address !== 'string' || typeof p.energyWh !== 'number' || typeof p.priceMcPerKWh !== 'number') continue;
+    out.set(`${p.address}|${p.orderId}`, { energyWh: p.energyWh, priceMcPerKWh: p.priceMcPerKWh });
+  }
+  return out;
+}
+
+/**
+ * [AN-P2P] The revealed orders standing in interval e: the orders of the parent state (the
+ * clearing drops an order whose last interval it is) and of the new one (orders placed in
+ * this block), each with its energy and price from the state or from this block's reveal.
+ */
+function bookOf(prev: ChainState, next: ChainState, reveals: Map<string, Reveal>, epoch: number): MarketOrderFact[] {
+  const all = new Map<string, OrderEntry>();
+  for (const [k, o] of prev.sections.orders.entries()) all.set(k, o);
+  for (const [k, o] of next.sections.orders.entries()) all.set(k, o);
+  const book: (MarketOrderFact & { inclusion: number })[] = [];
+  for (const [k, o] of all) {
+    if (o.firstEpoch > epoch || o.lastEpoch < epoch) continue;
+    const r = o.energyWh !== undefined && o.priceMcPerKWh !== undefined ? { energyWh: o.energyWh, priceMcPerKWh: o.priceMcPerKWh } : reveals.get(k);
+    if (r === undefined) continue;
+    book.push({ orderId: o.orderId, address: o.address, side: o.side, energyWh: r.energyWh, priceMcPerKWh: r.priceMcPerKWh, inclusion: o.inclusion });
+  }
+  // chain order [MKT-1]
+  book.sort((x, y) => x.inclusion - y.inclusion);
+  return book.map(({ inclusion: _, ...o }) => o);
+}
+
+function marketFacts(prev: ChainState, applied: AppliedBlockLike, time: number): Fact[] {
+  const next = applied.state;
+  const g = next.genesis;
+  const height = applied.block.parameters.header.height;
+  const out: Fact[] = [];
+  let reveals: Map<string, Reveal> | undefined;
+  for (const [key, m] of next.sections.markets.entries()) {
+    const before = prev.sections.markets.get(key);
+    if (m.status !== 'open' && (before === undefined || before.status === 'open')) {
+      reveals ??= revealsOf(applied);
+      out.push({
+        kind: 'market-clearing', interval: m.epoch, intervalStart: epochStart(g, m.epoch), intervalEnd: epochStart(g, m.epoch + 1),
+        ...(m.clearingPriceMcPerKWh !== undefined && m.clearingPriceMcPerKWh !== null ? { clearingPriceMcPerKWh: m.clearingPriceMcPerKWh } : {}),
+        ...(m.priceRange !== undefined && m.priceRange !== null ? { priceRange: { lowMcPerKWh: m.priceRange.lowMcPerKWh, highMcPerKWh: m.priceRange.highMcPerKWh } } : {}),
+        volumeWh: m.volumeWh ?? 0,
+        fills: (m.fills ?? []).map((f) => ({ orderId: f.orderId, address: f.address, side: f.side, energyWh: f.energyWh, priceMcPerKWh: f.priceMcPerKWh })),
+        book: bookOf(prev, next, reveals, m.epoch),
+        excludedCount: m.excluded?.length ?? 0,
+        height: m.clearedHeight ?? height,
+        time,
+      });
+    }
+    for (const f of m.fills ?? []) {
+      const st = f.settlement;
+      if (st === undefined) continue;
+      const was = before?.fills?.find((x) => x.orderId === f.orderId && x.address === f.address)?.settlement;
+      if (was !== undefined) continue;
+      out.push({
+        kind: 'market-settlement', interval: m.epoch, orderId: f.orderId, address: f.address, side: f.side, filledWh: f.energyWh,
+        deliveredWh: st.deliveredWh, paymentMc: st.paymentMc, penaltyMc: st.penaltyMc, uncollectedMc: st.uncollectedMc, height: st.height,
+      });
+    }
   }
   return out;
 }

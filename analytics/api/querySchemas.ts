@@ -72,6 +72,27 @@ export const socQuery = {
   properties: { from, to, limit: limit(96, 10_000), homes: limit(10, 100), format },
 } as const;
 
+export const marketQuery = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['limit', 'format'],
+  properties: {
+    limit: limit(48, 1000),
+    /** list intervals before this one (exclusive): the `interval` of the last item of a page */
+    before: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 },
+    format,
+  },
+} as const;
+
+export const marketHomesQuery = walletsQuery;
+
+export const marketPath = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['interval'],
+  properties: { interval: { type: 'integer', minimum: 0, maximum: 1_000_000_000_000 } },
+} as const;
+
 export const auctionPath = { type: 'object', additionalProperties: false, required: ['id'], properties: { id } } as const;
 export const walletPath = { type: 'object', additionalProperties: false, required: ['address'], properties: { address } } as const;
 
@@ -82,6 +103,8 @@ export type RankingHistoryQuery = FromSchema<typeof rankingHistoryQuery>;
 export type WalletsQuery = FromSchema<typeof walletsQuery>;
 export type NetLoadQuery = FromSchema<typeof netLoadQuery>;
 export type SocQuery = FromSchema<typeof socQuery>;
+export type MarketQuery = FromSchema<typeof marketQuery>;
+export type MarketHomesQuery = FromSchema<typeof marketHomesQuery>;
 export type FormatQuery = FromSchema<typeof formatQuery>;
 
 const compiled = new Map<object, ValidateFunction>();

@@ -178,6 +178,66 @@ function drawSoc(s) {
   }), [xs, s.meanSocPermille.map((v) => (v == null ? null : v / 10)), ...homes.map((h) => h.socPermille.map((v) => (v == null ? null : v / 10)))], `${key}|${clock ? 'sim' : 'wall'}`);
 }
 
+/**
+ * [AN-P2P] depth chart of one interval's book: cumulative supply (sells by ascending ask)
+ * and cumulative demand (buys by descending bid) as steps over price, the clearing price
+ * as a vertical line.
+ */
+function drawDepth(d) {
+  const book = d ? d.book : { buys: [], sells: [] };
+  const prices = [...new Set([...book.buys, ...book.sells].map((o) => o.priceMcPerKWh))].sort((a, b) => a - b);
+  const xs = prices.map(centsPerKWh);
+  // S(p) = energy offered at ask ≤ p; D(p) = energy bid at bid ≥ p
+  const supply = prices.map((p) => kWh(book.sells.filter((o) => o.priceMcPerKWh <= p).reduce((n, o) => n + o.energyWh, 0)));
+  const demand = prices.map((p) => kWh(book.buys.filter((o) => o.priceMcPerKWh >= p).reduce((n, o) => n + o.energyWh, 0)));
+  const mcp = d?.market.clearingPriceMcPerKWh ?? null;
+  $('p2p-meta').textContent = d
+    ? `interval ${d.market.interval}${d.market.start ? ` · ${clock ? hourLabel(secs(d.market.start)) : timeOf(d.market.start)}` : ''} · ${book.buys.length} buys · ${book.sells.length} sells · clearing ${mcp == null ? 'none' : `${fmt(nf2, centsPerKWh(mcp))} ¢/kWh`} · ${fmt(nf2, kWh(d.market.p2pVolumeWh))} kWh`
+    : 'no P2P market cleared yet';
+  $('p2p').dataset.interval = d ? String(d.market.interval) : '';
+  const markMcp = (u) => {
+    if (mcp == null) return;
+    const x = u.valToPos(centsPerKWh(mcp), 'x', true);
+    const { ctx, bbox } = u;
+    ctx.save();
+    ctx.strokeStyle = '#d97706';
+    ctx.lineWidth = 2 * devicePixelRatio;
+    ctx.setLineDash([6 * devicePixelRatio, 4 * devicePixelRatio]);
+    ctx.beginPath();
+    ctx.moveTo(x, bbox.top);
+    ctx.lineTo(x, bbox.top + bbox.height);
+    ctx.stroke();
+    ctx.restore();
+  };
+  draw('depth', $('chart-depth'), () => ({
+    scales: { x: { time: false }, y: { range: (u, min, max) => [0, Math.max(1, (max ?? 1) * 1.15)] } },
+    axes: [{ ...AXIS, label: 'price (¢/kWh)', labelSize: 18 }, { ...AXIS, label: 'cumulative kWh', labelSize: 18, size: 52 }],
+    series: [
+      {},
+      { label: 'supply (asks ≤ p)', stroke: '#059669', width: 2, paths: uPlot.paths.stepped({ align: 1 }), points: { show: true, size: 5 }, value: value(2) },
+      { label: 'demand (bids ≥ p)', stroke: '#2563eb', width: 2, paths: uPlot.paths.stepped({ align: -1 }), points: { show: true, size: 5 }, value: value(2) },
+    ],
+    hooks: { draw: [(u) => markMcp(u)] },
+  }), [xs, supply, demand], `depth|${d ? d.market.interval : ''}|${mcp}`);
+}
+
+function drawMarketIntervals(l) {
+  const rows = l.items.slice(0, 12);
+  $('p2p-intervals').tBodies[0].replaceChildren(...rows.map((r) => el('tr', {},
+    el('td', {}, r.start ? (clock ? `${hourLabel(secs(r.start))}–${hourLabel(secs(r.end))}` : `${timeOf(r.start)}–${timeOf(r.end)}`) : `#${r.interval}`),
+    el('td', {}, el('span', { class: `badge ${r.status}` }, r.status)),
+    el('td', { class: 'num' }, fmt(nf2, centsPerKWh(r.clearingPriceMcPerKWh))),
+    el('td', { class: 'num' }, fmt(nf2, kWh(r.p2pVolumeWh))),
+    el('td', { class: 'num' }, nf0.format(r.fills)),
+    el('td', { class: 'num' }, fmt(nf2, kWh(r.auctionAwardedWh))))));
+  if (!rows.length) $('p2p-intervals').tBodies[0].replaceChildren(el('tr', {}, el('td', { colspan: '6', class: 'none' }, 'No P2P market cleared yet')));
+  $('p2p-intervals').dataset.items = String(l.items.length);
+  const t = l.totals;
+  $('p2p-list-meta').textContent = t.intervals
+    ? `${t.intervals} intervals · P2P ${fmt(nf1, kWh(t.p2pVolumeWh))} kWh vs auctions ${fmt(nf1, kWh(t.auctionAwardedWh))} kWh`
+    : '';
+}
+
 // ── lists and tables ───────────────────────────────────────────────────────────
 function barRow(label, fraction, right, colour, title) {
   const bar = el('span', { class: 'bar' }, el('span', { class: 'fill', style: { width: `${Math.max(0, Math.min(1, fraction)) * 100}%`, background: colour } }));
@@ -279,11 +339,15 @@ async function refresh() {
   }
   refreshing = true;
   try {
-    const [s, n, p, e, soc, r, prod, w, a, hist] = await Promise.all([
+    const [s, n, p, e, soc, r, prod, w, a, hist, mk] = await Promise.all([
       getJson('/api/summary'), getJson('/api/net-load'), getJson('/api/prices?limit=96'), getJson('/api/efficiency?limit=96'),
       getJson('/api/soc?limit=96&homes=10'), getJson('/api/ranking?top=10'), getJson('/api/producers'),
       getJson('/api/wallets?limit=15'), getJson('/api/auctions?limit=12'), getJson('/api/ranking/history?limit=96&top=1'),
+      getJson('/api/market?limit=24'),
     ]);
+    // [AN-P2P] the book of the latest cleared interval
+    const latest = mk.items[0];
+    const depth = latest ? await getJson(`/api/market/${latest.interval}`) : null;
     clock = n.clock ?? null;
     drawSummary(s);
     drawNetLoad(n);
@@ -295,6 +359,8 @@ async function refresh() {
     drawProducers(prod);
     drawWallets(w);
     drawAuctions(a);
+    drawDepth(depth);
+    drawMarketIntervals(mk);
     dash.refreshes++;
     dash.ready = true;
     document.body.dataset.version = String(s.version);

@@ -5,7 +5,7 @@
  *
  * A "slot" here is a metering/delivery interval, identified by its start.
  */
-import type { AwardFact, RankingEntry } from '../facts.js';
+import type { AwardFact, MarketOrderFact, RankingEntry } from '../facts.js';
 
 export interface BlockRecord {
   height: number;
@@ -110,6 +110,58 @@ export interface ScheduleRecord {
   stepMs?: number;
 }
 
+/** [AN-P2P] the P2P market of one delivery interval. */
+export interface MarketRecord {
+  interval: number;
+  /** null until its clearing is seen (a settlement may arrive first) */
+  intervalStart: number | null;
+  intervalEnd: number | null;
+  /** 'cleared' once its clearing is seen; 'settled' when every fill has a settlement (or there are none) */
+  status: 'unknown' | 'cleared' | 'settled';
+  clearingPriceMcPerKWh: number | null;
+  priceRange: { lowMcPerKWh: number; highMcPerKWh: number } | null;
+  volumeWh: number;
+  fills: MarketOrderFact[];
+  /** revealed orders standing in the interval, at their own prices */
+  book: MarketOrderFact[];
+  excludedCount: number;
+  clearedHeight: number | null;
+  clearedAt: number | null;
+  /** sums over the market-settlement records of the interval (kept by the reducer) */
+  settledFills: number;
+  deliveredWh: number;
+  paymentMc: number;
+  penaltyMc: number;
+}
+
+/** [AN-P2P] the settlement of one P2P fill. */
+export interface MarketSettlementRecord {
+  interval: number;
+  orderId: string;
+  address: string;
+  side: 'buy' | 'sell';
+  filledWh: number;
+  deliveredWh: number;
+  paymentMc: number;
+  penaltyMc: number;
+  uncollectedMc: number;
+  height: number | null;
+}
+
+/** [AN-P2P] P2P activity of one address, over the cleared intervals. */
+export interface TraderAgg {
+  address: string;
+  /** fills received, and the energy they bought / sold */
+  fills: number;
+  boughtWh: number;
+  soldWh: number;
+  /** orders of the address in the books (an order standing in n intervals counts n times), and their revealed energy */
+  buyOrders: number;
+  sellOrders: number;
+  revealedBuyWh: number;
+  revealedSellWh: number;
+}
+
 /** Sums over the readings and auctions of one slot. */
 export interface SlotAgg {
   start: number;
@@ -182,15 +234,19 @@ export interface RecordTypes {
   wallet: WalletRecord;
   ranking: RankingRecord;
   schedule: ScheduleRecord;
+  market: MarketRecord;
+  marketSettlement: MarketSettlementRecord;
   slot: SlotAgg;
   home: HomeAgg;
   producer: ProducerAgg;
   account: AccountAgg;
+  trader: TraderAgg;
 }
 
 export type RecordKind = keyof RecordTypes;
 export const RECORD_KINDS: readonly RecordKind[] = [
-  'block', 'reading', 'auction', 'bid', 'settlement', 'wallet', 'ranking', 'schedule', 'slot', 'home', 'producer', 'account',
+  'block', 'reading', 'auction', 'bid', 'settlement', 'wallet', 'ranking', 'schedule', 'market', 'marketSettlement', 'slot', 'home', 'producer', 'account',
+  'trader',
 ];
 
 /** A change to one record: value null deletes it. */
@@ -216,4 +272,7 @@ export const ids = {
   home: (address: string): string => address,
   producer: (address: string): string => address,
   account: (address: string): string => address,
+  market: (interval: number): string => pad(interval),
+  marketSettlement: (interval: number, address: string, orderId: string): string => `${pad(interval)}|${address}|${orderId}`,
+  trader: (address: string): string => address,
 };

@@ -14,11 +14,11 @@ import { paymentMillicents } from '../../wire/quantities.js';
 import type { Fact } from '../facts.js';
 import {
   ids,
-  type AccountAgg, type AuctionRecord, type AuctionStatus, type BidRecord, type BlockRecord, type Change, type HomeAgg,
+  type AccountAgg, type AuctionRecord, type MarketRecord, type MarketSettlementRecord, type TraderAgg, type AuctionStatus, type BidRecord, type BlockRecord, type Change, type HomeAgg,
   type ProducerAgg, type ReadingRecord, type RecordKind, type RecordTypes, type RecordView, type ScheduleRecord, type SettlementRecord, type SlotAgg,
 } from './records.js';
 
-type AggKind = 'slot' | 'home' | 'producer' | 'account';
+type AggKind = 'slot' | 'home' | 'producer' | 'account' | 'trader';
 type EntityKind = Exclude<RecordKind, AggKind>;
 
 /** One record's share of one aggregate. */
@@ -189,6 +189,45 @@ function entityChanges(get: Getter, f: Fact): EntityChange[] {
       };
       return [{ kind: 'ranking', id, old: get('ranking', id), next }];
     }
+    case 'market-clearing': {
+      const id = ids.market(f.interval);
+      const old = get('market', id);
+      const base = old ?? emptyMarket(f.interval);
+      const order = (o: { orderId: string; address: string; side: 'buy' | 'sell'; energyWh: number; priceMcPerKWh: number }) => ({
+        orderId: o.orderId, address: o.address, side: o.side, energyWh: o.energyWh, priceMcPerKWh: o.priceMcPerKWh,
+      });
+      const next = withMarketStatus({
+        ...base,
+        intervalStart: f.intervalStart, intervalEnd: f.intervalEnd,
+        clearingPriceMcPerKWh: f.clearingPriceMcPerKWh ?? null,
+        priceRange: f.priceRange !== undefined ? { lowMcPerKWh: f.priceRange.lowMcPerKWh, highMcPerKWh: f.priceRange.highMcPerKWh } : null,
+        volumeWh: f.volumeWh,
+        fills: f.fills.map(order),
+        // a clearing seen again without its book (e.g. from another source) keeps the book
+        book: f.book !== undefined ? f.book.map(order) : base.book,
+        excludedCount: f.excludedCount ?? 0,
+        clearedHeight: f.height ?? base.clearedHeight,
+        clearedAt: base.clearedAt === null ? f.time : Math.min(base.clearedAt, f.time),
+      });
+      return [{ kind: 'market', id, old, next }];
+    }
+    case 'market-settlement': {
+      const id = ids.marketSettlement(f.interval, f.address, f.orderId);
+      const old = get('marketSettlement', id);
+      const next: MarketSettlementRecord = {
+        interval: f.interval, orderId: f.orderId, address: f.address, side: f.side, filledWh: f.filledWh, deliveredWh: f.deliveredWh,
+        paymentMc: f.paymentMc, penaltyMc: f.penaltyMc, uncollectedMc: f.uncollectedMc ?? 0, height: f.height ?? old?.height ?? null,
+      };
+      // the market keeps the sums of its settlements: subtract the old one's share, add the new one's
+      const mid = ids.market(f.interval);
+      const oldMarket = get('market', mid);
+      const m = { ...(oldMarket ?? emptyMarket(f.interval)) };
+      m.settledFills += 1 - (old ? 1 : 0);
+      m.deliveredWh += next.deliveredWh - (old?.deliveredWh ?? 0);
+      m.paymentMc += next.paymentMc - (old?.paymentMc ?? 0);
+      m.penaltyMc += next.penaltyMc - (old?.penaltyMc ?? 0);
+      return [{ kind: 'marketSettlement', id, old, next }, { kind: 'market', id: mid, old: oldMarket, next: withMarketStatus(m) }];
+    }
     case 'schedule': {
       const id = ids.schedule(f.day);
       const old = get('schedule', id);
@@ -202,6 +241,18 @@ function entityChanges(get: Getter, f: Fact): EntityChange[] {
       return [{ kind: 'schedule', id, old, next }];
     }
   }
+}
+
+export function emptyMarket(interval: number): MarketRecord {
+  return {
+    interval, intervalStart: null, intervalEnd: null, status: 'unknown', clearingPriceMcPerKWh: null, priceRange: null, volumeWh: 0,
+    fills: [], book: [], excludedCount: 0, clearedHeight: null, clearedAt: null, settledFills: 0, deliveredWh: 0, paymentMc: 0, penaltyMc: 0,
+  };
+}
+
+function withMarketStatus(m: MarketRecord): MarketRecord {
+  const status = m.clearedAt === null ? 'unknown' : m.settledFills >= m.fills.length ? 'settled' : 'cleared';
+  return { ...m, status };
 }
 
 function newer(a: ScheduleRecord, b: ScheduleRecord): boolean {
@@ -318,6 +369,19 @@ function contributions(kind: EntityKind, record: RecordTypes[EntityKind] | undef
         delta: scaled({ blocks: 1, txs: b.txCount, rewardMc: b.rewardMc }, sign),
       }];
     }
+    case 'market': {
+      // [AN-P2P] per address: its fills and the orders it had in the book
+      const m = record as MarketRecord;
+      const per = new Map<string, Record<string, number>>();
+      const add = (address: string, d: Record<string, number>) => {
+        const cur = per.get(address) ?? {};
+        for (const [k, v] of Object.entries(d)) cur[k] = (cur[k] ?? 0) + v;
+        per.set(address, cur);
+      };
+      for (const f of m.fills) add(f.address, { fills: 1, [f.side === 'buy' ? 'boughtWh' : 'soldWh']: f.energyWh });
+      for (const o of m.book) add(o.address, o.side === 'buy' ? { buyOrders: 1, revealedBuyWh: o.energyWh } : { sellOrders: 1, revealedSellWh: o.energyWh });
+      return [...per].map(([address, d]) => ({ kind: 'trader' as const, id: ids.trader(address), init: () => emptyTrader(address), delta: scaled(d, sign) }));
+    }
     case 'settlement': {
       const s = record as SettlementRecord;
       return [{
@@ -344,6 +408,10 @@ function isEmptyAggregate(kind: AggKind, agg: RecordTypes[AggKind]): boolean {
       const a = agg as AccountAgg;
       return a.awards === 0 && a.settlements === 0;
     }
+    case 'trader': {
+      const t = agg as TraderAgg;
+      return t.fills === 0 && t.buyOrders === 0 && t.sellOrders === 0;
+    }
   }
 }
 
@@ -364,4 +432,8 @@ export function emptyProducer(address: string): ProducerAgg {
 
 export function emptyAccount(address: string): AccountAgg {
   return { address, awards: 0, awardedWh: 0, awardValueMc: 0, settlements: 0, deliveredWh: 0, paymentMc: 0, penaltyMc: 0 };
+}
+
+export function emptyTrader(address: string): TraderAgg {
+  return { address, fills: 0, boughtWh: 0, soldWh: 0, buyOrders: 0, sellOrders: 0, revealedBuyWh: 0, revealedSellWh: 0 };
 }

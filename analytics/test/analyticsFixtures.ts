@@ -202,3 +202,35 @@ export function simulatedFeed(o: { homes?: number; slots?: number; startSlot?: n
   }
   return out;
 }
+
+const order = (orderId: string, address: string, side: 'buy' | 'sell', energyWh: number, priceMcPerKWh: number) => ({ orderId, address, side, energyWh, priceMcPerKWh });
+
+/** Interval numbers of the hand-built P2P market (delivering in slots S1 and S2). */
+export const M1 = 1000;
+export const M2 = 1001;
+
+/**
+ * [AN-P2P] The hand-built P2P market, on top of handBuiltFacts (worked out in
+ * analytics/test/marketApi.test.ts). Interval M1 (slot S1) is Christidis's example: buys A
+ * 1 kWh at 11 ¢ and B 2 kWh at 7 ¢, sells C 1 kWh at 5 ¢ and P1 1 kWh at 6 ¢ → 2 kWh on
+ * [6, 7] ¢, MCP 6.5 ¢. Interval M2 (slot S2): A buys 0.5 kWh at 4 ¢, C 0.3 kWh at 3 ¢, P1
+ * sells 0.5 kWh at 9 ¢ → nothing trades. A and B settle their fills of M1.
+ */
+export function handBuiltMarketFacts(): Fact[] {
+  return [
+    {
+      kind: 'market-clearing', interval: M1, intervalStart: S1, intervalEnd: S2, clearingPriceMcPerKWh: 6500,
+      priceRange: { lowMcPerKWh: 6000, highMcPerKWh: 7000 }, volumeWh: 2000,
+      fills: [order('s1', C, 'sell', 1000, 6500), order('s2', P1, 'sell', 1000, 6500), order('b1', A, 'buy', 1000, 6500), order('b2', B, 'buy', 1000, 6500)],
+      book: [order('b1', A, 'buy', 1000, 11_000), order('b2', B, 'buy', 2000, 7000), order('s1', C, 'sell', 1000, 5000), order('s2', P1, 'sell', 1000, 6000)],
+      excludedCount: 0, height: 3, time: t('09:55'),
+    },
+    {
+      kind: 'market-clearing', interval: M2, intervalStart: S2, intervalEnd: S3, volumeWh: 0, fills: [],
+      book: [order('b3', A, 'buy', 500, 4000), order('b4', C, 'buy', 300, 3000), order('s2', P1, 'sell', 500, 9000)],
+      excludedCount: 3, height: 4, time: t('10:10'),
+    },
+    { kind: 'market-settlement', interval: M1, orderId: 'b1', address: A, side: 'buy', filledWh: 1000, deliveredWh: 1000, paymentMc: 6500, penaltyMc: 0, uncollectedMc: 0, height: 5 },
+    { kind: 'market-settlement', interval: M1, orderId: 'b2', address: B, side: 'buy', filledWh: 1000, deliveredWh: 600, paymentMc: 3900, penaltyMc: 12_000, uncollectedMc: 0, height: 5 },
+  ];
+}

@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { simulatedFeed, startAnalytics } from './analyticsFixtures.js';
+import { handBuiltMarketFacts, M1, simulatedFeed, startAnalytics } from './analyticsFixtures.js';
 import { requireComponent, skipWithout } from '../../testkit/osComponents.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
@@ -48,6 +48,7 @@ describe('dashboard (browser)', () => {
     try {
       // the first part of the day is there before the page opens
       for (const facts of feed.slice(0, 36)) await an.ingest(facts);
+      await an.ingest(handBuiltMarketFacts());
 
       const page = context.pages()[0] ?? (await context.newPage());
       page.on('console', (m) => {
@@ -70,6 +71,10 @@ describe('dashboard (browser)', () => {
       assert.ok(await page.locator('#producers li').count() >= 1);
       assert.ok(await page.locator('#wallets tbody tr').count() >= 6);
       assert.equal(await page.locator('#auctions tbody tr').count(), 12);
+      // [AN-P2P] the depth chart shows the latest cleared interval's book (nothing traded in it: no clearing price)
+      assert.ok(points.depth!.every((n) => n > 0), `both depth series have data: ${JSON.stringify(points.depth)}`);
+      assert.equal(await page.locator('#p2p').getAttribute('data-interval'), String(M1 + 1));
+      assert.equal(await page.locator('#p2p-intervals tbody tr').count(), 2);
       await page.waitForFunction(() => (globalThis as unknown as ProbeWindow).document.getElementById('live')?.dataset.state === 'live', undefined, { timeout: 5_000 });
 
       // the rest of the day arrives while the page is open

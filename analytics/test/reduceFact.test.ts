@@ -6,7 +6,7 @@ import type { Fact } from '../facts.js';
 import { checkFact } from '../facts.js';
 import { reduceFact } from '../stats/reduceFact.js';
 import { ids, type RecordKind, type RecordTypes, type RecordView } from '../stats/records.js';
-import { A, B, C, P1, P2, S1, S2, handBuiltFacts, hashOf, simulatedFeed } from './analyticsFixtures.js';
+import { A, B, C, M1, M2, P1, P2, S1, S2, handBuiltFacts, handBuiltMarketFacts, hashOf, simulatedFeed } from './analyticsFixtures.js';
 
 /** Applies facts one by one to a Map, as the store does; returns the records sorted by key. */
 function run(facts: readonly Fact[]): Map<string, unknown> {
@@ -103,14 +103,51 @@ describe('reduceFact', () => {
   });
 
   it('every fixture fact passes its schema', () => {
-    for (const f of [...handBuiltFacts(), ...simulatedFeed({ slots: 8 }).flat()]) checkFact(f);
+    for (const f of [...handBuiltFacts(), ...handBuiltMarketFacts(), ...simulatedFeed({ slots: 8 }).flat()]) checkFact(f);
+  });
+
+  it('[AN-P2P] a P2P clearing keeps its book and fills; settlements move the market to settled and per-address sums follow', () => {
+    const [clear1, clear2, settleA, settleB] = handBuiltMarketFacts() as [Fact, Fact, Fact, Fact];
+    let m = run([clear1, clear2]);
+    const m1 = rec(m, 'market', ids.market(M1))!;
+    assert.equal(m1.status, 'cleared');
+    assert.deepEqual([m1.clearingPriceMcPerKWh, m1.priceRange, m1.volumeWh, m1.fills.length, m1.book.length], [6500, { lowMcPerKWh: 6000, highMcPerKWh: 7000 }, 2000, 4, 4]);
+    // nothing traded in M2: no fills, so nothing to settle
+    assert.equal(rec(m, 'market', ids.market(M2))?.status, 'settled');
+    // C sold 1 kWh in M1, and had a 1 kWh sell and a 0.3 kWh buy in the books
+    assert.deepEqual(rec(m, 'trader', ids.trader(C)), { address: C, fills: 1, boughtWh: 0, soldWh: 1000, buyOrders: 1, sellOrders: 1, revealedBuyWh: 300, revealedSellWh: 1000 });
+    // P1's order stood in both intervals
+    assert.deepEqual([rec(m, 'trader', ids.trader(P1))?.sellOrders, rec(m, 'trader', ids.trader(P1))?.revealedSellWh], [2, 1500]);
+
+    m = run([clear1, clear2, settleA]);
+    assert.deepEqual([rec(m, 'market', ids.market(M1))?.status, rec(m, 'market', ids.market(M1))?.settledFills], ['cleared', 1]);
+    m = run([settleB, clear1, settleA, clear2, settleB]);
+    const done = rec(m, 'market', ids.market(M1))!;
+    // 2 of 4 fills settled: the sells (C, P1) are not in the fixture
+    assert.deepEqual([done.status, done.settledFills, done.deliveredWh, done.paymentMc, done.penaltyMc], ['cleared', 2, 1600, 10_400, 12_000]);
+    assert.equal(rec(m, 'marketSettlement', ids.marketSettlement(M1, B, 'b2'))?.deliveredWh, 600);
+  });
+
+  it('[AN-P2P] a settlement before its clearing leaves the market unknown; a clearing seen again without a book keeps the book', () => {
+    const [clear1, , settleA] = handBuiltMarketFacts() as [Fact, Fact, Fact];
+    assert.equal(rec(run([settleA]), 'market', ids.market(M1))?.status, 'unknown');
+    const { book: _, ...noBook } = clear1 as Extract<Fact, { kind: 'market-clearing' }>;
+    const m = run([clear1, noBook]);
+    assert.equal(rec(m, 'market', ids.market(M1))?.book.length, 4);
+  });
+
+  it('[AN-P2P] market facts are checked: a price range upside down, delivered above filled', () => {
+    const [clear1, , settleA] = handBuiltMarketFacts() as [Fact, Fact, Fact];
+    assert.throws(() => checkFact({ ...clear1, priceRange: { lowMcPerKWh: 8000, highMcPerKWh: 7000 } }), /BAD_FACT/);
+    assert.throws(() => checkFact({ ...settleA, deliveredWh: 1001 }), /BAD_FACT/);
+    assert.throws(() => checkFact({ ...clear1, book: [{ orderId: 'x', address: A, side: 'hold', energyWh: 1, priceMcPerKWh: 1 }] }), /BAD_FACT/);
   });
 });
 
 describe('reduceFact properties', () => {
   // facts with one value per key (the hand-built blocks, with their reorg, share heights with
   // the simulated ones and are left out): the final records depend on neither order nor repeats
-  const facts = [...handBuiltFacts().filter((f) => f.kind !== 'block'), ...simulatedFeed({ homes: 3, slots: 6, seed: 3 }).flat()];
+  const facts = [...handBuiltFacts().filter((f) => f.kind !== 'block'), ...handBuiltMarketFacts(), ...simulatedFeed({ homes: 3, slots: 6, seed: 3 }).flat()];
   const expected = run(facts);
   /** keys whose records differ (short failure messages) */
   const differing = (m: Map<string, unknown>): string[] =>
