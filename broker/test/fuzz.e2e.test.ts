@@ -29,7 +29,7 @@ function generate(m: TestMeter, other: TestMeter): Case[] {
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const topics = [
     'tmi/v1/auctions/F1/bids', 'tmi/v1/readings', `tmi/v1/meters/${m.meterId}/state`, 'tmi/v1/chain/txs',
-    'tmi/v1/chain/blocks', 'tmi/v1/chain/sync/request', `tmi/v1/chain/sync/response/${m.meterId}`,
+    'tmi/v1/chain/blocks', 'tmi/v1/chain/sync/request', `tmi/v1/chain/sync/response/${m.meterId}`, 'tmi/v1/market/orders',
   ];
   const jsonValues = fc.sample(fc.jsonValue({ maxDepth: 4 }), { seed: SEED, numRuns: 3000 });
   const objects = fc.sample(
@@ -85,8 +85,17 @@ function generate(m: TestMeter, other: TestMeter): Case[] {
       }
     } else if (kind === 8) {
       // semantically wrong but well signed: stale, foreign, wrong auction, wrong topic, oversized
-      const which = int(5);
-      if (which === 0) {
+      const which = int(6);
+      if (which === 5) {
+        // a P2P order out of its schema's bounds: no interval, 97 intervals, a negative commitment
+        const bad = [{ intervals: 0 }, { intervals: 97 }, { commitment: 'zz' }, { side: 'both' }][int(4)]!;
+        const order = {
+          orderId: `o-${int(1000)}`, address: m.pseudonym.address, feeder: 'F1', side: 'sell', intervals: 1, commitment: '00'.repeat(32),
+          delivery: { start: '2026-11-21T10:30:00.000Z', end: '2026-11-21T10:45:00.000Z' }, ...bad,
+        };
+        const env = signEnvelope(m.pseudonym, 'market-order', order as never);
+        cases.push({ topic: 'tmi/v1/market/orders', payload: Buffer.from(JSON.stringify(env)) });
+      } else if (which === 0) {
         cases.push({ topic: 'tmi/v1/auctions/F1/bids', payload: signedBid(m.pseudonym, 'F1', { date: new Date(Date.now() - 3_600_000) }) });
       } else if (which === 1) {
         cases.push({ topic: 'tmi/v1/auctions/F1/bids', payload: signedBid(other.pseudonym, 'F1') });
