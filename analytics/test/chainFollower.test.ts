@@ -178,3 +178,47 @@ describe('message mapper', () => {
     assert.deepEqual(m.stats.badTxs, { BAD_SIGNATURE: 1 });
   });
 });
+
+describe('chainStateFacts on a real P2P chain [MKT]', () => {
+  it('a clearing becomes one market-clearing fact with the revealed book; each settlement one market-settlement fact', async () => {
+    const { chainStateFacts } = await import('../adapters/chainStateFacts.js');
+    const f = new ChainFixture();
+    const [a, b, c] = [f.key('an-a'), f.key('an-b'), f.key('an-c')];
+    f.produce([f.certTx(a), f.certTx(b), f.certTx(c)]);
+    const oa = f.marketOrder(a, 'o-a', { side: 'buy', energyWh: 1000, priceMc: 11_000, firstEpoch: 2 });
+    const ob = f.marketOrder(b, 'o-b', { side: 'buy', energyWh: 2000, priceMc: 7_000, firstEpoch: 2 });
+    const oc = f.marketOrder(c, 'o-c', { side: 'sell', energyWh: 1500, priceMc: 5_000, firstEpoch: 2 });
+    const t = f.state.meta.tipSlot + 1;
+    f.produce([oa.tx(f.at(t)), ob.tx(f.at(t)), oc.tx(f.at(t))], t);
+    const close = 2 * 3600 - 1440;
+    f.produce([oa.reveal(f.at(close)), ob.reveal(f.at(close)), oc.reveal(f.at(close))], close);
+    f.produce([], 2 * 3600 - 1200);
+    const after = 3 * 3600 + 1;
+    f.produce([f.readingTx(a, 2, { c: 1000 }, 1, f.at(after)), f.readingTx(b, 2, { c: 200 }, 1, f.at(after)), f.readingTx(c, 2, { p: 1500 }, 1, f.at(after))], after);
+    const facts: Fact[] = [];
+    let prev = new ChainFixture().state;
+    for (const built of f.blocks) {
+      facts.push(...chainStateFacts(prev, built));
+      prev = built.state;
+    }
+    const clearings = facts.filter((x) => x.kind === 'market-clearing') as Extract<Fact, { kind: 'market-clearing' }>[];
+    assert.equal(clearings.length, 1);
+    const m = f.state.sections.markets.get('2')!;
+    assert.equal(clearings[0]!.interval, 2);
+    assert.equal(clearings[0]!.volumeWh, m.volumeWh);
+    assert.equal(clearings[0]!.clearingPriceMcPerKWh, m.clearingPriceMcPerKWh);
+    assert.deepEqual(clearings[0]!.fills.map((x) => [x.address, x.energyWh]), m.fills!.map((x) => [x.address, x.energyWh]));
+    assert.deepEqual(
+      clearings[0]!.book.map((o) => [o.address, o.side, o.energyWh, o.priceMcPerKWh]).sort(),
+      [[a.address, 'buy', 1000, 11_000], [b.address, 'buy', 2000, 7_000], [c.address, 'sell', 1500, 5_000]].sort(),
+      'the book: every revealed order that stood in the interval',
+    );
+    const settlements = facts.filter((x) => x.kind === 'market-settlement') as Extract<Fact, { kind: 'market-settlement' }>[];
+    assert.equal(settlements.length, m.fills!.length);
+    for (const s of settlements) {
+      const fill = f.state.sections.markets.get('2')!.fills!.find((x) => x.address === s.address)!;
+      assert.equal(s.deliveredWh, fill.settlement!.deliveredWh, `${s.address} delivered`);
+      assert.equal(s.paymentMc, fill.settlement!.paymentMc, `${s.address} paid`);
+    }
+  });
+});
