@@ -209,7 +209,7 @@ describe('chainStateFacts on a real P2P chain [MKT]', () => {
     assert.equal(clearings[0]!.clearingPriceMcPerKWh, m.clearingPriceMcPerKWh);
     assert.deepEqual(clearings[0]!.fills.map((x) => [x.address, x.energyWh]), m.fills!.map((x) => [x.address, x.energyWh]));
     assert.deepEqual(
-      clearings[0]!.book.map((o) => [o.address, o.side, o.energyWh, o.priceMcPerKWh]).sort(),
+      (clearings[0]!.book ?? []).map((o) => [o.address, o.side, o.energyWh, o.priceMcPerKWh]).sort(),
       [[a.address, 'buy', 1000, 11_000], [b.address, 'buy', 2000, 7_000], [c.address, 'sell', 1500, 5_000]].sort(),
       'the book: every revealed order that stood in the interval',
     );
