@@ -16,4 +16,8 @@ export { createTcrParams, type TcrParams, type TcrParamsInput } from './tcrParam
 export {
   decide, deliverySeconds, type Decision, type DecisionTrace, type HomeForecast, type NoBidReason, type TcrBid,
 } from './decide.js';
+export {
+  decideMarketOrder, fillBatteryWh, projectSoc, createMarketOrderParams, DEFAULT_MARKET_ORDER_PARAMS,
+  type MarketOrderParams, type MarketOrderInput, type MarketOrder, type MarketOrderDecision, type MarketOrderTrace, type NoOrderReason, type SocStep,
+} from './decideMarketOrder.js';
 export { curvesSvg, type CurvesSvgOptions } from './curvesSvg.js';

@@ -12,6 +12,7 @@ export type TcrErrorCode =
   | 'BAD_REQUEST'
   | 'BOTH_DIRECTIONS'
   | 'BAD_INTERVAL'
-  | 'BAD_FORECAST';
+  | 'BAD_FORECAST'
+  | 'BAD_MARKET_PARAM';
 
 export class TcrError extends CodedError<TcrErrorCode> {}
