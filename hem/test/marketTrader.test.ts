@@ -61,6 +61,25 @@ function record(c: MqttClient, filter: string): { at: number; env: AnyEnvelope }
 
 const timing = marketTiming(MARKET, INTERVAL_MS);
 
+test('[P2P-WHEN] market timing: a `tmi up` genesis by default, the genesis when given; one interval decided per tick', () => {
+  const I = 900_000;
+  const t = marketTiming({ leadMs: 60_000 }, I);
+  assert.deepEqual(t, { intervalMs: I, gateClosureMs: 300_000, revealWindowMs: 60_000, leadMs: 60_000, revealMarginMs: 5000 });
+  // a tick at the start of interval k (or a little after) decides interval k + 1, whose orders close 9 minutes later
+  const k = 1_000 * I;
+  assert.equal(intervalToDecide(t, k), k + I);
+  assert.equal(intervalToDecide(t, k + 30_000), k + I);
+  assert.equal(orderCloseMs(t, k + I) - k, 540_000);
+  assert.equal(gateMs(t, k + I), k + I - 300_000);
+  // consecutive ticks decide consecutive intervals
+  assert.equal(intervalToDecide(t, k + I), k + 2 * I);
+  // a genesis' own fields win over the defaults, the config's over both
+  assert.equal(marketTiming({ leadMs: 1 }, I, { gateClosureMs: 100_000, revealWindowMs: 30_000 }).revealMarginMs, 5000);
+  assert.equal(marketTiming({ leadMs: 1, gateClosureMs: 7 }, I, { gateClosureMs: 100_000, revealWindowMs: 30_000 }).gateClosureMs, 7);
+  // short simulated intervals keep the proportions (6 s: gate 2 s, reveals 1.5 s, margin 375 ms)
+  assert.deepEqual(marketTiming({ leadMs: 1500 }, 6000), { intervalMs: 6000, gateClosureMs: 2000, revealWindowMs: 1500, leadMs: 1500, revealMarginMs: 375 });
+});
+
 test('[P2P] HEMs post sealed orders, reveal in the window, apply a fill signed by the aggregator and ignore one signed by another key', { timeout: 60_000 }, async () => {
   const b = await startPlainBroker();
   const agg = generateKeyPair();
