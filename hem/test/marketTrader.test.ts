@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
 import { generateKeyPair, type KeyPair } from '../../wire/keys.js';
 import { createCodec, signAndEncode } from '../../wire/codec.js';
-import type { AnyEnvelope, MarketOrder, MarketResult, MarketReveal, MeterReading } from '../../schemas/types.js';
+import type { AnyEnvelope, AuctionOpen, MarketOrder, MarketResult, MarketReveal, MeterReading } from '../../schemas/types.js';
 import { orderCommitment } from '../../poe-chain/core/market/orderCommitment.js';
 import { decideMarketOrder, DEFAULT_MARKET_ORDER_PARAMS } from '../../tcr/decideMarketOrder.js';
 import { createTcrParams } from '../../tcr/tcrParams.js';
@@ -125,6 +125,20 @@ test('[P2P] HEMs post sealed orders, reveal in the window, apply a fill signed b
       assert.deepEqual(again.order, d.order);
     }
     const sellRv = sr.env.parameters as MarketReveal;
+    // [P2P-AUCTION] an auction for the same interval sees the open order: the sale as more
+    // load, and no charging against it
+    const auction = (auctionId: string, side: 'buy' | 'sell'): AuctionOpen => ({
+      auctionId, side, energy: { unit: 'Wh', value: 5000 }, limitPrice: { unit: 'cents/kWh', value: side === 'buy' ? 100 : 1 }, delivery: sell.delivery,
+      closesAt: new Date(start - 100).toISOString(), pricing: 'pay-as-bid', sealed: false,
+    });
+    for (const [id, side] of [['A-buy', 'buy'], ['A-sell', 'sell']] as const) watcher.publish(`tmi/v1/auctions/${id}`, signAndEncode(agg, 'auction-open', auction(id, side)), { qos: 1 });
+    const [ab, as] = await waitFor(() => {
+      const f = (id: string) => seller.cap.events('decision').find((e) => e.auctionId === id);
+      return f('A-buy') && f('A-sell') ? [f('A-buy')!, f('A-sell')!] : undefined;
+    }, 2000, 'the seller decides both auctions');
+    assert.deepEqual(ab.p2p, { side: 'sell', energyWh: sellRv.energyWh });
+    assert.equal((ab.forecast as { loadWh: number }).loadWh, 125 + sellRv.energyWh, 'the P2P sale counts as load');
+    assert.deepEqual([as.bid, as.reason], [null, 'BATTERY_FULL'], 'no charging bid against a P2P sale');
     const buyRv = br.env.parameters as MarketReveal;
     assert.equal(buyRv.priceMcPerKWh, 25_000, 'the consumer bids the buy price');
     assert.equal(buyRv.energyWh, 125, 'its deficit: 500 W for 15 min');
