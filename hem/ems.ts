@@ -203,6 +203,7 @@ export function createEms(o: EmsOptions): Ems {
         tcr: o.tcr,
         pump,
         awardWh: (i) => (awardsPowerW(i) * homeSeconds(i.endMs - i.startMs, o.speed)) / 3600,
+        auctionWh: (i) => (awardsPowerW(i) * homeSeconds(i.endMs - i.startMs, o.speed)) / 3600 + pendingBidsWh(i),
         setpointW: (i) => (hasAward(i) || market?.fillPowerW(i) != null ? summedPowerW(i) : null),
         reschedule: (i, label) => o.devices.scheduleSetpoint({ ...i, powerW: summedPowerW(i), auctionId: label }),
         programmeTrades,
@@ -567,6 +568,17 @@ export function createEms(o: EmsOptions): Ems {
       if (rec.award && d && d.startMs === delivery.startMs && d.endMs === delivery.endMs) w += rec.award.powerW;
     }
     return w;
+  }
+
+  /** [P2P-AUCTION] bids for the interval whose result has not come: as if awarded in full, Wh (+ charge) */
+  function pendingBidsWh(delivery: { startMs: number; endMs: number }): number {
+    let wh = 0;
+    for (const rec of answered.values()) {
+      if (!rec.bid || rec.award || results.has(rec.auctionId)) continue;
+      const d = fromWireInterval(rec.delivery);
+      if (d && d.startMs === delivery.startMs && d.endMs === delivery.endMs) wh += (rec.bid.type === 'buy' ? 1 : -1) * rec.bid.energyWh;
+    }
+    return wh;
   }
 
   function hasAward(delivery: { startMs: number; endMs: number }): boolean {

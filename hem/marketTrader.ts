@@ -24,7 +24,8 @@
  * [P2P-AUCTION] While an order of the interval is open, or filled, the EMS's auction decision
  *          for that interval sees it (committed()): a sale as more load, a purchase as more
  *          PV, and no battery flow the other way (the P2P market settles on the net flow, an
- *          award on the battery's own).
+ *          award on the battery's own). The other way round, the order counts the awards and
+ *          the bids still waiting for their result as awarded.
  * Store: `m:<delivery start, 15 digits>` → MarketOrderRecord (orders made; a decision
  * without an order is kept in memory only).
  */
@@ -119,6 +120,8 @@ export interface MarketTraderOptions {
   pump: OutboxPump;
   /** battery energy of the aggregator's awards for an interval, Wh (+ charge) */
   awardWh(i: Interval): number;
+  /** [P2P-AUCTION] the same with the bids still waiting for their result counted as awarded */
+  auctionWh(i: Interval): number;
   /** the set-point of an interval (awards and P2P fills), W, or null when none: self-consumption */
   setpointW(i: Interval): number | null;
   /** apply the interval's set-point again (after a fill) */
@@ -204,7 +207,7 @@ export function createMarketTrader(o: MarketTraderOptions): MarketTrader {
     }
     const forecast = o.devices.forecast(i);
     const { socNow, soc } = projectedState(params, startMs);
-    const awardWh = o.awardWh(i);
+    const awardWh = o.auctionWh(i);
     const d = decideMarketOrder({ state: { soc }, params, hasBattery, intervalS: homeSeconds(t.intervalMs, o.speed), forecast, awardWh, market: o.market });
     const inputs = { socNow, soc, forecast, awardWh, hasBattery, speed: o.speed, trace: d.trace };
     // the decision line lets anyone recompute decideMarketOrder() from the same inputs
