@@ -196,7 +196,7 @@ test('[P2P-SEAL] a HEM restarted between its order and the order close still rev
     await home.hem.stop();
     // down across the order close + margin: only a restart can reveal it now
     await sleep(Math.max(0, orderCloseMs(timing, start) + timing.revealMarginMs + 200 - Date.now()));
-    assert.equal(orders.filter((x) => x.env.operation === 'market-reveal').length, 0, 'not revealed while down');
+    assert.equal(orders.filter((x) => x.env.operation === 'market-reveal' && (x.env.parameters as MarketReveal).orderId === o.orderId).length, 0, 'not revealed while down');
     home = await startHem(b.url, agg, { meterId: 'meter-r', dir, cap, profile });
     const rv = await waitFor(() => orders.find((x) => x.env.operation === 'market-reveal' && (x.env.parameters as MarketReveal).orderId === o.orderId), gateMs(timing, start) - Date.now() + 1000, 'the reveal after the restart');
     assert.ok(rv.at < gateMs(timing, start), `revealed ${gateMs(timing, start) - rv.at} ms before the gate`);
