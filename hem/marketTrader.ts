@@ -219,8 +219,8 @@ export function createMarketTrader(o: MarketTraderOptions): MarketTrader {
     const orderId = `p2p-${startMs}`;
     const { side, energyWh, priceMcPerKWh } = d.order;
     const seal = sealOrder({ orderId, address: p.key.address, side, energyWh, priceMcPerKWh });
-    const params2: MarketOrder = { orderId, address: p.key.address, feeder: cert.feeder, side, delivery: toWireInterval(i), intervals: 1, commitment: seal.commitment };
-    const env = signEnvelope(p.key, 'market-order', params2, { date: new Date(o.now()) });
+    const wire: MarketOrder = { orderId, address: p.key.address, feeder: cert.feeder, side, delivery: toWireInterval(i), intervals: 1, commitment: seal.commitment };
+    const env = signEnvelope(p.key, 'market-order', wire, { date: new Date(o.now()) });
     const close = orderCloseMs(t, startMs);
     const rec: MarketOrderRecord = {
       delivery: toWireInterval(i),

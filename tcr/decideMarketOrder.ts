@@ -105,7 +105,7 @@ export interface MarketOrderInput {
   readonly market: MarketOrderParams;
 }
 
-export interface MarketOrder {
+export interface P2pOrder {
   /** the home's side: sell = it exports, buy = it imports */
   readonly side: 'sell' | 'buy';
   readonly energyWh: number;
@@ -139,7 +139,7 @@ export interface MarketOrderTrace {
 }
 
 export type MarketOrderDecision =
-  | { readonly order: MarketOrder; readonly reason: null; readonly trace: MarketOrderTrace }
+  | { readonly order: P2pOrder; readonly reason: null; readonly trace: MarketOrderTrace }
   | { readonly order: null; readonly reason: NoOrderReason; readonly trace: MarketOrderTrace };
 
 function checkForecast(f: HomeForecast): void {

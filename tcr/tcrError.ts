@@ -8,11 +8,11 @@ import { CodedError } from '../wire/errors.js';
 export type TcrErrorCode =
   | 'BAD_BATTERY_PARAM'
   | 'BAD_CURVE_PARAM'
+  | 'BAD_MARKET_PARAM'
   | 'BAD_STATE'
   | 'BAD_REQUEST'
   | 'BOTH_DIRECTIONS'
   | 'BAD_INTERVAL'
-  | 'BAD_FORECAST'
-  | 'BAD_MARKET_PARAM';
+  | 'BAD_FORECAST';
 
 export class TcrError extends CodedError<TcrErrorCode> {}
