@@ -110,7 +110,8 @@ test('[P2P] HEMs post sealed orders, reveal in the window, apply a fill signed b
     assert.ok(sellEnv.at < orderCloseMs(timing, start) && buyEnv.at < orderCloseMs(timing, start), 'orders before the order close');
     // 2. the reveals: in [order close, gate), opening the commitments to the logged decisions
     const revealOf = (o: MarketOrder) => orders.find((x) => x.env.operation === 'market-reveal' && (x.env.parameters as MarketReveal).orderId === o.orderId && x.env.clientId === o.address);
-    const [sr, br] = await waitFor(() => (revealOf(sell) && revealOf(buy) ? [revealOf(sell)!, revealOf(buy)!] : undefined), INTERVAL_MS, 'both reveals');
+    // (an order made at a HEM's start, mid-interval, may close up to leadMs + I later)
+    const [sr, br] = await waitFor(() => (revealOf(sell) && revealOf(buy) ? [revealOf(sell)!, revealOf(buy)!] as const : undefined), gateMs(timing, start) - Date.now() + 2000, 'both reveals');
     for (const [o, r, h] of [[sell, sr, seller], [buy, br, buyer]] as const) {
       assert.ok(r.at >= orderCloseMs(timing, start) && r.at < gateMs(timing, start), `${o.side}: revealed at ${r.at - start} ms, window [${orderCloseMs(timing, start) - start}, ${gateMs(timing, start) - start})`);
       const rv = r.env.parameters as MarketReveal;
