@@ -2,7 +2,7 @@
  * Edge validation of one PUBLISH (DESIGN §2, §3), as a list of named steps:
  *
  *   [EDGE-1] ACL: the login's role may publish on the topic      NOT_AUTHORIZED_TOPIC
- *   [EDGE-2] retained only on auctions/{id}[/result] and schedule RETAIN_NOT_ALLOWED
+ *   [EDGE-2] retained only on auctions/{id}[/result], schedule and market/results/{n}   RETAIN_NOT_ALLOWED
  *   [EDGE-3] a route: the topic carries some operation           TOPIC_MISMATCH
  *   [EDGE-4] size (broker max, then the operation's own limit)   MESSAGE_TOO_LARGE
  *   [EDGE-5] JSON                                                MALFORMED_JSON

@@ -111,14 +111,15 @@ export function canSubscribe(role: Role, meterId: string, filter: string): boole
 
 /**
  * Retained messages only where DESIGN §3 says — auctions/{id} and auctions/{id}/result —
- * and the aggregator's current day-ahead schedule (tmi/v1/schedule), so a client that
- * joins late sees it.
+ * the aggregator's current day-ahead schedule (tmi/v1/schedule), and [MKT] each P2P
+ * clearing (tmi/v1/market/results/{interval}), so a client that joins late sees them.
  */
 export function canRetain(role: Role, topic: string): boolean {
   if (role === 'admin') return true;
   if (role !== 'aggregator') return false;
   if (topic === 'tmi/v1/schedule') return true;
   const l = topic.split('/');
-  return l[0] === 'tmi' && l[1] === 'v1' && l[2] === 'auctions' && l[3] !== undefined && l[3] !== '' &&
-    (l.length === 4 || (l.length === 5 && l[4] === 'result'));
+  if (l[0] !== 'tmi' || l[1] !== 'v1') return false;
+  if (l[2] === 'market') return l.length === 5 && l[3] === 'results' && /^[0-9]{1,12}$/.test(l[4] ?? '');
+  return l[2] === 'auctions' && l[3] !== undefined && l[3] !== '' && (l.length === 4 || (l.length === 5 && l[4] === 'result'));
 }

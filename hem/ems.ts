@@ -9,13 +9,15 @@
  *                        state          meters/{id}/state   meter key  QoS 0, live only
  *   each auction-open    bid-offer      auctions/{id}/bids  pseudonym  QoS 1, via outbox, ≤ 1 s
  *   each new pseudonym   tx{certificate} chain/txs          pseudonym  QoS 1, via outbox
+ *   each interval        market-order   market/orders       pseudonym  QoS 1, via outbox (marketTrader.ts)
+ *   at order close       market-reveal  market/orders       pseudonym  QoS 1, via outbox
  */
 import type { Logger } from 'pino';
 import { createCodec, signEnvelope, encode } from '../wire/codec.js';
 import { isWireError } from '../wire/errors.js';
 import type { KeyPair } from '../wire/keys.js';
 import { paymentMillicents } from '../wire/quantities.js';
-import type { AnyEnvelope, AuctionOpen, AuctionResult, Envelope, MeterReading, OpenBid } from '../schemas/types.js';
+import type { AnyEnvelope, AuctionOpen, AuctionResult, Envelope, MarketResult, MeterReading, OpenBid } from '../schemas/types.js';
 import { decide, type Decision, type DecisionTrace, type HomeForecast } from '../tcr/decide.js';
 import type { TcrParams } from '../tcr/tcrParams.js';
 import { sealBid } from '../poe-chain/core/auction/sealedBid.js';
@@ -29,6 +31,8 @@ import type { Pseudonym, PseudonymBook } from './pseudonyms.js';
 import type { MqttSession } from './mqttSession.js';
 import type { HemReplayGuard } from './hemReplayGuard.js';
 import { keepReading } from './readingWatch.js';
+import { createMarketTrader, MARKET_TOPICS, type MarketOrderRecord, type MarketTiming, type MarketTrader } from './marketTrader.js';
+import type { MarketOrderParams } from '../tcr/decideMarketOrder.js';
 
 export const TOPICS = {
   auctions: 'tmi/v1/auctions/+',
@@ -38,6 +42,7 @@ export const TOPICS = {
   bids: (auctionId: string) => `tmi/v1/auctions/${auctionId}/bids`,
   state: (meterId: string) => `tmi/v1/meters/${meterId}/state`,
   errors: (meterId: string) => `tmi/v1/clients/${meterId}/errors`,
+  marketResults: MARKET_TOPICS.results,
 } as const;
 
 /** What the store keeps per auction (key b:<auctionId>). */
@@ -75,6 +80,8 @@ export interface EmsHistory {
   readonly results: ReadonlyMap<string, AuctionResult>;
   /** readings made since start, oldest first */
   readonly readings: readonly MeterReading[];
+  /** [P2P] the home's P2P decisions (oldest first) and the results of their intervals, by delivery start */
+  readonly market?: { readonly records: readonly MarketOrderRecord[]; readonly results: ReadonlyMap<number, MarketResult> };
 }
 
 const HISTORY_MAX = 400;
@@ -115,6 +122,8 @@ export interface EmsOptions {
   connect(h: SessionHandlers): MqttSession;
   /** [HEM-CLOCK] a date was refused as out of tolerance (by the broker, or by our codec on input) */
   onStaleDate?(): void;
+  /** [P2P] trade in the peer-to-peer market (absent: no orders) */
+  market?: { params: MarketOrderParams; timing: MarketTiming };
   /** more figures for status() (runHem: settled earnings from the chain node) */
   statusExtra?(): Partial<HemStatus>;
   now?: () => number;
@@ -174,10 +183,34 @@ export function createEms(o: EmsOptions): Ems {
     log,
     // the broker acknowledged it (PUBACK): from here the platform holds it, not the outbox
     onSent: (item, sent) => {
-      const p = sent.parameters as { auctionId?: string; seq?: number };
-      log.info({ event: 'sent', operation: sent.operation, reqId: sent.reqId, clientId: sent.clientId, ...(p.auctionId !== undefined ? { auctionId: p.auctionId } : {}), ...(p.seq !== undefined ? { seq: p.seq } : {}) }, 'acknowledged by the broker');
+      const p = sent.parameters as { auctionId?: string; seq?: number; orderId?: string };
+      log.info({
+        event: 'sent', operation: sent.operation, reqId: sent.reqId, clientId: sent.clientId, ...(p.auctionId !== undefined ? { auctionId: p.auctionId } : {}),
+        ...(p.seq !== undefined ? { seq: p.seq } : {}), ...(p.orderId !== undefined ? { orderId: p.orderId } : {}),
+      }, 'acknowledged by the broker');
     },
   });
+
+  // [P2P] the peer-to-peer market: its set-points join the awards' (summedPowerW)
+  const market: MarketTrader | undefined = o.market
+    ? createMarketTrader({
+        market: o.market.params,
+        timing: o.market.timing,
+        speed: o.speed,
+        store: o.store,
+        pseudonyms: o.pseudonyms,
+        devices: o.devices,
+        tcr: o.tcr,
+        pump,
+        awardWh: (i) => (awardsPowerW(i) * homeSeconds(i.endMs - i.startMs, o.speed)) / 3600,
+        auctionWh: (i) => (awardsPowerW(i) * homeSeconds(i.endMs - i.startMs, o.speed)) / 3600 + pendingBidsWh(i),
+        setpointW: (i) => (hasAward(i) || market?.fillPowerW(i) != null ? summedPowerW(i) : null),
+        reschedule: (i, label) => o.devices.scheduleSetpoint({ ...i, powerW: summedPowerW(i), auctionId: label }),
+        programmeTrades,
+        now,
+        log,
+      })
+    : undefined;
 
   function status(): HemStatus {
     return {
@@ -318,7 +351,7 @@ export function createEms(o: EmsOptions): Ems {
 
   function onMessage(topic: string, payload: Buffer, retained: boolean): void {
     // the session may be shared with the home's chain node: chain traffic is its business
-    if (!topic.startsWith('tmi/v1/auctions/') && !topic.startsWith('tmi/v1/clients/')) return;
+    if (!topic.startsWith('tmi/v1/auctions/') && !topic.startsWith('tmi/v1/clients/') && !topic.startsWith('tmi/v1/market/results/')) return;
     let env: AnyEnvelope;
     try {
       env = codec.decode(payload);
@@ -351,6 +384,11 @@ export function createEms(o: EmsOptions): Ems {
       case 'auction-result':
         if (!fromAggregator || levels[3] !== env.parameters.auctionId || levels[4] !== 'result') return drop(topic, env, 'NOT_AGGREGATOR_OR_TOPIC');
         void onResult(env.parameters).catch((err: unknown) => fail('auction-result', err));
+        return;
+      case 'market-result':
+        // [P2P-RESULT] only the pinned aggregator's, on tmi/v1/market/results/{interval}
+        if (!fromAggregator || levels.length !== 5 || levels[2] !== 'market' || levels[3] !== 'results') return drop(topic, env, 'NOT_AGGREGATOR_OR_TOPIC');
+        if (market) void market.onResult(env.parameters).catch((err: unknown) => fail('market-result', err));
         return;
       case 'error': {
         if (!errorSignerAccepted(env.clientId, { brokerAddress: typeof o.brokerAddress === 'function' ? o.brokerAddress() : o.brokerAddress, aggregatorAddress: o.aggregatorAddress })) {
@@ -432,11 +470,19 @@ export function createEms(o: EmsOptions): Ems {
       return;
     }
     const state = o.devices.batteryState();
-    const forecast: HomeForecast = o.devices.forecast(delivery);
-    const decision: Decision = decide(homeAuction(a), state, limits ? withBatteryLimits(o.tcr, limits) : o.tcr, forecast);
+    let forecast: HomeForecast = o.devices.forecast(delivery);
+    let tcr = limits ? withBatteryLimits(o.tcr, limits) : o.tcr;
+    // [P2P-AUCTION] the home's P2P order of the interval comes first: a sale is more load, a
+    // purchase more PV, and the battery may not go the other way
+    const p2p = market?.committed(delivery);
+    if (p2p && p2p.energyWh > 0) {
+      forecast = p2p.side === 'sell' ? { ...forecast, loadWh: forecast.loadWh + p2p.energyWh } : { ...forecast, pvWh: forecast.pvWh + p2p.energyWh };
+      tcr = withBatteryLimits(tcr, p2p.side === 'sell' ? { maxChargeW: 0, maxDischargeW: Infinity } : { maxChargeW: Infinity, maxDischargeW: 0 });
+    }
+    const decision: Decision = decide(homeAuction(a), state, tcr, forecast);
     // The decision log line lets anyone recompute decide() from the same inputs.
     log.info(
-      { event: 'decision', auctionId: a.auctionId, soc: state.soc, forecast, speed: o.speed, bid: decision.bid, reason: decision.reason },
+      { event: 'decision', auctionId: a.auctionId, soc: state.soc, forecast, speed: o.speed, ...(p2p ? { p2p } : {}), bid: decision.bid, reason: decision.reason },
       'auction decided',
     );
     const base = { auctionId: a.auctionId, decidedAtMs: t, delivery: a.delivery, inputs: { soc: state.soc, forecast, speed: o.speed, trace: decision.trace } };
@@ -515,13 +561,37 @@ export function createEms(o: EmsOptions): Ems {
    * for it (one per auction), not the last one: two auctions for one interval each get
    * their energy, as the chain settles them against one measurement.
    */
-  function summedPowerW(delivery: { startMs: number; endMs: number }): number {
+  function awardsPowerW(delivery: { startMs: number; endMs: number }): number {
     let w = 0;
     for (const rec of answered.values()) {
       const d = rec.award ? fromWireInterval(rec.delivery) : undefined;
       if (rec.award && d && d.startMs === delivery.startMs && d.endMs === delivery.endMs) w += rec.award.powerW;
     }
     return w;
+  }
+
+  /** [P2P-AUCTION] bids for the interval whose result has not come: as if awarded in full, Wh (+ charge) */
+  function pendingBidsWh(delivery: { startMs: number; endMs: number }): number {
+    let wh = 0;
+    for (const rec of answered.values()) {
+      if (!rec.bid || rec.award || results.has(rec.auctionId)) continue;
+      const d = fromWireInterval(rec.delivery);
+      if (d && d.startMs === delivery.startMs && d.endMs === delivery.endMs) wh += (rec.bid.type === 'buy' ? 1 : -1) * rec.bid.energyWh;
+    }
+    return wh;
+  }
+
+  function hasAward(delivery: { startMs: number; endMs: number }): boolean {
+    for (const rec of answered.values()) {
+      const d = rec.award ? fromWireInterval(rec.delivery) : undefined;
+      if (d && d.startMs === delivery.startMs && d.endMs === delivery.endMs) return true;
+    }
+    return false;
+  }
+
+  /** [SETTLE-1] the awards' set-point plus [P2P-RESULT] the P2P fills' */
+  function summedPowerW(delivery: { startMs: number; endMs: number }): number {
+    return awardsPowerW(delivery) + (market?.fillPowerW(delivery) ?? 0);
   }
 
   async function onResult(r: AuctionResult): Promise<void> {
@@ -556,7 +626,10 @@ export function createEms(o: EmsOptions): Ems {
     if (stopped) return;
     const next = intervalAt(now(), o.intervalMs).endMs;
     meterTimer = setTimeout(() => {
-      void meterDue().then(scheduleMeter);
+      void meterDue().then(() => {
+        if (!stopped) void market?.tick();
+        scheduleMeter();
+      });
     }, Math.max(0, next - now()));
   }
 
@@ -567,7 +640,7 @@ export function createEms(o: EmsOptions): Ems {
     },
     status,
     meterDue,
-    history: () => ({ records: [...answered.values()], skipped: [...skipped.values()], results, readings }),
+    history: () => ({ records: [...answered.values()], skipped: [...skipped.values()], results, readings, market: market?.history() ?? { records: [], results: new Map() } }),
     async start() {
       lastMetered = await o.store.get<number>('s:lastMetered');
       lastReading = await o.store.get<MeterReading>('s:lastReading');
@@ -584,12 +657,15 @@ export function createEms(o: EmsOptions): Ems {
         // forget auctions long past (their bids and awards are on chain)
         if (d && d.endMs < t - 7 * 86_400_000) await o.store.commit([{ type: 'del', key: `b:${value.auctionId}` }]);
       }
+      // [P2P-RESULT] P2P fills still to deliver, with the awards of their intervals
+      for (const i of (await market?.start()) ?? []) if (!rearm.has(`${i.startMs}|${i.endMs}`)) rearm.set(`${i.startMs}|${i.endMs}`, { ...i, auctionId: 'p2p' });
       for (const w of rearm.values()) o.devices.scheduleSetpoint({ ...w, powerW: summedPowerW(w) });
       await o.devices.start();
       await o.pseudonyms.prepare();
       session = o.connect({ onMessage, onConnect: () => pump.pump() });
       void ensurePseudonym();
       await meterDue(); // catch up intervals missed while down
+      void market?.tick();
       scheduleMeter();
     },
     async stop() {
@@ -598,6 +674,7 @@ export function createEms(o: EmsOptions): Ems {
       for (const r of revealTimers) clearTimeout(r);
       revealTimers.clear();
       clearTimeout(rotateTimer);
+      market?.stop();
       await metering.catch(() => undefined);
       // give in-flight publishes a moment to be acknowledged
       for (let i = 0; i < 20 && pump.inFlightCount > 0 && session?.connected; i++) await new Promise((r) => setTimeout(r, 50));

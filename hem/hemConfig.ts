@@ -9,6 +9,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import { compileOnUse, compileSchema } from '../schemas/validators.js';
 import { address, id } from '../schemas/common.js';
 import { createTcrParams, type TcrParams } from '../tcr/tcrParams.js';
+import { createMarketOrderParams, type MarketOrderParams } from '../tcr/decideMarketOrder.js';
 import { HemError } from './hemError.js';
 
 const path = { type: 'string', minLength: 1, maxLength: 4096 } as const;
@@ -160,6 +161,23 @@ export const hemConfigSchema = {
         password: { type: 'string', minLength: 12, maxLength: 256 },
       },
     },
+    /** [P2P] the peer-to-peer market (hem/marketTrader.ts); every field optional */
+    market: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        enabled: { type: 'boolean' },
+        floorPriceMcPerKWh: { type: 'integer', minimum: 0, maximum: 100_000_000 },
+        buyPriceMcPerKWh: { type: 'integer', minimum: 0, maximum: 100_000_000 },
+        sellAboveSoc: { type: 'number', minimum: 0, maximum: 1 },
+        batteryShare: { type: 'number', minimum: 0, maximum: 1 },
+        minOrderWh: { type: 'integer', minimum: 1, maximum: 1_000_000_000 },
+        gateClosureMs: { type: 'integer', minimum: 0, maximum: 86_400_000 },
+        revealWindowMs: { type: 'integer', minimum: 1, maximum: 86_400_000 },
+        leadMs: { type: 'integer', minimum: 0, maximum: 3_600_000 },
+        revealMarginMs: { type: 'integer', minimum: 0, maximum: 3_600_000 },
+      },
+    },
     adapter: {
       type: 'object',
       required: ['type'],
@@ -180,7 +198,22 @@ export type MqttAdapterConfig = FromSchema<typeof mqttAdapterSchema>;
 export type SunSpecAdapterConfig = FromSchema<typeof sunspecAdapterSchema>;
 type RawConfig = FromSchema<typeof hemConfigSchema>;
 
-export interface HemConfig extends Omit<RawConfig, 'adapter' | 'battery' | 'curves' | 'log' | '$comment' | 'homePage'> {
+/**
+ * [P2P] The HEM's P2P market settings. gateClosureMs and revealWindowMs are the chain's
+ * genesis fields: absent here, runHem reads them from `chain.genesis` when the home runs a
+ * node, else takes the defaults of a `tmi up` genesis (marketTiming).
+ */
+export interface HemMarketConfig extends MarketOrderParams {
+  readonly enabled: boolean;
+  readonly gateClosureMs?: number;
+  readonly revealWindowMs?: number;
+  /** decide an order for interval e at least this long before its order close (default ¼ interval, 1–60 s) */
+  readonly leadMs: number;
+  /** reveal this long after the order close (default ¼ of the reveal window, at most 5 s) */
+  readonly revealMarginMs?: number;
+}
+
+export interface HemConfig extends Omit<RawConfig, 'adapter' | 'battery' | 'curves' | 'log' | '$comment' | 'homePage' | 'market'> {
   meterKeyFile: string;
   intervalMs: number;
   speed: number;
@@ -194,6 +227,7 @@ export interface HemConfig extends Omit<RawConfig, 'adapter' | 'battery' | 'curv
   homePage?: { port: number; host: string; password?: string };
   adapter: SimAdapterConfig | MqttAdapterConfig | SunSpecAdapterConfig;
   tcr: TcrParams;
+  market: HemMarketConfig;
   logLevel: string;
 }
 
@@ -231,6 +265,21 @@ export function parseHemConfig(value: unknown, baseDir = process.cwd()): HemConf
   } catch (err) {
     throw new HemError('BAD_CONFIG', { path: '/battery|/curves', reason: (err as Error).message });
   }
+  const intervalMs = raw.intervalMs ?? 900_000;
+  let market: HemMarketConfig;
+  try {
+    const { enabled, gateClosureMs, revealWindowMs, leadMs, revealMarginMs, ...prices } = raw.market ?? {};
+    market = {
+      ...createMarketOrderParams(prices),
+      enabled: enabled ?? true,
+      ...(gateClosureMs !== undefined ? { gateClosureMs } : {}),
+      ...(revealWindowMs !== undefined ? { revealWindowMs } : {}),
+      leadMs: leadMs ?? Math.max(1000, Math.min(60_000, Math.floor(intervalMs / 4))),
+      ...(revealMarginMs !== undefined ? { revealMarginMs } : {}),
+    };
+  } catch (err) {
+    throw new HemError('BAD_CONFIG', { path: '/market', reason: (err as Error).message });
+  }
   let adapter = adapterRaw as SimAdapterConfig | MqttAdapterConfig | SunSpecAdapterConfig;
   if (adapter.type === 'sim' && adapter.csv) adapter = { ...adapter, csv: abs(adapter.csv) };
   const dataDir = abs(raw.dataDir);
@@ -242,7 +291,7 @@ export function parseHemConfig(value: unknown, baseDir = process.cwd()): HemConf
     registry: raw.registry,
     aggregatorAddress: raw.aggregatorAddress,
     ...(raw.brokerAddress ? { brokerAddress: raw.brokerAddress } : {}),
-    intervalMs: raw.intervalMs ?? 900_000,
+    intervalMs,
     speed: raw.speed ?? 1,
     pseudonymRotationMs: raw.pseudonymRotationMs ?? 86_400_000,
     skewMs: raw.skewMs ?? 120_000,
@@ -253,8 +302,12 @@ export function parseHemConfig(value: unknown, baseDir = process.cwd()): HemConf
     ...homePageConfig(raw.homePage),
     adapter,
     tcr,
+    market,
     logLevel: raw.log?.level ?? 'info',
   };
+  if (market.revealMarginMs !== undefined && market.revealWindowMs !== undefined && market.revealMarginMs >= market.revealWindowMs) {
+    throw new HemError('BAD_CONFIG', { path: '/market/revealMarginMs', reason: `must be below revealWindowMs (${market.revealWindowMs})` });
+  }
   if (out.resignAfterMs >= out.skewMs) {
     throw new HemError('BAD_CONFIG', { path: '/resignAfterMs', reason: `must be below skewMs (${out.skewMs})` });
   }

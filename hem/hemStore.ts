@@ -6,6 +6,8 @@
  *   p:<address>     one record per pseudonym: certificate, creation time, next reading seq
  *   b:<auctionId>   the bid made in an auction and its award (so a retained auction-open
  *                   is never answered twice and awards survive a restart)
+ *   m:<15 digits>   [P2P] the P2P order for the delivery interval starting then (ms), its
+ *                   salt until revealed, and its fill (marketTrader.ts)
  *   q:<16 digits>   the outbox: signed messages waiting for their PUBACK, in order
  *
  * [HEM-STORE] Everything that must change together is written in ONE level batch with

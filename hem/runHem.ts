@@ -33,6 +33,7 @@ import { createReadingWatch } from './readingWatch.js';
 import { requireCjs } from '../wire/requireCjs.js';
 import type { HomePage } from './homePage/homePageServer.js';
 import { openSettledEarnings } from './settledEarnings.js';
+import { marketTiming, type MarketTiming } from './marketTrader.js';
 
 export interface HemHandle {
   ems: Ems;
@@ -164,6 +165,25 @@ async function createDevices(cfg: HemConfig, store: HemStore, log: Logger, now: 
   });
 }
 
+/**
+ * [P2P] The market timing: the config's, else the chain genesis' when the home runs a node
+ * (the chain clears by it), else the defaults of a `tmi up` genesis.
+ */
+async function resolveMarketTiming(cfg: HemConfig, log: Logger): Promise<MarketTiming> {
+  let genesis: { gateClosureMs: number; revealWindowMs: number } | undefined;
+  if (cfg.chain && (cfg.market.gateClosureMs === undefined || cfg.market.revealWindowMs === undefined)) {
+    const { parseGenesis } = await import('../poe-chain/core/genesis.js');
+    try {
+      const g = parseGenesis(JSON.parse(await readFile(cfg.chain.genesis, 'utf8')));
+      genesis = g.config;
+      if (g.intervalMs !== cfg.intervalMs) log.warn({ event: 'market-timing', genesisIntervalMs: g.intervalMs, intervalMs: cfg.intervalMs }, 'the genesis interval differs from the HEM\'s');
+    } catch (err) {
+      log.warn({ event: 'market-timing', file: cfg.chain.genesis, err: (err as Error).message }, 'genesis not read: default market timing');
+    }
+  }
+  return marketTiming(cfg.market, cfg.intervalMs, genesis);
+}
+
 export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<HemHandle> {
   const { pino } = requireCjs('pino') as { pino: typeof pinoFn };
   const log = o.log ?? pino({ level: cfg.logLevel, base: { meterId: cfg.meterId } });
@@ -200,6 +220,8 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
     void brokerPin.load();
     const replayGuard = await openHemReplayGuard({ store }); // [HEM-IN]
     const settled = await openSettledEarnings(store); // [HA-EARN]
+    const market = cfg.market.enabled ? { params: cfg.market, timing: await resolveMarketTiming(cfg, log) } : undefined;
+    if (market) log.info({ event: 'market-timing', ...market.timing }, 'P2P market timing');
     const ems = createEms({
       meterId: cfg.meterId,
       meterKey,
@@ -219,6 +241,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       maxCatchUp: cfg.maxCatchUp,
       onStaleDate: () => void clock.check('stale-date'),
       statusExtra: () => ({ settledEarningsMillicents: settled.value() }),
+      ...(market ? { market } : {}),
       now,
       log,
       connect: (h) =>
@@ -226,7 +249,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
           url: cfg.broker.url,
           meterId: cfg.meterId,
           meterKey,
-          subscriptions: [TOPICS.auctions, TOPICS.results, TOPICS.errors(cfg.meterId)],
+          subscriptions: [TOPICS.auctions, TOPICS.results, TOPICS.errors(cfg.meterId), ...(market ? [TOPICS.marketResults] : [])],
           ...(ca ? { ca } : {}),
           ...(cfg.broker.keepaliveS ? { keepaliveS: cfg.broker.keepaliveS } : {}),
           ...(cfg.broker.reconnectMs ? { reconnectMs: cfg.broker.reconnectMs } : {}),

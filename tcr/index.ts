@@ -5,6 +5,10 @@ export {
   type BatteryParams,
 } from './batteryParams.js';
 export {
+  decideMarketOrder, fillBatteryWh, projectSoc, createMarketOrderParams, DEFAULT_MARKET_ORDER_PARAMS,
+  type MarketOrderParams, type MarketOrderInput, type P2pOrder, type MarketOrderDecision, type MarketOrderTrace, type NoOrderReason, type SocStep,
+} from './decideMarketOrder.js';
+export {
   stepBattery, maxChargeWh, maxDischargeWh, checkState, checkInterval, MAX_INTERVAL_S,
   type BatteryState, type BatteryRequest, type StepResult, type StepLimit,
 } from './stepBattery.js';

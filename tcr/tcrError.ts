@@ -8,6 +8,7 @@ import { CodedError } from '../wire/errors.js';
 export type TcrErrorCode =
   | 'BAD_BATTERY_PARAM'
   | 'BAD_CURVE_PARAM'
+  | 'BAD_MARKET_PARAM'
   | 'BAD_STATE'
   | 'BAD_REQUEST'
   | 'BOTH_DIRECTIONS'

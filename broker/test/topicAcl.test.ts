@@ -85,4 +85,10 @@ test('retained: only the aggregator (and admin) on auctions/{id}, auctions/{id}/
   assert.ok(!canRetain('aggregator', 'tmi/v1/schedule/x'));
   assert.ok(!canRetain('hem', 'tmi/v1/auctions/A'));
   assert.ok(canRetain('admin', 'x'));
+  // [MKT] the aggregator's republished P2P clearings, one per interval
+  assert.ok(canRetain('aggregator', 'tmi/v1/market/results/42'));
+  assert.ok(!canRetain('aggregator', 'tmi/v1/market/results/x'));
+  assert.ok(!canRetain('aggregator', 'tmi/v1/market/orders'));
+  assert.ok(!canRetain('aggregator', 'tmi/v1/market/results/1/2'));
+  assert.ok(!canRetain('hem', 'tmi/v1/market/results/42'));
 });

@@ -18,6 +18,8 @@ import { decidedBy, rankValidators, readingScore } from '../../poe-chain/core/ra
 import { degradationCostMcPerKWh } from '../../tcr/batteryParams.js';
 import type { TcrParams } from '../../tcr/tcrParams.js';
 import { cpf } from '../cpf.js';
+import type { MarketOrderRecord } from '../marketTrader.js';
+import { epochOfInterval } from '../../poe-chain/core/genesis.js';
 
 /** The chain node's read-only side, when the HEM runs one. */
 export interface ChainReader {
@@ -66,6 +68,19 @@ const EXCLUSION_WORDS: Record<string, string> = {
   PRICE_BELOW_LIMIT: "the bid's price was below the auction's price limit",
   FEEDER_LIMIT: "the feeder's limit was reached by better-priced bids on the same feeder",
   QUANTITY_FILLED: 'the auction was filled by better-priced bids before this one',
+};
+
+/** Reasons of decideMarketOrder() and of the market trader in words. */
+const NO_ORDER_WORDS: Record<string, string> = {
+  BALANCED: 'no battery, and neither a surplus nor a deficit was expected',
+  HOME_NEEDS_IT: "the battery could not even cover the home's own expected deficit and its awards",
+  BATTERY_FULL: 'the battery could take no more charge after storing the expected surplus and its awards',
+  BATTERY_EMPTY: 'no surplus was expected and the battery had nothing to sell',
+  BATTERY_LIMIT: 'the battery could not have done the whole order',
+  TOO_SMALL: 'the order would have been below the smallest order after rounding',
+  PROGRAMME_NOT_TE: 'this home is in the RE programme only (block production), which does not trade',
+  NO_CERTIFIED_PSEUDONYM: 'no certified pseudonym covered the delivery interval yet',
+  DEVICE_CANNOT_DELIVER: 'the battery device could not carry out a fill',
 };
 
 export function noBidInWords(reason: string): string {
@@ -306,5 +321,65 @@ function settlementOf(s: HomeSources, r: BidRecord) {
     ...(homeSold ? { receivedMillicents: st.paymentMc } : { paidMillicents: st.paymentMc }),
     penaltyPaidMillicents: st.penaltyMc,
     inWords: `${homeSold ? 'delivered' : 'took'} ${st.deliveredWh} Wh; ${homeSold ? `the aggregator paid this home ${st.paymentMc}` : `this home paid the aggregator ${st.paymentMc}`} millicents; penalty paid by this home ${st.penaltyMc} millicents`,
+  };
+}
+
+// ── the P2P market ───────────────────────────────────────────────────────────
+
+/** [P2P] each interval the HEM decided for, newest first: its order, the clearing, the settlement. */
+export function marketViews(s: HomeSources) {
+  const records = [...(s.history.market?.records ?? [])].sort((a, b) => Date.parse(b.delivery.start) - Date.parse(a.delivery.start));
+  return records.map((r) => marketView(s, r));
+}
+
+function marketView(s: HomeSources, r: MarketOrderRecord) {
+  const o = r.order;
+  const decision = o
+    ? {
+        order: { side: o.side, energyWh: o.energyWh, priceMillicentsPerKWh: o.priceMcPerKWh, address: o.address, orderId: o.orderId },
+        reason: null,
+        inWords: o.side === 'sell'
+          ? `offered to sell ${o.energyWh} Wh at ${o.priceMcPerKWh} millicents/kWh or more`
+          : `bid to buy ${o.energyWh} Wh at up to ${o.priceMcPerKWh} millicents/kWh`,
+      }
+    : { order: null, reason: r.reason, inWords: NO_ORDER_WORDS[r.reason ?? ''] ?? r.reason };
+  const inputs = r.inputs
+    ? {
+        socAtDeliveryStartPercent: pct(r.inputs.soc), forecastPvWh: Math.round(r.inputs.forecast.pvWh), forecastLoadWh: Math.round(r.inputs.forecast.loadWh),
+        awardWh: Math.round(r.inputs.awardWh), hasBattery: r.inputs.hasBattery,
+      }
+    : null;
+  const x = r.outcome;
+  const outcome = !o ? null : !x
+    ? { status: r.seal?.missed ? 'not revealed' : r.seal?.revealed ? 'revealed, not cleared yet' : 'sealed, not revealed yet', filledWh: null }
+    : {
+        status: x.filledWh > 0 ? 'filled' : 'not filled',
+        filledWh: x.filledWh,
+        priceMillicentsPerKWh: x.priceMcPerKWh,
+        clearingPriceMillicentsPerKWh: x.clearingPriceMcPerKWh,
+        batteryWh: Math.round(x.batteryWh),
+        inWords: x.filledWh > 0
+          ? `${o.side === 'sell' ? 'sold' : 'bought'} ${x.filledWh} of ${o.energyWh} Wh at ${x.priceMcPerKWh} millicents/kWh` +
+            (x.steered ? `; the battery ${x.batteryWh >= 0 ? 'charges' : 'discharges'} ${Math.abs(Math.round(x.batteryWh))} Wh in the interval` : '; no battery to steer')
+          : `not filled (clearing price ${x.clearingPriceMcPerKWh ?? 'none: nothing traded'})`,
+      };
+  return { delivery: r.delivery, decidedAt: new Date(r.decidedAtMs).toISOString(), decision, inputs, outcome, settlement: o && x && x.filledWh > 0 ? marketSettlementOf(s, r) : null };
+}
+
+function marketSettlementOf(s: HomeSources, r: MarketOrderRecord) {
+  if (!s.chain) return { known: false, notKnownHere: NOT_KNOWN_HERE };
+  const state = s.chain.state();
+  const epoch = epochOfInterval(state.genesis, r.delivery);
+  const fill = epoch === undefined ? undefined : state.sections.markets.get(String(epoch))?.fills?.find((f) => f.address === r.order!.address && f.orderId === r.order!.orderId);
+  const st = fill?.settlement;
+  if (!st) return { known: true, settled: false, inWords: 'not settled yet (after the delivery interval, from its reading on chain)' };
+  const sold = r.order!.side === 'sell';
+  return {
+    known: true,
+    settled: true,
+    deliveredWh: st.deliveredWh,
+    ...(sold ? { receivedMillicents: st.paymentMc } : { paidMillicents: st.paymentMc }),
+    penaltyPaidMillicents: st.penaltyMc,
+    inWords: `${sold ? 'exported' : 'imported'} ${st.deliveredWh} Wh of the fill; ${sold ? `this home received ${st.paymentMc}` : `this home paid ${st.paymentMc}`} millicents; imbalance paid by this home ${st.penaltyMc} millicents`,
   };
 }

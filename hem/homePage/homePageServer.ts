@@ -5,6 +5,7 @@
  *   GET /api/home                 battery SOC, today's readings, wallet, CPF and election
  *   GET /api/auctions?limit=N     each auction: why it bid or not, the result, the settlement
  *   GET /api/auctions/{auctionId} one of them
+ *   GET /api/market?limit=N       [P2P] each interval: the order or why none, its fill, its settlement
  *
  * [HOME-BIND] it listens on 127.0.0.1 by default; hemConfig.ts refuses another address
  * without a password. [HOME-AUTH] with a password every request needs HTTP Basic auth
@@ -21,7 +22,7 @@ import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
 import { compileSchema } from '../../schemas/validators.js';
-import { auctionViews, homeView, type HomeSources } from './homePageData.js';
+import { auctionViews, homeView, marketViews, type HomeSources } from './homePageData.js';
 
 export interface HomePageOptions {
   port: number;
@@ -121,6 +122,13 @@ export async function startHomePage(o: HomePageOptions): Promise<HomePage> {
     const limit = q.limit !== undefined ? Number(q.limit) : 50;
     if (limit < 1 || limit > MAX_LIMIT) throw new HttpError(400, 'BAD_QUERY', `limit: must be 1..${MAX_LIMIT}`);
     const all = auctionViews(o.sources());
+    res.json({ total: all.length, items: all.slice(0, limit) });
+  });
+  app.get('/api/market', (req, res) => {
+    const q = checkQuery(validAuctions, req);
+    const limit = q.limit !== undefined ? Number(q.limit) : 50;
+    if (limit < 1 || limit > MAX_LIMIT) throw new HttpError(400, 'BAD_QUERY', `limit: must be 1..${MAX_LIMIT}`);
+    const all = marketViews(o.sources());
     res.json({ total: all.length, items: all.slice(0, limit) });
   });
   app.get('/api/auctions/:auctionId', (req, res) => {

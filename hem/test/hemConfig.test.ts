@@ -44,8 +44,22 @@ test('bad configs fail with BAD_CONFIG and the path of the problem', () => {
     [{ ...good, curves: { nope: 1 } }, /BAD_CURVE_PARAM param=nope/],
     [{ ...good, skewMs: 60_000, resignAfterMs: 90_000 }, /path=\/resignAfterMs/],
     [{ ...good, registry: undefined }, /path=\/registry reason=must have required property/],
+    [{ ...good, market: { nope: 1 } }, /path=\/market\/nope/],
+    [{ ...good, market: { floorPriceMcPerKWh: 1.5 } }, /path=\/market\/floorPriceMcPerKWh/],
+    [{ ...good, market: { sellAboveSoc: 1.2 } }, /path=\/market\/sellAboveSoc/],
+    [{ ...good, market: { revealWindowMs: 1000, revealMarginMs: 1000 } }, /path=\/market\/revealMarginMs/],
   ];
   for (const [v, re] of cases) assert.throws(() => parseHemConfig(v, '/base'), re, JSON.stringify(v)?.slice(0, 80));
+});
+
+test('[P2P] the market section: on by default with the documented defaults; the timing follows the interval', () => {
+  const cfg = parseHemConfig(good, '/base');
+  assert.deepEqual(cfg.market, { floorPriceMcPerKWh: 4_000, buyPriceMcPerKWh: 25_000, sellAboveSoc: 0.5, batteryShare: 0.5, minOrderWh: 10, enabled: true, leadMs: 60_000 });
+  const short = parseHemConfig({ ...good, intervalMs: 6000, market: { enabled: false, buyPriceMcPerKWh: 30_000, gateClosureMs: 2000 } }, '/base');
+  assert.equal(short.market.enabled, false);
+  assert.equal(short.market.buyPriceMcPerKWh, 30_000);
+  assert.equal(short.market.gateClosureMs, 2000);
+  assert.equal(short.market.leadMs, 1500);
 });
 
 test('a sunspec adapter config is taken as written', () => {

@@ -12,7 +12,8 @@ import { generateKeyPair } from '../../wire/keys.js';
 import { captureLog, constantProfile, fakeIssuer, sleep, startPlainBroker, tempDir, waitFor } from './hemFixtures.js';
 import { parseHemConfig, HOME_PAGE_DEFAULT_PORT } from '../hemConfig.js';
 import { startHomePage } from '../homePage/homePageServer.js';
-import { auctionViews, homeView, NOT_KNOWN_HERE, type ChainReader, type HomeSources } from '../homePage/homePageData.js';
+import { auctionViews, homeView, marketViews, NOT_KNOWN_HERE, type ChainReader, type HomeSources } from '../homePage/homePageData.js';
+import type { MarketOrderRecord } from '../marketTrader.js';
 import type { BidRecord, EmsHistory } from '../ems.js';
 import type { AuctionResult, MeterReading } from '../../schemas/types.js';
 import { createTcrParams } from '../../tcr/tcrParams.js';
@@ -32,7 +33,7 @@ const inputs = { soc: 0.6, forecast: { pvWh: 100, loadWh: 300 }, speed: 1, trace
 function sources(h: Partial<EmsHistory>, chain?: ChainReader): HomeSources {
   return {
     meterId: 'm1', now: Date.parse('2026-01-01T12:00:00Z'), socFraction: 0.5, connected: true, tcr, currentAddress: A, programme: 'TE', chain, settledEarningsMillicents: null,
-    history: { records: h.records ?? [], skipped: h.skipped ?? [], results: h.results ?? new Map(), readings: h.readings ?? [] },
+    history: { records: h.records ?? [], skipped: h.skipped ?? [], results: h.results ?? new Map(), readings: h.readings ?? [], ...(h.market ? { market: h.market } : {}) },
   };
 }
 const rec = (auctionId: string, bid: BidRecord['bid'], reason: string | null, t = 1): BidRecord => ({ auctionId, decidedAtMs: t, bid, reason, delivery, inputs });
@@ -128,6 +129,34 @@ test('auction views: why not bid, excluded with its reason, void, not arrived; w
   const st = v!.settlement as Record<string, unknown>;
   assert.deepEqual([st.deliveredWh, st.paidMillicents, st.receivedMillicents, st.penaltyPaidMillicents], [600, 6000, undefined, 400]);
   assert.match(String(st.inWords), /this home paid the aggregator 6000 millicents/);
+});
+
+test('[P2P] market view: the order or why none, the fill and what the battery does, the settlement from the chain', () => {
+  const d2 = { start: '2026-01-01T10:15:00.000Z', end: '2026-01-01T10:30:00.000Z' };
+  const trace = { intervalS: 900, surplusWh: 0, deficitWh: 200, awardWh: 0 };
+  const filled: MarketOrderRecord = {
+    delivery, decidedAtMs: 1, reason: null,
+    order: { orderId: 'p2p-1', side: 'sell', energyWh: 600, priceMcPerKWh: 22_000, address: A, reqId: 'r1' },
+    seal: { salt: '0'.repeat(64), orderClose: delivery.start, gate: delivery.start, revealed: true },
+    inputs: { socNow: 0.8, soc: 0.79, forecast: { pvWh: 0, loadWh: 200 }, awardWh: 0, hasBattery: true, speed: 1, trace },
+    outcome: { filledWh: 400, priceMcPerKWh: 23_000, clearingPriceMcPerKWh: 23_000, height: 9, batteryWh: -600, powerW: -2400, steered: true },
+  };
+  const none: MarketOrderRecord = { delivery: d2, decidedAtMs: 2, reason: 'PROGRAMME_NOT_TE', order: null };
+  const [b, a] = marketViews(sources({ market: { records: [filled, none], results: new Map() } }));
+  assert.equal(b!.delivery.start, d2.start, 'newest first');
+  assert.match(String(b!.decision.inWords), /RE programme only/);
+  assert.equal(a!.decision.order?.energyWh, 600);
+  assert.match(String(a!.outcome?.inWords), /^sold 400 of 600 Wh at 23000 millicents\/kWh; the battery discharges 600 Wh/);
+  assert.deepEqual(a!.settlement, { known: false, notKnownHere: NOT_KNOWN_HERE });
+  // with a chain node: the fill's settlement
+  const state = {
+    genesis: { intervalMs: 900_000, genesisTimeMs: Date.parse('2026-01-01T00:00:00Z') },
+    sections: { markets: new Map([['40', { epoch: 40, status: 'settled', fills: [{ orderId: 'p2p-1', address: A, side: 'sell', energyWh: 400, settlement: { deliveredWh: 380, paymentMc: 8740, penaltyMc: 600 } }] }]]) },
+  };
+  const chain: ChainReader = { state: () => state as never, auction: () => undefined, wallet: () => { throw new Error('not used'); } };
+  const [, c] = marketViews(sources({ market: { records: [filled, none], results: new Map() } }, chain));
+  const st = c!.settlement as Record<string, unknown>;
+  assert.deepEqual([st.deliveredWh, st.receivedMillicents, st.penaltyPaidMillicents], [380, 8740, 600]);
 });
 
 test("home view: today's readings and totals; without a chain node the wallet is not known here", () => {

@@ -80,9 +80,21 @@ export async function spawnUp<Info>(tmi: string, upDir: string, o: { intervalMs:
   return { up, info };
 }
 
-/** The balance an address should hold: Σ settlements of every auction in the state + its block rewards. */
+/**
+ * The balance an address should hold: Σ settlements of every auction and of every P2P fill in
+ * the state ([MKT-SETTLE]: a seller is paid, a buyer pays, either pays its imbalance), the
+ * fees for unrevealed P2P orders, + its block rewards.
+ */
 export function expectedBalance(state: ChainState, address: string): bigint {
   let mc = 0n;
+  for (const [, m] of state.sections.markets.entries()) {
+    for (const f of m.fills ?? []) {
+      if (f.address !== address || f.settlement === undefined) continue;
+      const pay = BigInt(f.settlement.paymentMc);
+      mc += (f.side === 'sell' ? pay : -pay) - BigInt(f.settlement.penaltyMc);
+    }
+    for (const x of m.excluded ?? []) if (x.address === address && x.penaltyMc !== undefined) mc -= BigInt(x.penaltyMc);
+  }
   for (const [, a] of state.sections.auctions.entries()) {
     for (const w of a.awards ?? []) {
       if (w.address !== address || w.settlement === undefined) continue;

@@ -1,4 +1,4 @@
-// The HEM home page: reads /api/home and /api/auctions and writes them into the page.
+// The HEM home page: reads /api/home, /api/market and /api/auctions and writes them into the page.
 // Plain JS, no framework; every value goes in with textContent.
 'use strict';
 (function () {
@@ -98,9 +98,28 @@
     return box;
   }
 
+  function renderMarket(m) {
+    var box = el('div', undefined, 'auction');
+    box.appendChild(el('h3', 'Delivery ' + time(m.delivery.start) + '–' + time(m.delivery.end)));
+    var dl = el('dl');
+    row(dl, m.decision.order ? 'order' : 'why no order', m.decision.inWords, m.decision.order ? 'ok' : 'no');
+    if (m.inputs) {
+      row(dl, 'inputs', 'state of charge at delivery ' + m.inputs.socAtDeliveryStartPercent + ' % · forecast PV ' + m.inputs.forecastPvWh + ' Wh, load ' +
+        m.inputs.forecastLoadWh + ' Wh' + (m.inputs.awardWh ? ' · awards ' + m.inputs.awardWh + ' Wh' : '') + (m.inputs.hasBattery ? '' : ' · no battery'));
+    }
+    if (m.outcome) row(dl, 'result', m.outcome.inWords || m.outcome.status, m.outcome.filledWh > 0 ? 'ok' : undefined);
+    if (m.settlement) row(dl, 'settlement', m.settlement.known === false ? m.settlement.notKnownHere : m.settlement.inWords);
+    box.appendChild(dl);
+    return box;
+  }
+
   function refresh() {
-    return Promise.all([get('api/home'), get('api/auctions?limit=50')]).then(function (res) {
+    return Promise.all([get('api/home'), get('api/auctions?limit=50'), get('api/market?limit=20')]).then(function (res) {
       renderHome(res[0]);
+      var market = $('market');
+      market.textContent = '';
+      if (res[2].items.length === 0) market.appendChild(el('p', 'no P2P order decided since the HEM started', 'muted'));
+      res[2].items.forEach(function (m) { market.appendChild(renderMarket(m)); });
       var list = $('auctions');
       list.textContent = '';
       if (res[1].items.length === 0) list.appendChild(el('p', 'no auction seen since the HEM started', 'muted'));

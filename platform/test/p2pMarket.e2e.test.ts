@@ -1,0 +1,216 @@
+/**
+ * The P2P market end to end, with real processes on loopback:
+ *
+ *   `tmi up` (registry, broker, the aggregator's chain node, the aggregator, analytics) as a
+ *   child process; four homes enrolled by the operator, each a `hem` process with a simulated
+ *   house at midday in summer: two with PV and a charged battery (they sell), two plain
+ *   consumers without PV or battery (they buy). Every home seals an order for the next
+ *   interval, reveals it in the window; the chain clears the market at the gate, the
+ *   aggregator republishes the clearing signed, the homes steer their fills, and the chain
+ *   settles them from the readings of the delivery interval.
+ *
+ * Run until the analytics' wallets show a consumer paying and a seller paid; then everything
+ * stops and the aggregator node's chain is opened from disk: a market traded between the
+ * homes; every fill settled by [MKT-SETTLE] from the reading on chain; every home's wallet is
+ * its settlements + fees; Σ wallets − Σ genesis = Σ block rewards (money conserved).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { RegistryClient } from '../../csm-registry/client.js';
+import { generateKeyPair } from '../../wire/keys.js';
+import { writeKeyFile } from '../../wire/keyFile.js';
+import { paymentMillicents } from '../../wire/quantities.js';
+import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
+import { measuredNetWh } from '../../poe-chain/core/marketContract.js';
+import type { ChainState } from '../../poe-chain/core/chainState.js';
+import { HEM_NODE_FLAGS } from '../../hem/nodeFlags.js';
+import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc } from './procFixtures.js';
+
+const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
+const HEM_MAIN = fileURLToPath(new URL('../../hem/main.js', import.meta.url));
+const INTERVAL_MS = 6000; // gate 2 s before delivery, reveals in the 1.5 s before it (the `tmi up` genesis)
+const SLOT_MS = 200;
+const PATIENCE = 4;
+const SPEED = 900_000 / INTERVAL_MS; // one interval = 15 minutes of home time
+/** home time at the genesis instant: late morning in summer, PV rising */
+const HOME_START_H = 11;
+
+interface UpInfo {
+  urls: { registry: string; mqtt: string; aggregator: string; analytics: string };
+  adminTokenFile: string;
+  genesis: string;
+  registryKey: string;
+  aggregatorKey: string;
+}
+
+interface Home {
+  meterId: string;
+  kind: 'seller' | 'consumer';
+  feeder: string;
+  dataDir: string;
+  config: string;
+  proc?: Proc;
+  address?: string;
+}
+
+async function balanceOf(analytics: string, address: string): Promise<number | null> {
+  try {
+    const r = await fetch(`${analytics}/api/wallets/${address}`);
+    if (!r.ok) return null;
+    return ((await r.json()) as { wallet: { balanceMc: number | null } }).wallet.balanceMc;
+  } catch {
+    return null;
+  }
+}
+
+test('P2P market: tmi up + 4 HEM processes, sealed orders clear between homes, settle from readings, money conserved', { timeout: 150_000 }, async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'tmi-p2p-e2e-'));
+  const upDir = join(root, 'up');
+  const procs: Proc[] = [];
+  const t0 = Date.now();
+  let ok = false;
+  try {
+    // ── 1. the platform ──
+    const { up, info } = await spawnUp<UpInfo>(TMI, upDir, { intervalMs: INTERVAL_MS, slotMs: SLOT_MS, patience: PATIENCE });
+    procs.push(up);
+    const adminToken = (await readFile(info.adminTokenFile, 'utf8')).trim();
+    const genesis = JSON.parse(await readFile(info.genesis, 'utf8')) as { genesisTime: string };
+    const genesisMs = Date.parse(genesis.genesisTime);
+
+    // ── 2. four homes: two PV + battery sellers, two plain consumers ──
+    const registry = new RegistryClient({ url: info.urls.registry, adminToken, operator: 'p2p-e2e' });
+    const homes: Home[] = ([
+      { meterId: 'home-1', kind: 'seller', feeder: 'F1' },
+      { meterId: 'home-2', kind: 'seller', feeder: 'F2' },
+      { meterId: 'home-3', kind: 'consumer', feeder: 'F1' },
+      { meterId: 'home-4', kind: 'consumer', feeder: 'F2' },
+    ] as const).map((h) => ({ ...h, dataDir: join(root, 'homes', h.meterId), config: join(root, 'homes', `${h.meterId}.json`) }));
+    const startWall = new Date(genesisMs - Math.round((HOME_START_H * 3_600_000) / SPEED)).toISOString();
+    for (const [k, h] of homes.entries()) {
+      await mkdir(h.dataDir, { recursive: true, mode: 0o700 });
+      const key = generateKeyPair();
+      await writeKeyFile(join(h.dataDir, 'meter-key.json'), key, h.meterId);
+      await registry.enroll({
+        meterId: h.meterId, serial: `P2P-${k + 1}`, meterType: 'simulated smart meter', publicKey: key.address, feeder: h.feeder, programme: 'TE', role: 'hem',
+      });
+      const seller = h.kind === 'seller';
+      await writeFile(h.config, JSON.stringify({
+        meterId: h.meterId,
+        dataDir: h.dataDir,
+        broker: { url: info.urls.mqtt, reconnectMs: 500 },
+        registry: { url: info.urls.registry, publicKey: info.registryKey },
+        aggregatorAddress: info.aggregatorKey,
+        intervalMs: INTERVAL_MS,
+        speed: SPEED,
+        adapter: {
+          type: 'sim', seed: 8100 + k, initialSoc: seller ? 0.85 : 0.5, pvPeakW: seller ? 6600 : 0,
+          profile: { startDate: '2026-01-12', days: 1, intervalMinutes: 15 }, startWall,
+        },
+        // a plain consumer: no battery to steer
+        ...(seller ? {} : { battery: { maxChargeW: 0, maxDischargeW: 0 } }),
+        log: { level: 'info' },
+      }));
+    }
+    for (const h of homes) {
+      h.proc = spawnProc(h.meterId, [...HEM_NODE_FLAGS, HEM_MAIN, '--config', h.config]);
+      procs.push(h.proc);
+    }
+    const certified = (h: Home) => h.proc!.lines.find((l) => l.event === 'pseudonym-certified')?.address as string | undefined;
+    await waitFor('four certified pseudonyms', 40_000, () => {
+      for (const h of homes) if (h.proc!.child.exitCode !== null) throw new Error(`${h.meterId} exited: ${h.proc!.err}`);
+      return homes.every((h) => certified(h));
+    });
+    for (const h of homes) h.address = certified(h);
+    const byAddress = new Map(homes.map((h) => [h.address!, h]));
+
+    // ── 3. orders, fills, settlement: until a consumer has paid and a seller has been paid ──
+    await waitFor('a P2P fill steered by a seller and one recorded by a consumer', 45_000, () => {
+      const fills = (kind: Home['kind']) => homes.filter((h) => h.kind === kind).some((h) => h.proc!.lines.some((l) => l.event === 'market-fill'));
+      return fills('seller') && fills('consumer');
+    }, 250);
+    await waitFor('a consumer paid and a seller paid (analytics wallets)', 30_000, async () => {
+      const b = await Promise.all(homes.map((h) => balanceOf(info.urls.analytics, h.address!)));
+      return homes.some((h, i) => h.kind === 'consumer' && (b[i] ?? 0) < 0) && homes.some((h, i) => h.kind === 'seller' && (b[i] ?? 0) > 0);
+    }, 500);
+    for (const h of homes) {
+      // a seller's fill steers its battery; a consumer has none to steer
+      for (const f of h.proc!.lines.filter((l) => l.event === 'market-fill')) assert.equal(f.steered, h.kind === 'seller', `${h.meterId}: fill ${JSON.stringify(f)}`);
+      const decided = h.proc!.lines.filter((l) => l.event === 'market-decision');
+      const sides = new Set(decided.map((l) => (l.order as { side?: string } | null)?.side ?? 'none'));
+      assert.ok(sides.has(h.kind === 'seller' ? 'sell' : 'buy'), `${h.meterId} ordered on its side (${[...sides].join(', ')})`);
+      assert.equal(h.proc!.lines.filter((l) => l.event === 'market-reveal-missed').length, 0, `${h.meterId}: every reveal in its window`);
+    }
+
+    // ── 4. stop everything; the aggregator node's chain on disk ──
+    const hemCodes = await Promise.all(homes.map((h) => stopProc(h.proc!)));
+    assert.deepEqual(hemCodes, homes.map(() => 0), 'HEMs stop cleanly on SIGTERM');
+    assert.equal(await stopProc(up), 0, `tmi up stops cleanly: ${up.err.slice(-2000)}`);
+    const store = await openChainStoreAt(upDir);
+    let state: ChainState;
+    try {
+      state = store.state;
+    } finally {
+      await store.close({ snapshot: false });
+    }
+    const g = state.genesis;
+
+    // ── 5. trades between homes, settled from readings by [MKT-SETTLE] ──
+    let between = 0;
+    let settledFills = 0;
+    for (const [, m] of state.sections.markets.entries()) {
+      const fills = m.fills ?? [];
+      for (const f of fills) assert.ok(byAddress.has(f.address), `market ${m.epoch}: a fill to a known home ${f.address}`);
+      const sold = fills.filter((f) => f.side === 'sell' && byAddress.get(f.address)?.kind === 'seller');
+      const bought = fills.filter((f) => f.side === 'buy' && byAddress.get(f.address)?.kind === 'consumer');
+      if (sold.length > 0 && bought.length > 0 && m.status === 'settled') between++;
+      assert.equal(sold.reduce((n, f) => n + f.energyWh, 0), bought.reduce((n, f) => n + f.energyWh, 0), `market ${m.epoch}: Wh sold = Wh bought`);
+      for (const f of fills) {
+        const s = f.settlement;
+        if (s === undefined) continue;
+        settledFills++;
+        const h = byAddress.get(f.address)!;
+        const reading = state.sections.readings.get(`${f.address}|${m.epoch}`);
+        assert.ok(reading, `${h.meterId}: its reading of interval ${m.epoch} is on chain`);
+        const measured = Math.max(0, measuredNetWh(f.side, reading) - s.priorWh);
+        assert.equal(s.deliveredWh, Math.min(f.energyWh, measured), `${h.meterId}: delivered = min(filled, net ${f.side === 'sell' ? 'export' : 'import'} − prior)`);
+        assert.equal(s.paymentMc, paymentMillicents(s.deliveredWh, f.priceMcPerKWh), `${h.meterId}: payment = ⌊delivered × price / 1000⌋`);
+        assert.equal(s.penaltyMc + s.uncollectedMc, paymentMillicents(f.energyWh - s.deliveredWh, g.imbalancePriceMcPerKWh), `${h.meterId}: imbalance = ⌊shortfall × rate / 1000⌋`);
+        const heard = h.proc!.lines.find((l) => l.event === 'market-fill' && (l.delivery as { start: string }).start === new Date(g.genesisTimeMs + m.epoch * g.intervalMs).toISOString());
+        if (heard) assert.deepEqual([heard.energyWh, heard.priceMcPerKWh], [f.energyWh, f.priceMcPerKWh], `${h.meterId}: the fill the HEM applied = the chain's`);
+        t.diagnostic(`interval ${m.epoch}: ${h.meterId} ${f.side} ${f.energyWh} Wh at ${f.priceMcPerKWh} mc/kWh, delivered ${s.deliveredWh}, payment ${s.paymentMc} mc, imbalance ${s.penaltyMc} mc`);
+      }
+    }
+    assert.ok(between >= 1, 'a settled market traded between seller and consumer homes');
+    assert.ok(settledFills >= 2);
+    const delivered = [...state.sections.markets.entries()].flatMap(([, m]) => m.fills ?? []).filter((f) => f.settlement && f.settlement.deliveredWh === f.energyWh);
+    assert.ok(delivered.some((f) => f.side === 'sell') && delivered.some((f) => f.side === 'buy'), 'the homes delivered and took their fills in full');
+
+    // ── 6. wallets: each home's = its settlements and fees; money conserved ──
+    for (const h of homes) {
+      assert.equal(BigInt(state.sections.wallets.get(h.address!) ?? '0'), expectedBalance(state, h.address!), `${h.meterId}: wallet = P2P (and auction) settlements − fees`);
+    }
+    let total = 0n;
+    for (const [, mc] of state.sections.wallets.entries()) total += BigInt(mc);
+    const genesisTotal = g.config.balances.reduce((n, b) => n + BigInt(b.millicents), 0n);
+    let rewards = 0n;
+    for (const [, mc] of state.sections.rewards.entries()) rewards += BigInt(mc);
+    assert.equal(total - genesisTotal, rewards, `Σ wallet changes ${total - genesisTotal} mc = block rewards ${rewards} mc`);
+    t.diagnostic(`p2p e2e: ${between} market(s) traded between homes, ${settledFills} fills settled, height ${state.meta.height}, ${Math.round((Date.now() - t0) / 1000)} s`);
+    ok = true;
+  } finally {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.exit));
+    if (ok) await rm(root, { recursive: true, force: true });
+    else {
+      process.stderr.write(`# p2p e2e: data kept in ${root}\n`);
+      for (const p of procs) {
+        if (p.err) process.stderr.write(`# ${p.name} stderr: ${p.err.slice(-1500)}\n`);
+        await writeFile(join(root, `${p.name}.log`), p.out).catch(() => undefined);
+      }
+    }
+  }
+});
