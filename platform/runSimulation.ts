@@ -134,8 +134,6 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
         intervalMs: o.intervalMs,
         speed,
         underDeliverFactor: h.underDeliverFactor,
-        // the simulation's figures (chainFigures.ts) count the auctions' money, not yet the P2P market's
-        market: { enabled: false },
         ...(h.programme !== 'TE' ? { chain: { genesis: platform.paths.genesis, produce: true } } : {}),
         adapter: {
           type: 'sim',
