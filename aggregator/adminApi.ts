@@ -8,6 +8,9 @@
  *   GET  /admin/auctions         auctions and their status
  *   GET  /admin/ledger           VPP revenue and costs
  *   GET  /admin/schedule/:day    the day-ahead schedule of day n
+ *   POST /admin/market/orders    [MKT] a VPP order in the P2P market, sealed and revealed by the aggregator
+ *        {side, energyWh, priceMcPerKWh, delivery:{start,end}, intervals?}
+ *   GET  /admin/market/orders    the VPP orders posted since start
  */
 import express, { type Request, type Response, type NextFunction } from 'express';
 import { timingSafeEqual } from 'node:crypto';
@@ -16,6 +19,7 @@ import { isoDate, interval } from '../schemas/common.js';
 import { schemaError } from '../wire/codec.js';
 import { scaleFloor } from '../wire/quantities.js';
 import { AggregatorError, type Aggregator } from './aggregator.js';
+import { VppOrderError, type VppMarketTrader } from './vppMarketOrders.js';
 
 export const postAuctionSchema = {
   type: 'object',
@@ -33,6 +37,20 @@ export const postAuctionSchema = {
 } as const;
 const validatePost = compileSchema(postAuctionSchema);
 
+export const postMarketOrderSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['side', 'energyWh', 'priceMcPerKWh', 'delivery'],
+  properties: {
+    side: { type: 'string', enum: ['buy', 'sell'] },
+    energyWh: { type: 'integer', minimum: 1, maximum: 1_000_000_000 },
+    priceMcPerKWh: { type: 'integer', minimum: 0, maximum: 100_000_000 },
+    delivery: interval,
+    intervals: { type: 'integer', minimum: 1, maximum: 96 },
+  },
+} as const;
+const validateMarketOrder = compileSchema(postMarketOrderSchema);
+
 function tokenMatches(header: string | undefined, token: string): boolean {
   const got = Buffer.from(header?.startsWith('Bearer ') ? header.slice(7) : '');
   const want = Buffer.from(token);
@@ -43,7 +61,7 @@ function fail(res: Response, status: number, code: string, message: string) {
   res.status(status).json({ error: { code, message } });
 }
 
-export function createAggregatorAdminApp(agg: Aggregator, operatorToken: string): express.Express {
+export function createAggregatorAdminApp(agg: Aggregator, operatorToken: string, market?: VppMarketTrader): express.Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(express.json({ limit: '16kb' }));
@@ -82,6 +100,31 @@ export function createAggregatorAdminApp(agg: Aggregator, operatorToken: string)
 
   app.get('/admin/auctions', (_req, res) => {
     res.json({ items: agg.auctions() });
+  });
+
+  app.post('/admin/market/orders', async (req, res) => {
+    if (market === undefined) return fail(res, 404, 'NOT_FOUND', 'this aggregator runs no P2P market orders');
+    if (!validateMarketOrder(req.body)) {
+      const e = schemaError(validateMarketOrder, req.body);
+      return fail(res, 400, e.code, e.message);
+    }
+    const b = req.body as { side: 'buy' | 'sell'; energyWh: number; priceMcPerKWh: number; delivery: { start: string; end: string }; intervals?: number };
+    try {
+      const rec = await market.post({
+        side: b.side, energyWh: b.energyWh, priceMcPerKWh: b.priceMcPerKWh,
+        delivery: { startMs: Date.parse(b.delivery.start), endMs: Date.parse(b.delivery.end) },
+        ...(b.intervals !== undefined ? { intervals: b.intervals } : {}),
+      });
+      res.status(201).json(rec);
+    } catch (err) {
+      if (err instanceof VppOrderError) return fail(res, 400, err.code, err.message);
+      throw err;
+    }
+  });
+
+  app.get('/admin/market/orders', (_req, res) => {
+    if (market === undefined) return fail(res, 404, 'NOT_FOUND', 'this aggregator runs no P2P market orders');
+    res.json({ items: market.orders() });
   });
 
   app.get('/admin/ledger', (_req, res) => {

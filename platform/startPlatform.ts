@@ -26,6 +26,7 @@ import { connectWithLogin } from './mqttLogin.js';
 import { openChainStoreAt } from '../poe-chain/store/chainDataDir.js';
 import { createChainNode, type ChainNode, type NodeBlockEvent } from '../poe-chain/node/createChainNode.js';
 import { MARKET_TOPICS, marketResultsOfBlock } from '../aggregator/marketResults.js';
+import { createVppMarketTrader } from '../aggregator/vppMarketOrders.js';
 import { encode, signEnvelope } from '../wire/codec.js';
 import { chainViewOf, readingFeedOf } from '../poe-chain/node/chainQueries.js';
 import { createAggregator, type Aggregator, type AggregatorConfig } from '../aggregator/aggregator.js';
@@ -253,7 +254,16 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
       };
       node.on('block', onMarketBlock);
       stops.push(async () => void node.off('block', onMarketBlock));
-      const app = createAggregatorAdminApp(aggregator, operatorToken);
+      // [MKT] the VPP's own orders in the P2P market, posted by the operator
+      const vpp = createVppMarketTrader({
+        key: keys.aggregator,
+        timing: { originMs: genesis.genesisTimeMs, intervalMs, gateClosureMs: genesis.gateClosureMs, revealWindowMs: genesis.revealWindowMs },
+        publish: async (topic, env) => void (await aggregatorMqtt.publishAsync(topic, encode(env), { qos: 1 })),
+        now,
+        log: log.child({ part: 'aggregator' }),
+      });
+      stops.push(async () => vpp.stop());
+      const app = createAggregatorAdminApp(aggregator, operatorToken, vpp);
       const server: Server = await new Promise((resolve, reject) => {
         const srv = app.listen(o.ports?.aggregator ?? 0, host, () => resolve(srv));
         srv.once('error', reject);

@@ -1,11 +1,8 @@
-import { readFileSync, existsSync } from 'node:fs';
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
+import { callOperatorApi, operatorClientSpec, operatorToken } from '../operatorClient.js';
 
-const clientSpec: OptionSpec = {
-  url: { type: 'string', describe: 'aggregator operator API', default: 'http://127.0.0.1:8471' },
-  'operator-token': { type: 'string', describe: "the aggregator operator API's token, or a file holding it (not the registry admin token)", default: './data/aggregator/operator-token', env: 'TMI_OPERATOR_TOKEN' },
-};
+const clientSpec: OptionSpec = operatorClientSpec;
 
 const postSpec: OptionSpec = {
   ...clientSpec,
@@ -25,31 +22,8 @@ const runSpec: OptionSpec = {
   prices: { type: 'string', describe: 'imbalance price CSV (start,buy_cents_per_kwh,sell_cents_per_kwh)' },
 };
 
-function token(v: unknown): string {
-  const t = String(v ?? '');
-  return existsSync(t) ? readFileSync(t, 'utf8').trim() : t;
-}
-
-async function call(url: string, operatorToken: string, method: string, body?: unknown): Promise<number> {
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method,
-      headers: { authorization: `Bearer ${operatorToken}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      ...(body ? { body: JSON.stringify(body) } : {}),
-    });
-  } catch (err) {
-    process.stderr.write(`tmi aggregator: cannot reach ${url}: ${(err as Error).message}\n`);
-    return 1;
-  }
-  const text = await res.text();
-  if (!res.ok) {
-    process.stderr.write(`tmi aggregator: ${res.status} ${text}\n`);
-    return 1;
-  }
-  process.stdout.write(text.endsWith('\n') ? text : text + '\n');
-  return 0;
-}
+const token = operatorToken;
+const call = (url: string, t: string, method: string, body?: unknown) => callOperatorApi('tmi aggregator', url, t, method, body);
 
 const HELP = `Usage:
   tmi aggregator post --side buy|sell --energy-kwh N --price CENTS --delivery START/END [options]

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
+import { callOperatorApi, operatorClientSpec, operatorToken } from '../operatorClient.js';
 
 /** MAX_AUDIT_ORDERS of marketAudit.ts, written here so that --help need not import the
  * market code; cli/test/marketClearCommand.e2e.test.ts checks that the two agree. */
@@ -138,7 +139,37 @@ const trades: MarketSubcommand = {
   },
 };
 
-const SUBCOMMANDS: Record<string, MarketSubcommand> = { clear, book, trades };
+const postSpec: OptionSpec = {
+  ...operatorClientSpec,
+  side: { type: 'string', describe: 'buy (the VPP imports) or sell (it exports)' },
+  'energy-wh': { type: 'string', describe: 'energy per interval, Wh (integer)' },
+  price: { type: 'string', describe: 'price, millicents/kWh (integer): the most it pays (buy) or the least it accepts (sell)' },
+  delivery: { type: 'string', describe: 'the first delivery interval, ISO start/end' },
+  intervals: { type: 'string', describe: 'how many consecutive intervals the order stands in (1..96)', default: '1' },
+};
+
+const post: MarketSubcommand = {
+  usage: 'post --side buy|sell --energy-wh N --price MC --delivery S/E',
+  describe: "the VPP's own order in the P2P market: the aggregator seals, posts and reveals it",
+  spec: postSpec,
+  async run(values, positionals) {
+    if (positionals.length !== 0) return fail(`unexpected argument '${positionals[0]}' (see tmi market --help)`);
+    const missing = ['side', 'energy-wh', 'price', 'delivery'].filter((k) => values[k] === undefined);
+    if (missing.length) return fail(`post: missing --${missing.join(', --')}`);
+    const [start, end] = String(values.delivery).split('/');
+    if (!start || !end || Number.isNaN(Date.parse(start)) || Number.isNaN(Date.parse(end))) return fail('post: --delivery must be START/END in ISO 8601');
+    const body = {
+      side: values.side,
+      energyWh: Number(values['energy-wh']),
+      priceMcPerKWh: Number(values.price),
+      delivery: { start: new Date(start).toISOString(), end: new Date(end).toISOString() },
+      intervals: Number(values.intervals),
+    };
+    return callOperatorApi('tmi market post', `${String(values.url)}/admin/market/orders`, operatorToken(values['operator-token']), 'POST', body);
+  },
+};
+
+const SUBCOMMANDS: Record<string, MarketSubcommand> = { clear, book, trades, post };
 const NAMES = Object.keys(SUBCOMMANDS);
 
 const width = Math.max(...Object.values(SUBCOMMANDS).map((s) => s.usage.length));
@@ -183,6 +214,13 @@ QUANTITY_FILLED, FEEDER_LIMIT.
 Example: tmi market clear --input poe-chain/core/market/examples/book.json
 
 ${formatOptions(clearSpec)}
+
+tmi market post: the VPP's own order (VPP balancing) through the aggregator's operator
+API (POST /admin/market/orders): the aggregator seals it with its key, publishes it and
+reveals it just after the order close; its answer (orderId, the order, revealAt) is
+printed. The aggregator's wallet is the market's clearing account: no credit cap.
+
+${formatOptions(postSpec)}
 
 tmi market book / trades: read the chain stored in <data> (the head as last written) and
 print JSON: book lists each open interval's orders (a sealed order shows only its side,

@@ -113,8 +113,8 @@ test('--help documents the input format and lists only the subcommands there are
   const r = await run(['market', '--help']);
   assert.equal(r.code, 0);
   for (const s of ['"orders"', '"feederRoom"', '"pricing"', 'inclusion', 'priceMcPerKWh', 'QUANTITY_FILLED', 'FEEDER_LIMIT', 'book.json']) assert.ok(r.stdout.includes(s), s);
-  const listed = [...r.stdout.matchAll(/^ {2}([a-z]+) --/gm)].map((m) => m[1]);
-  assert.deepEqual(listed, ['clear']);
+  const listed = [...r.stdout.matchAll(/^ {2}([a-z]+) [-[]/gm)].map((m) => m[1]);
+  assert.deepEqual(listed, ['clear', 'book', 'trades', 'post']);
 });
 
 test('the order limit in tmi market --help is the market code\'s', () => {
