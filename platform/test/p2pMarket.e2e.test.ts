@@ -9,6 +9,9 @@
  *   aggregator republishes the clearing signed, the homes steer their fills, and the chain
  *   settles them from the readings of the delivery interval.
  *
+ * An operator also posts the VPP's own sell order with `tmi market post` (VPP balancing): the
+ * aggregator seals, posts and reveals it, and it stands in the same book.
+ *
  * Run until the analytics' wallets show a consumer paying and a seller paid; then everything
  * stops and the aggregator node's chain is opened from disk: a market traded between the
  * homes; every fill settled by [MKT-SETTLE] from the reading on chain; every home's wallet is
@@ -42,6 +45,7 @@ const HOME_START_H = 11;
 interface UpInfo {
   urls: { registry: string; mqtt: string; aggregator: string; analytics: string };
   adminTokenFile: string;
+  operatorTokenFile: string;
   genesis: string;
   registryKey: string;
   aggregatorKey: string;
@@ -127,6 +131,13 @@ test('P2P market: tmi up + 4 HEM processes, sealed orders clear between homes, s
     for (const h of homes) h.address = certified(h);
     const byAddress = new Map(homes.map((h) => [h.address!, h]));
 
+    // ── 3a. the VPP's own order, by the operator: sell 300 Wh at 20,000 mc/kWh, 2 intervals from now ──
+    const vppEpoch = Math.floor((Date.now() - genesisMs) / INTERVAL_MS) + 2;
+    const vppDelivery = `${new Date(genesisMs + vppEpoch * INTERVAL_MS).toISOString()}/${new Date(genesisMs + (vppEpoch + 1) * INTERVAL_MS).toISOString()}`;
+    const vppPost = spawnProc('market-post', [TMI, 'market', 'post', '--url', info.urls.aggregator, '--operator-token', info.operatorTokenFile, '--side', 'sell', '--energy-wh', '300', '--price', '20000', '--delivery', vppDelivery]);
+    assert.equal(await vppPost.exit, 0, `tmi market post failed: ${vppPost.err}`);
+    const vppOrderId = (JSON.parse(vppPost.out) as { orderId: string }).orderId;
+
     // ── 3. orders, fills, settlement: until a consumer has paid and a seller has been paid ──
     await waitFor('a P2P fill steered by a seller and one recorded by a consumer', 45_000, () => {
       const fills = (kind: Home['kind']) => homes.filter((h) => h.kind === kind).some((h) => h.proc!.lines.some((l) => l.event === 'market-fill'));
@@ -163,12 +174,21 @@ test('P2P market: tmi up + 4 HEM processes, sealed orders clear between homes, s
     let settledFills = 0;
     for (const [, m] of state.sections.markets.entries()) {
       const fills = m.fills ?? [];
-      for (const f of fills) assert.ok(byAddress.has(f.address), `market ${m.epoch}: a fill to a known home ${f.address}`);
+      for (const f of fills) assert.ok(byAddress.has(f.address) || f.address === info.aggregatorKey, `market ${m.epoch}: a fill to a known home or the VPP ${f.address}`);
       const sold = fills.filter((f) => f.side === 'sell' && byAddress.get(f.address)?.kind === 'seller');
       const bought = fills.filter((f) => f.side === 'buy' && byAddress.get(f.address)?.kind === 'consumer');
       if (sold.length > 0 && bought.length > 0 && m.status === 'settled') between++;
-      assert.equal(sold.reduce((n, f) => n + f.energyWh, 0), bought.reduce((n, f) => n + f.energyWh, 0), `market ${m.epoch}: Wh sold = Wh bought`);
+      const sideWh = (side: 'buy' | 'sell') => fills.filter((f) => f.side === side).reduce((n, f) => n + f.energyWh, 0);
+      assert.equal(sideWh('sell'), sideWh('buy'), `market ${m.epoch}: Wh sold = Wh bought`);
+      if (m.epoch === vppEpoch) {
+        // the VPP's order was revealed by the aggregator: it is filled or out on price, never NOT_REVEALED
+        const vppOut = (m.excluded ?? []).find((x) => x.orderId === vppOrderId);
+        const vppFill = fills.find((f) => f.orderId === vppOrderId);
+        assert.ok(vppFill !== undefined || (vppOut !== undefined && vppOut.reason !== 'NOT_REVEALED'), `the VPP order in interval ${m.epoch}: ${JSON.stringify(vppOut ?? null)}`);
+        t.diagnostic(`VPP order ${vppOrderId}: ${vppFill ? `sold ${vppFill.energyWh} Wh at ${vppFill.priceMcPerKWh}` : `out ${vppOut!.reason}`}`);
+      }
       for (const f of fills) {
+        if (f.address === info.aggregatorKey) continue;
         const s = f.settlement;
         if (s === undefined) continue;
         settledFills++;
@@ -185,6 +205,7 @@ test('P2P market: tmi up + 4 HEM processes, sealed orders clear between homes, s
       }
     }
     assert.ok(between >= 1, 'a settled market traded between seller and consumer homes');
+    assert.notEqual(state.sections.markets.get(String(vppEpoch))?.status ?? 'open', 'open', `the market of interval ${vppEpoch}, which holds the VPP order, cleared`);
     assert.ok(settledFills >= 2);
     const delivered = [...state.sections.markets.entries()].flatMap(([, m]) => m.fills ?? []).filter((f) => f.settlement && f.settlement.deliveredWh === f.energyWh);
     assert.ok(delivered.some((f) => f.side === 'sell') && delivered.some((f) => f.side === 'buy'), 'the homes delivered and took their fills in full');
