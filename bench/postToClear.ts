@@ -10,7 +10,7 @@
  *     eligible and the aggregator's node produces, DESIGN §7), the aggregator with its
  *     operator API, analytics.
  *   - WORKERS load children, each holding its share of the BENCH_HEMS lightweight HEM
- *     clients. A client = a meter key enrolled by the operator (POST /v1/meters), a
+ *     clients (bench/hemFleet.ts, shared with bench/marketLatency.ts). A client = a meter key enrolled by the operator (POST /v1/meters), a
  *     pseudonym key with a registry certificate (POST /v1/certificates, signed by the
  *     meter key) put on chain as a `tx`-wrapped `certificate` envelope (as hem/ems.ts
  *     certificateTxEntry does), and one MQTT connection logged in with a signed token.
@@ -40,22 +40,18 @@
  * keeps tmi up's log.
  * Target: p50 ≤ 1 s.
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import mqtt, { type MqttClient } from 'mqtt';
-import { RegistryClient } from '../csm-registry/client.js';
 import { signEnvelope, encode } from '../wire/codec.js';
-import { generateKeyPair, keyPairFromSeed, type KeyPair } from '../wire/keys.js';
-import { makeLoginToken } from '../wire/loginToken.js';
-import type { AuctionOpen, Certificate, Envelope } from '../schemas/types.js';
+import type { AuctionOpen, Envelope } from '../schemas/types.js';
 import { machine } from './machine.js';
 import { rpc, serve, type Msg } from './soak/soakIpc.js';
+import { connectFleet, cpuSampler, cpuSeconds, enrolFleet, forkWorkers, stats, waitFor, wallNow, type FleetClient, type FleetInit } from './hemFleet.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const TMI = fileURLToPath(new URL('../cli/tmi.js', import.meta.url));
@@ -72,46 +68,12 @@ const SLOT_MS = Number(process.env.BENCH_SLOT_MS ?? 250);
 const PATIENCE = Number(process.env.BENCH_PATIENCE ?? 8);
 const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_MS ?? 60_000);
 const CLOSE_PHASE_MS = process.env.BENCH_CLOSE_PHASE_MS === undefined ? undefined : Number(process.env.BENCH_CLOSE_PHASE_MS);
-const FEEDERS = 10;
 const TOPIC_BLOCKS = 'tmi/v1/chain/blocks';
 const TOPIC_AUCTIONS = 'tmi/v1/auctions/+';
 
-const wallNow = () => performance.timeOrigin + performance.now();
-const meterId = (i: number) => `pc-${String(i).padStart(5, '0')}`;
-const feederOf = (i: number) => `F${(i % FEEDERS) + 1}`;
-/** meter keys from a per-run seed: the orchestrator enrols them, the workers log in with them */
-const meterKey = (runSeed: string, i: number): KeyPair => keyPairFromSeed(new Uint8Array(createHash('sha256').update(`${runSeed}:meter:${i}`).digest()));
-
-
-
-async function pool<T>(items: T[], concurrency: number, fn: (x: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, async () => {
-    while (next < items.length) await fn(items[next++]!);
-  }));
-}
-
-function quantile(sorted: number[], q: number): number | null {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-const r1 = (x: number | null) => (x === null ? null : Math.round(x * 10) / 10);
-function stats(xs: number[]) {
-  const s = [...xs].sort((a, b) => a - b);
-  return { n: s.length, min: r1(quantile(s, 0)), p50: r1(quantile(s, 0.5)), p90: r1(quantile(s, 0.9)), p99: r1(quantile(s, 0.99)), max: r1(s[s.length - 1] ?? null) };
-}
-
 // ── worker: a share of the HEM clients ─────────────────────────────────────────
 
-interface WorkerInit {
-  runSeed: string;
-  from: number;
-  to: number;
-  mqttUrl: string;
-  registryUrl: string;
-  registryKey: string;
-  aggregatorKey: string;
-}
+type WorkerInit = FleetInit;
 
 interface AuctionObs {
   /** per client: open arrival, bid PUBACK, close arrival, block (holding the close) arrival */
@@ -128,7 +90,7 @@ interface AuctionObs {
 
 async function worker(): Promise<void> {
   let init: WorkerInit | undefined;
-  const clients: { i: number; client: MqttClient; pseudonym: KeyPair; feeder: string }[] = [];
+  let clients: FleetClient[] = [];
   const obs = new Map<string, AuctionObs>();
   const certSeen = new Set<string>(); // pseudonym addresses whose certificate tx is in a block
   const parsed = new Map<string, { closes: string[]; certs: string[]; height: number; dateMs: number }>(); // block → what it holds
@@ -170,7 +132,7 @@ async function worker(): Promise<void> {
     return c;
   }
 
-  function onMessage(h: (typeof clients)[number], topic: string, payload: Buffer): void {
+  function onMessage(h: FleetClient, topic: string, payload: Buffer): void {
     const t = wallNow();
     if (topic === TOPIC_BLOCKS) {
       blocksIn++;
@@ -234,39 +196,15 @@ async function worker(): Promise<void> {
     async start(m) {
       init = m.init as WorkerInit;
       const { from, to } = init;
-      const reg = new RegistryClient({ url: init.registryUrl, registryPublicKey: init.registryKey });
-      const ids = Array.from({ length: to - from }, (_, k) => from + k);
-      const t0 = wallNow();
-      const certs = new Map<number, { pseudonym: KeyPair; cert: Certificate }>();
-      await pool(ids, 16, async (i) => {
-        const pseudonym = generateKeyPair();
-        const cert = await reg.requestCertificate(meterKey(init!.runSeed, i), meterId(i), pseudonym.address);
-        certs.set(i, { pseudonym, cert });
+      // every client bids; the first BLOCK_SUBSCRIBERS of each worker's share (validator homes) follow the chain
+      const follows = (i: number) => i - from < Math.ceil((BLOCK_SUBSCRIBERS * (to - from)) / HEMS);
+      const up = await connectFleet(init, {
+        topics: (i, id) => [TOPIC_AUCTIONS, ...(follows(i) ? [TOPIC_BLOCKS] : []), `tmi/v1/clients/${id}/errors`],
+        onMessage,
+        errors,
       });
-      const certMs = wallNow() - t0;
-      const t1 = wallNow();
-      await pool(ids, 25, async (i) => {
-        const key = meterKey(init!.runSeed, i);
-        const id = meterId(i);
-        const client = await mqtt.connectAsync(init!.mqttUrl, {
-          clientId: id, username: id, password: makeLoginToken(key, id), clean: true, reconnectPeriod: 0,
-          connectTimeout: 30_000, protocolVersion: 4, keepalive: 60,
-        });
-        const { pseudonym, cert } = certs.get(i)!;
-        const h = { i, client, pseudonym, feeder: cert.feeder };
-        clients.push(h);
-        client.on('message', (topic, payload) => onMessage(h, topic, payload));
-        client.on('error', (err) => (errors[err.message.slice(0, 60)] = (errors[err.message.slice(0, 60)] ?? 0) + 1));
-        client.on('close', () => (errors.closed = (errors.closed ?? 0) + 1));
-        // every client bids; the first BLOCK_SUBSCRIBERS of each worker's share (validator homes) follow the chain
-        const follows = i - from < Math.ceil((BLOCK_SUBSCRIBERS * (to - from)) / HEMS);
-        await client.subscribeAsync([TOPIC_AUCTIONS, ...(follows ? [TOPIC_BLOCKS] : []), `tmi/v1/clients/${id}/errors`], { qos: 0 });
-        // [HEM-CERT] the certificate on chain: a `tx` wrapping a `certificate` envelope, both signed by the pseudonym
-        const inner = signEnvelope(pseudonym, 'certificate', cert);
-        const tx = signEnvelope(pseudonym, 'tx', { tx: inner as unknown as Envelope<'tx'>['parameters']['tx'] });
-        await client.publishAsync('tmi/v1/chain/txs', encode(tx), { qos: 1 });
-      });
-      return { certMs, connectMs: wallNow() - t1, clients: clients.length };
+      clients = up.clients;
+      return { certMs: up.certMs, connectMs: up.connectMs, clients: clients.length };
     },
     async certsOnChain() {
       return { onChain: clients.filter((h) => certSeen.has(h.pseudonym.address)).length, clients: clients.length, errors, brokerErrors, blocksIn };
@@ -295,76 +233,6 @@ interface UpInfo {
   genesis: string;
   registryKey: string;
   aggregatorKey: string;
-}
-
-async function waitFor<T>(what: string, timeoutMs: number, fn: () => Promise<T | undefined> | T | undefined, everyMs = 200): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`TIMEOUT ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-/** CPU seconds (user + system) of a process so far, from /proc (Linux); null elsewhere */
-function cpuSeconds(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, clock ticks of 10 ms
-  } catch {
-    return null;
-  }
-}
-
-/** machine-wide CPU ticks (busy, total) from /proc/stat; null off Linux */
-function machineTicks(): { busy: number; total: number } | null {
-  try {
-    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
-    const total = f.reduce((a, b) => a + b, 0);
-    return { busy: total - (f[3] ?? 0) - (f[4] ?? 0), total };
-  } catch {
-    return null;
-  }
-}
-
-/** ms the main thread of a process has spent runnable but waiting for a CPU, from /proc/<pid>/schedstat; null elsewhere */
-function runQueueWaitMs(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
-  } catch {
-    return null;
-  }
-}
-
-/** CPU use sampled every 100 ms: the machine, the tmi up process, the workers; tmi up's main-thread run-queue wait */
-function cpuSampler(pids: () => (number | undefined)[]) {
-  const samples: { t: number; m: { busy: number; total: number } | null; p: (number | null)[]; wait: number | null }[] = [];
-  const timer = setInterval(() => {
-    const ps = pids();
-    samples.push({ t: Date.now(), m: machineTicks(), p: ps.map(cpuSeconds), wait: runQueueWaitMs(ps[0]) });
-  }, 100);
-  return {
-    stop: () => clearInterval(timer),
-    /** over [from, to]: machine busy fraction (all cores = 1) and each process's CPU in cores */
-    window(from: number, to: number) {
-      const a = samples.filter((x) => x.t <= from).pop() ?? samples[0];
-      const b = samples.find((x) => x.t >= to) ?? samples[samples.length - 1];
-      if (!a || !b || b.t <= a.t) return null;
-      const dt = (b.t - a.t) / 1000;
-      const m = a.m && b.m ? Math.round(((b.m.busy - a.m.busy) / (b.m.total - a.m.total)) * 100) / 100 : null;
-      return {
-        windowMs: b.t - a.t,
-        machineBusy: m,
-        processCores: a.p.map((x, i) => (x === null || b.p[i] === null ? null : Math.round(((b.p[i]! - x) / dt) * 100) / 100)),
-        // time tmi up's main thread (event loop: broker, chain node, aggregator) was ready to run but had no CPU
-        upMainThreadRunQueueWaitMs: a.wait === null || b.wait === null ? null : Math.round(b.wait - a.wait),
-      };
-    },
-  };
 }
 
 async function orchestrate(): Promise<void> {
@@ -404,20 +272,13 @@ async function orchestrate(): Promise<void> {
 
     // 2. the operator enrols the meters
     const t1 = wallNow();
-    const reg = new RegistryClient({ url: info.urls.registry, adminToken, operator: 'bench' });
-    await pool(Array.from({ length: HEMS }, (_, i) => i), 16, async (i) => {
-      await reg.enroll({ meterId: meterId(i), serial: `PC-${i}`, meterType: 'bench', publicKey: meterKey(runSeed, i).address, feeder: feederOf(i), programme: 'TE', role: 'hem' });
-    });
+    await enrolFleet({ registryUrl: info.urls.registry, adminToken, runSeed, hems: HEMS });
     const enrolMs = wallNow() - t1;
 
     // 3. the HEM clients: certificates, connections, certificates on chain
     const t2 = wallNow();
     const per = Math.ceil(HEMS / WORKERS);
-    for (let w = 0; w < WORKERS; w++) {
-      const c = fork(SELF, ['--worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      children.push(c);
-      await new Promise<void>((r) => c.once('message', () => r()));
-    }
+    await forkWorkers(SELF, WORKERS, children);
     const started = await Promise.all(children.map((c, w) => rpc<{ certMs: number; connectMs: number; clients: number }>(c, {
       cmd: 'start',
       init: { runSeed, from: w * per, to: Math.min(HEMS, (w + 1) * per), mqttUrl: info.urls.mqtt, registryUrl: info.urls.registry, registryKey: info.registryKey, aggregatorKey: info.aggregatorKey } satisfies WorkerInit,

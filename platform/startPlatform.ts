@@ -48,6 +48,8 @@ export interface PlatformOptions {
   intervalMs?: number;
   slotMs?: number;
   patience?: number;
+  /** [MKT-GATE] P2P market timing of a new genesis (default ⌊interval / 3⌋ and the reveal window of loadOrCreateGenesis); ignored when the genesis exists */
+  market?: { gateClosureMs?: number; revealWindowMs?: number };
   adminToken?: string;
   /** [ROLES] the aggregator operator API's token (default: <data>/aggregator/operator-token, created 0600) */
   operatorToken?: string;
@@ -155,6 +157,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
       patience: o.patience ?? 8,
       now: now(),
       aggregatorFundsMc: 1_000_000_000_000, // 10,000,000 cents of settlement funds
+      ...(o.market ? { extra: o.market } : {}),
     });
 
     // 5. the aggregator's MQTT session

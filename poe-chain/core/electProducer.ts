@@ -18,7 +18,7 @@
  * aggregator's node is live ((ranked validators + 1)·W).
  */
 import type { ChainState } from './chainState.js';
-import { epochOfSlot, inInclusionWindow } from './genesis.js';
+import { epochOfSlot, inInclusionWindow, marketGate, slotTime } from './genesis.js';
 import { rankingForEpoch } from './rankingForEpoch.js';
 
 /** [LIVE] ranking + the aggregator's node last (unless it equivocated and others can produce). */
@@ -43,9 +43,19 @@ export function electedProducer(parent: ChainState, slot: number, ranking: reado
   return electProducer(productionOrder(ranking, g.aggregatorNodeKey, aggregatorEligible), parent.meta.tipSlot, slot, g.patience);
 }
 
-/** [REWARD] Whether an empty child of `parent` at `slot` is valid: only a heartbeat, at least W slots after its parent. */
+/**
+ * [REWARD] Whether an empty child of `parent` at `slot` is valid: a heartbeat, at least W
+ * slots after its parent, or [MKT-GATE] a block that clears a P2P market whose gate has come
+ * (so the clearing does not wait for the next heartbeat, up to W slots after the gate).
+ */
 export function emptyBlockAllowed(parent: ChainState, slot: number): boolean {
-  return slot - parent.meta.tipSlot >= parent.genesis.patience;
+  return slot - parent.meta.tipSlot >= parent.genesis.patience || marketDue(parent, slotTime(parent.genesis, slot));
+}
+
+/** [MKT-GATE] a P2P market still open whose gate is at or before `time`: a block at `time` clears it. */
+function marketDue(parent: ChainState, time: number): boolean {
+  const g = parent.genesis;
+  return parent.meta.marketsActive.some((e) => time >= marketGate(g, e) && parent.sections.markets.get(String(e))?.status === 'open');
 }
 
 /** The production order of `epoch` for a child of `state`. */

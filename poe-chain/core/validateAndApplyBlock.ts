@@ -17,7 +17,7 @@
  *                                                                       BAD_SEED_PROOF
  *   checkTxRoot        ≤ maxTxsPerBlock txs; txRoot = Merkle root of their ids; no id twice
  *                                                                       TOO_MANY_TXS / BAD_TX_ROOT / DUPLICATE_TX
- *   checkHeartbeat     an empty block only as a heartbeat: s − p ≥ W [REWARD]   EARLY_EMPTY_BLOCK
+ *   checkHeartbeat     an empty block only as a heartbeat (s − p ≥ W) or to clear a due P2P market [REWARD]   EARLY_EMPTY_BLOCK
  *   applyTransactions  beginBlock; each tx decodes (codec, replay off) and applies
  *                      (signer authorised, valid against the state); endBlock
  *                                                                       BAD_TX / DUPLICATE_TX
@@ -178,7 +178,7 @@ const checkTxRoot: BlockStep = (b) => {
 
 const checkHeartbeat: BlockStep = (b) => {
   const h = b.header!;
-  // [REWARD] an empty block is valid only as a heartbeat, at least W slots after its parent
+  // [REWARD] an empty block is valid only as a heartbeat, at least W slots after its parent, or when it clears a P2P market [MKT-GATE]
   if (b.block!.parameters.txs.length === 0 && !emptyBlockAllowed(b.parent, h.slot)) {
     throw new BlockError({ code: 'EARLY_EMPTY_BLOCK', height: h.height, slot: h.slot, parentSlot: b.parent.meta.tipSlot, patience: b.parent.genesis.patience });
   }

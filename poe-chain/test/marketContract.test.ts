@@ -220,3 +220,18 @@ test('[MKT] a multi-interval order stands in each interval of its range and clea
   assert.equal(f.state.sections.feederUse.get('5|export|F1')?.awardedWh, 700);
   assert.equal(f.state.sections.orders.has(`${C.address}|o-c`), false, 'dropped after its last interval');
 });
+
+test('[MKT-GATE] [REWARD] an empty block may clear a market at its gate without waiting W slots for a heartbeat; before the gate it is still refused', () => {
+  const { f, orders } = christidis();
+  // the reveals two slots before the gate, so that the gate falls before the next heartbeat
+  f.produce([orders.A, orders.B, orders.C, orders.D].map((x) => x.reveal(f.at(GATE - 2))), GATE - 2);
+  assert.ok(f.genesis.patience > 2);
+  assert.throws(
+    () => validateAndApplyBlock(f.state, JSON.parse(JSON.stringify(forgeBlock(f.state, { slot: GATE - 1, producer: f.node, txs: [] }))), { now: slotTime(f.genesis, GATE - 1) }),
+    (e: unknown) => e instanceof BlockError && e.code === 'EARLY_EMPTY_BLOCK',
+  );
+  f.produce([], GATE);
+  assert.equal(f.state.meta.tipSlot, GATE);
+  assert.equal(market(f.state, 2)?.status, 'cleared');
+  assert.equal(market(f.state, 2)?.volumeWh, 2000);
+});
