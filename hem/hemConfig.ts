@@ -50,6 +50,42 @@ export const simAdapterSchema = {
     csv: path,
     /** home local time = UTC + this (default 10, the profiles' Sydney site) */
     utcOffsetHours: { type: 'number', minimum: -14, maximum: 14 },
+    /** [SIM-4] an active user's flexible device (hem/adapters/simFlexibleLoad.ts); absent fields take its defaults */
+    flexibleLoad: {
+      oneOf: [
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type'],
+          properties: {
+            type: { const: 'ev' },
+            /** AC energy the car needs by each departure, Wh */
+            needWh: { type: 'integer', minimum: 0, maximum: 60_000 },
+            /** plugged in from this hour (home local time) … */
+            arriveHour: { type: 'integer', minimum: 12, maximum: 23 },
+            /** … to this hour the next morning */
+            departHour: { type: 'integer', minimum: 0, maximum: 11 },
+            maxChargeW: { type: 'integer', minimum: 0, maximum: 50_000 },
+          },
+        },
+        {
+          type: 'object',
+          additionalProperties: false,
+          required: ['type'],
+          properties: {
+            type: { const: 'heat-pump' },
+            /** the hot-water tank's temperature at the first start, °C */
+            initialTempC: { type: 'number', minimum: 20, maximum: 60 },
+            /** the room around the tank, °C */
+            ambientC: { type: 'number', minimum: -20, maximum: 40 },
+            /** heat taken out by each hot-water draw, Wh */
+            drawHeatWh: { type: 'integer', minimum: 0, maximum: 10_000 },
+            /** hours of the day (home local time) at which a draw happens */
+            drawHours: { type: 'array', maxItems: 24, items: { type: 'integer', minimum: 0, maximum: 23 } },
+          },
+        },
+      ],
+    },
     /** compressed time: the wall-clock instant at which the profile's startDate begins (local midnight); default: the HEM's first interval */
     startWall: { type: 'string', pattern: '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,3})?Z$', maxLength: 24 },
   },

@@ -11,6 +11,7 @@ import type { BatteryState } from '../tcr/stepBattery.js';
 import type { HomeForecast } from '../tcr/decide.js';
 import type { TcrParams } from '../tcr/tcrParams.js';
 import type { Interval } from './meteringInterval.js';
+import type { MarketOrder } from '../tcr/marketOrder.js';
 
 /** What the home did over one metering interval. */
 export interface IntervalMeasurement {
@@ -70,8 +71,25 @@ export function withBatteryLimits(tcr: TcrParams, l: BatteryLimits): TcrParams {
   };
 }
 
+/**
+ * [HDG-FLEX] An active user's flexible device (an EV charger, a heat pump): its P2P orders
+ * for a coming interval and the energy bought for it. Over an interval the device runs what
+ * was planned for it, or at least what it cannot do without (the adapter's rule).
+ */
+export interface FlexibleLoad {
+  readonly type: string;
+  /** the device's buy orders for the interval (must part at P_cap, flexible part at its urgency price), from its state projected to the interval's start */
+  orders(interval: Interval): MarketOrder[];
+  /** P_cap: the price of the must part */
+  readonly priceCapMcPerKWh: number;
+  /** run `energyWh` (AC) in the interval, within the device's limits */
+  plan(interval: Interval, energyWh: number): void;
+}
+
 export interface HomeDevices {
   readonly kind: string;
+  /** [HDG-FLEX] present for an active user's home; its consumption is in the measured and live load, not in forecast() */
+  readonly flexibleLoad?: FlexibleLoad;
   start(): Promise<void>;
   /**
    * Closes the metering interval and says what happened in it; null when the adapter has
@@ -80,7 +98,7 @@ export interface HomeDevices {
   measure(interval: Interval): Promise<IntervalMeasurement | null>;
   /** Battery state now, for the TCR. */
   batteryState(): BatteryState;
-  /** Expected PV and load over a coming interval, home-time Wh. */
+  /** Expected PV and load over a coming interval, home-time Wh (the flexible device's consumption excluded). */
   forecast(interval: Interval): HomeForecast;
   /**
    * [HDG-BID] What the battery can deliver now, for bidding: the device's power limits,

@@ -26,14 +26,20 @@
  *          PV, and no battery flow the other way (the P2P market settles on the net flow, an
  *          award on the battery's own). The other way round, the order counts the awards and
  *          the bids still waiting for their result as awarded.
+ * [P2P-ACTIVE] A home without a battery whose devices have a flexible load (an active
+ *          user's EV or heat pump, [HDG-FLEX]) orders with tcr/decideActiveUserOrder.ts: its
+ *          base deficit and the device's orders in one buy order, priced against the last
+ *          clearing price seen; a fill plans the device's energy for the interval.
  * Store: `m:<delivery start, 15 digits>` → MarketOrderRecord (orders made; a decision
  * without an order is kept in memory only).
  */
 import type { Logger } from 'pino';
 import { signEnvelope } from '../wire/codec.js';
 import type { AnyEnvelope, MarketOrder, MarketResult } from '../schemas/types.js';
+import { decideActiveUserOrder, deviceWhForFill, type ActiveUserOrderTrace } from '../tcr/decideActiveUserOrder.js';
 import { decideMarketOrder, fillBatteryWh, projectSoc, type MarketOrderParams, type MarketOrderTrace, type SocStep } from '../tcr/decideMarketOrder.js';
 import type { HomeForecast } from '../tcr/decide.js';
+import type { MarketOrder as DeviceOrder } from '../tcr/marketOrder.js';
 import type { TcrParams } from '../tcr/tcrParams.js';
 import { sealOrder } from '../poe-chain/core/market/orderCommitment.js';
 import type { HemStore } from './hemStore.js';
@@ -95,7 +101,7 @@ export interface MarketOrderRecord {
   /** [P2P-SEAL] the opening, kept until revealed */
   readonly seal?: { salt: string; orderClose: string; gate: string; revealed?: boolean; missed?: boolean };
   /** what decideMarketOrder was given: SOC now and projected to the delivery start */
-  readonly inputs?: { socNow: number; soc: number; forecast: HomeForecast; awardWh: number; hasBattery: boolean; speed: number; trace: MarketOrderTrace };
+  readonly inputs?: { socNow: number; soc: number; forecast: HomeForecast; awardWh: number; hasBattery: boolean; speed: number; trace: MarketOrderTrace | ActiveUserOrderTrace; deviceOrders?: DeviceOrder[] };
   /** [P2P-RESULT] the clearing of the interval as it concerned this order */
   readonly outcome?: {
     filledWh: number;
@@ -104,6 +110,8 @@ export interface MarketOrderRecord {
     height: number;
     /** battery energy added to the interval's set-point, Wh (+ charge); 0 without a battery */
     batteryWh: number;
+    /** [P2P-ACTIVE-FILL] energy planned for the flexible device, Wh (active users only) */
+    deviceWh?: number;
     powerW: number;
     steered: boolean;
   };
@@ -157,6 +165,8 @@ export function createMarketTrader(o: MarketTraderOptions): MarketTrader {
   let stopped = false;
   let ticking: Promise<void> = Promise.resolve();
   const hasBattery = o.tcr.battery.maxChargeW > 0 || o.tcr.battery.maxDischargeW > 0;
+  /** [P2P-ACTIVE] the last clearing price seen in any result, millicents/kWh */
+  let lastClearing: number | null = null;
 
   function remember(startMs: number, rec: MarketOrderRecord): void {
     records.delete(startMs);
@@ -208,8 +218,16 @@ export function createMarketTrader(o: MarketTraderOptions): MarketTrader {
     const forecast = o.devices.forecast(i);
     const { socNow, soc } = projectedState(params, startMs);
     const awardWh = o.auctionWh(i);
-    const d = decideMarketOrder({ state: { soc }, params, hasBattery, intervalS: homeSeconds(t.intervalMs, o.speed), forecast, awardWh, market: o.market });
-    const inputs = { socNow, soc, forecast, awardWh, hasBattery, speed: o.speed, trace: d.trace };
+    const flex = hasBattery ? undefined : o.devices.flexibleLoad;
+    const deviceOrders = flex?.orders(i);
+    // [P2P-ACTIVE] an active user: the base deficit and the device's orders in one buy order
+    const d = flex && deviceOrders
+      ? decideActiveUserOrder({
+          forecast, deviceOrders, priceCapMcPerKWh: flex.priceCapMcPerKWh, buyPriceMcPerKWh: o.market.buyPriceMcPerKWh,
+          lastClearingMcPerKWh: lastClearing, minOrderWh: o.market.minOrderWh,
+        })
+      : decideMarketOrder({ state: { soc }, params, hasBattery, intervalS: homeSeconds(t.intervalMs, o.speed), forecast, awardWh, market: o.market });
+    const inputs = { socNow, soc, forecast, awardWh, hasBattery, speed: o.speed, trace: d.trace, ...(deviceOrders ? { deviceOrders } : {}) };
     // the decision line lets anyone recompute decideMarketOrder() from the same inputs
     log.info({ event: 'market-decision', delivery: toWireInterval(i), ...inputs, order: d.order, reason: d.reason }, 'P2P order decided');
     if (!d.order) {
@@ -283,6 +301,7 @@ export function createMarketTrader(o: MarketTraderOptions): MarketTrader {
   async function onResult(r: MarketResult): Promise<void> {
     const i = fromWireInterval(r.delivery);
     if (!i || i.endMs - i.startMs !== t.intervalMs) return;
+    if (typeof r.clearingPriceMcPerKWh === 'number') lastClearing = r.clearingPriceMcPerKWh;
     const rec = records.get(i.startMs);
     if (rec) {
       results.set(i.startMs, r);
@@ -305,12 +324,16 @@ export function createMarketTrader(o: MarketTraderOptions): MarketTrader {
     const forecast = rec.inputs?.forecast ?? o.devices.forecast(i);
     const batteryWh = steered ? fillBatteryWh(order.side, filledWh, forecast, o.awardWh(i)) : 0;
     const powerW = (batteryWh * 3600) / homeSeconds(t.intervalMs, o.speed);
-    const done: MarketOrderRecord = { ...rec, outcome: { ...base, batteryWh, powerW, steered } };
+    // [P2P-ACTIVE-FILL] the device runs what was bought for it
+    const trace = rec.inputs?.trace;
+    const deviceWh = !steered && o.devices.flexibleLoad && trace && 'mustWh' in trace ? deviceWhForFill(filledWh, trace) : undefined;
+    const done: MarketOrderRecord = { ...rec, outcome: { ...base, batteryWh, powerW, steered, ...(deviceWh !== undefined ? { deviceWh } : {}) } };
     remember(i.startMs, done);
     await o.store.commit([{ type: 'put', key: recordKey(i.startMs), value: done }]);
     if (steered) o.reschedule(i, order.orderId);
+    if (deviceWh !== undefined) o.devices.flexibleLoad!.plan(i, deviceWh);
     log.info(
-      { event: 'market-fill', delivery: rec.delivery, orderId: order.orderId, side: order.side, energyWh: filledWh, priceMcPerKWh: base.priceMcPerKWh, batteryWh, powerW, steered },
+      { event: 'market-fill', delivery: rec.delivery, orderId: order.orderId, side: order.side, energyWh: filledWh, priceMcPerKWh: base.priceMcPerKWh, batteryWh, powerW, steered, ...(deviceWh !== undefined ? { deviceWh } : {}) },
       'P2P fill scheduled',
     );
   }
@@ -330,6 +353,7 @@ export function createMarketTrader(o: MarketTraderOptions): MarketTrader {
         records.set(i.startMs, value);
         scheduleReveal(i.startMs, value);
         if (value.outcome?.steered && i.endMs > now) due.push(i);
+        if (value.outcome?.deviceWh !== undefined && i.endMs > now) o.devices.flexibleLoad?.plan(i, value.outcome.deviceWh);
       }
       return due;
     },

@@ -20,8 +20,9 @@ import { createSimHome, type EnergyProfile, type TimeOrigin } from './adapters/s
 import { createMqttHome } from './adapters/mqttHome.js';
 import { createSunSpecHome } from './adapters/sunspecHome.js';
 import { seriesProfile } from './adapters/seriesProfile.js';
+import { DEFAULT_EV_LOAD, DEFAULT_HEAT_PUMP_LOAD, type FlexibleLoadConfig } from './adapters/simFlexibleLoad.js';
 import { createEms, certificateTxEntry, TOPICS, type Ems } from './ems.js';
-import type { HemConfig } from './hemConfig.js';
+import type { HemConfig, SimAdapterConfig } from './hemConfig.js';
 import { HemError } from './hemError.js';
 import { HemStore, openHemLevel, type HemDb } from './hemStore.js';
 import type { HomeDevices } from './homeDevices.js';
@@ -108,6 +109,11 @@ async function timeOrigin(cfg: HemConfig, store: HemStore, now: number): Promise
   return origin;
 }
 
+/** [SIM-4] the configured device, absent fields from its defaults */
+function flexibleLoadConfig(c: NonNullable<SimAdapterConfig['flexibleLoad']>): FlexibleLoadConfig {
+  return c.type === 'ev' ? { ...(DEFAULT_EV_LOAD as Extract<FlexibleLoadConfig, { type: 'ev' }>), ...c } : { ...(DEFAULT_HEAT_PUMP_LOAD as Extract<FlexibleLoadConfig, { type: 'heat-pump' }>), ...c };
+}
+
 async function createDevices(cfg: HemConfig, store: HemStore, log: Logger, now: () => number, profile?: EnergyProfile): Promise<HomeDevices> {
   const a = cfg.adapter;
   if (a.type === 'mqtt') {
@@ -162,6 +168,7 @@ async function createDevices(cfg: HemConfig, store: HemStore, log: Logger, now: 
     initialSoc: a.initialSoc ?? 0.5,
     restored: await store.get<unknown>('s:devices'),
     now,
+    ...(a.flexibleLoad ? { flexibleLoad: flexibleLoadConfig(a.flexibleLoad) } : {}),
   });
 }
 

@@ -140,10 +140,12 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
           seed: h.seed,
           initialSoc: h.initialSoc,
           pvPeakW: h.pvPeakW,
+          ...(h.flexibleLoad ? { flexibleLoad: h.flexibleLoad } : {}),
           profile: { startDate: o.date, days: Math.max(1, o.days), intervalMinutes: 15 },
           startWall,
           ...(o.csv ? { csv: resolve(o.csv) } : {}),
         },
+        // [PLAN-KIND] no battery: zero power; no PV: pvPeakW 0
         battery: h.battery,
         log: { level: 'info' },
       };

@@ -5,7 +5,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Plan } from './simulationPlan.js';
+import { HOME_KINDS, type HomeKind, type Plan } from './simulationPlan.js';
 import type { ChainFigures, WalletFigures } from './chainFigures.js';
 
 export interface ReportContext {
@@ -44,7 +44,13 @@ export const WALLET_SIGN_CONVENTION =
 export interface ReportData {
   generatedAt: string;
   summary: {
-    simulation: { homesSimulated: number; days: number; seed: number; intervals: number; wallMsPerInterval: number; firstDay: string };
+    simulation: {
+      homesSimulated: number; days: number; seed: number; intervals: number; wallMsPerInterval: number; firstDay: string;
+      /** [PLAN-KIND] homes of each kind in the plan */
+      homesByKind: Record<HomeKind, number>;
+      /** [PLAN-KIND] each planned home's meter, kind, flexible device (active users) and programme (configuration, not on chain) */
+      plannedHomes: { meterId: string; kind: HomeKind; device: string | null; programme: string }[];
+    };
     source: string;
     chain: ChainFigures['chain'] & { verified: boolean; verifyError?: string };
     readings: ChainFigures['readings'];
@@ -84,7 +90,11 @@ export function buildReportData(c: ReportContext, f: ChainFigures, verified: Cha
   return {
     generatedAt: new Date().toISOString(),
     summary: {
-      simulation: { homesSimulated: c.homes, days: c.days, seed: c.seed, intervals: c.intervals, wallMsPerInterval: c.intervalMs, firstDay: c.date },
+      simulation: {
+        homesSimulated: c.homes, days: c.days, seed: c.seed, intervals: c.intervals, wallMsPerInterval: c.intervalMs, firstDay: c.date,
+        homesByKind: Object.fromEntries(HOME_KINDS.map((k) => [k, c.plan.homes.filter((h) => h.kind === k).length])) as Record<HomeKind, number>,
+        plannedHomes: c.plan.homes.map((h) => ({ meterId: h.meterId, kind: h.kind, device: h.flexibleLoad?.type ?? null, programme: h.programme })),
+      },
       source: REPORT_SOURCE,
       chain: { ...f.chain, verified: verified.ok, ...(verified.error !== undefined ? { verifyError: verified.error } : {}) },
       readings: f.readings,
@@ -137,6 +147,7 @@ export async function writeReport(dir: string, d: ReportData): Promise<void> {
   const excluded = Object.entries(s.auctions.bidsExcludedAtClearing).map(([k, n]) => `${k} ${n}`).join(', ') || 'none';
   const rows: [string, string][] = [
     ['simulated', `${s.simulation.homesSimulated} homes × ${s.simulation.days} day(s) (${s.simulation.intervals} intervals of 15 min, ${s.simulation.wallMsPerInterval} ms each)`],
+    ['kinds of home', Object.entries(s.simulation.homesByKind).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ')],
     ['chain', `${s.chain.blocks} blocks, ${s.chain.txs} transactions, ${s.chain.producers.length} producers; re-verified from disk: ${s.chain.verified ? 'yes' : `NO (${s.chain.verifyError ?? ''})`}`],
     ['pseudonyms on chain', `${s.chain.pseudonymsCertified} certified (${s.chain.validatorPseudonymsCertified} RE or RE+TE), ${s.readings.pseudonyms} with readings`],
     ['meter readings on chain', `${s.readings.onChain} over ${s.readings.intervals} intervals`],

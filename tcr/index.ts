@@ -49,3 +49,7 @@ export {
   type HomeDevices, type IntervalForecast, type Market, type Commitment, type CommitmentTotals, type ImportRange, type Room,
   type Dispatch,
 } from './commitments.js';
+export {
+  decideActiveUserOrder, deviceWhForFill,
+  type ActiveUserOrderInput, type ActiveUserOrderTrace, type ActiveUserOrderDecision,
+} from './decideActiveUserOrder.js';

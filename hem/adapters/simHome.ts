@@ -10,12 +10,20 @@
  *         home's own PV and load in that part go to/come from the grid.
  * [SIM-3] Home time runs `speed` × wall-clock time from `origin`:
  *         home(t) = origin.homeMs + (t − origin.wallMs) · speed.
+ * [SIM-4] With a flexible device (an active user: simFlexibleLoad.ts), each interval runs
+ *         the device ([SIM-FLEX]: what was planned for it, at least its must part); its
+ *         consumption is added to the measured and live load (not to forecast()). The P2P
+ *         orders for a coming interval come from the device's state carried forward from
+ *         the last measured interval through the intervals before it, each running its plan.
+ *         No PV (pvPeakW 0) and no battery (zero power) need nothing special: stepBattery
+ *         does nothing at zero power.
  */
 import type { BatteryParams } from '../../tcr/batteryParams.js';
 import { stepBattery, type BatteryState } from '../../tcr/stepBattery.js';
 import type { HomeForecast } from '../../tcr/decide.js';
 import type { HomeDevices, IntervalMeasurement, LivePower, SetpointWindow } from '../homeDevices.js';
 import { homeSeconds, overlapMs, type Interval } from '../meteringInterval.js';
+import { flexibleOrders, flexiblePriceCap, initialFlexibleState, isFlexibleState, stepFlexibleLoad, type FlexibleLoadConfig, type FlexibleLoadState } from './simFlexibleLoad.js';
 
 /** PV and load energy over a span of home time. */
 export interface EnergyProfile {
@@ -37,10 +45,15 @@ export interface SimHomeOptions {
   /** snapshot from the store, if any */
   restored?: unknown;
   now?: () => number;
+  /** [SIM-4] an active user's EV charger or heat pump */
+  flexibleLoad?: FlexibleLoadConfig;
 }
 
 interface SimSnapshot {
   soc: number;
+  flexible?: FlexibleLoadState;
+  /** wall ms at which `flexible` holds (the end of the last measured interval) */
+  flexibleAtMs?: number;
 }
 
 function isSnapshot(v: unknown): v is SimSnapshot {
@@ -50,6 +63,12 @@ function isSnapshot(v: unknown): v is SimSnapshot {
 
 export function createSimHome(o: SimHomeOptions): HomeDevices {
   let soc = isSnapshot(o.restored) ? o.restored.soc : o.initialSoc;
+  const fc = o.flexibleLoad;
+  const restoredFlex = isSnapshot(o.restored) && fc && isFlexibleState(fc, o.restored.flexible) ? o.restored : undefined;
+  let flex: FlexibleLoadState | undefined = fc ? restoredFlex?.flexible ?? initialFlexibleState(fc) : undefined;
+  let flexAtMs: number | undefined = restoredFlex?.flexibleAtMs;
+  /** wall start ms → planned device energy, Wh */
+  const planned = new Map<number, number>();
   let windows: SetpointWindow[] = [];
   let last: LivePower = { pvW: 0, loadW: 0, batteryW: 0, setpointW: null };
   const now = o.now ?? Date.now;
@@ -57,6 +76,16 @@ export function createSimHome(o: SimHomeOptions): HomeDevices {
 
   function profileWh(i: Interval): { pvWh: number; loadWh: number } {
     return o.profile.energyWh(home(i.startMs), home(i.endMs));
+  }
+
+  /** [SIM-4] the device state at `startMs` (wall) from the last measured state, each interval before it running its plan */
+  function flexAt(startMs: number, intervalMs: number): FlexibleLoadState | undefined {
+    if (!fc || !flex) return undefined;
+    let s = flex;
+    const s0 = flexAtMs ?? startMs;
+    const seconds = homeSeconds(intervalMs, o.speed);
+    for (let k = s0; k + intervalMs <= startMs; k += intervalMs) s = stepFlexibleLoad(fc, s, home(k), seconds, planned.get(k) ?? 0).state;
+    return s;
   }
 
   function step(req: { chargeWh: number; dischargeWh: number }, seconds: number) {
@@ -71,7 +100,17 @@ export function createSimHome(o: SimHomeOptions): HomeDevices {
 
     async measure(i: Interval): Promise<IntervalMeasurement> {
       const totalMs = i.endMs - i.startMs;
-      const { pvWh, loadWh } = profileWh(i);
+      const { pvWh, loadWh: baseWh } = profileWh(i);
+      let loadWh = baseWh;
+      if (fc && flex) {
+        // [SIM-4] intervals the HEM did not measure (it was down) ran their plan or must part
+        const s = flexAt(i.startMs, totalMs)!;
+        const r = stepFlexibleLoad(fc, s, home(i.startMs), homeSeconds(totalMs, o.speed), planned.get(i.startMs) ?? 0);
+        flex = r.state;
+        flexAtMs = i.endMs;
+        loadWh += r.usedWh;
+        for (const k of planned.keys()) if (k <= i.startMs) planned.delete(k);
+      }
       let chargedWh = 0;
       let dischargedWh = 0;
       let awardMs = 0;
@@ -123,8 +162,23 @@ export function createSimHome(o: SimHomeOptions): HomeDevices {
       if (w.startMs <= now() && w.endMs > now()) last = { ...last, setpointW: w.powerW };
     },
 
+    ...(fc
+      ? {
+          flexibleLoad: {
+            type: fc.type,
+            priceCapMcPerKWh: flexiblePriceCap(fc),
+            orders(i: Interval) {
+              const s = flexAt(i.startMs, i.endMs - i.startMs);
+              return s ? flexibleOrders(fc, s, home(i.startMs), homeSeconds(i.endMs - i.startMs, o.speed)) : [];
+            },
+            plan(i: Interval, energyWh: number) {
+              if (Number.isFinite(energyWh) && energyWh >= 0) planned.set(i.startMs, energyWh);
+            },
+          },
+        }
+      : {}),
     live: () => last,
-    snapshot: (): SimSnapshot => ({ soc }),
+    snapshot: (): SimSnapshot => ({ soc, ...(flex ? { flexible: flex } : {}), ...(flexAtMs !== undefined ? { flexibleAtMs: flexAtMs } : {}) }),
     async close() {},
   };
 }

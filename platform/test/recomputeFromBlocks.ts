@@ -435,6 +435,8 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
 
   return {
     perAuction,
+    /** [MKT] every P2P fill as cleared from the blocks (pseudonym, interval, side, energy) */
+    p2pFills: [...fillsOf.values()].flat().map((f) => ({ epoch: f.e, address: f.address, side: f.side, energyWh: f.energyWh })),
     readingsByPseudonym: readings.reduce((m, r) => m.set(r.address, [...(m.get(r.address) ?? []), r.epoch]), new Map<string, number[]>()),
     lastBlockTime: lastTime,
     chain: {

@@ -13,7 +13,10 @@
  *    settlements happened; every wallet recomputed and conserved; every home's readings on
  *    chain; every auction settled or void by rule (or still within its deadline at the last
  *    block); every block's producer the one the election names on its parent state;
- * 3. every figure of report/summary.json recomputed independently from the blocks
+ * 3. [PLAN-KIND] the four kinds of home in the plan (≥ 4 homes), and a P2P fill on chain for
+ *    each kind that trades (pseudonyms mapped to meters by the homes' logs of their
+ *    certificates, meters to kinds by the report's planned homes);
+ * 4. every figure of report/summary.json recomputed independently from the blocks
  *    (recomputeFromBlocks.ts) and compared.
  */
 import { test } from 'node:test';
@@ -209,6 +212,35 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
         const deliveryEnd = Date.parse(g.genesisTime) + (a.deliveryEpoch + 1) * g.intervalMs;
         assert.ok(re.lastBlockTime < deliveryEnd + g.settleGraceMs, `${a.auctionId} unsettled after its settlement deadline`);
       }
+    }
+  });
+
+  await t.test('[PLAN-KIND] every kind of home that trades has a P2P fill on chain', async () => {
+    // meter → kind from the report's plan; pseudonym → meter from each home's log of its
+    // certified pseudonyms, each one certified on chain (it has readings there)
+    const kinds = summary.simulation.plannedHomes;
+    assert.equal(kinds.length, HOMES);
+    for (const k of ['pv-battery', 'pv-only', 'active-user', 'consumer'] as const) assert.ok(summary.simulation.homesByKind[k] >= 1, `the plan has a ${k} home`);
+    const meterOf = new Map<string, string>();
+    for (const h of kinds) {
+      for (const line of (await readFile(join(dataDir, 'homes', h.meterId, 'hem.log'), 'utf8')).split('\n')) {
+        if (!line.includes('"pseudonym-certified"')) continue;
+        const address = (JSON.parse(line) as { address: string }).address;
+        assert.ok(re.readingsByPseudonym.has(address), `${h.meterId}: pseudonym ${address} certified on chain`);
+        meterOf.set(address, h.meterId);
+      }
+    }
+    assert.ok(summary.p2p.trades > 0 && summary.p2p.tradedWh > 0, `P2P trades in the summary: ${JSON.stringify(summary.p2p)}`);
+    const fillsByKind = new Map<string, number>();
+    for (const f of re.p2pFills) {
+      const meter = meterOf.get(f.address);
+      const kind = kinds.find((h) => h.meterId === meter)?.kind ?? (meter ? 'unplanned' : 'not a home');
+      fillsByKind.set(kind, (fillsByKind.get(kind) ?? 0) + 1);
+    }
+    t.diagnostic(`P2P fills by kind of home: ${JSON.stringify(Object.fromEntries(fillsByKind))}`);
+    for (const k of ['pv-battery', 'pv-only', 'active-user', 'consumer']) {
+      const trading = kinds.filter((h) => h.kind === k && h.programme !== 'RE');
+      if (trading.length) assert.ok((fillsByKind.get(k) ?? 0) >= 1, `a ${k} home (${trading.map((h) => h.meterId).join(', ')}) has a fill; fills by kind ${JSON.stringify(Object.fromEntries(fillsByKind))}`);
     }
   });
 
