@@ -310,7 +310,7 @@ export function parseHemConfig(value: unknown, baseDir = process.cwd()): HemConf
       enabled: enabled ?? true,
       ...(gateClosureMs !== undefined ? { gateClosureMs } : {}),
       ...(revealWindowMs !== undefined ? { revealWindowMs } : {}),
-      leadMs: leadMs ?? Math.max(1000, Math.min(60_000, Math.floor(intervalMs / 4))),
+      leadMs: leadMs ?? Math.max(1000, Math.min(60_000, intervalMs)),
       ...(revealMarginMs !== undefined ? { revealMarginMs } : {}),
     };
   } catch (err) {

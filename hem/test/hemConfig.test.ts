@@ -59,7 +59,7 @@ test('[P2P] the market section: on by default with the documented defaults; the 
   assert.equal(short.market.enabled, false);
   assert.equal(short.market.buyPriceMcPerKWh, 30_000);
   assert.equal(short.market.gateClosureMs, 2000);
-  assert.equal(short.market.leadMs, 1500);
+  assert.equal(short.market.leadMs, 6000, "one interval ahead at short intervals");
 });
 
 test('a sunspec adapter config is taken as written', () => {

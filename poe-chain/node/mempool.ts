@@ -55,6 +55,8 @@ export const TRANSIENT_TX_CODES: ReadonlySet<string> = new Set<TxErrorCode>([
   'NOT_CERTIFIED',
   'CERT_NOT_VALID',
   'UNKNOWN_AUCTION',
+  // [MKT] a reveal that arrives while its order is still waiting for a block
+  'NO_SUCH_ORDER',
   'AUCTION_NOT_DUE',
   'REVEAL_NOT_DUE',
   'READING_NOT_ENDED',
