@@ -212,6 +212,8 @@ export const hemConfigSchema = {
         revealWindowMs: { type: 'integer', minimum: 1, maximum: 86_400_000 },
         leadMs: { type: 'integer', minimum: 0, maximum: 3_600_000 },
         revealMarginMs: { type: 'integer', minimum: 0, maximum: 3_600_000 },
+        /** no order for a delivery interval that starts at or after this time (a home that leaves the market, a simulated day's end) */
+        until: { type: 'string', minLength: 20, maxLength: 40 },
       },
     },
     adapter: {
@@ -243,8 +245,10 @@ export interface HemMarketConfig extends MarketOrderParams {
   readonly enabled: boolean;
   readonly gateClosureMs?: number;
   readonly revealWindowMs?: number;
-  /** decide an order for interval e at least this long before its order close (default ¼ interval, 1–60 s) */
+  /** decide an order for interval e at least this long before its order close (default one interval, 1–60 s) */
   readonly leadMs: number;
+  /** no order for an interval starting at or after this time, ms */
+  readonly untilMs?: number;
   /** reveal this long after the order close (default ¼ of the reveal window, at most 5 s) */
   readonly revealMarginMs?: number;
 }
@@ -304,7 +308,9 @@ export function parseHemConfig(value: unknown, baseDir = process.cwd()): HemConf
   const intervalMs = raw.intervalMs ?? 900_000;
   let market: HemMarketConfig;
   try {
-    const { enabled, gateClosureMs, revealWindowMs, leadMs, revealMarginMs, ...prices } = raw.market ?? {};
+    const { enabled, gateClosureMs, revealWindowMs, leadMs, revealMarginMs, until, ...prices } = raw.market ?? {};
+    const untilMs = until === undefined ? undefined : Date.parse(until);
+    if (untilMs !== undefined && !Number.isFinite(untilMs)) throw new Error(`until is not a time: ${until}`);
     market = {
       ...createMarketOrderParams(prices),
       enabled: enabled ?? true,
@@ -312,6 +318,7 @@ export function parseHemConfig(value: unknown, baseDir = process.cwd()): HemConf
       ...(revealWindowMs !== undefined ? { revealWindowMs } : {}),
       leadMs: leadMs ?? Math.max(1000, Math.min(60_000, intervalMs)),
       ...(revealMarginMs !== undefined ? { revealMarginMs } : {}),
+      ...(untilMs !== undefined ? { untilMs } : {}),
     };
   } catch (err) {
     throw new HemError('BAD_CONFIG', { path: '/market', reason: (err as Error).message });

@@ -60,6 +60,8 @@ export interface MarketTiming {
   readonly revealWindowMs: number;
   readonly leadMs: number;
   readonly revealMarginMs: number;
+  /** [P2P-UNTIL] no order for an interval starting at or after this, ms */
+  readonly untilMs?: number;
 }
 
 /**
@@ -68,7 +70,7 @@ export interface MarketTiming {
  * 15-minute intervals).
  */
 export function marketTiming(
-  cfg: { gateClosureMs?: number; revealWindowMs?: number; leadMs: number; revealMarginMs?: number },
+  cfg: { gateClosureMs?: number; revealWindowMs?: number; leadMs: number; revealMarginMs?: number; untilMs?: number },
   intervalMs: number,
   genesis?: { gateClosureMs: number; revealWindowMs: number },
 ): MarketTiming {
@@ -79,6 +81,7 @@ export function marketTiming(
     revealWindowMs,
     leadMs: cfg.leadMs,
     revealMarginMs: Math.min(cfg.revealMarginMs ?? Math.min(5000, Math.floor(revealWindowMs / 4)), revealWindowMs - 1),
+    ...(cfg.untilMs !== undefined ? { untilMs: cfg.untilMs } : {}),
   };
 }
 
@@ -202,6 +205,8 @@ export function createMarketTrader(o: MarketTraderOptions): MarketTrader {
 
   async function decideFor(startMs: number): Promise<void> {
     if (records.has(startMs) || stopped) return;
+    // [P2P-UNTIL] the home has left the market from this interval on
+    if (t.untilMs !== undefined && startMs >= t.untilMs) return;
     const i = { startMs, endMs: startMs + t.intervalMs };
     // [HEM-P6] the pseudonym whose certificate covers the delivery interval signs the order
     const p = o.pseudonyms.signerFor(i);

@@ -134,6 +134,8 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
         intervalMs: o.intervalMs,
         speed,
         underDeliverFactor: h.underDeliverFactor,
+        // [P2P-UNTIL] no P2P order for an interval after the day: it could not be revealed once the homes stop
+        market: { until: new Date(platform.genesis.genesisTimeMs + (o.intervals ?? o.days * SLOTS_PER_DAY) * o.intervalMs).toISOString() },
         ...(h.programme !== 'TE' ? { chain: { genesis: platform.paths.genesis, produce: true } } : {}),
         adapter: {
           type: 'sim',

@@ -78,3 +78,10 @@ test('relative paths resolve against the config file; unreadable or non-JSON fil
   await assert.rejects(loadHemConfig(f), /BAD_CONFIG .*not JSON/);
   await assert.rejects(loadHemConfig(join(dir, 'missing.json')), /BAD_CONFIG .*ENOENT/);
 });
+
+test('[P2P-UNTIL] market.until: parsed to ms; a time that does not parse is BAD_CONFIG naming /market', () => {
+  const base = JSON.parse(JSON.stringify(good)) as Record<string, unknown>;
+  const cfg = parseHemConfig({ ...base, market: { until: '2026-12-07T00:00:00.000Z' } }, '/base');
+  assert.equal(cfg.market.untilMs, Date.parse('2026-12-07T00:00:00.000Z'));
+  assert.throws(() => parseHemConfig({ ...base, market: { until: 'tomorrow at noon!!!!' } }, '/base'), (e: Error) => /BAD_CONFIG/.test(e.message) && /market/.test(e.message));
+});
