@@ -37,6 +37,7 @@
  * test checks this against a brute force.
  */
 import { AuctionError, isQuantity } from './auctionError.js';
+import { byPriceIndices, chainOrderIndices } from '../orderBy.js';
 
 export interface ClearingOffer {
   address: string;
@@ -107,7 +108,6 @@ const FEEDER = 5;
 const FILLED = 6;
 
 /** Largest integer for which packed sort keys stay exact in a double. */
-const MAX_EXACT = 2 ** 53;
 
 export function clearAuction(a: ClearingAuction, offers: readonly ClearingOffer[]): ClearingResult {
   checkAuction(a);
@@ -126,7 +126,7 @@ export function clearAuction(a: ClearingAuction, offers: readonly ClearingOffer[
   }
 
   // [AUC-1] chain order
-  const order = chainOrder(offers);
+  const order = chainOrderIndices(offers, compareChainOrder);
   const status = new Uint8Array(n);
 
   // [AUC-2] [AUC-3] [AUC-4] filters, walking in chain order
@@ -148,7 +148,8 @@ export function clearAuction(a: ClearingAuction, offers: readonly ClearingOffer[
   }
 
   // [AUC-5] merit order, ties kept in chain order
-  const merit = meritOrder(offers, candidates, m, buy);
+  // merit order: ascending price for an aggregator buy, descending for a sell
+  const merit = byPriceIndices(offers, candidates, m, buy);
 
   // [AUC-6] greedy fill
   const awards: ClearingAward[] = [];
@@ -202,83 +203,6 @@ export function compareChainOrder(x: ClearingOffer, y: ClearingOffer): number {
   if (x.energyWh !== y.energyWh) return x.energyWh - y.energyWh;
   if (x.feeder !== y.feeder) return x.feeder < y.feeder ? -1 : 1;
   return 0;
-}
-
-/** Indices of offers in chain order; O(n) when they already are (the chain's case). */
-function chainOrder(offers: readonly ClearingOffer[]): number[] {
-  const n = offers.length;
-  const order = new Array<number>(n);
-  let sorted = true;
-  for (let i = 0; i < n; i++) {
-    order[i] = i;
-    if (sorted && i > 0 && compareChainOrder(offers[i - 1]!, offers[i]!) > 0) sorted = false;
-  }
-  if (sorted) return order;
-  if (n * n > MAX_EXACT) return order.sort((i, j) => compareChainOrder(offers[i]!, offers[j]!));
-  // native numeric sort on (rank of inclusion, index), then the comparator only inside
-  // runs of equal inclusion (which the chain never produces)
-  const inclusions = new Float64Array(n);
-  for (let i = 0; i < n; i++) inclusions[i] = offers[i]!.inclusion;
-  const ascending = inclusions.slice().sort();
-  const keys = new Float64Array(n);
-  for (let i = 0; i < n; i++) keys[i] = lowerBound(ascending, inclusions[i]!) * n + i;
-  keys.sort();
-  for (let k = 0; k < n; k++) order[k] = keys[k]! % n;
-  for (let start = 0; start < n; ) {
-    const inc = offers[order[start]!]!.inclusion;
-    let end = start + 1;
-    while (end < n && offers[order[end]!]!.inclusion === inc) end++;
-    if (end - start > 1) {
-      const run = order.slice(start, end).sort((i, j) => compareChainOrder(offers[i]!, offers[j]!));
-      for (let k = start; k < end; k++) order[k] = run[k - start]!;
-    }
-    start = end;
-  }
-  return order;
-}
-
-/** first index of v in the ascending array a (v is present) */
-function lowerBound(a: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/**
- * Candidates (given in chain order) sorted by price, ascending for buy, descending for
- * sell, keeping chain order on equal prices. Packs (price, position) into one double
- * and uses the native numeric sort when that is exact; a stable comparator sort otherwise.
- */
-function meritOrder(offers: readonly ClearingOffer[], candidates: Int32Array, m: number, buy: boolean): Int32Array {
-  const out = new Int32Array(m);
-  if (m === 0) return out;
-  let maxPrice = 0;
-  for (let k = 0; k < m; k++) {
-    const p = offers[candidates[k]!]!.priceMcPerKWh;
-    if (p > maxPrice) maxPrice = p;
-  }
-  if ((maxPrice + 1) * m <= MAX_EXACT) {
-    const keys = new Float64Array(m);
-    for (let k = 0; k < m; k++) {
-      const p = offers[candidates[k]!]!.priceMcPerKWh;
-      keys[k] = (buy ? p : maxPrice - p) * m + k;
-    }
-    keys.sort();
-    for (let k = 0; k < m; k++) out[k] = candidates[keys[k]! % m]!;
-    return out;
-  }
-  const idx = Array.from(candidates.subarray(0, m));
-  // Array.prototype.sort is stable (ES2019): equal prices stay in chain order
-  idx.sort(buy
-    ? (i, j) => offers[i]!.priceMcPerKWh - offers[j]!.priceMcPerKWh
-    : (i, j) => offers[j]!.priceMcPerKWh - offers[i]!.priceMcPerKWh);
-  out.set(idx);
-  return out;
 }
 
 function checkAuction(a: ClearingAuction): void {

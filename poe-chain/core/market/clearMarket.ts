@@ -63,6 +63,7 @@
  * it, the chain's case), one per side by price (packed numeric keys), then linear passes.
  */
 import { MarketError, isQuantity } from './marketError.js';
+import { byPriceIndices, chainOrderIndices } from '../orderBy.js';
 
 export interface MarketOrderIn {
   /** unique id of the order */
@@ -120,7 +121,6 @@ const FILLED = 4;
 const FEEDER = 5;
 
 /** Largest integer for which packed sort keys stay exact in a double. */
-const MAX_EXACT = 2 ** 53;
 
 export function clearMarket(book: MarketBook): MarketResult {
   checkBook(book);
@@ -150,7 +150,7 @@ export function clearMarket(book: MarketBook): MarketResult {
   }
 
   // [MKT-1] chain order, one order per address, no empty orders
-  const order = chainOrder(orders);
+  const order = chainOrderIndices(orders, compareMarketChainOrder);
   const status = new Uint8Array(n);
   const feederOf = new Int32Array(n);
   const seen = new Set<string>();
@@ -183,8 +183,9 @@ export function clearMarket(book: MarketBook): MarketResult {
   }
 
   // [MKT-4] priority: sells by ascending ask, buys by descending bid, ties in chain order
-  const sellOrder = byPrice(orders, sells, ns, true);
-  const buyOrder = byPrice(orders, buys, nb, false);
+  // [MKT-4] sells by ascending ask, buys by descending bid, chain order on equal prices
+  const sellOrder = byPriceIndices(orders, sells, ns, true);
+  const buyOrder = byPriceIndices(orders, buys, nb, false);
 
   // [MKT-2] [MKT-3]
   const { volume, lo, hi } = maxVolume(orders, sellOrder, buyOrder, feederOf, exportRoom, importRoom);
@@ -364,84 +365,6 @@ export function compareMarketChainOrder(x: MarketOrderIn, y: MarketOrderIn): num
   if (x.orderId !== y.orderId) return x.orderId < y.orderId ? -1 : 1;
   if (x.address !== y.address) return x.address < y.address ? -1 : 1;
   return 0;
-}
-
-/** Indices of orders in chain order; O(n) when they already are (the chain's case). */
-function chainOrder(orders: readonly MarketOrderIn[]): number[] {
-  const n = orders.length;
-  const order = new Array<number>(n);
-  let sorted = true;
-  for (let i = 0; i < n; i++) {
-    order[i] = i;
-    if (sorted && i > 0 && compareMarketChainOrder(orders[i - 1]!, orders[i]!) > 0) sorted = false;
-  }
-  if (sorted) return order;
-  if (n * n > MAX_EXACT) return order.sort((i, j) => compareMarketChainOrder(orders[i]!, orders[j]!));
-  // native numeric sort on (rank of inclusion, index), then the comparator only inside
-  // runs of equal inclusion
-  const inclusions = new Float64Array(n);
-  for (let i = 0; i < n; i++) inclusions[i] = orders[i]!.inclusion;
-  const ascending = inclusions.slice().sort();
-  const keys = new Float64Array(n);
-  for (let i = 0; i < n; i++) keys[i] = lowerBound(ascending, inclusions[i]!) * n + i;
-  keys.sort();
-  for (let k = 0; k < n; k++) order[k] = keys[k]! % n;
-  for (let start = 0; start < n; ) {
-    const inc = orders[order[start]!]!.inclusion;
-    let end = start + 1;
-    while (end < n && orders[order[end]!]!.inclusion === inc) end++;
-    if (end - start > 1) {
-      const run = order.slice(start, end).sort((i, j) => compareMarketChainOrder(orders[i]!, orders[j]!));
-      for (let k = start; k < end; k++) order[k] = run[k - start]!;
-    }
-    start = end;
-  }
-  return order;
-}
-
-/** first index of v in the ascending array a (v is present) */
-function lowerBound(a: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/**
- * [MKT-4] the first m candidates (given in chain order) sorted by price, ascending for
- * sells, descending for buys, keeping chain order on equal prices. Packs (price,
- * position) into one double and uses the native numeric sort when that is exact; a
- * stable comparator sort otherwise.
- */
-function byPrice(orders: readonly MarketOrderIn[], candidates: Int32Array, m: number, ascending: boolean): Int32Array {
-  const out = new Int32Array(m);
-  if (m === 0) return out;
-  let maxPrice = 0;
-  for (let k = 0; k < m; k++) {
-    const p = orders[candidates[k]!]!.priceMcPerKWh;
-    if (p > maxPrice) maxPrice = p;
-  }
-  if ((maxPrice + 1) * m <= MAX_EXACT) {
-    const keys = new Float64Array(m);
-    for (let k = 0; k < m; k++) {
-      const p = orders[candidates[k]!]!.priceMcPerKWh;
-      keys[k] = (ascending ? p : maxPrice - p) * m + k;
-    }
-    keys.sort();
-    for (let k = 0; k < m; k++) out[k] = candidates[keys[k]! % m]!;
-    return out;
-  }
-  const idx = Array.from(candidates.subarray(0, m));
-  // Array.prototype.sort is stable (ES2019): equal prices stay in chain order
-  idx.sort(ascending
-    ? (i, j) => orders[i]!.priceMcPerKWh - orders[j]!.priceMcPerKWh
-    : (i, j) => orders[j]!.priceMcPerKWh - orders[i]!.priceMcPerKWh);
-  out.set(idx);
-  return out;
 }
 
 function checkBook(b: MarketBook): void {
