@@ -320,6 +320,8 @@ function drawSummary(s) {
   $('kpi-auctions').textContent = `${nf0.format(s.auctionsByStatus.cleared)} / ${nf0.format(s.auctions)}`;
   $('kpi-auctions-note').textContent = `${s.auctionsByStatus.open} open · ${s.auctionsByStatus.void} void`;
   $('kpi-traded').textContent = fmt(nf1, kWh(s.tradedWh));
+  $('kpi-p2p').textContent = fmt(nf1, kWh(s.p2pTradedWh));
+  $('kpi-p2p-note').textContent = `kWh · ${nf0.format(s.p2pFills)} fills in ${nf0.format(s.p2pIntervalsCleared)} intervals`;
   $('kpi-price').textContent = fmt(nf2, centsPerKWh(s.meanPriceMcPerKWh));
   $('kpi-sc').textContent = pct(s.selfConsumption);
   $('kpi-homes').textContent = `${s.pseudonyms} pseudonyms · ${nf0.format(s.readingsOnChain)} readings on chain`;

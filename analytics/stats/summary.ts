@@ -24,7 +24,12 @@ export interface Summary {
   /** = pseudonyms (the name of earlier versions) */
   homes: number;
   slots: number;
+  /** energy awarded in the aggregator's auctions (the name of earlier versions) */
   tradedWh: number;
+  /** [AN-P2P] P2P market: intervals whose clearing was seen, energy traded between traders (Σ volume), fills */
+  p2pIntervalsCleared: number;
+  p2pTradedWh: number;
+  p2pFills: number;
   /** volume-weighted mean award price over every cleared auction, floor */
   meanPriceMcPerKWh: number | null;
   selfConsumption: number | null;
@@ -44,6 +49,13 @@ export function summary(store: ReadStore): Summary {
     tradedValue += s.tradedValue;
   }
   const eff = efficiency(store, { limit: Number.MAX_SAFE_INTEGER }).overall;
+  let p2pIntervalsCleared = 0, p2pTradedWh = 0, p2pFills = 0;
+  for (const m of store.range('market')) {
+    if (m.status === 'unknown') continue;
+    p2pIntervalsCleared++;
+    p2pTradedWh += m.volumeWh;
+    p2pFills += m.fills.length;
+  }
   const p = producers(store);
   const mean = ratio(tradedValue, tradedWh);
   return {
@@ -60,6 +72,9 @@ export function summary(store: ReadStore): Summary {
     homes: store.count('home'),
     slots: store.count('slot'),
     tradedWh,
+    p2pIntervalsCleared,
+    p2pTradedWh,
+    p2pFills,
     meanPriceMcPerKWh: mean === null ? null : Math.floor(mean),
     selfConsumption: selfConsumption(store).overall.ratio,
     marketEfficiency: eff.marketEfficiency,

@@ -54,6 +54,9 @@ describe('analytics HTTP API: the P2P market', () => {
     assert.deepEqual(l.totals, { intervals: 2, p2pVolumeWh: 2000, auctionAwardedWh: 1500, fills: 4, volumeWeightedPriceMcPerKWh: 6500 });
     // paging: before is exclusive
     assert.deepEqual((await ok<MarketList>(`/api/market?limit=1&before=${M2}`)).items.map((r) => r.interval), [M1]);
+    // the headline figures: P2P beside the auctions' awarded energy
+    const s = await ok<{ tradedWh: number; p2pIntervalsCleared: number; p2pTradedWh: number; p2pFills: number }>('/api/summary');
+    assert.deepEqual([s.p2pIntervalsCleared, s.p2pTradedWh, s.p2pFills], [2, 2000, 4]);
   });
 
   it('GET /api/market.csv: one row per interval', async () => {
