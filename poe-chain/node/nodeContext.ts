@@ -1,0 +1,143 @@
+/**
+ * What the chain node's steps share (README "Files"): the context each step is given —
+ * the store, the mempool, the single work queue, the clock, the logger, publish — and the
+ * types of the events and counters they report. No step reaches into another's closure:
+ * they call each other through the small interfaces createChainNode.ts wires together.
+ */
+import type { EventEmitter } from 'node:events';
+import type { Logger } from 'pino';
+import type { KeyPair } from '../../wire/keys.js';
+import type { Evidence } from '../../schemas/types.js';
+import type { TipInfo } from '../core/forkChoice.js';
+import type { Genesis } from '../core/genesis.js';
+import type { AppliedBlock } from '../core/validateAndApplyBlock.js';
+import type { ChainStore } from '../store/openChainStore.js';
+import type { PendingTxEvent } from './chainViews.js';
+import type { Mempool } from './mempool.js';
+import type { VerifiedCodec } from './verifiedCodec.js';
+
+export type BlockSource = 'produced' | 'gossip' | 'sync' | 'reorg';
+
+export interface NodeBlockEvent extends AppliedBlock {
+  height: number;
+  source: BlockSource;
+  /** local clock when the block became part of the head chain */
+  at: number;
+}
+
+export interface ReorgEvent {
+  from: TipInfo;
+  to: TipInfo;
+  forkHeight: number;
+  orphaned: string[];
+  adopted: string[];
+}
+
+export interface RejectedBlockEvent {
+  hash?: string;
+  height?: number;
+  producer?: string;
+  code: string;
+  message: string;
+  source: BlockSource;
+}
+
+export type ImportOutcome = 'applied' | 'side' | 'duplicate' | 'orphan' | 'held' | 'below-final' | 'rejected';
+
+/** Cumulative timings of the node's work queue: what an operator reads when the chain lags. */
+export interface WorkTimings {
+  /** blocks this node produced: choosing candidates, building (applying) them, storing */
+  produce: { blocks: number; txs: number; candidatesMs: number; buildMs: number; storeMs: number };
+  /** blocks imported from gossip or sync (decode, apply, store; duplicates included) */
+  import: { blocks: number; ms: number };
+  /** slot work: time from the slot timer firing to the work starting (the queue ahead of it) */
+  slotQueue: { runs: number; waitMs: number; maxWaitMs: number };
+}
+
+export interface ChainNodeEvents {
+  block: [NodeBlockEvent];
+  /** each transaction admitted to the mempool (a service in the same process reads them here instead of over MQTT) */
+  pending: [PendingTxEvent];
+  reorg: [ReorgEvent];
+  rejected: [RejectedBlockEvent];
+  evidence: [Evidence];
+}
+
+/** The node's counters that stats() reports as they are. */
+export interface NodeCounters {
+  produced: number;
+  imported: number;
+  reorgs: number;
+  evidenceSubmitted: number;
+}
+
+/** What every step of the node is given. */
+export interface NodeContext {
+  readonly genesis: Genesis;
+  /** the node's key: signs its blocks and messages */
+  readonly key: KeyPair;
+  readonly nodeId: string;
+  readonly store: ChainStore;
+  readonly mempool: Mempool;
+  /** transactions and blocks, without the replay guard; remembers what it verified */
+  readonly txCodec: VerifiedCodec;
+  readonly now: () => number;
+  readonly log: Logger;
+  /** the ChainNode's events (ChainNodeEvents) */
+  readonly events: EventEmitter;
+  /** the single work queue: everything that touches the head runs through it */
+  readonly queue: WorkQueue;
+  /** publishes a message (QoS 1); nothing once the node is closed */
+  publish(topic: string, env: object): void;
+  /** true once close() was called */
+  closed(): boolean;
+  /** counts a dropped message by code (stats().droppedMessages) */
+  drop(code: string, topic: string, detail?: string): void;
+  readonly counters: NodeCounters;
+  readonly work: WorkTimings;
+  readonly rejectedBlocks: Record<string, number>;
+  readonly droppedMessages: Record<string, number>;
+}
+
+/** One serial queue of async work: a task starts when the one before it has settled. */
+export interface WorkQueue {
+  /** queues `fn`; a failure is logged (`what`) and resolves undefined */
+  enqueue<T>(what: string, fn: () => Promise<T>): Promise<T | undefined>;
+  /** resolves when the work queued so far, and any it queued meanwhile, is done */
+  drained(): Promise<void>;
+}
+
+export function createWorkQueue(log: Logger): WorkQueue {
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    enqueue<T>(what: string, fn: () => Promise<T>): Promise<T | undefined> {
+      const run = queue.then(fn).catch((err: unknown) => {
+        log.error({ err: (err as Error).message, stack: (err as Error).stack, what }, 'chain node task failed');
+        return undefined;
+      });
+      queue = run;
+      return run;
+    },
+    async drained(): Promise<void> {
+      let q: Promise<unknown>;
+      do {
+        q = queue;
+        await q;
+      } while (q !== queue);
+    },
+  };
+}
+
+export function bump(rec: Record<string, number>, code: string): void {
+  rec[code] = (rec[code] ?? 0) + 1;
+}
+
+/** true at most once per `ms` (warnings about a condition that lasts) */
+export function every(now: () => number, ms: number): () => boolean {
+  let at = Number.NEGATIVE_INFINITY;
+  return () => {
+    if (now() - at < ms) return false;
+    at = now();
+    return true;
+  };
+}

@@ -1,0 +1,162 @@
+/**
+ * [NODE-slot] The slot loop and block production (README "Slot loop"): at each slot
+ * boundary, through the node's work queue, release held blocks that are due, drive sync,
+ * prune expired transactions, and — when producing — build a block if this key is the
+ * producer for the slot on the head and there are pending transactions or W slots have
+ * passed since the parent (heartbeat).
+ */
+import { buildBlock, EarlyEmptyBlockError } from '../core/buildBlock.js';
+import { BlockError } from '../core/chainError.js';
+import { emptyBlockAllowed, producerForSlot } from '../core/electProducer.js';
+import { rankingForEpoch } from '../core/rankingForEpoch.js';
+import { epochOfSlot, inclusionWindowStart, inInclusionWindow, slotAt, slotTime } from '../core/genesis.js';
+import type { BlockTree, TreeNode } from './blockTree.js';
+import type { BlockImport } from './blockImport.js';
+import type { ChainHead } from './chainHead.js';
+import type { EquivocationWatch } from './equivocationWatch.js';
+import type { NodeContext } from './nodeContext.js';
+import type { NodeSync } from './nodeSync.js';
+import { NODE_TOPICS } from './nodeTopics.js';
+import type { PendingBlocks } from './pendingBlocks.js';
+
+export interface SlotLoop {
+  /** the slot work for the clock's current slot; inside the queue */
+  slotWork(): Promise<void>;
+  /** starts the slot timer (unless `slotTimer` is false) */
+  start(): void;
+  /** stops the slot timer */
+  stop(): void;
+}
+
+export interface SlotLoopParts {
+  head: ChainHead;
+  tree: BlockTree;
+  pending: PendingBlocks;
+  watch: EquivocationWatch;
+  import: BlockImport;
+  sync: NodeSync;
+  /** build blocks when this key is elected */
+  produce: boolean;
+  /** most transactions and bytes of transactions per block */
+  maxTxs: number;
+  maxBlockBytes: number;
+  /** run on timers; false: the caller calls slotWork() */
+  slotTimer: boolean;
+}
+
+export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop {
+  const { genesis: g, key, mempool, log, now, work } = ctx;
+  const { head: chain, tree, pending, watch, produce, maxTxs, maxBlockBytes } = parts;
+  // [NODE-slot] never produce twice in one slot, nor in the slot the node started in (a restart)
+  let lastProducedSlot = Math.max(chain.current().slot, slotAt(g, now()));
+
+  // ── production ────────────────────────────────────────────────────────────
+  async function produceAt(slot: number): Promise<void> {
+    if (!produce || ctx.closed() || !parts.sync.initialSyncDone()) return;
+    const parent = chain.current();
+    if (slot <= parent.slot || slot <= lastProducedSlot) return;
+    let producer: string;
+    try {
+      producer = producerForSlot(parent.state, slot);
+    } catch {
+      return;
+    }
+    if (producer !== key.address) return;
+    // [NODE-slot] pending transactions, or a heartbeat once W slots have passed since the parent
+    const heartbeatDue = emptyBlockAllowed(parent.state, slot);
+    // [NODE-window] [CENSOR] in its inclusion window the aggregator's node waits for the last
+    // slot (unless a heartbeat is due), so that a block a ranked validator made just before
+    // the window reaches it first: producing at once would fork off that block whenever it is
+    // in flight. With nobody ranked it is the only producer and does not wait.
+    if (!heartbeatDue && inInclusionWindow(g, slot) && slot < inclusionWindowStart(g, slot) + g.inclusionSlots - 1
+      && rankingForEpoch(parent.state, epochOfSlot(g, slot)).ranking.length > 0) return;
+    const t0 = performance.now();
+    const cands = mempool.candidates(parent.hash, maxTxs, maxBlockBytes, slot);
+    const t1 = performance.now();
+    work.produce.candidatesMs += t1 - t0;
+    if (cands.length === 0 && !heartbeatDue) return;
+    let built;
+    try {
+      built = buildBlock(parent.state, cands.map((e) => e.env), key, slot, now(), { maxTxs, codec: ctx.txCodec });
+    } catch (err) {
+      // [REWARD] every candidate was refused and no heartbeat is due: nothing to make
+      if (err instanceof EarlyEmptyBlockError) {
+        mempool.recordBuild(parent.hash, cands, err.rejected, slot);
+        return;
+      }
+      if (!(err instanceof BlockError)) throw err;
+      log.warn({ slot, err: err.message }, 'block not built');
+      return;
+    }
+    work.produce.buildMs += performance.now() - t1;
+    mempool.recordBuild(parent.hash, cands, built.rejected, slot);
+    if (built.txIds.length === 0 && !heartbeatDue) return;
+    lastProducedSlot = slot;
+    const h = built.block.parameters.header;
+    watch.observe(built.block.parameters);
+    const n: TreeNode = { hash: built.hash, height: h.height, slot: h.slot, parent: h.parent, block: built.block, txIds: built.txIds, state: built.state };
+    tree.add(n);
+    ctx.counters.produced++;
+    // published first, so that peers validate while this node writes it; a block that
+    // then fails to store comes back by gossip or sync (extend forgets it)
+    ctx.publish(NODE_TOPICS.blocks, built.block);
+    const t2 = performance.now();
+    await chain.extend(n, 'produced');
+    work.produce.storeMs += performance.now() - t2;
+    work.produce.blocks++;
+    work.produce.txs += built.txIds.length;
+    if (built.rejected.length > 0) log.debug({ height: h.height, rejected: built.rejected.length, codes: [...new Set(built.rejected.map((r) => r.code))] }, 'candidates left out');
+  }
+
+  // ── the slot loop ─────────────────────────────────────────────────────────
+  let lastPrune = 0;
+  async function slotWork(): Promise<void> {
+    if (ctx.closed()) return;
+    const t = now();
+    const s = slotAt(g, t);
+    // [NODE-future] held blocks whose slot starts within one slot of the clock
+    for (const b of pending.takeDue(s + 1)) await parts.import.importBlock(b.raw, b.source === 'sync' ? 'sync' : 'gossip');
+    parts.sync.onSlot(t);
+    if (t - lastPrune >= 1000) {
+      lastPrune = t;
+      mempool.pruneExpired();
+    }
+    if (s >= 1) await produceAt(s);
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  /**
+   * a slot's work is queued and has not started: the next slot adds none (it would only
+   * find its slot passed). Without this, a node whose blocks took longer than a slot piled
+   * up ~120 waiting slot tasks (10,000-home soak: slot work started up to 30 s late).
+   */
+  let slotQueued = false;
+  function scheduleSlot(): void {
+    if (ctx.closed() || !parts.slotTimer) return;
+    const t = now();
+    const next = Math.max(1, slotAt(g, t) + 1);
+    timer = setTimeout(() => {
+      timer = undefined;
+      scheduleSlot();
+      if (slotQueued) return;
+      slotQueued = true;
+      const fired = performance.now();
+      void ctx.queue.enqueue('slot', () => {
+        slotQueued = false;
+        const wait = performance.now() - fired;
+        work.slotQueue.runs++;
+        work.slotQueue.waitMs += wait;
+        if (wait > work.slotQueue.maxWaitMs) work.slotQueue.maxWaitMs = wait;
+        return slotWork();
+      });
+    }, Math.max(0, slotTime(g, next) - t));
+  }
+
+  return {
+    slotWork,
+    start: scheduleSlot,
+    stop() {
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
