@@ -26,11 +26,9 @@ import { paymentMillicents } from '../../wire/quantities.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { auctionView } from '../../poe-chain/node/chainQueries.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
-import { HEM_NODE_FLAGS } from '../../hem/nodeFlags.js';
-import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc } from './procFixtures.js';
+import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc, startHems } from './procFixtures.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
-const HEM_MAIN = fileURLToPath(new URL('../../hem/main.js', import.meta.url));
 const INTERVAL_MS = 4000;
 const SLOT_MS = 200;
 const PATIENCE = 4;
@@ -137,16 +135,7 @@ test('market: tmi up + 5 HEM processes, a posted VPP bid clears on every node, s
         log: { level: 'info' },
       }));
     }
-    for (const h of homes) {
-      h.proc = spawnProc(h.meterId, [...HEM_NODE_FLAGS, HEM_MAIN, '--config', h.config]);
-      procs.push(h.proc);
-    }
-    const certified = (h: Home) => h.proc!.lines.find((l) => l.event === 'pseudonym-certified')?.address as string | undefined;
-    await waitFor('five certified pseudonyms', 40_000, () => {
-      for (const h of homes) if (h.proc!.child.exitCode !== null) throw new Error(`${h.meterId} exited: ${h.proc!.err}`);
-      return homes.every((h) => certified(h));
-    });
-    for (const h of homes) h.address = certified(h);
+    await startHems(homes, procs);
     const byAddress = new Map(homes.map((h) => [h.address!, h]));
     // each home queues its certificate tx before its first reading (outbox order) and the
     // chain takes it in the next slot; two readings later it is certainly on chain

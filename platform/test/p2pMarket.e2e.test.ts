@@ -30,11 +30,9 @@ import { paymentMillicents } from '../../wire/quantities.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { measuredNetWh } from '../../poe-chain/core/marketContract.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
-import { HEM_NODE_FLAGS } from '../../hem/nodeFlags.js';
-import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc } from './procFixtures.js';
+import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc, startHems } from './procFixtures.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
-const HEM_MAIN = fileURLToPath(new URL('../../hem/main.js', import.meta.url));
 const INTERVAL_MS = 6000; // gate 2 s before delivery, reveals in the 1.5 s before it (the `tmi up` genesis)
 const SLOT_MS = 200;
 const PATIENCE = 4;
@@ -119,16 +117,7 @@ test('P2P market: tmi up + 4 HEM processes, sealed orders clear between homes, s
         log: { level: 'info' },
       }));
     }
-    for (const h of homes) {
-      h.proc = spawnProc(h.meterId, [...HEM_NODE_FLAGS, HEM_MAIN, '--config', h.config]);
-      procs.push(h.proc);
-    }
-    const certified = (h: Home) => h.proc!.lines.find((l) => l.event === 'pseudonym-certified')?.address as string | undefined;
-    await waitFor('four certified pseudonyms', 40_000, () => {
-      for (const h of homes) if (h.proc!.child.exitCode !== null) throw new Error(`${h.meterId} exited: ${h.proc!.err}`);
-      return homes.every((h) => certified(h));
-    });
-    for (const h of homes) h.address = certified(h);
+    await startHems(homes, procs);
     const byAddress = new Map(homes.map((h) => [h.address!, h]));
 
     // ── 3a. the VPP's own order, by the operator: sell 300 Wh at 20,000 mc/kWh, 2 intervals from now ──

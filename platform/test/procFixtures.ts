@@ -4,7 +4,9 @@
  * kept (bounded), a wait with a timeout, and a stop that ends in SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
+import { HEM_NODE_FLAGS } from '../../hem/nodeFlags.js';
 
 export interface Proc {
   name: string;
@@ -103,4 +105,25 @@ export function expectedBalance(state: ChainState, address: string): bigint {
     }
   }
   return mc + BigInt(state.sections.rewards.get(address) ?? '0');
+}
+
+/** The HEM's entry point, as `tmi hem` runs it. */
+export const HEM_MAIN = fileURLToPath(new URL('../../hem/main.js', import.meta.url));
+
+/**
+ * Starts one `hem` process per home (its config written already), adds each to `procs`, and
+ * waits until every home logged its certified pseudonym (`address` is set from it); a home
+ * that exits first fails the wait with its stderr.
+ */
+export async function startHems<H extends { meterId: string; config: string; proc?: Proc; address?: string }>(homes: H[], procs: Proc[], timeoutMs = 40_000): Promise<void> {
+  for (const h of homes) {
+    h.proc = spawnProc(h.meterId, [...HEM_NODE_FLAGS, HEM_MAIN, '--config', h.config]);
+    procs.push(h.proc);
+  }
+  const certified = (h: H) => h.proc!.lines.find((l) => l.event === 'pseudonym-certified')?.address as string | undefined;
+  await waitFor(`${homes.length} certified pseudonyms`, timeoutMs, () => {
+    for (const h of homes) if (h.proc!.child.exitCode !== null) throw new Error(`${h.meterId} exited: ${h.proc!.err}`);
+    return homes.every((h) => certified(h));
+  });
+  for (const h of homes) h.address = certified(h);
 }

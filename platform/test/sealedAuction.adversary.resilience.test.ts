@@ -23,11 +23,9 @@ import { generateKeyPair } from '../../wire/keys.js';
 import { writeKeyFile } from '../../wire/keyFile.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
-import { HEM_NODE_FLAGS } from '../../hem/nodeFlags.js';
-import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc } from './procFixtures.js';
+import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc, startHems } from './procFixtures.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
-const HEM_MAIN = fileURLToPath(new URL('../../hem/main.js', import.meta.url));
 const INTERVAL_MS = 4000;
 const SLOT_MS = 200;
 const PATIENCE = 4;
@@ -97,16 +95,7 @@ test('[SEALED] sealed auction with real processes: commitments only before the c
         log: { level: 'info' },
       }));
     }
-    for (const h of homes) {
-      h.proc = spawnProc(h.meterId, [...HEM_NODE_FLAGS, HEM_MAIN, '--config', h.config]);
-      procs.push(h.proc);
-    }
-    const certified = (h: Home) => h.proc!.lines.find((l) => l.event === 'pseudonym-certified')?.address as string | undefined;
-    await waitFor('three certified pseudonyms', 40_000, () => {
-      for (const h of homes) if (h.proc!.child.exitCode !== null) throw new Error(`${h.meterId} exited: ${h.proc!.err}`);
-      return homes.every((h) => certified(h));
-    });
-    for (const h of homes) h.address = certified(h);
+    await startHems(homes, procs);
     await waitFor('two readings from every home', 40_000, () => homes.every((h) => h.proc!.lines.filter((l) => l.event === 'reading').length >= 2), 250);
 
     const now = Date.now();
