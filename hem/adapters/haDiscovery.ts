@@ -43,7 +43,7 @@ const ENTITIES: readonly Entity[] = [
   energy('battery_discharged', 'Battery energy discharged', 'dischargedWh'),
   energy('grid_import', 'Grid energy imported', 'gridImportWh'),
   energy('grid_export', 'Grid energy exported', 'gridExportWh'),
-  { key: 'settled_earnings', name: 'Settled earnings (received − paid − penalties)', unit: 'cents', stateClass: 'total', template: '{{ value_json.settledEarningsCents }}' },
+  { key: 'settled_earnings', name: 'Settled auction earnings (received − paid − penalties)', unit: 'cents', stateClass: 'total', template: '{{ value_json.settledEarningsCents }}' },
 ];
 
 /** A node id safe for HA object ids: [a-zA-Z0-9_-]. */
