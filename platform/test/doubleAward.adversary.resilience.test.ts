@@ -17,18 +17,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RegistryClient } from '../../csm-registry/client.js';
-import { generateKeyPair } from '../../wire/keys.js';
-import { writeKeyFile } from '../../wire/keyFile.js';
 import { paymentMillicents } from '../../wire/quantities.js';
 import { deliveryKey } from '../../poe-chain/core/auctionContract.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
-import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc, startHems } from './procFixtures.js';
+import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc, startHems, enrolHome, type UpInfo } from './procFixtures.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const INTERVAL_MS = 4000;
@@ -41,14 +39,6 @@ const LIMIT_CENTS = 60; // above any default offer price (C_d 20 + margin 1 + sc
 const ENERGY_KWH = 20; // more than five batteries offer in one interval: every offer is awarded
 
 
-interface UpInfo {
-  urls: { registry: string; mqtt: string; aggregator: string; analytics: string };
-  adminTokenFile: string;
-  operatorTokenFile: string;
-  genesis: string;
-  registryKey: string;
-  aggregatorKey: string;
-}
 
 interface Home {
   meterId: string;
@@ -83,13 +73,7 @@ test('[SETTLE-1] two auctions for one interval, real processes: each home is pai
     ] as const).map((h) => ({ ...h, dataDir: join(root, 'homes', h.meterId), config: join(root, 'homes', `${h.meterId}.json`) }));
     const startWall = new Date(genesisMs - Math.round((HOME_START_H * 3_600_000) / SPEED)).toISOString();
     for (const [k, h] of homes.entries()) {
-      await mkdir(h.dataDir, { recursive: true, mode: 0o700 });
-      const key = generateKeyPair();
-      await writeKeyFile(join(h.dataDir, 'meter-key.json'), key, h.meterId);
-      await registry.enroll({
-        meterId: h.meterId, serial: `DA-${k + 1}`, meterType: 'simulated smart meter', publicKey: key.address,
-        feeder: h.feeder, programme: h.programme, role: 'hem',
-      });
+      await enrolHome(registry, h, `DA-${k + 1}`);
       await writeFile(h.config, JSON.stringify({
         meterId: h.meterId, dataDir: h.dataDir,
         broker: { url: info.urls.mqtt, reconnectMs: 500 },

@@ -15,18 +15,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RegistryClient } from '../../csm-registry/client.js';
-import { generateKeyPair } from '../../wire/keys.js';
-import { writeKeyFile } from '../../wire/keyFile.js';
 import { paymentMillicents } from '../../wire/quantities.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { auctionView } from '../../poe-chain/node/chainQueries.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
-import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc, startHems } from './procFixtures.js';
+import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc, startHems, enrolHome, type UpInfo } from './procFixtures.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const INTERVAL_MS = 4000;
@@ -48,14 +46,6 @@ async function getJson<T>(url: string): Promise<T | undefined> {
   }
 }
 
-interface UpInfo {
-  urls: { registry: string; mqtt: string; aggregator: string; analytics: string };
-  adminTokenFile: string;
-  operatorTokenFile: string;
-  genesis: string;
-  registryKey: string;
-  aggregatorKey: string;
-}
 
 interface AnalyticsAuction {
   auction: { auctionId: string; status: string; bids: number };
@@ -111,13 +101,7 @@ test('market: tmi up + 5 HEM processes, a posted VPP bid clears on every node, s
     ] as const).map((h) => ({ ...h, dataDir: join(root, 'homes', h.meterId), config: join(root, 'homes', `${h.meterId}.json`) }));
     const startWall = new Date(genesisMs - Math.round((HOME_START_H * 3_600_000) / SPEED)).toISOString();
     for (const [k, h] of homes.entries()) {
-      await mkdir(h.dataDir, { recursive: true, mode: 0o700 });
-      const key = generateKeyPair();
-      await writeKeyFile(join(h.dataDir, 'meter-key.json'), key, h.meterId);
-      await registry.enroll({
-        meterId: h.meterId, serial: `E2E-${k + 1}`, meterType: 'simulated smart meter', publicKey: key.address,
-        feeder: h.feeder, programme: h.programme, role: 'hem',
-      });
+      await enrolHome(registry, h, `E2E-${k + 1}`);
       await writeFile(h.config, JSON.stringify({
         meterId: h.meterId,
         dataDir: h.dataDir,

@@ -19,18 +19,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RegistryClient } from '../../csm-registry/client.js';
-import { generateKeyPair } from '../../wire/keys.js';
-import { writeKeyFile } from '../../wire/keyFile.js';
 import { paymentMillicents } from '../../wire/quantities.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { measuredNetWh } from '../../poe-chain/core/marketContract.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
-import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc, startHems } from './procFixtures.js';
+import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc, startHems, enrolHome, type UpInfo } from './procFixtures.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const INTERVAL_MS = 6000; // gate 2 s before delivery, reveals in the 1.5 s before it (the `tmi up` genesis)
@@ -40,14 +38,6 @@ const SPEED = 900_000 / INTERVAL_MS; // one interval = 15 minutes of home time
 /** home time at the genesis instant: late morning in summer, PV rising */
 const HOME_START_H = 11;
 
-interface UpInfo {
-  urls: { registry: string; mqtt: string; aggregator: string; analytics: string };
-  adminTokenFile: string;
-  operatorTokenFile: string;
-  genesis: string;
-  registryKey: string;
-  aggregatorKey: string;
-}
 
 interface Home {
   meterId: string;
@@ -93,12 +83,7 @@ test('P2P market: tmi up + 4 HEM processes, sealed orders clear between homes, s
     ] as const).map((h) => ({ ...h, dataDir: join(root, 'homes', h.meterId), config: join(root, 'homes', `${h.meterId}.json`) }));
     const startWall = new Date(genesisMs - Math.round((HOME_START_H * 3_600_000) / SPEED)).toISOString();
     for (const [k, h] of homes.entries()) {
-      await mkdir(h.dataDir, { recursive: true, mode: 0o700 });
-      const key = generateKeyPair();
-      await writeKeyFile(join(h.dataDir, 'meter-key.json'), key, h.meterId);
-      await registry.enroll({
-        meterId: h.meterId, serial: `P2P-${k + 1}`, meterType: 'simulated smart meter', publicKey: key.address, feeder: h.feeder, programme: 'TE', role: 'hem',
-      });
+      await enrolHome(registry, { ...h, programme: 'TE' }, `P2P-${k + 1}`);
       const seller = h.kind === 'seller';
       await writeFile(h.config, JSON.stringify({
         meterId: h.meterId,

@@ -4,7 +4,12 @@
  * kept (bounded), a wait with a timeout, and a stop that ends in SIGKILL.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { RegistryClient } from '../../csm-registry/client.js';
+import { writeKeyFile } from '../../wire/keyFile.js';
+import { generateKeyPair } from '../../wire/keys.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
 import { HEM_NODE_FLAGS } from '../../hem/nodeFlags.js';
 
@@ -126,4 +131,25 @@ export async function startHems<H extends { meterId: string; config: string; pro
     return homes.every((h) => certified(h));
   });
   for (const h of homes) h.address = certified(h);
+}
+
+/** What `tmi up` prints once it is ready (cli/commands/up.ts), as the e2e tests read it. */
+export interface UpInfo {
+  urls: { registry: string; mqtt: string; aggregator: string; analytics: string };
+  adminTokenFile: string;
+  operatorTokenFile: string;
+  genesis: string;
+  registryKey: string;
+  aggregatorKey: string;
+}
+
+/**
+ * The operator enrols one home: a fresh meter key written to <dataDir>/meter-key.json (0600,
+ * in a 0700 directory) and the meter registered on its feeder and programme.
+ */
+export async function enrolHome(registry: RegistryClient, h: { meterId: string; dataDir: string; feeder: string; programme: 'TE' | 'RE' | 'RE+TE' }, serial: string): Promise<void> {
+  await mkdir(h.dataDir, { recursive: true, mode: 0o700 });
+  const key = generateKeyPair();
+  await writeKeyFile(join(h.dataDir, 'meter-key.json'), key, h.meterId);
+  await registry.enroll({ meterId: h.meterId, serial, meterType: 'simulated smart meter', publicKey: key.address, feeder: h.feeder, programme: h.programme, role: 'hem' });
 }
