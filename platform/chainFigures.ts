@@ -28,7 +28,7 @@ import type { Genesis } from '../poe-chain/core/genesis.js';
 import { epochOfInterval } from '../poe-chain/core/genesis.js';
 import { readingScore } from '../poe-chain/core/rankingForEpoch.js';
 import { createPoeTally } from '../poe-chain/core/poeStats.js';
-import { settlementsPerInterval, type IntervalSettlement } from '../poe-chain/node/chainQueries.js';
+import { settlementsPerIntervalOf, type IntervalSettlement } from '../poe-chain/node/chainQueries.js';
 import { energyToWh } from '../wire/quantities.js';
 
 interface Tx {
@@ -124,12 +124,10 @@ export interface ChainFigures {
     rewardsForfeitedMc: string;
   };
   /**
-   * [CF-7] what decided each epoch's election (poe-chain/core/poeStats.ts): epochs whose first
-   * block ranked a validator, of which decided by energy (a single validator, the score of
-   * interval e − 2, or the [CPF-window]) or by the seed; the longest gap between a block
-   * and its parent, in slots
+   * [SETTLE-1] per delivery interval across every auction seen in the run (poe-chain/node/chainQueries.ts):
+   * awarded and delivered Wh, and the money by direction — paidByAggregatorToHomesMc (the aggregator
+   * buys), paidByHomesToAggregatorMc (it sells), penaltiesPaidByHomesMc
    */
-  /** [SETTLE-1] per delivery interval across all auctions (poe-chain/node/chainQueries.ts) */
   settlementsPerInterval: IntervalSettlement[];
   /** [CF-8] the P2P market [MKT], from the `markets` section and the order transactions */
   p2p: {
@@ -171,6 +169,12 @@ export interface ChainFigures {
      */
     communitySelfSufficiency: number | null;
   };
+  /**
+   * [CF-7] what decided each epoch's election (poe-chain/core/poeStats.ts): epochs whose first
+   * block ranked a validator, of which decided by energy (a single validator, the score of
+   * interval e − 2, or the [CPF-window]) or by the seed; the longest gap between a block
+   * and its parent, in slots
+   */
   poe: {
     epochsWithValidators: number;
     decidedByEnergy: number;
@@ -459,7 +463,7 @@ export function createChainTally(genesis: Genesis) {
           paidByAggregatorToHomesMc: String(toHomes), paidByHomesToAggregatorMc: String(toAggregator), penaltiesPaidByHomesMc: String(penalties),
           blockRewardsMintedMc: String(minted), rewardsForfeitedMc: String(burned),
         },
-        settlementsPerInterval: lastState ? settlementsPerInterval(lastState) : [],
+        settlementsPerInterval: settlementsPerIntervalOf(g, auctions),
         p2p: {
           orders, reveals, ...p2p, homesTrading: tradingTags.size,
           paidByBuyersMc: String(byBuyers), paidToSellersMc: String(toSellers), imbalancePaidMc: String(imbalance),

@@ -41,6 +41,11 @@ export const WALLET_SIGN_CONVENTION =
   'paid = paid by this wallet (penalties for shortfall and energy bought in sell auctions, to the aggregator; transfers out; forfeited rewards); ' +
   'balance = genesis + received − paid. All in millicents (1 ¢ = 1,000 mc); the aggregator wallet is the market\'s clearing account.';
 
+export const SETTLEMENT_SIGN_CONVENTION =
+  'Each amount is positive and paid in the direction its column names: aggregator → homes = payments for energy the homes delivered where the aggregator buys; ' +
+  'homes → aggregator = payments for energy the homes took where the aggregator sells; penalties = paid by the homes for shortfall, on either side. ' +
+  'The aggregator\'s clearing account pays and receives on the market\'s behalf.';
+
 export interface ReportData {
   generatedAt: string;
   summary: {
@@ -166,7 +171,7 @@ export async function writeReport(dir: string, d: ReportData): Promise<void> {
     ['PoE elections', s.poe.epochsWithValidators === 0 ? 'no epoch with validators' : `${s.poe.epochsWithValidators} epochs with validators: energy decided ${s.poe.decidedByEnergy} (${pct(s.poe.decidedByEnergy / s.poe.epochsWithValidators)}: ${s.poe.decidedBy.score} by the interval's |P−C|, ${s.poe.decidedBy.window} by earlier intervals, ${s.poe.decidedBy.single} with one validator), the seed ${s.poe.decidedBySeed}; longest gap between blocks ${s.poe.longestBlockGapSlots} slots`],
     ['wall time', `${(s.timingsMs.totalMs ?? 0) / 1000} s`],
   ];
-  const intervalRows = s.settlementsPerInterval.map((x) => `<tr><td>${esc(x.interval)}</td><td>${x.auctions}</td><td>${x.awards}</td><td>${x.homes}</td><td>${x.awardedWh}</td><td>${x.deliveredWh}</td><td class="n">${formatCents(String(x.paymentMc))}</td><td class="n">${formatCents(String(x.penaltyMc))}</td></tr>`).join('');
+  const intervalRows = s.settlementsPerInterval.map((x) => `<tr><td>${esc(x.interval)}</td><td>${x.auctions}</td><td>${x.awards}</td><td>${x.homes}</td><td>${x.awardedWh}</td><td>${x.deliveredWh}</td><td class="n">${formatCents(String(x.paidByAggregatorToHomesMc))}</td><td class="n">${formatCents(String(x.paidByHomesToAggregatorMc))}</td><td class="n">${formatCents(String(x.penaltiesPaidByHomesMc))}</td></tr>`).join('');
   const producerRows = s.chain.producers.slice(0, 20).map((x) => `<tr><td><code>${esc(x.address.slice(0, 16))}…</code></td><td>${x.blocks}</td><td>${(x.share * 100).toFixed(1)} %</td><td>${formatCents(x.rewardMc)}</td></tr>`).join('');
   const homes = s.wallets.items.filter((w) => w.kind !== 'aggregator');
   const walletRow = (w: WalletFigures) => `<tr><td><code>${esc(w.address.slice(0, 16))}…</code>${w.kind === 'aggregator' ? ' (aggregator)' : ''}</td><td>${w.deliveredWh}</td><td class="n">${formatCents(w.receivedMc)}</td><td class="n">${formatCents(w.paidMc)}</td><td class="n">${formatCents(w.balanceMc)}</td></tr>`;
@@ -187,7 +192,8 @@ th{font-weight:600;background:#f4f6f8} .chart{margin:8px 0 0} code{font-size:12p
 <h2>Aggregated net load: the aggregator's day-ahead schedule vs metered (readings on chain)</h2><div id="netload" class="chart"></div>
 <h2>Auctions: volume-weighted award price and energy awarded per delivery interval</h2><div id="prices" class="chart"></div>
 <h2>Proof of Energy: best |P − C| per epoch and validators ranked</h2><div id="ranking" class="chart"></div>
-<h2>Settlements per delivery interval (all auctions; one measurement paid once; paid = aggregator → homes, penalty = homes → aggregator)</h2><table><tr><th>interval</th><th>auctions</th><th>awards</th><th>homes</th><th>awarded Wh</th><th>delivered Wh</th><th>paid</th><th>penalty</th></tr>${intervalRows}</table>
+<h2>Settlements per delivery interval (all auctions; one measurement paid once)</h2><div class="note" id="settlements-convention">${esc(SETTLEMENT_SIGN_CONVENTION)}</div>
+<table id="settlements"><tr><th>interval</th><th>auctions</th><th>awards</th><th>homes</th><th>awarded Wh</th><th>delivered Wh</th><th>aggregator → homes</th><th>homes → aggregator</th><th>penalties, homes → aggregator</th></tr>${intervalRows}</table>
 <div class="grid"><div><h2>Block producers</h2><table><tr><th>address</th><th>blocks</th><th>share</th><th>rewards received</th></tr>${producerRows}</table></div>
 <div><h2>Wallets (the aggregator, then the 20 homes with most money moved)</h2><div class="note" id="wallet-convention">${esc(s.wallets.signConvention)}</div>
 <table><tr><th>address</th><th>delivered Wh</th><th>received</th><th>paid</th><th>balance</th></tr>${walletRows}</table></div></div>

@@ -8,14 +8,16 @@
  *                open | cleared (closed on chain, awards not all settled) | void | settled,
  *                result = auction-result parameters (schemas/operations.ts), settlements
  *   settlementsPerInterval  [SETTLE-1] per delivery interval, across all auctions: awarded,
- *                delivered (paid) Wh, payments and penalties of the settled awards
+ *                delivered (paid) Wh, and the money of the settled awards by direction: paid by
+ *                the aggregator to homes (it buys), paid by homes to the aggregator (it sells;
+ *                penalties for shortfall)
  *   walletView   balance and block rewards in millicents, certificate, revoked, equivocator
  *   readingFeedOf  the meter readings a node's mempool admits, for an aggregator in the same process
  */
 import type { ChainAuction, ChainView, PendingTxEvent, ReadingFeed } from './chainViews.js';
 import type { AuctionOpen, AuctionResult } from '../../schemas/types.js';
 import type { AuctionEntry, ChainState, Programme } from '../core/chainState.js';
-import { epochStart } from '../core/genesis.js';
+import { epochStart, type Genesis } from '../core/genesis.js';
 
 /** The auction-result parameters of an auction as the chain recorded it (undefined while open). */
 export function auctionResultOf(auctionId: string, a: AuctionEntry): AuctionResult | undefined {
@@ -83,19 +85,34 @@ export interface IntervalSettlement {
   homes: number;
   awardedWh: number;
   deliveredWh: number;
-  paymentMc: number;
-  penaltyMc: number;
+  /** auctions where the aggregator buys: paid by the aggregator's clearing account to the homes for energy delivered */
+  paidByAggregatorToHomesMc: number;
+  /** auctions where the aggregator sells: paid by the homes to the aggregator's clearing account for energy taken */
+  paidByHomesToAggregatorMc: number;
+  /** penalties for shortfall (either side), paid by the homes to the aggregator */
+  penaltiesPaidByHomesMc: number;
 }
 
 /** [SETTLE-1] the settled awards of `state`, summed per delivery interval across auctions, oldest first. */
 export function settlementsPerInterval(state: ChainState): IntervalSettlement[] {
+  return settlementsPerIntervalOf(state.genesis, state.sections.auctions.entries());
+}
+
+/**
+ * [SETTLE-1] the same over any auction entries, e.g. every auction seen in a run (settled
+ * auctions are pruned from the state after `auctionRetentionIntervals`).
+ */
+export function settlementsPerIntervalOf(genesis: Genesis, auctions: Iterable<[string, AuctionEntry]>): IntervalSettlement[] {
   const by = new Map<number, IntervalSettlement & { ids: Set<string>; tags: Set<string> }>();
-  for (const [id, a] of state.sections.auctions.entries()) {
+  for (const [id, a] of auctions) {
     for (const w of a.awards ?? []) {
       if (w.settlement === undefined) continue;
       let e = by.get(a.deliveryEpoch);
       if (e === undefined) {
-        e = { interval: new Date(epochStart(state.genesis, a.deliveryEpoch)).toISOString(), auctions: 0, awards: 0, homes: 0, awardedWh: 0, deliveredWh: 0, paymentMc: 0, penaltyMc: 0, ids: new Set(), tags: new Set() };
+        e = {
+          interval: new Date(epochStart(genesis, a.deliveryEpoch)).toISOString(), auctions: 0, awards: 0, homes: 0, awardedWh: 0, deliveredWh: 0,
+          paidByAggregatorToHomesMc: 0, paidByHomesToAggregatorMc: 0, penaltiesPaidByHomesMc: 0, ids: new Set(), tags: new Set(),
+        };
         by.set(a.deliveryEpoch, e);
       }
       e.ids.add(id);
@@ -103,8 +120,10 @@ export function settlementsPerInterval(state: ChainState): IntervalSettlement[] 
       e.awards++;
       e.awardedWh += w.energyWh;
       e.deliveredWh += w.settlement.deliveredWh;
-      e.paymentMc += w.settlement.paymentMc;
-      e.penaltyMc += w.settlement.penaltyMc;
+      // [AC-3] the payment's direction is the auction's side (auctionContract toWinner)
+      if (a.side === 'buy') e.paidByAggregatorToHomesMc += w.settlement.paymentMc;
+      else e.paidByHomesToAggregatorMc += w.settlement.paymentMc;
+      e.penaltiesPaidByHomesMc += w.settlement.penaltyMc;
     }
   }
   return [...by.entries()].sort((x, y) => x[0] - y[0]).map(([, { ids, tags, ...e }]) => ({ ...e, auctions: ids.size, homes: tags.size }));
