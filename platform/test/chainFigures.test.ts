@@ -13,7 +13,7 @@ import { ChainFixture } from '../../poe-chain/testkit/chainFixture.js';
 import { createGenesisState, balanceOf, type ChainState } from '../../poe-chain/core/chainState.js';
 import type { KeyPair } from '../../wire/keys.js';
 import { createChainTally } from '../chainFigures.js';
-import { recomputeFromBlocks, type RawBlock, type RawGenesis } from './recomputeFromBlocks.js';
+import { recomputeElections, recomputeFromBlocks, type RawBlock, type RawGenesis } from './recomputeFromBlocks.js';
 
 function day() {
   const f = new ChainFixture();
@@ -62,9 +62,11 @@ test('the figures of a day: the tally on verified blocks = the recomputation fro
   assert.deepEqual(auctions, re.auctions);
   assert.deepEqual(got.energy, re.energy);
   assert.deepEqual(got.payments, re.payments);
-  const { meanBestCpf, ...cpf } = got.cpf;
-  assert.deepEqual(cpf, re.cpf);
+  assert.deepEqual(got.cpf, re.cpf);
   assert.deepEqual(got.wallets.items.map((w) => ({ address: w.address, balanceMc: w.balanceMc })), re.wallets.balances);
+  assert.deepEqual(got.wallets.items, re.walletItems, 'every wallet: genesis, received, paid, delivered, settlements, rewards, kind');
+  assert.deepEqual(got.settlementsPerInterval, re.settlementsPerInterval);
+  assert.deepEqual(got.poe, recomputeElections(f.genesis.config as unknown as RawGenesis, raw));
 
   // by hand
   // [CLOSE] the auction nobody closed is cleared by the chain's clock (no bid: settled, nothing to pay), not void
@@ -82,6 +84,11 @@ test('the figures of a day: the tally on verified blocks = the recomputation fro
   assert.equal(got.payments.paidByHomesToAggregatorMc, '7200');
   assert.equal(got.payments.penaltiesPaidByHomesMc, '12500');
   assert.equal(got.payments.settlements, 3);
+  // [SETTLE-1] one delivery interval (epoch 3): the money in the direction it went
+  assert.deepEqual(got.settlementsPerInterval, [{
+    interval: f.interval(3).start, auctions: 2, awards: 3, homes: 3, awardedWh: 5800, deliveredWh: 2500 + 0 + 800,
+    paidByAggregatorToHomesMc: 25_000, paidByHomesToAggregatorMc: 7200, penaltiesPaidByHomesMc: 12_500,
+  }]);
   assert.equal(got.payments.shortfallWh, 2500);
   const wa = got.wallets.items.find((w) => w.address === a.address)!;
   const wc = got.wallets.items.find((w) => w.address === c.address)!;
@@ -102,6 +109,8 @@ test('the figures of a day: the tally on verified blocks = the recomputation fro
   assert.equal(got.chain.validatorPseudonymsCertified, 2);
   assert.equal(got.readings.onChain, 4);
   assert.equal(got.readings.pseudonyms, 3);
+  // [CF-7] epoch 2 ranks a (|1000 − 900| = 100 Wh) and b (0 Wh) by their readings of interval 0: the score decides
+  assert.deepEqual([got.poe.epochsWithValidators, got.poe.decidedByEnergy, got.poe.decidedBySeed, got.poe.decidedBy], [1, 1, 0, { single: 0, score: 1, window: 0, seed: 0 }]);
   void b;
 });
 
@@ -156,6 +165,7 @@ test('[CF-8] the P2P figures: the tally on verified blocks = the recomputation f
   const re = recomputeFromBlocks(f.genesis.config as unknown as RawGenesis, raw);
   assert.deepEqual(got.p2p, re.p2p);
   assert.deepEqual(got.wallets.items.map((w) => ({ address: w.address, balanceMc: w.balanceMc })), re.wallets.balances);
+  assert.deepEqual(got.wallets.items, re.walletItems, 'every wallet: received and paid with the P2P flows');
   for (const w of got.wallets.items) assert.equal(w.balanceMc, String(balanceOf(f.state, w.address)), `${w.address} = the chain's balance`);
   assert.deepEqual(got.wallets.unexplained, []);
   assert.equal(got.wallets.conserved, true);

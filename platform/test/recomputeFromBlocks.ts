@@ -40,6 +40,9 @@ export interface RawGenesis {
   marketPricing?: 'uniform' | 'pay-as-bid';
   creditLimitMc?: number;
   imbalancePriceMcPerKWh?: number;
+  cpfRule?: 'paper' | 'net-exchange';
+  cpfWindowIntervals?: number;
+  readingRetentionIntervals?: number;
   balances: { address: string; millicents: number }[];
 }
 
@@ -257,6 +260,7 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
   };
   const due = allAwards.map((aw) => ({ aw, at: settleAt(aw) }));
   due.sort((x, y) => (x.at < 0 ? 1 : 0) - (y.at < 0 ? 1 : 0) || x.at - y.at || x.aw.inclusion - y.aw.inclusion);
+  const settledAwards: SettledAward[] = [];
   const paidFor = new Map<string, number>();
   const auctionPaid: { key: string; at: number; wh: number }[] = [];
   const unsettled = new Map<string, number>();
@@ -278,11 +282,16 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
     settlements++;
     deliveredWh += delivered;
     shortfallWh += aw.energyWh - delivered;
-    const toWinner = (aw.open.side === 'buy' ? pay : -pay) - pen;
+    // the payment in the auction's direction, the penalty from the winner: two flows, so a
+    // wallet's received and paid are seen apart (same block and phase: balances unchanged)
+    const toWinner = aw.open.side === 'buy' ? pay : -pay;
     flow(aw.address, toWinner, at, 3);
     flow(agg, -toWinner, at, 3);
+    flow(aw.address, -pen, at, 3);
+    flow(agg, pen, at, 3);
     if (aw.open.side === 'buy') toHomes += pay; else toAgg += pay;
     penalties += pen;
+    settledAwards.push({ auctionId: aw.auctionId, epoch, side: aw.open.side, address: aw.address, tag: tags.get(aw.address) ?? aw.address, energyWh: aw.energyWh, deliveredWh: delivered, paymentMc: pay, penaltyMc: pen });
   }
   for (const { id, open } of toClear) {
     const status: keyof typeof byStatus = (awardsOf.get(id) ?? 0) === 0 || !unsettled.has(id) ? 'settled' : 'closed';
@@ -484,7 +493,13 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
       lastRankedEpoch: ranked.length ? ranked[ranked.length - 1]!.epoch : null,
       maxValidatorsRanked: maxValidators,
       meanBestScoreWh: ranked.length ? ranked.reduce((a, r) => a + r.best, 0) / ranked.length : null,
+      // CPF = e^(−score/1000) of each epoch's best score, averaged
+      meanBestCpf: ranked.length ? ranked.reduce((a, r) => a + Math.exp(-r.best / 1000), 0) / ranked.length : null,
     },
+    /** [SETTLE-1] per delivery interval, the money by direction */
+    settlementsPerInterval: settlementsPerIntervalFrom(g0, genesis.intervalMs, settledAwards),
+    /** every wallet's flows: received (credits), paid (debits), and its auction settlements */
+    walletItems: walletItemsFrom(genesis, events, settledAwards, certs, producers),
     wallets: { genesisTotalMc: String(genesisTotal), totalMc: String(total), conserved: total === genesisTotal + minted, balances },
     p2p: {
       ...p2p,
@@ -495,4 +510,155 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
       communitySelfSufficiency: usedAll > 0 ? 1 - communityImport / usedAll : null,
     },
   };
+}
+
+/** One auction award as settled by the recomputation. */
+export interface SettledAward {
+  auctionId: string;
+  epoch: number;
+  side: 'buy' | 'sell';
+  address: string;
+  /** the winner's meter (certificate tag) */
+  tag: string;
+  energyWh: number;
+  deliveredWh: number;
+  paymentMc: bigint;
+  penaltyMc: bigint;
+}
+
+/**
+ * [SETTLE-1] the settled awards summed per delivery interval, oldest first, with the money in
+ * the direction it went: the payment of an award goes from the aggregator to the home where
+ * the aggregator buys, from the home to the aggregator where it sells; penalties from the home.
+ */
+export function settlementsPerIntervalFrom(genesisMs: number, intervalMs: number, settled: readonly SettledAward[]) {
+  const by = new Map<number, { auctions: Set<string>; tags: Set<string>; awards: number; awardedWh: number; deliveredWh: number; toHomes: bigint; toAgg: bigint; penalties: bigint }>();
+  for (const s of settled) {
+    const e = by.get(s.epoch) ?? { auctions: new Set<string>(), tags: new Set<string>(), awards: 0, awardedWh: 0, deliveredWh: 0, toHomes: 0n, toAgg: 0n, penalties: 0n };
+    e.auctions.add(s.auctionId);
+    e.tags.add(s.tag);
+    e.awards++;
+    e.awardedWh += s.energyWh;
+    e.deliveredWh += s.deliveredWh;
+    if (s.side === 'buy') e.toHomes += s.paymentMc; else e.toAgg += s.paymentMc;
+    e.penalties += s.penaltyMc;
+    by.set(s.epoch, e);
+  }
+  return [...by].sort((x, y) => x[0] - y[0]).map(([epoch, e]) => ({
+    interval: new Date(genesisMs + epoch * intervalMs).toISOString(),
+    auctions: e.auctions.size, awards: e.awards, homes: e.tags.size, awardedWh: e.awardedWh, deliveredWh: e.deliveredWh,
+    paidByAggregatorToHomesMc: Number(e.toHomes), paidByHomesToAggregatorMc: Number(e.toAgg), penaltiesPaidByHomesMc: Number(e.penalties),
+  }));
+}
+
+/**
+ * Every wallet, address order: genesis balance; received = Σ its credits after genesis, paid =
+ * Σ its debits (each flow of the recomputation moves money one way between two wallets);
+ * balance = genesis + received − paid; delivered Wh and count of its settled auction awards;
+ * block rewards; kind (the aggregator's clearing account, a certified pseudonym, or other).
+ */
+export function walletItemsFrom(
+  genesis: RawGenesis,
+  events: readonly { i: number; addr: string; mc: bigint }[],
+  settled: readonly SettledAward[],
+  certs: ReadonlyMap<string, string>,
+  producers: ReadonlyMap<string, { rewardMc: bigint }>,
+) {
+  const w = new Map<string, { genesis: bigint; received: bigint; paid: bigint; deliveredWh: number; settlements: number }>();
+  const of = (a: string) => {
+    let x = w.get(a);
+    if (!x) w.set(a, (x = { genesis: 0n, received: 0n, paid: 0n, deliveredWh: 0, settlements: 0 }));
+    return x;
+  };
+  for (const e of events) {
+    const x = of(e.addr);
+    if (e.i < 0) x.genesis += e.mc;
+    else if (e.mc > 0n) x.received += e.mc;
+    else x.paid -= e.mc;
+  }
+  for (const s of settled) {
+    const x = of(s.address);
+    x.deliveredWh += s.deliveredWh;
+    x.settlements++;
+  }
+  return [...w].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([address, x]) => ({
+    address,
+    kind: address === genesis.aggregatorKey ? 'aggregator' : certs.has(address) ? 'home' : 'other',
+    genesisMc: String(x.genesis), receivedMc: String(x.received), paidMc: String(x.paid), balanceMc: String(x.genesis + x.received - x.paid),
+    deliveredWh: x.deliveredWh, settlements: x.settlements, rewardMc: String(producers.get(address)?.rewardMc ?? 0n),
+  }));
+}
+
+/**
+ * [CF-7] what decided each epoch's election, from the raw blocks and the README's rules
+ * (poe-chain README "Election"), without the chain's ranking code: for each epoch e with a
+ * block, the validators are the RE / RE+TE pseudonyms (one per meter tag: the newest
+ * certificate [SYBIL-3]) with a reading of interval e − 2 in a block before e's first block;
+ * first place is decided by a single validator, else by the score |P − C| of e − 2 [CPF],
+ * else by the window [CPF-window] (fewer intervals without a reading, smaller sum of scores,
+ * larger RES energy), else by the seed. Also the longest gap between a block and its parent
+ * (genesis at slot 0), in slots. Not handled: revocations and equivocators (not in a
+ * simulated day; recomputeFromBlocks refuses them).
+ */
+export function recomputeElections(genesis: RawGenesis, blocks: readonly RawBlock[]) {
+  const rule = genesis.cpfRule ?? 'paper';
+  const k = genesis.cpfWindowIntervals ?? (genesis.readingRetentionIntervals ?? 16) - 2;
+  const g0 = Date.parse(genesis.genesisTime);
+  const score = (r: { p: number; c: number; ch: number; dis: number }) => readingScore({ producedWh: r.p, consumedWh: r.c, chargedWh: r.ch, dischargedWh: r.dis }, rule);
+  // readings and certificates with the index of the block that carries them
+  const readings = new Map<string, { p: number; c: number; ch: number; dis: number; blockIndex: number }>();
+  const certs: { address: string; programme: string; tag: string; validFrom: number; blockIndex: number }[] = [];
+  let longestBlockGapSlots = 0;
+  const firstOfEpoch = new Map<number, number>();
+  blocks.forEach((b, i) => {
+    const h = b.parameters.header;
+    longestBlockGapSlots = Math.max(longestBlockGapSlots, h.slot - (i === 0 ? 0 : blocks[i - 1]!.parameters.header.slot));
+    if (!firstOfEpoch.has(h.epoch)) firstOfEpoch.set(h.epoch, i);
+    for (const tx of b.parameters.txs) {
+      const p = tx.parameters;
+      if (tx.operation === 'meter-reading') {
+        const e = (Date.parse((p.interval as { start: string }).start) - g0) / genesis.intervalMs;
+        readings.set(`${String(p.address)}|${e}`, { p: p.producedWh as number, c: p.consumedWh as number, ch: p.chargedWh as number, dis: p.dischargedWh as number, blockIndex: i });
+      } else if (tx.operation === 'certificate') {
+        certs.push({ address: String(p.address), programme: String(p.programme), tag: String(p.tag), validFrom: Date.parse(String(p.validFrom)), blockIndex: i });
+      }
+    }
+  });
+  const by = { single: 0, score: 0, window: 0, seed: 0 };
+  let epochsWithValidators = 0;
+  for (const [e, first] of [...firstOfEpoch].sort((a, b) => a[0] - b[0])) {
+    const before = (key: string) => {
+      const r = readings.get(key);
+      return r !== undefined && r.blockIndex < first ? r : undefined;
+    };
+    // [SYBIL-3] per tag, the newest certificate in a block before e's first (latest validFrom, then the smaller address)
+    const newest = new Map<string, { address: string; programme: string; validFrom: number }>();
+    for (const c of certs) {
+      if (c.blockIndex >= first) continue;
+      const prev = newest.get(c.tag);
+      if (prev === undefined || c.validFrom > prev.validFrom || (c.validFrom === prev.validFrom && c.address < prev.address)) newest.set(c.tag, c);
+    }
+    const validators: { score: number; missing: number; windowWh: number; producedWh: number }[] = [];
+    for (const c of newest.values()) {
+      if (c.programme !== 'RE' && c.programme !== 'RE+TE') continue;
+      const r = before(`${c.address}|${e - 2}`);
+      if (r === undefined) continue;
+      let missing = 0, windowWh = 0, producedWh = r.p;
+      for (let i = e - 3; i >= e - 2 - k; i--) {
+        const w = i >= 0 ? before(`${c.address}|${i}`) : undefined;
+        if (w === undefined) missing++;
+        else { windowWh += score(w); producedWh += w.p; }
+      }
+      validators.push({ score: score(r), missing, windowWh, producedWh });
+    }
+    if (validators.length === 0) continue;
+    epochsWithValidators++;
+    validators.sort((a, b) => a.score - b.score || a.missing - b.missing || a.windowWh - b.windowWh || b.producedWh - a.producedWh);
+    const [a, b] = validators as [typeof validators[0], typeof validators[0] | undefined];
+    if (b === undefined) by.single++;
+    else if (a.score !== b.score) by.score++;
+    else if (a.missing !== b.missing || a.windowWh !== b.windowWh || a.producedWh !== b.producedWh) by.window++;
+    else by.seed++;
+  }
+  return { epochsWithValidators, decidedByEnergy: by.single + by.score + by.window, decidedBySeed: by.seed, decidedBy: by, longestBlockGapSlots };
 }

@@ -34,7 +34,7 @@ import { producerForSlot } from '../../poe-chain/core/electProducer.js';
 import { balanceOf } from '../../poe-chain/core/chainState.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
 import type { ReportData } from '../simulationReport.js';
-import { readStoredChain, recomputeFromBlocks } from './recomputeFromBlocks.js';
+import { readStoredChain, recomputeElections, recomputeFromBlocks } from './recomputeFromBlocks.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
@@ -254,21 +254,21 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
     assert.deepEqual(summary.energy, re.energy, 'energy');
     assert.deepEqual(summary.payments, re.payments, 'payments');
     assert.deepEqual(summary.p2p, re.p2p, 'p2p');
-    // [CF-7] the election figures: the longest gap recomputed from the raw headers; the
-    // decisions add up to the epochs with validators
-    let longestGap = 0;
-    for (let i = 1; i < blocks.length; i++) longestGap = Math.max(longestGap, blocks[i]!.parameters.header.slot - blocks[i - 1]!.parameters.header.slot);
-    if (blocks[0]) longestGap = Math.max(longestGap, blocks[0].parameters.header.slot);
-    assert.equal(summary.poe.longestBlockGapSlots, longestGap, 'poe.longestBlockGapSlots');
+    // [SETTLE-1] per delivery interval, the money by direction
+    assert.deepEqual(summary.settlementsPerInterval, re.settlementsPerInterval, 'settlementsPerInterval');
+    // [CF-7] the elections: validators, what decided each epoch, the longest gap, from the raw blocks
+    const elections = recomputeElections(genesis, blocks);
+    assert.deepEqual(summary.poe, elections, 'poe');
     assert.equal(summary.poe.decidedByEnergy + summary.poe.decidedBySeed, summary.poe.epochsWithValidators, 'poe decisions');
-    const { meanBestCpf, ...cpf } = summary.cpf;
-    assert.deepEqual(cpf, re.cpf, 'cpf');
-    assert.ok(meanBestCpf === null || (meanBestCpf > 0 && meanBestCpf <= 1));
+    assert.deepEqual(summary.cpf, re.cpf, 'cpf (meanBestCpf included)');
+    assert.ok(summary.cpf.meanBestCpf === null || (summary.cpf.meanBestCpf > 0 && summary.cpf.meanBestCpf <= 1));
     assert.equal(summary.wallets.totalMc, re.wallets.totalMc);
     assert.equal(summary.wallets.genesisTotalMc, re.wallets.genesisTotalMc);
     assert.equal(summary.wallets.conserved, re.wallets.conserved);
     assert.deepEqual(summary.wallets.unexplained, []);
     assert.deepEqual(summary.wallets.items.map((w) => ({ address: w.address, balanceMc: w.balanceMc })), re.wallets.balances, 'every wallet');
+    assert.deepEqual(summary.wallets.items, re.walletItems, 'every wallet: genesis, received, paid, delivered, settlements, rewards, kind');
+    assert.equal(summary.wallets.count, re.walletItems.length, 'wallets.count');
     for (const w of summary.wallets.items) assert.equal(BigInt(w.genesisMc) + BigInt(w.receivedMc) - BigInt(w.paidMc), BigInt(w.balanceMc), `${w.address}: genesis + received − paid = balance`);
     assert.equal(summary.simulation.homesSimulated, HOMES);
     t.diagnostic(`recomputed: ${re.chain.blocks} blocks, ${re.readings.onChain} readings, ${re.auctions.total} auctions ${JSON.stringify(re.auctions.byStatus)}, ${re.auctions.bidsOnChain} bids, ${re.auctions.awardedWh} Wh awarded at ${re.auctions.volumeWeightedAwardPriceMcPerKWh} mc/kWh, ${re.payments.settlements} settlements, ${re.wallets.balances.length} wallets`);
