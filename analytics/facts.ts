@@ -152,7 +152,8 @@ export const walletFactSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['kind', 'address', 'balanceMc'],
-  properties: { kind: { const: 'wallet' }, address, balanceMc: millicents, height },
+  /** clearingAccount: the address is the aggregator's (genesis aggregatorKey), the market's clearing account [AN-WM] */
+  properties: { kind: { const: 'wallet' }, address, balanceMc: millicents, height, clearingAccount: { const: true } },
 } as const;
 
 export const rankingEntrySchema = {

@@ -3,7 +3,8 @@
  * after one block (poe-chain's ChainState) and says what changed:
  *
  *   BlockFact          the block, with the producer's reward (Δ of its `rewards` entry)
- *   WalletFact         every wallet whose balance changed (all of them after genesis)
+ *   WalletFact         every wallet whose balance changed (all of them after genesis); the
+ *                      aggregator's (genesis aggregatorKey) marked as the clearing account
  *   AuctionOpenFact    auctions that appeared (delivery interval from the genesis epochs)
  *   AuctionResultFact  auctions that closed with awards (cleared) or were voided
  *   SettlementFact     awards that got a settlement
@@ -54,7 +55,9 @@ export function chainStateFacts(prev: ChainState, applied: AppliedBlockLike): Fa
   });
 
   for (const [address, balance] of next.sections.wallets.entries()) {
-    if (prev.sections.wallets.get(address) !== balance || prev.meta.height === 0) out.push({ kind: 'wallet', address, balanceMc: toMc(balance), height });
+    if (prev.sections.wallets.get(address) !== balance || prev.meta.height === 0) {
+      out.push({ kind: 'wallet', address, balanceMc: toMc(balance), height, ...(address === g.aggregatorKey ? { clearingAccount: true as const } : {}) });
+    }
   }
 
   for (const [auctionId, a] of next.sections.auctions.entries()) {

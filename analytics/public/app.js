@@ -106,7 +106,7 @@ function drawNetLoad(n) {
   const actual = n.items.map((r) => kWh(r.actualWh));
   const sched = n.items.map((r) => kWh(r.scheduledWh));
   $('netload-meta').textContent = n.day
-    ? `${clock ? 'simulated day' : `${n.day} UTC`} · ${n.source === 'schedule' ? `${n.intervalMinutes}-min schedule` : 'no schedule'} · ${n.totals.compared} intervals metered · MAD ${fmt(nf2, kWh(n.totals.meanAbsDeviationWh))} kWh`
+    ? `${clock ? 'simulated day' : `${n.day} UTC`} · ${n.source === 'schedule' ? `${n.intervalMinutes}-min schedule` : 'no schedule'} · ${n.totals.compared} intervals metered (readings on chain) · MAD ${fmt(nf2, kWh(n.totals.meanAbsDeviationWh))} kWh`
     : 'no data yet';
   draw('netLoad', $('chart-netload'), () => ({
     scales: { x: timeX().scale },
@@ -114,7 +114,7 @@ function drawNetLoad(n) {
     series: [
       {},
       { label: 'schedule', stroke: '#8a94a6', width: 2, dash: [6, 4], value: value(2), spanGaps: true },
-      { label: 'metered', stroke: '#2563eb', width: 2.5, fill: 'rgba(37, 99, 235, 0.08)', value: value(2), points: { show: true, size: 5 } },
+      { label: 'metered (readings on chain)', stroke: '#2563eb', width: 2.5, fill: 'rgba(37, 99, 235, 0.08)', value: value(2), points: { show: true, size: 5 } },
     ],
   }), [xs, sched, actual], clock ? 'sim' : 'wall');
 }
@@ -165,7 +165,8 @@ function drawSoc(s) {
   const homes = s.homes;
   const key = homes.map((h) => h.address).join(',');
   const last = s.meanSocPermille[s.meanSocPermille.length - 1];
-  $('soc-meta').textContent = homes.length ? `${homes.length} homes shown · mean now ${last == null ? '–' : `${nf0.format(last / 10)} %`}` : 'no readings yet';
+  // one series per pseudonym: a home has a new pseudonym every day, so this counts pseudonyms, not homes
+  $('soc-meta').textContent = homes.length ? `${homes.length} pseudonyms shown · mean now ${last == null ? '–' : `${nf0.format(last / 10)} %`} · readings on chain` : 'no readings on chain yet';
   draw('soc', $('chart-soc'), () => ({
     scales: { x: timeX().scale, y: { range: [0, 100] } },
     axes: [{ ...AXIS, ...timeX().axis }, { ...AXIS, label: 'SOC (%)', labelSize: 18, size: 48 }],
@@ -267,7 +268,7 @@ function drawRanking(r) {
   list.dataset.items = String(r.items.length);
   const decided = r.decidedBy ? ` · decided by ${DECIDED[r.decidedBy] ?? r.decidedBy}${r.tiedAtTop > 1 ? ` (${r.tiedAtTop} tied on energy)` : ''}` : '';
   $('ranking-meta').textContent = r.source === 'chain' ? `epoch ${r.epoch} · ${r.size} validators${decided}${r.latestEpoch != null ? ` · the last ranked (epoch ${r.latestEpoch} ranked none)` : ''}`
-    : r.source === 'readings' ? `from readings of ${timeOf(r.intervalStart)} · ${r.size} homes` : 'no ranking yet';
+    : r.source === 'readings' ? `from readings on chain of ${clock ? hourLabel(secs(r.intervalStart)) : timeOf(r.intervalStart)} · ${r.size} pseudonyms` : 'no ranking yet';
   if (!r.items.length) list.replaceChildren(el('li', { class: 'none' }, 'No readings yet'));
 }
 
@@ -286,8 +287,8 @@ function drawWallets(w) {
   $('wallets').tBodies[0].replaceChildren(...rows.map((r) => {
     const bal = r.balanceMc ?? null;
     const neg = (bal ?? 0) < 0;
-    return el('tr', {},
-      el('td', { class: 'mono', title: r.address }, short(r.address)),
+    return el('tr', r.clearingAccount ? { class: 'clearing' } : {},
+      el('td', { class: 'mono', title: r.address }, short(r.address), ...(r.clearingAccount ? [el('span', { class: 'tag' }, 'aggregator')] : [])),
       el('td', { class: 'num' }, fmt(nf2, euros(r.receivedMc))),
       el('td', { class: 'num' }, fmt(nf2, euros(r.paidMc))),
       el('td', { class: `num ${neg ? 'neg' : ''}` }, fmt(nf2, euros(bal))),
@@ -366,7 +367,7 @@ async function refresh() {
     dash.refreshes++;
     dash.ready = true;
     document.body.dataset.version = String(s.version);
-    $('status-line').textContent = `Updated ${new Date().toLocaleTimeString()} · data version ${s.version} · ${nf0.format(s.readings)} readings`;
+    $('status-line').textContent = `Updated ${new Date().toLocaleTimeString()} · data version ${s.version} · ${nf0.format(s.readingsOnChain)} readings on chain`;
   } catch (err) {
     $('status-line').textContent = `Could not load: ${err.message}`;
   } finally {

@@ -3,7 +3,7 @@
  *
  * Source "chain": the rankings the chain computed (RankingFact, from the chain-state
  * adapter). Until there are any, source "readings": a display ranking derived from the
- * readings of each metering interval, every address that reported, by
+ * readings on chain [AN-ONCHAIN] of each metering interval, every address with one, by
  *   [AN-CPF] scoreWh = |P − (C + charged − discharged)|, CPF = e^(−scoreWh/1000)
  * (the chain's score, poe-chain readingScore), smaller score first, ties by address. The readings ranking is
  * for display only: it does not know which addresses are certified validators.
@@ -46,7 +46,7 @@ export function cpfOf(score: number): number {
 
 function readingsRanking(store: ReadStore, slotStart: number, top: number): Ranking {
   const prefix = ids.slot(slotStart);
-  const rs = store.range('reading', { gte: `${prefix}|`, lt: `${prefix}}` });
+  const rs = store.range('reading', { gte: `${prefix}|`, lt: `${prefix}}` }).filter((r) => r.height !== null); // [AN-ONCHAIN]
   const ranked = rs
     .map((r) => ({ address: r.address, scoreWh: scoreWh(r) }))
     .sort((a, b) => a.scoreWh - b.scoreWh || (a.address < b.address ? -1 : a.address > b.address ? 1 : 0));

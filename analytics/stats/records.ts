@@ -89,6 +89,8 @@ export interface WalletRecord {
   address: string;
   balanceMc: number;
   height: number | null;
+  /** the aggregator's wallet: the market's clearing account [AN-WM] */
+  clearingAccount?: true;
 }
 
 export interface RankingRecord {
@@ -162,7 +164,7 @@ export interface TraderAgg {
   revealedSellWh: number;
 }
 
-/** Sums over the readings and auctions of one slot. */
+/** Sums over the readings on chain [AN-ONCHAIN] and the auctions of one slot. */
 export interface SlotAgg {
   start: number;
   end: number;
@@ -192,7 +194,7 @@ export interface SlotAgg {
   sellWh: number;
 }
 
-/** Sums over the readings of one home (pseudonym address). */
+/** Sums over the readings on chain [AN-ONCHAIN] of one home (pseudonym address). */
 export interface HomeAgg {
   address: string;
   readings: number;

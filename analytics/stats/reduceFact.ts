@@ -9,6 +9,10 @@
  *   - a record replaced (a reorg at one height, a sealed bid opened, a re-published
  *     result) moves the aggregates exactly;
  *   - facts may arrive in any order (a bid before its auction-open).
+ *
+ * [AN-ONCHAIN] Readings count in the aggregates (slot, home) only once they are on chain
+ * (seen in a block: height set), so every figure computed from readings is one of readings
+ * on chain.
  */
 import { paymentMillicents } from '../../wire/quantities.js';
 import type { Fact } from '../facts.js';
@@ -53,19 +57,46 @@ export function reduceFact(view: RecordView, fact: Fact): Change[] {
   for (const e of entityChanges(get, fact)) {
     if (e.old !== undefined && sameRecord(e.old, e.next)) continue;
     set(e.kind, e.id, e.next);
-    const deltas = [...contributions(e.kind, e.old, -1), ...contributions(e.kind, e.next, +1)];
-    for (const c of deltas) {
-      const cur = get(c.kind, c.id) ?? c.init();
-      const next = { ...cur } as unknown as Record<string, number>;
-      for (const [field, d] of Object.entries(c.delta)) next[field] = (next[field] ?? 0) + d;
-      const agg = next as unknown as RecordTypes[AggKind];
-      set(c.kind, c.id, isEmptyAggregate(c.kind, agg) ? null : agg);
-    }
+    applyContributions(get, set, [...contributions(e.kind, e.old, -1), ...contributions(e.kind, e.next, +1)]);
   }
-  // keep the last change per record only
+  return lastChanges(view, changes);
+}
+
+/** Adds each contribution to its aggregate (an aggregate that ends empty is deleted). */
+function applyContributions(get: Getter, set: (kind: RecordKind, id: string, value: RecordTypes[RecordKind] | null) => void, deltas: readonly Contribution[]): void {
+  for (const c of deltas) {
+    const cur = get(c.kind, c.id) ?? c.init();
+    const next = { ...cur } as unknown as Record<string, number>;
+    for (const [field, d] of Object.entries(c.delta)) next[field] = (next[field] ?? 0) + d;
+    const agg = next as unknown as RecordTypes[AggKind];
+    set(c.kind, c.id, isEmptyAggregate(c.kind, agg) ? null : agg);
+  }
+}
+
+/** The last change per record only, without deletions of records that never existed. */
+function lastChanges(view: RecordView, changes: readonly Change[]): Change[] {
   const last = new Map<string, Change>();
   for (const c of changes) last.set(`${c.kind}!${c.id}`, c);
   return [...last.values()].filter((c) => !(c.value === null && view.get(c.kind, c.id) === undefined));
+}
+
+/**
+ * [AN-ONCHAIN] For a store written before readings counted only once on chain: the aggregate
+ * changes that take out the readings not seen in a block (their old contributions).
+ */
+export function uncountOffChainReadings(view: RecordView, readings: readonly ReadingRecord[]): Change[] {
+  const overlay = new Map<string, RecordTypes[RecordKind] | null>();
+  const get: Getter = <K extends RecordKind>(kind: K, id: string): RecordTypes[K] | undefined => {
+    const k = `${kind}!${id}`;
+    return (overlay.has(k) ? overlay.get(k) ?? undefined : view.get(kind, id)) as RecordTypes[K] | undefined;
+  };
+  const changes: Change[] = [];
+  const set = (kind: RecordKind, id: string, value: RecordTypes[RecordKind] | null): void => {
+    overlay.set(`${kind}!${id}`, value);
+    changes.push({ kind, id, value } as Change);
+  };
+  for (const r of readings) if (r.height === null) applyContributions(get, set, contributions('reading', { ...r, height: 0 }, -1));
+  return lastChanges(view, changes);
 }
 
 function sameRecord(a: unknown, b: unknown): boolean {
@@ -179,7 +210,8 @@ function entityChanges(get: Getter, f: Fact): EntityChange[] {
       const old = get('wallet', id);
       // an older balance never overwrites a newer one
       if (old !== undefined && old.height !== null && f.height !== undefined && f.height < old.height) return [];
-      return [{ kind: 'wallet', id, old, next: { address: f.address, balanceMc: f.balanceMc, height: f.height ?? old?.height ?? null } }];
+      const clearing = f.clearingAccount === true || old?.clearingAccount === true;
+      return [{ kind: 'wallet', id, old, next: { address: f.address, balanceMc: f.balanceMc, height: f.height ?? old?.height ?? null, ...(clearing ? { clearingAccount: true as const } : {}) } }];
     }
     case 'ranking': {
       const id = ids.ranking(f.epoch);
@@ -321,6 +353,9 @@ function contributions(kind: EntityKind, record: RecordTypes[EntityKind] | undef
   switch (kind) {
     case 'reading': {
       const r = record as ReadingRecord;
+      // [AN-ONCHAIN] a reading counts in the figures once it is seen in a block; one seen only
+      // on MQTT (not yet, or never, on chain) is kept as a record but adds to no aggregate
+      if (r.height === null) return [];
       const b = readingBalance(r);
       const sums = {
         readings: 1, producedWh: r.producedWh, consumedWh: r.consumedWh, chargedWh: r.chargedWh, dischargedWh: r.dischargedWh,

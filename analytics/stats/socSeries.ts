@@ -1,13 +1,14 @@
 /**
- * Battery state of charge per home over time, from the readings' socPermille, on one
- * time axis (the slots with readings) so that a chart can draw every home at once.
+ * Battery state of charge per pseudonym over time, from the socPermille of the readings on
+ * chain [AN-ONCHAIN], on one time axis (the slots with such readings) so that a chart can
+ * draw every pseudonym at once.
  */
 import { ids } from './records.js';
 import { iso, type ReadStore } from './readStore.js';
 
 export interface SocSeries {
   times: string[];
-  /** mean SOC of the homes that reported in each slot, permille (floor) */
+  /** mean SOC of the readings on chain of each slot, permille (floor) */
   meanSocPermille: (number | null)[];
   homes: { address: string; socPermille: (number | null)[] }[];
 }
@@ -22,6 +23,7 @@ export function socSeries(store: ReadStore, q: { from?: number; to?: number; lim
   slots.forEach((s, i) => {
     const prefix = ids.slot(s.start);
     for (const r of store.range('reading', { gte: `${prefix}|`, lt: `${prefix}}` })) {
+      if (r.height === null) continue; // [AN-ONCHAIN] readings on chain only
       let series = byHome.get(r.address);
       if (series === undefined) {
         series = new Array<number | null>(slots.length).fill(null);

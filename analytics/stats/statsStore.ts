@@ -6,7 +6,7 @@
  */
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level';
 import type { Fact } from '../facts.js';
-import { reduceFact } from './reduceFact.js';
+import { reduceFact, uncountOffChainReadings } from './reduceFact.js';
 import { RECORD_KINDS, type Change, type RecordKind, type RecordTypes, type RecordView } from './records.js';
 
 export type AnalyticsDb = AbstractLevel<string | Buffer | Uint8Array, string, string>;
@@ -35,7 +35,11 @@ export interface StatsStore extends RecordView {
 interface Meta {
   version: number;
   factCount: number;
+  /** 2: readings count in the aggregates once on chain [AN-ONCHAIN]; absent = before */
+  format?: number;
 }
+
+const FORMAT = 2;
 
 /** Ids of one kind, kept sorted for range queries. */
 class SortedIds {
@@ -86,11 +90,17 @@ export async function createStatsStore(db: AnalyticsDb): Promise<StatsStore> {
     mapOf(kind).set(id, value);
     sortedOf(kind).add(id);
   }
-  let meta: Meta = (await metaDb.get('meta')) ?? { version: 0, factCount: 0 };
+  let meta: Meta = (await metaDb.get('meta')) ?? { version: 0, factCount: 0, format: FORMAT };
 
   const view: RecordView = {
     get: <K extends RecordKind>(kind: K, id: string) => mapOf(kind).get(id) as RecordTypes[K] | undefined,
   };
+
+  // [AN-ONCHAIN] a store written before: take the readings not on chain out of its aggregates, once
+  if ((meta.format ?? 1) < FORMAT) {
+    const readings = [...mapOf('reading').values()] as RecordTypes['reading'][];
+    await write(uncountOffChainReadings(view, readings), { ...meta, format: FORMAT });
+  }
 
   let tail: Promise<unknown> = Promise.resolve();
 
@@ -106,8 +116,12 @@ export async function createStatsStore(db: AnalyticsDb): Promise<StatsStore> {
     for (const f of facts) for (const c of reduceFact(overlayView, f)) pending.set(`${c.kind}!${c.id}`, c);
     // a record that ends the batch as it began (e.g. a reorg seen again) is not a change
     const changes = [...pending.values()].filter((c) => JSON.stringify(c.value ?? null) !== JSON.stringify(view.get(c.kind, c.id) ?? null));
-    const nextMeta: Meta = { version: meta.version + (changes.length > 0 ? 1 : 0), factCount: meta.factCount + facts.length };
-    // records and meta in one atomic batch
+    await write(changes, { ...meta, version: meta.version + (changes.length > 0 ? 1 : 0), factCount: meta.factCount + facts.length });
+    return changes.length;
+  }
+
+  /** records and meta in one atomic batch, then the memory mirror */
+  async function write(changes: readonly Change[], nextMeta: Meta): Promise<void> {
     const batch = db.batch();
     for (const c of changes) {
       if (c.value === null) batch.del(`${c.kind}!${c.id}`, { sublevel: records });
@@ -125,7 +139,6 @@ export async function createStatsStore(db: AnalyticsDb): Promise<StatsStore> {
       }
     }
     meta = nextMeta;
-    return changes.length;
   }
 
   return {

@@ -19,10 +19,11 @@ export interface Summary {
   readings: number;
   /** readings seen in a block */
   readingsOnChain: number;
-  /** distinct pseudonyms that sent readings (a home has one pseudonym per day) */
+  /** distinct pseudonyms with readings on chain (a home has one pseudonym per day) */
   pseudonyms: number;
   /** = pseudonyms (the name of earlier versions) */
   homes: number;
+  /** metering intervals with readings on chain or auctions */
   slots: number;
   /** energy awarded in the aggregator's auctions (the name of earlier versions) */
   tradedWh: number;

@@ -33,9 +33,10 @@ export async function startAnalytics(o: Partial<AnalyticsOptions> = {}): Promise
   return { an, url, db };
 }
 
-const reading = (address: string, start: number, p: number, c: number, ch: number, dis: number, soc: number): Fact => ({
+/** a reading; `height` = the block that holds it, null = seen on MQTT only (not on chain) */
+const reading = (address: string, start: number, p: number, c: number, ch: number, dis: number, soc: number, height: number | null): Fact => ({
   kind: 'reading', address, intervalStart: start, intervalEnd: start + 900_000,
-  producedWh: p, consumedWh: c, chargedWh: ch, dischargedWh: dis, socPermille: soc,
+  producedWh: p, consumedWh: c, chargedWh: ch, dischargedWh: dis, socPermille: soc, ...(height !== null ? { height } : {}),
 });
 
 const bid = (auctionId: string, address: string, n: number, type: 'buy' | 'sell', energyWh: number, priceMcPerKWh: number, time: number): Fact => ({
@@ -53,8 +54,9 @@ const block = (height: number, producer: string, txCount: number, hashSeed = hei
 
 /**
  * The hand-built market (all numbers are worked out in analytics/test/api.test.ts):
- * three homes, two 15-minute slots (10:00, 10:15), four auctions, five blocks (one
- * replaced by a reorg), two settlements, three wallets and a schedule.
+ * three homes, two 15-minute slots (10:00, 10:15) with five readings on chain and one seen
+ * only on MQTT, four auctions, five blocks (one replaced by a reorg), two settlements, three
+ * wallets and a schedule.
  */
 export function handBuiltFacts(): Fact[] {
   const schedule = new Array<number>(96).fill(0);
@@ -62,13 +64,16 @@ export function handBuiltFacts(): Fact[] {
   schedule[41] = 300; // 10:15
   return [
     { kind: 'schedule', day: DAY, intervalMinutes: 15, netLoadWh: schedule, time: t('00:00') },
-    // slot 1 (10:00–10:15)
-    reading(A, S1, 2000, 800, 700, 0, 600),
-    reading(B, S1, 500, 1200, 0, 300, 400),
-    reading(C, S1, 0, 900, 100, 0, 200),
-    // slot 2 (10:15–10:30)
-    reading(A, S2, 1000, 600, 0, 0, 600),
-    reading(B, S2, 0, 1000, 0, 500, 300),
+    // slot 1 (10:00–10:15), on chain in block 1
+    reading(A, S1, 2000, 800, 700, 0, 600, 1),
+    reading(B, S1, 500, 1200, 0, 300, 400, 1),
+    reading(C, S1, 0, 900, 100, 0, 200, 1),
+    // slot 2 (10:15–10:30), on chain in block 3
+    reading(A, S2, 1000, 600, 0, 0, 600, 3),
+    reading(B, S2, 0, 1000, 0, 500, 300, 3),
+    // [AN-ONCHAIN] C's reading of slot 2 is seen on MQTT and never in a block: it is counted
+    // as seen and in no figure (it would change every one of them)
+    reading(C, S2, 5000, 100, 0, 0, 900, null),
     // X1: the aggregator buys 1000 Wh for slot 1
     open('X1', 'buy', 1000, 10_000, S1, t('09:40')),
     bid('X1', A, 1, 'sell', 600, 8000, t('09:41')),
@@ -103,7 +108,7 @@ export function handBuiltFacts(): Fact[] {
     { kind: 'settlement', auctionId: 'X1', address: B, deliveredWh: 300, paymentMc: 2700, penaltyMc: 500, height: 5 },
     { kind: 'wallet', address: A, balanceMc: 4800, height: 5 },
     { kind: 'wallet', address: B, balanceMc: 2200, height: 5 },
-    { kind: 'wallet', address: AGG, balanceMc: 992_500, height: 5 },
+    { kind: 'wallet', address: AGG, balanceMc: 992_500, height: 5, clearingAccount: true },
   ];
 }
 
@@ -162,7 +167,8 @@ export function simulatedFeed(o: { homes?: number; slots?: number; startSlot?: n
       dis = Math.max(0, dis);
       soc[i] = Math.max(0, Math.min(1000, soc[i]! + Math.round(((ch - dis) * 1000) / cap)));
       tradeable += Math.max(0, pv - load - ch);
-      facts.push({ kind: 'reading', address, intervalStart: start, intervalEnd: start + 900_000, producedWh: pv, consumedWh: load, chargedWh: ch, dischargedWh: dis, socPermille: soc[i]! });
+      // on chain in the first block made in the interval
+      facts.push({ kind: 'reading', address, intervalStart: start, intervalEnd: start + 900_000, producedWh: pv, consumedWh: load, chargedWh: ch, dischargedWh: dis, socPermille: soc[i]!, height: height + 1 });
     });
     // one auction per interval, delivering the next interval
     const auctionId = `auc-${k + 1}`;

@@ -152,9 +152,14 @@ describe('analytics HTTP API', () => {
   });
 
   it('GET /api/wallets and /api/wallets/:address', async () => {
-    const w = await ok<{ total: number; items: { address: string; balanceMc: number | null; awards: number; awardedWh: number; awardValueMc: number; paymentMc: number; penaltyMc: number }[] }>('/api/wallets');
+    const w = await ok<{ total: number; items: { address: string; balanceMc: number | null; awards: number; awardedWh: number; awardValueMc: number; paymentMc: number; penaltyMc: number; receivedMc: number | null; paidMc: number | null; clearingAccount: boolean }[] }>('/api/wallets');
     assert.equal(w.total, 4);
     assert.deepEqual(w.items.map((i) => [i.address, i.balanceMc]), [[AGG, 992_500], [A, 4800], [B, 2200], [C, null]]);
+    // [AN-WM] who paid whom: X1 (the aggregator buys) pays A 4800 and B 2700, B pays a 500 penalty;
+    // the clearing account is the other side of each: it received 500 and paid 7500
+    assert.deepEqual(w.items.map((i) => [i.address, i.receivedMc, i.paidMc, i.clearingAccount]), [
+      [AGG, 500, 4800 + 2700, true], [A, 4800, 0, false], [B, 2700, 500, false], [C, null, null, false],
+    ]);
     const a = w.items.find((i) => i.address === A);
     // A won 600 @ 8000 (X1) and 200 @ 7000 (X3): 4800 + 1400
     assert.deepEqual([a?.awards, a?.awardedWh, a?.awardValueMc, a?.paymentMc], [2, 800, 6200, 4800]);
@@ -183,14 +188,14 @@ describe('analytics HTTP API', () => {
     assert.equal(other.items.length, 0);
   });
 
-  it('GET /api/soc: SOC per home on one time axis', async () => {
+  it('GET /api/soc: SOC per pseudonym on one time axis, from the readings on chain', async () => {
     const s = await ok<{ times: string[]; meanSocPermille: number[]; homes: { address: string; socPermille: (number | null)[] }[] }>('/api/soc');
     assert.deepEqual(s.times, [iso(S1), iso(S2)]);
     assert.deepEqual(s.meanSocPermille, [400, 450]); // (600+400+200)/3, (600+300)/2
     assert.deepEqual(s.homes, [
       { address: A, socPermille: [600, 600] },
       { address: B, socPermille: [400, 300] },
-      { address: C, socPermille: [200, null] },
+      { address: C, socPermille: [200, null] }, // its reading of slot 2 is not on chain
     ]);
   });
 
@@ -200,7 +205,8 @@ describe('analytics HTTP API', () => {
     assert.equal(s.blocks, 5);
     assert.equal(s.auctions, 4);
     assert.deepEqual(s.auctionsByStatus, { unknown: 0, open: 0, closed: 1, cleared: 3, void: 0 });
-    assert.equal(s.readings, 5);
+    // [AN-ONCHAIN] six readings seen, five on chain; the figures count the five
+    assert.deepEqual([s.readings, s.readingsOnChain, s.pseudonyms], [6, 5, 3]);
     assert.equal(s.tradedWh, 1500);
     // (10,200,000 + 200×7000) / 1500 = 7733.3 → 7733
     assert.equal(s.meanPriceMcPerKWh, 7733);

@@ -83,6 +83,17 @@ describe('chain follower + chainStateFacts', () => {
       assert.deepEqual([wb.settlements, wb.deliveredWh, wb.paymentMc, wb.penaltyMc], [1, 0, 0, 10_000]);
       // b's wallet: −10,000 penalty + 1000 block reward
       assert.equal(wb.balanceMc, -9000);
+      // [AN-WM] who paid whom explains every balance: genesis + received − paid (no transfer in
+      // this chain); the aggregator's clearing account paid a 25,000 and received both penalties
+      const flows = await get<{ items: { address: string; balanceMc: number | null; receivedMc: number | null; paidMc: number | null; clearingAccount: boolean }[] }>('/api/wallets');
+      const genesisMc = new Map(f.genesis.config.balances.map((x) => [x.address, Number(x.millicents)]));
+      const agg = flows.items.find((i) => i.clearingAccount)!;
+      assert.equal(agg.address, f.aggregator.address);
+      assert.deepEqual([agg.receivedMc, agg.paidMc], [2500 + 10_000, 25_000]);
+      for (const i of flows.items) {
+        if (i.receivedMc === null) continue;
+        assert.equal((genesisMc.get(i.address) ?? 0) + i.receivedMc - i.paidMc!, i.balanceMc, `${i.address}: genesis + received − paid = balance`);
+      }
 
       const p = await get<{ totalBlocks: number; items: { address: string; blocks: number; rewardMc: number }[] }>('/api/producers');
       assert.equal(p.totalBlocks, blocks.length);

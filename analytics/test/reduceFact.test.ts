@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import type { Fact } from '../facts.js';
 import { checkFact } from '../facts.js';
-import { reduceFact } from '../stats/reduceFact.js';
+import { reduceFact, uncountOffChainReadings } from '../stats/reduceFact.js';
 import { ids, type RecordKind, type RecordTypes, type RecordView } from '../stats/records.js';
 import { A, B, C, M1, M2, P1, P2, S1, S2, handBuiltFacts, handBuiltMarketFacts, hashOf, simulatedFeed } from './analyticsFixtures.js';
 
@@ -22,9 +22,15 @@ function run(facts: readonly Fact[]): Map<string, unknown> {
 }
 const rec = <K extends RecordKind>(m: Map<string, unknown>, kind: K, id: string): RecordTypes[K] | undefined => m.get(`${kind}!${id}`) as RecordTypes[K] | undefined;
 
+/** a reading on chain (in block 1) */
 const reading = (address: string, start: number, p: number, c: number, ch = 0, dis = 0, soc = 500): Fact => ({
-  kind: 'reading', address, intervalStart: start, intervalEnd: start + 900_000, producedWh: p, consumedWh: c, chargedWh: ch, dischargedWh: dis, socPermille: soc,
+  kind: 'reading', address, intervalStart: start, intervalEnd: start + 900_000, producedWh: p, consumedWh: c, chargedWh: ch, dischargedWh: dis, socPermille: soc, height: 1,
 });
+/** the same reading seen on MQTT only */
+const offChain = (f: Fact): Fact => {
+  const { height: _, ...r } = f as Extract<Fact, { kind: 'reading' }>;
+  return r;
+};
 
 describe('reduceFact', () => {
   it('a reading adds to its slot and its home: self-consumed, imported, exported, net load', () => {
@@ -36,6 +42,37 @@ describe('reduceFact', () => {
     );
     assert.equal(rec(m, 'home', A)?.selfConsumedWh, 1500);
     assert.equal(rec(m, 'home', B)?.importedWh, 400);
+  });
+
+  it('[AN-ONCHAIN] a reading counts in no aggregate until it is seen in a block; seen there, it counts once', () => {
+    const r = reading(A, S1, 2000, 800, 700, 0);
+    const seen = run([offChain(r)]);
+    assert.equal(rec(seen, 'reading', ids.reading(S1, A))?.height, null, 'the record is kept');
+    assert.equal(rec(seen, 'slot', ids.slot(S1)), undefined, 'no slot figure');
+    assert.equal(rec(seen, 'home', A), undefined, 'no home figure');
+    // the block after the MQTT message, or before it, or both twice: the same records
+    const onChain = run([r]);
+    assert.deepEqual(run([offChain(r), r]), onChain);
+    assert.deepEqual(run([r, offChain(r)]), onChain);
+    assert.deepEqual(run([offChain(r), r, offChain(r), r]), onChain);
+    assert.deepEqual([rec(onChain, 'slot', ids.slot(S1))?.readings, rec(onChain, 'home', A)?.producedWh], [1, 2000]);
+  });
+
+  it('[AN-ONCHAIN] a store written before: the readings not on chain are taken out of its aggregates', () => {
+    // the aggregates as the earlier rule made them: every reading counted
+    const on = rec(run([reading(A, S1, 2000, 800, 700, 0)]), 'reading', ids.reading(S1, A))!;
+    const off = { ...rec(run([reading(B, S1, 500, 1200, 0, 300)]), 'reading', ids.reading(S1, B))!, height: null };
+    const before = run([reading(A, S1, 2000, 800, 700, 0), reading(B, S1, 500, 1200, 0, 300), offChain(reading(B, S1, 500, 1200, 0, 300))]);
+    // B's record as if it had never been seen in a block, its contributions still in the sums
+    before.set(`reading!${ids.reading(S1, B)}`, off);
+    const view: RecordView = { get: <K extends RecordKind>(kind: K, id: string) => before.get(`${kind}!${id}`) as RecordTypes[K] | undefined };
+    const m = new Map(before);
+    for (const c of uncountOffChainReadings(view, [on, off])) {
+      if (c.value === null) m.delete(`${c.kind}!${c.id}`);
+      else m.set(`${c.kind}!${c.id}`, c.value);
+    }
+    const expected = run([reading(A, S1, 2000, 800, 700, 0), offChain(reading(B, S1, 500, 1200, 0, 300))]);
+    assert.deepEqual(new Map([...m].sort((x, y) => (x[0] < y[0] ? -1 : 1))), expected);
   });
 
   it('a reading seen again with other values replaces the old one exactly', () => {
@@ -177,6 +214,7 @@ describe('reduceFact properties', () => {
     for (const [k, v] of expected) {
       if (!k.startsWith('reading!')) continue;
       const r = v as RecordTypes['reading'];
+      if (r.height === null) continue; // [AN-ONCHAIN]
       produced += r.producedWh;
       homes.set(r.address, (homes.get(r.address) ?? 0) + r.producedWh);
     }
