@@ -7,7 +7,8 @@
  *   [ROLES] `tmi broker` does not start with the registry's admin token, and its own
  *           directory token cannot enrol or revoke;
  *   [BROKER-ID] the broker started twice on one data directory signs with one key.
- * The Redis part skips when redis-server is not installed.
+ * The Redis part needs redis-server: skipped without it, failed under CI=true
+ * (testkit/osComponents.ts).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +24,7 @@ import type { RegistryDb } from '../../csm-registry/registryStore.js';
 import { generateKeyPair, type KeyPair } from '../../wire/keys.js';
 import { makeLoginToken } from '../../wire/loginToken.js';
 import { spawnBroker, startRedisServer, type BrokerProcess } from './redisFixtures.js';
+import { skipWithout } from '../../testkit/osComponents.js';
 
 const ADMIN = 'token-test-admin-token-0123456789ab';
 const DIRECTORY = 'token-test-directory-token-0123456789';
@@ -80,12 +82,8 @@ async function setup(): Promise<Setup> {
   };
 }
 
-test('[TOKEN] a login token replayed on the second broker of a Redis cluster, or raced on both, is accepted once', { timeout: 90_000 }, async (t) => {
-  const redis = await startRedisServer();
-  if ('skip' in redis) {
-    t.skip(redis.skip);
-    return;
-  }
+test('[TOKEN] a login token replayed on the second broker of a Redis cluster, or raced on both, is accepted once', { timeout: 90_000, skip: skipWithout('redis-server') }, async () => {
+  const redis = await startRedisServer(); // MISSING_OS_COMPONENT under CI=true without redis-server
   const s = await setup();
   const brokers: BrokerProcess[] = [];
   try {

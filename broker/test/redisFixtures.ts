@@ -1,8 +1,10 @@
 /**
  * Test fixtures for brokers as processes and brokers sharing Redis.
  * - `startRedisServer()`: a throw-away redis-server on a free loopback port, no snapshots,
- *   no append-only file, its own temporary directory; resolves to `{skip}` with a message
- *   when redis-server is not installed, so that tests can skip cleanly.
+ *   no append-only file, its own temporary directory; throws MISSING_OS_COMPONENT when
+ *   redis-server is not installed. A test that needs it says so with the shared rule
+ *   (testkit/osComponents.ts): `{ skip: skipWithout('redis-server') }` — skipped without it,
+ *   failed under CI=true.
  * - `spawnBroker(args)`: `tmi broker` as a child process.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -10,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findComponent, missingMessage } from '../../testkit/osComponents.js';
+import { requireComponent } from '../../testkit/osComponents.js';
 
 export interface RedisServer {
   url: string;
@@ -18,13 +20,6 @@ export interface RedisServer {
   child: ChildProcess;
   /** SIGTERM, wait for the exit, remove the directory */
   stop(): Promise<void>;
-}
-
-export const REDIS_SKIP = missingMessage('redis-server');
-
-/** found the way every test finds an OS component (testkit/osComponents.ts) */
-export function redisServerAvailable(): boolean {
-  return findComponent('redis-server') !== undefined;
 }
 
 /** Kills a child when this process exits, so that a test that times out leaves no orphan. */
@@ -69,8 +64,8 @@ function answersPing(port: number): Promise<boolean> {
   });
 }
 
-export async function startRedisServer(): Promise<RedisServer | { skip: string }> {
-  if (!redisServerAvailable()) return { skip: REDIS_SKIP };
+export async function startRedisServer(): Promise<RedisServer> {
+  requireComponent('redis-server');
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
     const dir = mkdtempSync(join(tmpdir(), 'tmi-redis-'));
