@@ -37,9 +37,10 @@ export const REPORT_SOURCE =
   'Every figure except simulation, timingsMs and aggregatorLedgerOffChain is computed from the blocks of the chain, re-verified block by block from disk (chain.verified).';
 
 export const WALLET_SIGN_CONVENTION =
-  'received = paid to this wallet (by the aggregator for energy delivered in buy auctions; block rewards minted; transfers in); ' +
-  'paid = paid by this wallet (penalties for shortfall and energy bought in sell auctions, to the aggregator; transfers out; forfeited rewards); ' +
-  'balance = genesis + received − paid. All in millicents (1 ¢ = 1,000 mc); the aggregator wallet is the market\'s clearing account.';
+  'received = paid to this wallet (by the aggregator for energy delivered in buy auctions and for energy sold in the P2P market; block rewards minted; transfers in); ' +
+  'paid = paid by this wallet (to the aggregator for energy bought in sell auctions and in the P2P market, penalties for shortfall and P2P imbalance, fees for orders not revealed; transfers out; forfeited rewards); ' +
+  'balance = genesis + received − paid. The aggregator wallet is the market\'s clearing account, the other side of each of these payments: it receives what the homes pay and pays what they receive. ' +
+  'Money in summary.json is in millicents (1 ¢ = 1,000 mc).';
 
 export const SETTLEMENT_SIGN_CONVENTION =
   'Each amount is positive and paid in the direction its column names: aggregator → homes = payments for energy the homes delivered where the aggregator buys; ' +
@@ -171,7 +172,9 @@ export async function writeReport(dir: string, d: ReportData): Promise<void> {
     ['PoE elections', s.poe.epochsWithValidators === 0 ? 'no epoch with validators' : `${s.poe.epochsWithValidators} epochs with validators: energy decided ${s.poe.decidedByEnergy} (${pct(s.poe.decidedByEnergy / s.poe.epochsWithValidators)}: ${s.poe.decidedBy.score} by the interval's |P−C|, ${s.poe.decidedBy.window} by earlier intervals, ${s.poe.decidedBy.single} with one validator), the seed ${s.poe.decidedBySeed}; longest gap between blocks ${s.poe.longestBlockGapSlots} slots`],
     ['wall time', `${(s.timingsMs.totalMs ?? 0) / 1000} s`],
   ];
-  const intervalRows = s.settlementsPerInterval.map((x) => `<tr><td>${esc(x.interval)}</td><td>${x.auctions}</td><td>${x.awards}</td><td>${x.homes}</td><td>${x.awardedWh}</td><td>${x.deliveredWh}</td><td class="n">${formatCents(String(x.paidByAggregatorToHomesMc))}</td><td class="n">${formatCents(String(x.paidByHomesToAggregatorMc))}</td><td class="n">${formatCents(String(x.penaltiesPaidByHomesMc))}</td></tr>`).join('');
+  // the delivery interval on simulated time (interval k starts k × 15 min after the first day's midnight), its wall-clock start as a title
+  const simTime = (k: number) => { const d = Math.floor(k / 96), m = (k % 96) * 15; return `${d ? `d${d + 1} ` : ''}${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`; };
+  const intervalRows = s.settlementsPerInterval.map((x) => `<tr><td title="${esc(x.interval)}">${simTime(x.deliveryEpoch)}–${simTime(x.deliveryEpoch + 1)}</td><td>${x.auctions}</td><td>${x.awards}</td><td>${x.homes}</td><td>${x.awardedWh}</td><td>${x.deliveredWh}</td><td class="n">${formatCents(String(x.paidByAggregatorToHomesMc))}</td><td class="n">${formatCents(String(x.paidByHomesToAggregatorMc))}</td><td class="n">${formatCents(String(x.penaltiesPaidByHomesMc))}</td></tr>`).join('');
   const producerRows = s.chain.producers.slice(0, 20).map((x) => `<tr><td><code>${esc(x.address.slice(0, 16))}…</code></td><td>${x.blocks}</td><td>${(x.share * 100).toFixed(1)} %</td><td>${formatCents(x.rewardMc)}</td></tr>`).join('');
   const homes = s.wallets.items.filter((w) => w.kind !== 'aggregator');
   const walletRow = (w: WalletFigures) => `<tr><td><code>${esc(w.address.slice(0, 16))}…</code>${w.kind === 'aggregator' ? ' (aggregator)' : ''}</td><td>${w.deliveredWh}</td><td class="n">${formatCents(w.receivedMc)}</td><td class="n">${formatCents(w.paidMc)}</td><td class="n">${formatCents(w.balanceMc)}</td></tr>`;
@@ -188,15 +191,15 @@ th{font-weight:600;background:#f4f6f8} .chart{margin:8px 0 0} code{font-size:12p
 </style></head><body>
 <h1>TMI — simulated day${s.simulation.days > 1 ? 's' : ''} of the local energy market</h1>
 <div class="muted">generated ${esc(d.generatedAt)} · seed ${s.simulation.seed} · first day ${esc(s.simulation.firstDay)}</div>
-<h2>Summary</h2><div class="note">${esc(s.source)}</div><table>${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>
+<h2>Summary</h2><div class="note">${esc(s.source)}</div><table id="summary">${rows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>
 <h2>Aggregated net load: the aggregator's day-ahead schedule vs metered (readings on chain)</h2><div id="netload" class="chart"></div>
 <h2>Auctions: volume-weighted award price and energy awarded per delivery interval</h2><div id="prices" class="chart"></div>
 <h2>Proof of Energy: best |P − C| per epoch and validators ranked</h2><div id="ranking" class="chart"></div>
 <h2>Settlements per delivery interval (all auctions; one measurement paid once)</h2><div class="note" id="settlements-convention">${esc(SETTLEMENT_SIGN_CONVENTION)}</div>
-<table id="settlements"><tr><th>interval</th><th>auctions</th><th>awards</th><th>homes</th><th>awarded Wh</th><th>delivered Wh</th><th>aggregator → homes</th><th>homes → aggregator</th><th>penalties, homes → aggregator</th></tr>${intervalRows}</table>
-<div class="grid"><div><h2>Block producers</h2><table><tr><th>address</th><th>blocks</th><th>share</th><th>rewards received</th></tr>${producerRows}</table></div>
+<table id="settlements"><tr><th>delivery (simulated time)</th><th>auctions</th><th>awards</th><th>homes</th><th>awarded Wh</th><th>delivered Wh</th><th>aggregator → homes</th><th>homes → aggregator</th><th>penalties, homes → aggregator</th></tr>${intervalRows}</table>
+<div class="grid"><div><h2>Block producers</h2><table id="producers"><tr><th>address</th><th>blocks</th><th>share</th><th>rewards received</th></tr>${producerRows}</table></div>
 <div><h2>Wallets (the aggregator, then the 20 homes with most money moved)</h2><div class="note" id="wallet-convention">${esc(s.wallets.signConvention)}</div>
-<table><tr><th>address</th><th>delivered Wh</th><th>received</th><th>paid</th><th>balance</th></tr>${walletRows}</table></div></div>
+<table id="wallets"><tr><th>address</th><th>delivered Wh</th><th>received</th><th>paid</th><th>balance</th></tr>${walletRows}</table></div></div>
 <script>${js}</script>
 <script>
 const D = ${JSON.stringify(d.series).replace(/</g, '\\u003c')};

@@ -86,7 +86,7 @@ test('the figures of a day: the tally on verified blocks = the recomputation fro
   assert.equal(got.payments.settlements, 3);
   // [SETTLE-1] one delivery interval (epoch 3): the money in the direction it went
   assert.deepEqual(got.settlementsPerInterval, [{
-    interval: f.interval(3).start, auctions: 2, awards: 3, homes: 3, awardedWh: 5800, deliveredWh: 2500 + 0 + 800,
+    interval: f.interval(3).start, deliveryEpoch: 3, auctions: 2, awards: 3, homes: 3, awardedWh: 5800, deliveredWh: 2500 + 0 + 800,
     paidByAggregatorToHomesMc: 25_000, paidByHomesToAggregatorMc: 7200, penaltiesPaidByHomesMc: 12_500,
   }]);
   assert.equal(got.payments.shortfallWh, 2500);

@@ -545,7 +545,7 @@ export function settlementsPerIntervalFrom(genesisMs: number, intervalMs: number
     by.set(s.epoch, e);
   }
   return [...by].sort((x, y) => x[0] - y[0]).map(([epoch, e]) => ({
-    interval: new Date(genesisMs + epoch * intervalMs).toISOString(),
+    interval: new Date(genesisMs + epoch * intervalMs).toISOString(), deliveryEpoch: epoch,
     auctions: e.auctions.size, awards: e.awards, homes: e.tags.size, awardedWh: e.awardedWh, deliveredWh: e.deliveredWh,
     paidByAggregatorToHomesMc: Number(e.toHomes), paidByHomesToAggregatorMc: Number(e.toAgg), penaltiesPaidByHomesMc: Number(e.penalties),
   }));

@@ -79,6 +79,8 @@ export function activeAuctionsView(state: ChainState): { auctionId: string; open
 export interface IntervalSettlement {
   /** start of the delivery interval, ISO */
   interval: string;
+  /** the delivery interval's number (its epoch) */
+  deliveryEpoch: number;
   auctions: number;
   awards: number;
   /** distinct meters (certificate tags) with a settled award */
@@ -110,7 +112,7 @@ export function settlementsPerIntervalOf(genesis: Genesis, auctions: Iterable<[s
       let e = by.get(a.deliveryEpoch);
       if (e === undefined) {
         e = {
-          interval: new Date(epochStart(genesis, a.deliveryEpoch)).toISOString(), auctions: 0, awards: 0, homes: 0, awardedWh: 0, deliveredWh: 0,
+          interval: new Date(epochStart(genesis, a.deliveryEpoch)).toISOString(), deliveryEpoch: a.deliveryEpoch, auctions: 0, awards: 0, homes: 0, awardedWh: 0, deliveredWh: 0,
           paidByAggregatorToHomesMc: 0, paidByHomesToAggregatorMc: 0, penaltiesPaidByHomesMc: 0, ids: new Set(), tags: new Set(),
         };
         by.set(a.deliveryEpoch, e);
