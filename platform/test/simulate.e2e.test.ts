@@ -17,7 +17,16 @@
  *    each kind that trades (pseudonyms mapped to meters by the homes' logs of their
  *    certificates, meters to kinds by the report's planned homes);
  * 4. every figure of report/summary.json recomputed independently from the blocks
- *    (recomputeFromBlocks.ts) and compared.
+ *    (recomputeFromBlocks.ts) and compared;
+ * 5. the written report/index.html in Chromium (skipped / failed like 1): its wallet table
+ *    with the sign convention, its settlements per interval with one column per direction and
+ *    the figures of summary.json; screenshot test-artifacts/simulation-report.png.
+ *
+ * A second test runs `tmi simulate --serve` (3 homes × 10 intervals): the chain re-verified
+ * before the dashboard line, the served day no longer moving on, and Chromium on the served
+ * dashboard after the day: the net-load chart on simulated time with its schedule and metered
+ * lines, the CPF panel naming the day's last ranked epoch (summary.json's); screenshot
+ * test-artifacts/simulation-dashboard-after-day.png.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -25,15 +34,15 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium, type Page } from 'playwright-core';
 import { requireComponent, skipWithout } from '../../testkit/osComponents.js';
 import { chainLevel } from '../../poe-chain/store/chainDataDir.js';
 import { verifyChain } from '../../poe-chain/store/verifyChain.js';
 import { producerForSlot } from '../../poe-chain/core/electProducer.js';
 import { balanceOf } from '../../poe-chain/core/chainState.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
-import type { ReportData } from '../simulationReport.js';
+import { formatCents, type ReportData } from '../simulationReport.js';
 import { readStoredChain, recomputeElections, recomputeFromBlocks } from './recomputeFromBlocks.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
@@ -43,7 +52,40 @@ const INTERVALS = 48;
 const INTERVAL_MS = 1000;
 
 interface Probe {
-  tmiDashboard?: { ready: boolean; updates: number; seriesPoints(): Record<string, number[]> };
+  tmiDashboard?: {
+    ready: boolean;
+    updates: number;
+    seriesPoints(): Record<string, number[]>;
+    /** the uPlot charts by name (only what the tests read) */
+    charts: Record<string, { axes: { label?: string }[]; scales: Record<string, { time?: boolean }>; data: (number | null)[][]; series: { label?: string }[] }>;
+  };
+}
+
+/**
+ * Chromium (found as everywhere: testkit/osComponents.ts) with a throw-away profile: `fn`
+ * gets a page and the list of errors it logs; the browser is closed and its profile removed after.
+ */
+async function inChromium(fn: (page: Page, problems: string[]) => Promise<void>): Promise<void> {
+  const executablePath = requireComponent('chromium');
+  const problems: string[] = [];
+  const profile = await mkdtemp(join(tmpdir(), 'tmi-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath,
+    headless: true,
+    viewport: { width: 1360, height: 900 },
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  try {
+    const page = context.pages()[0] ?? (await context.newPage());
+    page.on('console', (m) => {
+      if (m.type() === 'error') problems.push(`console: ${m.text()}`);
+    });
+    page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    await fn(page, problems);
+  } finally {
+    await context.close();
+    await rm(profile, { recursive: true, force: true });
+  }
 }
 
 test('tmi simulate: a short day, its dashboard in a browser, its substance and every report figure from the blocks', { timeout: 300_000 }, async (t) => {
@@ -96,21 +138,7 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
   const postedId = ((await posted.json()) as { auctionId: string }).auctionId;
 
   await t.test('the dashboard in a browser while the day runs', { skip: skipWithout('chromium') }, async () => {
-    const executablePath = requireComponent('chromium');
-    const problems: string[] = [];
-    const profile = await mkdtemp(join(tmpdir(), 'tmi-chromium-'));
-    const context = await chromium.launchPersistentContext(profile, {
-      executablePath,
-      headless: true,
-      viewport: { width: 1360, height: 900 },
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    try {
-      const page = context.pages()[0] ?? (await context.newPage());
-      page.on('console', (m) => {
-        if (m.type() === 'error') problems.push(`console: ${m.text()}`);
-      });
-      page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
+    await inChromium(async (page, problems) => {
       await page.goto(url + '/', { waitUntil: 'load' });
       await page.waitForFunction(() => (globalThis as unknown as Probe).tmiDashboard?.ready === true, undefined, { timeout: 30_000 });
       // readings arrive while the page is open: live updates fill the net-load and SOC charts
@@ -134,10 +162,7 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
       await mkdir(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'simulation-dashboard.png'), fullPage: true });
       assert.deepEqual(problems, [], 'the page logged no errors');
-    } finally {
-      await context.close();
-      await rm(profile, { recursive: true, force: true });
-    }
+    });
   });
 
   assert.equal(await exited, 0, `simulate failed:\n${stderr}\n${stdout}`);
@@ -152,6 +177,31 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
   for (const x of summary.settlementsPerInterval) {
     assert.ok(x.awards > 0 && x.deliveredWh <= x.awardedWh, `interval ${x.interval}: ${x.deliveredWh} of ${x.awardedWh} Wh`);
   }
+
+  await t.test('the written report in a browser: its tables say who paid whom', { skip: skipWithout('chromium') }, async () => {
+    await inChromium(async (page, problems) => {
+      await page.goto(pathToFileURL(join(out, 'index.html')).href, { waitUntil: 'load' });
+      assert.equal(await page.locator('.uplot').count(), 3, 'net load, prices and PoE charts drawn');
+      // wallets, with the sign convention beside the table; the aggregator's clearing account first
+      assert.equal(await page.locator('#wallet-convention').textContent(), summary.wallets.signConvention);
+      const walletRows = page.locator('#wallets tr');
+      assert.equal(await walletRows.count(), 1 + Math.min(summary.wallets.count, 21), 'header + the aggregator + up to 20 homes');
+      assert.match((await walletRows.nth(1).textContent()) ?? '', /\(aggregator\)/);
+      // settlements per interval: one column per direction, the convention beside, the figures of summary.json
+      assert.match((await page.locator('#settlements-convention').textContent()) ?? '', /aggregator → homes = payments for energy the homes delivered[\s\S]*homes → aggregator = payments for energy the homes took/);
+      assert.deepEqual(await page.locator('#settlements tr').first().locator('th').allTextContents(),
+        ['delivery (simulated time)', 'auctions', 'awards', 'homes', 'awarded Wh', 'delivered Wh', 'aggregator → homes', 'homes → aggregator', 'penalties, homes → aggregator']);
+      assert.ok(summary.settlementsPerInterval.length > 0, 'the day settled energy');
+      assert.equal(await page.locator('#settlements tr').count(), 1 + summary.settlementsPerInterval.length);
+      for (const [i, x] of summary.settlementsPerInterval.entries()) {
+        const cells = await page.locator('#settlements tr').nth(i + 1).locator('td').allTextContents();
+        assert.deepEqual(cells.slice(6), [x.paidByAggregatorToHomesMc, x.paidByHomesToAggregatorMc, x.penaltiesPaidByHomesMc].map((mc) => formatCents(String(mc))), `interval ${x.interval}`);
+      }
+      await mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'simulation-report.png'), fullPage: true });
+      assert.deepEqual(problems, [], 'the page logged no errors');
+    });
+  });
 
   await t.test("the day's substance, from the stored blocks", async () => {
     // the chain re-verifies from disk (again, here), and each block's producer is the one the
@@ -308,8 +358,40 @@ test('tmi simulate --serve: the chain is re-verified from disk before anything s
   const get = async (path: string) => (await (await fetch(served + path)).json()) as Record<string, unknown>;
   const first = await get('/api/summary');
   assert.ok((first.readingsOnChain as number) > 0, `readings on chain served: ${JSON.stringify(first)}`);
+  // the served day is the chain's: its height and its readings on chain are summary.json's
+  assert.deepEqual([first.height, first.readingsOnChain], [summary.chain.height, summary.readings.onChain], 'served height and readings on chain = the chain\'s');
   await new Promise((r) => setTimeout(r, 3000));
   assert.equal((await get('/api/summary')).height, first.height, 'the chain does not move on after the day');
+
+  await t.test('the served dashboard after the day, in a browser: simulated time, schedule and metered lines, the last ranked epoch', { skip: skipWithout('chromium') }, async () => {
+    await inChromium(async (page, problems) => {
+      await page.goto(served + '/', { waitUntil: 'load' });
+      await page.waitForFunction(() => (globalThis as unknown as Probe).tmiDashboard?.ready === true, undefined, { timeout: 30_000 });
+      // [AN-CLK] the net-load chart on the simulated day: its x axis in simulated hours (0–24), not wall time
+      const net = await page.evaluate(() => {
+        const u = (globalThis as unknown as Probe).tmiDashboard!.charts.netLoad!;
+        return { axis: u.axes[0]?.label, time: u.scales.x?.time, xs: u.data[0] ?? [], labels: u.series.map((x) => x.label) };
+      });
+      assert.equal(net.axis, 'simulated time of day');
+      assert.equal(net.time, false);
+      assert.ok(net.xs.length > 0 && net.xs.every((x) => x !== null && x >= 0 && x <= 24), `x in simulated hours: ${JSON.stringify(net.xs.slice(0, 5))}…`);
+      assert.deepEqual(net.labels.slice(1), ['schedule', 'metered (readings on chain)']);
+      const [scheduled, metered] = (await page.evaluate(() => (globalThis as unknown as Probe).tmiDashboard!.seriesPoints())).netLoad ?? [];
+      assert.ok((scheduled ?? 0) >= 1 && (metered ?? 0) >= 3, `schedule ${scheduled} and metered ${metered} points`);
+      assert.match((await page.locator('#netload-meta').textContent()) ?? '', /^simulated day · /);
+      // [AN-RK] the CPF panel names the day's last ranked epoch, as summary.json does
+      assert.ok(summary.cpf.lastRankedEpoch !== null, 'the day ranked validators');
+      assert.match((await page.locator('#ranking-meta').textContent()) ?? '', new RegExp(`^epoch ${summary.cpf.lastRankedEpoch} · \\d+ validators`));
+      assert.ok(await page.locator('#ranking li').count() >= 1, 'its validators listed');
+      // [AN-POE] what decided each epoch: the chain's elections, as summary.json counts them
+      const p = summary.poe;
+      assert.match((await page.locator('#decisions-meta').textContent()) ?? '', new RegExp(`^${p.epochsWithValidators} ranked epochs · energy decided ${p.decidedByEnergy} \\(.*\\) · the seed ${p.decidedBySeed}$`));
+      assert.match((await page.locator('#status-line').textContent()) ?? '', / readings on chain$/);
+      await mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'simulation-dashboard-after-day.png'), fullPage: true });
+      assert.deepEqual(problems, [], 'the page logged no errors');
+    });
+  });
   child.kill('SIGINT');
   assert.equal(await exited, 0, stderr);
 });
