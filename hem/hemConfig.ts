@@ -123,25 +123,58 @@ export const mqttAdapterSchema = {
   },
 } as const;
 
+/** the settings of the `sunspec` adapter on both transports */
+const sunspecCommon = {
+  /** where the SunSpec header is (default: try 40000, 0, 50000) */
+  baseAddress: { type: 'integer', enum: [0, 40000, 50000] },
+  pollMs: { type: 'integer', minimum: 200, maximum: 600_000 },
+  timeoutMs: { type: 'integer', minimum: 100, maximum: 60_000 },
+  /** the meter counts export as positive power */
+  invertMeter: { type: 'boolean' },
+  /** ac: a battery with its own inverter; dc: behind a hybrid inverter (default ac) */
+  batteryCoupling: { type: 'string', enum: ['ac', 'dc'] },
+} as const;
+
+/** `sunspec` over Modbus TCP (`transport` "tcp", the default) */
 export const sunspecAdapterSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['type', 'host'],
   properties: {
     type: { const: 'sunspec' },
+    transport: { const: 'tcp' },
     /** the device's address on the home network (Modbus TCP) */
     host: { type: 'string', minLength: 1, maxLength: 253, pattern: '^[A-Za-z0-9.:_-]+$' },
     port: { type: 'integer', minimum: 1, maximum: 65535 },
     unitId: { type: 'integer', minimum: 0, maximum: 247 },
-    /** where the SunSpec header is (default: try 40000, 0, 50000) */
-    baseAddress: { type: 'integer', enum: [0, 40000, 50000] },
-    pollMs: { type: 'integer', minimum: 200, maximum: 600_000 },
-    timeoutMs: { type: 'integer', minimum: 100, maximum: 60_000 },
-    /** the meter counts export as positive power */
-    invertMeter: { type: 'boolean' },
-    /** ac: a battery with its own inverter; dc: behind a hybrid inverter (default ac) */
-    batteryCoupling: { type: 'string', enum: ['ac', 'dc'] },
+    ...sunspecCommon,
   },
+} as const;
+
+/** `sunspec` over Modbus RTU on a serial port (`transport` "rtu"); the line settings default to 9600 8N1 */
+export const sunspecRtuAdapterSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['type', 'transport', 'path'],
+  properties: {
+    type: { const: 'sunspec' },
+    transport: { const: 'rtu' },
+    /** the serial device (an RS-485 adapter), e.g. /dev/ttyUSB0 or /dev/serial/by-id/… */
+    path: { type: 'string', minLength: 2, maxLength: 1024, pattern: '^/[A-Za-z0-9._:+/-]+$' },
+    baudRate: { type: 'integer', enum: [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400] },
+    parity: { type: 'string', enum: ['none', 'even', 'odd'] },
+    dataBits: { type: 'integer', enum: [7, 8] },
+    stopBits: { type: 'integer', enum: [1, 2] },
+    /** the device's address on the line (1–247; 0 is broadcast, which no device answers) */
+    unitId: { type: 'integer', minimum: 1, maximum: 247 },
+    ...sunspecCommon,
+  },
+} as const;
+
+/** which sunspec schema applies: `transport`, checked first so a wrong one is named */
+const sunspecTransportSchema = {
+  type: 'object',
+  properties: { transport: { type: 'string', enum: ['tcp', 'rtu'] } },
 } as const;
 
 export const hemConfigSchema = {
@@ -233,7 +266,7 @@ export const hemConfigSchema = {
 
 export type SimAdapterConfig = FromSchema<typeof simAdapterSchema>;
 export type MqttAdapterConfig = FromSchema<typeof mqttAdapterSchema>;
-export type SunSpecAdapterConfig = FromSchema<typeof sunspecAdapterSchema>;
+export type SunSpecAdapterConfig = FromSchema<typeof sunspecAdapterSchema> | FromSchema<typeof sunspecRtuAdapterSchema>;
 type RawConfig = FromSchema<typeof hemConfigSchema>;
 
 /**
@@ -274,7 +307,9 @@ export interface HemConfig extends Omit<RawConfig, 'adapter' | 'battery' | 'curv
 const validateConfig = compileSchema(hemConfigSchema);
 const validateSim = compileSchema(simAdapterSchema);
 const validateMqtt = compileSchema(mqttAdapterSchema);
-const validateSunSpec = compileOnUse(sunspecAdapterSchema); // compiled only for a sunspec config
+const validateSunSpecTransport = compileOnUse(sunspecTransportSchema); // compiled only for a sunspec config
+const validateSunSpec = compileOnUse(sunspecAdapterSchema);
+const validateSunSpecRtu = compileOnUse(sunspecRtuAdapterSchema);
 
 function check(v: (x: unknown) => boolean, value: unknown, prefix: string): void {
   const fn = v as unknown as { (x: unknown): boolean; errors?: { instancePath: string; message?: string; params: Record<string, unknown>; keyword: string }[] | null };
@@ -293,7 +328,10 @@ export function parseHemConfig(value: unknown, baseDir = process.cwd()): HemConf
   const raw = value as RawConfig;
   const adapterRaw = raw.adapter as unknown;
   if (raw.adapter.type === 'sim') check(validateSim, adapterRaw, '/adapter');
-  else if (raw.adapter.type === 'sunspec') check(validateSunSpec, adapterRaw, '/adapter');
+  else if (raw.adapter.type === 'sunspec') {
+    check(validateSunSpecTransport, adapterRaw, '/adapter');
+    check((adapterRaw as { transport?: string }).transport === 'rtu' ? validateSunSpecRtu : validateSunSpec, adapterRaw, '/adapter');
+  }
   else check(validateMqtt, adapterRaw, '/adapter');
   const abs = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   let tcr: TcrParams;

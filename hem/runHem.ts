@@ -18,7 +18,7 @@ import { scaledPv } from './profiles/scaledPv.js';
 import { loadAusgridCsv } from './profiles/ausgridCsv.js';
 import { createSimHome, type EnergyProfile, type TimeOrigin } from './adapters/simHome.js';
 import { createMqttHome } from './adapters/mqttHome.js';
-import { createSunSpecHome } from './adapters/sunspecHome.js';
+import { createSunSpecHome, type ModbusLink } from './adapters/sunspecHome.js';
 import { seriesProfile } from './adapters/seriesProfile.js';
 import { DEFAULT_EV_LOAD, DEFAULT_HEAT_PUMP_LOAD, type FlexibleLoadConfig } from './adapters/simFlexibleLoad.js';
 import { createEms, certificateTxEntry, TOPICS, type Ems } from './ems.js';
@@ -134,9 +134,19 @@ async function createDevices(cfg: HemConfig, store: HemStore, log: Logger, now: 
     });
   }
   if (a.type === 'sunspec') {
+    const link: ModbusLink =
+      a.transport === 'rtu'
+        ? {
+            transport: 'rtu',
+            path: a.path,
+            ...(a.baudRate !== undefined ? { baudRate: a.baudRate } : {}),
+            ...(a.parity !== undefined ? { parity: a.parity } : {}),
+            ...(a.dataBits !== undefined ? { dataBits: a.dataBits } : {}),
+            ...(a.stopBits !== undefined ? { stopBits: a.stopBits } : {}),
+          }
+        : { host: a.host, ...(a.port !== undefined ? { port: a.port } : {}) };
     return createSunSpecHome({
-      host: a.host,
-      ...(a.port !== undefined ? { port: a.port } : {}),
+      ...link,
       ...(a.unitId !== undefined ? { unitId: a.unitId } : {}),
       ...(a.baseAddress !== undefined ? { baseAddress: a.baseAddress } : {}),
       ...(a.pollMs !== undefined ? { pollMs: a.pollMs } : {}),

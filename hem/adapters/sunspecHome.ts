@@ -1,9 +1,11 @@
 /**
  * `sunspec` adapter: an inverter, meter and battery that speak SunSpec over Modbus TCP
- * (SMA, Fronius, SolarEdge, Huawei, Victron and most others). Modbus library:
- * modbus-serial (see hem/README.md for why), imported when the adapter starts.
+ * or Modbus RTU on a serial line (RS-485) (SMA, Fronius, SolarEdge, Huawei, Victron and
+ * most others). Modbus library: modbus-serial (see hem/README.md for why), imported when
+ * the adapter starts; RTU through its optional dependency serialport.
  *
- * [SSH-1] Start: connect, find the SunSpec header and the models [SUNS-1]; the adapter
+ * [SSH-1] Start: connect (TCP: the host's port; RTU: open the serial port), find the
+ *         SunSpec header and the models [SUNS-1]; the adapter
  *         uses the first inverter (101-103 or 701), meter (201-204), storage (124) and
  *         battery (802) model it finds. An unreachable device, no header or none of
  *         those models is a coded error, logged (`sunspec-error`); the adapter retries
@@ -33,6 +35,12 @@
  *         timeout InOutWRte_RvrtTms (end of the window + 60 s, when the device has it,
  *         so the device falls back to its own mode if the HEM dies), then StorCtl_Mod = 3
  *         (both limits active). At the window's end StorCtl_Mod = 0 (the device's own mode).
+ * [SSH-6] A request with no answer within `timeoutMs` (ETIMEDOUT) is SUNSPEC_UNREACHABLE,
+ *         on both transports: a device that is there answers every request, if need be
+ *         with a Modbus exception; on a serial line, a unit id no device has, a device
+ *         switched off and wrong line settings all look like this. The adapter closes
+ *         the connection (or port) and starts again at the next poll.
+ * [SSH-7] One Modbus request at a time per device (registerIo).
  */
 import type { Logger } from 'pino';
 import { requireCjs } from '../../wire/requireCjs.js';
@@ -61,9 +69,22 @@ import {
   type ModelBlock,
 } from './sunspecModels.js';
 
-export interface SunSpecHomeOptions {
-  host: string;
-  port?: number;
+/** Modbus RTU line settings (the device's RS-485 settings). */
+export interface RtuLine {
+  /** the serial device, e.g. /dev/ttyUSB0 */
+  path: string;
+  baudRate: number;
+  parity: 'none' | 'even' | 'odd';
+  dataBits: 7 | 8;
+  stopBits: 1 | 2;
+}
+
+/** Where the device is: Modbus TCP (the default) or Modbus RTU on a serial port. */
+export type ModbusLink = { transport?: 'tcp'; host: string; port?: number } | ({ transport: 'rtu' } & Partial<Omit<RtuLine, 'path'>> & { path: string });
+
+export const RTU_DEFAULTS = { baudRate: 9600, parity: 'none', dataBits: 8, stopBits: 1 } as const satisfies Omit<RtuLine, 'path'>;
+
+export type SunSpecHomeOptions = ModbusLink & {
   unitId?: number;
   /** where the SunSpec header is; default: try 40000, 0, 50000 */
   baseAddress?: number;
@@ -76,7 +97,7 @@ export interface SunSpecHomeOptions {
   speed?: number;
   now?: () => number;
   log?: Logger;
-}
+};
 
 /** Modbus registers, as the adapter needs them. */
 export interface RegisterIo {
@@ -91,6 +112,7 @@ interface ModbusClient {
   setID(id: number): void;
   setTimeout(ms: number): void;
   connectTCP(host: string, o: { port: number }): Promise<void>;
+  connectRTUBuffered(path: string, o: { baudRate: number; parity: string; dataBits: number; stopBits: number }): Promise<void>;
   readHoldingRegisters(address: number, count: number): Promise<{ data: number[] }>;
   writeRegisters(address: number, values: number[]): Promise<unknown>;
   close(cb: () => void): void;
@@ -99,24 +121,40 @@ interface ModbusClient {
 
 const MAX_READ = 125; // registers per Modbus read request
 
+// serialport's open errors carry no code, only the system's message ("Error: No such file
+// or directory, cannot open /dev/ttyUSB0"): the usual ones by their errno name
+const SERIAL_ERRORS: readonly (readonly [RegExp, string])[] = [
+  [/No such file or directory/, 'ENOENT'],
+  [/Permission denied/, 'EACCES'],
+  [/Device or resource busy|Resource temporarily unavailable|Cannot lock port/, 'EBUSY'],
+  [/Inappropriate ioctl for device/, 'ENOTTY'], // not a serial port
+];
+
 function reason(err: unknown): string {
   const e = err as { message?: string; errno?: string; code?: string; modbusCode?: number };
   if (typeof e?.modbusCode === 'number') return `modbus-exception-${e.modbusCode}`; // 2: illegal data address
   if (typeof e?.code === 'string') return e.code; // ECONNREFUSED, EHOSTUNREACH, …
   if (typeof e?.errno === 'string') return e.errno; // modbus-serial: ETIMEDOUT, …
-  return String(e?.message ?? err);
+  const message = String(e?.message ?? err);
+  return SERIAL_ERRORS.find(([re]) => re.test(message))?.[1] ?? message.replace(/^(Error: )+/, '');
 }
 
-/** Connects to a Modbus TCP device. Throws SUNSPEC_UNREACHABLE. */
-export async function connectModbusTcp(host: string, port: number, unitId: number, timeoutMs: number): Promise<RegisterIo> {
+const timedOut = (err: unknown) => (err as { errno?: string } | null)?.errno === 'ETIMEDOUT';
+
+function newClient(unitId: number, timeoutMs: number): ModbusClient {
   const Modbus = requireCjs('modbus-serial') as new () => ModbusClient; // module.exports is the class
   const client = new Modbus();
   client.setID(unitId);
   client.setTimeout(timeoutMs);
+  return client;
+}
+
+/** `open`, failing after timeoutMs; on failure the client is closed and SUNSPEC_UNREACHABLE thrown. */
+async function open(client: ModbusClient, f: () => Promise<void>, timeoutMs: number, where: Record<string, string | number>): Promise<void> {
   try {
     await new Promise<void>((resolve, reject) => {
       const h = setTimeout(() => reject(new Error('connect timed out')), timeoutMs);
-      client.connectTCP(host, { port }).then(
+      f().then(
         () => {
           clearTimeout(h);
           resolve();
@@ -129,9 +167,54 @@ export async function connectModbusTcp(host: string, port: number, unitId: numbe
     });
   } catch (err) {
     client.close(() => undefined);
-    throw new SunSpecError('SUNSPEC_UNREACHABLE', { host, port, reason: reason(err) });
+    throw new SunSpecError('SUNSPEC_UNREACHABLE', { ...where, reason: reason(err) });
   }
-  const unreachable = (err: unknown) => new SunSpecError('SUNSPEC_UNREACHABLE', { host, port, reason: reason(err) });
+}
+
+/** Connects to a Modbus TCP device. Throws SUNSPEC_UNREACHABLE. */
+export async function connectModbusTcp(host: string, port: number, unitId: number, timeoutMs: number): Promise<RegisterIo> {
+  const client = newClient(unitId, timeoutMs);
+  await open(client, () => client.connectTCP(host, { port }), timeoutMs, { host, port });
+  return registerIo(client, { host, port });
+}
+
+/**
+ * Opens the serial port of a Modbus RTU device (unit `unitId` on the line). Throws
+ * SUNSPEC_UNREACHABLE (no such port, no permission, not a serial port); whether a device
+ * answers shows at the first request [SSH-6].
+ */
+export async function connectModbusRtu(line: RtuLine, unitId: number, timeoutMs: number): Promise<RegisterIo> {
+  const client = newClient(unitId, timeoutMs);
+  const { path, ...settings } = line;
+  const where = { path, unitId };
+  await open(client, () => client.connectRTUBuffered(path, settings), timeoutMs, where);
+  return registerIo(client, where);
+}
+
+/** Connects as the link says. Throws SUNSPEC_UNREACHABLE. */
+export function connectModbus(link: ModbusLink, unitId: number, timeoutMs: number): Promise<RegisterIo> {
+  if (link.transport === 'rtu') {
+    const d = RTU_DEFAULTS;
+    const line: RtuLine = { path: link.path, baudRate: link.baudRate ?? d.baudRate, parity: link.parity ?? d.parity, dataBits: link.dataBits ?? d.dataBits, stopBits: link.stopBits ?? d.stopBits };
+    return connectModbusRtu(line, unitId, timeoutMs);
+  }
+  return connectModbusTcp(link.host, link.port ?? 502, unitId, timeoutMs);
+}
+
+/**
+ * The registers of a connected client. [SSH-7] One request at a time: a serial line
+ * carries one request and its answer before the next (modbus-serial's RTU port matches an
+ * answer to the one request it waits for), and many TCP devices serve one at a time; a
+ * set-point written while a poll reads waits for the read.
+ */
+function registerIo(client: ModbusClient, where: Record<string, string | number>): RegisterIo {
+  const unreachable = (err: unknown) => new SunSpecError('SUNSPEC_UNREACHABLE', { ...where, reason: reason(err) });
+  let queue: Promise<unknown> = Promise.resolve();
+  const oneAtATime = <T>(f: () => Promise<T>): Promise<T> => {
+    const next = queue.then(f, f);
+    queue = next.catch(() => undefined);
+    return next;
+  };
   return {
     get isOpen() {
       return client.isOpen;
@@ -141,10 +224,10 @@ export async function connectModbusTcp(host: string, port: number, unitId: numbe
       for (let a = address; a < address + count; a += MAX_READ) {
         const n = Math.min(MAX_READ, address + count - a);
         try {
-          const r = await client.readHoldingRegisters(a, n);
+          const r = await oneAtATime(() => client.readHoldingRegisters(a, n));
           out.push(...r.data);
         } catch (err) {
-          if (!client.isOpen) throw unreachable(err);
+          if (!client.isOpen || timedOut(err)) throw unreachable(err); // [SSH-6]
           throw new SunSpecError('SUNSPEC_READ_FAILED', { address: a, count: n, reason: reason(err) });
         }
       }
@@ -152,15 +235,15 @@ export async function connectModbusTcp(host: string, port: number, unitId: numbe
     },
     async write(address, values) {
       try {
-        await client.writeRegisters(address, values);
+        await oneAtATime(() => client.writeRegisters(address, values));
       } catch (err) {
-        if (!client.isOpen) throw unreachable(err);
+        if (!client.isOpen || timedOut(err)) throw unreachable(err); // [SSH-6]
         throw new SunSpecError('SUNSPEC_WRITE_FAILED', { address, count: values.length, reason: reason(err) });
       }
     },
     async close() {
-      // modbus-serial calls back only when it closes the socket itself: not for a socket
-      // the device already closed, so that case (and a close that hangs) is not waited for
+      // modbus-serial calls back only when it closes the socket (port) itself: not for a
+      // socket the device already closed, so that case (and a close that hangs) is not waited for
       if (!client.isOpen) return;
       await new Promise<void>((r) => {
         const h = setTimeout(r, 1000);
@@ -301,7 +384,6 @@ export interface SunSpecHome extends HomeDevices {
 export function createSunSpecHome(o: SunSpecHomeOptions): SunSpecHome {
   const now = o.now ?? Date.now;
   const speed = o.speed ?? 1;
-  const port = o.port ?? 502;
   const unitId = o.unitId ?? 1;
   const pollMs = o.pollMs ?? 5000;
   const timeoutMs = o.timeoutMs ?? 3000;
@@ -390,7 +472,7 @@ export function createSunSpecHome(o: SunSpecHomeOptions): SunSpecHome {
         models = undefined;
         await io?.close().catch(() => undefined);
         io = undefined;
-        const c = await connectModbusTcp(o.host, port, unitId, timeoutMs);
+        const c = await connectModbus(o, unitId, timeoutMs);
         io = c;
         models = await discoverSunSpec(c, o.baseAddress !== undefined ? [o.baseAddress] : BASE_ADDRESSES);
         o.log?.info({ event: 'sunspec-models', base: models.base, models: models.all.map((m) => m.id) }, 'SunSpec models found');

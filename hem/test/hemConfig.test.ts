@@ -20,6 +20,8 @@ test('the example configs are valid and get their defaults', async () => {
   assert.equal(m.underDeliverFactor, 1);
   const s = await loadHemConfig(join(root, 'hem/examples/hem-sunspec.json'));
   assert.deepEqual(s.adapter, { type: 'sunspec', host: '192.168.1.50', port: 502, unitId: 1, pollMs: 5000, batteryCoupling: 'dc' });
+  const rtu = await loadHemConfig(join(root, 'hem/examples/hem-sunspec-rtu.json'));
+  assert.deepEqual(rtu.adapter, { type: 'sunspec', transport: 'rtu', path: '/dev/ttyUSB0', baudRate: 9600, parity: 'none', dataBits: 8, stopBits: 1, unitId: 1, pollMs: 5000 });
 });
 
 const good = {
@@ -38,6 +40,19 @@ test('bad configs fail with BAD_CONFIG and the path of the problem', () => {
     [{ ...good, adapter: { type: 'modbus' } }, /path=\/adapter\/type .*\(sim\|mqtt\|sunspec\)/],
     [{ ...good, adapter: { type: 'sunspec' } }, /path=\/adapter\/host reason=must have required property/],
     [{ ...good, adapter: { type: 'sunspec', host: '192.168.1.20', baseAddress: 40001 } }, /path=\/adapter\/baseAddress/],
+    // Modbus RTU: the transport, the serial port and its line settings, each named
+    [{ ...good, adapter: { type: 'sunspec', transport: 'serial', path: '/dev/ttyUSB0' } }, /path=\/adapter\/transport .*\(tcp\|rtu\)/],
+    [{ ...good, adapter: { type: 'sunspec', transport: 'rtu' } }, /path=\/adapter\/path reason=must have required property/],
+    [{ ...good, adapter: { type: 'sunspec', transport: 'rtu', path: 'ttyUSB0' } }, /path=\/adapter\/path reason=must match pattern/],
+    [{ ...good, adapter: { type: 'sunspec', transport: 'rtu', path: '/dev/ttyUSB0', host: '192.168.1.20' } }, /path=\/adapter\/host reason=must NOT have additional properties/],
+    [{ ...good, adapter: { type: 'sunspec', transport: 'rtu', path: '/dev/ttyUSB0', port: 502 } }, /path=\/adapter\/port reason=must NOT have additional properties/],
+    [{ ...good, adapter: { type: 'sunspec', transport: 'rtu', path: '/dev/ttyUSB0', baudRate: 9601 } }, /path=\/adapter\/baudRate .*\(1200\|2400\|/],
+    [{ ...good, adapter: { type: 'sunspec', transport: 'rtu', path: '/dev/ttyUSB0', parity: 'mark' } }, /path=\/adapter\/parity .*\(none\|even\|odd\)/],
+    [{ ...good, adapter: { type: 'sunspec', transport: 'rtu', path: '/dev/ttyUSB0', dataBits: 6 } }, /path=\/adapter\/dataBits .*\(7\|8\)/],
+    [{ ...good, adapter: { type: 'sunspec', transport: 'rtu', path: '/dev/ttyUSB0', stopBits: 1.5 } }, /path=\/adapter\/stopBits/],
+    [{ ...good, adapter: { type: 'sunspec', transport: 'rtu', path: '/dev/ttyUSB0', unitId: 0 } }, /path=\/adapter\/unitId reason=must be >= 1/],
+    [{ ...good, adapter: { type: 'sunspec', host: '192.168.1.20', path: '/dev/ttyUSB0' } }, /path=\/adapter\/path reason=must NOT have additional properties/],
+    [{ ...good, adapter: { type: 'sunspec', host: '192.168.1.20', baudRate: 9600 } }, /path=\/adapter\/baudRate reason=must NOT have additional properties/],
     [{ ...good, adapter: { type: 'sim', initialSoc: 2 } }, /path=\/adapter\/initialSoc/],
     [{ ...good, adapter: { type: 'mqtt', url: 'mqtt://h' } }, /path=\/adapter\/sensors/],
     [{ ...good, battery: { capacityWh: -1 } }, /BAD_BATTERY_PARAM param=capacityWh/],
@@ -65,6 +80,10 @@ test('[P2P] the market section: on by default with the documented defaults; the 
 test('a sunspec adapter config is taken as written', () => {
   const adapter = { type: 'sunspec', host: '192.168.1.20', port: 1502, unitId: 3, baseAddress: 40000, pollMs: 2000, invertMeter: true, batteryCoupling: 'dc' };
   assert.deepEqual(parseHemConfig({ ...good, adapter }, '/base').adapter, adapter);
+  const tcp = { ...adapter, transport: 'tcp' };
+  assert.deepEqual(parseHemConfig({ ...good, adapter: tcp }, '/base').adapter, tcp);
+  const rtu = { type: 'sunspec', transport: 'rtu', path: '/dev/serial/by-id/usb-FTDI_FT232R-if00-port0', baudRate: 19200, parity: 'even', dataBits: 8, stopBits: 1, unitId: 126, timeoutMs: 1000 };
+  assert.deepEqual(parseHemConfig({ ...good, adapter: rtu }, '/base').adapter, rtu);
 });
 
 test('relative paths resolve against the config file; unreadable or non-JSON files are clear errors', async () => {

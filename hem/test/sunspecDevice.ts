@@ -1,42 +1,29 @@
 /**
- * Test fixture: a SunSpec device on Modbus TCP served by pymodbus (hem/test/sunspecServer.py),
- * an implementation independent of the adapter's Modbus library, with a register map
- * the test defines.
+ * Test fixture: a SunSpec device served by pymodbus (hem/test/sunspecServer.py), an
+ * implementation independent of the adapter's Modbus library, with a register map the
+ * test defines; on Modbus TCP (loopback), or on Modbus RTU at one end of a virtual serial
+ * pair made by socat (a pair of pseudo-terminals), the adapter at the other end through
+ * serialport.
  *
- * Needs a python3 with pymodbus (Debian: `apt-get install python3-pymodbus`). Without it
- * the tests skip and say so; with CI=true they fail and name the missing component.
+ * Needs the OS components in SUNSPEC_TCP (Debian: python3-pymodbus, python3-serial,
+ * python3-serial-asyncio) and for RTU also socat (testkit/osComponents.ts): without them
+ * the tests skip and say so; with CI set they fail naming what is missing.
  */
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { requireComponent, requirePython, type ComponentName } from '../../testkit/osComponents.js';
+import type { RtuLine } from '../adapters/sunspecHome.js';
 
 const SERVER = fileURLToPath(new URL('../../../hem/test/sunspecServer.py', import.meta.url));
 
-/** The component the SunSpec tests need. */
-export const PYMODBUS = 'python3-pymodbus (apt-get install python3-pymodbus)';
-
-/** A python3 that imports pymodbus: TMI_PYTHON if set, else /usr/bin/python3 (Debian's), python3. */
-export function findPymodbus(): { python: string; version: string } | { missing: string } {
-  const tried: string[] = [];
-  const candidates = process.env.TMI_PYTHON ? [process.env.TMI_PYTHON] : ['/usr/bin/python3', 'python3'];
-  for (const py of candidates) {
-    const r = spawnSync(py, ['-c', 'import pymodbus; print(pymodbus.__version__)'], { encoding: 'utf8' });
-    if (r.status === 0) return { python: py, version: r.stdout.trim() };
-    tried.push(`${py}: ${r.error ? r.error.message : (r.stderr.trim().split('\n').pop() ?? `exit ${r.status}`)}`);
-  }
-  return { missing: `${PYMODBUS}; tried ${tried.join('; ')}` };
-}
-
-/**
- * How a test that needs pymodbus runs: `{}` when it is there, `{skip}` without it, and
- * with CI=true a failure naming the component (a CI run must not pass by skipping).
- */
-export function needsPymodbus(): { python?: string; skip?: string; fail?: string } {
-  const p = findPymodbus();
-  if ('python' in p) return { python: p.python };
-  if (process.env.CI === 'true') return { fail: `MISSING_COMPONENT ${p.missing}` };
-  return { skip: `needs ${p.missing}` };
-}
+/** What the Modbus TCP device needs (pymodbus 3.0's server module imports pyserial and pyserial-asyncio). */
+export const SUNSPEC_TCP: readonly ComponentName[] = ['python3-pymodbus', 'python3-serial', 'python3-serial-asyncio'];
+/** What the Modbus RTU device needs: the same, and socat for the virtual serial pair. */
+export const SUNSPEC_RTU: readonly ComponentName[] = [...SUNSPEC_TCP, 'socat'];
 
 export interface SunSpecModel {
   id: number;
@@ -77,6 +64,7 @@ export interface DeviceWrite {
 }
 
 export interface SunSpecDevice {
+  /** TCP: the port on 127.0.0.1 */
   port: number;
   writes: DeviceWrite[];
   /** changes registers (as the device's own firmware would) */
@@ -84,9 +72,66 @@ export interface SunSpecDevice {
   stop(): Promise<void>;
 }
 
-/** Starts the device; `port` 0 (default) takes a free port. */
-export async function startSunSpecDevice(python: string, registers: Record<string, number>, o: { unit?: number; port?: number } = {}): Promise<SunSpecDevice> {
-  const spec = { unit: o.unit ?? 1, port: o.port ?? 0, registers };
+export interface SunSpecRtuDevice extends Omit<SunSpecDevice, 'port'> {
+  /** the serial port the adapter opens (the HEM's end of the pair) */
+  path: string;
+  line: RtuLine;
+}
+
+/** A virtual serial pair: what one end writes the other reads. */
+export interface SerialPair {
+  /** the device's end */
+  device: string;
+  /** the HEM's end */
+  hem: string;
+  stop(): Promise<void>;
+}
+
+async function stopChild(child: ChildProcessWithoutNullStreams, how: () => void): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  how();
+  const h = setTimeout(() => child.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(h);
+}
+
+/** Starts `socat` with two linked pseudo-terminals, `device` and `hem`, in a fresh directory. */
+export async function startSerialPair(): Promise<SerialPair> {
+  const socat = requireComponent('socat');
+  const dir = mkdtempSync(join(tmpdir(), 'tmi-rtu-'));
+  const device = join(dir, 'device');
+  const hem = join(dir, 'hem');
+  const child = spawn(socat, ['-d', '-d', `pty,raw,echo=0,link=${device}`, `pty,raw,echo=0,link=${hem}`], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const stop = async () => {
+    await stopChild(child, () => child.kill('SIGTERM'));
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const t0 = Date.now();
+  // socat says "starting data transfer loop" once both terminals exist
+  while (!(stderr.includes('starting data transfer loop') && existsSync(device) && existsSync(hem))) {
+    if (child.exitCode !== null || Date.now() - t0 > 10_000) {
+      await stop();
+      throw new Error(`socat did not make the serial pair: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { device, hem, stop };
+}
+
+interface Served {
+  ready: number | string;
+  writes: DeviceWrite[];
+  set(address: number, values: number[]): void;
+  stop(): Promise<void>;
+}
+
+async function serve(spec: object): Promise<Served> {
+  const python = requirePython(...SUNSPEC_TCP);
   const child: ChildProcessWithoutNullStreams = spawn(python, [SERVER, JSON.stringify(spec)], { stdio: ['pipe', 'pipe', 'pipe'] });
   const writes: DeviceWrite[] = [];
   let stderr = '';
@@ -94,14 +139,14 @@ export async function startSunSpecDevice(python: string, registers: Record<strin
     stderr += d.toString();
   });
   const lines = createInterface({ input: child.stdout });
-  const port = await new Promise<number>((resolve, reject) => {
+  const ready = await new Promise<number | string>((resolve, reject) => {
     const h = setTimeout(() => reject(new Error(`pymodbus server did not start: ${stderr}`)), 15_000);
     child.once('exit', (code) => {
       clearTimeout(h);
       reject(new Error(`pymodbus server exited ${code}: ${stderr}`));
     });
     lines.on('line', (line) => {
-      const m = JSON.parse(line) as { ready?: number; write?: number; values?: number[] };
+      const m = JSON.parse(line) as { ready?: number | string; write?: number; values?: number[] };
       if (m.ready !== undefined) {
         clearTimeout(h);
         resolve(m.ready);
@@ -109,18 +154,50 @@ export async function startSunSpecDevice(python: string, registers: Record<strin
     });
   });
   return {
-    port,
+    ready,
     writes,
     set(address, values) {
       child.stdin.write(JSON.stringify({ set: address, values }) + '\n');
     },
+    stop: () => stopChild(child, () => child.stdin.end()),
+  };
+}
+
+/** Starts the device on Modbus TCP; `port` 0 (default) takes a free port. */
+export async function startSunSpecDevice(registers: Record<string, number>, o: { unit?: number; port?: number } = {}): Promise<SunSpecDevice> {
+  const s = await serve({ unit: o.unit ?? 1, port: o.port ?? 0, registers });
+  const { ready, ...rest } = s;
+  return { port: ready as number, ...rest };
+}
+
+/**
+ * Starts the device on Modbus RTU at the `device` end of a serial pair (a new one unless
+ * given; stopped with the device when new), with these line settings.
+ */
+export async function startSunSpecRtuDevice(
+  registers: Record<string, number>,
+  o: { unit?: number; pair?: SerialPair; line?: Partial<Omit<RtuLine, 'path'>> } = {},
+): Promise<SunSpecRtuDevice> {
+  requirePython(...SUNSPEC_TCP); // before socat starts: name what is missing first
+  const pair = o.pair ?? (await startSerialPair());
+  // 8N1: a pseudo-terminal carries neither parity nor 7-bit characters (Linux forces CS8
+  // without parity on a pty, and pyserial then fails to set the port up)
+  const line: RtuLine = { path: pair.hem, baudRate: 19200, parity: 'none', dataBits: 8, stopBits: 1, ...o.line };
+  let s: Served;
+  try {
+    s = await serve({ unit: o.unit ?? 1, serial: { ...line, path: pair.device }, registers });
+  } catch (err) {
+    if (!o.pair) await pair.stop();
+    throw err;
+  }
+  return {
+    path: pair.hem,
+    line,
+    writes: s.writes,
+    set: s.set,
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise<void>((r) => child.once('exit', () => r()));
-      child.stdin.end();
-      const h = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exited;
-      clearTimeout(h);
+      await s.stop();
+      if (!o.pair) await pair.stop();
     },
   };
 }

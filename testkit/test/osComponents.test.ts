@@ -1,6 +1,6 @@
 /**
  * The OS-component rule of every test that needs one ([OSC-1]..[OSC-3]): run in a child
- * process with a controlled environment (PATH, CI, TMI_BROWSER), as `.ci/run` and the
+ * process with a controlled environment (PATH, CI, TMI_BROWSER, TMI_PYTHON), as `.ci/run` and the
  * test runner would see it.
  */
 import { test } from 'node:test';
@@ -45,14 +45,50 @@ test('the browser is $TMI_BROWSER when set, else chromium on PATH; missing is na
     assert.equal(r.code, 1);
     assert.match(r.stderr, /chromium is missing: .*TMI_BROWSER=.*nope is not an executable file; apt-get install -y chromium/);
     // nothing on PATH
-    const none = cli(['missing'], { PATH: join(dir, 'empty') });
-    assert.deepEqual(none.stdout.trim().split('\n'), ['mosquitto-clients', 'openssl', 'chromium', 'redis-server']);
+    const none = cli(['missing'], { PATH: join(dir, 'empty'), TMI_PYTHON: join(dir, 'no-python') });
+    assert.deepEqual(none.stdout.trim().split('\n'), [
+      'mosquitto-clients',
+      'openssl',
+      'chromium',
+      'redis-server',
+      'socat',
+      'python3-pymodbus',
+      'python3-serial',
+      'python3-serial-asyncio',
+    ]);
     const check = cli(['check'], { PATH: join(dir, 'empty') });
     assert.equal(check.code, 1);
     assert.match(check.stderr, /openssl is missing: .*apt-get install -y openssl/);
     // a command found on PATH
     symlinkSync(fake, join(bin, 'openssl'));
     assert.ok(!cli(['missing'], { PATH: bin }).stdout.includes('openssl'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a Python module is found with the python3 that imports it ($TMI_PYTHON when set); missing is named with its package', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tmi-osc-'));
+  try {
+    // a python3 that imports everything, and one that imports nothing but serial
+    const all = join(dir, 'py-all');
+    writeFileSync(all, '#!/bin/sh\nexit 0\n');
+    chmodSync(all, 0o755);
+    const serialOnly = join(dir, 'py-serial');
+    writeFileSync(serialOnly, '#!/bin/sh\ncase "$2" in "import serial") exit 0;; esac\necho "ModuleNotFoundError" >&2; exit 1\n');
+    chmodSync(serialOnly, 0o755);
+    const empty = join(dir, 'empty');
+    const missing = (env: Record<string, string>) => cli(['missing'], env).stdout.trim().split('\n').filter((x) => x.startsWith('python3-'));
+    assert.deepEqual(missing({ PATH: empty, TMI_PYTHON: all }), []);
+    assert.deepEqual(missing({ PATH: empty, TMI_PYTHON: serialOnly }), ['python3-pymodbus', 'python3-serial-asyncio']);
+    const check = cli(['check'], { PATH: empty, TMI_PYTHON: serialOnly });
+    assert.equal(check.code, 1);
+    assert.match(check.stdout, new RegExp(`python3-serial: ${serialOnly}\n`));
+    assert.match(check.stderr, new RegExp(`python3-pymodbus is missing: .*\\(${serialOnly} cannot import pymodbus; apt-get install -y python3-pymodbus\\)`));
+    // under CI, a test needing it fails naming the package
+    const ci = runNeedingTest(dir, 'python3-pymodbus', { PATH: empty, CI: 'true', TMI_PYTHON: serialOnly });
+    assert.equal(ci.code, 1, ci.out);
+    assert.match(ci.out, /MISSING_OS_COMPONENT python3-pymodbus is missing: .*apt-get install -y python3-pymodbus/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
