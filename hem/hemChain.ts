@@ -7,7 +7,7 @@
 import { readFile } from 'node:fs/promises';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import { parseGenesis } from '../poe-chain/core/genesis.js';
+import { parseGenesis, type Genesis } from '../poe-chain/core/genesis.js';
 import { openChainStoreAt } from '../poe-chain/store/chainDataDir.js';
 import type { ChainStore } from '../poe-chain/store/openChainStore.js';
 import { createChainNode, type ChainNode } from '../poe-chain/node/createChainNode.js';
@@ -26,6 +26,7 @@ export interface HemChainOptions {
 }
 
 export interface HemChain {
+  readonly genesis: Genesis;
   node(): ChainNode | undefined;
   /** re-keys the node if the pseudonym changed */
   refresh(): Promise<void>;
@@ -63,6 +64,7 @@ export async function startHemChain(o: HemChainOptions): Promise<HemChain> {
 
   await refresh();
   return {
+    genesis,
     node: () => node,
     refresh,
     async close() {

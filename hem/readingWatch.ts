@@ -2,18 +2,29 @@
  * [HEM-R1] [CENSOR] A HEM that runs a chain node checks that its meter readings reached the
  * chain, and sends the missing ones again (poe-chain/README.md "What makes a reading count").
  *
+ * A reading of interval k is sent when k ends (E = the start of epoch k + 1). It ranks epoch
+ * k + 2 only if it is on chain by the end of epoch k + 1, whose last `inclusionSlots` slots
+ * are the aggregator's node's window; and the chain takes it only while no later reading of
+ * its pseudonym is on chain (the next one, of interval k + 1, is sent at E + I). So a missing
+ * reading must be sent again within epoch k + 1, before the window. Its checkpoints are
+ * (B = patience × slotMs, one heartbeat; I = intervalMs):
+ *   - E + 2B: a few blocks after it was sent;
+ *   - E + I − inclusionSlots × slotMs − B: before the window of epoch k + 1, and again one
+ *     interval later for each further epoch (the next reading is then usually on chain and
+ *     this one is dropped; the mempool still orders a pseudonym's readings by seq [MP-11]).
  * Every reading the EMS signs is kept under `r:<interval start, 15 digits>` with its signed
- * envelope (one small entry per interval) until it is settled here. Once per interval,
- * against the node's head state:
+ * envelope (one small entry per interval) until it is settled here. Each pass, against the
+ * node's head state:
  *   - on chain (readings section `address|epoch`)          → forgotten;
- *   - its interval ended less than two intervals ago      → not yet due (the producers have
- *     until the end of the next epoch, and the inclusion window comes last);
+ *   - no checkpoint passed since it was last checked       → waits (`checkedAt`);
  *   - still in the outbox                                  → the pump is on it, left alone;
  *   - the pseudonym's reading head on chain is already at or after its interval → it can
  *     never be added (readings of an address go in order): forgotten, `reading-lost`;
  *   - older than the chain keeps readings                  → forgotten, `reading-lost`;
  *   - otherwise                                            → the same signed envelope goes in
  *     the outbox again (`reading-resent`), at most `maxResends` times.
+ * A pass reads the few kept entries and writes only at a checkpoint, so the HEM runs it
+ * every heartbeat (B).
  * A reading that only a censoring producer left out is thus offered again until a producer
  * that includes it (at the latest the aggregator's node in its window) puts it on chain.
  * Homes without a chain node cannot see the chain and do not check.
@@ -21,7 +32,7 @@
 import type { Logger } from 'pino';
 import type { AnyEnvelope, MeterReading } from '../schemas/types.js';
 import type { ChainState } from '../poe-chain/core/chainState.js';
-import { epochOfInterval } from '../poe-chain/core/genesis.js';
+import { epochOfInterval, type Genesis } from '../poe-chain/core/genesis.js';
 import type { HemStore, StoreWrite } from './hemStore.js';
 
 export const KEPT_READING_PREFIX = 'r:';
@@ -30,6 +41,22 @@ export interface KeptReading {
   envelope: AnyEnvelope;
   /** times sent again */
   resent: number;
+  /** when a pass last acted on it at a checkpoint (sent again or found queued) */
+  checkedAt?: number;
+}
+
+/**
+ * [HEM-R1] The latest checkpoint at or before `now` of a reading whose interval ended at
+ * `endMs` (see the file comment), or undefined before the first.
+ */
+export function lastCheckpoint(g: Genesis, endMs: number, now: number): number | undefined {
+  const beat = g.patience * g.slotMs;
+  const first = endMs + 2 * beat;
+  if (now < first) return undefined;
+  const beforeWindow = endMs + g.intervalMs - g.inclusionSlots * g.slotMs - beat;
+  if (now < beforeWindow) return first;
+  const cp = beforeWindow + Math.floor((now - beforeWindow) / g.intervalMs) * g.intervalMs;
+  return Math.max(cp, first);
 }
 
 /** The store write that keeps a signed reading for the watch. */
@@ -86,12 +113,14 @@ export function createReadingWatch(o: ReadingWatchOptions) {
           writes.push({ type: 'del', key });
           continue;
         }
-        if (now < endMs + 2 * g.intervalMs) {
+        const cp = lastCheckpoint(g, endMs, now);
+        if (cp === undefined || (value.checkedAt !== undefined && value.checkedAt >= cp)) {
           report.waiting++;
           continue;
         }
         if (queuedIds.has(value.envelope.reqId)) {
           report.waiting++;
+          writes.push({ type: 'put', key, value: { ...value, checkedAt: now } satisfies KeptReading });
           continue;
         }
         const head = state.sections.readingHeads.get(p.address);
@@ -109,7 +138,7 @@ export function createReadingWatch(o: ReadingWatchOptions) {
         }
         report.resent++;
         again.push({ envelope: value.envelope, signer: p.address });
-        writes.push({ type: 'put', key, value: { envelope: value.envelope, resent: value.resent + 1 } satisfies KeptReading });
+        writes.push({ type: 'put', key, value: { envelope: value.envelope, resent: value.resent + 1, checkedAt: now } satisfies KeptReading });
         o.log?.info({ event: 'reading-resent', address: p.address, interval: p.interval, seq: p.seq, resent: value.resent + 1 }, 'a reading missing on chain is sent again');
       }
       if (writes.length > 0 || again.length > 0) {

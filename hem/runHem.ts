@@ -282,6 +282,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
     await ems.start();
     let chain: HemChain | undefined;
     let rekey: NodeJS.Timeout | undefined;
+    let readingWatchTimer: NodeJS.Timeout | undefined;
     if (cfg.chain && ems.session) {
       // loaded only by homes that run a chain node (a Pi without one saves the memory)
       const { startHemChain } = await import('./hemChain.js');
@@ -289,14 +290,22 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
         genesisFile: cfg.chain.genesis, dataDir: cfg.dataDir, nodeId: cfg.meterId, produce: cfg.chain.produce,
         key: () => pseudonyms.current()?.key, mqtt: ems.session.client, now, log,
       });
-      // follow pseudonym rotation, count settled earnings, and [HEM-R1] send again readings the
-      // chain lacks (each once per interval)
+      // follow pseudonym rotation and count settled earnings once per interval; [HEM-R1] send
+      // again readings the chain lacks, checked every heartbeat (acting only at checkpoints,
+      // early enough for the epoch that counts them)
       const watch = createReadingWatch({ store, chainState: () => chain?.node()?.state(), topic: TOPICS.readings, now, log });
       rekey = setInterval(() => {
         void chain?.refresh().catch((err: unknown) => log.error({ err }, 'chain node rekey failed'));
         void settled.update(ems.history().records, chain?.node()).catch((err: unknown) => log.error({ err }, 'settled earnings not counted'));
-        void watch.check().then((r) => (r.resent > 0 ? ems.pump.pump() : undefined)).catch((err: unknown) => log.error({ err }, 'reading watch failed'));
       }, cfg.intervalMs);
+      let watching = false;
+      readingWatchTimer = setInterval(() => {
+        if (watching) return;
+        watching = true;
+        void watch.check().then((r) => (r.resent > 0 ? ems.pump.pump() : undefined)).catch((err: unknown) => log.error({ err }, 'reading watch failed')).finally(() => {
+          watching = false;
+        });
+      }, chain.genesis.patience * chain.genesis.slotMs);
     }
     let homePage: HomePage | undefined;
     if (cfg.homePage) {
@@ -328,6 +337,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       ...(homePage ? { homePage } : {}),
       async stop() {
         if (rekey) clearInterval(rekey);
+        if (readingWatchTimer) clearInterval(readingWatchTimer);
         await homePage?.close();
         await chain?.close();
         await ems.stop();

@@ -9,7 +9,13 @@
  *   - a withheld reveal: one home is killed with -9 after its bid and before the close, so
  *     it never reveals; the others reveal by themselves; the chain clears the auction at
  *     closesAt + revealWindowMs with no auction-close: the withheld bid is excluded
- *     NOT_REVEALED with the fee, the others are cleared as without it.
+ *     NOT_REVEALED with the fee, the others are cleared as without it;
+ *   - a misbehaving close: whoever holds the aggregator's key (`tmi up` keeps it in
+ *     <data>/keys/aggregator.json) logs in as the aggregator and publishes an `auction-close`
+ *     of the sealed auction on the auction's topic, where the aggregator publishes its auction
+ *     transactions, 2 s before closesAt and 2 s after: neither reaches the chain (a node's
+ *     admission refuses both SEALED_CLOSED_BY_CHAIN), and the chain still clears the auction
+ *     at the first block at or after closesAt + revealWindowMs.
  * Checked from the chain database on disk after a clean stop.
  */
 import { test } from 'node:test';
@@ -19,8 +25,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RegistryClient } from '../../csm-registry/client.js';
+import mqtt from 'mqtt';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
-import type { ChainState } from '../../poe-chain/core/chainState.js';
+import { createGenesisState, type ChainState } from '../../poe-chain/core/chainState.js';
+import { validateAndApplyBlock } from '../../poe-chain/core/validateAndApplyBlock.js';
+import { Mempool } from '../../poe-chain/node/mempool.js';
+import { encode, signEnvelope } from '../../wire/codec.js';
+import { readKeyFile } from '../../wire/keyFile.js';
+import type { Envelope } from '../../schemas/types.js';
+import { loginOptions } from '../mqttLogin.js';
+import { platformPaths } from '../dataDir.js';
+import { TOPICS as AGGREGATOR_TOPICS } from '../../aggregator/aggregator.js';
 import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc, startHems, enrolHome, type UpInfo } from './procFixtures.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
@@ -48,7 +63,7 @@ interface Home {
 
 
 
-test('[SEALED] sealed auction with real processes: commitments only before the close, reveals by the HEMs, a killed HEM affects only its own bid', { timeout: 150_000 }, async (t) => {
+test('[SEALED] sealed auction with real processes: commitments only before the close, reveals by the HEMs, a killed HEM affects only its own bid, closes signed with the aggregator\'s key never reach the chain', { timeout: 150_000 }, async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'tmi-sealed-'));
   const upDir = join(root, 'up');
   const procs: Proc[] = [];
@@ -109,6 +124,23 @@ test('[SEALED] sealed auction with real processes: commitments only before the c
     assert.ok(Date.now() < closesAtMs - 1000, 'still before the close');
     withholder.proc!.child.kill('SIGKILL');
     await withholder.proc!.exit;
+    // a misbehaving close, signed with the aggregator's key and published as the aggregator
+    // publishes its auction transactions: early (before closesAt) and late (in the reveal window)
+    const aggregatorKey = await readKeyFile(platformPaths(upDir).aggregatorKey);
+    const closes: { env: Envelope<'auction-close'>; at: number }[] = [];
+    const publishClose = async (at: number) => {
+      await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
+      const client = await mqtt.connectAsync(info.urls.mqtt, loginOptions({ url: info.urls.mqtt, meterId: 'aggregator', key: aggregatorKey, extra: { reconnectPeriod: 0 } }));
+      try {
+        const env = signEnvelope(aggregatorKey, 'auction-close', { auctionId });
+        await client.publishAsync(AGGREGATOR_TOPICS.auction(auctionId), encode(env), { qos: 1 });
+        closes.push({ env, at: Date.now() });
+      } finally {
+        await client.endAsync();
+      }
+    };
+    await publishClose(closesAtMs - 2000);
+    await publishClose(closesAtMs + 2000);
     // after closesAt + the reveal window, plus a few blocks
     await new Promise((r) => setTimeout(r, Math.max(0, closesAtMs + genesis.revealWindowMs + 3000 - Date.now())));
     const revealed = homes.filter((h) => h.proc!.lines.some((l) => l.event === 'reveal' && l.auctionId === auctionId));
@@ -128,6 +160,28 @@ test('[SEALED] sealed auction with real processes: commitments only before the c
       const end = closesAtMs + genesis.revealWindowMs;
       assert.ok(Date.parse(blk!.date) >= end && Date.parse(prev!.date) < end, 'cleared by the first block at or after closesAt + revealWindowMs');
       assert.ok(!blk!.parameters.txs.some((x) => (x as { operation: string }).operation === 'auction-close'), 'no auction-close');
+      // the misbehaving closes: on no block, and refused by a node's admission on the state of
+      // the chain when each was published
+      assert.equal(closes.length, 2, 'both closes published (PUBACK)');
+      let st = createGenesisState(store.genesis);
+      const refused: string[] = [];
+      let closesOnChain = 0;
+      const admitClosesBefore = (t: number) => {
+        while (refused.length < closes.length && closes[refused.length]!.at < t) {
+          const c = closes[refused.length]!;
+          refused.push(new Mempool(st, { now: () => c.at }).admit(c.env).code ?? 'ADMITTED');
+        }
+      };
+      for (let hgt = 1; hgt <= store.head.height; hgt++) {
+        const b = (await store.blockAt(hgt))!;
+        admitClosesBefore(Date.parse(b.date));
+        closesOnChain += (b.parameters.txs as { operation: string }[]).filter((x) => x.operation === 'auction-close').length;
+        st = validateAndApplyBlock(st, b, { now: Number.MAX_SAFE_INTEGER }).state;
+      }
+      admitClosesBefore(Infinity);
+      assert.equal(closesOnChain, 0, 'no auction-close on chain');
+      assert.deepEqual(refused, ['SEALED_CLOSED_BY_CHAIN', 'SEALED_CLOSED_BY_CHAIN']);
+      t.diagnostic(`misbehaving closes signed with the aggregator's key at closesAt ${closes.map((c) => `${c.at - closesAtMs >= 0 ? '+' : ''}${c.at - closesAtMs} ms`).join(' and ')}: ${refused.join(', ')}, none on chain`);
       const ex = a.excluded!.find((e) => e.address === withholder.address);
       assert.deepEqual([ex?.reason, ex?.penaltyMc], ['NOT_REVEALED', 10_000]);
       // the others: cleared at their revealed bids (the auction wants more than all offer: every revealed offer in full)

@@ -7,8 +7,10 @@
  *
  * Checked on the aggregator's chain afterwards, against the rule itself (not a count in a
  * window): while validators are ranked, no gap between consecutive blocks exceeds
- * (n + 1)·W slots, n = the validators ranked in that epoch; the auction clears; every home's
- * readings reach the chain.
+ * (n + 1)·W slots, n = the validators ranked in that epoch; the auction clears on time, in
+ * the first block at or after its closesAt [CLOSE], so at most (n + 1)·W slots after the last
+ * block before closesAt: its time ≤ closesAt + ((n + 1)·W + 1)·S (one slot S more for a
+ * closesAt between slot starts); every home's readings reach the chain.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +23,7 @@ import { generateKeyPair } from '../../wire/keys.js';
 import { writeKeyFile } from '../../wire/keyFile.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { createGenesisState } from '../../poe-chain/core/chainState.js';
+import { slotTime } from '../../poe-chain/core/genesis.js';
 import { rankingForEpoch } from '../../poe-chain/core/rankingForEpoch.js';
 import { validateAndApplyBlock } from '../../poe-chain/core/validateAndApplyBlock.js';
 import { killHard, spawnHem, waitUntil, type HemProcess } from '../../hem/test/resilienceFixtures.js';
@@ -92,12 +95,16 @@ test('[LIVE] ranked validators without a node, then the last live validator kill
     try {
       // replay the chain: for each block, the validators ranked in its epoch on its parent state
       const blocks: { slot: number; producer: string; ranked: number }[] = [];
+      let cleared: { slot: number; time: number; ranked: number } | undefined;
       let st = createGenesisState(agg.genesis);
       for (let h = 1; h <= agg.head.height; h++) {
         const b = (await agg.blockAt(h))!;
         const hd = b.parameters.header;
-        blocks.push({ slot: hd.slot, producer: hd.producer, ranked: rankingForEpoch(st, hd.epoch).ranking.length });
+        const ranked = rankingForEpoch(st, hd.epoch).ranking.length;
+        blocks.push({ slot: hd.slot, producer: hd.producer, ranked });
+        const wasOpen = st.sections.auctions.get(auctionId)?.status === 'open';
         st = validateAndApplyBlock(st, b, { now: Number.MAX_SAFE_INTEGER }).state;
+        if (wasOpen && st.sections.auctions.get(auctionId)?.status !== 'open') cleared = { slot: hd.slot, time: slotTime(agg.genesis, hd.slot), ranked };
       }
       const state = agg.state;
       let worst = { gap: 0, bound: 0, at: 0 };
@@ -116,10 +123,15 @@ test('[LIVE] ranked validators without a node, then the last live validator kill
       assert.ok(rankedEpochs > 5, `blocks made while validators were ranked: ${rankedEpochs}`);
       const a = state.sections.auctions.get(auctionId);
       assert.ok(a && (a.status === 'closed' || a.status === 'settled'), `the auction cleared (status ${a?.status})`);
+      // [LIVE] [CLOSE] on time: the first block at or after closesAt, within the gap bound
+      assert.ok(cleared, 'a block cleared the auction');
+      const clearBoundMs = ((cleared.ranked + 1) * PATIENCE + 1) * SLOT_MS;
+      assert.ok(cleared.time >= a.closesAt, 'not before closesAt');
+      assert.ok(cleared.time <= a.closesAt + clearBoundMs, `cleared ${cleared.time - a.closesAt} ms after closesAt (bound ${clearBoundMs} ms with ${cleared.ranked} ranked)`);
       for (const address of silentAddresses) assert.ok(state.sections.readingHeads.get(address), 'readings on chain');
       const silentProduced = blocks.filter((b) => silentAddresses.includes(b.producer)).length;
       assert.equal(silentProduced, 0, 'the silent validators made no block');
-      process.stdout.write(`# silent validators: ${blocks.length} blocks, ${rankedEpochs} made while validators were ranked; worst gap ${worst.gap} slots (bound ${worst.bound}) at slot ${worst.at}; auction ${a.status}\n`);
+      process.stdout.write(`# silent validators: ${blocks.length} blocks, ${rankedEpochs} made while validators were ranked; worst gap ${worst.gap} slots (bound ${worst.bound}) at slot ${worst.at}; auction ${a.status}, cleared at slot ${cleared.slot}, ${cleared.time - a.closesAt} ms after closesAt (bound ${clearBoundMs} ms, ${cleared.ranked} ranked)\n`);
     } finally {
       await agg.close({ snapshot: false });
     }

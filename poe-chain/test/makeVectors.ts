@@ -25,7 +25,8 @@ import { buildBlock } from '../core/buildBlock.js';
 import { inclusionWindowStart, slotTime } from '../core/genesis.js';
 import { sha256 } from '../core/hashing.js';
 import { signHeader } from '../core/blockHash.js';
-import { rankValidators, seedForEpoch } from '../core/rankingForEpoch.js';
+import { rankValidators, seedForEpoch, tieBreak } from '../core/rankingForEpoch.js';
+import { electProducer, producerForSlot, productionOrder } from '../core/electProducer.js';
 import { previousSeed, proveSeed } from '../core/epochSeed.js';
 
 export interface Vector {
@@ -100,6 +101,13 @@ function withAuction(pricing: 'pay-as-bid' | 'uniform' = 'pay-as-bid') {
     f.bidTx(c, 'auc-1', { open: f.openBid('sell', 2000, 9_000) }, 'F2'),
   ]);
   return x;
+}
+
+/** Evidence that `who` signed two headers for one slot, submitted by `by` [POE-7.equivocation]. */
+function equivocationOf(f: ChainFixture, who: ReturnType<ChainFixture['key']>, by: ReturnType<ChainFixture['key']>) {
+  const h = { height: 1, slot: 1, epoch: 0, parent: '00'.repeat(32), producer: who.address, txRoot: '00'.repeat(32), stateRoot: '00'.repeat(32) };
+  const h2 = { ...h, stateRoot: '33'.repeat(32) };
+  return f.sign(by, 'evidence', { a: { header: h, headerSignature: signHeader(who, h, f.genesis.hash) }, b: { header: h2, headerSignature: signHeader(who, h2, f.genesis.hash) } });
 }
 
 export function makeVectors(): Vector[] {
@@ -453,6 +461,16 @@ export function makeVectors(): Vector[] {
     v.valid('inclusion-window-aggregator-block', 'The first slot of epoch 2\'s inclusion window (its last inclusionSlots = 8 slots): the aggregator node produces (here a heartbeat), although A is live and top-ranked [CENSOR].', f, [], w);
   }
 
+  {
+    // [LIVE] the aggregator node's equivocation evidence goes on chain in epoch 1 (where it still
+    // produces: the ranking is empty); from then on it is not last in the order of epoch 2
+    const { f, A } = election();
+    f.produce([equivocationOf(f, f.node, A)]);
+    const s = f.state.meta.tipSlot + 1 + 4 * f.genesis.patience;
+    if (producerForSlot(f.state, s) !== A.address) throw new Error('vector election-aggregator-equivocated: A is not elected');
+    v.valid('election-aggregator-equivocated', 'The aggregator node N is recorded as an equivocator (evidence in the parent block): the order of epoch 2 is the ranking alone [A, C, B, D] (n = 4), so at slot p + 1 + 4W, ⌊32/8⌋ mod 4 = 0 gives A (with N last, n = 5, it would be N) [LIVE][POE-7.equivocation].', f, [], s);
+  }
+
   // ── blocks that must be rejected ───────────────────────────────────────────
   {
     const { f, s2, B } = election();
@@ -465,6 +483,57 @@ export function makeVectors(): Vector[] {
     const w = inclusionWindowStart(f.genesis, s2) + 1;
     const tx = f.transferTx(A, f.key('v-b').address, 1, f.at(w));
     v.reject('reject-validator-in-inclusion-window', 'The top-ranked validator A produces in the inclusion window, which belongs to the aggregator node [CENSOR].', f.state, forgeBlock(f.state, { slot: w, producer: A, txs: [tx] }), slotTime(f.genesis, w), 'BAD_PRODUCER');
+  }
+  {
+    // [CPF] the same readings scored by the net-exchange rule elect another validator at p + 9
+    const { f, p, A, B, C, D } = election();
+    const slot = p + 9;
+    const seed = seedForEpoch(f.state.meta, 2);
+    const net = rankValidators(f.state.sections, 2, seed, { ...f.genesis, cpfRule: 'net-exchange' }).map((r) => r.address);
+    const byNet = electProducer(productionOrder(net, f.node.address, true), f.state.meta.tipSlot, slot, f.genesis.patience);
+    if (net.join() !== [A, B, C, D].map((k) => k.address).join() || byNet !== B.address || producerForSlot(f.state, slot) !== C.address) {
+      throw new Error('vector reject-producer-by-net-exchange-rule: not the order the description gives');
+    }
+    v.reject('reject-producer-by-net-exchange-rule', 'A paper-rule chain, slot p + 9 of epoch 2: the paper order [A, C, B, D, N] elects C; the net-exchange rule (B scores 0, tie with A by the seed: [A, B, C, D, N]) would elect B. B\'s block is refused [CPF].', f.state, forgeBlock(f.state, { slot, producer: B }), slotTime(f.genesis, slot), 'BAD_PRODUCER');
+  }
+  {
+    // [CPF-window] two validators tie on the score of interval 1; the seed would put one first, the window the other
+    const f = new ChainFixture();
+    const [P, Q] = ['cw-p', 'cw-q'].map((n) => f.key(n)) as [ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>];
+    f.produce([f.certTx(P), f.certTx(Q)]);
+    f.produce([], f.firstSlotOf(1)); // the first block of epoch 1 makes the seed that ranks epoch 3
+    const seed = seedForEpoch(f.state.meta, 3);
+    const [bySeed, byWindow] = tieBreak(seed, P.address) < tieBreak(seed, Q.address) ? [P, Q] : [Q, P];
+    const label2 = (k: typeof P) => (k === P ? 'P' : 'Q');
+    const s1 = f.firstSlotOf(1) + 1;
+    f.produce([f.readingTx(bySeed, 0, { p: 1000, c: 1300 }, 1, f.at(s1)), f.readingTx(byWindow, 0, { p: 1000, c: 1050 }, 1, f.at(s1))], s1); // 300 and 50
+    const s2 = f.firstSlotOf(2) + 1;
+    f.produce([f.readingTx(bySeed, 1, { p: 500, c: 600 }, 2, f.at(s2)), f.readingTx(byWindow, 1, { p: 500, c: 600 }, 2, f.at(s2))], s2); // both 100
+    const s3 = f.firstSlotOf(3);
+    f.produce([], s3 - f.genesis.patience);
+    if (bySeed !== P || producerForSlot(f.state, s3) !== byWindow.address) throw new Error('vector reject-producer-by-seed-over-window: not the order the description gives');
+    v.reject('reject-producer-by-seed-over-window', `Epoch 3: ${label2(bySeed)} and ${label2(byWindow)} both score 100 on interval 1 and produced alike; the seed key of ${label2(bySeed)} is the smaller, but the window (interval 0: ${label2(bySeed)} 300, ${label2(byWindow)} 50) ranks ${label2(byWindow)} first. ${label2(bySeed)}'s block at the first slot of epoch 3 is refused [CPF-window].`, f.state, forgeBlock(f.state, { slot: s3, producer: bySeed }), slotTime(f.genesis, s3), 'BAD_PRODUCER');
+  }
+  {
+    // [LIVE] an aggregator node recorded as an equivocator has lost its last place in the order
+    const { f, A } = election();
+    f.produce([equivocationOf(f, f.node, A)]);
+    const s = f.state.meta.tipSlot + 1 + 4 * f.genesis.patience;
+    v.reject('reject-equivocated-aggregator-fallback', 'After its equivocation evidence is on chain, the aggregator node N signs the block at slot p + 1 + 4W of epoch 2, the turn it had as the last of [A, C, B, D, N]; the order is now [A, C, B, D] and the slot is A\'s [LIVE].', f.state, forgeBlock(f.state, { slot: s, producer: f.node }), slotTime(f.genesis, s), 'BAD_PRODUCER');
+  }
+  {
+    // [SYBIL-3] two certificates of one tag: the ranking holds the newer; the older one's block in its slot is refused
+    const f = new ChainFixture();
+    const [Old, New, O] = ['sy-old', 'sy-new', 'sy-o'].map((n) => f.key(n)) as [ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>];
+    const tag = 'b2'.repeat(32);
+    f.produce([f.certTx(Old, { tag }), f.certTx(New, { tag, validFrom: f.interval(1).start }), f.certTx(O)]);
+    const s2 = f.firstSlotOf(2) + 1;
+    f.produce([f.readingTx(Old, 1, { p: 500, c: 500 }, 1, f.at(s2)), f.readingTx(New, 1, { p: 500, c: 510 }, 1, f.at(s2)), f.readingTx(O, 1, { p: 500, c: 600 }, 1, f.at(s2))], s2);
+    const s3 = f.firstSlotOf(3);
+    f.produce([], s3 - f.genesis.patience);
+    const ranked = rankValidators(f.state.sections, 3, seedForEpoch(f.state.meta, 3), f.genesis).map((r) => r.address);
+    if (ranked.join() !== [New.address, O.address].join() || producerForSlot(f.state, s3) !== New.address) throw new Error('vector reject-sybil-second-place: the newer certificate is not first');
+    v.reject('reject-sybil-second-place', 'Old (validFrom interval 0) and New (validFrom interval 1) are two pseudonyms of one meter (same tag), with readings for interval 1 scoring 0 and 10; O scores 100. The ranking of epoch 3 holds the meter once, by its newest certificate: [New, O]. Old\'s block at the first slot of epoch 3 (New\'s) is refused [SYBIL-3].', f.state, forgeBlock(f.state, { slot: s3, producer: Old }), slotTime(f.genesis, s3), 'BAD_PRODUCER');
   }
   {
     const { f, s2, A, B } = election();
@@ -670,6 +739,10 @@ export function electionReadme(): string {
     '- `inclusion-window-aggregator-block` / `reject-validator-in-inclusion-window`: the last 8 slots of an epoch belong to N [CENSOR].',
     '- `sybil-one-place-per-meter`: two pseudonyms with one certificate tag rank once [SYBIL].',
     '- `reject-bad-producer`: s = p + 1 should be A; B signs → `BAD_PRODUCER`.',
+    '- `reject-producer-by-net-exchange-rule` [CPF]: the same paper-rule chain, s = p + 9 → ⌊8/8⌋ = 1 → C. Under the net-exchange rule B would score |500 − (600 − 100)| = 0, tie with A and lose on the key (A `231e…` < B `dca3…`), so that order is [A, B, C, D, N] and index 1 is B. B signs → `BAD_PRODUCER`: the chain scores by its genesis rule only.',
+    `- \`reject-producer-by-seed-over-window\` [CPF-window]: two validators P and Q (keys \`cw-p\`, \`cw-q\`; with the seed of epoch 3, P has the smaller SHA-256(seed ‖ address)); interval 1: both 500 produced, 600 consumed, score 100; interval 0: P 1000/1300 (300), Q 1000/1050 (50); window (k = 14): both miss 13, sums 300 and 50 → [Q, P]; the seed alone would give [P, Q]. At the first slot of epoch 3 (parent s₃ − W) ⌊7/8⌋ = 0 → Q; P signs → \`BAD_PRODUCER\`.`,
+    '- `election-aggregator-equivocated` / `reject-equivocated-aggregator-fallback` [LIVE]: after the heartbeat at p, N makes the block at p + 1 (epoch 1 has no ranking, so N alone produces) holding evidence of its own equivocation (two headers it signed for one slot). The order of epoch 2 is then [A, C, B, D], n = 4. Next block at s = (p + 1) + 1 + 4W: ⌊32/8⌋ mod 4 = 0 → A produces (with N still last, ⌊32/8⌋ mod 5 = 4 would be N); N signs that slot → `BAD_PRODUCER`. N would produce again only if the ranking were empty.',
+    '- `reject-sybil-second-place` [SYBIL-3]: Old (validFrom interval 0) and New (validFrom interval 1) carry one tag; their interval-1 readings score 0 and 10, O\'s 100. Per tag the newest certificate stays: ranking of epoch 3 = [New, O] (Old, the lower score, is not ranked). At the first slot of epoch 3 ⌊7/8⌋ = 0 → New; Old signs → `BAD_PRODUCER`.',
     '',
   ];
   return lines.join('\n');
