@@ -99,6 +99,8 @@ export interface Aggregator {
 
 export interface AggregatorDeps {
   key: KeyPair;
+  /** [DOMAIN-TX] the chain's genesis hash: every auction-open and auction-close names it */
+  genesisHash: string;
   mqtt: MqttClient;
   chain: ChainView;
   config: AggregatorConfig;
@@ -119,6 +121,7 @@ export interface AggregatorDeps {
 
 export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator> {
   const { key, mqtt, chain, config: c } = deps;
+  const forChain = deps.genesisHash; // [DOMAIN-TX]
   const now = deps.now ?? Date.now;
   const codec = deps.codec ?? createCodec({ now });
   const log = deps.log;
@@ -248,7 +251,7 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
       auctionId, side: a.side, deliveryStart: open.delivery.start, requestedWh: a.energyWh,
       awardedWh: 0, deliveredWh: 0, energyMc: 0, penaltiesMc: 0, imbalanceAvoidedMc: 0, status: 'open',
     });
-    await publish(TOPICS.auction(auctionId), signEnvelope(key, 'auction-open', open, { date: new Date(t) }), true);
+    await publish(TOPICS.auction(auctionId), signEnvelope(key, 'auction-open', open, { date: new Date(t), chain: forChain }), true);
     log?.info({ auctionId, side: a.side, energyWh: a.energyWh, limit: a.limitPriceMcPerKWh, origin }, 'auction opened');
     later(closesAtMs - now(), () => closeAuction(rec));
     return rec;
@@ -256,7 +259,7 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
 
   async function closeAuction(rec: AuctionRecord) {
     // [SEALED] a sealed auction takes no close (the chain refuses one): its bidders reveal
-    if (!rec.open.sealed) await publish(TOPICS.auction(rec.auctionId), signEnvelope(key, 'auction-close', { auctionId: rec.auctionId }, { date: new Date(now()) }), true);
+    if (!rec.open.sealed) await publish(TOPICS.auction(rec.auctionId), signEnvelope(key, 'auction-close', { auctionId: rec.auctionId }, { date: new Date(now()), chain: forChain }), true);
     rec.status = 'closed';
     entries.get(rec.auctionId)!.status = 'closed';
     log?.info({ auctionId: rec.auctionId }, 'auction closed');

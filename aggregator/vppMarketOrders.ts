@@ -55,6 +55,8 @@ export interface VppMarketTrader {
 
 export function createVppMarketTrader(deps: {
   key: KeyPair;
+  /** [DOMAIN-TX] the chain's genesis hash: every order and reveal names it */
+  genesisHash: string;
   timing: MarketTiming;
   publish: (topic: string, env: AnyEnvelope) => Promise<void>;
   now?: () => number;
@@ -87,12 +89,12 @@ export function createVppMarketTrader(deps: {
       };
       const revealAt = close + Math.min(200, Math.floor(t.revealWindowMs / 4));
       const rec: VppOrderRecord = { orderId, order, energyWh: o.energyWh, priceMcPerKWh: o.priceMcPerKWh, revealAt: new Date(revealAt).toISOString(), status: 'posted' };
-      await deps.publish(MARKET_TOPICS.orders, signEnvelope(deps.key, 'market-order', order, { date: new Date(now()) }) as AnyEnvelope);
+      await deps.publish(MARKET_TOPICS.orders, signEnvelope(deps.key, 'market-order', order, { date: new Date(now()), chain: deps.genesisHash }) as AnyEnvelope);
       records.push(rec);
       deps.log?.info({ event: 'vpp-order', orderId, side: o.side, energyWh: o.energyWh, priceMcPerKWh: o.priceMcPerKWh, delivery: order.delivery.start }, 'VPP order posted to the P2P market');
       const timer = setTimeout(() => {
         timers.delete(timer);
-        const reveal = signEnvelope(deps.key, 'market-reveal', { orderId, address: deps.key.address, energyWh: o.energyWh, priceMcPerKWh: o.priceMcPerKWh, salt: sealed.salt }, { date: new Date(now()) });
+        const reveal = signEnvelope(deps.key, 'market-reveal', { orderId, address: deps.key.address, energyWh: o.energyWh, priceMcPerKWh: o.priceMcPerKWh, salt: sealed.salt }, { date: new Date(now()), chain: deps.genesisHash });
         deps.publish(MARKET_TOPICS.orders, reveal as AnyEnvelope).then(
           () => {
             rec.status = 'revealed';

@@ -28,6 +28,7 @@ import mqtt from 'mqtt';
 import { signEnvelope } from '../wire/codec.js';
 import { generateKeyPair, type KeyPair } from '../wire/keys.js';
 import { txId } from '../poe-chain/core/txId.js';
+import { parseGenesis } from '../poe-chain/core/genesis.js';
 import { machine } from './machine.js';
 
 const RATE = Number(process.env.BENCH_RATE ?? 150);
@@ -154,6 +155,7 @@ async function main(): Promise<void> {
     intervalMs: INTERVAL_MS,
     balances: [{ address: funded.address, millicents: 1_000_000_000_000 }],
   };
+  const chain = parseGenesis(config).hash; // [DOMAIN-TX] every transfer names it
   const out: Record<string, unknown> = {
     bench: 'chain-node',
     machine: machine(),
@@ -186,7 +188,7 @@ async function main(): Promise<void> {
         const tick = setInterval(() => {
           const due = Math.min(total, Math.floor(((wall() - start) / 1000) * RATE));
           while (sent < due) {
-            const tx = signEnvelope(funded, 'transfer', { to: payees[k++ % payees.length]!, amountMillicents: 1 });
+            const tx = signEnvelope(funded, 'transfer', { to: payees[k++ % payees.length]!, amountMillicents: 1 }, { chain });
             const wrapped = signEnvelope(loadgen, 'tx', { tx });
             sentAt.set(txId(tx), wall());
             client.publish('tmi/v1/chain/txs', JSON.stringify(wrapped), { qos: 0 });

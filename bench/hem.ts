@@ -100,7 +100,9 @@ async function main(): Promise<void> {
   const brokerUrl = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const regDb = new MemoryLevel<string, string>() as unknown as RegistryDb;
   const registryKey = generateKeyPair();
-  const registry = await createRegistry({ db: regDb, registryKey, adminToken: ADMIN });
+  // [DOMAIN-TX] no chain runs here, but the HEM signs its transactions for one: the registry names it
+  const chain = 'be'.repeat(32);
+  const registry = await createRegistry({ db: regDb, registryKey, adminToken: ADMIN, chain: { genesisHash: chain, chainId: 'tmi-bench' } });
   const { url: registryUrl } = await registry.listen(0, '127.0.0.1');
   const admin = createRegistryClient({ url: registryUrl, adminToken: ADMIN });
   const agg = generateKeyPair();
@@ -150,7 +152,7 @@ async function main(): Promise<void> {
       limitPrice: { unit: 'cents/kWh', value: auctions % 2 ? 200 : 1 },
       delivery: { start: new Date(start).toISOString(), end: new Date(start + intervalMs).toISOString() },
       closesAt: new Date(Date.now() + 2000).toISOString(), pricing: 'pay-as-bid', sealed: false,
-    }), { qos: 1 });
+    }, { chain }), { qos: 1 });
   });
   const dayReadings = readings - r0;
   await stop(day);

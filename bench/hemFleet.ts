@@ -91,6 +91,8 @@ export interface FleetClient {
   client: MqttClient;
   pseudonym: KeyPair;
   feeder: string;
+  /** [DOMAIN-TX] the genesis hash its transactions name (learnt from the registry, as a HEM does) */
+  chain: string;
   /** id of the certificate transaction on chain (the node unwraps the `tx`: the id of the inner envelope) */
   certTxId: string;
 }
@@ -107,6 +109,7 @@ export async function connectFleet(init: FleetInit, o: {
   qos?: 0 | 1;
 }): Promise<{ clients: FleetClient[]; certMs: number; connectMs: number }> {
   const reg = new RegistryClient({ url: init.registryUrl, registryPublicKey: init.registryKey });
+  const { genesisHash: chain } = await reg.chain(); // [DOMAIN-TX]
   const ids = Array.from({ length: init.to - init.from }, (_, k) => init.from + k);
   const t0 = wallNow();
   const certs = new Map<number, { pseudonym: KeyPair; cert: Certificate }>();
@@ -128,9 +131,9 @@ export async function connectFleet(init: FleetInit, o: {
     });
     const { pseudonym, cert } = certs.get(i)!;
     // [HEM-CERT] the certificate on chain: a `tx` wrapping a `certificate` envelope, both signed by the pseudonym
-    const inner = signEnvelope(pseudonym, 'certificate', cert);
+    const inner = signEnvelope(pseudonym, 'certificate', cert, { chain });
     const tx = signEnvelope(pseudonym, 'tx', { tx: inner as unknown as Envelope<'tx'>['parameters']['tx'] });
-    const h: FleetClient = { i, client, pseudonym, feeder: cert.feeder, certTxId: txId(inner) };
+    const h: FleetClient = { i, client, pseudonym, feeder: cert.feeder, chain, certTxId: txId(inner) };
     clients.push(h);
     client.on('message', (topic, payload) => o.onMessage(h, topic, payload));
     client.on('error', (err) => count(err.message.slice(0, 60)));

@@ -201,7 +201,7 @@ async function worker(): Promise<void> {
           orderId: o.orderId, address: o.address, feeder: h.feeder, side: o.side,
           delivery: { start: new Date(iv.startMs).toISOString(), end: new Date(iv.endMs).toISOString() }, intervals: 1, commitment: seal.commitment,
         };
-        publish(h, signEnvelope(h.pseudonym, 'market-order', wire), orders, `${iv.epoch}:${h.i}`);
+        publish(h, signEnvelope(h.pseudonym, 'market-order', wire, { chain: h.chain }), orders, `${iv.epoch}:${h.i}`);
       }
     }, Math.max(0, iv.sendAt - Date.now()));
     setTimeout(() => {
@@ -209,7 +209,7 @@ async function worker(): Promise<void> {
         const o = orderOf(h, iv);
         const salt = salts.get(h.i);
         if (salt === undefined) continue;
-        publish(h, signEnvelope(h.pseudonym, 'market-reveal', { orderId: o.orderId, address: o.address, energyWh: o.energyWh, priceMcPerKWh: o.priceMcPerKWh, salt }), reveals, `${iv.epoch}:${h.i}`);
+        publish(h, signEnvelope(h.pseudonym, 'market-reveal', { orderId: o.orderId, address: o.address, energyWh: o.energyWh, priceMcPerKWh: o.priceMcPerKWh, salt }, { chain: h.chain }), reveals, `${iv.epoch}:${h.i}`);
       }
     }, Math.max(0, iv.revealAt - Date.now()));
   }

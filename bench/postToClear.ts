@@ -185,7 +185,7 @@ async function worker(): Promise<void> {
     const bid = signEnvelope(h.pseudonym, 'bid-offer', {
       auctionId, address: h.pseudonym.address, cpf: 0.5, feeder: h.feeder,
       bid: { type: 'sell', energy: { unit: 'Wh', value: energy }, price: { unit: 'millicents/kWh', value: price } },
-    });
+    }, { chain: h.chain });
     h.client.publishAsync(`tmi/v1/auctions/${auctionId}/bids`, encode(bid), { qos: 1 }).then(
       () => o.bidAckAt.set(h.i, wallNow()),
       () => o.bidErrors++,

@@ -212,7 +212,7 @@ async function main(): Promise<void> {
     const b = await rpc<{ mqttUrl: string; registryUrl: string; adminToken: string; registryKey: string }>(broker, { cmd: 'start', dataDir, sampleMs: SAMPLE_MS, feederLimits });
     const chain = await spawnChild('chain', undefined);
     children.push(chain);
-    const g = await rpc<{ genesisTimeMs: number; intervalMs: number; slotMs: number; voidGraceMs: number | null }>(chain, {
+    const g = await rpc<{ genesisHash: string; genesisTimeMs: number; intervalMs: number; slotMs: number; voidGraceMs: number | null }>(chain, {
       cmd: 'start', dataDir, mqttUrl: b.mqttUrl, registryUrl: b.registryUrl, adminToken: b.adminToken, registryKey: b.registryKey,
       intervalMs: I, slotMs: SLOT_MS, patience: PATIENCE, slotsPerDay: D, sampleMs: SAMPLE_MS,
     });
@@ -231,7 +231,7 @@ async function main(): Promise<void> {
       storeCerts = ranges.map(([a, z]) => e.certs.filter(([i]) => i >= a && i < z));
     }
     const setup = await Promise.all(homesProcs.map((h, p) => rpc<{ homes: number; keysMs: number; enrolMs: number }>(h, {
-      cmd: 'setup', from: ranges[p]![0], to: ranges[p]![1], registryUrl: b.registryUrl, adminToken: b.adminToken, concurrency: CONCURRENCY, certs: storeCerts[p],
+      cmd: 'setup', from: ranges[p]![0], to: ranges[p]![1], registryUrl: b.registryUrl, adminToken: b.adminToken, concurrency: CONCURRENCY, certs: storeCerts[p], chain: g.genesisHash,
     }, 1_200_000)));
     const enrolS = (Date.now() - tEnrol) / 1000;
     log(`${homes} meters enrolled and certified (${ENROL}) in ${r1(enrolS)} s`);

@@ -10,7 +10,7 @@ import type { KeyPair } from '../wire/keys.js';
 import { checkCertificate } from './certificate.js';
 import { signCertificateRequest, type CertificateRequestOptions } from './certificateRequest.js';
 import type {
-  AuditPage, EnrollRequest, FeederLimits, FeederList, Health, MeterPage, MeterRecord, PseudonymRecord, RegistryKeyInfo,
+  AuditPage, ChainInfo, EnrollRequest, FeederLimits, FeederList, Health, MeterPage, MeterRecord, PseudonymRecord, RegistryKeyInfo,
   Whoami,
   RevocationPage,
 } from './registrySchemas.js';
@@ -80,6 +80,11 @@ export class RegistryClient {
   /** [BROKER-ID] the broker's error-signing key, if the registry was told it (else NOT_FOUND) */
   brokerKey(): Promise<RegistryKeyInfo> {
     return this.call('GET', '/v1/broker-key', validators.registryKey);
+  }
+
+  /** [DOMAIN-TX] the chain this registry serves (genesis hash, chain id), if it was told (else NOT_FOUND) */
+  chain(): Promise<ChainInfo> {
+    return this.call('GET', '/v1/chain', validators.chainInfo);
   }
 
   /** [ROLES] which registry credential this client's token is */

@@ -6,6 +6,7 @@
  *   GET  /v1/health                          public
  *   GET  /v1/registry-key                    public
  *   GET  /v1/broker-key                      public  (when the broker's address is configured)
+ *   GET  /v1/chain                           public  (when the chain's genesis is configured)
  *   GET  /v1/whoami                          admin or directory
  *   POST /v1/certificates                    signed by the meter key
  *   GET  /v1/feeders                         public
@@ -32,7 +33,7 @@ import { RegistryError } from './registryError.js';
 import { check, validators } from './registryValidators.js';
 import {
   MAX_BODY_BYTES,
-  type CertificateRequest, type EnrollRequest, type FeederLimits, type RevokeRequest,
+  type CertificateRequest, type ChainInfo, type EnrollRequest, type FeederLimits, type RevokeRequest,
 } from './registrySchemas.js';
 import { createRegistryStore, type Actor, type CertRateLimit, type RegistryDb, type RegistryStore } from './registryStore.js';
 
@@ -45,6 +46,12 @@ export interface RegistryOptions {
   directoryToken?: string;
   /** [BROKER-ID] the broker's error-signing address, served at GET /v1/broker-key */
   brokerAddress?: string;
+  /**
+   * [DOMAIN-TX] the chain this registry serves, at GET /v1/chain for HEMs to sign their
+   * transactions for; a function when it is known only later (`tmi up` writes the genesis
+   * after the registry has its key)
+   */
+  chain?: ChainInfo | (() => ChainInfo | undefined);
   /** ms since the epoch */
   now?: () => number;
   log?: Logger;
@@ -83,6 +90,10 @@ export async function createRegistry(opts: RegistryOptions): Promise<Registry> {
   if (opts.brokerAddress !== undefined && !/^[0-9a-f]{64}$/.test(opts.brokerAddress)) {
     throw new Error('BAD_OPTION brokerAddress must be 64 lowercase hex characters');
   }
+  if (typeof opts.chain === 'object' && !validators.chainInfo(opts.chain)) {
+    throw new Error('BAD_OPTION chain.genesisHash must be 64 lowercase hex characters and chain.chainId an id');
+  }
+  const chainInfo = (): ChainInfo | undefined => (typeof opts.chain === 'function' ? opts.chain() : opts.chain);
   const log = (opts.log ?? pino({ level: 'silent' })).child({ part: 'csm-registry' });
   const store = await createRegistryStore({
     db: opts.db,
@@ -169,6 +180,13 @@ export async function createRegistry(opts: RegistryOptions): Promise<Registry> {
     noQuery(req);
     if (opts.brokerAddress === undefined) throw new RegistryError('NOT_FOUND', { reason: 'the registry was not told the broker key' });
     res.json({ address: opts.brokerAddress, algorithm: 'Ed25519' });
+  });
+
+  app.get('/v1/chain', (req, res) => {
+    noQuery(req);
+    const c = chainInfo();
+    if (c === undefined) throw new RegistryError('NOT_FOUND', { reason: 'the registry was not told the chain' });
+    res.json({ genesisHash: c.genesisHash, chainId: c.chainId });
   });
 
   app.get('/v1/whoami', directory, (req, res) => {

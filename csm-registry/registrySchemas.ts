@@ -4,7 +4,7 @@
  * The TypeScript types are derived from these (STYLE: one source for wire types).
  */
 import type { FromSchema } from 'json-schema-to-ts';
-import { address, feeder, id, isoDate, programme, reqId, signature, wh } from '../schemas/common.js';
+import { address, feeder, hash, id, isoDate, programme, reqId, signature, wh } from '../schemas/common.js';
 import { certificateParams, feederLimit, revocationParams } from '../schemas/operations.js';
 
 /** Largest JSON request body, bytes. */
@@ -228,6 +228,17 @@ export const registryKeyResponse = {
 /** GET /v1/broker-key: the broker's error-signing key, for HEMs to pin [BROKER-ID] */
 export const brokerKeyResponse = registryKeyResponse;
 
+/**
+ * GET /v1/chain: the chain this registry serves [DOMAIN-TX]: its genesis hash, which every
+ * chain transaction names (`chain`), and its chain id. HEMs learn it here.
+ */
+export const chainInfoResponse = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['genesisHash', 'chainId'],
+  properties: { genesisHash: hash, chainId: id },
+} as const;
+
 /** GET /v1/whoami: which credential the bearer token is [ROLES] */
 export const whoamiResponse = {
   type: 'object',
@@ -306,6 +317,7 @@ export type AuditDetails = NonNullable<AuditEntry['details']>;
 export type Health = FromSchema<typeof healthResponse>;
 export type RegistryKeyInfo = FromSchema<typeof registryKeyResponse>;
 export type Whoami = FromSchema<typeof whoamiResponse>;
+export type ChainInfo = FromSchema<typeof chainInfoResponse>;
 export type MeterPage = FromSchema<typeof meterPage>;
 export type RevocationPage = FromSchema<typeof revocationPage>;
 export type AuditPage = FromSchema<typeof auditPage>;

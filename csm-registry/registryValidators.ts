@@ -26,6 +26,7 @@ export const validators = {
   health: compileSchema(s.healthResponse),
   registryKey: compileSchema(s.registryKeyResponse),
   whoami: compileSchema(s.whoamiResponse),
+  chainInfo: compileSchema(s.chainInfoResponse),
   meterResponse: compileSchema(s.meterResponse),
   meterPage: compileSchema(s.meterPage),
   revocationPage: compileSchema(s.revocationPage),

@@ -26,6 +26,7 @@ import { addReading, NO_ENERGY, type EnergyTotals } from './energyTotals.js';
 import type { HemStore, OutboxEntry, StoreWrite } from './hemStore.js';
 import { withBatteryLimits, type HemStatus, type HomeDevices, type IntervalMeasurement } from './homeDevices.js';
 import { fromWireInterval, homeSeconds, intervalAt, toWireInterval, type Interval } from './meteringInterval.js';
+import { chainOption } from './chainPin.js';
 import { OutboxPump } from './outboxPump.js';
 import type { Pseudonym, PseudonymBook } from './pseudonyms.js';
 import type { MqttSession } from './mqttSession.js';
@@ -109,6 +110,11 @@ export interface EmsOptions {
   aggregatorAddress: string;
   /** address of the broker's error-signing key, if known (a function: pinned later, brokerPin.ts) */
   brokerAddress?: string | (() => string | undefined);
+  /**
+   * [DOMAIN-TX] the genesis hash of the chain (hem/chainPin.ts), named by every chain
+   * transaction the HEM signs; undefined while unknown (the outbox signs again once known)
+   */
+  genesisHash?: () => string | undefined;
   /** [HEM-IN] persistent replay guard of live envelopes (hemReplayGuard.ts); absent: none */
   replayGuard?: HemReplayGuard;
   intervalMs: number;
@@ -146,6 +152,8 @@ export function createEms(o: EmsOptions): Ems {
   const now = o.now ?? Date.now;
   const log = o.log;
   const codec = createCodec({ skewMs: o.skewMs ?? 120_000, now, replayCheck: false });
+  /** [DOMAIN-TX] the sign option naming the chain of a chain transaction */
+  const forChain = (): { chain?: string } => chainOption(o.genesisHash);
   const answered = new Map<string, BidRecord>();
   const skipped = new Map<string, SkippedAuction>();
   const results = new Map<string, AuctionResult>();
@@ -180,6 +188,7 @@ export function createEms(o: EmsOptions): Ems {
     },
     now,
     resignAfterMs: o.resignAfterMs ?? 90_000,
+    ...(o.genesisHash ? { genesisHash: o.genesisHash } : {}),
     log,
     // the broker acknowledged it (PUBACK): from here the platform holds it, not the outbox
     onSent: (item, sent) => {
@@ -207,6 +216,7 @@ export function createEms(o: EmsOptions): Ems {
         setpointW: (i) => (hasAward(i) || market?.fillPowerW(i) != null ? summedPowerW(i) : null),
         reschedule: (i, label) => o.devices.scheduleSetpoint({ ...i, powerW: summedPowerW(i), auctionId: label }),
         programmeTrades,
+        ...(o.genesisHash ? { genesisHash: o.genesisHash } : {}),
         now,
         log,
       })
@@ -298,7 +308,7 @@ export function createEms(o: EmsOptions): Ems {
     if (m && signer) {
       const { seq, write } = o.pseudonyms.advanceSeq(signer.key.address);
       reading = readingParams(signer.key.address, i, seq, m);
-      const env = signEnvelope(signer.key, 'meter-reading', reading, { date: new Date(now()) });
+      const env = signEnvelope(signer.key, 'meter-reading', reading, { date: new Date(now()), ...forChain() });
       writes.push(write, { type: 'put', key: 's:lastReading', value: reading }, { type: 'put', key: 's:energyTotals', value: addReading(energy, reading) });
       if (o.keepReadings) writes.push(keepReading(i.startMs, env as AnyEnvelope)); // [HEM-R1] for the reading watch
       enqueue.push({ topic: TOPICS.readings, operation: 'meter-reading', signer: signer.key.address, envelope: env as AnyEnvelope });
@@ -507,7 +517,7 @@ export function createEms(o: EmsOptions): Ems {
       feeder: cert.feeder,
       ...(seal ? { sealed: seal.sealed } : { bid: openBid }),
     };
-    const env = signEnvelope(p.key, 'bid-offer', params, { date: new Date(t) });
+    const env = signEnvelope(p.key, 'bid-offer', params, { date: new Date(t), ...forChain() });
     const rec: BidRecord = {
       ...base,
       bid: { ...decision.bid, address: p.key.address, reqId: env.reqId },
@@ -545,7 +555,7 @@ export function createEms(o: EmsOptions): Ems {
       log.warn({ event: 'reveal-failed', auctionId, reason: 'PSEUDONYM_KEY_GONE' }, 'sealed bid not revealed');
       return;
     }
-    const env = signEnvelope(key, 'bid-reveal', params, { date: new Date(now()) });
+    const env = signEnvelope(key, 'bid-reveal', params, { date: new Date(now()), ...forChain() });
     const done: BidRecord = { ...rec, seal: { ...rec.seal, revealed: true } };
     answered.set(auctionId, done);
     await o.store.commit(
@@ -704,9 +714,10 @@ export function errorSignerAccepted(clientId: string, pins: { brokerAddress: str
  * a `certificate` envelope (parameters = the registry's certificate); both are signed
  * by the pseudonym itself (clientId = its address), which also proves the HEM holds it.
  */
-export function certificateTxEntry(p: Pseudonym, now: number): OutboxEntry[] {
+export function certificateTxEntry(p: Pseudonym, now: number, genesisHash?: string): OutboxEntry[] {
   if (!p.record.cert) return [];
-  const inner = signEnvelope(p.key, 'certificate', p.record.cert, { date: new Date(now) });
+  // [DOMAIN-TX] the certificate transaction names the chain (the wrapper is only its carrier)
+  const inner = signEnvelope(p.key, 'certificate', p.record.cert, { date: new Date(now), ...(genesisHash !== undefined ? { chain: genesisHash } : {}) });
   const tx = signEnvelope(p.key, 'tx', { tx: inner as unknown as Envelope<'tx'>['parameters']['tx'] }, { date: new Date(now) });
   return [{ topic: TOPICS.txs, operation: 'tx', signer: p.key.address, envelope: tx as AnyEnvelope }];
 }

@@ -205,6 +205,8 @@ export const hemConfigSchema = {
     },
     aggregatorAddress: address,
     brokerAddress: address,
+    /** [DOMAIN-TX] the chain's genesis hash, pinned (else the chain node's genesis file, else the registry's GET /v1/chain) */
+    genesisHash: address,
     intervalMs: { type: 'integer', minimum: 100, maximum: 86_400_000 },
     speed: { type: 'number', minimum: 1, maximum: 100_000 },
     pseudonymRotationMs: { type: 'integer', minimum: 1000, maximum: 31_536_000_000 },
@@ -372,6 +374,7 @@ export function parseHemConfig(value: unknown, baseDir = process.cwd()): HemConf
     registry: raw.registry,
     aggregatorAddress: raw.aggregatorAddress,
     ...(raw.brokerAddress ? { brokerAddress: raw.brokerAddress } : {}),
+    ...(raw.genesisHash ? { genesisHash: raw.genesisHash } : {}),
     intervalMs,
     speed: raw.speed ?? 1,
     pseudonymRotationMs: raw.pseudonymRotationMs ?? 86_400_000,

@@ -42,6 +42,7 @@ import type { HomeForecast } from '../tcr/decide.js';
 import type { MarketOrder as DeviceOrder } from '../tcr/marketOrder.js';
 import type { TcrParams } from '../tcr/tcrParams.js';
 import { sealOrder } from '../poe-chain/core/market/orderCommitment.js';
+import { chainOption } from './chainPin.js';
 import type { HemStore } from './hemStore.js';
 import { withBatteryLimits, type HomeDevices } from './homeDevices.js';
 import { fromWireInterval, homeSeconds, toWireInterval, type Interval } from './meteringInterval.js';
@@ -139,6 +140,8 @@ export interface MarketTraderOptions {
   reschedule(i: Interval, label: string): void;
   /** does the programme on this certificate trade (TE, RE+TE) */
   programmeTrades(programme: string): boolean;
+  /** [DOMAIN-TX] the chain's genesis hash, named by every order and reveal (undefined while unknown) */
+  genesisHash?: () => string | undefined;
   now: () => number;
   log: Logger;
 }
@@ -243,7 +246,7 @@ export function createMarketTrader(o: MarketTraderOptions): MarketTrader {
     const { side, energyWh, priceMcPerKWh } = d.order;
     const seal = sealOrder({ orderId, address: p.key.address, side, energyWh, priceMcPerKWh });
     const wire: MarketOrder = { orderId, address: p.key.address, feeder: cert.feeder, side, delivery: toWireInterval(i), intervals: 1, commitment: seal.commitment };
-    const env = signEnvelope(p.key, 'market-order', wire, { date: new Date(o.now()) });
+    const env = signEnvelope(p.key, 'market-order', wire, { date: new Date(o.now()), ...chainOption(o.genesisHash) });
     const close = orderCloseMs(t, startMs);
     const rec: MarketOrderRecord = {
       delivery: toWireInterval(i),
@@ -292,7 +295,7 @@ export function createMarketTrader(o: MarketTraderOptions): MarketTrader {
       return;
     }
     const { orderId, address, energyWh, priceMcPerKWh } = rec.order;
-    const env = signEnvelope(key, 'market-reveal', { orderId, address, energyWh, priceMcPerKWh, salt: rec.seal.salt }, { date: new Date(o.now()) });
+    const env = signEnvelope(key, 'market-reveal', { orderId, address, energyWh, priceMcPerKWh, salt: rec.seal.salt }, { date: new Date(o.now()), ...chainOption(o.genesisHash) });
     const done: MarketOrderRecord = { ...rec, seal: { ...rec.seal, revealed: true } };
     remember(startMs, done);
     await o.store.commit(

@@ -32,12 +32,16 @@
  *          right since), else sent as it was: a date that was ahead becomes acceptable as
  *          the broker's time catches up with it. The broker checks the date before it records
  *          a reqId, so the same bytes may be sent again.
+ * [HEM-Q8] The chain [DOMAIN-TX]: with `genesisHash` set, a chain transaction (or a `tx`
+ *          carrying one) waits in the outbox while the chain is unknown, and one signed
+ *          without it (or for another chain than the one now known) is signed again for
+ *          it when sent: new reqId and date, identical parameters, like [HEM-Q3].
  */
 import type { Logger } from 'pino';
 import { encode, signEnvelope } from '../wire/codec.js';
 import type { KeyPair } from '../wire/keys.js';
 import type { Operation } from '../schemas/envelope.js';
-import type { AnyEnvelope, Params } from '../schemas/types.js';
+import type { AnyEnvelope, Envelope, Params } from '../schemas/types.js';
 import type { HemStore, OutboxEntry, QueuedItem } from './hemStore.js';
 
 /** What the pump needs from an MQTT session. */
@@ -64,7 +68,12 @@ export interface OutboxPumpOptions {
   recentMax?: number;
   /** [HEM-Q7] delay before a message refused STALE_DATE is sent again (default 30 s) */
   staleRetryAfterMs?: number;
+  /** [HEM-Q8] the chain's genesis hash (undefined while unknown); absent: entries are sent as queued */
+  genesisHash?: () => string | undefined;
 }
+
+/** [HEM-Q8] what a HEM queues for the chain: these must name it (`tx` carries a certificate transaction) */
+const CHAIN_TX_OPERATIONS: ReadonlySet<string> = new Set(['meter-reading', 'bid-offer', 'bid-reveal', 'market-order', 'market-reveal', 'tx']);
 
 /** [HEM-Q6] broker refusals that say "try again later", not "this message is wrong" */
 export const RETRYABLE_REFUSALS: ReadonlySet<string> = new Set(['DIRECTORY_UNAVAILABLE', 'RATE_LIMITED', 'VERIFIER_FAILED']);
@@ -120,6 +129,7 @@ export class OutboxPump {
         continue;
       }
       if (!s.ready) continue; // [HEM-Q4]
+      if (this.o.genesisHash && CHAIN_TX_OPERATIONS.has(e.operation) && this.o.genesisHash() === undefined) continue; // [HEM-Q8]
       // [HEM-Q6] held; a hold longer than any we set means the clock went back: send now
       if (e.notBeforeMs !== undefined && this.now() < e.notBeforeMs && e.notBeforeMs - this.now() <= Math.max(this.retryAfterMs, this.staleRetryAfterMs)) continue;
       const env = this.fresh(e.envelope, s.key, s.clientId);
@@ -204,12 +214,24 @@ export class OutboxPump {
     );
   }
 
-  // [HEM-Q3], [HEM-Q7]: too old, or dated ahead by a clock since set back
+  // [HEM-Q3], [HEM-Q7]: too old, or dated ahead by a clock since set back; [HEM-Q8] not for the chain
   private fresh(env: AnyEnvelope, key: KeyPair, clientId: string): AnyEnvelope {
-    if (Math.abs(this.now() - Date.parse(env.date)) <= this.resignAfterMs) return env;
+    const chain = this.o.genesisHash && CHAIN_TX_OPERATIONS.has(env.operation) ? this.o.genesisHash() : undefined;
+    const inner = env.operation === 'tx' ? env.parameters.tx : undefined;
+    const forOtherChain = chain !== undefined && (inner ? inner.clientId === clientId && inner.chain !== chain : env.chain !== chain);
+    if (!forOtherChain && Math.abs(this.now() - Date.parse(env.date)) <= this.resignAfterMs) return env;
+    const date = new Date(this.now());
+    if (inner && forOtherChain) {
+      // the certificate transaction inside, signed by the same key, is signed again for the chain
+      const tx = signEnvelope(key, inner.operation as Operation, inner.parameters as Params<Operation>, { clientId, date, chain: chain! });
+      return signEnvelope(key, 'tx', { tx: tx as unknown as Envelope<'tx'>['parameters']['tx'] }, { clientId, date }) as AnyEnvelope;
+    }
+    const named = inner ? env.chain : (chain ?? env.chain);
     return signEnvelope(key, env.operation as Operation, env.parameters as Params<Operation>, {
       clientId,
-      date: new Date(this.now()),
+      date,
+      ...(named !== undefined ? { chain: named } : {}),
     }) as AnyEnvelope;
   }
+
 }

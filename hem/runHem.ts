@@ -11,6 +11,7 @@ import type { KeyPair } from '../wire/keys.js';
 import type { Certificate } from '../schemas/types.js';
 import { createRegistryClient } from '../csm-registry/client.js';
 import { createBrokerPin } from './brokerPin.js';
+import { createChainPin } from './chainPin.js';
 import { openHemReplayGuard } from './hemReplayGuard.js';
 import { checkCertificate } from '../csm-registry/certificate.js';
 import { generateProfile } from './profiles/generateProfile.js';
@@ -210,7 +211,28 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
   log.info({ event: 'meter-key', address: meterKey.address, file: cfg.meterKeyFile }, 'meter key loaded');
   const db = o.db ?? (await openHemLevel(cfg.dataDir)); // [HEM-DB]
   const store = await HemStore.open(db);
+  let chainRetry: NodeJS.Timeout | undefined;
   try {
+    const registryClient = createRegistryClient({ url: cfg.registry.url, timeoutMs: cfg.registry.timeoutMs ?? 10_000 });
+    // [DOMAIN-TX] the chain every transaction is signed for: known before the first is signed
+    const chainPin = createChainPin({
+      ...(cfg.genesisHash ? { configured: cfg.genesisHash } : {}),
+      ...(cfg.chain ? { genesisFile: cfg.chain.genesis } : {}),
+      store,
+      registry: registryClient,
+      log,
+    });
+    await chainPin.load();
+    let onChainLearnt = (): void => undefined;
+    if (chainPin.current() === undefined) {
+      // asked again until known; what waits in the outbox meanwhile goes then [HEM-Q8]
+      chainRetry = setInterval(() => {
+        if (chainPin.current() !== undefined) return clearInterval(chainRetry);
+        void chainPin.load().then(() => (chainPin.current() !== undefined ? onChainLearnt() : undefined)).catch((err: unknown) => log.error({ err }, 'chain not learnt'));
+      }, Math.max(1000, Math.min(30_000, cfg.intervalMs)));
+      chainRetry.unref();
+    }
+    const genesisHash = () => chainPin.current();
     const pseudonyms = await PseudonymBook.load({
       dir: join(cfg.dataDir, 'pseudonyms'),
       store,
@@ -220,7 +242,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       policy: { rotationMs: cfg.pseudonymRotationMs, minMarginMs: 2 * cfg.intervalMs },
       now,
       log,
-      onCertified: (p) => ({ enqueue: certificateTxEntry(p, now()) }),
+      onCertified: (p) => ({ enqueue: certificateTxEntry(p, now(), chainPin.current()) }),
     });
     const devices = await createDevices(cfg, store, log, now, o.profile);
     const ca = cfg.broker.ca ? await readFile(cfg.broker.ca) : undefined;
@@ -231,7 +253,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
     const brokerPin = createBrokerPin({
       ...(cfg.brokerAddress ? { configured: cfg.brokerAddress } : {}),
       store,
-      registry: createRegistryClient({ url: cfg.registry.url, timeoutMs: cfg.registry.timeoutMs ?? 10_000 }),
+      registry: registryClient,
       log,
     });
     void brokerPin.load();
@@ -248,6 +270,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       tcr: cfg.tcr,
       aggregatorAddress: cfg.aggregatorAddress,
       brokerAddress: () => brokerPin.current(),
+      genesisHash,
       replayGuard,
       keepReadings: cfg.chain !== undefined,
       intervalMs: cfg.intervalMs,
@@ -279,6 +302,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
           },
         }),
     });
+    onChainLearnt = () => ems.pump.pump();
     await ems.start();
     let chain: HemChain | undefined;
     let rekey: NodeJS.Timeout | undefined;
@@ -338,6 +362,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       async stop() {
         if (rekey) clearInterval(rekey);
         if (readingWatchTimer) clearInterval(readingWatchTimer);
+        if (chainRetry) clearInterval(chainRetry);
         await homePage?.close();
         await chain?.close();
         await ems.stop();
@@ -346,6 +371,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       },
     };
   } catch (err) {
+    if (chainRetry) clearInterval(chainRetry);
     await store.close();
     throw err;
   }

@@ -106,12 +106,15 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
     // 0. the broker's stable identity [BROKER-ID]: known before the registry serves it
     const brokerDir = await openBrokerDataDir(paths.broker);
 
+    let servedGenesis: Genesis | undefined;
     // 1. registry: admin token for operators, directory token for the broker [ROLES]
     const dir = await openRegistryDataDir(paths.registry, o.adminToken ? { adminToken: o.adminToken } : {});
     stops.push(() => dir.db.close());
     const registry = await createRegistry({
       db: dir.db, registryKey: dir.registryKey, adminToken: dir.adminToken, directoryToken: dir.directoryToken,
       brokerAddress: brokerDir.key.address, log: log.child({ part: 'registry' }), now,
+      // [DOMAIN-TX] GET /v1/chain, once the genesis below is written (it needs the registry's key)
+      chain: () => (servedGenesis ? { genesisHash: servedGenesis.hash, chainId: servedGenesis.chainId } : undefined),
     });
     const reg = await registry.listen(o.ports?.registry ?? 0, host);
     stops.push(() => registry.close());
@@ -159,6 +162,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
       aggregatorFundsMc: 1_000_000_000_000, // 10,000,000 cents of settlement funds
       ...(o.market ? { extra: o.market } : {}),
     });
+    servedGenesis = genesis;
 
     // 5. the aggregator's MQTT session
     const aggregatorMqtt = await connectWithLogin({ url: mqttUrl, meterId: 'aggregator', key: keys.aggregator });
@@ -228,6 +232,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
       const series = o.pricesCsv ? parsePriceCsv(await readFile(o.pricesCsv, 'utf8')) : undefined;
       aggregator = await createAggregator({
         key: keys.aggregator,
+        genesisHash: genesis.hash, // [DOMAIN-TX]
         mqtt: aggregatorMqtt,
         chain: chainViewOf(node),
         readingFeed: readingFeedOf(node), // the readings the node admits: one delivery and one check per reading
@@ -260,6 +265,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
       // [MKT] the VPP's own orders in the P2P market, posted by the operator
       const vpp = createVppMarketTrader({
         key: keys.aggregator,
+        genesisHash: genesis.hash, // [DOMAIN-TX]
         timing: { originMs: genesis.genesisTimeMs, intervalMs, gateClosureMs: genesis.gateClosureMs, revealWindowMs: genesis.revealWindowMs },
         publish: async (topic, env) => void (await aggregatorMqtt.publishAsync(topic, encode(env), { qos: 1 })),
         now,

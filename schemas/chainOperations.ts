@@ -18,6 +18,7 @@ export const embeddedEnvelope = {
     reqId: { type: 'string', maxLength: 64 },
     date: { type: 'string', maxLength: 24 },
     operation: { type: 'string', maxLength: 32 },
+    chain: { type: 'string', maxLength: 64 },
     signature: { type: 'string', maxLength: 88 },
     parameters: { type: 'object' },
   },

@@ -10,6 +10,13 @@ export const address = { type: 'string', pattern: '^[0-9a-f]{64}$', minLength: 6
 /** A SHA-256 digest in lowercase hex. */
 export const hash = { type: 'string', pattern: '^[0-9a-f]{64}$', minLength: 64, maxLength: 64 } as const;
 
+/**
+ * [DOMAIN-TX] The chain an envelope is signed for: its genesis hash (lowercase hex). Optional
+ * in every envelope and covered by its signature like any field; every chain transaction
+ * must carry this chain's (poe-chain/core/applyTransaction.ts).
+ */
+export const chain = hash;
+
 /** An identifier safe inside an MQTT topic level: no '/', '+', '#'. */
 export const id = { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._:-]*$', minLength: 1, maxLength: 128 } as const;
 

@@ -2,7 +2,7 @@
  * The wire envelope (DESIGN §2) and the table of operations. This file is the one
  * source of the ajv validators (validators.ts) and of the TypeScript types (types.ts).
  */
-import { clientId, isoDate, reqId, signature } from './common.js';
+import { chain, clientId, isoDate, reqId, signature } from './common.js';
 import {
   auctionCloseParams, auctionOpenParams, auctionResultParams, bidOfferParams, bidRevealParams, certificateParams,
   errorParams, marketOrderParams, marketResultParams, marketRevealParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
@@ -55,6 +55,7 @@ export const envelopeHeader = {
     reqId,
     date: isoDate,
     operation: { type: 'string', enum: OPERATIONS as unknown as readonly string[] },
+    chain,
     signature,
     parameters: { type: 'object' },
   },
@@ -73,6 +74,7 @@ export function envelopeSchema<O extends Operation>(op: O) {
       reqId,
       date: isoDate,
       operation: { type: 'string', const: op },
+      chain,
       signature,
       parameters: operations[op].params,
     },

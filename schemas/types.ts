@@ -44,6 +44,8 @@ export interface Envelope<O extends Operation = Operation> {
   reqId: string;
   date: string;
   operation: O;
+  /** [DOMAIN-TX] the genesis hash of the chain it is signed for (every chain transaction carries it) */
+  chain?: string;
   signature: string;
   parameters: Params<O>;
 }

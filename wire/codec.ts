@@ -163,6 +163,8 @@ export interface SignOptions {
   clientId?: string;
   reqId?: string;
   date?: Date | string;
+  /** [DOMAIN-TX] the genesis hash of the chain the envelope is for (every chain transaction carries it) */
+  chain?: string;
 }
 
 export function signEnvelope<O extends Operation>(kp: KeyPair, operation: O, parameters: Params<O>, o: SignOptions = {}): Envelope<O> {
@@ -171,6 +173,7 @@ export function signEnvelope<O extends Operation>(kp: KeyPair, operation: O, par
     reqId: o.reqId ?? newReqId(),
     date: typeof o.date === 'string' ? o.date : (o.date ?? new Date()).toISOString(),
     operation,
+    ...(o.chain !== undefined ? { chain: o.chain } : {}),
     parameters,
   };
   const signature = signBytes(kp, canonicalBytes(unsigned)).toString('base64');

@@ -28,13 +28,15 @@ const reqIdOf = (name: string): string => createHash('sha256').update(`reqId ${n
 const date = (s: string): string => `2026-11-21T${s}.000Z`;
 
 const aggregator = key('aggregator');
+/** [DOMAIN-TX] the chain the demo transactions name: a demo genesis hash (no such chain runs) */
+const chain = createHash('sha256').update('tmi demo chain').digest('hex');
 
 function bid(name: string, auctionId: string, feeder: string, cpf: number, b: OpenBid | { sealed: SealedBid }, at: string) {
   const kp = key(name);
   const parameters: BidOffer = 'type' in b
     ? { auctionId, address: kp.address, cpf, feeder, bid: b }
     : { auctionId, address: kp.address, cpf, feeder, sealed: b.sealed };
-  return signEnvelope(kp, 'bid-offer', parameters, { reqId: reqIdOf(`${auctionId} ${name}`), date: date(at) });
+  return signEnvelope(kp, 'bid-offer', parameters, { reqId: reqIdOf(`${auctionId} ${name}`), date: date(at), chain });
 }
 const offer = (type: 'buy' | 'sell', kWh: number, centsPerKWh: number): OpenBid =>
   ({ type, energy: { unit: 'kWh', value: kWh }, price: { unit: 'cents/kWh', value: centsPerKWh } });
@@ -48,7 +50,7 @@ function openBids() {
     pricing: 'pay-as-bid', sealed: false,
   };
   return {
-    auction: signEnvelope(aggregator, 'auction-open', open, { reqId: reqIdOf(auctionId), date: date('10:00:00') }),
+    auction: signEnvelope(aggregator, 'auction-open', open, { reqId: reqIdOf(auctionId), date: date('10:00:00'), chain }),
     feederLimits: [
       { feeder: 'F1', maxExportWh: 12_000, maxImportWh: 12_000 },
       { feeder: 'F2', maxExportWh: 20_000, maxImportWh: 20_000 },
@@ -84,9 +86,9 @@ function sealedBids() {
   const w = sealed('hem-w', offer('buy', 3, 5.0));
   const v = sealed('hem-v', offer('buy', 2, 9.0));
   const reveal = (name: string, r: { auctionId: string; address: string; bid: OpenBid; salt: string }, at: string) =>
-    ({ envelope: signEnvelope(key(name), 'bid-reveal', r, { reqId: reqIdOf(`${name} reveal`), date: date(at) }) });
+    ({ envelope: signEnvelope(key(name), 'bid-reveal', r, { reqId: reqIdOf(`${name} reveal`), date: date(at), chain }) });
   return {
-    auction: signEnvelope(aggregator, 'auction-open', open, { reqId: reqIdOf(auctionId), date: date('10:45:00') }),
+    auction: signEnvelope(aggregator, 'auction-open', open, { reqId: reqIdOf(auctionId), date: date('10:45:00'), chain }),
     feederLimits: [{ feeder: 'F1', maxExportWh: 20_000, maxImportWh: 20_000 }],
     bids: [
       { envelope: bid('hem-x', auctionId, 'F1', 0.7, x.sealed, '10:46:00') },

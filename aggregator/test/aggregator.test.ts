@@ -24,6 +24,8 @@ async function plainBroker(): Promise<{ url: string; close: () => Promise<void> 
 }
 
 const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** [DOMAIN-TX] the genesis hash the aggregator signs its auctions for */
+const TEST_CHAIN = 'ab'.repeat(32);
 
 async function until<T>(fn: () => T | undefined, ms: number, what: string): Promise<T> {
   const end = Date.now() + ms;
@@ -53,6 +55,7 @@ test('aggregator: schedule, deviation auction with the right side/energy/limit, 
   const chain: ChainView = { auction: async (id) => results.get(id) };
   const agg = await createAggregator({
     key: aggKey,
+    genesisHash: TEST_CHAIN,
     mqtt: aggMqtt,
     chain,
     config: {
@@ -124,7 +127,7 @@ test('aggregator admin API: manual post publishes an auction-open; garbage chang
   watcher.on('message', (_t, payload) => seen.push(codec.decode(payload)));
   await watcher.subscribeAsync('tmi/v1/auctions/#', { qos: 1 });
   const agg = await createAggregator({
-    key: generateKeyPair(), mqtt: aggMqtt, chain: { auction: async () => undefined },
+    key: generateKeyPair(), genesisHash: TEST_CHAIN, mqtt: aggMqtt, chain: { auction: async () => undefined },
     config: { originMs: 0, intervalMs: 60_000, slotsPerDay: 96, deviation: { thresholdWh: 500 }, prices: () => ({ buyMcPerKWh: 1, sellMcPerKWh: 1 }), priorNetLoadWh: new Array(96).fill(0), autoAuctions: false },
   });
   const app = createAggregatorAdminApp(agg, 'secret-token');
@@ -177,7 +180,7 @@ test('aggregator: when the registry does not answer, an auction opens with the l
   const limits = [{ feeder: 'F1', maxExportWh: 5000, maxImportWh: 7000 }];
   const make = (feederLimits: () => Promise<typeof limits>) =>
     createAggregator({
-      key: generateKeyPair(), mqtt: aggMqtt, chain: { auction: async () => undefined },
+      key: generateKeyPair(), genesisHash: TEST_CHAIN, mqtt: aggMqtt, chain: { auction: async () => undefined },
       config: { originMs: 0, intervalMs: 60_000, slotsPerDay: 96, deviation: { thresholdWh: 500 }, prices: () => ({ buyMcPerKWh: 1, sellMcPerKWh: 1 }), priorNetLoadWh: new Array(96).fill(0), autoAuctions: false, feederLimits },
     });
   const agg = await make(async () => {
@@ -216,7 +219,7 @@ test('with a reading feed (its chain node in the same process), the aggregator c
   const intervalMs = 60_000;
   const originMs = Math.floor(Date.now() / intervalMs) * intervalMs;
   const agg = await createAggregator({
-    key: generateKeyPair(), mqtt: aggMqtt, chain: { auction: async () => undefined }, readingFeed: readingFeedOf(node),
+    key: generateKeyPair(), genesisHash: TEST_CHAIN, mqtt: aggMqtt, chain: { auction: async () => undefined }, readingFeed: readingFeedOf(node),
     config: {
       originMs, intervalMs, slotsPerDay: 96, deviation: { thresholdWh: 1e9 }, prices: () => ({ buyMcPerKWh: 1, sellMcPerKWh: 1 }),
       priorNetLoadWh: new Array(96).fill(0), autoAuctions: false,

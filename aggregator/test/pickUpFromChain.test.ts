@@ -54,6 +54,7 @@ test('[CLOSE] a restarted aggregator picks up an open auction from the chain and
   const now = () => closesAtMs - 300 + (Date.now() - wall0);
   const agg = await createAggregator({
     key: f.aggregator,
+    genesisHash: f.genesis.hash,
     mqtt: aggMqtt,
     chain: chainViewOf({ state: () => f.state }),
     now,

@@ -19,7 +19,7 @@ test('[MKT] a VPP order: posted sealed, revealed after the order close with valu
   const intervalMs = 2000;
   const originMs = Math.floor(Date.now() / intervalMs) * intervalMs - 10 * intervalMs;
   const vpp = createVppMarketTrader({
-    key, timing: { originMs, intervalMs, gateClosureMs: 400, revealWindowMs: 300 },
+    key, genesisHash: 'ab'.repeat(32), timing: { originMs, intervalMs, gateClosureMs: 400, revealWindowMs: 300 },
     publish: async (topic, env) => void sent.push({ topic, env, at: Date.now() }),
   });
   const noAuctions = { auctions: () => [] } as unknown as Aggregator;

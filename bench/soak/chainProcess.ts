@@ -82,6 +82,7 @@ export async function chainProcess(): Promise<void> {
       const slotsPerDay = m.slotsPerDay as number;
       aggregator = await createAggregator({
         key: keys.aggregator,
+        genesisHash: genesis.hash,
         mqtt: aggMqtt,
         chain: chainViewOf(n),
         readingFeed: readingFeedOf(n), // as tmi up wires it
@@ -101,7 +102,7 @@ export async function chainProcess(): Promise<void> {
         const st = n.stats();
         samples.push(procSample({ height: n.head().height, mempool: st.mempool.count, admitting: st.admission.urgent + st.admission.readings }));
       }, m.sampleMs as number);
-      return { genesisTimeMs: genesis.genesisTimeMs, intervalMs: genesis.intervalMs, slotMs: genesis.slotMs, voidGraceMs: genesis.config.voidGraceMs ?? null };
+      return { genesisHash: genesis.hash, genesisTimeMs: genesis.genesisTimeMs, intervalMs: genesis.intervalMs, slotMs: genesis.slotMs, voidGraceMs: genesis.config.voidGraceMs ?? null };
     },
     async openAuction(m) {
       const rec = await aggregator!.openAuction({

@@ -138,7 +138,7 @@ export async function homesProcess(): Promise<void> {
       const to = m.to as number;
       const t0 = Date.now();
       const list: Home[] = [];
-      for (let i = from; i < to; i++) list.push(homeOf(i));
+      for (let i = from; i < to; i++) list.push({ ...homeOf(i), chain: m.chain as string }); // [DOMAIN-TX]
       const keysMs = Date.now() - t0;
       const given = new Map((m.certs as [number, Certificate][] | undefined) ?? []);
       if (given.size > 0) {

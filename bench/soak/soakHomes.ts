@@ -52,7 +52,11 @@ export interface Home {
   pseudonym: KeyPair;
   feeder: string;
   cert?: Certificate;
+  /** [DOMAIN-TX] the genesis hash every transaction of the home names */
+  chain?: string;
 }
+
+const forChain = (h: Home): { chain?: string } => (h.chain !== undefined ? { chain: h.chain } : {});
 
 export function homeOf(i: number): Home {
   return { i, meterId: meterIdOf(i), meterKey: meterKeyOf(i), pseudonym: pseudonymKeyOf(i), feeder: feederOf(i) };
@@ -71,7 +75,7 @@ export function readingPayload(h: Home, n: number, startMs: number, endMs: numbe
     dischargedWh: Math.floor(r() * 400),
     socPermille: Math.floor(r() * 1001),
   };
-  return signAndEncode(h.pseudonym, 'meter-reading', params, { date: new Date(now), reqId: reqIdOf('r', h.i, n) });
+  return signAndEncode(h.pseudonym, 'meter-reading', params, { date: new Date(now), reqId: reqIdOf('r', h.i, n), ...forChain(h) });
 }
 
 /**
@@ -93,13 +97,13 @@ export function bidPayload(h: Home, open: AuctionOpen, auctionNo: number, now: n
       price: { unit: 'millicents/kWh', value: Math.floor(limitMc * (0.6 + r() * 0.55)) },
     },
   } as BidOffer;
-  return signAndEncode(h.pseudonym, 'bid-offer', params, { date: new Date(now), reqId: reqIdOf('b', h.i, auctionNo) });
+  return signAndEncode(h.pseudonym, 'bid-offer', params, { date: new Date(now), reqId: reqIdOf('b', h.i, auctionNo), ...forChain(h) });
 }
 
 /** [HEM-CERT] the certificate on chain: a `tx` wrapping a `certificate` envelope, both signed by the pseudonym. */
 export function certificateTxPayload(h: Home, now: number): Buffer {
   if (!h.cert) throw new Error(`NO_CERTIFICATE home=${h.i}`);
-  const inner = signEnvelope(h.pseudonym, 'certificate', h.cert, { date: new Date(now) });
+  const inner = signEnvelope(h.pseudonym, 'certificate', h.cert, { date: new Date(now), ...forChain(h) });
   const tx = signEnvelope(h.pseudonym, 'tx', { tx: inner as unknown as Envelope<'tx'>['parameters']['tx'] }, { date: new Date(now), reqId: reqIdOf('c', h.i, 0) });
   return encode(tx);
 }

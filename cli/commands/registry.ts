@@ -7,6 +7,7 @@ const spec: OptionSpec = {
   host: { type: 'string', describe: 'address to listen on', default: '127.0.0.1', env: 'TMI_REGISTRY_HOST' },
   'cert-validity': { type: 'string', describe: 'pseudonym certificate validity, seconds', default: '86400' },
   'cert-rate': { type: 'string', describe: 'most certificates per meter per hour', default: '10' },
+  genesis: { type: 'string', describe: "the chain's genesis file: its genesis hash and chain id are served at GET /v1/chain, for HEMs to sign their transactions for [DOMAIN-TX]", env: 'TMI_REGISTRY_GENESIS' },
   'broker-address': { type: 'string', describe: "the broker's error-signing address (printed by tmi broker), served at GET /v1/broker-key for HEMs to pin", env: 'TMI_BROKER_ADDRESS' },
   'log-level': { type: 'string', describe: 'pino level: trace, debug, info, warn, error, silent', default: 'info' },
 };
@@ -61,6 +62,12 @@ ${formatOptions(spec)}
     if (brokerAddress !== undefined && (typeof brokerAddress !== 'string' || !/^[0-9a-f]{64}$/.test(brokerAddress))) {
       throw new Error(`BAD_OPTION --broker-address=${String(brokerAddress).slice(0, 80)} expected 64 lowercase hex characters`);
     }
+    let chain: { genesisHash: string; chainId: string } | undefined;
+    if (typeof values.genesis === 'string' && values.genesis !== '') {
+      const [{ readFile }, { parseGenesis }] = await Promise.all([import('node:fs/promises'), import('../../poe-chain/core/genesis.js')]);
+      const g = parseGenesis(JSON.parse(await readFile(values.genesis, 'utf8')));
+      chain = { genesisHash: g.hash, chainId: g.chainId };
+    }
     const envToken = process.env.TMI_ADMIN_TOKEN;
     const envDirectory = process.env.TMI_DIRECTORY_TOKEN;
     const dir = await openRegistryDataDir(values.data, {
@@ -73,6 +80,7 @@ ${formatOptions(spec)}
       adminToken: dir.adminToken,
       directoryToken: dir.directoryToken,
       ...(typeof brokerAddress === 'string' ? { brokerAddress } : {}),
+      ...(chain ? { chain } : {}),
       log,
       certValidityMs: validityS * 1000,
       certRateLimit: { max: ratePerHour, windowMs: 3600_000 },

@@ -60,7 +60,7 @@ test('clock skew: refused logins and stale dates are logged plainly with the off
     const config = join(dir, `${meterId}.json`);
     await writeFile(config, JSON.stringify({
       meterId, dataDir, broker: { url: brokerUrl, reconnectMs: 300 }, registry: { url: registryUrl, publicKey: registryKey.address },
-      aggregatorAddress: agg.address, brokerAddress: broker.address, intervalMs: INTERVAL_MS, speed: 900,
+      genesisHash: 'ab'.repeat(32), aggregatorAddress: agg.address, brokerAddress: broker.address, intervalMs: INTERVAL_MS, speed: 900,
       adapter: { type: 'sim', seed: k, initialSoc: 0.5 },
     }));
     skews[meterId] = join(dir, `${meterId}.skew`);

@@ -40,7 +40,7 @@ async function startHem(
     dataDir: dir,
     broker: { url: brokerUrl, reconnectMs: 100 },
     registry: { url: 'http://127.0.0.1:9' },
-    aggregatorAddress: aggregator.address,
+    genesisHash: 'ab'.repeat(32), aggregatorAddress: aggregator.address,
     intervalMs: INTERVAL_MS,
     speed: SPEED,
     underDeliverFactor: o.underDeliverFactor ?? 1,

@@ -85,7 +85,7 @@ test('[HA-ENERGY] a HEM reports its energy totals = the sum of its readings, and
   const aggregator = generateKeyPair();
   const cfg = parseHemConfig({
     meterId: 'meter-ha', dataDir: dir, broker: { url: broker.url, reconnectMs: 100 }, registry: { url: 'http://127.0.0.1:9' },
-    aggregatorAddress: aggregator.address, intervalMs: 400, speed: 2250, adapter: { type: 'sim', initialSoc: 0.8 },
+    genesisHash: 'ab'.repeat(32), aggregatorAddress: aggregator.address, intervalMs: 400, speed: 2250, adapter: { type: 'sim', initialSoc: 0.8 },
   });
   const issuer = fakeIssuer();
   const sum = (lines: Record<string, unknown>[]) => lines.reduce((t, l) => t + (l.consumedWh as number), 0);

@@ -72,7 +72,8 @@ test('three HEM processes: pseudonyms, readings, bids = decide() within 1 s, kil
   // ── services ──
   const registryKey = generateKeyPair();
   const regDb = new MemoryLevel<string, string>() as unknown as RegistryDb;
-  const registry = await createRegistry({ db: regDb, registryKey, adminToken: ADMIN });
+  // [DOMAIN-TX] no chain runs here; the registry names one, which the HEMs learn and sign for
+  const registry = await createRegistry({ db: regDb, registryKey, adminToken: ADMIN, chain: { genesisHash: 'ab'.repeat(32), chainId: 'tmi-test' } });
   const { url: registryUrl } = await registry.listen(0, '127.0.0.1');
   const broker = await createTmiBroker({
     directory: createHttpDirectory({ url: registryUrl, token: ADMIN }),

@@ -30,7 +30,7 @@ async function startHem(brokerUrl: string, agg: KeyPair, dir: string, programme:
     dataDir: dir,
     broker: { url: brokerUrl, reconnectMs: 100 },
     registry: { url: 'http://127.0.0.1:9' },
-    aggregatorAddress: agg.address,
+    genesisHash: 'ab'.repeat(32), aggregatorAddress: agg.address,
     intervalMs: INTERVAL_MS,
     speed: SPEED,
     adapter: { type: 'sim', initialSoc: 0.8 },

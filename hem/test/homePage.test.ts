@@ -191,7 +191,7 @@ test('a HEM whose home page port is taken says so and keeps metering; a served p
     const cap = captureLog();
     const cfg = parseHemConfig({
       meterId: 'meter-hp', dataDir: await tempDir(), broker: { url: broker.url, reconnectMs: 100 }, registry: { url: 'http://127.0.0.1:9' },
-      aggregatorAddress: aggregator.address, intervalMs: 400, speed: 2250, homePage: { port }, adapter: { type: 'sim', initialSoc: 0.8 },
+      genesisHash: 'ab'.repeat(32), aggregatorAddress: aggregator.address, intervalMs: 400, speed: 2250, homePage: { port }, adapter: { type: 'sim', initialSoc: 0.8 },
     });
     return { cap, hem: await runHem(cfg, { log: cap.log, issuer: fakeIssuer(), profile: constantProfile(0, 500) }) };
   };

@@ -36,7 +36,7 @@ async function startHem(url: string, aggregator: KeyPair, o: { meterId: string; 
   const cap = o.cap ?? captureLog();
   const cfg = parseHemConfig({
     meterId: o.meterId, dataDir: dir, broker: { url, reconnectMs: 100 }, registry: { url: 'http://127.0.0.1:9' },
-    aggregatorAddress: aggregator.address, intervalMs: INTERVAL_MS, speed: SPEED, adapter: { type: 'sim', initialSoc: o.initialSoc ?? 0.5 },
+    genesisHash: 'ab'.repeat(32), aggregatorAddress: aggregator.address, intervalMs: INTERVAL_MS, speed: SPEED, adapter: { type: 'sim', initialSoc: o.initialSoc ?? 0.5 },
     ...(o.battery ? { battery: o.battery } : {}), market: MARKET,
   });
   const hem = await runHem(cfg, { log: cap.log, issuer: fakeIssuer({ programme: 'TE' }), profile: o.profile });

@@ -204,3 +204,33 @@ test('[HEM-Q7] a message refused STALE_DATE is held, then sent as it was while i
   assert.equal(pump.retriedCount, 4);
   await pump.settled();
 });
+
+test('[HEM-Q8] chain transactions wait while the chain is unknown, then go signed for it (a certificate inside its tx too)', async () => {
+  const store = await HemStore.open(memoryDb());
+  const t = new MockTransport();
+  let chain: string | undefined;
+  const pump = new OutboxPump({ store, transport: t, signer: () => ({ key, clientId: key.address, ready: true }), genesisHash: () => chain });
+  const now = Date.now();
+  const cert = { address: key.address, validFrom: '2026-01-01T00:00:00.000Z', validTo: '2026-01-02T00:00:00.000Z', feeder: 'F1', programme: 'TE' as const, tag: 'ab'.repeat(32), registrySignature: 'A'.repeat(86) + '==' };
+  const inner = signEnvelope(key, 'certificate', cert, { date: new Date(now) });
+  const tx = signEnvelope(key, 'tx', { tx: inner as never }, { date: new Date(now) });
+  const state = signEnvelope(key, 'state', { meterId: 'm1', socPermille: 1, pvW: 0, loadW: 0, batteryW: 0 }, { date: new Date(now) });
+  await store.commit([], [reading(0, now), { topic: 'tmi/v1/chain/txs', operation: 'tx', signer: key.address, envelope: tx as AnyEnvelope }, { topic: 'tmi/v1/meters/m1/state', operation: 'state', signer: key.address, envelope: state as AnyEnvelope }]);
+  pump.pump();
+  assert.deepEqual(t.sent.map((s) => s.env.operation), ['state'], 'only what is not for the chain goes while no chain is known');
+  chain = 'cd'.repeat(32);
+  pump.pump();
+  assert.deepEqual(t.sent.map((s) => s.env.operation), ['state', 'meter-reading', 'tx']);
+  const codec = createCodec({ replayCheck: false });
+  const r = codec.decodeValue(t.sent[1]!.env);
+  assert.equal(r.chain, chain, 'the reading is signed again for the chain');
+  assert.equal(seqOf(r), 0, 'same parameters');
+  const wrapped = codec.decodeValue(t.sent[2]!.env) as AnyEnvelope & { operation: 'tx' };
+  const carried = codec.decodeValue(wrapped.parameters.tx);
+  assert.equal(carried.chain, chain, 'the certificate inside is signed again for the chain');
+  assert.deepEqual(carried.parameters, cert);
+  assert.equal(wrapped.chain, undefined, 'the wrapper only carries it');
+  for (const s of t.sent) s.ack();
+  await waitFor(() => store.queued === 0, 1000);
+  await pump.settled();
+});

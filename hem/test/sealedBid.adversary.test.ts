@@ -31,7 +31,7 @@ const SPEED = 2250;
 async function startHem(url: string, aggregator: KeyPair, dir: string, cap: LogCapture): Promise<HemHandle> {
   const cfg = parseHemConfig({
     meterId: 'meter-s1', dataDir: dir, broker: { url, reconnectMs: 100 }, registry: { url: 'http://127.0.0.1:9' },
-    aggregatorAddress: aggregator.address, intervalMs: INTERVAL_MS, speed: SPEED, adapter: { type: 'sim', initialSoc: 0.8 },
+    genesisHash: 'ab'.repeat(32), aggregatorAddress: aggregator.address, intervalMs: INTERVAL_MS, speed: SPEED, adapter: { type: 'sim', initialSoc: 0.8 },
   });
   return runHem(cfg, { log: cap.log, issuer: fakeIssuer(), profile: constantProfile(0, 500) });
 }
@@ -60,7 +60,7 @@ test('[SEALED] before the close nobody, the aggregator included, can read a seal
   const cap = captureLog();
   let hem = await startHem(b.url, aggKey, dir, cap);
   const agg = await createAggregator({
-    key: aggKey, mqtt: aggMqtt, chain: { auction: async () => undefined },
+    key: aggKey, genesisHash: 'ab'.repeat(32), mqtt: aggMqtt, chain: { auction: async () => undefined },
     config: { originMs: 0, intervalMs: INTERVAL_MS, slotsPerDay: 96, deviation: { thresholdWh: 1e9 }, prices: () => ({ buyMcPerKWh: 100_000, sellMcPerKWh: 1 }), priorNetLoadWh: new Array(96).fill(0), autoAuctions: false, resultTimeoutMs: 100 },
   });
   try {

@@ -99,7 +99,7 @@ async function withHem(
     dataDir: await tempDir(),
     broker: { url: b.url, reconnectMs: 100 },
     registry: { url: 'http://127.0.0.1:9' },
-    aggregatorAddress: agg.address,
+    genesisHash: 'ab'.repeat(32), aggregatorAddress: agg.address,
     intervalMs: INTERVAL_MS,
     speed: SPEED,
     adapter: d.adapter,

@@ -115,7 +115,7 @@ test('kill -9 of the broker mid-auction: no acknowledged bid lost, homes reconne
     const nodeConnects = reconnects(nodeMqtt);
     const aggConnects = reconnects(aggMqtt);
     const aggregator: Aggregator = await createAggregator({
-      key: keys.aggregator, mqtt: aggMqtt, chain: chainViewOf(node),
+      key: keys.aggregator, genesisHash: genesis.hash, mqtt: aggMqtt, chain: chainViewOf(node),
       config: {
         originMs: genesis.genesisTimeMs, intervalMs: INTERVAL_MS, slotsPerDay: 96, deviation: { thresholdWh: 1e12 },
         prices: () => ({ buyMcPerKWh: 60_000, sellMcPerKWh: 1_000 }), priorNetLoadWh: new Array<number>(96).fill(0), autoAuctions: false,
@@ -134,7 +134,7 @@ test('kill -9 of the broker mid-auction: no acknowledged bid lost, homes reconne
       await admin.enroll({ meterId, serial: `BK-${k}`, meterType: 'sim', publicKey: key.address, feeder: 'F1', programme: 'RE+TE' });
       const config = join(root, 'homes', `${meterId}.json`);
       await writeFile(config, JSON.stringify({
-        meterId, dataDir, broker: { url, reconnectMs: 300 }, registry: { url: registryUrl, publicKey: registry.address },
+        meterId, dataDir, broker: { url, reconnectMs: 300 }, registry: { url: registryUrl, publicKey: registry.address }, genesisHash: genesis.hash,
         aggregatorAddress: keys.aggregator.address, brokerAddress: broker.address, intervalMs: INTERVAL_MS, speed: SPEED,
         adapter: { type: 'sim', seed: 500 + k, initialSoc: 0.85, pvPeakW: 4000, profile: { startDate: '2026-06-21', days: 1, intervalMinutes: 15 }, startWall },
       }));

@@ -147,7 +147,7 @@ test('kill -9 of the elected producer: the next-ranked takes over within W + 1 s
       return [...byHeight.values()].filter((b) => b.height <= p.node.head().height).sort((a, b) => a.height - b.height);
     };
 
-    for (const c of certs) await relay(signEnvelope(V[certs.indexOf(c)]!, 'certificate', c));
+    for (const c of certs) await relay(signEnvelope(V[certs.indexOf(c)]!, 'certificate', c, { chain: g.hash }));
     await waitFor('certificates on chain', () => V.every((v) => p.node.state().sections.certs.has(v.address)), 10_000);
 
     // readings: |P − C| = 100, 200, 300, 400 → ranking V1, V2, V3, V4 (posted for every validator, dead or alive)
@@ -158,7 +158,7 @@ test('kill -9 of the elected producer: the next-ranked takes over within W + 1 s
           address: v.address,
           interval: { start: new Date(epochStart(g, interval)).toISOString(), end: new Date(epochStart(g, interval + 1)).toISOString() },
           seq: interval + 1, producedWh: 1000 + 100 * (i + 1), consumedWh: 1000, chargedWh: 0, dischargedWh: 0, socPermille: 500,
-        }));
+        }, { chain: g.hash }));
       }
     };
     const readingLoop = () => {
@@ -173,7 +173,7 @@ test('kill -9 of the elected producer: the next-ranked takes over within W + 1 s
     let n = 0;
     let pumping = true;
     timers.push(setInterval(() => {
-      if (pumping) void relay(signEnvelope(p.keys.aggregator, 'transfer', { to: generateKeyPair().address, amountMillicents: 1 + (n++ % 7) }));
+      if (pumping) void relay(signEnvelope(p.keys.aggregator, 'transfer', { to: generateKeyPair().address, amountMillicents: 1 + (n++ % 7) }, { chain: g.hash }));
     }, 100));
 
     await waitFor('V1 produces (ranking in force)', () => {

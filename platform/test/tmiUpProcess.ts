@@ -106,6 +106,8 @@ export interface TestHem {
   pseudonym: KeyPair;
   feeder: string;
   cert: Certificate;
+  /** [DOMAIN-TX] the genesis hash its transactions name, from the registry's GET /v1/chain */
+  chain: string;
 }
 
 /** Enrols a meter (admin) and gets its pseudonym certified (signed by the meter key). */
@@ -115,7 +117,8 @@ export async function enrollHem(registryUrl: string, adminToken: string, meterId
   const pseudonym = generateKeyPair();
   await reg.enroll({ meterId, serial: `SN-${meterId}`, meterType: 'test', publicKey: meterKey.address, feeder, programme });
   const cert = await reg.requestCertificate(meterKey, meterId, pseudonym.address);
-  return { meterId, meterKey, pseudonym, feeder, cert };
+  const { genesisHash: chain } = await reg.chain();
+  return { meterId, meterKey, pseudonym, feeder, cert, chain };
 }
 
 export function loginHem(url: string, h: TestHem): Promise<MqttClient> {
@@ -124,7 +127,7 @@ export function loginHem(url: string, h: TestHem): Promise<MqttClient> {
 
 /** [HEM-CERT] the certificate on chain: a tx wrapping a certificate envelope, both signed by the pseudonym. */
 export function certificateTx(h: TestHem): Buffer {
-  const inner = signEnvelope(h.pseudonym, 'certificate', h.cert);
+  const inner = signEnvelope(h.pseudonym, 'certificate', h.cert, { chain: h.chain });
   return encode(signEnvelope(h.pseudonym, 'tx', { tx: inner as unknown as Envelope<'tx'>['parameters']['tx'] }));
 }
 
@@ -133,7 +136,7 @@ export function bid(h: TestHem, auctionId: string, side: 'buy' | 'sell', energyW
     auctionId, address: h.pseudonym.address, cpf: 0.5, feeder: h.feeder,
     bid: { type: side === 'buy' ? 'sell' : 'buy', energy: { unit: 'Wh', value: energyWh }, price: { unit: 'millicents/kWh', value: priceMcPerKWh } },
   } as BidOffer;
-  return encode(signEnvelope(h.pseudonym, 'bid-offer', params));
+  return encode(signEnvelope(h.pseudonym, 'bid-offer', params, { chain: h.chain }));
 }
 
 /** Blocks seen over MQTT (tmi/v1/chain/blocks): height → the transactions' operations and auction ids. */

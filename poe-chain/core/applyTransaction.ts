@@ -4,6 +4,7 @@
  * (a block with an invalid transaction is invalid; a producer rolls the draft back).
  *
  *   [TX-1] the operation is a transaction operation                          NOT_A_TX_OPERATION
+ *   [DOMAIN-TX] the envelope names this chain: `chain` = its genesis hash    CHAIN_MISSING, WRONG_CHAIN
  *   [TX-2] block time − txWindowMs ≤ date ≤ block time + txFutureMs          DATE_OUT_OF_WINDOW
  *   [TX-3] the transaction id was not seen within the window                 DUPLICATE_TX
  * Replay protection: a transaction id is remembered until its date leaves the window,
@@ -44,6 +45,10 @@ export function applyTransaction(env: AnyEnvelope, ctx: TxContext): void {
   if (!isTxEnvelope(env)) throw new TxError('NOT_A_TX_OPERATION', { operation: env.operation });
   const d = ctx.draft;
   const g = d.genesis;
+  // [DOMAIN-TX] the signature covers `chain`: one made for another chain (a test network with
+  // the same keys) or for no chain is refused, so a transfer cannot be replayed across chains
+  if (env.chain === undefined) throw new TxError('CHAIN_MISSING', { expected: d.meta.genesisHash, got: 'none' });
+  if (env.chain !== d.meta.genesisHash) throw new TxError('WRONG_CHAIN', { expected: d.meta.genesisHash, got: env.chain });
   const date = Date.parse(env.date);
   if (!(date >= ctx.time - g.txWindowMs && date <= ctx.time + g.txFutureMs)) {
     throw new TxError('DATE_OUT_OF_WINDOW', { date: env.date, blockTime: new Date(ctx.time).toISOString() });

@@ -27,6 +27,8 @@ export type BlockErrorCode =
 export type TxErrorCode =
   | 'BAD_ENCODING'
   | 'NOT_A_TX_OPERATION'
+  | 'CHAIN_MISSING'
+  | 'WRONG_CHAIN'
   | 'DUPLICATE_TX'
   | 'DATE_OUT_OF_WINDOW'
   | 'UNAUTHORISED_SIGNER'

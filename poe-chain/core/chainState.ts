@@ -381,7 +381,7 @@ export class StateDraft {
 
 // ── serialisation (snapshots, spec vectors) ──────────────────────────────────────
 
-export const STATE_FORMAT = 'tmi-chain-state-v4';
+export const STATE_FORMAT = 'tmi-chain-state-v6';
 
 export interface SerializedState {
   format: typeof STATE_FORMAT;

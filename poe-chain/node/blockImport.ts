@@ -63,7 +63,7 @@ export function createBlockImport(ctx: NodeContext, parts: BlockImportParts): Bl
 
   function submitEvidence(ev: Evidence): void {
     if (chain.current().state.sections.equivocators.has(ev.a.header.producer)) return;
-    const env = signEnvelope(key, 'evidence', ev, { date: new Date(ctx.now()) });
+    const env = signEnvelope(key, 'evidence', ev, { date: new Date(ctx.now()), chain: g.hash }); // [DOMAIN-TX]
     const r = mempool.admit(env);
     log.warn({ producer: ev.a.header.producer, slot: ev.a.header.slot, admitted: r.status, code: r.code }, 'equivocation: submitting evidence');
     if (r.status === 'admitted') {

@@ -45,8 +45,13 @@ export interface ChainDb {
  * [REWARD], [DOMAIN]): blocks of a v1 chain no longer validate, so a v1 directory is refused
  * by name (OLD_FORMAT), never misread.
  */
-export const DB_FORMAT = 'tmi-chain-db-v4';
-export const OLD_FORMATS: ReadonlySet<string> = new Set(['tmi-chain-db-v1', 'tmi-chain-db-v2']);
+/**
+ * v6: [DOMAIN-TX] every transaction names the chain (`chain` = genesis hash), so the blocks of
+ * an earlier directory no longer validate. (v5 is the feeder-limit format of another line of
+ * work; every earlier version is refused by name.)
+ */
+export const DB_FORMAT = 'tmi-chain-db-v6';
+export const OLD_FORMATS: ReadonlySet<string> = new Set(['tmi-chain-db-v1', 'tmi-chain-db-v2', 'tmi-chain-db-v3', 'tmi-chain-db-v4', 'tmi-chain-db-v5']);
 
 export interface ChainHead {
   height: number;

@@ -582,6 +582,10 @@ export function makeVectors(): Vector[] {
     v.reject('reject-not-a-tx-operation', 'A signed `state` message is not a transaction [TX-1].', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [stateTx] }), now, 'BAD_TX', 'NOT_A_TX_OPERATION');
     const old = f.transferTx(f.aggregator, f.key('hem-a').address, 10, new Date(slotTime(f.genesis, ok) - f.genesis.txWindowMs - 1000).toISOString());
     v.reject('reject-tx-date-out-of-window', 'A transaction dated more than txWindowMs before the block time [TX-2].', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [old] }), now, 'BAD_TX', 'DATE_OUT_OF_WINDOW');
+    const noChain = f.sign(f.aggregator, 'transfer', { to: f.key('hem-a').address, amountMillicents: 10 }, f.at(ok), null);
+    v.reject('reject-tx-without-chain', 'A transfer signed by the aggregator key whose envelope names no chain [DOMAIN-TX].', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [noChain] }), now, 'BAD_TX', 'CHAIN_MISSING');
+    const otherChain = f.sign(f.aggregator, 'transfer', { to: f.key('hem-a').address, amountMillicents: 10 }, f.at(ok), 'ee'.repeat(32));
+    v.reject('reject-tx-signed-for-other-chain', 'A transfer signed by the same aggregator key for another chain (genesis hash ee…ee, a test network with the same keys) [DOMAIN-TX].', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [otherChain] }), now, 'BAD_TX', 'WRONG_CHAIN');
     const poor = f.transferTx(f.key('hem-a'), f.key('hem-b').address, 10, f.at(ok));
     v.reject('reject-insufficient-funds', 'A transfer larger than the balance [TX-T3].', f.state, forgeBlock(f.state, { slot: ok, producer: f.node, txs: [poor] }), now, 'BAD_TX', 'INSUFFICIENT_FUNDS');
     const open = f.auctionOpenTx('auc-x', { deliveryEpoch: 2, closesAt: closesAtOf(f) }, f.key('hem-a'), f.at(ok));

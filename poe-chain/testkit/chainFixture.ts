@@ -102,9 +102,12 @@ export class ChainFixture {
     return sha256(`${this.opts.reqIdPrefix ?? 'r'}/${this.counter++}`).subarray(0, 16).toString('base64url');
   }
 
-  /** A signed envelope dated `date` (default: the next slot's start). */
-  sign<O extends Operation>(kp: KeyPair, op: O, params: Params<O>, date?: string): Envelope<O> {
-    return signEnvelope(kp, op, params, { reqId: this.nextReqId(), date: date ?? this.at(this.state.meta.tipSlot + 1) });
+  /**
+   * A signed envelope dated `date` (default: the next slot's start), for this chain [DOMAIN-TX]
+   * unless `chain` says another genesis hash (or null: none).
+   */
+  sign<O extends Operation>(kp: KeyPair, op: O, params: Params<O>, date?: string, chain: string | null = this.genesis.hash): Envelope<O> {
+    return signEnvelope(kp, op, params, { reqId: this.nextReqId(), date: date ?? this.at(this.state.meta.tipSlot + 1), ...(chain !== null ? { chain } : {}) });
   }
 
   certificate(address: string, o: { programme?: Programme; feeder?: string; validFrom?: string; validTo?: string; tag?: string } = {}): Certificate {

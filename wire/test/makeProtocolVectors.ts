@@ -48,6 +48,8 @@ export const INPUTS = {
   nextCertificateRequestNonce: 'EBESExQVFhcYGRobHB0eHw', // bytes 16…31, base64url
   loginDate: '2026-11-21T10:15:00.000Z',
   loginNonce: 'AAECAwQFBgcICQoL', // bytes 0…11, base64url
+  /** [DOMAIN-TX] the chain every chain transaction names: a genesis hash (SHA-256 of "tmi-protocol-vector/chain") */
+  chain: createHash('sha256').update('tmi-protocol-vector/chain').digest('hex'),
   bidDate: '2026-11-21T10:16:00.000Z',
   bidReqId: 'protocol-vector-bid-0001',
   bidParameters: (address: string): BidOffer => ({
@@ -101,14 +103,14 @@ export async function makeProtocolVectors(): Promise<Record<string, unknown>> {
   const loginTs = String(Date.parse(INPUTS.loginDate));
   const token = makeLoginToken(keys.meter, INPUTS.meterId, Date.parse(INPUTS.loginDate), INPUTS.loginNonce);
 
-  const bid = signEnvelope(keys.pseudonym, 'bid-offer', INPUTS.bidParameters(keys.pseudonym.address), { reqId: INPUTS.bidReqId, date: INPUTS.bidDate });
+  const bid = signEnvelope(keys.pseudonym, 'bid-offer', INPUTS.bidParameters(keys.pseudonym.address), { reqId: INPUTS.bidReqId, date: INPUTS.bidDate, chain: INPUTS.chain });
   const { signature: bidSignature, ...bidUnsigned } = bid;
 
-  const reading = signEnvelope(keys.pseudonym, 'meter-reading', INPUTS.readingParameters(keys.pseudonym.address), { reqId: INPUTS.readingReqId, date: INPUTS.readingDate });
+  const reading = signEnvelope(keys.pseudonym, 'meter-reading', INPUTS.readingParameters(keys.pseudonym.address), { reqId: INPUTS.readingReqId, date: INPUTS.readingDate, chain: INPUTS.chain });
   const { signature: readingSignature, ...readingUnsigned } = reading;
 
   // [HEM-CERT] the certificate goes on chain as a tx whose tx is a certificate envelope, both signed by the pseudonym
-  const inner = signEnvelope(keys.pseudonym, 'certificate', first.certificate, { reqId: INPUTS.certificateReqId, date: INPUTS.certificateTxDate });
+  const inner = signEnvelope(keys.pseudonym, 'certificate', first.certificate, { reqId: INPUTS.certificateReqId, date: INPUTS.certificateTxDate, chain: INPUTS.chain });
   const certificateTx = signEnvelope(keys.pseudonym, 'tx', { tx: inner as unknown as Envelope<'tx'>['parameters']['tx'] }, { reqId: INPUTS.certificateTxReqId, date: INPUTS.certificateTxDate });
 
   const certificateVector = (c: typeof first, periodOf: string) => ({

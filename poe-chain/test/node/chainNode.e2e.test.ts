@@ -155,7 +155,7 @@ test('e2e: 1 aggregator node + 4 validator processes: PoE election, kill -9 take
     // the registry certifies the four pseudonyms (RE / RE+TE)
     for (let i = 0; i < 4; i++) {
       const cert = signCertificate({ address: V[i]!.address, validFrom: config.genesisTime, validTo: new Date(periodEnd(g.genesisTimeMs)).toISOString(), feeder: 'F1', programme: programmes[i]!, tag: testTag(V[i]!.address) }, registry);
-      await publishTx(signEnvelope(registry, 'certificate', cert));
+      await publishTx(signEnvelope(registry, 'certificate', cert, { chain: g.hash }));
     }
     await waitFor('certificates on chain', () => V.every((v) => observer.node.state().sections.certs.has(v.address)), 10_000);
     const ec = epochAt(g, Date.now());
@@ -178,7 +178,7 @@ test('e2e: 1 aggregator node + 4 validator processes: PoE election, kill -9 take
           chargedWh: 0,
           dischargedWh: 0,
           socPermille: 500,
-        });
+        }, { chain: g.hash });
         await pub.publishAsync('tmi/v1/readings', JSON.stringify(reading), { qos: 1 });
       }
     };
@@ -194,7 +194,7 @@ test('e2e: 1 aggregator node + 4 validator processes: PoE election, kill -9 take
     // a transfer every 100 ms: a block every slot
     let n = 0;
     const pump = setInterval(() => {
-      if (pumping) void publishTx(signEnvelope(funded, 'transfer', { to: testKey(`payee-${n++ % 50}`).address, amountMillicents: 1 }));
+      if (pumping) void publishTx(signEnvelope(funded, 'transfer', { to: testKey(`payee-${n++ % 50}`).address, amountMillicents: 1 }, { chain: g.hash }));
     }, 100);
     timers.push(pump);
 
@@ -267,7 +267,7 @@ test('e2e: 1 aggregator node + 4 validator processes: PoE election, kill -9 take
         chargedWh: 0,
         dischargedWh: 0,
         socPermille: 500,
-      }),
+      }, { chain: g.hash }),
       clientId: V[0]!.address,
     };
     const wrongProducer = forgeBlock(H, [], V[0]!, s); // V1 claims V4's slot

@@ -49,11 +49,11 @@ test('real broker: node and hem roles produce, follow, gossip transactions and s
     await waitFor('blocks reach the hem node', () => hem.node.head().height >= 3);
     // the hem node gossips a transfer signed by its pseudonym, wrapped and signed by its pseudonym too
     const payee = testKey('payee').address;
-    const r = await hem.node.submit(signEnvelope(pseudonym, 'transfer', { to: payee, amountMillicents: 200 }));
+    const r = await hem.node.submit(signEnvelope(pseudonym, 'transfer', { to: payee, amountMillicents: 200 }, { chain: hem.node.genesis.hash }));
     assert.equal(r.status, 'admitted');
     await waitFor('transfer on chain at the producer', () => balanceOf(producer.node.state(), payee) === 200n);
     // a transaction from elsewhere (admin publishes it wrapped)
-    await watcher.publishAsync('tmi/v1/chain/txs', JSON.stringify(signEnvelope(admin, 'tx', { tx: signEnvelope(funded, 'transfer', { to: payee, amountMillicents: 5 }) })), { qos: 1 });
+    await watcher.publishAsync('tmi/v1/chain/txs', JSON.stringify(signEnvelope(admin, 'tx', { tx: signEnvelope(funded, 'transfer', { to: payee, amountMillicents: 5 }, { chain: hem.node.genesis.hash }) })), { qos: 1 });
     await waitFor('second transfer', () => balanceOf(hem.node.state(), payee) === 205n);
     // a node that starts late catches up by sync through the broker
     await waitFor('height 12', () => producer.node.head().height >= 12, 10_000);

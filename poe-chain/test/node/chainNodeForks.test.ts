@@ -40,8 +40,8 @@ test('fork choice: a longer branch wins (reorg), orphaned transactions return to
     const s0 = slotAt(g, Date.now()) - 500;
     const base1 = block(createGenesisState(g), s0);
     const base2 = block(base1.state, s0 + 1);
-    const x = signEnvelope(funded, 'transfer', { to: testKey('x').address, amountMillicents: 5 }, { date: new Date(slotTime(g, s0 + 2)) });
-    const y = signEnvelope(funded, 'transfer', { to: testKey('y').address, amountMillicents: 7 }, { date: new Date(slotTime(g, s0 + 2)) });
+    const x = signEnvelope(funded, 'transfer', { to: testKey('x').address, amountMillicents: 5 }, { date: new Date(slotTime(g, s0 + 2)), chain: g.hash });
+    const y = signEnvelope(funded, 'transfer', { to: testKey('y').address, amountMillicents: 7 }, { date: new Date(slotTime(g, s0 + 2)), chain: g.hash });
     assert.equal((await n.node.submit(x)).status, 'admitted');
     const a1 = block(base2.state, s0 + 10, [x]);
     const b1 = block(base2.state, s0 + 11);
@@ -122,7 +122,7 @@ test('equivocation: two signed headers of one producer for one slot become evide
     await waitFor('a few blocks', () => n.node.head().height >= 2);
     const parent = n.node.state();
     const slot = Math.max(slotAt(parent.genesis, Date.now()), parent.meta.tipSlot + 1);
-    const t = signEnvelope(funded, 'transfer', { to: testKey('z').address, amountMillicents: 1 });
+    const t = signEnvelope(funded, 'transfer', { to: testKey('z').address, amountMillicents: 1 }, { chain: parent.genesis.hash });
     // two different blocks, same producer, same slot (the second holds a transaction; validity does not matter)
     const one = buildBlock(parent, withFiller(parent, slot, []), aggNode, slot, slotTime(parent.genesis, slot));
     const two = buildBlock(parent, [t], aggNode, slot, slotTime(parent.genesis, slot));

@@ -21,7 +21,7 @@ test('sync: a new node pages 150 blocks from a serving node; stopped for 100+ bl
   const aggNode = testKey('aggregator-node');
   const first = slotAt(g, Date.now()) - 1000;
   const blocks = buildChain(createGenesisState(g), aggNode, first, 150, (i) =>
-    i % 10 === 0 ? [signEnvelope(funded, 'transfer', { to: payee, amountMillicents: 100 + i }, { date: new Date(slotTime(g, first + i)) })] : [],
+    i % 10 === 0 ? [signEnvelope(funded, 'transfer', { to: payee, amountMillicents: 100 + i }, { date: new Date(slotTime(g, first + i)), chain: g.hash })] : [],
   );
   const storeA = await memoryStore(config);
   await appendAll(storeA, blocks);

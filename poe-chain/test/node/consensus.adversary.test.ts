@@ -9,13 +9,15 @@
  *             them (EARLY_EMPTY_BLOCK) and nothing is minted for them.
  *   [DOMAIN]  equivocation evidence signed on another chain (same keys, another genesis) is
  *             refused by the node; the accused keeps its place.
+ *   [DOMAIN-TX] a transfer the aggregator key signed for another chain, replayed here over the
+ *             broker, is refused WRONG_CHAIN by every honest node; balances do not move.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { signEnvelope } from '../../../wire/codec.js';
 import { canonicalBytes } from '../../../wire/canonicalJson.js';
 import { signBytes, type KeyPair } from '../../../wire/keys.js';
-import type { Certificate } from '../../../schemas/types.js';
+import type { Certificate, Envelope } from '../../../schemas/types.js';
 import { signHeader } from '../../core/blockHash.js';
 import { balanceOf } from '../../core/chainState.js';
 import { epochAt, epochStart, parseGenesis, slotAt } from '../../core/genesis.js';
@@ -26,13 +28,13 @@ import { connect, forgeBlock, liveGenesisConfig, sleep, startAedes, startNode, w
 const registry = testKey('registry');
 const aggNode = testKey('aggregator-node');
 
-function certificateTx(address: string, at: number): unknown {
+function certificateTx(address: string, at: number, chain: string): unknown {
   const unsigned = { address, validFrom: new Date(at - 60_000).toISOString(), validTo: new Date(periodEnd(at)).toISOString(), feeder: 'F1', programme: 'RE+TE', tag: testTag(address) };
   const cert = { ...unsigned, registrySignature: signBytes(registry, canonicalBytes(unsigned)).toString('base64') } as Certificate;
-  return signEnvelope(registry, 'certificate', cert, { date: new Date(at).toISOString() });
+  return signEnvelope(registry, 'certificate', cert, { date: new Date(at).toISOString(), chain });
 }
 
-function readingTx(kp: KeyPair, startMs: number, intervalMs: number, seq: number): unknown {
+function readingTx(kp: KeyPair, startMs: number, intervalMs: number, seq: number, chain: string): unknown {
   return signEnvelope(kp, 'meter-reading', {
     address: kp.address,
     interval: { start: new Date(startMs).toISOString(), end: new Date(startMs + intervalMs).toISOString() },
@@ -42,7 +44,7 @@ function readingTx(kp: KeyPair, startMs: number, intervalMs: number, seq: number
     chargedWh: 0,
     dischargedWh: 0,
     socPermille: 500,
-  });
+  }, { chain });
 }
 
 test('[LIVE] three ranked validators run no node: the aggregator node produces after their patience; the longest gap stays ≤ (n + 1)·W slots', async () => {
@@ -60,14 +62,14 @@ test('[LIVE] three ranked validators run no node: the aggregator node produces a
     producers.push(e.block.parameters.header.producer);
   });
   try {
-    for (const k of silent) assert.equal((await agg.node.submit(certificateTx(k.address, Date.now()))).status, 'admitted');
+    for (const k of silent) assert.equal((await agg.node.submit(certificateTx(k.address, Date.now(), g.hash))).status, 'admitted');
     // every interval, each silent validator's reading for the interval that just ended is posted (by someone)
     const firstEpoch = epochAt(g, Date.now());
     let seq = 1;
     const ranked: number[] = [];
     for (let e = firstEpoch; e < firstEpoch + 6; e++) {
       await sleep(Math.max(0, epochStart(g, e + 1) - Date.now() + 30));
-      for (const k of silent) await agg.node.submit(readingTx(k, epochStart(g, e), intervalMs, seq));
+      for (const k of silent) await agg.node.submit(readingTx(k, epochStart(g, e), intervalMs, seq, g.hash));
       seq++;
       ranked.push(agg.node.state().meta.ranking.length);
     }
@@ -81,7 +83,7 @@ test('[LIVE] three ranked validators run no node: the aggregator node produces a
     assert.ok(slots.length > 10, `blocks seen: ${slots.length}`);
     assert.ok(longest <= bound, `longest gap ${longest} slots > bound ${bound}`);
     // and a transaction still reaches the chain
-    const tx = readingTx(silent[0]!, epochStart(g, epochAt(g, Date.now()) - 1), intervalMs, seq + 10);
+    const tx = readingTx(silent[0]!, epochStart(g, epochAt(g, Date.now()) - 1), intervalMs, seq + 10, g.hash);
     const res = await agg.node.submit(tx);
     assert.equal(res.status, 'admitted');
     assert.ok(producers.every((p) => p === aggNode.address), 'only the aggregator node produced');
@@ -141,17 +143,64 @@ test('[DOMAIN] equivocation evidence whose headers were signed on another chain 
     const otherChain = parseGenesis({ ...config, chainId: 'tmi-testnet' }).hash;
     const h = { height: 3, slot: 3, epoch: 0, parent: '00'.repeat(32), producer: victim.address, txRoot: '00'.repeat(32), stateRoot: '00'.repeat(32) };
     const h2 = { ...h, stateRoot: '11'.repeat(32) };
-    const foreign = signEnvelope(testKey('accuser'), 'evidence', { a: { header: h, headerSignature: signHeader(victim, h, otherChain) }, b: { header: h2, headerSignature: signHeader(victim, h2, otherChain) } });
+    const here = parseGenesis(config).hash;
+    const foreign = signEnvelope(testKey('accuser'), 'evidence', { a: { header: h, headerSignature: signHeader(victim, h, otherChain) }, b: { header: h2, headerSignature: signHeader(victim, h2, otherChain) } }, { chain: here });
     const res = await node.node.submit(foreign);
     assert.equal(res.status, 'rejected');
     assert.match(JSON.stringify(res), /BAD_EVIDENCE/);
     // the same two headers signed for this chain are evidence
-    const here = parseGenesis(config).hash;
-    const local = signEnvelope(testKey('accuser'), 'evidence', { a: { header: h, headerSignature: signHeader(victim, h, here) }, b: { header: h2, headerSignature: signHeader(victim, h2, here) } });
+    const local = signEnvelope(testKey('accuser'), 'evidence', { a: { header: h, headerSignature: signHeader(victim, h, here) }, b: { header: h2, headerSignature: signHeader(victim, h2, here) } }, { chain: here });
     assert.equal((await node.node.submit(local)).status, 'admitted');
     await waitFor('evidence on chain', () => node.node.state().sections.equivocators.has(victim.address), 5000);
   } finally {
     await node.stop();
+    await broker.close();
+  }
+});
+
+test('[DOMAIN-TX] a transfer the aggregator key signed for another chain, replayed over the broker, is refused WRONG_CHAIN; signed for this chain it is taken', async () => {
+  const config = liveGenesisConfig({ patience: 4 });
+  const here = parseGenesis(config).hash;
+  // a test network with the same keys: another genesis, so another genesis hash
+  const otherChain = parseGenesis({ ...config, chainId: 'tmi-testnet' }).hash;
+  const broker = await startAedes();
+  const producer = await startNode(broker.url, config, aggNode, 'aggregator-node', { produce: true, serveSync: true });
+  const honest = await startNode(broker.url, config, testKey('honest'), 'honest');
+  const replayer = await connect(broker.url, 'replayer');
+  const aggregator = testKey('aggregator'); // holds the genesis balance
+  const payee = testKey('payee').address;
+  try {
+    await waitFor('the honest node follows', () => honest.node.head().height >= 1, 5000);
+    const before = balanceOf(honest.node.state(), aggregator.address);
+    // the transfer as the aggregator signed it on the test network, replayed here inside its date window
+    const date = new Date();
+    const params = { to: payee, amountMillicents: 777 };
+    const foreign = signEnvelope(aggregator, 'transfer', params, { date, reqId: 'domain-tx-replay-0001', chain: otherChain });
+    const wrap = (tx: unknown) => JSON.stringify(signEnvelope(testKey('replayer'), 'tx', { tx: tx as Envelope<'tx'>['parameters']['tx'] }));
+    await replayer.publishAsync('tmi/v1/chain/txs', wrap(foreign), { qos: 1 });
+    await waitFor('both nodes refuse it WRONG_CHAIN', () => [producer, honest].every((n) => (n.node.stats().droppedMessages.TX_WRONG_CHAIN ?? 0) >= 1), 5000);
+    // submitted directly, the node says why
+    const direct = await honest.node.submit(foreign);
+    assert.equal(direct.status, 'rejected');
+    assert.equal(direct.code, 'WRONG_CHAIN');
+    assert.match(direct.message ?? '', new RegExp(`expected=${here}.*got=${otherChain}`));
+    const unnamed = signEnvelope(aggregator, 'transfer', params, { date, reqId: 'domain-tx-replay-0002' });
+    assert.equal((await honest.node.submit(unnamed)).code, 'CHAIN_MISSING');
+    // a few blocks later nothing moved
+    const h0 = honest.node.head().height;
+    await waitFor('two more blocks', () => honest.node.head().height >= h0 + 2, 5000);
+    assert.equal(balanceOf(honest.node.state(), payee), 0n);
+    assert.equal(balanceOf(honest.node.state(), aggregator.address), before);
+    // the same transfer signed for this chain is taken
+    const local = signEnvelope(aggregator, 'transfer', params, { date: new Date(), reqId: 'domain-tx-replay-0001', chain: here });
+    await replayer.publishAsync('tmi/v1/chain/txs', wrap(local), { qos: 1 });
+    await waitFor('the transfer on chain at the honest node', () => balanceOf(honest.node.state(), payee) === 777n, 5000);
+    assert.equal(balanceOf(honest.node.state(), aggregator.address), before - 777n);
+    console.log(JSON.stringify({ attack: 'transfer signed for another chain replayed', refused: { producer: producer.node.stats().droppedMessages.TX_WRONG_CHAIN, honest: honest.node.stats().droppedMessages.TX_WRONG_CHAIN }, code: direct.code }));
+  } finally {
+    await replayer.endAsync();
+    await honest.stop();
+    await producer.stop();
     await broker.close();
   }
 });

@@ -23,8 +23,8 @@ test('two nodes: the aggregator node produces heartbeats and a submitted transfe
       throw new Error('a listener bug'); // the producer still admits and includes the transfer
     });
     const to = testKey('payee').address;
-    const tx = signEnvelope(funded, 'transfer', { to, amountMillicents: 1234 });
-    const forged = { ...signEnvelope(funded, 'transfer', { to, amountMillicents: 99 }), signature: tx.signature };
+    const tx = signEnvelope(funded, 'transfer', { to, amountMillicents: 1234 }, { chain: follower.node.genesis.hash });
+    const forged = { ...signEnvelope(funded, 'transfer', { to, amountMillicents: 99 }, { chain: follower.node.genesis.hash }), signature: tx.signature };
     assert.equal((await follower.node.submit(forged)).code, 'BAD_SIGNATURE');
     const r = await follower.node.submit(tx);
     assert.equal(r.status, 'admitted');

@@ -12,7 +12,7 @@ function setup(over: ConstructorParameters<typeof Mempool>[1] extends infer O ? 
   const pool = new Mempool(f.state, { now: () => clock.t, ...over });
   let n = 0;
   const transfer = (amount = 1, kp = payer, date = new Date(clock.t)) =>
-    signEnvelope(kp, 'transfer', { to: f.key(`payee-${n++}`).address, amountMillicents: amount }, { date });
+    signEnvelope(kp, 'transfer', { to: f.key(`payee-${n++}`).address, amountMillicents: amount }, { date, chain: f.genesis.hash });
   return { f, pool, clock, transfer, payer };
 }
 
@@ -30,13 +30,13 @@ test('[MP-1..6] admission: valid, known, bad signature, not a transaction, garba
   assert.equal(pool.admit(transfer(1, payer, new Date(clock.t - f.genesis.txWindowMs - 1))).code, 'TX_EXPIRED');
   assert.equal(pool.admit(transfer(1, payer, new Date(clock.t + f.genesis.txFutureMs + 1))).code, 'TX_FUTURE');
   // permanent: a transfer to oneself
-  const self = signEnvelope(payer, 'transfer', { to: payer.address, amountMillicents: 1 }, { date: new Date(clock.t) });
+  const self = signEnvelope(payer, 'transfer', { to: payer.address, amountMillicents: 1 }, { date: new Date(clock.t), chain: f.genesis.hash });
   assert.equal(pool.admit(self).code, 'SELF_TRANSFER');
   // transient: no funds yet (someone may pay it first); a bid for an auction not yet on chain
   const poor = f.key('poor');
   assert.equal(pool.admit(transfer(1, poor)).status, 'admitted');
   const hem = f.key('hem');
-  const bid = signEnvelope(hem, 'bid-offer', { auctionId: 'a-1', address: hem.address, cpf: 0.5, feeder: 'F1', bid: f.openBid('sell', 1000, 5000) }, { date: new Date(clock.t) });
+  const bid = signEnvelope(hem, 'bid-offer', { auctionId: 'a-1', address: hem.address, cpf: 0.5, feeder: 'F1', bid: f.openBid('sell', 1000, 5000) }, { date: new Date(clock.t), chain: f.genesis.hash });
   assert.equal(pool.admit(bid).status, 'admitted', 'NOT_CERTIFIED is transient');
   assert.equal(pool.size, 3);
   assert.equal(pool.admit(Buffer.alloc(1)).status, 'rejected');

@@ -143,7 +143,7 @@ export function withFiller(parent: ChainState, slot: number, txs: readonly unkno
     tag: testTag(`filler/${parent.tipHash}/${slot}`),
   };
   const cert = { ...unsigned, registrySignature: signBytes(registry, canonicalBytes(unsigned)).toString('base64') };
-  return [signEnvelope(registry, 'certificate', cert as Certificate, { date: new Date(time).toISOString() })];
+  return [signEnvelope(registry, 'certificate', cert as Certificate, { date: new Date(time).toISOString(), chain: parent.genesis.hash })];
 }
 
 /** Appends built blocks to a store. */
