@@ -29,6 +29,7 @@ import mqtt from 'mqtt';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { createGenesisState, type ChainState } from '../../poe-chain/core/chainState.js';
 import { validateAndApplyBlock } from '../../poe-chain/core/validateAndApplyBlock.js';
+import { parseGenesis } from '../../poe-chain/core/genesis.js';
 import { Mempool } from '../../poe-chain/node/mempool.js';
 import { encode, signEnvelope } from '../../wire/codec.js';
 import { readKeyFile } from '../../wire/keyFile.js';
@@ -74,6 +75,7 @@ test('[SEALED] sealed auction with real processes: commitments only before the c
     const adminToken = (await readFile(info.adminTokenFile, 'utf8')).trim();
     const genesis = JSON.parse(await readFile(info.genesis, 'utf8')) as { genesisTime: string; intervalMs: number; revealWindowMs: number };
     const genesisMs = Date.parse(genesis.genesisTime);
+    const genesisHash = parseGenesis(genesis).hash; // [DOMAIN-TX] the close names this chain, so only the sealed rule can refuse it
 
     const registry = new RegistryClient({ url: info.urls.registry, adminToken, operator: 'sealed' });
     const homes: Home[] = ([
@@ -132,7 +134,7 @@ test('[SEALED] sealed auction with real processes: commitments only before the c
       await new Promise((r) => setTimeout(r, Math.max(0, at - Date.now())));
       const client = await mqtt.connectAsync(info.urls.mqtt, loginOptions({ url: info.urls.mqtt, meterId: 'aggregator', key: aggregatorKey, extra: { reconnectPeriod: 0 } }));
       try {
-        const env = signEnvelope(aggregatorKey, 'auction-close', { auctionId });
+        const env = signEnvelope(aggregatorKey, 'auction-close', { auctionId }, { chain: genesisHash });
         await client.publishAsync(AGGREGATOR_TOPICS.auction(auctionId), encode(env), { qos: 1 });
         closes.push({ env, at: Date.now() });
       } finally {

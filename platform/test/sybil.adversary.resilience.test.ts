@@ -54,6 +54,7 @@ test('[SYBIL] real processes: a meter with every certificate the registry gives 
     procs.push(up);
     const genesisMs = Date.parse((JSON.parse(await readFile(info.genesis, 'utf8')) as { genesisTime: string }).genesisTime);
     const registry = new RegistryClient({ url: info.urls.registry, adminToken: (await readFile(info.adminTokenFile, 'utf8')).trim(), operator: 'sybil' });
+    const { genesisHash: chain } = await registry.chain(); // [DOMAIN-TX] the chain every transaction names
     const [honest, greedy] = (['honest-1', 'greedy-1'] as const).map((meterId) => ({
       meterId, programme: 'RE+TE' as const, feeder: 'F1', dataDir: join(root, 'homes', meterId), config: join(root, 'homes', `${meterId}.json`),
     })) as [Home, Home];
@@ -107,7 +108,7 @@ test('[SYBIL] real processes: a meter with every certificate the registry gives 
       const send = (topic: string, env: object) => session.publish(topic, encode(env), 1);
       // [HEM-CERT] each certificate as a `tx` on chain/txs, signed by its pseudonym
       for (const p of pseudo) {
-        const inner = signEnvelope(p.key, 'certificate', p.cert);
+        const inner = signEnvelope(p.key, 'certificate', p.cert, { chain });
         await send(TOPICS.txs, signEnvelope(p.key, 'tx', { tx: inner as unknown as Envelope<'tx'>['parameters']['tx'] }));
       }
       // a reading of every interval for every pseudonym, from the first interval all certificates cover
@@ -120,7 +121,7 @@ test('[SYBIL] real processes: a meter with every certificate the registry gives 
           await send(TOPICS.readings, signEnvelope(p.key, 'meter-reading', {
             address: p.key.address, interval: { start: new Date(start).toISOString(), end: new Date(start + INTERVAL_MS).toISOString() }, seq: k + 1,
             producedWh: 1000, consumedWh: 1000, chargedWh: 0, dischargedWh: 0, socPermille: 500,
-          }));
+          }, { chain }));
         }
       }
 
@@ -138,7 +139,7 @@ test('[SYBIL] real processes: a meter with every certificate the registry gives 
       await new Promise((r) => setTimeout(r, 500)); // the open reaches the chain node first
       const bids = pseudo.map((p, i) => signEnvelope(p.key, 'bid-offer', {
         auctionId, address: p.key.address, cpf: 0.5, feeder: 'F1', bid: { type: 'sell', energy: whToEnergy(500), price: millicentsToPrice(9000 + 100 * i) },
-      }));
+      }, { chain }));
       for (const b of bids) await send(TOPICS.bids(auctionId), b);
       const honestBid = await waitFor('the honest decision', 5000, () => honest.proc!.lines.find((l) => l.event === 'decision' && l.auctionId === auctionId));
       await new Promise((r) => setTimeout(r, Math.max(0, closesAtMs + 3000 - Date.now())));
