@@ -181,7 +181,15 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
    * `feeder-limit` transaction (the chain refuses an older one: STALE_FEEDER_LIMIT); a record
    * already posted is posted again only after an interval without reaching the chain.
    */
-  async function relayFeederLimits(records: readonly SignedFeederLimit[]): Promise<number> {
+  let relaying: Promise<unknown> = Promise.resolve();
+  function relayFeederLimits(records: readonly SignedFeederLimit[]): Promise<number> {
+    // one relay at a time, so that two fetches never post one record twice
+    const run = relaying.then(() => relayOnce(records));
+    relaying = run.catch(() => undefined);
+    return run;
+  }
+
+  async function relayOnce(records: readonly SignedFeederLimit[]): Promise<number> {
     const onChain = new Map((await chain.feederLimits?.() ?? []).map((l) => [l.feeder, Date.parse(l.issuedAt)]));
     const t = now();
     let posted = 0;
@@ -370,7 +378,8 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
 
   // ── the interval loop ─────────────────────────────────────────────────────
   async function onIntervalEnd(i: number) {
-    await refreshFeederLimits();
+    // [FEEDER-1] in the background: a slow registry must not hold up the interval's work
+    void refreshFeederLimits();
     const day = Math.floor(i / c.slotsPerDay);
     const slot = ((i % c.slotsPerDay) + c.slotsPerDay) % c.slotsPerDay;
     const actual = actualNetLoad(i);
