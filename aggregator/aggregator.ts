@@ -17,19 +17,26 @@
  * [CLOSE] at start the aggregator asks the chain for its auctions not yet settled
  * (ChainView.activeAuctions) and follows each as if it had opened it: a restarted
  * aggregator republishes their results and follows their settlement, sealed or not.
+ *
+ * [FEEDER-1] feeder limits are chain state signed by the registry: each time the aggregator
+ * fetches the registry's records (at start, at each interval end, before each auction-open)
+ * it posts every record newer than the chain's (ChainView.feederLimits) as a `feeder-limit`
+ * transaction, wrapped in a `tx` on tmi/v1/chain/txs (again after an interval if it has not
+ * reached the chain). Its auction-opens still carry the registry's limits, which at clearing
+ * can only tighten the chain's [FEEDER-2]: a larger limit in an auction-open changes nothing.
  */
 import { NetLoadBook } from './netLoadBook.js';
 import type { MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import { createCodec, signEnvelope, encode, type Codec } from '../wire/codec.js';
 import type { KeyPair } from '../wire/keys.js';
-import type { AuctionOpen, AuctionResult, FeederLimit, MeterReading } from '../schemas/types.js';
+import type { AuctionOpen, AuctionResult, Envelope, FeederLimit, MeterReading, SignedFeederLimit } from '../schemas/types.js';
 import { seasonalMeanForecast } from './core/forecast.js';
 import { detectDeviation, type DeviationOptions } from './core/deviation.js';
 import { imbalanceAvoided, ledgerTotals, type LedgerEntry } from './ledger.js';
 // the views of the chain the aggregator reads (defined by the chain node, below it)
-import type { ChainAuction, ChainView, ReadingFeed } from '../poe-chain/node/chainViews.js';
-export type { ChainAuction, ChainView, ReadingFeed };
+import type { ChainAuction, ChainFeederLimit, ChainView, ReadingFeed } from '../poe-chain/node/chainViews.js';
+export type { ChainAuction, ChainFeederLimit, ChainView, ReadingFeed };
 import { energyToWh, priceToMillicentsPerKWh } from '../wire/quantities.js';
 
 export const TOPICS = {
@@ -37,6 +44,8 @@ export const TOPICS = {
   result: (id: string) => `tmi/v1/auctions/${id}/result`,
   readings: 'tmi/v1/readings',
   schedule: 'tmi/v1/schedule',
+  /** [FEEDER-1] chain transactions that have no topic of their own, wrapped in `tx` */
+  chainTxs: 'tmi/v1/chain/txs',
 } as const;
 
 /** What the aggregator reads from its chain node. */
@@ -60,7 +69,8 @@ export interface AggregatorConfig {
   prices: (deliveryStartMs: number, slotOfDay: number) => { buyMcPerKWh: number; sellMcPerKWh: number };
   /** net load expected per slot before any history (Wh) */
   priorNetLoadWh: number[];
-  feederLimits?: () => Promise<FeederLimit[]>;
+  /** [FEEDER-1] the registry's signed feeder limits (GET /v1/feeders) */
+  feederLimits?: () => Promise<SignedFeederLimit[]>;
   /** open auctions on deviations automatically (default true) */
   autoAuctions?: boolean;
   /** how long to wait for the chain's result after close (default 3 intervals) */
@@ -94,6 +104,11 @@ export interface Aggregator {
   schedule(day: number): number[] | undefined;
   /** aggregated metered net load of interval i, Wh (undefined if no reading yet) */
   actualNetLoad(i: number): number | undefined;
+  /**
+   * [FEEDER-1] fetches the registry's feeder limits and posts each record newer than the
+   * chain's as a `feeder-limit` transaction; how many were posted
+   */
+  syncFeederLimits(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -139,17 +154,80 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
   const timers = new Set<NodeJS.Timeout>();
   let seq = 0;
   /** the last feeder limits the registry gave; used when it does not answer */
-  let lastFeederLimits: FeederLimit[] | undefined;
+  let lastFeederLimits: SignedFeederLimit[] | undefined;
+  /** [FEEDER-1] `feeder|issuedAt` of each record posted to the chain → when */
+  const postedLimits = new Map<string, number>();
+
+  /** [FEEDER-1] fetches the registry's records and relays the ones the chain lacks. */
+  async function fetchFeederLimits(): Promise<SignedFeederLimit[] | undefined> {
+    if (!c.feederLimits) return undefined;
+    lastFeederLimits = await c.feederLimits();
+    await relayFeederLimits(lastFeederLimits).catch((err: unknown) =>
+      log?.warn({ event: 'feeder-limits-not-relayed', err: (err as Error).message }, 'feeder limits not posted to the chain'));
+    return lastFeederLimits;
+  }
 
   async function feederLimitsNow(): Promise<FeederLimit[]> {
     if (!c.feederLimits) return [];
     try {
-      lastFeederLimits = await c.feederLimits();
+      await fetchFeederLimits();
     } catch (err) {
       if (lastFeederLimits === undefined) throw err;
       log?.warn({ event: 'feeder-limits-stale', err: (err as Error).message }, 'registry did not answer: opening with the last known feeder limits');
     }
-    return lastFeederLimits;
+    // the auction-open's wire shape (schema feederLimit): the limits without issuedAt and signature
+    return lastFeederLimits!.map((l) => ({ feeder: l.feeder, maxExportWh: l.maxExportWh, maxImportWh: l.maxImportWh }));
+  }
+
+  /**
+   * [FEEDER-1] posts each record newer than the chain's record of its feeder as a
+   * `feeder-limit` transaction (the chain refuses an older one: STALE_FEEDER_LIMIT); a record
+   * already posted is posted again only after an interval without reaching the chain.
+   */
+  let relaying: Promise<unknown> = Promise.resolve();
+  function relayFeederLimits(records: readonly SignedFeederLimit[]): Promise<number> {
+    // one relay at a time, so that two fetches never post one record twice
+    const run = relaying.then(() => relayOnce(records));
+    relaying = run.catch(() => undefined);
+    return run;
+  }
+
+  async function relayOnce(records: readonly SignedFeederLimit[]): Promise<number> {
+    const onChain = new Map((await chain.feederLimits?.() ?? []).map((l) => [l.feeder, Date.parse(l.issuedAt)]));
+    const t = now();
+    let posted = 0;
+    for (const l of records) {
+      const have = onChain.get(l.feeder);
+      if (have !== undefined && have >= Date.parse(l.issuedAt)) continue;
+      const postKey = `${l.feeder}|${l.issuedAt}`;
+      const at = postedLimits.get(postKey);
+      if (at !== undefined && t - at < c.intervalMs) continue;
+      const inner = signEnvelope(key, 'feeder-limit', l, { date: new Date(t), chain: forChain });
+      const wrapped = signEnvelope(key, 'tx', { tx: inner as unknown as Envelope<'tx'>['parameters']['tx'] }, { date: new Date(t) });
+      await publish(TOPICS.chainTxs, wrapped);
+      postedLimits.set(postKey, t);
+      posted++;
+      log?.info({ event: 'feeder-limit-posted', feeder: l.feeder, maxExportWh: l.maxExportWh, maxImportWh: l.maxImportWh, issuedAt: l.issuedAt }, 'registry feeder limit posted to the chain');
+    }
+    // forget what the chain has taken
+    for (const k of postedLimits.keys()) {
+      const [feeder, issuedAt] = k.split('|') as [string, string];
+      if ((onChain.get(feeder) ?? -Infinity) >= Date.parse(issuedAt)) postedLimits.delete(k);
+    }
+    return posted;
+  }
+
+  async function syncFeederLimits(): Promise<number> {
+    if (!c.feederLimits) return 0;
+    const records = await c.feederLimits();
+    lastFeederLimits = records;
+    return relayFeederLimits(records);
+  }
+
+  /** [FEEDER-1] fetch and relay, logging instead of failing (start, interval ends) */
+  async function refreshFeederLimits(): Promise<void> {
+    await fetchFeederLimits().catch((err: unknown) =>
+      log?.warn({ event: 'feeder-limits-unavailable', err: (err as Error).message }, 'registry feeder limits not fetched'));
   }
   let stopped = false;
 
@@ -303,6 +381,8 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
 
   // ── the interval loop ─────────────────────────────────────────────────────
   async function onIntervalEnd(i: number) {
+    // [FEEDER-1] in the background: a slow registry must not hold up the interval's work
+    void refreshFeederLimits();
     const day = Math.floor(i / c.slotsPerDay);
     const slot = ((i % c.slotsPerDay) + c.slotsPerDay) % c.slotsPerDay;
     const actual = actualNetLoad(i);
@@ -354,6 +434,7 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
     }
   }
   await pickUpFromChain();
+  await refreshFeederLimits();
 
   const startDay = Math.floor(intervalOf(now()) / c.slotsPerDay);
   await publishSchedule(startDay);
@@ -368,6 +449,7 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
     },
     schedule: (day) => schedules.get(day),
     actualNetLoad,
+    syncFeederLimits,
     async stop() {
       stopped = true;
       stopReadings?.();

@@ -4,10 +4,11 @@
  * RegistryClientError with a code and the HTTP status (0 when no response came).
  */
 import type { ValidateFunction } from 'ajv';
-import type { Certificate, FeederLimit } from '../schemas/types.js';
+import type { Certificate, SignedFeederLimit } from '../schemas/types.js';
 import { formatCoded, type ErrorContext } from '../wire/errors.js';
 import type { KeyPair } from '../wire/keys.js';
 import { checkCertificate } from './certificate.js';
+import { checkFeederLimit } from './feederLimitRecord.js';
 import { signCertificateRequest, type CertificateRequestOptions } from './certificateRequest.js';
 import type {
   AuditPage, ChainInfo, EnrollRequest, FeederLimits, FeederList, Health, MeterPage, MeterRecord, PseudonymRecord, RegistryKeyInfo,
@@ -28,14 +29,14 @@ export interface RegistryClientOptions {
   timeoutMs?: number;
   /** largest response accepted, default 8 MiB */
   maxResponseBytes?: number;
-  /** if set, certificates from requestCertificate must verify against this registry key */
+  /** if set, certificates from requestCertificate and feeder limits [FEEDER-1] must verify against this registry key */
   registryPublicKey?: string;
   /** default: one keep-alive transport per process (8 sockets per registry at most) */
   transport?: HttpTransport;
 }
 
 /** `code` is the registry's error code (e.g. NOT_FOUND, REVOKED, RATE_LIMITED) or one of
- *  REGISTRY_UNREACHABLE, REGISTRY_TIMEOUT, BAD_RESPONSE, RESPONSE_TOO_LARGE, BAD_CERTIFICATE. */
+ *  REGISTRY_UNREACHABLE, REGISTRY_TIMEOUT, BAD_RESPONSE, RESPONSE_TOO_LARGE, BAD_CERTIFICATE, BAD_FEEDER_LIMIT. */
 export class RegistryClientError extends Error {
   readonly code: string;
   readonly status: number;
@@ -169,13 +170,25 @@ export class RegistryClient {
     return notFoundAsUndefined(this.pseudonym(address));
   }
 
-  async feeders(): Promise<FeederLimit[]> {
+  /** [FEEDER-1] every feeder's limits, signed by the registry (verified when the client knows the registry key). */
+  async feeders(): Promise<SignedFeederLimit[]> {
     const r = await this.call<FeederList>('GET', '/v1/feeders', validators.feederList);
+    for (const l of r.items) this.checkFeederLimit(l, 200);
     return r.items;
   }
 
-  setFeeder(feeder: string, limits: FeederLimits): Promise<FeederLimit> {
-    return this.call('PUT', `/v1/feeders/${encodeURIComponent(feeder)}`, validators.feederLimit, limits);
+  /** [FEEDER-1] sets a feeder's limits (admin); the reply is the new record the registry signed. */
+  async setFeeder(feeder: string, limits: FeederLimits): Promise<SignedFeederLimit> {
+    const l = await this.call<SignedFeederLimit>('PUT', `/v1/feeders/${encodeURIComponent(feeder)}`, validators.signedFeederLimit, limits);
+    if (l.feeder !== feeder) throw new RegistryClientError('BAD_FEEDER_LIMIT', 200, { reason: 'feeder mismatch', feeder: l.feeder });
+    this.checkFeederLimit(l, 200);
+    return l;
+  }
+
+  private checkFeederLimit(l: SignedFeederLimit, status: number): void {
+    if (this.registryPublicKey === undefined) return;
+    const problem = checkFeederLimit(l, this.registryPublicKey);
+    if (problem) throw new RegistryClientError('BAD_FEEDER_LIMIT', status, { reason: problem, feeder: l.feeder });
   }
 
   audit(o: { after?: number; limit?: number } = {}): Promise<AuditPage> {

@@ -9,8 +9,8 @@
  *   GET  /v1/chain                           public  (when the chain's genesis is configured)
  *   GET  /v1/whoami                          admin or directory
  *   POST /v1/certificates                    signed by the meter key
- *   GET  /v1/feeders                         public
- *   PUT  /v1/feeders/:feeder                 admin
+ *   GET  /v1/feeders                         public  [FEEDER-1] registry-signed records
+ *   PUT  /v1/feeders/:feeder                 admin   stores and signs the feeder's limits
  *   POST /v1/meters                          admin
  *   GET  /v1/meters                          admin   ?limit=&after=
  *   GET  /v1/meters/:meterId                 admin or directory
@@ -213,7 +213,7 @@ export async function createRegistry(opts: RegistryOptions): Promise<Registry> {
     const { feeder } = check<{ feeder: string }>(validators.feederParams, { ...req.params }, 'path');
     const limits = check<FeederLimits>(validators.feederLimitsBody, req.body, 'body');
     const value = await store.setFeeder(feeder, limits, actor(req));
-    log.info({ feeder, ...limits }, 'feeder limits set');
+    log.info({ feeder, ...limits, issuedAt: value.issuedAt }, 'feeder limits set and signed');
     res.json(value);
   });
 

@@ -5,7 +5,7 @@
  */
 import type { FromSchema } from 'json-schema-to-ts';
 import { address, feeder, hash, id, isoDate, programme, reqId, signature, wh } from '../schemas/common.js';
-import { certificateParams, feederLimit, revocationParams } from '../schemas/operations.js';
+import { certificateParams, feederLimitParams, revocationParams } from '../schemas/operations.js';
 
 /** Largest JSON request body, bytes. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -275,11 +275,12 @@ export const auditPage = {
   properties: { items: { type: 'array', maxItems: MAX_PAGE, items: auditEntry }, next: seq },
 } as const;
 
+/** [FEEDER-1] every feeder's limits, each signed by the registry (the `feeder-limit` parameters) */
 export const feederList = {
   type: 'object',
   additionalProperties: false,
   required: ['items'],
-  properties: { items: { type: 'array', maxItems: 100_000, items: feederLimit } },
+  properties: { items: { type: 'array', maxItems: 100_000, items: feederLimitParams } },
 } as const;
 
 export const errorResponse = {

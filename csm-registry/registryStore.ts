@@ -10,16 +10,17 @@
  *   nonces        meterId!nonce                               → request date, ms
  *   revocations   <seq, 15 digits>                            → RevocationItem
  *   audit         <seq, 15 digits>                            → AuditEntry (append-only)
- *   feeders       feeder                                      → FeederLimit
+ *   feeders       feeder                                      → SignedFeederLimit [FEEDER-1]
  *
  * Every change is one atomic batch, and changes run one at a time (a mutex), so the
  * checks before a write see the state the write applies to.
  */
 import type { AbstractLevel, AbstractSublevel } from 'abstract-level';
 import { createHash, createHmac, type KeyObject } from 'node:crypto';
-import type { Certificate, FeederLimit, Revocation } from '../schemas/types.js';
+import type { Certificate, Revocation, SignedFeederLimit } from '../schemas/types.js';
 import { PublicKeyCache, publicKeyObject, type KeyPair } from '../wire/keys.js';
 import { signCertificate, signRevocation } from './certificate.js';
+import { nextIssuedAt, signFeederLimit } from './feederLimitRecord.js';
 import { verifyCertificateRequest } from './certificateRequest.js';
 import { RegistryError } from './registryError.js';
 import {
@@ -85,9 +86,11 @@ export interface RegistryStore {
   getPseudonym(address: string): Promise<PseudonymRecord | undefined>;
   /** addresses certified to the meter, in issuance order */
   pseudonymsOf(meterId: string): Promise<string[]>;
-  listFeeders(): Promise<FeederLimit[]>;
-  getFeeder(feeder: string): Promise<FeederLimit | undefined>;
-  setFeeder(feeder: string, limits: FeederLimits, who: Actor): Promise<FeederLimit>;
+  /** [FEEDER-1] every feeder's limits, each signed by the registry key */
+  listFeeders(): Promise<SignedFeederLimit[]>;
+  getFeeder(feeder: string): Promise<SignedFeederLimit | undefined>;
+  /** [FEEDER-1] stores and signs new limits, issuedAt = the registry clock, strictly after the feeder's previous record */
+  setFeeder(feeder: string, limits: FeederLimits, who: Actor): Promise<SignedFeederLimit>;
   audit(o?: { after?: number; limit?: number }): Promise<AuditPage>;
 }
 
@@ -167,7 +170,16 @@ export async function createRegistryStore(opts: RegistryStoreOptions): Promise<R
   const nonces: Sub<number> = db.sublevel<string, number>('nonces', json);
   const revocations: Sub<RevocationItem> = db.sublevel<string, RevocationItem>('revocations', json);
   const audits: Sub<AuditEntry> = db.sublevel<string, AuditEntry>('audit', json);
-  const feeders: Sub<FeederLimit> = db.sublevel<string, FeederLimit>('feeders', json);
+  const feeders: Sub<SignedFeederLimit> = db.sublevel<string, SignedFeederLimit>('feeders', json);
+
+  // [FEEDER-1] limits stored before they were signed (no issuedAt): signed once, now
+  const unsignedFeeders: SignedFeederLimit[] = [];
+  for await (const v of feeders.values()) {
+    if (typeof (v as Partial<SignedFeederLimit>).registrySignature !== 'string' || typeof (v as Partial<SignedFeederLimit>).issuedAt !== 'string') {
+      unsignedFeeders.push(signFeederLimit({ feeder: v.feeder, maxExportWh: v.maxExportWh, maxImportWh: v.maxImportWh, issuedAt: iso(now()) }, registryKey));
+    }
+  }
+  if (unsignedFeeders.length > 0) await feeders.batch(unsignedFeeders.map((v) => ({ type: 'put' as const, key: v.feeder, value: v })), { sync: true } as Record<string, unknown>);
 
   let revocationSeq = (await meta.get('revocationSeq')) ?? 0;
   let auditSeq = (await meta.get('auditSeq')) ?? 0;
@@ -401,14 +413,15 @@ export async function createRegistryStore(opts: RegistryStoreOptions): Promise<R
     return id === undefined ? undefined : meters.get(id);
   }
 
-  async function listFeeders(): Promise<FeederLimit[]> {
+  async function listFeeders(): Promise<SignedFeederLimit[]> {
     return feeders.values({ limit: 100_000 }).all();
   }
 
-  async function setFeeder(feeder: string, limits: FeederLimits, who: Actor): Promise<FeederLimit> {
+  async function setFeeder(feeder: string, limits: FeederLimits, who: Actor): Promise<SignedFeederLimit> {
     return exclusive(async () => {
       const previous = await feeders.get(feeder);
-      const value: FeederLimit = { feeder, maxExportWh: limits.maxExportWh, maxImportWh: limits.maxImportWh };
+      // [FEEDER-1] issuedAt strictly increases per feeder, so the chain can refuse an older record
+      const value = signFeederLimit({ feeder, maxExportWh: limits.maxExportWh, maxImportWh: limits.maxImportWh, issuedAt: nextIssuedAt(now(), previous?.issuedAt) }, registryKey);
       const details: AuditDetails = { maxExportWh: value.maxExportWh, maxImportWh: value.maxImportWh };
       if (previous) {
         details.previousExportWh = previous.maxExportWh;

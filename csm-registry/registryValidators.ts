@@ -4,7 +4,7 @@ import { compileSchema } from '../schemas/validators.js';
 import { schemaError } from '../wire/codec.js';
 import { RegistryError, type RegistryErrorCode } from './registryError.js';
 import * as s from './registrySchemas.js';
-import { feederLimit, revocationParams } from '../schemas/operations.js';
+import { feederLimitParams, revocationParams } from '../schemas/operations.js';
 
 export const validators = {
   enrollBody: compileSchema(s.enrollBody),
@@ -22,7 +22,7 @@ export const validators = {
   pseudonymRecord: compileSchema(s.pseudonymRecord),
   certificate: compileSchema(s.certificateParams),
   revocation: compileSchema(revocationParams),
-  feederLimit: compileSchema(feederLimit),
+  signedFeederLimit: compileSchema(feederLimitParams),
   health: compileSchema(s.healthResponse),
   registryKey: compileSchema(s.registryKeyResponse),
   whoami: compileSchema(s.whoamiResponse),

@@ -4,7 +4,7 @@
  * for the homes. At the end it writes a report and checks the chain.
  *
  *   1. platform (registry, broker, aggregator chain node, aggregator, analytics) in this process
- *   2. homes enrolled by the operator; feeder limits set
+ *   2. homes enrolled by the operator; feeder limits set in the registry and put on chain [FEEDER-1]
  *   3. one `hem` process per home (sim adapter, its own chain node when RE/RE+TE)
  *   4. days × 96 intervals of 15 simulated minutes, `intervalMs` of wall time each
  *   5. homes stopped, platform stopped; the chain re-verified block by block from disk, and
@@ -84,6 +84,20 @@ async function fetchJson<T>(url: string): Promise<T> {
   return (await r.json()) as T;
 }
 
+/** [FEEDER-1] relays the registry's feeder limits and waits (within `ms`) until the chain holds every one of `feeders`. */
+async function feederLimitsOnChain(platform: Platform, feeders: string[], ms: number, log: Logger): Promise<void> {
+  if (!platform.aggregator || feeders.length === 0) return;
+  await platform.aggregator.syncFeederLimits();
+  const until = Date.now() + ms;
+  while (!feeders.every((f) => platform.node.state().sections.feederLimits.has(f))) {
+    if (Date.now() > until) {
+      log.warn({ feeders }, 'feeder limits not on chain yet');
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 export async function runSimulation(o: SimulateOptions): Promise<SimulationResult> {
   const log = o.log ?? pino({ level: 'silent' });
   const t0 = Date.now();
@@ -111,8 +125,10 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
   const children: ChildProcess[] = [];
   let stopped = false;
   try {
-    // 2. the operator enrols the homes and sets feeder limits
+    // 2. the operator enrols the homes and sets feeder limits; [FEEDER-1] the aggregator puts
+    //    the registry's signed limits on chain before the first auction or P2P market clears
     for (const f of plan.feeders) await platform.registryClient.setFeeder(f.feeder, { maxExportWh: f.maxExportWh, maxImportWh: f.maxImportWh });
+    await feederLimitsOnChain(platform, plan.feeders.map((f) => f.feeder), Math.max(10_000, 2 * o.intervalMs), log);
     const startWall = new Date(platform.genesis.genesisTimeMs).toISOString();
     for (const h of plan.homes) {
       const dir = join(dataDir, 'homes', h.meterId);

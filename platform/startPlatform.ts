@@ -118,7 +118,8 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
     });
     const reg = await registry.listen(o.ports?.registry ?? 0, host);
     stops.push(() => registry.close());
-    const registryClient = new RegistryClient({ url: reg.url, adminToken: dir.adminToken, operator: 'tmi-up' });
+    // [FEEDER-1] feeder limits it reads must verify with the registry key before they are relayed
+    const registryClient = new RegistryClient({ url: reg.url, adminToken: dir.adminToken, operator: 'tmi-up', registryPublicKey: registry.address });
 
     // 2. service keys, enrolled as principals
     const keys = {
@@ -245,6 +246,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
           deviation: { thresholdWh: 1000 },
           prices: series ? (t) => priceAt(series, t) : (_t, slot) => defaultPriceAt(Math.floor((slot * 1440) / slotsPerDay)),
           priorNetLoadWh: new Array<number>(slotsPerDay).fill(0),
+          // [FEEDER-1] the registry's signed limits: relayed to the chain as feeder-limit transactions
           feederLimits: async () => registryClient.feeders(),
           ...o.aggregator,
         },

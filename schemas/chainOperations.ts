@@ -2,8 +2,8 @@
  * Parameters of chain operations (DESIGN §2, §3, §7) and the chain's genesis file.
  *
  * A chain transaction is itself a signed envelope of a transaction operation
- * (meter-reading, bid-offer, auction-open, auction-close, certificate, revocation,
- * transfer, evidence); a block carries them as plain objects and every node re-decodes
+ * (meter-reading, bid-offer, bid-reveal, auction-open, auction-close, certificate, revocation,
+ * feeder-limit, transfer, evidence, market-order, market-reveal); a block carries them as plain objects and every node re-decodes
  * each one with the codec. A block header is signed on its own (headerSignature), so
  * that equivocation evidence carries two signed headers and no transactions.
  */
@@ -136,7 +136,7 @@ export const genesisConfig = {
     chainId: id,
     /** start of slot 0 and of epoch 0; a multiple of intervalMs since the Unix epoch */
     genesisTime: isoDate,
-    /** registry public key (hex): signs certificates and revocations */
+    /** registry public key (hex): signs certificates, revocations and feeder limits [FEEDER-1] */
     registryKey: address,
     /** aggregator public key (hex): the only signer of auction-open / auction-close; its wallet funds settlements */
     aggregatorKey: address,

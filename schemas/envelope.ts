@@ -5,7 +5,7 @@
 import { chain, clientId, isoDate, reqId, signature } from './common.js';
 import {
   auctionCloseParams, auctionOpenParams, auctionResultParams, bidOfferParams, bidRevealParams, certificateParams,
-  errorParams, marketOrderParams, marketResultParams, marketRevealParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
+  errorParams, feederLimitParams, marketOrderParams, marketResultParams, marketRevealParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
 } from './operations.js';
 import { blockParams, evidenceParams, syncRequestParams, syncResponseParams, txParams } from './chainOperations.js';
 
@@ -30,6 +30,7 @@ export const operations = {
   schedule: { params: scheduleParams, maxBytes: 64 * 1024 },
   certificate: { params: certificateParams, maxBytes: DEFAULT_MAX_MESSAGE_BYTES },
   revocation: { params: revocationParams, maxBytes: 128 * 1024 },
+  'feeder-limit': { params: feederLimitParams, maxBytes: DEFAULT_MAX_MESSAGE_BYTES },
   transfer: { params: transferParams, maxBytes: DEFAULT_MAX_MESSAGE_BYTES },
   tx: { params: txParams, maxBytes: 64 * 1024 },
   block: { params: blockParams, maxBytes: 16 * 1024 * 1024 },

@@ -142,6 +142,26 @@ export const feederLimit = {
   properties: { feeder, maxExportWh: wh, maxImportWh: wh },
 } as const;
 
+/**
+ * [FEEDER-1] A feeder's limits as the registry signed them: an item of `GET /v1/feeders` and
+ * the parameters of the chain operation `feeder-limit`. `issuedAt` is the registry's clock,
+ * strictly increasing per feeder. registrySignature = Ed25519 by the registry key over
+ * "TMI/v1/feeder-limit" ‖ 0x00 ‖ canonical JSON of {feeder, maxExportWh, maxImportWh, issuedAt}
+ * (domain-separated: a certificate's or revocation's signature never verifies as a feeder limit).
+ */
+export const feederLimitParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['feeder', 'maxExportWh', 'maxImportWh', 'issuedAt', 'registrySignature'],
+  properties: {
+    feeder,
+    maxExportWh: wh,
+    maxImportWh: wh,
+    issuedAt: isoDate,
+    registrySignature: signature,
+  },
+} as const;
+
 export const auctionOpenParams = {
   type: 'object',
   additionalProperties: false,

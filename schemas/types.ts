@@ -6,7 +6,7 @@ import type { FromSchema } from 'json-schema-to-ts';
 import type { Operation } from './envelope.js';
 import type {
   auctionCloseParams, auctionOpenParams, auctionResultParams, bidOfferParams, bidRevealParams, certificateParams,
-  errorParams, marketOrderParams, marketResultParams, marketRevealParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
+  errorParams, feederLimitParams, marketOrderParams, marketResultParams, marketRevealParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
 } from './operations.js';
 import type { blockParams, evidenceParams, syncRequestParams, syncResponseParams, txParams } from './chainOperations.js';
 import type { energy, price, interval } from './common.js';
@@ -28,6 +28,7 @@ export interface ParamsByOperation {
   schedule: FromSchema<typeof scheduleParams>;
   certificate: FromSchema<typeof certificateParams>;
   revocation: FromSchema<typeof revocationParams>;
+  'feeder-limit': FromSchema<typeof feederLimitParams>;
   transfer: FromSchema<typeof transferParams>;
   tx: FromSchema<typeof txParams>;
   block: FromSchema<typeof blockParams>;
@@ -83,6 +84,8 @@ export type HomeState = Params<'state'>;
 export type Schedule = Params<'schedule'>;
 export type Certificate = Params<'certificate'>;
 export type Revocation = Params<'revocation'>;
+/** [FEEDER-1] a feeder's limits signed by the registry (GET /v1/feeders; the `feeder-limit` transaction) */
+export type SignedFeederLimit = Params<'feeder-limit'>;
 export type Transfer = Params<'transfer'>;
 export type ErrorParams = Params<'error'>;
 export type BlockParams = Params<'block'>;

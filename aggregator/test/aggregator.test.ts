@@ -7,7 +7,9 @@ import { createAggregator, type ChainView, type ChainAuction } from '../aggregat
 import { createAggregatorAdminApp } from '../adminApi.js';
 import { createCodec, encode, signEnvelope } from '../../wire/codec.js';
 import { generateKeyPair } from '../../wire/keys.js';
-import type { AnyEnvelope, AuctionResult } from '../../schemas/types.js';
+import type { AnyEnvelope, AuctionResult, Envelope, SignedFeederLimit } from '../../schemas/types.js';
+import { signFeederLimit, verifyFeederLimit } from '../../csm-registry/feederLimitRecord.js';
+import type { ChainFeederLimit } from '../../poe-chain/node/chainViews.js';
 
 async function plainBroker(): Promise<{ url: string; close: () => Promise<void> }> {
   const aedes = await Aedes.createBroker();
@@ -177,8 +179,10 @@ test('aggregator: when the registry does not answer, an auction opens with the l
   const aggMqtt = await mqtt.connectAsync(broker.url, { clientId: 'aggregator3' });
   let registryUp = true;
   let calls = 0;
+  const registryKey = generateKeyPair();
+  const signed = [signFeederLimit({ feeder: 'F1', maxExportWh: 5000, maxImportWh: 7000, issuedAt: new Date().toISOString() }, registryKey)];
   const limits = [{ feeder: 'F1', maxExportWh: 5000, maxImportWh: 7000 }];
-  const make = (feederLimits: () => Promise<typeof limits>) =>
+  const make = (feederLimits: () => Promise<typeof signed>) =>
     createAggregator({
       key: generateKeyPair(), genesisHash: TEST_CHAIN, mqtt: aggMqtt, chain: { auction: async () => undefined },
       config: { originMs: 0, intervalMs: 60_000, slotsPerDay: 96, deviation: { thresholdWh: 500 }, prices: () => ({ buyMcPerKWh: 1, sellMcPerKWh: 1 }), priorNetLoadWh: new Array(96).fill(0), autoAuctions: false, feederLimits },
@@ -186,7 +190,7 @@ test('aggregator: when the registry does not answer, an auction opens with the l
   const agg = await make(async () => {
     calls++;
     if (!registryUp) throw new Error('REGISTRY_TIMEOUT');
-    return limits;
+    return signed;
   });
   const cold = await make(async () => {
     throw new Error('REGISTRY_TIMEOUT');
@@ -199,14 +203,76 @@ test('aggregator: when the registry does not answer, an auction opens with the l
   });
   const startMs = Date.now() + 120_000;
   const manual = { side: 'buy' as const, energyWh: 1000, limitPriceMcPerKWh: 1000, delivery: { startMs, endMs: startMs + 900_000 } };
+  assert.equal(calls, 1, 'asked at start [FEEDER-1]');
   const first = await agg.openAuction(manual);
+  // the auction-open carries the limits in its own shape: no issuedAt, no signature
   assert.deepEqual(first.open.feederLimits, limits);
   registryUp = false;
   const second = await agg.openAuction(manual);
-  assert.equal(calls, 2, 'the registry was asked');
+  assert.equal(calls, 3, 'the registry was asked');
   assert.deepEqual(second.open.feederLimits, limits, 'last known limits');
   await assert.rejects(cold.openAuction(manual), /REGISTRY_TIMEOUT/);
   assert.equal(cold.auctions().length, 0);
+});
+
+test('[FEEDER-1] the aggregator posts each registry feeder limit the chain lacks as a feeder-limit tx on chain/txs: at start, when it fetches, not twice', async (t) => {
+  const broker = await plainBroker();
+  const aggKey = generateKeyPair();
+  const registryKey = generateKeyPair();
+  const aggMqtt = await mqtt.connectAsync(broker.url, { clientId: 'aggregator-fl' });
+  const watcher = await mqtt.connectAsync(broker.url, { clientId: 'watcher-fl' });
+  const codec = createCodec();
+  const posted: Envelope<'feeder-limit'>[] = [];
+  watcher.on('message', (topic, payload) => {
+    const env = codec.decode(payload);
+    assert.equal(topic, 'tmi/v1/chain/txs');
+    assert.equal(env.operation, 'tx');
+    assert.equal(env.clientId, aggKey.address, 'the wrapper is the aggregator\'s');
+    const inner = codec.decodeValue((env as Envelope<'tx'>).parameters.tx, { replayCheck: false });
+    assert.equal(inner.operation, 'feeder-limit');
+    assert.equal(inner.chain, TEST_CHAIN, 'the feeder-limit names the chain [DOMAIN-TX]');
+    posted.push(inner as Envelope<'feeder-limit'>);
+  });
+  await watcher.subscribeAsync('tmi/v1/chain/txs', { qos: 1 });
+  const t0 = Date.parse('2026-11-21T10:00:00.000Z');
+  const rec = (feeder: string, exp: number, dt: number): SignedFeederLimit =>
+    signFeederLimit({ feeder, maxExportWh: exp, maxImportWh: exp, issuedAt: new Date(t0 + dt).toISOString() }, registryKey);
+  let registry = [rec('F1', 1000, 0), rec('F2', 2000, 0)];
+  // the chain already holds F2's record
+  let onChain: ChainFeederLimit[] = [{ feeder: 'F2', maxExportWh: 2000, maxImportWh: 2000, issuedAt: registry[1]!.issuedAt }];
+  const agg = await createAggregator({
+    key: aggKey, mqtt: aggMqtt, genesisHash: TEST_CHAIN,
+    chain: { auction: async () => undefined, feederLimits: async () => onChain },
+    config: { originMs: 0, intervalMs: 60_000, slotsPerDay: 96, deviation: { thresholdWh: 500 }, prices: () => ({ buyMcPerKWh: 1, sellMcPerKWh: 1 }), priorNetLoadWh: new Array(96).fill(0), autoAuctions: false, feederLimits: async () => registry },
+  });
+  t.after(async () => {
+    await agg.stop();
+    await aggMqtt.endAsync();
+    await watcher.endAsync();
+    await broker.close();
+  });
+  // at start: F1 only (the chain has F2's record)
+  await until(() => (posted.length >= 1 ? true : undefined), 5000, 'the start relay');
+  await wait(100);
+  assert.deepEqual(posted.map((e) => e.parameters), [registry[0]]);
+  assert.equal(posted[0]!.clientId, aggKey.address);
+  assert.ok(verifyFeederLimit(posted[0]!.parameters, registryKey.address), 'relayed as the registry signed it');
+  // not yet on chain: not posted again within an interval
+  assert.equal(await agg.syncFeederLimits(), 0);
+  // on chain now; the registry tightens F2: the new record is posted, F1 is not
+  onChain = [...onChain, { feeder: 'F1', maxExportWh: 1000, maxImportWh: 1000, issuedAt: registry[0]!.issuedAt }];
+  registry = [registry[0]!, rec('F2', 500, 1)];
+  const startMs = Date.now() + 120_000;
+  const opened = await agg.openAuction({ side: 'buy', energyWh: 1000, limitPriceMcPerKWh: 1000, delivery: { startMs, endMs: startMs + 900_000 } });
+  await until(() => (posted.length >= 2 ? true : undefined), 5000, 'the relay before the auction-open');
+  await wait(100);
+  assert.equal(posted.length, 2);
+  assert.deepEqual(posted[1]!.parameters, registry[1]);
+  assert.deepEqual(opened.open.feederLimits, [{ feeder: 'F1', maxExportWh: 1000, maxImportWh: 1000 }, { feeder: 'F2', maxExportWh: 500, maxImportWh: 500 }]);
+  // a registry answer older than the chain's record is never posted (the chain would refuse it STALE_FEEDER_LIMIT)
+  onChain = [onChain[1]!, { feeder: 'F2', maxExportWh: 500, maxImportWh: 500, issuedAt: registry[1]!.issuedAt }];
+  registry = [registry[0]!, rec('F2', 2000, 0)];
+  assert.equal(await agg.syncFeederLimits(), 0);
 });
 
 test('with a reading feed (its chain node in the same process), the aggregator counts the readings the node admits and does not take them over MQTT', async (t) => {

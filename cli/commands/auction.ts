@@ -41,8 +41,8 @@ Input file (wire units, as in the message schemas):
     "auction": <auction-open parameters, or a signed auction-open envelope>,
     "close":   <auction-close parameters or signed envelope>          (optional),
     "feederLimits": [{"feeder":"F1","maxExportWh":5000,"maxImportWh":5000}]  (optional)
-               the registry's limits; replaces auction.feederLimits; a feeder
-               without an entry is unlimited,
+               the registry's limits; auction.feederLimits only tighten them
+               (min, as on chain); a feeder in neither is unlimited,
     "aggregatorPublicKey": "<hex>"   (optional) key of a signed auction whose
                clientId is not an address,
     "bids": [

@@ -4,6 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { generateKeyPair } from '../../wire/keys.js';
 import { verifyCertificate, verifyRevocation } from '../certificate.js';
+import { verifyFeederLimit } from '../feederLimitRecord.js';
 import { RegistryClient, RegistryClientError, createRegistryClient } from '../client.js';
 import { ADMIN, T0, enrollBody, startTestRegistry, type TestRegistry } from './harness.js';
 
@@ -87,10 +88,15 @@ test('certificates: issued, verified, rate limited with retryAfterS; pseudonym l
   await rejectsWith(anon.requestCertificate(key, m.meterId, generateKeyPair().address, { date: new Date(T0) }), 'REVOKED', 403);
 });
 
-test('feeders', async () => {
-  assert.deepEqual(await admin.setFeeder('F2', { maxExportWh: 100, maxImportWh: 200 }), { feeder: 'F2', maxExportWh: 100, maxImportWh: 200 });
-  assert.deepEqual(await anon.feeders(), [{ feeder: 'F2', maxExportWh: 100, maxImportWh: 200 }]);
+test('feeders: signed records [FEEDER-1]; a client that knows the registry key refuses a record it did not sign', async () => {
+  const set = await admin.setFeeder('F2', { maxExportWh: 100, maxImportWh: 200 });
+  assert.deepEqual({ ...set, registrySignature: undefined }, { feeder: 'F2', maxExportWh: 100, maxImportWh: 200, issuedAt: new Date(T0).toISOString(), registrySignature: undefined });
+  assert.ok(verifyFeederLimit(set, t.registryKey.address));
+  assert.deepEqual(await anon.feeders(), [set]);
   await rejectsWith(anon.setFeeder('F2', { maxExportWh: 1, maxImportWh: 1 }), 'UNAUTHORIZED', 401);
+  // the same records checked against another registry key
+  const wrongKey = new RegistryClient({ url: t.url, registryPublicKey: generateKeyPair().address });
+  await rejectsWith(wrongKey.feeders(), 'BAD_FEEDER_LIMIT', 200);
 });
 
 test('transport failures: unreachable, timeout, bad response, too large, non-JSON error', async () => {

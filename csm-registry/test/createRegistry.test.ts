@@ -2,8 +2,9 @@ import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryLevel } from 'memory-level';
 import { generateKeyPair, type KeyPair } from '../../wire/keys.js';
-import type { Certificate } from '../../schemas/types.js';
+import type { Certificate, SignedFeederLimit } from '../../schemas/types.js';
 import { verifyCertificate, verifyRevocation } from '../certificate.js';
+import { verifyFeederLimit } from '../feederLimitRecord.js';
 import { signCertificateRequest } from '../certificateRequest.js';
 import { createRegistry } from '../createRegistry.js';
 import type { AuditPage, MeterPage, MeterRecord, PseudonymRecord, RevocationPage } from '../registrySchemas.js';
@@ -545,6 +546,44 @@ describe('revocation and the revocations feed', () => {
   });
 });
 
+describe('[FEEDER-1] signed feeder limits', () => {
+  let t: TestRegistry;
+  before(async () => (t = await startTestRegistry()));
+  after(() => t.close());
+
+  test('[FEEDER-1] issuedAt strictly increases per feeder, also when the registry clock stands still or goes back', async () => {
+    t.clock.set(T0 + 5000);
+    const a = (await t.http('PUT', '/v1/feeders/H1', { body: { maxExportWh: 1, maxImportWh: 1 } })).json as SignedFeederLimit;
+    const b = (await t.http('PUT', '/v1/feeders/H1', { body: { maxExportWh: 2, maxImportWh: 2 } })).json as SignedFeederLimit;
+    t.clock.set(T0 + 2000);
+    const c = (await t.http('PUT', '/v1/feeders/H1', { body: { maxExportWh: 3, maxImportWh: 3 } })).json as SignedFeederLimit;
+    assert.deepEqual([a.issuedAt, b.issuedAt, c.issuedAt], [iso(T0 + 5000), iso(T0 + 5001), iso(T0 + 5002)]);
+    // another feeder has its own sequence
+    const other = (await t.http('PUT', '/v1/feeders/H2', { body: { maxExportWh: 1, maxImportWh: 1 } })).json as SignedFeederLimit;
+    assert.equal(other.issuedAt, iso(T0 + 2000));
+    for (const l of [a, b, c, other]) assert.ok(verifyFeederLimit(l, t.registryKey.address));
+    });
+
+
+  test('limits stored before they were signed are signed when the registry opens', async () => {
+    const db: RegistryDb = new MemoryLevel<string, string>();
+    await db.open();
+    await db.sublevel<string, object>('feeders', { valueEncoding: 'json' }).put('F7', { feeder: 'F7', maxExportWh: 70, maxImportWh: 71 });
+    const registryKey = generateKeyPair();
+    const reg = await createRegistry({ db, registryKey, adminToken: ADMIN, now: () => T0 + 7 });
+    try {
+      const { url } = await reg.listen(0, '127.0.0.1');
+      const items = ((await (await fetch(`${url}/v1/feeders`)).json()) as { items: SignedFeederLimit[] }).items;
+      assert.equal(items.length, 1);
+      assert.deepEqual({ ...items[0], registrySignature: undefined }, { feeder: 'F7', maxExportWh: 70, maxImportWh: 71, issuedAt: iso(T0 + 7), registrySignature: undefined });
+      assert.ok(verifyFeederLimit(items[0], registryKey.address));
+    } finally {
+      await reg.close();
+      await db.close();
+    }
+  });
+});
+
 describe('feeders and the audit log', () => {
   let t: TestRegistry;
   before(async () => (t = await startTestRegistry()));
@@ -554,17 +593,19 @@ describe('feeders and the audit log', () => {
     assert.deepEqual((await t.http('GET', '/v1/feeders', { token: null })).json, { items: [] });
     const put = await t.http('PUT', '/v1/feeders/F1', { body: { maxExportWh: 5000, maxImportWh: 7000 } });
     assert.equal(put.status, 200, put.text);
-    assert.deepEqual(put.json, { feeder: 'F1', maxExportWh: 5000, maxImportWh: 7000 });
+    const unsigned = ({ registrySignature: _s, ...rest }: SignedFeederLimit) => rest;
+    assert.deepEqual(unsigned(put.json as SignedFeederLimit), { feeder: 'F1', maxExportWh: 5000, maxImportWh: 7000, issuedAt: iso(T0) });
     await t.http('PUT', '/v1/feeders/F0', { body: { maxExportWh: 0, maxImportWh: 1 } });
     t.clock.advance(1000);
     await t.http('PUT', '/v1/feeders/F1', { body: { maxExportWh: 6000, maxImportWh: 7000 }, headers: { 'x-tmi-operator': 'carol' } });
-    const list = await t.http('GET', '/v1/feeders', { token: null });
-    assert.deepEqual(list.json, {
-      items: [
-        { feeder: 'F0', maxExportWh: 0, maxImportWh: 1 },
-        { feeder: 'F1', maxExportWh: 6000, maxImportWh: 7000 },
-      ],
-    });
+    const list = (await t.http('GET', '/v1/feeders', { token: null })).json as { items: SignedFeederLimit[] };
+    assert.deepEqual(list.items.map(unsigned), [
+      { feeder: 'F0', maxExportWh: 0, maxImportWh: 1, issuedAt: iso(T0) },
+      { feeder: 'F1', maxExportWh: 6000, maxImportWh: 7000, issuedAt: iso(T0 + 1000) },
+    ]);
+    // [FEEDER-1] each record is signed by the registry key, domain-separated from certificates
+    for (const l of list.items) assert.ok(verifyFeederLimit(l, t.registryKey.address), l.feeder);
+    assert.equal(verifyCertificate({ address: '00'.repeat(32), validFrom: iso(T0), validTo: iso(T0 + 1), feeder: 'F1', programme: 'TE', registrySignature: list.items[1]!.registrySignature }, t.registryKey.address), false);
     const audit = (await t.http('GET', '/v1/audit')).json as AuditPage;
     assert.deepEqual(
       audit.items.map((e) => [e.seq, e.action, e.target, e.actor]),

@@ -117,8 +117,10 @@ test('the figures of a day: the tally on verified blocks = the recomputation fro
 /**
  * A P2P day [MKT]: two intervals' markets — interval 2 is Christidis's Fig. 3.1 (a 1 kWh @ 11, b
  * 2 kWh @ 7 buy; c 1 kWh @ 5, d 1 kWh @ 6 sell) with e's order never revealed; interval 3 has a
- * feeder limit carried by an auction-open (F1 export 300 Wh), the aggregator buying, and a
- * buyer capped by its credit; readings settle both, one fill waits for the deadline.
+ * registry feeder limit put on chain by a feeder-limit transaction (F1 export 300 Wh; an
+ * auction-open in the same block carries a looser 5000 Wh, which the P2P market ignores
+ * [FEEDER-1]), the aggregator buying, and a buyer capped by its credit; readings settle both,
+ * one fill waits for the deadline.
  */
 function p2pDay() {
   const f = new ChainFixture({ genesis: { creditLimitMc: 20_000 } });
@@ -141,7 +143,8 @@ function p2pDay() {
   const close3 = 3 * 3600 - 1440;
   f.produce([
     o.agg.reveal(f.at(close3)),
-    f.auctionOpenTx('auc-lim', { deliveryEpoch: 4, closesAt: limitsAt, feederLimits: [{ feeder: 'F1', maxExportWh: 300, maxImportWh: 100_000 }] }, f.aggregator, f.at(close3)),
+    f.feederLimitTx(f.feederLimit('F1', 300, 100_000, { issuedAt: f.at(close3) }), f.aggregator, f.at(close3)),
+    f.auctionOpenTx('auc-lim', { deliveryEpoch: 4, closesAt: limitsAt, feederLimits: [{ feeder: 'F1', maxExportWh: 5000, maxImportWh: 100_000 }] }, f.aggregator, f.at(close3)),
   ], close3);
   f.produce([], 3 * 3600 - 1200); // interval 3: d sells at most 300 (F1 export), b and the aggregator buy
   const after2 = 3 * 3600 + 4;

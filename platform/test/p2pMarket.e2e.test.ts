@@ -12,10 +12,15 @@
  * An operator also posts the VPP's own sell order with `tmi market post` (VPP balancing): the
  * aggregator seals, posts and reveals it, and it stands in the same book.
  *
+ * [FEEDER-1] The operator sets feeder F1's limits through the registry's API (admin token,
+ * generous enough not to bind): the registry signs the record and the aggregator puts it on
+ * chain as a `feeder-limit` transaction.
+ *
  * Run until the analytics' wallets show a consumer paying and a seller paid; then everything
  * stops and the aggregator node's chain is opened from disk: a market traded between the
  * homes; every fill settled by [MKT-SETTLE] from the reading on chain; every home's wallet is
- * its settlements + fees; Σ wallets − Σ genesis = Σ block rewards (money conserved).
+ * its settlements + fees; Σ wallets − Σ genesis = Σ block rewards (money conserved); F1's
+ * limits on chain are the registry's signed record, relayed by the aggregator.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +29,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RegistryClient } from '../../csm-registry/client.js';
+import { verifyFeederLimit } from '../../csm-registry/feederLimitRecord.js';
+import type { SignedFeederLimit } from '../../schemas/types.js';
 import { paymentMillicents } from '../../wire/quantities.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { measuredNetWh } from '../../poe-chain/core/marketContract.js';
@@ -74,7 +81,10 @@ test('P2P market: tmi up + 4 HEM processes, sealed orders clear between homes, s
     const genesisMs = Date.parse(genesis.genesisTime);
 
     // ── 2. four homes: two PV + battery sellers, two plain consumers ──
-    const registry = new RegistryClient({ url: info.urls.registry, adminToken, operator: 'p2p-e2e' });
+    const registry = new RegistryClient({ url: info.urls.registry, adminToken, operator: 'p2p-e2e', registryPublicKey: info.registryKey });
+    // [FEEDER-1] a limit set through the registry's API, signed by the registry (the client checks the signature)
+    const f1Limit = await registry.setFeeder('F1', { maxExportWh: 1_000_000, maxImportWh: 1_000_000 });
+    assert.ok(verifyFeederLimit(f1Limit, info.registryKey));
     const homes: Home[] = ([
       { meterId: 'home-1', kind: 'seller', feeder: 'F1' },
       { meterId: 'home-2', kind: 'seller', feeder: 'F2' },
@@ -136,12 +146,19 @@ test('P2P market: tmi up + 4 HEM processes, sealed orders clear between homes, s
     assert.equal(await stopProc(up), 0, `tmi up stops cleanly: ${up.err.slice(-2000)}`);
     const store = await openChainStoreAt(upDir);
     let state: ChainState;
+    const feederLimitTxs: { clientId: string; parameters: SignedFeederLimit }[] = [];
     try {
       state = store.state;
+      for (let h = 1; h <= state.meta.height; h++) {
+        for (const tx of (await store.blockAt(h))!.parameters.txs) if (tx.operation === 'feeder-limit') feederLimitTxs.push(tx as unknown as { clientId: string; parameters: SignedFeederLimit });
+      }
     } finally {
       await store.close({ snapshot: false });
     }
     const g = state.genesis;
+    // [FEEDER-1] the registry's record on chain, relayed once by the aggregator
+    assert.deepEqual(feederLimitTxs.map((x) => [x.clientId, x.parameters]), [[info.aggregatorKey, f1Limit]]);
+    assert.deepEqual(state.sections.feederLimits.get('F1'), { maxExportWh: 1_000_000, maxImportWh: 1_000_000, issuedAt: Date.parse(f1Limit.issuedAt) });
 
     // ── 5. trades between homes, settled from readings by [MKT-SETTLE] ──
     let between = 0;

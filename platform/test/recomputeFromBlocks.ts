@@ -8,12 +8,15 @@
  * What it recomputes: block, transaction and producer counts and rewards; certificates;
  * readings and their energy sums; auction status (cleared at close, void when not closed
  * by closesAt + voidGrace, settled when every award has settled), bids, awards, prices;
- * settlements (measured = discharged for an aggregator buy, charged for a sell, from the
+ * [FEEDER-2] feeder limits of each clearing (the registry's records on chain from `feeder-limit`
+ * transactions [FEEDER-1], tightened by the auction-open's own); settlements (measured =
+ * discharged for an aggregator buy, charged for a sell, from the
  * winner's reading of the delivery interval once the block time reaches the delivery end,
  * or 0 at delivery end + settleGrace); every wallet (genesis + payments, penalties,
  * rewards, transfers); self-consumption and efficiencies; the epochs ranked; the P2P market
  * [MKT] block by block: the book of each interval at its gate (revealed standing orders,
- * credit caps from the wallets at that point, feeder room left by the auctions), its
+ * credit caps from the wallets at that point, feeder room: the registry's limits from the
+ * `feeder-limit` transactions up to that block, less what the auctions left), its
  * clearing (clearMarket, the chain's pure function), the fills' settlement from readings and
  * every P2P payment, imbalance and fee.
  */
@@ -105,11 +108,12 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
   const opens = new Map<string, { open: AuctionOpen; blockIndex: number }>();
   const bidsOf = new Map<string, WireBid[]>();
   const bidBlock = new Map<string, number>();
-  const closes = new Map<string, { blockIndex: number }>();
+  const closes = new Map<string, { blockIndex: number; txIndex: number }>();
   interface P2POrder { blockIndex: number; inclusion: number; address: string; orderId: string; side: 'buy' | 'sell'; feeder: string; first: number; last: number }
   const p2pOrders: P2POrder[] = [];
   const p2pReveals = new Map<string, { blockIndex: number; energyWh: number; priceMcPerKWh: number }>();
-  const feederLimitsAt: { blockIndex: number; feeder: string; maxExportWh: number; maxImportWh: number }[] = [];
+  // [FEEDER-1] the registry's records as the feeder-limit transactions put them on chain, in chain order
+  const feederLimitsAt: { blockIndex: number; txIndex: number; feeder: string; maxExportWh: number; maxImportWh: number }[] = [];
   let bidsOnChain = 0;
   let minted = 0n;
   // certificates in force at each block, for the reward rule [EB-2]
@@ -134,7 +138,9 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
         }
         case 'auction-open':
           opens.set(String(p.auctionId), { open: p as unknown as AuctionOpen, blockIndex: i });
-          for (const fl of (p as unknown as AuctionOpen).feederLimits ?? []) feederLimitsAt.push({ blockIndex: i, ...fl });
+          break;
+        case 'feeder-limit':
+          feederLimitsAt.push({ blockIndex: i, txIndex: k, feeder: String(p.feeder), maxExportWh: p.maxExportWh as number, maxImportWh: p.maxImportWh as number });
           break;
         case 'market-order': {
           const first = epochOf((p.delivery as { start: string }).start);
@@ -150,7 +156,7 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
           bidBlock.set(`${String(p.auctionId)}|${tx.reqId}`, i);
           break;
         case 'auction-close':
-          closes.set(String(p.auctionId), { blockIndex: i });
+          closes.set(String(p.auctionId), { blockIndex: i, txIndex: k });
           break;
         case 'transfer':
           flow(tx.clientId, -BigInt(p.amountMillicents as number), i, 0);
@@ -189,7 +195,7 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
   // (+ the reveal window when sealed); within a block, those closed by an auction-close in it
   // first, then the others in auction id order; [FEEDER-2] a clearing gets what is left of each
   // feeder's limit after the earlier clearings of its interval
-  interface Cleared { id: string; open: AuctionOpen; blockIndex: number; order: number }
+  interface Cleared { id: string; open: AuctionOpen; blockIndex: number; order: number; closeTx: number }
   const toClear: Cleared[] = [];
   for (const [id, { open }] of opens) {
     const due = Date.parse(open.closesAt) + (open.sealed ? genesis.revealWindowMs : 0);
@@ -200,19 +206,32 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
       continue;
     }
     const close = closes.get(id);
-    toClear.push({ id, open, blockIndex, order: close !== undefined && close.blockIndex === blockIndex ? 0 : 1 });
+    const byClose = close !== undefined && close.blockIndex === blockIndex;
+    toClear.push({ id, open, blockIndex, order: byClose ? 0 : 1, closeTx: byClose ? close.txIndex : Infinity });
   }
   toClear.sort((x, y) => x.blockIndex - y.blockIndex || x.order - y.order || (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
   const feederUse = new Map<string, number>();
   interface Award { auctionId: string; open: AuctionOpen; address: string; energyWh: number; priceMcPerKWh: number; inclusion: number; clearIndex: number }
   const allAwards: Award[] = [];
   const awardsOf = new Map<string, number>();
-  for (const { id, open, blockIndex } of toClear) {
+  /** [FEEDER-1] the registry's limits on chain before transaction `txIndex` of block `blockIndex` (Infinity: at its end) */
+  const registryLimitsAt = (blockIndex: number, txIndex: number) => {
+    const m = new Map<string, { maxExportWh: number; maxImportWh: number }>();
+    for (const fl of feederLimitsAt) if (fl.blockIndex < blockIndex || (fl.blockIndex === blockIndex && fl.txIndex < txIndex)) m.set(fl.feeder, fl);
+    return m;
+  };
+  for (const { id, open, blockIndex, closeTx } of toClear) {
     const deliveryEpoch = epochOf(open.delivery.start);
     const bids = (bidsOf.get(id) ?? []).filter((b) => (bidBlock.get(`${id}|${b.reqId}`) ?? 0) < blockIndex);
     const revealed = (reveals.get(id) ?? []).filter((r) => r.blockIndex < blockIndex).map((r) => r.params);
     const key = (feeder: string) => `${deliveryEpoch}|${open.side}|${feeder}`;
-    const feederLimits = (open.feederLimits ?? []).map((f) =>
+    // [FEEDER-2] the registry's limit on chain at the clearing, an auction-open's own only tightening it
+    const limits = registryLimitsAt(blockIndex, closeTx);
+    for (const own of open.feederLimits ?? []) {
+      const r = limits.get(own.feeder);
+      limits.set(own.feeder, r === undefined ? own : { maxExportWh: Math.min(r.maxExportWh, own.maxExportWh), maxImportWh: Math.min(r.maxImportWh, own.maxImportWh) });
+    }
+    const feederLimits = [...limits].map(([feeder, l]) => ({ feeder, ...l })).map((f) =>
       open.side === 'buy'
         ? { feeder: f.feeder, maxExportWh: Math.max(0, f.maxExportWh - (feederUse.get(key(f.feeder)) ?? 0)), maxImportWh: f.maxImportWh }
         : { feeder: f.feeder, maxExportWh: f.maxExportWh, maxImportWh: Math.max(0, f.maxImportWh - (feederUse.get(key(f.feeder)) ?? 0)) });
@@ -345,10 +364,9 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
         }
         book.push({ orderId: `${o.address}|${o.orderId}`, address: o.address, feeder: o.feeder, side: o.side, energyWh, priceMcPerKWh: r.priceMcPerKWh, inclusion: o.inclusion });
       }
-      // [MKT-FEEDER] the latest limits carried by an auction-open up to this block, less the
+      // [MKT-FEEDER] the registry's latest limits on chain up to this block [FEEDER-1], less the
       // awards of the auctions for e cleared up to this block
-      const limits = new Map<string, { maxExportWh: number; maxImportWh: number }>();
-      for (const fl of feederLimitsAt) if (fl.blockIndex <= i) limits.set(fl.feeder, fl);
+      const limits = registryLimitsAt(i, Infinity);
       const awarded = (side: 'buy' | 'sell', feeder: string) =>
         allAwards.filter((aw) => aw.clearIndex <= i && epochOf(aw.open.delivery.start) === e && aw.open.side === side && (bidsOf.get(aw.auctionId) ?? []).find((x) => x.params.address === aw.address)?.params.feeder === feeder).reduce((a, aw) => a + aw.energyWh, 0);
       const feederRoom = [...limits].map(([feeder, l]) => ({ feeder, exportWh: Math.max(0, l.maxExportWh - awarded('buy', feeder)), importWh: Math.max(0, l.maxImportWh - awarded('sell', feeder)) }));

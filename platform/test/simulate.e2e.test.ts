@@ -44,6 +44,7 @@ import { balanceOf } from '../../poe-chain/core/chainState.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
 import { formatCents, type ReportData } from '../simulationReport.js';
 import { readStoredChain, recomputeElections, recomputeFromBlocks } from './recomputeFromBlocks.js';
+import { planSimulation } from '../simulationPlan.js';
 
 const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
@@ -252,6 +253,16 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
       assert.ok(last >= INTERVALS - 1 && last <= INTERVALS + 1, `${address}: readings up to the end of the day (last interval ${last})`);
       assert.deepEqual(sorted, Array.from({ length: last - first + 1 }, (_, i) => first + i), `${address}: no interval missing`);
     }
+
+    // [FEEDER-1] the plan's feeder limits, set in the registry, are on chain (feeder-limit
+    // transactions of the aggregator) before the first auction clears
+    const g0 = Date.parse(genesis.genesisTime);
+    const limitTxs = blocks.flatMap((b) => b.parameters.txs.filter((x) => x.operation === 'feeder-limit').map((x) => ({ feeder: String(x.parameters.feeder), time: g0 + b.parameters.header.slot * genesis.slotMs, signer: x.clientId })));
+    const planned = planSimulation({ homes: HOMES, seed: 1, date: '2026-06-21' }).feeders.map((f) => f.feeder).sort();
+    assert.deepEqual(limitTxs.map((x) => x.feeder).sort(), planned, 'one feeder-limit per planned feeder');
+    for (const x of limitTxs) assert.equal(x.signer, genesis.aggregatorKey, 'relayed by the aggregator');
+    const firstClose = Math.min(...re.perAuction.map((a) => a.closesAt));
+    assert.ok(Math.max(...limitTxs.map((x) => x.time)) < firstClose, 'on chain before the first auction clears');
 
     // every auction settled, or void by rule, or still inside its deadline at the last block
     const g = genesis;

@@ -25,10 +25,11 @@ import { applyBidReveal } from './tx/applyBidReveal.js';
 import { applyEvidence } from './tx/applyEvidence.js';
 import { applyMarketOrder } from './tx/applyMarketOrder.js';
 import { applyMarketReveal } from './tx/applyMarketReveal.js';
+import { applyFeederLimit } from './tx/applyFeederLimit.js';
 
 export const TX_OPERATIONS = [
   'meter-reading', 'bid-offer', 'bid-reveal', 'auction-open', 'auction-close', 'certificate', 'revocation', 'transfer', 'evidence',
-  'market-order', 'market-reveal',
+  'market-order', 'market-reveal', 'feeder-limit',
 ] as const satisfies readonly Operation[];
 export type TxOperation = (typeof TX_OPERATIONS)[number];
 export type TxEnvelope = { [O in TxOperation]: Envelope<O> }[TxOperation];
@@ -87,6 +88,9 @@ export function applyTransaction(env: AnyEnvelope, ctx: TxContext): void {
       break;
     case 'market-reveal':
       applyMarketReveal(env, ctx);
+      break;
+    case 'feeder-limit':
+      applyFeederLimit(env, ctx);
       break;
   }
   // [TX-3] forget it once its date has left the window

@@ -16,14 +16,19 @@
  *          first, with the same result; one in a later block finds it closed
  *          (AUCTION_NOT_OPEN). An aggregator that crashes or restarts can no longer leave
  *          an open-bid auction open or void.
- *   [FEEDER-2] feeder capacity per delivery interval across auctions: a clearing gets, for
- *          each feeder limit of its auction, the limit minus the Wh already awarded on that
- *          feeder, in that direction (export for an aggregator buy, import for a sell), for
- *          the same delivery interval by earlier clearings (never below 0); its own awards
- *          are then added (`feederUse` section, pruned with the readings). Feeders without a
- *          limit stay unlimited, but their awards are counted too, so a later auction that
- *          limits them sees them. Two auctions for one interval can no longer each use the
- *          full limit.
+ *   [FEEDER-2] feeder capacity per delivery interval across auctions: a feeder's limit for
+ *          a clearing is the registry's limit on chain at clearing time (`feederLimits`
+ *          section, written only by `feeder-limit` [FEEDER-1]); the auction-open's own limits
+ *          may only tighten it (min of the two where both exist; an own limit on a feeder the
+ *          registry has not limited applies as the aggregator's own restriction;
+ *          effectiveFeederLimits). The clearing gets that limit minus the Wh already awarded
+ *          on the feeder, in that direction (export for an aggregator buy, import for a
+ *          sell), for the same delivery interval by earlier clearings and P2P fills (never
+ *          below 0); its own awards are then added (`feederUse` section, pruned with the
+ *          readings). Feeders without a limit stay unlimited, but their awards are counted
+ *          too, so a later auction that limits them sees them. Two auctions for one interval
+ *          can no longer each use the full limit, and an aggregator cannot raise a limit by
+ *          writing a larger one in its auction-open.
  *   [SEALED] a sealed auction closes by the chain's clock too: the first block whose time is
  *          at or after closesAt + revealWindowMs clears it (reveals are taken in
  *          [closesAt, closesAt + revealWindowMs)). No auction-close is needed or taken, so
@@ -56,6 +61,7 @@
  *          auctionRetentionIntervals after their delivery interval (blocks keep them).
  */
 import { clearAuction, type ClearingOffer } from './auction/clearAuction.js';
+import { effectiveFeederLimits } from './auction/effectiveFeederLimits.js';
 import { measuredFlowWh, settleAward } from './auction/settleAward.js';
 import type { AuctionEntry, AwardEntry, BidEntry, ExclusionEntry, StateDraft } from './chainState.js';
 import { epochStart } from './genesis.js';
@@ -111,8 +117,10 @@ export function clearClosedAuction(d: StateDraft, auctionId: string, a: AuctionE
     }
     offers.push({ address, feeder: bid.feeder, energyWh: q.energyWh, priceMcPerKWh: q.priceMcPerKWh, inclusion: bid.inclusion, reqId: bid.reqId });
   }
-  // [FEEDER-2] what is left of each feeder's limit for this delivery interval
+  // [FEEDER-2] the registry's limits on chain, tightened by the auction's own; what is left of
+  // each for this delivery interval
   const used = (feeder: string) => d.s.feederUse.get(feederUseKey(a.deliveryEpoch, a.side, feeder))?.awardedWh ?? 0;
+  const limits = effectiveFeederLimits(d.s.feederLimits.entries(), a.feederLimits);
   const r = clearAuction(
     {
       auctionId,
@@ -120,7 +128,7 @@ export function clearClosedAuction(d: StateDraft, auctionId: string, a: AuctionE
       energyWh: a.energyWh,
       limitPriceMcPerKWh: a.limitPriceMcPerKWh,
       pricing: a.pricing,
-      feederLimits: a.feederLimits.map((f) =>
+      feederLimits: limits.map((f) =>
         a.side === 'buy'
           ? { feeder: f.feeder, maxExportWh: Math.max(0, f.maxExportWh - used(f.feeder)), maxImportWh: f.maxImportWh }
           : { feeder: f.feeder, maxExportWh: f.maxExportWh, maxImportWh: Math.max(0, f.maxImportWh - used(f.feeder)) },

@@ -74,7 +74,9 @@ export type TxErrorCode =
   | 'ORDERS_CLOSED'
   | 'DUPLICATE_ORDER'
   | 'METER_ALREADY_ORDERED'
-  | 'NO_SUCH_ORDER';
+  | 'NO_SUCH_ORDER'
+  | 'FEEDER_LIMIT_IN_FUTURE'
+  | 'STALE_FEEDER_LIMIT';
 
 export class BlockError extends CodedError<BlockErrorCode> {
   constructor(ctx: { code: BlockErrorCode } & ErrorContext) {

@@ -22,7 +22,9 @@
  *   markets       "<interval>" → MarketEntry [MKT]: the P2P market of one delivery interval: open,
  *                 cleared (fills, each settled in turn) or settled
  *   reserved      address → millicents held for its unsettled P2P purchases [MKT-CREDIT], decimal string
- *   feederLimits  feeder → {maxExportWh, maxImportWh} [MKT-FEEDER]: the latest limits an auction-open carried
+ *   feederLimits  feeder → {maxExportWh, maxImportWh, issuedAt (ms)} [FEEDER-1]: the latest limits the
+ *                 registry signed for that feeder, written only by `feeder-limit` transactions; read
+ *                 by the auctions' clearing [FEEDER-2] and the P2P market [MKT-FEEDER]
  *
  * State root (README "State root"):
  *   stateRoot = SHA-256("TMI/v1/state" ‖ 0x00 ‖ canonical JSON of
@@ -176,9 +178,12 @@ export interface MarketEntry {
   excluded?: { orderId: string; address: string; reason: string; penaltyMc?: number }[];
 }
 
+/** [FEEDER-1] a feeder's limits as the registry last signed them. */
 export interface FeederLimitEntry {
   maxExportWh: number;
   maxImportWh: number;
+  /** the registry's issuedAt, ms: a record not newer than this one is refused (STALE_FEEDER_LIMIT) */
+  issuedAt: number;
 }
 
 export interface AuctionEntry {
@@ -187,6 +192,7 @@ export interface AuctionEntry {
   limitPriceMcPerKWh: number;
   pricing: 'pay-as-bid' | 'uniform';
   sealed: boolean;
+  /** the auction-open's own limits: they may only tighten the registry's on chain [FEEDER-2] */
   feederLimits: FeederLimit[];
   /** the delivery interval, as an epoch index */
   deliveryEpoch: number;
@@ -235,6 +241,7 @@ export interface Sections {
   equivocators: HashedMap<EquivocationEntry>;
   /** [FEEDER-2] `interval|export|feeder` → Wh awarded so far */
   feederUse: HashedMap<FeederUseEntry>;
+  /** [FEEDER-1] feeder → the registry's latest signed limits */
   feederLimits: HashedMap<FeederLimitEntry>;
   markets: HashedMap<MarketEntry>;
   orders: HashedMap<OrderEntry>;
@@ -381,6 +388,7 @@ export class StateDraft {
 
 // ── serialisation (snapshots, spec vectors) ──────────────────────────────────────
 
+/** v5: [FEEDER-1] feederLimits entries carry issuedAt and are written only by `feeder-limit`; v6: [DOMAIN-TX] every transaction names the chain */
 export const STATE_FORMAT = 'tmi-chain-state-v6';
 
 export interface SerializedState {
@@ -431,6 +439,10 @@ export function* stateJsonPieces(state: ChainState, entriesPerPiece = 2000): Gen
 /** Rebuilds a state; throws STATE_INVALID when the format, genesis or root do not match. */
 export function deserializeState(value: unknown): ChainState {
   const v = value as Partial<SerializedState> | null;
+  const format: unknown = v?.format;
+  if (typeof format === 'string' && format !== STATE_FORMAT && format.startsWith('tmi-chain-state-')) {
+    throw new Error(`STATE_INVALID reason=old format format=${format} expected=${STATE_FORMAT}`);
+  }
   if (!v || v.format !== STATE_FORMAT || !v.meta || !v.sections || !v.genesis || typeof v.tipHash !== 'string') throw new Error('STATE_INVALID reason=not a serialised chain state');
   const genesis = parseGenesis(v.genesis);
   if (genesis.hash !== v.meta.genesisHash) throw new Error(`STATE_INVALID reason=genesis mismatch expected=${v.meta.genesisHash} got=${genesis.hash}`);

@@ -12,6 +12,8 @@ export const DOMAIN = {
   state: 'TMI/v1/state',
   seedInput: 'TMI/v1/seed-input',
   seed: 'TMI/v1/seed',
+  /** [FEEDER-1] what the registry signs for a feeder limit */
+  feederLimit: 'TMI/v1/feeder-limit',
 } as const;
 
 const domainPrefix = new Map<string, Buffer>();

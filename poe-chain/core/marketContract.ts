@@ -17,7 +17,8 @@
  *          is recorded as uncollectedMc. (The aggregator's auctions keep [AC-4]: their
  *          payments and penalties are not capped.) The aggregator's own orders have no cap:
  *          its wallet is the market's clearing account.
- *   [MKT-FEEDER] feeder room for e: for each feeder with a limit in the `feederLimits` section,
+ *   [MKT-FEEDER] feeder room for e: for each feeder with a limit in the `feederLimits` section
+ *          (the registry's latest signed limits, written only by `feeder-limit` [FEEDER-1]),
  *          maxExportWh (sells) or maxImportWh (buys) minus the Wh already used on it for e
  *          (`feederUse`, shared with the aggregator's auctions [FEEDER-2]), never below 0.
  *          The fills are then added to `feederUse` (sells as export, buys as import).

@@ -12,9 +12,10 @@
  *                the aggregator to homes (it buys), paid by homes to the aggregator (it sells;
  *                penalties for shortfall)
  *   walletView   balance and block rewards in millicents, certificate, revoked, equivocator
+ *   feederLimitsView  [FEEDER-1] the registry's feeder limits on chain, by feeder
  *   readingFeedOf  the meter readings a node's mempool admits, for an aggregator in the same process
  */
-import type { ChainAuction, ChainView, PendingTxEvent, ReadingFeed } from './chainViews.js';
+import type { ChainAuction, ChainFeederLimit, ChainView, PendingTxEvent, ReadingFeed } from './chainViews.js';
 import type { AuctionOpen, AuctionResult } from '../../schemas/types.js';
 import type { AuctionEntry, ChainState, Programme } from '../core/chainState.js';
 import { epochStart, type Genesis } from '../core/genesis.js';
@@ -141,7 +142,15 @@ export function chainViewOf(node: HasState): ChainView {
   return {
     auction: async (auctionId) => auctionView(node.state(), auctionId),
     activeAuctions: async () => activeAuctionsView(node.state()),
+    feederLimits: async () => feederLimitsView(node.state()),
   };
+}
+
+/** [FEEDER-1] the registry's feeder limits held by `state`, sorted by feeder. */
+export function feederLimitsView(state: ChainState): ChainFeederLimit[] {
+  return state.sections.feederLimits.sortedEntries().map(([feeder, l]) => ({
+    feeder, maxExportWh: l.maxExportWh, maxImportWh: l.maxImportWh, issuedAt: new Date(l.issuedAt).toISOString(),
+  }));
 }
 
 export interface WalletView {

@@ -19,11 +19,22 @@ export interface ChainAuction {
   settlements?: { address: string; deliveredWh: number; paymentMc: number; penaltyMc: number }[];
 }
 
+/** [FEEDER-1] a feeder's limits on chain: the registry's latest record there. */
+export interface ChainFeederLimit {
+  feeder: string;
+  maxExportWh: number;
+  maxImportWh: number;
+  /** the record's issuedAt, ISO */
+  issuedAt: string;
+}
+
 export interface ChainView {
   /** the contract's record of an auction, once its open is on chain */
   auction(auctionId: string): Promise<ChainAuction | undefined>;
   /** [CLOSE] the auctions on chain not yet settled or void (open, or cleared with awards to settle) */
   activeAuctions?(): Promise<{ auctionId: string; open: AuctionOpen }[]>;
+  /** [FEEDER-1] the registry's feeder limits on chain (`feederLimits` section), by feeder */
+  feederLimits?(): Promise<ChainFeederLimit[]>;
 }
 
 /** Subscribes to the meter readings the node admits; returns the unsubscribe. */

@@ -41,14 +41,16 @@ export interface ChainDb {
 }
 
 /**
- * v2: the consensus rules of issue "PoE that elects by energy" ([CPF], [SEED], [LIVE],
- * [REWARD], [DOMAIN]): blocks of a v1 chain no longer validate, so a v1 directory is refused
- * by name (OLD_FORMAT), never misread.
+ * Each format is a set of consensus rules; a directory written under earlier rules is refused
+ * by name (OLD_FORMAT), never misread (its blocks may no longer validate, its snapshots no
+ * longer parse). v2: [CPF], [SEED], [LIVE], [REWARD], [DOMAIN]; v3: [SETTLE-1], [CLOSE],
+ * [SEALED], [FEEDER-2]; v4: the P2P market [MKT]; v5: registry-signed feeder limits as chain
+ * state [FEEDER-1] (the `feeder-limit` transaction; auction-open no longer writes limits).
  */
 /**
- * v6: [DOMAIN-TX] every transaction names the chain (`chain` = genesis hash), so the blocks of
- * an earlier directory no longer validate. (v5 is the feeder-limit format of another line of
- * work; every earlier version is refused by name.)
+ * v5: [FEEDER-1] feeder limits are registry-signed chain state; v6: [DOMAIN-TX] every
+ * transaction names the chain (`chain` = genesis hash), so the blocks of an earlier directory
+ * no longer validate. Every earlier version is refused by name.
  */
 export const DB_FORMAT = 'tmi-chain-db-v6';
 export const OLD_FORMATS: ReadonlySet<string> = new Set(['tmi-chain-db-v1', 'tmi-chain-db-v2', 'tmi-chain-db-v3', 'tmi-chain-db-v4', 'tmi-chain-db-v5']);

@@ -306,6 +306,51 @@ export function makeVectors(): Vector[] {
     );
   }
   {
+    // [FEEDER-1] the registry's signed feeder limits as chain state
+    const { f, a, c } = base();
+    const t = f.state.meta.tipSlot + 1;
+    const f2 = f.feederLimit('F2', 1500, 4000, { issuedAt: f.at(t) });
+    v.valid(
+      'feeder-limit',
+      'The aggregator relays the registry\'s signed limits of F2 (export 1500 Wh, import 4000 Wh, issuedAt = the block time) and the registry posts F1\'s itself: the registry signature (over "TMI/v1/feeder-limit" ‖ 0x00 ‖ canonical JSON of {feeder, maxExportWh, maxImportWh, issuedAt}) verifies with the genesis registry key; feederLimits holds each feeder\'s record with its issuedAt [FEEDER-1][TX-F1..F4].',
+      f,
+      [f.feederLimitTx(f2, f.aggregator, f.at(t)), f.feederLimitTx(f.feederLimit('F1', 8000, 8000, { issuedAt: f.at(t) }), f.registry, f.at(t))],
+      t,
+    );
+    const s = f.state.meta.tipSlot + 1;
+    const now = slotTime(f.genesis, s);
+    // an older record of F2, looser (10× the export), replayed over the one on chain
+    const older = f.feederLimit('F2', 15_000, 4000, { issuedAt: new Date(Date.parse(f2.issuedAt) - 1).toISOString() });
+    v.reject('reject-feeder-limit-stale', 'A registry-signed record of F2 issued 1 ms before the one on chain, with a 10× looser export limit: an old record cannot be replayed over a tightened one [TX-F4].', f.state, forgeBlock(f.state, { slot: s, producer: f.node, txs: [f.feederLimitTx(older, f.aggregator, f.at(s))] }), now, 'BAD_TX', 'STALE_FEEDER_LIMIT');
+    const forged = f.feederLimit('F2', 15_000, 4000, { issuedAt: f.at(s), signer: f.aggregator });
+    v.reject('reject-feeder-limit-bad-registry-signature', 'A newer F2 limit signed by the aggregator key instead of the registry key [TX-F2].', f.state, forgeBlock(f.state, { slot: s, producer: f.node, txs: [f.feederLimitTx(forged, f.aggregator, f.at(s))] }), now, 'BAD_TX', 'BAD_REGISTRY_SIGNATURE');
+    const genuine = f.feederLimit('F2', 1000, 4000, { issuedAt: f.at(s) });
+    v.reject('reject-feeder-limit-unauthorised-signer', 'A genuine registry-signed F2 record posted by a pseudonym (neither the registry, the aggregator nor the aggregator node) [TX-F1].', f.state, forgeBlock(f.state, { slot: s, producer: f.node, txs: [f.feederLimitTx(genuine, a, f.at(s))] }), now, 'BAD_TX', 'UNAUTHORISED_SIGNER');
+    const future = f.feederLimit('F2', 1000, 4000, { issuedAt: new Date(now + f.genesis.txFutureMs + 1).toISOString() });
+    v.reject('reject-feeder-limit-in-future', 'An F2 record issued txFutureMs + 1 ms after the block time [TX-F3].', f.state, forgeBlock(f.state, { slot: s, producer: f.node, txs: [f.feederLimitTx(future, f.aggregator, f.at(s))] }), now, 'BAD_TX', 'FEEDER_LIMIT_IN_FUTURE');
+    void c;
+  }
+  {
+    // [FEEDER-2] an auction-open may only tighten the registry's limit, never raise it
+    const { f, a, b, c } = base();
+    f.produce([f.feederLimitTx(f.feederLimit('F2', 1500, 0))]);
+    f.produce([
+      f.auctionOpenTx('auc-1', { side: 'buy', energyWh: 5000, limitMc: 20_000, deliveryEpoch: 2, closesAt: closesAtOf(f), feederLimits: [{ feeder: 'F2', maxExportWh: 15_000, maxImportWh: 0 }] }),
+    ]);
+    f.produce([
+      f.bidTx(a, 'auc-1', { open: f.openBid('sell', 3000, 12_000) }),
+      f.bidTx(b, 'auc-1', { open: f.openBid('sell', 2500, 15_000) }),
+      f.bidTx(c, 'auc-1', { open: f.openBid('sell', 2000, 9_000) }, 'F2'),
+    ]);
+    v.valid(
+      'auction-open-cannot-raise-feeder-limit',
+      'The registry limits F2\'s export to 1500 Wh on chain; the aggregator\'s auction-open carries 15000 Wh for F2. The chain clears with min(1500, 15000) = 1500: c (9000 mc/kWh, F2) gets 1500 of its 2000 Wh, a 3000, b the remaining 500; feederUse F2 = 1500 [FEEDER-2][FEEDER-1][CLOSE].',
+      f,
+      [],
+      closeSlotOf(f),
+    );
+  }
+  {
     // [MKT] the P2P market of delivery interval 2: Christidis's Fig. 3.1 (bids a 1 kWh @ 11, b 2 kWh @ 7;
     // offers c 1 kWh @ 5, d 1 kWh @ 6 cents/kWh) plus e's sell offer it never reveals.
     // Test genesis: gate = start(2) − 5 min (slot 6000), orders close 60 s earlier (slot 5760).

@@ -194,16 +194,18 @@ test('[MKT-CREDIT] a buy counts only up to wallet + credit limit; reserved money
   assert.equal(s.uncollectedMc, 7000);
 });
 
-test('[MKT] a multi-interval order stands in each interval of its range and clears at each gate; [MKT-FEEDER] the limit an auction carried binds P2P sells', () => {
+test('[MKT] a multi-interval order stands in each interval of its range and clears at each gate; [MKT-FEEDER] the registry\'s limit on chain binds P2P sells, an auction-open\'s does not', () => {
   const { f, A, B, C } = setup();
   const t = f.state.meta.tipSlot + 1;
-  // the aggregator's auction for epoch 5 carries F1's limits: 700 Wh export
+  // [FEEDER-1] the registry's limits of F1 on chain: 700 Wh export; the aggregator's auction for
+  // epoch 5 carries a looser 7000 Wh, which sets nothing
   const closesAt = new Date(Date.parse(f.interval(4).start)).toISOString();
   const sell = f.marketOrder(C, 'o-c', { side: 'sell', energyWh: 1000, priceMc: 4_000, firstEpoch: 4, intervals: 2 });
   const buyA = f.marketOrder(A, 'o-a', { side: 'buy', energyWh: 600, priceMc: 9_000, firstEpoch: 4 });
   const buyB = f.marketOrder(B, 'o-b', { side: 'buy', energyWh: 2000, priceMc: 8_000, firstEpoch: 5 });
   f.produce([
-    f.auctionOpenTx('auc-f', { deliveryEpoch: 5, closesAt, feederLimits: [{ feeder: 'F1', maxExportWh: 700, maxImportWh: 10_000 }] }, f.aggregator, f.at(t)),
+    f.feederLimitTx(f.feederLimit('F1', 700, 10_000, { issuedAt: f.at(t) }), f.aggregator, f.at(t)),
+    f.auctionOpenTx('auc-f', { deliveryEpoch: 5, closesAt, feederLimits: [{ feeder: 'F1', maxExportWh: 7000, maxImportWh: 10_000 }] }, f.aggregator, f.at(t)),
     sell.tx(f.at(t)), buyA.tx(f.at(t)), buyB.tx(f.at(t)),
   ], t);
   const close4 = 4 * 3600 - 1440;

@@ -6,10 +6,10 @@ import { join } from 'node:path';
 import { MemoryLevel } from 'memory-level';
 import { Level } from 'level';
 import { ChainFixture, testGenesisConfig } from '../testkit/chainFixture.js';
-import { openChainStore, type ChainDb, type ChainDbOp } from '../store/openChainStore.js';
+import { DB_FORMAT, openChainStore, type ChainDb, type ChainDbOp } from '../store/openChainStore.js';
 import { ChainStoreError } from '../store/chainStoreError.js';
 import { verifyChain } from '../store/verifyChain.js';
-import { balanceOf, deserializeState, stateJsonPieces, stateRoot } from '../core/chainState.js';
+import { balanceOf, deserializeState, serializeState, stateJsonPieces, stateRoot } from '../core/chainState.js';
 import { slotTime } from '../core/genesis.js';
 
 /** A fixture chain of n blocks with some transactions. */
@@ -183,16 +183,28 @@ test('a state written in pieces (stateJsonPieces) reads back as the same state, 
 });
 
 test('a database of an earlier format (tmi-chain-db-v1, v3, v4, v5) is refused by name at open and by verifyChain, never misread', async () => {
-  for (const format of ['tmi-chain-db-v1', 'tmi-chain-db-v3', 'tmi-chain-db-v4', 'tmi-chain-db-v5']) {
+  assert.equal(DB_FORMAT, 'tmi-chain-db-v6');
+  // v4: feeder limits written by auction-open, entries without issuedAt [FEEDER-1]; v5: transactions that name no chain [DOMAIN-TX]
+  for (const old of ['tmi-chain-db-v1', 'tmi-chain-db-v3', 'tmi-chain-db-v4', 'tmi-chain-db-v5']) {
     const db = new MemoryLevel<string, string>();
     const config = testGenesisConfig();
-    await db.put('meta', JSON.stringify({ format, chainId: config.chainId, genesisHash: 'ab'.repeat(32) }));
+    await db.put('meta', JSON.stringify({ format: old, chainId: config.chainId, genesisHash: 'ab'.repeat(32) }));
     await db.put('genesis', JSON.stringify(config));
     await db.put('head', JSON.stringify({ height: 0, hash: 'ab'.repeat(32), slot: 0, stateRoot: 'cd'.repeat(32) }));
-    await assert.rejects(openChainStore(db as unknown as ChainDb), (e: unknown) => e instanceof ChainStoreError && e.code === 'OLD_FORMAT' && e.message.includes(format) && /tmi-chain-db-v6/.test(e.message));
+    await assert.rejects(
+      openChainStore(db as unknown as ChainDb),
+      (e: unknown) => e instanceof ChainStoreError && e.code === 'OLD_FORMAT' && e.message.includes(`format=${old}`) && e.message.includes('expected=tmi-chain-db-v6'),
+      old,
+    );
     const v = await verifyChain(db as unknown as ChainDb);
     assert.equal(v.ok, false);
     assert.equal(!v.ok && v.code, 'OLD_FORMAT');
-    assert.ok(!v.ok && v.reason.includes(format));
+    assert.ok((!v.ok ? v.reason : '').includes(old), old);
   }
+});
+
+test('a state snapshot of an earlier format (tmi-chain-state-v5) is refused by name', () => {
+  const f = new ChainFixture();
+  const old = { ...serializeState(f.state), format: 'tmi-chain-state-v5' };
+  assert.throws(() => deserializeState(old), /STATE_INVALID reason=old format format=tmi-chain-state-v5 expected=tmi-chain-state-v6/);
 });

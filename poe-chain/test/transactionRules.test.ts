@@ -102,6 +102,34 @@ test('meter-reading rules [TX-R1..R6]', () => {
   assert.equal(f.state.sections.certs.has(a.address), true, 'certificate still valid, kept');
 });
 
+test('feeder-limit rules [TX-F1..F4]: only feeder-limit writes the feederLimits section [FEEDER-1]', () => {
+  const { f, a } = setup();
+  const t1 = f.at(f.state.meta.tipSlot + 1);
+  const l1 = f.feederLimit('F1', 1000, 2000, { issuedAt: t1 });
+  // [TX-F1] registry, aggregator and aggregator node may post it; nobody else
+  assert.equal(refusal(f, f.feederLimitTx(l1, a)), 'UNAUTHORISED_SIGNER');
+  assert.equal(refusal(f, f.feederLimitTx(l1, f.key('stranger'))), 'UNAUTHORISED_SIGNER');
+  // [TX-F2]
+  assert.equal(refusal(f, f.feederLimitTx({ ...l1, maxImportWh: 2001 })), 'BAD_REGISTRY_SIGNATURE');
+  assert.equal(refusal(f, f.feederLimitTx(f.feederLimit('F1', 1000, 2000, { issuedAt: t1, signer: f.node }))), 'BAD_REGISTRY_SIGNATURE');
+  // [TX-F3] at most txFutureMs after the block time
+  const blockTime = slotTime(f.genesis, f.state.meta.tipSlot + 1);
+  assert.equal(refusal(f, f.feederLimitTx(f.feederLimit('F1', 1, 1, { issuedAt: new Date(blockTime + f.genesis.txFutureMs + 1).toISOString() }))), 'FEEDER_LIMIT_IN_FUTURE');
+  f.produce([f.feederLimitTx(f.feederLimit('F9', 1, 1, { issuedAt: new Date(blockTime + f.genesis.txFutureMs).toISOString() }), f.node)]);
+  f.produce([f.feederLimitTx(l1, f.registry)]);
+  assert.deepEqual(f.state.sections.feederLimits.get('F1'), { maxExportWh: 1000, maxImportWh: 2000, issuedAt: Date.parse(t1) });
+  // [TX-F4] not newer: refused, even tighter; newer: taken, even looser
+  assert.equal(refusal(f, f.feederLimitTx(f.feederLimit('F1', 500, 500, { issuedAt: t1 }))), 'STALE_FEEDER_LIMIT');
+  assert.equal(refusal(f, f.feederLimitTx(f.feederLimit('F1', 500, 500, { issuedAt: new Date(Date.parse(t1) - 1).toISOString() }))), 'STALE_FEEDER_LIMIT');
+  const t2 = new Date(Date.parse(t1) + 1).toISOString();
+  f.produce([f.feederLimitTx(f.feederLimit('F1', 3000, 3000, { issuedAt: t2 }))]);
+  assert.deepEqual(f.state.sections.feederLimits.get('F1'), { maxExportWh: 3000, maxImportWh: 3000, issuedAt: Date.parse(t2) });
+  // an auction-open's own limits never reach the section
+  const closesAt = new Date(Date.parse(f.interval(1).start) + 10_000).toISOString();
+  f.produce([f.auctionOpenTx('fl-1', { deliveryEpoch: 2, closesAt, feederLimits: [{ feeder: 'F1', maxExportWh: 1, maxImportWh: 1 }, { feeder: 'F5', maxExportWh: 5, maxImportWh: 5 }] })]);
+  assert.deepEqual(f.state.sections.feederLimits.sortedEntries().map(([k, v]) => [k, v.maxExportWh]), [['F1', 3000], ['F9', 1]]);
+});
+
 test('bid rules [TX-B1..B7] and auction-open rules [TX-A2..A3]', () => {
   const { f, a, re, te } = setup();
   const closesAt = new Date(Date.parse(f.interval(1).start) + 10_000).toISOString();

@@ -8,7 +8,8 @@ import { keyPairFromSeed, signBytes, type KeyPair } from '../../wire/keys.js';
 import { canonicalBytes } from '../../wire/canonicalJson.js';
 import { whToEnergy, millicentsToPrice } from '../../wire/quantities.js';
 import type { Operation } from '../../schemas/envelope.js';
-import type { BidOffer, Certificate, Envelope, GenesisConfig, OpenBid, Params, Revocation, SealedBid } from '../../schemas/types.js';
+import type { BidOffer, Certificate, Envelope, GenesisConfig, OpenBid, Params, Revocation, SealedBid, SignedFeederLimit } from '../../schemas/types.js';
+import { feederLimitSigningBytes } from '../core/tx/registrySignature.js';
 import { sha256 } from '../core/hashing.js';
 import { orderCommitment } from '../core/market/orderCommitment.js';
 import { bidCommitment } from '../core/auction/sealedBid.js';
@@ -134,6 +135,20 @@ export class ChainFixture {
     const unsigned = { addresses, reason: 'test', revokedAt: revokedAt ?? this.at(this.state.meta.tipSlot + 1) };
     const r: Revocation = { ...unsigned, registrySignature: signBytes(this.registry, canonicalBytes(unsigned)).toString('base64') };
     return this.sign(signer, 'revocation', r, date);
+  }
+
+  /**
+   * [FEEDER-1] a feeder limit signed by the registry key (or `signer`, to forge one), issued at
+   * `issuedAt` (default: the next slot's start).
+   */
+  feederLimit(feeder: string, maxExportWh: number, maxImportWh: number, o: { issuedAt?: string; signer?: KeyPair } = {}): SignedFeederLimit {
+    const unsigned = { feeder, maxExportWh, maxImportWh, issuedAt: o.issuedAt ?? this.at(this.state.meta.tipSlot + 1) };
+    return { ...unsigned, registrySignature: signBytes(o.signer ?? this.registry, feederLimitSigningBytes(unsigned)).toString('base64') };
+  }
+
+  /** [FEEDER-1] a `feeder-limit` transaction posting `limit`, signed by `signer` (default the aggregator, which relays the registry's records). */
+  feederLimitTx(limit: SignedFeederLimit, signer: KeyPair = this.aggregator, date?: string): Envelope<'feeder-limit'> {
+    return this.sign(signer, 'feeder-limit', limit, date);
   }
 
   readingTx(kp: KeyPair, epoch: number, w: { p?: number; c?: number; ch?: number; dis?: number; soc?: number }, seq: number, date?: string): Envelope<'meter-reading'> {

@@ -9,7 +9,7 @@
  *     "auction": <auction-open parameters> | <signed auction-open envelope>,
  *     "close"?: <auction-close parameters> | <signed auction-close envelope>,
  *     "feederLimits"?: [{"feeder", "maxExportWh", "maxImportWh"}],   // the registry's;
- *                       // replaces auction.feederLimits [AUC-17]
+ *                       // auction.feederLimits only tighten them [AUC-17]
  *     "aggregatorPublicKey"?: "<hex Ed25519 key>",   // signer of a signed auction whose
  *                       // clientId is not an address
  *     "bids": [ {"inclusion"?: n, "envelope": <signed bid-offer envelope>}

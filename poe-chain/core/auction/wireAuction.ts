@@ -11,13 +11,17 @@
  *            Such bids are not offers: they do not count for [AUC-2].
  *   [AUC-16] quantities are converted once with wire/quantities (floor): energy → Wh,
  *            price → millicents/kWh.
- *   [AUC-17] feeder limits = the ones given by the caller (the registry's), else the
- *            ones in `auction-open`, else none (unlimited).
+ *   [AUC-17] feeder limits = the ones given by the caller (the registry's), tightened by
+ *            the ones in `auction-open` (min per feeder, as the chain clears [FEEDER-2]:
+ *            effectiveFeederLimits); without the caller's, the ones in `auction-open`;
+ *            a feeder in neither is unlimited.
  */
 import { energyToWh, priceToMillicentsPerKWh } from '../../../wire/quantities.js';
 import type { AuctionOpen, AuctionResult, BidOffer, BidReveal, FeederLimit, OpenBid } from '../../../schemas/types.js';
 import { clearAuction, type ClearingAuction, type ClearingExclusion, type ClearingOffer, type ClearingResult } from './clearAuction.js';
 import { revealOpens } from './sealedBid.js';
+import { effectiveFeederLimits } from './effectiveFeederLimits.js';
+import { AuctionError } from './auctionError.js';
 
 /** A `bid-offer` as included on chain. */
 export interface WireBid {
@@ -40,7 +44,15 @@ export type PreparedOffer = { ok: true; offer: ClearingOffer } | { ok: false; ex
 
 /** [AUC-16] [AUC-17] the clearing view of an `auction-open`. */
 export function clearingAuctionFromOpen(open: AuctionOpen, feederLimits?: readonly FeederLimit[]): ClearingAuction {
-  const limits = feederLimits ?? open.feederLimits ?? [];
+  const own = open.feederLimits ?? [];
+  if (feederLimits !== undefined) {
+    const seen = new Set<string>();
+    for (const l of feederLimits) {
+      if (seen.has(l.feeder)) throw new AuctionError('DUPLICATE_FEEDER_LIMIT', { auctionId: open.auctionId, feeder: l.feeder });
+      seen.add(l.feeder);
+    }
+  }
+  const limits = feederLimits === undefined ? own : effectiveFeederLimits(feederLimits.map((l) => [l.feeder, l] as const), own);
   return {
     auctionId: open.auctionId,
     side: open.side,
@@ -82,7 +94,7 @@ export function clearingOfferFromBid(open: AuctionOpen, bid: WireBid, reveal?: B
 }
 
 export interface WireClearingOptions {
-  /** the registry's feeder limits [AUC-17] */
+  /** the registry's feeder limits; the auction-open's own only tighten them [AUC-17] */
   feederLimits?: readonly FeederLimit[];
   /** [SEALED] the bidders' `bid-reveal` parameters, for sealed auctions */
   reveals?: readonly BidReveal[];

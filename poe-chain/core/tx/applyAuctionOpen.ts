@@ -6,8 +6,10 @@
  *           closesAt ≤ delivery start; 0 < energy ≤ 1 GWh; limit ≤ 10^8 mc/kWh;
  *           sealed ⇒ closesAt + revealWindowMs ≤ delivery start [SEALED]; no feeder
  *           listed twice                                                       BAD_AUCTION
- *   [MKT-FEEDER] each feeder limit it carries becomes that feeder's limit for the P2P market
- *           too (`feederLimits` section: the latest one on chain counts)
+ *   [FEEDER-2] the feeder limits it carries are the aggregator's own restriction for this
+ *           auction: at clearing they may only tighten the registry's limits on chain
+ *           (`feederLimits` section, written only by `feeder-limit` [FEEDER-1]); they never
+ *           change that section, so they reach neither other auctions nor the P2P market
  */
 import type { Envelope } from '../../../schemas/types.js';
 import { energyToWh, priceToMillicentsPerKWh } from '../../../wire/quantities.js';
@@ -52,6 +54,5 @@ export function applyAuctionOpen(env: Envelope<'auction-open'>, ctx: TxContext):
     bidCount: 0,
   };
   d.s.auctions.set(p.auctionId, entry);
-  for (const f of feederLimits) d.s.feederLimits.set(f.feeder, { maxExportWh: f.maxExportWh, maxImportWh: f.maxImportWh });
   d.meta.active = insertSorted(d.meta.active, p.auctionId);
 }

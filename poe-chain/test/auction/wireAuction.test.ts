@@ -38,8 +38,13 @@ test('auction-open converts to chain integers with the one rounding rule (floor)
     auctionId: 'auc-buy', side: 'buy', energyWh: 5_000, limitPriceMcPerKWh: 9_500, pricing: 'pay-as-bid',
     feederLimits: [{ feeder: 'F1', maxExportWh: 3_000, maxImportWh: 0 }],
   });
-  // registry limits replace the auction's; none at all = unlimited
-  assert.deepEqual(clearingAuctionFromOpen(openBuy, []).feederLimits, []);
+  // [AUC-17] the registry's limits, tightened by the auction's own (min), as the chain clears [FEEDER-2]
+  assert.deepEqual(clearingAuctionFromOpen(openBuy, []).feederLimits, [{ feeder: 'F1', maxExportWh: 3_000, maxImportWh: 0 }]);
+  assert.deepEqual(clearingAuctionFromOpen(openBuy, [{ feeder: 'F1', maxExportWh: 30_000, maxImportWh: 30_000 }]).feederLimits, [{ feeder: 'F1', maxExportWh: 3_000, maxImportWh: 0 }], 'a larger registry limit: the auction\'s own binds');
+  assert.deepEqual(clearingAuctionFromOpen(openBuy, [{ feeder: 'F1', maxExportWh: 1_000, maxImportWh: 5 }, { feeder: 'F2', maxExportWh: 7, maxImportWh: 8 }]).feederLimits, [
+    { feeder: 'F1', maxExportWh: 1_000, maxImportWh: 0 },
+    { feeder: 'F2', maxExportWh: 7, maxImportWh: 8 },
+  ]);
   const { feederLimits: _omit, ...noLimits } = openBuy;
   assert.deepEqual(clearingAuctionFromOpen({ ...noLimits, energy: { unit: 'Wh', value: 1500.9 }, limitPrice: { unit: 'millicents/kWh', value: 7.99 } }), {
     auctionId: 'auc-buy', side: 'buy', energyWh: 1_500, limitPriceMcPerKWh: 7, pricing: 'pay-as-bid', feederLimits: [],
