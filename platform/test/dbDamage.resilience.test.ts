@@ -17,15 +17,14 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, trunca
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Level } from 'level';
 import { RegistryClient } from '../../csm-registry/client.js';
 import { generateKeyPair } from '../../wire/keys.js';
 import { writeKeyFile } from '../../wire/keyFile.js';
 import { spawnHem, waitUntil } from '../../hem/test/resilienceFixtures.js';
 import { killOnExit } from '../../broker/test/redisFixtures.js';
+import { TMI } from './tmiUpProcess.js';
 
-const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const PORTS = ['--mqtt-port', '0', '--ws-port', '0', '--registry-port', '0', '--aggregator-port', '0', '--analytics-port', '0', '--metrics-port', '0'];
 
 interface Run {

@@ -17,18 +17,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { RegistryClient } from '../../csm-registry/client.js';
 import { paymentMillicents } from '../../wire/quantities.js';
 import { deliveryKey } from '../../poe-chain/core/auctionContract.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
-import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc, startHems, enrolHome, type UpInfo } from './procFixtures.js';
+import { expectedBalance, spawnProc, stopProc, waitFor, type Proc, startHems, enrolHome, withTmiUp } from './procFixtures.js';
+import { TMI } from './tmiUpProcess.js';
 
-const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const INTERVAL_MS = 4000;
 const SLOT_MS = 200;
 const PATIENCE = 4;
@@ -54,18 +51,9 @@ interface Home {
 
 
 test('[SETTLE-1] two auctions for one interval, real processes: each home is paid once for what it delivered', { timeout: 150_000 }, async (t) => {
-  const root = await mkdtemp(join(tmpdir(), 'tmi-double-award-'));
-  const upDir = join(root, 'up');
-  const procs: Proc[] = [];
-  let ok = false;
-  try {
-    const { up, info } = await spawnUp<UpInfo>(TMI, upDir, { intervalMs: INTERVAL_MS, slotMs: SLOT_MS, patience: PATIENCE });
-    procs.push(up);
-    const adminToken = (await readFile(info.adminTokenFile, 'utf8')).trim();
-    const genesis = JSON.parse(await readFile(info.genesis, 'utf8')) as { genesisTime: string; intervalMs: number };
-    const genesisMs = Date.parse(genesis.genesisTime);
+  await withTmiUp('double-award', { intervalMs: INTERVAL_MS, slotMs: SLOT_MS, patience: PATIENCE }, async ({ root, upDir, up, info, procs, genesis, registry }) => {
+    const genesisMs = genesis.genesisTimeMs;
 
-    const registry = new RegistryClient({ url: info.urls.registry, adminToken, operator: 'double-award' });
     const homes: Home[] = ([
       { meterId: 'home-1', programme: 'TE', feeder: 'F1', underDeliverFactor: 1 },
       { meterId: 'home-2', programme: 'TE', feeder: 'F2', underDeliverFactor: 1 },
@@ -157,14 +145,5 @@ test('[SETTLE-1] two auctions for one interval, real processes: each home is pai
       }
     }
     assert.ok(doubleWinners >= 1, 'at least one home won both auctions');
-    ok = true;
-  } finally {
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await Promise.all(procs.map((p) => p.exit));
-    if (ok) await rm(root, { recursive: true, force: true });
-    else {
-      process.stderr.write(`# double-award: data kept in ${root}\n`);
-      for (const p of procs) if (p.err) process.stderr.write(`# ${p.name} stderr: ${p.err.slice(-1500)}\n`);
-    }
-  }
+  });
 });

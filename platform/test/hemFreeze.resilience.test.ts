@@ -19,15 +19,14 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { RegistryClient } from '../../csm-registry/client.js';
 import { generateKeyPair } from '../../wire/keys.js';
 import { writeKeyFile } from '../../wire/keyFile.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { killHard, spawnHem, waitUntil, type HemProcess, type LogLine } from '../../hem/test/resilienceFixtures.js';
 import { killOnExit } from '../../broker/test/redisFixtures.js';
+import { TMI } from './tmiUpProcess.js';
 
-const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const INTERVAL_MS = 4000;
 const SLOT_MS = 200;
 const PATIENCE = 4;

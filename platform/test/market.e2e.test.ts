@@ -15,18 +15,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { RegistryClient } from '../../csm-registry/client.js';
 import { paymentMillicents } from '../../wire/quantities.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { auctionView } from '../../poe-chain/node/chainQueries.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
-import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc, startHems, enrolHome, type UpInfo } from './procFixtures.js';
+import { expectedBalance, spawnProc, stopProc, waitFor, type Proc, startHems, enrolHome, withTmiUp } from './procFixtures.js';
+import { TMI } from './tmiUpProcess.js';
 
-const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const INTERVAL_MS = 4000;
 const SLOT_MS = 200;
 const PATIENCE = 4;
@@ -77,21 +74,12 @@ function isCloseOf(t: { operation: string; parameters: unknown }, auctionId: str
 
 
 test('market: tmi up + 5 HEM processes, a posted VPP bid clears on every node, settles from readings, wallets add up', { timeout: 150_000 }, async (t) => {
-  const root = await mkdtemp(join(tmpdir(), 'tmi-market-e2e-'));
-  const upDir = join(root, 'up');
-  const procs: Proc[] = [];
-  let ok = false;
-  try {
-    // ── 1. the platform ──
-    const { up, info } = await spawnUp<UpInfo>(TMI, upDir, { intervalMs: INTERVAL_MS, slotMs: SLOT_MS, patience: PATIENCE });
-    procs.push(up);
-    const adminToken = (await readFile(info.adminTokenFile, 'utf8')).trim();
-    const genesis = JSON.parse(await readFile(info.genesis, 'utf8')) as { genesisTime: string; penaltyMcPerKWh?: number; intervalMs: number };
-    const genesisMs = Date.parse(genesis.genesisTime);
+  // ── 1. the platform ──
+  await withTmiUp('market e2e', { intervalMs: INTERVAL_MS, slotMs: SLOT_MS, patience: PATIENCE }, async ({ root, upDir, up, info, procs, genesis, registry }) => {
+    const genesisMs = genesis.genesisTimeMs;
     assert.equal(genesis.intervalMs, INTERVAL_MS);
 
     // ── 2. the operator enrols five homes; each runs a HEM process ──
-    const registry = new RegistryClient({ url: info.urls.registry, adminToken, operator: 'market-e2e' });
     const homes: Home[] = ([
       { meterId: 'home-1', programme: 'RE+TE', feeder: 'F1', underDeliverFactor: 1 },
       { meterId: 'home-2', programme: 'RE+TE', feeder: 'F2', underDeliverFactor: 1 },
@@ -274,14 +262,5 @@ test('market: tmi up + 5 HEM processes, a posted VPP bid clears on every node, s
     // Proof of Energy handed production to the validator homes: their pseudonyms earned block rewards
     const validatorRewards = homes.filter((h) => h.programme !== 'TE').map((h) => BigInt(state.sections.rewards.get(h.address!) ?? '0'));
     assert.ok(validatorRewards.some((r) => r > 0n), `a validator home produced blocks (rewards ${validatorRewards.join(', ')})`);
-    ok = true;
-  } finally {
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await Promise.all(procs.map((p) => p.exit));
-    if (ok) await rm(root, { recursive: true, force: true });
-    else {
-      process.stderr.write(`# market e2e: data kept in ${root}\n`);
-      for (const p of procs) if (p.err) process.stderr.write(`# ${p.name} stderr: ${p.err.slice(-1500)}\n`);
-    }
-  }
+  });
 });

@@ -24,20 +24,17 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { RegistryClient } from '../../csm-registry/client.js';
 import { verifyFeederLimit } from '../../csm-registry/feederLimitRecord.js';
 import type { SignedFeederLimit } from '../../schemas/types.js';
 import { paymentMillicents } from '../../wire/quantities.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { measuredNetWh } from '../../poe-chain/core/marketContract.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
-import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc, startHems, enrolHome, type UpInfo } from './procFixtures.js';
+import { expectedBalance, spawnProc, stopProc, waitFor, type Proc, startHems, enrolHome, withTmiUp } from './procFixtures.js';
+import { TMI } from './tmiUpProcess.js';
 
-const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const INTERVAL_MS = 6000; // gate 2 s before delivery, reveals in the 1.5 s before it (the `tmi up` genesis)
 const SLOT_MS = 200;
 const PATIENCE = 4;
@@ -67,21 +64,12 @@ async function balanceOf(analytics: string, address: string): Promise<number | n
 }
 
 test('P2P market: tmi up + 4 HEM processes, sealed orders clear between homes, settle from readings, money conserved', { timeout: 150_000 }, async (t) => {
-  const root = await mkdtemp(join(tmpdir(), 'tmi-p2p-e2e-'));
-  const upDir = join(root, 'up');
-  const procs: Proc[] = [];
   const t0 = Date.now();
-  let ok = false;
-  try {
-    // ── 1. the platform ──
-    const { up, info } = await spawnUp<UpInfo>(TMI, upDir, { intervalMs: INTERVAL_MS, slotMs: SLOT_MS, patience: PATIENCE });
-    procs.push(up);
-    const adminToken = (await readFile(info.adminTokenFile, 'utf8')).trim();
-    const genesis = JSON.parse(await readFile(info.genesis, 'utf8')) as { genesisTime: string };
-    const genesisMs = Date.parse(genesis.genesisTime);
+  // ── 1. the platform ──
+  await withTmiUp('p2p e2e', { intervalMs: INTERVAL_MS, slotMs: SLOT_MS, patience: PATIENCE, saveStdout: true }, async ({ root, upDir, up, info, procs, genesis, registry }) => {
+    const genesisMs = genesis.genesisTimeMs;
 
     // ── 2. four homes: two PV + battery sellers, two plain consumers ──
-    const registry = new RegistryClient({ url: info.urls.registry, adminToken, operator: 'p2p-e2e', registryPublicKey: info.registryKey });
     // [FEEDER-1] a limit set through the registry's API, signed by the registry (the client checks the signature)
     const f1Limit = await registry.setFeeder('F1', { maxExportWh: 1_000_000, maxImportWh: 1_000_000 });
     assert.ok(verifyFeederLimit(f1Limit, info.registryKey));
@@ -212,17 +200,5 @@ test('P2P market: tmi up + 4 HEM processes, sealed orders clear between homes, s
     for (const [, mc] of state.sections.rewards.entries()) rewards += BigInt(mc);
     assert.equal(total - genesisTotal, rewards, `Σ wallet changes ${total - genesisTotal} mc = block rewards ${rewards} mc`);
     t.diagnostic(`p2p e2e: ${between} market(s) traded between homes, ${settledFills} fills settled, height ${state.meta.height}, ${Math.round((Date.now() - t0) / 1000)} s`);
-    ok = true;
-  } finally {
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await Promise.all(procs.map((p) => p.exit));
-    if (ok) await rm(root, { recursive: true, force: true });
-    else {
-      process.stderr.write(`# p2p e2e: data kept in ${root}\n`);
-      for (const p of procs) {
-        if (p.err) process.stderr.write(`# ${p.name} stderr: ${p.err.slice(-1500)}\n`);
-        await writeFile(join(root, `${p.name}.log`), p.out).catch(() => undefined);
-      }
-    }
-  }
+  });
 });

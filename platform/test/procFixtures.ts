@@ -1,17 +1,21 @@
 /**
- * Child processes for the end-to-end tests that run `tmi up` and `tmi hem` (market,
- * double award, sealed auction, home page): stdout kept and its JSON lines parsed, stderr
- * kept (bounded), a wait with a timeout, and a stop that ends in SIGKILL.
+ * Child processes for the end-to-end tests that run `tmi up` and `tmi hem` (market, P2P
+ * market, double award, sealed auction, sybil, home page): stdout kept and its JSON lines
+ * parsed, stderr kept (bounded), a wait with a timeout, and a stop that ends in SIGKILL;
+ * `withTmiUp` runs a test against a fresh `tmi up` and cleans up after it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RegistryClient } from '../../csm-registry/client.js';
+import { RegistryClient } from '../../csm-registry/client.js';
 import { writeKeyFile } from '../../wire/keyFile.js';
 import { generateKeyPair } from '../../wire/keys.js';
 import type { ChainState } from '../../poe-chain/core/chainState.js';
+import { parseGenesis, type Genesis } from '../../poe-chain/core/genesis.js';
 import { HEM_NODE_FLAGS } from '../../hem/nodeFlags.js';
+import { TMI } from './tmiUpProcess.js';
 
 export interface Proc {
   name: string;
@@ -141,6 +145,59 @@ export interface UpInfo {
   genesis: string;
   registryKey: string;
   aggregatorKey: string;
+}
+
+/** What `withTmiUp` gives a test: a running `tmi up` and its chain. */
+export interface TmiUp {
+  /** the test's temporary directory: removed when the test passes, kept when it fails */
+  root: string;
+  /** `tmi up`'s data directory, <root>/up */
+  upDir: string;
+  up: Proc;
+  info: UpInfo;
+  /** every process of the test, `tmi up` first; the test adds those it starts */
+  procs: Proc[];
+  genesis: Genesis;
+  /** the registry as the operator (admin token), checking what the registry signs */
+  registry: RegistryClient;
+}
+
+/**
+ * Runs `run` against a fresh `tmi up` in a temporary directory named after `name`. Then
+ * every process in `procs` still running is killed; the directory is removed if `run`
+ * resolved, else kept and named on stderr with the tail of each process's stderr (and,
+ * with `saveStdout`, each process's stdout written to <root>/<process>.log).
+ */
+export async function withTmiUp(
+  name: string,
+  o: { intervalMs: number; slotMs: number; patience: number; saveStdout?: boolean },
+  run: (u: TmiUp) => Promise<void>,
+): Promise<void> {
+  const slug = name.replaceAll(' ', '-');
+  const root = await mkdtemp(join(tmpdir(), `tmi-${slug}-`));
+  const upDir = join(root, 'up');
+  const procs: Proc[] = [];
+  let ok = false;
+  try {
+    const { up, info } = await spawnUp<UpInfo>(TMI, upDir, o);
+    procs.push(up);
+    const adminToken = (await readFile(info.adminTokenFile, 'utf8')).trim();
+    const genesis = parseGenesis(JSON.parse(await readFile(info.genesis, 'utf8')));
+    const registry = new RegistryClient({ url: info.urls.registry, adminToken, operator: slug, registryPublicKey: info.registryKey });
+    await run({ root, upDir, up, info, procs, genesis, registry });
+    ok = true;
+  } finally {
+    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+    await Promise.all(procs.map((p) => p.exit));
+    if (ok) await rm(root, { recursive: true, force: true });
+    else {
+      process.stderr.write(`# ${name}: data kept in ${root}\n`);
+      for (const p of procs) {
+        if (p.err) process.stderr.write(`# ${p.name} stderr: ${p.err.slice(-1500)}\n`);
+        if (o.saveStdout) await writeFile(join(root, `${p.name}.log`), p.out).catch(() => undefined);
+      }
+    }
+  }
 }
 
 /**

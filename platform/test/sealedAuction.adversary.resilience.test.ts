@@ -20,16 +20,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { RegistryClient } from '../../csm-registry/client.js';
 import mqtt from 'mqtt';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
 import { createGenesisState, type ChainState } from '../../poe-chain/core/chainState.js';
 import { validateAndApplyBlock } from '../../poe-chain/core/validateAndApplyBlock.js';
-import { parseGenesis } from '../../poe-chain/core/genesis.js';
 import { Mempool } from '../../poe-chain/node/mempool.js';
 import { encode, signEnvelope } from '../../wire/codec.js';
 import { readKeyFile } from '../../wire/keyFile.js';
@@ -37,9 +33,9 @@ import type { Envelope } from '../../schemas/types.js';
 import { loginOptions } from '../mqttLogin.js';
 import { platformPaths } from '../dataDir.js';
 import { TOPICS as AGGREGATOR_TOPICS } from '../../aggregator/aggregator.js';
-import { expectedBalance, spawnProc, spawnUp, stopProc, waitFor, type Proc, startHems, enrolHome, type UpInfo } from './procFixtures.js';
+import { expectedBalance, spawnProc, stopProc, waitFor, type Proc, startHems, enrolHome, withTmiUp } from './procFixtures.js';
+import { TMI } from './tmiUpProcess.js';
 
-const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const INTERVAL_MS = 4000;
 const SLOT_MS = 200;
 const PATIENCE = 4;
@@ -65,19 +61,10 @@ interface Home {
 
 
 test('[SEALED] sealed auction with real processes: commitments only before the close, reveals by the HEMs, a killed HEM affects only its own bid, closes signed with the aggregator\'s key never reach the chain', { timeout: 150_000 }, async (t) => {
-  const root = await mkdtemp(join(tmpdir(), 'tmi-sealed-'));
-  const upDir = join(root, 'up');
-  const procs: Proc[] = [];
-  let ok = false;
-  try {
-    const { up, info } = await spawnUp<UpInfo>(TMI, upDir, { intervalMs: INTERVAL_MS, slotMs: SLOT_MS, patience: PATIENCE });
-    procs.push(up);
-    const adminToken = (await readFile(info.adminTokenFile, 'utf8')).trim();
-    const genesis = JSON.parse(await readFile(info.genesis, 'utf8')) as { genesisTime: string; intervalMs: number; revealWindowMs: number };
-    const genesisMs = Date.parse(genesis.genesisTime);
-    const genesisHash = parseGenesis(genesis).hash; // [DOMAIN-TX] the close names this chain, so only the sealed rule can refuse it
+  await withTmiUp('sealed', { intervalMs: INTERVAL_MS, slotMs: SLOT_MS, patience: PATIENCE }, async ({ root, upDir, up, info, procs, genesis, registry }) => {
+    const genesisMs = genesis.genesisTimeMs;
+    const genesisHash = genesis.hash; // [DOMAIN-TX] the close names this chain, so only the sealed rule can refuse it
 
-    const registry = new RegistryClient({ url: info.urls.registry, adminToken, operator: 'sealed' });
     const homes: Home[] = ([
       { meterId: 'home-1', programme: 'TE', feeder: 'F1', underDeliverFactor: 1 },
       { meterId: 'home-2', programme: 'TE', feeder: 'F2', underDeliverFactor: 1 },
@@ -210,14 +197,5 @@ test('[SEALED] sealed auction with real processes: commitments only before the c
     } finally {
       await store.close({ snapshot: false });
     }
-    ok = true;
-  } finally {
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await Promise.all(procs.map((p) => p.exit));
-    if (ok) await rm(root, { recursive: true, force: true });
-    else {
-      process.stderr.write(`# sealed: data kept in ${root}\n`);
-      for (const p of procs) if (p.err) process.stderr.write(`# ${p.name} stderr: ${p.err.slice(-1500)}\n`);
-    }
-  }
+  });
 });

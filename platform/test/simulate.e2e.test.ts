@@ -45,8 +45,8 @@ import type { ChainState } from '../../poe-chain/core/chainState.js';
 import { formatCents, type ReportData } from '../simulationReport.js';
 import { readStoredChain, recomputeElections, recomputeFromBlocks } from './recomputeFromBlocks.js';
 import { planSimulation } from '../simulationPlan.js';
+import { TMI } from './tmiUpProcess.js';
 
-const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 const HOMES = 8;
 const INTERVALS = 48;

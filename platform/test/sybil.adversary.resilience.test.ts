@@ -15,10 +15,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { RegistryClient, RegistryClientError } from '../../csm-registry/client.js';
 import { signEnvelope, encode } from '../../wire/codec.js';
 import { generateKeyPair, type KeyPair } from '../../wire/keys.js';
@@ -33,9 +31,9 @@ import { slotTime } from '../../poe-chain/core/genesis.js';
 import { rankingForEpoch } from '../../poe-chain/core/rankingForEpoch.js';
 import { validateAndApplyBlock } from '../../poe-chain/core/validateAndApplyBlock.js';
 import { Mempool } from '../../poe-chain/node/mempool.js';
-import { enrolHome, spawnProc, spawnUp, startHems, stopProc, waitFor, type Proc, type UpInfo } from './procFixtures.js';
+import { enrolHome, spawnProc, startHems, stopProc, waitFor, withTmiUp, type Proc } from './procFixtures.js';
+import { TMI } from './tmiUpProcess.js';
 
-const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 const INTERVAL_MS = 4000;
 const SLOT_MS = 200;
 const PATIENCE = 4;
@@ -45,15 +43,8 @@ const READING_INTERVALS = 4;
 interface Home { meterId: string; programme: 'RE+TE'; feeder: string; dataDir: string; config: string; proc?: Proc; address?: string }
 
 test('[SYBIL] real processes: a meter with every certificate the registry gives takes one place in each ranking and one bid in an auction', { timeout: 120_000 }, async (t) => {
-  const root = await mkdtemp(join(tmpdir(), 'tmi-sybil-'));
-  const upDir = join(root, 'up');
-  const procs: Proc[] = [];
-  let ok = false;
-  try {
-    const { up, info } = await spawnUp<UpInfo>(TMI, upDir, { intervalMs: INTERVAL_MS, slotMs: SLOT_MS, patience: PATIENCE });
-    procs.push(up);
-    const genesisMs = Date.parse((JSON.parse(await readFile(info.genesis, 'utf8')) as { genesisTime: string }).genesisTime);
-    const registry = new RegistryClient({ url: info.urls.registry, adminToken: (await readFile(info.adminTokenFile, 'utf8')).trim(), operator: 'sybil' });
+  await withTmiUp('sybil', { intervalMs: INTERVAL_MS, slotMs: SLOT_MS, patience: PATIENCE }, async ({ root, upDir, up, info, procs, genesis, registry }) => {
+    const genesisMs = genesis.genesisTimeMs;
     const { genesisHash: chain } = await registry.chain(); // [DOMAIN-TX] the chain every transaction names
     const [honest, greedy] = (['honest-1', 'greedy-1'] as const).map((meterId) => ({
       meterId, programme: 'RE+TE' as const, feeder: 'F1', dataDir: join(root, 'homes', meterId), config: join(root, 'homes', `${meterId}.json`),
@@ -209,14 +200,5 @@ test('[SYBIL] real processes: a meter with every certificate the registry gives 
     } finally {
       await session.close();
     }
-    ok = true;
-  } finally {
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await Promise.all(procs.map((p) => p.exit));
-    if (ok) await rm(root, { recursive: true, force: true });
-    else {
-      process.stderr.write(`# sybil: data kept in ${root}\n`);
-      for (const p of procs) if (p.err) process.stderr.write(`# ${p.name} stderr: ${p.err.slice(-1500)}\n`);
-    }
-  }
+  });
 });
