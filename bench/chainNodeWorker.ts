@@ -2,6 +2,7 @@
  * One chain node in its own process for bench/chainNode.ts, driven over the IPC channel:
  *   {type:'start', url, config, dataDir, seedHex, nodeId, produce, serveSync} → {type:'ready'}
  *   every applied block → {type:'block', t (ms since the Unix epoch, sub-ms), height, producer, txIds, bytes}
+ *   every transaction admitted to the mempool, when started with pending: true → {type:'pending', t, txId}
  *   {type:'cpu'} → {type:'cpu', user, system (µs), blocks, height}
  *   {type:'stop'} → {type:'stopped'} and exit
  */
@@ -22,6 +23,8 @@ interface Start {
   nodeId: string;
   produce: boolean;
   serveSync: boolean;
+  /** report each transaction admitted to the mempool */
+  pending?: boolean;
 }
 
 const send = (m: object) => process.send?.(m);
@@ -53,6 +56,7 @@ process.on('message', (m: { type: string }) => {
         blocks++;
         send({ type: 'block', t: wall(), source: b.source, height: b.height, slot: b.block.parameters.header.slot, producer: b.block.parameters.header.producer, txIds: b.txIds, bytes: Buffer.byteLength(JSON.stringify(b.block)) });
       });
+      if (s.pending) node.on('pending', (e) => send({ type: 'pending', t: wall(), txId: e.txId }));
       send({ type: 'ready', head: node.head().height });
     } else if (m.type === 'cpu') {
       const u = process.cpuUsage();

@@ -29,7 +29,8 @@
  *
  * Env: BENCH_HEMS (1000), BENCH_WORKERS (2), BENCH_INTERVALS (4), BENCH_INTERVAL_MS (10000),
  * BENCH_GATE_CLOSURE_MS (2000), BENCH_REVEAL_WINDOW_MS (3000), BENCH_ORDER_LEAD_MS (4000),
- * BENCH_REVEAL_MARGIN_MS (500), BENCH_SLOT_MS (250), BENCH_PATIENCE (8); BENCH_UP_LOG=<file>
+ * BENCH_REVEAL_MARGIN_MS (500), BENCH_SLOT_MS and BENCH_PATIENCE (the genesis
+ * defaults S and W: 100 ms, 20); BENCH_UP_LOG=<file>
  * (+ BENCH_UP_LOG_LEVEL) keeps the platform's log.
  * Targets: order → on chain p50 ≤ 1 s; gate → result p50 ≤ 1 s.
  */
@@ -51,6 +52,7 @@ import { startPlatform, type Platform } from '../platform/startPlatform.js';
 import { machine } from './machine.js';
 import { rpc, serve, type Msg } from './soak/soakIpc.js';
 import { connectFleet, cpuSampler, enrolFleet, forkWorkers, stats, waitFor, wallNow, type FleetClient, type FleetInit } from './hemFleet.js';
+import { GENESIS_DEFAULTS } from '../poe-chain/core/genesis.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const HEMS = Number(process.env.BENCH_HEMS ?? 1000);
@@ -61,8 +63,8 @@ const GATE_CLOSURE_MS = Number(process.env.BENCH_GATE_CLOSURE_MS ?? 2000);
 const REVEAL_WINDOW_MS = Number(process.env.BENCH_REVEAL_WINDOW_MS ?? 3000);
 const ORDER_LEAD_MS = Number(process.env.BENCH_ORDER_LEAD_MS ?? 4000);
 const REVEAL_MARGIN_MS = Number(process.env.BENCH_REVEAL_MARGIN_MS ?? 500);
-const SLOT_MS = Number(process.env.BENCH_SLOT_MS ?? 250);
-const PATIENCE = Number(process.env.BENCH_PATIENCE ?? 8);
+const SLOT_MS = Number(process.env.BENCH_SLOT_MS ?? GENESIS_DEFAULTS.slotMs);
+const PATIENCE = Number(process.env.BENCH_PATIENCE ?? GENESIS_DEFAULTS.patience);
 const TOPIC_ORDERS = 'tmi/v1/market/orders';
 const TOPIC_RESULTS = 'tmi/v1/market/results/+';
 const TARGET_P50_MS = 1000;

@@ -35,8 +35,8 @@
  * tmi/v1/chain/blocks, and the latency is measured at those.
  *
  * Env: BENCH_HEMS (1000), BENCH_BLOCK_SUBSCRIBERS (HEMS/2), BENCH_WORKERS (2), BENCH_PAIRS (3),
- * BENCH_COLD_WAIT_MS (31000), BENCH_BID_WINDOW_MS (6000, open → close), BENCH_SLOT_MS (250),
- * BENCH_PATIENCE (8), BENCH_INTERVAL_MS (60000); BENCH_UP_LOG=<file> (+ BENCH_UP_LOG_LEVEL)
+ * BENCH_COLD_WAIT_MS (31000), BENCH_BID_WINDOW_MS (6000, open → close), BENCH_SLOT_MS and
+ * BENCH_PATIENCE (the genesis defaults S and W: 100 ms, 20), BENCH_INTERVAL_MS (60000); BENCH_UP_LOG=<file> (+ BENCH_UP_LOG_LEVEL)
  * keeps tmi up's log.
  * Target: p50 ≤ 1 s.
  */
@@ -52,6 +52,7 @@ import type { AuctionOpen, Envelope } from '../schemas/types.js';
 import { machine } from './machine.js';
 import { rpc, serve, type Msg } from './soak/soakIpc.js';
 import { connectFleet, cpuSampler, cpuSeconds, enrolFleet, forkWorkers, stats, waitFor, wallNow, type FleetClient, type FleetInit } from './hemFleet.js';
+import { GENESIS_DEFAULTS } from '../poe-chain/core/genesis.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const TMI = fileURLToPath(new URL('../cli/tmi.js', import.meta.url));
@@ -64,8 +65,8 @@ const COLD_WAIT_MS = Number(process.env.BENCH_COLD_WAIT_MS ?? 31_000);
 const BID_WINDOW_MS = Number(process.env.BENCH_BID_WINDOW_MS ?? 6000);
 /** clients that follow the chain (subscribe to tmi/v1/chain/blocks): validator homes; default half, as in `tmi simulate` */
 const BLOCK_SUBSCRIBERS = Math.max(1, Number(process.env.BENCH_BLOCK_SUBSCRIBERS ?? Math.ceil(HEMS / 2)));
-const SLOT_MS = Number(process.env.BENCH_SLOT_MS ?? 250);
-const PATIENCE = Number(process.env.BENCH_PATIENCE ?? 8);
+const SLOT_MS = Number(process.env.BENCH_SLOT_MS ?? GENESIS_DEFAULTS.slotMs);
+const PATIENCE = Number(process.env.BENCH_PATIENCE ?? GENESIS_DEFAULTS.patience);
 const INTERVAL_MS = Number(process.env.BENCH_INTERVAL_MS ?? 60_000);
 const CLOSE_PHASE_MS = process.env.BENCH_CLOSE_PHASE_MS === undefined ? undefined : Number(process.env.BENCH_CLOSE_PHASE_MS);
 const TOPIC_BLOCKS = 'tmi/v1/chain/blocks';

@@ -36,6 +36,7 @@ import { startCounter, type SoakCounter } from './soak/soakCounter.js';
 import { parseReqId, serviceKey, FEEDERS } from './soak/soakHomes.js';
 import { linearTrend } from './soak/linearTrend.js';
 import type { FeederLimit } from '../schemas/types.js';
+import { GENESIS_DEFAULTS } from '../poe-chain/core/genesis.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const env = (k: string, d: number) => (process.env[k] !== undefined ? Number(process.env[k]) : d);
@@ -174,8 +175,8 @@ async function main(): Promise<void> {
   const D = env('SOAK_INTERVALS', 48);
   const EVERY = env('SOAK_AUCTION_EVERY', 4);
   const SAMPLE_MS = env('SOAK_SAMPLE_MS', 2000);
-  const SLOT_MS = env('SOAK_SLOT_MS', 250);
-  const PATIENCE = env('SOAK_PATIENCE', 8);
+  const SLOT_MS = env('SOAK_SLOT_MS', GENESIS_DEFAULTS.slotMs);
+  const PATIENCE = env('SOAK_PATIENCE', GENESIS_DEFAULTS.patience);
   const READING_SPREAD = env('SOAK_READING_SPREAD_MS', Math.round(0.7 * I));
   const BID_SPREAD = env('SOAK_BID_SPREAD_MS', Math.round(0.5 * I));
   const CONCURRENCY = env('SOAK_ENROL_CONCURRENCY', 16);

@@ -18,7 +18,7 @@ import { loadOrCreateToken } from '../csm-registry/registryDataDir.js';
 import { dirname } from 'node:path';
 import { loadOrCreateKeyFile } from '../wire/keyFile.js';
 import type { KeyPair } from '../wire/keys.js';
-import { slotTime, type Genesis } from '../poe-chain/core/genesis.js';
+import { GENESIS_DEFAULTS, slotTime, type Genesis } from '../poe-chain/core/genesis.js';
 import { platformPaths } from './dataDir.js';
 import { enrollPrincipals } from './servicePrincipals.js';
 import { loadOrCreateGenesis } from './genesisFile.js';
@@ -46,6 +46,7 @@ export interface PlatformOptions {
   ports?: { registry?: number; mqtt?: number; ws?: number; metrics?: number; aggregator?: number; analytics?: number };
   /** metering interval = chain epoch, ms (default 15 min) */
   intervalMs?: number;
+  /** chain slot length S and patience W of a new genesis (default GENESIS_DEFAULTS: 100 ms, 20) */
   slotMs?: number;
   patience?: number;
   /** [MKT-GATE] P2P market timing of a new genesis (default ⌊interval / 3⌋ and the reveal window of loadOrCreateGenesis); ignored when the genesis exists */
@@ -157,8 +158,8 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
       aggregatorKey: keys.aggregator.address,
       aggregatorNodeKey: keys.aggregatorNode.address,
       intervalMs: o.intervalMs ?? 900_000,
-      slotMs: o.slotMs ?? 250,
-      patience: o.patience ?? 8,
+      slotMs: o.slotMs ?? GENESIS_DEFAULTS.slotMs,
+      patience: o.patience ?? GENESIS_DEFAULTS.patience,
       now: now(),
       aggregatorFundsMc: 1_000_000_000_000, // 10,000,000 cents of settlement funds
       ...(o.market ? { extra: o.market } : {}),

@@ -180,7 +180,7 @@ export const chain: Command = {
 Genesis file (JSON; see poe-chain/README.md for every field):
   {"chainId":"tmi-local","genesisTime":"2026-11-21T00:00:00.000Z",
    "registryKey":"<hex>","aggregatorKey":"<hex>","aggregatorNodeKey":"<hex>",
-   "slotMs":250,"patience":8,"intervalMs":900000,"blockRewardMc":1000,"penaltyMcPerKWh":5000,
+   "slotMs":100,"patience":20,"intervalMs":900000,"blockRewardMc":1000,"penaltyMcPerKWh":5000,
    "voidGraceMs":120000,"settleGraceMs":1800000,"txWindowMs":3600000,"txFutureMs":120000,
    "maxTxsPerBlock":5000,"finalityDepth":32,"readingRetentionIntervals":16,
    "auctionRetentionIntervals":672,"balances":[{"address":"<hex>","millicents":0}]}

@@ -1,6 +1,10 @@
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
 
+/** S and W of GENESIS_DEFAULTS (poe-chain/core/genesis.ts), written here so that --help need
+ * not load the chain; cli/test/commands.test.ts checks that the two agree. */
+export const CHAIN_DEFAULTS_IN_HELP = { slotMs: 100, patience: 20 } as const;
+
 const spec: OptionSpec = {
   data: { type: 'string', describe: 'data directory', default: './data' },
   host: { type: 'string', describe: 'address to listen on', default: '127.0.0.1' },
@@ -11,8 +15,8 @@ const spec: OptionSpec = {
   'analytics-port': { type: 'string', describe: 'analytics API and dashboard port', default: '8480' },
   'metrics-port': { type: 'string', describe: 'broker Prometheus metrics port', default: '9464' },
   'interval-ms': { type: 'string', describe: 'metering interval = chain epoch, ms (only for a new data directory)', default: '900000' },
-  'slot-ms': { type: 'string', describe: 'chain slot length S, ms (new data directory only)', default: '250' },
-  patience: { type: 'string', describe: 'chain patience W, slots (new data directory only)', default: '8' },
+  'slot-ms': { type: 'string', describe: 'chain slot length S, ms (new data directory only)', default: String(CHAIN_DEFAULTS_IN_HELP.slotMs) },
+  patience: { type: 'string', describe: 'chain patience W, slots (new data directory only)', default: String(CHAIN_DEFAULTS_IN_HELP.patience) },
   prices: { type: 'string', describe: 'imbalance price CSV (start,buy_cents_per_kwh,sell_cents_per_kwh) for auction limit prices' },
   'log-level': { type: 'string', describe: 'pino log level', default: 'info' },
 };

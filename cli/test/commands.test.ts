@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COMMANDS } from '../commands.js';
 import { AUDIT_BIDS_IN_HELP } from '../commands/auction.js';
+import { CHAIN_DEFAULTS_IN_HELP } from '../commands/up.js';
+import { GENESIS_DEFAULTS } from '../../poe-chain/core/genesis.js';
 import { MAX_AUDIT_BIDS } from '../../poe-chain/core/auction/auctionAudit.js';
 
 const TMI = fileURLToPath(new URL('../tmi.js', import.meta.url));
@@ -76,4 +78,8 @@ test('each command module is the one its table row names', async () => {
 
 test('the bid limit in tmi auction --help is the auction code\'s', () => {
   assert.equal(AUDIT_BIDS_IN_HELP, MAX_AUDIT_BIDS);
+});
+
+test('the slot length and patience in tmi up --help are the genesis defaults', () => {
+  assert.deepEqual(CHAIN_DEFAULTS_IN_HELP, { slotMs: GENESIS_DEFAULTS.slotMs, patience: GENESIS_DEFAULTS.patience });
 });

@@ -13,6 +13,7 @@ import { encode, signEnvelope } from '../../wire/codec.js';
 import { generateKeyPair, type KeyPair } from '../../wire/keys.js';
 import type { BidOffer, Certificate, Envelope } from '../../schemas/types.js';
 import { connectWithLogin } from '../mqttLogin.js';
+import { GENESIS_DEFAULTS } from '../../poe-chain/core/genesis.js';
 
 export const TMI = fileURLToPath(new URL('../../cli/tmi.js', import.meta.url));
 
@@ -56,7 +57,7 @@ export async function startUp(dataDir: string, o: { ports?: UpPorts; intervalMs:
   const args = [
     TMI, 'up', '--data', dataDir, '--mqtt-port', String(p.mqtt), '--registry-port', String(p.registry),
     '--aggregator-port', String(p.aggregator), '--analytics-port', String(p.analytics), '--ws-port', '0', '--metrics-port', '0',
-    '--interval-ms', String(o.intervalMs), '--slot-ms', String(o.slotMs ?? 250), '--patience', String(o.patience ?? 8), '--log-level', 'info',
+    '--interval-ms', String(o.intervalMs), '--slot-ms', String(o.slotMs ?? GENESIS_DEFAULTS.slotMs), '--patience', String(o.patience ?? GENESIS_DEFAULTS.patience), '--log-level', 'info',
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));

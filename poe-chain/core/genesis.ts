@@ -13,9 +13,14 @@ import type { GenesisConfig } from '../../schemas/types.js';
 import { GenesisError } from './chainError.js';
 import { DOMAIN, taggedHash } from './hashing.js';
 
+/**
+ * Slot length S and patience W: 100 ms slots (a transaction waits ≈ S/2 for the next block)
+ * and W = 20, so the heartbeat W·S stays 2 s (the idle chain makes as many blocks a day as
+ * with the first chains' S = 250 ms, W = 8) and the reward per W slots stays per 2 s.
+ */
 export const GENESIS_DEFAULTS = {
-  slotMs: 250,
-  patience: 8,
+  slotMs: 100,
+  patience: 20,
   intervalMs: 900_000,
   blockRewardMc: 1000,
   penaltyMcPerKWh: 5000,
@@ -32,7 +37,7 @@ export const GENESIS_DEFAULTS = {
   cpfRule: 'paper',
   cpfWindowIntervals: 14,
   certPeriodMs: 86_400_000,
-  inclusionSlots: 8,
+  inclusionSlots: 20, // = W (derived: min(W, a quarter of an epoch's slots))
   gateClosureMs: 300_000,
   marketPricing: 'uniform',
   creditLimitMc: 1_000_000,

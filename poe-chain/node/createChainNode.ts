@@ -13,7 +13,9 @@
  *   slot loop    [NODE-slot] slotLoop.ts: at each slot boundary: release held blocks that
  *                are due, drive sync, and — when producing — build a block if this key is
  *                the producer for the slot on the head and there are pending transactions
- *                or W slots have passed since the parent (heartbeat)
+ *                or W slots have passed since the parent (heartbeat); [NODE-idle] with
+ *                nothing to do it sleeps until its next empty block (at most W slots) and
+ *                wakes when a transaction, a block or a sync arrives
  *   import       [NODE-import] blockImport.ts: named steps: decode, duplicate, equivocation
  *                watch, finality, parent (orphans wait and trigger a sync), clock (future
  *                blocks are held), validateAndApplyBlock against the parent's state, fork choice
@@ -89,7 +91,7 @@ export interface ChainNodeOptions {
   verifyThreads?: number;
   /** most bytes of transactions per block (default 8 MiB) */
   maxBlockBytes?: number;
-  /** [NODE-future] blocks up to this many slots ahead are held until due; later ones refused (default 8) */
+  /** [NODE-future] blocks up to this many slots ahead are held until due; later ones refused (default 8 slots and at least 2 s: 20 at S = 100 ms) */
   holdSlots?: number;
   sync?: Partial<SyncOptions>;
   /** run the slot loop on timers (default true); false: the caller calls tick() */
@@ -156,7 +158,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const serveSync = o.serveSync ?? false;
   const maxTxs = Math.min(o.maxTxsPerBlock ?? g.maxTxsPerBlock, g.maxTxsPerBlock);
   const maxBlockBytes = Math.min(o.maxBlockBytes ?? 8 * 1024 * 1024, operations.block.maxBytes - 64 * 1024);
-  const holdSlots = o.holdSlots ?? 8;
+  const holdSlots = o.holdSlots ?? Math.max(8, Math.ceil(2000 / g.slotMs));
   const syncCfg = { ...SYNC_DEFAULTS, ...o.sync };
 
   // messages: wrappers and sync messages with the replay guard; transactions and blocks without
@@ -189,6 +191,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     ...(o.mempoolLimit?.attempts !== undefined ? { maxAttempts: o.mempoolLimit.attempts } : {}),
     onRemove: (id) => journal.removed(id),
     onAdmit: (e) => {
+      slots.wake(); // [NODE-idle] a block may be due at the next slot
       if (events.listenerCount('pending') === 0) return;
       try {
         events.emit('pending', { txId: e.id, envelope: e.env });
@@ -284,7 +287,10 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
             work.import.blocks++;
             work.import.ms += performance.now() - t0;
           }
-        }).finally(() => queuedImports--);
+        }).finally(() => {
+          queuedImports--;
+          slots.wake(); // [NODE-idle] a held block, a sync request or a new head
+        });
         return;
       }
       admission.settled(mempool.admit(value, payload.length), topic); // evidence
@@ -305,7 +311,10 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       case 'sync-response':
         if (queuedImports >= MAX_QUEUED_IMPORTS) return drop('IMPORT_QUEUE_FULL', topic);
         queuedImports++;
-        void queue.enqueue('sync-response', () => sync.onResponse(env)).finally(() => queuedImports--);
+        void queue.enqueue('sync-response', () => sync.onResponse(env)).finally(() => {
+          queuedImports--;
+          slots.wake();
+        });
         return;
       default:
         return;
@@ -316,6 +325,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     if (closed) return;
     log.info({ head: chain.current().height }, 'broker connection (re)established: syncing');
     sync.request(chain.current().height + 1, 'reconnect');
+    slots.wake();
   };
 
   // ── start ─────────────────────────────────────────────────────────────────

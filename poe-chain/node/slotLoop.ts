@@ -4,10 +4,14 @@
  * prune expired transactions, and — when producing — build a block if this key is the
  * producer for the slot on the head and there are pending transactions or W slots have
  * passed since the parent (heartbeat).
+ * [NODE-idle] With nothing to do (no transaction pending, no held block, no sync in
+ * flight) the timer skips the slots in which the node would find nothing to do: it wakes
+ * at the first slot at which it may make an empty block (its heartbeat, a market's gate),
+ * at the latest W slots on, and at the next boundary as soon as something arrives (wake).
  */
 import { buildBlock, EarlyEmptyBlockError } from '../core/buildBlock.js';
 import { BlockError } from '../core/chainError.js';
-import { emptyBlockAllowed, producerForSlot } from '../core/electProducer.js';
+import { electedProducer, emptyBlockAllowed, producerForSlot } from '../core/electProducer.js';
 import { rankingForEpoch } from '../core/rankingForEpoch.js';
 import { epochOfSlot, inclusionWindowStart, inInclusionWindow, slotAt, slotTime } from '../core/genesis.js';
 import type { BlockTree, TreeNode } from './blockTree.js';
@@ -26,6 +30,11 @@ export interface SlotLoop {
   start(): void;
   /** stops the slot timer */
   stop(): void;
+  /**
+   * [NODE-idle] something may need the next slot (a transaction admitted, a block held or
+   * imported, a sync started): the timer fires at the next boundary again if it slept past it
+   */
+  wake(): void;
 }
 
 export interface SlotLoopParts {
@@ -124,7 +133,46 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     if (s >= 1) await produceAt(s);
   }
 
+  // ── the timer ─────────────────────────────────────────────────────────────
+  /** [NODE-idle] work that needs every slot: pending transactions, held blocks, a sync */
+  function busy(): boolean {
+    return mempool.size > 0 || pending.heldCount > 0 || parts.sync.active() || !parts.sync.initialSyncDone();
+  }
+
+  /**
+   * [NODE-idle] The first slot in [from, until) at which this node may make an empty child
+   * of the head (a heartbeat, or a block at a market's gate) as its producer; else `until`.
+   * The ranking of an epoch the head has not reached is computed once per call.
+   */
+  function emptyBlockDuty(from: number, until: number): number {
+    if (!produce) return until;
+    const parent = chain.current();
+    const rankings = new Map<number, readonly string[]>();
+    for (let s = Math.max(from, parent.slot + 1); s < until; s++) {
+      if (!emptyBlockAllowed(parent.state, s)) continue;
+      const e = epochOfSlot(g, s);
+      let ranking = rankings.get(e);
+      try {
+        if (ranking === undefined) rankings.set(e, (ranking = rankingForEpoch(parent.state, e).ranking));
+        if (electedProducer(parent.state, s, ranking) === key.address) return s;
+      } catch {
+        return s; // let the slot work decide
+      }
+    }
+    return until;
+  }
+
+  /** The slot whose start the timer waits for. */
+  function nextSlot(): number {
+    const next = Math.max(1, slotAt(g, now()) + 1);
+    if (busy()) return next;
+    // [NODE-idle] nothing to do before the node's next empty block; at the latest W slots on
+    return emptyBlockDuty(next, next + g.patience);
+  }
+
   let timer: NodeJS.Timeout | undefined;
+  /** the slot the timer fires at */
+  let timerSlot = 0;
   /**
    * a slot's work is queued and has not started: the next slot adds none (it would only
    * find its slot passed). Without this, a node whose blocks took longer than a slot piled
@@ -133,23 +181,30 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
   let slotQueued = false;
   function scheduleSlot(): void {
     if (ctx.closed() || !parts.slotTimer) return;
-    const t = now();
-    const next = Math.max(1, slotAt(g, t) + 1);
+    const slot = nextSlot();
+    if (timer !== undefined) {
+      // a timer whose slot has begun is due: moving it on would skip that slot's work
+      if (slot === timerSlot || timerSlot <= slotAt(g, now())) return;
+      clearTimeout(timer);
+    }
+    timerSlot = slot;
     timer = setTimeout(() => {
       timer = undefined;
+      const early = slotAt(g, now()) < slot; // timers may fire a little before the wall clock's boundary
       scheduleSlot();
-      if (slotQueued) return;
+      if (slotQueued || early) return;
       slotQueued = true;
       const fired = performance.now();
-      void ctx.queue.enqueue('slot', () => {
+      void ctx.queue.enqueue('slot', async () => {
         slotQueued = false;
         const wait = performance.now() - fired;
         work.slotQueue.runs++;
         work.slotQueue.waitMs += wait;
         if (wait > work.slotQueue.maxWaitMs) work.slotQueue.maxWaitMs = wait;
-        return slotWork();
+        await slotWork();
+        scheduleSlot(); // the head or the mempool may have changed: sleep longer, or not
       });
-    }, Math.max(0, slotTime(g, next) - t));
+    }, Math.max(0, slotTime(g, slot) - now()));
   }
 
   return {
@@ -157,6 +212,8 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     start: scheduleSlot,
     stop() {
       if (timer) clearTimeout(timer);
+      timer = undefined;
     },
+    wake: scheduleSlot,
   };
 }

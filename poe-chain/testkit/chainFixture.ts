@@ -36,6 +36,11 @@ export function testTag(name: string): string {
   return sha256(`tmi-testkit/tag/${name}`).toString('hex');
 }
 
+/**
+ * The test chain's genesis. It fixes S = 250 ms and W = 8 (the first chains' defaults): the
+ * spec vectors and the tests' slot arithmetic are written for them; the defaults of new
+ * chains (GENESIS_DEFAULTS) are checked in chainPrimitives.test.ts.
+ */
 export function testGenesisConfig(over: Partial<GenesisConfig> = {}): GenesisConfig {
   return {
     chainId: 'tmi-test',
@@ -43,6 +48,8 @@ export function testGenesisConfig(over: Partial<GenesisConfig> = {}): GenesisCon
     registryKey: testKey('registry').address,
     aggregatorKey: testKey('aggregator').address,
     aggregatorNodeKey: testKey('aggregator-node').address,
+    slotMs: 250,
+    patience: 8,
     balances: [{ address: testKey('aggregator').address, millicents: 1_000_000_000 }],
     ...over,
   };
