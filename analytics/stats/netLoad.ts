@@ -5,7 +5,7 @@
  * of (C + charged − P − discharged), in Wh; the schedule is the aggregator's day-ahead
  * `netLoadWh[k]` for interval k of its (UTC) day, k = 0 at 00:00Z.
  */
-import { ids } from './records.js';
+import { ids, type ScheduleRecord } from './records.js';
 import { iso, type ReadStore } from './readStore.js';
 
 const DAY_MS = 86_400_000;
@@ -44,14 +44,28 @@ export function defaultNetLoadDay(store: ReadStore): string | null {
   return lastSchedule?.day ?? null;
 }
 
+/**
+ * [AN-CLK] The schedule of a day: the calendar day's, or on compressed time (several simulated
+ * days on one wall-clock date, each its own record) the latest one that starts at or before the
+ * day's last metered interval, so that a day's readings are drawn against their own schedule
+ * and not the next day's, published as the day ends.
+ */
+function scheduleOfDay(store: ReadStore, day: string, lastMeteredStart: number | undefined): ScheduleRecord | undefined {
+  const all = store.range('schedule', { gte: day, lt: `${day}~` });
+  const compressed = all.filter((s) => s.startMs !== undefined);
+  if (compressed.length === 0) return all.at(-1);
+  if (lastMeteredStart === undefined) return compressed.at(-1);
+  return compressed.filter((s) => s.startMs! <= lastMeteredStart).at(-1) ?? compressed[0];
+}
+
 export function netLoad(store: ReadStore, q: { day?: string }): NetLoad {
-  const scheduleDays = store.range('schedule', { reverse: true, limit: 31 }).map((s) => s.day);
+  const scheduleDays = [...new Set(store.range('schedule', { reverse: true, limit: 31 * 8 }).map((s) => s.day))].slice(0, 31);
   const day = q.day ?? defaultNetLoadDay(store);
   const empty = { scheduledWh: 0, actualWh: 0, intervals: 0, compared: 0, meanAbsDeviationWh: null };
   if (day === null) return { day: null, intervalMinutes: null, source: 'none', items: [], totals: empty, scheduleDays, clock: null };
   const dayStart = Date.parse(`${day}T00:00:00.000Z`);
   const slots = store.range('slot', { gte: ids.slot(dayStart), lt: ids.slot(dayStart + DAY_MS) }).filter((s) => s.readings > 0);
-  const schedule = store.get('schedule', ids.schedule(day));
+  const schedule = scheduleOfDay(store, day, slots.at(-1)?.start);
 
   let items: NetLoadRow[];
   if (schedule === undefined) {

@@ -269,7 +269,8 @@ export const ids = {
   settlement: (auctionId: string, address: string): string => `${auctionId}|${address}`,
   wallet: (address: string): string => address,
   ranking: (epoch: number): string => pad(epoch),
-  schedule: (day: string): string => day,
+  /** [AN-CLK] one per calendar day; on compressed time one per simulated day (several per wall-clock date), by its start */
+  schedule: (day: string, startMs?: number): string => (startMs === undefined ? day : `${day}|${pad(startMs)}`),
   slot: (start: number): string => pad(start),
   home: (address: string): string => address,
   producer: (address: string): string => address,

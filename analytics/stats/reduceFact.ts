@@ -261,7 +261,7 @@ function entityChanges(get: Getter, f: Fact): EntityChange[] {
       return [{ kind: 'marketSettlement', id, old, next }, { kind: 'market', id: mid, old: oldMarket, next: withMarketStatus(m) }];
     }
     case 'schedule': {
-      const id = ids.schedule(f.day);
+      const id = ids.schedule(f.day, f.startMs);
       const old = get('schedule', id);
       const next = {
         day: f.day, intervalMinutes: f.intervalMinutes, netLoadWh: [...f.netLoadWh], time: f.time ?? null,

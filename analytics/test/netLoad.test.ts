@@ -56,6 +56,22 @@ describe('[AN-CLK] net load on the simulated clock', () => {
     assert.deepEqual(n.totals, { scheduledWh: 1000, actualWh: 550, intervals: 4, compared: 3, meanAbsDeviationWh: (150 + 600 + 300) / 3 });
   });
 
+  it('two simulated days on one wall-clock date: the readings are drawn against their own day\'s schedule, not the next day\'s published as the day ends', async () => {
+    const next = START + 4 * STEP; // simulated day 2 starts where day 1's four intervals end
+    const day1 = { kind: 'schedule' as const, day: '2026-03-02', intervalMinutes: 15, netLoadWh: [100, 200, 300, 400], time: START - 1000, startMs: START, stepMs: STEP };
+    const day2 = { ...day1, netLoadWh: [1, 2, 3, 4], time: next - 500, startMs: next };
+    const store = await storeWith([day1, reading(A, 0, 100, 300, 1), reading(A, 3, 0, 700, 2), day2]);
+    const n = netLoad(store, {});
+    assert.equal(n.clock?.startMs, START, 'day 1 is the day of the readings');
+    assert.deepEqual(n.items.map((r) => [r.scheduledWh, r.actualWh]), [[100, 200], [200, null], [300, null], [400, 700]]);
+    // a reading of day 2 on chain: day 2 is drawn
+    await store.apply([reading(A, 4, 0, 5, 3)]);
+    const m = netLoad(store, {});
+    assert.equal(m.clock?.startMs, next);
+    assert.deepEqual(m.items.map((r) => [r.scheduledWh, r.actualWh]), [[1, 5], [2, null], [3, null], [4, null]]);
+    assert.deepEqual(m.scheduleDays, ['2026-03-02'], 'one day listed once');
+  });
+
   it('real time: a schedule of the calendar day (or one whose step is its interval) has no clock', async () => {
     const day = Date.parse('2026-03-02T00:00:00.000Z');
     const plain = await storeWith([
