@@ -142,9 +142,9 @@ export const genesisConfig = {
     aggregatorKey: address,
     /** the aggregator's chain node (hex): produces blocks when no validator is eligible */
     aggregatorNodeKey: address,
-    /** slot length S (default 100) */
+    /** slot length S (default 250) */
     slotMs: ms(10, 3_600_000),
-    /** patience W, in slots (default 20: a heartbeat every W·S = 2 s) */
+    /** patience W, in slots (default 8: a heartbeat every W·S = 2 s) */
     patience: { type: 'integer', minimum: 1, maximum: 1_000_000 },
     /** metering interval = epoch length (default 900000 = 15 min) */
     intervalMs: ms(1000, 86_400_000),

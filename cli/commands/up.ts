@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 
 /** S and W of GENESIS_DEFAULTS (poe-chain/core/genesis.ts), written here so that --help need
  * not load the chain; cli/test/commands.test.ts checks that the two agree. */
-export const CHAIN_DEFAULTS_IN_HELP = { slotMs: 100, patience: 20 } as const;
+export const CHAIN_DEFAULTS_IN_HELP = { slotMs: 250, patience: 8 } as const;
 
 const spec: OptionSpec = {
   data: { type: 'string', describe: 'data directory', default: './data' },

@@ -81,7 +81,7 @@ test('[FC-1] [FC-2] fork choice: height, then earlier slot, then smaller hash; n
 test('genesis: defaults are written out and hashed; bad files are GENESIS_INVALID with the reason', () => {
   const { slotMs: _s, patience: _w, ...omitted } = testGenesisConfig();
   const d = parseGenesis(omitted);
-  assert.deepEqual([d.slotMs, d.patience, d.inclusionSlots], [100, 20, 20], 'S = 100 ms, W = 20, the inclusion window W slots');
+  assert.deepEqual([d.slotMs, d.patience, d.inclusionSlots], [250, 8, 8], 'S = 250 ms, W = 8, the inclusion window W slots');
   assert.equal(d.slotMs * d.patience, 2000, 'the heartbeat W·S stays 2 s (blocks per idle day unchanged)');
   assert.deepEqual([d.config.slotMs, d.config.patience], [GENESIS_DEFAULTS.slotMs, GENESIS_DEFAULTS.patience]);
   assert.equal(parseGenesis({ ...omitted, ...GENESIS_DEFAULTS }).hash, d.hash, 'explicit defaults = omitted defaults');
