@@ -46,16 +46,22 @@ export function defaultNetLoadDay(store: ReadStore): string | null {
 
 /**
  * [AN-CLK] The schedule of a day: the calendar day's, or on compressed time (several simulated
- * days on one wall-clock date, each its own record) the latest one that starts at or before the
- * day's last metered interval, so that a day's readings are drawn against their own schedule
+ * days on one wall-clock date, each its own record) the one whose grid holds the most metered
+ * intervals (ties: the later), so that a day's readings are drawn against their own schedule
  * and not the next day's, published as the day ends.
  */
-function scheduleOfDay(store: ReadStore, day: string, lastMeteredStart: number | undefined): ScheduleRecord | undefined {
+function scheduleOfDay(store: ReadStore, day: string, metered: readonly { start: number }[]): ScheduleRecord | undefined {
   const all = store.range('schedule', { gte: day, lt: `${day}~` });
-  const compressed = all.filter((s) => s.startMs !== undefined);
+  const compressed = all.filter((s) => s.startMs !== undefined && s.stepMs !== undefined);
   if (compressed.length === 0) return all.at(-1);
-  if (lastMeteredStart === undefined) return compressed.at(-1);
-  return compressed.filter((s) => s.startMs! <= lastMeteredStart).at(-1) ?? compressed[0];
+  let best = compressed.at(-1)!;
+  let bestCount = -1;
+  for (const s of compressed) {
+    const end = s.startMs! + s.netLoadWh.length * s.stepMs!;
+    const count = metered.filter((m) => m.start >= s.startMs! && m.start < end).length;
+    if (count >= bestCount) [best, bestCount] = [s, count];
+  }
+  return best;
 }
 
 export function netLoad(store: ReadStore, q: { day?: string }): NetLoad {
@@ -65,7 +71,7 @@ export function netLoad(store: ReadStore, q: { day?: string }): NetLoad {
   if (day === null) return { day: null, intervalMinutes: null, source: 'none', items: [], totals: empty, scheduleDays, clock: null };
   const dayStart = Date.parse(`${day}T00:00:00.000Z`);
   const slots = store.range('slot', { gte: ids.slot(dayStart), lt: ids.slot(dayStart + DAY_MS) }).filter((s) => s.readings > 0);
-  const schedule = scheduleOfDay(store, day, slots.at(-1)?.start);
+  const schedule = scheduleOfDay(store, day, slots);
 
   let items: NetLoadRow[];
   if (schedule === undefined) {

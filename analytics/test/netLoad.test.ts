@@ -64,11 +64,14 @@ describe('[AN-CLK] net load on the simulated clock', () => {
     const n = netLoad(store, {});
     assert.equal(n.clock?.startMs, START, 'day 1 is the day of the readings');
     assert.deepEqual(n.items.map((r) => [r.scheduledWh, r.actualWh]), [[100, 200], [200, null], [300, null], [400, 700]]);
-    // a reading of day 2 on chain: day 2 is drawn
+    // the interval that ends as day 1 ends is metered in day 2's grid: day 1 still holds the most
     await store.apply([reading(A, 4, 0, 5, 3)]);
+    assert.equal(netLoad(store, {}).clock?.startMs, START, 'one reading of day 2 does not move the chart');
+    // once day 2 holds more metered intervals, day 2 is drawn
+    await store.apply([reading(A, 5, 0, 6, 4), reading(A, 6, 0, 7, 5)]);
     const m = netLoad(store, {});
     assert.equal(m.clock?.startMs, next);
-    assert.deepEqual(m.items.map((r) => [r.scheduledWh, r.actualWh]), [[1, 5], [2, null], [3, null], [4, null]]);
+    assert.deepEqual(m.items.map((r) => [r.scheduledWh, r.actualWh]), [[1, 5], [2, 6], [3, 7], [4, null]]);
     assert.deepEqual(m.scheduleDays, ['2026-03-02'], 'one day listed once');
   });
 
