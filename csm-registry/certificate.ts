@@ -19,6 +19,21 @@ export type RevocationProblem = 'SCHEMA' | 'BAD_KEY' | 'BAD_SIGNATURE';
 
 const keys = new PublicKeyCache(1024);
 
+/**
+ * A registry-signed body (schema already checked): 'BAD_KEY' when the registry key is not a
+ * key, 'BAD_SIGNATURE' when `signatureB64` does not verify over `bytes`, else undefined.
+ */
+export function checkRegistrySignature(registryPublicKeyHex: string, bytes: Uint8Array, signatureB64: string): 'BAD_KEY' | 'BAD_SIGNATURE' | undefined {
+  if (!isAddress(registryPublicKeyHex)) return 'BAD_KEY';
+  let ok: boolean;
+  try {
+    ok = verifyBytes(keys.get(registryPublicKeyHex), bytes, Buffer.from(signatureB64, 'base64'));
+  } catch {
+    return 'BAD_KEY';
+  }
+  return ok ? undefined : 'BAD_SIGNATURE';
+}
+
 /** The bytes the registry signs: canonical JSON of the certificate without its signature. */
 export function certificateSigningBytes(cert: UnsignedCertificate | Certificate): Buffer {
   const { address, validFrom, validTo, feeder, programme, tag } = cert;
@@ -39,16 +54,9 @@ export function signCertificate(cert: UnsignedCertificate | Certificate, registr
  */
 export function checkCertificate(cert: unknown, registryPublicKeyHex: string, at?: number): CertificateProblem | undefined {
   if (!validators.certificate(cert)) return 'SCHEMA';
-  if (!isAddress(registryPublicKeyHex)) return 'BAD_KEY';
   const c = cert as Certificate;
-  const sig = Buffer.from(c.registrySignature, 'base64');
-  let ok: boolean;
-  try {
-    ok = verifyBytes(keys.get(registryPublicKeyHex), certificateSigningBytes(c), sig);
-  } catch {
-    return 'BAD_KEY';
-  }
-  if (!ok) return 'BAD_SIGNATURE';
+  const signed = checkRegistrySignature(registryPublicKeyHex, certificateSigningBytes(c), c.registrySignature);
+  if (signed !== undefined) return signed;
   if (at !== undefined) {
     if (at < Date.parse(c.validFrom)) return 'NOT_YET_VALID';
     if (at >= Date.parse(c.validTo)) return 'EXPIRED';
@@ -75,15 +83,8 @@ export function signRevocation(rev: UnsignedRevocation | Revocation, registryKey
 
 export function checkRevocation(rev: unknown, registryPublicKeyHex: string): RevocationProblem | undefined {
   if (!validators.revocation(rev)) return 'SCHEMA';
-  if (!isAddress(registryPublicKeyHex)) return 'BAD_KEY';
   const r = rev as Revocation;
-  let ok: boolean;
-  try {
-    ok = verifyBytes(keys.get(registryPublicKeyHex), revocationSigningBytes(r), Buffer.from(r.registrySignature, 'base64'));
-  } catch {
-    return 'BAD_KEY';
-  }
-  return ok ? undefined : 'BAD_SIGNATURE';
+  return checkRegistrySignature(registryPublicKeyHex, revocationSigningBytes(r), r.registrySignature);
 }
 
 export function verifyRevocation(rev: unknown, registryPublicKeyHex: string): boolean {

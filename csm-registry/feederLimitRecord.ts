@@ -10,16 +10,15 @@
  * signature made for one can never verify as a feeder limit, nor the other way round.
  * Pure functions: the chain, the aggregator and tests verify with the registry's public key.
  */
-import { isAddress, PublicKeyCache, signBytes, verifyBytes, type KeyPair } from '../wire/keys.js';
+import { signBytes, type KeyPair } from '../wire/keys.js';
 import type { SignedFeederLimit } from '../schemas/types.js';
 import { feederLimitSigningBytes } from '../poe-chain/core/tx/registrySignature.js';
 import { validators } from './registryValidators.js';
+import { checkRegistrySignature } from './certificate.js';
 
 export { feederLimitSigningBytes };
 export type UnsignedFeederLimit = Omit<SignedFeederLimit, 'registrySignature'>;
 export type FeederLimitProblem = 'SCHEMA' | 'BAD_KEY' | 'BAD_SIGNATURE';
-
-const keys = new PublicKeyCache(16);
 
 /** Signs (or re-signs) a feeder limit. Does not validate its fields. */
 export function signFeederLimit(l: UnsignedFeederLimit | SignedFeederLimit, registryKey: KeyPair): SignedFeederLimit {
@@ -31,15 +30,8 @@ export function signFeederLimit(l: UnsignedFeederLimit | SignedFeederLimit, regi
 /** Why `l` is not a feeder limit signed by the registry key `registryPublicKeyHex`, or undefined if it is. */
 export function checkFeederLimit(l: unknown, registryPublicKeyHex: string): FeederLimitProblem | undefined {
   if (!validators.signedFeederLimit(l)) return 'SCHEMA';
-  if (!isAddress(registryPublicKeyHex)) return 'BAD_KEY';
   const r = l as SignedFeederLimit;
-  let ok: boolean;
-  try {
-    ok = verifyBytes(keys.get(registryPublicKeyHex), feederLimitSigningBytes(r), Buffer.from(r.registrySignature, 'base64'));
-  } catch {
-    return 'BAD_KEY';
-  }
-  return ok ? undefined : 'BAD_SIGNATURE';
+  return checkRegistrySignature(registryPublicKeyHex, feederLimitSigningBytes(r), r.registrySignature);
 }
 
 export function verifyFeederLimit(l: unknown, registryPublicKeyHex: string): boolean {
