@@ -50,10 +50,11 @@ export interface ChainDb {
 /**
  * v5: [FEEDER-1] feeder limits are registry-signed chain state; v6: [DOMAIN-TX] every
  * transaction names the chain (`chain` = genesis hash), so the blocks of an earlier directory
- * no longer validate. Every earlier version is refused by name.
+ * no longer validate; v7: [FIN] the finality gadget's state (justified and final checkpoints,
+ * block hashes, committees: every state root differs). Every earlier version is refused by name.
  */
-export const DB_FORMAT = 'tmi-chain-db-v6';
-export const OLD_FORMATS: ReadonlySet<string> = new Set(['tmi-chain-db-v1', 'tmi-chain-db-v2', 'tmi-chain-db-v3', 'tmi-chain-db-v4', 'tmi-chain-db-v5']);
+export const DB_FORMAT = 'tmi-chain-db-v7';
+export const OLD_FORMATS: ReadonlySet<string> = new Set(['tmi-chain-db-v1', 'tmi-chain-db-v2', 'tmi-chain-db-v3', 'tmi-chain-db-v4', 'tmi-chain-db-v5', 'tmi-chain-db-v6']);
 
 export interface ChainHead {
   height: number;

@@ -544,11 +544,13 @@ export function makeVectors(): Vector[] {
   {
     // [CPF-window] two validators tie on the score of interval 1; the seed would put one first, the window the other
     const f = new ChainFixture();
-    const [P, Q] = ['cw-p', 'cw-q'].map((n) => f.key(n)) as [ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>];
-    f.produce([f.certTx(P), f.certTx(Q)]);
+    const [K1, K2] = ['cw-p', 'cw-q'].map((n) => f.key(n)) as [ReturnType<ChainFixture['key']>, ReturnType<ChainFixture['key']>];
+    f.produce([f.certTx(K1), f.certTx(K2)]);
     f.produce([], f.firstSlotOf(1)); // the first block of epoch 1 makes the seed that ranks epoch 3
     const seed = seedForEpoch(f.state.meta, 3);
-    const [bySeed, byWindow] = tieBreak(seed, P.address) < tieBreak(seed, Q.address) ? [P, Q] : [Q, P];
+    // P is the key with the smaller SHA-256(seed ‖ address)
+    const [P, Q] = tieBreak(seed, K1.address) < tieBreak(seed, K2.address) ? [K1, K2] : [K2, K1];
+    const [bySeed, byWindow] = [P, Q];
     const label2 = (k: typeof P) => (k === P ? 'P' : 'Q');
     const s1 = f.firstSlotOf(1) + 1;
     f.produce([f.readingTx(bySeed, 0, { p: 1000, c: 1300 }, 1, f.at(s1)), f.readingTx(byWindow, 0, { p: 1000, c: 1050 }, 1, f.at(s1))], s1); // 300 and 50
@@ -790,7 +792,7 @@ export function electionReadme(): string {
     '- `sybil-one-place-per-meter`: two pseudonyms with one certificate tag rank once [SYBIL].',
     '- `reject-bad-producer`: s = p + 1 should be A; B signs → `BAD_PRODUCER`.',
     '- `reject-producer-by-net-exchange-rule` [CPF]: the same paper-rule chain, s = p + 9 → ⌊8/8⌋ = 1 → C. Under the net-exchange rule B would score |500 − (600 − 100)| = 0, tie with A and lose on the key (A `231e…` < B `dca3…`), so that order is [A, B, C, D, N] and index 1 is B. B signs → `BAD_PRODUCER`: the chain scores by its genesis rule only.',
-    `- \`reject-producer-by-seed-over-window\` [CPF-window]: two validators P and Q (keys \`cw-p\`, \`cw-q\`; with the seed of epoch 3, P has the smaller SHA-256(seed ‖ address)); interval 1: both 500 produced, 600 consumed, score 100; interval 0: P 1000/1300 (300), Q 1000/1050 (50); window (k = 14): both miss 13, sums 300 and 50 → [Q, P]; the seed alone would give [P, Q]. At the first slot of epoch 3 (parent s₃ − W) ⌊7/8⌋ = 0 → Q; P signs → \`BAD_PRODUCER\`.`,
+    `- \`reject-producer-by-seed-over-window\` [CPF-window]: two validators P and Q (keys \`cw-p\` and \`cw-q\`, P being the one with the smaller SHA-256(seed ‖ address) under the seed of epoch 3); interval 1: both 500 produced, 600 consumed, score 100; interval 0: P 1000/1300 (300), Q 1000/1050 (50); window (k = 14): both miss 13, sums 300 and 50 → [Q, P]; the seed alone would give [P, Q]. At the first slot of epoch 3 (parent s₃ − W) ⌊7/8⌋ = 0 → Q; P signs → \`BAD_PRODUCER\`.`,
     '- `election-aggregator-equivocated` / `reject-equivocated-aggregator-fallback` [LIVE]: after the heartbeat at p, N makes the block at p + 1 (epoch 1 has no ranking, so N alone produces) holding evidence of its own equivocation (two headers it signed for one slot). The order of epoch 2 is then [A, C, B, D], n = 4. Next block at s = (p + 1) + 1 + 4W: ⌊32/8⌋ mod 4 = 0 → A produces (with N still last, ⌊32/8⌋ mod 5 = 4 would be N); N signs that slot → `BAD_PRODUCER`. N would produce again only if the ranking were empty.',
     '- `reject-sybil-second-place` [SYBIL-3]: Old (validFrom interval 0) and New (validFrom interval 1) carry one tag; their interval-1 readings score 0 and 10, O\'s 100. Per tag the newest certificate stays: ranking of epoch 3 = [New, O] (Old, the lower score, is not ranked). At the first slot of epoch 3 ⌊7/8⌋ = 0 → New; Old signs → `BAD_PRODUCER`.',
     '',
