@@ -57,8 +57,11 @@ import { NO_JOURNAL, TxJournal } from './txJournal.js';
 import { NODE_TOPICS, nodeRouteOf, type NodeRoute } from './nodeTopics.js';
 import { PendingBlocks } from './pendingBlocks.js';
 import { createSlotLoop } from './slotLoop.js';
+import { createFinalityGadget, type FinalityGadget, type FinalityStats } from './finalityGadget.js';
 import { SYNC_DEFAULTS, type SyncOptions } from './syncProtocol.js';
 
+export type { FinalEvent } from './nodeContext.js';
+export type { FinalityStats } from './finalityGadget.js';
 export type { BlockSource, ChainNodeEvents, ImportOutcome, NodeBlockEvent, RejectedBlockEvent, ReorgEvent, WorkTimings } from './nodeContext.js';
 export type { ChainHeadInfo } from './chainHead.js';
 
@@ -96,6 +99,8 @@ export interface ChainNodeOptions {
   sync?: Partial<SyncOptions>;
   /** run the slot loop on timers (default true); false: the caller calls tick() */
   slotTimer?: boolean;
+  /** [NODE-fin] vote for finality when a member of the head's committee (default: produce) */
+  vote?: boolean;
 }
 
 export interface ChainNodeStats {
@@ -117,6 +122,8 @@ export interface ChainNodeStats {
   syncing: boolean;
   /** where the node's single work queue spends its time (ms, summed since start) */
   work: WorkTimings;
+  /** [NODE-fin] the finality gadget: final and justified checkpoints, votes */
+  finality: FinalityStats;
 }
 
 /** A transaction the mempool admitted: schema, signature and a trial application to the head passed. */
@@ -134,6 +141,8 @@ export interface ChainNode {
   wallet(address: string): WalletView;
   /** where a transaction is on the canonical chain */
   tx(txId: string): Promise<StoredTx | undefined>;
+  /** [NODE-fin] this node's final checkpoint: the block at its height and every ancestor never revert */
+  finality(): FinalityStats;
   /** adds a signed transaction envelope to the mempool and, if admitted, gossips it on tmi/v1/chain/txs */
   submit(envelope: unknown): Promise<AdmitResult>;
   on<E extends keyof ChainNodeEvents>(event: E, listener: (...args: ChainNodeEvents[E]) => void): ChainNode;
@@ -191,6 +200,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     ...(o.mempoolLimit?.attempts !== undefined ? { maxAttempts: o.mempoolLimit.attempts } : {}),
     onRemove: (id) => journal.removed(id),
     onAdmit: (e) => {
+      if (e.env.operation === 'justification') return; // [FIN-J] the node's own proof: rides on the next block
       slots.wake(); // [NODE-idle] a block may be due at the next slot
       if (events.listenerCount('pending') === 0) return;
       try {
@@ -244,11 +254,18 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const { queue, publish, drop } = ctx;
 
   // ── the steps ─────────────────────────────────────────────────────────────
-  const chain = createChainHead(ctx, { tree, pending, watch }, start);
+  let gadget: FinalityGadget | undefined;
+  const storedFinal = await store.nodeRecord('final');
+  const startFinal = Math.max(start.state.meta.finalized.height, storedFinal !== undefined ? (JSON.parse(storedFinal) as { height: number }).height : 0);
+  const chain = createChainHead(ctx, { tree, pending, watch, finalHeight: () => Math.min(gadget?.final().height ?? startFinal, chain.current().height) }, start);
   const importer = createBlockImport(ctx, { head: chain, tree, pending, watch, verifyPool, holdSlots, requestSync: (from, why) => sync.request(from, why) });
   const sync = createNodeSync(ctx, { head: chain, import: importer, cfg: syncCfg });
   const slots = createSlotLoop(ctx, { head: chain, tree, pending, watch, import: importer, sync, produce, maxTxs, maxBlockBytes, slotTimer: o.slotTimer !== false });
   const admission = createNodeAdmission(ctx, { mqtt, journal, msgCodec, admissionLimit: o.admissionLimit });
+  gadget = await createFinalityGadget(ctx, { head: chain, tree, vote: o.vote ?? produce, produce, timer: o.slotTimer !== false });
+  const fin = gadget;
+  // [NODE-fin] a new head: count the votes that waited for it, adopt the chain's proof, vote
+  events.on('block', () => void queue.enqueue('finality', fin.onHead));
 
   // ── messages ──────────────────────────────────────────────────────────────
   function maxBytesOf(route: NodeRoute): number {
@@ -305,6 +322,9 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     }
     if (!(route.operations as readonly string[]).includes(env.operation)) return drop('TOPIC_MISMATCH', topic, env.operation);
     switch (env.operation) {
+      case 'vote':
+        fin.onVote(env);
+        return;
       case 'sync-request':
         if (serveSync) void sync.serve(env).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'sync request not served'));
         return;
@@ -333,7 +353,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const replayed = await admission.replayJournal();
   if (replayed > 0) log.info({ transactions: replayed }, 'journal: admitting again what was received and not on chain at the last stop');
   mqtt.on('message', onMessage);
-  const topics = [NODE_TOPICS.auctions, NODE_TOPICS.bids, NODE_TOPICS.readings, NODE_TOPICS.marketOrders, NODE_TOPICS.txs, NODE_TOPICS.blocks, NODE_TOPICS.syncResponse(nodeId)];
+  const topics = [NODE_TOPICS.auctions, NODE_TOPICS.bids, NODE_TOPICS.readings, NODE_TOPICS.marketOrders, NODE_TOPICS.txs, NODE_TOPICS.blocks, NODE_TOPICS.votes, NODE_TOPICS.syncResponse(nodeId)];
   if (serveSync) topics.push(NODE_TOPICS.syncRequest);
   const grants = await mqtt.subscribeAsync(Object.fromEntries(topics.map((t) => [t, { qos: 1 as const }])));
   for (const gr of grants) if (gr.qos === 128) log.warn({ topic: gr.topic }, 'subscription refused by the broker');
@@ -341,6 +361,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   log.info({ address: key.address, head: chain.current().height, hash: chain.current().hash, produce, serveSync }, 'chain node started');
   sync.request(chain.current().height + 1, 'start');
   slots.start();
+  fin.start();
 
   const node: ChainNode = {
     nodeId,
@@ -351,6 +372,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     auction: (auctionId) => auctionView(chain.current().state, auctionId),
     wallet: (address) => walletView(chain.current().state, address),
     tx: (id) => store.tx(id),
+    finality: () => fin.stats(),
     async submit(envelope) {
       const r = mempool.admit(envelope);
       if (r.status === 'admitted') {
@@ -382,6 +404,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       orphans: pending.orphanCount,
       held: pending.heldCount,
       syncing: sync.active(),
+      finality: fin.stats(),
       work: {
         produce: { ...work.produce },
         import: { ...work.import },
@@ -390,6 +413,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     }),
     tick: async () => {
       await queue.enqueue('tick', slots.slotWork);
+      await queue.enqueue('finality', fin.onRound);
     },
     idle: async () => {
       await admission.idle();
@@ -400,6 +424,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       if (closed) return;
       closed = true;
       slots.stop();
+      fin.stop();
       mqtt.off('message', onMessage);
       mqtt.off('connect', onConnect);
       admission.close();

@@ -10,6 +10,8 @@
  *   s:<height, 12 digits>  state snapshot after that height (serialiseState)
  *   j:<seq, 12 digits>  [STORE-J] the node's journal: a transaction received and not yet
  *                       on chain, `<topic>\n<payload>` as received (createChainNode.ts)
+ *   n:<name>            [STORE-N] the node's own records: `final` (its final checkpoint) and
+ *                       `last-vote` (its last vote's rounds; written synced) (node/finalityGadget.ts)
  *
  * Crash safety: every block is one atomic db.batch (block, height index, tx index, head),
  * so after a crash the database holds exactly the blocks up to some head. A snapshot is
@@ -35,7 +37,7 @@ export interface ChainDb {
   readonly status: string;
   open(): Promise<void>;
   get(key: string): Promise<string | undefined>;
-  batch(ops: ChainDbOp[]): Promise<void>;
+  batch(ops: ChainDbOp[], opts?: { sync?: boolean }): Promise<void>;
   keys(opts: { gte?: string; lte?: string; gt?: string; lt?: string; reverse?: boolean; limit?: number }): AsyncIterable<string>;
   close(): Promise<void>;
 }
@@ -103,6 +105,10 @@ export interface ChainStore {
   journalWrite(put: ReadonlyMap<number, string>, del: Iterable<number>): Promise<void>;
   /** [STORE-J] Every journal entry, in seq order. */
   journalLoad(): Promise<{ seq: number; text: string }[]>;
+  /** [STORE-N] one of the node's own records (not chain data: its final checkpoint, its last vote) */
+  nodeRecord(name: string): Promise<string | undefined>;
+  /** [STORE-N] writes a node record; `sync`: to the disk before it resolves (a vote must not be forgotten by a crash) */
+  putNodeRecord(name: string, text: string, o?: { sync?: boolean }): Promise<void>;
   /** Closes the database, first writing a head snapshot (unless snapshot: false, for read-only use). */
   close(o?: { snapshot?: boolean }): Promise<void>;
 }
@@ -113,6 +119,7 @@ const S = (n: number) => `s:${pad(n)}`;
 const B = (hash: string) => `b:${hash}`;
 const T = (id: string) => `t:${id}`;
 const J = (seq: number) => `j:${pad(seq)}`;
+const N = (name: string) => `n:${name}`;
 
 function corrupt(reason: string, height?: number): ChainStoreError {
   return new ChainStoreError('CORRUPT_DB', { height, reason });
@@ -386,6 +393,14 @@ class LevelChainStore implements ChainStore {
     for (const [seq, text] of put) ops.push({ type: 'put', key: J(seq), value: text });
     for (const seq of del) ops.push({ type: 'del', key: J(seq) });
     if (ops.length > 0) await this.db.batch(ops);
+  }
+
+  async nodeRecord(name: string): Promise<string | undefined> {
+    return this.db.get(N(name));
+  }
+
+  async putNodeRecord(name: string, text: string, o: { sync?: boolean } = {}): Promise<void> {
+    await this.db.batch([{ type: 'put', key: N(name), value: text }], o.sync ? { sync: true } : undefined);
   }
 
   async journalLoad(): Promise<{ seq: number; text: string }[]> {
