@@ -21,7 +21,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -106,6 +107,8 @@ export interface ClusterOptions {
   logLevel?: 'debug' | 'info';
   /** extra `tmi chain run` flags for every node */
   extraArgs?: string[];
+  /** also append every process's stderr to <logDir>/<name>.log (for a failure's post-mortem) */
+  logDir?: string;
 }
 
 export interface Bridge {
@@ -216,6 +219,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   });
   const g = parseGenesis(config);
   const genesisFile = join(o.dir, 'genesis.json');
+  if (o.logDir !== undefined) await mkdir(o.logDir, { recursive: true });
   await writeFile(genesisFile, JSON.stringify(config));
 
   // ── brokers ────────────────────────────────────────────────────────────────
@@ -296,7 +300,11 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
     const child = spawn(process.execPath, [MAIN, ...n.args], { stdio: ['ignore', 'ignore', 'pipe'] });
     n.child = child;
     n.exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    createInterface({ input: child.stderr! }).on('line', (line) => parseLine(n, line));
+    const file = o.logDir !== undefined ? createWriteStream(join(o.logDir, `${n.name}.log`), { flags: 'a' }) : undefined;
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      parseLine(n, line);
+      file?.write(`${line}\n`);
+    }).on('close', () => file?.end());
   }
   async function waitStarted(list: readonly ClusterNode[], timeoutMs = 30_000): Promise<void> {
     await waitUntil(`${list.map((n) => n.name).join(', ')} started`, () => list.every((n) => n.started), timeoutMs);
