@@ -63,12 +63,12 @@ export function createBlockImport(ctx: NodeContext, parts: BlockImportParts): Bl
 
   function submitEvidence(ev: Evidence): void {
     if (chain.current().state.sections.equivocators.has(ev.a.header.producer)) return;
-    const env = signEnvelope(key, 'evidence', ev, { date: new Date(ctx.now()), chain: g.hash }); // [DOMAIN-TX]
+    const env = signEnvelope(key, 'evidence', ev, { date: new Date(ctx.now()), chain: g.hash, reqId: ctx.newReqId() }); // [DOMAIN-TX]
     const r = mempool.admit(env);
     log.warn({ producer: ev.a.header.producer, slot: ev.a.header.slot, admitted: r.status, code: r.code }, 'equivocation: submitting evidence');
     if (r.status === 'admitted') {
       ctx.counters.evidenceSubmitted++;
-      ctx.publish(NODE_TOPICS.txs, signEnvelope(key, 'tx', { tx: env }, { date: new Date(ctx.now()) }));
+      ctx.publish(NODE_TOPICS.txs, signEnvelope(key, 'tx', { tx: env }, { date: new Date(ctx.now()), reqId: ctx.newReqId() }));
     }
     events.emit('evidence', ev);
   }

@@ -51,7 +51,7 @@ import { createTxVerifyPool } from './txVerifyPool.js';
 import type { AdmissionQueueStats } from './admissionQueue.js';
 import { Mempool, type AdmitResult, type MempoolStats } from './mempool.js';
 import { createNodeAdmission, LOCAL_TOPIC } from './nodeAdmission.js';
-import { bump, createWorkQueue, every, type ChainNodeEvents, type NodeContext, type WorkTimings } from './nodeContext.js';
+import { bump, createWorkQueue, every, RANDOM_REQ_IDS, REAL_SCHEDULER, type ChainNodeEvents, type NodeContext, type NodeScheduler, type WorkTimings } from './nodeContext.js';
 import { createNodeSync } from './nodeSync.js';
 import { NO_JOURNAL, TxJournal } from './txJournal.js';
 import { NODE_TOPICS, nodeRouteOf, type NodeRoute } from './nodeTopics.js';
@@ -59,7 +59,7 @@ import { PendingBlocks } from './pendingBlocks.js';
 import { createSlotLoop } from './slotLoop.js';
 import { SYNC_DEFAULTS, type SyncOptions } from './syncProtocol.js';
 
-export type { BlockSource, ChainNodeEvents, ImportOutcome, NodeBlockEvent, RejectedBlockEvent, ReorgEvent, WorkTimings } from './nodeContext.js';
+export type { BlockSource, ChainNodeEvents, ImportOutcome, NodeBlockEvent, NodeScheduler, RejectedBlockEvent, ReorgEvent, WorkTimings } from './nodeContext.js';
 export type { ChainHeadInfo } from './chainHead.js';
 
 export interface ChainNodeOptions {
@@ -96,6 +96,10 @@ export interface ChainNodeOptions {
   sync?: Partial<SyncOptions>;
   /** run the slot loop on timers (default true); false: the caller calls tick() */
   slotTimer?: boolean;
+  /** timers, deferred work and the admission slice clock (default the real ones; a simulator's are virtual) */
+  scheduler?: NodeScheduler;
+  /** reqIds of the envelopes the node signs: sync messages, evidence, wrappers (default random) */
+  reqIds?: () => string;
 }
 
 export interface ChainNodeStats {
@@ -153,6 +157,8 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   if (store.genesis.hash !== g.hash) throw new Error(`GENESIS_MISMATCH stored=${store.genesis.hash} given=${g.hash}`);
   if (!/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(nodeId) || nodeId.length > 128) throw new Error(`BAD_NODE_ID nodeId=${nodeId}`);
   const now = o.now ?? Date.now;
+  const scheduler = o.scheduler ?? REAL_SCHEDULER;
+  const reqIds = o.reqIds ?? RANDOM_REQ_IDS;
   const log = (o.log ?? pino({ level: 'silent' })).child({ part: 'chain-node', nodeId });
   const produce = o.produce ?? false;
   const serveSync = o.serveSync ?? false;
@@ -181,7 +187,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const droppedMessages: Record<string, number> = {};
 
   const start = await headOfStore(store);
-  const journal = new TxJournal(o.journal === false ? NO_JOURNAL : store, (err) => log.error({ err: (err as Error).message }, 'journal write failed: received transactions may not survive a restart'));
+  const journal = new TxJournal(o.journal === false ? NO_JOURNAL : store, (err) => log.error({ err: (err as Error).message }, 'journal write failed: received transactions may not survive a restart'), scheduler.setImmediate);
   const mempool = new Mempool(start.state, {
     now,
     codec: txCodec,
@@ -215,6 +221,8 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     mempool,
     txCodec,
     now,
+    scheduler,
+    newReqId: reqIds,
     log,
     events,
     queue: createWorkQueue(log),
@@ -355,7 +363,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       const r = mempool.admit(envelope);
       if (r.status === 'admitted') {
         journal.settle(journal.record(LOCAL_TOPIC, JSON.stringify(envelope)), r.txId);
-        const wrapped = signEnvelope(key, 'tx', { tx: envelope as Envelope<'tx'>['parameters']['tx'] }, { date: new Date(now()) });
+        const wrapped = signEnvelope(key, 'tx', { tx: envelope as Envelope<'tx'>['parameters']['tx'] }, { date: new Date(now()), reqId: reqIds() });
         const size = Buffer.byteLength(JSON.stringify(wrapped), 'utf8');
         if (size <= operations.tx.maxBytes) publish(NODE_TOPICS.txs, wrapped);
         else log.warn({ txId: r.txId, bytes: size }, 'transaction too large to gossip as tx: kept locally');

@@ -54,7 +54,7 @@ export interface SlotLoopParts {
 }
 
 export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop {
-  const { genesis: g, key, mempool, log, now, work } = ctx;
+  const { genesis: g, key, mempool, log, now, work, scheduler } = ctx;
   const { head: chain, tree, pending, watch, produce, maxTxs, maxBlockBytes } = parts;
   // [NODE-slot] never produce twice in one slot, nor in the slot the node started in (a restart)
   let lastProducedSlot = Math.max(chain.current().slot, slotAt(g, now()));
@@ -170,7 +170,7 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     return emptyBlockDuty(next, next + g.patience);
   }
 
-  let timer: NodeJS.Timeout | undefined;
+  let timer: unknown;
   /** the slot the timer fires at */
   let timerSlot = 0;
   /**
@@ -185,10 +185,10 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     if (timer !== undefined) {
       // a timer whose slot has begun is due: moving it on would skip that slot's work
       if (slot === timerSlot || timerSlot <= slotAt(g, now())) return;
-      clearTimeout(timer);
+      scheduler.clearTimeout(timer);
     }
     timerSlot = slot;
-    timer = setTimeout(() => {
+    timer = scheduler.setTimeout(() => {
       timer = undefined;
       const early = slotAt(g, now()) < slot; // timers may fire a little before the wall clock's boundary
       scheduleSlot();
@@ -211,7 +211,7 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     slotWork,
     start: scheduleSlot,
     stop() {
-      if (timer) clearTimeout(timer);
+      if (timer !== undefined) scheduler.clearTimeout(timer);
       timer = undefined;
     },
     wake: scheduleSlot,
