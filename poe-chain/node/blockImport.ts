@@ -73,6 +73,16 @@ export function createBlockImport(ctx: NodeContext, parts: BlockImportParts): Bl
     events.emit('evidence', ev);
   }
 
+  /**
+   * A block this node already has. [SYNC-3] One still waiting for its parent is an orphan
+   * again, with its height, so that a sync response made of orphans already held steps back
+   * for their ancestors (it was taken for "caught up": the node kept the orphans and never
+   * asked for their parents — sim seed 3 with --serve-sync all).
+   */
+  function alreadyHere(hash: string, height: number): ImportResult {
+    return { outcome: pending.isOrphan(hash) ? 'orphan' : 'duplicate', hash, height };
+  }
+
   /** [NODE-import] one block (any JSON value) from gossip or sync. Runs inside the queue. */
   async function importOne(raw: unknown, source: BlockSource): Promise<ImportResult> {
     // duplicate, before any work: a header already held means this block is held
@@ -80,7 +90,7 @@ export function createBlockImport(ctx: NodeContext, parts: BlockImportParts): Bl
     if (typeof peek === 'object' && peek !== null) {
       try {
         const known = blockHash(peek as BlockHeader);
-        if (tree.has(known) || pending.has(known)) return { outcome: 'duplicate', hash: known };
+        if (tree.has(known) || pending.has(known)) return alreadyHere(known, (peek as BlockHeader).height);
       } catch {
         // not canonicalisable: the decode below says why
       }
@@ -103,7 +113,7 @@ export function createBlockImport(ctx: NodeContext, parts: BlockImportParts): Bl
     const hash = blockHash(h);
     const at = { hash, height: h.height };
     // duplicate
-    if (tree.has(hash) || pending.has(hash)) return { outcome: 'duplicate', ...at };
+    if (tree.has(hash) || pending.has(hash)) return alreadyHere(hash, h.height);
     const bad = badBlocks.get(hash);
     if (bad !== undefined) return { outcome: 'rejected', ...at };
     // equivocation watch: any header its producer signed
