@@ -16,6 +16,8 @@
 import { DEFAULT_PROFILE, simulate, type FaultProfile, type SimOptions, type SimResult } from './simulate.js';
 
 interface Args {
+  /** the options that shape a run (for the replay command) */
+  shape: string[];
   from: number;
   count: number;
   one?: number;
@@ -24,7 +26,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { from: 1, count: 10, events: 60, opts: {} };
+  const a: Args = { shape: [], from: 1, count: 10, events: 60, opts: {} };
   const profile: Partial<FaultProfile> = {};
   const num = (i: number, name: string): number => {
     const v = Number(argv[i]);
@@ -32,7 +34,8 @@ function parseArgs(argv: string[]): Args {
     return v;
   };
   for (let i = 0; i < argv.length; i++) {
-    const k = argv[i];
+    const k = argv[i]!;
+    const at = i;
     switch (k) {
       case '--seeds': a.count = num(++i, k); break;
       case '--from': a.from = num(++i, k); break;
@@ -52,6 +55,7 @@ function parseArgs(argv: string[]): Args {
       case '--log': a.opts.logLevel = argv[++i] as SimOptions['logLevel']; break;
       default: throw new Error(`BAD_ARG ${k} (see poe-chain/sim/simMain.ts)`);
     }
+    if (!['--seeds', '--from', '--seed', '--events', '--log'].includes(k)) a.shape.push(...argv.slice(at, i + 1));
   }
   a.opts.profile = { ...DEFAULT_PROFILE, ...profile };
   return a;
@@ -60,7 +64,7 @@ function parseArgs(argv: string[]): Args {
 function line(r: SimResult): string {
   const s = r.stats;
   const v = r.violation ? ` FAIL ${r.violation.invariant} step=${r.violation.step} t=${r.violation.atMs}ms ${r.violation.detail}` : '';
-  return `seed ${r.seed}: ${r.ok ? 'ok' : 'FAIL'} height=${s.height} final=${s.maxFinal} reorgs=${s.reorgs} crashes=${s.crashes} partitions=${s.partitions} equivocations=${s.equivocations} tx=${s.tx.onChain}/${s.tx.admitted} excused=${Object.values(s.tx.lostExcused).reduce((x, y) => x + y, 0)} stranded=${s.tx.stranded} converged=${s.convergedAfterMs ?? '-'}ms steps=${r.steps} wall=${r.wallMs}ms${v}`;
+  return `seed ${r.seed}: ${r.ok ? 'ok' : 'FAIL'} height=${s.height} final=${s.maxFinal} reorgs=${s.reorgs} crashes=${s.crashes} partitions=${s.partitions} equivocations=${s.equivocations} tx=${s.tx.onChain}/${s.tx.admitted} excused=${Object.values(s.tx.lostExcused).reduce((x, y) => x + y, 0)} stranded=${s.tx.stranded} converged=${s.convergedAfterMs ?? '-'}ms steps=${r.steps} wall=${r.wallMs}ms cpu=${r.cpuMs}ms${v}`;
 }
 
 async function main(): Promise<void> {
@@ -69,10 +73,12 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const failures: { seed: number; invariant: string; step: number; atMs: number; detail: string }[] = [];
   let simulatedMs = 0;
+  let cpuMs = 0;
   let longest = { seed: 0, wallMs: 0 };
   for (const seed of seeds) {
     const r = await simulate({ seed, ...a.opts, ...(a.one !== undefined ? { record: a.events } : {}) });
     simulatedMs += r.simulatedMs;
+    cpuMs += r.cpuMs;
     if (r.wallMs > longest.wallMs) longest = { seed, wallMs: r.wallMs };
     console.error(line(r));
     if (r.violation) {
@@ -89,8 +95,10 @@ async function main(): Promise<void> {
     simulatedHours: +(simulatedMs / 3_600_000).toFixed(3),
     wallSeconds: +(wallMs / 1000).toFixed(1),
     seedsPerMinute: +((seeds.length * 60_000) / wallMs).toFixed(1),
+    cpuSeconds: +(cpuMs / 1000).toFixed(1),
+    seedsPerCpuMinute: +((seeds.length * 60_000) / Math.max(1, cpuMs)).toFixed(1),
     longestRun: longest,
-    replay: failures.length > 0 ? `npm run sim:chain -- --seed ${failures[0]!.seed}` : undefined,
+    replay: failures.length > 0 ? `npm run sim:chain -- --seed ${failures[0]!.seed}${a.shape.length > 0 ? ` ${a.shape.join(' ')}` : ''}` : undefined,
   }, null, 1));
   process.exitCode = failures.length > 0 ? 1 : 0;
 }
