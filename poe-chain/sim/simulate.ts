@@ -137,6 +137,8 @@ export interface SimStats {
   deepestReorg: number;
   evidence: number;
   equivocations: number;
+  /** the byzantine validator is recorded as an equivocator on the converged chain */
+  byzantineSlashed?: boolean;
   crashes: number;
   partitions: number;
   disconnects: number;
@@ -777,6 +779,9 @@ class Simulation {
       }
     }
     this.stats.maxFinal = this.finality.maxFinal;
+    const byz = this.nodes.find((n) => !n.honest);
+    const ref = this.honest.find((n) => n.live)?.live;
+    if (byz && ref) this.stats.byzantineSlashed = ref.node.state().sections.equivocators.has(byz.key.address);
     const heads = this.nodes.filter((n) => n.live).map((n) => {
       const h = n.live!.node.head();
       return { node: n.name, height: h.height, hash: h.hash, stateRoot: stateRoot(n.live!.node.state()) };
