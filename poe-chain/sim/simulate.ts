@@ -394,16 +394,15 @@ class Simulation {
 
   // ── nodes ───────────────────────────────────────────────────────────────────
 
-  private logger(n: SimNode): Logger {
-    const level = this.o.logLevel ?? 'error';
+  private logger(n: SimNode, owner: SimOwner): Logger {
     return pino(
-      { level: level === 'error' ? 'error' : level, base: { node: `${n.name}#${n.incarnation}` }, timestamp: () => `,"t":${this.elapsed()}` },
+      { level: this.o.logLevel ?? 'error', base: { node: owner.name }, timestamp: () => `,"t":${this.elapsed()}` },
       {
         write: (line: string) => {
           const lvl = Number(/"level":(\d+)/.exec(line)?.[1] ?? 0);
           if (this.o.logLevel) process.stderr.write(line);
-          // an error a node logs is a failure of the node (there is no I/O to fail here)
-          if (lvl >= 50 && n.honest) this.fail({ invariant: 'node-error', detail: `node=${n.name} ${line.trim()}` });
+          // an error a running honest node logs is a failure of the node (there is no I/O to fail here)
+          if (lvl >= 50 && n.honest && owner.alive) this.fail({ invariant: 'node-error', detail: `node=${n.name} ${line.trim()}` });
         },
       },
     );
@@ -432,7 +431,7 @@ class Simulation {
         serveSync: n.cfg.serveSync,
         journal: n.cfg.journal,
         now: () => this.clock.now() + n.cfg.skewMs,
-        log: this.logger(n),
+        log: this.logger(n, owner),
         scheduler: this.clock.schedulerFor(owner, () => (this.rngTimers.chance(0.3) ? this.rngTimers.int(1, 4) : 0)),
         reqIds: () => `sim-${n.name}-${inc}-${String(n.reqs++).padStart(8, '0')}`,
       });
