@@ -250,9 +250,9 @@ export const genesisConfig = {
     /** [CPF] equal scores are broken by the readings of this many earlier intervals (default readingRetentionIntervals − 2 = 14) */
     cpfWindowIntervals: { type: 'integer', minimum: 0, maximum: 1000 },
     /**
-     * blocks below the head a node keeps in memory with their states for fork choice, and the
-     * bound of a sync's step back (default 32). Not a finality rule: blocks are final by the
-     * finality gadget's votes [FIN] (committeeSize)
+     * a node remembers signed headers for equivocation evidence 4 · finalityDepth · W slots back
+     * (default 32). Not a finality rule (the name is older than the gadget): blocks are final by
+     * the finality gadget's votes [FIN] (committeeSize)
      */
     finalityDepth: { type: 'integer', minimum: 1, maximum: 1_000_000 },
     /**
