@@ -179,6 +179,10 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
   function count(env: Envelope<'vote'>, target: TreeNode): void {
     const { source, target: t } = env.parameters;
     if (t.height !== target.height || t.round < target.slot) return ctx.drop('VOTE_BAD_TARGET', NODE_TOPICS.votes);
+    // [FIN-1] the target must be its chain's head in that round: on the canonical chain, the next block is later
+    const nextHash = tree.canonicalAt(t.height) === t.hash ? tree.canonicalAt(t.height + 1) : undefined;
+    const next = nextHash !== undefined ? tree.get(nextHash) : undefined;
+    if (next !== undefined && next.slot <= t.round) return ctx.drop('VOTE_NOT_HEAD_AT_ROUND', NODE_TOPICS.votes);
     const k = linkKey(source, t);
     let link = links.get(k);
     if (link === undefined) {

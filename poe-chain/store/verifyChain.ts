@@ -12,7 +12,11 @@ import { validateAndApplyBlock, type AppliedBlock } from '../core/validateAndApp
 import { DB_FORMAT, OLD_FORMATS, type ChainDb } from './openChainStore.js';
 
 export type VerifyResult =
-  | { ok: true; height: number; hash: string; stateRoot: string; blocks: number; txs: number; snapshotsChecked: number }
+  | {
+      ok: true; height: number; hash: string; stateRoot: string; blocks: number; txs: number; snapshotsChecked: number;
+      /** [FIN] the final checkpoint the replayed chain proves by its justifications: every block up to it is final */
+      finalized: { round: number; height: number; hash: string };
+    }
   | { ok: false; height: number; code: string; reason: string; verifiedHeight: number };
 
 const pad = (n: number) => String(n).padStart(12, '0');
@@ -100,5 +104,5 @@ export async function verifyChain(db: ChainDb, o: VerifyChainOptions = {}): Prom
   if (state.tipHash !== head.hash || root !== head.stateRoot) return fail(head.height, 'BAD_HEAD', 'head does not match the replayed chain', head.height);
   const beyond = await db.get(`h:${pad(head.height + 1)}`);
   if (beyond !== undefined) return fail(head.height + 1, 'CORRUPT_DB', 'height index beyond the head', head.height);
-  return { ok: true, height: head.height, hash: head.hash, stateRoot: root, blocks: head.height, txs, snapshotsChecked };
+  return { ok: true, height: head.height, hash: head.hash, stateRoot: root, blocks: head.height, txs, snapshotsChecked, finalized: { ...state.meta.finalized } };
 }

@@ -33,7 +33,7 @@ test('every validation rule has a rejecting vector', () => {
     'BAD_TX/CHAIN_MISSING', 'BAD_TX/WRONG_CHAIN', 'EARLY_EMPTY_BLOCK',
     // [FIN] the finality gadget's justification and vote-evidence rules
     'BAD_TX/NO_QUORUM', 'BAD_TX/NOT_IN_COMMITTEE', 'BAD_TX/DUPLICATE_VOTER', 'BAD_TX/BAD_VOTE_SIGNATURE', 'BAD_TX/UNJUSTIFIED_SOURCE',
-    'BAD_TX/UNKNOWN_TARGET', 'BAD_TX/BAD_ROUND', 'BAD_TX/ALREADY_JUSTIFIED', 'BAD_TX/BAD_LINK', 'BAD_TX/BAD_VOTE_EVIDENCE', 'BAD_TX/ALREADY_EQUIVOCATOR',
+    'BAD_TX/UNKNOWN_TARGET', 'BAD_TX/BAD_ROUND', 'BAD_TX/NOT_HEAD_AT_ROUND', 'BAD_TX/ALREADY_JUSTIFIED', 'BAD_TX/BAD_LINK', 'BAD_TX/BAD_VOTE_EVIDENCE', 'BAD_TX/ALREADY_EQUIVOCATOR',
   ]) assert.ok(codes.has(need), need);
   assert.ok(cases.length >= 40);
 });
