@@ -58,6 +58,7 @@ import { NODE_TOPICS, nodeRouteOf, type NodeRoute } from './nodeTopics.js';
 import { PendingBlocks } from './pendingBlocks.js';
 import { createSlotLoop } from './slotLoop.js';
 import { createFinalityGadget, type FinalityGadget, type FinalityStats } from './finalityGadget.js';
+import { checkpointPieces } from './checkpointSync.js';
 import { SYNC_DEFAULTS, type SyncOptions } from './syncProtocol.js';
 
 export type { FinalEvent } from './nodeContext.js';
@@ -101,6 +102,12 @@ export interface ChainNodeOptions {
   slotTimer?: boolean;
   /** [NODE-fin] vote for finality when a member of the head's committee (default: produce) */
   vote?: boolean;
+  /**
+   * [STORE-P] keep only the state and blocks above the final block: each time the final block
+   * is `everyBlocks` (default 256) above the store's base, the base moves to it (a home node;
+   * the aggregator's node keeps everything: it is the archive)
+   */
+  prune?: boolean | { everyBlocks?: number };
 }
 
 export interface ChainNodeStats {
@@ -266,6 +273,21 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const fin = gadget;
   // [NODE-fin] a new head: count the votes that waited for it, adopt the chain's proof, vote
   events.on('block', () => void queue.enqueue('finality', fin.onHead));
+  // [STORE-P] move the store's base up to the final block every pruneEvery blocks
+  const pruneEvery = o.prune === true ? 256 : o.prune ? (o.prune.everyBlocks ?? 256) : 0;
+  let pruning = false;
+  if (pruneEvery > 0) {
+    events.on('final', (f: { height: number; hash: string }) => {
+      if (pruning || f.height - store.prunedHeight < pruneEvery) return;
+      pruning = true;
+      void queue.enqueue('prune', async () => {
+        const n = tree.get(f.hash);
+        if (n === undefined || !(await chain.isCanonical(n)) || n.height <= store.prunedHeight) return;
+        const r = await store.pruneTo(n.state);
+        log.info({ base: r.height, blocksDeleted: r.blocksDeleted }, 'pruned below the final block');
+      }).finally(() => (pruning = false));
+    });
+  }
 
   // ── messages ──────────────────────────────────────────────────────────────
   function maxBytesOf(route: NodeRoute): number {
@@ -325,6 +347,9 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       case 'vote':
         fin.onVote(env);
         return;
+      case 'checkpoint-request':
+        if (serveSync) serveCheckpoint(env.parameters.nodeId, env.reqId);
+        return;
       case 'sync-request':
         if (serveSync) void sync.serve(env).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'sync request not served'));
         return;
@@ -339,6 +364,24 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       default:
         return;
     }
+  }
+
+  // [SYNC-C] the final checkpoint, its block, the votes that made it final and its state, in pieces; one answer at a time
+  let servingCheckpoint = false;
+  function serveCheckpoint(requester: string, requestReqId: string): void {
+    const proof = fin.finalProof();
+    const at = proof !== undefined ? tree.get(proof.checkpoint.hash) : undefined;
+    if (proof === undefined || at === undefined || servingCheckpoint) return drop('CHECKPOINT_UNAVAILABLE', NODE_TOPICS.syncRequest, requester);
+    servingCheckpoint = true;
+    void (async () => {
+      const block = at.block ?? (await store.blockByHash(at.hash));
+      if (block === undefined) return drop('CHECKPOINT_UNAVAILABLE', NODE_TOPICS.syncRequest, requester);
+      const pieces = checkpointPieces(requestReqId, proof.checkpoint, block, proof.links, at.state);
+      for (const p of pieces) publish(NODE_TOPICS.syncResponse(requester), signEnvelope(key, 'checkpoint-response', p, { chain: g.hash }));
+      log.info({ requester, height: proof.checkpoint.height, pieces: pieces.length }, 'checkpoint served');
+    })()
+      .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'checkpoint not served'))
+      .finally(() => (servingCheckpoint = false));
   }
 
   const onConnect = () => {

@@ -23,9 +23,9 @@
  *            read at start (with the head state's on-chain meta.finalized, whichever is
  *            higher): fork choice never leaves it [FC-2] and the tree keeps everything above it.
  */
-import type { Envelope, Checkpoint } from '../../schemas/types.js';
+import type { Envelope, Checkpoint, Justification } from '../../schemas/types.js';
 import { signEnvelope } from '../../wire/codec.js';
-import { committeeOf, genesisCheckpoint, linkKey, quorum, voteConflict, voteSignatureOf } from '../core/finality.js';
+import { committeeOf, genesisCheckpoint, linkKey, quorum, sameCheckpoint, voteConflict, voteSignatureOf } from '../core/finality.js';
 import { epochOfSlot, slotAt, slotTime } from '../core/genesis.js';
 import type { ChainState } from '../core/chainState.js';
 import type { BlockTree, TreeNode } from './blockTree.js';
@@ -48,6 +48,11 @@ export interface FinalityGadget {
   final(): Checkpoint;
   /** the highest locally justified checkpoint */
   justified(): Checkpoint;
+  /**
+   * [SYNC-C] the votes that made the final checkpoint final: the link that justified it and the
+   * adjacent link from it; undefined when it became final by the chain's own proof only
+   */
+  finalProof(): { checkpoint: Checkpoint; links: [Justification, Justification] } | undefined;
   /** a decoded vote from the network */
   onVote(env: Envelope<'vote'>): void;
   /** the head changed or a block arrived: count waiting votes, adopt on-chain finality, vote */
@@ -115,6 +120,7 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
   let lastVote = { targetRound: Math.max(lastVoteStored?.targetRound ?? 0, slotAt(g, now())), sourceRound: lastVoteStored?.sourceRound ?? 0 };
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  let proof: { checkpoint: Checkpoint; links: [Justification, Justification] } | undefined;
 
   async function readRecord<T>(name: string): Promise<T | undefined> {
     const text = await store.nodeRecord(name);
@@ -205,9 +211,17 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     const fresh = !justifiedByRound.has(link.target.round);
     if (fresh) justifiedByRound.set(link.target.round, link.target);
     submitJustification(link);
-    if (link.target.round === link.source.round + 1 && link.source.round > finalCp.round) void finalize(link.source);
+    if (link.target.round === link.source.round + 1 && link.source.round > finalCp.round) {
+      const justifying = [...links.values()].find((l) => l.justified && sameCheckpoint(l.target, link.source));
+      proof = justifying !== undefined ? { checkpoint: link.source, links: [asJustification(justifying), asJustification(link)] } : proof;
+      void finalize(link.source);
+    }
     // links waiting for this source
     if (fresh) for (const l of links.values()) if (!l.justified && l.source.round === link.target.round) evaluate(l);
+  }
+
+  function asJustification(l: Link): Justification {
+    return { source: l.source, target: l.target, votes: [...l.votes.values()].map(voteSignatureOf) };
   }
 
   function submitJustification(link: Link): void {
@@ -318,6 +332,7 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
   return {
     final: () => finalCp,
     justified: highestJustified,
+    finalProof: () => (proof !== undefined && sameCheckpoint(proof.checkpoint, finalCp) ? proof : undefined),
     onVote,
     onHead,
     onRound,

@@ -252,7 +252,7 @@ export async function openChainStore(db: ChainDb, opts: ChainStoreOptions = {}):
  * `block` (its header's stateRoot), the chain's final block. The store starts pruned at that
  * height: the node syncs the blocks above it and never holds those below.
  */
-export async function initChainStoreFromCheckpoint(db: ChainDb, state: ChainState, block: BlockEnvelope): Promise<void> {
+export async function initChainStoreFromCheckpoint(db: ChainDb, state: ChainState, block: BlockEnvelope, final?: { round: number; height: number; hash: string }): Promise<void> {
   if (db.status !== 'open') await db.open();
   if ((await db.get('meta')) !== undefined) throw new ChainStoreError('NOT_EMPTY', { reason: 'checkpoint sync needs an empty data directory' });
   const h = block.parameters.header;
@@ -270,6 +270,8 @@ export async function initChainStoreFromCheckpoint(db: ChainDb, state: ChainStat
     { type: 'put', key: S(h.height), value: JSON.stringify(serializeState(state)) },
     { type: 'put', key: 'pruned', value: JSON.stringify({ height: h.height, hash }) },
     { type: 'put', key: 'head', value: JSON.stringify(head) },
+    // [STORE-N] the checkpoint is this node's final block
+    ...(final !== undefined ? [{ type: 'put', key: N('final'), value: JSON.stringify(final) } as ChainDbOp] : []),
   ]);
 }
 
