@@ -34,8 +34,35 @@ import { quorum, sameCheckpoint, voteEnvelope, voteSignatureValid } from '../cor
 import type { Genesis } from '../core/genesis.js';
 import { chainCodec, type BlockEnvelope } from '../core/validateAndApplyBlock.js';
 import { initChainStoreFromCheckpoint, type ChainDb } from '../store/openChainStore.js';
-import { committeeAt } from './finalityGadget.js';
+import type { BlockTree } from './blockTree.js';
+import { committeeAt, type FinalityGadget } from './finalityGadget.js';
+import type { NodeContext } from './nodeContext.js';
 import { NODE_TOPICS } from './nodeTopics.js';
+
+/**
+ * [SYNC-C] The server: answers a checkpoint-request with its final checkpoint, that block, the
+ * votes that made it final and its state, in pieces; one answer at a time (others dropped:
+ * CHECKPOINT_UNAVAILABLE, like an answer it cannot give).
+ */
+export function createCheckpointServer(ctx: NodeContext, parts: { tree: BlockTree; finality: FinalityGadget }): (requester: string, requestReqId: string) => void {
+  const { genesis: g, key, log, store } = ctx;
+  let serving = false;
+  return (requester, requestReqId) => {
+    const proof = parts.finality.finalProof();
+    const at = proof !== undefined ? parts.tree.get(proof.checkpoint.hash) : undefined;
+    if (proof === undefined || at === undefined || serving) return ctx.drop('CHECKPOINT_UNAVAILABLE', NODE_TOPICS.syncRequest, requester);
+    serving = true;
+    void (async () => {
+      const block = at.block ?? (await store.blockByHash(at.hash));
+      if (block === undefined) return ctx.drop('CHECKPOINT_UNAVAILABLE', NODE_TOPICS.syncRequest, requester);
+      const pieces = checkpointPieces(requestReqId, proof.checkpoint, block, proof.links, at.state);
+      for (const p of pieces) ctx.publish(NODE_TOPICS.syncResponse(requester), signEnvelope(key, 'checkpoint-response', p, { chain: g.hash }));
+      log.info({ requester, height: proof.checkpoint.height, pieces: pieces.length }, 'checkpoint served');
+    })()
+      .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'checkpoint not served'))
+      .finally(() => (serving = false));
+  };
+}
 
 /** The pieces of a checkpoint-response answering `requestReqId`. */
 export function checkpointPieces(

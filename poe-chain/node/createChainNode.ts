@@ -58,7 +58,7 @@ import { NODE_TOPICS, nodeRouteOf, type NodeRoute } from './nodeTopics.js';
 import { PendingBlocks } from './pendingBlocks.js';
 import { createSlotLoop } from './slotLoop.js';
 import { createFinalityGadget, type FinalityGadget, type FinalityStats } from './finalityGadget.js';
-import { checkpointPieces } from './checkpointSync.js';
+import { createCheckpointServer } from './checkpointSync.js';
 import { SYNC_DEFAULTS, type SyncOptions } from './syncProtocol.js';
 
 export type { FinalEvent } from './nodeContext.js';
@@ -366,23 +366,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     }
   }
 
-  // [SYNC-C] the final checkpoint, its block, the votes that made it final and its state, in pieces; one answer at a time
-  let servingCheckpoint = false;
-  function serveCheckpoint(requester: string, requestReqId: string): void {
-    const proof = fin.finalProof();
-    const at = proof !== undefined ? tree.get(proof.checkpoint.hash) : undefined;
-    if (proof === undefined || at === undefined || servingCheckpoint) return drop('CHECKPOINT_UNAVAILABLE', NODE_TOPICS.syncRequest, requester);
-    servingCheckpoint = true;
-    void (async () => {
-      const block = at.block ?? (await store.blockByHash(at.hash));
-      if (block === undefined) return drop('CHECKPOINT_UNAVAILABLE', NODE_TOPICS.syncRequest, requester);
-      const pieces = checkpointPieces(requestReqId, proof.checkpoint, block, proof.links, at.state);
-      for (const p of pieces) publish(NODE_TOPICS.syncResponse(requester), signEnvelope(key, 'checkpoint-response', p, { chain: g.hash }));
-      log.info({ requester, height: proof.checkpoint.height, pieces: pieces.length }, 'checkpoint served');
-    })()
-      .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'checkpoint not served'))
-      .finally(() => (servingCheckpoint = false));
-  }
+  const serveCheckpoint = createCheckpointServer(ctx, { tree, finality: fin });
 
   const onConnect = () => {
     if (closed) return;
