@@ -269,7 +269,7 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     const target: Checkpoint = { round, height: head.height, hash: head.hash };
     lastVote = { targetRound: round, sourceRound: source.round };
     try {
-      await store.putNodeRecord(VOTE_KEY, JSON.stringify(lastVote), { sync: true });
+      await store.putNodeRecord(VOTE_KEY, JSON.stringify(lastVote));
     } catch (err) {
       log.warn({ err: (err as Error).message }, 'last vote not written: not voting');
       return;
@@ -301,15 +301,23 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
       waitingCount -= list.length;
       for (const env of list) count(env, n);
     }
-    await maybeVote();
+    // [NODE-fin] on timers a node votes half a slot into the round (below); without (tests) at once
+    if (!parts.timer) await maybeVote();
     schedule();
   }
 
-  /** the next round's vote, a quarter slot in, while the head is not final */
+  /**
+   * The vote of a round, half a slot into it, while the head is not final: by then the block
+   * of the round's slot has reached most nodes (one target), and so have the votes of the round
+   * before, cast half a slot earlier (one source). Voting the moment a block arrived split the
+   * votes under load: with 24 homes on 2 cores, 21 blocks final in 84.
+   */
   function schedule(): void {
     if (!parts.timer || !parts.vote || stopped || timer !== undefined) return;
     if (chain.current().height <= finalCp.height) return;
-    const next = slotTime(g, slotAt(g, now()) + 1) + Math.floor(g.slotMs / 4);
+    const r = slotAt(g, now());
+    const half = Math.floor(g.slotMs / 2);
+    const next = r > lastVote.targetRound && now() < slotTime(g, r) + half ? slotTime(g, r) + half : slotTime(g, r + 1) + half;
     timer = setTimeout(() => {
       timer = undefined;
       void ctx.queue.enqueue('vote', onRound);
