@@ -13,10 +13,10 @@
  *            saw justified into its own mempool (not gossiped: every producer forms its own),
  *            so the chain carries the proof (`tmi chain verify`).
  *   vote     when producing and a member of its head's committee: once per round (= slot),
- *            for its head, as soon as the head changes and else a quarter slot into each round,
- *            while the head is not final. Source = the highest justified checkpoint on the
- *            head's chain. Never two votes in one round, never a source lower than one it
- *            used (so never a surround): the last vote is written (synced) before it is
+ *            for its head, half a slot into the round, while the head is not final. Source =
+ *            the highest justified checkpoint on the head's chain. Never two votes in one
+ *            round, never a source lower than one it used (so never a surround): the last
+ *            vote is written (not fsynced: it survives a process crash) before it is
  *            published, and after a restart the node votes only in rounds after the one it
  *            restarted in.
  *   final    the local final checkpoint only moves forward; it is written to the store and

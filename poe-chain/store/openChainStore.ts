@@ -13,7 +13,7 @@
  *   pruned              [STORE-P] {height, hash}: the blocks, height and tx indexes below this
  *                       height are gone; its snapshot s:<height> is the base the chain replays from
  *   n:<name>            [STORE-N] the node's own records: `final` (its final checkpoint) and
- *                       `last-vote` (its last vote's rounds; written synced) (node/finalityGadget.ts)
+ *                       `last-vote` (its last vote's rounds) (node/finalityGadget.ts)
  *
  * Crash safety: every block is one atomic db.batch (block, height index, tx index, head),
  * so after a crash the database holds exactly the blocks up to some head. A snapshot is
