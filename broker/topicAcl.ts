@@ -8,7 +8,7 @@
  *               tmi/v1/meters/M/state, tmi/v1/chain/txs,        tmi/v1/readings, tmi/v1/clients/M/errors,
  *               tmi/v1/chain/blocks, tmi/v1/chain/sync/request, tmi/v1/meters/M/#, tmi/v1/schedule,
  *               tmi/v1/chain/sync/response/+,                   tmi/v1/market/#
- *               tmi/v1/market/orders
+ *               tmi/v1/market/orders, tmi/v1/chain/votes
  *   aggregator  tmi/v1/auctions/#, tmi/v1/schedule,             tmi/v1/#
  *               tmi/v1/chain/#, tmi/v1/clients/+/errors,
  *               tmi/v1/market/#
@@ -31,6 +31,7 @@ export const ACL: Readonly<Record<Role, RoleAcl>> = {
     publish: [
       'tmi/v1/auctions/+/bids', 'tmi/v1/readings', 'tmi/v1/meters/M/state', 'tmi/v1/chain/txs',
       'tmi/v1/chain/blocks', 'tmi/v1/chain/sync/request', 'tmi/v1/chain/sync/response/+', 'tmi/v1/market/orders',
+      'tmi/v1/chain/votes',
     ],
     subscribe: [
       'tmi/v1/auctions/#', 'tmi/v1/chain/#', 'tmi/v1/readings', 'tmi/v1/clients/M/errors',

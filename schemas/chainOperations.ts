@@ -3,7 +3,7 @@
  *
  * A chain transaction is itself a signed envelope of a transaction operation
  * (meter-reading, bid-offer, bid-reveal, auction-open, auction-close, certificate, revocation,
- * feeder-limit, transfer, evidence, market-order, market-reveal); a block carries them as plain objects and every node re-decodes
+ * feeder-limit, transfer, evidence, market-order, market-reveal, justification, vote-evidence); a block carries them as plain objects and every node re-decodes
  * each one with the codec. A block header is signed on its own (headerSignature), so
  * that equivocation evidence carries two signed headers and no transactions.
  */
@@ -111,6 +111,91 @@ export const evidenceParams = {
   properties: { a: signedHeader, b: signedHeader },
 } as const;
 
+/**
+ * [FIN] A checkpoint of the finality gadget (poe-chain README "Finality"): the block `hash`
+ * at `height`, as the head of a voter's chain in vote round `round` (a round is a slot
+ * number: the voter's clock; the block's slot ≤ round).
+ */
+export const checkpoint = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['round', 'height', 'hash'],
+  properties: { round: height, height, hash },
+} as const;
+
+/**
+ * [FIN-V] A vote (an envelope of operation `vote`, signed by the committee member whose address
+ * is its clientId, carrying this chain's `chain`): a supermajority link source → target.
+ * Travels on tmi/v1/chain/votes; on chain only inside a `justification`.
+ */
+export const voteParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['source', 'target'],
+  properties: { source: checkpoint, target: checkpoint },
+} as const;
+
+/** [FIN-J] one member's vote inside a justification: the envelope's fields that are not shared. */
+export const voteSignature = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['voter', 'reqId', 'date', 'signature'],
+  properties: { voter: address, reqId, date: isoDate, signature },
+} as const;
+
+/**
+ * [FIN-J] A justification transaction: the votes of ≥ ⌊2n/3⌋ + 1 of the target's committee for
+ * one link source → target, each the signature of a `vote` envelope rebuilt from
+ * {clientId: voter, reqId, date, operation: "vote", chain, parameters: {source, target}}.
+ */
+export const justificationParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['source', 'target', 'votes'],
+  properties: { source: checkpoint, target: checkpoint, votes: { type: 'array', minItems: 1, maxItems: 257, items: voteSignature } },
+} as const;
+
+/** [FIN-E] Two votes by one member that break a voting rule (double vote or surround vote). */
+export const voteEvidenceParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['a', 'b'],
+  properties: { a: embeddedEnvelope, b: embeddedEnvelope },
+} as const;
+
+/** [SYNC-C] A new or wiped node asks the archive for a final checkpoint to start from. */
+export const checkpointRequestParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['nodeId'],
+  properties: { nodeId: id },
+} as const;
+
+/** Most characters of serialised state in one checkpoint-response piece (4 MiB). */
+export const CHECKPOINT_PIECE_CHARS = 4 * 1024 * 1024;
+
+/**
+ * [SYNC-C] One piece of the archive's answer: the final checkpoint, its block, the two justified
+ * links that make it final (J → checkpoint, checkpoint → the next round), and the state after
+ * the block as serialised JSON text cut in `pieces` pieces (this one is `piece`, from 0).
+ */
+export const checkpointResponseParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['requestReqId', 'checkpoint', 'piece', 'pieces', 'state'],
+  properties: {
+    requestReqId: reqId,
+    checkpoint,
+    piece: { type: 'integer', minimum: 0, maximum: 4095 },
+    pieces: { type: 'integer', minimum: 1, maximum: 4096 },
+    /** only in piece 0 */
+    block: embeddedEnvelope,
+    /** only in piece 0 */
+    proof: { type: 'array', minItems: 2, maxItems: 2, items: justificationParams },
+    state: { type: 'string', maxLength: CHECKPOINT_PIECE_CHARS },
+  },
+} as const;
+
 /** A starting balance in the genesis file. */
 export const genesisBalance = {
   type: 'object',
@@ -197,8 +282,17 @@ export const genesisConfig = {
     imbalancePriceMcPerKWh: millicentsPerKWh,
     /** [CPF] equal scores are broken by the readings of this many earlier intervals (default readingRetentionIntervals − 2 = 14) */
     cpfWindowIntervals: { type: 'integer', minimum: 0, maximum: 1000 },
-    /** a block buried by this many blocks on the best chain is final (default 32) */
+    /**
+     * a node remembers signed headers for equivocation evidence 4 · finalityDepth · W slots back
+     * (default 32). Not a finality rule (the name is older than the gadget): blocks are final by
+     * the finality gadget's votes [FIN] (committeeSize)
+     */
     finalityDepth: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    /**
+     * [FIN] the finality committee of an epoch: the first committeeSize addresses of its ranking
+     * and the aggregator's node (unless it equivocated) (default 12)
+     */
+    committeeSize: { type: 'integer', minimum: 1, maximum: 256 },
     /** readings (and the certificates they need) are kept this many intervals (default 16) */
     readingRetentionIntervals: { type: 'integer', minimum: 4, maximum: 100_000 },
     /** settled or void auctions are kept this many intervals after delivery (default 672 = 7 days) */

@@ -8,10 +8,10 @@ import type {
   auctionCloseParams, auctionOpenParams, auctionResultParams, bidOfferParams, bidRevealParams, certificateParams,
   errorParams, feederLimitParams, marketOrderParams, marketResultParams, marketRevealParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
 } from './operations.js';
-import type { blockParams, evidenceParams, syncRequestParams, syncResponseParams, txParams } from './chainOperations.js';
+import type { blockParams, checkpointRequestParams, checkpointResponseParams, evidenceParams, justificationParams, syncRequestParams, syncResponseParams, txParams, voteEvidenceParams, voteParams } from './chainOperations.js';
 import type { energy, price, interval } from './common.js';
 import type { openBid, sealedBid, award, exclusion, feederLimit } from './operations.js';
-import type { blockHeader, embeddedEnvelope, genesisConfig, signedHeader } from './chainOperations.js';
+import type { blockHeader, checkpoint, embeddedEnvelope, genesisConfig, signedHeader, voteSignature } from './chainOperations.js';
 
 /** Each operation's parameters type, derived once from its schema. */
 export interface ParamsByOperation {
@@ -35,6 +35,11 @@ export interface ParamsByOperation {
   'sync-request': FromSchema<typeof syncRequestParams>;
   'sync-response': FromSchema<typeof syncResponseParams>;
   evidence: FromSchema<typeof evidenceParams>;
+  vote: FromSchema<typeof voteParams>;
+  justification: FromSchema<typeof justificationParams>;
+  'vote-evidence': FromSchema<typeof voteEvidenceParams>;
+  'checkpoint-request': FromSchema<typeof checkpointRequestParams>;
+  'checkpoint-response': FromSchema<typeof checkpointResponseParams>;
   error: FromSchema<typeof errorParams>;
 }
 
@@ -93,3 +98,8 @@ export type TxParams = Params<'tx'>;
 export type SyncRequest = Params<'sync-request'>;
 export type SyncResponse = Params<'sync-response'>;
 export type Evidence = Params<'evidence'>;
+/** [FIN] a checkpoint of the finality gadget: {round, height, hash} */
+export type Checkpoint = FromSchema<typeof checkpoint>;
+export type VoteParams = Params<'vote'>;
+export type Justification = Params<'justification'>;
+export type VoteSignature = FromSchema<typeof voteSignature>;

@@ -70,10 +70,9 @@ async function genesisTemplate(values: Record<string, string | boolean | undefin
 }
 
 async function status(data: string): Promise<number> {
-  const [{ epochOfSlot, slotTime }, { stateRoot }, { finalizedHeight }, { openChainStoreAt }] = await Promise.all([
+  const [{ epochOfSlot, slotTime }, { stateRoot }, { openChainStoreAt }] = await Promise.all([
     import('../../poe-chain/core/genesis.js'),
     import('../../poe-chain/core/chainState.js'),
-    import('../../poe-chain/core/forkChoice.js'),
     import('../../poe-chain/store/chainDataDir.js'),
   ]);
   const store = await openChainStoreAt(data);
@@ -82,6 +81,8 @@ async function status(data: string): Promise<number> {
     const g = store.genesis;
     const head = store.head;
     const tip = head.height > 0 ? await store.blockAt(head.height) : undefined;
+    const localText = await store.nodeRecord('final');
+    const localFinal = localText !== undefined ? (JSON.parse(localText) as { height: number }) : undefined;
     print({
       chainId: g.chainId,
       genesisHash: g.hash,
@@ -92,7 +93,9 @@ async function status(data: string): Promise<number> {
       slot: head.slot,
       slotTime: new Date(slotTime(g, head.slot)).toISOString(),
       epoch: epochOfSlot(g, head.slot),
-      finalizedHeight: finalizedHeight(head.height, g.finalityDepth),
+      // [FIN] this node's final block (its votes' record, or the chain's proof if higher) and the chain's own proof
+      finalizedHeight: Math.max(s.meta.finalized.height, localFinal?.height ?? 0),
+      finalizedProvenOnChainHeight: s.meta.finalized.height,
       rankingEpoch: s.meta.rankingEpoch,
       validators: s.meta.ranking.length,
       activeAuctions: s.meta.active.length,

@@ -26,10 +26,12 @@ import { applyEvidence } from './tx/applyEvidence.js';
 import { applyMarketOrder } from './tx/applyMarketOrder.js';
 import { applyMarketReveal } from './tx/applyMarketReveal.js';
 import { applyFeederLimit } from './tx/applyFeederLimit.js';
+import { applyJustification } from './tx/applyJustification.js';
+import { applyVoteEvidence } from './tx/applyVoteEvidence.js';
 
 export const TX_OPERATIONS = [
   'meter-reading', 'bid-offer', 'bid-reveal', 'auction-open', 'auction-close', 'certificate', 'revocation', 'transfer', 'evidence',
-  'market-order', 'market-reveal', 'feeder-limit',
+  'market-order', 'market-reveal', 'feeder-limit', 'justification', 'vote-evidence',
 ] as const satisfies readonly Operation[];
 export type TxOperation = (typeof TX_OPERATIONS)[number];
 export type TxEnvelope = { [O in TxOperation]: Envelope<O> }[TxOperation];
@@ -91,6 +93,12 @@ export function applyTransaction(env: AnyEnvelope, ctx: TxContext): void {
       break;
     case 'feeder-limit':
       applyFeederLimit(env, ctx);
+      break;
+    case 'justification':
+      applyJustification(env, ctx);
+      break;
+    case 'vote-evidence':
+      applyVoteEvidence(env, ctx);
       break;
   }
   // [TX-3] forget it once its date has left the window

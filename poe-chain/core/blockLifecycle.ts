@@ -8,6 +8,8 @@
  *          readingRetentionIntervals, old auctions [AC-5] and old P2P markets [MKT-PRUNE]
  *   [BB-2] (no longer: auctions are not void; every auction is cleared by [EB-0])
  *   [BB-3] forget seen transaction ids whose window has passed [TX-3]
+ *   [BB-4] [FIN-J] record the parent's hash and slot at its height (blockHashes), and at the first
+ *          block of an epoch that epoch's committee [FIN-C] (committees)
  * endBlock (after the transactions):
  *   [EB-0] clear the open-bid auctions whose closesAt ≤ block time and that no
  *          auction-close of this block cleared [CLOSE], and the sealed auctions whose
@@ -28,8 +30,10 @@ import type { StateDraft } from './chainState.js';
 import { epochStart } from './genesis.js';
 import { SEEDS_KEPT } from './epochSeed.js';
 import { computeRanking, seedForEpoch } from './rankingForEpoch.js';
+import { committeeOf } from './finality.js';
 
-export function beginBlock(d: StateDraft, p: { epoch: number; time: number; ranking?: readonly string[]; newSeed?: string }): void {
+export function beginBlock(d: StateDraft, p: { epoch: number; time: number; parentHash: string; ranking?: readonly string[]; newSeed?: string }): void {
+  d.s.blockHashes.set(String(d.meta.height), { hash: p.parentHash, slot: d.meta.tipSlot });
   if (p.epoch > d.meta.rankingEpoch) {
     const seed = seedForEpoch(d.meta, p.epoch);
     d.meta.ranking = p.ranking !== undefined ? [...p.ranking] : computeRanking(d.s, p.epoch, seed, d.genesis);
@@ -38,6 +42,8 @@ export function beginBlock(d: StateDraft, p: { epoch: number; time: number; rank
     if (p.newSeed === undefined) throw new Error('first block of an epoch without its seed');
     d.meta.seeds = [...d.meta.seeds, [p.epoch, p.newSeed] as [number, string]].slice(-SEEDS_KEPT);
     pruneEpoch(d, p.epoch);
+    const g = d.genesis;
+    d.s.committees.set(String(p.epoch), committeeOf(d.meta.ranking, g.aggregatorNodeKey, !d.s.equivocators.has(g.aggregatorNodeKey), g.committeeSize));
   }
   pruneSeen(d, p.time);
 }

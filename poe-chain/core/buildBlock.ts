@@ -12,7 +12,7 @@ import { beginBlock, endBlock } from './blockLifecycle.js';
 import { blockHash, signHeader } from './blockHash.js';
 import { BlockError, TxError } from './chainError.js';
 import { StateDraft, stateRoot, withTipHash, type ChainState } from './chainState.js';
-import { electedProducer, emptyBlockAllowed } from './electProducer.js';
+import { electedProducer, emptyBlockAllowed, onlyJustifications } from './electProducer.js';
 import { previousSeed, proveSeed } from './epochSeed.js';
 import { epochOfSlot, slotTime } from './genesis.js';
 import { merkleRoot } from './merkleRoot.js';
@@ -69,7 +69,7 @@ export function buildBlock(state: ChainState, candidates: readonly unknown[], pr
   const codec = opts.codec ?? chainCodec();
   const max = Math.min(opts.maxTxs ?? g.maxTxsPerBlock, g.maxTxsPerBlock);
   const d = new StateDraft(state);
-  beginBlock(d, { epoch, time, ranking, ...(seeded ? { newSeed: seeded.seed } : {}) });
+  beginBlock(d, { epoch, time, parentHash: state.tipHash, ranking, ...(seeded ? { newSeed: seeded.seed } : {}) });
   const included: EmbeddedEnvelope[] = [];
   const ids: string[] = [];
   const inBlock = new Set<string>();
@@ -97,7 +97,7 @@ export function buildBlock(state: ChainState, candidates: readonly unknown[], pr
       rejected.push({ index: i, ...(id !== undefined ? { txId: id } : {}), code, message: err instanceof Error ? err.message : String(err) });
     }
   }
-  if (included.length === 0 && !emptyBlockAllowed(state, slot)) {
+  if (onlyJustifications(included) && !emptyBlockAllowed(state, slot)) {
     throw new EarlyEmptyBlockError({ height, slot, parentSlot: state.meta.tipSlot, patience: g.patience }, rejected);
   }
   endBlock(d, { height, slot, time, producer });

@@ -76,7 +76,19 @@ export type TxErrorCode =
   | 'METER_ALREADY_ORDERED'
   | 'NO_SUCH_ORDER'
   | 'FEEDER_LIMIT_IN_FUTURE'
-  | 'STALE_FEEDER_LIMIT';
+  | 'STALE_FEEDER_LIMIT'
+  | 'UNKNOWN_TARGET'
+  | 'BAD_ROUND'
+  | 'NOT_HEAD_AT_ROUND'
+  | 'UNJUSTIFIED_SOURCE'
+  | 'BAD_LINK'
+  | 'ALREADY_JUSTIFIED'
+  | 'NO_COMMITTEE'
+  | 'NOT_IN_COMMITTEE'
+  | 'DUPLICATE_VOTER'
+  | 'BAD_VOTE_SIGNATURE'
+  | 'NO_QUORUM'
+  | 'BAD_VOTE_EVIDENCE';
 
 export class BlockError extends CodedError<BlockErrorCode> {
   constructor(ctx: { code: BlockErrorCode } & ErrorContext) {

@@ -25,6 +25,9 @@
  *   feederLimits  feeder → {maxExportWh, maxImportWh, issuedAt (ms)} [FEEDER-1]: the latest limits the
  *                 registry signed for that feeder, written only by `feeder-limit` transactions; read
  *                 by the auctions' clearing [FEEDER-2] and the P2P market [MKT-FEEDER]
+ *   justified     "<round>" → {height, hash} [FIN-J]: the justified checkpoints from the final one up
+ *   blockHashes   "<height>" → {hash, slot} [FIN-J]: this chain's blocks from the final one up to the parent
+ *   committees    "<epoch>" → member addresses [FIN-C]: each epoch's finality committee (from the final one up)
  *
  * State root (README "State root"):
  *   stateRoot = SHA-256("TMI/v1/state" ‖ 0x00 ‖ canonical JSON of
@@ -33,7 +36,8 @@
  * so the canonical JSON — hence the root — is bit-identical on every node.
  */
 import { canonicalize } from '../../wire/canonicalJson.js';
-import type { FeederLimit, OpenBid, SealedBid } from '../../schemas/types.js';
+import type { Checkpoint, FeederLimit, OpenBid, SealedBid } from '../../schemas/types.js';
+import { genesisCheckpoint } from './finality.js';
 import { HashedMap, type MapDraft } from './hashedMap.js';
 import { DOMAIN, taggedHash } from './hashing.js';
 import { parseGenesis, type Genesis, type NormalisedGenesisConfig } from './genesis.js';
@@ -208,6 +212,17 @@ export interface AuctionEntry {
   awards?: AwardEntry[];
 }
 
+/** [FIN-J] a justified checkpoint or an ancestor, by round or height. */
+export interface BlockRef {
+  height: number;
+  hash: string;
+}
+
+export interface BlockHashEntry {
+  hash: string;
+  slot: number;
+}
+
 export interface StateMeta {
   chainId: string;
   genesisHash: string;
@@ -228,11 +243,21 @@ export interface StateMeta {
   marketsActive: number[];
   /** seen entries expiring before this minute have been dropped */
   seenCutoffMinute: number;
+  /** [FIN-J] the justified checkpoint of the highest round on this chain */
+  justified: Checkpoint;
+  /** [FIN-F] the final checkpoint of the highest round on this chain: it and its ancestors never revert */
+  finalized: Checkpoint;
 }
 
 export interface Sections {
   auctions: HashedMap<AuctionEntry>;
   bids: HashedMap<BidEntry>;
+  /** [FIN-J] height → this chain's block hash and slot, from the final block up to the head's parent */
+  blockHashes: HashedMap<BlockHashEntry>;
+  /** [FIN-C] epoch → its committee */
+  committees: HashedMap<string[]>;
+  /** [FIN-J] round → the justified checkpoint of that round */
+  justified: HashedMap<BlockRef>;
   /** [SYBIL] `auctionId|tag` → the address that bid for that meter (until clearing) */
   bidTags: HashedMap<string>;
   certs: HashedMap<CertEntry>;
@@ -257,7 +282,7 @@ export interface Sections {
 
 export type SectionName = keyof Sections;
 export const SECTION_NAMES: readonly SectionName[] = [
-  'auctions', 'bids', 'bidTags', 'certs', 'deliveries', 'equivocators', 'feederLimits', 'feederUse', 'markets', 'orderSlots', 'orders',
+  'auctions', 'bids', 'bidTags', 'blockHashes', 'certs', 'committees', 'deliveries', 'equivocators', 'feederLimits', 'feederUse', 'justified', 'markets', 'orderSlots', 'orders',
   'readingHeads', 'readings', 'reserved', 'revoked', 'rewards', 'seen', 'wallets',
 ];
 
@@ -279,6 +304,10 @@ export interface ChainState {
 export function createGenesisState(genesis: Genesis): ChainState {
   const sections = Object.fromEntries(SECTION_NAMES.map((n) => [n, HashedMap.empty()])) as unknown as Sections;
   sections.wallets = HashedMap.fromEntries(genesis.config.balances.map((b) => [b.address, String(b.millicents)] as const));
+  // [FIN-J] the genesis checkpoint is justified and final
+  const g0 = genesisCheckpoint(genesis.hash);
+  sections.justified = HashedMap.fromEntries([[String(g0.round), { height: g0.height, hash: g0.hash }]]);
+  sections.blockHashes = HashedMap.fromEntries([['0', { hash: genesis.hash, slot: 0 }]]);
   return {
     genesis,
     meta: {
@@ -293,6 +322,8 @@ export function createGenesisState(genesis: Genesis): ChainState {
       active: [],
       marketsActive: [],
       seenCutoffMinute: 0,
+      justified: g0,
+      finalized: g0,
     },
     sections,
     tipHash: genesis.hash,
@@ -388,8 +419,11 @@ export class StateDraft {
 
 // ── serialisation (snapshots, spec vectors) ──────────────────────────────────────
 
-/** v5: [FEEDER-1] feederLimits entries carry issuedAt and are written only by `feeder-limit`; v6: [DOMAIN-TX] every transaction names the chain */
-export const STATE_FORMAT = 'tmi-chain-state-v6';
+/**
+ * v5: [FEEDER-1] feederLimits entries carry issuedAt and are written only by `feeder-limit`; v6: [DOMAIN-TX] every
+ * transaction names the chain; v7: [FIN] the finality gadget (meta.justified, meta.finalized; justified, blockHashes, committees)
+ */
+export const STATE_FORMAT = 'tmi-chain-state-v7';
 
 export interface SerializedState {
   format: typeof STATE_FORMAT;

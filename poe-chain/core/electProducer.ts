@@ -52,6 +52,11 @@ export function emptyBlockAllowed(parent: ChainState, slot: number): boolean {
   return slot - parent.meta.tipSlot >= parent.genesis.patience || marketDue(parent, slotTime(parent.genesis, slot));
 }
 
+/** [FIN-J] whether a block's transactions are justifications only (or none): such a block counts as empty [REWARD]. */
+export function onlyJustifications(txs: readonly unknown[]): boolean {
+  return txs.every((t) => (t as { operation?: unknown }).operation === 'justification');
+}
+
 /** [MKT-GATE] a P2P market still open whose gate is at or before `time`: a block at `time` clears it. */
 function marketDue(parent: ChainState, time: number): boolean {
   const g = parent.genesis;

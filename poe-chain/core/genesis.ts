@@ -34,6 +34,7 @@ export const GENESIS_DEFAULTS = {
   txFutureMs: 120_000,
   maxTxsPerBlock: 5000,
   finalityDepth: 32,
+  committeeSize: 12,
   readingRetentionIntervals: 16,
   auctionRetentionIntervals: 672,
   cpfRule: 'paper',
@@ -72,6 +73,8 @@ export interface Genesis {
   readonly txFutureMs: number;
   readonly maxTxsPerBlock: number;
   readonly finalityDepth: number;
+  /** [FIN] members of an epoch's finality committee taken from its ranking (plus the aggregator's node) */
+  readonly committeeSize: number;
   readonly readingRetentionIntervals: number;
   readonly auctionRetentionIntervals: number;
   readonly cpfRule: CpfRule;
@@ -149,6 +152,7 @@ export function parseGenesis(value: unknown): Genesis {
     txFutureMs: config.txFutureMs,
     maxTxsPerBlock: config.maxTxsPerBlock,
     finalityDepth: config.finalityDepth,
+    committeeSize: config.committeeSize,
     readingRetentionIntervals: config.readingRetentionIntervals,
     auctionRetentionIntervals: config.auctionRetentionIntervals,
     cpfRule: config.cpfRule as CpfRule,

@@ -32,7 +32,7 @@ import { beginBlock, endBlock } from './blockLifecycle.js';
 import { blockHash, verifyHeaderSignature } from './blockHash.js';
 import { BlockError, TxError } from './chainError.js';
 import { StateDraft, stateRoot, type ChainState } from './chainState.js';
-import { electedProducer, emptyBlockAllowed } from './electProducer.js';
+import { electedProducer, emptyBlockAllowed, onlyJustifications } from './electProducer.js';
 import { previousSeed, verifySeed } from './epochSeed.js';
 import { epochOfSlot, slotTime } from './genesis.js';
 import { merkleRoot } from './merkleRoot.js';
@@ -178,8 +178,9 @@ const checkTxRoot: BlockStep = (b) => {
 
 const checkHeartbeat: BlockStep = (b) => {
   const h = b.header!;
-  // [REWARD] an empty block is valid only as a heartbeat, at least W slots after its parent, or when it clears a P2P market [MKT-GATE]
-  if (b.block!.parameters.txs.length === 0 && !emptyBlockAllowed(b.parent, h.slot)) {
+  // [REWARD] an empty block is valid only as a heartbeat, at least W slots after its parent, or when it clears a P2P market [MKT-GATE];
+  // [FIN-J] a block of justifications alone counts as empty
+  if (onlyJustifications(b.block!.parameters.txs) && !emptyBlockAllowed(b.parent, h.slot)) {
     throw new BlockError({ code: 'EARLY_EMPTY_BLOCK', height: h.height, slot: h.slot, parentSlot: b.parent.meta.tipSlot, patience: b.parent.genesis.patience });
   }
 };
@@ -189,7 +190,7 @@ const applyTransactions: BlockStep = (b) => {
   const g = b.parent.genesis;
   const time = slotTime(g, h.slot);
   const d = new StateDraft(b.parent);
-  beginBlock(d, { epoch: h.epoch, time, ...(b.ranking !== undefined ? { ranking: b.ranking } : {}), ...(b.newSeed !== undefined ? { newSeed: b.newSeed } : {}) });
+  beginBlock(d, { epoch: h.epoch, time, parentHash: b.parent.tipHash, ...(b.ranking !== undefined ? { ranking: b.ranking } : {}), ...(b.newSeed !== undefined ? { newSeed: b.newSeed } : {}) });
   const txs = b.block!.parameters.txs;
   for (let index = 0; index < txs.length; index++) {
     const id = b.txIds![index]!;

@@ -10,7 +10,7 @@ import { WireError } from '../../wire/errors.js';
 import type { AnyEnvelope, BlockHeader, Evidence } from '../../schemas/types.js';
 import { blockHash, verifyHeaderSignature } from '../core/blockHash.js';
 import { BlockError } from '../core/chainError.js';
-import { finalizedHeight, shouldSwitch } from '../core/forkChoice.js';
+import { shouldSwitch } from '../core/forkChoice.js';
 import { slotAt, slotTime } from '../core/genesis.js';
 import { validateAndApplyBlock, type AppliedBlock } from '../core/validateAndApplyBlock.js';
 import type { BlockTree, TreeNode } from './blockTree.js';
@@ -123,7 +123,7 @@ export function createBlockImport(ctx: NodeContext, parts: BlockImportParts): Bl
     }
     // finality: nothing at or below the final height can change the chain
     const head = chain.current();
-    const fin = finalizedHeight(head.height, g.finalityDepth);
+    const fin = chain.finalHeight();
     if (h.height <= head.height && (await chain.isCanonical(at))) return { outcome: 'duplicate', ...at };
     if (h.height <= fin) return { outcome: 'below-final', ...at };
     // parent
@@ -171,7 +171,7 @@ export function createBlockImport(ctx: NodeContext, parts: BlockImportParts): Bl
       return { outcome: 'applied', ...at };
     }
     const forkHeight = await chain.forkHeightOf(n);
-    if (shouldSwitch(chain.current(), n, forkHeight, g.finalityDepth)) {
+    if (shouldSwitch(chain.tipOf(chain.current()), chain.tipOf(n), forkHeight, chain.finalHeight())) {
       await chain.reorg(n, forkHeight);
       return { outcome: 'applied', ...at };
     }

@@ -6,7 +6,7 @@
  * mempool always agree.
  */
 import { stateRoot } from '../core/chainState.js';
-import { finalizedHeight, type TipInfo } from '../core/forkChoice.js';
+import type { TipInfo } from '../core/forkChoice.js';
 import { epochOfSlot, slotTime } from '../core/genesis.js';
 import { validateAndApplyBlock, type AppliedBlock, type BlockEnvelope } from '../core/validateAndApplyBlock.js';
 import type { ChainStore } from '../store/openChainStore.js';
@@ -20,6 +20,7 @@ export interface ChainHeadInfo extends TipInfo {
   stateRoot: string;
   /** start of the head's slot, ISO */
   time: string;
+  /** [FIN] the height of this node's final block (finality gadget) */
   finalizedHeight: number;
   producer: string | null;
 }
@@ -37,12 +38,18 @@ export interface ChainHead {
   forkHeightOf(tip: TreeNode): Promise<number>;
   /** the canonical block at `height` with its state, reloaded from the store (see below) */
   materialise(height: number): Promise<TreeNode>;
+  /** [FC-2] the height of the node's final block: nothing at or below it changes */
+  finalHeight(): number;
+  /** [FC-J] a tree node as a tip for fork choice */
+  tipOf(n: TreeNode): TipInfo;
 }
 
 export interface ChainHeadParts {
   tree: BlockTree;
   pending: PendingBlocks;
   watch: EquivocationWatch;
+  /** [FIN] the finality gadget's final height (set once the gadget exists) */
+  finalHeight: () => number;
 }
 
 const REPLAY_CTX_NOW = Number.MAX_SAFE_INTEGER;
@@ -71,7 +78,7 @@ export function createChainHead(ctx: NodeContext, parts: ChainHeadParts, start: 
       epoch: epochOfSlot(g, head.slot),
       stateRoot: stateRoot(head.state),
       time: new Date(slotTime(g, head.slot)).toISOString(),
-      finalizedHeight: finalizedHeight(head.height, g.finalityDepth),
+      finalizedHeight: parts.finalHeight(),
       producer: head.block?.parameters.header.producer ?? null,
     };
   }
@@ -82,7 +89,9 @@ export function createChainHead(ctx: NodeContext, parts: ChainHeadParts, start: 
 
   function afterHeadChange(): void {
     mempool.setHead(head.state);
-    const fin = finalizedHeight(head.height, g.finalityDepth);
+    // [FIN] the tree keeps every block above the final one (a branch that forks above it may
+    // still win once the network heals), and forgets what is below
+    const fin = parts.finalHeight();
     tree.prune(fin);
     pending.pruneBelow(fin);
     watch.pruneBefore(head.slot - 4 * g.finalityDepth * W);
@@ -218,5 +227,6 @@ export function createChainHead(ctx: NodeContext, parts: ChainHeadParts, start: 
     return base;
   }
 
-  return { current: () => head, info, extend, reorg, isCanonical, forkHeightOf, materialise };
+  const tipOf = (n: TreeNode): TipInfo => ({ height: n.height, slot: n.slot, hash: n.hash, justifiedRound: n.state.meta.justified.round });
+  return { current: () => head, info, extend, reorg, isCanonical, forkHeightOf, materialise, finalHeight: parts.finalHeight, tipOf };
 }

@@ -57,8 +57,12 @@ import { NO_JOURNAL, TxJournal } from './txJournal.js';
 import { NODE_TOPICS, nodeRouteOf, type NodeRoute } from './nodeTopics.js';
 import { PendingBlocks } from './pendingBlocks.js';
 import { createSlotLoop } from './slotLoop.js';
+import { createFinalityGadget, type FinalityGadget, type FinalityStats } from './finalityGadget.js';
+import { createCheckpointServer } from './checkpointSync.js';
 import { SYNC_DEFAULTS, type SyncOptions } from './syncProtocol.js';
 
+export type { FinalEvent } from './nodeContext.js';
+export type { FinalityStats } from './finalityGadget.js';
 export type { BlockSource, ChainNodeEvents, ImportOutcome, NodeBlockEvent, NodeScheduler, RejectedBlockEvent, ReorgEvent, WorkTimings } from './nodeContext.js';
 export type { ChainHeadInfo } from './chainHead.js';
 
@@ -96,9 +100,17 @@ export interface ChainNodeOptions {
   sync?: Partial<SyncOptions>;
   /** run the slot loop on timers (default true); false: the caller calls tick() */
   slotTimer?: boolean;
+  /** [NODE-fin] vote for finality when a member of the head's committee (default: produce) */
+  vote?: boolean;
+  /**
+   * [STORE-P] keep only the state and blocks above the final block: each time the final block
+   * is `everyBlocks` (default 256) above the store's base, the base moves to it (a home node;
+   * the aggregator's node keeps everything: it is the archive)
+   */
+  prune?: boolean | { everyBlocks?: number };
   /** timers, deferred work and the admission slice clock (default the real ones; a simulator's are virtual) */
   scheduler?: NodeScheduler;
-  /** reqIds of the envelopes the node signs: sync messages, evidence, wrappers (default random) */
+  /** reqIds of the envelopes the node signs: sync messages, votes, evidence, wrappers (default random) */
   reqIds?: () => string;
 }
 
@@ -121,6 +133,8 @@ export interface ChainNodeStats {
   syncing: boolean;
   /** where the node's single work queue spends its time (ms, summed since start) */
   work: WorkTimings;
+  /** [NODE-fin] the finality gadget: final and justified checkpoints, votes */
+  finality: FinalityStats;
 }
 
 /** A transaction the mempool admitted: schema, signature and a trial application to the head passed. */
@@ -138,6 +152,8 @@ export interface ChainNode {
   wallet(address: string): WalletView;
   /** where a transaction is on the canonical chain */
   tx(txId: string): Promise<StoredTx | undefined>;
+  /** [NODE-fin] this node's final checkpoint: the block at its height and every ancestor never revert */
+  finality(): FinalityStats;
   /** adds a signed transaction envelope to the mempool and, if admitted, gossips it on tmi/v1/chain/txs */
   submit(envelope: unknown): Promise<AdmitResult>;
   on<E extends keyof ChainNodeEvents>(event: E, listener: (...args: ChainNodeEvents[E]) => void): ChainNode;
@@ -197,6 +213,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     ...(o.mempoolLimit?.attempts !== undefined ? { maxAttempts: o.mempoolLimit.attempts } : {}),
     onRemove: (id) => journal.removed(id),
     onAdmit: (e) => {
+      if (e.env.operation === 'justification') return; // [FIN-J] the node's own proof: rides on the next block
       slots.wake(); // [NODE-idle] a block may be due at the next slot
       if (events.listenerCount('pending') === 0) return;
       try {
@@ -252,11 +269,33 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const { queue, publish, drop } = ctx;
 
   // ── the steps ─────────────────────────────────────────────────────────────
-  const chain = createChainHead(ctx, { tree, pending, watch }, start);
+  let gadget: FinalityGadget | undefined;
+  const storedFinal = await store.nodeRecord('final');
+  const startFinal = Math.max(start.state.meta.finalized.height, storedFinal !== undefined ? (JSON.parse(storedFinal) as { height: number }).height : 0);
+  const chain = createChainHead(ctx, { tree, pending, watch, finalHeight: () => Math.min(gadget?.final().height ?? startFinal, chain.current().height) }, start);
   const importer = createBlockImport(ctx, { head: chain, tree, pending, watch, verifyPool, holdSlots, requestSync: (from, why) => sync.request(from, why) });
   const sync = createNodeSync(ctx, { head: chain, import: importer, cfg: syncCfg });
   const slots = createSlotLoop(ctx, { head: chain, tree, pending, watch, import: importer, sync, produce, maxTxs, maxBlockBytes, slotTimer: o.slotTimer !== false });
   const admission = createNodeAdmission(ctx, { mqtt, journal, msgCodec, admissionLimit: o.admissionLimit });
+  gadget = await createFinalityGadget(ctx, { head: chain, tree, vote: o.vote ?? produce, produce, timer: o.slotTimer !== false });
+  const fin = gadget;
+  // [NODE-fin] a new head: count the votes that waited for it, adopt the chain's proof, vote
+  events.on('block', () => void queue.enqueue('finality', fin.onHead));
+  // [STORE-P] move the store's base up to the final block every pruneEvery blocks
+  const pruneEvery = o.prune === true ? 256 : o.prune ? (o.prune.everyBlocks ?? 256) : 0;
+  let pruning = false;
+  if (pruneEvery > 0) {
+    events.on('final', (f: { height: number; hash: string }) => {
+      if (pruning || f.height - store.prunedHeight < pruneEvery) return;
+      pruning = true;
+      void queue.enqueue('prune', async () => {
+        const n = tree.get(f.hash);
+        if (n === undefined || !(await chain.isCanonical(n)) || n.height <= store.prunedHeight) return;
+        const r = await store.pruneTo(n.state);
+        log.info({ base: r.height, blocksDeleted: r.blocksDeleted }, 'pruned below the final block');
+      }).finally(() => (pruning = false));
+    });
+  }
 
   // ── messages ──────────────────────────────────────────────────────────────
   function maxBytesOf(route: NodeRoute): number {
@@ -313,6 +352,12 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     }
     if (!(route.operations as readonly string[]).includes(env.operation)) return drop('TOPIC_MISMATCH', topic, env.operation);
     switch (env.operation) {
+      case 'vote':
+        fin.onVote(env);
+        return;
+      case 'checkpoint-request':
+        if (serveSync) serveCheckpoint(env.parameters.nodeId, env.reqId);
+        return;
       case 'sync-request':
         if (serveSync) void sync.serve(env).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'sync request not served'));
         return;
@@ -329,6 +374,8 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     }
   }
 
+  const serveCheckpoint = createCheckpointServer(ctx, { tree, finality: fin });
+
   const onConnect = () => {
     if (closed) return;
     log.info({ head: chain.current().height }, 'broker connection (re)established: syncing');
@@ -341,7 +388,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const replayed = await admission.replayJournal();
   if (replayed > 0) log.info({ transactions: replayed }, 'journal: admitting again what was received and not on chain at the last stop');
   mqtt.on('message', onMessage);
-  const topics = [NODE_TOPICS.auctions, NODE_TOPICS.bids, NODE_TOPICS.readings, NODE_TOPICS.marketOrders, NODE_TOPICS.txs, NODE_TOPICS.blocks, NODE_TOPICS.syncResponse(nodeId)];
+  const topics = [NODE_TOPICS.auctions, NODE_TOPICS.bids, NODE_TOPICS.readings, NODE_TOPICS.marketOrders, NODE_TOPICS.txs, NODE_TOPICS.blocks, NODE_TOPICS.votes, NODE_TOPICS.syncResponse(nodeId)];
   if (serveSync) topics.push(NODE_TOPICS.syncRequest);
   const grants = await mqtt.subscribeAsync(Object.fromEntries(topics.map((t) => [t, { qos: 1 as const }])));
   for (const gr of grants) if (gr.qos === 128) log.warn({ topic: gr.topic }, 'subscription refused by the broker');
@@ -349,6 +396,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   log.info({ address: key.address, head: chain.current().height, hash: chain.current().hash, produce, serveSync }, 'chain node started');
   sync.request(chain.current().height + 1, 'start');
   slots.start();
+  fin.start();
 
   const node: ChainNode = {
     nodeId,
@@ -359,6 +407,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     auction: (auctionId) => auctionView(chain.current().state, auctionId),
     wallet: (address) => walletView(chain.current().state, address),
     tx: (id) => store.tx(id),
+    finality: () => fin.stats(),
     async submit(envelope) {
       const r = mempool.admit(envelope);
       if (r.status === 'admitted') {
@@ -390,6 +439,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       orphans: pending.orphanCount,
       held: pending.heldCount,
       syncing: sync.active(),
+      finality: fin.stats(),
       work: {
         produce: { ...work.produce },
         import: { ...work.import },
@@ -398,6 +448,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     }),
     tick: async () => {
       await queue.enqueue('tick', slots.slotWork);
+      await queue.enqueue('finality', fin.onRound);
     },
     idle: async () => {
       await admission.idle();
@@ -408,6 +459,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       if (closed) return;
       closed = true;
       slots.stop();
+      fin.stop();
       mqtt.off('message', onMessage);
       mqtt.off('connect', onConnect);
       admission.close();

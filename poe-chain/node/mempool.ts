@@ -48,7 +48,7 @@ import type { RejectedTx } from '../core/buildBlock.js';
 import { chainCodec } from '../core/validateAndApplyBlock.js';
 
 /** [MP-9] transient codes that time alone cures: retried at the next slot. */
-export const TIME_TX_CODES: ReadonlySet<string> = new Set<TxErrorCode>(['AUCTION_NOT_DUE', 'REVEAL_NOT_DUE', 'READING_NOT_ENDED', 'CERT_NOT_VALID', 'DATE_OUT_OF_WINDOW']);
+export const TIME_TX_CODES: ReadonlySet<string> = new Set<TxErrorCode>(['AUCTION_NOT_DUE', 'REVEAL_NOT_DUE', 'READING_NOT_ENDED', 'CERT_NOT_VALID', 'DATE_OUT_OF_WINDOW', 'BAD_ROUND']);
 
 /** TxError codes that may turn valid later, when other transactions are on chain or time passes. */
 export const TRANSIENT_TX_CODES: ReadonlySet<string> = new Set<TxErrorCode>([
@@ -63,6 +63,11 @@ export const TRANSIENT_TX_CODES: ReadonlySet<string> = new Set<TxErrorCode>([
   'INSUFFICIENT_FUNDS',
   'NOTHING_TO_REVOKE',
   'DATE_OUT_OF_WINDOW',
+  // [FIN-J] a justification whose source's justification, or whose target block, is not on chain yet,
+  // or whose round is the current slot's
+  'UNJUSTIFIED_SOURCE',
+  'UNKNOWN_TARGET',
+  'BAD_ROUND',
 ]);
 
 export interface MempoolOptions {
@@ -106,7 +111,10 @@ export interface AdmitResult {
 }
 
 export interface MempoolStats {
+  /** transactions waiting, the node's own justifications excluded */
   count: number;
+  /** [FIN-J] the node's justifications waiting for the next block */
+  justifications: number;
   bytes: number;
   admitted: number;
   rejected: Record<string, number>;
@@ -162,7 +170,7 @@ export class Mempool {
   }
 
   stats(): MempoolStats {
-    return { count: this.entries.size, bytes: this.totalBytes, ...this.counters, rejected: { ...this.rejectedByCode } };
+    return { count: this.blockWorthy, justifications: this.justificationCount, bytes: this.totalBytes, ...this.counters, rejected: { ...this.rejectedByCode } };
   }
 
   /** The state transactions are checked against (the node's head). */
@@ -248,7 +256,16 @@ export class Mempool {
     }
   }
 
+  /** [FIN-J] justifications waiting: they ride on blocks made for other reasons (a block of them alone counts as empty) */
+  private justificationCount = 0;
+
+  /** transactions that can make a block on their own: all but justifications [FIN-J] */
+  get blockWorthy(): number {
+    return this.entries.size - this.justificationCount;
+  }
+
   private insert(e: MempoolEntry): void {
+    if (e.env.operation === 'justification') this.justificationCount++;
     this.entries.set(e.id, e);
     this.totalBytes += e.bytes;
     this.perSigner.set(e.signer, (this.perSigner.get(e.signer) ?? 0) + 1);
@@ -258,6 +275,7 @@ export class Mempool {
     const e = this.entries.get(id);
     if (!e) return undefined;
     this.entries.delete(id);
+    if (e.env.operation === 'justification') this.justificationCount--;
     this.totalBytes -= e.bytes;
     if (e.attempts > 0) this.failed--;
     const n = (this.perSigner.get(e.signer) ?? 1) - 1;

@@ -8,7 +8,7 @@ import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
 import { newReqId } from '../../wire/codec.js';
 import type { KeyPair } from '../../wire/keys.js';
-import type { Evidence } from '../../schemas/types.js';
+import type { Checkpoint, Envelope, Evidence } from '../../schemas/types.js';
 import type { TipInfo } from '../core/forkChoice.js';
 import type { Genesis } from '../core/genesis.js';
 import type { AppliedBlock } from '../core/validateAndApplyBlock.js';
@@ -62,6 +62,14 @@ export interface ChainNodeEvents {
   reorg: [ReorgEvent];
   rejected: [RejectedBlockEvent];
   evidence: [Evidence];
+  /** [NODE-fin] this node's final checkpoint moved: it and its ancestors never revert (at = local clock) */
+  final: [FinalEvent];
+  /** [FIN-E] a committee member signed two votes that break a voting rule */
+  voteEvidence: [{ voter: string; why: 'double' | 'surround'; a: Envelope<'vote'>; b: Envelope<'vote'> }];
+}
+
+export interface FinalEvent extends Checkpoint {
+  at: number;
 }
 
 /** The node's counters that stats() reports as they are. */

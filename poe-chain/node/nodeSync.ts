@@ -6,7 +6,6 @@
  */
 import { signEnvelope } from '../../wire/codec.js';
 import type { Envelope } from '../../schemas/types.js';
-import { finalizedHeight } from '../core/forkChoice.js';
 import type { BlockImport } from './blockImport.js';
 import type { ChainHead } from './chainHead.js';
 import { bump, type NodeContext } from './nodeContext.js';
@@ -84,7 +83,7 @@ export function createNodeSync(ctx: NodeContext, parts: NodeSyncParts): NodeSync
       return;
     }
     if (firstOrphan) {
-      const fin = finalizedHeight(chain.current().height, g.finalityDepth);
+      const fin = chain.finalHeight();
       const from = sync.stepBack(cur.fromHeight, fin + 1);
       sync.current = undefined;
       if (from < cur.fromHeight) sendSyncRequest(from, 0);

@@ -12,12 +12,14 @@ export const NODE_TOPICS = {
   marketOrders: 'tmi/v1/market/orders',
   txs: 'tmi/v1/chain/txs',
   blocks: 'tmi/v1/chain/blocks',
+  /** [NODE-fin] finality votes */
+  votes: 'tmi/v1/chain/votes',
   syncRequest: 'tmi/v1/chain/sync/request',
   syncResponse: (nodeId: string) => `tmi/v1/chain/sync/response/${nodeId}`,
 } as const;
 
 /** What arrives on a topic the node subscribes to. */
-export type TopicKind = 'tx' | 'wrapped-tx' | 'block' | 'sync-request' | 'sync-response';
+export type TopicKind = 'tx' | 'wrapped-tx' | 'block' | 'vote' | 'sync-request' | 'sync-response';
 
 export interface NodeRoute {
   kind: TopicKind;
@@ -35,7 +37,8 @@ export function nodeRouteOf(topic: string, nodeId: string): NodeRoute | undefine
   if (topic === NODE_TOPICS.txs) return { kind: 'wrapped-tx', operations: ['tx'] };
   // the broker routes evidence on the blocks topic too (broker/topicOperation.ts)
   if (topic === NODE_TOPICS.blocks) return { kind: 'block', operations: ['block', 'evidence'] };
-  if (topic === NODE_TOPICS.syncRequest) return { kind: 'sync-request', operations: ['sync-request'] };
-  if (topic === NODE_TOPICS.syncResponse(nodeId)) return { kind: 'sync-response', operations: ['sync-response'] };
+  if (topic === NODE_TOPICS.votes) return { kind: 'vote', operations: ['vote'] };
+  if (topic === NODE_TOPICS.syncRequest) return { kind: 'sync-request', operations: ['sync-request', 'checkpoint-request'] };
+  if (topic === NODE_TOPICS.syncResponse(nodeId)) return { kind: 'sync-response', operations: ['sync-response', 'checkpoint-response'] };
   return undefined;
 }

@@ -11,7 +11,7 @@
  */
 import { buildBlock, EarlyEmptyBlockError } from '../core/buildBlock.js';
 import { BlockError } from '../core/chainError.js';
-import { electedProducer, emptyBlockAllowed, producerForSlot } from '../core/electProducer.js';
+import { electedProducer, emptyBlockAllowed, onlyJustifications, producerForSlot } from '../core/electProducer.js';
 import { rankingForEpoch } from '../core/rankingForEpoch.js';
 import { epochOfSlot, inclusionWindowStart, inInclusionWindow, slotAt, slotTime } from '../core/genesis.js';
 import type { BlockTree, TreeNode } from './blockTree.js';
@@ -83,7 +83,8 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     const cands = mempool.candidates(parent.hash, maxTxs, maxBlockBytes, slot);
     const t1 = performance.now();
     work.produce.candidatesMs += t1 - t0;
-    if (cands.length === 0 && !heartbeatDue) return;
+    // [FIN-J] justifications alone make no block: they ride on the next one
+    if (onlyJustifications(cands.map((e) => e.env)) && !heartbeatDue) return;
     let built;
     try {
       built = buildBlock(parent.state, cands.map((e) => e.env), key, slot, now(), { maxTxs, codec: ctx.txCodec });
@@ -136,7 +137,7 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
   // ── the timer ─────────────────────────────────────────────────────────────
   /** [NODE-idle] work that needs every slot: pending transactions, held blocks, a sync */
   function busy(): boolean {
-    return mempool.size > 0 || pending.heldCount > 0 || parts.sync.active() || !parts.sync.initialSyncDone();
+    return mempool.blockWorthy > 0 || pending.heldCount > 0 || parts.sync.active() || !parts.sync.initialSyncDone();
   }
 
   /**

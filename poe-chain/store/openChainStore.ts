@@ -10,6 +10,10 @@
  *   s:<height, 12 digits>  state snapshot after that height (serialiseState)
  *   j:<seq, 12 digits>  [STORE-J] the node's journal: a transaction received and not yet
  *                       on chain, `<topic>\n<payload>` as received (createChainNode.ts)
+ *   pruned              [STORE-P] {height, hash}: the blocks, height and tx indexes below this
+ *                       height are gone; its snapshot s:<height> is the base the chain replays from
+ *   n:<name>            [STORE-N] the node's own records: `final` (its final checkpoint) and
+ *                       `last-vote` (its last vote's rounds) (node/finalityGadget.ts)
  *
  * Crash safety: every block is one atomic db.batch (block, height index, tx index, head),
  * so after a crash the database holds exactly the blocks up to some head. A snapshot is
@@ -35,7 +39,7 @@ export interface ChainDb {
   readonly status: string;
   open(): Promise<void>;
   get(key: string): Promise<string | undefined>;
-  batch(ops: ChainDbOp[]): Promise<void>;
+  batch(ops: ChainDbOp[], opts?: { sync?: boolean }): Promise<void>;
   keys(opts: { gte?: string; lte?: string; gt?: string; lt?: string; reverse?: boolean; limit?: number }): AsyncIterable<string>;
   close(): Promise<void>;
 }
@@ -50,10 +54,11 @@ export interface ChainDb {
 /**
  * v5: [FEEDER-1] feeder limits are registry-signed chain state; v6: [DOMAIN-TX] every
  * transaction names the chain (`chain` = genesis hash), so the blocks of an earlier directory
- * no longer validate. Every earlier version is refused by name.
+ * no longer validate; v7: [FIN] the finality gadget's state (justified and final checkpoints,
+ * block hashes, committees: every state root differs). Every earlier version is refused by name.
  */
-export const DB_FORMAT = 'tmi-chain-db-v6';
-export const OLD_FORMATS: ReadonlySet<string> = new Set(['tmi-chain-db-v1', 'tmi-chain-db-v2', 'tmi-chain-db-v3', 'tmi-chain-db-v4', 'tmi-chain-db-v5']);
+export const DB_FORMAT = 'tmi-chain-db-v7';
+export const OLD_FORMATS: ReadonlySet<string> = new Set(['tmi-chain-db-v1', 'tmi-chain-db-v2', 'tmi-chain-db-v3', 'tmi-chain-db-v4', 'tmi-chain-db-v5', 'tmi-chain-db-v6']);
 
 export interface ChainHead {
   height: number;
@@ -102,6 +107,19 @@ export interface ChainStore {
   journalWrite(put: ReadonlyMap<number, string>, del: Iterable<number>): Promise<void>;
   /** [STORE-J] Every journal entry, in seq order. */
   journalLoad(): Promise<{ seq: number; text: string }[]>;
+  /** [STORE-N] one of the node's own records (not chain data: its final checkpoint, its last vote) */
+  nodeRecord(name: string): Promise<string | undefined>;
+  /** [STORE-N] writes a node record; `sync`: to the disk before it resolves (a vote must not be forgotten by a crash) */
+  putNodeRecord(name: string, text: string, o?: { sync?: boolean }): Promise<void>;
+  /** [STORE-P] the height below which blocks were pruned (0: none): its snapshot is the replay base */
+  readonly prunedHeight: number;
+  /**
+   * [STORE-P] Makes the canonical state `state` (at a height above the current base, at most the
+   * head) the new base: writes its snapshot, then deletes every block, height and transaction
+   * index, and snapshot below it. Crash-safe: the base moves in one batch before anything is
+   * deleted; a crash during the deletion leaves only unreachable records, deleted next time.
+   */
+  pruneTo(state: ChainState): Promise<{ height: number; blocksDeleted: number }>;
   /** Closes the database, first writing a head snapshot (unless snapshot: false, for read-only use). */
   close(o?: { snapshot?: boolean }): Promise<void>;
 }
@@ -112,6 +130,7 @@ const S = (n: number) => `s:${pad(n)}`;
 const B = (hash: string) => `b:${hash}`;
 const T = (id: string) => `t:${id}`;
 const J = (seq: number) => `j:${pad(seq)}`;
+const N = (name: string) => `n:${name}`;
 
 function corrupt(reason: string, height?: number): ChainStoreError {
   return new ChainStoreError('CORRUPT_DB', { height, reason });
@@ -183,9 +202,12 @@ export async function openChainStore(db: ChainDb, opts: ChainStoreOptions = {}):
   const head = parseJson<ChainHead>(headText, 'head');
   if (!Number.isSafeInteger(head.height) || head.height < 0 || typeof head.hash !== 'string') throw corrupt('bad head');
 
+  // [STORE-P] a pruned chain replays from its base snapshot, never from genesis
+  const prunedText = await db.get('pruned');
+  const pruned = prunedText !== undefined ? parseJson<{ height: number; hash: string }>(prunedText, 'pruned') : { height: 0, hash: genesis.hash };
   // newest readable snapshot at or below the head
   const snapshots: number[] = [];
-  for await (const k of db.keys({ gte: S(0), lte: S(head.height) })) snapshots.push(Number(k.slice(2)));
+  for await (const k of db.keys({ gte: S(pruned.height), lte: S(head.height) })) snapshots.push(Number(k.slice(2)));
   let state: ChainState | undefined;
   for (let i = snapshots.length - 1; i >= 0 && !state; i--) {
     const h = snapshots[i]!;
@@ -200,6 +222,7 @@ export async function openChainStore(db: ChainDb, opts: ChainStoreOptions = {}):
     }
   }
   // no usable snapshot: blocks are the source of truth, replay them all
+  if (!state && pruned.height > 0) throw corrupt(`pruned below height ${pruned.height} and no usable snapshot at or above it`, pruned.height);
   if (!state) state = createGenesisState(genesis);
 
   // replay the blocks after the snapshot
@@ -221,7 +244,35 @@ export async function openChainStore(db: ChainDb, opts: ChainStoreOptions = {}):
   if (state.tipHash !== head.hash || stateRoot(state) !== head.stateRoot || state.meta.tipSlot !== head.slot) {
     throw corrupt('head does not match the replayed chain', head.height);
   }
-  return new LevelChainStore(db, genesis, state, head, snapshots, snapshotEvery, keepSnapshots);
+  return new LevelChainStore(db, genesis, state, head, snapshots, snapshotEvery, keepSnapshots, pruned.height);
+}
+
+/**
+ * [SYNC-C] Initialises an empty database from a checked checkpoint: `state` is the state after
+ * `block` (its header's stateRoot), the chain's final block. The store starts pruned at that
+ * height: the node syncs the blocks above it and never holds those below.
+ */
+export async function initChainStoreFromCheckpoint(db: ChainDb, state: ChainState, block: BlockEnvelope, final?: { round: number; height: number; hash: string }): Promise<void> {
+  if (db.status !== 'open') await db.open();
+  if ((await db.get('meta')) !== undefined) throw new ChainStoreError('NOT_EMPTY', { reason: 'checkpoint sync needs an empty data directory' });
+  const h = block.parameters.header;
+  const hash = blockHash(h);
+  if (state.tipHash !== hash || state.meta.height !== h.height || stateRoot(state) !== h.stateRoot) {
+    throw new ChainStoreError('BAD_CHECKPOINT', { reason: 'the state is not the one the block commits to', height: h.height });
+  }
+  const g = state.genesis;
+  const head: ChainHead = { height: h.height, hash, slot: h.slot, stateRoot: h.stateRoot };
+  await db.batch([
+    { type: 'put', key: 'meta', value: JSON.stringify({ format: DB_FORMAT, chainId: g.chainId, genesisHash: g.hash }) },
+    { type: 'put', key: 'genesis', value: JSON.stringify(g.config) },
+    { type: 'put', key: B(hash), value: JSON.stringify(block) },
+    { type: 'put', key: H(h.height), value: hash },
+    { type: 'put', key: S(h.height), value: JSON.stringify(serializeState(state)) },
+    { type: 'put', key: 'pruned', value: JSON.stringify({ height: h.height, hash }) },
+    { type: 'put', key: 'head', value: JSON.stringify(head) },
+    // [STORE-N] the checkpoint is this node's final block
+    ...(final !== undefined ? [{ type: 'put', key: N('final'), value: JSON.stringify(final) } as ChainDbOp] : []),
+  ]);
 }
 
 class LevelChainStore implements ChainStore {
@@ -233,7 +284,55 @@ class LevelChainStore implements ChainStore {
     private readonly snapshotHeights: number[],
     private readonly snapshotEvery: number,
     private readonly keepSnapshots: number,
+    private base: number,
   ) {}
+
+  get prunedHeight(): number {
+    return this.base;
+  }
+
+  async pruneTo(state: ChainState): Promise<{ height: number; blocksDeleted: number }> {
+    const p = state.meta.height;
+    if (p <= this.base || p > this.headInfo.height) throw new ChainStoreError('BAD_HEIGHT', { height: p, base: this.base, head: this.headInfo.height });
+    const hash = await this.db.get(H(p));
+    if (hash !== state.tipHash) throw new ChainStoreError('NOT_CANONICAL', { height: p, reason: 'the state is not of the canonical block at its height' });
+    await this.snapshotting;
+    const parts: string[] = [];
+    for (const piece of stateJsonPieces(state)) {
+      parts.push(piece);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // 1. the new base, in one batch
+    await this.db.batch([
+      { type: 'put', key: S(p), value: parts.join('') },
+      { type: 'put', key: 'pruned', value: JSON.stringify({ height: p, hash }) },
+    ]);
+    this.base = p;
+    const kept = [...new Set([...this.snapshotHeights.filter((x) => x > p), p])].sort((a, b) => a - b);
+    const dropSnaps = this.snapshotHeights.filter((x) => x < p);
+    this.snapshotHeights.splice(0, this.snapshotHeights.length, ...kept);
+    // 2. everything below it, a few hundred heights per batch
+    let deleted = 0;
+    let ops: ChainDbOp[] = dropSnaps.map((x) => ({ type: 'del', key: S(x) }) as ChainDbOp);
+    for await (const key of this.db.keys({ gte: H(1), lt: H(p) })) {
+      const bh = await this.db.get(key);
+      const raw = bh !== undefined ? await this.db.get(B(bh)) : undefined;
+      if (raw !== undefined) {
+        const block = parseJson<BlockEnvelope>(raw, 'block');
+        for (const t of block.parameters.txs) ops.push({ type: 'del', key: T(txIdOf(t)) });
+        ops.push({ type: 'del', key: B(bh!) });
+      }
+      ops.push({ type: 'del', key });
+      deleted++;
+      if (ops.length >= 2000) {
+        await this.db.batch(ops);
+        ops = [];
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    if (ops.length > 0) await this.db.batch(ops);
+    return { height: p, blocksDeleted: deleted };
+  }
 
   /** the snapshot being written in slices, if any */
   private snapshotting: Promise<void> | undefined;
@@ -293,16 +392,22 @@ class LevelChainStore implements ChainStore {
     await this.snapshotting;
   }
 
+  /** the snapshots that go when one at `h` is written: all but the newest keepSnapshots, never the base [STORE-P] */
+  private snapshotsDropped(h: number): number[] {
+    const kept = [...this.snapshotHeights.filter((x) => x !== h), h].sort((a, b) => a - b);
+    return kept.slice(0, Math.max(0, kept.length - this.keepSnapshots)).filter((x) => !(this.base > 0 && x === this.base));
+  }
+
   private snapshotOps(h: number, text: string): ChainDbOp[] {
     const ops: ChainDbOp[] = [{ type: 'put', key: S(h), value: text }];
-    const kept = [...this.snapshotHeights.filter((x) => x !== h), h].sort((a, b) => a - b);
-    for (const old of kept.slice(0, Math.max(0, kept.length - this.keepSnapshots))) ops.push({ type: 'del', key: S(old) });
+    for (const old of this.snapshotsDropped(h)) ops.push({ type: 'del', key: S(old) });
     return ops;
   }
 
   private commitSnapshot(h: number): void {
-    const kept = [...this.snapshotHeights.filter((x) => x !== h), h].sort((a, b) => a - b);
-    this.snapshotHeights.splice(0, this.snapshotHeights.length, ...kept.slice(Math.max(0, kept.length - this.keepSnapshots)));
+    const drop = new Set(this.snapshotsDropped(h));
+    const kept = [...this.snapshotHeights.filter((x) => x !== h), h].sort((a, b) => a - b).filter((x) => !drop.has(x));
+    this.snapshotHeights.splice(0, this.snapshotHeights.length, ...kept);
   }
 
   async snapshot(): Promise<void> {
@@ -346,7 +451,7 @@ class LevelChainStore implements ChainStore {
   }
 
   async rewindTo(height: number): Promise<void> {
-    if (!Number.isSafeInteger(height) || height < 0 || height > this.headInfo.height) {
+    if (!Number.isSafeInteger(height) || height < this.base || height > this.headInfo.height) {
       throw new ChainStoreError('BAD_HEIGHT', { height, head: this.headInfo.height });
     }
     if (height === this.headInfo.height) return;
@@ -385,6 +490,14 @@ class LevelChainStore implements ChainStore {
     for (const [seq, text] of put) ops.push({ type: 'put', key: J(seq), value: text });
     for (const seq of del) ops.push({ type: 'del', key: J(seq) });
     if (ops.length > 0) await this.db.batch(ops);
+  }
+
+  async nodeRecord(name: string): Promise<string | undefined> {
+    return this.db.get(N(name));
+  }
+
+  async putNodeRecord(name: string, text: string, o: { sync?: boolean } = {}): Promise<void> {
+    await this.db.batch([{ type: 'put', key: N(name), value: text }], o.sync ? { sync: true } : undefined);
   }
 
   async journalLoad(): Promise<{ seq: number; text: string }[]> {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { merkleRoot } from '../core/merkleRoot.js';
 import { sha256 } from '../core/hashing.js';
 import { electProducer, nextSlotFor, producerForSlot, productionOrder } from '../core/electProducer.js';
-import { compareTips, bestTip, finalizedHeight, shouldSwitch } from '../core/forkChoice.js';
+import { compareTips, bestTip, shouldSwitch } from '../core/forkChoice.js';
 import { parseGenesis, epochOfInterval, epochOfSlot, GENESIS_DEFAULTS } from '../core/genesis.js';
 import { GenesisError } from '../core/chainError.js';
 import { blockHash, equivocationProblem, signHeader } from '../core/blockHash.js';
@@ -65,17 +65,20 @@ test('nextSlotFor finds the first slot each ranked address may produce', () => {
   }
 });
 
-test('[FC-1] [FC-2] fork choice: height, then earlier slot, then smaller hash; never past finality', () => {
-  const t = (height: number, slot: number, hash: string) => ({ height, slot, hash });
+test('[FC-J] [FC-1] [FC-2] fork choice: the later justification, then height, then earlier slot, then smaller hash; never below the final block', () => {
+  const t = (height: number, slot: number, hash: string, justifiedRound?: number) => ({ height, slot, hash, ...(justifiedRound !== undefined ? { justifiedRound } : {}) });
   assert.ok(compareTips(t(5, 50, 'b'), t(4, 10, 'a')) < 0);
   assert.ok(compareTips(t(5, 40, 'b'), t(5, 50, 'a')) < 0);
   assert.ok(compareTips(t(5, 50, 'a'), t(5, 50, 'b')) < 0);
   assert.equal(bestTip([t(3, 9, 'c'), t(4, 20, 'z'), t(4, 12, 'y')])!.hash, 'y');
-  assert.equal(finalizedHeight(40, 32), 8);
-  assert.equal(finalizedHeight(10, 32), 0);
-  assert.equal(shouldSwitch(t(40, 400, 'a'), t(41, 410, 'b'), 7, 32), false, 'fork below the final height 8');
-  assert.equal(shouldSwitch(t(40, 400, 'a'), t(41, 410, 'b'), 8, 32), true);
-  assert.equal(shouldSwitch(t(40, 400, 'a'), t(40, 401, 'b'), 30, 32), false);
+  // [FC-J] a shorter chain that justified a later round wins over a longer one
+  assert.ok(compareTips(t(4, 40, 'a', 38), t(9, 90, 'b', 30)) < 0);
+  assert.equal(bestTip([t(9, 90, 'b', 30), t(4, 40, 'a', 38), t(5, 50, 'c')])!.hash, 'a');
+  // [FC-2] the final block's height, not a depth
+  assert.equal(shouldSwitch(t(40, 400, 'a'), t(41, 410, 'b'), 7, 8), false, 'fork below the final height 8');
+  assert.equal(shouldSwitch(t(40, 400, 'a'), t(41, 410, 'b'), 8, 8), true);
+  assert.equal(shouldSwitch(t(40, 400, 'a'), t(40, 401, 'b'), 30, 8), false);
+  assert.equal(shouldSwitch(t(40, 400, 'a', 390), t(39, 399, 'b', 395), 30, 8), true, 'the later justification');
 });
 
 test('genesis: defaults are written out and hashed; bad files are GENESIS_INVALID with the reason', () => {

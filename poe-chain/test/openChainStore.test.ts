@@ -182,10 +182,11 @@ test('a state written in pieces (stateJsonPieces) reads back as the same state, 
   }
 });
 
-test('a database of an earlier format (tmi-chain-db-v1, v3, v4, v5) is refused by name at open and by verifyChain, never misread', async () => {
-  assert.equal(DB_FORMAT, 'tmi-chain-db-v6');
-  // v4: feeder limits written by auction-open, entries without issuedAt [FEEDER-1]; v5: transactions that name no chain [DOMAIN-TX]
-  for (const old of ['tmi-chain-db-v1', 'tmi-chain-db-v3', 'tmi-chain-db-v4', 'tmi-chain-db-v5']) {
+test('a database of an earlier format (tmi-chain-db-v1, v3, v4, v5, v6) is refused by name at open and by verifyChain, never misread', async () => {
+  assert.equal(DB_FORMAT, 'tmi-chain-db-v7');
+  // v4: feeder limits written by auction-open, entries without issuedAt [FEEDER-1]; v5: transactions that name no chain [DOMAIN-TX];
+  // v6: states without the finality gadget [FIN]
+  for (const old of ['tmi-chain-db-v1', 'tmi-chain-db-v3', 'tmi-chain-db-v4', 'tmi-chain-db-v5', 'tmi-chain-db-v6']) {
     const db = new MemoryLevel<string, string>();
     const config = testGenesisConfig();
     await db.put('meta', JSON.stringify({ format: old, chainId: config.chainId, genesisHash: 'ab'.repeat(32) }));
@@ -193,7 +194,7 @@ test('a database of an earlier format (tmi-chain-db-v1, v3, v4, v5) is refused b
     await db.put('head', JSON.stringify({ height: 0, hash: 'ab'.repeat(32), slot: 0, stateRoot: 'cd'.repeat(32) }));
     await assert.rejects(
       openChainStore(db as unknown as ChainDb),
-      (e: unknown) => e instanceof ChainStoreError && e.code === 'OLD_FORMAT' && e.message.includes(`format=${old}`) && e.message.includes('expected=tmi-chain-db-v6'),
+      (e: unknown) => e instanceof ChainStoreError && e.code === 'OLD_FORMAT' && e.message.includes(`format=${old}`) && e.message.includes('expected=tmi-chain-db-v7'),
       old,
     );
     const v = await verifyChain(db as unknown as ChainDb);
@@ -203,8 +204,8 @@ test('a database of an earlier format (tmi-chain-db-v1, v3, v4, v5) is refused b
   }
 });
 
-test('a state snapshot of an earlier format (tmi-chain-state-v5) is refused by name', () => {
+test('a state snapshot of an earlier format (tmi-chain-state-v6) is refused by name', () => {
   const f = new ChainFixture();
-  const old = { ...serializeState(f.state), format: 'tmi-chain-state-v5' };
-  assert.throws(() => deserializeState(old), /STATE_INVALID reason=old format format=tmi-chain-state-v5 expected=tmi-chain-state-v6/);
+  const old = { ...serializeState(f.state), format: 'tmi-chain-state-v6' };
+  assert.throws(() => deserializeState(old), /STATE_INVALID reason=old format format=tmi-chain-state-v6 expected=tmi-chain-state-v7/);
 });

@@ -12,6 +12,7 @@ import type { Envelope } from '../../../schemas/types.js';
 import { equivocationProblem } from '../blockHash.js';
 import { TxError } from '../chainError.js';
 import type { TxContext } from './txContext.js';
+import type { StateDraft } from '../chainState.js';
 
 export function applyEvidence(env: Envelope<'evidence'>, ctx: TxContext): void {
   const d = ctx.draft;
@@ -20,11 +21,16 @@ export function applyEvidence(env: Envelope<'evidence'>, ctx: TxContext): void {
   if (problem !== undefined) throw new TxError('BAD_EVIDENCE', { reason: problem });
   const producer = a.header.producer;
   if (d.s.equivocators.has(producer)) throw new TxError('ALREADY_EQUIVOCATOR', { producer });
-  d.s.equivocators.set(producer, { slot: a.header.slot, height: ctx.height });
-  const paid = d.s.rewards.get(producer);
+  punishEquivocator(d, producer, a.header.slot, ctx.height);
+}
+
+/** [POE-7.equivocation] [FIN-E] recorded, out of the ranking, rewards taken back. */
+export function punishEquivocator(d: StateDraft, address: string, slot: number, height: number): void {
+  d.s.equivocators.set(address, { slot, height });
+  const paid = d.s.rewards.get(address);
   if (paid !== undefined) {
-    d.credit(producer, -BigInt(paid));
-    d.s.rewards.delete(producer);
+    d.credit(address, -BigInt(paid));
+    d.s.rewards.delete(address);
   }
-  if (d.meta.ranking.includes(producer)) d.meta.ranking = d.meta.ranking.filter((x) => x !== producer);
+  if (d.meta.ranking.includes(address)) d.meta.ranking = d.meta.ranking.filter((x) => x !== address);
 }

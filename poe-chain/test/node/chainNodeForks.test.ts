@@ -14,6 +14,7 @@ import { parseGenesis, slotAt, slotTime } from '../../core/genesis.js';
 import { testKey } from '../../testkit/chainFixture.js';
 import type { ReorgEvent } from '../../node/createChainNode.js';
 import type { Evidence } from '../../../schemas/types.js';
+import { NODE_TOPICS } from '../../node/nodeTopics.js';
 import { withFiller, connect, pastGenesisConfig, startAedes, startNode, waitFor, sleep, liveGenesisConfig } from './nodeFixtures.js';
 
 const aggNode = testKey('aggregator-node');
@@ -77,7 +78,19 @@ test('fork choice: a longer branch wins (reorg), orphaned transactions return to
     assert.equal(n.node.stats().mempool.count, 1, 'y is back, x is not');
     assert.equal(n.node.stats().reorgs, 2);
 
-    // [FC-2] extend a to height 8 (final height 5): a longer branch forking at height 2 is ignored
+    // [FC-2] make a3 (height 5, the head) final: with nobody ranked the committee is the
+    // aggregator's node alone [FIN-C], whose votes in two rounds in a row, genesis → a3 and
+    // a3 → a3, finalise a3 [FIN-J] [FIN-F]; then extend a to height 8: a longer branch forking
+    // at height 2 is ignored
+    assert.equal(n.node.head().finalizedHeight, 0, 'no votes yet: only genesis is final');
+    const r = slotAt(g, Date.now());
+    const gen = { round: 0, height: 0, hash: g.hash };
+    const cp1 = { round: r, height: 5, hash: a3.hash };
+    for (const [source, target] of [[gen, cp1], [cp1, { ...cp1, round: r + 1 }]] as const) {
+      await pub.publishAsync(NODE_TOPICS.votes, JSON.stringify(signEnvelope(aggNode, 'vote', { source, target }, { chain: g.hash })), { qos: 1 });
+    }
+    await waitFor('a3 final', () => n.node.head().finalizedHeight === 5);
+    assert.deepEqual(n.node.finality().final, cp1);
     const a4 = block(a3.state, s0 + 15);
     const a5 = block(a4.state, s0 + 16);
     const a6 = block(a5.state, s0 + 17);

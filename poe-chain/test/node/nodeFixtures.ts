@@ -163,7 +163,7 @@ export function forgeBlock(parent: ChainState, txs: readonly unknown[], key: Key
   const height = parent.meta.height + 1;
   const d = new StateDraft(parent);
   const seeded = epoch > parent.meta.rankingEpoch ? proveSeed(key.seed, g.hash, epoch, previousSeed(parent.meta)) : undefined;
-  beginBlock(d, { epoch, time, ...(seeded ? { newSeed: seeded.seed } : {}) });
+  beginBlock(d, { epoch, time, parentHash: parent.tipHash, ...(seeded ? { newSeed: seeded.seed } : {}) });
   endBlock(d, { height, slot, time, producer: key.address });
   const next = d.finish(parent.tipHash);
   const header = {
