@@ -56,7 +56,7 @@ export function createCheckpointServer(ctx: NodeContext, parts: { tree: BlockTre
       const block = at.block ?? (await store.blockByHash(at.hash));
       if (block === undefined) return ctx.drop('CHECKPOINT_UNAVAILABLE', NODE_TOPICS.syncRequest, requester);
       const pieces = checkpointPieces(requestReqId, proof.checkpoint, block, proof.links, at.state);
-      for (const p of pieces) ctx.publish(NODE_TOPICS.syncResponse(requester), signEnvelope(key, 'checkpoint-response', p, { chain: g.hash }));
+      for (const p of pieces) ctx.publish(NODE_TOPICS.syncResponse(requester), signEnvelope(key, 'checkpoint-response', p, { chain: g.hash, reqId: ctx.newReqId() }));
       log.info({ requester, height: proof.checkpoint.height, pieces: pieces.length }, 'checkpoint served');
     })()
       .catch((err: unknown) => log.warn({ err: (err as Error).message }, 'checkpoint not served'))

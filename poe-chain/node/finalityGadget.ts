@@ -118,7 +118,7 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
   const lastVoteStored = await readRecord<{ targetRound: number; sourceRound: number }>(VOTE_KEY);
   // after a restart: only rounds after this one (a vote made before a crash may not be on disk)
   let lastVote = { targetRound: Math.max(lastVoteStored?.targetRound ?? 0, slotAt(g, now())), sourceRound: lastVoteStored?.sourceRound ?? 0 };
-  let timer: NodeJS.Timeout | undefined;
+  let timer: unknown;
   let stopped = false;
   let proof: { checkpoint: Checkpoint; links: [Justification, Justification] } | undefined;
 
@@ -166,12 +166,12 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
       const why = voteConflict(prev.parameters, env.parameters);
       if (why !== undefined && !reported.has(voter)) {
         reported.add(voter);
-        const ev = signEnvelope(key, 'vote-evidence', { a: prev as never, b: env as never }, { date: new Date(now()), chain: g.hash });
+        const ev = signEnvelope(key, 'vote-evidence', { a: prev as never, b: env as never }, { date: new Date(now()), chain: g.hash, reqId: ctx.newReqId() });
         const r = mempool.admit(ev);
         log.warn({ voter, why, rounds: [prev.parameters.target.round, env.parameters.target.round], admitted: r.status, code: r.code }, 'vote equivocation: submitting evidence');
         if (r.status === 'admitted') {
           counters.voteEvidenceSubmitted++;
-          ctx.publish(NODE_TOPICS.txs, signEnvelope(key, 'tx', { tx: ev as never }, { date: new Date(now()) }));
+          ctx.publish(NODE_TOPICS.txs, signEnvelope(key, 'tx', { tx: ev as never }, { date: new Date(now()), reqId: ctx.newReqId() }));
         }
         ctx.events.emit('voteEvidence', { voter, why, a: prev, b: env });
         break;
@@ -226,7 +226,7 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
 
   function submitJustification(link: Link): void {
     if (!parts.produce) return;
-    const env = signEnvelope(key, 'justification', { source: link.source, target: link.target, votes: [...link.votes.values()].map(voteSignatureOf) }, { date: new Date(now()), chain: g.hash });
+    const env = signEnvelope(key, 'justification', { source: link.source, target: link.target, votes: [...link.votes.values()].map(voteSignatureOf) }, { date: new Date(now()), chain: g.hash, reqId: ctx.newReqId() });
     const r = mempool.admit(env);
     if (r.status === 'admitted') counters.justificationsSubmitted++;
     else if (r.code !== 'ALREADY_JUSTIFIED') log.debug({ round: link.target.round, code: r.code }, 'justification not admitted');
@@ -274,7 +274,7 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
       log.warn({ err: (err as Error).message }, 'last vote not written: not voting');
       return;
     }
-    const env = signEnvelope(key, 'vote', { source, target }, { date: new Date(now()), chain: g.hash });
+    const env = signEnvelope(key, 'vote', { source, target }, { date: new Date(now()), chain: g.hash, reqId: ctx.newReqId() });
     counters.votesSent++;
     ctx.publish(NODE_TOPICS.votes, env);
     count(env, head);
@@ -318,11 +318,11 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     const r = slotAt(g, now());
     const half = Math.floor(g.slotMs / 2);
     const next = r > lastVote.targetRound && now() < slotTime(g, r) + half ? slotTime(g, r) + half : slotTime(g, r + 1) + half;
-    timer = setTimeout(() => {
+    timer = ctx.scheduler.setTimeout(() => {
       timer = undefined;
       void ctx.queue.enqueue('vote', onRound);
     }, Math.max(0, next - now()));
-    timer.unref?.();
+    (timer as { unref?: () => void }).unref?.();
   }
 
   async function onRound(): Promise<void> {
@@ -347,7 +347,7 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     start: schedule,
     stop() {
       stopped = true;
-      if (timer !== undefined) clearTimeout(timer);
+      if (timer !== undefined) ctx.scheduler.clearTimeout(timer);
       timer = undefined;
     },
     stats: () => ({ final: finalCp, justified: highestJustified(), ...counters, votesWaiting: waitingCount }),
