@@ -2,8 +2,9 @@
  * The simulator's invariants, as checks over views of the nodes (so that a test can feed
  * each one a crafted, inconsistent view and see it fail: test/sim/simInvariants.test.ts).
  *
- *   [SIM-FINAL]    no two honest nodes hold different final blocks at one height, and no
- *                  honest node's final block ever changes (FinalityCheck)
+ *   [SIM-FINAL]    no two honest nodes hold different final blocks at one height, no honest
+ *                  node's final block ever changes, and it is on the node's own chain
+ *                  (FinalityCheck)
  *   [SIM-MONEY]    on every head state: Σ wallets = Σ genesis balances + Σ block rewards the
  *                  state records (the only mint [REWARD]; an equivocator's forfeit takes
  *                  back from both), and the rewards never exceed blockRewardMc per W slots
@@ -15,7 +16,7 @@
  */
 import type { ChainState } from '../core/chainState.js';
 
-export type InvariantName = 'final-conflict' | 'final-changed' | 'money' | 'mint-bound' | 'convergence' | 'lost-tx' | 'node-error';
+export type InvariantName = 'final-conflict' | 'final-changed' | 'final-off-chain' | 'money' | 'mint-bound' | 'convergence' | 'lost-tx' | 'node-error';
 
 export interface Violation {
   invariant: InvariantName;
@@ -43,6 +44,13 @@ export class FinalityCheck {
    */
   async observe(node: string, fin: FinalBlock, headHeight: number, hashAt: (h: number) => Promise<string | undefined>): Promise<Violation | undefined> {
     const prev = this.frontier.get(node);
+    // the final block is on the node's own chain: its head descends from it [FC-2]
+    if (fin.height > 0 && fin.height <= headHeight) {
+      const canonical = await hashAt(fin.height);
+      if (canonical !== undefined && canonical !== fin.hash) {
+        return { invariant: 'final-off-chain', detail: `node=${node} final=${fin.height}:${fin.hash} chain=${canonical} head=${headHeight}` };
+      }
+    }
     // a final block never changes: while the node's chain reaches it, it is still there
     if (prev && prev.height > 0 && headHeight >= prev.height) {
       const now = prev.height === fin.height ? fin.hash : await hashAt(prev.height);

@@ -96,12 +96,19 @@ export interface LiveNode {
 }
 
 /**
- * [SIM-FINAL] The one place that says which block of a node is final. Today: depth-based
- * finality [FC-2], the head's `finalizedHeight` and the canonical block there. A finality
- * gadget replaces this with the node's own answer (e.g. `node.finality()`).
+ * [SIM-FINAL] The one place that says which block of a node is final: the finality
+ * gadget's final checkpoint ([FIN-F], `node.finality().final`), the block that and every
+ * ancestor never revert. (Before the gadget: the depth rule, the head's finalizedHeight and
+ * the canonical block there — `finalByDepth` below, for comparison runs.)
  */
 export async function finalOf(n: LiveNode): Promise<FinalBlock> {
-  const height = n.node.head().finalizedHeight;
+  const f = n.node.finality().final;
+  return { height: f.height, hash: f.hash };
+}
+
+/** the depth rule's final block: finalityDepth blocks below the head (what [FC-2] was before the gadget) */
+export async function finalByDepth(n: LiveNode): Promise<FinalBlock> {
+  const height = Math.max(0, n.node.head().height - n.node.genesis.finalityDepth);
   return { height, hash: (await n.store.hashAt(height)) ?? '' };
 }
 
@@ -450,7 +457,8 @@ class Simulation {
     node.on('block', (e: NodeBlockEvent) => {
       if (!owner.alive) return;
       this.txsOfBlock.set(e.hash, e.txIds);
-      this.trace(`head ${n.name} ${e.height} ${e.hash.slice(0, 16)} ${e.source} txs=${e.txIds.length}`);
+      const m = e.state.meta;
+      this.trace(`head ${n.name} ${e.height} ${e.hash.slice(0, 16)} ${e.source} txs=${e.txIds.length} justified=${m.justified.round} finalized=${m.finalized.round}`);
       if (e.source === 'produced') this.stats.blocks.produced++;
       else this.stats.blocks.imported++;
       this.stats.height = Math.max(this.stats.height, e.height);
@@ -474,6 +482,9 @@ class Simulation {
           if (h && h.at === this.elapsed()) h.via = 'readd';
         }
       }
+    });
+    node.on('final', (f) => {
+      if (owner.alive) this.trace(`finalized ${n.name} ${f.height} ${f.hash.slice(0, 16)} round=${f.round}`);
     });
     node.on('evidence', (e) => {
       if (!owner.alive) return;

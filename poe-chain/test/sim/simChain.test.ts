@@ -8,17 +8,20 @@
  * The CI runs use `serveSync: 'all'`: with sync served by the aggregator's node alone (as
  * deployed) the network splits for good after a partition or a lost block — README
  * "Simulation", bugs found — and every other seed would fail on that one known bug.
- * TMI_SIM_SEEDS sets the number of seeds (default 16: ≈ 30 s of CPU on one core here).
+ * TMI_SIM_SEEDS sets the number of seeds (default 12: ≈ 35 s of CPU on one core here, with the
+ * finality gadget's votes).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { finalOf, simulate, type LiveNode, type SimOptions } from '../../sim/simulate.js';
+import { finalOf, simulate, type LiveNode, type SimOptions, type SimResult } from '../../sim/simulate.js';
 
-const SEEDS = Number(process.env.TMI_SIM_SEEDS ?? 16);
+const SEEDS = Number(process.env.TMI_SIM_SEEDS ?? 12);
 const CI: Omit<SimOptions, 'seed'> = { serveSync: 'all', faultMs: 30_000 };
 const REPLAY = '--serve-sync all --fault-ms 30000';
 /** a seed with crashes, partitions, reorgs and equivocations (checked below) */
 const BUSY_SEED = 11;
+/** the runs of the first test, by seed (the replay test runs one of them again) */
+const ran = new Map<number, SimResult>();
 
 test(`[SIM] seeds 1..${SEEDS}: no conflicting final blocks, money conserved, the honest nodes converge, no admitted transaction lost`, async () => {
   const failures: string[] = [];
@@ -28,6 +31,7 @@ test(`[SIM] seeds 1..${SEEDS}: no conflicting final blocks, money conserved, the
   const faults = { crashes: 0, partitions: 0, disconnects: 0, equivocations: 0, reorgs: 0, stranded: 0, excused: 0 };
   for (let seed = 1; seed <= SEEDS; seed++) {
     const r = await simulate({ seed, ...CI });
+    ran.set(seed, r);
     simulatedMs += r.simulatedMs;
     cpuMs += r.cpuMs;
     faults.crashes += r.stats.crashes;
@@ -49,7 +53,7 @@ test(`[SIM] seeds 1..${SEEDS}: no conflicting final blocks, money conserved, the
 });
 
 test('[SIM] one seed, one run: the same events and the same final state roots twice', async () => {
-  const a = await simulate({ seed: BUSY_SEED, ...CI });
+  const a = ran.get(BUSY_SEED) ?? (await simulate({ seed: BUSY_SEED, ...CI }));
   const b = await simulate({ seed: BUSY_SEED, ...CI });
   assert.ok(a.ok, JSON.stringify(a.violation));
   const s = a.stats;
@@ -61,15 +65,16 @@ test('[SIM] one seed, one run: the same events and the same final state roots tw
 });
 
 test('[SIM] a violation is caught with its step and replays at that step (finalOf lying for one node)', async () => {
-  // the finality check must notice a node whose final block differs from the others'
+  // the finality check must notice a node whose final block is not the one its chain and the others hold
   const lying = async (n: LiveNode) => {
     const f = await finalOf(n);
     return n.name === 'v1' && f.height > 3 ? { ...f, hash: 'f'.repeat(64) } : f;
   };
-  const a = await simulate({ seed: BUSY_SEED, ...CI, finalOf: lying });
-  const b = await simulate({ seed: BUSY_SEED, ...CI, finalOf: lying });
+  const short = { ...CI, faultMs: 10_000 };
+  const a = await simulate({ seed: BUSY_SEED, ...short, finalOf: lying });
+  const b = await simulate({ seed: BUSY_SEED, ...short, finalOf: lying });
   assert.ok(!a.ok && a.violation);
-  assert.ok(a.violation.invariant === 'final-conflict' || a.violation.invariant === 'final-changed', a.violation.invariant);
+  assert.ok(['final-conflict', 'final-changed', 'final-off-chain'].includes(a.violation.invariant), a.violation.invariant);
   assert.deepEqual(b.violation, a.violation);
   assert.equal(b.traceHash, a.traceHash);
 });

@@ -34,6 +34,13 @@ test('[SIM-FINAL] a node whose final block changes: final-changed (also after a 
   assert.equal((await g.observe('a', { height: 4, hash: 'x4' }, 36, (h) => Promise.resolve(h === 6 ? 'w6' : `x${h}`)))?.invariant, 'final-changed');
 });
 
+test('[SIM-FINAL] a final block that is not on the node\'s own chain: final-off-chain', async () => {
+  const f = new FinalityCheck();
+  const v = await f.observe('a', { height: 5, hash: 'y5' }, 9, chainOf('x'));
+  assert.equal(v?.invariant, 'final-off-chain');
+  assert.equal(await new FinalityCheck().observe('a', { height: 5, hash: 'x5' }, 9, chainOf('x')), undefined);
+});
+
 function credited(state: ChainState, address: string, mc: bigint, reward = 0n): ChainState {
   const d = new StateDraft(state);
   d.credit(address, mc);
