@@ -237,7 +237,7 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     finalCp = cp;
     for (const [r] of justifiedByRound) if (r < cp.round) justifiedByRound.delete(r);
     for (const [k, l] of links) if (l.target.round <= cp.round) links.delete(k);
-    log.debug({ round: cp.round, height: cp.height, hash: cp.hash }, 'final');
+    log.info({ round: cp.round, height: cp.height, hash: cp.hash }, 'final');
     ctx.events.emit('final', { ...cp, at: now() });
     try {
       await store.putNodeRecord(FINAL_KEY, JSON.stringify(cp));
