@@ -36,6 +36,7 @@ export const RUN_NODE_OPTIONS: OptionSpec = {
   'serve-sync': { type: 'boolean', describe: 'answer sync requests of other nodes', default: false, env: 'TMI_CHAIN_SERVE_SYNC' },
   prune: { type: 'boolean', describe: '[STORE-P] keep only the state and the blocks above the final block (a home node; the aggregator node is the archive)', default: false, env: 'TMI_CHAIN_PRUNE' },
   'checkpoint-sync': { type: 'boolean', describe: "[SYNC-C] with an empty data directory, start from the aggregator node's final checkpoint instead of genesis", default: false, env: 'TMI_CHAIN_CHECKPOINT_SYNC' },
+  journal: { type: 'boolean', describe: '[NODE-J] keep each received transaction in the store until it is on chain (TMI_CHAIN_JOURNAL=false: not, as a home\'s node: hem/hemChain.ts)', default: true, env: 'TMI_CHAIN_JOURNAL' },
   vote: { type: 'boolean', describe: '[NODE-fin] vote for finality when in the committee, with --produce (TMI_CHAIN_VOTE=false: not, to measure what votes cost)', default: true, env: 'TMI_CHAIN_VOTE' },
   'mempool-max': { type: 'string', describe: 'most transactions in the mempool', default: '100000', env: 'TMI_CHAIN_MEMPOOL_MAX' },
   'mempool-max-bytes': { type: 'string', describe: 'most bytes in the mempool', default: String(64 * 1024 * 1024), env: 'TMI_CHAIN_MEMPOOL_MAX_BYTES' },
@@ -142,6 +143,7 @@ export async function runNode(values: Values, stop?: Promise<unknown>): Promise<
       produce: values.produce === true,
       serveSync: values['serve-sync'] === true,
       vote: values.vote !== false,
+      journal: values.journal !== false,
       prune: values.prune === true,
       mempoolLimit: {
         count: intOption('mempool-max', values['mempool-max'] ?? '100000', 1, 10_000_000),
