@@ -275,7 +275,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const chain = createChainHead(ctx, { tree, pending, watch, finalHeight: () => Math.min(gadget?.final().height ?? startFinal, chain.current().height) }, start);
   const importer = createBlockImport(ctx, { head: chain, tree, pending, watch, verifyPool, holdSlots, requestSync: (from, why) => sync.request(from, why) });
   const sync = createNodeSync(ctx, { head: chain, import: importer, cfg: syncCfg });
-  const slots = createSlotLoop(ctx, { head: chain, tree, pending, watch, import: importer, sync, produce, maxTxs, maxBlockBytes, slotTimer: o.slotTimer !== false });
+  const slots = createSlotLoop(ctx, { head: chain, tree, pending, watch, import: importer, sync, produce, maxTxs, maxBlockBytes, slotTimer: o.slotTimer !== false, votedRound: () => gadget?.votedRound() ?? 0 });
   const admission = createNodeAdmission(ctx, { mqtt, journal, msgCodec, admissionLimit: o.admissionLimit });
   gadget = await createFinalityGadget(ctx, { head: chain, tree, vote: o.vote ?? produce, produce, timer: o.slotTimer !== false });
   const fin = gadget;

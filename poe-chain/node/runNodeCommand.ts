@@ -37,6 +37,7 @@ export const RUN_NODE_OPTIONS: OptionSpec = {
   prune: { type: 'boolean', describe: '[STORE-P] keep only the state and the blocks above the final block (a home node; the aggregator node is the archive)', default: false, env: 'TMI_CHAIN_PRUNE' },
   'checkpoint-sync': { type: 'boolean', describe: "[SYNC-C] with an empty data directory, start from the aggregator node's final checkpoint instead of genesis", default: false, env: 'TMI_CHAIN_CHECKPOINT_SYNC' },
   'no-vote': { type: 'boolean', describe: '[NODE-fin] do not vote for finality (a producing node votes when in the committee; votes are still counted)', default: false, env: 'TMI_CHAIN_NO_VOTE' },
+  journal: { type: 'boolean', describe: '[NODE-J] keep each received transaction in the store until it is on chain (TMI_CHAIN_JOURNAL=false: not, as a home\'s node: hem/hemChain.ts)', default: true, env: 'TMI_CHAIN_JOURNAL' },
   'mempool-max': { type: 'string', describe: 'most transactions in the mempool', default: '100000', env: 'TMI_CHAIN_MEMPOOL_MAX' },
   'mempool-max-bytes': { type: 'string', describe: 'most bytes in the mempool', default: String(64 * 1024 * 1024), env: 'TMI_CHAIN_MEMPOOL_MAX_BYTES' },
   'log-level': { type: 'string', describe: 'pino level: trace, debug, info, warn, error, silent', default: 'info', env: 'TMI_CHAIN_LOG_LEVEL' },
@@ -144,6 +145,7 @@ export async function runNode(values: Values, stop?: Promise<unknown>): Promise<
       produce: values.produce === true,
       serveSync: values['serve-sync'] === true,
       ...(values['no-vote'] === true ? { vote: false } : {}),
+      journal: values.journal !== false,
       prune: values.prune === true,
       mempoolLimit: {
         count: intOption('mempool-max', values['mempool-max'] ?? '100000', 1, 10_000_000),
