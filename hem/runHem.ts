@@ -260,7 +260,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
     });
     void brokerPin.load();
     const replayGuard = await openHemReplayGuard({ store }); // [HEM-IN]
-    const settled = await openSettledEarnings(store); // [HA-EARN]
+    const settled = await openSettledEarnings(store, { log }); // [HA-EARN] [HEM-FIN]
     // [HEM-FIN] the home's wallets at the final block and the change since (the chain node, once started)
     let chainNodeNow: () => ChainNode | undefined = () => undefined;
     const walletStatus = (): { walletFinalMillicents?: string | null; walletUnconfirmedChangeMillicents?: string | null } => {

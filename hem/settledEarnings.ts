@@ -11,6 +11,7 @@
  * that settled it is final; before that it is in `unconfirmed()` (recomputed at each
  * update), so the total never holds money a reorg could take back.
  */
+import type { Logger } from 'pino';
 import type { BidRecord } from './ems.js';
 import type { HemStore } from './hemStore.js';
 import type { ChainReader } from './homePage/homePageData.js';
@@ -38,9 +39,11 @@ export interface SettledEarnings {
   update(records: readonly BidRecord[], chain: Pick<ChainReader, 'auction' | 'head'> | undefined): Promise<void>;
 }
 
-export async function openSettledEarnings(store: HemStore): Promise<SettledEarnings> {
+/** `log`: [HEM-FIN] a `settlement-unconfirmed` line when a settlement is first seen above the final height, `settlement-final` when it is counted */
+export async function openSettledEarnings(store: HemStore, o: { log?: Logger } = {}): Promise<SettledEarnings> {
   const saved: Saved = (await store.get<Saved>(KEY)) ?? { totalMillicents: 0, counted: [] };
   const counted = new Set(saved.counted);
+  const seenUnconfirmed = new Set<string>();
   let total = saved.totalMillicents;
   let chainSeen = false;
   let unconfirmed = 0;
@@ -58,11 +61,18 @@ export async function openSettledEarnings(store: HemStore): Promise<SettledEarni
         const st = chain.auction(r.auctionId)?.settlements?.find((x) => x.address === r.bid!.address);
         if (!st) continue;
         // [HEM-FIN] counted (once, for good) only when its block is final; until then shown apart
+        const earnedMc = settledEarningsOf(r.bid.type, st);
         if (moneyStatus(st.height, finalizedHeight) === 'unconfirmed') {
-          pending += settledEarningsOf(r.bid.type, st);
+          pending += earnedMc;
+          if (!seenUnconfirmed.has(r.auctionId)) {
+            seenUnconfirmed.add(r.auctionId);
+            o.log?.info({ event: 'settlement-unconfirmed', auctionId: r.auctionId, height: st.height, finalizedHeight, earnedMc, paymentMc: st.paymentMc, penaltyMc: st.penaltyMc }, 'settled on chain, not final yet');
+          }
           continue;
         }
-        total += settledEarningsOf(r.bid.type, st);
+        seenUnconfirmed.delete(r.auctionId);
+        o.log?.info({ event: 'settlement-final', auctionId: r.auctionId, height: st.height, finalizedHeight, earnedMc, paymentMc: st.paymentMc, penaltyMc: st.penaltyMc }, 'settlement final: counted in the settled earnings');
+        total += earnedMc;
         counted.add(r.auctionId);
         changed = true;
       }

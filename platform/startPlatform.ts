@@ -24,7 +24,7 @@ import { enrollPrincipals } from './servicePrincipals.js';
 import { loadOrCreateGenesis } from './genesisFile.js';
 import { connectWithLogin } from './mqttLogin.js';
 import { openChainStoreAt } from '../poe-chain/store/chainDataDir.js';
-import { createChainNode, type ChainNode } from '../poe-chain/node/createChainNode.js';
+import { createChainNode, type ChainNode, type FinalEvent } from '../poe-chain/node/createChainNode.js';
 import { MARKET_TOPICS, createMarketResultPublisher } from '../aggregator/marketResults.js';
 import { createVppMarketTrader } from '../aggregator/vppMarketOrders.js';
 import { encode, signEnvelope } from '../wire/codec.js';
@@ -216,8 +216,17 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
       const finalFact = (cp: { round: number; height: number; hash: string }, at: number) =>
         ({ kind: 'finality' as const, source: 'node' as const, round: cp.round, height: cp.height, hash: cp.hash, time: at });
       chain = chain.then(() => a.ingest(finalFact(node.finality().final, now()))).catch((err: unknown) => log.warn({ err }, 'analytics ingest failed'));
+      // one ingest for the final events that came while the ones before were ingested (the latest wins)
+      let pendingFinal: FinalEvent | undefined;
       node.on('final', (ev) => {
-        chain = chain.then(() => a.ingest(finalFact(ev, ev.at))).catch((err: unknown) => log.warn({ err }, 'analytics ingest failed'));
+        const queued = pendingFinal !== undefined;
+        pendingFinal = ev;
+        if (queued) return;
+        chain = chain.then(() => {
+          const e = pendingFinal!;
+          pendingFinal = undefined;
+          return a.ingest(finalFact(e, e.at));
+        }).catch((err: unknown) => log.warn({ err }, 'analytics ingest failed'));
       });
       stops.push(() => chain.then(() => undefined));
       const l = await a.listen(o.ports?.analytics ?? 0, host);

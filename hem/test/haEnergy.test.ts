@@ -79,7 +79,8 @@ test('[HA-EARN] settled earnings: received − paid − penalties, each auction 
   };
   const db = memoryDb();
   const store = await HemStore.open(db);
-  const s = await openSettledEarnings(store);
+  const cap = captureLog();
+  const s = await openSettledEarnings(store, { log: cap.log });
   assert.equal(s.value(), null, 'no chain node yet: not known');
   assert.equal(s.unconfirmed(), null);
   await s.update(recs, undefined);
@@ -90,11 +91,14 @@ test('[HA-EARN] settled earnings: received − paid − penalties, each auction 
   assert.equal(s.unconfirmed(), 5600);
   const before = JSON.parse(statusPayload({ soc: 0.5, lastBidWh: 0, lastBidType: 'none', awardWh: 0, earningsMillicents: 0, queued: 0, connected: true, settledEarningsMillicents: s.value(), settledEarningsUnconfirmedMillicents: s.unconfirmed() })) as Record<string, unknown>;
   assert.deepEqual([before.settledEarningsCents, before.settledEarningsUnconfirmedCents], [0, 5.6]);
+  await s.update(recs, chain);
+  assert.deepEqual(cap.events('settlement-unconfirmed').map((l) => [l.auctionId, l.height, l.finalizedHeight, l.earnedMc]), [['a1', 10, 9, 5600]], 'logged once');
   // block 10 final: counted, nothing unconfirmed
   finalizedHeight = 10;
   await s.update(recs, chain);
   assert.equal(s.value(), 5600);
   assert.equal(s.unconfirmed(), 0);
+  assert.deepEqual(cap.events('settlement-final').map((l) => [l.auctionId, l.height, l.earnedMc]), [['a1', 10, 5600]]);
   await s.update(recs, chain);
   assert.equal(s.value(), 5600, 'counted once');
   onChain.set('a2', { status: 'settled', settlements: [{ address: A, deliveredWh: 800, paymentMc: 8000, penaltyMc: 0, height: 12 }] });
