@@ -326,9 +326,9 @@ export function createChainTally(genesis: Genesis) {
         if (raw.operation === 'meter-reading') addReading(p as unknown as ReadingParams);
         else if (raw.operation === 'certificate') certified.set(String(p.address), String(p.programme));
         else if (raw.operation === 'transfer') transfers.push({ from: raw.clientId, to: String(p.to), mc: BigInt(p.amountMillicents as number), height: h.height });
-        else if (raw.operation === 'evidence') {
-          // [POE-7.equivocation] the equivocator's rewards so far are debited (burned)
-          const who = (p.a as { header: { producer: string } }).header.producer;
+        else if (raw.operation === 'evidence' || raw.operation === 'vote-evidence') {
+          // [POE-7.equivocation] [FIN-E] the equivocator's rewards so far are debited (burned)
+          const who = raw.operation === 'evidence' ? (p.a as { header: { producer: string } }).header.producer : (p.a as { clientId: string }).clientId;
           const mc = BigInt(parent.sections.rewards.get(who) ?? '0');
           if (mc > 0n) forfeits.push({ address: who, mc, height: h.height });
           if (who === h.producer) forfeitedByProducer += mc;
