@@ -154,6 +154,13 @@ export interface ChainNode {
   tx(txId: string): Promise<StoredTx | undefined>;
   /** [NODE-fin] this node's final checkpoint: the block at its height and every ancestor never revert */
   finality(): FinalityStats;
+  /**
+   * [NODE-fin] the state after this node's final block (height = head().finalizedHeight): what
+   * no reorg can change (a final balance, final settlements). From the block tree, which keeps
+   * the final block and everything above it; after a restart, until finality passes the
+   * restart head, read from the store in the background: undefined until it is there.
+   */
+  finalState(): ChainState | undefined;
   /** adds a signed transaction envelope to the mempool and, if admitted, gossips it on tmi/v1/chain/txs */
   submit(envelope: unknown): Promise<AdmitResult>;
   on<E extends keyof ChainNodeEvents>(event: E, listener: (...args: ChainNodeEvents[E]) => void): ChainNode;
@@ -398,6 +405,30 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   slots.start();
   fin.start();
 
+  // [NODE-fin] the final block's state: the tree holds it, except just after a restart
+  let finalFromStore: { height: number; state?: ChainState } | undefined;
+  function finalState(): ChainState | undefined {
+    const h = chain.info().finalizedHeight;
+    const held = tree.canonicalAt(h);
+    const n = held !== undefined ? tree.get(held) : undefined;
+    if (n) return n.state;
+    if (h === chain.current().height) return chain.current().state;
+    if (finalFromStore?.height === h) return finalFromStore.state;
+    const want: { height: number; state?: ChainState } = { height: h };
+    finalFromStore = want;
+    void queue.enqueue('final-state', async () => {
+      // in the queue: the store does not move under the replay
+      if (finalFromStore !== want) return;
+      try {
+        want.state = await store.stateAt(Math.min(h, store.head.height));
+      } catch (err) {
+        log.warn({ err: (err as Error).message, height: h }, 'final state not read from the store');
+        if (finalFromStore === want) finalFromStore = undefined; // the next call tries again
+      }
+    });
+    return undefined;
+  }
+
   const node: ChainNode = {
     nodeId,
     address: key.address,
@@ -408,6 +439,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     wallet: (address) => walletView(chain.current().state, address),
     tx: (id) => store.tx(id),
     finality: () => fin.stats(),
+    finalState,
     async submit(envelope) {
       const r = mempool.admit(envelope);
       if (r.status === 'admitted') {
