@@ -154,6 +154,13 @@ export interface ChainNode {
   tx(txId: string): Promise<StoredTx | undefined>;
   /** [NODE-fin] this node's final checkpoint: the block at its height and every ancestor never revert */
   finality(): FinalityStats;
+  /**
+   * [NODE-fin] the state after this node's final block (height = head().finalizedHeight): what
+   * no reorg can change (a final balance, final settlements). From the block tree, which keeps
+   * the final block and everything above it; after a restart, until finality passes the
+   * restart head, read from the store in the background: undefined until it is there.
+   */
+  finalState(): ChainState | undefined;
   /** adds a signed transaction envelope to the mempool and, if admitted, gossips it on tmi/v1/chain/txs */
   submit(envelope: unknown): Promise<AdmitResult>;
   on<E extends keyof ChainNodeEvents>(event: E, listener: (...args: ChainNodeEvents[E]) => void): ChainNode;
@@ -275,7 +282,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const chain = createChainHead(ctx, { tree, pending, watch, finalHeight: () => Math.min(gadget?.final().height ?? startFinal, chain.current().height) }, start);
   const importer = createBlockImport(ctx, { head: chain, tree, pending, watch, verifyPool, holdSlots, requestSync: (from, why) => sync.request(from, why) });
   const sync = createNodeSync(ctx, { head: chain, import: importer, cfg: syncCfg });
-  const slots = createSlotLoop(ctx, { head: chain, tree, pending, watch, import: importer, sync, produce, maxTxs, maxBlockBytes, slotTimer: o.slotTimer !== false });
+  const slots = createSlotLoop(ctx, { head: chain, tree, pending, watch, import: importer, sync, produce, maxTxs, maxBlockBytes, slotTimer: o.slotTimer !== false, votedRound: () => gadget?.votedRound() ?? 0 });
   const admission = createNodeAdmission(ctx, { mqtt, journal, msgCodec, admissionLimit: o.admissionLimit });
   gadget = await createFinalityGadget(ctx, { head: chain, tree, vote: o.vote ?? produce, produce, timer: o.slotTimer !== false });
   const fin = gadget;
@@ -398,6 +405,30 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   slots.start();
   fin.start();
 
+  // [NODE-fin] the final block's state: the tree holds it, except just after a restart
+  let finalFromStore: { height: number; state?: ChainState } | undefined;
+  function finalState(): ChainState | undefined {
+    const h = chain.info().finalizedHeight;
+    const held = tree.canonicalAt(h);
+    const n = held !== undefined ? tree.get(held) : undefined;
+    if (n) return n.state;
+    if (h === chain.current().height) return chain.current().state;
+    if (finalFromStore?.height === h) return finalFromStore.state;
+    const want: { height: number; state?: ChainState } = { height: h };
+    finalFromStore = want;
+    void queue.enqueue('final-state', async () => {
+      // in the queue: the store does not move under the replay
+      if (finalFromStore !== want) return;
+      try {
+        want.state = await store.stateAt(Math.min(h, store.head.height));
+      } catch (err) {
+        log.warn({ err: (err as Error).message, height: h }, 'final state not read from the store');
+        if (finalFromStore === want) finalFromStore = undefined; // the next call tries again
+      }
+    });
+    return undefined;
+  }
+
   const node: ChainNode = {
     nodeId,
     address: key.address,
@@ -408,6 +439,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     wallet: (address) => walletView(chain.current().state, address),
     tx: (id) => store.tx(id),
     finality: () => fin.stats(),
+    finalState,
     async submit(envelope) {
       const r = mempool.admit(envelope);
       if (r.status === 'admitted') {

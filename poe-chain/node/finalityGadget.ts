@@ -55,6 +55,11 @@ export interface FinalityGadget {
   finalProof(): { checkpoint: Checkpoint; links: [Justification, Justification] } | undefined;
   /** a decoded vote from the network */
   onVote(env: Envelope<'vote'>): void;
+  /**
+   * [FIN-1] the round this node last voted in (0 when it does not vote): it makes no block at
+   * that slot or an earlier one, so that the head it voted for stays its chain's head in that round
+   */
+  votedRound(): number;
   /** the head changed or a block arrived: count waiting votes, adopt on-chain finality, vote */
   onHead(): Promise<void>;
   /** the round timer's work (and every tick with slotTimer: false) */
@@ -237,7 +242,7 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     finalCp = cp;
     for (const [r] of justifiedByRound) if (r < cp.round) justifiedByRound.delete(r);
     for (const [k, l] of links) if (l.target.round <= cp.round) links.delete(k);
-    log.debug({ round: cp.round, height: cp.height, hash: cp.hash }, 'final');
+    log.info({ round: cp.round, height: cp.height, hash: cp.hash }, 'final');
     ctx.events.emit('final', { ...cp, at: now() });
     try {
       await store.putNodeRecord(FINAL_KEY, JSON.stringify(cp));
@@ -342,6 +347,7 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     justified: highestJustified,
     finalProof: () => (proof !== undefined && sameCheckpoint(proof.checkpoint, finalCp) ? proof : undefined),
     onVote,
+    votedRound: () => (parts.vote ? lastVote.targetRound : 0),
     onHead,
     onRound,
     start: schedule,

@@ -69,14 +69,31 @@ export function createNodeSync(ctx: NodeContext, parts: NodeSyncParts): NodeSync
     const p = env.parameters;
     sync.bestKnownTip = Math.max(sync.bestKnownTip, p.tipHeight);
     let firstOrphan = false;
+    let firstHeight: number | undefined;
     let lastHeight: number | undefined;
     for (let i = 0; i < p.blocks.length; i++) {
       const r = await parts.import.importBlock(p.blocks[i], 'sync');
-      if (i === 0 && r.outcome === 'orphan') firstOrphan = true;
+      if (i === 0) {
+        firstOrphan = r.outcome === 'orphan';
+        firstHeight = r.height;
+      }
       if (r.height !== undefined) lastHeight = r.height;
     }
     const cur = sync.current;
-    if (!cur || cur.reqId !== p.requestReqId) return; // an answer to an older request, or a second server: blocks used, no paging
+    if (!cur || cur.reqId !== p.requestReqId) {
+      // an answer to an older request, or a second server: blocks used, no paging — but
+      // [SYNC-3] one that shows a fork below the head (its first block's parent is unknown)
+      // steps back from that block when no request is in flight. The request it answered has
+      // usually been ended by a first answer from a peer on this node's own branch ("nothing
+      // newer"): without this, a node on a minority branch never rejoined after a network split
+      // (test/node/finalitySplit.resilience.test.ts: the majority's pages were kept as orphans,
+      // and every new orphan asked again from head + 1, answered first by its own side).
+      if (firstOrphan && firstHeight !== undefined && !sync.active) {
+        const from = sync.stepBack(firstHeight, chain.finalHeight() + 1);
+        if (from < firstHeight) sendSyncRequest(from, 0);
+      }
+      return;
+    }
     if (p.blocks.length === 0 || lastHeight === undefined) {
       sync.done();
       syncFinished('caught up');

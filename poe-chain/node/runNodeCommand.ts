@@ -2,7 +2,7 @@
  * `tmi chain run`: one chain node in this process, until SIGTERM/SIGINT.
  *
  *   tmi chain run --genesis genesis.json --data <dir> --key <keyfile> --broker <url>
- *                 --meter-id <id> [--login-key <keyfile>] [--produce] [--serve-sync]
+ *                 --meter-id <id> [--login-key <keyfile>] [--produce] [--serve-sync] [--no-vote]
  *
  * The chain database <data>/chain is created from the genesis file on the first run and
  * must match it afterwards. The node logs in to the broker as --meter-id (username =
@@ -36,22 +36,25 @@ export const RUN_NODE_OPTIONS: OptionSpec = {
   'serve-sync': { type: 'boolean', describe: 'answer sync requests of other nodes', default: false, env: 'TMI_CHAIN_SERVE_SYNC' },
   prune: { type: 'boolean', describe: '[STORE-P] keep only the state and the blocks above the final block (a home node; the aggregator node is the archive)', default: false, env: 'TMI_CHAIN_PRUNE' },
   'checkpoint-sync': { type: 'boolean', describe: "[SYNC-C] with an empty data directory, start from the aggregator node's final checkpoint instead of genesis", default: false, env: 'TMI_CHAIN_CHECKPOINT_SYNC' },
-  vote: { type: 'boolean', describe: '[NODE-fin] vote for finality when in the committee, with --produce (TMI_CHAIN_VOTE=false: not, to measure what votes cost)', default: true, env: 'TMI_CHAIN_VOTE' },
+  'no-vote': { type: 'boolean', describe: '[NODE-fin] do not vote for finality (a producing node votes when in the committee; votes are still counted)', default: false, env: 'TMI_CHAIN_NO_VOTE' },
+  journal: { type: 'boolean', describe: '[NODE-J] keep each received transaction in the store until it is on chain (TMI_CHAIN_JOURNAL=false: not, as a home\'s node: hem/hemChain.ts)', default: true, env: 'TMI_CHAIN_JOURNAL' },
   'mempool-max': { type: 'string', describe: 'most transactions in the mempool', default: '100000', env: 'TMI_CHAIN_MEMPOOL_MAX' },
   'mempool-max-bytes': { type: 'string', describe: 'most bytes in the mempool', default: String(64 * 1024 * 1024), env: 'TMI_CHAIN_MEMPOOL_MAX_BYTES' },
   'log-level': { type: 'string', describe: 'pino level: trace, debug, info, warn, error, silent', default: 'info', env: 'TMI_CHAIN_LOG_LEVEL' },
 };
 
 export const RUN_NODE_HELP = `Usage: tmi chain run --genesis genesis.json --data <dir> --key <keyfile> --broker <url>
-                     --meter-id <id> [--login-key <keyfile>] [--produce] [--serve-sync]
+                     --meter-id <id> [--login-key <keyfile>] [--produce] [--serve-sync] [--no-vote]
                      [--prune] [--checkpoint-sync]
 
 Runs a PoE chain node: follows tmi/v1/chain/blocks, keeps a mempool of the transactions
 on tmi/v1/auctions/+, tmi/v1/auctions/+/bids, tmi/v1/readings and tmi/v1/chain/txs,
 produces blocks when its key is elected (--produce), answers sync requests
-(--serve-sync), and stores the chain in <data>/chain (created from the genesis file on
+(--serve-sync), votes for finality when producing and in the committee (unless
+--no-vote), and stores the chain in <data>/chain (created from the genesis file on
 the first run, or with --checkpoint-sync from the aggregator node's final checkpoint;
---prune keeps only the blocks above the final one). Logs are pino JSON on stderr; SIGTERM or SIGINT stops it cleanly.
+--prune keeps only the blocks above the final one). Logs are pino JSON on stderr; SIGTERM
+or SIGINT stops it cleanly.
 `;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -141,7 +144,8 @@ export async function runNode(values: Values, stop?: Promise<unknown>): Promise<
       log,
       produce: values.produce === true,
       serveSync: values['serve-sync'] === true,
-      vote: values.vote !== false,
+      ...(values['no-vote'] === true ? { vote: false } : {}),
+      journal: values.journal !== false,
       prune: values.prune === true,
       mempoolLimit: {
         count: intOption('mempool-max', values['mempool-max'] ?? '100000', 1, 10_000_000),

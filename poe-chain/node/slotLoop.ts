@@ -51,6 +51,8 @@ export interface SlotLoopParts {
   maxBlockBytes: number;
   /** run on timers; false: the caller calls slotWork() */
   slotTimer: boolean;
+  /** [FIN-1] the round of this node's last vote (finalityGadget.ts votedRound) */
+  votedRound: () => number;
 }
 
 export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop {
@@ -64,6 +66,12 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     if (!produce || ctx.closed() || !parts.sync.initialSyncDone()) return;
     const parent = chain.current();
     if (slot <= parent.slot || slot <= lastProducedSlot) return;
+    // [FIN-1] never a block in a round this node already voted in: its vote's target must stay
+    // the head of that round, or the justification is refused on chain (NOT_HEAD_AT_ROUND,
+    // BAD_ROUND) and every later link lacks a justified source there (UNJUSTIFIED_SOURCE), and
+    // nodes that saw this block before the vote drop the vote (VOTE_NOT_HEAD_AT_ROUND): their
+    // finality, and so their pruning, stops
+    if (slot <= parts.votedRound()) return;
     let producer: string;
     try {
       producer = producerForSlot(parent.state, slot);

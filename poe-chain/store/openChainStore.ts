@@ -97,6 +97,12 @@ export interface ChainStore {
   blockAt(height: number): Promise<BlockEnvelope | undefined>;
   blockByHash(hash: string): Promise<BlockEnvelope | undefined>;
   tx(txId: string): Promise<StoredTx | undefined>;
+  /**
+   * The state after the canonical block at `height` (≤ the head), read without changing
+   * anything: the newest snapshot at or below it whose block is canonical, then the blocks
+   * after it replayed (re-validated). For a look back at a final block (`tmi wallet`).
+   */
+  stateAt(height: number): Promise<ChainState>;
   /** Drops the canonical blocks above `height` (blocks stay stored by hash); for reorgs. */
   rewindTo(height: number): Promise<void>;
   /** Writes a snapshot of the head state now. */
@@ -450,16 +456,14 @@ class LevelChainStore implements ChainStore {
     return { height, index, blockHash: hash!, tx };
   }
 
-  async rewindTo(height: number): Promise<void> {
-    if (!Number.isSafeInteger(height) || height < this.base || height > this.headInfo.height) {
-      throw new ChainStoreError('BAD_HEIGHT', { height, head: this.headInfo.height });
-    }
-    if (height === this.headInfo.height) return;
-    await this.snapshotting; // a snapshot being written lands (or not) before the chain moves under it
-    // state at `height`: newest snapshot at or below it whose block is still canonical, then replay
+  /** The state at a canonical height: newest snapshot at or below it whose block is still canonical, then replay. */
+  private async replayTo(height: number): Promise<ChainState> {
+    if (height === this.headInfo.height) return this.tip;
     let state: ChainState = createGenesisState(this.genesis);
     for (const base of this.snapshotHeights.filter((x) => x <= height).reverse()) {
-      const st = deserializeState(parseJson((await this.db.get(S(base))) ?? 'null', 'snapshot', base));
+      const text = await this.db.get(S(base));
+      if (text === undefined) continue; // dropped by a snapshot written meanwhile: an older one will do
+      const st = deserializeState(parseJson(text, 'snapshot', base));
       if (st.tipHash !== (await this.hashAt(base))) continue;
       state = st;
       break;
@@ -469,6 +473,24 @@ class LevelChainStore implements ChainStore {
       if (!block) throw corrupt('block missing', h);
       state = validateAndApplyBlock(state, block, REPLAY).state;
     }
+    return state;
+  }
+
+  async stateAt(height: number): Promise<ChainState> {
+    if (!Number.isSafeInteger(height) || height < this.base || height > this.headInfo.height) {
+      throw new ChainStoreError('BAD_HEIGHT', { height, head: this.headInfo.height });
+    }
+    return this.replayTo(height);
+  }
+
+  async rewindTo(height: number): Promise<void> {
+    if (!Number.isSafeInteger(height) || height < this.base || height > this.headInfo.height) {
+      throw new ChainStoreError('BAD_HEIGHT', { height, head: this.headInfo.height });
+    }
+    if (height === this.headInfo.height) return;
+    await this.snapshotting; // a snapshot being written lands (or not) before the chain moves under it
+    // state at `height`: newest snapshot at or below it whose block is still canonical, then replay
+    const state = await this.replayTo(height);
     const ops: ChainDbOp[] = [];
     for (let h = height + 1; h <= this.headInfo.height; h++) {
       const block = await this.blockAt(h);

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signEnvelope } from '../../../wire/codec.js';
+import type { Envelope } from '../../../schemas/types.js';
 import { balanceOf, createGenesisState } from '../../core/chainState.js';
 import { parseGenesis, slotAt, slotTime } from '../../core/genesis.js';
 import { openChainStoreAt } from '../../store/chainDataDir.js';
@@ -58,6 +59,54 @@ test('sync: a new node pages 150 blocks from a serving node; stopped for 100+ bl
     await watcher.endAsync();
     await broker.close();
     await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('[SYNC-3] on a minority branch: a peer of its own branch answers "nothing newer" first, the majority\'s page of orphans comes after; the node steps back and rejoins', async () => {
+  // what a network split leaves behind (test/node/finalitySplit.resilience.test.ts): before the
+  // fix the later answer was "blocks used, no paging", its blocks stayed orphans, and each new
+  // orphan asked again from head + 1, answered first by the node's own side — it never rejoined
+  const broker = await startAedes();
+  const config = pastGenesisConfig({ patience: 1 });
+  const g = parseGenesis(config);
+  const aggNode = testKey('aggregator-node');
+  const first = slotAt(g, Date.now()) - 1000;
+  const common = buildChain(createGenesisState(g), aggNode, first, 3);
+  const x = buildChain(common[2]!.state, aggNode, first + 3, 2); // the minority's branch: heights 4, 5
+  const y = buildChain(common[2]!.state, aggNode, first + 10, 6); // the majority's: heights 4 … 9
+  const [storeX, storeY] = [await memoryStore(config), await memoryStore(config)];
+  await appendAll(storeX, [...common, ...x]);
+  await appendAll(storeY, [...common, ...y]);
+  const [peerX, peerY] = [testKey('peer-x'), testKey('peer-y')];
+  const server = await connect(broker.url, 'servers');
+  await server.subscribeAsync('tmi/v1/chain/sync/request');
+  const requests: number[] = [];
+  // every request is answered by the minority's peer first, then by the majority's
+  server.on('message', (_t, payload) => {
+    const req = JSON.parse(payload.toString()) as Envelope<'sync-request'>;
+    if (req.parameters.nodeId !== 'node-b') return;
+    requests.push(req.parameters.fromHeight);
+    void (async () => {
+      for (const [key, store] of [[peerX, storeX], [peerY, storeY]] as const) {
+        const page = await readSyncPage(store, req.parameters.fromHeight, 200, 4 << 20);
+        const resp = signEnvelope(key, 'sync-response', { requestReqId: req.reqId, tipHeight: store.head.height, blocks: page.blocks as never }, { date: new Date() });
+        await server.publishAsync('tmi/v1/chain/sync/response/node-b', JSON.stringify(resp), { qos: 1 });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+  });
+  const storeB = await memoryStore(config);
+  await appendAll(storeB, [...common, ...x]);
+  const b = await startNode(broker.url, config, testKey('node-b'), 'node-b', { store: storeB, sync: { timeoutMs: 2000, retries: 0 } });
+  try {
+    await waitFor('node-b on the majority\'s branch', () => b.node.head().hash === y[5]!.hash, 10_000);
+    assert.equal(requests[0], 6, 'first request from head + 1');
+    assert.ok(requests.length >= 2 && requests[1]! < 6, `then a step back (requests from ${requests.join(', ')})`);
+    assert.equal(b.node.head().height, 9);
+  } finally {
+    await b.stop();
+    await server.endAsync();
+    await broker.close();
   }
 });
 
