@@ -12,7 +12,9 @@
  *                      clears it by its clock [CLOSE]); a sealed auction takes no close:
  *                      its bidders reveal and the chain clears it at closesAt + the
  *                      reveal window [SEALED]. The aggregator holds no key to sealed bids.
- *   when on chain      publish auction-result (retained) from the chain's state
+ *   when final         publish auction-result (retained) from the chain's state, once the
+ *                      block that cleared it is final [AGG-FIN-1]; the ledger counts settled
+ *                      money as paid once its block is final [AGG-FIN-2] (README "Waits for finality")
  *
  * [CLOSE] at start the aggregator asks the chain for its auctions not yet settled
  * (ChainView.activeAuctions) and follows each as if it had opened it: a restarted
@@ -327,7 +329,8 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
     records.set(auctionId, rec);
     entries.set(auctionId, {
       auctionId, side: a.side, deliveryStart: open.delivery.start, requestedWh: a.energyWh,
-      awardedWh: 0, deliveredWh: 0, energyMc: 0, penaltiesMc: 0, imbalanceAvoidedMc: 0, status: 'open',
+      awardedWh: 0, deliveredWh: 0, unconfirmedDeliveredWh: 0, energyMc: 0, penaltiesMc: 0, unconfirmedEnergyMc: 0, unconfirmedPenaltiesMc: 0, imbalanceAvoidedMc: 0,
+      resultHeight: null, settledHeight: null, status: 'open',
     });
     await publish(TOPICS.auction(auctionId), signEnvelope(key, 'auction-open', open, { date: new Date(t), chain: forChain }), true);
     log?.info({ auctionId, side: a.side, energyWh: a.energyWh, limit: a.limitPriceMcPerKWh, origin }, 'auction opened');
@@ -345,35 +348,68 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
     await followOnChain(rec, deadline);
   }
 
-  /** Waits for the chain's result, republishes it, then follows settlement. */
+  /**
+   * Waits for the chain's result, republishes it once final, then follows settlement.
+   * [AGG-FIN-1] the auction-result goes out (and the record says cleared or void) only once
+   * the block that cleared the auction is at or below the final height: homes steer their
+   * batteries by it, and a result a reorg could still change must not be acted on.
+   * [AGG-FIN-2] the ledger counts a settlement's money as paid only once its block is final;
+   * until then it is `unconfirmed…` and the auction `settled-unconfirmed`.
+   */
   async function followOnChain(rec: AuctionRecord, deadline: number) {
     const step = Math.max(50, Math.min(500, c.intervalMs / 20));
+    let waitingLogged = false;
     const poll = async () => {
-      const onChain = await chain.auction(rec.auctionId);
+      const [onChain, finalHeight] = await Promise.all([chain.auction(rec.auctionId), chain.finalizedHeight()]);
       const entry = entries.get(rec.auctionId)!;
-      if (onChain?.result && !rec.result) {
-        rec.result = onChain.result;
-        rec.status = onChain.result.status === 'void' ? 'void' : 'cleared';
-        entry.status = rec.status;
-        entry.awardedWh = onChain.result.awardedWh ?? onChain.result.awards.reduce((s, w) => s + w.energyWh, 0);
-        entry.imbalanceAvoidedMc = imbalanceAvoided(entry.awardedWh, rec.imbalancePriceMcPerKWh);
-        await publish(TOPICS.result(rec.auctionId), signEnvelope(key, 'auction-result', onChain.result, { date: new Date(now()) }), true);
-        log?.info({ auctionId: rec.auctionId, status: rec.status, awardedWh: entry.awardedWh }, 'auction result published');
+      const result = onChain?.result;
+      if (result && !rec.result) {
+        entry.resultHeight = result.height ?? null;
+        if (result.height !== undefined && result.height <= finalHeight) {
+          rec.result = result;
+          rec.status = result.status === 'void' ? 'void' : 'cleared';
+          entry.status = rec.status;
+          entry.awardedWh = result.awardedWh ?? result.awards.reduce((s, w) => s + w.energyWh, 0);
+          entry.imbalanceAvoidedMc = imbalanceAvoided(entry.awardedWh, rec.imbalancePriceMcPerKWh);
+          await publish(TOPICS.result(rec.auctionId), signEnvelope(key, 'auction-result', result, { date: new Date(now()) }), true);
+          log?.info({ auctionId: rec.auctionId, status: rec.status, awardedWh: entry.awardedWh, height: result.height, finalizedHeight: finalHeight }, 'auction result published (its block is final)');
+        } else if (!waitingLogged) {
+          waitingLogged = true;
+          log?.info({ auctionId: rec.auctionId, height: result.height, finalizedHeight: finalHeight }, 'auction result on chain: waiting for its block to be final before publishing it');
+        }
       }
-      if (onChain?.settlements && onChain.status === 'settled') {
-        entry.deliveredWh = onChain.settlements.reduce((s, x) => s + x.deliveredWh, 0);
-        entry.energyMc = onChain.settlements.reduce((s, x) => s + x.paymentMc, 0);
-        entry.penaltiesMc = onChain.settlements.reduce((s, x) => s + x.penaltyMc, 0);
-        entry.status = rec.status = 'settled';
-        return;
+      if (rec.result && onChain?.settlements) {
+        // [AGG-FIN-2] money in final blocks apart from money in blocks a reorg could still undo
+        const fin = onChain.settlements.filter((x) => x.height <= finalHeight);
+        const unc = onChain.settlements.filter((x) => x.height > finalHeight);
+        const sum = (xs: typeof fin, k: 'deliveredWh' | 'paymentMc' | 'penaltyMc') => xs.reduce((s, x) => s + x[k], 0);
+        entry.deliveredWh = sum(fin, 'deliveredWh');
+        entry.energyMc = sum(fin, 'paymentMc');
+        entry.penaltiesMc = sum(fin, 'penaltyMc');
+        entry.unconfirmedDeliveredWh = sum(unc, 'deliveredWh');
+        entry.unconfirmedEnergyMc = sum(unc, 'paymentMc');
+        entry.unconfirmedPenaltiesMc = sum(unc, 'penaltyMc');
+        entry.settledHeight = onChain.settlements.reduce((m, x) => Math.max(m, x.height), 0);
+        if (onChain.status === 'settled') {
+          entry.status = rec.status = unc.length === 0 ? 'settled' : 'settled-unconfirmed';
+          if (unc.length === 0) {
+            log?.info({ auctionId: rec.auctionId, paidMc: entry.energyMc, penaltiesMc: entry.penaltiesMc, settledHeight: entry.settledHeight, finalizedHeight: finalHeight }, 'auction settled in final blocks');
+            return;
+          }
+        }
       }
       if (rec.status === 'void') return;
-      // after the result, keep following until settlement (delivery end + 3 intervals)
-      const until = rec.result ? Date.parse(rec.open.delivery.end) + 3 * c.intervalMs : deadline;
+      // after the result, keep following until settlement (delivery end + 3 intervals); a
+      // settlement on chain keeps being followed until its blocks are final (one timeout more)
+      const until = rec.result || result ? Date.parse(rec.open.delivery.end) + 3 * c.intervalMs + (rec.status === 'settled-unconfirmed' ? resultTimeoutMs : 0) : deadline;
       if (now() < until) later(step, poll);
-      else if (!rec.result) {
+      else if (!result) {
         rec.status = entry.status = 'void';
         log?.warn({ auctionId: rec.auctionId }, 'no result on chain before the deadline');
+      } else if (!rec.result) {
+        log?.warn({ auctionId: rec.auctionId, height: result.height, finalizedHeight: finalHeight }, 'the result on chain never became final: not published');
+      } else if (rec.status === 'settled-unconfirmed') {
+        log?.warn({ auctionId: rec.auctionId, settledHeight: entry.settledHeight, finalizedHeight: finalHeight }, 'settlement on chain not final before the deadline: its money stays unconfirmed in the ledger');
       }
     };
     await poll();
@@ -426,7 +462,8 @@ export async function createAggregator(deps: AggregatorDeps): Promise<Aggregator
       records.set(auctionId, rec);
       entries.set(auctionId, {
         auctionId, side: open.side, deliveryStart: open.delivery.start, requestedWh: energyToWh(open.energy),
-        awardedWh: 0, deliveredWh: 0, energyMc: 0, penaltiesMc: 0, imbalanceAvoidedMc: 0, status: 'open',
+        awardedWh: 0, deliveredWh: 0, unconfirmedDeliveredWh: 0, energyMc: 0, penaltiesMc: 0, unconfirmedEnergyMc: 0, unconfirmedPenaltiesMc: 0, imbalanceAvoidedMc: 0,
+        resultHeight: null, settledHeight: null, status: 'open',
       });
       const closesAtMs = Date.parse(open.closesAt);
       log?.info({ auctionId, closesAt: open.closesAt }, 'auction picked up from the chain');

@@ -156,6 +156,26 @@ export const walletFactSchema = {
   properties: { kind: { const: 'wallet' }, address, balanceMc: millicents, height, clearingAccount: { const: true } },
 } as const;
 
+/**
+ * [AN-FIN] a final checkpoint: the block at `height` and every block below it never revert.
+ * `source` = `chain` (proven on chain by justification transactions: the state's
+ * meta.finalized) or `node` (a chain node's own finality gadget, ahead of the chain's proof by
+ * a block or so). A record per source; a final height never goes back.
+ */
+export const finalityFactSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'source', 'round', 'height', 'hash'],
+  properties: {
+    kind: { const: 'finality' },
+    source: { type: 'string', enum: ['chain', 'node'] },
+    round: count,
+    height,
+    hash,
+    time: ms,
+  },
+} as const;
+
 export const rankingEntrySchema = {
   type: 'object',
   additionalProperties: false,
@@ -268,6 +288,7 @@ export type AwardFact = FromSchema<typeof awardFactSchema>;
 export type AuctionResultFact = FromSchema<typeof auctionResultFactSchema>;
 export type SettlementFact = FromSchema<typeof settlementFactSchema>;
 export type WalletFact = FromSchema<typeof walletFactSchema>;
+export type FinalityFact = FromSchema<typeof finalityFactSchema>;
 export type RankingEntry = FromSchema<typeof rankingEntrySchema>;
 export type RankingFact = FromSchema<typeof rankingFactSchema>;
 export type ScheduleFact = FromSchema<typeof scheduleFactSchema>;
@@ -277,7 +298,7 @@ export type MarketSettlementFact = FromSchema<typeof marketSettlementFactSchema>
 
 export type Fact =
   | BlockFact | ReadingFact | AuctionOpenFact | AuctionCloseFact | BidFact | AuctionResultFact
-  | SettlementFact | WalletFact | RankingFact | ScheduleFact | MarketClearingFact | MarketSettlementFact;
+  | SettlementFact | WalletFact | RankingFact | ScheduleFact | MarketClearingFact | MarketSettlementFact | FinalityFact;
 export type FactKind = Fact['kind'];
 
 const schemas = {
@@ -293,6 +314,7 @@ const schemas = {
   schedule: scheduleFactSchema,
   'market-clearing': marketClearingFactSchema,
   'market-settlement': marketSettlementFactSchema,
+  finality: finalityFactSchema,
 } as const satisfies Record<FactKind, object>;
 
 export const FACT_KINDS = Object.keys(schemas) as FactKind[];

@@ -31,6 +31,8 @@ import { bidQuantities, hemSideFor } from '../poe-chain/core/tx/applyBidOffer.js
 import { brokerProcess } from './soak/brokerProcess.js';
 import { chainProcess } from './soak/chainProcess.js';
 import { homesProcess } from './soak/homesProcess.js';
+import { homeNodeProcess, type HomeNodeEvents, type HomeNodeSample } from './soak/homeNodeProcess.js';
+import { homeNodeReport, checkpointSyncReport, type HomeNodeStop } from './soak/homeNodeReport.js';
 import { rpc, type Msg, type ProcSample } from './soak/soakIpc.js';
 import { startCounter, type SoakCounter } from './soak/soakCounter.js';
 import { parseReqId, serviceKey, FEEDERS } from './soak/soakHomes.js';
@@ -187,6 +189,12 @@ async function main(): Promise<void> {
   // of 10,000 first messages times out (DIRECTORY_UNAVAILABLE), so certificates go out
   // with at most this many awaiting their PUBACK per homes process
   const CERT_WINDOW = env('SOAK_CERT_WINDOW', 25);
+  // [STORE-P] home chain nodes that follow the chain (chainNodeMain.js processes): 'pruned'
+  // (--prune, as a home's node) and 'full' (no pruning, for comparison); '' or 'none': neither
+  const HOME_NODES = (process.env.SOAK_HOME_NODES ?? 'pruned,full').split(',').map((x) => x.trim()).filter((x) => x === 'pruned' || x === 'full');
+  // [SYNC-C] a fresh node with --checkpoint-sync starts this many intervals before the day's
+  // last (0: none) and is timed until it is on the head
+  const CP_BEFORE_END = env('SOAK_CHECKPOINT_SYNC_BEFORE_END', 4);
   const loadAtStart = loadavg().map(r2);
 
   // ── file descriptors: one per connection in the broker, one per home in its process
@@ -217,6 +225,33 @@ async function main(): Promise<void> {
       cmd: 'start', dataDir, mqttUrl: b.mqttUrl, registryUrl: b.registryUrl, adminToken: b.adminToken, registryKey: b.registryKey,
       intervalMs: I, slotMs: SLOT_MS, patience: PATIENCE, slotsPerDay: D, sampleMs: SAMPLE_MS,
     });
+    // ── home chain nodes: followers from genesis, as a home that joined with the chain
+    const homeNodeSamples = new Map<string, HomeNodeSample[]>();
+    const homeNodeEvents = new Map<string, HomeNodeEvents>();
+    const homeNodeArgs = new Map<string, string[]>();
+    const nodeName = (kind: string) => `home-node-${kind}`;
+    const homeNodes = HOME_NODES.length > 0 || CP_BEFORE_END > 0 ? await spawnChild('homeNodes', undefined) : undefined;
+    if (homeNodes) children.push(homeNodes);
+    const startHomeNode = async (kind: 'pruned' | 'full' | 'checkpoint') => {
+      const name = nodeName(kind);
+      const r = await rpc<{ pid: number; args: string[] }>(homeNodes!, {
+        cmd: 'start', name, dataDir: join(dataDir, name), genesisFile: join(dataDir, 'genesis.json'), mqttUrl: b.mqttUrl,
+        prune: kind !== 'full', checkpointSync: kind === 'checkpoint', journal: false, sampleMs: SAMPLE_MS,
+        // debug: its "final" lines time the catch-up
+        logLevel: kind === 'checkpoint' ? 'debug' : 'info',
+      });
+      homeNodeSamples.set(name, []);
+      homeNodeArgs.set(name, r.args);
+      log(`${name} started (pid ${r.pid}): ${r.args.join(' ')}`);
+    };
+    const sampleHomeNodes = async () => {
+      for (const name of homeNodeSamples.keys()) {
+        const r = await rpc<{ samples: HomeNodeSample[]; events: HomeNodeEvents }>(homeNodes!, { cmd: 'samples', name }, 60_000);
+        homeNodeSamples.get(name)!.push(...r.samples);
+        homeNodeEvents.set(name, r.events);
+      }
+    };
+    for (const kind of HOME_NODES) await startHomeNode(kind as 'pruned' | 'full');
     log(`broker ${b.mqttUrl}, registry ${b.registryUrl}; chain genesis ${new Date(g.genesisTimeMs).toISOString()}, interval ${g.intervalMs} ms, slot ${g.slotMs} ms`);
 
     const homesProcs = await Promise.all(Array.from({ length: PROCS }, () => spawnChild('homes', raise(homesNeeds(homes)))));
@@ -305,12 +340,18 @@ async function main(): Promise<void> {
         homesRss.push([Date.now(), hp.reduce((s2, x) => s2 + x.rssMB, 0)]);
         homesCpu.push({ t: Date.now(), cpuS: hp.reduce((s2, x) => s2 + x.cpuS, 0) });
         lastProgress = hp;
+        if (homeNodes) await sampleHomeNodes();
+        const hn = [...homeNodeSamples].map(([name, xs]) => {
+          const x = xs.at(-1);
+          const base = homeNodeEvents.get(name)?.pruned.at(-1)?.base ?? 0;
+          return x ? `${name.slice(10)} ${r1(x.dir.bytes / 2 ** 20)} MB base ${base} rss ${x.rssMB}` : '';
+        }).filter(Boolean).join(', ');
         const ack = (k: string) => hp.reduce((s2, x) => s2 + (x.counts.acked[k] ?? 0), 0);
         const lb = brokerSamples.at(-1);
         const lc = chainSamples.at(-1);
         log(`t=${r1((Date.now() - dayStart) / 1000)} s: acked r ${ack('r')} b ${ack('b')}; counter ${counter!.received.size}; refused ${hp.reduce((s2, x) => s2 + x.rejected, 0)}; ` +
           `retried ${JSON.stringify(hp.reduce<Record<string, number>>((acc, x) => { for (const [k, v] of Object.entries(x.retried)) acc[k] = (acc[k] ?? 0) + v; return acc; }, {}))}; ` +
-          `broker rss ${lb?.rssMB} MB conn ${lb?.connected}; chain rss ${lc?.rssMB} MB height ${lc?.height} mempool ${lc?.mempool} admitting ${lc?.admitting}; reconnects ${hp.reduce((s2, x) => s2 + x.counts.reconnects, 0)}; load ${loadavg()[0]!.toFixed(1)}`);
+          `broker rss ${lb?.rssMB} MB conn ${lb?.connected}; chain rss ${lc?.rssMB} MB height ${lc?.height} mempool ${lc?.mempool} admitting ${lc?.admitting}; reconnects ${hp.reduce((s2, x) => s2 + x.counts.reconnects, 0)}; ${hn ? `home nodes: ${hn}; ` : ''}load ${loadavg()[0]!.toFixed(1)}`);
       } catch (err) {
         log(`sampling failed: ${(err as Error).message.split('\n')[0]}`);
       } finally {
@@ -319,12 +360,21 @@ async function main(): Promise<void> {
     };
     const sampler = setInterval(() => void sampleOnce(), Math.max(SAMPLE_MS, I / 2));
     let side: 'buy' | 'sell' = 'buy';
+    /** [SYNC-C] when the fresh node was started, and the aggregator node's head then */
+    let cpStart: { at: number; interval: number; aggregatorHead: number; aggregatorFinal: number } | undefined;
     try {
       for (let n = first; n <= last + 1; n++) {
         await sleep(startOf(n) - Date.now());
         if (crashes.length > 0) {
           log(`a child process exited: ${JSON.stringify(crashes)}; the day is cut short`);
           break;
+        }
+        if (homeNodes && CP_BEFORE_END > 0 && n === Math.max(first + 1, last - CP_BEFORE_END)) {
+          const at = Date.now();
+          void rpc<{ head: number; final: number }>(chain, { cmd: 'timeline', since: at }).then((c) => {
+            cpStart = { at, interval: n, aggregatorHead: c.head, aggregatorFinal: c.final };
+            return startHomeNode('checkpoint');
+          }).catch((err: unknown) => log(`checkpoint-sync node not started: ${(err as Error).message.split('\n')[0]}`));
         }
         // readings of interval n − 3 have had two intervals to reach the chain
         if (n - 3 >= first) {
@@ -382,6 +432,30 @@ async function main(): Promise<void> {
       }
       if (done && Date.now() - counter.lastHomeMessageAt > 3000) break;
       await sleep(1000);
+    }
+    // [SYNC-C] the fresh node: until its final block is the aggregator node's (at most 120 s after it started)
+    if (cpStart && homeNodes) {
+      const name = nodeName('checkpoint');
+      while (Date.now() - cpStart.at < 120_000) {
+        await sampleHomeNodes();
+        const ev = homeNodeEvents.get(name);
+        const c = await rpc<{ final: number }>(chain, { cmd: 'timeline', since: Date.now() });
+        if (ev?.exit || (ev?.finals.at(-1)?.[1] ?? -1) >= c.final) break;
+        await sleep(500);
+      }
+    }
+    const chainTimeline = cpStart ? await rpc<{ heads: [number, number][]; finals: [number, number][] }>(chain, { cmd: 'timeline', since: cpStart.at - 60_000 }) : undefined;
+    // stop the home nodes (each writes a head snapshot as it closes), then read their stores
+    const homeNodeStops = new Map<string, HomeNodeStop>();
+    for (const name of homeNodeSamples.keys()) {
+      const r = await rpc<HomeNodeStop>(homeNodes!, { cmd: 'stop', name }, 120_000).catch((err: unknown) => {
+        log(`${name} not stopped cleanly: ${(err as Error).message.split('\n')[0]}`);
+        return undefined;
+      });
+      if (!r) continue;
+      homeNodeSamples.get(name)!.push(...r.samples);
+      homeNodeEvents.set(name, r.events);
+      homeNodeStops.set(name, r);
     }
     const [bs, cs] = await Promise.all([rpc<{ samples: ProcSample[] }>(broker, { cmd: 'samples' }), rpc<{ samples: ProcSample[] }>(chain, { cmd: 'samples' })]);
     brokerSamples.push(...bs.samples);
@@ -465,7 +539,7 @@ async function main(): Promise<void> {
 
     const [brokerStats, chainStats] = await Promise.all([
       rpc<Record<string, unknown>>(broker, { cmd: 'stats' }),
-      rpc<{ leftOutBlocksByCode: Record<string, number>; head: { height: number }; stats: { mempool: Record<string, unknown>; produced: number; reorgs: number; droppedMessages: Record<string, number>; rejectedBlocks: Record<string, number>; work: Record<string, Record<string, number>>; admission: Record<string, unknown> } }>(chain, { cmd: 'stats' }),
+      rpc<{ leftOutBlocksByCode: Record<string, number>; finality: Record<string, unknown>; head: { height: number }; stats: { mempool: Record<string, unknown>; produced: number; reorgs: number; droppedMessages: Record<string, number>; rejectedBlocks: Record<string, number>; work: Record<string, Record<string, number>>; admission: Record<string, unknown> } }>(chain, { cmd: 'stats' }),
     ]);
     const readingsAll = [...readingsOnChain, ...readingsTail.filter((x) => !readingsOnChain.some((y) => y.interval === x.interval))];
     const ackedReadingsOf = new Map<number, number>();
@@ -477,6 +551,22 @@ async function main(): Promise<void> {
     const resultDelays = auctionOut.map((a) => a.closeToResultMs).filter((x): x is number => x !== null).sort((x, y) => x - y);
     const totalDropped = byKind.r.dropped + byKind.b.dropped + byKind.c.dropped;
 
+    const homeReport = (kind: 'pruned' | 'full') => {
+      const name = nodeName(kind);
+      if (!homeNodeSamples.has(name)) return undefined;
+      return homeNodeReport({
+        name, args: homeNodeArgs.get(name) ?? [], samples: homeNodeSamples.get(name) ?? [], events: homeNodeEvents.get(name), stop: homeNodeStops.get(name),
+        dayStart, dayEnd, steadyFrom: startOf(first + GENESIS_DEFAULTS.readingRetentionIntervals), intervalMs: I,
+      });
+    };
+    const prunedHome = homeReport('pruned');
+    const unprunedHome = homeReport('full');
+    const cpName = nodeName('checkpoint');
+    const checkpointSync = cpStart ? checkpointSyncReport({
+      name: cpName, args: homeNodeArgs.get(cpName) ?? [], start: cpStart,
+      samples: homeNodeSamples.get(cpName) ?? [], events: homeNodeEvents.get(cpName), stop: homeNodeStops.get(cpName),
+      aggregator: chainTimeline ?? { heads: [], finals: [] },
+    }) : undefined;
     const out = {
       bench: 'soak',
       machine: {
@@ -542,8 +632,13 @@ async function main(): Promise<void> {
         chainEventLoopDelay: loopDelayOf(chainSamples, dayStart, dayEnd),
       },
       broker: brokerStats,
-      chain: { leftOutBlocksByCode: chainStats.leftOutBlocksByCode, height: chainStats.head.height, produced: chainStats.stats.produced, reorgs: chainStats.stats.reorgs, mempool: chainStats.stats.mempool, droppedMessages: chainStats.stats.droppedMessages, rejectedBlocks: chainStats.stats.rejectedBlocks, work: roundAll(chainStats.stats.work), admission: chainStats.stats.admission },
+      chain: { leftOutBlocksByCode: chainStats.leftOutBlocksByCode, finality: chainStats.finality, height: chainStats.head.height, produced: chainStats.stats.produced, reorgs: chainStats.stats.reorgs, mempool: chainStats.stats.mempool, droppedMessages: chainStats.stats.droppedMessages, rejectedBlocks: chainStats.stats.rejectedBlocks, work: roundAll(chainStats.stats.work), admission: chainStats.stats.admission },
       counter: { blocks: counter.blocks.count, blockTxs: counter.blocks.txs, largestBlockBytes: counter.blocks.maxBytes, otherMessages: counter.others },
+      // [STORE-P] the chain nodes of homes: on-disk size of <data>/chain (sum of file sizes), RSS, CPU, writes, pruned base
+      ...(prunedHome ? { prunedHome } : {}),
+      ...(unprunedHome ? { unprunedHome } : {}),
+      // [SYNC-C] a fresh node started from the aggregator node's final checkpoint near the end of the day
+      checkpointSync: checkpointSync ?? null,
       crashes,
       verdict: {
         noCrash: crashes.length === 0,
@@ -555,6 +650,10 @@ async function main(): Promise<void> {
         everyReadingOnChainWithinTwoIntervals: readingsAll.every((x) => x.onChain === (ackedReadingsOf.get(x.interval) ?? 0)),
         brokerRssGrowing: trendOf(brokerSamples, dayStart, dayEnd).trend.startsWith('growing'),
         chainRssGrowing: trendOf(chainSamples, dayStart, dayEnd).trend.startsWith('growing'),
+        // [STORE-P] the pruned home pruned, and its directory did not grow steadily once the state was full
+        ...(prunedHome ? { prunedHomePruned: prunedHome.prunes > 0, prunedHomeDataDirBounded: prunedHome.dataDirBounded } : {}),
+        // [SYNC-C] the fresh node stored the checkpoint and synced the blocks above it; then its final block followed the aggregator node's
+        ...(checkpointSync ? { checkpointSyncDone: checkpointSync.msToInitialSyncDone !== null, checkpointSyncFinalFollows: checkpointSync.msToAggregatorFinal !== null } : {}),
       },
       durationS: r1((Date.now() - T0) / 1000),
     };
@@ -563,6 +662,7 @@ async function main(): Promise<void> {
     for (const h of homesProcs) await rpc(h, { cmd: 'close' }, 60_000).catch(() => undefined);
     await counter.close().catch(() => undefined);
     counter = undefined;
+    if (homeNodes) await rpc(homeNodes, { cmd: 'close' }, 60_000).catch(() => undefined);
     await rpc(chain, { cmd: 'close' }, 60_000).catch(() => undefined);
     await rpc(broker, { cmd: 'close' }, 60_000).catch(() => undefined);
   } finally {
@@ -580,6 +680,7 @@ const role = process.argv[2];
 if (role === 'broker') void brokerProcess();
 else if (role === 'chain') void chainProcess();
 else if (role === 'homes') void homesProcess();
+else if (role === 'homeNodes') void homeNodeProcess();
 else {
   const stop = () => {
     log('interrupted');

@@ -43,8 +43,8 @@ export function routeOf(topic: string): TopicRoute | undefined {
       if (rest.length === 2 && b === 'txs') return { operations: ['tx'] };
       if (rest.length === 2 && b === 'blocks') return { operations: ['block', 'evidence'] };
       if (rest.length === 2 && b === 'votes') return { operations: ['vote'] };
-      if (rest.length === 3 && b === 'sync' && c === 'request') return { operations: ['sync-request'] };
-      if (rest.length === 4 && b === 'sync' && c === 'response' && d) return { operations: ['sync-response'] };
+      if (rest.length === 3 && b === 'sync' && c === 'request') return { operations: ['sync-request', 'checkpoint-request'] };
+      if (rest.length === 4 && b === 'sync' && c === 'response' && d) return { operations: ['sync-response', 'checkpoint-response'] };
       return undefined;
     default:
       return undefined;

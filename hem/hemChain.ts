@@ -46,6 +46,9 @@ export async function startHemChain(o: HemChainOptions): Promise<HemChain> {
       // the aggregator's node is the one that must not lose what it received; on a Pi's SD
       // card a journal would double the writes of every home's readings
       journal: false,
+      // [STORE-P] a home keeps the state and the blocks above its final block: bounded disk on
+      // an SD card; the aggregator's node is the archive
+      prune: true,
       log: o.log.child({ part: 'chain' }),
     });
     nodeKey = key.address;

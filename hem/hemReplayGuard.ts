@@ -39,7 +39,8 @@ export async function openHemReplayGuard(o: HemReplayGuardOptions): Promise<HemR
   const max = o.maxEntries ?? 20_000;
   const seen = new Map<string, number>();
   let evictedFloor = (await o.store.get<number>(FLOOR_KEY)) ?? -Infinity;
-  for (const { key, value } of await o.store.list<number>(PREFIX)) seen.set(key.slice(PREFIX.length), value);
+  // only numbers: an earlier version kept readings under this prefix too (readingWatch.ts, now `kr:`)
+  for (const { key, value } of await o.store.list<number>(PREFIX)) if (typeof value === 'number') seen.set(key.slice(PREFIX.length), value);
 
   function evict(now: number): StoreWrite[] {
     const writes: StoreWrite[] = [];

@@ -46,8 +46,14 @@ export interface HemStatus {
   readonly connected: boolean;
   /** [HA-ENERGY] counters since the HEM was set up (energyTotals.ts) */
   readonly energyWh?: EnergyTotals;
-  /** [HA-EARN] settled on chain: received − paid − penalties, millicents; null: no chain node */
+  /** [HA-EARN] settled on chain in final blocks: received − paid − penalties, millicents; null: no chain node */
   readonly settledEarningsMillicents?: number | null;
+  /** [HEM-FIN] the same, settled in blocks not final yet; null: no chain node */
+  readonly settledEarningsUnconfirmedMillicents?: number | null;
+  /** [HEM-FIN] Σ of the home's pseudonym wallets at the final block, millicents (decimal string); null: not known */
+  readonly walletFinalMillicents?: string | null;
+  /** [HEM-FIN] what blocks not final yet changed of that (head − final), millicents; null: not known */
+  readonly walletUnconfirmedChangeMillicents?: string | null;
 }
 
 export interface LivePower {

@@ -35,7 +35,13 @@ import type { ChainState } from '../poe-chain/core/chainState.js';
 import { epochOfInterval, type Genesis } from '../poe-chain/core/genesis.js';
 import type { HemStore, StoreWrite } from './hemStore.js';
 
-export const KEPT_READING_PREFIX = 'r:';
+/**
+ * `kr:` — it was `r:`, the prefix the HEM's replay guard (hemReplayGuard.ts) also uses: each
+ * listed the other's records, so the watch threw on a replay-guard entry and stopped resending
+ * ("reading watch failed" in every simulated day). A kept reading left under `r:` by an earlier
+ * version is not resent (the guard skips it: not a number).
+ */
+export const KEPT_READING_PREFIX = 'kr:';
 
 export interface KeptReading {
   envelope: AnyEnvelope;
@@ -96,6 +102,7 @@ export function createReadingWatch(o: ReadingWatchOptions) {
       const writes: StoreWrite[] = [];
       const again: { envelope: AnyEnvelope; signer: string }[] = [];
       for (const { key, value } of await o.store.list<KeptReading>(KEPT_READING_PREFIX)) {
+        if (typeof value !== 'object' || value === null || value.envelope === undefined) continue; // not a kept reading
         const p = value.envelope.parameters as MeterReading;
         const epoch = epochOfInterval(g, p.interval);
         const endMs = Date.parse(p.interval.end);

@@ -35,6 +35,8 @@ import { createReadingWatch } from './readingWatch.js';
 import { requireCjs } from '../wire/requireCjs.js';
 import type { HomePage } from './homePage/homePageServer.js';
 import { openSettledEarnings } from './settledEarnings.js';
+import { walletFinality } from './finalMoney.js';
+import type { ChainNode } from '../poe-chain/node/createChainNode.js';
 import { marketTiming, type MarketTiming } from './marketTrader.js';
 
 export interface HemHandle {
@@ -258,7 +260,16 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
     });
     void brokerPin.load();
     const replayGuard = await openHemReplayGuard({ store }); // [HEM-IN]
-    const settled = await openSettledEarnings(store); // [HA-EARN]
+    const settled = await openSettledEarnings(store, { log }); // [HA-EARN] [HEM-FIN]
+    // [HEM-FIN] the home's wallets at the final block and the change since (the chain node, once started)
+    let chainNodeNow: () => ChainNode | undefined = () => undefined;
+    const walletStatus = (): { walletFinalMillicents?: string | null; walletUnconfirmedChangeMillicents?: string | null } => {
+      if (!cfg.chain) return {};
+      const node = chainNodeNow();
+      if (!node) return { walletFinalMillicents: null, walletUnconfirmedChangeMillicents: null };
+      const f = walletFinality(node, pseudonyms.addresses());
+      return { walletFinalMillicents: f.finalBalanceMillicents, walletUnconfirmedChangeMillicents: f.unconfirmedChangeMillicents };
+    };
     const market = cfg.market.enabled ? { params: cfg.market, timing: await resolveMarketTiming(cfg, log) } : undefined;
     if (market) log.info({ event: 'market-timing', ...market.timing }, 'P2P market timing');
     const ems = createEms({
@@ -280,7 +291,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       resignAfterMs: cfg.resignAfterMs,
       maxCatchUp: cfg.maxCatchUp,
       onStaleDate: () => void clock.check('stale-date'),
-      statusExtra: () => ({ settledEarningsMillicents: settled.value() }),
+      statusExtra: () => ({ settledEarningsMillicents: settled.value(), settledEarningsUnconfirmedMillicents: settled.unconfirmed(), ...walletStatus() }),
       ...(market ? { market } : {}),
       now,
       log,
@@ -314,6 +325,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
         genesisFile: cfg.chain.genesis, dataDir: cfg.dataDir, nodeId: cfg.meterId, produce: cfg.chain.produce,
         key: () => pseudonyms.current()?.key, mqtt: ems.session.client, now, log,
       });
+      chainNodeNow = () => chain?.node();
       // follow pseudonym rotation and count settled earnings once per interval; [HEM-R1] send
       // again readings the chain lacks, checked every heartbeat (acting only at checkpoints,
       // early enough for the epoch that counts them)
@@ -324,6 +336,8 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       }, cfg.intervalMs);
       let watching = false;
       readingWatchTimer = setInterval(() => {
+        // [HEM-FIN] a settlement moves from unconfirmed to final within slots: counted as soon as it is
+        void settled.update(ems.history().records, chain?.node()).catch((err: unknown) => log.error({ err }, 'settled earnings not counted'));
         if (watching) return;
         watching = true;
         void watch.check().then((r) => (r.resent > 0 ? ems.pump.pump() : undefined)).catch((err: unknown) => log.error({ err }, 'reading watch failed')).finally(() => {
@@ -342,7 +356,7 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
           meterId: cfg.meterId, now: now(), history: ems.history(), socFraction: devices.batteryState().soc,
           connected: ems.session?.connected ?? false, tcr: cfg.tcr,
           currentAddress: pseudonyms.current()?.key.address, programme: pseudonyms.current()?.record.cert?.programme,
-          chain: chain?.node(), settledEarningsMillicents: settled.value(),
+          chain: chain?.node(), settledEarningsMillicents: settled.value(), settledEarningsUnconfirmedMillicents: settled.unconfirmed(),
         }),
       }).catch((err: unknown) => {
         // the page is not worth stopping the metering for: say why and run without it

@@ -21,6 +21,12 @@
  *   [CF-6] self-consumption, imported, net load as in analytics' [AN-SC] [AN-EI] [AN-NL];
  *          market efficiency Σ traded / Σ imported, allocative Σ traded / Σ min(E_buy, E_sell)
  *          per delivery interval, E_buy/E_sell from the auction and the open bids on chain
+ *   [CF-9] finality: the final height F = the larger of the node's own final checkpoint (its
+ *          store's `final` record, when given) and the chain's proof in the last state
+ *          (meta.finalized); money moved by a block at or below F is final, above F
+ *          unconfirmed (a reorg could still undo it): settlements by the height of the block
+ *          that settled them, rewards and transfers by their block, P2P fees by the clearing's
+ *          block. A wallet's final balance = genesis + its flows in blocks ≤ F.
  */
 import type { AppliedBlock } from '../poe-chain/core/validateAndApplyBlock.js';
 import type { AuctionEntry, AuctionStatus, ChainState, MarketEntry } from '../poe-chain/core/chainState.js';
@@ -62,7 +68,51 @@ export interface WalletFigures {
   rewardMc: string;
 }
 
+/** [CF-9] the money of the aggregator's auction settlements in one set of blocks */
+export interface AuctionSettlementMoney {
+  settlements: number;
+  deliveredWh: number;
+  paidByAggregatorToHomesMc: string;
+  paidByHomesToAggregatorMc: string;
+  penaltiesPaidByHomesMc: string;
+}
+
+/** [CF-9] the money of the P2P market's fill settlements in one set of blocks */
+export interface P2pSettlementMoney {
+  settlements: number;
+  deliveredWh: number;
+  paidByBuyersMc: string;
+  paidToSellersMc: string;
+  imbalancePaidMc: string;
+}
+
 export interface ChainFigures {
+  /**
+   * [CF-9] the final block and the money above it. Every other money figure counts the whole
+   * chain to its head; these split it into final and unconfirmed.
+   */
+  finality: {
+    headHeight: number;
+    /** the final block: it and every block below it never revert */
+    finalizedHeight: number;
+    /** `node`: the node's own final checkpoint (its store's record) was the larger; `chain`: the chain's proof */
+    finalizedHeightSource: 'node' | 'chain';
+    /** the final checkpoint proven on chain by justification transactions (meta.finalized of the last state) */
+    finalizedProvenOnChainHeight: number;
+    /** blocks above the final one: headHeight − finalizedHeight */
+    blocksNotFinal: number;
+    auctionSettlements: { inFinalBlocks: AuctionSettlementMoney; inUnconfirmedBlocks: AuctionSettlementMoney };
+    p2pSettlements: { inFinalBlocks: P2pSettlementMoney; inUnconfirmedBlocks: P2pSettlementMoney };
+    blockRewardsMinted: { inFinalBlocksMc: string; inUnconfirmedBlocksMc: string };
+    wallets: {
+      /** Σ balances at the final block */
+      finalTotalMc: string;
+      /** Σ of what blocks above the final one changed (head total − final total) */
+      unconfirmedChangeTotalMc: string;
+      /** wallets that blocks above the final one changed: balance at the final block, the change since, the balance at the head */
+      withUnconfirmedChange: { address: string; finalBalanceMc: string; unconfirmedChangeMc: string; balanceMc: string }[];
+    };
+  };
   chain: {
     height: number;
     blocks: number;
@@ -230,8 +280,10 @@ export function createChainTally(genesis: Genesis) {
   const offered = new Map<string, number>(); // auctionId → Σ Wh of open bids on the HEM side
   const auctions = new Map<string, AuctionEntry>();
   let lastState: ChainState | undefined;
-  const transfers: { from: string; to: string; mc: bigint }[] = [];
-  const forfeits: { address: string; mc: bigint }[] = [];
+  const transfers: { from: string; to: string; mc: bigint; height: number }[] = [];
+  const forfeits: { address: string; mc: bigint; height: number }[] = [];
+  /** [CF-9] the reward each block minted, by height */
+  const mintedByBlock: { height: number; producer: string; mc: bigint }[] = [];
   const rankings: { epoch: number; validators: number; bestScoreWh: number | null }[] = [];
   const markets = new Map<string, MarketEntry>();
   const revealedPrice = new Map<string, number>(); // "address|orderId" → its revealed price
@@ -273,12 +325,12 @@ export function createChainTally(genesis: Genesis) {
         const p = raw.parameters;
         if (raw.operation === 'meter-reading') addReading(p as unknown as ReadingParams);
         else if (raw.operation === 'certificate') certified.set(String(p.address), String(p.programme));
-        else if (raw.operation === 'transfer') transfers.push({ from: raw.clientId, to: String(p.to), mc: BigInt(p.amountMillicents as number) });
-        else if (raw.operation === 'evidence') {
-          // [POE-7.equivocation] the equivocator's rewards so far are debited (burned)
-          const who = (p.a as { header: { producer: string } }).header.producer;
+        else if (raw.operation === 'transfer') transfers.push({ from: raw.clientId, to: String(p.to), mc: BigInt(p.amountMillicents as number), height: h.height });
+        else if (raw.operation === 'evidence' || raw.operation === 'vote-evidence') {
+          // [POE-7.equivocation] [FIN-E] the equivocator's rewards so far are debited (burned)
+          const who = raw.operation === 'evidence' ? (p.a as { header: { producer: string } }).header.producer : (p.a as { clientId: string }).clientId;
           const mc = BigInt(parent.sections.rewards.get(who) ?? '0');
-          if (mc > 0n) forfeits.push({ address: who, mc });
+          if (mc > 0n) forfeits.push({ address: who, mc, height: h.height });
           if (who === h.producer) forfeitedByProducer += mc;
         }
         else if (raw.operation === 'market-order') orders++;
@@ -296,7 +348,9 @@ export function createChainTally(genesis: Genesis) {
         }
       }
       // the reward minted by this block [EB-2]: the producer's reward total after it, less before (plus any it forfeited in it)
-      pr.reward += BigInt(applied.state.sections.rewards.get(h.producer) ?? '0') - BigInt(parent.sections.rewards.get(h.producer) ?? '0') + forfeitedByProducer;
+      const reward = BigInt(applied.state.sections.rewards.get(h.producer) ?? '0') - BigInt(parent.sections.rewards.get(h.producer) ?? '0') + forfeitedByProducer;
+      pr.reward += reward;
+      if (reward !== 0n) mintedByBlock.push({ height: h.height, producer: h.producer, mc: reward });
       producers.set(h.producer, pr);
       for (const [id, a] of applied.state.sections.auctions.entries()) auctions.set(id, a);
       for (const [k, m] of applied.state.sections.markets.entries()) if (m.status !== 'open') markets.set(k, m);
@@ -313,7 +367,22 @@ export function createChainTally(genesis: Genesis) {
       lastState = applied.state;
     },
 
-    figures(): ChainFigures {
+    /** `localFinalizedHeight`: the node's own final checkpoint (its store's `final` record), when known [CF-9] */
+    figures(o: { localFinalizedHeight?: number } = {}): ChainFigures {
+      // [CF-9] the final height: the node's record or the chain's proof, whichever is higher
+      const proven = lastState?.meta.finalized.height ?? 0;
+      const local = o.localFinalizedHeight !== undefined ? Math.min(o.localFinalizedHeight, height) : undefined;
+      const F = Math.max(proven, local ?? 0);
+      const fin = (h: number) => h <= F;
+      const auctionMoney = () => ({ settlements: 0, deliveredWh: 0, toHomes: 0n, toAggregator: 0n, penalties: 0n });
+      const aFin = auctionMoney(), aUnc = auctionMoney();
+      const p2pMoney = () => ({ settlements: 0, deliveredWh: 0, byBuyers: 0n, toSellers: 0n, imbalance: 0n });
+      const pFin = p2pMoney(), pUnc = p2pMoney();
+      /** [CF-9] per wallet: what blocks above F moved (received − paid) */
+      const unconfirmed = new Map<string, bigint>();
+      const moved = (address: string, mc: bigint, h: number) => {
+        if (!fin(h) && mc !== 0n) unconfirmed.set(address, (unconfirmed.get(address) ?? 0n) + mc);
+      };
       const byStatus: Record<AuctionStatus, number> = { open: 0, closed: 0, settled: 0, void: 0 };
       const voidReasons: Record<string, number> = {};
       const excludedAtClearing: Record<string, number> = {};
@@ -363,6 +432,15 @@ export function createChainTally(genesis: Genesis) {
           penalties += pen;
           home.paid += pen;
           w(agg).received += pen;
+          // [CF-9] final or unconfirmed by the block that settled it
+          const m = fin(st.height) ? aFin : aUnc;
+          m.settlements++;
+          m.deliveredWh += st.deliveredWh;
+          if (a.side === 'buy') { m.toHomes += pay; moved(aw.address, pay, st.height); moved(agg, -pay, st.height); }
+          else { m.toAggregator += pay; moved(aw.address, -pay, st.height); moved(agg, pay, st.height); }
+          m.penalties += pen;
+          moved(aw.address, -pen, st.height);
+          moved(agg, pen, st.height);
         }
       }
       // [CF-8] the P2P market's money, wallet by wallet
@@ -381,6 +459,8 @@ export function createChainTally(genesis: Genesis) {
           fees += BigInt(x.penaltyMc);
           w(x.address).paid += BigInt(x.penaltyMc);
           w(agg).received += BigInt(x.penaltyMc);
+          moved(x.address, -BigInt(x.penaltyMc), m.clearedHeight ?? height);
+          moved(agg, BigInt(x.penaltyMc), m.clearedHeight ?? height);
         }
         for (const f of m.fills ?? []) {
           p2p.trades++;
@@ -399,6 +479,15 @@ export function createChainTally(genesis: Genesis) {
           uncollected += BigInt(st.uncollectedMc);
           w(f.address).paid += pen;
           w(agg).received += pen;
+          // [CF-9] final or unconfirmed by the block that settled the fill
+          const pm = fin(st.height) ? pFin : pUnc;
+          pm.settlements++;
+          pm.deliveredWh += st.deliveredWh;
+          if (f.side === 'sell') { pm.toSellers += pay; moved(f.address, pay, st.height); moved(agg, -pay, st.height); }
+          else { pm.byBuyers += pay; moved(f.address, -pay, st.height); moved(agg, pay, st.height); }
+          pm.imbalance += pen;
+          moved(f.address, -pen, st.height);
+          moved(agg, pen, st.height);
         }
       }
       let communityImported = 0, used = 0;
@@ -408,9 +497,15 @@ export function createChainTally(genesis: Genesis) {
         minted += p.reward;
         if (p.reward > 0n) { w(addr).received += p.reward; w(addr).reward += p.reward; }
       }
-      for (const t of transfers) { w(t.from).paid += t.mc; w(t.to).received += t.mc; }
+      for (const t of transfers) { w(t.from).paid += t.mc; w(t.to).received += t.mc; moved(t.from, -t.mc, t.height); moved(t.to, t.mc, t.height); }
       let burned = 0n;
-      for (const f of forfeits) { w(f.address).paid += f.mc; burned += f.mc; }
+      for (const f of forfeits) { w(f.address).paid += f.mc; burned += f.mc; moved(f.address, -f.mc, f.height); }
+      let mintedFinal = 0n, mintedUnconfirmed = 0n;
+      for (const r of mintedByBlock) {
+        if (fin(r.height)) mintedFinal += r.mc;
+        else mintedUnconfirmed += r.mc;
+        moved(r.producer, r.mc, r.height);
+      }
       const state = lastState;
       const genesisBal = new Map(g.config.balances.map((b) => [b.address, BigInt(b.millicents)]));
       const addrs = new Set<string>([...wallet.keys(), ...genesisBal.keys(), ...(state ? [...state.sections.wallets.entries()].map(([a]) => a) : [])]);
@@ -429,6 +524,18 @@ export function createChainTally(genesis: Genesis) {
           deliveredWh: x.deliveredWh, settlements: x.settlements, rewardMc: String(x.reward),
         };
       });
+      const balanceOfItem = new Map(items.map((i) => [i.address, BigInt(i.balanceMc)]));
+      const withUnconfirmedChange = [...unconfirmed].filter(([, mc]) => mc !== 0n).sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([address, mc]) => {
+        const bal = balanceOfItem.get(address) ?? 0n;
+        return { address, finalBalanceMc: String(bal - mc), unconfirmedChangeMc: String(mc), balanceMc: String(bal) };
+      });
+      const unconfirmedTotal = [...unconfirmed.values()].reduce((a, b) => a + b, 0n);
+      const auctionMoneyOut = (m: ReturnType<typeof auctionMoney>): AuctionSettlementMoney => ({
+        settlements: m.settlements, deliveredWh: m.deliveredWh, paidByAggregatorToHomesMc: String(m.toHomes), paidByHomesToAggregatorMc: String(m.toAggregator), penaltiesPaidByHomesMc: String(m.penalties),
+      });
+      const p2pMoneyOut = (m: ReturnType<typeof p2pMoney>): P2pSettlementMoney => ({
+        settlements: m.settlements, deliveredWh: m.deliveredWh, paidByBuyersMc: String(m.byBuyers), paidToSellersMc: String(m.toSellers), imbalancePaidMc: String(m.imbalance),
+      });
       const traded = [...awardedPerEpoch.values()].reduce((n, e) => n + e.wh, 0);
       const imported = [...perEpoch.values()].reduce((n, e) => n + e.importedWh, 0);
       const matchable = [...buySellPerEpoch.values()].reduce((n, x) => n + Math.min(x.buyWh, x.sellWh), 0);
@@ -436,6 +543,17 @@ export function createChainTally(genesis: Genesis) {
       const bests = ranked.map((r) => r.bestScoreWh).filter((x): x is number => x !== null);
       const ratio = (a: number, b: number) => (b > 0 ? a / b : null);
       return {
+        finality: {
+          headHeight: height,
+          finalizedHeight: F,
+          finalizedHeightSource: local !== undefined && local > proven ? 'node' : 'chain',
+          finalizedProvenOnChainHeight: proven,
+          blocksNotFinal: height - F,
+          auctionSettlements: { inFinalBlocks: auctionMoneyOut(aFin), inUnconfirmedBlocks: auctionMoneyOut(aUnc) },
+          p2pSettlements: { inFinalBlocks: p2pMoneyOut(pFin), inUnconfirmedBlocks: p2pMoneyOut(pUnc) },
+          blockRewardsMinted: { inFinalBlocksMc: String(mintedFinal), inUnconfirmedBlocksMc: String(mintedUnconfirmed) },
+          wallets: { finalTotalMc: String(total - unconfirmedTotal), unconfirmedChangeTotalMc: String(unconfirmedTotal), withUnconfirmedChange },
+        },
         chain: {
           height, blocks, txs, txsByOperation,
           pseudonymsCertified: certified.size,

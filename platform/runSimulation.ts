@@ -231,14 +231,18 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
     const tally = createChainTally(genesis);
     const db = chainLevel(dataDir);
     let chainVerified: SimulationResult['chainVerified'];
+    let localFinalizedHeight: number | undefined;
     try {
       const v = await verifyChain(db, { onBlock: (applied, parent) => tally.add(applied, parent) });
       chainVerified = v.ok ? { ok: true, height: v.height } : { ok: false, height: v.height, error: `${v.code} at height ${v.height}: ${v.reason}` };
+      // [CF-9] the aggregator node's own final checkpoint when it stopped (its store's record)
+      const rec = await db.get('n:final').catch(() => undefined);
+      if (rec !== undefined) localFinalizedHeight = (JSON.parse(rec) as { height: number }).height;
     } finally {
       await db.close().catch(() => undefined);
     }
     timings.totalMs = Date.now() - t0;
-    const data = buildReportData({ ...o, intervals, plan, timings }, tally.figures(), chainVerified, off);
+    const data = buildReportData({ ...o, intervals, plan, timings }, tally.figures(localFinalizedHeight !== undefined ? { localFinalizedHeight } : {}), chainVerified, off);
     const reportDir = resolve(o.outDir);
     await writeReport(reportDir, data);
 

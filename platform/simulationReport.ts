@@ -42,6 +42,11 @@ export const WALLET_SIGN_CONVENTION =
   'balance = genesis + received − paid. The aggregator wallet is the market\'s clearing account, the other side of each of these payments: it receives what the homes pay and pays what they receive. ' +
   'Money in summary.json is in millicents (1 ¢ = 1,000 mc).';
 
+export const FINALITY_NOTE =
+  'A block at or below finalizedHeight is final: no reorg can undo it. Money moved by a block above it is unconfirmed. ' +
+  'payments, p2p and wallets count every block to the head; finality splits the same money into inFinalBlocks and inUnconfirmedBlocks ' +
+  '(settlements by the block that settled them) and gives each wallet that blocks above the final one changed its balance at the final block.';
+
 export const SETTLEMENT_SIGN_CONVENTION =
   'Each amount is positive and paid in the direction its column names: aggregator → homes = payments for energy the homes delivered where the aggregator buys; ' +
   'homes → aggregator = payments for energy the homes took where the aggregator sells; penalties = paid by the homes for shortfall, on either side. ' +
@@ -58,6 +63,8 @@ export interface ReportData {
       plannedHomes: { meterId: string; kind: HomeKind; device: string | null; programme: string }[];
     };
     source: string;
+    /** [CF-9] the final block, and the money in blocks above it (unconfirmed: a reorg could still undo it) */
+    finality: ChainFigures['finality'] & { note: string };
     chain: ChainFigures['chain'] & { verified: boolean; verifyError?: string };
     readings: ChainFigures['readings'];
     auctions: ChainFigures['auctions'];
@@ -102,6 +109,7 @@ export function buildReportData(c: ReportContext, f: ChainFigures, verified: Cha
         plannedHomes: c.plan.homes.map((h) => ({ meterId: h.meterId, kind: h.kind, device: h.flexibleLoad?.type ?? null, programme: h.programme })),
       },
       source: REPORT_SOURCE,
+      finality: { note: FINALITY_NOTE, ...f.finality },
       chain: { ...f.chain, verified: verified.ok, ...(verified.error !== undefined ? { verifyError: verified.error } : {}) },
       readings: f.readings,
       auctions: f.auctions,
@@ -161,7 +169,15 @@ export async function writeReport(dir: string, d: ReportData): Promise<void> {
     ['bids on chain', `${s.auctions.bidsOnChain}: ${s.auctions.bidsAwarded} awarded; excluded at clearing: ${excluded} (bids the chain refused are not on chain and not counted)`],
     ['energy awarded', kwh(s.auctions.awardedWh)],
     ['award price, volume-weighted', `${price(s.auctions.volumeWeightedAwardPriceMcPerKWh)} (Σ energy × price / Σ energy over all awards); marginal clearing prices ${price(s.auctions.minMarginalClearingPriceMcPerKWh)} – ${price(s.auctions.maxMarginalClearingPriceMcPerKWh)}`],
+    ['final block', `${s.finality.finalizedHeight} of ${s.finality.headHeight} (${s.finality.blocksNotFinal} block(s) above it not final; from the ${s.finality.finalizedHeightSource === 'node' ? "aggregator node's own final checkpoint" : "chain's proof"}, proven on chain up to ${s.finality.finalizedProvenOnChainHeight})`],
     ['settlements', `${s.payments.settlements}: ${kwh(s.payments.deliveredWh)} delivered, ${kwh(s.payments.shortfallWh)} short`],
+    ['settlements in final / unconfirmed blocks', (() => {
+      const a = s.finality.auctionSettlements, p = s.finality.p2pSettlements;
+      const money = (m: typeof a.inFinalBlocks) => `aggregator → homes ${formatCents(m.paidByAggregatorToHomesMc)}, homes → aggregator ${formatCents(m.paidByHomesToAggregatorMc)}, penalties ${formatCents(m.penaltiesPaidByHomesMc)}`;
+      return `auctions: final ${a.inFinalBlocks.settlements} (${money(a.inFinalBlocks)}); unconfirmed ${a.inUnconfirmedBlocks.settlements} (${money(a.inUnconfirmedBlocks)}) · ` +
+        `P2P: final ${p.inFinalBlocks.settlements} (to sellers ${formatCents(p.inFinalBlocks.paidToSellersMc)}, by buyers ${formatCents(p.inFinalBlocks.paidByBuyersMc)}); unconfirmed ${p.inUnconfirmedBlocks.settlements} (to sellers ${formatCents(p.inUnconfirmedBlocks.paidToSellersMc)}, by buyers ${formatCents(p.inUnconfirmedBlocks.paidByBuyersMc)}) · ` +
+        `wallets: ${formatCents(s.finality.wallets.finalTotalMc)} final, ${formatCents(s.finality.wallets.unconfirmedChangeTotalMc)} unconfirmed change in ${s.finality.wallets.withUnconfirmedChange.length} wallet(s)`;
+    })()],
     ['money', `aggregator → homes ${formatCents(s.payments.paidByAggregatorToHomesMc)} for energy; homes → aggregator ${formatCents(s.payments.paidByHomesToAggregatorMc)} for energy and ${formatCents(s.payments.penaltiesPaidByHomesMc)} penalties; block rewards minted ${formatCents(s.payments.blockRewardsMintedMc)}`],
     ['wallets', `${s.wallets.count}, total ${formatCents(s.wallets.totalMc)} = genesis ${formatCents(s.wallets.genesisTotalMc)} + rewards minted − forfeited: ${s.wallets.conserved ? 'conserved' : 'NOT conserved'}`],
     ['self-consumption', pct(s.energy.selfConsumption)],
@@ -177,7 +193,12 @@ export async function writeReport(dir: string, d: ReportData): Promise<void> {
   const intervalRows = s.settlementsPerInterval.map((x) => `<tr><td title="${esc(x.interval)}">${simTime(x.deliveryEpoch)}–${simTime(x.deliveryEpoch + 1)}</td><td>${x.auctions}</td><td>${x.awards}</td><td>${x.homes}</td><td>${x.awardedWh}</td><td>${x.deliveredWh}</td><td class="n">${formatCents(String(x.paidByAggregatorToHomesMc))}</td><td class="n">${formatCents(String(x.paidByHomesToAggregatorMc))}</td><td class="n">${formatCents(String(x.penaltiesPaidByHomesMc))}</td></tr>`).join('');
   const producerRows = s.chain.producers.slice(0, 20).map((x) => `<tr><td><code>${esc(x.address.slice(0, 16))}…</code></td><td>${x.blocks}</td><td>${(x.share * 100).toFixed(1)} %</td><td>${formatCents(x.rewardMc)}</td></tr>`).join('');
   const homes = s.wallets.items.filter((w) => w.kind !== 'aggregator');
-  const walletRow = (w: WalletFigures) => `<tr><td><code>${esc(w.address.slice(0, 16))}…</code>${w.kind === 'aggregator' ? ' (aggregator)' : ''}</td><td>${w.deliveredWh}</td><td class="n">${formatCents(w.receivedMc)}</td><td class="n">${formatCents(w.paidMc)}</td><td class="n">${formatCents(w.balanceMc)}</td></tr>`;
+  // [CF-9] each wallet's balance at the final block and what blocks above it changed
+  const unconfirmedOf = new Map(s.finality.wallets.withUnconfirmedChange.map((w) => [w.address, w]));
+  const walletRow = (w: WalletFigures) => {
+    const u = unconfirmedOf.get(w.address);
+    return `<tr><td><code>${esc(w.address.slice(0, 16))}…</code>${w.kind === 'aggregator' ? ' (aggregator)' : ''}</td><td>${w.deliveredWh}</td><td class="n">${formatCents(w.receivedMc)}</td><td class="n">${formatCents(w.paidMc)}</td><td class="n">${formatCents(u?.finalBalanceMc ?? w.balanceMc)}</td><td class="n">${formatCents(u?.unconfirmedChangeMc ?? '0')}</td><td class="n">${formatCents(w.balanceMc)}</td></tr>`;
+  };
   const walletRows = [...s.wallets.items.filter((w) => w.kind === 'aggregator'), ...[...homes].sort((a, b) => (BigInt(b.receivedMc) + BigInt(b.paidMc) > BigInt(a.receivedMc) + BigInt(a.paidMc) ? 1 : -1)).slice(0, 20)].map(walletRow).join('');
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>TMI simulation report</title>
@@ -199,7 +220,8 @@ th{font-weight:600;background:#f4f6f8} .chart{margin:8px 0 0} code{font-size:12p
 <table id="settlements"><tr><th>delivery (simulated time)</th><th>auctions</th><th>awards</th><th>homes</th><th>awarded Wh</th><th>delivered Wh</th><th>aggregator → homes</th><th>homes → aggregator</th><th>penalties, homes → aggregator</th></tr>${intervalRows}</table>
 <div class="grid"><div><h2>Block producers</h2><table id="producers"><tr><th>address</th><th>blocks</th><th>share</th><th>rewards received</th></tr>${producerRows}</table></div>
 <div><h2>Wallets (the aggregator, then the 20 homes with most money moved)</h2><div class="note" id="wallet-convention">${esc(s.wallets.signConvention)}</div>
-<table id="wallets"><tr><th>address</th><th>delivered Wh</th><th>received</th><th>paid</th><th>balance</th></tr>${walletRows}</table></div></div>
+<div class="note" id="finality-note">${esc(s.finality.note)} Final block: ${s.finality.finalizedHeight} of ${s.finality.headHeight}.</div>
+<table id="wallets"><tr><th>address</th><th>delivered Wh</th><th>received</th><th>paid</th><th>balance, final (block ${s.finality.finalizedHeight})</th><th>unconfirmed change</th><th>balance at the head (block ${s.finality.headHeight})</th></tr>${walletRows}</table></div></div>
 <script>${js}</script>
 <script>
 const D = ${JSON.stringify(d.series).replace(/</g, '\\u003c')};

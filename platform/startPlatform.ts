@@ -18,14 +18,14 @@ import { loadOrCreateToken } from '../csm-registry/registryDataDir.js';
 import { dirname } from 'node:path';
 import { loadOrCreateKeyFile } from '../wire/keyFile.js';
 import type { KeyPair } from '../wire/keys.js';
-import { GENESIS_DEFAULTS, slotTime, type Genesis } from '../poe-chain/core/genesis.js';
+import { GENESIS_DEFAULTS, type Genesis } from '../poe-chain/core/genesis.js';
 import { platformPaths } from './dataDir.js';
 import { enrollPrincipals } from './servicePrincipals.js';
 import { loadOrCreateGenesis } from './genesisFile.js';
 import { connectWithLogin } from './mqttLogin.js';
 import { openChainStoreAt } from '../poe-chain/store/chainDataDir.js';
-import { createChainNode, type ChainNode, type NodeBlockEvent } from '../poe-chain/node/createChainNode.js';
-import { MARKET_TOPICS, marketResultsOfBlock } from '../aggregator/marketResults.js';
+import { createChainNode, type ChainNode, type FinalEvent } from '../poe-chain/node/createChainNode.js';
+import { MARKET_TOPICS, createMarketResultPublisher } from '../aggregator/marketResults.js';
 import { createVppMarketTrader } from '../aggregator/vppMarketOrders.js';
 import { encode, signEnvelope } from '../wire/codec.js';
 import { chainViewOf, readingFeedOf } from '../poe-chain/node/chainQueries.js';
@@ -212,6 +212,22 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
         const facts = chainStateFacts(parent, ev);
         chain = chain.then(() => a.ingest(facts)).catch((err: unknown) => log.warn({ err }, 'analytics ingest failed'));
       });
+      // [AN-FIN] the node's own final checkpoint (ahead of the chain's proof by a block or so)
+      const finalFact = (cp: { round: number; height: number; hash: string }, at: number) =>
+        ({ kind: 'finality' as const, source: 'node' as const, round: cp.round, height: cp.height, hash: cp.hash, time: at });
+      chain = chain.then(() => a.ingest(finalFact(node.finality().final, now()))).catch((err: unknown) => log.warn({ err }, 'analytics ingest failed'));
+      // one ingest for the final events that came while the ones before were ingested (the latest wins)
+      let pendingFinal: FinalEvent | undefined;
+      node.on('final', (ev) => {
+        const queued = pendingFinal !== undefined;
+        pendingFinal = ev;
+        if (queued) return;
+        chain = chain.then(() => {
+          const e = pendingFinal!;
+          pendingFinal = undefined;
+          return a.ingest(finalFact(e, e.at));
+        }).catch((err: unknown) => log.warn({ err }, 'analytics ingest failed'));
+      });
       stops.push(() => chain.then(() => undefined));
       const l = await a.listen(o.ports?.analytics ?? 0, host);
       analyticsUrl = l.url;
@@ -253,18 +269,16 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
         },
       });
       stops.push(() => aggregator!.stop());
-      // [MKT] each P2P clearing the node applies, republished signed for homes without a node
-      let lastTime = Date.parse(node.head().time);
-      const onMarketBlock = (ev: NodeBlockEvent) => {
-        const time = slotTime(genesis, ev.block.parameters.header.slot);
-        for (const { epoch, result } of marketResultsOfBlock(ev.state, Math.min(lastTime, time - 1), time)) {
-          aggregatorMqtt.publishAsync(MARKET_TOPICS.result(epoch), encode(signEnvelope(keys.aggregator, 'market-result', result, { date: new Date(now()) })), { qos: 1, retain: true })
-            .catch((err: unknown) => log.warn({ err, epoch }, 'market result not published'));
-        }
-        lastTime = time;
-      };
-      node.on('block', onMarketBlock);
-      stops.push(async () => void node.off('block', onMarketBlock));
+      // [MKT] each P2P clearing the node applies, republished signed for homes without a node,
+      // once its block is final [AGG-FIN-3]
+      const marketResults = createMarketResultPublisher({
+        node,
+        genesis,
+        publish: async (epoch, result) =>
+          void (await aggregatorMqtt.publishAsync(MARKET_TOPICS.result(epoch), encode(signEnvelope(keys.aggregator, 'market-result', result, { date: new Date(now()) })), { qos: 1, retain: true })),
+        log: log.child({ part: 'aggregator' }),
+      });
+      stops.push(async () => marketResults.stop());
       // [MKT] the VPP's own orders in the P2P market, posted by the operator
       const vpp = createVppMarketTrader({
         key: keys.aggregator,

@@ -163,6 +163,39 @@ export const voteEvidenceParams = {
   properties: { a: embeddedEnvelope, b: embeddedEnvelope },
 } as const;
 
+/** [SYNC-C] A new or wiped node asks the archive for a final checkpoint to start from. */
+export const checkpointRequestParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['nodeId'],
+  properties: { nodeId: id },
+} as const;
+
+/** Most characters of serialised state in one checkpoint-response piece (4 MiB). */
+export const CHECKPOINT_PIECE_CHARS = 4 * 1024 * 1024;
+
+/**
+ * [SYNC-C] One piece of the archive's answer: the final checkpoint, its block, the two justified
+ * links that make it final (J → checkpoint, checkpoint → the next round), and the state after
+ * the block as serialised JSON text cut in `pieces` pieces (this one is `piece`, from 0).
+ */
+export const checkpointResponseParams = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['requestReqId', 'checkpoint', 'piece', 'pieces', 'state'],
+  properties: {
+    requestReqId: reqId,
+    checkpoint,
+    piece: { type: 'integer', minimum: 0, maximum: 4095 },
+    pieces: { type: 'integer', minimum: 1, maximum: 4096 },
+    /** only in piece 0 */
+    block: embeddedEnvelope,
+    /** only in piece 0 */
+    proof: { type: 'array', minItems: 2, maxItems: 2, items: justificationParams },
+    state: { type: 'string', maxLength: CHECKPOINT_PIECE_CHARS },
+  },
+} as const;
+
 /** A starting balance in the genesis file. */
 export const genesisBalance = {
   type: 'object',
@@ -250,9 +283,9 @@ export const genesisConfig = {
     /** [CPF] equal scores are broken by the readings of this many earlier intervals (default readingRetentionIntervals − 2 = 14) */
     cpfWindowIntervals: { type: 'integer', minimum: 0, maximum: 1000 },
     /**
-     * blocks below the head a node keeps in memory with their states for fork choice, and the
-     * bound of a sync's step back (default 32). Not a finality rule: blocks are final by the
-     * finality gadget's votes [FIN] (committeeSize)
+     * a node remembers signed headers for equivocation evidence 4 · finalityDepth · W slots back
+     * (default 32). Not a finality rule (the name is older than the gadget): blocks are final by
+     * the finality gadget's votes [FIN] (committeeSize)
      */
     finalityDepth: { type: 'integer', minimum: 1, maximum: 1_000_000 },
     /**

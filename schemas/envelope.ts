@@ -7,7 +7,7 @@ import {
   auctionCloseParams, auctionOpenParams, auctionResultParams, bidOfferParams, bidRevealParams, certificateParams,
   errorParams, feederLimitParams, marketOrderParams, marketResultParams, marketRevealParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
 } from './operations.js';
-import { blockParams, evidenceParams, justificationParams, syncRequestParams, syncResponseParams, txParams, voteEvidenceParams, voteParams } from './chainOperations.js';
+import { blockParams, checkpointRequestParams, checkpointResponseParams, evidenceParams, justificationParams, syncRequestParams, syncResponseParams, txParams, voteEvidenceParams, voteParams } from './chainOperations.js';
 
 /** Default maximum size of one message in bytes (DESIGN §2). */
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024;
@@ -40,6 +40,8 @@ export const operations = {
   vote: { params: voteParams, maxBytes: 2 * 1024 },
   justification: { params: justificationParams, maxBytes: 64 * 1024 },
   'vote-evidence': { params: voteEvidenceParams, maxBytes: 8 * 1024 },
+  'checkpoint-request': { params: checkpointRequestParams, maxBytes: DEFAULT_MAX_MESSAGE_BYTES },
+  'checkpoint-response': { params: checkpointResponseParams, maxBytes: 8 * 1024 * 1024 },
   error: { params: errorParams, maxBytes: DEFAULT_MAX_MESSAGE_BYTES },
 } as const;
 

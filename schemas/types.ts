@@ -8,7 +8,7 @@ import type {
   auctionCloseParams, auctionOpenParams, auctionResultParams, bidOfferParams, bidRevealParams, certificateParams,
   errorParams, feederLimitParams, marketOrderParams, marketResultParams, marketRevealParams, meterReadingParams, revocationParams, scheduleParams, stateParams, transferParams,
 } from './operations.js';
-import type { blockParams, evidenceParams, justificationParams, syncRequestParams, syncResponseParams, txParams, voteEvidenceParams, voteParams } from './chainOperations.js';
+import type { blockParams, checkpointRequestParams, checkpointResponseParams, evidenceParams, justificationParams, syncRequestParams, syncResponseParams, txParams, voteEvidenceParams, voteParams } from './chainOperations.js';
 import type { energy, price, interval } from './common.js';
 import type { openBid, sealedBid, award, exclusion, feederLimit } from './operations.js';
 import type { blockHeader, checkpoint, embeddedEnvelope, genesisConfig, signedHeader, voteSignature } from './chainOperations.js';
@@ -38,6 +38,8 @@ export interface ParamsByOperation {
   vote: FromSchema<typeof voteParams>;
   justification: FromSchema<typeof justificationParams>;
   'vote-evidence': FromSchema<typeof voteEvidenceParams>;
+  'checkpoint-request': FromSchema<typeof checkpointRequestParams>;
+  'checkpoint-response': FromSchema<typeof checkpointResponseParams>;
   error: FromSchema<typeof errorParams>;
 }
 

@@ -54,7 +54,8 @@ test('aggregator: schedule, deviation auction with the right side/energy/limit, 
   const intervalMs = 600;
   const originMs = Math.floor(Date.now() / intervalMs) * intervalMs;
   const results = new Map<string, ChainAuction>();
-  const chain: ChainView = { auction: async (id) => results.get(id) };
+  let finalizedHeight = 0;
+  const chain: ChainView = { auction: async (id) => results.get(id), finalizedHeight: async () => finalizedHeight };
   const agg = await createAggregator({
     key: aggKey,
     genesisHash: TEST_CHAIN,
@@ -107,17 +108,42 @@ test('aggregator: schedule, deviation auction with the right side/energy/limit, 
   assert.equal(close.operation === 'auction-close' && close.parameters.auctionId, p.auctionId);
   assert.ok(Date.parse(close.date) >= Date.parse(p.closesAt) - 5, 'closed on time, not before');
 
-  // the chain's result is republished verbatim
+  // [AGG-FIN-1] the chain's result, cleared in block 5: not published while block 5 is not final
   const result: AuctionResult = {
     auctionId: p.auctionId, status: 'cleared', clearingPriceMillicentsPerKWh: 20_000, awardedWh: 1_000,
-    awards: [{ address: home.address, energyWh: 1_000, priceMillicentsPerKWh: 20_000 }],
+    awards: [{ address: home.address, energyWh: 1_000, priceMillicentsPerKWh: 20_000 }], height: 5,
   };
+  finalizedHeight = 4;
   results.set(p.auctionId, { status: 'cleared', result });
+  await wait(300);
+  assert.equal(seen.find((e) => e.operation === 'auction-result'), undefined, 'no result published while its block is not final');
+  assert.equal(agg.auctions()[0]?.status, 'closed');
+  assert.equal(agg.ledger().entries[0]?.resultHeight, 5);
+  // block 5 final: the result is republished verbatim
+  finalizedHeight = 5;
   const res = await until(() => seen.find((e) => e.operation === 'auction-result'), 3000, 'auction-result');
   assert.deepEqual(res.parameters, result);
   const ledger = agg.ledger();
+  assert.equal(ledger.entries[0]?.status, 'cleared');
   assert.equal(ledger.entries[0]?.awardedWh, 1_000);
   assert.equal(ledger.entries[0]?.imbalanceAvoidedMc, 30_000); // 1 kWh × 30,000 mc/kWh
+
+  // [AGG-FIN-2] settled on chain in block 9, not final yet: the money is unconfirmed in the ledger
+  results.set(p.auctionId, { status: 'settled', result, settlements: [{ address: home.address, deliveredWh: 800, paymentMc: 16_000, penaltyMc: 1_000, height: 9 }] });
+  const unconfirmed = await until(() => (agg.ledger().entries[0]?.status === 'settled-unconfirmed' ? agg.ledger() : undefined), 3000, 'settled-unconfirmed');
+  assert.deepEqual(
+    [unconfirmed.entries[0]!.energyMc, unconfirmed.entries[0]!.penaltiesMc, unconfirmed.entries[0]!.unconfirmedEnergyMc, unconfirmed.entries[0]!.unconfirmedPenaltiesMc, unconfirmed.entries[0]!.settledHeight],
+    [0, 0, 16_000, 1_000, 9],
+  );
+  assert.equal(unconfirmed.totals.paidMc, 0);
+  assert.deepEqual(unconfirmed.totals.unconfirmed, { paidMc: 16_000, receivedMc: 0, penaltiesMc: 1_000 });
+  // block 9 final: paid
+  finalizedHeight = 9;
+  const settled = await until(() => (agg.ledger().entries[0]?.status === 'settled' ? agg.ledger() : undefined), 3000, 'settled');
+  assert.deepEqual([settled.entries[0]!.energyMc, settled.entries[0]!.penaltiesMc, settled.entries[0]!.deliveredWh, settled.entries[0]!.unconfirmedEnergyMc], [16_000, 1_000, 800, 0]);
+  assert.equal(settled.totals.paidMc, 16_000);
+  assert.deepEqual(settled.totals.unconfirmed, { paidMc: 0, receivedMc: 0, penaltiesMc: 0 });
+  assert.equal(agg.auctions()[0]?.status, 'settled');
 });
 
 test('aggregator admin API: manual post publishes an auction-open; garbage changes nothing', async (t) => {
@@ -129,7 +155,7 @@ test('aggregator admin API: manual post publishes an auction-open; garbage chang
   watcher.on('message', (_t, payload) => seen.push(codec.decode(payload)));
   await watcher.subscribeAsync('tmi/v1/auctions/#', { qos: 1 });
   const agg = await createAggregator({
-    key: generateKeyPair(), genesisHash: TEST_CHAIN, mqtt: aggMqtt, chain: { auction: async () => undefined },
+    key: generateKeyPair(), genesisHash: TEST_CHAIN, mqtt: aggMqtt, chain: { auction: async () => undefined, finalizedHeight: async () => 0 },
     config: { originMs: 0, intervalMs: 60_000, slotsPerDay: 96, deviation: { thresholdWh: 500 }, prices: () => ({ buyMcPerKWh: 1, sellMcPerKWh: 1 }), priorNetLoadWh: new Array(96).fill(0), autoAuctions: false },
   });
   const app = createAggregatorAdminApp(agg, 'secret-token');
@@ -184,7 +210,7 @@ test('aggregator: when the registry does not answer, an auction opens with the l
   const limits = [{ feeder: 'F1', maxExportWh: 5000, maxImportWh: 7000 }];
   const make = (feederLimits: () => Promise<typeof signed>) =>
     createAggregator({
-      key: generateKeyPair(), genesisHash: TEST_CHAIN, mqtt: aggMqtt, chain: { auction: async () => undefined },
+      key: generateKeyPair(), genesisHash: TEST_CHAIN, mqtt: aggMqtt, chain: { auction: async () => undefined, finalizedHeight: async () => 0 },
       config: { originMs: 0, intervalMs: 60_000, slotsPerDay: 96, deviation: { thresholdWh: 500 }, prices: () => ({ buyMcPerKWh: 1, sellMcPerKWh: 1 }), priorNetLoadWh: new Array(96).fill(0), autoAuctions: false, feederLimits },
     });
   const agg = await make(async () => {
@@ -242,7 +268,7 @@ test('[FEEDER-1] the aggregator posts each registry feeder limit the chain lacks
   let onChain: ChainFeederLimit[] = [{ feeder: 'F2', maxExportWh: 2000, maxImportWh: 2000, issuedAt: registry[1]!.issuedAt }];
   const agg = await createAggregator({
     key: aggKey, mqtt: aggMqtt, genesisHash: TEST_CHAIN,
-    chain: { auction: async () => undefined, feederLimits: async () => onChain },
+    chain: { auction: async () => undefined, finalizedHeight: async () => 0, feederLimits: async () => onChain },
     config: { originMs: 0, intervalMs: 60_000, slotsPerDay: 96, deviation: { thresholdWh: 500 }, prices: () => ({ buyMcPerKWh: 1, sellMcPerKWh: 1 }), priorNetLoadWh: new Array(96).fill(0), autoAuctions: false, feederLimits: async () => registry },
   });
   t.after(async () => {
@@ -285,7 +311,7 @@ test('with a reading feed (its chain node in the same process), the aggregator c
   const intervalMs = 60_000;
   const originMs = Math.floor(Date.now() / intervalMs) * intervalMs;
   const agg = await createAggregator({
-    key: generateKeyPair(), genesisHash: TEST_CHAIN, mqtt: aggMqtt, chain: { auction: async () => undefined }, readingFeed: readingFeedOf(node),
+    key: generateKeyPair(), genesisHash: TEST_CHAIN, mqtt: aggMqtt, chain: { auction: async () => undefined, finalizedHeight: async () => 0 }, readingFeed: readingFeedOf(node),
     config: {
       originMs, intervalMs, slotsPerDay: 96, deviation: { thresholdWh: 1e9 }, prices: () => ({ buyMcPerKWh: 1, sellMcPerKWh: 1 }),
       priorNetLoadWh: new Array(96).fill(0), autoAuctions: false,

@@ -2,7 +2,8 @@
  * [CLOSE] A restarted aggregator picks up its open auctions from the chain: started on a
  * chain (real state transition, real signed transactions) that holds an open auction it
  * has no record of, it lists the auction, the chain clears it by its own clock (no
- * auction-close), and the aggregator republishes the chain's result on MQTT.
+ * auction-close), and the aggregator republishes the chain's result on MQTT once the
+ * clearing block is final [AGG-FIN-1].
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -51,12 +52,14 @@ test('[CLOSE] a restarted aggregator picks up an open auction from the chain and
   await watcher.subscribeAsync('tmi/v1/auctions/#', { qos: 1 });
   // the aggregator's clock: 300 ms before the auction's close, running at wall speed
   const wall0 = Date.now();
+  let finalizedHeight = f.state.meta.height;
   const now = () => closesAtMs - 300 + (Date.now() - wall0);
   const agg = await createAggregator({
     key: f.aggregator,
     genesisHash: f.genesis.hash,
     mqtt: aggMqtt,
-    chain: chainViewOf({ state: () => f.state }),
+    // [AGG-FIN-1] the node's final height, moved by the test
+    chain: chainViewOf({ state: () => f.state, head: () => ({ finalizedHeight }) }),
     now,
     codec: createCodec({ now }),
     config: {
@@ -81,6 +84,11 @@ test('[CLOSE] a restarted aggregator picks up an open auction from the chain and
   assert.equal(entry.status, 'closed');
   assert.deepEqual(entry.awards!.map((w) => [w.address, w.energyWh]), [[a.address, 3000], [b.address, 1000]]);
 
+  // [AGG-FIN-1] cleared in a block that is not final yet: nothing published
+  await wait(800);
+  assert.equal(seen.find((e) => e.operation === 'auction-result'), undefined, 'no result while the clearing block is not final');
+  assert.equal(agg.auctions().find((x) => x.auctionId === 'auc-r')!.status, 'open');
+  finalizedHeight = f.state.meta.height;
   const end = Date.now() + 4000;
   let result: AnyEnvelope | undefined;
   while (!result && Date.now() < end) {

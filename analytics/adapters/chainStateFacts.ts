@@ -13,6 +13,7 @@
  *   MarketSettlementFact a P2P fill that got a settlement
  *   RankingFact        the PoE ranking, when a new epoch's ranking was stored; each
  *                      entry's score is |P − C| of the reading it was ranked by
+ *   FinalityFact       [AN-FIN] the final checkpoint proven on chain (meta.finalized), when it moved
  */
 import type { AuctionEntry, ChainState, OrderEntry } from '../../poe-chain/core/chainState.js';
 import { epochStart } from '../../poe-chain/core/genesis.js';
@@ -53,6 +54,12 @@ export function chainStateFacts(prev: ChainState, applied: AppliedBlockLike): Fa
     kind: 'block', height, slot: header.slot, epoch: header.epoch, hash: applied.hash, producer: header.producer,
     txCount: txs.length, time, rewardMc: Math.max(0, rewardMc),
   });
+
+  // [AN-FIN] the final checkpoint proven on chain moved (a justification in this block)
+  const fin = next.meta.finalized;
+  if (fin.height !== prev.meta.finalized.height || fin.hash !== prev.meta.finalized.hash) {
+    out.push({ kind: 'finality', source: 'chain', round: fin.round, height: fin.height, hash: fin.hash, time });
+  }
 
   for (const [address, balance] of next.sections.wallets.entries()) {
     if (prev.sections.wallets.get(address) !== balance || prev.meta.height === 0) {

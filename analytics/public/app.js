@@ -318,6 +318,14 @@ function drawAuctions(a) {
 function drawSummary(s) {
   $('kpi-height').textContent = s.height == null ? '–' : nf0.format(s.height);
   $('kpi-blocks').textContent = `${s.producers} producer${s.producers === 1 ? '' : 's'}`;
+  // [AN-FIN] the final block, and settlement money in final blocks vs in blocks not final yet
+  $('kpi-final').textContent = s.finalizedHeight == null ? '–' : nf0.format(s.finalizedHeight);
+  $('kpi-final-note').textContent = s.finalizedHeight == null ? 'no final block seen yet'
+    : `${s.height == null ? 0 : nf0.format(Math.max(0, s.height - s.finalizedHeight))} block(s) above it unconfirmed · from the ${s.finalizedHeightSource === 'node' ? "node's finality gadget" : "chain's proof"}`;
+  const fin = s.settlementsInFinalBlocks, unc = s.settlementsInUnconfirmedBlocks;
+  const settledCents = (m) => (m.auctionPaymentMc + m.auctionPenaltyMc + m.p2pPaymentMc + m.p2pImbalanceMc) / 1000;
+  $('kpi-settled-final').textContent = fmt(nf2, settledCents(fin));
+  $('kpi-settled-note').textContent = `cents in ${nf0.format(fin.auctionSettlements + fin.p2pSettlements)} settlements · unconfirmed: ${nf2.format(settledCents(unc))} cents in ${nf0.format(unc.auctionSettlements + unc.p2pSettlements)}`;
   $('kpi-auctions').textContent = `${nf0.format(s.auctionsByStatus.cleared)} / ${nf0.format(s.auctions)}`;
   $('kpi-auctions-note').textContent = `${s.auctionsByStatus.open} open · ${s.auctionsByStatus.void} void`;
   $('kpi-traded').textContent = fmt(nf1, kWh(s.tradedWh));

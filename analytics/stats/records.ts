@@ -112,6 +112,15 @@ export interface ScheduleRecord {
   stepMs?: number;
 }
 
+/** [AN-FIN] the highest final checkpoint seen from one source (`chain`: proven on chain; `node`: a node's gadget). */
+export interface FinalityRecord {
+  source: 'chain' | 'node';
+  round: number;
+  height: number;
+  hash: string;
+  time: number | null;
+}
+
 /** [AN-P2P] the P2P market of one delivery interval. */
 export interface MarketRecord {
   interval: number;
@@ -238,6 +247,7 @@ export interface RecordTypes {
   schedule: ScheduleRecord;
   market: MarketRecord;
   marketSettlement: MarketSettlementRecord;
+  finality: FinalityRecord;
   slot: SlotAgg;
   home: HomeAgg;
   producer: ProducerAgg;
@@ -248,7 +258,7 @@ export interface RecordTypes {
 export type RecordKind = keyof RecordTypes;
 export const RECORD_KINDS: readonly RecordKind[] = [
   'block', 'reading', 'auction', 'bid', 'settlement', 'wallet', 'ranking', 'schedule', 'market', 'marketSettlement', 'slot', 'home', 'producer', 'account',
-  'trader',
+  'trader', 'finality',
 ];
 
 /** A change to one record: value null deletes it. */
@@ -278,4 +288,5 @@ export const ids = {
   market: (interval: number): string => pad(interval),
   marketSettlement: (interval: number, address: string, orderId: string): string => `${pad(interval)}|${address}|${orderId}`,
   trader: (address: string): string => address,
+  finality: (source: 'chain' | 'node'): string => source,
 };

@@ -213,6 +213,13 @@ function entityChanges(get: Getter, f: Fact): EntityChange[] {
       const clearing = f.clearingAccount === true || old?.clearingAccount === true;
       return [{ kind: 'wallet', id, old, next: { address: f.address, balanceMc: f.balanceMc, height: f.height ?? old?.height ?? null, ...(clearing ? { clearingAccount: true as const } : {}) } }];
     }
+    case 'finality': {
+      // [AN-FIN] a final checkpoint only moves forward
+      const id = ids.finality(f.source);
+      const old = get('finality', id);
+      if (old !== undefined && old.height >= f.height) return [];
+      return [{ kind: 'finality', id, old, next: { source: f.source, round: f.round, height: f.height, hash: f.hash, time: f.time ?? null } }];
+    }
     case 'ranking': {
       const id = ids.ranking(f.epoch);
       const next = {

@@ -3,6 +3,7 @@ import { efficiency } from './efficiency.js';
 import { producers } from './producers.js';
 import type { AuctionStatus } from './records.js';
 import { ratio, type ReadStore } from './readStore.js';
+import { ids } from './records.js';
 import { selfConsumption } from './selfConsumption.js';
 
 export interface Summary {
@@ -38,6 +39,42 @@ export interface Summary {
   allocativeEfficiency: number | null;
   wallets: number;
   settlements: number;
+  /**
+   * [AN-FIN] the final block: the higher of a chain node's own final checkpoint (fed by the
+   * node in the same process) and the one proven on chain; null before any is seen
+   */
+  finalizedHeight: number | null;
+  /** 'node' or 'chain': which gave finalizedHeight */
+  finalizedHeightSource: 'node' | 'chain' | null;
+  /** the final checkpoint proven on chain by justification transactions */
+  finalizedProvenOnChainHeight: number | null;
+  /**
+   * [AN-FIN] the money of settlements by the block that settled them: in final blocks (at or
+   * below finalizedHeight: no reorg can undo it) and in unconfirmed ones (above it, or of a
+   * block not known); auctions (payment and penalty) and the P2P market (payment and imbalance)
+   */
+  settlementsInFinalBlocks: SettlementMoney;
+  settlementsInUnconfirmedBlocks: SettlementMoney;
+}
+
+/** [AN-FIN] settlements and their money (millicents) in one set of blocks */
+export interface SettlementMoney {
+  auctionSettlements: number;
+  auctionPaymentMc: number;
+  auctionPenaltyMc: number;
+  p2pSettlements: number;
+  p2pPaymentMc: number;
+  p2pImbalanceMc: number;
+}
+
+const noMoney = (): SettlementMoney => ({ auctionSettlements: 0, auctionPaymentMc: 0, auctionPenaltyMc: 0, p2pSettlements: 0, p2pPaymentMc: 0, p2pImbalanceMc: 0 });
+
+/** [AN-FIN] the final height and its source: the higher of the node's and the chain's proof. */
+export function finalityOf(store: ReadStore): { finalizedHeight: number | null; finalizedHeightSource: 'node' | 'chain' | null; finalizedProvenOnChainHeight: number | null } {
+  const node = store.get('finality', ids.finality('node'));
+  const chain = store.get('finality', ids.finality('chain'));
+  const best = node !== undefined && (chain === undefined || node.height > chain.height) ? node : chain;
+  return { finalizedHeight: best?.height ?? null, finalizedHeightSource: best?.source ?? null, finalizedProvenOnChainHeight: chain?.height ?? null };
 }
 
 export function summary(store: ReadStore): Summary {
@@ -59,6 +96,22 @@ export function summary(store: ReadStore): Summary {
   }
   const p = producers(store);
   const mean = ratio(tradedValue, tradedWh);
+  // [AN-FIN] money by the block that settled it
+  const fin = finalityOf(store);
+  const F = fin.finalizedHeight ?? -1;
+  const inFinal = noMoney(), inUnconfirmed = noMoney();
+  for (const x of store.range('settlement')) {
+    const m = x.height !== null && x.height <= F ? inFinal : inUnconfirmed;
+    m.auctionSettlements++;
+    m.auctionPaymentMc += x.paymentMc;
+    m.auctionPenaltyMc += x.penaltyMc;
+  }
+  for (const x of store.range('marketSettlement')) {
+    const m = x.height !== null && x.height <= F ? inFinal : inUnconfirmed;
+    m.p2pSettlements++;
+    m.p2pPaymentMc += x.paymentMc;
+    m.p2pImbalanceMc += x.penaltyMc;
+  }
   return {
     height: p.height,
     blocks: p.totalBlocks,
@@ -82,5 +135,8 @@ export function summary(store: ReadStore): Summary {
     allocativeEfficiency: eff.allocativeEfficiency,
     wallets: store.count('wallet'),
     settlements: store.count('settlement'),
+    ...fin,
+    settlementsInFinalBlocks: inFinal,
+    settlementsInUnconfirmedBlocks: inUnconfirmed,
   };
 }

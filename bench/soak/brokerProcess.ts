@@ -16,10 +16,15 @@ import type { Certificate } from '../../schemas/types.js';
 import { homeOf, serviceKey } from './soakHomes.js';
 import { procSample, serve, type ProcSample } from './soakIpc.js';
 
+/** meter ids of the home chain nodes the soak may start */
+export const HOME_NODES = ['home-node-pruned', 'home-node-full', 'home-node-checkpoint'] as const;
+
 export const SERVICES: readonly Omit<Principal, 'key'>[] = [
   { meterId: 'aggregator', role: 'aggregator' },
   { meterId: 'aggregator-node', role: 'node' },
   { meterId: 'soak-counter', role: 'analytics' },
+  // the chain nodes of homes (bench/soak/homeNodeProcess.ts): followers, logged in with role node
+  ...HOME_NODES.map((meterId) => ({ meterId, role: 'node' as const })),
 ];
 
 export async function brokerProcess(): Promise<void> {

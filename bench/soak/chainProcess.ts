@@ -28,6 +28,9 @@ export async function chainProcess(): Promise<void> {
   const samples: ProcSample[] = [];
   let sampler: NodeJS.Timeout | undefined;
   const blockLog: { height: number; txs: number; at: number; slot: number }[] = [];
+  /** [t, head height] at each new head and [t, final height] at each new final block (a home node's catch-up is timed against these) */
+  const heads: [number, number][] = [];
+  const finals: [number, number][] = [];
   /** codes of candidates a block build left out (the node logs them at debug) */
   const leftOut: Record<string, number> = {};
   const nodeLog = pino({ level: 'debug' }, new Writable({
@@ -78,7 +81,9 @@ export async function chainProcess(): Promise<void> {
       const n = node;
       n.on('block', (b) => {
         blockLog.push({ height: b.height, txs: b.block.parameters.txs.length, at: b.at, slot: b.block.parameters.header.slot });
+        heads.push([Date.now(), n.head().height]);
       });
+      n.on('final', (f) => finals.push([f.at, f.height]));
       const slotsPerDay = m.slotsPerDay as number;
       aggregator = await createAggregator({
         key: keys.aggregator,
@@ -100,7 +105,7 @@ export async function chainProcess(): Promise<void> {
       });
       sampler = setInterval(() => {
         const st = n.stats();
-        samples.push(procSample({ height: n.head().height, mempool: st.mempool.count, admitting: st.admission.urgent + st.admission.readings }));
+        samples.push(procSample({ height: n.head().height, final: st.finality.final.height, mempool: st.mempool.count, admitting: st.admission.urgent + st.admission.readings }));
       }, m.sampleMs as number);
       return { genesisHash: genesis.hash, genesisTimeMs: genesis.genesisTimeMs, intervalMs: genesis.intervalMs, slotMs: genesis.slotMs, voidGraceMs: genesis.config.voidGraceMs ?? null };
     },
@@ -148,12 +153,20 @@ export async function chainProcess(): Promise<void> {
     async samples() {
       return { samples: samples.splice(0) };
     },
+    /** heads and finals at or after `since` (ms) */
+    async timeline(m) {
+      const since = m.since as number;
+      return { heads: heads.filter(([t]) => t >= since), finals: finals.filter(([t]) => t >= since), head: node!.head().height, final: node!.stats().finality.final.height };
+    },
     async blocks() {
       return { blocks: blockLog.splice(0) };
     },
     async stats() {
       const st = node!.stats();
-      return { ...procSample(), head: node!.head(), stats: st, leftOutBlocksByCode: leftOut };
+      const m = node!.state().meta;
+      // [FIN] the node's own final and justified checkpoints (votes) against those its head state proves (justification txs on chain)
+      const finality = { localFinal: st.finality.final, localJustified: st.finality.justified, onChainFinalized: m.finalized, onChainJustified: m.justified, votesSent: st.finality.votesSent, justificationsSubmitted: st.finality.justificationsSubmitted };
+      return { ...procSample(), head: node!.head(), stats: st, finality, leftOutBlocksByCode: leftOut };
     },
     async close() {
       clearInterval(sampler);

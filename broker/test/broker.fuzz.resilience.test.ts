@@ -91,7 +91,7 @@ function caseArbitrary(m: TestMeter, other: TestMeter): fc.Arbitrary<Case> {
   const valid = validMessages(m);
   const hemTopics = [
     'tmi/v1/auctions/A1/bids', 'tmi/v1/readings', `tmi/v1/meters/${m.meterId}/state`, 'tmi/v1/chain/txs',
-    'tmi/v1/chain/blocks', 'tmi/v1/chain/sync/request', `tmi/v1/chain/sync/response/${m.meterId}`,
+    'tmi/v1/chain/blocks', 'tmi/v1/chain/votes', 'tmi/v1/chain/sync/request', `tmi/v1/chain/sync/response/${m.meterId}`,
   ];
   const safeLevel = fc.stringMatching(/^[A-Za-z0-9_.:-]{0,12}$/);
   const topic = fc.oneof(

@@ -29,7 +29,7 @@ function generate(m: TestMeter, other: TestMeter): Case[] {
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
   const topics = [
     'tmi/v1/auctions/F1/bids', 'tmi/v1/readings', `tmi/v1/meters/${m.meterId}/state`, 'tmi/v1/chain/txs',
-    'tmi/v1/chain/blocks', 'tmi/v1/chain/sync/request', `tmi/v1/chain/sync/response/${m.meterId}`, 'tmi/v1/market/orders',
+    'tmi/v1/chain/blocks', 'tmi/v1/chain/votes', 'tmi/v1/chain/sync/request', `tmi/v1/chain/sync/response/${m.meterId}`, 'tmi/v1/market/orders',
   ];
   const jsonValues = fc.sample(fc.jsonValue({ maxDepth: 4 }), { seed: SEED, numRuns: 3000 });
   const objects = fc.sample(

@@ -37,7 +37,7 @@ test('filterCovered is sound: every topic a covered filter matches, the pattern 
 });
 
 test('hem: publishes only its own market, reading, state and chain topics', () => {
-  for (const t of ['tmi/v1/auctions/A/bids', 'tmi/v1/readings', `tmi/v1/meters/${M}/state`, 'tmi/v1/chain/txs', 'tmi/v1/chain/blocks', 'tmi/v1/chain/sync/request', 'tmi/v1/chain/sync/response/n1']) {
+  for (const t of ['tmi/v1/auctions/A/bids', 'tmi/v1/readings', `tmi/v1/meters/${M}/state`, 'tmi/v1/chain/txs', 'tmi/v1/chain/blocks', 'tmi/v1/chain/sync/request', 'tmi/v1/chain/sync/response/n1', 'tmi/v1/chain/votes']) {
     assert.ok(canPublish('hem', M, t), t);
   }
   for (const t of ['tmi/v1/auctions/A', 'tmi/v1/auctions/A/result', 'tmi/v1/meters/other/state', 'tmi/v1/schedule', `tmi/v1/clients/${M}/errors`, 'other/topic', '$SYS/x', 'tmi/v1/auctions/A/bids/x']) {

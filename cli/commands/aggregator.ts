@@ -32,8 +32,11 @@ const HELP = `Usage:
 
 post      posts a VPP bid (side buy: the VPP buys energy, homes' batteries discharge) or offer
           (side sell: homes charge) to a running aggregator's operator API; prints the auction
-auctions  lists the aggregator's auctions and their status
-ledger    prints the VPP ledger (energy bought and sold, payments, penalties, imbalance avoided)
+auctions  lists the aggregator's auctions and their status (a result is published, and an
+          auction cleared, once its clearing block is final)
+ledger    prints the VPP ledger (energy bought and sold, payments, penalties, imbalance avoided):
+          money settled in final blocks; money settled in blocks not final yet is apart, under
+          unconfirmed (an auction settled on chain but not final yet is settled-unconfirmed)
 run       runs the aggregator with the registry, broker and its chain node over DIR (the same
           as \`tmi up\`, which also starts analytics)
 

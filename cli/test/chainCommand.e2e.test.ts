@@ -101,6 +101,50 @@ test('tmi chain status, tmi wallet and tmi chain verify read a stored chain', as
   }
 });
 
+test('[FIN] tmi wallet: the balance at the final block and at the head, each payment final or unconfirmed, and which final height it used', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'tmi-chain-cli-'));
+  try {
+    const f = await writeChain(dir);
+    const a = f.key('cli-a').address;
+    type Out = {
+      millicents: string; height: number; finalizedHeight: number; finalizedHeightSource: string; finalizedHeightFrom: { nodeRecord: number | null; provenOnChain: number };
+      final: { millicents: string; height: number }; unconfirmedChange: { millicents: string };
+      payments: { kind: string; height: number; millicents: string; status: string }[]; paymentsUnconfirmed: number;
+    };
+    const wallet = (): Out => {
+      const r = run('wallet', a, '--data', dir);
+      assert.equal(r.status, 0, r.stderr);
+      return JSON.parse(r.stdout) as Out;
+    };
+    // no node record, and the fixture's chain proves only genesis final: everything is unconfirmed
+    const none = wallet();
+    assert.deepEqual([none.finalizedHeight, none.finalizedHeightSource, none.finalizedHeightFrom], [0, 'chain', { nodeRecord: null, provenOnChain: 0 }]);
+    assert.deepEqual([none.millicents, none.final.millicents, none.unconfirmedChange.millicents], ['26000', '0', '26000']);
+    // a's settlement (block 5: +27000) and its transfer to b (block 6: −1000), newest first
+    assert.deepEqual(none.payments.map((p) => [p.kind, p.height, p.millicents, p.status]), [['transfer', 6, '-1000', 'unconfirmed'], ['auction-settlement', 5, '27000', 'unconfirmed']]);
+    // the node's own final checkpoint at block 5 (its store's record): the settlement is final, the transfer not yet
+    const putFinal = async (height: number) => {
+      const store = await openChainStore(new Level<string, string>(chainDbPath(dir)));
+      await store.putNodeRecord('final', JSON.stringify({ round: 100 + height, height, hash: f.blocks[height - 1]!.hash }));
+      await store.close({ snapshot: false });
+    };
+    await putFinal(5);
+    const five = wallet();
+    assert.deepEqual([five.finalizedHeight, five.finalizedHeightSource, five.finalizedHeightFrom], [5, 'node', { nodeRecord: 5, provenOnChain: 0 }]);
+    assert.deepEqual([five.millicents, five.final.millicents, five.final.height, five.unconfirmedChange.millicents], ['26000', String(balanceOf(f.blocks[4]!.state, a)), 5, '-1000']);
+    assert.equal(five.final.millicents, '27000');
+    assert.deepEqual(five.payments.map((p) => [p.kind, p.status]), [['transfer', 'unconfirmed'], ['auction-settlement', 'final']]);
+    assert.equal(five.paymentsUnconfirmed, 1);
+    // the head final: nothing unconfirmed
+    await putFinal(8);
+    const all = wallet();
+    assert.deepEqual([all.final.millicents, all.unconfirmedChange.millicents, all.paymentsUnconfirmed], ['26000', '0', 0]);
+    assert.ok(all.payments.every((p) => p.status === 'final'));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('tmi chain verify exits non-zero and names the first bad height after one byte of a stored block is flipped', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tmi-chain-cli-'));
   try {

@@ -7,8 +7,11 @@
  * `state_class: total_increasing`: produced (PV), consumed (home), battery charged and
  * discharged, grid import and export, counted from the HEM's readings since it was set up
  * (energyTotals.ts). [HA-EARN] `settled_earnings` (cents, `state_class: total`: penalties
- * and purchases make it go down) is what settlement on chain paid, not the expected value
- * of awards; "unknown" in Home Assistant when the HEM runs no chain node.
+ * and purchases make it go down) is what settlement on chain paid in final blocks, not the
+ * expected value of awards; "unknown" in Home Assistant when the HEM runs no chain node.
+ * [HEM-FIN] What is on chain but not final yet is its own entity: `unconfirmed_earnings`
+ * (settlements in blocks above the final one), and the wallet as `wallet_final` (the
+ * balance at the final block) plus `wallet_unconfirmed` (the change since).
  */
 import type { HemStatus } from '../homeDevices.js';
 
@@ -43,7 +46,11 @@ const ENTITIES: readonly Entity[] = [
   energy('battery_discharged', 'Battery energy discharged', 'dischargedWh'),
   energy('grid_import', 'Grid energy imported', 'gridImportWh'),
   energy('grid_export', 'Grid energy exported', 'gridExportWh'),
-  { key: 'settled_earnings', name: 'Settled auction earnings (received − paid − penalties)', unit: 'cents', stateClass: 'total', template: '{{ value_json.settledEarningsCents }}' },
+  { key: 'settled_earnings', name: 'Settled auction earnings, final (received − paid − penalties)', unit: 'cents', stateClass: 'total', template: '{{ value_json.settledEarningsCents }}' },
+  // [HEM-FIN] money on chain not final yet, apart from the final figures
+  { key: 'unconfirmed_earnings', name: 'Settled auction earnings, not final yet (unconfirmed)', unit: 'cents', stateClass: 'measurement', template: '{{ value_json.settledEarningsUnconfirmedCents }}' },
+  { key: 'wallet_final', name: 'Wallet balance, final', unit: 'cents', stateClass: 'measurement', template: '{{ value_json.walletFinalCents }}' },
+  { key: 'wallet_unconfirmed', name: 'Wallet change not final yet (unconfirmed)', unit: 'cents', stateClass: 'measurement', template: '{{ value_json.walletUnconfirmedChangeCents }}' },
 ];
 
 /** A node id safe for HA object ids: [a-zA-Z0-9_-]. */
@@ -79,5 +86,9 @@ export function statusPayload(s: HemStatus): string {
     ...(s.energyWh ? { energyWh: s.energyWh } : {}),
     // null renders "None": Home Assistant shows unknown, never a 0 it does not know
     ...(s.settledEarningsMillicents !== undefined ? { settledEarningsCents: s.settledEarningsMillicents === null ? null : s.settledEarningsMillicents / 1000 } : {}),
+    // [HEM-FIN] final and unconfirmed apart; null (unknown) without a chain node
+    ...(s.settledEarningsUnconfirmedMillicents !== undefined ? { settledEarningsUnconfirmedCents: s.settledEarningsUnconfirmedMillicents === null ? null : s.settledEarningsUnconfirmedMillicents / 1000 } : {}),
+    ...(s.walletFinalMillicents !== undefined ? { walletFinalCents: s.walletFinalMillicents === null ? null : Number(s.walletFinalMillicents) / 1000 } : {}),
+    ...(s.walletUnconfirmedChangeMillicents !== undefined ? { walletUnconfirmedChangeCents: s.walletUnconfirmedChangeMillicents === null ? null : Number(s.walletUnconfirmedChangeMillicents) / 1000 } : {}),
   });
 }

@@ -7,7 +7,8 @@
  * Naming rule [HOME-UNITS]: every figure's name says what it is and its unit (…Wh,
  * …Percent, …MillicentsPerKWh); money says who pays whom (`receivedMillicents`: paid to
  * this home; `paidMillicents`: paid by this home). A figure the HEM cannot know is
- * `null` with a `notKnownHere` reason, never a zero.
+ * `null` with a `notKnownHere` reason, never a zero. [HEM-FIN] Money on chain says whether
+ * it is final (its block at or below the node's final height) or unconfirmed (finalMoney.ts).
  */
 import type { AuctionResult, MeterReading } from '../../schemas/types.js';
 import type { BidRecord, EmsHistory, SkippedAuction } from '../ems.js';
@@ -20,9 +21,10 @@ import type { TcrParams } from '../../tcr/tcrParams.js';
 import { cpf } from '../cpf.js';
 import type { MarketOrderRecord } from '../marketTrader.js';
 import { epochOfInterval } from '../../poe-chain/core/genesis.js';
+import { moneyStatus, walletFinality, type FinalityReader } from '../finalMoney.js';
 
-/** The chain node's read-only side, when the HEM runs one. */
-export interface ChainReader {
+/** The chain node's read-only side, when the HEM runs one (a ChainNode fits). */
+export interface ChainReader extends FinalityReader {
   state(): ChainState;
   auction(auctionId: string): ChainAuction | undefined;
   wallet(address: string): WalletView;
@@ -39,8 +41,10 @@ export interface HomeSources {
   currentAddress: string | undefined;
   programme: string | undefined;
   chain: ChainReader | undefined;
-  /** [HA-EARN] settledEarnings.ts; null without a chain node */
+  /** [HA-EARN] settledEarnings.ts: settled in final blocks; null without a chain node */
   settledEarningsMillicents: number | null;
+  /** [HEM-FIN] the same, settled in blocks not final yet; null without a chain node */
+  settledEarningsUnconfirmedMillicents?: number | null;
 }
 
 export const NOT_KNOWN_HERE = 'not known here: this HEM runs no chain node';
@@ -137,10 +141,12 @@ export function homeView(s: HomeSources) {
       totals: { producedWh: sum('producedWh'), consumedWh: sum('consumedWh'), chargedWh: sum('chargedWh'), dischargedWh: sum('dischargedWh') },
     },
     wallet: walletOf(s),
-    /** received − paid − penalties over every settlement counted since setup (settledEarnings.ts) */
+    /** received − paid − penalties over every settlement in a final block counted since setup (settledEarnings.ts) */
     settledEarningsMillicents: s.settledEarningsMillicents,
+    /** [HEM-FIN] the same over settlements in blocks not final yet (a reorg could still undo them) */
+    settledEarningsUnconfirmedMillicents: s.settledEarningsUnconfirmedMillicents ?? null,
     election: electionOf(s, last),
-    chainNode: s.chain ? { height: s.chain.state().meta.height } : null,
+    chainNode: s.chain ? { height: s.chain.state().meta.height, finalizedHeight: s.chain.head().finalizedHeight } : null,
   };
 }
 
@@ -153,16 +159,48 @@ function ownAddresses(s: HomeSources): string[] {
 }
 
 function walletOf(s: HomeSources) {
-  if (!s.chain) return { balanceMillicents: null, notKnownHere: NOT_KNOWN_HERE, pseudonyms: [] };
-  const views = ownAddresses(s).map((a) => s.chain!.wallet(a));
-  const total = views.reduce((t, v) => t + BigInt(v.millicents), 0n);
+  if (!s.chain) return { balanceMillicents: null, finalBalanceMillicents: null, unconfirmedChangeMillicents: null, notKnownHere: NOT_KNOWN_HERE, pseudonyms: [] };
+  const addresses = ownAddresses(s);
+  const views = addresses.map((a) => s.chain!.wallet(a));
   const rewards = views.reduce((t, v) => t + BigInt(v.rewardsMillicents), 0n);
+  // [HEM-FIN] the balance at the final block, and what blocks not final yet changed
+  const f = walletFinality(s.chain, addresses);
+  const finalState = s.chain.finalState();
+  const finalRewards = finalState ? addresses.reduce((t, a) => t + BigInt(finalState.sections.rewards.get(a) ?? '0'), 0n) : undefined;
   return {
     // one wallet per pseudonym; the home's money is their sum
-    balanceMillicents: total.toString(),
+    /** at the head: final + unconfirmed change */
+    balanceMillicents: f.headBalanceMillicents,
+    /** at the final block: no reorg can change it */
+    finalBalanceMillicents: f.finalBalanceMillicents,
+    /** head − final: moved by blocks not final yet */
+    unconfirmedChangeMillicents: f.unconfirmedChangeMillicents,
     blockRewardsReceivedMillicents: rewards.toString(),
-    pseudonyms: views.map((v) => ({ address: v.address, balanceMillicents: v.millicents, blockRewardsReceivedMillicents: v.rewardsMillicents, known: v.known })),
-    atHeight: s.chain.state().meta.height,
+    finalBlockRewardsReceivedMillicents: finalRewards === undefined ? null : finalRewards.toString(),
+    pseudonyms: views.map((v, i) => ({
+      address: v.address, balanceMillicents: v.millicents, finalBalanceMillicents: f.perAddress[i]!.finalMillicents,
+      blockRewardsReceivedMillicents: v.rewardsMillicents, known: v.known,
+    })),
+    atHeight: f.headHeight,
+    finalizedHeight: f.finalizedHeight,
+    inWords: f.finalBalanceMillicents === null
+      ? `${f.headBalanceMillicents} millicents at block ${f.headHeight}, of which the final part is not known yet (the node is reading its final block ${f.finalizedHeight} from its store)`
+      : `${f.finalBalanceMillicents} millicents final (at block ${f.finalizedHeight})` +
+        (f.unconfirmedChangeMillicents === '0' ? '; nothing unconfirmed' : `; ${BigInt(f.unconfirmedChangeMillicents!) > 0n ? '+' : ''}${f.unconfirmedChangeMillicents} millicents unconfirmed (blocks ${f.finalizedHeight + 1}–${f.headHeight}, not final yet)`),
+  };
+}
+
+/** [HEM-FIN] a settlement's block against the final height, and the words for it. */
+function finalityOf(s: HomeSources, height: number) {
+  const finalizedHeight = s.chain!.head().finalizedHeight;
+  const status = moneyStatus(height, finalizedHeight);
+  return {
+    status,
+    settledAtHeight: height,
+    finalizedHeight,
+    statusInWords: status === 'final'
+      ? `final: settled in block ${height}, at or below the final block ${finalizedHeight}`
+      : `unconfirmed: settled in block ${height}, above the final block ${finalizedHeight}; a reorg could still undo it`,
   };
 }
 
@@ -260,9 +298,18 @@ function recordView(s: HomeSources, r: BidRecord) {
     delivery: r.delivery,
     decidedAt: new Date(r.decidedAtMs).toISOString(),
     decision,
-    result: r.bid ? outcomeOf(r, result, source) : result ? { status: result.status, source, ourBid: 'none made' } : null,
+    result: withResultFinality(s, result, source, r.bid ? outcomeOf(r, result, source) : result ? { status: result.status, source, ourBid: 'none made' } : null),
     settlement: r.bid ? settlementOf(s, r) : null,
   };
+}
+
+/**
+ * [HEM-FIN] a result read from the chain's head says whether its clearing block is final
+ * (one heard over MQTT is the aggregator's, which it publishes once final: [AGG-FIN-1]).
+ */
+function withResultFinality<T extends object | null>(s: HomeSources, result: AuctionResult | undefined, source: 'chain' | 'mqtt' | null, view: T): T {
+  if (view === null || source !== 'chain' || result?.height === undefined || !s.chain) return view;
+  return { ...view, clearedAtHeight: result.height, resultFinality: moneyStatus(result.height, s.chain.head().finalizedHeight) };
 }
 
 function resultOf(s: HomeSources, auctionId: string): { result: AuctionResult | undefined; source: 'chain' | 'mqtt' | null } {
@@ -313,14 +360,16 @@ function settlementOf(s: HomeSources, r: BidRecord) {
   // [AUC-10] in a buy auction (the home sold) the aggregator pays the home; in a sell
   // auction (the home bought) the home pays the aggregator; the penalty is the home's
   const homeSold = r.bid!.type === 'sell';
+  const fin = finalityOf(s, st.height);
   return {
     known: true,
     settled: true,
+    ...fin,
     awardedWh: award?.energyWh ?? null,
     deliveredWh: st.deliveredWh,
     ...(homeSold ? { receivedMillicents: st.paymentMc } : { paidMillicents: st.paymentMc }),
     penaltyPaidMillicents: st.penaltyMc,
-    inWords: `${homeSold ? 'delivered' : 'took'} ${st.deliveredWh} Wh; ${homeSold ? `the aggregator paid this home ${st.paymentMc}` : `this home paid the aggregator ${st.paymentMc}`} millicents; penalty paid by this home ${st.penaltyMc} millicents`,
+    inWords: `${homeSold ? 'delivered' : 'took'} ${st.deliveredWh} Wh; ${homeSold ? `the aggregator paid this home ${st.paymentMc}` : `this home paid the aggregator ${st.paymentMc}`} millicents; penalty paid by this home ${st.penaltyMc} millicents (${fin.statusInWords})`,
   };
 }
 
@@ -374,12 +423,14 @@ function marketSettlementOf(s: HomeSources, r: MarketOrderRecord) {
   const st = fill?.settlement;
   if (!st) return { known: true, settled: false, inWords: 'not settled yet (after the delivery interval, from its reading on chain)' };
   const sold = r.order!.side === 'sell';
+  const fin = finalityOf(s, st.height);
   return {
     known: true,
     settled: true,
+    ...fin,
     deliveredWh: st.deliveredWh,
     ...(sold ? { receivedMillicents: st.paymentMc } : { paidMillicents: st.paymentMc }),
     penaltyPaidMillicents: st.penaltyMc,
-    inWords: `${sold ? 'exported' : 'imported'} ${st.deliveredWh} Wh of the fill; ${sold ? `this home received ${st.paymentMc}` : `this home paid ${st.paymentMc}`} millicents; imbalance paid by this home ${st.penaltyMc} millicents`,
+    inWords: `${sold ? 'exported' : 'imported'} ${st.deliveredWh} Wh of the fill; ${sold ? `this home received ${st.paymentMc}` : `this home paid ${st.paymentMc}`} millicents; imbalance paid by this home ${st.penaltyMc} millicents (${fin.statusInWords})`,
   };
 }

@@ -41,6 +41,20 @@ test('[HA-ENERGY] discovery: energy sensors are total_increasing Wh; settled ear
   assert.equal(status.settledEarningsCents, -2.5);
   const unknown = JSON.parse(statusPayload({ soc: 0.5, lastBidWh: 0, lastBidType: 'none', awardWh: 0, earningsMillicents: 0, queued: 0, connected: true, settledEarningsMillicents: null })) as Record<string, unknown>;
   assert.equal(unknown.settledEarningsCents, null, 'no chain node: null (unknown), not 0');
+  // [HEM-FIN] final and unconfirmed money are separate entities, each read from its own field
+  const byKey = (k: string) => msgs.find((m) => m.topic.endsWith(`_${k}/config`))!.c;
+  assert.match(String(byKey('settled_earnings').name), /final/);
+  assert.deepEqual(
+    ['unconfirmed_earnings', 'wallet_final', 'wallet_unconfirmed'].map((k) => [byKey(k).value_template, byKey(k).unit_of_measurement]),
+    [['{{ value_json.settledEarningsUnconfirmedCents }}', 'cents'], ['{{ value_json.walletFinalCents }}', 'cents'], ['{{ value_json.walletUnconfirmedChangeCents }}', 'cents']],
+  );
+  const wallet = JSON.parse(statusPayload({
+    soc: 0.5, lastBidWh: 0, lastBidType: 'none', awardWh: 0, earningsMillicents: 0, queued: 0, connected: true,
+    settledEarningsMillicents: 1000, settledEarningsUnconfirmedMillicents: 250, walletFinalMillicents: '123456', walletUnconfirmedChangeMillicents: '-2500',
+  })) as Record<string, unknown>;
+  assert.deepEqual([wallet.settledEarningsCents, wallet.settledEarningsUnconfirmedCents, wallet.walletFinalCents, wallet.walletUnconfirmedChangeCents], [1, 0.25, 123.456, -2.5]);
+  const notRead = JSON.parse(statusPayload({ soc: 0.5, lastBidWh: 0, lastBidType: 'none', awardWh: 0, earningsMillicents: 0, queued: 0, connected: true, walletFinalMillicents: null, walletUnconfirmedChangeMillicents: null })) as Record<string, unknown>;
+  assert.deepEqual([notRead.walletFinalCents, notRead.walletUnconfirmedChangeCents], [null, null], 'not known: null, never 0');
 });
 
 test('[HA-EARN] settled earnings: received − paid − penalties, each auction once, kept after the chain forgets it', async () => {
@@ -55,22 +69,41 @@ test('[HA-EARN] settled earnings: received − paid − penalties, each auction 
     { auctionId: 'a3', decidedAtMs: 3, delivery, reason: null, bid: { type: 'sell', energyWh: 800, priceMcPerKWh: 10_000, address: A, reqId: 'r3' } }, // no award
   ];
   const onChain = new Map<string, ChainAuction>([
-    ['a1', { status: 'settled', settlements: [{ address: A, deliveredWh: 600, paymentMc: 6000, penaltyMc: 400 }] }],
+    ['a1', { status: 'settled', settlements: [{ address: A, deliveredWh: 600, paymentMc: 6000, penaltyMc: 400, height: 10 }] }],
     ['a2', { status: 'cleared' }], // not settled yet
   ]);
-  const chain: ChainReader = { state: () => { throw new Error('not used'); }, wallet: () => { throw new Error('not used'); }, auction: (id) => onChain.get(id) };
+  let finalizedHeight = 9;
+  const chain: ChainReader = {
+    state: () => { throw new Error('not used'); }, wallet: () => { throw new Error('not used'); }, finalState: () => { throw new Error('not used'); },
+    auction: (id) => onChain.get(id), head: () => ({ finalizedHeight }),
+  };
   const db = memoryDb();
   const store = await HemStore.open(db);
-  const s = await openSettledEarnings(store);
+  const cap = captureLog();
+  const s = await openSettledEarnings(store, { log: cap.log });
   assert.equal(s.value(), null, 'no chain node yet: not known');
+  assert.equal(s.unconfirmed(), null);
   await s.update(recs, undefined);
   assert.equal(s.value(), null);
+  // [HEM-FIN] settled in block 10, final height 9: unconfirmed, not in the settled total
+  await s.update(recs, chain);
+  assert.equal(s.value(), 0);
+  assert.equal(s.unconfirmed(), 5600);
+  const before = JSON.parse(statusPayload({ soc: 0.5, lastBidWh: 0, lastBidType: 'none', awardWh: 0, earningsMillicents: 0, queued: 0, connected: true, settledEarningsMillicents: s.value(), settledEarningsUnconfirmedMillicents: s.unconfirmed() })) as Record<string, unknown>;
+  assert.deepEqual([before.settledEarningsCents, before.settledEarningsUnconfirmedCents], [0, 5.6]);
+  await s.update(recs, chain);
+  assert.deepEqual(cap.events('settlement-unconfirmed').map((l) => [l.auctionId, l.height, l.finalizedHeight, l.earnedMc]), [['a1', 10, 9, 5600]], 'logged once');
+  // block 10 final: counted, nothing unconfirmed
+  finalizedHeight = 10;
   await s.update(recs, chain);
   assert.equal(s.value(), 5600);
+  assert.equal(s.unconfirmed(), 0);
+  assert.deepEqual(cap.events('settlement-final').map((l) => [l.auctionId, l.height, l.earnedMc]), [['a1', 10, 5600]]);
   await s.update(recs, chain);
   assert.equal(s.value(), 5600, 'counted once');
-  onChain.set('a2', { status: 'settled', settlements: [{ address: A, deliveredWh: 800, paymentMc: 8000, penaltyMc: 0 }] });
+  onChain.set('a2', { status: 'settled', settlements: [{ address: A, deliveredWh: 800, paymentMc: 8000, penaltyMc: 0, height: 12 }] });
   onChain.delete('a1'); // the chain forgot a1 (retention)
+  finalizedHeight = 12;
   await s.update(recs, chain);
   assert.equal(s.value(), 5600 - 8000);
   const again = await openSettledEarnings(store);

@@ -19,6 +19,8 @@ import type { AuctionResult, MeterReading } from '../../schemas/types.js';
 import { createTcrParams } from '../../tcr/tcrParams.js';
 import { degradationCostMcPerKWh } from '../../tcr/batteryParams.js';
 import type { ChainAuction } from '../../aggregator/aggregator.js';
+import { ChainFixture } from '../../poe-chain/testkit/chainFixture.js';
+import { walletView } from '../../poe-chain/node/chainQueries.js';
 
 const good = {
   meterId: 'm1', dataDir: 'data', broker: { url: 'mqtt://127.0.0.1:1883' }, registry: { url: 'http://127.0.0.1:8470' },
@@ -116,10 +118,13 @@ test('auction views: why not bid, excluded with its reason, void, not arrived; w
   const onChain: ChainAuction = {
     status: 'settled',
     result: cleared('auc-buy', { awards: [{ address: A, feeder: 'F1', energyWh: 800, priceMillicentsPerKWh: 10_000, bidReqId: 'r-buy' }] }),
-    settlements: [{ address: A, deliveredWh: 600, paymentMc: 6000, penaltyMc: 400 }],
+    settlements: [{ address: A, deliveredWh: 600, paymentMc: 6000, penaltyMc: 400, height: 21 }],
   };
+  let finalizedHeight = 20;
   const chain: ChainReader = {
     state: () => { throw new Error('not used'); },
+    finalState: () => { throw new Error('not used'); },
+    head: () => ({ finalizedHeight }),
     auction: (id) => (id === 'auc-buy' ? onChain : undefined),
     wallet: () => { throw new Error('not used'); },
   };
@@ -129,6 +134,13 @@ test('auction views: why not bid, excluded with its reason, void, not arrived; w
   const st = v!.settlement as Record<string, unknown>;
   assert.deepEqual([st.deliveredWh, st.paidMillicents, st.receivedMillicents, st.penaltyPaidMillicents], [600, 6000, undefined, 400]);
   assert.match(String(st.inWords), /this home paid the aggregator 6000 millicents/);
+  // [HEM-FIN] settled in block 21, final block 20: unconfirmed; once block 21 is final: final
+  assert.deepEqual([st.status, st.settledAtHeight, st.finalizedHeight], ['unconfirmed', 21, 20]);
+  assert.match(String(st.inWords), /unconfirmed: settled in block 21, above the final block 20; a reorg could still undo it/);
+  finalizedHeight = 21;
+  const after = auctionViews(sources({ records: [buy] }, chain))[0]!.settlement as Record<string, unknown>;
+  assert.deepEqual([after.status, after.settledAtHeight, after.finalizedHeight], ['final', 21, 21]);
+  assert.match(String(after.inWords), /final: settled in block 21/);
 });
 
 test('[P2P] market view: the order or why none, the fill and what the battery does, the settlement from the chain', () => {
@@ -151,12 +163,54 @@ test('[P2P] market view: the order or why none, the fill and what the battery do
   // with a chain node: the fill's settlement
   const state = {
     genesis: { intervalMs: 900_000, genesisTimeMs: Date.parse('2026-01-01T00:00:00Z') },
-    sections: { markets: new Map([['40', { epoch: 40, status: 'settled', fills: [{ orderId: 'p2p-1', address: A, side: 'sell', energyWh: 400, settlement: { deliveredWh: 380, paymentMc: 8740, penaltyMc: 600 } }] }]]) },
+    sections: { markets: new Map([['40', { epoch: 40, status: 'settled', fills: [{ orderId: 'p2p-1', address: A, side: 'sell', energyWh: 400, settlement: { deliveredWh: 380, paymentMc: 8740, penaltyMc: 600, height: 30 } }] }]]) },
   };
-  const chain: ChainReader = { state: () => state as never, auction: () => undefined, wallet: () => { throw new Error('not used'); } };
+  let finalizedHeight = 29;
+  const chain: ChainReader = {
+    state: () => state as never, auction: () => undefined, wallet: () => { throw new Error('not used'); },
+    head: () => ({ finalizedHeight }), finalState: () => { throw new Error('not used'); },
+  };
   const [, c] = marketViews(sources({ market: { records: [filled, none], results: new Map() } }, chain));
   const st = c!.settlement as Record<string, unknown>;
   assert.deepEqual([st.deliveredWh, st.receivedMillicents, st.penaltyPaidMillicents], [380, 8740, 600]);
+  // [HEM-FIN] the fill's settlement is unconfirmed until its block is final
+  assert.deepEqual([st.status, st.settledAtHeight], ['unconfirmed', 30]);
+  finalizedHeight = 30;
+  const [, d] = marketViews(sources({ market: { records: [filled, none], results: new Map() } }, chain));
+  assert.equal((d!.settlement as Record<string, unknown>).status, 'final');
+});
+
+test('[HEM-FIN] home view: the balance at the final block plus the unconfirmed change; final once its block is', () => {
+  // a real chain: 1,000 mc to the home in block 1, 500 more in block 2
+  const f = new ChainFixture();
+  const home = f.key('home');
+  f.produce([f.transferTx(f.aggregator, home.address, 1_000)]);
+  const atOne = f.state;
+  f.produce([f.transferTx(f.aggregator, home.address, 500)]);
+  let final = atOne;
+  const chain: ChainReader = {
+    state: () => f.state, finalState: () => final, head: () => ({ finalizedHeight: final.meta.height }),
+    auction: () => undefined, wallet: (a) => walletView(f.state, a),
+  };
+  const s = sources({}, chain);
+  s.currentAddress = home.address;
+  s.settledEarningsMillicents = 0;
+  s.settledEarningsUnconfirmedMillicents = 0;
+  const before = homeView(s);
+  assert.deepEqual(
+    [before.wallet.balanceMillicents, before.wallet.finalBalanceMillicents, before.wallet.unconfirmedChangeMillicents, before.wallet.finalizedHeight, before.wallet.atHeight],
+    ['1500', '1000', '500', 1, 2],
+  );
+  assert.equal(before.wallet.inWords, '1000 millicents final (at block 1); +500 millicents unconfirmed (blocks 2–2, not final yet)');
+  assert.deepEqual(before.chainNode, { height: 2, finalizedHeight: 1 });
+  final = f.state; // block 2 final
+  const after = homeView(s);
+  assert.deepEqual([after.wallet.balanceMillicents, after.wallet.finalBalanceMillicents, after.wallet.unconfirmedChangeMillicents], ['1500', '1500', '0']);
+  assert.equal(after.wallet.inWords, '1500 millicents final (at block 2); nothing unconfirmed');
+  // a node that just restarted and is still reading its final block: the final part is not known, never guessed
+  const reading = homeView(sources({}, { ...chain, finalState: () => undefined, head: () => ({ finalizedHeight: 1 }) }));
+  assert.equal(reading.wallet.finalBalanceMillicents, null);
+  assert.match(String(reading.wallet.inWords), /final part is not known yet/);
 });
 
 test("home view: today's readings and totals; without a chain node the wallet is not known here", () => {

@@ -111,3 +111,24 @@ test('[HEM-R1] a reading the chain can no longer take (a later one of the pseudo
   assert.deepEqual(report, { onChain: 0, resent: 0, lost: 1, waiting: 1 });
   assert.equal(store.queue().length, 0);
 });
+
+test('[HEM-R1] the watch and the HEM replay guard share one store without reading each other\'s records (both once used `r:`)', async () => {
+  const { openHemReplayGuard } = await import('../hemReplayGuard.js');
+  const f = new ChainFixture();
+  const me = f.key('watch-home-guard');
+  f.produce([f.certTx(me)]);
+  const r0 = f.readingTx(me, 0, { p: 100, c: 50 }, 1, f.at(f.firstSlotOf(1) + 1));
+  f.produce([], f.firstSlotOf(2) + 1);
+  const store = await HemStore.open(new MemoryLevel<string, string>() as unknown as HemDb);
+  const guard = await openHemReplayGuard({ store });
+  // the guard records a message id; the watch keeps a reading
+  assert.equal(await guard.check('aggregator', 'req-0000000000000001', new Date(slotTime(f.genesis, f.firstSlotOf(2))).toISOString(), slotTime(f.genesis, f.firstSlotOf(2))), 'fresh');
+  await store.commit([keepReading(Date.parse(f.interval(0).start), r0 as AnyEnvelope)]);
+  // an earlier version's kept reading under `r:` (the guard's prefix) is skipped by the guard
+  await store.commit([{ type: 'put', key: 'r:000001736899200000', value: { envelope: r0, resent: 0 } }]);
+  const again = await openHemReplayGuard({ store });
+  assert.ok(again.size >= 1);
+  const watch = createReadingWatch({ store, chainState: () => f.state, topic: TOPIC, now: () => slotTime(f.genesis, f.firstSlotOf(3)), maxResends: 2 });
+  const report = await watch.check();
+  assert.deepEqual(report, { onChain: 0, resent: 1, lost: 0, waiting: 0 }, 'the kept reading (missing on chain) is resent; the guard\'s records are not readings');
+});

@@ -60,7 +60,7 @@ test('[SEALED] before the close nobody, the aggregator included, can read a seal
   const cap = captureLog();
   let hem = await startHem(b.url, aggKey, dir, cap);
   const agg = await createAggregator({
-    key: aggKey, genesisHash: 'ab'.repeat(32), mqtt: aggMqtt, chain: { auction: async () => undefined },
+    key: aggKey, genesisHash: 'ab'.repeat(32), mqtt: aggMqtt, chain: { auction: async () => undefined, finalizedHeight: async () => 0 },
     config: { originMs: 0, intervalMs: INTERVAL_MS, slotsPerDay: 96, deviation: { thresholdWh: 1e9 }, prices: () => ({ buyMcPerKWh: 100_000, sellMcPerKWh: 1 }), priorNetLoadWh: new Array(96).fill(0), autoAuctions: false, resultTimeoutMs: 100 },
   });
   try {

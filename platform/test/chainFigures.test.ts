@@ -188,3 +188,67 @@ test('[CF-8] the P2P figures: the tally on verified blocks = the recomputation f
   assert.ok(got.p2p.communitySelfSufficiency !== null);
   void e;
 });
+
+/**
+ * [CF-9] Final versus unconfirmed: for every final height F of both days, the figures split the
+ * money by the block that moved it, and each wallet's final balance is its balance in the
+ * chain's own state at height F (the states the fixture kept), whatever F is.
+ */
+test('[CF-9] final and unconfirmed money: at every final height, final balances = the chain state at that height, the split adds up', () => {
+  for (const { f } of [day(), p2pDay()]) {
+    const tally = createChainTally(f.genesis);
+    let parent: ChainState = createGenesisState(f.genesis);
+    for (const built of f.blocks) {
+      tally.add(built, parent);
+      parent = built.state;
+    }
+    const head = f.blocks.length;
+    const all = tally.figures({ localFinalizedHeight: head });
+    for (let F = 0; F <= head; F++) {
+      const got = tally.figures({ localFinalizedHeight: F });
+      const x = got.finality;
+      assert.equal(x.finalizedHeight, F);
+      assert.equal(x.headHeight, head);
+      assert.equal(x.blocksNotFinal, head - F);
+      // the fixture carries no justification: the chain proves only genesis, the node's record is higher
+      assert.equal(x.finalizedProvenOnChainHeight, 0);
+      assert.equal(x.finalizedHeightSource, F > 0 ? 'node' : 'chain');
+      const atF = F === 0 ? createGenesisState(f.genesis) : f.blocks[F - 1]!.state;
+      const changed = new Map(x.wallets.withUnconfirmedChange.map((w) => [w.address, w]));
+      for (const w of got.wallets.items) {
+        const finalMc = changed.get(w.address)?.finalBalanceMc ?? w.balanceMc;
+        assert.equal(finalMc, String(balanceOf(atF, w.address)), `F=${F} ${w.address}: final balance = the state at height F`);
+      }
+      assert.equal(BigInt(x.wallets.finalTotalMc) + BigInt(x.wallets.unconfirmedChangeTotalMc), BigInt(got.wallets.totalMc));
+      // each settlement counted once, in the final or the unconfirmed blocks, by the block that settled it
+      const a = x.auctionSettlements;
+      assert.equal(a.inFinalBlocks.settlements + a.inUnconfirmedBlocks.settlements, got.payments.settlements);
+      for (const k of ['paidByAggregatorToHomesMc', 'paidByHomesToAggregatorMc', 'penaltiesPaidByHomesMc'] as const) {
+        assert.equal(BigInt(a.inFinalBlocks[k]) + BigInt(a.inUnconfirmedBlocks[k]), BigInt(got.payments[k]), `F=${F} ${k}`);
+      }
+      const p = x.p2pSettlements;
+      assert.equal(BigInt(p.inFinalBlocks.paidToSellersMc) + BigInt(p.inUnconfirmedBlocks.paidToSellersMc), BigInt(got.p2p.paidToSellersMc));
+      assert.equal(BigInt(p.inFinalBlocks.paidByBuyersMc) + BigInt(p.inUnconfirmedBlocks.paidByBuyersMc), BigInt(got.p2p.paidByBuyersMc));
+      assert.equal(BigInt(x.blockRewardsMinted.inFinalBlocksMc) + BigInt(x.blockRewardsMinted.inUnconfirmedBlocksMc), BigInt(got.payments.blockRewardsMintedMc));
+      // nothing else changes with F
+      assert.deepEqual({ ...got, finality: undefined }, { ...all, finality: undefined });
+    }
+    // all final: nothing unconfirmed
+    assert.deepEqual(all.finality.wallets.withUnconfirmedChange, []);
+    assert.equal(all.finality.auctionSettlements.inUnconfirmedBlocks.settlements, 0);
+  }
+  // the day's last block settles b's penalty at the deadline: with the block before it final, that penalty is unconfirmed
+  const { f, b } = day();
+  const tally = createChainTally(f.genesis);
+  let parent: ChainState = createGenesisState(f.genesis);
+  for (const built of f.blocks) {
+    tally.add(built, parent);
+    parent = built.state;
+  }
+  const x = tally.figures({ localFinalizedHeight: f.blocks.length - 1 }).finality;
+  assert.deepEqual(x.auctionSettlements.inUnconfirmedBlocks, { settlements: 1, deliveredWh: 0, paidByAggregatorToHomesMc: '0', paidByHomesToAggregatorMc: '0', penaltiesPaidByHomesMc: '10000' });
+  const wb = x.wallets.withUnconfirmedChange.find((w) => w.address === b.address)!;
+  assert.equal(wb.unconfirmedChangeMc, '-10000');
+  // without the node's record, the chain's proof decides (the fixture proves only genesis)
+  assert.deepEqual([tally.figures().finality.finalizedHeight, tally.figures().finality.finalizedHeightSource], [0, 'chain']);
+});

@@ -242,7 +242,7 @@ test('market: tmi up + 5 HEM processes, a posted VPP bid clears on every node, s
       } else {
         assert.ok(s.deliveredWh >= w.energyWh - 1, `${h.meterId}: delivered ${s.deliveredWh} of ${w.energyWh}`);
       }
-      assert.deepEqual(view.settlements!.find((x) => x.address === w.address), { address: w.address, deliveredWh: s.deliveredWh, paymentMc: s.paymentMc, penaltyMc: s.penaltyMc });
+      assert.deepEqual(view.settlements!.find((x) => x.address === w.address), { address: w.address, deliveredWh: s.deliveredWh, paymentMc: s.paymentMc, penaltyMc: s.penaltyMc, height: s.height });
     }
     // the analytics API reports the same settlements as the chain state
     assert.deepEqual(

@@ -162,8 +162,11 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
           flow(tx.clientId, -BigInt(p.amountMillicents as number), i, 0);
           flow(String(p.to), BigInt(p.amountMillicents as number), i, 0);
           break;
+        case 'justification':
+          // [FIN-J] a justification proves a justified checkpoint: it moves no money
+          break;
         default:
-          if (tx.operation !== 'revocation') throw new Error(`RECOMPUTE does not know how ${tx.operation} moves money`);
+          if (tx.operation !== 'revocation' && tx.operation !== 'vote-evidence') throw new Error(`RECOMPUTE does not know how ${tx.operation} moves money`);
       }
     });
     const pr = producers.get(h.producer) ?? { blocks: 0, rewardMc: 0n };
@@ -179,7 +182,7 @@ export function recomputeFromBlocks(genesis: RawGenesis, blocks: RawBlock[]) {
     }
     producers.set(h.producer, pr);
   }
-  if (txsByOperation.revocation || txsByOperation.evidence) throw new Error('RECOMPUTE: revocations and evidence change rewards; not expected in a simulated day');
+  if (txsByOperation.revocation || txsByOperation.evidence || txsByOperation['vote-evidence']) throw new Error('RECOMPUTE: revocations and evidence change rewards; not expected in a simulated day');
 
   // auctions
   const lastTime = blocks.length ? timeOf(blocks[blocks.length - 1]!.parameters.header.slot) : g0;

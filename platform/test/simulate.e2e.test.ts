@@ -332,6 +332,16 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
     assert.equal(summary.wallets.count, re.walletItems.length, 'wallets.count');
     for (const w of summary.wallets.items) assert.equal(BigInt(w.genesisMc) + BigInt(w.receivedMc) - BigInt(w.paidMc), BigInt(w.balanceMc), `${w.address}: genesis + received − paid = balance`);
     assert.equal(summary.simulation.homesSimulated, HOMES);
+    // [CF-9] the day's blocks became final (the aggregator waits for it [AGG-FIN]); the money splits, adding up
+    const fin = summary.finality;
+    assert.ok(fin.finalizedHeight >= 1 && fin.finalizedHeight <= summary.chain.height, `final block ${fin.finalizedHeight} of ${summary.chain.height}`);
+    assert.ok(fin.finalizedProvenOnChainHeight <= fin.finalizedHeight);
+    assert.equal(fin.blocksNotFinal, summary.chain.height - fin.finalizedHeight);
+    assert.equal(BigInt(fin.wallets.finalTotalMc) + BigInt(fin.wallets.unconfirmedChangeTotalMc), BigInt(summary.wallets.totalMc));
+    const a = fin.auctionSettlements;
+    assert.equal(a.inFinalBlocks.settlements + a.inUnconfirmedBlocks.settlements, summary.payments.settlements);
+    assert.equal(BigInt(a.inFinalBlocks.paidByAggregatorToHomesMc) + BigInt(a.inUnconfirmedBlocks.paidByAggregatorToHomesMc), BigInt(summary.payments.paidByAggregatorToHomesMc));
+    t.diagnostic(`final block ${fin.finalizedHeight} of ${summary.chain.height} (${fin.finalizedHeightSource}; proven on chain ${fin.finalizedProvenOnChainHeight}); settlements final ${a.inFinalBlocks.settlements}, unconfirmed ${a.inUnconfirmedBlocks.settlements}`);
     t.diagnostic(`recomputed: ${re.chain.blocks} blocks, ${re.readings.onChain} readings, ${re.auctions.total} auctions ${JSON.stringify(re.auctions.byStatus)}, ${re.auctions.bidsOnChain} bids, ${re.auctions.awardedWh} Wh awarded at ${re.auctions.volumeWeightedAwardPriceMcPerKWh} mc/kWh, ${re.payments.settlements} settlements, ${re.wallets.balances.length} wallets`);
   });
 });

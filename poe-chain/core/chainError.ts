@@ -79,6 +79,7 @@ export type TxErrorCode =
   | 'STALE_FEEDER_LIMIT'
   | 'UNKNOWN_TARGET'
   | 'BAD_ROUND'
+  | 'NOT_HEAD_AT_ROUND'
   | 'UNJUSTIFIED_SOURCE'
   | 'BAD_LINK'
   | 'ALREADY_JUSTIFIED'

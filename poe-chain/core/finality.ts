@@ -24,6 +24,7 @@
  * have broken [FIN-E], and their votes prove it. Across a change of committee (a new epoch)
  * the bound holds for committees that share two thirds; README "Finality" says what that means.
  */
+import { createHash } from 'node:crypto';
 import { canonicalBytes, canonicalize } from '../../wire/canonicalJson.js';
 import { PublicKeyCache, verifyBytes } from '../../wire/keys.js';
 import type { Checkpoint, Envelope, VoteParams, VoteSignature } from '../../schemas/types.js';
@@ -75,6 +76,9 @@ export function voteSignatureOf(env: Envelope<'vote'>): VoteSignature {
 }
 
 const keys = new PublicKeyCache(10_000);
+/** signatures already found valid, with the bytes they sign: a vote is checked once per process (gossip, mempool, build, import) */
+const verified = new Map<string, true>();
+const VERIFIED_MAX = 50_000;
 
 /**
  * [FIN-J] whether a vote envelope's signature is its clientId's Ed25519 signature over the
@@ -86,7 +90,15 @@ export function voteSignatureValid(env: Envelope<'vote'>): boolean {
   const sig = Buffer.from(signature, 'base64');
   if (sig.toString('base64') !== signature) return false;
   try {
-    return verifyBytes(keys.get(env.clientId), canonicalBytes(unsigned), sig);
+    const bytes = canonicalBytes(unsigned);
+    const memo = createHash('sha256').update(env.clientId).update(sig).update(bytes).digest('base64');
+    if (verified.has(memo)) return true;
+    const ok = verifyBytes(keys.get(env.clientId), bytes, sig);
+    if (ok) {
+      if (verified.size >= VERIFIED_MAX) verified.delete(verified.keys().next().value!);
+      verified.set(memo, true);
+    }
+    return ok;
   } catch {
     return false;
   }

@@ -63,14 +63,24 @@ export function createBlockImport(ctx: NodeContext, parts: BlockImportParts): Bl
 
   function submitEvidence(ev: Evidence): void {
     if (chain.current().state.sections.equivocators.has(ev.a.header.producer)) return;
-    const env = signEnvelope(key, 'evidence', ev, { date: new Date(ctx.now()), chain: g.hash }); // [DOMAIN-TX]
+    const env = signEnvelope(key, 'evidence', ev, { date: new Date(ctx.now()), chain: g.hash, reqId: ctx.newReqId() }); // [DOMAIN-TX]
     const r = mempool.admit(env);
     log.warn({ producer: ev.a.header.producer, slot: ev.a.header.slot, admitted: r.status, code: r.code }, 'equivocation: submitting evidence');
     if (r.status === 'admitted') {
       ctx.counters.evidenceSubmitted++;
-      ctx.publish(NODE_TOPICS.txs, signEnvelope(key, 'tx', { tx: env }, { date: new Date(ctx.now()) }));
+      ctx.publish(NODE_TOPICS.txs, signEnvelope(key, 'tx', { tx: env }, { date: new Date(ctx.now()), reqId: ctx.newReqId() }));
     }
     events.emit('evidence', ev);
+  }
+
+  /**
+   * A block this node already has. [SYNC-3] One still waiting for its parent is an orphan
+   * again, with its height, so that a sync response made of orphans already held steps back
+   * for their ancestors (it was taken for "caught up": the node kept the orphans and never
+   * asked for their parents — sim seed 3 with --serve-sync all).
+   */
+  function alreadyHere(hash: string, height: number): ImportResult {
+    return { outcome: pending.isOrphan(hash) ? 'orphan' : 'duplicate', hash, height };
   }
 
   /** [NODE-import] one block (any JSON value) from gossip or sync. Runs inside the queue. */
@@ -80,7 +90,7 @@ export function createBlockImport(ctx: NodeContext, parts: BlockImportParts): Bl
     if (typeof peek === 'object' && peek !== null) {
       try {
         const known = blockHash(peek as BlockHeader);
-        if (tree.has(known) || pending.has(known)) return { outcome: 'duplicate', hash: known };
+        if (tree.has(known) || pending.has(known)) return alreadyHere(known, (peek as BlockHeader).height);
       } catch {
         // not canonicalisable: the decode below says why
       }
@@ -103,7 +113,7 @@ export function createBlockImport(ctx: NodeContext, parts: BlockImportParts): Bl
     const hash = blockHash(h);
     const at = { hash, height: h.height };
     // duplicate
-    if (tree.has(hash) || pending.has(hash)) return { outcome: 'duplicate', ...at };
+    if (tree.has(hash) || pending.has(hash)) return alreadyHere(hash, h.height);
     const bad = badBlocks.get(hash);
     if (bad !== undefined) return { outcome: 'rejected', ...at };
     // equivocation watch: any header its producer signed

@@ -47,7 +47,7 @@ export function auctionView(state: ChainState, auctionId: string): ChainAuction 
   if (result) out.result = result;
   const settled = (a.awards ?? []).filter((w) => w.settlement !== undefined);
   if (a.status === 'settled' || settled.length > 0) {
-    out.settlements = settled.map((w) => ({ address: w.address, deliveredWh: w.settlement!.deliveredWh, paymentMc: w.settlement!.paymentMc, penaltyMc: w.settlement!.penaltyMc }));
+    out.settlements = settled.map((w) => ({ address: w.address, deliveredWh: w.settlement!.deliveredWh, paymentMc: w.settlement!.paymentMc, penaltyMc: w.settlement!.penaltyMc, height: w.settlement!.height }));
   }
   return out;
 }
@@ -132,14 +132,19 @@ export function settlementsPerIntervalOf(genesis: Genesis, auctions: Iterable<[s
   return [...by.entries()].sort((x, y) => x[0] - y[0]).map(([, { ids, tags, ...e }]) => ({ ...e, auctions: ids.size, homes: tags.size }));
 }
 
-/** Anything that can show the head state (a ChainNode does). */
+/** Anything that can show the head state (a ChainNode does; it also says its final height). */
 export interface HasState {
   state(): ChainState;
+  head?(): { finalizedHeight: number };
 }
 
-/** The aggregator's ChainView over a node: reads the node's head state at each call. */
+/**
+ * The aggregator's ChainView over a node: reads the node's head state at each call; the
+ * final height is the node's own (its finality gadget's), else the state's on-chain proof.
+ */
 export function chainViewOf(node: HasState): ChainView {
   return {
+    finalizedHeight: async () => (node.head ? node.head().finalizedHeight : node.state().meta.finalized.height),
     auction: async (auctionId) => auctionView(node.state(), auctionId),
     activeAuctions: async () => activeAuctionsView(node.state()),
     feederLimits: async () => feederLimitsView(node.state()),
@@ -203,4 +208,87 @@ export function readingFeedOf(node: HasPending): ReadingFeed {
     node.on('pending', listener);
     return () => node.off('pending', listener);
   };
+}
+
+/**
+ * One movement of an address's money on chain: a settlement, a fee, a transfer. `height` is
+ * the block that moved it, so a reader can tell final (at or below the final height) from
+ * unconfirmed ([FIN]: `tmi wallet`).
+ */
+export interface WalletPayment {
+  kind: 'auction-settlement' | 'p2p-settlement' | 'unrevealed-bid-fee' | 'unrevealed-order-fee' | 'transfer';
+  height: number;
+  /** net effect on the address's balance, millicents: + paid to it, − paid by it */
+  millicents: string;
+  /** the other side (the aggregator's clearing account for settlements and fees) */
+  counterparty: string;
+  auctionId?: string;
+  /** [MKT] the delivery interval (epoch) of a P2P fill or fee */
+  interval?: number;
+  orderId?: string;
+  side?: 'buy' | 'sell';
+  deliveredWh?: number;
+  paymentMc?: number;
+  penaltyMc?: number;
+}
+
+/**
+ * The settlements and fees of `address` that `state` still holds (auctions and P2P markets
+ * are pruned after their retention window), newest block first. Signs as the wallet sees
+ * them: [AC-3] in a buy auction the aggregator pays the winner, in a sell auction the winner
+ * pays; penalties and fees are paid by the home to the aggregator's clearing account.
+ */
+export function paymentsOf(state: ChainState, address: string): WalletPayment[] {
+  const agg = state.genesis.aggregatorKey;
+  const out: WalletPayment[] = [];
+  const net = (own: string, ownDelta: bigint, aggDelta: bigint) => (own === address ? ownDelta : 0n) + (agg === address ? aggDelta : 0n);
+  for (const [auctionId, a] of state.sections.auctions.entries()) {
+    for (const w of a.awards ?? []) {
+      const st = w.settlement;
+      if (st === undefined || (w.address !== address && agg !== address)) continue;
+      const pay = BigInt(st.paymentMc), pen = BigInt(st.penaltyMc);
+      const toHome = a.side === 'buy' ? pay : -pay;
+      out.push({
+        kind: 'auction-settlement', height: st.height, millicents: String(net(w.address, toHome - pen, -toHome + pen)),
+        counterparty: w.address === address ? agg : w.address, auctionId, side: a.side, deliveredWh: st.deliveredWh, paymentMc: st.paymentMc, penaltyMc: st.penaltyMc,
+      });
+    }
+    for (const x of a.excluded ?? []) {
+      if (!x.penaltyMc || (x.address !== address && agg !== address) || a.closedHeight === undefined) continue;
+      const fee = BigInt(x.penaltyMc);
+      out.push({ kind: 'unrevealed-bid-fee', height: a.closedHeight, millicents: String(net(x.address, -fee, fee)), counterparty: x.address === address ? agg : x.address, auctionId, penaltyMc: x.penaltyMc });
+    }
+  }
+  for (const [key, m] of state.sections.markets.entries()) {
+    const interval = Number(key);
+    for (const f of m.fills ?? []) {
+      const st = f.settlement;
+      if (st === undefined || (f.address !== address && agg !== address)) continue;
+      const pay = BigInt(st.paymentMc), pen = BigInt(st.penaltyMc);
+      const toTrader = f.side === 'sell' ? pay : -pay;
+      out.push({
+        kind: 'p2p-settlement', height: st.height, millicents: String(net(f.address, toTrader - pen, -toTrader + pen)),
+        counterparty: f.address === address ? agg : f.address, interval, orderId: f.orderId, side: f.side, deliveredWh: st.deliveredWh, paymentMc: st.paymentMc, penaltyMc: st.penaltyMc,
+      });
+    }
+    for (const x of m.excluded ?? []) {
+      if (!x.penaltyMc || (x.address !== address && agg !== address) || m.clearedHeight === undefined) continue;
+      const fee = BigInt(x.penaltyMc);
+      out.push({ kind: 'unrevealed-order-fee', height: m.clearedHeight, millicents: String(net(x.address, -fee, fee)), counterparty: x.address === address ? agg : x.address, interval, orderId: x.orderId, penaltyMc: x.penaltyMc });
+    }
+  }
+  return out.sort((x, y) => y.height - x.height);
+}
+
+/** The transfers to or from `address` in one block (`transfer` transactions), as WalletPayments. */
+export function transfersOf(block: { parameters: { header: { height: number }; txs: readonly unknown[] } }, address: string): WalletPayment[] {
+  const out: WalletPayment[] = [];
+  for (const raw of block.parameters.txs as { operation?: string; clientId?: string; parameters?: { to?: string; amountMillicents?: number } }[]) {
+    if (raw.operation !== 'transfer' || raw.parameters?.to === undefined || raw.parameters.amountMillicents === undefined) continue;
+    const from = String(raw.clientId), to = raw.parameters.to;
+    if (from !== address && to !== address) continue;
+    const mc = BigInt(raw.parameters.amountMillicents);
+    out.push({ kind: 'transfer', height: block.parameters.header.height, millicents: String((to === address ? mc : 0n) - (from === address ? mc : 0n)), counterparty: from === address ? to : from });
+  }
+  return out;
 }

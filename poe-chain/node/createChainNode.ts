@@ -51,18 +51,19 @@ import { createTxVerifyPool } from './txVerifyPool.js';
 import type { AdmissionQueueStats } from './admissionQueue.js';
 import { Mempool, type AdmitResult, type MempoolStats } from './mempool.js';
 import { createNodeAdmission, LOCAL_TOPIC } from './nodeAdmission.js';
-import { bump, createWorkQueue, every, type ChainNodeEvents, type NodeContext, type WorkTimings } from './nodeContext.js';
+import { bump, createWorkQueue, every, RANDOM_REQ_IDS, REAL_SCHEDULER, type ChainNodeEvents, type NodeContext, type NodeScheduler, type WorkTimings } from './nodeContext.js';
 import { createNodeSync } from './nodeSync.js';
 import { NO_JOURNAL, TxJournal } from './txJournal.js';
 import { NODE_TOPICS, nodeRouteOf, type NodeRoute } from './nodeTopics.js';
 import { PendingBlocks } from './pendingBlocks.js';
 import { createSlotLoop } from './slotLoop.js';
 import { createFinalityGadget, type FinalityGadget, type FinalityStats } from './finalityGadget.js';
+import { createCheckpointServer } from './checkpointSync.js';
 import { SYNC_DEFAULTS, type SyncOptions } from './syncProtocol.js';
 
 export type { FinalEvent } from './nodeContext.js';
 export type { FinalityStats } from './finalityGadget.js';
-export type { BlockSource, ChainNodeEvents, ImportOutcome, NodeBlockEvent, RejectedBlockEvent, ReorgEvent, WorkTimings } from './nodeContext.js';
+export type { BlockSource, ChainNodeEvents, ImportOutcome, NodeBlockEvent, NodeScheduler, RejectedBlockEvent, ReorgEvent, WorkTimings } from './nodeContext.js';
 export type { ChainHeadInfo } from './chainHead.js';
 
 export interface ChainNodeOptions {
@@ -101,6 +102,16 @@ export interface ChainNodeOptions {
   slotTimer?: boolean;
   /** [NODE-fin] vote for finality when a member of the head's committee (default: produce) */
   vote?: boolean;
+  /**
+   * [STORE-P] keep only the state and blocks above the final block: each time the final block
+   * is `everyBlocks` (default 256) above the store's base, the base moves to it (a home node;
+   * the aggregator's node keeps everything: it is the archive)
+   */
+  prune?: boolean | { everyBlocks?: number };
+  /** timers, deferred work and the admission slice clock (default the real ones; a simulator's are virtual) */
+  scheduler?: NodeScheduler;
+  /** reqIds of the envelopes the node signs: sync messages, votes, evidence, wrappers (default random) */
+  reqIds?: () => string;
 }
 
 export interface ChainNodeStats {
@@ -143,6 +154,13 @@ export interface ChainNode {
   tx(txId: string): Promise<StoredTx | undefined>;
   /** [NODE-fin] this node's final checkpoint: the block at its height and every ancestor never revert */
   finality(): FinalityStats;
+  /**
+   * [NODE-fin] the state after this node's final block (height = head().finalizedHeight): what
+   * no reorg can change (a final balance, final settlements). From the block tree, which keeps
+   * the final block and everything above it; after a restart, until finality passes the
+   * restart head, read from the store in the background: undefined until it is there.
+   */
+  finalState(): ChainState | undefined;
   /** adds a signed transaction envelope to the mempool and, if admitted, gossips it on tmi/v1/chain/txs */
   submit(envelope: unknown): Promise<AdmitResult>;
   on<E extends keyof ChainNodeEvents>(event: E, listener: (...args: ChainNodeEvents[E]) => void): ChainNode;
@@ -162,6 +180,8 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   if (store.genesis.hash !== g.hash) throw new Error(`GENESIS_MISMATCH stored=${store.genesis.hash} given=${g.hash}`);
   if (!/^[A-Za-z0-9][A-Za-z0-9._:-]*$/.test(nodeId) || nodeId.length > 128) throw new Error(`BAD_NODE_ID nodeId=${nodeId}`);
   const now = o.now ?? Date.now;
+  const scheduler = o.scheduler ?? REAL_SCHEDULER;
+  const reqIds = o.reqIds ?? RANDOM_REQ_IDS;
   const log = (o.log ?? pino({ level: 'silent' })).child({ part: 'chain-node', nodeId });
   const produce = o.produce ?? false;
   const serveSync = o.serveSync ?? false;
@@ -190,7 +210,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const droppedMessages: Record<string, number> = {};
 
   const start = await headOfStore(store);
-  const journal = new TxJournal(o.journal === false ? NO_JOURNAL : store, (err) => log.error({ err: (err as Error).message }, 'journal write failed: received transactions may not survive a restart'));
+  const journal = new TxJournal(o.journal === false ? NO_JOURNAL : store, (err) => log.error({ err: (err as Error).message }, 'journal write failed: received transactions may not survive a restart'), scheduler.setImmediate);
   const mempool = new Mempool(start.state, {
     now,
     codec: txCodec,
@@ -225,6 +245,8 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     mempool,
     txCodec,
     now,
+    scheduler,
+    newReqId: reqIds,
     log,
     events,
     queue: createWorkQueue(log),
@@ -260,12 +282,27 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const chain = createChainHead(ctx, { tree, pending, watch, finalHeight: () => Math.min(gadget?.final().height ?? startFinal, chain.current().height) }, start);
   const importer = createBlockImport(ctx, { head: chain, tree, pending, watch, verifyPool, holdSlots, requestSync: (from, why) => sync.request(from, why) });
   const sync = createNodeSync(ctx, { head: chain, import: importer, cfg: syncCfg });
-  const slots = createSlotLoop(ctx, { head: chain, tree, pending, watch, import: importer, sync, produce, maxTxs, maxBlockBytes, slotTimer: o.slotTimer !== false });
+  const slots = createSlotLoop(ctx, { head: chain, tree, pending, watch, import: importer, sync, produce, maxTxs, maxBlockBytes, slotTimer: o.slotTimer !== false, votedRound: () => gadget?.votedRound() ?? 0 });
   const admission = createNodeAdmission(ctx, { mqtt, journal, msgCodec, admissionLimit: o.admissionLimit });
   gadget = await createFinalityGadget(ctx, { head: chain, tree, vote: o.vote ?? produce, produce, timer: o.slotTimer !== false });
   const fin = gadget;
   // [NODE-fin] a new head: count the votes that waited for it, adopt the chain's proof, vote
   events.on('block', () => void queue.enqueue('finality', fin.onHead));
+  // [STORE-P] move the store's base up to the final block every pruneEvery blocks
+  const pruneEvery = o.prune === true ? 256 : o.prune ? (o.prune.everyBlocks ?? 256) : 0;
+  let pruning = false;
+  if (pruneEvery > 0) {
+    events.on('final', (f: { height: number; hash: string }) => {
+      if (pruning || f.height - store.prunedHeight < pruneEvery) return;
+      pruning = true;
+      void queue.enqueue('prune', async () => {
+        const n = tree.get(f.hash);
+        if (n === undefined || !(await chain.isCanonical(n)) || n.height <= store.prunedHeight) return;
+        const r = await store.pruneTo(n.state);
+        log.info({ base: r.height, blocksDeleted: r.blocksDeleted }, 'pruned below the final block');
+      }).finally(() => (pruning = false));
+    });
+  }
 
   // ── messages ──────────────────────────────────────────────────────────────
   function maxBytesOf(route: NodeRoute): number {
@@ -325,6 +362,9 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       case 'vote':
         fin.onVote(env);
         return;
+      case 'checkpoint-request':
+        if (serveSync) serveCheckpoint(env.parameters.nodeId, env.reqId);
+        return;
       case 'sync-request':
         if (serveSync) void sync.serve(env).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'sync request not served'));
         return;
@@ -340,6 +380,8 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
         return;
     }
   }
+
+  const serveCheckpoint = createCheckpointServer(ctx, { tree, finality: fin });
 
   const onConnect = () => {
     if (closed) return;
@@ -363,6 +405,30 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   slots.start();
   fin.start();
 
+  // [NODE-fin] the final block's state: the tree holds it, except just after a restart
+  let finalFromStore: { height: number; state?: ChainState } | undefined;
+  function finalState(): ChainState | undefined {
+    const h = chain.info().finalizedHeight;
+    const held = tree.canonicalAt(h);
+    const n = held !== undefined ? tree.get(held) : undefined;
+    if (n) return n.state;
+    if (h === chain.current().height) return chain.current().state;
+    if (finalFromStore?.height === h) return finalFromStore.state;
+    const want: { height: number; state?: ChainState } = { height: h };
+    finalFromStore = want;
+    void queue.enqueue('final-state', async () => {
+      // in the queue: the store does not move under the replay
+      if (finalFromStore !== want) return;
+      try {
+        want.state = await store.stateAt(Math.min(h, store.head.height));
+      } catch (err) {
+        log.warn({ err: (err as Error).message, height: h }, 'final state not read from the store');
+        if (finalFromStore === want) finalFromStore = undefined; // the next call tries again
+      }
+    });
+    return undefined;
+  }
+
   const node: ChainNode = {
     nodeId,
     address: key.address,
@@ -373,11 +439,12 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     wallet: (address) => walletView(chain.current().state, address),
     tx: (id) => store.tx(id),
     finality: () => fin.stats(),
+    finalState,
     async submit(envelope) {
       const r = mempool.admit(envelope);
       if (r.status === 'admitted') {
         journal.settle(journal.record(LOCAL_TOPIC, JSON.stringify(envelope)), r.txId);
-        const wrapped = signEnvelope(key, 'tx', { tx: envelope as Envelope<'tx'>['parameters']['tx'] }, { date: new Date(now()) });
+        const wrapped = signEnvelope(key, 'tx', { tx: envelope as Envelope<'tx'>['parameters']['tx'] }, { date: new Date(now()), reqId: reqIds() });
         const size = Buffer.byteLength(JSON.stringify(wrapped), 'utf8');
         if (size <= operations.tx.maxBytes) publish(NODE_TOPICS.txs, wrapped);
         else log.warn({ txId: r.txId, bytes: size }, 'transaction too large to gossip as tx: kept locally');

@@ -67,6 +67,8 @@ export function createNodeAdmission(ctx: NodeContext, parts: NodeAdmissionParts)
       journal.settle(m.seq, undefined);
       log.error({ err: (err as Error).message, topic: m.topic }, 'admission failed');
     },
+    clock: ctx.scheduler.monotonic,
+    schedule: ctx.scheduler.setImmediate,
     ...parts.admissionLimit,
   });
   // backpressure: while the queue is at its high-water mark, the MQTT client's

@@ -6,6 +6,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
+import { newReqId } from '../../wire/codec.js';
 import type { KeyPair } from '../../wire/keys.js';
 import type { Checkpoint, Envelope, Evidence } from '../../schemas/types.js';
 import type { TipInfo } from '../core/forkChoice.js';
@@ -79,6 +80,28 @@ export interface NodeCounters {
   evidenceSubmitted: number;
 }
 
+/**
+ * Where the node's timers and deferred work run: the real ones by default; a simulator
+ * (../sim) gives virtual ones, so that one seed replays a whole network exactly.
+ */
+export interface NodeScheduler {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+  /** runs `fn` after the event loop has had its turn */
+  setImmediate(fn: () => void): void;
+  /** monotonic milliseconds that bound a slice of admission work (admissionQueue.ts) */
+  monotonic(): number;
+}
+
+export const REAL_SCHEDULER: NodeScheduler = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (handle) => clearTimeout(handle as NodeJS.Timeout),
+  setImmediate: (fn) => void setImmediate(fn),
+  monotonic: () => performance.now(),
+};
+
+export const RANDOM_REQ_IDS: () => string = newReqId;
+
 /** What every step of the node is given. */
 export interface NodeContext {
   readonly genesis: Genesis;
@@ -90,6 +113,10 @@ export interface NodeContext {
   /** transactions and blocks, without the replay guard; remembers what it verified */
   readonly txCodec: VerifiedCodec;
   readonly now: () => number;
+  /** timers and deferred work (REAL_SCHEDULER unless injected) */
+  readonly scheduler: NodeScheduler;
+  /** the reqId of each envelope the node signs (random unless injected) */
+  readonly newReqId: () => string;
   readonly log: Logger;
   /** the ChainNode's events (ChainNodeEvents) */
   readonly events: EventEmitter;

@@ -40,7 +40,7 @@ export function createNodeSync(ctx: NodeContext, parts: NodeSyncParts): NodeSync
   let initialSyncDone = false;
 
   function sendSyncRequest(fromHeight: number, attempts: number): void {
-    const env = signEnvelope(key, 'sync-request', { nodeId, fromHeight, maxBlocks: cfg.maxBlocks }, { date: new Date(ctx.now()) });
+    const env = signEnvelope(key, 'sync-request', { nodeId, fromHeight, maxBlocks: cfg.maxBlocks }, { date: new Date(ctx.now()), reqId: ctx.newReqId() });
     sync.started(env.reqId, fromHeight, ctx.now(), attempts);
     log.debug({ fromHeight, attempts }, 'sync request');
     ctx.publish(NODE_TOPICS.syncRequest, env);
@@ -138,7 +138,7 @@ export function createNodeSync(ctx: NodeContext, parts: NodeSyncParts): NodeSync
     try {
       const max = Math.min(p.maxBlocks ?? cfg.maxBlocks, cfg.serveMaxBlocks);
       const page = await readSyncPage(store, p.fromHeight, max, cfg.maxResponseBytes);
-      const resp = signEnvelope(key, 'sync-response', { requestReqId: env.reqId, tipHeight: store.head.height, blocks: page.blocks as Envelope<'sync-response'>['parameters']['blocks'] }, { date: new Date(ctx.now()) });
+      const resp = signEnvelope(key, 'sync-response', { requestReqId: env.reqId, tipHeight: store.head.height, blocks: page.blocks as Envelope<'sync-response'>['parameters']['blocks'] }, { date: new Date(ctx.now()), reqId: ctx.newReqId() });
       log.debug({ to: p.nodeId, fromHeight: p.fromHeight, blocks: page.blocks.length, bytes: page.bytes }, 'sync response');
       ctx.publish(NODE_TOPICS.syncResponse(p.nodeId), resp);
     } finally {

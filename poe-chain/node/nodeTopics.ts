@@ -38,7 +38,7 @@ export function nodeRouteOf(topic: string, nodeId: string): NodeRoute | undefine
   // the broker routes evidence on the blocks topic too (broker/topicOperation.ts)
   if (topic === NODE_TOPICS.blocks) return { kind: 'block', operations: ['block', 'evidence'] };
   if (topic === NODE_TOPICS.votes) return { kind: 'vote', operations: ['vote'] };
-  if (topic === NODE_TOPICS.syncRequest) return { kind: 'sync-request', operations: ['sync-request'] };
-  if (topic === NODE_TOPICS.syncResponse(nodeId)) return { kind: 'sync-response', operations: ['sync-response'] };
+  if (topic === NODE_TOPICS.syncRequest) return { kind: 'sync-request', operations: ['sync-request', 'checkpoint-request'] };
+  if (topic === NODE_TOPICS.syncResponse(nodeId)) return { kind: 'sync-response', operations: ['sync-response', 'checkpoint-response'] };
   return undefined;
 }

@@ -33,6 +33,11 @@ export class PendingBlocks {
     return this.orphans.has(hash) || this.held.has(hash);
   }
 
+  /** kept because its parent is unknown */
+  isOrphan(hash: string): boolean {
+    return this.orphans.has(hash);
+  }
+
   addOrphan(b: PendingBlock): void {
     if (this.orphans.has(b.hash)) return;
     if (this.orphans.size >= this.maxOrphans) this.orphans.delete(this.orphans.keys().next().value!);

@@ -9,6 +9,8 @@
  * client id), with a login token signed by --login-key (default: --key), so it gets the
  * role the registry gave that meter (node, aggregator or hem). Logs are pino JSON on stderr.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { mkdir, readFile } from 'node:fs/promises';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { pino } from 'pino';
@@ -16,7 +18,9 @@ import { readKeyFile } from '../../wire/keyFile.js';
 import { makeLoginToken } from '../../wire/loginToken.js';
 import { formatOptions, parseCommandLine, type OptionSpec } from '../../cli/config.js';
 import { parseGenesis } from '../core/genesis.js';
-import { openChainStoreAt } from '../store/chainDataDir.js';
+import { chainDbPath, openChainLevel, openChainStoreAt } from '../store/chainDataDir.js';
+import type { ChainStore } from '../store/openChainStore.js';
+import { checkpointSync } from './checkpointSync.js';
 import { createChainNode } from './createChainNode.js';
 
 /** The options of `tmi chain run` (cli/config.ts OptionSpec shape). */
@@ -30,7 +34,10 @@ export const RUN_NODE_OPTIONS: OptionSpec = {
   'meter-id': { type: 'string', describe: 'meter id to log in as (= MQTT client id = node id in sync topics)', env: 'TMI_METER_ID' },
   produce: { type: 'boolean', describe: 'produce blocks when this key is elected', default: false, env: 'TMI_CHAIN_PRODUCE' },
   'serve-sync': { type: 'boolean', describe: 'answer sync requests of other nodes', default: false, env: 'TMI_CHAIN_SERVE_SYNC' },
+  prune: { type: 'boolean', describe: '[STORE-P] keep only the state and the blocks above the final block (a home node; the aggregator node is the archive)', default: false, env: 'TMI_CHAIN_PRUNE' },
+  'checkpoint-sync': { type: 'boolean', describe: "[SYNC-C] with an empty data directory, start from the aggregator node's final checkpoint instead of genesis", default: false, env: 'TMI_CHAIN_CHECKPOINT_SYNC' },
   'no-vote': { type: 'boolean', describe: '[NODE-fin] do not vote for finality (a producing node votes when in the committee; votes are still counted)', default: false, env: 'TMI_CHAIN_NO_VOTE' },
+  journal: { type: 'boolean', describe: '[NODE-J] keep each received transaction in the store until it is on chain (TMI_CHAIN_JOURNAL=false: not, as a home\'s node: hem/hemChain.ts)', default: true, env: 'TMI_CHAIN_JOURNAL' },
   'mempool-max': { type: 'string', describe: 'most transactions in the mempool', default: '100000', env: 'TMI_CHAIN_MEMPOOL_MAX' },
   'mempool-max-bytes': { type: 'string', describe: 'most bytes in the mempool', default: String(64 * 1024 * 1024), env: 'TMI_CHAIN_MEMPOOL_MAX_BYTES' },
   'log-level': { type: 'string', describe: 'pino level: trace, debug, info, warn, error, silent', default: 'info', env: 'TMI_CHAIN_LOG_LEVEL' },
@@ -38,13 +45,16 @@ export const RUN_NODE_OPTIONS: OptionSpec = {
 
 export const RUN_NODE_HELP = `Usage: tmi chain run --genesis genesis.json --data <dir> --key <keyfile> --broker <url>
                      --meter-id <id> [--login-key <keyfile>] [--produce] [--serve-sync] [--no-vote]
+                     [--prune] [--checkpoint-sync]
 
 Runs a PoE chain node: follows tmi/v1/chain/blocks, keeps a mempool of the transactions
 on tmi/v1/auctions/+, tmi/v1/auctions/+/bids, tmi/v1/readings and tmi/v1/chain/txs,
 produces blocks when its key is elected (--produce), answers sync requests
 (--serve-sync), votes for finality when producing and in the committee (unless
 --no-vote), and stores the chain in <data>/chain (created from the genesis file on
-the first run). Logs are pino JSON on stderr; SIGTERM or SIGINT stops it cleanly.
+the first run, or with --checkpoint-sync from the aggregator node's final checkpoint;
+--prune keeps only the blocks above the final one). Logs are pino JSON on stderr; SIGTERM
+or SIGINT stops it cleanly.
 `;
 
 type Values = Record<string, string | boolean | undefined>;
@@ -84,8 +94,9 @@ export async function runNode(values: Values, stop?: Promise<unknown>): Promise<
   const ca = typeof values.ca === 'string' && values.ca !== '' ? await readFile(values.ca) : undefined;
 
   await mkdir(data, { recursive: true });
-  const store = await openChainStoreAt(data, { genesis: config, createIfMissing: true });
+  const fresh = !existsSync(join(chainDbPath(data), 'CURRENT'));
   let client: MqttClient | undefined;
+  let store: ChainStore | undefined;
   try {
     const token = () => makeLoginToken(loginKey, meterId);
     const opts: IClientOptions = {
@@ -113,6 +124,17 @@ export async function runNode(values: Values, stop?: Promise<unknown>): Promise<
     c.on('error', (err) => log.warn({ err: err.message }, 'mqtt error'));
     c.on('offline', () => log.warn('broker connection lost'));
 
+    // [SYNC-C] an empty data directory may start from the archive's final checkpoint
+    if (fresh && values['checkpoint-sync'] === true) {
+      const db = await openChainLevel(data, { createIfMissing: true });
+      try {
+        await checkpointSync({ genesis, mqtt: c, nodeId: meterId, key, db, log });
+      } finally {
+        await db.close();
+      }
+    }
+    store = await openChainStoreAt(data, { genesis: config, createIfMissing: true });
+
     const node = await createChainNode({
       genesis,
       key,
@@ -123,6 +145,8 @@ export async function runNode(values: Values, stop?: Promise<unknown>): Promise<
       produce: values.produce === true,
       serveSync: values['serve-sync'] === true,
       ...(values['no-vote'] === true ? { vote: false } : {}),
+      journal: values.journal !== false,
+      prune: values.prune === true,
       mempoolLimit: {
         count: intOption('mempool-max', values['mempool-max'] ?? '100000', 1, 10_000_000),
         bytes: intOption('mempool-max-bytes', values['mempool-max-bytes'] ?? String(64 * 1024 * 1024), 1024, 16 * 1024 * 1024 * 1024),
@@ -138,7 +162,7 @@ export async function runNode(values: Values, stop?: Promise<unknown>): Promise<
     return 0;
   } finally {
     if (client) await client.endAsync().catch(() => undefined);
-    await store.close();
+    await store?.close();
   }
 }
 

@@ -51,10 +51,12 @@ export interface SlotLoopParts {
   maxBlockBytes: number;
   /** run on timers; false: the caller calls slotWork() */
   slotTimer: boolean;
+  /** [FIN-1] the round of this node's last vote (finalityGadget.ts votedRound) */
+  votedRound: () => number;
 }
 
 export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop {
-  const { genesis: g, key, mempool, log, now, work } = ctx;
+  const { genesis: g, key, mempool, log, now, work, scheduler } = ctx;
   const { head: chain, tree, pending, watch, produce, maxTxs, maxBlockBytes } = parts;
   // [NODE-slot] never produce twice in one slot, nor in the slot the node started in (a restart)
   let lastProducedSlot = Math.max(chain.current().slot, slotAt(g, now()));
@@ -64,6 +66,12 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     if (!produce || ctx.closed() || !parts.sync.initialSyncDone()) return;
     const parent = chain.current();
     if (slot <= parent.slot || slot <= lastProducedSlot) return;
+    // [FIN-1] never a block in a round this node already voted in: its vote's target must stay
+    // the head of that round, or the justification is refused on chain (NOT_HEAD_AT_ROUND,
+    // BAD_ROUND) and every later link lacks a justified source there (UNJUSTIFIED_SOURCE), and
+    // nodes that saw this block before the vote drop the vote (VOTE_NOT_HEAD_AT_ROUND): their
+    // finality, and so their pruning, stops
+    if (slot <= parts.votedRound()) return;
     let producer: string;
     try {
       producer = producerForSlot(parent.state, slot);
@@ -171,7 +179,7 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     return emptyBlockDuty(next, next + g.patience);
   }
 
-  let timer: NodeJS.Timeout | undefined;
+  let timer: unknown;
   /** the slot the timer fires at */
   let timerSlot = 0;
   /**
@@ -186,10 +194,10 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     if (timer !== undefined) {
       // a timer whose slot has begun is due: moving it on would skip that slot's work
       if (slot === timerSlot || timerSlot <= slotAt(g, now())) return;
-      clearTimeout(timer);
+      scheduler.clearTimeout(timer);
     }
     timerSlot = slot;
-    timer = setTimeout(() => {
+    timer = scheduler.setTimeout(() => {
       timer = undefined;
       const early = slotAt(g, now()) < slot; // timers may fire a little before the wall clock's boundary
       scheduleSlot();
@@ -212,7 +220,7 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     slotWork,
     start: scheduleSlot,
     stop() {
-      if (timer) clearTimeout(timer);
+      if (timer !== undefined) scheduler.clearTimeout(timer);
       timer = undefined;
     },
     wake: scheduleSlot,

@@ -10,8 +10,10 @@
  *   s:<height, 12 digits>  state snapshot after that height (serialiseState)
  *   j:<seq, 12 digits>  [STORE-J] the node's journal: a transaction received and not yet
  *                       on chain, `<topic>\n<payload>` as received (createChainNode.ts)
+ *   pruned              [STORE-P] {height, hash}: the blocks, height and tx indexes below this
+ *                       height are gone; its snapshot s:<height> is the base the chain replays from
  *   n:<name>            [STORE-N] the node's own records: `final` (its final checkpoint) and
- *                       `last-vote` (its last vote's rounds; written synced) (node/finalityGadget.ts)
+ *                       `last-vote` (its last vote's rounds) (node/finalityGadget.ts)
  *
  * Crash safety: every block is one atomic db.batch (block, height index, tx index, head),
  * so after a crash the database holds exactly the blocks up to some head. A snapshot is
@@ -95,6 +97,12 @@ export interface ChainStore {
   blockAt(height: number): Promise<BlockEnvelope | undefined>;
   blockByHash(hash: string): Promise<BlockEnvelope | undefined>;
   tx(txId: string): Promise<StoredTx | undefined>;
+  /**
+   * The state after the canonical block at `height` (≤ the head), read without changing
+   * anything: the newest snapshot at or below it whose block is canonical, then the blocks
+   * after it replayed (re-validated). For a look back at a final block (`tmi wallet`).
+   */
+  stateAt(height: number): Promise<ChainState>;
   /** Drops the canonical blocks above `height` (blocks stay stored by hash); for reorgs. */
   rewindTo(height: number): Promise<void>;
   /** Writes a snapshot of the head state now. */
@@ -109,6 +117,15 @@ export interface ChainStore {
   nodeRecord(name: string): Promise<string | undefined>;
   /** [STORE-N] writes a node record; `sync`: to the disk before it resolves (a vote must not be forgotten by a crash) */
   putNodeRecord(name: string, text: string, o?: { sync?: boolean }): Promise<void>;
+  /** [STORE-P] the height below which blocks were pruned (0: none): its snapshot is the replay base */
+  readonly prunedHeight: number;
+  /**
+   * [STORE-P] Makes the canonical state `state` (at a height above the current base, at most the
+   * head) the new base: writes its snapshot, then deletes every block, height and transaction
+   * index, and snapshot below it. Crash-safe: the base moves in one batch before anything is
+   * deleted; a crash during the deletion leaves only unreachable records, deleted next time.
+   */
+  pruneTo(state: ChainState): Promise<{ height: number; blocksDeleted: number }>;
   /** Closes the database, first writing a head snapshot (unless snapshot: false, for read-only use). */
   close(o?: { snapshot?: boolean }): Promise<void>;
 }
@@ -191,9 +208,12 @@ export async function openChainStore(db: ChainDb, opts: ChainStoreOptions = {}):
   const head = parseJson<ChainHead>(headText, 'head');
   if (!Number.isSafeInteger(head.height) || head.height < 0 || typeof head.hash !== 'string') throw corrupt('bad head');
 
+  // [STORE-P] a pruned chain replays from its base snapshot, never from genesis
+  const prunedText = await db.get('pruned');
+  const pruned = prunedText !== undefined ? parseJson<{ height: number; hash: string }>(prunedText, 'pruned') : { height: 0, hash: genesis.hash };
   // newest readable snapshot at or below the head
   const snapshots: number[] = [];
-  for await (const k of db.keys({ gte: S(0), lte: S(head.height) })) snapshots.push(Number(k.slice(2)));
+  for await (const k of db.keys({ gte: S(pruned.height), lte: S(head.height) })) snapshots.push(Number(k.slice(2)));
   let state: ChainState | undefined;
   for (let i = snapshots.length - 1; i >= 0 && !state; i--) {
     const h = snapshots[i]!;
@@ -208,6 +228,7 @@ export async function openChainStore(db: ChainDb, opts: ChainStoreOptions = {}):
     }
   }
   // no usable snapshot: blocks are the source of truth, replay them all
+  if (!state && pruned.height > 0) throw corrupt(`pruned below height ${pruned.height} and no usable snapshot at or above it`, pruned.height);
   if (!state) state = createGenesisState(genesis);
 
   // replay the blocks after the snapshot
@@ -229,7 +250,35 @@ export async function openChainStore(db: ChainDb, opts: ChainStoreOptions = {}):
   if (state.tipHash !== head.hash || stateRoot(state) !== head.stateRoot || state.meta.tipSlot !== head.slot) {
     throw corrupt('head does not match the replayed chain', head.height);
   }
-  return new LevelChainStore(db, genesis, state, head, snapshots, snapshotEvery, keepSnapshots);
+  return new LevelChainStore(db, genesis, state, head, snapshots, snapshotEvery, keepSnapshots, pruned.height);
+}
+
+/**
+ * [SYNC-C] Initialises an empty database from a checked checkpoint: `state` is the state after
+ * `block` (its header's stateRoot), the chain's final block. The store starts pruned at that
+ * height: the node syncs the blocks above it and never holds those below.
+ */
+export async function initChainStoreFromCheckpoint(db: ChainDb, state: ChainState, block: BlockEnvelope, final?: { round: number; height: number; hash: string }): Promise<void> {
+  if (db.status !== 'open') await db.open();
+  if ((await db.get('meta')) !== undefined) throw new ChainStoreError('NOT_EMPTY', { reason: 'checkpoint sync needs an empty data directory' });
+  const h = block.parameters.header;
+  const hash = blockHash(h);
+  if (state.tipHash !== hash || state.meta.height !== h.height || stateRoot(state) !== h.stateRoot) {
+    throw new ChainStoreError('BAD_CHECKPOINT', { reason: 'the state is not the one the block commits to', height: h.height });
+  }
+  const g = state.genesis;
+  const head: ChainHead = { height: h.height, hash, slot: h.slot, stateRoot: h.stateRoot };
+  await db.batch([
+    { type: 'put', key: 'meta', value: JSON.stringify({ format: DB_FORMAT, chainId: g.chainId, genesisHash: g.hash }) },
+    { type: 'put', key: 'genesis', value: JSON.stringify(g.config) },
+    { type: 'put', key: B(hash), value: JSON.stringify(block) },
+    { type: 'put', key: H(h.height), value: hash },
+    { type: 'put', key: S(h.height), value: JSON.stringify(serializeState(state)) },
+    { type: 'put', key: 'pruned', value: JSON.stringify({ height: h.height, hash }) },
+    { type: 'put', key: 'head', value: JSON.stringify(head) },
+    // [STORE-N] the checkpoint is this node's final block
+    ...(final !== undefined ? [{ type: 'put', key: N('final'), value: JSON.stringify(final) } as ChainDbOp] : []),
+  ]);
 }
 
 class LevelChainStore implements ChainStore {
@@ -241,7 +290,55 @@ class LevelChainStore implements ChainStore {
     private readonly snapshotHeights: number[],
     private readonly snapshotEvery: number,
     private readonly keepSnapshots: number,
+    private base: number,
   ) {}
+
+  get prunedHeight(): number {
+    return this.base;
+  }
+
+  async pruneTo(state: ChainState): Promise<{ height: number; blocksDeleted: number }> {
+    const p = state.meta.height;
+    if (p <= this.base || p > this.headInfo.height) throw new ChainStoreError('BAD_HEIGHT', { height: p, base: this.base, head: this.headInfo.height });
+    const hash = await this.db.get(H(p));
+    if (hash !== state.tipHash) throw new ChainStoreError('NOT_CANONICAL', { height: p, reason: 'the state is not of the canonical block at its height' });
+    await this.snapshotting;
+    const parts: string[] = [];
+    for (const piece of stateJsonPieces(state)) {
+      parts.push(piece);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // 1. the new base, in one batch
+    await this.db.batch([
+      { type: 'put', key: S(p), value: parts.join('') },
+      { type: 'put', key: 'pruned', value: JSON.stringify({ height: p, hash }) },
+    ]);
+    this.base = p;
+    const kept = [...new Set([...this.snapshotHeights.filter((x) => x > p), p])].sort((a, b) => a - b);
+    const dropSnaps = this.snapshotHeights.filter((x) => x < p);
+    this.snapshotHeights.splice(0, this.snapshotHeights.length, ...kept);
+    // 2. everything below it, a few hundred heights per batch
+    let deleted = 0;
+    let ops: ChainDbOp[] = dropSnaps.map((x) => ({ type: 'del', key: S(x) }) as ChainDbOp);
+    for await (const key of this.db.keys({ gte: H(1), lt: H(p) })) {
+      const bh = await this.db.get(key);
+      const raw = bh !== undefined ? await this.db.get(B(bh)) : undefined;
+      if (raw !== undefined) {
+        const block = parseJson<BlockEnvelope>(raw, 'block');
+        for (const t of block.parameters.txs) ops.push({ type: 'del', key: T(txIdOf(t)) });
+        ops.push({ type: 'del', key: B(bh!) });
+      }
+      ops.push({ type: 'del', key });
+      deleted++;
+      if (ops.length >= 2000) {
+        await this.db.batch(ops);
+        ops = [];
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    if (ops.length > 0) await this.db.batch(ops);
+    return { height: p, blocksDeleted: deleted };
+  }
 
   /** the snapshot being written in slices, if any */
   private snapshotting: Promise<void> | undefined;
@@ -301,16 +398,22 @@ class LevelChainStore implements ChainStore {
     await this.snapshotting;
   }
 
+  /** the snapshots that go when one at `h` is written: all but the newest keepSnapshots, never the base [STORE-P] */
+  private snapshotsDropped(h: number): number[] {
+    const kept = [...this.snapshotHeights.filter((x) => x !== h), h].sort((a, b) => a - b);
+    return kept.slice(0, Math.max(0, kept.length - this.keepSnapshots)).filter((x) => !(this.base > 0 && x === this.base));
+  }
+
   private snapshotOps(h: number, text: string): ChainDbOp[] {
     const ops: ChainDbOp[] = [{ type: 'put', key: S(h), value: text }];
-    const kept = [...this.snapshotHeights.filter((x) => x !== h), h].sort((a, b) => a - b);
-    for (const old of kept.slice(0, Math.max(0, kept.length - this.keepSnapshots))) ops.push({ type: 'del', key: S(old) });
+    for (const old of this.snapshotsDropped(h)) ops.push({ type: 'del', key: S(old) });
     return ops;
   }
 
   private commitSnapshot(h: number): void {
-    const kept = [...this.snapshotHeights.filter((x) => x !== h), h].sort((a, b) => a - b);
-    this.snapshotHeights.splice(0, this.snapshotHeights.length, ...kept.slice(Math.max(0, kept.length - this.keepSnapshots)));
+    const drop = new Set(this.snapshotsDropped(h));
+    const kept = [...this.snapshotHeights.filter((x) => x !== h), h].sort((a, b) => a - b).filter((x) => !drop.has(x));
+    this.snapshotHeights.splice(0, this.snapshotHeights.length, ...kept);
   }
 
   async snapshot(): Promise<void> {
@@ -353,16 +456,14 @@ class LevelChainStore implements ChainStore {
     return { height, index, blockHash: hash!, tx };
   }
 
-  async rewindTo(height: number): Promise<void> {
-    if (!Number.isSafeInteger(height) || height < 0 || height > this.headInfo.height) {
-      throw new ChainStoreError('BAD_HEIGHT', { height, head: this.headInfo.height });
-    }
-    if (height === this.headInfo.height) return;
-    await this.snapshotting; // a snapshot being written lands (or not) before the chain moves under it
-    // state at `height`: newest snapshot at or below it whose block is still canonical, then replay
+  /** The state at a canonical height: newest snapshot at or below it whose block is still canonical, then replay. */
+  private async replayTo(height: number): Promise<ChainState> {
+    if (height === this.headInfo.height) return this.tip;
     let state: ChainState = createGenesisState(this.genesis);
     for (const base of this.snapshotHeights.filter((x) => x <= height).reverse()) {
-      const st = deserializeState(parseJson((await this.db.get(S(base))) ?? 'null', 'snapshot', base));
+      const text = await this.db.get(S(base));
+      if (text === undefined) continue; // dropped by a snapshot written meanwhile: an older one will do
+      const st = deserializeState(parseJson(text, 'snapshot', base));
       if (st.tipHash !== (await this.hashAt(base))) continue;
       state = st;
       break;
@@ -372,6 +473,24 @@ class LevelChainStore implements ChainStore {
       if (!block) throw corrupt('block missing', h);
       state = validateAndApplyBlock(state, block, REPLAY).state;
     }
+    return state;
+  }
+
+  async stateAt(height: number): Promise<ChainState> {
+    if (!Number.isSafeInteger(height) || height < this.base || height > this.headInfo.height) {
+      throw new ChainStoreError('BAD_HEIGHT', { height, head: this.headInfo.height });
+    }
+    return this.replayTo(height);
+  }
+
+  async rewindTo(height: number): Promise<void> {
+    if (!Number.isSafeInteger(height) || height < this.base || height > this.headInfo.height) {
+      throw new ChainStoreError('BAD_HEIGHT', { height, head: this.headInfo.height });
+    }
+    if (height === this.headInfo.height) return;
+    await this.snapshotting; // a snapshot being written lands (or not) before the chain moves under it
+    // state at `height`: newest snapshot at or below it whose block is still canonical, then replay
+    const state = await this.replayTo(height);
     const ops: ChainDbOp[] = [];
     for (let h = height + 1; h <= this.headInfo.height; h++) {
       const block = await this.blockAt(h);

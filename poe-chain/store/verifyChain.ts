@@ -12,7 +12,13 @@ import { validateAndApplyBlock, type AppliedBlock } from '../core/validateAndApp
 import { DB_FORMAT, OLD_FORMATS, type ChainDb } from './openChainStore.js';
 
 export type VerifyResult =
-  | { ok: true; height: number; hash: string; stateRoot: string; blocks: number; txs: number; snapshotsChecked: number }
+  | {
+      ok: true; height: number; hash: string; stateRoot: string; blocks: number; txs: number; snapshotsChecked: number;
+      /** [FIN] the final checkpoint the replayed chain proves by its justifications: every block up to it is final */
+      finalized: { round: number; height: number; hash: string };
+      /** [STORE-P] a pruned store: verified from its base snapshot at this height (checked against that block's header) */
+      prunedBelow: number;
+    }
   | { ok: false; height: number; code: string; reason: string; verifiedHeight: number };
 
 const pad = (n: number) => String(n).padStart(12, '0');
@@ -49,6 +55,25 @@ export async function verifyChain(db: ChainDb, o: VerifyChainOptions = {}): Prom
   }
 
   let state: ChainState = createGenesisState(genesis);
+  // [STORE-P] a pruned store holds what is above its base: the base snapshot must be the state its block commits to
+  let base = 0;
+  try {
+    const prunedText = await db.get('pruned');
+    if (prunedText !== undefined) {
+      const pr = JSON.parse(prunedText) as { height: number; hash: string };
+      base = pr.height;
+      const snap = deserializeState(JSON.parse((await db.get(`s:${pad(base)}`)) ?? 'null'));
+      const hash = await db.get(`h:${pad(base)}`);
+      const raw = hash === undefined ? undefined : await db.get(`b:${hash}`);
+      const header = raw === undefined ? undefined : (JSON.parse(raw) as { parameters: { header: { stateRoot: string } } }).parameters.header;
+      if (hash !== pr.hash || snap.tipHash !== hash || header === undefined || stateRoot(snap) !== header.stateRoot || snap.meta.height !== base) {
+        return fail(base, 'BAD_SNAPSHOT', 'the pruned base snapshot is not the state its block commits to', 0);
+      }
+      state = snap;
+    }
+  } catch (err) {
+    return fail(base, 'CORRUPT_DB', `unreadable pruned base: ${(err as Error).message}`, 0);
+  }
   let txs = 0;
   let snapshotsChecked = 0;
   const checkSnapshot = async (h: number): Promise<VerifyResult | undefined> => {
@@ -62,9 +87,9 @@ export async function verifyChain(db: ChainDb, o: VerifyChainOptions = {}): Prom
     }
     return undefined;
   };
-  const bad0 = await checkSnapshot(0);
+  const bad0 = base === 0 ? await checkSnapshot(0) : undefined;
   if (bad0) return bad0;
-  for (let h = 1; h <= head.height; h++) {
+  for (let h = base + 1; h <= head.height; h++) {
     let hash: string | undefined;
     let raw: string | undefined;
     try {
@@ -100,5 +125,5 @@ export async function verifyChain(db: ChainDb, o: VerifyChainOptions = {}): Prom
   if (state.tipHash !== head.hash || root !== head.stateRoot) return fail(head.height, 'BAD_HEAD', 'head does not match the replayed chain', head.height);
   const beyond = await db.get(`h:${pad(head.height + 1)}`);
   if (beyond !== undefined) return fail(head.height + 1, 'CORRUPT_DB', 'height index beyond the head', head.height);
-  return { ok: true, height: head.height, hash: head.hash, stateRoot: root, blocks: head.height, txs, snapshotsChecked };
+  return { ok: true, height: head.height, hash: head.hash, stateRoot: root, blocks: head.height - base, txs, snapshotsChecked, finalized: { ...state.meta.finalized }, prunedBelow: base };
 }

@@ -155,6 +155,22 @@ test('rewindTo drops the canonical blocks above a height and restores that state
   assert.equal(again.head.height, 7);
 });
 
+test('[FIN] stateAt reads the state at any canonical height (snapshot + replay) and changes nothing', async () => {
+  const f = makeChain(10);
+  const db = new MemoryLevel<string, string>();
+  const store = await storeWith(f, db, 4, true);
+  const head = store.head;
+  for (let h = 0; h <= 10; h++) {
+    const st = await store.stateAt(h);
+    assert.equal(stateRoot(st), stateRoot(h === 0 ? new ChainFixture().state : f.blocks[h - 1]!.state), `height ${h}`);
+  }
+  assert.deepEqual(store.head, head, 'the head did not move');
+  assert.equal(stateRoot(store.state), stateRoot(f.state));
+  await assert.rejects(store.stateAt(11), rejectsWith('BAD_HEIGHT'));
+  await assert.rejects(store.stateAt(-1), rejectsWith('BAD_HEIGHT'));
+  await store.close();
+});
+
 test('level on disk: restart from disk; a second process-like open of the same directory is LOCKED', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'tmi-chain-'));
   try {

@@ -8,7 +8,7 @@ import { keyPairFromSeed, signBytes, type KeyPair } from '../../wire/keys.js';
 import { canonicalBytes } from '../../wire/canonicalJson.js';
 import { whToEnergy, millicentsToPrice } from '../../wire/quantities.js';
 import type { Operation } from '../../schemas/envelope.js';
-import type { BidOffer, Certificate, Envelope, GenesisConfig, OpenBid, Params, Revocation, SealedBid, SignedFeederLimit } from '../../schemas/types.js';
+import type { BidOffer, Certificate, Checkpoint, Envelope, GenesisConfig, OpenBid, Params, Revocation, SealedBid, SignedFeederLimit } from '../../schemas/types.js';
 import { feederLimitSigningBytes } from '../core/tx/registrySignature.js';
 import { sha256 } from '../core/hashing.js';
 import { orderCommitment } from '../core/market/orderCommitment.js';
@@ -18,6 +18,7 @@ import { createGenesisState, stateRoot, type ChainState, type Programme } from '
 import { producerForSlot } from '../core/electProducer.js';
 import { buildBlock, type BuiltBlock } from '../core/buildBlock.js';
 import { validateAndApplyBlock } from '../core/validateAndApplyBlock.js';
+import { voteSignatureOf } from '../core/finality.js';
 
 /** An Ed25519 key from a fixed seed: SHA-256("tmi-testkit/" + name). */
 export function testKey(name: string): KeyPair {
@@ -243,6 +244,46 @@ export class ChainFixture {
 
   transferTx(from: KeyPair, to: string, amountMillicents: number, date?: string): Envelope<'transfer'> {
     return this.sign(from, 'transfer', { to, amountMillicents }, date);
+  }
+
+  /**
+   * [FIN-J] The checkpoint {round, height, hash} of this chain's block at `height` (default: the
+   * tip): the tip's hash, else the state's blockHashes (which hold the blocks from the final
+   * one up to the tip's parent).
+   */
+  checkpoint(round: number, height = this.state.meta.height): Checkpoint {
+    const hash = height === this.state.meta.height ? this.state.tipHash : this.state.sections.blockHashes.get(String(height))?.hash;
+    if (hash === undefined) throw new Error(`FIXTURE no block hash at height ${height}`);
+    return { round, height, hash };
+  }
+
+  /**
+   * [FIN-V] `kp`'s vote for the link source → target: an envelope of operation `vote` for this
+   * chain (or `chain`: another genesis hash), with the fixture's next deterministic reqId.
+   */
+  vote(kp: KeyPair, source: Checkpoint, target: Checkpoint, date?: string, chain: string = this.genesis.hash): Envelope<'vote'> {
+    return this.sign(kp, 'vote', { source, target }, date, chain);
+  }
+
+  /** [FIN-V] one vote of each key for the same link. */
+  votes(kps: readonly KeyPair[], source: Checkpoint, target: Checkpoint, date?: string): Envelope<'vote'>[] {
+    return kps.map((kp) => this.vote(kp, source, target, date));
+  }
+
+  /**
+   * [FIN-J] A justification transaction carrying `votes` (each as {voter, reqId, date, signature})
+   * for the link of the first vote, or `link` when given (to test a vote for another link),
+   * signed by `signer` (default the aggregator's node: anyone may submit one).
+   */
+  justificationTx(votes: readonly Envelope<'vote'>[], o: { link?: Params<'vote'>; signer?: KeyPair; date?: string } = {}): Envelope<'justification'> {
+    const link = o.link ?? votes[0]?.parameters;
+    if (link === undefined) throw new Error('FIXTURE a justification needs a vote or a link');
+    return this.sign(o.signer ?? this.node, 'justification', { source: link.source, target: link.target, votes: votes.map(voteSignatureOf) }, o.date);
+  }
+
+  /** [FIN-E] A vote-evidence transaction: the two vote envelopes `a` and `b`, submitted by `signer` (default the aggregator's node). */
+  voteEvidenceTx(a: Envelope<'vote'>, b: Envelope<'vote'>, signer: KeyPair = this.node, date?: string): Envelope<'vote-evidence'> {
+    return this.sign(signer, 'vote-evidence', { a, b }, date);
   }
 
   /**

@@ -29,14 +29,18 @@
   function renderHome(h) {
     $('meterId').textContent = h.meterId;
     $('status').textContent = 'as of ' + new Date(h.at).toLocaleString() + ' · broker ' + (h.connectedToBroker ? 'connected' : 'not connected') +
-      (h.chainNode ? ' · chain node at height ' + h.chainNode.height : ' · no chain node on this HEM');
+      (h.chainNode ? ' · chain node at height ' + h.chainNode.height + ', final block ' + h.chainNode.finalizedHeight : ' · no chain node on this HEM');
     $('soc').textContent = h.battery.socPercent + ' %';
     $('capacity').textContent = 'battery capacity ' + h.battery.capacityWh + ' Wh';
     var w = h.wallet;
-    $('balance').textContent = w.balanceMillicents === null ? 'not known here' : money(w.balanceMillicents);
+    // [HEM-FIN] the balance at the final block first; what blocks not final yet changed apart
+    $('balance').textContent = w.balanceMillicents === null ? 'not known here'
+      : w.finalBalanceMillicents === null ? money(w.balanceMillicents) + ' at the head (the final part is not known yet)'
+      : money(w.finalBalanceMillicents) + ' final';
+    $('balance').dataset.unconfirmed = w.unconfirmedChangeMillicents && w.unconfirmedChangeMillicents !== '0' ? '1' : '0';
     $('rewards').textContent = w.balanceMillicents === null ? w.notKnownHere
-      : 'block rewards received ' + money(w.blockRewardsReceivedMillicents) + ' · settled earnings from auctions (received − paid − penalties) ' +
-        money(h.settledEarningsMillicents) + ' · ' + w.pseudonyms.length + ' pseudonym wallet(s)';
+      : w.inWords + ' · block rewards received ' + money(w.blockRewardsReceivedMillicents) + ' · settled earnings from auctions (received − paid − penalties) ' +
+        money(h.settledEarningsMillicents) + ' final, ' + money(h.settledEarningsUnconfirmedMillicents) + ' not final yet · ' + w.pseudonyms.length + ' pseudonym wallet(s)';
     var e = h.election;
     $('cpf').textContent = e.cpfOfLastReading === null ? 'no reading yet' : e.cpfOfLastReading.toFixed(4);
     $('exchange').textContent = e.lastReadingGridExchangeWh === null ? '' : '|P − C| of the last reading ' + e.lastReadingGridExchangeWh + ' Wh · programme ' + (e.programme || '?');
@@ -93,7 +97,7 @@
       row(dl, 'clearing price', r.clearingPriceMillicentsPerKWh + ' millicents/kWh');
     }
     var s = a.settlement;
-    if (s) row(dl, 'settlement', s.known === false ? s.notKnownHere : s.inWords);
+    if (s) row(dl, 'settlement' + (s.status ? ' (' + s.status + ')' : ''), s.known === false ? s.notKnownHere : s.inWords, s.status === 'unconfirmed' ? 'unconfirmed' : undefined);
     box.appendChild(dl);
     return box;
   }
@@ -108,7 +112,7 @@
         m.inputs.forecastLoadWh + ' Wh' + (m.inputs.awardWh ? ' · awards ' + m.inputs.awardWh + ' Wh' : '') + (m.inputs.hasBattery ? '' : ' · no battery'));
     }
     if (m.outcome) row(dl, 'result', m.outcome.inWords || m.outcome.status, m.outcome.filledWh > 0 ? 'ok' : undefined);
-    if (m.settlement) row(dl, 'settlement', m.settlement.known === false ? m.settlement.notKnownHere : m.settlement.inWords);
+    if (m.settlement) row(dl, 'settlement' + (m.settlement.status ? ' (' + m.settlement.status + ')' : ''), m.settlement.known === false ? m.settlement.notKnownHere : m.settlement.inWords, m.settlement.status === 'unconfirmed' ? 'unconfirmed' : undefined);
     box.appendChild(dl);
     return box;
   }

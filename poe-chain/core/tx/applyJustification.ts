@@ -4,6 +4,9 @@
  * it saw justified by gossip into its own mempool.
  *   [FIN-1] target: a block of this chain below this one (blockHashes), height ≥ 1; its slot ≤
  *           target.round < this block's slot                                  UNKNOWN_TARGET, BAD_ROUND
+ *           and the head of this chain in that round: the next block of this chain has a
+ *           later slot (Gasper's epoch-boundary pair: one checkpoint per round and chain, so
+ *           the justified checkpoint of a later round never points below an earlier one's) NOT_HEAD_AT_ROUND
  *   [FIN-2] source: a justified checkpoint of this chain (justified), source.round <
  *           target.round, source.height ≤ target.height                       UNJUSTIFIED_SOURCE, BAD_LINK
  *   [FIN-3] target.round not justified yet                                    ALREADY_JUSTIFIED
@@ -29,6 +32,8 @@ export function applyJustification(env: Envelope<'justification'>, ctx: TxContex
   const at = target.height >= 1 && target.height <= d.meta.height ? d.s.blockHashes.get(String(target.height)) : undefined;
   if (at === undefined || at.hash !== target.hash) throw new TxError('UNKNOWN_TARGET', { height: target.height, hash: target.hash });
   if (!(target.round >= at.slot && target.round < ctx.slot)) throw new TxError('BAD_ROUND', { round: target.round, blockSlot: at.slot, slot: ctx.slot });
+  const next = target.height < d.meta.height ? d.s.blockHashes.get(String(target.height + 1)) : undefined;
+  if (next !== undefined && next.slot <= target.round) throw new TxError('NOT_HEAD_AT_ROUND', { round: target.round, height: target.height, nextSlot: next.slot });
   // [FIN-2]
   const js = d.s.justified.get(String(source.round));
   if (js === undefined || js.height !== source.height || js.hash !== source.hash) throw new TxError('UNJUSTIFIED_SOURCE', { round: source.round, height: source.height });

@@ -78,15 +78,10 @@ test('fork choice: a longer branch wins (reorg), orphaned transactions return to
     assert.equal(n.node.stats().mempool.count, 1, 'y is back, x is not');
     assert.equal(n.node.stats().reorgs, 2);
 
-    // [FC-2] extend a to height 8 and make a3 (height 5) final: with nobody ranked the committee
-    // is the aggregator's node alone [FIN-C], whose votes in two rounds in a row, genesis → a3
-    // and a3 → a3, finalise a3 [FIN-J] [FIN-F]; a longer branch forking at height 2 is then ignored
-    const a4 = block(a3.state, s0 + 15);
-    const a5 = block(a4.state, s0 + 16);
-    const a6 = block(a5.state, s0 + 17);
-    for (const b of [a4, a5, a6]) await send(pub, b);
-    await waitFor('head a6', () => n.node.head().hash === a6.hash);
-    assert.equal(n.node.head().height, 8);
+    // [FC-2] make a3 (height 5, the head) final: with nobody ranked the committee is the
+    // aggregator's node alone [FIN-C], whose votes in two rounds in a row, genesis → a3 and
+    // a3 → a3, finalise a3 [FIN-J] [FIN-F]; then extend a to height 8: a longer branch forking
+    // at height 2 is ignored
     assert.equal(n.node.head().finalizedHeight, 0, 'no votes yet: only genesis is final');
     const r = slotAt(g, Date.now());
     const gen = { round: 0, height: 0, hash: g.hash };
@@ -96,6 +91,13 @@ test('fork choice: a longer branch wins (reorg), orphaned transactions return to
     }
     await waitFor('a3 final', () => n.node.head().finalizedHeight === 5);
     assert.deepEqual(n.node.finality().final, cp1);
+    const a4 = block(a3.state, s0 + 15);
+    const a5 = block(a4.state, s0 + 16);
+    const a6 = block(a5.state, s0 + 17);
+    for (const b of [a4, a5, a6]) await send(pub, b);
+    await waitFor('head a6', () => n.node.head().hash === a6.hash);
+    assert.equal(n.node.head().height, 8);
+    assert.equal(n.node.head().finalizedHeight, 5);
     let side = b2; // height 4 on the b branch, forked at 2
     const sideBlocks: BuiltBlock[] = [];
     for (let i = 0; i < 6; i++) {

@@ -27,6 +27,7 @@ test('garbage on every topic the node reads: dropped with a code, nothing change
     const badBlockSig = { ...good.block, parameters: { ...good.block.parameters, headerSignature: good.block.parameters.headerSignature.replace(/^./, 'A') === good.block.parameters.headerSignature ? good.block.parameters.headerSignature.replace(/^./, 'B') : good.block.parameters.headerSignature.replace(/^./, 'A') } };
     const wrongProducer = buildBlock(createGenesisState(g), [], testKey('aggregator-node'), slot - 1, slotTime(g, slot - 1));
     const forged = { ...wrongProducer.block, clientId: kp.address };
+    const g0 = { round: 0, height: 0, hash: g.hash };
     const cases: [string, string | Buffer][] = [
       ['tmi/v1/readings', 'not json'],
       ['tmi/v1/readings', '[]'],
@@ -47,6 +48,13 @@ test('garbage on every topic the node reads: dropped with a code, nothing change
       ['tmi/v1/chain/sync/request', JSON.stringify(signEnvelope(kp, 'sync-request', { nodeId: 'attacker', fromHeight: 0, maxBlocks: 1 }, { date: new Date(0) }))],
       ['tmi/v1/chain/sync/response/follower', JSON.stringify(signEnvelope(kp, 'sync-response', { requestReqId: 'x'.repeat(16), tipHeight: 5, blocks: [forged] }))],
       ['tmi/v1/chain/sync/response/follower', '"'.repeat(100)],
+      // [NODE-fin] votes: not JSON, too large, signed for another chain, a round far ahead of the clock, a bad signature
+      ['tmi/v1/chain/votes', 'not json'],
+      ['tmi/v1/chain/votes', 'x'.repeat(3 * 1024)],
+      ['tmi/v1/chain/votes', JSON.stringify(signEnvelope(kp, 'vote', { source: g0, target: { round: slot, height: 1, hash: good.hash } }, { chain: 'ee'.repeat(32) }))],
+      ['tmi/v1/chain/votes', JSON.stringify(signEnvelope(kp, 'vote', { source: g0, target: { round: slot + 1000, height: 1, hash: good.hash } }, { chain: g.hash }))],
+      ['tmi/v1/chain/votes', JSON.stringify({ ...signEnvelope(kp, 'vote', { source: g0, target: { round: slot, height: 1, hash: good.hash } }, { chain: g.hash }), clientId: testKey('aggregator-node').address })],
+      ['tmi/v1/chain/sync/request', JSON.stringify(signEnvelope(kp, 'checkpoint-request', { nodeId: 'attacker' }, { date: new Date(0) }))],
     ];
     for (const [topic, payload] of cases) await pub.publishAsync(topic, payload, { qos: 1 });
     await sleep(300);
@@ -54,7 +62,7 @@ test('garbage on every topic the node reads: dropped with a code, nothing change
     const st = n.node.stats();
     assert.equal(st.head.height, 0, 'no block applied');
     assert.equal(st.mempool.count, 1, 'only the well-signed reading (its certificate may yet come)');
-    for (const code of ['MALFORMED_JSON', 'TOPIC_MISMATCH', 'TX_BAD_SIGNATURE', 'MESSAGE_TOO_LARGE', 'TX_UNAUTHORISED_SIGNER', 'TX_SCHEMA_BAD_LENGTH', 'NOT_AN_OBJECT', 'STALE_DATE']) {
+    for (const code of ['MALFORMED_JSON', 'TOPIC_MISMATCH', 'TX_BAD_SIGNATURE', 'MESSAGE_TOO_LARGE', 'TX_UNAUTHORISED_SIGNER', 'TX_SCHEMA_BAD_LENGTH', 'NOT_AN_OBJECT', 'STALE_DATE', 'WRONG_CHAIN', 'VOTE_ROUND_IN_FUTURE', 'BAD_SIGNATURE']) {
       assert.ok((st.droppedMessages[code] ?? 0) >= 1, `dropped ${code}: ${JSON.stringify(st.droppedMessages)}`);
     }
     assert.ok((st.rejectedBlocks.BAD_SIGNATURE ?? 0) >= 2, JSON.stringify(st.rejectedBlocks));
@@ -63,6 +71,10 @@ test('garbage on every topic the node reads: dropped with a code, nothing change
     // still works: the good block is applied
     await pub.publishAsync('tmi/v1/chain/blocks', JSON.stringify(good.block), { qos: 1 });
     await waitFor('good block', () => n.node.head().hash === good.hash);
+    // a well-signed vote for it by a key outside its committee (the aggregator node alone): not counted
+    await pub.publishAsync('tmi/v1/chain/votes', JSON.stringify(signEnvelope(kp, 'vote', { source: g0, target: { round: slotAt(g, Date.now()), height: 1, hash: good.hash } }, { chain: g.hash })), { qos: 1 });
+    await waitFor('VOTE_NOT_IN_COMMITTEE', () => (n.node.stats().droppedMessages.VOTE_NOT_IN_COMMITTEE ?? 0) === 1);
+    assert.equal(n.node.finality().final.height, 0, 'nothing final by garbage');
     // and a fresh sync request is answered
     await pub.publishAsync('tmi/v1/chain/sync/request', JSON.stringify(signEnvelope(kp, 'sync-request', { nodeId: 'attacker', fromHeight: 1, maxBlocks: 5 })), { qos: 1 });
     await waitFor('sync answer', () => answers.length === 1);

@@ -37,13 +37,17 @@ test('auctionView: open → cleared (result with awards, excluded, height) → s
   f.produce([f.readingTx(a, 2, { p: 1000, c: 500, dis: 2500 }, 1, f.at(after))], after);
   const partly = auctionView(f.state, 'auc-1')!;
   assert.equal(partly.status, 'cleared');
-  assert.deepEqual(partly.settlements, [{ address: a.address, deliveredWh: 2500, paymentMc: 25_000, penaltyMc: 2500 }]);
+  // each settlement names the block that settled it (final once at or below the final height)
+  assert.deepEqual(partly.settlements, [{ address: a.address, deliveredWh: 2500, paymentMc: 25_000, penaltyMc: 2500, height: f.state.meta.height }]);
   f.produce([], f.firstSlotOf(5));
   const view = chainViewOf({ state: () => f.state });
   const settled = await view.auction('auc-1');
   assert.equal(settled!.status, 'settled');
   assert.equal(settled!.settlements!.length, 2);
-  assert.deepEqual(settled!.settlements![1], { address: b.address, deliveredWh: 0, paymentMc: 0, penaltyMc: 10_000 });
+  assert.deepEqual(settled!.settlements![1], { address: b.address, deliveredWh: 0, paymentMc: 0, penaltyMc: 10_000, height: f.state.meta.height });
+  // [FIN] a bare state's view: the final height is its on-chain proof
+  assert.equal(await view.finalizedHeight(), f.state.meta.finalized.height);
+  assert.equal(await chainViewOf({ state: () => f.state, head: () => ({ finalizedHeight: 7 }) }).finalizedHeight(), 7);
   assert.ok(validResult(settled!.result));
   const w = walletView(f.state, a.address);
   assert.deepEqual({ ...w, certificate: undefined }, { address: a.address, millicents: '22500', rewardsMillicents: '0', known: true, certificate: undefined, revoked: false, equivocator: false, height: f.state.meta.height });
