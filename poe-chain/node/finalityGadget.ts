@@ -190,18 +190,22 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
   function count(env: Envelope<'vote'>, target: TreeNode): void {
     const { source, target: t } = env.parameters;
     if (t.height !== target.height || t.round < target.slot) return ctx.drop('VOTE_BAD_TARGET', NODE_TOPICS.votes);
+    const k = linkKey(source, t);
+    const committee = links.get(k)?.committee ?? committeeAt(target.state, target.slot);
+    if (!committee.includes(env.clientId)) return ctx.drop('VOTE_NOT_IN_COMMITTEE', NODE_TOPICS.votes);
+    // [FIN-E] a member's signed vote is evidence material whether or not it can count: checked
+    // before the head-at-round rule drops it (a vote for the head and one for its parent in one
+    // round is a double vote the chain punishes; dropped first, no node reported it)
+    checkConflict(env);
     // [FIN-1] the target must be its chain's head in that round: on the canonical chain, the next block is later
     const nextHash = tree.canonicalAt(t.height) === t.hash ? tree.canonicalAt(t.height + 1) : undefined;
     const next = nextHash !== undefined ? tree.get(nextHash) : undefined;
     if (next !== undefined && next.slot <= t.round) return ctx.drop('VOTE_NOT_HEAD_AT_ROUND', NODE_TOPICS.votes);
-    const k = linkKey(source, t);
     let link = links.get(k);
     if (link === undefined) {
-      link = { source, target: t, votes: new Map(), committee: committeeAt(target.state, target.slot), justified: false };
+      link = { source, target: t, votes: new Map(), committee, justified: false };
       links.set(k, link);
     }
-    if (!link.committee.includes(env.clientId)) return ctx.drop('VOTE_NOT_IN_COMMITTEE', NODE_TOPICS.votes);
-    checkConflict(env);
     link.votes.set(env.clientId, env);
     evaluate(link);
   }
