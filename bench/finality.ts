@@ -83,11 +83,23 @@ function finalAt(c: Cluster, height: number): number | undefined {
   return c.observers[0]!.finals.find((f) => f.height >= height)?.at;
 }
 
+/** a node process that ended on its own (or was ended by someone else) spoils the figures: say which */
+function checkAlive(c: Cluster): void {
+  for (const n of c.nodes) {
+    const ch = n.child!;
+    if (ch.exitCode !== null || ch.signalCode !== null) {
+      throw new Error(`NODE_EXITED ${n.name} code=${ch.exitCode} signal=${ch.signalCode} last lines: ${n.lines.slice(-3).join(' | ')}`);
+    }
+  }
+}
+
 async function idleCpu(c: Cluster, nodes: readonly ClusterNode[], seconds: number) {
+  checkAlive(c);
   const t0 = Date.now();
   const before = await Promise.all(nodes.map((n) => c.cpuSeconds(n)));
   const h0 = c.observers[0]!.node.head().height;
   await sleep(seconds * 1000);
+  checkAlive(c);
   const after = await Promise.all(nodes.map((n) => c.cpuSeconds(n)));
   const wall = (Date.now() - t0) / 1000;
   const perNode = Object.fromEntries(nodes.map((n, i) => [n.name, round3(((after[i]! - before[i]!) / wall) * 100)]));
