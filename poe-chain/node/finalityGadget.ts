@@ -269,7 +269,11 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
         break;
       }
     }
-    if (source === undefined || source.round < lastVote.sourceRound) return; // never a surround
+    if (source === undefined || source.round < lastVote.sourceRound) {
+      // never a surround: a source below the last vote's would put the new link around it
+      log.debug({ round, head: head.height, source: source?.round ?? null, lastSource: lastVote.sourceRound }, 'not voting: no justified source on the head\'s chain at or above the last vote\'s');
+      return;
+    }
     if (round <= lastVote.targetRound || stopped) return; // (awaited above)
     const target: Checkpoint = { round, height: head.height, hash: head.hash };
     lastVote = { targetRound: round, sourceRound: source.round };
@@ -280,6 +284,7 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
       return;
     }
     const env = signEnvelope(key, 'vote', { source, target }, { date: new Date(now()), chain: g.hash, reqId: ctx.newReqId() });
+    log.debug({ round, source: source.round, sourceHeight: source.height, height: head.height, hash: head.hash }, 'vote');
     counters.votesSent++;
     ctx.publish(NODE_TOPICS.votes, env);
     count(env, head);

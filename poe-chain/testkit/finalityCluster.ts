@@ -107,8 +107,20 @@ export interface ClusterOptions {
   logLevel?: 'debug' | 'info';
   /** extra `tmi chain run` flags for every node */
   extraArgs?: string[];
+  /** record every vote seen on tmi/v1/chain/votes of broker 0 (Cluster.votes) */
+  recordVotes?: boolean;
+  /** node flags for every process (before the script), e.g. --cpu-prof */
+  nodeArgs?: string[];
   /** also append every process's stderr to <logDir>/<name>.log (for a failure's post-mortem) */
   logDir?: string;
+}
+
+/** a vote as seen on the broker */
+export interface SeenVote {
+  at: number;
+  voter: string;
+  source: { round: number; height: number; hash: string };
+  target: { round: number; height: number; hash: string };
 }
 
 export interface Bridge {
@@ -127,6 +139,8 @@ export interface Cluster {
   bridge?: Bridge;
   /** the validators' pseudonym keys, V[i] = V(i+1) */
   V: KeyPair[];
+  /** with recordVotes: every vote seen on broker 0, in arrival order */
+  votes: SeenVote[];
   /** wraps a transaction in a `tx` and publishes it on tmi/v1/chain/txs of broker `side` */
   publishTx(tx: object, side?: number): Promise<void>;
   /** publishes a signed envelope as it is on a topic of broker `side` (relayed by an admin login: the signature is the envelope's) */
@@ -297,7 +311,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   function launch(n: ClusterNode): void {
     n.started = false;
     n.launches++;
-    const child = spawn(process.execPath, [MAIN, ...n.args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [...(o.nodeArgs ?? []), MAIN, ...n.args], { stdio: ['ignore', 'ignore', 'pipe'] });
     n.child = child;
     n.exit = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
     const file = o.logDir !== undefined ? createWriteStream(join(o.logDir, `${n.name}.log`), { flags: 'a' }) : undefined;
@@ -325,9 +339,28 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
   }
 
   for (const n of nodes) launch(n);
+  // a test process that dies (a timeout, SIGTERM) takes its node processes with it
+  const reap = (): void => {
+    for (const n of nodes) if (n.child && n.child.exitCode === null && n.child.signalCode === null) n.child.kill('SIGKILL');
+  };
+  process.once('exit', reap);
   const timers: NodeJS.Timeout[] = [];
   let loadTimer: NodeJS.Timeout | undefined;
   let stopped = false;
+
+  const votes: SeenVote[] = [];
+  if (o.recordVotes === true) {
+    admins[0]!.on('message', (topic, payload) => {
+      if (topic !== 'tmi/v1/chain/votes') return;
+      try {
+        const v = JSON.parse(payload.toString('utf8')) as { clientId: string; parameters: { source: SeenVote['source']; target: SeenVote['target'] } };
+        votes.push({ at: Date.now(), voter: v.clientId, source: v.parameters.source, target: v.parameters.target });
+      } catch {
+        /* not ours to judge */
+      }
+    });
+    await admins[0]!.subscribeAsync('tmi/v1/chain/votes', { qos: 1 });
+  }
 
   const publishTx = async (tx: object, side = 0): Promise<void> => {
     await admins[side]!.publishAsync('tmi/v1/chain/txs', JSON.stringify(signEnvelope(admin, 'tx', { tx: tx as never })), { qos: 1 });
@@ -372,7 +405,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
 
   let transfers = 0;
   const cluster: Cluster = {
-    g, config, agg, validators, nodes, observers, V,
+    g, config, agg, validators, nodes, observers, V, votes,
     ...(bridge !== undefined ? { bridge } : {}),
     publishTx,
     async publish(topic, env, side = 0) {
@@ -425,6 +458,7 @@ export async function startCluster(o: ClusterOptions): Promise<Cluster> {
       }
       for (const c of [...admins, ...bridgeClients]) await c.endAsync(true).catch(() => undefined);
       for (const b of brokers) await b.close().catch(() => undefined);
+      process.off('exit', reap);
       return exits;
     },
   };
