@@ -14,7 +14,9 @@ test('routes of the DESIGN §3 topics', () => {
   assert.deepEqual(routeOf('tmi/v1/readings'), { operations: ['meter-reading'] });
   assert.deepEqual(routeOf('tmi/v1/meters/m1/state'), { operations: ['state'], meterId: 'm1' });
   assert.deepEqual(routeOf('tmi/v1/chain/txs'), { operations: ['tx'] });
-  assert.deepEqual(routeOf('tmi/v1/chain/sync/response/n1'), { operations: ['sync-response'] });
+  assert.deepEqual(routeOf('tmi/v1/chain/sync/response/n1'), { operations: ['sync-response', 'checkpoint-response'] });
+  assert.deepEqual(routeOf('tmi/v1/chain/sync/request'), { operations: ['sync-request', 'checkpoint-request'] });
+  assert.deepEqual(routeOf('tmi/v1/chain/votes'), { operations: ['vote'] });
   assert.deepEqual(routeOf('tmi/v1/clients/m1/errors'), { operations: ['error'] });
   for (const t of ['tmi/v1/auctions', 'tmi/v1/auctions//bids', 'tmi/v1/auctions/A/x', 'tmi/v1/readings/x', 'tmi/v2/readings', 'tmi/v1/chain', 'tmi/v1/meters/m1', 'x']) {
     assert.equal(routeOf(t), undefined, t);

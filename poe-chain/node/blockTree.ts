@@ -67,6 +67,20 @@ export class BlockTree {
     return out.reverse();
   }
 
+  /** The held tips (nodes no other node names as parent) that descend from `ancestor` (or are it). */
+  tipsFrom(ancestor: { height: number; hash: string }): TreeNode[] {
+    const parents = new Set<string>();
+    for (const n of this.nodes.values()) parents.add(n.parent);
+    const out: TreeNode[] = [];
+    for (const n of this.nodes.values()) {
+      if (parents.has(n.hash) || n.height < ancestor.height) continue;
+      let a: TreeNode | undefined = n;
+      while (a !== undefined && a.height > ancestor.height) a = this.nodes.get(a.parent);
+      if (a?.hash === ancestor.hash) out.push(n);
+    }
+    return out;
+  }
+
   /** Drops every node and canonical entry below `minHeight`. Returns how many nodes went. */
   prune(minHeight: number): number {
     let n = 0;

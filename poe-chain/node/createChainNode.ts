@@ -59,6 +59,7 @@ import { PendingBlocks } from './pendingBlocks.js';
 import { createSlotLoop } from './slotLoop.js';
 import { createFinalityGadget, type FinalityGadget, type FinalityStats } from './finalityGadget.js';
 import { createCheckpointServer } from './checkpointSync.js';
+import { bestTip } from '../core/forkChoice.js';
 import { SYNC_DEFAULTS, type SyncOptions } from './syncProtocol.js';
 
 export type { FinalEvent } from './nodeContext.js';
@@ -284,7 +285,23 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const sync = createNodeSync(ctx, { head: chain, import: importer, cfg: syncCfg });
   const slots = createSlotLoop(ctx, { head: chain, tree, pending, watch, import: importer, sync, produce, maxTxs, maxBlockBytes, slotTimer: o.slotTimer !== false, votedRound: () => gadget?.votedRound() ?? 0 });
   const admission = createNodeAdmission(ctx, { mqtt, journal, msgCodec, admissionLimit: o.admissionLimit });
-  gadget = await createFinalityGadget(ctx, { head: chain, tree, vote: o.vote ?? produce, produce, timer: o.slotTimer !== false });
+  // [FC-2] a block the votes make final that is not on the head's chain (a quorum voted for
+  // another branch, e.g. after a split): the head first moves to the best tip above it, then
+  // the block is final — never a final block off the node's own chain (the simulator found
+  // it: seeds 9, 25, 67, 98 --serve-sync all). In the work queue.
+  async function switchToBranchOf(f: { height: number; hash: string }): Promise<boolean> {
+    if (await chain.isCanonical(f)) return true;
+    const tip = bestTip(tree.tipsFrom(f).map((n) => ({ ...chain.tipOf(n), n })))?.n;
+    if (tip === undefined) {
+      log.warn({ height: f.height, hash: f.hash }, 'final block not held here: not final until it is');
+      return false;
+    }
+    const forkHeight = await chain.forkHeightOf(tip);
+    log.warn({ final: f.height, tip: tip.height, forkHeight }, 'final block on another branch: switching to it');
+    await chain.reorg(tip, forkHeight);
+    return chain.isCanonical(f);
+  }
+  gadget = await createFinalityGadget(ctx, { head: chain, tree, vote: o.vote ?? produce, produce, timer: o.slotTimer !== false, switchToBranchOf });
   const fin = gadget;
   // [NODE-fin] a new head: count the votes that waited for it, adopt the chain's proof, vote
   events.on('block', () => void queue.enqueue('finality', fin.onHead));

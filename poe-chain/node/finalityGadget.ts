@@ -78,6 +78,8 @@ export interface FinalityParts {
   produce: boolean;
   /** run the round timer (false: the caller calls onRound) */
   timer: boolean;
+  /** [FC-2] makes the head's chain contain `cp` (run in the work queue); false when it cannot */
+  switchToBranchOf(cp: { height: number; hash: string }): Promise<boolean>;
 }
 
 interface Link {
@@ -243,6 +245,13 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
 
   async function finalize(cp: Checkpoint): Promise<void> {
     if (cp.round <= finalCp.round) return;
+    // [FC-2] final only on the head's chain: a block of another branch waits for the switch
+    if (tree.canonicalAt(cp.height) !== cp.hash && !(await chain.isCanonical(cp))) {
+      void ctx.queue.enqueue('final-branch', async () => {
+        if (cp.round > finalCp.round && (await parts.switchToBranchOf(cp))) await finalize(cp);
+      });
+      return;
+    }
     finalCp = cp;
     for (const [r] of justifiedByRound) if (r < cp.round) justifiedByRound.delete(r);
     for (const [k, l] of links) if (l.target.round <= cp.round) links.delete(k);

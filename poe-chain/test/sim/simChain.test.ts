@@ -84,3 +84,11 @@ test('[SIM-CONVERGE] a bound the network cannot meet fails the run', async () =>
   const r = await simulate({ seed: 13, ...CI, settleMs: 1 });
   assert.equal(r.violation?.invariant, 'convergence', JSON.stringify(r.violation));
 });
+
+test('[SIM-FINAL] regression, seeds 9 and 25 (60 s of faults): a block the votes make final on another branch is final only once the node has switched to it', async () => {
+  // before: v1 counted votes for the branch it had just left and made its block 54 final while its head stayed on the other one
+  for (const seed of [9, 25]) {
+    const r = await simulate({ seed, serveSync: 'all' });
+    assert.ok(r.ok, `seed ${seed}: ${JSON.stringify(r.violation)}`);
+  }
+});
