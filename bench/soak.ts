@@ -237,8 +237,8 @@ async function main(): Promise<void> {
       const r = await rpc<{ pid: number; args: string[] }>(homeNodes!, {
         cmd: 'start', name, dataDir: join(dataDir, name), genesisFile: join(dataDir, 'genesis.json'), mqttUrl: b.mqttUrl,
         prune: kind !== 'full', checkpointSync: kind === 'checkpoint', journal: false, sampleMs: SAMPLE_MS,
-        // debug: its "final" lines time the catch-up
-        logLevel: kind === 'checkpoint' ? 'debug' : 'info',
+        // its "final" lines time the catch-up
+        recordFinals: kind === 'checkpoint',
       });
       homeNodeSamples.set(name, []);
       homeNodeArgs.set(name, r.args);

@@ -6,8 +6,8 @@
  *            --data <dir> --key <key> --broker … --meter-id <id> [--prune] [--checkpoint-sync]
  *            --log-level …`; reads its pino lines from stderr: "pruned below the final block"
  *            (base, blocksDeleted), "checkpoint sync: started from the final checkpoint"
- *            (bytes, pieces, ms), "initial sync done" (head), "final" (debug level only: the
- *            height of its final block), and counts its warnings
+ *            (bytes, pieces, ms), "initial sync done" (head), with `recordFinals` each "final"
+ *            (the height of its final block, at info), and counts its warnings
  *   sample   every sampleMs: RSS (VmRSS) and CPU (utime + stime) of the node's process, the
  *            bytes it passed to write() and those that reached the block device
  *            (/proc/<pid>/io wchar, write_bytes), and the size of <data>/chain: the sum of the
@@ -63,7 +63,7 @@ export interface HomeNodeEvents {
   initialSync?: { t: number; head: number; why: string };
   /** "pruned below the final block" */
   pruned: { t: number; base: number; blocksDeleted: number }[];
-  /** "final" (debug): its final block's height over time */
+  /** "final": its final block's height over time (with recordFinals) */
   finals: [number, number][];
   warnings: Record<string, number>;
   /** lines that are not pino JSON (e.g. `tmi chain run: NO_CHECKPOINT …`), the last 10 */
@@ -76,6 +76,7 @@ interface Watched {
   dataDir: string;
   child: ChildProcess;
   events: HomeNodeEvents;
+  recordFinals: boolean;
   samples: HomeNodeSample[];
   sampler: NodeJS.Timeout;
   exited: Promise<void>;
@@ -130,7 +131,7 @@ function procOf(pid: number): { rssMB: number; cpuS: number; wcharBytes: number;
 
 const INTERESTING = ['pruned below the final block', 'checkpoint sync: started', 'initial sync done', 'chain node started', '"msg":"final"'];
 
-function watchLog(w: { events: HomeNodeEvents }, child: ChildProcess): void {
+function watchLog(w: { events: HomeNodeEvents; recordFinals: boolean }, child: ChildProcess): void {
   const ev = w.events;
   createInterface({ input: child.stderr! }).on('line', (line) => {
     if (!line.startsWith('{')) {
@@ -140,6 +141,7 @@ function watchLog(w: { events: HomeNodeEvents }, child: ChildProcess): void {
     }
     const warn = line.includes('"level":40') || line.includes('"level":50') || line.includes('"level":60');
     if (!warn && !INTERESTING.some((s) => line.includes(s))) return;
+    if (!warn && !w.recordFinals && line.includes('"msg":"final"')) return;
     let j: Record<string, unknown>;
     try {
       j = JSON.parse(line) as Record<string, unknown>;
@@ -238,7 +240,7 @@ export async function homeNodeProcess(): Promise<void> {
       const startedAt = Date.now();
       const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
       const w: Watched = {
-        name, dataDir, child, samples: [],
+        name, dataDir, child, samples: [], recordFinals: m.recordFinals === true,
         events: { startedAt, pruned: [], finals: [], warnings: {}, otherLines: [] },
         sampler: setInterval(() => void sample(), m.sampleMs as number),
         exited: new Promise((resolve) => child.once('exit', (code, signal) => {

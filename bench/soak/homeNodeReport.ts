@@ -164,7 +164,7 @@ export function checkpointSyncReport(o: CheckpointSyncInput) {
     headLagAtInitialSyncDoneBlocks: sync && aggHeadAtSync !== null ? aggHeadAtSync - sync.head : null,
     msToHead: sync && aggHeadAtSync !== null && sync.head >= aggHeadAtSync ? sync.t - t0 : null,
     msToAggregatorFinal: caught ? caught[0] - t0 : null,
-    msNote: 'times from the spawn of the process (node start-up, login, checkpoint, store, sync); msToHead: msToInitialSyncDone when its head then equals the aggregator node\'s head then (null if it was headLagAtInitialSyncDoneBlocks behind); msToAggregatorFinal: its final block (debug "final" lines) reaches the aggregator node\'s final block at that moment',
+    msNote: 'times from the spawn of the process (node start-up, login, checkpoint, store, sync); msToHead: msToInitialSyncDone when its head then equals the aggregator node\'s head then (null if it was headLagAtInitialSyncDoneBlocks behind); msToAggregatorFinal: its final block (its "final" lines) reaches the aggregator node\'s final block at that moment',
     dataDirBytes: { afterCheckpoint: afterCp?.dir.bytes ?? null, last: o.samples.at(-1)?.dir.bytes ?? null, afterStop: o.stop?.dirAfterStop.bytes ?? null },
     rssMBMax: o.samples.length ? Math.max(...o.samples.map((s) => s.rssMB)) : null,
     warnings: ev?.warnings ?? {},
