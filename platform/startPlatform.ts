@@ -92,14 +92,31 @@ export interface Platform {
   stop(): Promise<void>;
 }
 
+/** a stop step running longer than this is logged by name, again each time as long */
+const STOP_STEP_WARN_MS = 5_000;
+
 export async function startPlatform(o: PlatformOptions): Promise<Platform> {
   const log = o.log ?? pino({ level: 'silent' });
   const host = o.host ?? '127.0.0.1';
   const now = o.now ?? Date.now;
   const paths = platformPaths(o.dataDir);
-  const stops: (() => Promise<void>)[] = [];
+  // each part's stop, named, run in reverse order; a step still running after STOP_STEP_WARN_MS
+  // is logged by name (a stop that hangs says where)
+  const stops: { name: string; run: () => Promise<void> }[] = [];
+  const onStop = (name: string, run: () => Promise<void>) => void stops.push({ name, run });
   const stop = async () => {
-    for (const s of stops.reverse()) await s().catch((err: unknown) => log.warn({ err }, 'stop step failed'));
+    for (const s of stops.splice(0).reverse()) {
+      const t0 = Date.now();
+      const slow = setInterval(() => log.warn({ event: 'stop-step-slow', step: s.name, waitedMs: Date.now() - t0 }, 'a stop step is still running'), STOP_STEP_WARN_MS);
+      try {
+        await s.run();
+      } catch (err) {
+        log.warn({ err, step: s.name }, 'stop step failed');
+      } finally {
+        clearInterval(slow);
+      }
+      log.debug({ step: s.name, ms: Date.now() - t0 }, 'stopped');
+    }
   };
   try {
     await mkdir(paths.keys, { recursive: true, mode: 0o700 });
@@ -110,7 +127,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
     let servedGenesis: Genesis | undefined;
     // 1. registry: admin token for operators, directory token for the broker [ROLES]
     const dir = await openRegistryDataDir(paths.registry, o.adminToken ? { adminToken: o.adminToken } : {});
-    stops.push(() => dir.db.close());
+    onStop('registry-db', () => dir.db.close());
     const registry = await createRegistry({
       db: dir.db, registryKey: dir.registryKey, adminToken: dir.adminToken, directoryToken: dir.directoryToken,
       brokerAddress: brokerDir.key.address, log: log.child({ part: 'registry' }), now,
@@ -118,7 +135,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
       chain: () => (servedGenesis ? { genesisHash: servedGenesis.hash, chainId: servedGenesis.chainId } : undefined),
     });
     const reg = await registry.listen(o.ports?.registry ?? 0, host);
-    stops.push(() => registry.close());
+    onStop('registry-http', () => registry.close());
     // [FEEDER-1] feeder limits it reads must verify with the registry key before they are relayed
     const registryClient = new RegistryClient({ url: reg.url, adminToken: dir.adminToken, operator: 'tmi-up', registryPublicKey: registry.address });
 
@@ -148,7 +165,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
       log: log.child({ part: 'broker' }),
       now,
     });
-    stops.push(() => broker.close());
+    onStop('broker', () => broker.close());
     const mqttUrl = `mqtt://${host}:${broker.ports.mqtt}`;
 
     // 4. genesis
@@ -168,20 +185,20 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
 
     // 5. the aggregator's MQTT session
     const aggregatorMqtt = await connectWithLogin({ url: mqttUrl, meterId: 'aggregator', key: keys.aggregator });
-    stops.push(() => aggregatorMqtt.endAsync());
+    onStop('aggregator-mqtt', () => aggregatorMqtt.endAsync());
 
     // 6. the aggregator's chain node: produces when no validator is eligible, serves sync
     const store = await openChainStoreAt(paths.root, { genesis: genesis.config, createIfMissing: true });
-    stops.push(() => store.close({ snapshot: true }));
+    onStop('chain-store', () => store.close({ snapshot: true }));
     const nodeMqtt = await connectWithLogin({ url: mqttUrl, meterId: 'aggregator-node', key: keys.aggregatorNode });
-    stops.push(() => nodeMqtt.endAsync());
+    onStop('chain-node-mqtt', () => nodeMqtt.endAsync());
     const node = await createChainNode({
       genesis, key: keys.aggregatorNode, store, mqtt: nodeMqtt, nodeId: 'aggregator-node',
       produce: true, serveSync: true, now, log: log.child({ part: 'chain' }),
       // [NODE-verify] blocks from validators are checked on every core
       verifyThreads: Math.max(0, availableParallelism() - 1),
     });
-    stops.push(() => node.close());
+    onStop('chain-node', () => node.close());
 
     // 7. analytics (before the aggregator: the schedule is not retained, so analytics must
     //    be listening when the first one is published): market messages over MQTT; chain
@@ -191,14 +208,14 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
     if (o.withAnalytics ?? true) {
       const adb = new Level<string, string>(paths.analytics, { valueEncoding: 'utf8' });
       await adb.open();
-      stops.push(() => adb.close());
+      onStop('analytics-db', () => adb.close());
       const a = await createAnalytics({ db: adb, log: log.child({ part: 'analytics' }) });
       analytics = a;
-      stops.push(() => a.close());
+      onStop('analytics-http', () => a.close());
       const follower = createMqttFollower({
         url: mqttUrl, meterId: 'analytics', meterKey: keys.analytics, ingest: (f) => a.ingest(f), log: log.child({ part: 'analytics' }),
       });
-      stops.push(() => follower.close());
+      onStop('analytics-mqtt', () => follower.close());
       await follower.ready();
       a.addHealth('mqtt', () => follower.stats());
       // each applied block's state changes become facts; parents looked up by hash (reorgs)
@@ -228,7 +245,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
           return a.ingest(finalFact(e, e.at));
         }).catch((err: unknown) => log.warn({ err }, 'analytics ingest failed'));
       });
-      stops.push(() => chain.then(() => undefined));
+      onStop('analytics-ingest', () => chain.then(() => undefined));
       const l = await a.listen(o.ports?.analytics ?? 0, host);
       analyticsUrl = l.url;
     }
@@ -268,7 +285,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
           ...o.aggregator,
         },
       });
-      stops.push(() => aggregator!.stop());
+      onStop('aggregator', () => aggregator!.stop());
       // [MKT] each P2P clearing the node applies, republished signed for homes without a node,
       // once its block is final [AGG-FIN-3]
       const marketResults = createMarketResultPublisher({
@@ -278,7 +295,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
           void (await aggregatorMqtt.publishAsync(MARKET_TOPICS.result(epoch), encode(signEnvelope(keys.aggregator, 'market-result', result, { date: new Date(now()) })), { qos: 1, retain: true })),
         log: log.child({ part: 'aggregator' }),
       });
-      stops.push(async () => marketResults.stop());
+      onStop('market-results', async () => marketResults.stop());
       // [MKT] the VPP's own orders in the P2P market, posted by the operator
       const vpp = createVppMarketTrader({
         key: keys.aggregator,
@@ -288,13 +305,13 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
         now,
         log: log.child({ part: 'aggregator' }),
       });
-      stops.push(async () => vpp.stop());
+      onStop('vpp-trader', async () => vpp.stop());
       const app = createAggregatorAdminApp(aggregator, operatorToken, vpp);
       const server: Server = await new Promise((resolve, reject) => {
         const srv = app.listen(o.ports?.aggregator ?? 0, host, () => resolve(srv));
         srv.once('error', reject);
       });
-      stops.push(() => new Promise<void>((r) => server.close(() => r())));
+      onStop('operator-api', () => new Promise<void>((r) => server.close(() => r())));
       const addr = server.address();
       aggregatorUrl = `http://${host}:${typeof addr === 'object' && addr ? addr.port : 0}`;
     }
