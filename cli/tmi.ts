@@ -48,12 +48,27 @@ async function main(argv: string[]): Promise<number> {
   return cmd.run(rest);
 }
 
+/**
+ * A command that has returned has stopped everything it started, so the process ends by
+ * itself. If something it used is still open (a timer re-armed during the stop, a socket
+ * still closing), the process would live on unseen: after EXIT_GRACE_MS it says what is still
+ * open and exits with the command's code. The timer is unref'd, so a clean stop never waits for it.
+ */
+const EXIT_GRACE_MS = 3_000;
+
+function exitSoon(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => {
+    const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
+    process.stderr.write(`tmi: still open ${EXIT_GRACE_MS} ms after the command returned: ${open.join(', ') || 'nothing'}; exiting\n`);
+    process.exit(code);
+  }, EXIT_GRACE_MS).unref();
+}
+
 main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => exitSoon(code),
   (err: unknown) => {
     process.stderr.write(`tmi: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exitCode = 1;
+    exitSoon(1);
   },
 );

@@ -52,6 +52,25 @@ const HOMES = 8;
 const INTERVALS = 48;
 const INTERVAL_MS = 1000;
 
+/**
+ * `p`, or a failure naming what did not happen within `ms` and the process's last output:
+ * a step that hangs fails on its own with the reason, inside the test's budget (the runner's
+ * file timeout counts the two tests together).
+ */
+async function within<T>(p: Promise<T>, ms: number, what: string, output: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      p,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms; the process's last output:\n${output().slice(-4000)}`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 interface Probe {
   tmiDashboard?: {
     ready: boolean;
@@ -72,6 +91,7 @@ async function inChromium(fn: (page: Page, problems: string[]) => Promise<void>)
   const profile = await mkdtemp(join(tmpdir(), 'tmi-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath,
+    timeout: 60_000,
     headless: true,
     viewport: { width: 1360, height: 900 },
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -89,7 +109,7 @@ async function inChromium(fn: (page: Page, problems: string[]) => Promise<void>)
   }
 }
 
-test('tmi simulate: a short day, its dashboard in a browser, its substance and every report figure from the blocks', { timeout: 300_000 }, async (t) => {
+test('tmi simulate: a short day, its dashboard in a browser, its substance and every report figure from the blocks', { timeout: 200_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'tmi-sim-'));
   const out = join(dir, 'report');
   const dataDir = join(dir, 'data');
@@ -105,7 +125,8 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
   });
 
   // the dashboard URL is printed as soon as the platform is up
-  const url = await new Promise<string>((resolve, reject) => {
+  const output = () => `${stderr}\n${stdout}`;
+  const url = await within(new Promise<string>((resolve, reject) => {
     const timer = setInterval(() => {
       const m = /dashboard (http:\/\/[^\s]+)\//.exec(stderr);
       if (m?.[1]) {
@@ -116,7 +137,7 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
         reject(new Error(`simulate exited early: ${stderr}`));
       }
     }, 100);
-  });
+  }), 60_000, 'the platform up (its dashboard line)', output);
 
   // one auction by hand: the aggregator sells 3 kWh for delivery 4 intervals ahead
   const aggregatorUrl = /aggregator operator API (http:\/\/\S+)/.exec(stderr)![1]!;
@@ -127,6 +148,7 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
   await new Promise((r) => setTimeout(r, Math.max(0, g0 + 10 * g.intervalMs - Date.now())));
   const di = Math.floor((Date.now() - g0) / g.intervalMs) + 4;
   const posted = await fetch(`${aggregatorUrl}/admin/auctions`, {
+    signal: AbortSignal.timeout(30_000),
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({
@@ -166,7 +188,10 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
     });
   });
 
-  assert.equal(await exited, 0, `simulate failed:\n${stderr}\n${stdout}`);
+  // the day ends at its last interval; then the homes stop, the platform stops, the chain is
+  // re-verified from disk and the report written
+  const dayEnd = g0 + (INTERVALS + 1) * g.intervalMs;
+  assert.equal(await within(exited, Math.max(0, dayEnd - Date.now()) + 90_000, 'simulate exits after the day', output), 0, `simulate failed:\n${output()}`);
   assert.match(stdout, /re-verified from disk: yes/);
   assert.match(stdout, /delivery intervals settled/);
   assert.match(await readFile(join(out, 'index.html'), 'utf8'), /uPlot/);
@@ -346,7 +371,7 @@ test('tmi simulate: a short day, its dashboard in a browser, its substance and e
   });
 });
 
-test('tmi simulate --serve: the chain is re-verified from disk before anything says so, then the stored day is served', { timeout: 180_000 }, async (t) => {
+test('tmi simulate --serve: the chain is re-verified from disk before anything says so, then the stored day is served', { timeout: 90_000 }, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'tmi-sim-serve-'));
   const child = spawn(process.execPath, [TMI, 'simulate', '--homes', '3', '--intervals', '10', '--interval-ms', '1000', '--port', '0', '--serve', '--data', join(dir, 'data'), '--out', join(dir, 'report')], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -358,7 +383,8 @@ test('tmi simulate --serve: the chain is re-verified from disk before anything s
     if (child.exitCode === null) child.kill('SIGKILL');
     await rm(dir, { recursive: true, force: true });
   });
-  const served = await new Promise<string>((resolve, reject) => {
+  const output = () => `${stderr}\n${stdout}`;
+  const served = await within(new Promise<string>((resolve, reject) => {
     const timer = setInterval(() => {
       const m = /dashboard {9}(http:\/\/\S+)\/ {2}\(Ctrl-C to stop\)/.exec(stdout);
       if (m?.[1]) {
@@ -369,14 +395,14 @@ test('tmi simulate --serve: the chain is re-verified from disk before anything s
         reject(new Error(`simulate --serve exited: ${stderr}\n${stdout}`));
       }
     }, 100);
-  });
+  }), 60_000, 'the served dashboard line after the day', output);
   // the verification line comes from verifyChain over the stored chain, before the dashboard line
   assert.match(stdout, /re-verified from disk: yes[\s\S]*dashboard {9}http/);
   const summary = JSON.parse(await readFile(join(dir, 'report', 'summary.json'), 'utf8')) as ReportData['summary'];
   assert.equal(summary.chain.verified, true);
   assert.ok(summary.chain.blocks > 0 && summary.readings.onChain > 0);
   // the dashboard of the day is served from the stored data: the chain has stopped, so its height stays
-  const get = async (path: string) => (await (await fetch(served + path)).json()) as Record<string, unknown>;
+  const get = async (path: string) => (await (await fetch(served + path, { signal: AbortSignal.timeout(10_000) })).json()) as Record<string, unknown>;
   const first = await get('/api/summary');
   assert.ok((first.readingsOnChain as number) > 0, `readings on chain served: ${JSON.stringify(first)}`);
   // the served day is the chain's: its height and its readings on chain are summary.json's
@@ -414,5 +440,5 @@ test('tmi simulate --serve: the chain is re-verified from disk before anything s
     });
   });
   child.kill('SIGINT');
-  assert.equal(await exited, 0, stderr);
+  assert.equal(await within(exited, 20_000, 'simulate --serve exits on SIGINT', output), 0, stderr);
 });

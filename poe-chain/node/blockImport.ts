@@ -16,7 +16,7 @@ import { validateAndApplyBlock, type AppliedBlock } from '../core/validateAndApp
 import type { BlockTree, TreeNode } from './blockTree.js';
 import type { ChainHead } from './chainHead.js';
 import type { EquivocationWatch } from './equivocationWatch.js';
-import { bump, type BlockSource, type ImportOutcome, type NodeContext, type RejectedBlockEvent } from './nodeContext.js';
+import { bump, gossipTx, type BlockSource, type ImportOutcome, type NodeContext, type RejectedBlockEvent } from './nodeContext.js';
 import { NODE_TOPICS } from './nodeTopics.js';
 import type { PendingBlocks } from './pendingBlocks.js';
 import { preverifyTxs, type TxVerifyPool } from './txVerifyPool.js';
@@ -68,7 +68,7 @@ export function createBlockImport(ctx: NodeContext, parts: BlockImportParts): Bl
     log.warn({ producer: ev.a.header.producer, slot: ev.a.header.slot, admitted: r.status, code: r.code }, 'equivocation: submitting evidence');
     if (r.status === 'admitted') {
       ctx.counters.evidenceSubmitted++;
-      ctx.publish(NODE_TOPICS.txs, signEnvelope(key, 'tx', { tx: env }, { date: new Date(ctx.now()), reqId: ctx.newReqId() }));
+      gossipTx(ctx, env);
     }
     events.emit('evidence', ev);
   }

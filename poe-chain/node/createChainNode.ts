@@ -51,7 +51,7 @@ import { createTxVerifyPool } from './txVerifyPool.js';
 import type { AdmissionQueueStats } from './admissionQueue.js';
 import { Mempool, type AdmitResult, type MempoolStats } from './mempool.js';
 import { createNodeAdmission, LOCAL_TOPIC } from './nodeAdmission.js';
-import { bump, createWorkQueue, every, RANDOM_REQ_IDS, REAL_SCHEDULER, type ChainNodeEvents, type NodeContext, type NodeScheduler, type WorkTimings } from './nodeContext.js';
+import { bump, createWorkQueue, gossipTx, every, RANDOM_REQ_IDS, REAL_SCHEDULER, type ChainNodeEvents, type NodeContext, type NodeScheduler, type WorkTimings } from './nodeContext.js';
 import { createNodeSync } from './nodeSync.js';
 import { NO_JOURNAL, TxJournal } from './txJournal.js';
 import { NODE_TOPICS, nodeRouteOf, type NodeRoute } from './nodeTopics.js';
@@ -201,7 +201,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const tree = new BlockTree();
   const pending = new PendingBlocks();
   const watch = new EquivocationWatch(g.hash);
-  const counters = { produced: 0, imported: 0, reorgs: 0, evidenceSubmitted: 0 };
+  const counters = { produced: 0, imported: 0, reorgs: 0, evidenceSubmitted: 0, regossiped: 0 };
   const work: WorkTimings = {
     produce: { blocks: 0, txs: 0, candidatesMs: 0, buildMs: 0, storeMs: 0 },
     import: { blocks: 0, ms: 0 },
@@ -461,10 +461,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       const r = mempool.admit(envelope);
       if (r.status === 'admitted') {
         journal.settle(journal.record(LOCAL_TOPIC, JSON.stringify(envelope)), r.txId);
-        const wrapped = signEnvelope(key, 'tx', { tx: envelope as Envelope<'tx'>['parameters']['tx'] }, { date: new Date(now()), reqId: reqIds() });
-        const size = Buffer.byteLength(JSON.stringify(wrapped), 'utf8');
-        if (size <= operations.tx.maxBytes) publish(NODE_TOPICS.txs, wrapped);
-        else log.warn({ txId: r.txId, bytes: size }, 'transaction too large to gossip as tx: kept locally');
+        if (!gossipTx(ctx, envelope as Envelope)) log.warn({ txId: r.txId }, 'transaction too large to gossip as tx: kept locally');
       }
       return r;
     },

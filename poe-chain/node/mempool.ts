@@ -30,6 +30,14 @@
  *          seq [TX-R6], so a reading included after a later one is lost; a node that
  *          reconnects receives its session's queued (older) readings while newer ones
  *          arrive live (10,000-home soak: 27,000 readings refused READING_OUT_OF_ORDER).
+ * [MP-13] re-gossip: a transaction still waiting `afterMs` after this node last sent or
+ *          received it is sent to the peers again, the oldest first, a few per slot
+ *          (dueForGossip). A gossip the network lost once (a broker restart, a node's
+ *          mempool full at the time) would otherwise wait for the one node that holds it to
+ *          be elected, and on a node that never produces, until its date left the window
+ *          (chain simulator: 10 of 100 seeds ended with an admitted transaction never
+ *          included). The node's own justifications are not re-gossiped: every producer
+ *          makes its own from the votes.
  * [MP-12] a block's candidates take every other transaction before any meter reading
  *          (each group in pool order). Bids must be in a block dated before their
  *          auction's close, readings only within the replay window: when readings queue
@@ -94,6 +102,8 @@ export interface MempoolEntry {
   readonly dateMs: number;
   readonly signer: string;
   readonly arrivedAt: number;
+  /** [MP-13] when this node last sent it to its peers, or received it */
+  gossipedAt: number;
   attempts: number;
   /** head hash at which its last build failed: not retried until the head changes */
   deferredAt?: string;
@@ -229,7 +239,7 @@ export class Mempool {
       return { status: 'rejected', txId: id, code: 'SIGNER_QUOTA', message: `SIGNER_QUOTA signer=${signer} max=${this.maxPerSigner}` };
     }
     if (!this.makeRoom(size)) return { status: 'rejected', txId: id, code: 'MEMPOOL_FULL', message: `MEMPOOL_FULL count=${this.entries.size} bytes=${this.totalBytes}` };
-    const entry: MempoolEntry = { id, env, bytes: size, dateMs, signer, arrivedAt: now, attempts: 0 };
+    const entry: MempoolEntry = { id, env, bytes: size, dateMs, signer, arrivedAt: now, gossipedAt: now, attempts: 0 };
     this.insert(entry);
     this.counters.admitted++;
     this.o.onAdmit?.(entry);
@@ -377,6 +387,22 @@ export class Mempool {
    * [MP-10] transactions of orphaned blocks (in chain order) come back ahead of the pool,
    * through admission against the current head. Returns how many came back.
    */
+  /**
+   * [MP-13] Up to `max` transactions (justifications aside) last sent or received at or
+   * before `now − afterMs`, oldest first; each is marked as sent now.
+   */
+  dueForGossip(now: number, afterMs: number, max: number): MempoolEntry[] {
+    const due: MempoolEntry[] = [];
+    if (max <= 0) return due;
+    for (const e of this.entries.values()) {
+      if (e.env.operation === 'justification' || e.gossipedAt > now - afterMs) continue;
+      e.gossipedAt = now;
+      due.push(e);
+      if (due.length >= max) break;
+    }
+    return due;
+  }
+
   readd(txs: readonly unknown[]): number {
     const back: MempoolEntry[] = [];
     for (const tx of txs) {

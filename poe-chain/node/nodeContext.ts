@@ -6,9 +6,11 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { Logger } from 'pino';
-import { newReqId } from '../../wire/codec.js';
+import { newReqId, signEnvelope } from '../../wire/codec.js';
+import { operations } from '../../schemas/envelope.js';
 import type { KeyPair } from '../../wire/keys.js';
 import type { Checkpoint, Envelope, Evidence } from '../../schemas/types.js';
+import type { TxEnvelope } from '../core/applyTransaction.js';
 import type { TipInfo } from '../core/forkChoice.js';
 import type { Genesis } from '../core/genesis.js';
 import type { AppliedBlock } from '../core/validateAndApplyBlock.js';
@@ -16,6 +18,7 @@ import type { ChainStore } from '../store/openChainStore.js';
 import type { PendingTxEvent } from './chainViews.js';
 import type { Mempool } from './mempool.js';
 import type { VerifiedCodec } from './verifiedCodec.js';
+import { NODE_TOPICS } from './nodeTopics.js';
 
 export type BlockSource = 'produced' | 'gossip' | 'sync' | 'reorg';
 
@@ -78,6 +81,8 @@ export interface NodeCounters {
   imported: number;
   reorgs: number;
   evidenceSubmitted: number;
+  /** [MP-13] transactions sent to the peers again */
+  regossiped: number;
 }
 
 /**
@@ -175,4 +180,16 @@ export function every(now: () => number, ms: number): () => boolean {
     at = now();
     return true;
   };
+}
+
+/**
+ * Sends a transaction to the peers, wrapped in a `tx` envelope signed by this node (with
+ * its reqId, for the peers' replay guard). False when the wrapper would exceed the `tx`
+ * operation's size limit: the transaction then stays with this node alone.
+ */
+export function gossipTx(ctx: NodeContext, tx: TxEnvelope | Envelope): boolean {
+  const wrapped = signEnvelope(ctx.key, 'tx', { tx: tx as Envelope<'tx'>['parameters']['tx'] }, { date: new Date(ctx.now()), reqId: ctx.newReqId() });
+  if (Buffer.byteLength(JSON.stringify(wrapped), 'utf8') > operations.tx.maxBytes) return false;
+  ctx.publish(NODE_TOPICS.txs, wrapped);
+  return true;
 }

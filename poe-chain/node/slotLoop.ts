@@ -18,7 +18,7 @@ import type { BlockTree, TreeNode } from './blockTree.js';
 import type { BlockImport } from './blockImport.js';
 import type { ChainHead } from './chainHead.js';
 import type { EquivocationWatch } from './equivocationWatch.js';
-import type { NodeContext } from './nodeContext.js';
+import { gossipTx, type NodeContext } from './nodeContext.js';
 import type { NodeSync } from './nodeSync.js';
 import { NODE_TOPICS } from './nodeTopics.js';
 import type { PendingBlocks } from './pendingBlocks.js';
@@ -54,6 +54,11 @@ export interface SlotLoopParts {
   /** [FIN-1] the round of this node's last vote (finalityGadget.ts votedRound) */
   votedRound: () => number;
 }
+
+/** [MP-13] a transaction still waiting this many slots after it was last sent or received is sent again */
+export const REGOSSIP_AFTER_SLOTS = 16;
+/** [MP-13] at most this many re-gossiped per slot */
+export const REGOSSIP_PER_SLOT = 8;
 
 export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop {
   const { genesis: g, key, mempool, log, now, work, scheduler } = ctx;
@@ -126,6 +131,14 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     if (built.rejected.length > 0) log.debug({ height: h.height, rejected: built.rejected.length, codes: [...new Set(built.rejected.map((r) => r.code))] }, 'candidates left out');
   }
 
+  // ── [MP-13] re-gossip ─────────────────────────────────────────────────────
+  const regossipAfterMs = REGOSSIP_AFTER_SLOTS * g.slotMs;
+  function regossip(t: number): void {
+    for (const e of mempool.dueForGossip(t, regossipAfterMs, REGOSSIP_PER_SLOT)) {
+      if (gossipTx(ctx, e.env)) ctx.counters.regossiped++;
+    }
+  }
+
   // ── the slot loop ─────────────────────────────────────────────────────────
   let lastPrune = 0;
   async function slotWork(): Promise<void> {
@@ -140,6 +153,7 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
       mempool.pruneExpired();
     }
     if (s >= 1) await produceAt(s);
+    regossip(t);
   }
 
   // ── the timer ─────────────────────────────────────────────────────────────

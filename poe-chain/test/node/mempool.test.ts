@@ -183,3 +183,20 @@ test('[MP-12] bids (and every other transaction) go into a block before readings
   // no room limit: every bid, then every reading, each group in arrival order
   assert.deepEqual(pool.candidates('other-head', 10, 1 << 20).map((e) => e.id), [...bids, ...readings].map((r) => r.txId));
 });
+
+test('[MP-13] re-gossip: what still waits afterMs after it was last sent is due, oldest first, a few at a time, justifications never', () => {
+  const { pool, clock, transfer } = setup();
+  const t0 = clock.t;
+  const ids = [transfer(), transfer(), transfer()].map((t) => pool.admit(t).txId!);
+  assert.deepEqual(pool.dueForGossip(t0 + 999, 1000, 8), [], 'nothing before afterMs');
+  clock.t = t0 + 500;
+  const late = pool.admit(transfer()).txId!;
+  const due = pool.dueForGossip(t0 + 1000, 1000, 2);
+  assert.deepEqual(due.map((e) => e.id), ids.slice(0, 2), 'the oldest first, at most max');
+  assert.deepEqual(pool.dueForGossip(t0 + 1000, 1000, 8).map((e) => e.id), [ids[2]], 'each once per afterMs');
+  assert.deepEqual(pool.dueForGossip(t0 + 1500, 1000, 8).map((e) => e.id), [late]);
+  assert.deepEqual(pool.dueForGossip(t0 + 1999, 1000, 8), []);
+  assert.deepEqual(pool.dueForGossip(t0 + 2000, 1000, 8).map((e) => e.id), ids, 'due again afterMs after it was sent');
+  assert.deepEqual(pool.dueForGossip(t0 + 5000, 1000, 0), [], 'max 0: none, none marked');
+  assert.equal(pool.dueForGossip(t0 + 5000, 1000, 8).length, 4);
+});
