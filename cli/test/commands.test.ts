@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -42,6 +43,20 @@ test('the recorder sees what a command loads when it runs (so an empty list belo
   assert.ok(r.loaded.some((u) => u.includes('/node_modules/ajv/')), 'ajv (a CommonJS package) is seen');
 });
 
+test('tmi auction clear validates with precompiled code: ajv itself is not loaded (npm run build)', {
+  skip: existsSync(new URL('../../schemas/compiled/', import.meta.url)) ? false : 'built by tsc alone: no precompiled validators',
+}, async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'tmi-cli-loads-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  for (const format of ['audit', 'auction-result']) {
+    const r = await runRecorded(dir, 'auction', 'clear', '--format', format, '--input', 'aggregator/examples/auction.json');
+    assert.equal(r.status, 0, r.stderr);
+    const ajv = r.loaded.filter((u) => u.includes('/node_modules/ajv/'));
+    assert.ok(ajv.length > 0 && ajv.every((u) => u.includes('/node_modules/ajv/dist/runtime/')), ajv.join('\n'));
+    assert.deepEqual(r.loaded.filter((u) => /\/node_modules\/(fast-uri|json-schema-traverse)\//.test(u)), []);
+  }
+});
+
 test('tmi --help lists every command and loads only the entry point and the command table', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'tmi-cli-loads-'));
   t.after(() => rm(dir, { recursive: true, force: true }));
@@ -52,6 +67,9 @@ test('tmi --help lists every command and loads only the entry point and the comm
   assert.ok(files.includes(`${CLI_DIR}commands.js`), 'the recorder saw the command table');
   const others = files.filter((u) => u !== `${CLI_DIR}commands.js` && u !== `${CLI_DIR}command.js`);
   assert.deepEqual(others, [], 'tmi --help loaded more than the command table');
+  for (const heavy of ['aedes', 'express', 'level', 'classic-level', 'ajv', 'pino', 'mqtt']) {
+    assert.ok(!r.loaded.some((u) => u.includes(`/node_modules/${heavy}/`)), `tmi --help loaded ${heavy}`);
+  }
 });
 
 test('every command answers --help without loading any part of the platform or any package', async (t) => {
