@@ -42,7 +42,10 @@ export async function startHemChain(o: HemChainOptions): Promise<HemChain> {
 
   async function start(key: KeyPair) {
     node = await createChainNode({
-      genesis, key, store, mqtt: o.mqtt, nodeId: o.nodeId, produce: o.produce, serveSync: false, now: o.now,
+      genesis, key, store, mqtt: o.mqtt, nodeId: o.nodeId, produce: o.produce, now: o.now,
+      // [SYNC-A] a home answers the aggregator's node's sync requests alone: a branch only the
+      // homes hold (the archive missed it) reaches the archive, and from it every node
+      serveSync: 'archive',
       // the aggregator's node is the one that must not lose what it received; on a Pi's SD
       // card a journal would double the writes of every home's readings
       journal: false,

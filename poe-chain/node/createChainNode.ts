@@ -80,8 +80,13 @@ export interface ChainNodeOptions {
   log?: Logger;
   /** build blocks when this key is elected (default false) */
   produce?: boolean;
-  /** answer sync requests (default false) */
-  serveSync?: boolean;
+  /**
+   * [SYNC-1] answer sync requests (default false): true answers every node's (the
+   * aggregator's node, the archive); 'archive' answers only the aggregator's node's (a
+   * validator home), so that a branch only validators hold reaches the archive, and from it
+   * everyone, without every home answering every request [SYNC-A]
+   */
+  serveSync?: boolean | 'archive';
   mempoolLimit?: { count?: number; bytes?: number; perSigner?: number; attempts?: number };
   /** [NODE-J] keep received transactions in the store until on chain (default true) */
   journal?: boolean;
@@ -380,9 +385,11 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
         fin.onVote(env);
         return;
       case 'checkpoint-request':
-        if (serveSync) serveCheckpoint(env.parameters.nodeId, env.reqId);
+        if (serveSync === true) serveCheckpoint(env.parameters.nodeId, env.reqId);
         return;
       case 'sync-request':
+        // [SYNC-A] a validator home answers the archive alone
+        if (serveSync === 'archive' && env.clientId !== g.aggregatorNodeKey) return;
         if (serveSync) void sync.serve(env).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'sync request not served'));
         return;
       case 'sync-response':

@@ -8,7 +8,8 @@
  *   --jobs N         N processes side by side (seeds striped across them)
  *   --fault-ms MS    simulated time of faults and workload per seed (default 60000)
  *   --validators K   validators beside the aggregator's node (default: 2–4 from the seed)
- *   --serve-sync all every node answers sync requests (default: the aggregator's node, as deployed)
+ *   --serve-sync M   who answers sync requests: archive (default, as deployed: the aggregator's node
+ *                    everyone's, a validator the aggregator's node's alone), aggregator (it alone), all
  *   --max-partition-ms MS, --max-down-ms MS    largest partition, longest crash
  *   --no-partitions --no-crashes --no-disconnects --no-byzantine --no-loss   leave a fault out
  *   --strict         a transaction stranded in mempools (a known issue, counted) fails the seed
@@ -54,7 +55,12 @@ function parseArgs(argv: string[]): Args {
       case '--ndjson': a.ndjson = true; break;
       case '--fault-ms': a.opts.faultMs = num(++i, k); break;
       case '--validators': a.opts.validators = num(++i, k); break;
-      case '--serve-sync': a.opts.serveSync = argv[++i] === 'all' ? 'all' : 'aggregator'; break;
+      case '--serve-sync': {
+        const v = argv[++i];
+        if (v !== 'all' && v !== 'aggregator' && v !== 'archive') throw new Error(`--serve-sync: archive, aggregator or all, not ${String(v)}`);
+        a.opts.serveSync = v;
+        break;
+      }
       case '--max-partition-ms': profile.maxPartitionMs = num(++i, k); break;
       case '--max-down-ms': profile.maxDownMs = num(++i, k); break;
       case '--no-partitions': profile.partitions = false; break;

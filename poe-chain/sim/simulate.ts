@@ -76,8 +76,12 @@ export interface SimOptions {
   /** then: bound for every admitted transaction to be on that chain (default 40 s: four epochs) */
   drainMs?: number;
   profile?: Partial<FaultProfile>;
-  /** which nodes answer sync requests: as deployed (the aggregator's node) or every node */
-  serveSync?: 'aggregator' | 'all';
+  /**
+   * which nodes answer sync requests: as deployed ('archive', default: the aggregator's node
+   * everyone's, each validator the aggregator's node's alone [SYNC-A]), the aggregator's node
+   * alone ('aggregator', as deployed before [SYNC-A]) or every node everyone's ('all')
+   */
+  serveSync?: 'archive' | 'aggregator' | 'all';
   /** node logs at or above this level go to stderr with the simulated time (default none) */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** a transaction stranded in the mempools of nodes that never produce fails the run (a known issue: counted otherwise) */
@@ -124,7 +128,7 @@ export interface Episode {
 
 export interface Scenario {
   seed: number;
-  nodes: { name: string; produce: boolean; serveSync: boolean; journal: boolean; skewMs: number }[];
+  nodes: { name: string; produce: boolean; serveSync: boolean | 'archive'; journal: boolean; skewMs: number }[];
   network: NetworkModel;
   /** the byzantine validator and the chance it signs a second block for a slot it produced */
   byzantine?: { node: string; rate: number };
@@ -226,8 +230,9 @@ export function makeScenario(o: SimOptions): Scenario {
   const nodes = names.map((name) => ({
     name,
     produce: true,
-    // as deployed: the aggregator's node serves sync and keeps a journal; a HEM's chain node does neither (hem/hemChain.ts)
-    serveSync: name === 'agg' || o.serveSync === 'all',
+    // as deployed: the aggregator's node serves sync and keeps a journal; a HEM's chain node
+    // answers the aggregator's node alone and keeps no journal (hem/hemChain.ts)
+    serveSync: name === 'agg' || o.serveSync === 'all' ? true : (o.serveSync ?? 'archive') === 'archive' ? 'archive' as const : false,
     journal: name === 'agg',
     skewMs: p.maxSkewMs > 0 ? rng.int(-p.maxSkewMs, p.maxSkewMs) : 0,
   }));

@@ -110,6 +110,41 @@ test('[SYNC-3] on a minority branch: a peer of its own branch answers "nothing n
   }
 });
 
+test('[SYNC-A] a validator home (serveSync archive) answers the aggregator\'s node\'s sync requests, and nobody else\'s', async () => {
+  const broker = await startAedes();
+  const config = pastGenesisConfig({ patience: 1 });
+  const g = parseGenesis(config);
+  const validator = testKey('validator-home');
+  const first = slotAt(g, Date.now()) - 100;
+  // blocks the archive made and no longer holds (a wiped data directory): a home has them
+  const blocks = buildChain(createGenesisState(g), testKey('aggregator-node'), first, 30, () => []);
+  const storeV = await memoryStore(config);
+  await appendAll(storeV, blocks);
+  const answers = new Map<string, number>();
+  const watcher = await connect(broker.url, 'watcher');
+  await watcher.subscribeAsync('tmi/v1/chain/sync/response/+');
+  watcher.on('message', (t) => answers.set(t.split('/').pop()!, (answers.get(t.split('/').pop()!) ?? 0) + 1));
+  // the validator holds the 30 blocks, answers as a home does, and produces nothing
+  const v = await startNode(broker.url, config, validator, 'home-v', { store: storeV, serveSync: 'archive' });
+  const sync = { maxBlocks: 10, timeoutMs: 400, retries: 1 };
+  const other = await startNode(broker.url, config, testKey('another-home'), 'home-x', { store: await memoryStore(config), sync });
+  const archive = await startNode(broker.url, config, testKey('aggregator-node'), 'aggregator-node', { store: await memoryStore(config), sync });
+  try {
+    assert.equal(g.aggregatorNodeKey, testKey('aggregator-node').address);
+    await waitFor('the archive has the validator\'s 30 blocks', () => archive.node.head().height >= 30, 10_000);
+    assert.equal(archive.node.head().hash, blocks[29]!.hash);
+    // another home asked too (at start), and was never answered: it gave up at height 0
+    await waitFor('the other home gave up its sync', () => !other.node.stats().syncing, 10_000);
+    assert.equal(other.node.head().height, 0, 'another home got no block from a validator home');
+    assert.equal(answers.get('home-x') ?? 0, 0, 'no sync response to another home');
+    assert.ok((answers.get('aggregator-node') ?? 0) >= 3, `the archive was answered, page by page (${answers.get('aggregator-node')})`);
+  } finally {
+    await Promise.all([v.stop(), other.stop(), archive.stop()]);
+    await watcher.endAsync();
+    await broker.close();
+  }
+});
+
 test('readSyncPage: at most maxBlocks, at most maxBytes (but one block always), stops at the head', async () => {
   const config = pastGenesisConfig();
   const g = parseGenesis(config);
