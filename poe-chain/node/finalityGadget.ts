@@ -12,6 +12,12 @@
  *            makes its source final [FIN-F]. The node puts a `justification` of every link it
  *            saw justified into its own mempool (not gossiped: every producer forms its own),
  *            so the chain carries the proof (`tmi chain verify`).
+ *   keep     [FIN-R] a producer also writes each link it saw justified to its store
+ *            (`link:<round>`) until its chain has justified that round or a later one; after a
+ *            restart, and at each head whose meta.justified lags them, it submits again, in
+ *            order, the links the chain can take whose transaction is not in its mempool
+ *            (core/missingJustifications.ts): a link lost with a mempool no longer leaves every
+ *            later one refused UNJUSTIFIED_SOURCE.
  *   vote     when producing and a member of its head's committee: once per round (= slot),
  *            for its head, half a slot into the round, while the head is not final. Source =
  *            the highest justified checkpoint on the head's chain. Never two votes in one
@@ -297,8 +303,8 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
       rec.txId = r.txId;
       return true;
     }
-    if (r.status === 'rejected' && !TRANSIENT_TX_CODES.has(r.code ?? '')) {
-      // never valid on this chain (ALREADY_JUSTIFIED: it needs no more)
+    if (r.status === 'rejected' && !TRANSIENT_TX_CODES.has(r.code ?? '') && r.code !== 'MEMPOOL_FULL' && r.code !== 'SIGNER_QUOTA') {
+      // never valid on this chain (ALREADY_JUSTIFIED: it needs no more); a full mempool: tried again at the next head
       if (r.code !== 'ALREADY_JUSTIFIED') log.debug({ round: rec.j.target.round, code: r.code }, 'justification not admitted');
       forgetLinks([rec.j.target.round]);
     }
