@@ -12,6 +12,12 @@
  *            makes its source final [FIN-F]. The node puts a `justification` of every link it
  *            saw justified into its own mempool (not gossiped: every producer forms its own),
  *            so the chain carries the proof (`tmi chain verify`).
+ *   keep     [FIN-R] a producer also writes each link it saw justified to its store
+ *            (`link:<round>`) until its chain has justified that round or a later one; after a
+ *            restart, and at each head whose meta.justified lags them, it submits again, in
+ *            order, the links the chain can take whose transaction is not in its mempool
+ *            (core/missingJustifications.ts): a link lost with a mempool no longer leaves every
+ *            later one refused UNJUSTIFIED_SOURCE.
  *   vote     when producing and a member of its head's committee: once per round (= slot),
  *            for its head, half a slot into the round, while the head is not final. Source =
  *            the highest justified checkpoint on the head's chain. Never two votes in one
@@ -26,6 +32,8 @@
 import type { Envelope, Checkpoint, Justification } from '../../schemas/types.js';
 import { signEnvelope } from '../../wire/codec.js';
 import { committeeOf, genesisCheckpoint, linkKey, quorum, sameCheckpoint, voteConflict, voteSignatureOf } from '../core/finality.js';
+import { missingJustifications } from '../core/missingJustifications.js';
+import { TRANSIENT_TX_CODES } from './mempool.js';
 import { epochOfSlot, slotAt, slotTime } from '../core/genesis.js';
 import type { ChainState } from '../core/chainState.js';
 import type { BlockTree, TreeNode } from './blockTree.js';
@@ -40,6 +48,10 @@ export interface FinalityStats {
   votesReceived: number;
   votesWaiting: number;
   justificationsSubmitted: number;
+  /** [FIN-R] justifications submitted again: links the chain lacks whose transaction had left the mempool (a restart, drops) */
+  justificationsResubmitted: number;
+  /** [FIN-R] links this node saw justified that are not on its chain yet (kept in its store) */
+  linksKept: number;
   voteEvidenceSubmitted: number;
 }
 
@@ -93,6 +105,11 @@ interface Link {
 
 const FINAL_KEY = 'final';
 const VOTE_KEY = 'last-vote';
+/** [FIN-R] `link:<target round, 12 digits>`: a link this node saw justified, until its chain has it */
+const LINK_PREFIX = 'link:';
+const linkName = (round: number) => `${LINK_PREFIX}${String(round).padStart(12, '0')}`;
+/** [FIN-R] most links kept (a chain whose justification lags this far has another problem) */
+const MAX_LINKS = 512;
 const MAX_WAITING = 4096;
 const MAX_VOTES_PER_VOTER = 64;
 
@@ -108,7 +125,7 @@ export function committeeAt(state: ChainState, slot: number): readonly string[] 
 export async function createFinalityGadget(ctx: NodeContext, parts: FinalityParts): Promise<FinalityGadget> {
   const { genesis: g, key, log, now, store, mempool } = ctx;
   const { head: chain, tree } = parts;
-  const counters = { votesSent: 0, votesReceived: 0, justificationsSubmitted: 0, voteEvidenceSubmitted: 0 };
+  const counters = { votesSent: 0, votesReceived: 0, justificationsSubmitted: 0, justificationsResubmitted: 0, voteEvidenceSubmitted: 0 };
 
   const g0 = genesisCheckpoint(g.hash);
   const stored = await readRecord<Checkpoint>(FINAL_KEY);
@@ -128,6 +145,24 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
   let timer: unknown;
   let stopped = false;
   let proof: { checkpoint: Checkpoint; links: [Justification, Justification] } | undefined;
+  /**
+   * [FIN-R] the links this node saw justified (a producer), by target round, until its chain
+   * has them: written to the store, so that a restart (or a mempool that dropped one) does not
+   * leave the chain without the link its later ones start from. txId: its transaction in the mempool.
+   */
+  const proven = new Map<number, { j: Justification; txId?: string }>();
+  if (parts.produce) {
+    for (const { name, text } of await store.nodeRecords(LINK_PREFIX)) {
+      try {
+        const j = JSON.parse(text) as Justification;
+        proven.set(j.target.round, { j });
+        // justified by a quorum before the restart: a source for the links still to come
+        if (j.target.round > finalCp.round && !justifiedByRound.has(j.target.round)) justifiedByRound.set(j.target.round, j.target);
+      } catch {
+        log.warn({ name }, 'node record unreadable: ignored');
+      }
+    }
+  }
 
   async function readRecord<T>(name: string): Promise<T | undefined> {
     const text = await store.nodeRecord(name);
@@ -237,10 +272,63 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
 
   function submitJustification(link: Link): void {
     if (!parts.produce) return;
-    const env = signEnvelope(key, 'justification', { source: link.source, target: link.target, votes: [...link.votes.values()].map(voteSignatureOf) }, { date: new Date(now()), chain: g.hash, reqId: ctx.newReqId() });
+    const j = asJustification(link);
+    if (!proven.has(j.target.round)) keepLink(j);
+    const rec = proven.get(j.target.round)!;
+    if (admitLink(rec)) counters.justificationsSubmitted++;
+  }
+
+  // ── [FIN-R] the links the chain lacks ─────────────────────────────────────
+  function keepLink(j: Justification): void {
+    proven.set(j.target.round, { j });
+    if (!stopped) store.putNodeRecord(linkName(j.target.round), JSON.stringify(j)).catch((err: Error) => log.warn({ err: err.message }, 'justified link not written'));
+    if (proven.size > MAX_LINKS) {
+      const lowest = Math.min(...proven.keys());
+      log.warn({ round: lowest, kept: MAX_LINKS }, 'too many justified links off chain: the oldest dropped');
+      forgetLinks([lowest]);
+    }
+  }
+
+  function forgetLinks(rounds: readonly number[]): void {
+    if (rounds.length === 0) return;
+    for (const r of rounds) proven.delete(r);
+    if (!stopped) store.deleteNodeRecords(rounds.map(linkName)).catch((err: Error) => log.warn({ err: err.message }, 'justified links not deleted'));
+  }
+
+  /** a fresh justification transaction of a kept link into the mempool; true when admitted */
+  function admitLink(rec: { j: Justification; txId?: string }): boolean {
+    const env = signEnvelope(key, 'justification', rec.j, { date: new Date(now()), chain: g.hash, reqId: ctx.newReqId() });
     const r = mempool.admit(env);
-    if (r.status === 'admitted') counters.justificationsSubmitted++;
-    else if (r.code !== 'ALREADY_JUSTIFIED') log.debug({ round: link.target.round, code: r.code }, 'justification not admitted');
+    if (r.status === 'admitted') {
+      rec.txId = r.txId;
+      return true;
+    }
+    if (r.status === 'rejected' && !TRANSIENT_TX_CODES.has(r.code ?? '') && r.code !== 'MEMPOOL_FULL' && r.code !== 'SIGNER_QUOTA') {
+      // never valid on this chain (ALREADY_JUSTIFIED: it needs no more); a full mempool: tried again at the next head
+      if (r.code !== 'ALREADY_JUSTIFIED') log.debug({ round: rec.j.target.round, code: r.code }, 'justification not admitted');
+      forgetLinks([rec.j.target.round]);
+    }
+    return false;
+  }
+
+  /**
+   * [FIN-R] after a restart, and whenever the head's chain lacks links this node saw justified
+   * (its meta.justified lags): the links it has no more use for are forgotten, and those it can
+   * take now whose transaction is not in the mempool are submitted again, in order
+   */
+  function catchUp(state: ChainState): void {
+    if (!parts.produce || proven.size === 0) return;
+    const { keep, submit } = missingJustifications(state, [...proven.values()].map((r) => r.j));
+    const kept = new Set(keep.map((j) => j.target.round));
+    forgetLinks([...proven.keys()].filter((r) => !kept.has(r)));
+    for (const j of submit) {
+      const rec = proven.get(j.target.round);
+      if (rec === undefined || (rec.txId !== undefined && mempool.has(rec.txId))) continue;
+      if (admitLink(rec)) {
+        counters.justificationsResubmitted++;
+        log.info({ source: j.source.round, round: j.target.round, height: j.target.height, chainJustified: state.meta.justified.round }, 'justification submitted again: the chain lacks it');
+      }
+    }
   }
 
   async function finalize(cp: Checkpoint): Promise<void> {
@@ -316,6 +404,7 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
       for (const l of links.values()) evaluate(l);
     }
     if (m.finalized.round > finalCp.round) await finalize(m.finalized);
+    catchUp(head.state);
     // votes that waited for a block now here
     for (const [hash, list] of waiting) {
       const n = tree.get(hash);
@@ -374,6 +463,6 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
       if (timer !== undefined) ctx.scheduler.clearTimeout(timer);
       timer = undefined;
     },
-    stats: () => ({ final: finalCp, justified: highestJustified(), ...counters, votesWaiting: waitingCount }),
+    stats: () => ({ final: finalCp, justified: highestJustified(), ...counters, linksKept: proven.size, votesWaiting: waitingCount }),
   };
 }

@@ -81,7 +81,7 @@ function parseArgs(argv: string[]): Args {
 function line(r: SimResult): string {
   const s = r.stats;
   const v = r.violation ? ` FAIL ${r.violation.invariant} step=${r.violation.step} t=${r.violation.atMs}ms ${r.violation.detail}` : '';
-  return `seed ${r.seed}: ${r.ok ? 'ok' : 'FAIL'} height=${s.height} final=${s.maxFinal} reorgs=${s.reorgs} crashes=${s.crashes} partitions=${s.partitions} equivocations=${s.equivocations}${s.byzantineSlashed ? '(slashed)' : ''} tx=${s.tx.onChain}/${s.tx.admitted} excused=${Object.values(s.tx.lostExcused).reduce((x, y) => x + y, 0)} stranded=${s.tx.stranded} converged=${s.convergedAfterMs ?? '-'}ms steps=${r.steps} wall=${r.wallMs}ms cpu=${r.cpuMs}ms${v}`;
+  return `seed ${r.seed}: ${r.ok ? 'ok' : 'FAIL'} height=${s.height} final=${s.maxFinal} proven=${s.provenFinal} reorgs=${s.reorgs} crashes=${s.crashes} partitions=${s.partitions} equivocations=${s.equivocations}${s.byzantineSlashed ? '(slashed)' : ''} tx=${s.tx.onChain}/${s.tx.admitted} excused=${Object.values(s.tx.lostExcused).reduce((x, y) => x + y, 0)} stranded=${s.tx.stranded} converged=${s.convergedAfterMs ?? '-'}ms steps=${r.steps} wall=${r.wallMs}ms cpu=${r.cpuMs}ms${v}`;
 }
 
 /** What the summary needs of one seed (a worker prints one per line with --ndjson). */

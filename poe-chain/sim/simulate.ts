@@ -159,6 +159,8 @@ export interface SimStats {
   convergedAfterMs?: number;
   drainedAfterMs?: number;
   maxFinal: number;
+  /** the chain's own proof at the end: the highest meta.finalized height on an honest live node's head state */
+  provenFinal: number;
 }
 
 export interface SimResult {
@@ -380,6 +382,7 @@ class Simulation {
       tx: { submitted: 0, admitted: 0, refused: {}, onChain: 0, lostExcused: {}, stranded: 0 },
       readings: { published: 0 },
       maxFinal: 0,
+      provenFinal: 0,
     };
   }
 
@@ -797,6 +800,7 @@ class Simulation {
     const byz = this.nodes.find((n) => !n.honest);
     const ref = this.honest.find((n) => n.live)?.live;
     if (byz && ref) this.stats.byzantineSlashed = ref.node.state().sections.equivocators.has(byz.key.address);
+    for (const n of this.honest) if (n.live) this.stats.provenFinal = Math.max(this.stats.provenFinal, n.live.node.state().meta.finalized.height);
     const heads = this.nodes.filter((n) => n.live).map((n) => {
       const h = n.live!.node.head();
       return { node: n.name, height: h.height, hash: h.hash, stateRoot: stateRoot(n.live!.node.state()) };

@@ -12,8 +12,9 @@
  *                       on chain, `<topic>\n<payload>` as received (createChainNode.ts)
  *   pruned              [STORE-P] {height, hash}: the blocks, height and tx indexes below this
  *                       height are gone; its snapshot s:<height> is the base the chain replays from
- *   n:<name>            [STORE-N] the node's own records: `final` (its final checkpoint) and
- *                       `last-vote` (its last vote's rounds) (node/finalityGadget.ts)
+ *   n:<name>            [STORE-N] the node's own records: `final` (its final checkpoint),
+ *                       `last-vote` (its last vote's rounds) and `link:<target round, 12 digits>`
+ *                       (a link it saw justified, not yet on chain) (node/finalityGadget.ts)
  *
  * Crash safety: every block is one atomic db.batch (block, height index, tx index, head),
  * so after a crash the database holds exactly the blocks up to some head. A snapshot is
@@ -117,6 +118,10 @@ export interface ChainStore {
   nodeRecord(name: string): Promise<string | undefined>;
   /** [STORE-N] writes a node record; `sync`: to the disk before it resolves (a vote must not be forgotten by a crash) */
   putNodeRecord(name: string, text: string, o?: { sync?: boolean }): Promise<void>;
+  /** [STORE-N] the node records whose names start with `prefix`, in name order */
+  nodeRecords(prefix: string): Promise<{ name: string; text: string }[]>;
+  /** [STORE-N] deletes node records (absent ones are no error), in one batch */
+  deleteNodeRecords(names: Iterable<string>): Promise<void>;
   /** [STORE-P] the height below which blocks were pruned (0: none): its snapshot is the replay base */
   readonly prunedHeight: number;
   /**
@@ -520,6 +525,22 @@ class LevelChainStore implements ChainStore {
 
   async putNodeRecord(name: string, text: string, o: { sync?: boolean } = {}): Promise<void> {
     await this.db.batch([{ type: 'put', key: N(name), value: text }], o.sync ? { sync: true } : undefined);
+  }
+
+  async nodeRecords(prefix: string): Promise<{ name: string; text: string }[]> {
+    const out: { name: string; text: string }[] = [];
+    // keys are strings: everything from `n:<prefix>` up to `n:<prefix>\uffff`
+    for await (const key of this.db.keys({ gte: N(prefix), lt: `${N(prefix)}\uffff` })) {
+      const text = await this.db.get(key);
+      if (text !== undefined) out.push({ name: key.slice(2), text });
+    }
+    return out;
+  }
+
+  async deleteNodeRecords(names: Iterable<string>): Promise<void> {
+    const ops: ChainDbOp[] = [];
+    for (const name of names) ops.push({ type: 'del', key: N(name) });
+    if (ops.length > 0) await this.db.batch(ops);
   }
 
   async journalLoad(): Promise<{ seq: number; text: string }[]> {
