@@ -89,3 +89,19 @@ export async function connectWithLogin(o: LoginOptions): Promise<MqttClient> {
   keepAliveOnTraffic(client);
   return client;
 }
+
+/**
+ * Ends a client, waiting for its messages in flight at most `ms`; then ends it at once
+ * (`end(true)`). A stop must not wait for ever on a broker that stopped answering. True when
+ * it ended cleanly.
+ */
+export async function endClient(client: MqttClient, ms = 3_000): Promise<boolean> {
+  let bound: ReturnType<typeof setTimeout> | undefined;
+  const clean = await Promise.race([
+    client.endAsync().then(() => true),
+    new Promise<false>((r) => (bound = setTimeout(() => r(false), ms))),
+  ]);
+  clearTimeout(bound);
+  if (!clean) await client.endAsync(true);
+  return clean;
+}

@@ -211,7 +211,14 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
     // empty (the aggregator node's inclusion window comes every interval), within a bound
     const drainUntil = Date.now() + Math.max(5_000, 3 * o.intervalMs);
     do {
-      await platform.node.idle();
+      // bounded: a node whose work queue does not drain must not hold the day's end forever
+      let bound: NodeJS.Timeout | undefined;
+      const idle = await Promise.race([
+        platform.node.idle().then(() => true),
+        new Promise<false>((r) => (bound = setTimeout(() => r(false), Math.max(0, drainUntil - Date.now())))),
+      ]);
+      clearTimeout(bound);
+      if (!idle) log.warn({ event: 'node-not-idle', stats: platform.node.stats().work }, 'the chain node was still busy when the drain time ran out');
       await new Promise((r) => setTimeout(r, Math.min(250, o.intervalMs)));
     } while (platform.node.stats().mempool.count > 0 && Date.now() < drainUntil);
     const leftInMempool = platform.node.stats().mempool.count;

@@ -22,7 +22,7 @@ import { GENESIS_DEFAULTS, type Genesis } from '../poe-chain/core/genesis.js';
 import { platformPaths } from './dataDir.js';
 import { enrollPrincipals } from './servicePrincipals.js';
 import { loadOrCreateGenesis } from './genesisFile.js';
-import { connectWithLogin } from './mqttLogin.js';
+import { connectWithLogin, endClient } from './mqttLogin.js';
 import { openChainStoreAt } from '../poe-chain/store/chainDataDir.js';
 import { createChainNode, type ChainNode, type FinalEvent } from '../poe-chain/node/createChainNode.js';
 import { MARKET_TOPICS, createMarketResultPublisher } from '../aggregator/marketResults.js';
@@ -104,6 +104,10 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
   // is logged by name (a stop that hangs says where)
   const stops: { name: string; run: () => Promise<void> }[] = [];
   const onStop = (name: string, run: () => Promise<void>) => void stops.push({ name, run });
+  /** an MQTT client's stop: its messages in flight get 3 s, then it is ended at once */
+  const endMqtt = async (client: MqttClient, name: string) => {
+    if (!(await endClient(client))) log.warn({ client: name }, 'MQTT client ended at once: messages in flight not acknowledged in 3 s');
+  };
   const stop = async () => {
     for (const s of stops.splice(0).reverse()) {
       const t0 = Date.now();
@@ -185,13 +189,13 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
 
     // 5. the aggregator's MQTT session
     const aggregatorMqtt = await connectWithLogin({ url: mqttUrl, meterId: 'aggregator', key: keys.aggregator });
-    onStop('aggregator-mqtt', () => aggregatorMqtt.endAsync());
+    onStop('aggregator-mqtt', () => endMqtt(aggregatorMqtt, 'aggregator-mqtt'));
 
     // 6. the aggregator's chain node: produces when no validator is eligible, serves sync
     const store = await openChainStoreAt(paths.root, { genesis: genesis.config, createIfMissing: true });
     onStop('chain-store', () => store.close({ snapshot: true }));
     const nodeMqtt = await connectWithLogin({ url: mqttUrl, meterId: 'aggregator-node', key: keys.aggregatorNode });
-    onStop('chain-node-mqtt', () => nodeMqtt.endAsync());
+    onStop('chain-node-mqtt', () => endMqtt(nodeMqtt, 'chain-node-mqtt'));
     const node = await createChainNode({
       genesis, key: keys.aggregatorNode, store, mqtt: nodeMqtt, nodeId: 'aggregator-node',
       produce: true, serveSync: true, now, log: log.child({ part: 'chain' }),

@@ -41,5 +41,5 @@ if (files.length === 0) {
 // A test that fails can leave a socket open; --test-force-exit ends its file anyway, and
 // --test-timeout bounds any single test, so a broken test fails instead of hanging CI.
 const timeoutMs = process.env.TMI_TEST_TIMEOUT_MS ?? '300000';
-const child = spawn(process.execPath, ['--test', '--test-reporter=spec', '--test-force-exit', `--test-timeout=${timeoutMs}`, ...files], { stdio: 'inherit', cwd: root });
+const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...(process.env.TMI_TEST_FORCE_EXIT === '0' ? [] : ['--test-force-exit']), `--test-timeout=${timeoutMs}`, ...files], { stdio: 'inherit', cwd: root });
 child.on('exit', (code, signal) => process.exit(signal ? 1 : code ?? 1));

@@ -204,7 +204,9 @@ export async function checkpointSync(o: CheckpointSyncOptions): Promise<Checkpoi
     o.log.info(r, 'checkpoint sync: started from the final checkpoint');
     return r;
   } finally {
-    o.mqtt.off('message', onMessage);
+    // unsubscribed before the listener goes: without a listener the client holds every
+    // incoming packet [LOGIN-Q], and a piece still in flight would hold the UNSUBACK for good
     await o.mqtt.unsubscribeAsync(topic).catch(() => undefined);
+    o.mqtt.off('message', onMessage);
   }
 }

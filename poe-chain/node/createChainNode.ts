@@ -67,6 +67,9 @@ export type { FinalityStats } from './finalityGadget.js';
 export type { BlockSource, ChainNodeEvents, ImportOutcome, NodeBlockEvent, NodeScheduler, RejectedBlockEvent, ReorgEvent, WorkTimings } from './nodeContext.js';
 export type { ChainHeadInfo } from './chainHead.js';
 
+/** close(): how long the node waits for the broker to acknowledge its unsubscribe */
+const UNSUBSCRIBE_WAIT_MS = 2_000;
+
 export interface ChainNodeOptions {
   genesis: Genesis;
   /** the node's key: produces blocks (a validator pseudonym or the aggregator node key) and signs its messages */
@@ -513,18 +516,25 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       closed = true;
       slots.stop();
       fin.stop();
-      mqtt.off('message', onMessage);
       mqtt.off('connect', onConnect);
       admission.close();
       await node.idle();
       await verifyPool?.close();
+      // the message listener stays until the broker has acknowledged the unsubscribe (it
+      // ignores everything once closed): the MQTT client holds every incoming packet while it
+      // has no listener [LOGIN-Q], so a message in flight (the echo of the node's own last
+      // vote) would hold the UNSUBACK behind it for good — 9 stops in 20 of `tmi up` with both
+      // cores busy waited for ever, before this order
       if (mqtt.connected) {
-        try {
-          await mqtt.unsubscribeAsync(topics);
-        } catch {
-          // disconnected meanwhile: nothing to undo
-        }
+        let bound: ReturnType<typeof setTimeout> | undefined;
+        const acked = await Promise.race([
+          mqtt.unsubscribeAsync(topics).then(() => true, () => true), // disconnected meanwhile: nothing to undo
+          new Promise<false>((r) => (bound = setTimeout(() => r(false), UNSUBSCRIBE_WAIT_MS))),
+        ]);
+        clearTimeout(bound);
+        if (!acked) log.warn({ waitedMs: UNSUBSCRIBE_WAIT_MS }, 'no UNSUBACK from the broker: stopping without it');
       }
+      mqtt.off('message', onMessage);
       log.info({ head: chain.current().height, hash: chain.current().hash }, 'chain node stopped');
     },
   };

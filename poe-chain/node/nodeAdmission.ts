@@ -10,6 +10,7 @@ import type { Codec } from '../../wire/codec.js';
 import { WireError } from '../../wire/errors.js';
 import type { AnyEnvelope } from '../../schemas/types.js';
 import { TX_OPERATIONS } from '../core/applyTransaction.js';
+import { txId as txIdOf } from '../core/txId.js';
 import { AdmissionQueue, type AdmissionQueueStats } from './admissionQueue.js';
 import type { AdmitResult } from './mempool.js';
 import { every, type NodeContext } from './nodeContext.js';
@@ -108,6 +109,9 @@ export function createNodeAdmission(ctx: NodeContext, parts: NodeAdmissionParts)
         // inside is checked in full by admission
         value = (value as { operation?: unknown; parameters?: { tx?: unknown } } | null)?.operation === 'tx' ? (value as { parameters: { tx?: unknown } }).parameters.tx : undefined;
       } else {
+        // [MP-13] a transaction this node holds already (another node's re-gossip): nothing to
+        // verify, the wrapper included
+        if (holdsInner(value)) return undefined;
         let env: AnyEnvelope;
         try {
           env = msgCodec.decodeValue(value);
@@ -134,6 +138,17 @@ export function createNodeAdmission(ctx: NodeContext, parts: NodeAdmissionParts)
     return settled(mempool.admit(value, bytes), topic);
   }
 
+  /** the wrapped transaction's id is in the mempool (the id is the hash of the whole signed envelope) */
+  function holdsInner(value: unknown): boolean {
+    const inner = (value as { parameters?: { tx?: unknown } } | null)?.parameters?.tx;
+    if (inner === null || typeof inner !== 'object') return false;
+    try {
+      return mempool.has(txIdOf(inner));
+    } catch {
+      return false; // not canonical JSON: the codec says why
+    }
+  }
+
   function settled(r: AdmitResult, topic: string): string | undefined {
     if (r.status === 'rejected') drop(`TX_${r.code ?? 'REJECTED'}`, topic, r.message);
     return r.status === 'admitted' ? r.txId : undefined;
@@ -148,8 +163,18 @@ export function createNodeAdmission(ctx: NodeContext, parts: NodeAdmissionParts)
 
   function receive(topic: string, payload: Buffer, route: NodeRoute): void {
     const text = payload.toString('utf8');
+    // this node's own gossip, which the broker delivers back to it (it is subscribed to the topic it publishes on)
+    if (route.kind === 'wrapped-tx' && ownWrapper(text)) return;
     queueReceived({ topic, text, bytes: payload.length, route, seq: journal.record(topic, text) });
     if (!admission.hasRoom() && warnHeld()) log.warn({ waiting: admission.size }, 'admission falling behind: holding further messages at the broker');
+  }
+
+  function ownWrapper(text: string): boolean {
+    try {
+      return (JSON.parse(text) as { clientId?: unknown } | null)?.clientId === ctx.key.address;
+    } catch {
+      return false; // admission drops it as MALFORMED_JSON
+    }
   }
 
   async function replayJournal(): Promise<number> {
