@@ -12,7 +12,7 @@
  *                    everyone's, a validator the aggregator's node's alone), aggregator (it alone), all
  *   --max-partition-ms MS, --max-down-ms MS    largest partition, longest crash
  *   --no-partitions --no-crashes --no-disconnects --no-byzantine --no-loss   leave a fault out
- *   --strict         a transaction stranded in mempools (a known issue, counted) fails the seed
+ *   --strict         a transaction stranded in mempools fails the seed (counted otherwise; [MP-13] re-gossip fixed it)
  *   --log LEVEL      node logs at LEVEL and above on stderr (debug|info|warn|error)
  */
 import { spawn } from 'node:child_process';

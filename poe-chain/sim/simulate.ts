@@ -84,7 +84,7 @@ export interface SimOptions {
   serveSync?: 'archive' | 'aggregator' | 'all';
   /** node logs at or above this level go to stderr with the simulated time (default none) */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
-  /** a transaction stranded in the mempools of nodes that never produce fails the run (a known issue: counted otherwise) */
+  /** a transaction stranded in the mempools of nodes that never produce fails the run (counted otherwise; fixed by [MP-13] re-gossip) */
   strict?: boolean;
   /** keep the last events (printed for a failing seed) */
   record?: number;
