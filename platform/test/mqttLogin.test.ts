@@ -2,7 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import mqtt from 'mqtt';
-import { connectWithLogin, keepAliveOnTraffic } from '../mqttLogin.js';
+import { pino } from 'pino';
+import { connectWithLogin, holdMessagesUntilListened, keepAliveOnTraffic } from '../mqttLogin.js';
+import { createChainNode } from '../../poe-chain/node/createChainNode.js';
+import { parseGenesis } from '../../poe-chain/core/genesis.js';
+import { testKey } from '../../poe-chain/testkit/chainFixture.js';
+import { memoryStore, pastGenesisConfig, startAedes } from '../../poe-chain/test/node/nodeFixtures.js';
 import { enrollMeter, login, startBroker } from '../../broker/test/brokerFixtures.js';
 
 const CONNACK = Buffer.from([0x20, 0x02, 0x00, 0x00]);
@@ -96,5 +101,38 @@ test('[LOGIN-Q] a persistent session\'s queued messages wait for the first liste
     await again.endAsync();
   } finally {
     await tb.broker.close();
+  }
+});
+
+test('[LOGIN-Q] a chain node on a holding client stops while messages are still arriving: it unsubscribes before it stops listening', async () => {
+  // Without a 'message' listener the client holds every incoming packet, the UNSUBACK
+  // included; a node that stopped listening first waited for ever for its unsubscribe
+  // (`tmi up` stops under load: 9 in 20 before the order was changed)
+  const broker = await startAedes();
+  const config = pastGenesisConfig();
+  const client = await mqtt.connectAsync(broker.url, { clientId: 'holding-node', reconnectPeriod: 0 });
+  holdMessagesUntilListened(client);
+  const warnings: string[] = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+  const node = await createChainNode({ genesis: parseGenesis(config), key: testKey('holding-node'), store: await memoryStore(config), mqtt: client, nodeId: 'holding-node', log });
+  const pub = await mqtt.connectAsync(broker.url, { clientId: 'burst', reconnectPeriod: 0 });
+  try {
+    // messages keep arriving while the node closes (garbage: each is dropped, after its PUBACK)
+    let i = 0;
+    const stream = setInterval(() => {
+      for (let k = 0; k < 5; k++) void pub.publishAsync('tmi/v1/chain/votes', `{"garbage":${i++}}`, { qos: 1 }).catch(() => undefined);
+    }, 1);
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = performance.now();
+    await node.close().finally(() => clearInterval(stream));
+    const closeMs = performance.now() - t0;
+    assert.ok(closeMs < 1500, `closed in ${Math.round(closeMs)} ms`);
+    assert.deepEqual(warnings.filter((w) => w.includes('UNSUBACK')), [], 'the broker acknowledged the unsubscribe');
+    // and the client ends cleanly: nothing of its own is held behind a message
+    await client.endAsync();
+  } finally {
+    await pub.endAsync();
+    if (!client.disconnected) client.end(true);
+    await broker.close();
   }
 });
