@@ -309,9 +309,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     await chain.reorg(tip, forkHeight);
     return chain.isCanonical(f);
   }
-  gadget = await createFinalityGadget(ctx, { head: chain, tree, vote: o.vote ?? produce, produce, timer: o.slotTimer !== false, switchToBranchOf,
-    // [FIN-P] this node's block of the slot before its vote of the round
-    beforeVote: () => slots.workIfDue() });
+  gadget = await createFinalityGadget(ctx, { head: chain, tree, vote: o.vote ?? produce, produce, timer: o.slotTimer !== false, switchToBranchOf });
   const fin = gadget;
   // [NODE-fin] a new head: count the votes that waited for it, adopt the chain's proof, vote
   events.on('block', () => void queue.enqueue('finality', fin.onHead));

@@ -92,8 +92,6 @@ export interface FinalityParts {
   timer: boolean;
   /** [FC-2] makes the head's chain contain `cp` (run in the work queue); false when it cannot */
   switchToBranchOf(cp: { height: number; hash: string }): Promise<boolean>;
-  /** [FIN-P] run before the round's vote (the slot loop's due work: this node's block of the slot first) */
-  beforeVote?: () => Promise<void>;
 }
 
 interface Link {
@@ -447,7 +445,6 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
       if (keep.length === 0) waiting.delete(hash);
       else waiting.set(hash, keep);
     }
-    await parts.beforeVote?.();
     await maybeVote();
     schedule();
   }

@@ -26,13 +26,6 @@ import type { PendingBlocks } from './pendingBlocks.js';
 export interface SlotLoop {
   /** the slot work for the clock's current slot; inside the queue */
   slotWork(): Promise<void>;
-  /**
-   * [FIN-P] the slot work of the clock's slot unless it has run; inside the queue. The
-   * gadget calls it before it votes: a producer elected for the slot makes its block first,
-   * so that a late slot timer (under load, S = 100 ms: half a slot is 50 ms) does not let the
-   * vote of the round come first and stop the block ([FIN-1] no block in a round voted in)
-   */
-  workIfDue(): Promise<void>;
   /** starts the slot timer (unless `slotTimer` is false) */
   start(): void;
   /** stops the slot timer */
@@ -148,13 +141,10 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
 
   // ── the slot loop ─────────────────────────────────────────────────────────
   let lastPrune = 0;
-  /** the last slot whose work ran */
-  let workedSlot = 0;
   async function slotWork(): Promise<void> {
     if (ctx.closed()) return;
     const t = now();
     const s = slotAt(g, t);
-    workedSlot = Math.max(workedSlot, s);
     // [NODE-future] held blocks whose slot starts within one slot of the clock
     for (const b of pending.takeDue(s + 1)) await parts.import.importBlock(b.raw, b.source === 'sync' ? 'sync' : 'gossip');
     parts.sync.onSlot(t);
@@ -242,9 +232,6 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
 
   return {
     slotWork,
-    async workIfDue() {
-      if (slotAt(g, now()) > workedSlot) await slotWork();
-    },
     start: scheduleSlot,
     stop() {
       if (timer !== undefined) scheduler.clearTimeout(timer);
