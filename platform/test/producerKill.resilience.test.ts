@@ -225,7 +225,21 @@ test('kill -9 of the elected producer: the next-ranked takes over within W + 1 s
       const gap = first.block.parameters.header.slot - parent.block.parameters.header.slot;
       const bound = cy.kill.length * W + 1;
       const takeoverBound = gapBound(cy.kill.length, parent.block.parameters.header.slot, first.block.parameters.header.slot);
-      assert.ok(gap <= takeoverBound, `cycle ${ci + 1}: takeover within ${takeoverBound} slots (gap ${gap})`);
+      // on failure, what the observer saw around the takeover, and what the live nodes logged last
+      const around = () => [
+        `blocks: ${chain.filter((b) => b.height >= cut - 2 && b.height <= first.height).map((b) => `${b.height}@${b.block.parameters.header.slot} by ${name(producerOf(b))}`).join(', ')}`,
+        `kill at slot ${Math.floor((killedAt - g.genesisTimeMs) / S)}; observer reorgs ${reorgs.length}`,
+        ...procs.filter((x, k) => !cy.kill.includes(k)).map((x) => `${x.name} during the gap: ${x.lines.filter((l) => {
+          let t = 0;
+          try {
+            t = (JSON.parse(l) as { time?: number }).time ?? 0;
+          } catch {
+            return false; // not a log record
+          }
+          return t >= g.genesisTimeMs + parent.block.parameters.header.slot * S && t <= g.genesisTimeMs + (first.block.parameters.header.slot + 1) * S;
+        }).slice(-15).join(' | ')}`),
+      ].join('\n');
+      assert.ok(gap <= takeoverBound, `cycle ${ci + 1}: takeover within ${takeoverBound} slots (gap ${gap})\n${around()}`);
       // nothing from a killed producer after the block it was building when killed
       for (const b of chain.filter((x) => x.height > first.height)) {
         assert.ok(!cy.kill.some((k) => producerOf(b) === V[k]!.address), `cycle ${ci + 1}: no block by a killed producer after the takeover`);
