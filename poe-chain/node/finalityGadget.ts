@@ -353,9 +353,14 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
   }
 
   // ── voting ────────────────────────────────────────────────────────────────
-  async function maybeVote(): Promise<void> {
+  /**
+   * `round`: the round the vote timer was set for. [FIN-1] A vote task that waited in the work
+   * queue past its round's end still votes in that round, not in the clock's: voting in the
+   * clock's round would forbid this node's block in it (a validator next in line lost its slot,
+   * and the gap grew past k·W + 1, whenever the queue ran a slot behind).
+   */
+  async function maybeVote(round = slotAt(g, now())): Promise<void> {
     if (!parts.vote || stopped) return;
-    const round = slotAt(g, now());
     if (round <= lastVote.targetRound) return;
     const head = chain.current();
     if (head.height <= finalCp.height) return; // the head is final: nothing to vote for
@@ -429,15 +434,15 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     if (chain.current().height <= finalCp.height) return;
     const r = slotAt(g, now());
     const half = Math.floor(g.slotMs / 2);
-    const next = r > lastVote.targetRound && now() < slotTime(g, r) + half ? slotTime(g, r) + half : slotTime(g, r + 1) + half;
+    const round = r > lastVote.targetRound && now() < slotTime(g, r) + half ? r : r + 1;
     timer = ctx.scheduler.setTimeout(() => {
       timer = undefined;
-      void ctx.queue.enqueue('vote', onRound);
-    }, Math.max(0, next - now()));
+      void ctx.queue.enqueue('vote', () => onRound(round));
+    }, Math.max(0, slotTime(g, round) + half - now()));
     (timer as { unref?: () => void }).unref?.();
   }
 
-  async function onRound(): Promise<void> {
+  async function onRound(round?: number): Promise<void> {
     // drop waiting votes for rounds already decided
     for (const [hash, list] of waiting) {
       const keep = list.filter((e) => e.parameters.target.round > finalCp.round);
@@ -445,7 +450,7 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
       if (keep.length === 0) waiting.delete(hash);
       else waiting.set(hash, keep);
     }
-    await maybeVote();
+    await maybeVote(round);
     schedule();
   }
 

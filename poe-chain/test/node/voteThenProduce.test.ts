@@ -70,3 +70,85 @@ test('[FIN-1] no block at a slot the producer already voted in; the chain carrie
     await broker.close();
   }
 });
+
+/**
+ * [FIN-1] A vote task that waited in the work queue past its round's end votes in the round
+ * its timer was set for, not in the clock's: else it forbids this node's block in the clock's
+ * round. Seen in producerKill: a queue a slot behind made V2, next in line with V1 dead, vote in
+ * the slot it was elected for and produce one slot later (gap k·W + 2 > the rule's k·W + 1).
+ * Driven by a fake clock and a scheduler whose timers the test fires, late on purpose.
+ */
+test('[FIN-1] a late vote task votes in its own round and leaves the next slot to the producer', async () => {
+  const broker = await startAedes();
+  const funded = testKey('funded');
+  const config = liveGenesisConfig({ balances: [{ address: funded.address, millicents: 10_000_000 }] });
+  const g = parseGenesis(config);
+  const a = slotAt(g, Date.now()) + 40;
+  let clock = slotTime(g, a - 30) + 1;
+  let seq = 0;
+  const timers = new Map<number, { due: number; fn: () => void }>();
+  const scheduler = {
+    setTimeout: (fn: () => void, ms: number) => {
+      const id = ++seq;
+      timers.set(id, { due: clock + ms, fn });
+      return id;
+    },
+    clearTimeout: (id: unknown) => void timers.delete(id as number),
+    setImmediate: (fn: () => void) => void setImmediate(fn),
+    monotonic: () => performance.now(),
+  };
+  const n = await startNode(broker.url, config, testKey('aggregator-node'), 'agg-node', { produce: true, now: () => clock, scheduler });
+  /** fires every timer due at or before `t` in due order; on time (clock = due) unless `late` (clock = t first) */
+  const runTo = async (t: number, late = false) => {
+    if (late) clock = t;
+    for (;;) {
+      const next = [...timers.entries()].filter(([, x]) => x.due <= t).sort((x, y) => x[1].due - y[1].due || x[0] - y[0])[0];
+      if (next === undefined) break;
+      timers.delete(next[0]);
+      clock = Math.max(clock, next[1].due);
+      next[1].fn();
+      await n.node.idle();
+    }
+    clock = t;
+  };
+  const votes: { round: number; height: number }[] = [];
+  const watcher = await connect(broker.url, 'watcher');
+  await watcher.subscribeAsync(NODE_TOPICS.votes);
+  watcher.on('message', (_t, m) => {
+    const v = JSON.parse(m.toString()) as { parameters: { target: { round: number; height: number } } };
+    votes.push(v.parameters.target);
+  });
+  const sender = await connect(broker.url, 'sender');
+  let k = 0;
+  const transfer = async () => {
+    const tx = signEnvelope(funded, 'transfer', { to: testKey('payee').address, amountMillicents: 1 + k++ }, { chain: g.hash, date: new Date(clock) });
+    const before = n.node.stats().mempool.count;
+    await sender.publishAsync(NODE_TOPICS.txs, JSON.stringify(signEnvelope(testKey('sender'), 'tx', { tx }, { date: new Date(clock) })), { qos: 1 });
+    await waitFor('the transfer in the mempool', () => n.node.stats().mempool.count > before);
+  };
+  try {
+    for (let s = a - 29; s < a - 1 && n.node.stats().syncing; s++) await runTo(slotTime(g, s) + 1);
+    assert.ok(!n.node.stats().syncing, 'initial sync done');
+    // a transfer late in slot a−1: block B at slot a, on time
+    await runTo(slotTime(g, a - 1) + Math.floor(g.slotMs * 0.6));
+    await transfer();
+    await runTo(slotTime(g, a) + 5);
+    const b = n.node.head();
+    assert.equal(b.slot, a, 'block B at slot a');
+    // a second transfer in slot a, before the vote of round a is due (half a slot in)
+    await runTo(slotTime(g, a) + Math.floor(g.slotMs * 0.3));
+    await transfer();
+    // the queue ran a slot behind: round a's vote timer and slot a+1's timer both fire in slot a+1, in due order
+    await runTo(slotTime(g, a + 1) + 10, true);
+    await waitFor('the vote on the broker', () => votes.some((v) => v.round >= a));
+    assert.deepEqual(votes.filter((v) => v.round >= a).map((v) => [v.round, v.height]), [[a, b.height]], 'one vote since B, in round a (the round its timer was set for), for B');
+    const c = n.node.head();
+    assert.equal(c.slot, a + 1, `the second transfer's block at slot a+1, the slot after the late vote's round (head at ${c.slot})`);
+    assert.equal(c.height, b.height + 1);
+  } finally {
+    await watcher.endAsync();
+    await sender.endAsync();
+    await n.stop();
+    await broker.close();
+  }
+});
