@@ -8,8 +8,10 @@
  *          readingRetentionIntervals, old auctions [AC-5] and old P2P markets [MKT-PRUNE]
  *   [BB-2] (no longer: auctions are not void; every auction is cleared by [EB-0])
  *   [BB-3] forget seen transaction ids whose window has passed [TX-3]
- *   [BB-4] [FIN-J] record the parent's hash and slot at its height (blockHashes), and at the first
- *          block of an epoch that epoch's committee [FIN-C] (committees)
+ *   [BB-4] [FIN-J] record the parent's hash and slot at its height (blockHashes), with the epoch
+ *          whose committee is in force in the parent's state [FIN-C] (committeeEpoch: it counts
+ *          the links that target the parent), and at the first block of an epoch that epoch's
+ *          committee [FIN-C] (committees; in force once a block of the epoch is final)
  * endBlock (after the transactions):
  *   [EB-0] clear the open-bid auctions whose closesAt ≤ block time and that no
  *          auction-close of this block cleared [CLOSE], and the sealed auctions whose
@@ -30,10 +32,12 @@ import type { StateDraft } from './chainState.js';
 import { epochStart } from './genesis.js';
 import { SEEDS_KEPT } from './epochSeed.js';
 import { computeRanking, seedForEpoch } from './rankingForEpoch.js';
-import { committeeOf } from './finality.js';
+import { committeeEpochInForce, committeeOf } from './finality.js';
 
 export function beginBlock(d: StateDraft, p: { epoch: number; time: number; parentHash: string; ranking?: readonly string[]; newSeed?: string }): void {
-  d.s.blockHashes.set(String(d.meta.height), { hash: p.parentHash, slot: d.meta.tipSlot });
+  // before the transactions, d is the parent's state
+  const committeeEpoch = committeeEpochInForce(d.genesis, d.meta, d.s.blockHashes);
+  d.s.blockHashes.set(String(d.meta.height), { hash: p.parentHash, slot: d.meta.tipSlot, committeeEpoch });
   if (p.epoch > d.meta.rankingEpoch) {
     const seed = seedForEpoch(d.meta, p.epoch);
     d.meta.ranking = p.ranking !== undefined ? [...p.ranking] : computeRanking(d.s, p.epoch, seed, d.genesis);

@@ -26,8 +26,10 @@
  *                 registry signed for that feeder, written only by `feeder-limit` transactions; read
  *                 by the auctions' clearing [FEEDER-2] and the P2P market [MKT-FEEDER]
  *   justified     "<round>" → {height, hash} [FIN-J]: the justified checkpoints from the final one up
- *   blockHashes   "<height>" → {hash, slot} [FIN-J]: this chain's blocks from the final one up to the parent
- *   committees    "<epoch>" → member addresses [FIN-C]: each epoch's finality committee (from the final one up)
+ *   blockHashes   "<height>" → {hash, slot, committeeEpoch} [FIN-J]: this chain's blocks from the final one up to the
+ *                 parent; committeeEpoch: the epoch whose committee is in force in that block's state [FIN-C]
+ *   committees    "<epoch>" → member addresses [FIN-C]: each epoch's finality committee (from the lowest
+ *                 committeeEpoch of blockHashes up: every committee a kept block has in force)
  *
  * State root (README "State root"):
  *   stateRoot = SHA-256("TMI/v1/state" ‖ 0x00 ‖ canonical JSON of
@@ -221,6 +223,8 @@ export interface BlockRef {
 export interface BlockHashEntry {
   hash: string;
   slot: number;
+  /** [FIN-C] the epoch whose committee is in force in this block's state (finality.ts committeeEpochInForce): it counts the links that target the block */
+  committeeEpoch: number;
 }
 
 export interface StateMeta {
@@ -307,7 +311,7 @@ export function createGenesisState(genesis: Genesis): ChainState {
   // [FIN-J] the genesis checkpoint is justified and final
   const g0 = genesisCheckpoint(genesis.hash);
   sections.justified = HashedMap.fromEntries([[String(g0.round), { height: g0.height, hash: g0.hash }]]);
-  sections.blockHashes = HashedMap.fromEntries([['0', { hash: genesis.hash, slot: 0 }]]);
+  sections.blockHashes = HashedMap.fromEntries([['0', { hash: genesis.hash, slot: 0, committeeEpoch: 0 }]]);
   return {
     genesis,
     meta: {
@@ -421,9 +425,10 @@ export class StateDraft {
 
 /**
  * v5: [FEEDER-1] feederLimits entries carry issuedAt and are written only by `feeder-limit`; v6: [DOMAIN-TX] every
- * transaction names the chain; v7: [FIN] the finality gadget (meta.justified, meta.finalized; justified, blockHashes, committees)
+ * transaction names the chain; v7: [FIN] the finality gadget (meta.justified, meta.finalized; justified, blockHashes, committees);
+ * v8: [FIN-C] committees change only through finality (blockHashes entries carry committeeEpoch, the committee in force)
  */
-export const STATE_FORMAT = 'tmi-chain-state-v7';
+export const STATE_FORMAT = 'tmi-chain-state-v8';
 
 export interface SerializedState {
   format: typeof STATE_FORMAT;

@@ -6,6 +6,13 @@
  *   [FIN-C]  committee of an epoch = the first committeeSize addresses of its ranking, then
  *            the aggregator's node unless it is an equivocator; fixed at the epoch's first
  *            block (chain state: committees). One vote per member (not weighted).
+ *            Committees change only through finality (Casper FFG's dynasties): the committee
+ *            that counts a link on a branch is the committee *in force* in the target block's
+ *            state, the committee recorded for the epoch of that state's last final checkpoint
+ *            (meta.finalized), not the committee of the target's epoch (committeeInForce). A
+ *            new epoch's committee takes effect once a block of that epoch (or later) is final
+ *            on chain, finalised by the committee before it. Before any block, the aggregator's
+ *            node alone (the committee of epoch 0 on a chain with nobody ranked).
  *   [FIN-Q]  quorum(n) = ⌊2n/3⌋ + 1 distinct members: more than two thirds, so two quorums of
  *            one committee share more than n/3 members.
  *   [FIN-J]  the genesis checkpoint {round 0, height 0, genesis hash} is justified and final;
@@ -21,13 +28,20 @@
  *            Two such votes are evidence: the member becomes an equivocator (out of every later
  *            ranking and committee, its rewards taken back), like a producer's double header.
  * Accountable safety (FFG): two conflicting final blocks need a third of one committee to
- * have broken [FIN-E], and their votes prove it. Across a change of committee (a new epoch)
- * the bound holds for committees that share two thirds; README "Finality" says what that means.
+ * have broken [FIN-E], and their votes prove it. Take two conflicting final blocks and F, the
+ * last checkpoint final on both branches (genesis at worst). On each branch the first block
+ * finalised after F was finalised while F was the branch's final checkpoint, so by committee(F)
+ * — one committee, recorded on F's own chain, the same on both branches: two quorums of it
+ * voted for conflicting checkpoints and more than a third of it broke [FIN-E] (the FFG argument
+ * for one validator set). The cost: a committee change lags finality, and if more than a third
+ * of the committee in force goes away for good, finality stops until they return.
  */
 import { createHash } from 'node:crypto';
 import { canonicalBytes, canonicalize } from '../../wire/canonicalJson.js';
 import { PublicKeyCache, verifyBytes } from '../../wire/keys.js';
 import type { Checkpoint, Envelope, VoteParams, VoteSignature } from '../../schemas/types.js';
+import type { BlockHashEntry, ChainState, StateMeta } from './chainState.js';
+import { epochOfSlot, type Genesis } from './genesis.js';
 
 export type { Checkpoint } from '../../schemas/types.js';
 
@@ -41,6 +55,33 @@ export function committeeOf(ranking: readonly string[], aggregatorNode: string, 
   const members = ranking.filter((a) => a !== aggregatorNode).slice(0, size);
   if (aggregatorEligible) members.push(aggregatorNode);
   return members;
+}
+
+/**
+ * [FIN-C] the epoch whose committee is in force in a state: the epoch of the block at
+ * meta.finalized (its slot from blockHashes, which hold the chain from the final block up).
+ * The same function records it in each block's blockHashes entry (committeeEpoch, at the next
+ * block's beginBlock), so that the chain checks a link against the committee in force in its
+ * target block's state, exactly as a node counts gossiped votes.
+ */
+export function committeeEpochInForce(g: Genesis, meta: Pick<StateMeta, 'finalized'>, blockHashes: { get(key: string): BlockHashEntry | undefined }): number {
+  const at = blockHashes.get(String(meta.finalized.height));
+  // blockHashes always hold the final block (pruning keeps heights from it up); the round is a bound, never reached
+  return epochOfSlot(g, at?.slot ?? meta.finalized.round);
+}
+
+/**
+ * [FIN-C] the committee in force in a state (the target block's state for a link, the head's
+ * state for a vote): the one function the chain (applyJustification, via the target's
+ * blockHashes entry), the node's gadget (counting votes) and the voter use. The genesis state
+ * records no committee yet: the aggregator's node alone, with the genesis ranking.
+ */
+export function committeeInForce(state: ChainState): { epoch: number; members: readonly string[] } {
+  const g = state.genesis;
+  const epoch = committeeEpochInForce(g, state.meta, state.sections.blockHashes);
+  const recorded = state.sections.committees.get(String(epoch));
+  if (recorded !== undefined) return { epoch, members: recorded };
+  return { epoch, members: committeeOf(state.meta.ranking, g.aggregatorNodeKey, !state.sections.equivocators.has(g.aggregatorNodeKey), g.committeeSize) };
 }
 
 /** [FIN-J] the genesis checkpoint: justified and final from the start. */

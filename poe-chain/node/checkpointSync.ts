@@ -120,7 +120,11 @@ export function checkCheckpoint(g: Genesis, checkpoint: Checkpoint, blockValue: 
   if (justifying === undefined || finalising === undefined) throw bad('two links needed');
   if (!sameCheckpoint(justifying.target, checkpoint)) throw bad('the first link does not justify the checkpoint');
   if (!sameCheckpoint(finalising.source, checkpoint) || finalising.target.round !== checkpoint.round + 1) throw bad('the second link is not the adjacent link from the checkpoint');
-  const committee = new Set(committeeAt(state, h.slot));
+  // [FIN-C] the committee in force in the checkpoint's state: it counts the justifying link. The
+  // finalising link's target is the checkpoint or a later block whose state is not here: it is
+  // checked against the same committee, which is the one in force there unless that block's
+  // chain finalised something new in between (then this check is an approximation)
+  const committee = new Set(committeeAt(state));
   const need = quorum(committee.size);
   for (const l of links) {
     const voters = new Set<string>();

@@ -3,8 +3,10 @@
  * votes in, votes out, the local justified and final checkpoints.
  *
  *   receive  a `vote` on tmi/v1/chain/votes (decoded by the codec: schema, signature, ±120 s)
- *            counts when its target block is known here and its voter is in the committee of
- *            the target block's epoch; a vote for a block not yet here waits (bounded). A
+ *            counts when its target block is known here and its voter is in the committee in
+ *            force in the target block's state [FIN-C] (core/finality.ts committeeInForce: the
+ *            function the chain checks a justification with, so local and on-chain finality
+ *            agree); a vote for a block not yet here waits (bounded). A
  *            second vote of one voter that breaks [FIN-E] (double or surround) is evidence:
  *            the node submits a `vote-evidence` transaction (once per voter).
  *   count    a link source → target with a quorum of its committee and a justified source
@@ -18,7 +20,8 @@
  *            order, the links the chain can take whose transaction is not in its mempool
  *            (core/missingJustifications.ts): a link lost with a mempool no longer leaves every
  *            later one refused UNJUSTIFIED_SOURCE.
- *   vote     when producing and a member of its head's committee: once per round (= slot),
+ *   vote     when producing and a member of the committee in force on its head [FIN-C] (and that
+ *            committee is not older than the one the node's own final block puts in force): once per round (= slot),
  *            for its head, half a slot into the round, while the head is not final. Source =
  *            the highest justified checkpoint on the head's chain. Never two votes in one
  *            round, never a source lower than one it used (so never a surround): the last
@@ -31,7 +34,7 @@
  */
 import type { Envelope, Checkpoint, Justification } from '../../schemas/types.js';
 import { signEnvelope } from '../../wire/codec.js';
-import { committeeOf, genesisCheckpoint, linkKey, quorum, sameCheckpoint, voteConflict, voteSignatureOf } from '../core/finality.js';
+import { committeeInForce, genesisCheckpoint, linkKey, quorum, sameCheckpoint, voteConflict, voteSignatureOf } from '../core/finality.js';
 import { missingJustifications } from '../core/missingJustifications.js';
 import { TRANSIENT_TX_CODES } from './mempool.js';
 import { epochOfSlot, slotAt, slotTime } from '../core/genesis.js';
@@ -98,7 +101,7 @@ interface Link {
   source: Checkpoint;
   target: Checkpoint;
   votes: Map<string, Envelope<'vote'>>;
-  /** members of the target block's committee */
+  /** [FIN-C] the committee in force in the target block's state */
   committee: readonly string[];
   justified: boolean;
 }
@@ -113,13 +116,12 @@ const MAX_LINKS = 512;
 const MAX_WAITING = 4096;
 const MAX_VOTES_PER_VOTER = 64;
 
-/** The committee of the epoch of `n`'s block, from its state ([FIN-C]: recorded at the epoch's first block). */
-export function committeeAt(state: ChainState, slot: number): readonly string[] {
-  const g = state.genesis;
-  const recorded = state.sections.committees.get(String(epochOfSlot(g, slot)));
-  if (recorded !== undefined) return recorded;
-  // the genesis block: nobody ranked, the aggregator's node alone
-  return committeeOf(state.meta.ranking, g.aggregatorNodeKey, !state.sections.equivocators.has(g.aggregatorNodeKey), g.committeeSize);
+/**
+ * [FIN-C] The committee that counts a link to a block, from the block's state: the committee
+ * in force there (the committee of the epoch of its last final checkpoint), not its epoch's.
+ */
+export function committeeAt(state: ChainState): readonly string[] {
+  return committeeInForce(state).members;
 }
 
 export async function createFinalityGadget(ctx: NodeContext, parts: FinalityParts): Promise<FinalityGadget> {
@@ -228,7 +230,7 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     const { source, target: t } = env.parameters;
     if (t.height !== target.height || t.round < target.slot) return ctx.drop('VOTE_BAD_TARGET', NODE_TOPICS.votes);
     const k = linkKey(source, t);
-    const committee = links.get(k)?.committee ?? committeeAt(target.state, target.slot);
+    const committee = links.get(k)?.committee ?? committeeAt(target.state);
     if (!committee.includes(env.clientId)) return ctx.drop('VOTE_NOT_IN_COMMITTEE', NODE_TOPICS.votes);
     // [FIN-E] a member's signed vote is evidence material whether or not it can count: checked
     // before the head-at-round rule drops it (a vote for the head and one for its parent in one
@@ -365,7 +367,15 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     const head = chain.current();
     if (head.height <= finalCp.height) return; // the head is final: nothing to vote for
     if (head.slot > round) return;
-    if (!committeeAt(head.state, head.slot).includes(key.address)) return;
+    const inForce = committeeInForce(head.state);
+    if (!inForce.members.includes(key.address)) return; // [FIN-C] the committee in force on its head
+    // [FIN-C] nor with a committee older than the one its own final block put in force: a head whose chain lacks the link
+    // that made that block final (another branch's justifications) would count the vote by a committee no longer in force
+    const finalBlock = tree.get(finalCp.hash);
+    if (finalBlock !== undefined && inForce.epoch < epochOfSlot(g, finalBlock.slot)) {
+      log.debug({ round, head: head.height, inForce: inForce.epoch, final: finalCp.height }, 'not voting: the head\'s chain has not made the local final block final yet');
+      return;
+    }
     // the highest justified checkpoint on the head's chain, below this round
     let source: Checkpoint | undefined;
     for (const cp of [...justifiedByRound.values()].sort((a, b) => b.round - a.round)) {

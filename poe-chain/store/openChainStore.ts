@@ -56,10 +56,13 @@ export interface ChainDb {
  * v5: [FEEDER-1] feeder limits are registry-signed chain state; v6: [DOMAIN-TX] every
  * transaction names the chain (`chain` = genesis hash), so the blocks of an earlier directory
  * no longer validate; v7: [FIN] the finality gadget's state (justified and final checkpoints,
- * block hashes, committees: every state root differs). Every earlier version is refused by name.
+ * block hashes, committees: every state root differs); v8: [FIN-C] committees change only through
+ * finality: a link is counted by the committee in force in its target's state (blockHashes
+ * entries carry it: every state root differs, and links a v7 chain took may now be refused).
+ * Every earlier version is refused by name.
  */
-export const DB_FORMAT = 'tmi-chain-db-v7';
-export const OLD_FORMATS: ReadonlySet<string> = new Set(['tmi-chain-db-v1', 'tmi-chain-db-v2', 'tmi-chain-db-v3', 'tmi-chain-db-v4', 'tmi-chain-db-v5', 'tmi-chain-db-v6']);
+export const DB_FORMAT = 'tmi-chain-db-v8';
+export const OLD_FORMATS: ReadonlySet<string> = new Set(['tmi-chain-db-v1', 'tmi-chain-db-v2', 'tmi-chain-db-v3', 'tmi-chain-db-v4', 'tmi-chain-db-v5', 'tmi-chain-db-v6', 'tmi-chain-db-v7']);
 
 export interface ChainHead {
   height: number;

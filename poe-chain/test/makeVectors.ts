@@ -28,7 +28,7 @@ import { signHeader } from '../core/blockHash.js';
 import { rankValidators, seedForEpoch, tieBreak } from '../core/rankingForEpoch.js';
 import { electProducer, producerForSlot, productionOrder } from '../core/electProducer.js';
 import { previousSeed, proveSeed } from '../core/epochSeed.js';
-import { genesisCheckpoint, sameCheckpoint } from '../core/finality.js';
+import { committeeInForce, genesisCheckpoint, sameCheckpoint } from '../core/finality.js';
 
 export interface Vector {
   name: string;
@@ -721,7 +721,9 @@ export function makeVectors(): Vector[] {
   // ── finality (README "Finality", vectors/README.md has the arithmetic) ─────
   // The election chain, then A's first block of epoch 2 (height 4, slot s₂) and a transfer
   // block of A one slot later (height 5): the committee of epoch 2 is [A, C, B, D, N],
-  // n = 5, quorum ⌊10/3⌋ + 1 = 4 [FIN-C][FIN-Q].
+  // n = 5, quorum ⌊10/3⌋ + 1 = 4 [FIN-C][FIN-Q]; but only the genesis checkpoint is final, so
+  // the committee in force is epoch 0's, the aggregator's node N alone (quorum 1), until a
+  // block of epoch 2 is final [FIN-C].
   const finality = () => {
     const x = election();
     const { f, A, B, s2 } = x;
@@ -730,7 +732,9 @@ export function makeVectors(): Vector[] {
     const committee = f.state.sections.committees.get('2');
     const want = [x.A, x.C, x.B, x.D, f.node].map((k) => k.address);
     if (committee?.join() !== want.join()) throw new Error('vector finality: the committee of epoch 2 is not [A, C, B, D, N]');
-    return { ...x, E: f.key('v-e'), g0: genesisCheckpoint(f.genesis.hash), t4: f.checkpoint(s2, 4), t5: f.checkpoint(s2 + 1, 5), hb: s2 + 1 + f.genesis.patience };
+    const inForce = committeeInForce(f.state);
+    if (inForce.epoch !== 0 || inForce.members.join() !== f.node.address) throw new Error('vector finality: the committee in force is not epoch 0\'s [N]');
+    return { ...x, N: f.node, E: f.key('v-e'), g0: genesisCheckpoint(f.genesis.hash), t4: f.checkpoint(s2, 4), t5: f.checkpoint(s2 + 1, 5), hb: s2 + 1 + f.genesis.patience };
   };
   /** A block of `state` at `slot` by its elected producer carrying `txs` (forged: the rule under test must refuse it). */
   const forgeAt = (f: ChainFixture, state: ChainState, slot: number, txs: readonly unknown[]) => {
@@ -739,61 +743,81 @@ export function makeVectors(): Vector[] {
     return forgeBlock(state, { slot, producer: kp, txs });
   };
   {
-    const { f, A, B, C, D, E, g0, t4, t5, hb, s2 } = finality();
+    const { f, A, B, C, D, E, N, g0, t4, t5, hb, s2 } = finality();
     const pre5 = f.state;
     const J = (txs: readonly unknown[]) => forgeAt(f, pre5, hb, txs);
     const now = slotTime(f.genesis, hb);
     const at = f.at(hb);
-    const justify = f.justificationTx(f.votes([A, B, C, D], g0, t4, f.at(t4.round)), { date: at });
+    const justify = f.justificationTx(f.votes([N], g0, t4, f.at(t4.round)), { date: at });
     v.reject(
       'reject-justification-early-block',
       'A block one slot after its parent carrying only a (valid) justification: a block of justifications alone counts as empty, so it must be a heartbeat (s − p ≥ W) [FIN-J][REWARD].',
       pre5,
-      forgeAt(f, pre5, s2 + 2, [f.justificationTx(f.votes([A, B, C, D], g0, t4, f.at(t4.round)), { date: f.at(s2 + 2) })]),
+      forgeAt(f, pre5, s2 + 2, [f.justificationTx(f.votes([N], g0, t4, f.at(t4.round)), { date: f.at(s2 + 2) })]),
       slotTime(f.genesis, s2 + 2),
       'EARLY_EMPTY_BLOCK',
     );
-    v.reject('reject-justification-no-quorum', 'A justification of g₀ → t₄ with the votes of A, B and C: 3 of the 5 members of epoch 2\'s committee, quorum ⌊10/3⌋ + 1 = 4 [FIN-4][FIN-Q].', pre5, J([f.justificationTx(f.votes([A, B, C], g0, t4, f.at(t4.round)), { date: at })]), now, 'BAD_TX', 'NO_QUORUM');
-    v.reject('reject-justification-not-in-committee', 'A justification of g₀ → t₄ with the votes of A, B, C and E: E holds a certificate (TE) but is not ranked, so not in epoch 2\'s committee [FIN-4][FIN-C].', pre5, J([f.justificationTx(f.votes([A, B, C, E], g0, t4, f.at(t4.round)), { date: at })]), now, 'BAD_TX', 'NOT_IN_COMMITTEE');
-    const cTwice = f.votes([A, B, C, C], g0, t4, f.at(t4.round));
-    v.reject('reject-justification-duplicate-voter', 'A justification of g₀ → t₄ with four votes, two of them C\'s (two envelopes, different reqIds): 3 distinct voters, one vote per member [FIN-4][FIN-C].', pre5, J([f.justificationTx(cTwice, { date: at })]), now, 'BAD_TX', 'DUPLICATE_VOTER');
-    const byE = { ...f.vote(E, g0, t4, f.at(t4.round)), clientId: D.address };
-    v.reject('reject-justification-vote-signed-by-other-key', 'A justification of g₀ → t₄ with the votes of A, B, C and an entry for D whose signature E made (over the same vote envelope with D as clientId) [FIN-4][FIN-J].', pre5, J([f.justificationTx([...f.votes([A, B, C], g0, t4, f.at(t4.round)), byE], { date: at })]), now, 'BAD_TX', 'BAD_VOTE_SIGNATURE');
-    const foreign = f.vote(D, g0, t4, f.at(t4.round), 'ee'.repeat(32));
-    v.reject('reject-justification-vote-for-other-chain', 'A justification of g₀ → t₄ with the votes of A, B, C and D, D\'s signed over another chain\'s genesis hash (ee…ee, a test network with the same keys): the checker rebuilds each vote envelope with this chain\'s [FIN-4][DOMAIN-TX].', pre5, J([f.justificationTx([...f.votes([A, B, C], g0, t4, f.at(t4.round)), foreign], { date: at })]), now, 'BAD_TX', 'BAD_VOTE_SIGNATURE');
-    v.reject('reject-justification-unjustified-source', 'A justification of t₄ → t₅ by A, B, C and D before t₄ is justified (justified holds only round 0) [FIN-2].', pre5, J([f.justificationTx(f.votes([A, B, C, D], t4, t5, f.at(t5.round)), { date: at })]), now, 'BAD_TX', 'UNJUSTIFIED_SOURCE');
+    v.reject('reject-justification-target-epoch-committee', 'A justification of g₀ → t₄ with the votes of A, B, C and D: a quorum (4 of 5) of epoch 2\'s committee, the committee of the target\'s epoch, but only g₀ is final, so the committee in force is epoch 0\'s, N alone: A is not a member [FIN-4][FIN-C].', pre5, J([f.justificationTx(f.votes([A, B, C, D], g0, t4, f.at(t4.round)), { date: at })]), now, 'BAD_TX', 'NOT_IN_COMMITTEE');
+    v.reject('reject-justification-not-in-committee', 'A justification of g₀ → t₄ with the votes of N and E: E holds a certificate (TE) but is not ranked, so in no committee [FIN-4][FIN-C].', pre5, J([f.justificationTx(f.votes([N, E], g0, t4, f.at(t4.round)), { date: at })]), now, 'BAD_TX', 'NOT_IN_COMMITTEE');
+    const nTwice = f.votes([N, N], g0, t4, f.at(t4.round));
+    v.reject('reject-justification-duplicate-voter', 'A justification of g₀ → t₄ with two votes of N (two envelopes, different reqIds): one vote per member [FIN-4][FIN-C].', pre5, J([f.justificationTx(nTwice, { date: at })]), now, 'BAD_TX', 'DUPLICATE_VOTER');
+    const byE = { ...f.vote(E, g0, t4, f.at(t4.round)), clientId: N.address };
+    v.reject('reject-justification-vote-signed-by-other-key', 'A justification of g₀ → t₄ with an entry for N whose signature E made (over the same vote envelope with N as clientId) [FIN-4][FIN-J].', pre5, J([f.justificationTx([byE], { date: at })]), now, 'BAD_TX', 'BAD_VOTE_SIGNATURE');
+    const foreign = f.vote(N, g0, t4, f.at(t4.round), 'ee'.repeat(32));
+    v.reject('reject-justification-vote-for-other-chain', 'A justification of g₀ → t₄ with the vote of N signed over another chain\'s genesis hash (ee…ee, a test network with the same keys): the checker rebuilds each vote envelope with this chain\'s [FIN-4][DOMAIN-TX].', pre5, J([f.justificationTx([foreign], { date: at })]), now, 'BAD_TX', 'BAD_VOTE_SIGNATURE');
+    v.reject('reject-justification-unjustified-source', 'A justification of t₄ → t₅ by N before t₄ is justified (justified holds only round 0) [FIN-2].', pre5, J([f.justificationTx(f.votes([N], t4, t5, f.at(t5.round)), { date: at })]), now, 'BAD_TX', 'UNJUSTIFIED_SOURCE');
     const elsewhere = { round: t5.round, height: 5, hash: 'ab'.repeat(32) };
-    v.reject('reject-justification-unknown-target', 'A justification by A, B, C and D of g₀ → (7201, height 5, ab…ab): a hash that is not this chain\'s block at height 5 [FIN-1].', pre5, J([f.justificationTx(f.votes([A, B, C, D], g0, elsewhere, f.at(t5.round)), { date: at })]), now, 'BAD_TX', 'UNKNOWN_TARGET');
+    v.reject('reject-justification-unknown-target', 'A justification by N of g₀ → (7201, height 5, ab…ab): a hash that is not this chain\'s block at height 5 [FIN-1].', pre5, J([f.justificationTx(f.votes([N], g0, elsewhere, f.at(t5.round)), { date: at })]), now, 'BAD_TX', 'UNKNOWN_TARGET');
     const early = { ...t4, round: t4.round - 1 };
-    v.reject('reject-justification-round-before-target', 'A justification by A, B, C and D of g₀ → (7199, height 4, h₄): a round before the slot of the target block (7200) [FIN-1].', pre5, J([f.justificationTx(f.votes([A, B, C, D], g0, early, f.at(early.round)), { date: at })]), now, 'BAD_TX', 'BAD_ROUND');
+    v.reject('reject-justification-round-before-target', 'A justification by N of g₀ → (7199, height 4, h₄): a round before the slot of the target block (7200) [FIN-1].', pre5, J([f.justificationTx(f.votes([N], g0, early, f.at(early.round)), { date: at })]), now, 'BAD_TX', 'BAD_ROUND');
     // t₄ in a round when t₅ (slot 7201) was already this chain's head
     const stale = { ...t4, round: t5.round + 1 };
-    v.reject('reject-justification-not-head-at-round', `A justification by A, B, C and D of g₀ → (${stale.round}, height 4, h₄): in round ${stale.round} this chain's head was h₅ (slot 7201 ≤ ${stale.round}), so (${stale.round}, h₄) is not a checkpoint of this chain — one checkpoint per round and chain, so a later round's justified checkpoint never points below an earlier one's [FIN-1].`, pre5, J([f.justificationTx(f.votes([A, B, C, D], g0, stale, f.at(stale.round)), { date: at })]), now, 'BAD_TX', 'NOT_HEAD_AT_ROUND');
+    v.reject('reject-justification-not-head-at-round', `A justification by N of g₀ → (${stale.round}, height 4, h₄): in round ${stale.round} this chain's head was h₅ (slot 7201 ≤ ${stale.round}), so (${stale.round}, h₄) is not a checkpoint of this chain — one checkpoint per round and chain, so a later round's justified checkpoint never points below an earlier one's [FIN-1].`, pre5, J([f.justificationTx(f.votes([N], g0, stale, f.at(stale.round)), { date: at })]), now, 'BAD_TX', 'NOT_HEAD_AT_ROUND');
     const late = { ...t5, round: hb };
-    v.reject('reject-justification-round-not-before-block', `A justification by A, B, C and D of g₀ → (${hb}, height 5, h₅) in the block at slot ${hb}: the round must be before the including block's slot [FIN-1].`, pre5, J([f.justificationTx(f.votes([A, B, C, D], g0, late, f.at(late.round)), { date: at })]), now, 'BAD_TX', 'BAD_ROUND');
-    v.valid('finality-justify', `The heartbeat at slot ${hb} (W after its parent) by A carries a justification of the link g₀ → t₄ (genesis checkpoint → round 7200, height 4, A's first block of epoch 2) with the votes of A, B, C and D: 4 ≥ quorum(5) = 4 members of epoch 2's committee [A, C, B, D, N], each signature valid; t₄ is justified (justified round 7200, meta.justified = t₄); 7200 ≠ 0 + 1, so nothing new is final [FIN-J][FIN-1..4][FIN-Q].`, f, [justify], hb);
+    v.reject('reject-justification-round-not-before-block', `A justification by N of g₀ → (${hb}, height 5, h₅) in the block at slot ${hb}: the round must be before the including block's slot [FIN-1].`, pre5, J([f.justificationTx(f.votes([N], g0, late, f.at(late.round)), { date: at })]), now, 'BAD_TX', 'BAD_ROUND');
+    v.valid('finality-justify', `The heartbeat at slot ${hb} (W after its parent) by A carries a justification of the link g₀ → t₄ (genesis checkpoint → round 7200, height 4, A's first block of epoch 2) with the vote of N: the committee in force in h₄'s state is epoch 0's (g₀ is its final checkpoint), N alone, quorum(1) = 1, its signature valid; t₄ is justified (justified round 7200, meta.justified = t₄); 7200 ≠ 0 + 1, so nothing new is final [FIN-J][FIN-C][FIN-1..4][FIN-Q].`, f, [justify], hb);
     if (!sameCheckpoint(f.state.meta.justified, t4) || !sameCheckpoint(f.state.meta.finalized, g0)) throw new Error('vector finality-justify: not the checkpoints the description gives');
     const pre6 = f.state;
     const hb2 = hb + f.genesis.patience;
     const now2 = slotTime(f.genesis, hb2);
     const at2 = f.at(hb2);
     const J2 = (txs: readonly unknown[]) => forgeAt(f, pre6, hb2, txs);
-    v.reject('reject-justification-already-justified', 'A second justification of t₄ (the same link g₀ → t₄, fresh votes of A, B, C and D) after round 7200 is justified [FIN-3].', pre6, J2([f.justificationTx(f.votes([A, B, C, D], g0, t4, f.at(t4.round)), { date: at2 })]), now2, 'BAD_TX', 'ALREADY_JUSTIFIED');
-    v.reject('reject-justification-link-backwards', 'A justification by A, B, C and D of the link t₄ → t₄: source.round = target.round (7200) [FIN-2][FIN-J].', pre6, J2([f.justificationTx(f.votes([A, B, C, D], t4, t4, f.at(t4.round)), { date: at2 })]), now2, 'BAD_TX', 'BAD_LINK');
+    v.reject('reject-justification-already-justified', 'A second justification of t₄ (the same link g₀ → t₄, a fresh vote of N) after round 7200 is justified [FIN-3].', pre6, J2([f.justificationTx(f.votes([N], g0, t4, f.at(t4.round)), { date: at2 })]), now2, 'BAD_TX', 'ALREADY_JUSTIFIED');
+    v.reject('reject-justification-link-backwards', 'A justification by N of the link t₄ → t₄: source.round = target.round (7200) [FIN-2][FIN-J].', pre6, J2([f.justificationTx(f.votes([N], t4, t4, f.at(t4.round)), { date: at2 })]), now2, 'BAD_TX', 'BAD_LINK');
     const below = f.checkpoint(t5.round, 3);
-    v.reject('reject-justification-target-not-descendant', 'A justification by A, B, C and D of t₄ → (7201, height 3, h₃): a later round but a block below the source, not a descendant of it. On one chain such a target is never the head of its round (h₄, slot 7200, came after it), so [FIN-1] refuses it before [FIN-2] would [FIN-1][FIN-2][FIN-J].', pre6, J2([f.justificationTx(f.votes([A, B, C, D], t4, below, f.at(below.round)), { date: at2 })]), now2, 'BAD_TX', 'NOT_HEAD_AT_ROUND');
+    v.reject('reject-justification-target-not-descendant', 'A justification by N of t₄ → (7201, height 3, h₃): a later round but a block below the source, not a descendant of it. On one chain such a target is never the head of its round (h₄, slot 7200, came after it), so [FIN-1] refuses it before [FIN-2] would [FIN-1][FIN-2][FIN-J].', pre6, J2([f.justificationTx(f.votes([N], t4, below, f.at(below.round)), { date: at2 })]), now2, 'BAD_TX', 'NOT_HEAD_AT_ROUND');
+    const keys = (m: { entries(): Iterable<[string, unknown]> }) => [...m.entries()].map(([k]) => Number(k)).sort((x, y) => x - y).join();
+    const committeesBefore = keys(pre6.sections.committees);
     v.valid(
       'finality-final',
-      `The heartbeat at slot ${hb2} carries a justification of t₄ → t₅ (round 7201, height 5) with the votes of B, C, D and N (4 of 5): t₅ is justified (meta.justified = t₅) and, as 7201 = 7200 + 1, t₄ is final (meta.finalized = t₄); the records below it are pruned: justified round 0, blockHashes heights 0–3, committees of epochs 0 and 1 [FIN-F][FIN-J][FIN-1..4].`,
+      `The heartbeat at slot ${hb2} carries a justification of t₄ → t₅ (round 7201, height 5) with the vote of N, the committee in force in h₅'s state (epoch 0's): t₅ is justified (meta.justified = t₅) and, as 7201 = 7200 + 1, t₄ is final (meta.finalized = t₄), so from this block on epoch 2's committee [A, C, B, D, N] is in force; the records below it are pruned: justified round 0 and blockHashes heights 0–3; the committees stay (${committeesBefore}): epoch 0's is still in force for the kept blocks h₄, h₅ and h₆ [FIN-F][FIN-J][FIN-C][FIN-1..4].`,
       f,
-      [f.justificationTx(f.votes([B, C, D, f.node], t4, t5, f.at(t5.round)), { date: at2 })],
+      [f.justificationTx(f.votes([N], t4, t5, f.at(t5.round)), { date: at2 })],
       hb2,
     );
-    const keys = (m: { entries(): Iterable<[string, unknown]> }) => [...m.entries()].map(([k]) => Number(k)).sort((x, y) => x - y).join();
     const st = f.state;
-    if (!sameCheckpoint(st.meta.finalized, t4) || !sameCheckpoint(st.meta.justified, t5) || keys(st.sections.justified) !== '7200,7201' || keys(st.sections.blockHashes) !== '4,5,6' || keys(st.sections.committees) !== '2') {
+    if (!sameCheckpoint(st.meta.finalized, t4) || !sameCheckpoint(st.meta.justified, t5) || keys(st.sections.justified) !== '7200,7201' || keys(st.sections.blockHashes) !== '4,5,6' || keys(st.sections.committees) !== committeesBefore || !committeesBefore.startsWith('0,')) {
       throw new Error('vector finality-final: not the finality and pruning the description gives');
     }
+    const inForce = committeeInForce(st);
+    if (inForce.epoch !== 2 || inForce.members.join() !== [A, C, B, D, N].map((k) => k.address).join()) throw new Error('vector finality-final: epoch 2\'s committee is not in force');
+    // [FIN-C] the committee change took effect: a link to h₇ (the block that made t₄ final) is counted by epoch 2's committee
+    const pre7 = f.state;
+    const hb3 = hb2 + f.genesis.patience;
+    const t7 = f.checkpoint(hb2, 7);
+    const now3 = slotTime(f.genesis, hb3);
+    const at3 = f.at(hb3);
+    const J3 = (txs: readonly unknown[]) => forgeAt(f, pre7, hb3, txs);
+    v.reject('reject-justification-old-committee', `A justification of t₅ → t₇ = (${hb2}, height 7, h₇) with the vote of N alone, a quorum of the committee in force before t₄ became final (epoch 0's); in h₇'s state t₄ is final, so epoch 2's committee is in force: 1 of 5, quorum 4 [FIN-4][FIN-C][FIN-Q].`, pre7, J3([f.justificationTx(f.votes([N], t5, t7, f.at(t7.round)), { date: at3 })]), now3, 'BAD_TX', 'NO_QUORUM');
+    v.reject('reject-justification-no-quorum', 'A justification of t₅ → t₇ with the votes of B, C and N: 3 of the 5 members of epoch 2\'s committee (in force since t₄ is final), quorum ⌊10/3⌋ + 1 = 4 [FIN-4][FIN-Q].', pre7, J3([f.justificationTx(f.votes([B, C, N], t5, t7, f.at(t7.round)), { date: at3 })]), now3, 'BAD_TX', 'NO_QUORUM');
+    v.valid(
+      'finality-committee-change',
+      `The heartbeat at slot ${hb3} carries a justification of t₅ → t₇ (round ${hb2}, height 7, the block that made t₄ final) with the votes of A, B, C and D: in h₇'s state t₄ (epoch 2) is final, so epoch 2's committee [A, C, B, D, N] is in force and 4 of its 5 members are a quorum without N; t₇ is justified (meta.justified = t₇); ${hb2} ≠ 7201 + 1, so nothing new is final [FIN-C][FIN-J][FIN-1..4][FIN-Q].`,
+      f,
+      [f.justificationTx(f.votes([A, B, C, D], t5, t7, f.at(t7.round)), { date: at3 })],
+      hb3,
+    );
+    if (!sameCheckpoint(f.state.meta.justified, t7) || !sameCheckpoint(f.state.meta.finalized, t4)) throw new Error('vector finality-committee-change: not the checkpoints the description gives');
   }
   {
     // [FIN-E] A's conflicting votes, on chain in C's block at s₂ + 1 + W + 1 (⌊8/8⌋ mod 5 = 1 → C)
@@ -933,12 +957,14 @@ function finalityReadme(vec: readonly Vector[], label: (addr: string) => string,
     '',
     `- h₃ = \`${hash(3)}\` (slot ${slot(3)}), h₄ = \`${hash(4)}\` (slot ${slot(4)}), h₅ = \`${hash(5)}\` (slot ${slot(5)}).`,
     `- Committee of epoch 2 [FIN-C], fixed by the block at s₂ (committeeSize ${g.committeeSize} ≥ the 4 ranked): the ranking, then the aggregator node N: [${committee.map(name).join(', ')}], n = ${n}; quorum [FIN-Q] ⌊2·${n}/3⌋ + 1 = ⌊${2 * n}/3⌋ + 1 = ${q}.`,
+    `- Committee in force [FIN-C]: a link counts by the committee of the epoch of the last final checkpoint in its target block's state (blockHashes: committeeEpoch), not its target's epoch. While only g₀ is final that is epoch 0's committee, N alone (nobody ranked in epoch 0), n = 1, quorum 1; epoch 2's takes effect in the state of the block that makes t₄ final (h₇).`,
     `- Checkpoints (round, height, hash): g₀ = (0, 0, genesis hash), justified and final from the start [FIN-J]; t₄ = (${s2}, 4, h₄); t₅ = (${slot(5)}, 5, h₅). A vote for g₀ → t₄ is an envelope \`{clientId: voter, reqId, date, operation: "vote", chain: genesis hash, parameters: {source: g₀, target: t₄}}\` signed by the voter; a justification carries, per vote, \`{voter, reqId, date, signature}\` and the checker rebuilds the envelope.`,
     '',
-    `- \`finality-justify\`: slot ${hb} = ${slot(5)} + W, a heartbeat (a block of justifications alone counts as empty [REWARD]); producer ⌊(${hb} − ${slot(5)} − 1)/8⌋ mod 5 = 0 → A. Link g₀ → t₄: target h₄ is this chain's block at height 4, ${s2} ≤ ${s2} < ${hb} [FIN-1]; source g₀ justified, 0 < ${s2}, 0 ≤ 4 [FIN-2]; round ${s2} not yet justified [FIN-3]; votes A, B, C, D: 4 distinct members ≥ ${q} [FIN-4]. Result: justified = {0, ${s2}}, meta.justified = t₄; ${s2} ≠ 0 + 1, so meta.finalized stays g₀.`,
-    `- \`finality-final\`: the heartbeat at ${hb2} (⌊7/8⌋ = 0 → A); link t₄ → t₅ with B, C, D, N (4 ≥ ${q}); ${slot(5)} = ${s2} + 1 [FIN-F] → t₄ is final: meta.finalized = t₄, meta.justified = t₅; pruned: justified rounds < ${s2} (round 0), blockHashes heights < 4 (0–3), committees of epochs < ⌊${s2}·${g.slotMs}/${g.intervalMs}⌋ = 2 (0 and 1).`,
+    `- \`finality-justify\`: slot ${hb} = ${slot(5)} + W, a heartbeat (a block of justifications alone counts as empty [REWARD]); producer ⌊(${hb} − ${slot(5)} − 1)/8⌋ mod 5 = 0 → A. Link g₀ → t₄: target h₄ is this chain's block at height 4, ${s2} ≤ ${s2} < ${hb} [FIN-1]; source g₀ justified, 0 < ${s2}, 0 ≤ 4 [FIN-2]; round ${s2} not yet justified [FIN-3]; the vote of N: committeeEpoch of h₄ = 0, committee [N], 1 ≥ quorum(1) = 1 [FIN-4]. Result: justified = {0, ${s2}}, meta.justified = t₄; ${s2} ≠ 0 + 1, so meta.finalized stays g₀.`,
+    `- \`finality-final\`: the heartbeat at ${hb2} (⌊7/8⌋ = 0 → A); link t₄ → t₅ with the vote of N (committeeEpoch of h₅ = 0); ${slot(5)} = ${s2} + 1 [FIN-F] → t₄ is final: meta.finalized = t₄, meta.justified = t₅; pruned: justified rounds < ${s2} (round 0), blockHashes heights < 4 (0–3); committees of epochs below the lowest committeeEpoch still in blockHashes (h₄, h₅, h₆: 0) or below t₄'s epoch ⌊${s2}·${g.slotMs}/${g.intervalMs}⌋ = 2: none.`,
+    `- \`finality-committee-change\`: the heartbeat at ${hb2 + g.patience}; t₇ = (${hb2}, 7, h₇), h₇ the block of \`finality-final\`, committeeEpoch 2 (t₄ final in its state); link t₅ → t₇ with A, B, C, D: 4 ≥ ${q} of [${committee.map(name).join(', ')}] → t₇ justified. On the same state: N alone → 1 < ${q} → \`NO_QUORUM\` (\`reject-justification-old-committee\`: the committee before the change); B, C, N → 3 < ${q} → \`NO_QUORUM\` (\`reject-justification-no-quorum\`).`,
     `- \`reject-justification-early-block\`: the justification of \`finality-justify\` alone at slot ${slot(5) + 1}, one slot after its parent (1 < W = 8) → \`EARLY_EMPTY_BLOCK\`.`,
-    `- At slot ${hb} on the state of height 5: A, B, C only: 3 < ${q} → \`NO_QUORUM\`; A, B, C, E (E certified TE, not ranked, not in the committee) → \`NOT_IN_COMMITTEE\`; A, B, C, C (two envelopes of C) → \`DUPLICATE_VOTER\`; D's entry signed by E's key, or D's vote signed with chain = ee…ee → \`BAD_VOTE_SIGNATURE\`; t₄ → t₅ while justified = {0} → \`UNJUSTIFIED_SOURCE\`; g₀ → (${slot(5)}, 5, ab…ab) → \`UNKNOWN_TARGET\`; g₀ → (${s2 - 1}, 4, h₄): ${s2 - 1} < ${s2}, and g₀ → (${hb}, 5, h₅): ${hb} ≥ ${hb} → \`BAD_ROUND\`.`,
+    `- At slot ${hb} on the state of height 5 (committee in force [N]): g₀ → t₄ by A, B, C, D, a quorum of t₄'s epoch's committee → \`NOT_IN_COMMITTEE\` (\`reject-justification-target-epoch-committee\`); N, E (E certified TE, not ranked, in no committee) → \`NOT_IN_COMMITTEE\`; N, N (two envelopes of N) → \`DUPLICATE_VOTER\`; N's entry signed by E's key, or N's vote signed with chain = ee…ee → \`BAD_VOTE_SIGNATURE\`; t₄ → t₅ while justified = {0} → \`UNJUSTIFIED_SOURCE\`; g₀ → (${slot(5)}, 5, ab…ab) → \`UNKNOWN_TARGET\`; g₀ → (${s2 - 1}, 4, h₄): ${s2 - 1} < ${s2}, and g₀ → (${hb}, 5, h₅): ${hb} ≥ ${hb} → \`BAD_ROUND\`.`,
     `- At slot ${hb2} on the state of \`finality-justify\`: g₀ → t₄ again → \`ALREADY_JUSTIFIED\`; t₄ → t₄ (${s2} ≥ ${s2}) and t₄ → (${slot(5)}, 3, h₃) (height 3 < 4: not a descendant of h₄) → \`BAD_LINK\`.`,
     `- \`vote-evidence-double\` / \`vote-evidence-surround\` [FIN-E]: at slot ${hb + 1} (⌊(${hb + 1} − ${slot(5)} − 1)/8⌋ mod 5 = 1 → C). Double: A signed g₀ → t₅ and g₀ → (${slot(5)}, 5, cd…cd), two different votes for round ${slot(5)}. Surround: A signed g₀ → (${slot(5) + 4}, 5, h₅) and t₄ → t₅: 0 < ${s2} and ${slot(5)} < ${slot(5) + 4}. A had earned 1000 (block at s₂, W slots) + 125 (block at s₂ + 1, 1 slot) = 1125 mc and sent 10 mc to B: its wallet goes 1115 → −10 mc, its rewards record is dropped, it leaves the ranking (now [C, B, D]) and is recorded in equivocators with slot = the later target round.`,
     `- \`reject-vote-evidence-no-conflict\`: A's g₀ → t₄ and t₄ → t₅ are chained (one ends where the other starts): neither rule. \`reject-vote-evidence-two-voters\`: A's g₀ → t₅ and B's g₀ → (${slot(5)}, 5, cd…cd). Both → \`BAD_VOTE_EVIDENCE\`. \`reject-vote-evidence-already-equivocator\`: A's surround votes after its double vote is on chain → \`ALREADY_EQUIVOCATOR\`.`,

@@ -198,11 +198,11 @@ test('a state written in pieces (stateJsonPieces) reads back as the same state, 
   }
 });
 
-test('a database of an earlier format (tmi-chain-db-v1, v3, v4, v5, v6) is refused by name at open and by verifyChain, never misread', async () => {
-  assert.equal(DB_FORMAT, 'tmi-chain-db-v7');
+test('a database of an earlier format (tmi-chain-db-v1, v3, v4, v5, v6, v7) is refused by name at open and by verifyChain, never misread', async () => {
+  assert.equal(DB_FORMAT, 'tmi-chain-db-v8');
   // v4: feeder limits written by auction-open, entries without issuedAt [FEEDER-1]; v5: transactions that name no chain [DOMAIN-TX];
-  // v6: states without the finality gadget [FIN]
-  for (const old of ['tmi-chain-db-v1', 'tmi-chain-db-v3', 'tmi-chain-db-v4', 'tmi-chain-db-v5', 'tmi-chain-db-v6']) {
+  // v6: states without the finality gadget [FIN]; v7: links counted by the target epoch's committee [FIN-C]
+  for (const old of ['tmi-chain-db-v1', 'tmi-chain-db-v3', 'tmi-chain-db-v4', 'tmi-chain-db-v5', 'tmi-chain-db-v6', 'tmi-chain-db-v7']) {
     const db = new MemoryLevel<string, string>();
     const config = testGenesisConfig();
     await db.put('meta', JSON.stringify({ format: old, chainId: config.chainId, genesisHash: 'ab'.repeat(32) }));
@@ -210,7 +210,7 @@ test('a database of an earlier format (tmi-chain-db-v1, v3, v4, v5, v6) is refus
     await db.put('head', JSON.stringify({ height: 0, hash: 'ab'.repeat(32), slot: 0, stateRoot: 'cd'.repeat(32) }));
     await assert.rejects(
       openChainStore(db as unknown as ChainDb),
-      (e: unknown) => e instanceof ChainStoreError && e.code === 'OLD_FORMAT' && e.message.includes(`format=${old}`) && e.message.includes('expected=tmi-chain-db-v7'),
+      (e: unknown) => e instanceof ChainStoreError && e.code === 'OLD_FORMAT' && e.message.includes(`format=${old}`) && e.message.includes('expected=tmi-chain-db-v8'),
       old,
     );
     const v = await verifyChain(db as unknown as ChainDb);
@@ -220,8 +220,8 @@ test('a database of an earlier format (tmi-chain-db-v1, v3, v4, v5, v6) is refus
   }
 });
 
-test('a state snapshot of an earlier format (tmi-chain-state-v6) is refused by name', () => {
+test('a state snapshot of an earlier format (tmi-chain-state-v7) is refused by name', () => {
   const f = new ChainFixture();
-  const old = { ...serializeState(f.state), format: 'tmi-chain-state-v6' };
-  assert.throws(() => deserializeState(old), /STATE_INVALID reason=old format format=tmi-chain-state-v6 expected=tmi-chain-state-v7/);
+  const old = { ...serializeState(f.state), format: 'tmi-chain-state-v7' };
+  assert.throws(() => deserializeState(old), /STATE_INVALID reason=old format format=tmi-chain-state-v7 expected=tmi-chain-state-v8/);
 });

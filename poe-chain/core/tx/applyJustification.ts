@@ -10,13 +10,16 @@
  *   [FIN-2] source: a justified checkpoint of this chain (justified), source.round <
  *           target.round, source.height ≤ target.height                       UNJUSTIFIED_SOURCE, BAD_LINK
  *   [FIN-3] target.round not justified yet                                    ALREADY_JUSTIFIED
- *   [FIN-4] the votes: distinct members of the committee of the target block's epoch
- *           (committees), at least quorum(n) of them, each a valid signature of its vote
- *           envelope (finality.ts voteEnvelope)     NO_COMMITTEE, DUPLICATE_VOTER, NOT_IN_COMMITTEE, NO_QUORUM, BAD_VOTE_SIGNATURE
+ *   [FIN-4] the votes: distinct members of the committee in force in the target block's state
+ *           [FIN-C] (the committee of the epoch of its last final checkpoint: blockHashes
+ *           committeeEpoch, then committees), not the committee of the target's own epoch; at
+ *           least quorum(n) of them, each a valid signature of its vote envelope (finality.ts
+ *           voteEnvelope)                          NO_COMMITTEE, DUPLICATE_VOTER, NOT_IN_COMMITTEE, NO_QUORUM, BAD_VOTE_SIGNATURE
  *   Effect: target is justified (meta.justified if its round is the highest); [FIN-F] when
  *   target.round = source.round + 1, source is final (meta.finalized if higher) and the
- *   records below it are pruned: justified rounds, blockHashes heights and committees epochs
- *   older than the final checkpoint's.
+ *   records below it are pruned: justified rounds and blockHashes heights older than the final
+ *   checkpoint's, and the committees of epochs below every committeeEpoch still in blockHashes
+ *   (the committee in force at the final block stays, and so does the final block's epoch's).
  */
 import type { Envelope } from '../../../schemas/types.js';
 import { TxError } from '../chainError.js';
@@ -41,7 +44,8 @@ export function applyJustification(env: Envelope<'justification'>, ctx: TxContex
   // [FIN-3]
   if (d.s.justified.has(String(target.round))) throw new TxError('ALREADY_JUSTIFIED', { round: target.round });
   // [FIN-4]
-  const epoch = epochOfSlot(d.genesis, at.slot);
+  // [FIN-C] the committee in force in the target's state (recorded at the next block's beginBlock)
+  const epoch = at.committeeEpoch;
   const committee = d.s.committees.get(String(epoch));
   if (committee === undefined) throw new TxError('NO_COMMITTEE', { epoch });
   const members = new Set(committee);
@@ -67,12 +71,16 @@ function finalize(d: StateDraft, cp: { round: number; height: number; hash: stri
   const dropRounds: string[] = [];
   for (const [k] of d.s.justified.entries()) if (Number(k) < cp.round) dropRounds.push(k);
   for (const k of dropRounds) d.s.justified.delete(k);
-  const finalSlot = d.s.blockHashes.get(String(cp.height))?.slot ?? 0;
   const dropHeights: string[] = [];
   for (const [k] of d.s.blockHashes.entries()) if (Number(k) < cp.height) dropHeights.push(k);
   for (const k of dropHeights) d.s.blockHashes.delete(k);
-  const finalEpoch = epochOfSlot(d.genesis, finalSlot);
+  // [FIN-C] every committee a kept block has in force stays (a link to that block is counted by it), and so
+  // does every later epoch's (the final block's: in force from now on)
+  let keepFrom = Infinity;
+  for (const [, e] of d.s.blockHashes.entries()) keepFrom = Math.min(keepFrom, e.committeeEpoch);
+  const finalSlot = d.s.blockHashes.get(String(cp.height))?.slot ?? 0;
+  keepFrom = Math.min(keepFrom, epochOfSlot(d.genesis, finalSlot));
   const dropEpochs: string[] = [];
-  for (const [k] of d.s.committees.entries()) if (Number(k) < finalEpoch) dropEpochs.push(k);
+  for (const [k] of d.s.committees.entries()) if (Number(k) < keepFrom) dropEpochs.push(k);
   for (const k of dropEpochs) d.s.committees.delete(k);
 }
