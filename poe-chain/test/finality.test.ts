@@ -1,5 +1,5 @@
 /**
- * The finality gadget's pure rules (core/finality.ts): [FIN-Q] quorum, [FIN-C] committeeOf,
+ * The finality gadget's pure rules (core/finality.ts): [FIN-Q] quorum, [FIN-C] committeeOf and committeeInForce,
  * [FIN-E] voteConflict, [FIN-J] vote envelopes and voteSignatureValid. The transactions that use
  * them (justification, vote-evidence) are covered by the spec vectors (finality-*,
  * reject-justification-*, *vote-evidence-*).
@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Checkpoint, Envelope, VoteParams } from '../../schemas/types.js';
-import { committeeOf, genesisCheckpoint, linkKey, quorum, sameCheckpoint, voteConflict, voteEnvelope, voteSignatureOf, voteSignatureValid } from '../core/finality.js';
+import { committeeEpochInForce, committeeInForce, committeeOf, genesisCheckpoint, linkKey, quorum, sameCheckpoint, voteConflict, voteEnvelope, voteSignatureOf, voteSignatureValid } from '../core/finality.js';
 import { sha256 } from '../core/hashing.js';
 import { ChainFixture, testKey } from '../testkit/chainFixture.js';
 
@@ -190,3 +190,19 @@ test(
     assert.deepEqual(f.state.meta.justified, c2, 'the justified checkpoint never points below an earlier round\'s');
   },
 );
+
+test('[FIN-C] committeeInForce: the genesis state has the aggregator\'s node alone (epoch 0); every block records the committee in force in its parent\'s state', () => {
+  const f = new ChainFixture();
+  const g = f.genesis;
+  const atGenesis = committeeInForce(f.state);
+  assert.equal(atGenesis.epoch, 0);
+  assert.deepEqual(atGenesis.members, [g.aggregatorNodeKey]);
+  f.produce([], g.patience);
+  f.produce([], 2 * g.patience);
+  // nothing final but genesis: epoch 0's committee (recorded by the first block) stays in force
+  const now = committeeInForce(f.state);
+  assert.equal(now.epoch, 0);
+  assert.deepEqual(now.members, f.state.sections.committees.get('0'));
+  assert.equal(committeeEpochInForce(g, f.state.meta, f.state.sections.blockHashes), 0);
+  for (const [, e] of f.state.sections.blockHashes.entries()) assert.equal(e.committeeEpoch, 0);
+});

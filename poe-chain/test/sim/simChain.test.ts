@@ -101,8 +101,11 @@ test('[SIM-FINAL] regression, seeds 9 and 25 (60 s of faults): a block the votes
 
 test('[FIN-R] regression, seed 5 (60 s of faults, as deployed and --serve-sync all): after a crash the chain\'s own proof follows the nodes\' final blocks', async () => {
   // before: the link to the aggregator's stored final checkpoint was lost with its mempool; every
-  // later justification was refused UNJUSTIFIED_SOURCE, meta.finalized stayed at 27 (32) and the heads split
-  for (const serveSync of ['aggregator', 'all'] as const) {
+  // later justification was refused UNJUSTIFIED_SOURCE, meta.finalized stayed at 27 (32) and the heads split.
+  // As deployed is 'archive' since [SYNC-A] (this test ran 'aggregator', the deployment before it); with
+  // [FIN-C] committees in force only through finality, seed 5 'aggregator' takes another course and
+  // fails to converge by bug 2 (the validators' branch cannot reach the aggregator's node), not [FIN-R]
+  for (const serveSync of ['archive', 'all'] as const) {
     const r = await simulate({ seed: 5, serveSync });
     assert.ok(r.ok, `seed 5 ${serveSync}: ${JSON.stringify(r.violation)}`);
     assert.ok(r.stats.provenFinal >= r.stats.maxFinal - 2, `seed 5 ${serveSync}: meta.finalized ${r.stats.provenFinal}, final ${r.stats.maxFinal}`);
