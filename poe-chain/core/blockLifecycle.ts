@@ -11,7 +11,8 @@
  *   [BB-4] [FIN-J] record the parent's hash and slot at its height (blockHashes), with the epoch
  *          whose committee is in force in the parent's state [FIN-C] (committeeEpoch: it counts
  *          the links that target the parent), and at the first block of an epoch that epoch's
- *          committee [FIN-C] (committees; in force once a block of the epoch is final)
+ *          committee [FIN-C] (committees; in force once a block of the epoch is final; the first
+ *          block of a chain records it for epoch 0 too, the genesis checkpoint's)
  * endBlock (after the transactions):
  *   [EB-0] clear the open-bid auctions whose closesAt ≤ block time and that no
  *          auction-close of this block cleared [CLOSE], and the sealed auctions whose
@@ -39,6 +40,7 @@ export function beginBlock(d: StateDraft, p: { epoch: number; time: number; pare
   const committeeEpoch = committeeEpochInForce(d.genesis, d.meta, d.s.blockHashes);
   d.s.blockHashes.set(String(d.meta.height), { hash: p.parentHash, slot: d.meta.tipSlot, committeeEpoch });
   if (p.epoch > d.meta.rankingEpoch) {
+    const firstBlock = d.meta.rankingEpoch < 0;
     const seed = seedForEpoch(d.meta, p.epoch);
     d.meta.ranking = p.ranking !== undefined ? [...p.ranking] : computeRanking(d.s, p.epoch, seed, d.genesis);
     d.meta.rankingEpoch = p.epoch;
@@ -47,7 +49,11 @@ export function beginBlock(d: StateDraft, p: { epoch: number; time: number; pare
     d.meta.seeds = [...d.meta.seeds, [p.epoch, p.newSeed] as [number, string]].slice(-SEEDS_KEPT);
     pruneEpoch(d, p.epoch);
     const g = d.genesis;
-    d.s.committees.set(String(p.epoch), committeeOf(d.meta.ranking, g.aggregatorNodeKey, !d.s.equivocators.has(g.aggregatorNodeKey), g.committeeSize));
+    const committee = committeeOf(d.meta.ranking, g.aggregatorNodeKey, !d.s.equivocators.has(g.aggregatorNodeKey), g.committeeSize);
+    d.s.committees.set(String(p.epoch), committee);
+    // [FIN-C] the genesis checkpoint is of epoch 0, whose committee is in force until a later block is final:
+    // a chain whose first block is of a later epoch records it there too
+    if (firstBlock && p.epoch !== 0) d.s.committees.set('0', committee);
   }
   pruneSeen(d, p.time);
 }

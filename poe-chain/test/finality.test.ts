@@ -206,3 +206,13 @@ test('[FIN-C] committeeInForce: the genesis state has the aggregator\'s node alo
   assert.equal(committeeEpochInForce(g, f.state.meta, f.state.sections.blockHashes), 0);
   for (const [, e] of f.state.sections.blockHashes.entries()) assert.equal(e.committeeEpoch, 0);
 });
+
+test('[FIN-C] a chain whose first block is of a later epoch records its committee for epoch 0 too (the genesis checkpoint\'s, in force until a later block is final)', () => {
+  const f = new ChainFixture();
+  const g = f.genesis;
+  const perEpoch = g.intervalMs / g.slotMs;
+  f.produce([], perEpoch + g.patience);
+  assert.deepEqual(f.state.sections.committees.get('0'), [g.aggregatorNodeKey]);
+  assert.deepEqual(f.state.sections.committees.get('1'), [g.aggregatorNodeKey]);
+  assert.deepEqual(committeeInForce(f.state), { epoch: 0, members: [g.aggregatorNodeKey] });
+});
