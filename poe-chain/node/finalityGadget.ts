@@ -8,7 +8,8 @@
  *            function the chain checks a justification with, so local and on-chain finality
  *            agree); a vote for a block not yet here waits (bounded). A
  *            second vote of one voter that breaks [FIN-E] (double or surround) is evidence:
- *            the node submits a `vote-evidence` transaction (once per voter).
+ *            the node submits a `vote-evidence` transaction (once per voter); also for a member of
+ *            the target epoch's committee that is not in force yet (its votes do not count).
  *   count    a link source → target with a quorum of its committee and a justified source
  *            justifies its target [FIN-J]; an adjacent link (target.round = source.round + 1)
  *            makes its source final [FIN-F]. The node puts a `justification` of every link it
@@ -231,7 +232,12 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     if (t.height !== target.height || t.round < target.slot) return ctx.drop('VOTE_BAD_TARGET', NODE_TOPICS.votes);
     const k = linkKey(source, t);
     const committee = links.get(k)?.committee ?? committeeAt(target.state);
-    if (!committee.includes(env.clientId)) return ctx.drop('VOTE_NOT_IN_COMMITTEE', NODE_TOPICS.votes);
+    if (!committee.includes(env.clientId)) {
+      // [FIN-E] a member of the target epoch's committee, not in force there yet (the epoch's first
+      // blocks, before one of them is final [FIN-C]): its votes do not count, but two that conflict are evidence
+      if (target.state.sections.committees.get(String(epochOfSlot(g, target.slot)))?.includes(env.clientId)) checkConflict(env);
+      return ctx.drop('VOTE_NOT_IN_COMMITTEE', NODE_TOPICS.votes);
+    }
     // [FIN-E] a member's signed vote is evidence material whether or not it can count: checked
     // before the head-at-round rule drops it (a vote for the head and one for its parent in one
     // round is a double vote the chain punishes; dropped first, no node reported it)
