@@ -33,8 +33,12 @@
  * finalised after F was finalised while F was the branch's final checkpoint, so by committee(F)
  * — one committee, recorded on F's own chain, the same on both branches: two quorums of it
  * voted for conflicting checkpoints and more than a third of it broke [FIN-E] (the FFG argument
- * for one validator set). The cost: a committee change lags finality, and if more than a third
- * of the committee in force goes away for good, finality stops until they return.
+ * for one validator set). F must be final on chain on both branches: a branch whose chain lacks
+ * the justification that made a later block final elsewhere still counts by the older
+ * committee, so an honest node does not vote while the committee in force on its head is older
+ * than the one its own final block puts in force (node/finalityGadget.ts). The cost: a committee
+ * change lags finality, and if more than a third of the committee in force goes away for good,
+ * finality stops until they return.
  */
 import { createHash } from 'node:crypto';
 import { canonicalBytes, canonicalize } from '../../wire/canonicalJson.js';
