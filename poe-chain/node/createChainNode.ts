@@ -309,7 +309,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
     await chain.reorg(tip, forkHeight);
     return chain.isCanonical(f);
   }
-  gadget = await createFinalityGadget(ctx, { head: chain, tree, vote: o.vote ?? produce, produce, timer: o.slotTimer !== false, switchToBranchOf });
+  gadget = await createFinalityGadget(ctx, { head: chain, tree, vote: o.vote ?? produce, produce, timer: o.slotTimer !== false, switchToBranchOf, requestSync: (from, why) => sync.request(from, why) });
   const fin = gadget;
   // [NODE-fin] a new head: count the votes that waited for it, adopt the chain's proof, vote
   events.on('block', () => void queue.enqueue('finality', fin.onHead));

@@ -6,7 +6,8 @@
  *            counts when its target block is known here and its voter is in the committee in
  *            force in the target block's state [FIN-C] (core/finality.ts committeeInForce: the
  *            function the chain checks a justification with, so local and on-chain finality
- *            agree); a vote for a block not yet here waits (bounded). A
+ *            agree); a vote for a block not yet here waits (bounded), and [SYNC-V] if votes for
+ *            it keep coming for two slots the node asks its peers for that branch. A
  *            second vote of one voter that breaks [FIN-E] (double or surround) is evidence:
  *            the node submits a `vote-evidence` transaction (once per voter); also for a member of
  *            the target epoch's committee that is not in force yet (its votes do not count).
@@ -23,7 +24,8 @@
  *            later one refused UNJUSTIFIED_SOURCE.
  *   vote     when producing and a member of the committee in force on its head [FIN-C] (and that
  *            committee is not older than the one the node's own final block puts in force): once per round (= slot),
- *            for its head, half a slot into the round, while the head is not final. Source =
+ *            half a slot into it, [FIN-V] for the round before (target: the last block of slot ≤
+ *            r − 1 on its head's chain), while that block is not final. Source =
  *            the highest justified checkpoint on the head's chain. Never two votes in one
  *            round, never a source lower than one it used (so never a surround): the last
  *            vote is written (not fsynced: it survives a process crash) before it is
@@ -96,6 +98,8 @@ export interface FinalityParts {
   timer: boolean;
   /** [FC-2] makes the head's chain contain `cp` (run in the work queue); false when it cannot */
   switchToBranchOf(cp: { height: number; hash: string }): Promise<boolean>;
+  /** [SYNC-V] asks the peers for blocks from `fromHeight` (nothing while a sync is in flight) */
+  requestSync?(fromHeight: number, why: string): void;
 }
 
 interface Link {
@@ -140,6 +144,8 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
   /** votes whose target block is not here yet, by target hash */
   const waiting = new Map<string, Envelope<'vote'>[]>();
   let waitingCount = 0;
+  /** [SYNC-V] when votes for a block not held here were first heard, by block hash */
+  const waitingSince = new Map<string, number>();
   const byVoter = new Map<string, Envelope<'vote'>[]>();
   const reported = new Set<string>();
   const lastVoteStored = await readRecord<{ targetRound: number; sourceRound: number }>(VOTE_KEY);
@@ -193,10 +199,20 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     const target = tree.get(env.parameters.target.hash);
     if (target === undefined) {
       if (waitingCount >= MAX_WAITING) return ctx.drop('VOTES_WAITING_FULL', NODE_TOPICS.votes);
-      const list = waiting.get(env.parameters.target.hash) ?? [];
+      const hash = env.parameters.target.hash;
+      const list = waiting.get(hash) ?? [];
       list.push(env);
-      waiting.set(env.parameters.target.hash, list);
+      waiting.set(hash, list);
       waitingCount++;
+      // [SYNC-V] votes for a block that has not come for two slots: a branch this node lacks (a
+      // crash or a partition lost its blocks, and the nodes that hold it may not produce on it
+      // again): fetch it, once per two slots per block (the simulator, seed 57 --serve-sync all)
+      const since = waitingSince.get(hash);
+      if (since === undefined) waitingSince.set(hash, now());
+      else if (now() - since >= 2 * g.slotMs) {
+        waitingSince.set(hash, now());
+        parts.requestSync?.(env.parameters.target.height, 'votes for a block not held');
+      }
       return;
     }
     count(env, target);
@@ -362,30 +378,42 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
 
   // ── voting ────────────────────────────────────────────────────────────────
   /**
-   * `round`: the round the vote timer was set for. [FIN-1] A vote task that waited in the work
-   * queue past its round's end still votes in that round, not in the clock's: voting in the
-   * clock's round would forbid this node's block in it (a validator next in line lost its slot,
-   * and the gap grew past k·W + 1, whenever the queue ran a slot behind).
+   * [FIN-V] The vote cast in round `r` (the round the vote timer was set for; the clock's
+   * without timers) is for the round before: its target is the last block of slot ≤ r − 1 on
+   * the head's chain, cast half a slot into round r. A block of slot r − 1 has had a slot and
+   * a half to reach the voters, so a block that arrives after the vote and breaks the target's
+   * head-at-round rule [FIN-1] (which the chain checks: NOT_HEAD_AT_ROUND) must be more than a
+   * slot late; voting for the round's own head, half a slot in, lost the chain's proof whenever
+   * the round's block came later than that (the simulator's bug 6). And a vote no longer
+   * forbids a block: the round it is for has passed.
+   * A vote task that waited in the work queue past its round still votes for that round's
+   * predecessor (so a queue that runs behind does not skip rounds).
    */
-  async function maybeVote(round = slotAt(g, now())): Promise<void> {
+  async function maybeVote(r = slotAt(g, now())): Promise<void> {
     if (!parts.vote || stopped) return;
+    const round = r - 1;
     if (round <= lastVote.targetRound) return;
     const head = chain.current();
-    if (head.height <= finalCp.height) return; // the head is final: nothing to vote for
-    if (head.slot > round) return;
-    const inForce = committeeInForce(head.state);
-    if (!inForce.members.includes(key.address)) return; // [FIN-C] the committee in force on its head
-    // [FIN-C] nor with a committee older than the one its own final block put in force: a head whose chain lacks the link
+    let target = head;
+    while (target.slot > round) {
+      const up = tree.get(target.parent);
+      if (up === undefined) return; // below what the tree holds: final, nothing to vote for
+      target = up;
+    }
+    if (target.height <= finalCp.height) return; // final: nothing to vote for
+    const inForce = committeeInForce(target.state);
+    if (!inForce.members.includes(key.address)) return; // [FIN-C] the committee in force on the target
+    // [FIN-C] nor with a committee older than the one its own final block put in force: a chain that lacks the link
     // that made that block final (another branch's justifications) would count the vote by a committee no longer in force
     const finalBlock = tree.get(finalCp.hash);
     if (finalBlock !== undefined && inForce.epoch < epochOfSlot(g, finalBlock.slot)) {
-      log.debug({ round, head: head.height, inForce: inForce.epoch, final: finalCp.height }, 'not voting: the head\'s chain has not made the local final block final yet');
+      log.debug({ round, target: target.height, inForce: inForce.epoch, final: finalCp.height }, 'not voting: the head\'s chain has not made the local final block final yet');
       return;
     }
     // the highest justified checkpoint on the head's chain, below this round
     let source: Checkpoint | undefined;
     for (const cp of [...justifiedByRound.values()].sort((a, b) => b.round - a.round)) {
-      if (cp.round >= round || cp.height > head.height) continue;
+      if (cp.round >= round || cp.height > target.height) continue;
       if (await chain.isCanonical(cp)) {
         source = cp;
         break;
@@ -393,11 +421,11 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     }
     if (source === undefined || source.round < lastVote.sourceRound) {
       // never a surround: a source below the last vote's would put the new link around it
-      log.debug({ round, head: head.height, source: source?.round ?? null, lastSource: lastVote.sourceRound }, 'not voting: no justified source on the head\'s chain at or above the last vote\'s');
+      log.debug({ round, target: target.height, source: source?.round ?? null, lastSource: lastVote.sourceRound }, 'not voting: no justified source on the head\'s chain at or above the last vote\'s');
       return;
     }
     if (round <= lastVote.targetRound || stopped) return; // (awaited above)
-    const target: Checkpoint = { round, height: head.height, hash: head.hash };
+    const cp: Checkpoint = { round, height: target.height, hash: target.hash };
     lastVote = { targetRound: round, sourceRound: source.round };
     try {
       await store.putNodeRecord(VOTE_KEY, JSON.stringify(lastVote));
@@ -405,11 +433,11 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
       log.warn({ err: (err as Error).message }, 'last vote not written: not voting');
       return;
     }
-    const env = signEnvelope(key, 'vote', { source, target }, { date: new Date(now()), chain: g.hash, reqId: ctx.newReqId() });
-    log.debug({ round, source: source.round, sourceHeight: source.height, height: head.height, hash: head.hash }, 'vote');
+    const env = signEnvelope(key, 'vote', { source, target: cp }, { date: new Date(now()), chain: g.hash, reqId: ctx.newReqId() });
+    log.debug({ round, source: source.round, sourceHeight: source.height, height: target.height, hash: target.hash }, 'vote');
     counters.votesSent++;
     ctx.publish(NODE_TOPICS.votes, env);
-    count(env, head);
+    count(env, target);
   }
 
   // ── the head ──────────────────────────────────────────────────────────────
@@ -431,6 +459,7 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
       const n = tree.get(hash);
       if (n === undefined) continue;
       waiting.delete(hash);
+      waitingSince.delete(hash);
       waitingCount -= list.length;
       for (const env of list) count(env, n);
     }
@@ -441,8 +470,8 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
 
   /**
    * The vote of a round, half a slot into it, while the head is not final: by then the block
-   * of the round's slot has reached most nodes (one target), and so have the votes of the round
-   * before, cast half a slot earlier (one source). Voting the moment a block arrived split the
+   * of the round before has reached most nodes (one target), and so have the votes of the round
+   * before, cast a slot earlier (one source). Voting the moment a block arrived split the
    * votes under load: with 24 homes on 2 cores, 21 blocks final in 84.
    */
   function schedule(): void {
@@ -450,7 +479,8 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     if (chain.current().height <= finalCp.height) return;
     const r = slotAt(g, now());
     const half = Math.floor(g.slotMs / 2);
-    const round = r > lastVote.targetRound && now() < slotTime(g, r) + half ? r : r + 1;
+    // [FIN-V] the vote of round r is for round r − 1
+    const round = r - 1 > lastVote.targetRound && now() < slotTime(g, r) + half ? r : r + 1;
     timer = ctx.scheduler.setTimeout(() => {
       timer = undefined;
       void ctx.queue.enqueue('vote', () => onRound(round));
@@ -463,8 +493,10 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     for (const [hash, list] of waiting) {
       const keep = list.filter((e) => e.parameters.target.round > finalCp.round);
       waitingCount -= list.length - keep.length;
-      if (keep.length === 0) waiting.delete(hash);
-      else waiting.set(hash, keep);
+      if (keep.length === 0) {
+        waiting.delete(hash);
+        waitingSince.delete(hash);
+      } else waiting.set(hash, keep);
     }
     await maybeVote(round);
     schedule();

@@ -51,7 +51,7 @@ export interface SlotLoopParts {
   maxBlockBytes: number;
   /** run on timers; false: the caller calls slotWork() */
   slotTimer: boolean;
-  /** [FIN-1] the round of this node's last vote (finalityGadget.ts votedRound) */
+  /** [FIN-1] the round of this node's last vote's target (finalityGadget.ts votedRound): always before the clock's slot [FIN-V] */
   votedRound: () => number;
 }
 
@@ -75,7 +75,8 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     // the head of that round, or the justification is refused on chain (NOT_HEAD_AT_ROUND,
     // BAD_ROUND) and every later link lacks a justified source there (UNJUSTIFIED_SOURCE), and
     // nodes that saw this block before the vote drop the vote (VOTE_NOT_HEAD_AT_ROUND): their
-    // finality, and so their pruning, stops
+    // finality, and so their pruning, stops. [FIN-V] votes are for the round before the clock's,
+    // so this guard no longer holds a block back; it stays as a check of that rule
     if (slot <= parts.votedRound()) return;
     let producer: string;
     try {

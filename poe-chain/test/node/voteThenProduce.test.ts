@@ -1,11 +1,11 @@
 /**
- * [FIN-1] A producing node that voted in round r makes no block at slot r: its vote's target
- * must stay its chain's head in that round. Before this rule the aggregator's node, woken by a
- * transaction after its vote, built a block at the slot it had voted in: the justification of
- * that vote was refused on chain (BAD_ROUND, then NOT_HEAD_AT_ROUND), every later one lacked a
- * justified source there (UNJUSTIFIED_SOURCE), so the chain's own finality stopped for good,
- * and followers that saw the block before the vote dropped the vote and stopped finalising
- * (and pruning). Driven by a fake clock: vote in round a+1, then a transaction in the same slot.
+ * [FIN-V] The vote cast in round r is for round r − 1: its target is the last block of slot ≤
+ * r − 1 on the voter's chain. A block made at slot r after the vote leaves the target the head
+ * of its round, so a producer may vote and then produce in the same slot, and the chain takes
+ * the justification. (Before, a node voted for round r's own head: a block of slot r made after
+ * the vote broke it, so the producer had to skip the slot it voted in [FIN-1], and a round-r
+ * block that reached voters after their vote cost the chain its proof — the simulator's bug 6.)
+ * Driven by a fake clock: one producer, its own committee.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import { testKey } from '../../testkit/chainFixture.js';
 import { NODE_TOPICS } from '../../node/nodeTopics.js';
 import { connect, liveGenesisConfig, startAedes, startNode, waitFor } from './nodeFixtures.js';
 
-test('[FIN-1] no block at a slot the producer already voted in; the chain carries both justifications and finalises', async () => {
+test('[FIN-V] a vote is for the round before; a block in the slot the node voted in is made, and the chain carries the proof', async () => {
   const broker = await startAedes();
   const funded = testKey('funded');
   const config = liveGenesisConfig({ balances: [{ address: funded.address, millicents: 10_000_000 }] });
@@ -29,6 +29,10 @@ test('[FIN-1] no block at a slot the producer already voted in; the chain carrie
     await n.node.tick();
   }
   assert.ok(!n.node.stats().syncing && clock < slotTime(g, a), 'initial sync done');
+  const votes: { round: number; height: number }[] = [];
+  const watcher = await connect(broker.url, 'watcher');
+  await watcher.subscribeAsync(NODE_TOPICS.votes);
+  watcher.on('message', (_t, m) => votes.push((JSON.parse(m.toString()) as { parameters: { target: { round: number; height: number } } }).parameters.target));
   const sender = await connect(broker.url, 'sender');
   let k = 0;
   const transfer = async () => {
@@ -37,34 +41,41 @@ test('[FIN-1] no block at a slot the producer already voted in; the chain carrie
     await sender.publishAsync(NODE_TOPICS.txs, JSON.stringify(signEnvelope(testKey('sender'), 'tx', { tx }, { date: new Date(clock) })), { qos: 1 });
     await waitFor('the transfer in the mempool', () => n.node.stats().mempool.count > before);
   };
+  const step = async (t: number) => {
+    clock = t;
+    await n.node.tick();
+    await n.node.idle();
+  };
   try {
-    // slot a: a block with the first transfer; the vote of round a justifies it (genesis → B1)
+    // slot a: block B1 with the first transfer
     clock = slotTime(g, a) + 1;
     await transfer();
-    await n.node.tick();
-    await n.node.idle();
+    await step(clock);
     const b1 = n.node.head();
     assert.equal(b1.slot, a);
-    // slot a+1, nothing pending but the justification: no block; the vote of round a+1 makes B1 final here
-    clock = slotTime(g, a + 1) + 1;
-    await n.node.tick();
-    await n.node.idle();
-    assert.equal(n.node.finality().final.hash, b1.hash);
-    // a transaction arrives later in slot a+1: the node voted in round a+1, so it waits for slot a+2
+    // slot a+1: the vote of round a+1 is for round a, target B1 (B1 justified: genesis → B1)
+    await step(slotTime(g, a + 1) + 1);
+    await waitFor('the vote for round a', () => votes.some((v) => v.round === a));
+    assert.deepEqual(votes.filter((v) => v.round >= a), [{ round: a, height: b1.height, hash: b1.hash }]);
+    // a transaction later in slot a+1: the node voted in slot a+1, and makes its block there
     clock = slotTime(g, a + 1) + Math.floor(g.slotMs / 2);
     await transfer();
-    await n.node.tick();
-    await n.node.idle();
-    assert.equal(n.node.head().hash, b1.hash, 'no block at the slot it voted in');
-    clock = slotTime(g, a + 2) + 1;
-    await n.node.tick();
-    await n.node.idle();
+    await step(clock);
     const b2 = n.node.head();
-    assert.equal(b2.slot, a + 2);
-    // the block carries both justifications: the chain proves B1 final, as the node's votes did
+    assert.equal(b2.slot, a + 1, 'a block at the slot the node voted in');
+    // slot a+2: the vote for round a+1 targets B2, the link a → a+1 is adjacent: B1 final
+    await step(slotTime(g, a + 2) + 1);
+    assert.equal(n.node.finality().final.hash, b1.hash);
+    // the next block carries both justifications: the chain proves B1 final, as the node's votes did
+    await transfer();
+    await step(clock + 1);
+    const b3 = n.node.head();
+    assert.equal(b3.slot, a + 2);
     const m = n.node.state().meta;
     assert.equal(m.finalized.hash, b1.hash, `on-chain finalized ${JSON.stringify(m.finalized)}, justified ${JSON.stringify(m.justified)}`);
+    assert.equal(m.justified.hash, b2.hash);
   } finally {
+    await watcher.endAsync();
     await sender.endAsync();
     await n.stop();
     await broker.close();
@@ -72,13 +83,14 @@ test('[FIN-1] no block at a slot the producer already voted in; the chain carrie
 });
 
 /**
- * [FIN-1] A vote task that waited in the work queue past its round's end votes in the round
- * its timer was set for, not in the clock's: else it forbids this node's block in the clock's
- * round. Seen in producerKill: a queue a slot behind made V2, next in line with V1 dead, vote in
- * the slot it was elected for and produce one slot later (gap k·W + 2 > the rule's k·W + 1).
+ * [FIN-V] A vote task that waited in the work queue past its round votes for the round before
+ * the one its timer was set for, not the clock's, and does not take the producer's slot. Seen
+ * in producerKill under the old rule (a vote forbade a block in its round): a queue a slot
+ * behind made V2, next in line with V1 dead, vote in the slot it was elected for and produce
+ * one slot later (gap k·W + 2 > the rule's k·W + 1).
  * Driven by a fake clock and a scheduler whose timers the test fires, late on purpose.
  */
-test('[FIN-1] a late vote task votes in its own round and leaves the next slot to the producer', async () => {
+test('[FIN-V] a late vote task votes for its own round\'s predecessor and leaves the next slot to the producer', async () => {
   const broker = await startAedes();
   const funded = testKey('funded');
   const config = liveGenesisConfig({ balances: [{ address: funded.address, millicents: 10_000_000 }] });
@@ -135,16 +147,23 @@ test('[FIN-1] a late vote task votes in its own round and leaves the next slot t
     await runTo(slotTime(g, a) + 5);
     const b = n.node.head();
     assert.equal(b.slot, a, 'block B at slot a');
-    // a second transfer in slot a, before the vote of round a is due (half a slot in)
-    await runTo(slotTime(g, a) + Math.floor(g.slotMs * 0.3));
+    // slot a+1, on time: the vote of round a+1 (half a slot in) is for round a, target B
+    await runTo(slotTime(g, a + 1) + Math.floor(g.slotMs * 0.7));
+    await waitFor('the vote for round a', () => votes.some((v) => v.round >= a));
+    // a second transfer in slot a+1
     await transfer();
-    // the queue ran a slot behind: round a's vote timer and slot a+1's timer both fire in slot a+1, in due order
-    await runTo(slotTime(g, a + 1) + 10, true);
-    await waitFor('the vote on the broker', () => votes.some((v) => v.round >= a));
-    assert.deepEqual(votes.filter((v) => v.round >= a).map((v) => [v.round, v.height]), [[a, b.height]], 'one vote since B, in round a (the round its timer was set for), for B');
+    // the queue ran a slot behind: round a+2's vote timer (half a slot in) and slot a+3's timer both fire in slot a+3, in due order
+    await runTo(slotTime(g, a + 2) + Math.floor(g.slotMs * 0.3));
+    assert.equal(n.node.head().slot, a + 2, 'the second transfer in a block at slot a+2');
+    const b2 = n.node.head();
+    await transfer();
+    await runTo(slotTime(g, a + 3) + 10, true);
+    await waitFor('the vote for round a+1', () => votes.some((v) => v.round >= a + 1));
+    assert.deepEqual(votes.filter((v) => v.round >= a).map((v) => [v.round, v.height]), [[a, b.height], [a + 1, b.height]],
+      'votes since B: round a (cast in round a+1), round a+1 (cast late, in slot a+3, for the round before its timer\'s), both for B');
     const c = n.node.head();
-    assert.equal(c.slot, a + 1, `the second transfer's block at slot a+1, the slot after the late vote's round (head at ${c.slot})`);
-    assert.equal(c.height, b.height + 1);
+    assert.equal(c.slot, a + 3, `the third transfer's block at slot a+3, where the late vote was cast (head at ${c.slot})`);
+    assert.equal(c.height, b2.height + 1);
   } finally {
     await watcher.endAsync();
     await sender.endAsync();
