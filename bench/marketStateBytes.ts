@@ -2,7 +2,7 @@
  * `node dist/bench/marketStateBytes.js` — bytes a settled P2P market [MKT] leaves in the chain
  * state, for the disk arithmetic of a home's node (bench/README.md "soak", [STORE-P]): the soak
  * trades in auctions only, and the state keeps a settled market auctionRetentionIntervals
- * (672: 7 days of 15-min intervals) after its interval, as it keeps auctions.
+ * (96: a day of 15-min intervals; 672 before format v8) after its interval, as it keeps auctions.
  *
  * `BENCH_HOMES` (1000) homes certified on a ChainFixture chain (real blocks, each re-validated),
  * each with one sealed order for epoch 2 — half buy, half sell, 0.5–1.5 kWh, asks 5–21 and

@@ -12,12 +12,16 @@
  *   [EDGE-9] ids in the topic = ids in the parameters            TOPIC_MISMATCH
  *   [EDGE-10] an address clientId is the login's key or a pseudonym certified to it   NOT_YOUR_ID
  *   [EDGE-11] replay: fresh (clientId, reqId), date within skew   REPLAYED / STALE_DATE
+ *   [EDGE-12] a home's sync-request / checkpoint-request names its own meter id as nodeId    NOT_YOUR_ID
+ *            (the answer goes to tmi/v1/chain/sync/response/{nodeId}: a request naming another
+ *            node's id made the archive send pages of blocks to that node, a reflection that
+ *            turns a 300-byte request into up to a page of blocks at the victim)
  *
  * [EDGE-reqId] Every rejection of a payload that parses (≤ maxBytes, JSON, a string reqId of
  * ≤ 64 characters) carries that reqId, whichever step refused it; an unparseable or oversize
  * payload's carries none.
  *
- * Steps 1–2 always run; 3–11 only for topics under tmi/v1/ and when validation is on.
+ * Steps 1–2 always run; 3–12 only for topics under tmi/v1/ and when validation is on.
  * Replay is last so that a rejected message never uses up its reqId. The result is
  * synchronous unless a pseudonym owner is not cached (then a Promise), so messages of
  * one client keep their order in the common case.
@@ -168,10 +172,15 @@ export function createEdgeValidator(opts: EdgeValidatorOptions): EdgeValidator {
     if (login.role !== 'admin' && typeof cid === 'string' && !isAddress(cid) && cid !== login.meterId) {
       return reject('NOT_YOUR_ID', `clientId ${cid.slice(0, 128)} is not ${login.meterId}`, reqId);
     }
-    // [EDGE-9], then [EDGE-10] and [EDGE-11]
+    // [EDGE-9], [EDGE-12], then [EDGE-10] and [EDGE-11]
     const afterDecode = (env: AnyEnvelope): Verdict | Promise<Verdict> => {
       const mismatch = checkRoute(route, env);
       if (mismatch) return reject(mismatch.code, mismatch.reason, env.reqId);
+      // [EDGE-12]
+      if (login.role === 'hem' && (env.operation === 'sync-request' || env.operation === 'checkpoint-request')) {
+        const nodeId = (env.parameters as { nodeId: string }).nodeId;
+        if (nodeId !== login.meterId) return reject('NOT_YOUR_ID', `${env.operation} nodeId ${nodeId.slice(0, 64)} is not ${login.meterId}: a node asks for its own answers`, env.reqId);
+      }
       return ownerStep(login, env);
     };
     // [EDGE-8]

@@ -6,6 +6,7 @@ import { once, type EventEmitter } from 'node:events';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { makeLoginToken } from '../wire/loginToken.js';
 import type { KeyPair } from '../wire/keys.js';
+import { settlesWithin } from '../wire/settlesWithin.js';
 
 export interface LoginOptions {
   url: string;
@@ -96,12 +97,7 @@ export async function connectWithLogin(o: LoginOptions): Promise<MqttClient> {
  * it ended cleanly.
  */
 export async function endClient(client: MqttClient, ms = 3_000): Promise<boolean> {
-  let bound: ReturnType<typeof setTimeout> | undefined;
-  const clean = await Promise.race([
-    client.endAsync().then(() => true),
-    new Promise<false>((r) => (bound = setTimeout(() => r(false), ms))),
-  ]);
-  clearTimeout(bound);
+  const clean = await settlesWithin(client.endAsync(), ms);
   if (!clean) await client.endAsync(true);
   return clean;
 }

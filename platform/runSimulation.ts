@@ -29,6 +29,7 @@ import { createChainTally } from './chainFigures.js';
 import { Level } from 'level';
 import { createAnalytics } from '../analytics/createAnalytics.js';
 import { HEM_NODE_FLAGS } from '../hem/nodeFlags.js';
+import { settlesWithin } from '../wire/settlesWithin.js';
 
 export interface SimulateOptions {
   homes: number;
@@ -212,12 +213,7 @@ export async function runSimulation(o: SimulateOptions): Promise<SimulationResul
     const drainUntil = Date.now() + Math.max(5_000, 3 * o.intervalMs);
     do {
       // bounded: a node whose work queue does not drain must not hold the day's end forever
-      let bound: NodeJS.Timeout | undefined;
-      const idle = await Promise.race([
-        platform.node.idle().then(() => true),
-        new Promise<false>((r) => (bound = setTimeout(() => r(false), Math.max(0, drainUntil - Date.now())))),
-      ]);
-      clearTimeout(bound);
+      const idle = await settlesWithin(platform.node.idle(), drainUntil - Date.now());
       if (!idle) log.warn({ event: 'node-not-idle', stats: platform.node.stats().work }, 'the chain node was still busy when the drain time ran out');
       await new Promise((r) => setTimeout(r, Math.min(250, o.intervalMs)));
     } while (platform.node.stats().mempool.count > 0 && Date.now() < drainUntil);

@@ -295,7 +295,7 @@ export const genesisConfig = {
     committeeSize: { type: 'integer', minimum: 1, maximum: 256 },
     /** readings (and the certificates they need) are kept this many intervals (default 16) */
     readingRetentionIntervals: { type: 'integer', minimum: 4, maximum: 100_000 },
-    /** settled or void auctions are kept this many intervals after delivery (default 672 = 7 days) */
+    /** settled or void auctions are kept this many intervals after delivery (default 96 = 1 day of 15-min intervals) */
     auctionRetentionIntervals: { type: 'integer', minimum: 1, maximum: 1_000_000 },
     balances: { type: 'array', maxItems: 100_000, items: genesisBalance },
   },

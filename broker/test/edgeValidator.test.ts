@@ -81,3 +81,17 @@ test('retain rules, empty retained clear, validation off', async () => {
   assert.equal(await code(off.v.check(h, 'tmi/v1/readings', Buffer.from('garbage'), false)), 'OK');
   assert.equal(await code(off.v.check(h, 'tmi/v1/schedule', Buffer.from('garbage'), false)), 'NOT_AUTHORIZED_TOPIC');
 });
+
+test('[EDGE-12] a home asks for sync and checkpoints for itself only: another node id is NOT_YOUR_ID; a node login may name its own', async () => {
+  const { v, login } = setup();
+  const { l, key } = login('m1');
+  const req = (nodeId: string, k = key, clientId = 'm1') => signAndEncode(k, 'sync-request', { nodeId, fromHeight: 1, maxBlocks: 512 }, { clientId });
+  const cp = (nodeId: string) => signAndEncode(key, 'checkpoint-request', { nodeId }, { clientId: 'm1' });
+  assert.equal(await code(v.check(l, 'tmi/v1/chain/sync/request', req('m1'), false)), 'OK');
+  assert.equal(await code(v.check(l, 'tmi/v1/chain/sync/request', req('m2'), false)), 'NOT_YOUR_ID', 'another home\'s id');
+  assert.equal(await code(v.check(l, 'tmi/v1/chain/sync/request', req('aggregator-node'), false)), 'NOT_YOUR_ID', 'the archive\'s own id');
+  assert.equal(await code(v.check(l, 'tmi/v1/chain/sync/request', cp('m1'), false)), 'OK');
+  assert.equal(await code(v.check(l, 'tmi/v1/chain/sync/request', cp('m2'), false)), 'NOT_YOUR_ID');
+  const node = login('aggregator-node', 'node');
+  assert.equal(await code(v.check(node.l, 'tmi/v1/chain/sync/request', req('aggregator-node', node.key, 'aggregator-node'), false)), 'OK');
+});

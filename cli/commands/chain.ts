@@ -186,7 +186,7 @@ Genesis file (JSON; see poe-chain/README.md for every field):
    "slotMs":100,"patience":20,"intervalMs":900000,"blockRewardMc":1000,"penaltyMcPerKWh":5000,
    "voidGraceMs":120000,"settleGraceMs":1800000,"txWindowMs":3600000,"txFutureMs":120000,
    "maxTxsPerBlock":5000,"finalityDepth":32,"readingRetentionIntervals":16,
-   "auctionRetentionIntervals":672,"balances":[{"address":"<hex>","millicents":0}]}
+   "auctionRetentionIntervals":96,"balances":[{"address":"<hex>","millicents":0}]}
 
 The database is opened exclusively: stop a node before running status/verify on its data.
 

@@ -36,7 +36,7 @@ export const GENESIS_DEFAULTS = {
   finalityDepth: 32,
   committeeSize: 12,
   readingRetentionIntervals: 16,
-  auctionRetentionIntervals: 672,
+  auctionRetentionIntervals: 96,
   cpfRule: 'paper',
   cpfWindowIntervals: 14,
   certPeriodMs: 86_400_000,

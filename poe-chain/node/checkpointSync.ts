@@ -40,18 +40,33 @@ import type { NodeContext } from './nodeContext.js';
 import { NODE_TOPICS } from './nodeTopics.js';
 
 /**
+ * [SYNC-C] one checkpoint per requester per this long: a whole state is megabytes to serialise
+ * and send, and a home asking again and again would keep the archive doing nothing else (a
+ * requester's checkpoint sync waits 30 s for its answer, so a rerun after a failed one is served)
+ */
+export const CHECKPOINT_COOLDOWN_MS = 30_000;
+
+/**
  * [SYNC-C] The server: answers a checkpoint-request with its final checkpoint, that block, the
  * votes that made it final and its state, in pieces; one answer at a time (others dropped:
- * CHECKPOINT_UNAVAILABLE, like an answer it cannot give).
+ * CHECKPOINT_UNAVAILABLE, like an answer it cannot give), and one per requester per
+ * CHECKPOINT_COOLDOWN_MS (CHECKPOINT_TOO_SOON). The broker sees that a home names itself as
+ * the requester [EDGE-12].
  */
 export function createCheckpointServer(ctx: NodeContext, parts: { tree: BlockTree; finality: FinalityGadget }): (requester: string, requestReqId: string) => void {
   const { genesis: g, key, log, store } = ctx;
   let serving = false;
+  const lastServed = new Map<string, number>();
   return (requester, requestReqId) => {
+    const t = ctx.now();
+    const last = lastServed.get(requester);
+    if (last !== undefined && t - last < CHECKPOINT_COOLDOWN_MS) return ctx.drop('CHECKPOINT_TOO_SOON', NODE_TOPICS.syncRequest, requester);
+    if (lastServed.size >= 4096) for (const [r, at] of lastServed) if (t - at >= CHECKPOINT_COOLDOWN_MS) lastServed.delete(r);
     const proof = parts.finality.finalProof();
     const at = proof !== undefined ? parts.tree.get(proof.checkpoint.hash) : undefined;
     if (proof === undefined || at === undefined || serving) return ctx.drop('CHECKPOINT_UNAVAILABLE', NODE_TOPICS.syncRequest, requester);
     serving = true;
+    lastServed.set(requester, t);
     void (async () => {
       const block = at.block ?? (await store.blockByHash(at.hash));
       if (block === undefined) return ctx.drop('CHECKPOINT_UNAVAILABLE', NODE_TOPICS.syncRequest, requester);

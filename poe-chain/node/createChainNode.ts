@@ -61,6 +61,7 @@ import { createFinalityGadget, type FinalityGadget, type FinalityStats } from '.
 import { createCheckpointServer } from './checkpointSync.js';
 import { bestTip } from '../core/forkChoice.js';
 import { SYNC_DEFAULTS, type SyncOptions } from './syncProtocol.js';
+import { settlesWithin } from '../../wire/settlesWithin.js';
 
 export type { FinalEvent } from './nodeContext.js';
 export type { FinalityStats } from './finalityGadget.js';
@@ -526,12 +527,8 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
       // vote) would hold the UNSUBACK behind it for good — 9 stops in 20 of `tmi up` with both
       // cores busy waited for ever, before this order
       if (mqtt.connected) {
-        let bound: ReturnType<typeof setTimeout> | undefined;
-        const acked = await Promise.race([
-          mqtt.unsubscribeAsync(topics).then(() => true, () => true), // disconnected meanwhile: nothing to undo
-          new Promise<false>((r) => (bound = setTimeout(() => r(false), UNSUBSCRIBE_WAIT_MS))),
-        ]);
-        clearTimeout(bound);
+        // (disconnected meanwhile: nothing to undo)
+        const acked = await settlesWithin(mqtt.unsubscribeAsync(topics).catch(() => undefined), UNSUBSCRIBE_WAIT_MS);
         if (!acked) log.warn({ waitedMs: UNSUBSCRIBE_WAIT_MS }, 'no UNSUBACK from the broker: stopping without it');
       }
       mqtt.off('message', onMessage);

@@ -209,7 +209,8 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
       // again): fetch it, once per two slots per block (the simulator, seed 57 --serve-sync all)
       const since = waitingSince.get(hash);
       if (since === undefined) waitingSince.set(hash, now());
-      else if (now() - since >= 2 * g.slotMs) {
+      else if (now() - since >= 2 * g.slotMs && env.parameters.target.height > finalCp.height) {
+        // (at most one request in flight: a voter that names blocks nobody has costs an empty answer per two slots)
         waitingSince.set(hash, now());
         parts.requestSync?.(env.parameters.target.height, 'votes for a block not held');
       }

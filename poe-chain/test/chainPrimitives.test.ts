@@ -82,8 +82,9 @@ test('[FC-J] [FC-1] [FC-2] fork choice: the later justification, then height, th
 });
 
 test('genesis: defaults are written out and hashed; bad files are GENESIS_INVALID with the reason', () => {
-  const { slotMs: _s, patience: _w, ...omitted } = testGenesisConfig();
+  const { slotMs: _s, patience: _w, auctionRetentionIntervals: _r, ...omitted } = testGenesisConfig();
   const d = parseGenesis(omitted);
+  assert.equal(d.auctionRetentionIntervals, 96, 'settled auctions and markets kept one day of 15-min intervals (a home\'s disk at 10,000 homes)');
   assert.deepEqual([d.slotMs, d.patience, d.inclusionSlots], [250, 8, 8], 'S = 250 ms, W = 8, the inclusion window W slots');
   assert.equal(d.slotMs * d.patience, 2000, 'the heartbeat W·S stays 2 s (blocks per idle day unchanged)');
   assert.deepEqual([d.config.slotMs, d.config.patience], [GENESIS_DEFAULTS.slotMs, GENESIS_DEFAULTS.patience]);

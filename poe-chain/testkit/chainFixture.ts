@@ -39,8 +39,10 @@ export function testTag(name: string): string {
 
 /**
  * The test chain's genesis. It fixes S = 250 ms and W = 8 (the first chains' defaults): the
- * spec vectors and the tests' slot arithmetic are written for them; the defaults of new
- * chains (GENESIS_DEFAULTS) are checked in chainPrimitives.test.ts.
+ * spec vectors and the tests' slot arithmetic are written for them; and
+ * auctionRetentionIntervals = 672 (the default before format v8): the genesis hash seeds the
+ * rankings' tie-breaks, and the vectors' elections are written for this hash. The defaults of
+ * new chains (GENESIS_DEFAULTS) are checked in chainPrimitives.test.ts.
  */
 export function testGenesisConfig(over: Partial<GenesisConfig> = {}): GenesisConfig {
   return {
@@ -51,6 +53,7 @@ export function testGenesisConfig(over: Partial<GenesisConfig> = {}): GenesisCon
     aggregatorNodeKey: testKey('aggregator-node').address,
     slotMs: 250,
     patience: 8,
+    auctionRetentionIntervals: 672,
     balances: [{ address: testKey('aggregator').address, millicents: 1_000_000_000 }],
     ...over,
   };

@@ -84,6 +84,12 @@ test('[SYNC-C] a checkpoint whose state, votes or sender do not check is refused
     await client.subscribeAsync(NODE_TOPICS.syncResponse('probe'), { qos: 1 });
     await client.publishAsync(NODE_TOPICS.syncRequest, JSON.stringify(signEnvelope(testKey('probe'), 'checkpoint-request', { nodeId: 'probe' }, { chain: g.hash })), { qos: 1 });
     await waitFor('an answer', () => pieces.length > 0 && pieces.length === pieces[0]!.pieces, 5000, 20);
+    // [SYNC-C] asked again at once: not served (one checkpoint per requester per 30 s)
+    const served = pieces.length;
+    await client.publishAsync(NODE_TOPICS.syncRequest, JSON.stringify(signEnvelope(testKey('probe'), 'checkpoint-request', { nodeId: 'probe' }, { chain: g.hash })), { qos: 1 });
+    await waitFor('the second request refused', () => archive.node.stats().droppedMessages.CHECKPOINT_TOO_SOON === 1, 5000, 20);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(pieces.length, served, 'no second answer');
     await client.endAsync();
     const p0 = pieces.find((p) => p.piece === 0)!;
     const text = pieces.sort((a, b) => a.piece - b.piece).map((p) => p.state).join('');

@@ -44,3 +44,41 @@ test('[FIN-E] a double vote whose second target is not the head at its round is 
     await broker.close();
   }
 });
+
+/**
+ * [SYNC-V] Votes for a block the node does not hold that keep coming for two slots: the node
+ * asks its peers for blocks from the target's height (a branch it lacks; the simulator's seed
+ * 57 --serve-sync all: the archive restarted behind and never asked for the validators'
+ * branch, on which only it could produce). One vote alone asks nothing: a block in flight.
+ */
+test('[SYNC-V] votes for a block not held, for two slots: a sync request from its height; one vote alone: none', async () => {
+  const broker = await startAedes();
+  const config = pastGenesisConfig({ patience: 1 });
+  const g = parseGenesis(config);
+  const member = testKey('aggregator-node');
+  const n = await startNode(broker.url, config, testKey('watcher'), 'watcher', { sync: { timeoutMs: 100, retries: 0 } });
+  const pub = await connect(broker.url, 'publisher');
+  const requests: { fromHeight: number; at: number }[] = [];
+  await pub.subscribeAsync(NODE_TOPICS.syncRequest);
+  pub.on('message', (_t, m) => requests.push({ fromHeight: (JSON.parse(m.toString()) as { parameters: { fromHeight: number } }).parameters.fromHeight, at: Date.now() }));
+  try {
+    // the start sync (nobody answers) ends after its timeout, checked at a slot boundary
+    await new Promise((r) => setTimeout(r, 4 * g.slotMs));
+    assert.equal(n.node.stats().syncing, false, 'start sync over');
+    const before = requests.length;
+    const unknown = 'ab'.repeat(32);
+    const vote = () => signEnvelope(member, 'vote', { source: genesisCheckpoint(g.hash), target: { round: slotAt(g, Date.now()), height: 7, hash: unknown } }, { chain: g.hash });
+    await pub.publishAsync(NODE_TOPICS.votes, JSON.stringify(vote()), { qos: 1 });
+    await waitFor('the vote waiting', () => n.node.stats().finality.votesWaiting === 1);
+    await new Promise((r) => setTimeout(r, g.slotMs));
+    assert.equal(requests.length, before, 'one vote (and one slot) asks nothing');
+    await new Promise((r) => setTimeout(r, g.slotMs + 20));
+    await pub.publishAsync(NODE_TOPICS.votes, JSON.stringify(vote()), { qos: 1 });
+    await waitFor('a sync request', () => requests.length > before);
+    assert.equal(requests[before]!.fromHeight, 7, 'from the unknown target\'s height');
+  } finally {
+    await pub.endAsync();
+    await n.stop();
+    await broker.close();
+  }
+});
