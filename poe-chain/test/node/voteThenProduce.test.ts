@@ -13,15 +13,41 @@ import { signEnvelope } from '../../../wire/codec.js';
 import { parseGenesis, slotAt, slotTime } from '../../core/genesis.js';
 import { testKey } from '../../testkit/chainFixture.js';
 import { NODE_TOPICS } from '../../node/nodeTopics.js';
-import { connect, liveGenesisConfig, startAedes, startNode, waitFor } from './nodeFixtures.js';
+import { connect, liveGenesisConfig, startAedes, startNode, waitFor, type RunningNode } from './nodeFixtures.js';
+import type { Genesis } from '../../core/genesis.js';
+import type { KeyPair } from '../../../wire/keys.js';
+import type { Envelope } from '../../../schemas/types.js';
 
-test('[FIN-V] a vote is for the round before; a block in the slot the node voted in is made, and the chain carries the proof', async () => {
-  const broker = await startAedes();
+/** A live chain with a funded wallet; `a`, 40 slots on, is the test's slot, and the fake clock starts 30 slots before it. */
+function fundedChain() {
   const funded = testKey('funded');
   const config = liveGenesisConfig({ balances: [{ address: funded.address, millicents: 10_000_000 }] });
   const g = parseGenesis(config);
   const a = slotAt(g, Date.now()) + 40;
-  let clock = slotTime(g, a - 30) + 1;
+  return { funded, config, g, a, start: slotTime(g, a - 30) + 1 };
+}
+
+/** The node's votes as the broker carries them, and transfers from `funded` into its mempool, dated by the fake clock. */
+async function votesAndTransfers(url: string, g: Genesis, funded: KeyPair, n: RunningNode, now: () => number) {
+  const votes: { round: number; height: number; hash: string }[] = [];
+  const watcher = await connect(url, 'watcher');
+  await watcher.subscribeAsync(NODE_TOPICS.votes);
+  watcher.on('message', (_t, m) => votes.push((JSON.parse(m.toString()) as Envelope<'vote'>).parameters.target));
+  const sender = await connect(url, 'sender');
+  let k = 0;
+  const transfer = async () => {
+    const tx = signEnvelope(funded, 'transfer', { to: testKey('payee').address, amountMillicents: 1 + k++ }, { chain: g.hash, date: new Date(now()) });
+    const before = n.node.stats().mempool.count;
+    await sender.publishAsync(NODE_TOPICS.txs, JSON.stringify(signEnvelope(testKey('sender'), 'tx', { tx }, { date: new Date(now()) })), { qos: 1 });
+    await waitFor('the transfer in the mempool', () => n.node.stats().mempool.count > before);
+  };
+  return { votes, transfer, end: async () => { await watcher.endAsync(); await sender.endAsync(); } };
+}
+
+test('[FIN-V] a vote is for the round before; a block in the slot the node voted in is made, and the chain carries the proof', async () => {
+  const broker = await startAedes();
+  const { funded, config, g, a, start } = fundedChain();
+  let clock = start;
   const n = await startNode(broker.url, config, testKey('aggregator-node'), 'agg-node', { produce: true, now: () => clock, slotTimer: false });
   // the initial sync (nobody answers) ends by its timeout on the fake clock
   for (let i = 0; i < 20 && n.node.stats().syncing; i++) {
@@ -29,18 +55,7 @@ test('[FIN-V] a vote is for the round before; a block in the slot the node voted
     await n.node.tick();
   }
   assert.ok(!n.node.stats().syncing && clock < slotTime(g, a), 'initial sync done');
-  const votes: { round: number; height: number }[] = [];
-  const watcher = await connect(broker.url, 'watcher');
-  await watcher.subscribeAsync(NODE_TOPICS.votes);
-  watcher.on('message', (_t, m) => votes.push((JSON.parse(m.toString()) as { parameters: { target: { round: number; height: number } } }).parameters.target));
-  const sender = await connect(broker.url, 'sender');
-  let k = 0;
-  const transfer = async () => {
-    const tx = signEnvelope(funded, 'transfer', { to: testKey('payee').address, amountMillicents: 1 + k++ }, { chain: g.hash, date: new Date(clock) });
-    const before = n.node.stats().mempool.count;
-    await sender.publishAsync(NODE_TOPICS.txs, JSON.stringify(signEnvelope(testKey('sender'), 'tx', { tx }, { date: new Date(clock) })), { qos: 1 });
-    await waitFor('the transfer in the mempool', () => n.node.stats().mempool.count > before);
-  };
+  const { votes, transfer, end } = await votesAndTransfers(broker.url, g, funded, n, () => clock);
   const step = async (t: number) => {
     clock = t;
     await n.node.tick();
@@ -75,8 +90,7 @@ test('[FIN-V] a vote is for the round before; a block in the slot the node voted
     assert.equal(m.finalized.hash, b1.hash, `on-chain finalized ${JSON.stringify(m.finalized)}, justified ${JSON.stringify(m.justified)}`);
     assert.equal(m.justified.hash, b2.hash);
   } finally {
-    await watcher.endAsync();
-    await sender.endAsync();
+    await end();
     await n.stop();
     await broker.close();
   }
@@ -92,11 +106,8 @@ test('[FIN-V] a vote is for the round before; a block in the slot the node voted
  */
 test('[FIN-V] a late vote task votes for its own round\'s predecessor and leaves the next slot to the producer', async () => {
   const broker = await startAedes();
-  const funded = testKey('funded');
-  const config = liveGenesisConfig({ balances: [{ address: funded.address, millicents: 10_000_000 }] });
-  const g = parseGenesis(config);
-  const a = slotAt(g, Date.now()) + 40;
-  let clock = slotTime(g, a - 30) + 1;
+  const { funded, config, g, a, start } = fundedChain();
+  let clock = start;
   let seq = 0;
   const timers = new Map<number, { due: number; fn: () => void }>();
   const scheduler = {
@@ -123,21 +134,7 @@ test('[FIN-V] a late vote task votes for its own round\'s predecessor and leaves
     }
     clock = t;
   };
-  const votes: { round: number; height: number }[] = [];
-  const watcher = await connect(broker.url, 'watcher');
-  await watcher.subscribeAsync(NODE_TOPICS.votes);
-  watcher.on('message', (_t, m) => {
-    const v = JSON.parse(m.toString()) as { parameters: { target: { round: number; height: number } } };
-    votes.push(v.parameters.target);
-  });
-  const sender = await connect(broker.url, 'sender');
-  let k = 0;
-  const transfer = async () => {
-    const tx = signEnvelope(funded, 'transfer', { to: testKey('payee').address, amountMillicents: 1 + k++ }, { chain: g.hash, date: new Date(clock) });
-    const before = n.node.stats().mempool.count;
-    await sender.publishAsync(NODE_TOPICS.txs, JSON.stringify(signEnvelope(testKey('sender'), 'tx', { tx }, { date: new Date(clock) })), { qos: 1 });
-    await waitFor('the transfer in the mempool', () => n.node.stats().mempool.count > before);
-  };
+  const { votes, transfer, end } = await votesAndTransfers(broker.url, g, funded, n, () => clock);
   try {
     for (let s = a - 29; s < a - 1 && n.node.stats().syncing; s++) await runTo(slotTime(g, s) + 1);
     assert.ok(!n.node.stats().syncing, 'initial sync done');
@@ -165,8 +162,7 @@ test('[FIN-V] a late vote task votes for its own round\'s predecessor and leaves
     assert.equal(c.slot, a + 3, `the third transfer's block at slot a+3, where the late vote was cast (head at ${c.slot})`);
     assert.equal(c.height, b2.height + 1);
   } finally {
-    await watcher.endAsync();
-    await sender.endAsync();
+    await end();
     await n.stop();
     await broker.close();
   }
