@@ -30,12 +30,12 @@ import { WireError } from '../../wire/errors.js';
 import type { KeyPair } from '../../wire/keys.js';
 import { blockHash } from '../core/blockHash.js';
 import { deserializeState, stateJsonPieces, stateRoot, type ChainState } from '../core/chainState.js';
-import { quorum, sameCheckpoint, voteEnvelope, voteSignatureValid } from '../core/finality.js';
+import { committeeInForce, quorum, sameCheckpoint, voteEnvelope, voteSignatureValid } from '../core/finality.js';
 import type { Genesis } from '../core/genesis.js';
 import { chainCodec, type BlockEnvelope } from '../core/validateAndApplyBlock.js';
 import { initChainStoreFromCheckpoint, type ChainDb } from '../store/openChainStore.js';
 import type { BlockTree } from './blockTree.js';
-import { committeeAt, type FinalityGadget } from './finalityGadget.js';
+import type { FinalityGadget } from './finalityGadget.js';
 import type { NodeContext } from './nodeContext.js';
 import { NODE_TOPICS } from './nodeTopics.js';
 
@@ -139,7 +139,7 @@ export function checkCheckpoint(g: Genesis, checkpoint: Checkpoint, blockValue: 
   // finalising link's target is the checkpoint or a later block whose state is not here: it is
   // checked against the same committee, which is the one in force there unless that block's
   // chain finalised something new in between (then this check is an approximation)
-  const committee = new Set(committeeAt(state));
+  const committee = new Set(committeeInForce(state).members);
   const need = quorum(committee.size);
   for (const l of links) {
     const voters = new Set<string>();

@@ -121,13 +121,6 @@ const MAX_LINKS = 512;
 const MAX_WAITING = 4096;
 const MAX_VOTES_PER_VOTER = 64;
 
-/**
- * [FIN-C] The committee that counts a link to a block, from the block's state: the committee
- * in force there (the committee of the epoch of its last final checkpoint), not its epoch's.
- */
-export function committeeAt(state: ChainState): readonly string[] {
-  return committeeInForce(state).members;
-}
 
 export async function createFinalityGadget(ctx: NodeContext, parts: FinalityParts): Promise<FinalityGadget> {
   const { genesis: g, key, log, now, store, mempool } = ctx;
@@ -142,10 +135,9 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
   const justifiedByRound = new Map<number, Checkpoint>([[finalCp.round, finalCp]]);
   const links = new Map<string, Link>();
   /** votes whose target block is not here yet, by target hash */
-  const waiting = new Map<string, Envelope<'vote'>[]>();
+  /** votes for a block not held here, by its hash; `since`: [SYNC-V] when they were first heard (or sync last asked) */
+  const waiting = new Map<string, { since: number; votes: Envelope<'vote'>[] }>();
   let waitingCount = 0;
-  /** [SYNC-V] when votes for a block not held here were first heard, by block hash */
-  const waitingSince = new Map<string, number>();
   const byVoter = new Map<string, Envelope<'vote'>[]>();
   const reported = new Set<string>();
   const lastVoteStored = await readRecord<{ targetRound: number; sourceRound: number }>(VOTE_KEY);
@@ -200,18 +192,16 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     if (target === undefined) {
       if (waitingCount >= MAX_WAITING) return ctx.drop('VOTES_WAITING_FULL', NODE_TOPICS.votes);
       const hash = env.parameters.target.hash;
-      const list = waiting.get(hash) ?? [];
-      list.push(env);
-      waiting.set(hash, list);
+      let w = waiting.get(hash);
+      if (w === undefined) waiting.set(hash, (w = { since: now(), votes: [] }));
+      w.votes.push(env);
       waitingCount++;
       // [SYNC-V] votes for a block that has not come for two slots: a branch this node lacks (a
       // crash or a partition lost its blocks, and the nodes that hold it may not produce on it
       // again): fetch it, once per two slots per block (the simulator, seed 57 --serve-sync all)
-      const since = waitingSince.get(hash);
-      if (since === undefined) waitingSince.set(hash, now());
-      else if (now() - since >= 2 * g.slotMs && env.parameters.target.height > finalCp.height) {
+      if (now() - w.since >= 2 * g.slotMs && env.parameters.target.height > finalCp.height) {
         // (at most one request in flight: a voter that names blocks nobody has costs an empty answer per two slots)
-        waitingSince.set(hash, now());
+        w.since = now();
         parts.requestSync?.(env.parameters.target.height, 'votes for a block not held');
       }
       return;
@@ -248,7 +238,7 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     const { source, target: t } = env.parameters;
     if (t.height !== target.height || t.round < target.slot) return ctx.drop('VOTE_BAD_TARGET', NODE_TOPICS.votes);
     const k = linkKey(source, t);
-    const committee = links.get(k)?.committee ?? committeeAt(target.state);
+    const committee = links.get(k)?.committee ?? committeeInForce(target.state).members;
     if (!committee.includes(env.clientId)) {
       // [FIN-E] a member of the target epoch's committee, not in force there yet (the epoch's first
       // blocks, before one of them is final [FIN-C]): its votes do not count, but two that conflict are evidence
@@ -456,13 +446,12 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
     if (m.finalized.round > finalCp.round) await finalize(m.finalized);
     catchUp(head.state);
     // votes that waited for a block now here
-    for (const [hash, list] of waiting) {
+    for (const [hash, w] of waiting) {
       const n = tree.get(hash);
       if (n === undefined) continue;
       waiting.delete(hash);
-      waitingSince.delete(hash);
-      waitingCount -= list.length;
-      for (const env of list) count(env, n);
+      waitingCount -= w.votes.length;
+      for (const env of w.votes) count(env, n);
     }
     // [NODE-fin] on timers a node votes half a slot into the round (below); without (tests) at once
     if (!parts.timer) await maybeVote();
@@ -491,13 +480,11 @@ export async function createFinalityGadget(ctx: NodeContext, parts: FinalityPart
 
   async function onRound(round?: number): Promise<void> {
     // drop waiting votes for rounds already decided
-    for (const [hash, list] of waiting) {
-      const keep = list.filter((e) => e.parameters.target.round > finalCp.round);
-      waitingCount -= list.length - keep.length;
-      if (keep.length === 0) {
-        waiting.delete(hash);
-        waitingSince.delete(hash);
-      } else waiting.set(hash, keep);
+    for (const [hash, w] of waiting) {
+      const keep = w.votes.filter((e) => e.parameters.target.round > finalCp.round);
+      waitingCount -= w.votes.length - keep.length;
+      if (keep.length === 0) waiting.delete(hash);
+      else w.votes = keep;
     }
     await maybeVote(round);
     schedule();
