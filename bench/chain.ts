@@ -22,7 +22,7 @@ import { machine } from './machine.js';
 import { availableParallelism } from 'node:os';
 import { createCodec } from '../wire/codec.js';
 import { createVerifiedCodec } from '../poe-chain/node/verifiedCodec.js';
-import { createTxVerifyPool, preverifyTxs, verifyOffThread, type TxVerifyPool } from '../poe-chain/node/txVerifyPool.js';
+import { createTxVerifyPool, preverifyTxs, startVerify, type PendingVerify, type TxVerifyPool } from '../poe-chain/node/txVerifyPool.js';
 
 const TXS = Number(process.env.BENCH_TXS ?? 20_000);
 const PER_BLOCK = Number(process.env.BENCH_BLOCK ?? 1000);
@@ -86,21 +86,21 @@ async function importAll(pool: TxVerifyPool | undefined): Promise<{ ms: number; 
     // with the pool, as a node importing a run of blocks: block k + 1's signatures are checked
     // off the main thread while block k is imported (the first block: split with the main thread)
     let parsedNext: Parsed | undefined;
-    let ahead: Promise<number> | undefined;
+    let ahead: PendingVerify | undefined;
     for (let k = 0; k < built.length; k++) {
       const s = performance.now();
       bytes += built[k]!.length;
       const block = parsedNext ?? (JSON.parse(built[k]!) as Parsed);
       parsedNext = undefined;
       if (pool) {
-        offThread += ahead ? await ahead : await preverifyTxs(pool, codec, block.parameters.txs);
+        offThread += ahead ? await ahead.finish() : await preverifyTxs(pool, codec, block.parameters.txs);
         ahead = undefined;
         if (k + 1 < built.length) {
           parsedNext = JSON.parse(built[k + 1]!) as Parsed;
-          ahead = verifyOffThread(pool, codec, parsedNext.parameters.txs);
+          ahead = startVerify(pool, codec, parsedNext.parameters.txs);
         }
       }
-      await store.importBlock(block, { now: slotTime(f.genesis, block.parameters.header.slot), ...(pool ? { codec } : {}) });
+      await store.importBlock(block, { now: slotTime(f.genesis, block.parameters.header.slot), codec });
       perBlock.push(performance.now() - s);
     }
     const ms = performance.now() - t1;
@@ -128,7 +128,7 @@ const THREADS = Math.max(1, availableParallelism() - 1);
   const result = {
     bench: 'chain',
     a: {
-      what: 'follower import: JSON.parse + block/tx signatures (node:crypto) + schema + state rules + state root + level batch on disk; importTxPerSecond with the verify pool (signatures on every core), importTxPerSecondOneThread the same blocks on one thread',
+      what: 'follower import: JSON.parse + block/tx signatures (node:crypto) + schema + state rules + state root + level batch on disk; importTxPerSecond with the verify pool (signatures on every core), importTxPerSecondOneThread the same blocks on one thread; each run starts with its own codec and key cache (no signer seen before), as a node that starts',
       txs: txs.length,
       mix: { meterReadings: Math.ceil(txs.length / 2), bids: Math.floor(txs.length / 2) },
       pseudonyms: PSEUDONYMS,

@@ -18,7 +18,7 @@ import { epochOfSlot, slotTime } from './genesis.js';
 import { merkleRoot } from './merkleRoot.js';
 import { rankingForEpoch } from './rankingForEpoch.js';
 import { txId } from './txId.js';
-import { chainCodec, type AppliedBlock } from './validateAndApplyBlock.js';
+import { chainCodec, type AppliedBlock, type ChainCodec } from './validateAndApplyBlock.js';
 
 export interface RejectedTx {
   /** index in the candidate list */
@@ -45,7 +45,7 @@ export class EarlyEmptyBlockError extends BlockError {
 export interface BuildOptions {
   /** at most this many transactions (default and cap: genesis maxTxsPerBlock) */
   maxTxs?: number;
-  codec?: Codec;
+  codec?: ChainCodec;
 }
 
 /**
@@ -66,7 +66,8 @@ export function buildBlock(state: ChainState, candidates: readonly unknown[], pr
   // [SEED] the first block of an epoch carries the producer's VRF proof
   const seeded = epoch > state.meta.rankingEpoch ? proveSeed(producerKey.seed, g.hash, epoch, previousSeed(state.meta)) : undefined;
 
-  const codec = opts.codec ?? chainCodec();
+  const codec: ChainCodec = opts.codec ?? chainCodec();
+  const idOf = codec.idOf ?? txId;
   const max = Math.min(opts.maxTxs ?? g.maxTxsPerBlock, g.maxTxsPerBlock);
   const d = new StateDraft(state);
   beginBlock(d, { epoch, time, parentHash: state.tipHash, ranking, ...(seeded ? { newSeed: seeded.seed } : {}) });
@@ -78,7 +79,7 @@ export function buildBlock(state: ChainState, candidates: readonly unknown[], pr
     const cand = candidates[i];
     let id: string | undefined;
     try {
-      id = txId(cand);
+      id = idOf(cand);
       if (inBlock.has(id)) throw new TxError('DUPLICATE_TX', { txId: id });
       const env = codec.decodeValue(cand, { replayCheck: false });
       d.begin();

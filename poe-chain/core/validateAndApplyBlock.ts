@@ -41,11 +41,16 @@ import { txId } from './txId.js';
 
 export type BlockEnvelope = Envelope<'block'>;
 
+/** A codec that may also know transaction ids (the node's verified codec computes each once per object). */
+export interface ChainCodec extends Codec {
+  idOf?(value: unknown): string;
+}
+
 export interface ApplyContext {
   /** the node's clock, ms; a block whose slot starts later than now + S is rejected */
   now: number;
   /** codec to decode with (shares its key cache); default: one per process, replay check off */
-  codec?: Codec;
+  codec?: ChainCodec;
 }
 
 export interface AppliedBlock {
@@ -65,7 +70,7 @@ interface BlockInput {
   readonly parent: ChainState;
   readonly raw: unknown;
   readonly ctx: ApplyContext;
-  readonly codec: Codec;
+  readonly codec: ChainCodec;
   block?: BlockEnvelope;
   header?: BlockHeader;
   hash?: string;
@@ -165,7 +170,8 @@ const checkTxRoot: BlockStep = (b) => {
   const txs = b.block!.parameters.txs;
   const h = b.header!;
   if (txs.length > b.parent.genesis.maxTxsPerBlock) throw new BlockError({ code: 'TOO_MANY_TXS', height: h.height, count: txs.length, max: b.parent.genesis.maxTxsPerBlock });
-  const ids = txs.map((t) => txId(t));
+  const idOf = b.codec.idOf ?? txId;
+  const ids = txs.map((t) => idOf(t));
   const root = merkleRoot(ids);
   if (root !== h.txRoot) throw new BlockError({ code: 'BAD_TX_ROOT', height: h.height, expected: root, got: h.txRoot });
   const seen = new Set<string>();

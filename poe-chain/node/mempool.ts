@@ -44,7 +44,6 @@
  *          up (10,000 homes on one 2-core machine), the bids behind them missed their
  *          auction (14,000–22,000 refused AUCTION_CLOSED per soak run).
  */
-import type { Codec } from '../../wire/codec.js';
 import { WireError } from '../../wire/errors.js';
 import { operations, type Operation } from '../../schemas/envelope.js';
 import { TxError, type TxErrorCode } from '../core/chainError.js';
@@ -53,7 +52,7 @@ import { applyTransaction, isTxEnvelope, type TxEnvelope } from '../core/applyTr
 import { slotAt, slotTime } from '../core/genesis.js';
 import { txId as txIdOf } from '../core/txId.js';
 import type { RejectedTx } from '../core/buildBlock.js';
-import { chainCodec } from '../core/validateAndApplyBlock.js';
+import { chainCodec, type ChainCodec } from '../core/validateAndApplyBlock.js';
 
 /** [MP-9] transient codes that time alone cures: retried at the next slot. */
 export const TIME_TX_CODES: ReadonlySet<string> = new Set<TxErrorCode>(['AUCTION_NOT_DUE', 'REVEAL_NOT_DUE', 'READING_NOT_ENDED', 'CERT_NOT_VALID', 'DATE_OUT_OF_WINDOW', 'BAD_ROUND']);
@@ -80,7 +79,7 @@ export const TRANSIENT_TX_CODES: ReadonlySet<string> = new Set<TxErrorCode>([
 
 export interface MempoolOptions {
   now: () => number;
-  codec?: Codec;
+  codec?: ChainCodec;
   /** most transactions held (default 100,000) */
   maxCount?: number;
   /** most bytes held, JSON size (default 64 MiB) */
@@ -140,7 +139,7 @@ export class Mempool {
   private totalBytes = 0;
   private head: ChainState;
   private probe: StateDraft | undefined;
-  private readonly codec: Codec;
+  private readonly codec: ChainCodec;
   private readonly maxCount: number;
   private readonly maxBytes: number;
   private readonly maxPerSigner: number;
@@ -221,7 +220,7 @@ export class Mempool {
     }
     // [MP-3]
     if (!isTxEnvelope(env)) return { status: 'rejected', code: 'NOT_A_TX_OPERATION', message: `NOT_A_TX_OPERATION operation=${env.operation}` };
-    const id = txIdOf(env);
+    const id = this.codec.idOf?.(env) ?? txIdOf(env);
     // [MP-4]
     if (this.entries.has(id)) return { status: 'known', txId: id };
     if (this.head.sections.seen.has(id)) return { status: 'on-chain', txId: id };

@@ -1,26 +1,41 @@
 /**
  * [NODE-verify] Transaction signatures checked on every core (issue "speed and scale"):
  * Ed25519 verification is most of a follower's import cost, and one thread caps it. A
- * pool of worker threads verifies a share of a block's transactions while the main thread
- * verifies the rest; each valid one is then remembered by the node's verified codec, so the
- * block's import steps (validateAndApplyBlock, unchanged: the same rules in the same order)
- * apply them without verifying again. A transaction a worker finds invalid is not
- * remembered: the import decodes it again on the main thread and refuses the block with
- * the rule's own code. Pure speed: no rule depends on the pool.
+ * pool of worker threads verifies a block's transactions beside the main thread; each
+ * valid one is then remembered by the node's verified codec (by its object and its id),
+ * so the block's import steps (validateAndApplyBlock, unchanged: the same rules in the
+ * same order) apply them without verifying or hashing them again. A transaction a worker
+ * finds invalid is not remembered: the import decodes it again on the main thread and
+ * refuses the block with the rule's own code. Pure speed: no rule depends on the pool.
+ *
+ * The work splits by speed: a job's transactions are cut into chunks of `CHUNK`, and the
+ * workers and the main thread claim chunks from one shared counter (txVerifyWorker.ts).
+ * `startVerify` hands a job to the workers at once; its `finish()` makes the main thread
+ * verify the chunks still unclaimed, then waits for the workers' answers. A node that
+ * imports a run of blocks starts block k + 1's job before importing block k.
  */
 import { Worker } from 'node:worker_threads';
 import type { VerifiedCodec } from './verifiedCodec.js';
+import type { VerifyJobAnswer, VerifyJobMessage } from './txVerifyWorker.js';
+
+/** transactions per claim: small enough to balance, large enough that claiming costs nothing */
+export const CHUNK = 16;
 
 export interface TxVerifyPool {
   readonly threads: number;
-  /** the transaction id of each valid envelope, null for the others, in order */
+  /** the transaction id of each valid envelope, null for the others, in order (on the workers alone) */
   verify(txs: readonly unknown[]): Promise<(string | null)[]>;
+  /**
+   * Hands `txs` to every worker; chunks are claimed from `next` ([0] = next chunk). Resolves,
+   * per worker, the chunks it verified; a worker that fails answers none.
+   */
+  post(txs: readonly unknown[], chunk: number, next: Int32Array): Promise<VerifyJobAnswer>[];
   close(): Promise<void>;
 }
 
 interface Slot {
   worker: Worker;
-  inflight: Map<number, (ids: (string | null)[]) => void>;
+  inflight: Map<number, (a: VerifyJobAnswer) => void>;
 }
 
 export function createTxVerifyPool(threads: number): TxVerifyPool {
@@ -29,15 +44,15 @@ export function createTxVerifyPool(threads: number): TxVerifyPool {
   for (let i = 0; i < threads; i++) {
     const worker = new Worker(new URL('./txVerifyWorker.js', import.meta.url));
     const slot: Slot = { worker, inflight: new Map() };
-    worker.on('message', (m: { seq: number; ids: (string | null)[] }) => {
+    worker.on('message', (m: VerifyJobAnswer) => {
       const r = slot.inflight.get(m.seq);
       slot.inflight.delete(m.seq);
       if (slot.inflight.size === 0) worker.unref();
-      r?.(m.ids);
+      r?.(m);
     });
     const fail = () => {
-      // a worker that fails verifies nothing: every transaction it held is checked on the main thread
-      for (const [, r] of slot.inflight) r([]);
+      // a worker that fails verifies nothing: what it claimed is checked on the main thread by the import
+      for (const [s, r] of slot.inflight) r({ seq: s, chunks: [], ids: [] });
       slot.inflight.clear();
     };
     worker.on('error', fail);
@@ -45,26 +60,27 @@ export function createTxVerifyPool(threads: number): TxVerifyPool {
     worker.unref();
     slots.push(slot);
   }
-  let next = 0;
+  function post(txs: readonly unknown[], chunk: number, next: Int32Array): Promise<VerifyJobAnswer>[] {
+    return slots.map(
+      (slot) =>
+        new Promise<VerifyJobAnswer>((resolve) => {
+          const s = ++seq;
+          if (slot.inflight.size === 0) slot.worker.ref();
+          slot.inflight.set(s, resolve);
+          const job: VerifyJobMessage = { seq: s, txs: txs as unknown[], chunk, next };
+          slot.worker.postMessage(job);
+        }),
+    );
+  }
   return {
     threads,
+    post,
     async verify(txs) {
-      if (txs.length === 0) return [];
-      const per = Math.ceil(txs.length / slots.length);
-      const parts: Promise<(string | null)[]>[] = [];
-      for (let i = 0; i < txs.length; i += per) {
-        const slot = slots[next++ % slots.length]!;
-        const chunk = txs.slice(i, i + per);
-        parts.push(
-          new Promise((resolve) => {
-            const s = ++seq;
-            if (slot.inflight.size === 0) slot.worker.ref();
-            slot.inflight.set(s, (ids) => resolve(ids.length === chunk.length ? ids : chunk.map(() => null)));
-            slot.worker.postMessage({ seq: s, txs: chunk });
-          }),
-        );
-      }
-      return (await Promise.all(parts)).flat();
+      const ids: (string | null)[] = txs.map(() => null);
+      if (txs.length === 0) return ids;
+      const answers = await Promise.all(post(txs, CHUNK, new Int32Array(new SharedArrayBuffer(4))));
+      for (const a of answers) a.chunks.forEach((c, k) => a.ids[k]!.forEach((id, j) => (ids[c * CHUNK + j] = id)));
+      return ids;
     },
     async close() {
       await Promise.all(slots.map((s) => s.worker.terminate()));
@@ -72,41 +88,49 @@ export function createTxVerifyPool(threads: number): TxVerifyPool {
   };
 }
 
-/**
- * Verifies a block's transactions on the pool and the main thread together (the main
- * thread takes 1/(threads + 1) of them), and remembers the valid ones in `codec`. Returns
- * how many were verified off the main thread.
- */
-export async function preverifyTxs(pool: TxVerifyPool, codec: VerifiedCodec, txs: readonly unknown[]): Promise<number> {
-  const own = Math.floor(txs.length / (pool.threads + 1));
-  const off = txs.slice(own);
-  const pending = pool.verify(off);
-  for (let i = 0; i < own; i++) {
-    try {
-      codec.decodeValue(txs[i], { replayCheck: false }); // remembered when valid
-    } catch {
-      // refused again, with its code, by the import
-    }
-  }
-  return rememberValid(codec, await pending);
+export interface PendingVerify {
+  /** resolves once the workers have answered (they claim chunks until none is left): how many they verified */
+  readonly workersDone: Promise<number>;
+  /** verifies on this thread the chunks no worker has claimed yet, then waits for the workers; how many the workers verified */
+  finish(): Promise<number>;
 }
 
-function rememberValid(codec: VerifiedCodec, ids: readonly (string | null)[]): number {
-  let n = 0;
-  for (const id of ids) {
-    if (id !== null) {
-      codec.remember(id);
-      n++;
+/** Starts verifying `txs` on the pool; the valid ones are remembered in `codec` as the workers answer. */
+export function startVerify(pool: TxVerifyPool, codec: VerifiedCodec, txs: readonly unknown[]): PendingVerify {
+  const next = new Int32Array(new SharedArrayBuffer(4));
+  const count = Math.ceil(txs.length / CHUNK);
+  const workersDone = Promise.all(txs.length > 0 ? pool.post(txs, CHUNK, next) : []).then((answers) => {
+    let off = 0;
+    for (const a of answers) {
+      a.chunks.forEach((c, k) =>
+        a.ids[k]!.forEach((id, j) => {
+          const tx = txs[c * CHUNK + j];
+          if (id === null || typeof tx !== 'object' || tx === null) return;
+          codec.rememberValue(tx, id); // the worker's id, computed from a copy of this very object
+          off++;
+        }),
+      );
     }
-  }
-  return n;
+    return off;
+  });
+  return {
+    workersDone,
+    finish() {
+      for (let c = Atomics.add(next, 0, 1); c < count; c = Atomics.add(next, 0, 1)) {
+        for (let i = c * CHUNK; i < Math.min(txs.length, (c + 1) * CHUNK); i++) {
+          try {
+            codec.decodeValue(txs[i], { replayCheck: false }); // remembered when valid
+          } catch {
+            // refused again, with its code, by the import
+          }
+        }
+      }
+      return workersDone;
+    },
+  };
 }
 
-/**
- * Verifies `txs` on the pool alone and remembers the valid ones in `codec` when the answer
- * comes: for a node that imports a run of blocks (sync), the next block's transactions are
- * verified while the main thread imports the current one.
- */
-export async function verifyOffThread(pool: TxVerifyPool, codec: VerifiedCodec, txs: readonly unknown[]): Promise<number> {
-  return rememberValid(codec, await pool.verify(txs));
+/** Verifies a block's transactions on the pool and the main thread together; how many the workers verified. */
+export function preverifyTxs(pool: TxVerifyPool, codec: VerifiedCodec, txs: readonly unknown[]): Promise<number> {
+  return startVerify(pool, codec, txs).finish();
 }

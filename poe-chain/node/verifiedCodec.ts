@@ -7,6 +7,13 @@
  * replay check are remembered (the chain's own use: mempool admission, block building,
  * block import); a transaction admitted to the mempool is thus not verified again when it
  * comes back inside a block.
+ *
+ * It also remembers, by object identity, the values it has decoded and the ids it has
+ * computed or been handed (`idOf`, `rememberValue`), so that the object a block import
+ * holds is canonicalised and hashed once, not once per step (the Merkle root, then the
+ * decode), and a block envelope of a megabyte is not hashed at all to look it up. The
+ * node never changes an envelope it parsed; a value changed after it was remembered
+ * would keep its old verdict, so nothing may.
  */
 import type { Codec } from '../../wire/codec.js';
 import type { AnyEnvelope } from '../../schemas/types.js';
@@ -17,22 +24,46 @@ export interface VerifiedCodec extends Codec {
   readonly size: number;
   /** remembers an id verified elsewhere (a worker of the verify pool, with the same codec rules) */
   remember(id: string): void;
+  /** remembers `value`, verified elsewhere, whose id is `id` (the worker computed it from a copy of this very object) */
+  rememberValue(value: object, id: string): void;
+  /** the transaction id of `value`, computed once per object */
+  idOf(value: unknown): string;
 }
 
 export function createVerifiedCodec(base: Codec, maxIds = 100_000): VerifiedCodec {
   const ids = new Set<string>();
+  const verified = new WeakSet<object>();
+  const idsOf = new WeakMap<object, string>();
+  function idOf(value: unknown): string {
+    if (typeof value !== 'object' || value === null) return txId(value);
+    let id = idsOf.get(value);
+    if (id === undefined) {
+      id = txId(value);
+      idsOf.set(value, id);
+    }
+    return id;
+  }
   function decodeValue(value: unknown, o: { replayCheck?: boolean } = {}): AnyEnvelope {
     if (o.replayCheck !== false || typeof value !== 'object' || value === null || Array.isArray(value)) return base.decodeValue(value, o);
+    if (verified.has(value)) return value as AnyEnvelope;
+    if ((value as { operation?: unknown }).operation === 'block') {
+      // a block is looked up by its object only: its id would cost a hash of the whole block
+      const env = base.decodeValue(value, o);
+      verified.add(value);
+      return env;
+    }
     let id: string;
     try {
-      id = txId(value);
+      id = idOf(value);
     } catch {
       return base.decodeValue(value, o);
     }
-    if (ids.has(id)) return value as AnyEnvelope;
-    const env = base.decodeValue(value, o);
-    remember(id);
-    return env;
+    if (!ids.has(id)) {
+      base.decodeValue(value, o);
+      remember(id);
+    }
+    verified.add(value);
+    return value as AnyEnvelope;
   }
   function remember(id: string): void {
     if (ids.has(id)) return;
@@ -43,6 +74,12 @@ export function createVerifiedCodec(base: Codec, maxIds = 100_000): VerifiedCode
     decode: (data) => base.decode(data),
     decodeValue,
     remember,
+    rememberValue(value, id) {
+      idsOf.set(value, id);
+      remember(id);
+      verified.add(value);
+    },
+    idOf,
     get replay() {
       return base.replay;
     },
