@@ -39,6 +39,7 @@ import { parseReqId, serviceKey, FEEDERS } from './soak/soakHomes.js';
 import { linearTrend } from './soak/linearTrend.js';
 import type { FeederLimit } from '../schemas/types.js';
 import { GENESIS_DEFAULTS } from '../poe-chain/core/genesis.js';
+import { startRedisServer, type RedisServer } from '../broker/test/redisFixtures.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const env = (k: string, d: number) => (process.env[k] !== undefined ? Number(process.env[k]) : d);
@@ -170,6 +171,8 @@ function trendOf(samples: readonly ProcSample[], from: number, to: number) {
 async function main(): Promise<void> {
   const HOMES_WANTED = env('SOAK_HOMES', 10_000);
   const PROCS = env('SOAK_PROCS', 4);
+  // brokers sharing one Redis (mqemitter-redis, aedes-persistence-redis), as `tmi broker --redis`; homes processes are spread over them
+  const BROKERS = Math.max(1, env('SOAK_BROKERS', 1));
   // 48 intervals of 20 s (45× real time, ≈ 16 min): long enough for the chain's replay window
   // and reading retention to fill, so that a memory trend means something; at 10 s (90×) the
   // chain process gets too little of a 2-core machine that also runs the homes (RESILIENCE.md)
@@ -199,12 +202,12 @@ async function main(): Promise<void> {
 
   // ── file descriptors: one per connection in the broker, one per home in its process
   const lim = ulimits();
-  const brokerNeeds = (h: number) => h + 600;
+  const brokerNeeds = (h: number) => Math.ceil(h / BROKERS) + 600;
   const homesNeeds = (h: number) => Math.ceil(h / PROCS) + 300;
   let homes = HOMES_WANTED;
   const limitNote: string[] = [];
   if (Number.isFinite(lim.hard) && brokerNeeds(homes) > lim.hard) {
-    homes = Math.max(PROCS, lim.hard - 600);
+    homes = Math.max(PROCS, (lim.hard - 600) * BROKERS);
     limitNote.push(`hard fd limit ${lim.hard} < ${brokerNeeds(HOMES_WANTED)} needed by the broker: homes reduced to ${homes}`);
   }
   const raise = (need: number) => (Number.isFinite(lim.soft) && need > lim.soft ? Math.min(lim.hard, need) : undefined);
@@ -214,11 +217,23 @@ async function main(): Promise<void> {
   dataDirToRemove = dataDir;
   const children: ChildProcess[] = [];
   let counter: SoakCounter | undefined;
+  let redis: RedisServer | undefined;
   try {
     const feederLimits: [string, number][] = [['F00', 2_000_000], ['F01', 500_000], ['F02', 1_000_000]];
     const broker = await spawnChild('broker', raise(brokerNeeds(homes)));
     children.push(broker);
-    const b = await rpc<{ mqttUrl: string; registryUrl: string; adminToken: string; registryKey: string }>(broker, { cmd: 'start', dataDir, sampleMs: SAMPLE_MS, feederLimits });
+    if (BROKERS > 1) redis = await startRedisServer();
+    const redisUrl = redis ? { redisUrl: redis.url } : {};
+    const b = await rpc<{ mqttUrl: string; registryUrl: string; adminToken: string; registryKey: string }>(broker, { cmd: 'start', dataDir, sampleMs: SAMPLE_MS, feederLimits, ...redisUrl });
+    const extraBrokers: ChildProcess[] = [];
+    const brokerUrls = [b.mqttUrl];
+    for (let k = 1; k < BROKERS; k++) {
+      const x = await spawnChild('broker', raise(brokerNeeds(homes)));
+      children.push(x);
+      extraBrokers.push(x);
+      brokerUrls.push((await rpc<{ mqttUrl: string }>(x, { cmd: 'start', dataDir, sampleMs: SAMPLE_MS, registryUrl: b.registryUrl, adminToken: b.adminToken, ...redisUrl })).mqttUrl);
+    }
+    if (BROKERS > 1) log(`${BROKERS} brokers on Redis ${redis!.url}: ${brokerUrls.join(', ')}`);
     const chain = await spawnChild('chain', undefined);
     children.push(chain);
     const g = await rpc<{ genesisHash: string; genesisTimeMs: number; intervalMs: number; slotMs: number; voidGraceMs: number | null }>(chain, {
@@ -276,7 +291,8 @@ async function main(): Promise<void> {
 
     // ── logins
     const tLogin = Date.now();
-    const conn = await Promise.all(homesProcs.map((h) => rpc<{ connected: number; failed: number; ms: number }>(h, { cmd: 'connect', mqttUrl: b.mqttUrl, batch: 50 }, 900_000)));
+    // homes process p logs in to broker p mod BROKERS
+    const conn = await Promise.all(homesProcs.map((h, p) => rpc<{ connected: number; failed: number; ms: number }>(h, { cmd: 'connect', mqttUrl: brokerUrls[p % BROKERS], batch: 50 }, 900_000)));
     const loginS = (Date.now() - tLogin) / 1000;
     const connected = conn.reduce((s, c) => s + c.connected, 0);
     log(`${connected} homes logged in (${conn.reduce((s, c) => s + c.failed, 0)} failed) in ${r1(loginS)} s`);
@@ -286,7 +302,7 @@ async function main(): Promise<void> {
     await Promise.all(homesProcs.map((h) => rpc(h, { cmd: 'certTx', window: CERT_WINDOW }, 900_000)));
     let certs = 0;
     let certStall: Record<string, unknown> | undefined;
-    for (let lastChange = Date.now(), lastCount = -1; Date.now() - tCert < 300_000;) {
+    for (let lastChange = Date.now(), lastCount = -1; Date.now() - tCert < Math.max(300_000, homes * 5);) {
       const c = await rpc<{ certs: number; height: number }>(chain, { cmd: 'certs' });
       certs = c.certs;
       if (certs >= connected) break;
@@ -312,10 +328,12 @@ async function main(): Promise<void> {
     const dayEnd = startOf(last + 1) + READING_SPREAD;
     await Promise.all(homesProcs.map((h) => rpc(h, { cmd: 'run', genesisTimeMs: g.genesisTimeMs, intervalMs: I, firstInterval: first, lastInterval: last, readingSpreadMs: READING_SPREAD, bidSpreadMs: BID_SPREAD })));
     await rpc(broker, { cmd: 'samples' }); // samples of the setup are dropped; the day is sampled below
+    for (const x of extraBrokers) await rpc(x, { cmd: 'samples' });
     await rpc(chain, { cmd: 'samples' });
     log(`day: intervals ${first}..${last} (${D} × ${I} ms), auction every ${EVERY} intervals, readings spread over ${READING_SPREAD} ms, bids over ${BID_SPREAD} ms`);
 
     const brokerSamples: ProcSample[] = [];
+    const extraBrokerSamples: ProcSample[][] = extraBrokers.map(() => []);
     const chainSamples: ProcSample[] = [];
     const homesRss: [number, number][] = [];
     /** CPU seconds of all homes processes so far */
@@ -336,7 +354,9 @@ async function main(): Promise<void> {
           Promise.all(homesProcs.map((h) => rpc<HomesProgress>(h, { cmd: 'progress' }, 60_000))),
         ]);
         brokerSamples.push(...bs.samples);
+    for (const [k, x] of extraBrokers.entries()) extraBrokerSamples[k]!.push(...(await rpc<{ samples: ProcSample[] }>(x, { cmd: 'samples' })).samples);
         chainSamples.push(...cs.samples);
+        for (const [k, x] of extraBrokers.entries()) extraBrokerSamples[k]!.push(...(await rpc<{ samples: ProcSample[] }>(x, { cmd: 'samples' }, 60_000)).samples);
         homesRss.push([Date.now(), hp.reduce((s2, x) => s2 + x.rssMB, 0)]);
         homesCpu.push({ t: Date.now(), cpuS: hp.reduce((s2, x) => s2 + x.cpuS, 0) });
         lastProgress = hp;
@@ -578,6 +598,7 @@ async function main(): Promise<void> {
         homesRequested: HOMES_WANTED,
         homes,
         homesProcesses: PROCS,
+        brokers: BROKERS,
         note: limitNote,
         day: { intervals: D, intervalMs: I, auctionEvery: EVERY, readingSpreadMs: READING_SPREAD, bidSpreadMs: BID_SPREAD, slotMs: SLOT_MS, patience: PATIENCE, feeders: FEEDERS, feederLimits },
         enrolment: ENROL === 'http'
@@ -632,6 +653,15 @@ async function main(): Promise<void> {
         chainEventLoopDelay: loopDelayOf(chainSamples, dayStart, dayEnd),
       },
       broker: brokerStats,
+      // [SOAK_BROKERS] the brokers after the first: memory, cores, connections and their own counters
+      ...(extraBrokers.length > 0 ? { redis: redis!.url, extraBrokers: await Promise.all(extraBrokers.map(async (x, k) => ({
+        mqttUrl: brokerUrls[k + 1],
+        memory: { ...trendOf(extraBrokerSamples[k]!, dayStart, dayEnd), fdsMax: Math.max(...extraBrokerSamples[k]!.map((y) => y.fds ?? -1)) },
+        coresDuringDay: coresOf(extraBrokerSamples[k]!, dayStart, dayEnd),
+        eventLoopDelay: loopDelayOf(extraBrokerSamples[k]!, dayStart, dayEnd),
+        connectedMax: Math.max(...extraBrokerSamples[k]!.map((y) => Number(y.connected ?? 0))),
+        stats: await rpc<Record<string, unknown>>(x, { cmd: 'stats' }),
+      }))) } : {}),
       chain: { leftOutBlocksByCode: chainStats.leftOutBlocksByCode, finality: chainStats.finality, height: chainStats.head.height, produced: chainStats.stats.produced, reorgs: chainStats.stats.reorgs, mempool: chainStats.stats.mempool, droppedMessages: chainStats.stats.droppedMessages, rejectedBlocks: chainStats.stats.rejectedBlocks, work: roundAll(chainStats.stats.work), admission: chainStats.stats.admission },
       counter: { blocks: counter.blocks.count, blockTxs: counter.blocks.txs, largestBlockBytes: counter.blocks.maxBytes, otherMessages: counter.others },
       // [STORE-P] the chain nodes of homes: on-disk size of <data>/chain (sum of file sizes), RSS, CPU, writes, pruned base
@@ -648,7 +678,7 @@ async function main(): Promise<void> {
         clearingRecomputedMatches: auctionOut.every((a) => a.recomputedClearingMatches === true),
         // counted two intervals after each interval (the last three after the drain)
         everyReadingOnChainWithinTwoIntervals: readingsAll.every((x) => x.onChain === (ackedReadingsOf.get(x.interval) ?? 0)),
-        brokerRssGrowing: trendOf(brokerSamples, dayStart, dayEnd).trend.startsWith('growing'),
+        brokerRssGrowing: [brokerSamples, ...extraBrokerSamples].some((xs) => trendOf(xs, dayStart, dayEnd).trend.startsWith('growing')),
         chainRssGrowing: trendOf(chainSamples, dayStart, dayEnd).trend.startsWith('growing'),
         // [STORE-P] the pruned home pruned, and its directory did not grow steadily once the state was full
         ...(prunedHome ? { prunedHomePruned: prunedHome.prunes > 0, prunedHomeDataDirBounded: prunedHome.dataDirBounded } : {}),
@@ -664,6 +694,7 @@ async function main(): Promise<void> {
     counter = undefined;
     if (homeNodes) await rpc(homeNodes, { cmd: 'close' }, 60_000).catch(() => undefined);
     await rpc(chain, { cmd: 'close' }, 60_000).catch(() => undefined);
+    for (const x of extraBrokers) await rpc(x, { cmd: 'close' }, 60_000).catch(() => undefined);
     await rpc(broker, { cmd: 'close' }, 60_000).catch(() => undefined);
   } finally {
     closing = true;
@@ -672,6 +703,7 @@ async function main(): Promise<void> {
     const exited = (c: ChildProcess) => c.exitCode !== null || c.signalCode !== null;
     for (let k = 0; k < 100 && !children.every(exited); k++) await sleep(100);
     for (const c of children) if (!exited(c)) c.kill('SIGKILL');
+    await redis?.stop().catch(() => undefined);
     await rm(dataDir, { recursive: true, force: true });
   }
 }

@@ -44,9 +44,35 @@ export async function brokerProcess(): Promise<void> {
     return out;
   };
   const clientErrorMessages = new Map<string, number>();
+  const startSampling = (b: TmiBroker, every: number) => {
+    const sample = async () => {
+      samples.push(procSample({
+        connected: b.aedes.connectedClients,
+        accepted: await counter('tmi_broker_messages_in_total', 'accepted'),
+        rejected: await counter('tmi_broker_messages_in_total', 'rejected'),
+        out: await counter('tmi_broker_messages_out_total'),
+      }));
+    };
+    sampler = setInterval(() => void sample(), every);
+  };
   serve({
     async start(m) {
       const dataDir = m.dataDir as string;
+      const redis = m.redisUrl === undefined ? {} : { redis: { url: m.redisUrl as string } };
+      if (m.registryUrl !== undefined) {
+        // [SOAK_BROKERS] one more broker on the shared Redis, logging in against the first one's registry
+        broker = await createTmiBroker({
+          directory: createHttpDirectory({ url: m.registryUrl as string, token: m.adminToken as string }),
+          listeners: { mqtt: { port: 0, host: '127.0.0.1' } },
+          ratePerClient: { messagesPerSecond: 20, burst: 100 },
+          log: pino({ level: 'silent' }),
+          ...redis,
+        });
+        const extra = broker;
+        closeAll = () => extra.close();
+        startSampling(extra, m.sampleMs as number);
+        return { mqttUrl: `mqtt://127.0.0.1:${extra.ports.mqtt}` };
+      }
       const dir = await openRegistryDataDir(`${dataDir}/registry`);
       const registry = await createRegistry({ db: dir.db, registryKey: dir.registryKey, adminToken: dir.adminToken });
       store = registry.store;
@@ -61,6 +87,7 @@ export async function brokerProcess(): Promise<void> {
         listeners: { mqtt: { port: 0, host: '127.0.0.1' } },
         ratePerClient: { messagesPerSecond: 20, burst: 100 },
         log: pino({ level: 'silent' }),
+        ...redis,
       });
       const b = broker;
       // the messages behind tmi_broker_client_errors_total, digits folded, for the report
@@ -73,16 +100,7 @@ export async function brokerProcess(): Promise<void> {
         await registry.close();
         await dir.db.close();
       };
-      const every = m.sampleMs as number;
-      const sample = async () => {
-        samples.push(procSample({
-          connected: b.aedes.connectedClients,
-          accepted: await counter('tmi_broker_messages_in_total', 'accepted'),
-          rejected: await counter('tmi_broker_messages_in_total', 'rejected'),
-          out: await counter('tmi_broker_messages_out_total'),
-        }));
-      };
-      sampler = setInterval(() => void sample(), every);
+      startSampling(b, m.sampleMs as number);
       return { mqttUrl: `mqtt://127.0.0.1:${b.ports.mqtt}`, registryUrl: reg.url, adminToken: dir.adminToken, registryKey: registry.address };
     },
     /** Enrols homes [from, to) and issues their pseudonym certificates through the registry's store, in this process. */
