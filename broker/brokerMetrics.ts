@@ -16,6 +16,7 @@ export interface BrokerMetrics {
   revocationKicks: Counter;
   oversizePackets: Counter;
   slowConsumers: Counter;
+  stuckPublishes: Counter;
   clientErrors: Counter<'reason'>;
 }
 
@@ -55,6 +56,7 @@ export function createBrokerMetrics(connectedClients: () => number): BrokerMetri
     revocationKicks: new Counter({ name: 'tmi_broker_revocation_disconnects_total', help: 'connections closed because the meter was revoked', registers }),
     oversizePackets: new Counter({ name: 'tmi_broker_oversize_packets_total', help: 'connections closed for a packet over the size limit', registers }),
     slowConsumers: new Counter({ name: 'tmi_broker_slow_consumer_disconnects_total', help: 'connections closed because their outgoing backlog passed the limit', registers }),
+    stuckPublishes: new Counter({ name: 'tmi_broker_stuck_publishes_total', help: 'publishes not finished 10 s after they arrived (their connection is not read meanwhile)', registers }),
     clientErrors: new Counter({
       name: 'tmi_broker_client_errors_total',
       help: 'connections ended by an error, by reason (keepalive, reset, pipe, timeout, protocol, other)',

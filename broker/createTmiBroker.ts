@@ -33,6 +33,7 @@ import { ConnectionGuard } from './connectionGuard.js';
 import { guardMqRecursion } from './mqStackGuard.js';
 import { tolerateAckedInQueue } from './sessionQueueRace.js';
 import { orderPublishes } from './orderedPublish.js';
+import { createStuckPublishWatch } from './stuckPublishWatch.js';
 import { TokenBucket, type RateLimit } from './tokenBucket.js';
 import { canSubscribe } from './topicAcl.js';
 import { createVerifyPool } from './verifyPool.js';
@@ -291,9 +292,27 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   const payloadOf = (packet: PublishPacket): Buffer =>
     typeof packet.payload === 'string' ? Buffer.from(packet.payload, 'utf8') : packet.payload;
 
-  aedes.authorizePublish = (client, packet, done) => {
+  // [BROKER-STUCK] a publish not finished after 10 s is named in the log (stuckPublishWatch.ts)
+  const stuck = createStuckPublishWatch({
+    afterMs: 10_000,
+    now,
+    onStuck: (info) => {
+      metrics.stuckPublishes.inc();
+      log.warn(info, 'publish not finished: its connection is not read until it is');
+    },
+  });
+  const stuckTimer = setInterval(() => stuck.sweep(), 5_000);
+  stuckTimer.unref();
+
+  aedes.authorizePublish = (client, packet, done0) => {
     // a will (refused at login) or a client without a session: never published
-    if (client === null) return done(new Error('NO_CLIENT'));
+    if (client === null) return done0(new Error('NO_CLIENT'));
+    const info = { clientId: client.id, topic: packet.topic, qos: packet.qos, bytes: typeof packet.payload === 'string' ? packet.payload.length : packet.payload.length };
+    const endAuthorize = stuck.start({ ...info, stage: 'authorize' });
+    const done = (err: Error | null) => {
+      endAuthorize();
+      done0(err);
+    };
     const session = sessions.get(client);
     if (!session) return done(new Error('NOT_LOGGED_IN'));
     if (session.bucket && !session.bucket.take(now())) {
@@ -322,7 +341,11 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       // offline sessions (in Redis with the redis backend) — and let aedes acknowledge after;
       // its own publish of the packet is then dropped by guardedPublish.
       forwarded.add(packet);
-      rawPublish(packet, client, (err) => done(err ?? null));
+      const endForward = stuck.start({ ...info, stage: 'forward' });
+      rawPublish(packet, client, (err) => {
+        endForward();
+        done(err ?? null);
+      });
     };
     if (verdict instanceof Promise) verdict.then(finish, (err: unknown) => done(err as Error));
     else finish(verdict);
@@ -484,6 +507,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     }
   } catch (err) {
     clearInterval(pollTimer);
+    clearInterval(stuckTimer);
     await pool?.close();
     await Promise.all(closers.map((c) => c()));
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
@@ -505,6 +529,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     close() {
       closed ??= (async () => {
         clearInterval(pollTimer);
+        clearInterval(stuckTimer);
         const servers = Promise.all(closers.map((c) => c()));
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         for (const s of open) s.destroy(); // connections that never logged in

@@ -65,7 +65,7 @@ export async function brokerProcess(): Promise<void> {
           directory: createHttpDirectory({ url: m.registryUrl as string, token: m.adminToken as string }),
           listeners: { mqtt: { port: 0, host: '127.0.0.1' } },
           ratePerClient: { messagesPerSecond: 20, burst: 100 },
-          log: pino({ level: 'silent' }),
+          log: pino({ level: 'warn' }, pino.destination(2)), // [BROKER-STUCK] and other warnings on the soak's stderr
           ...redis,
         });
         const extra = broker;
@@ -86,7 +86,7 @@ export async function brokerProcess(): Promise<void> {
         directory: createHttpDirectory({ url: reg.url, token: dir.adminToken }),
         listeners: { mqtt: { port: 0, host: '127.0.0.1' } },
         ratePerClient: { messagesPerSecond: 20, burst: 100 },
-        log: pino({ level: 'silent' }),
+        log: pino({ level: 'warn' }, pino.destination(2)), // [BROKER-STUCK] and other warnings on the soak's stderr
         ...redis,
       });
       const b = broker;
@@ -134,6 +134,7 @@ export async function brokerProcess(): Promise<void> {
           return out;
         })(),
         slowConsumerDisconnects: await counter('tmi_broker_slow_consumer_disconnects_total'),
+        stuckPublishes: await counter('tmi_broker_stuck_publishes_total'),
         clientErrorMessages: Object.fromEntries([...clientErrorMessages].sort((x, y) => y[1] - x[1]).slice(0, 8)),
         clientErrors: await (async () => {
           const mm = await broker?.metrics.getSingleMetric('tmi_broker_client_errors_total')?.get();
