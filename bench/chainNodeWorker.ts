@@ -51,6 +51,8 @@ process.on('message', (m: { type: string }) => {
         produce: s.produce,
         serveSync: s.serveSync,
         sync: { timeoutMs: 500, retries: 1 },
+        // BENCH_VOTE=0: the finality gadget's votes off, to tell their idle cost from the rest
+        vote: process.env.BENCH_VOTE !== '0',
       });
       node.on('block', (b) => {
         blocks++;

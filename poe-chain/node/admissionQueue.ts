@@ -35,6 +35,15 @@ export interface AdmissionQueueOptions<T> {
   highWater?: number;
   /** payload bytes waiting at which `hasRoom()` turns false (default 16 MiB) */
   highWaterBytes?: number;
+  /**
+   * Called before each slice with the messages that wait behind it, in the order they will
+   * be handled (urgent first), skipping the first `aheadSkip` (this slice's own): a chance to
+   * start work on them elsewhere (the node verifies their signatures on its verify pool).
+   * At most `aheadCount` are passed; each message is passed once.
+   */
+  ahead?: (items: T[]) => void;
+  aheadSkip?: number;
+  aheadCount?: number;
 }
 
 export interface AdmissionQueueStats {
@@ -55,6 +64,8 @@ interface Waiting<T> {
   item: T;
   bytes: number;
   at: number;
+  /** already passed to `ahead` */
+  ahead?: boolean;
 }
 
 /** A FIFO with O(1) push and shift (an array and a read index, compacted as it drains). */
@@ -66,6 +77,10 @@ class Fifo<T> {
   }
   push(v: T): void {
     this.items.push(v);
+  }
+  /** the i-th waiting item (0 = the next out), without taking it */
+  peek(i: number): T | undefined {
+    return this.items[this.head + i];
   }
   shift(): T | undefined {
     if (this.head >= this.items.length) return undefined;
@@ -86,6 +101,7 @@ export class AdmissionQueue<T> {
   private readonly lanes = { urgent: new Fifo<Waiting<T>>(), readings: new Fifo<Waiting<T>>() };
   private bytes = 0;
   private scheduled = false;
+  private aheadOutstanding = 0;
   private idleWaiters: (() => void)[] = [];
   private roomWaiters: (() => void)[] = [];
   private readonly clock: () => number;
@@ -139,6 +155,7 @@ export class AdmissionQueue<T> {
     this.lanes.urgent.clear();
     this.lanes.readings.clear();
     this.bytes = 0;
+    this.aheadOutstanding = 0;
     this.settleRoom();
     this.settleIdle();
   }
@@ -162,15 +179,40 @@ export class AdmissionQueue<T> {
     this.schedule(() => this.drain());
   }
 
+  /** hands the messages behind this slice to `ahead`, each once */
+  private lookAhead(): void {
+    const ahead = this.o.ahead;
+    if (!ahead) return;
+    const skip = this.o.aheadSkip ?? 64;
+    const count = this.o.aheadCount ?? 256;
+    // at most `count` handed over and not yet handled: the scan stays short, the parsed values few
+    const room = count - this.aheadOutstanding;
+    if (room <= 0) return;
+    const picked: Waiting<T>[] = [];
+    let seen = 0;
+    for (const lane of [this.lanes.urgent, this.lanes.readings]) {
+      for (let i = 0; i < lane.length && picked.length < room; i++, seen++) {
+        const w = lane.peek(i)!;
+        if (seen < skip || w.ahead) continue;
+        w.ahead = true;
+        picked.push(w);
+      }
+    }
+    this.aheadOutstanding += picked.length;
+    if (picked.length > 0) ahead(picked.map((w) => w.item));
+  }
+
   /** one slice: urgent messages first, then readings, until the slice is used up */
   private drain(): void {
     this.scheduled = false;
+    this.lookAhead();
     const start = this.clock();
     let t = start;
     while (this.size > 0 && t - start < this.sliceMs) {
       const urgent = this.lanes.urgent.length > 0;
       const w = (urgent ? this.lanes.urgent : this.lanes.readings).shift() as Waiting<T>;
       this.bytes -= w.bytes;
+      if (w.ahead) this.aheadOutstanding--;
       const waited = t - w.at;
       if (urgent) {
         if (waited > this.counters.maxWaitUrgent) this.counters.maxWaitUrgent = waited;

@@ -128,7 +128,8 @@ export interface ChainNodeStats {
   head: ChainHeadInfo;
   mempool: MempoolStats;
   /** [NODE-admit] received transactions waiting for admission */
-  admission: AdmissionQueueStats;
+  /** [NODE-admit] the admission queue; verifiedAhead: transactions the verify pool checked before their turn [NODE-verify] */
+  admission: AdmissionQueueStats & { verifiedAhead: number };
   /** [NODE-J] transactions held in the journal until on chain, and failed journal writes */
   journal: { held: number; writeFailures: number };
   produced: number;
@@ -293,7 +294,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const importer = createBlockImport(ctx, { head: chain, tree, pending, watch, verifyPool, holdSlots, requestSync: (from, why) => sync.request(from, why) });
   const sync = createNodeSync(ctx, { head: chain, import: importer, cfg: syncCfg });
   const slots = createSlotLoop(ctx, { head: chain, tree, pending, watch, import: importer, sync, produce, maxTxs, maxBlockBytes, slotTimer: o.slotTimer !== false, votedRound: () => gadget?.votedRound() ?? 0 });
-  const admission = createNodeAdmission(ctx, { mqtt, journal, msgCodec, admissionLimit: o.admissionLimit });
+  const admission = createNodeAdmission(ctx, { mqtt, journal, msgCodec, admissionLimit: o.admissionLimit, verifyPool });
   // [FC-2] a block the votes make final that is not on the head's chain (a quorum voted for
   // another branch, e.g. after a split): the head first moves to the best tip above it, then
   // the block is final — never a final block off the node's own chain (the simulator found

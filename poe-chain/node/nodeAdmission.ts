@@ -16,6 +16,7 @@ import type { AdmitResult } from './mempool.js';
 import { every, type NodeContext } from './nodeContext.js';
 import { NODE_TOPICS, nodeRouteOf, type NodeRoute } from './nodeTopics.js';
 import type { TxJournal } from './txJournal.js';
+import { startVerify, type TxVerifyPool } from './txVerifyPool.js';
 
 /** [NODE-J] transactions submitted in this process are journaled under this topic */
 export const LOCAL_TOPIC = 'local';
@@ -27,7 +28,7 @@ export interface NodeAdmission {
   replayJournal(): Promise<number>;
   /** the mempool's verdict on a transaction message on `topic`; a refusal is counted as dropped */
   settled(r: AdmitResult, topic: string): string | undefined;
-  stats(): AdmissionQueueStats;
+  stats(): AdmissionQueueStats & { verifiedAhead: number };
   /** resolves when the queue is empty */
   idle(): Promise<void>;
   /** forgets the queue (still in the journal) and gives the MQTT client back its handlers */
@@ -40,6 +41,8 @@ export interface NodeAdmissionParts {
   /** wrappers, with the replay guard */
   msgCodec: Codec;
   admissionLimit?: { highWater?: number; highWaterBytes?: number } | undefined;
+  /** [NODE-verify] transactions waiting behind the current slice are verified on it meanwhile */
+  verifyPool?: TxVerifyPool | undefined;
 }
 
 // [NODE-admit] transactions wait in two lanes and are admitted a slice at a time
@@ -53,6 +56,8 @@ interface Received {
   seq: number;
   /** replayed from the journal at start */
   replay?: boolean;
+  /** parsed ahead of its turn (its text did not parse: `parsed` false) */
+  parsed?: { ok: boolean; value?: unknown };
 }
 
 export function createNodeAdmission(ctx: NodeContext, parts: NodeAdmissionParts): NodeAdmission {
@@ -71,7 +76,32 @@ export function createNodeAdmission(ctx: NodeContext, parts: NodeAdmissionParts)
     clock: ctx.scheduler.monotonic,
     schedule: ctx.scheduler.setImmediate,
     ...parts.admissionLimit,
+    ...(parts.verifyPool ? { ahead: verifyAhead } : {}),
   });
+  let verifiedAhead = 0;
+
+  /**
+   * [NODE-verify] the messages behind the current slice: parsed now, and their transactions'
+   * signatures checked by the verify pool while the main thread admits the ones before them;
+   * each valid one is remembered by the node's codec, so its admission does not verify it
+   * again. A wrapper's own signature and replay guard are still checked at its turn, and a
+   * transaction the pool has not answered for by then is verified there as before.
+   */
+  function verifyAhead(items: Received[]): void {
+    const txs: unknown[] = [];
+    for (const m of items) {
+      try {
+        m.parsed = { ok: true, value: JSON.parse(m.text) };
+      } catch {
+        m.parsed = { ok: false };
+        continue;
+      }
+      const v = m.parsed.value as { operation?: unknown; parameters?: { tx?: unknown } } | null;
+      const tx = m.route.kind === 'wrapped-tx' ? (v?.operation === 'tx' ? v.parameters?.tx : undefined) : v;
+      if (typeof tx === 'object' && tx !== null) txs.push(tx);
+    }
+    if (txs.length > 0) void startVerify(parts.verifyPool!, ctx.txCodec, txs).workersDone.then((n) => void (verifiedAhead += n));
+  }
   // backpressure: while the queue is at its high-water mark, the MQTT client's
   // acknowledgement of the message just queued — and with it the reading of the next
   // one — waits, so a backlog stays with the broker, unacknowledged, instead of here
@@ -95,10 +125,11 @@ export function createNodeAdmission(ctx: NodeContext, parts: NodeAdmissionParts)
   const warnHeld = every(ctx.now, 10_000);
 
   /** admits a received transaction message; the transaction id when it entered the mempool */
-  function admitReceived({ topic, text, bytes, route, replay }: Received): string | undefined {
+  function admitReceived({ topic, text, bytes, route, replay, parsed }: Received): string | undefined {
     let value: unknown;
     try {
-      value = JSON.parse(text);
+      if (parsed && !parsed.ok) throw new SyntaxError('parsed ahead');
+      value = parsed ? parsed.value : JSON.parse(text);
     } catch {
       drop('MALFORMED_JSON', topic);
       return undefined;
@@ -195,7 +226,7 @@ export function createNodeAdmission(ctx: NodeContext, parts: NodeAdmissionParts)
     receive,
     replayJournal,
     settled,
-    stats: () => admission.stats(),
+    stats: () => ({ ...admission.stats(), verifiedAhead }),
     idle: () => admission.idle(),
     close() {
       mqtt.off('close', onClose);

@@ -121,3 +121,38 @@ test('[NODE-admit] a long backlog yields: the default slice is about 10 ms of re
   assert.ok(ticks.length >= 5, `timers ran while the backlog was worked (${ticks.length} times)`);
   assert.ok(ticks.some((k) => k > 0 && k < 100), 'a timer ran between slices');
 });
+
+test('[NODE-verify] ahead: the messages behind the slice, in handling order, each once, at most aheadCount outstanding', () => {
+  const clock = { t: 0 };
+  const handled: string[] = [];
+  const aheadCalls: string[][] = [];
+  const slices: (() => void)[] = [];
+  const q = new AdmissionQueue<string>({
+    handle: (m) => {
+      handled.push(m);
+      clock.t += 1;
+    },
+    clock: () => clock.t,
+    schedule: (fn) => slices.push(fn),
+    sliceMs: 2, // two messages a slice
+    ahead: (items) => aheadCalls.push(items),
+    aheadSkip: 2,
+    aheadCount: 3,
+  });
+  for (let i = 0; i < 6; i++) q.push('readings', `r${i}`, 10);
+  q.push('urgent', 'bid', 10);
+  slices.shift()!();
+  // order of handling: bid, r0, r1, …; the first two (this slice's) are skipped
+  assert.deepEqual(aheadCalls, [['r1', 'r2', 'r3']]);
+  assert.deepEqual(handled, ['bid', 'r0']);
+  slices.shift()!();
+  // three still outstanding when the slice began: nothing more handed over
+  assert.deepEqual(aheadCalls, [['r1', 'r2', 'r3']]);
+  assert.deepEqual(handled, ['bid', 'r0', 'r1', 'r2']);
+  slices.shift()!();
+  // r1 and r2 handled: room for two, but r3 and r4 are this slice's own (r3 handed already), so r5 alone
+  assert.deepEqual(aheadCalls, [['r1', 'r2', 'r3'], ['r5']]);
+  while (slices.length > 0) slices.shift()!();
+  assert.deepEqual(aheadCalls.flat(), ['r1', 'r2', 'r3', 'r5'], 'r4 was never behind a slice: this thread took it in turn');
+  assert.deepEqual(handled, ['bid', 'r0', 'r1', 'r2', 'r3', 'r4', 'r5']);
+});

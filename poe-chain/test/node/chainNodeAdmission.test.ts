@@ -5,11 +5,11 @@ import { ChainFixture, testKey } from '../../testkit/chainFixture.js';
 import { connect, pastGenesisConfig, startAedes, startNode, waitFor } from './nodeFixtures.js';
 
 /** 3,000 readings, then one bid, published at once to a node; resolves with the order the node admitted them in */
-async function burst(admissionLimit?: { highWater: number }) {
+async function burst(admissionLimit?: { highWater: number }, o: { verifyThreads?: number; bad?: boolean } = {}) {
   const broker = await startAedes();
   const config = pastGenesisConfig();
   const g = parseGenesis(config);
-  const n = await startNode(broker.url, config, testKey('follower'), 'follower', admissionLimit ? { admissionLimit } : {});
+  const n = await startNode(broker.url, config, testKey('follower'), 'follower', { ...(admissionLimit ? { admissionLimit } : {}), ...(o.verifyThreads ? { verifyThreads: o.verifyThreads } : {}) });
   const pub = await connect(broker.url, 'homes');
   try {
     const f = new ChainFixture({ genesis: config });
@@ -25,10 +25,14 @@ async function burst(admissionLimit?: { highWater: number }) {
     const bid = f.bidTx(testKey('bidder'), 'auc-late', { open: f.openBid('sell', 1000, 20_000) }, 'F1', date);
     const order: string[] = [];
     n.node.on('pending', (e) => order.push(e.envelope.operation));
-    const sent = readings.map((r) => pub.publishAsync('tmi/v1/readings', r, { qos: 1 }));
+    // with o.bad, among the readings: one with a changed value under its signature, and one not JSON
+    const tampered = JSON.stringify({ ...JSON.parse(readings[2_500]!), reqId: 'changed-after-signing' });
+    const bad = o.bad ? [tampered, '{"operation":'] : [];
+    const sent = [...readings.slice(0, 2_000), ...bad, ...readings.slice(2_000)].map((r) => pub.publishAsync('tmi/v1/readings', r, { qos: 1 }));
     sent.push(pub.publishAsync('tmi/v1/auctions/auc-late/bids', JSON.stringify(bid), { qos: 1 }));
     await Promise.all(sent);
     await waitFor('every message admitted', () => order.length === readings.length + 1, 60_000);
+    if (o.bad) await waitFor('both bad ones handled', () => n.node.stats().admission.handled === readings.length + 3);
     return { order, readings: readings.length, stats: n.node.stats() };
   } finally {
     await pub.endAsync();
@@ -56,4 +60,14 @@ test('[NODE-admit] backpressure: at its high-water mark the node stops reading; 
   assert.ok(s.admission.full > 0, 'the queue reached its mark');
   assert.ok(s.admission.maxQueued <= 51, `never more than the mark (+ the message in hand) waited: ${s.admission.maxQueued}`);
   assert.ok(s.admission.maxQueued >= 50, `the mark was reached: ${s.admission.maxQueued}`);
+});
+
+test('[NODE-verify] admission with the verify pool: the messages behind each slice are verified by a worker meanwhile; the outcomes are those without it', async () => {
+  const { order, readings, stats: s } = await burst(undefined, { verifyThreads: 1, bad: true });
+  assert.equal(order.length, readings + 1, 'every valid message admitted');
+  assert.equal(s.mempool.count, readings + 1);
+  assert.ok(s.admission.maxQueued > 64, `a backlog behind the first slice (${s.admission.maxQueued})`);
+  assert.ok(s.admission.verifiedAhead > 0, `the worker verified some ahead of their turn (${s.admission.verifiedAhead})`);
+  assert.equal(s.droppedMessages.TX_BAD_SIGNATURE, 1, `the tampered reading refused with its rule's code: ${JSON.stringify(s.droppedMessages)}`);
+  assert.equal(s.droppedMessages.MALFORMED_JSON, 1);
 });
