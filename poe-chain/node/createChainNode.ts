@@ -127,7 +127,6 @@ export interface ChainNodeOptions {
 export interface ChainNodeStats {
   head: ChainHeadInfo;
   mempool: MempoolStats;
-  /** [NODE-admit] received transactions waiting for admission */
   /** [NODE-admit] the admission queue; verifiedAhead: transactions the verify pool checked before their turn [NODE-verify] */
   admission: AdmissionQueueStats & { verifiedAhead: number };
   /** [NODE-J] transactions held in the journal until on chain, and failed journal writes */
