@@ -13,6 +13,7 @@ import { loadOrCreateGenesis } from '../../platform/genesisFile.js';
 import { platformPaths } from '../../platform/dataDir.js';
 import { connectWithLogin } from '../../platform/mqttLogin.js';
 import { openChainStoreAt } from '../../poe-chain/store/chainDataDir.js';
+import { availableParallelism } from 'node:os';
 import { createChainNode, type ChainNode } from '../../poe-chain/node/createChainNode.js';
 import { chainViewOf, readingFeedOf } from '../../poe-chain/node/chainQueries.js';
 import { createAggregator, type Aggregator } from '../../aggregator/aggregator.js';
@@ -77,6 +78,8 @@ export async function chainProcess(): Promise<void> {
       node = await createChainNode({
         genesis, key: keys.aggregatorNode, store, mqtt: nodeMqtt, nodeId: 'aggregator-node',
         produce: true, serveSync: true, log: nodeLog,
+        // [NODE-verify] as tmi up: a verify pool of cores − 1 threads (SOAK_VERIFY_THREADS to change it)
+        verifyThreads: Number(process.env.SOAK_VERIFY_THREADS ?? Math.max(0, availableParallelism() - 1)),
       });
       const n = node;
       n.on('block', (b) => {
