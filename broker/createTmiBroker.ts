@@ -71,7 +71,11 @@ export interface TmiBrokerOptions {
    * they get room for several bursts while they catch up (default 64 MiB)
    */
   maxServiceBufferedBytes?: number;
-  /** per-client token bucket; roles in exemptRoles are not limited (default aggregator, admin) */
+  /**
+   * per-client token bucket; roles in exemptRoles are not limited (default aggregator, node, admin: the
+   * operator's own services — the aggregator's chain node publishes blocks, votes and sync answers at
+   * the chain's pace, and a publish refused here is dropped [RATE-NODE])
+   */
   ratePerClient?: RateLimit & { exemptRoles?: Role[] };
   /** false turns edge validation off (ACL and retain rules stay); for benchmarks */
   validate?: boolean;
@@ -142,7 +146,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   const loginSkewMs = opts.loginSkewMs ?? 60_000;
   const errorQos = opts.errorQos ?? 0;
   const rate = opts.ratePerClient;
-  const rateExempt = new Set<Role>(rate?.exemptRoles ?? ['aggregator', 'admin']);
+  const rateExempt = new Set<Role>(rate?.exemptRoles ?? ['aggregator', 'node', 'admin']);
 
   const cache = new DirectoryCache(opts.directory, { now, ...opts.cache });
   const sessions = new WeakMap<Client, Session>();

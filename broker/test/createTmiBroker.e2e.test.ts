@@ -237,6 +237,27 @@ test('rate limit: past the burst, publishes are dropped with RATE_LIMITED', asyn
   }
 });
 
+test('[RATE-NODE] the aggregator\'s chain node (role node) is not rate limited: its blocks, votes and sync answers come at the chain\'s pace', async () => {
+  const rl = await startBroker({ ratePerClient: { messagesPerSecond: 5, burst: 5 } });
+  const n = enrollMeter(rl.dir, 'agg-node-rl', 'node');
+  const s = enrollMeter(rl.dir, 'agg-rl2', 'aggregator');
+  const c = await login(rl.url, n);
+  const sub = await login(rl.url, s);
+  try {
+    const got = await Inbox.subscribe(sub, 'tmi/v1/chain/sync/request');
+    // the node role may not subscribe to its error topic (a refusal reaches it nowhere): the aggregator watches it
+    const errs = await Inbox.subscribe(sub, `tmi/v1/clients/${n.meterId}/errors`);
+    for (let i = 0; i < 20; i++) c.publish('tmi/v1/chain/sync/request', signAndEncode(n.key, 'sync-request', { nodeId: n.meterId, fromHeight: i + 1 }), { qos: 0 });
+    await got.waitFor(() => got.messages.length === 20, 5000, 'all 20 forwarded');
+    await sleep(300);
+    assert.equal(got.messages.length, 20);
+    assert.deepEqual(errs.errors().map((e) => e.code), [], 'no RATE_LIMITED');
+  } finally {
+    await Promise.all([c.endAsync(true), sub.endAsync(true)]);
+    await rl.broker.close();
+  }
+});
+
 test('a packet over maxPacketBytes closes the connection before it is buffered', async () => {
   const c = await connect(bob);
   const closed = new Promise<void>((resolve) => c.once('close', () => resolve()));
