@@ -300,9 +300,9 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   const stuck = createStuckPublishWatch({
     afterMs: 10_000,
     now,
-    onStuck: (info) => {
-      metrics.stuckPublishes.inc();
-      log.warn(info, 'publish not finished: its connection is not read until it is');
+    onStuck: (report) => {
+      metrics.stuckPublishes.inc(report.newlyStuck);
+      log.warn(report, 'publishes not finished after 10 s: their connections are not read until they are');
     },
   });
   const stuckTimer = setInterval(() => stuck.sweep(), 5_000);
