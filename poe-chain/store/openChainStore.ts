@@ -139,6 +139,13 @@ export interface ChainStore {
 }
 
 const pad = (n: number) => String(n).padStart(12, '0');
+/** compacts each [start, end) range when the database can (classic-level on disk; a memory database cannot) */
+async function compactRanges(db: unknown, ranges: readonly (readonly [string, string])[]): Promise<void> {
+  const compact = (db as { compactRange?: (start: string, end: string) => Promise<void> }).compactRange;
+  if (typeof compact !== 'function') return;
+  for (const [start, end] of ranges) await compact.call(db, start, end);
+}
+
 const H = (n: number) => `h:${pad(n)}`;
 const S = (n: number) => `s:${pad(n)}`;
 const B = (hash: string) => `b:${hash}`;
@@ -301,6 +308,9 @@ class LevelChainStore implements ChainStore {
     private base: number,
   ) {}
 
+  /** [STORE-P] compactions of pruned ranges, one after another */
+  private compacting: Promise<unknown> = Promise.resolve();
+
   get prunedHeight(): number {
     return this.base;
   }
@@ -345,6 +355,10 @@ class LevelChainStore implements ChainStore {
       }
     }
     if (ops.length > 0) await this.db.batch(ops);
+    // 3. the space back, in the background: LevelDB keeps deleted records on disk until it
+    // compacts their files, and a pruned home's directory grew to 1.16 GB while it held 225 MB
+    // (10,000-home soak). Blocks and tx indexes are keyed by hash, so their whole ranges.
+    this.compacting = this.compacting.then(() => compactRanges(this.db, [[S(0), S(p)], [H(0), H(p)], ['b:', 'b;'], ['t:', 't;']])).catch(() => undefined);
     return { height: p, blocksDeleted: deleted };
   }
 
@@ -557,6 +571,7 @@ class LevelChainStore implements ChainStore {
 
   async close(o: { snapshot?: boolean } = {}): Promise<void> {
     await this.snapshotting;
+    await this.compacting;
     if (this.db.status === 'open') {
       if (o.snapshot !== false) await this.snapshot();
       await this.db.close();

@@ -120,3 +120,26 @@ test('[SYNC-C] a store started from a checkpoint holds that block and its state,
   const v = await verifyChain(db);
   assert.ok(v.ok && v.prunedBelow === P && v.blocks === 20 - P, JSON.stringify(v));
 });
+
+test('[STORE-P] on disk, pruning compacts the ranges it deleted (in the background; close waits for it)', async () => {
+  const { Level } = await import('level');
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), 'tmi-prune-compact-'));
+  try {
+    const f = makeChain(30);
+    const db = new Level<string, string>(dir);
+    const calls: [string, string][] = [];
+    // the 'level' package is classic-level in Node, whose compactRange its types do not name
+    const withCompact = db as unknown as { compactRange: (a: string, b: string) => Promise<void> };
+    const compact = withCompact.compactRange.bind(db);
+    withCompact.compactRange = (a, b) => (calls.push([a, b]), compact(a, b));
+    const store = await storeOf(f, db as unknown as ChainDb);
+    await store.pruneTo(f.blocks[16]!.state);
+    await store.close();
+    assert.deepEqual(calls, [['s:000000000000', 's:000000000017'], ['h:000000000000', 'h:000000000017'], ['b:', 'b;'], ['t:', 't;']]);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
