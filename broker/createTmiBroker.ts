@@ -31,6 +31,7 @@ import { createEdgeValidator, reqIdOf, type Login } from './edgeValidator.js';
 import type { MeterDirectory, Role } from './meterDirectory.js';
 import { ConnectionGuard } from './connectionGuard.js';
 import { guardMqRecursion } from './mqStackGuard.js';
+import { indexOutgoingQueues } from './indexedOutgoing.js';
 import { tolerateAckedInQueue } from './sessionQueueRace.js';
 import { orderPublishes } from './orderedPublish.js';
 import { createStuckPublishWatch } from './stuckPublishWatch.js';
@@ -188,6 +189,8 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       throw err;
     });
   guardMqRecursion((aedes as unknown as { mq: unknown }).mq);
+  // [BROKER-QUEUE] in memory, a lagging subscriber's queue must not cost a scan per message
+  indexOutgoingQueues((aedes as unknown as { persistence: unknown }).persistence);
   const queueRace = tolerateAckedInQueue((aedes as unknown as { persistence: unknown }).persistence, () =>
     log.debug('session queue: a message already acknowledged on another path is not sent again'),
   );
