@@ -158,5 +158,15 @@ export function rankingForEpoch(state: ChainState, epoch: number): Ranking {
   if (epoch === m.rankingEpoch) return { epoch, seed: m.seed, ranking: m.ranking };
   if (epoch < m.rankingEpoch) throw new RangeError(`EPOCH_IN_PAST epoch=${epoch} stateEpoch=${m.rankingEpoch}`);
   const seed = seedForEpoch(m, epoch);
-  return { epoch, seed, ranking: computeRanking(state.sections, epoch, seed, state.genesis) };
+  // computed once per state and epoch: it scans every reading, and a node asks it at every
+  // slot until the epoch's first block is made (who produces, is a heartbeat due, build)
+  let memo = rankingMemo.get(state.sections);
+  if (memo === undefined) rankingMemo.set(state.sections, (memo = new Map()));
+  const key = `${epoch}|${seed}`;
+  let ranking = memo.get(key);
+  if (ranking === undefined) memo.set(key, (ranking = computeRanking(state.sections, epoch, seed, state.genesis)));
+  return { epoch, seed, ranking: [...ranking] };
 }
+
+/** [POE-7.rank] rankings computed per sections object (immutable: a new block makes new sections) */
+const rankingMemo = new WeakMap<object, Map<string, readonly string[]>>();

@@ -179,6 +179,9 @@ test('revocation and equivocation evidence take the address out of the current r
   const s2 = f.firstSlotOf(2);
   f.produce([], s2 - 8);
   assert.deepEqual(rankingForEpoch(f.state, 2).ranking, ks.map((k) => k.address));
+  // computed once per state and epoch: a caller that changes its copy changes nothing else
+  rankingForEpoch(f.state, 2).ranking.reverse();
+  assert.deepEqual(rankingForEpoch(f.state, 2).ranking, ks.map((k) => k.address));
   f.produce([], s2); // produced by q-a: reward
   f.produce([], s2 + 8);
   assert.equal(balanceOf(f.state, ks[0]!.address), 2000n);
