@@ -77,6 +77,13 @@ EMPTY_BUCKET.digest = EMPTY_DIGEST;
 
 export class HashedMap<V> {
   private rootMemo: Buffer | undefined;
+  /**
+   * The 4,096 bucket digests, concatenated (128 KiB): what the root hashes. Kept, so that a
+   * map made from this one by a draft copies it and rewrites only the buckets it changed.
+   */
+  private digestCat: Buffer | undefined;
+  /** until this map's root is computed: its parent's digestCat and the buckets that differ from it */
+  private derivedFrom: { cat: Buffer; changed: Uint8Array } | undefined;
 
   private constructor(
     /** @internal */ readonly buckets: readonly Bucket<V>[],
@@ -94,8 +101,15 @@ export class HashedMap<V> {
   }
 
   /** @internal */
-  static fromBuckets<V>(buckets: Bucket<V>[], size: number): HashedMap<V> {
-    return new HashedMap(buckets, size);
+  static fromBuckets<V>(buckets: Bucket<V>[], size: number, derivedFrom?: { cat: Buffer; changed: Uint8Array }): HashedMap<V> {
+    const m = new HashedMap(buckets, size);
+    m.derivedFrom = derivedFrom;
+    return m;
+  }
+
+  /** @internal the concatenated bucket digests, once the root has been computed */
+  get rootedDigests(): Buffer | undefined {
+    return this.digestCat;
   }
 
   get(key: string): V | undefined {
@@ -121,11 +135,20 @@ export class HashedMap<V> {
   /** Section root (see the file comment). Cached. */
   root(): Buffer {
     if (this.rootMemo !== undefined) return this.rootMemo;
-    // one hash over the 4,096 bucket digests (128 KiB): an update per bucket cost 4,096 calls
-    // into the hash for every section a block changed
-    let cat = '';
-    for (let i = 0; i < BUCKETS; i++) cat += this.buckets[i]!.computeDigest();
-    return (this.rootMemo = createHash('sha256').update(cat, 'latin1').digest());
+    // the bucket digests as one buffer, hashed in one call: from the parent's, rewriting only
+    // the buckets this map changed, when the parent's root was known (a block changes a few
+    // hundred of a section's 4,096 buckets); else every bucket
+    const cat = Buffer.allocUnsafe(BUCKETS * 32);
+    const from = this.derivedFrom;
+    if (from !== undefined) {
+      from.cat.copy(cat);
+      for (let i = 0; i < BUCKETS; i++) if (from.changed[i] === 1) cat.write(this.buckets[i]!.computeDigest(), i * 32, 32, 'latin1');
+    } else {
+      for (let i = 0; i < BUCKETS; i++) cat.write(this.buckets[i]!.computeDigest(), i * 32, 32, 'latin1');
+    }
+    this.derivedFrom = undefined;
+    this.digestCat = cat;
+    return (this.rootMemo = createHash('sha256').update(cat).digest());
   }
 
   draft(): MapDraft<V> {
@@ -238,6 +261,7 @@ export class MapDraft<V> {
     let changed = false;
     for (let i = 0; i < BUCKETS; i++) if (this.owned[i] === 1) changed = true;
     if (!changed) return this.base;
-    return HashedMap.fromBuckets(this.buckets, this.size);
+    const parentCat = this.base.rootedDigests;
+    return HashedMap.fromBuckets(this.buckets, this.size, parentCat === undefined ? undefined : { cat: parentCat, changed: this.owned });
   }
 }

@@ -33,6 +33,40 @@ test('the root matches its definition and does not depend on insertion order', (
   );
 });
 
+test('a map made by drafts from rooted parents (only its changed buckets re-hashed) has the root of its definition', () => {
+  const op = fc.oneof(
+    fc.record({ set: fc.tuple(fc.string({ maxLength: 8 }), fc.integer()) }),
+    fc.record({ del: fc.string({ maxLength: 8 }) }),
+    fc.record({ rollback: fc.array(fc.tuple(fc.string({ maxLength: 8 }), fc.integer()), { maxLength: 4 }) }),
+  );
+  fc.assert(
+    fc.property(entriesArb, fc.array(fc.array(op, { maxLength: 12 }), { minLength: 1, maxLength: 6 }), fc.array(fc.boolean(), { minLength: 6, maxLength: 6 }), (entries, generations, rooted) => {
+      let m = HashedMap.fromEntries(entries);
+      const model = new Map(entries);
+      generations.forEach((ops, g) => {
+        // the parent's root known (its digests are reused) or not (computed in full)
+        if (rooted[g]) m.root();
+        const d = m.draft();
+        for (const o of ops) {
+          if ('set' in o) {
+            d.set(o.set[0], o.set[1]);
+            model.set(o.set[0], o.set[1]);
+          } else if ('del' in o) {
+            d.delete(o.del);
+            model.delete(o.del);
+          } else {
+            d.begin();
+            for (const [k, v] of o.rollback) d.set(k, v);
+            d.rollback();
+          }
+        }
+        m = d.finish();
+        assert.equal(m.root().toString('hex'), naiveRoot([...model]));
+      });
+    }),
+  );
+});
+
 test('a draft never changes the map it came from; rollback undoes exactly the writes since begin', () => {
   fc.assert(
     fc.property(entriesArb, fc.array(fc.tuple(fc.boolean(), fc.string({ maxLength: 12 }), fc.integer()), { maxLength: 40 }), (entries, ops) => {
