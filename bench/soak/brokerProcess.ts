@@ -88,6 +88,8 @@ export async function brokerProcess(): Promise<void> {
         ratePerClient: { messagesPerSecond: 20, burst: 100 },
         log: pino({ level: 'warn' }, pino.destination(2)), // [BROKER-STUCK] and other warnings on the soak's stderr
         ...redis,
+        // SOAK_SERVICE_BUFFER_MB: a service subscriber's (the chain node's) outgoing backlog that closes its connection (default the broker's, 64)
+        ...(process.env.SOAK_SERVICE_BUFFER_MB ? { maxServiceBufferedBytes: Number(process.env.SOAK_SERVICE_BUFFER_MB) * 1024 * 1024 } : {}),
       });
       const b = broker;
       // the messages behind tmi_broker_client_errors_total, digits folded, for the report
