@@ -8,14 +8,12 @@
  * acknowledges in order, `backlog` messages late: the queue stays at `backlog`.
  * Prints one JSON object: µs per message for each backlog, both implementations.
  */
-import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
-import { indexOutgoingQueues } from '../broker/indexedOutgoing.js';
+import { indexOutgoingQueues, shippedMemoryPersistence } from '../broker/indexedOutgoing.js';
 import { machine } from './machine.js';
 
 type Persistence = Record<string, (...a: unknown[]) => Promise<unknown>>;
-const requireFromAedes = createRequire(createRequire(import.meta.url).resolve('aedes'));
-const memory = requireFromAedes('aedes-persistence') as () => Persistence;
+const memory = shippedMemoryPersistence as () => Persistence;
 
 const BACKLOGS = (process.env.BENCH_BACKLOGS ?? '100,1000,10000,30000').split(',').map(Number);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 5000);

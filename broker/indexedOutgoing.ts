@@ -17,6 +17,7 @@
  * first-match rules included); a test checks the two against each other on random
  * sequences. Only the in-memory persistence is replaced; a Redis-backed one is left as is.
  */
+import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
 
 /** the fields aedes-packet's Packet copies (aedes-persistence stores `new Packet(packet)`) */
@@ -38,25 +39,19 @@ export interface QueuedPacket {
 
 type PacketLike = Partial<QueuedPacket> & Record<string, unknown>;
 
-/** aedes-packet's Packet(original) without a broker: the copy the memory persistence queues */
-function copyPacket(original: PacketLike): QueuedPacket {
-  const own = (k: string) => Object.prototype.hasOwnProperty.call(original, k);
-  const p = {} as QueuedPacket;
-  if (own('clientId')) p.clientId = original.clientId as string;
-  if (own('nl')) p.nl = original.nl;
-  if (own('properties')) p.properties = original.properties;
-  if (own('messageExpiry')) p.messageExpiry = original.messageExpiry;
-  p.cmd = (original.cmd as string | undefined) || 'publish';
-  if (original.brokerId) p.brokerId = original.brokerId;
-  p.brokerCounter = original.brokerCounter || 0;
-  p.topic = original.topic as string;
-  p.payload = original.payload || Buffer.alloc(0);
-  p.qos = original.qos || 0;
-  p.retain = original.retain || false;
-  p.dup = original.dup || false;
-  if (p.qos > 0 || p.cmd !== 'publish') p.messageId = undefined;
-  return p;
-}
+/**
+ * The copy the memory persistence queues: aedes-packet's Packet, taken from the
+ * aedes-persistence that aedes itself loads (it re-exports it), so the two cannot differ.
+ */
+const aedesPersistence = createRequire(createRequire(import.meta.url).resolve('aedes'))('aedes-persistence') as {
+  (): Record<string, (...a: unknown[]) => Promise<unknown>>;
+  Packet: new (original: PacketLike) => QueuedPacket;
+};
+const Packet = aedesPersistence.Packet;
+
+/** aedes' default persistence as shipped (in memory), for the test and bench that compare against it */
+export const shippedMemoryPersistence = (): Record<string, (...a: unknown[]) => Promise<unknown>> => aedesPersistence();
+const copyPacket = (original: PacketLike): QueuedPacket => new Packet(original);
 
 /**
  * seqs per key. Sets, not arrays: every message waits with no packet id (key undefined)

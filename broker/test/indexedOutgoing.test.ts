@@ -4,14 +4,12 @@
  */
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { Readable } from 'node:stream';
-import { indexOutgoingQueues, isMemoryPersistence } from '../indexedOutgoing.js';
+import { indexOutgoingQueues, isMemoryPersistence, shippedMemoryPersistence } from '../indexedOutgoing.js';
 
 // aedes' default persistence, resolved from aedes itself (the one a broker gets without Redis)
-const requireFromAedes = createRequire(createRequire(import.meta.url).resolve('aedes'));
-const memory = requireFromAedes('aedes-persistence') as () => Record<string, (...a: unknown[]) => unknown>;
+const memory = shippedMemoryPersistence;
 
 interface P {
   brokerId: string;

@@ -140,12 +140,8 @@ export class HashedMap<V> {
     // hundred of a section's 4,096 buckets); else every bucket
     const cat = Buffer.allocUnsafe(BUCKETS * 32);
     const from = this.derivedFrom;
-    if (from !== undefined) {
-      from.cat.copy(cat);
-      for (let i = 0; i < BUCKETS; i++) if (from.changed[i] === 1) cat.write(this.buckets[i]!.computeDigest(), i * 32, 32, 'latin1');
-    } else {
-      for (let i = 0; i < BUCKETS; i++) cat.write(this.buckets[i]!.computeDigest(), i * 32, 32, 'latin1');
-    }
+    from?.cat.copy(cat);
+    for (let i = 0; i < BUCKETS; i++) if (from === undefined || from.changed[i] === 1) cat.write(this.buckets[i]!.computeDigest(), i * 32, 32, 'latin1');
     this.derivedFrom = undefined;
     this.digestCat = cat;
     return (this.rootMemo = createHash('sha256').update(cat).digest());
