@@ -18,11 +18,34 @@ export interface BrokerMetrics {
   slowConsumers: Counter;
   stuckPublishes: Counter;
   clientErrors: Counter<'reason'>;
+  sessionQueueDrops: Counter<'reason'>;
 }
 
-export function createBrokerMetrics(connectedClients: () => number): BrokerMetrics {
+export function createBrokerMetrics(
+  connectedClients: () => number,
+  limitedQueues: () => { sessions: number; messages: number; bytes: number } | undefined = () => undefined,
+): BrokerMetrics {
   const registry = new Registry();
   const registers = [registry];
+  // [SESSION-CAP] what limited persistent sessions hold (absent with Redis: not limited there)
+  new Gauge({
+    name: 'tmi_broker_session_queue_messages',
+    help: 'messages held for limited persistent sessions (every client but the platform services) until acknowledged',
+    registers,
+    collect() {
+      const l = limitedQueues();
+      if (l) this.set(l.messages);
+    },
+  });
+  new Gauge({
+    name: 'tmi_broker_session_queue_bytes',
+    help: 'payload bytes held for limited persistent sessions until acknowledged (the limit applies to this total)',
+    registers,
+    collect() {
+      const l = limitedQueues();
+      if (l) this.set(l.bytes);
+    },
+  });
   new Gauge({
     name: 'tmi_broker_connected_clients',
     help: 'MQTT clients connected and logged in',
@@ -57,6 +80,12 @@ export function createBrokerMetrics(connectedClients: () => number): BrokerMetri
     oversizePackets: new Counter({ name: 'tmi_broker_oversize_packets_total', help: 'connections closed for a packet over the size limit', registers }),
     slowConsumers: new Counter({ name: 'tmi_broker_slow_consumer_disconnects_total', help: 'connections closed because their outgoing backlog passed the limit', registers }),
     stuckPublishes: new Counter({ name: 'tmi_broker_stuck_publishes_total', help: 'publishes not finished 10 s after they arrived (their connection is not read meanwhile)', registers }),
+    sessionQueueDrops: new Counter({
+      name: 'tmi_broker_session_queue_drops_total',
+      help: 'messages not kept for a persistent session because a limit was reached, by reason (session-messages, session-bytes, total-bytes)',
+      labelNames: ['reason'] as const,
+      registers,
+    }),
     clientErrors: new Counter({
       name: 'tmi_broker_client_errors_total',
       help: 'connections ended by an error, by reason (keepalive, reset, pipe, timeout, protocol, other)',

@@ -43,6 +43,8 @@ import { createRedisBackend, type RedisBackend, type RedisBackendOptions } from 
 
 /** roles of the platform's own subscribers (see maxServiceBufferedBytes) */
 const SERVICE_ROLES: ReadonlySet<Role> = new Set<Role>(['aggregator', 'node', 'analytics']);
+/** [SESSION-CAP] roles whose session queues are not limited: the operator's own */
+const UNLIMITED_QUEUE_ROLES: ReadonlySet<Role> = new Set<Role>([...SERVICE_ROLES, 'admin']);
 export interface ListenerOptions {
   port: number;
   host?: string;
@@ -72,6 +74,15 @@ export interface TmiBrokerOptions {
    * they get room for several bursts while they catch up (default 64 MiB)
    */
   maxServiceBufferedBytes?: number;
+  /**
+   * [SESSION-CAP] what the broker holds for one client's persistent session until it is
+   * acknowledged (messages, payload bytes), and for all such sessions together; the
+   * platform's services (roles aggregator, node, analytics, admin) are not limited. A
+   * message past a limit is not kept for that session (an online client still gets it
+   * once). Default 10,000 messages and 8 MiB per session, 256 MiB together. In memory only:
+   * with `redis` the queues are Redis lists and not limited here.
+   */
+  sessionQueue?: { messages?: number; bytes?: number; totalBytes?: number };
   /**
    * per-client token bucket; roles in exemptRoles are not limited (default aggregator, node, admin: the
    * operator's own services — the aggregator's chain node publishes blocks, votes and sync answers at
@@ -189,12 +200,30 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       throw err;
     });
   guardMqRecursion((aedes as unknown as { mq: unknown }).mq);
-  // [BROKER-QUEUE] in memory, a lagging subscriber's queue must not cost a scan per message
-  indexOutgoingQueues((aedes as unknown as { persistence: unknown }).persistence);
+  // [BROKER-QUEUE] in memory, a lagging subscriber's queue must not cost a scan per message;
+  // [SESSION-CAP] nor grow without bound for a client that never acknowledges
+  const sessionLimit = { messages: opts.sessionQueue?.messages ?? 10_000, bytes: opts.sessionQueue?.bytes ?? 8 * 1024 * 1024 };
+  /** the role of every meter logged in since the start, for its session when it is offline */
+  const roleOf = new Map<string, Role>();
+  const dropLoggedAt = new Map<string, number>();
+  const metrics = createBrokerMetrics(() => aedes.connectedClients, () => outgoing?.limited());
+  const outgoing = indexOutgoingQueues((aedes as unknown as { persistence: unknown }).persistence, {
+    limitFor: (clientId) => {
+      const role = roleOf.get(clientId);
+      return role !== undefined && UNLIMITED_QUEUE_ROLES.has(role) ? undefined : sessionLimit;
+    },
+    totalBytes: opts.sessionQueue?.totalBytes ?? 256 * 1024 * 1024,
+    onDrop: (clientId, reason, packet) => {
+      metrics.sessionQueueDrops.labels(reason).inc();
+      const t = now();
+      if (t - (dropLoggedAt.get(clientId) ?? -Infinity) < 60_000) return;
+      dropLoggedAt.set(clientId, t);
+      log.warn({ clientId, reason, topic: packet.topic, ...sessionLimit }, 'session queue full: a message is not kept for this session (logged once a minute per session)');
+    },
+  });
   const queueRace = tolerateAckedInQueue((aedes as unknown as { persistence: unknown }).persistence, () =>
     log.debug('session queue: a message already acknowledged on another path is not sent again'),
   );
-  const metrics = createBrokerMetrics(() => aedes.connectedClients);
   const accepted = metrics.messagesIn.labels('accepted');
   const rejectedCount = metrics.messagesIn.labels('rejected');
 
@@ -253,6 +282,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       const session: Session = { login, lastRateErrorAt: -Infinity };
       if (rate && !rateExempt.has(login.role)) session.bucket = new TokenBucket(rate, t);
       sessions.set(client, session);
+      roleOf.set(login.meterId, login.role);
       let entry = byMeter.get(login.meterId);
       if (!entry) {
         entry = { login, clients: new Set() };

@@ -16,6 +16,15 @@
  * backlog. The behaviour is the memory persistence's, operation for operation (its
  * first-match rules included); a test checks the two against each other on random
  * sequences. Only the in-memory persistence is replaced; a Redis-backed one is left as is.
+ *
+ * [SESSION-CAP] The same queues are bounded (mosquitto's `max_queued_messages`, and
+ * bytes): a client that reads its messages but never acknowledges them, or a persistent
+ * session that stays away, would otherwise make the broker hold every QoS 1 message its
+ * subscriptions match, for ever. A message that would take a limited session past its
+ * message or byte limit, or all limited sessions together past their shared byte limit, is
+ * not queued for it: an online client still gets it once, without redelivery, and the drop
+ * is counted. The platform's own services (limits undefined) are not limited. A clean start
+ * discards the session's queue, as MQTT says (aedes-persistence 11 keeps it).
  */
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
@@ -91,11 +100,21 @@ class MultiIndex<K> {
 const keyOf = (p: { brokerId?: string | undefined; brokerCounter?: number | undefined }) => `${p.brokerId ?? ''}\u0000${p.brokerCounter ?? ''}`;
 
 /** One client's queue: the order of a Map, found by broker key or by packet id at once. */
+/** the bytes a queued message holds, as counted against the limits: its payload */
+export function payloadBytes(p: { payload?: unknown }): number {
+  const b = p.payload;
+  if (typeof b === 'string') return Buffer.byteLength(b);
+  if (b instanceof Uint8Array) return b.byteLength;
+  return 0;
+}
+
 export class OutgoingQueue {
   private seq = 0;
   private readonly items = new Map<number, QueuedPacket>();
   private readonly byKey = new MultiIndex<string>();
   private readonly byMessageId = new MultiIndex<number | undefined>();
+  /** payload bytes held */
+  bytes = 0;
 
   get size(): number {
     return this.items.size;
@@ -103,6 +122,7 @@ export class OutgoingQueue {
 
   push(p: QueuedPacket): void {
     const s = ++this.seq;
+    this.bytes += payloadBytes(p);
     this.items.set(s, p);
     this.byKey.add(keyOf(p), s);
     this.byMessageId.add(p.messageId, s);
@@ -132,6 +152,7 @@ export class OutgoingQueue {
       return;
     }
     const old = this.items.get(otherBroker)!;
+    this.bytes += payloadBytes(packet) - payloadBytes(old);
     this.byKey.remove(keyOf(old), otherBroker);
     this.byMessageId.remove(old.messageId, otherBroker);
     this.items.set(otherBroker, packet as QueuedPacket);
@@ -145,6 +166,7 @@ export class OutgoingQueue {
     for (const s of this.byMessageId.get(messageId)) if (first === undefined || s < first) first = s;
     if (first === undefined) return undefined;
     const q = this.items.get(first)!;
+    this.bytes -= payloadBytes(q);
     this.items.delete(first);
     this.byKey.remove(keyOf(q), first);
     this.byMessageId.remove(q.messageId, first);
@@ -162,6 +184,32 @@ interface OutgoingMethods {
   outgoingUpdate(client: { id: string }, packet: PacketLike): Promise<void>;
   outgoingClearMessageId(client: { id: string }, packet: PacketLike): Promise<QueuedPacket | undefined>;
   outgoingStream(client: { id: string }): Readable;
+  cleanSubscriptions(client: { id: string }, ...rest: unknown[]): unknown;
+}
+
+/** [SESSION-CAP] what one limited session may hold */
+export interface SessionLimit {
+  messages: number;
+  bytes: number;
+}
+
+/** why a message was not queued for a session */
+export type QueueDropReason = 'session-messages' | 'session-bytes' | 'total-bytes';
+
+export interface QueueLimits {
+  /** the limit of a client's session; undefined: not limited (the platform's services) */
+  limitFor(clientId: string): SessionLimit | undefined;
+  /** payload bytes all limited sessions may hold together */
+  totalBytes: number;
+  /** a message not queued for a session */
+  onDrop?(clientId: string, reason: QueueDropReason, packet: PacketLike): void;
+}
+
+export interface IndexedQueues {
+  /** every session's queue, by client id (for tests) */
+  readonly queues: ReadonlyMap<string, OutgoingQueue>;
+  /** messages and payload bytes held for limited sessions, all together */
+  limited(): { sessions: number; messages: number; bytes: number };
 }
 
 /** the in-memory persistence of aedes-persistence (wrapped by its callback layer), nothing else */
@@ -171,31 +219,92 @@ export function isMemoryPersistence(persistence: unknown): boolean {
 }
 
 /**
- * Replaces the outgoing-queue methods of aedes' in-memory persistence by indexed ones.
- * Call before any client connects (the old queues are not carried over). Returns the
- * queues, for tests and metrics; undefined when the persistence is not the in-memory one.
+ * Replaces the outgoing-queue methods of aedes' in-memory persistence by indexed ones,
+ * bounded by `limits` when given. Call before any client connects (the old queues are not
+ * carried over). Undefined when the persistence is not the in-memory one.
  */
-export function indexOutgoingQueues(persistence: unknown): Map<string, OutgoingQueue> | undefined {
+export function indexOutgoingQueues(persistence: unknown, limits?: QueueLimits): IndexedQueues | undefined {
   if (!isMemoryPersistence(persistence)) return undefined;
   const p = persistence as OutgoingMethods;
   const queues = new Map<string, OutgoingQueue>();
+  /** the queues of limited sessions, and their bytes together */
+  const limitedQueues = new Set<OutgoingQueue>();
+  let limitedBytes = 0;
   const queueOf = (clientId: string): OutgoingQueue => {
     let q = queues.get(clientId);
     if (!q) queues.set(clientId, (q = new OutgoingQueue()));
     return q;
   };
-  p.outgoingEnqueue = async (sub, packet) => queueOf(sub.clientId).push(copyPacket(packet));
-  p.outgoingEnqueueCombi = async (subs, packet) => {
-    for (const sub of subs) queueOf(sub.clientId).push(copyPacket(packet));
+  /** runs a change of a queue, keeping the limited sessions' byte total */
+  const change = <T>(q: OutgoingQueue, f: () => T): T => {
+    if (!limitedQueues.has(q)) return f();
+    const before = q.bytes;
+    const r = f();
+    limitedBytes += q.bytes - before;
+    return r;
   };
-  p.outgoingUpdate = async (client, packet) => queueOf(client.id).update(packet);
+  const drop = (clientId: string, q: OutgoingQueue, size: number): QueueDropReason | undefined => {
+    const limit = limits?.limitFor(clientId);
+    if (!limit) return undefined;
+    if (!limitedQueues.has(q)) {
+      limitedQueues.add(q);
+      limitedBytes += q.bytes;
+    }
+    if (q.size + 1 > limit.messages) return 'session-messages';
+    if (q.bytes + size > limit.bytes) return 'session-bytes';
+    if (limitedBytes + size > limits!.totalBytes) return 'total-bytes';
+    return undefined;
+  };
+  const enqueue = (clientId: string, packet: PacketLike): void => {
+    const q = queueOf(clientId);
+    const copy = copyPacket(packet);
+    const reason = drop(clientId, q, payloadBytes(copy));
+    if (reason) {
+      if (q.size === 0) forget(clientId, q);
+      limits!.onDrop?.(clientId, reason, packet);
+      return;
+    }
+    change(q, () => q.push(copy));
+  };
+  const forget = (clientId: string, q: OutgoingQueue): void => {
+    limitedBytes -= limitedQueues.has(q) ? q.bytes : 0;
+    limitedQueues.delete(q);
+    queues.delete(clientId);
+  };
+  p.outgoingEnqueue = async (sub, packet) => enqueue(sub.clientId, packet);
+  p.outgoingEnqueueCombi = async (subs, packet) => {
+    for (const sub of subs) enqueue(sub.clientId, packet);
+  };
+  p.outgoingUpdate = async (client, packet) => {
+    const q = queueOf(client.id);
+    try {
+      change(q, () => q.update(packet));
+    } finally {
+      if (q.size === 0) forget(client.id, q);
+    }
+  };
   p.outgoingClearMessageId = async (client, packet) => {
     const q = queues.get(client.id);
-    const cleared = q?.clear(packet.messageId);
-    if (q && q.size === 0) queues.delete(client.id); // an idle session holds no queue
+    if (!q) return undefined;
+    const cleared = change(q, () => q.clear(packet.messageId));
+    if (q.size === 0) forget(client.id, q); // an idle session holds no queue
     return cleared;
   };
   // a snapshot, as the memory persistence's own (a shallow copy of the queue)
   p.outgoingStream = (client) => Readable.from(queues.get(client.id)?.snapshot() ?? []);
-  return queues;
+  // [MQTT-3.1.2-6] a clean start discards the session, its queue included
+  const cleanSubscriptions = p.cleanSubscriptions.bind(p);
+  p.cleanSubscriptions = (client, ...rest) => {
+    const q = queues.get(client.id);
+    if (q) forget(client.id, q);
+    return cleanSubscriptions(client, ...rest);
+  };
+  return {
+    queues,
+    limited() {
+      let messages = 0;
+      for (const q of limitedQueues) messages += q.size;
+      return { sessions: limitedQueues.size, messages, bytes: limitedBytes };
+    },
+  };
 }
