@@ -24,9 +24,47 @@ export interface BrokerMetrics {
 export function createBrokerMetrics(
   connectedClients: () => number,
   limitedQueues: () => { sessions: number; messages: number; bytes: number } | undefined = () => undefined,
+  held: () => { waiting: number; total: number; episodes: number; serviceQueue: number } | undefined = () => undefined,
 ): BrokerMetrics {
   const registry = new Registry();
   const registers = [registry];
+  new Gauge({
+    name: 'tmi_broker_service_queue_messages',
+    help: 'messages held for the online platform service (aggregator, node, analytics, admin) furthest behind, until it acknowledges them',
+    registers,
+    collect() {
+      const h = held();
+      if (h) this.set(h.serviceQueue);
+    },
+  });
+  // [BROKER-HOLD] homes' publishes waiting for a lagging platform service
+  new Gauge({
+    name: 'tmi_broker_held_publishes',
+    help: 'QoS 1 publishes of homes waiting (not yet forwarded or acknowledged) because a platform service lags',
+    registers,
+    collect() {
+      const h = held();
+      if (h) this.set(h.waiting);
+    },
+  });
+  new Gauge({
+    name: 'tmi_broker_held_publishes_total',
+    help: 'QoS 1 publishes of homes that have waited for a lagging platform service, since the start',
+    registers,
+    collect() {
+      const h = held();
+      if (h) this.set(h.total);
+    },
+  });
+  new Gauge({
+    name: 'tmi_broker_hold_episodes_total',
+    help: 'times the broker began to hold homes\' publishes for a lagging platform service, since the start',
+    registers,
+    collect() {
+      const h = held();
+      if (h) this.set(h.episodes);
+    },
+  });
   // [SESSION-CAP] what limited persistent sessions hold (absent with Redis: not limited there)
   new Gauge({
     name: 'tmi_broker_session_queue_messages',

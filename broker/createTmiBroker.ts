@@ -32,6 +32,7 @@ import type { MeterDirectory, Role } from './meterDirectory.js';
 import { ConnectionGuard } from './connectionGuard.js';
 import { guardMqRecursion } from './mqStackGuard.js';
 import { indexOutgoingQueues } from './indexedOutgoing.js';
+import { PublishHold } from './publishHold.js';
 import { tolerateAckedInQueue } from './sessionQueueRace.js';
 import { orderPublishes } from './orderedPublish.js';
 import { createStuckPublishWatch } from './stuckPublishWatch.js';
@@ -83,6 +84,13 @@ export interface TmiBrokerOptions {
    * with `redis` the queues are Redis lists and not limited here.
    */
   sessionQueue?: { messages?: number; bytes?: number; totalBytes?: number };
+  /**
+   * [BROKER-HOLD] hold the homes' QoS 1 publishes before forwarding (and so before their
+   * PUBACK) while the largest queue of an online service session (roles aggregator, node,
+   * analytics, admin) is above `holdAbove` messages, until it is below `resumeBelow`
+   * (publishHold.ts). Default 20,000 / 10,000; false: never. In memory only (not with `redis`).
+   */
+  holdPublishers?: { holdAbove: number; resumeBelow: number } | false;
   /**
    * per-client token bucket; roles in exemptRoles are not limited (default aggregator, node, admin: the
    * operator's own services — the aggregator's chain node publishes blocks, votes and sync answers at
@@ -206,7 +214,33 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   /** the role of every meter logged in since the start, for its session when it is offline */
   const roleOf = new Map<string, Role>();
   const dropLoggedAt = new Map<string, number>();
-  const metrics = createBrokerMetrics(() => aedes.connectedClients, () => outgoing?.limited());
+  /** [BROKER-HOLD] the service meters with a connection now */
+  const onlineServices = new Set<string>();
+  const hold = opts.holdPublishers === false ? undefined : new PublishHold(opts.holdPublishers ?? { holdAbove: 20_000, resumeBelow: 10_000 });
+  /** the largest queue of an online service session */
+  const serviceLag = (): { clientId?: string; size: number } => {
+    let worst: { clientId?: string; size: number } = { size: 0 };
+    for (const id of onlineServices) {
+      const size = outgoing?.queues.get(id)?.size ?? 0;
+      if (size > worst.size) worst = { clientId: id, size };
+    }
+    return worst;
+  };
+  let holdBegan = 0;
+  const updateHold = (): void => {
+    if (!hold) return;
+    const wasHolding = hold.holding;
+    const lag = serviceLag();
+    if (hold.update(lag.size)) {
+      holdBegan = now();
+      log.warn({ clientId: lag.clientId, queued: lag.size }, 'a platform service lags: homes\' publishes held until it catches up');
+    } else if (wasHolding && !hold.holding) {
+      log.info({ heldMs: now() - holdBegan, queued: lag.size }, 'the service caught up: held publishes released');
+    }
+  };
+  const metrics = createBrokerMetrics(() => aedes.connectedClients, () => outgoing?.limited(), () =>
+    outgoing ? { waiting: hold?.waiting ?? 0, total: hold?.heldTotal ?? 0, episodes: hold?.episodes ?? 0, serviceQueue: serviceLag().size } : undefined,
+  );
   const outgoing = indexOutgoingQueues((aedes as unknown as { persistence: unknown }).persistence, {
     limitFor: (clientId) => {
       const role = roleOf.get(clientId);
@@ -219,6 +253,9 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       if (t - (dropLoggedAt.get(clientId) ?? -Infinity) < 60_000) return;
       dropLoggedAt.set(clientId, t);
       log.warn({ clientId, reason, topic: packet.topic, ...sessionLimit }, 'session queue full: a message is not kept for this session (logged once a minute per session)');
+    },
+    onCleared: (clientId) => {
+      if (hold?.holding && onlineServices.has(clientId)) updateHold();
     },
   });
   const queueRace = tolerateAckedInQueue((aedes as unknown as { persistence: unknown }).persistence, () =>
@@ -283,6 +320,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       if (rate && !rateExempt.has(login.role)) session.bucket = new TokenBucket(rate, t);
       sessions.set(client, session);
       roleOf.set(login.meterId, login.role);
+      if (UNLIMITED_QUEUE_ROLES.has(login.role)) onlineServices.add(login.meterId);
       let entry = byMeter.get(login.meterId);
       if (!entry) {
         entry = { login, clients: new Set() };
@@ -294,7 +332,11 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
         const e = byMeter.get(login.meterId);
         if (e) {
           e.clients.delete(client);
-          if (e.clients.size === 0) byMeter.delete(login.meterId);
+          if (e.clients.size === 0) {
+            byMeter.delete(login.meterId);
+            // [BROKER-HOLD] an offline service holds nobody back
+            if (onlineServices.delete(login.meterId)) updateHold();
+          }
         }
       });
       if (conn instanceof ConnectionGuard) conn.authenticated(SERVICE_ROLES.has(login.role) ? maxServiceBufferedBytes : undefined);
@@ -339,6 +381,11 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     },
   });
   const stuckTimer = setInterval(() => stuck.sweep(), 5_000);
+  // [BROKER-HOLD] a queue can shrink without an acknowledgement (a clean start): look again each second
+  const holdTimer = setInterval(() => {
+    if (hold?.holding) updateHold();
+  }, 1_000);
+  holdTimer.unref();
   stuckTimer.unref();
 
   aedes.authorizePublish = (client, packet, done0) => {
@@ -378,11 +425,23 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       // offline sessions (in Redis with the redis backend) — and let aedes acknowledge after;
       // its own publish of the packet is then dropped by guardedPublish.
       forwarded.add(packet);
-      const endForward = stuck.start({ ...info, stage: 'forward' });
-      rawPublish(packet, client, (err) => {
-        endForward();
-        done(err ?? null);
-      });
+      const forward = () => {
+        const endForward = stuck.start({ ...info, stage: 'forward' });
+        rawPublish(packet, client, (err) => {
+          endForward();
+          done(err ?? null);
+        });
+      };
+      // [BROKER-HOLD] a home's publish waits while a platform service lags (publishHold.ts)
+      if (hold && outgoing && !UNLIMITED_QUEUE_ROLES.has(session.login.role)) {
+        updateHold();
+        const wait = hold.wait();
+        if (wait) {
+          endAuthorize(); // validated; held publishes are counted by the hold, not as stuck
+          return void wait.then(forward);
+        }
+      }
+      forward();
     };
     if (verdict instanceof Promise) verdict.then(finish, (err: unknown) => done(err as Error));
     else finish(verdict);
@@ -545,6 +604,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   } catch (err) {
     clearInterval(pollTimer);
     clearInterval(stuckTimer);
+    clearInterval(holdTimer);
     await pool?.close();
     await Promise.all(closers.map((c) => c()));
     await new Promise<void>((resolve) => aedes.close(() => resolve()));
@@ -567,6 +627,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       closed ??= (async () => {
         clearInterval(pollTimer);
         clearInterval(stuckTimer);
+        clearInterval(holdTimer);
         const servers = Promise.all(closers.map((c) => c()));
         await new Promise<void>((resolve) => aedes.close(() => resolve()));
         for (const s of open) s.destroy(); // connections that never logged in

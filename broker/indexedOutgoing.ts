@@ -203,6 +203,8 @@ export interface QueueLimits {
   totalBytes: number;
   /** a message not queued for a session */
   onDrop?(clientId: string, reason: QueueDropReason, packet: PacketLike): void;
+  /** a message acknowledged: the session's queue holds `size` now */
+  onCleared?(clientId: string, size: number): void;
 }
 
 export interface IndexedQueues {
@@ -288,6 +290,7 @@ export function indexOutgoingQueues(persistence: unknown, limits?: QueueLimits):
     if (!q) return undefined;
     const cleared = change(q, () => q.clear(packet.messageId));
     if (q.size === 0) forget(client.id, q); // an idle session holds no queue
+    if (cleared) limits?.onCleared?.(client.id, q.size);
     return cleared;
   };
   // a snapshot, as the memory persistence's own (a shallow copy of the queue)

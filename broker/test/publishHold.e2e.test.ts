@@ -1,0 +1,109 @@
+/**
+ * [BROKER-HOLD] A platform service (a chain node) that stops acknowledging, as the real node
+ * does while its admission queue is full (its mqtt.js handleMessage waits), holds the homes'
+ * QoS 1 publishes back at the high mark instead of letting its backlog grow in the broker;
+ * when it catches up, every held publish is forwarded and acknowledged, in order, nothing
+ * lost. An offline service session holds nobody back.
+ */
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { enrollMeter, login, signedBid, sleep, startBroker, type TestBroker } from './brokerFixtures.js';
+
+const brokers: TestBroker[] = [];
+after(async () => {
+  for (const b of brokers) await b.broker.close();
+});
+
+async function metric(tb: TestBroker, name: string): Promise<number> {
+  const m = tb.broker.metrics.getSingleMetric(name);
+  return m ? ((await m.get()).values[0]?.value ?? 0) : 0;
+}
+
+async function until(what: string, f: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!f()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+test('[BROKER-HOLD] a lagging service holds the homes at the mark; nothing lost when it catches up; an offline one holds nobody', async () => {
+  const tb = await startBroker({ holdPublishers: { holdAbove: 20, resumeBelow: 10 } });
+  brokers.push(tb);
+  const home = enrollMeter(tb.dir, 'meter-home');
+  const nodeMeter = enrollMeter(tb.dir, 'node-1', 'node');
+
+  const node = await login(tb.url, nodeMeter, { clean: false });
+  const got: string[] = [];
+  node.on('message', (_t, payload) => got.push((JSON.parse(payload.toString()) as { reqId: string }).reqId));
+  // the node's own backpressure: the acknowledgement (and the reading of the next message) waits
+  let paused = true;
+  const heldAcks: (() => void)[] = [];
+  node.handleMessage = (_packet, cb) => (paused ? heldAcks.push(() => cb()) : cb());
+  await node.subscribeAsync('tmi/v1/auctions/#', { qos: 1 });
+
+  const pub = await login(tb.url, home);
+  const sent: string[] = [];
+  let acked = 0;
+  const publishing = (async () => {
+    for (let i = 0; i < 60; i++) {
+      const payload = signedBid(home.pseudonym, 'A1');
+      sent.push((JSON.parse(payload.toString()) as { reqId: string }).reqId);
+      await pub.publishAsync('tmi/v1/auctions/A1/bids', payload, { qos: 1 });
+      acked++;
+    }
+  })();
+  await until('the home to be held', () => acked >= 21);
+  await sleep(500);
+  assert.equal(acked, 21, 'held at the mark: 21 forwarded (the queue passed 20), the 22nd waits');
+  assert.equal(await metric(tb, 'tmi_broker_held_publishes'), 1, 'one publish waiting');
+  assert.equal(await metric(tb, 'tmi_broker_service_queue_messages'), 21, 'the node\'s queue stopped at the mark');
+  assert.equal(await metric(tb, 'tmi_broker_hold_episodes_total'), 1);
+
+  // the node catches up
+  paused = false;
+  for (const f of heldAcks.splice(0)) f();
+  await publishing;
+  await until('the node to receive every bid', () => got.length >= 60);
+  assert.deepEqual(got, sent, 'every bid once, in order');
+  assert.equal(await metric(tb, 'tmi_broker_held_publishes'), 0);
+  assert.ok((await metric(tb, 'tmi_broker_held_publishes_total')) >= 1);
+
+  // offline, the service's queue grows past the mark and holds nobody
+  await node.endAsync();
+  const t0 = Date.now();
+  const sent2: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    const payload = signedBid(home.pseudonym, 'A1');
+    sent2.push((JSON.parse(payload.toString()) as { reqId: string }).reqId);
+    await pub.publishAsync('tmi/v1/auctions/A1/bids', payload, { qos: 1 });
+  }
+  const offlineMs = Date.now() - t0;
+  assert.equal(await metric(tb, 'tmi_broker_hold_episodes_total'), 1, 'no new hold for an offline service');
+  // and it gets them all when it comes back (a service session is not limited)
+  const back = await login(tb.url, nodeMeter, { clean: false });
+  const got2: string[] = [];
+  back.on('message', (_t, payload) => got2.push((JSON.parse(payload.toString()) as { reqId: string }).reqId));
+  await until('the replay', () => got2.length >= 60);
+  assert.deepEqual(got2, sent2);
+  await back.endAsync();
+  await pub.endAsync();
+  assert.ok(offlineMs < 5_000, `60 publishes with the service offline took ${offlineMs} ms`);
+});
+
+test('[BROKER-HOLD] control: with the hold off, the same lagging service lets its backlog grow with every publish', async () => {
+  const tb = await startBroker({ holdPublishers: false });
+  brokers.push(tb);
+  const home = enrollMeter(tb.dir, 'meter-home');
+  const nodeMeter = enrollMeter(tb.dir, 'node-1', 'node');
+  const node = await login(tb.url, nodeMeter, { clean: false });
+  const heldAcks: (() => void)[] = [];
+  node.handleMessage = (_packet, cb) => heldAcks.push(() => cb());
+  await node.subscribeAsync('tmi/v1/auctions/#', { qos: 1 });
+  const pub = await login(tb.url, home);
+  for (let i = 0; i < 60; i++) await pub.publishAsync('tmi/v1/auctions/A1/bids', signedBid(home.pseudonym, 'A1'), { qos: 1 });
+  assert.equal(await metric(tb, 'tmi_broker_held_publishes_total'), 0);
+  assert.equal(await metric(tb, 'tmi_broker_service_queue_messages'), 60, 'the node\'s queue holds every publish');
+  await pub.endAsync();
+  await node.endAsync(true);
+});
