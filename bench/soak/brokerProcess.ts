@@ -44,8 +44,11 @@ export async function brokerProcess(): Promise<void> {
     return out;
   };
   const clientErrorMessages = new Map<string, number>();
+  /** [BROKER-HOLD] the largest queue of an online platform service seen at a sample */
+  let serviceQueueMax = 0;
   const startSampling = (b: TmiBroker, every: number) => {
     const sample = async () => {
+      serviceQueueMax = Math.max(serviceQueueMax, await counter('tmi_broker_service_queue_messages'));
       samples.push(procSample({
         connected: b.aedes.connectedClients,
         accepted: await counter('tmi_broker_messages_in_total', 'accepted'),
@@ -137,6 +140,13 @@ export async function brokerProcess(): Promise<void> {
         })(),
         slowConsumerDisconnects: await counter('tmi_broker_slow_consumer_disconnects_total'),
         stuckPublishes: await counter('tmi_broker_stuck_publishes_total'),
+        // [BROKER-HOLD] homes' publishes held for a lagging service; [SESSION-CAP] messages not kept for a limited session
+        hold: {
+          episodes: await counter('tmi_broker_hold_episodes_total'),
+          heldPublishes: await counter('tmi_broker_held_publishes_total'),
+          serviceQueueMaxAtSamples: serviceQueueMax,
+        },
+        sessionQueueDrops: await counter('tmi_broker_session_queue_drops_total'),
         clientErrorMessages: Object.fromEntries([...clientErrorMessages].sort((x, y) => y[1] - x[1]).slice(0, 8)),
         clientErrors: await (async () => {
           const mm = await broker?.metrics.getSingleMetric('tmi_broker_client_errors_total')?.get();
