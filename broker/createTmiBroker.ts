@@ -217,6 +217,8 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   /** [BROKER-HOLD] the service meters with a connection now */
   const onlineServices = new Set<string>();
   const hold = opts.holdPublishers === false ? undefined : new PublishHold(opts.holdPublishers ?? { holdAbove: 20_000, resumeBelow: 10_000 });
+  /** homes' QoS 1 publishes let through the hold and not yet queued (their forward not done) */
+  let forwarding = 0;
   /** the largest queue of an online service session */
   const serviceLag = (): { clientId?: string; size: number } => {
     let worst: { clientId?: string; size: number } = { size: 0 };
@@ -231,7 +233,8 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     if (!hold) return;
     const wasHolding = hold.holding;
     const lag = serviceLag();
-    if (hold.update(lag.size)) {
+    // the publishes on their way count already: the check comes before they reach the queue
+    if (hold.update(lag.size + forwarding)) {
       holdBegan = now();
       log.warn({ clientId: lag.clientId, queued: lag.size }, 'a platform service lags: homes\' publishes held until it catches up');
     } else if (wasHolding && !hold.holding) {
@@ -425,9 +428,11 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       // offline sessions (in Redis with the redis backend) — and let aedes acknowledge after;
       // its own publish of the packet is then dropped by guardedPublish.
       forwarded.add(packet);
-      const forward = () => {
+      const forward = (counted: boolean) => {
         const endForward = stuck.start({ ...info, stage: 'forward' });
+        if (counted) forwarding++;
         rawPublish(packet, client, (err) => {
+          if (counted) forwarding--;
           endForward();
           done(err ?? null);
         });
@@ -438,10 +443,11 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
         const wait = hold.wait();
         if (wait) {
           endAuthorize(); // validated; held publishes are counted by the hold, not as stuck
-          return void wait.then(forward);
+          return void wait.then(() => forward(true));
         }
+        return forward(true);
       }
-      forward();
+      forward(false);
     };
     if (verdict instanceof Promise) verdict.then(finish, (err: unknown) => done(err as Error));
     else finish(verdict);

@@ -26,7 +26,9 @@ export interface PublishHoldOptions {
 
 export class PublishHold {
   private held = false;
+  /** waiting publishes, first come first released (a queue: head index, compacted now and then) */
   private waiters: (() => void)[] = [];
+  private head = 0;
   /** publishes that have waited, in all */
   heldTotal = 0;
   /** hold episodes begun */
@@ -38,7 +40,7 @@ export class PublishHold {
 
   /** publishes waiting now */
   get waiting(): number {
-    return this.waiters.length;
+    return this.waiters.length - this.head;
   }
 
   get holding(): boolean {
@@ -46,25 +48,42 @@ export class PublishHold {
   }
 
   /**
-   * The largest online service queue is now `size`: begins or ends a hold. Returns true
-   * when a hold began (for the caller's log).
+   * The largest online service queue is now `size` messages, counting the publishes already
+   * let through and not yet queued. Above `holdAbove` a hold begins; below `resumeBelow` it
+   * releases waiters, first come first, only as many as take the queue back to `holdAbove`
+   * (releasing them all at once refilled the queue past the mark at once), and ends when
+   * none is left. Returns true when a hold began (for the caller's log).
    */
   update(size: number): boolean {
-    if (!this.held && size > this.opts.holdAbove) {
+    if (!this.held) {
+      if (size <= this.opts.holdAbove) return false;
       this.held = true;
       this.episodes++;
       return true;
     }
-    if (this.held && size < this.opts.resumeBelow) {
-      this.held = false;
-      const w = this.waiters;
+    if (size >= this.opts.resumeBelow) return false;
+    let room = this.opts.holdAbove - size;
+    while (room > 0 && this.head < this.waiters.length) {
+      const f = this.waiters[this.head]!;
+      this.waiters[this.head++] = undefined as unknown as () => void;
+      room--;
+      f();
+    }
+    if (this.head >= this.waiters.length) {
       this.waiters = [];
-      for (const f of w) f();
+      this.head = 0;
+      this.held = false;
+    } else if (this.head > 1024 && this.head * 2 > this.waiters.length) {
+      this.waiters = this.waiters.slice(this.head);
+      this.head = 0;
     }
     return false;
   }
 
-  /** undefined: forward now; else a promise that resolves when the hold ends */
+  /**
+   * undefined: go on now (the caller counts the publish as let through until it is
+   * queued); else a promise that resolves at the publish's turn
+   */
   wait(): Promise<void> | undefined {
     if (!this.held) return undefined;
     this.heldTotal++;
