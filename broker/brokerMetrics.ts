@@ -24,13 +24,22 @@ export interface BrokerMetrics {
 export function createBrokerMetrics(
   connectedClients: () => number,
   limitedQueues: () => { sessions: number; messages: number; bytes: number } | undefined = () => undefined,
-  held: () => { waiting: number; total: number; episodes: number; serviceQueue: number } | undefined = () => undefined,
+  held: () => { waiting: number; total: number; episodes: number; serviceQueue: number; serviceQueueBytes: number } | undefined = () => undefined,
 ): BrokerMetrics {
   const registry = new Registry();
   const registers = [registry];
   new Gauge({
+    name: 'tmi_broker_service_queue_bytes',
+    help: 'payload bytes held for the online platform service furthest behind, until it acknowledges them (the hold applies to this)',
+    registers,
+    collect() {
+      const h = held();
+      if (h) this.set(h.serviceQueueBytes);
+    },
+  });
+  new Gauge({
     name: 'tmi_broker_service_queue_messages',
-    help: 'messages held for the online platform service (aggregator, node, analytics, admin) furthest behind, until it acknowledges them',
+    help: 'messages held for the online platform service (aggregator, node, analytics, admin) furthest behind in bytes, until it acknowledges them',
     registers,
     collect() {
       const h = held();

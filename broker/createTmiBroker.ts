@@ -45,6 +45,8 @@ import { createRedisBackend, type RedisBackend, type RedisBackendOptions } from 
 /** roles of the platform's own subscribers (see maxServiceBufferedBytes) */
 const SERVICE_ROLES: ReadonlySet<Role> = new Set<Role>(['aggregator', 'node', 'analytics']);
 /** [SESSION-CAP] roles whose session queues are not limited: the operator's own */
+/** [NO-ECHO] topics whose messages are not sent back to their publisher */
+const CHAIN_TOPIC_PREFIX = 'tmi/v1/chain/';
 const UNLIMITED_QUEUE_ROLES: ReadonlySet<Role> = new Set<Role>([...SERVICE_ROLES, 'admin']);
 export interface ListenerOptions {
   port: number;
@@ -87,8 +89,9 @@ export interface TmiBrokerOptions {
   /**
    * [BROKER-HOLD] hold the homes' QoS 1 publishes before forwarding (and so before their
    * PUBACK) while the largest queue of an online service session (roles aggregator, node,
-   * analytics, admin) is above `holdAbove` messages, until it is below `resumeBelow`
-   * (publishHold.ts). Default 20,000 / 10,000; false: never. In memory only (not with `redis`).
+   * analytics, admin) holds more than `holdAbove` payload bytes, until it holds fewer than
+   * `resumeBelow` (publishHold.ts). Default 16 MiB / 8 MiB (a quarter and an eighth of
+   * `maxServiceBufferedBytes`); false: never. In memory only (not with `redis`).
    */
   holdPublishers?: { holdAbove: number; resumeBelow: number } | false;
   /**
@@ -214,17 +217,27 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   /** the role of every meter logged in since the start, for its session when it is offline */
   const roleOf = new Map<string, Role>();
   const dropLoggedAt = new Map<string, number>();
+  /**
+   * [NO-ECHO] a chain message (tmi/v1/chain/…) is not sent back to the client that published
+   * it: a chain node subscribes to the chain topics it publishes on, and its own blocks
+   * (hundreds of KB each under load) came back to it, filled its session queue and its
+   * socket, and counted towards its lag. Marked at authorisation (the packet's clientId,
+   * which aedes copies with it), honoured when queueing and when forwarding. In memory
+   * only: with Redis a queued echo would wait there until the next reconnection.
+   */
+  const isEcho = (clientId: string, packet: { clientId?: unknown; topic?: unknown }): boolean =>
+    packet.clientId === clientId && typeof packet.topic === 'string' && packet.topic.startsWith(CHAIN_TOPIC_PREFIX);
   /** [BROKER-HOLD] the service meters with a connection now */
   const onlineServices = new Set<string>();
-  const hold = opts.holdPublishers === false ? undefined : new PublishHold(opts.holdPublishers ?? { holdAbove: 20_000, resumeBelow: 10_000 });
-  /** homes' QoS 1 publishes let through the hold and not yet queued (their forward not done) */
+  const hold = opts.holdPublishers === false ? undefined : new PublishHold(opts.holdPublishers ?? { holdAbove: 16 * 1024 * 1024, resumeBelow: 8 * 1024 * 1024 });
+  /** payload bytes of homes' QoS 1 publishes let through the hold and not yet queued (their forward not done) */
   let forwarding = 0;
-  /** the largest queue of an online service session */
-  const serviceLag = (): { clientId?: string; size: number } => {
-    let worst: { clientId?: string; size: number } = { size: 0 };
+  /** the largest queue of an online service session, in payload bytes (and its messages) */
+  const serviceLag = (): { clientId?: string; bytes: number; messages: number } => {
+    let worst: { clientId?: string; bytes: number; messages: number } = { bytes: 0, messages: 0 };
     for (const id of onlineServices) {
-      const size = outgoing?.queues.get(id)?.size ?? 0;
-      if (size > worst.size) worst = { clientId: id, size };
+      const q = outgoing?.queues.get(id);
+      if (q && q.bytes > worst.bytes) worst = { clientId: id, bytes: q.bytes, messages: q.size };
     }
     return worst;
   };
@@ -234,15 +247,15 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     const wasHolding = hold.holding;
     const lag = serviceLag();
     // the publishes on their way count already: the check comes before they reach the queue
-    if (hold.update(lag.size + forwarding)) {
+    if (hold.update(lag.bytes + forwarding)) {
       holdBegan = now();
-      log.warn({ clientId: lag.clientId, queued: lag.size }, 'a platform service lags: homes\' publishes held until it catches up');
+      log.warn({ clientId: lag.clientId, queuedBytes: lag.bytes, queuedMessages: lag.messages }, 'a platform service lags: homes\' publishes held until it catches up');
     } else if (wasHolding && !hold.holding) {
-      log.info({ heldMs: now() - holdBegan, queued: lag.size }, 'the service caught up: held publishes released');
+      log.info({ heldMs: now() - holdBegan, queuedBytes: lag.bytes }, 'the service caught up: held publishes released');
     }
   };
   const metrics = createBrokerMetrics(() => aedes.connectedClients, () => outgoing?.limited(), () =>
-    outgoing ? { waiting: hold?.waiting ?? 0, total: hold?.heldTotal ?? 0, episodes: hold?.episodes ?? 0, serviceQueue: serviceLag().size } : undefined,
+    outgoing ? { waiting: hold?.waiting ?? 0, total: hold?.heldTotal ?? 0, episodes: hold?.episodes ?? 0, serviceQueue: serviceLag().messages, serviceQueueBytes: serviceLag().bytes } : undefined,
   );
   const outgoing = indexOutgoingQueues((aedes as unknown as { persistence: unknown }).persistence, {
     limitFor: (clientId) => {
@@ -260,6 +273,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     onCleared: (clientId) => {
       if (hold?.holding && onlineServices.has(clientId)) updateHold();
     },
+    skip: (clientId, packet) => isEcho(clientId, packet),
   });
   const queueRace = tolerateAckedInQueue((aedes as unknown as { persistence: unknown }).persistence, () =>
     log.debug('session queue: a message already acknowledged on another path is not sent again'),
@@ -421,6 +435,8 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
         return done(null);
       }
       accepted.inc();
+      // [NO-ECHO] the publisher, for the chain topics (in memory only: see isEcho)
+      if (outgoing && packet.topic.startsWith(CHAIN_TOPIC_PREFIX)) (packet as { clientId?: string }).clientId = client.id;
       if (packet.qos !== 1) return done(null);
       // [BROKER-ACK] aedes writes a QoS 1 PUBACK before it forwards the message, so a broker
       // killed in between loses a message its sender has already deleted (a HEM's outbox drops
@@ -430,9 +446,9 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       forwarded.add(packet);
       const forward = (counted: boolean) => {
         const endForward = stuck.start({ ...info, stage: 'forward' });
-        if (counted) forwarding++;
+        if (counted) forwarding += payload.length;
         rawPublish(packet, client, (err) => {
-          if (counted) forwarding--;
+          if (counted) forwarding -= payload.length;
           endForward();
           done(err ?? null);
         });
@@ -440,7 +456,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       // [BROKER-HOLD] a home's publish waits while a platform service lags (publishHold.ts)
       if (hold && outgoing && !UNLIMITED_QUEUE_ROLES.has(session.login.role)) {
         updateHold();
-        const wait = hold.wait();
+        const wait = hold.wait(payload.length);
         if (wait) {
           endAuthorize(); // validated; held publishes are counted by the hold, not as stuck
           return void wait.then(() => forward(true));
@@ -461,8 +477,9 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     done(null, null); // SUBACK 0x80 for this filter [MQTT-3.9.3]
   };
 
-  aedes.authorizeForward = (_client, packet: AedesPublishPacket) => {
+  aedes.authorizeForward = (client, packet: AedesPublishPacket) => {
     if (queueRace.alreadyAcked(packet)) return null; // [BROKER-REPLAY] sessionQueueRace.ts
+    if (isEcho(client.id, packet as { clientId?: unknown; topic?: unknown })) return null; // [NO-ECHO]
     metrics.messagesOut.inc();
     return packet;
   };

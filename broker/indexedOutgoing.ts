@@ -205,6 +205,8 @@ export interface QueueLimits {
   onDrop?(clientId: string, reason: QueueDropReason, packet: PacketLike): void;
   /** a message acknowledged: the session's queue holds `size` now */
   onCleared?(clientId: string, size: number): void;
+  /** true: this session does not get this message at all (not queued, not a drop) */
+  skip?(clientId: string, packet: PacketLike): boolean;
 }
 
 export interface IndexedQueues {
@@ -258,6 +260,7 @@ export function indexOutgoingQueues(persistence: unknown, limits?: QueueLimits):
     return undefined;
   };
   const enqueue = (clientId: string, packet: PacketLike): void => {
+    if (limits?.skip?.(clientId, packet)) return;
     const q = queueOf(clientId);
     const copy = copyPacket(packet);
     const reason = drop(clientId, q, payloadBytes(copy));

@@ -10,17 +10,17 @@
  * soak at 90×).
  *
  * Instead, while the largest queue of an online service session is above `holdAbove`
- * messages, the homes' QoS 1 publishes wait before they are forwarded (and so before their
- * PUBACK), until it falls below `resumeBelow`. The backlog then stays in the homes' outboxes,
+ * (payload bytes), the homes' QoS 1 publishes wait before they are forwarded (and so before
+ * their PUBACK), until it falls below `resumeBelow`. The backlog then stays in the homes' outboxes,
  * on their disks, and the broker's memory stays bounded. An offline service session does
  * not hold anybody: its queue would stop every home until it returned.
  *
  * Pure: the caller reports the queue size; the hold answers whether to wait.
  */
 export interface PublishHoldOptions {
-  /** hold publishers while the largest online service queue is above this many messages */
+  /** hold publishers while the largest online service queue is above this (the caller's unit: payload bytes in the broker) */
   holdAbove: number;
-  /** release them once it is below this many (hysteresis) */
+  /** release them once it is below this (hysteresis) */
   resumeBelow: number;
 }
 
@@ -28,6 +28,8 @@ export class PublishHold {
   private held = false;
   /** waiting publishes, first come first released (a queue: head index, compacted now and then) */
   private waiters: (() => void)[] = [];
+  /** what each waiter will add to the queue */
+  private sizes: number[] = [];
   private head = 0;
   /** publishes that have waited, in all */
   heldTotal = 0;
@@ -48,11 +50,12 @@ export class PublishHold {
   }
 
   /**
-   * The largest online service queue is now `size` messages, counting the publishes already
-   * let through and not yet queued. Above `holdAbove` a hold begins; below `resumeBelow` it
+   * The largest online service queue is now `size`, counting the publishes already let
+   * through and not yet queued. Above `holdAbove` a hold begins; below `resumeBelow` it
    * releases waiters, first come first, only as many as take the queue back to `holdAbove`
    * (releasing them all at once refilled the queue past the mark at once), and ends when
-   * none is left. Returns true when a hold began (for the caller's log).
+   * none is left. A waiter's size is what it will add (default 1: a count of messages).
+   * Returns true when a hold began (for the caller's log).
    */
   update(size: number): boolean {
     if (!this.held) {
@@ -63,18 +66,20 @@ export class PublishHold {
     }
     if (size >= this.opts.resumeBelow) return false;
     let room = this.opts.holdAbove - size;
-    while (room > 0 && this.head < this.waiters.length) {
+    while (this.head < this.waiters.length && room >= this.sizes[this.head]!) {
       const f = this.waiters[this.head]!;
+      room -= this.sizes[this.head]!;
       this.waiters[this.head++] = undefined as unknown as () => void;
-      room--;
       f();
     }
     if (this.head >= this.waiters.length) {
       this.waiters = [];
+      this.sizes = [];
       this.head = 0;
       this.held = false;
     } else if (this.head > 1024 && this.head * 2 > this.waiters.length) {
       this.waiters = this.waiters.slice(this.head);
+      this.sizes = this.sizes.slice(this.head);
       this.head = 0;
     }
     return false;
@@ -84,9 +89,13 @@ export class PublishHold {
    * undefined: go on now (the caller counts the publish as let through until it is
    * queued); else a promise that resolves at the publish's turn
    */
-  wait(): Promise<void> | undefined {
+  wait(size = 1): Promise<void> | undefined {
     if (!this.held) return undefined;
     this.heldTotal++;
-    return new Promise((resolve) => this.waiters.push(resolve));
+    return new Promise((resolve) => {
+      this.waiters.push(resolve);
+      // a waiter larger than the whole window still goes when the queue is empty
+      this.sizes.push(Math.min(size, this.opts.holdAbove));
+    });
   }
 }

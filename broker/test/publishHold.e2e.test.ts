@@ -7,7 +7,9 @@
  */
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { enrollMeter, login, signedBid, sleep, startBroker, type TestBroker } from './brokerFixtures.js';
+import { generateKeyPair } from '../../wire/keys.js';
+import { signAndEncode } from '../../wire/codec.js';
+import { enrollMeter, login, signedBid, sleep, startBroker, type TestBroker, type TestMeter } from './brokerFixtures.js';
 
 const brokers: TestBroker[] = [];
 after(async () => {
@@ -28,9 +30,12 @@ async function until(what: string, f: () => boolean, ms = 10_000): Promise<void>
 }
 
 test('[BROKER-HOLD] a lagging service holds the homes at the mark; nothing lost when it catches up; an offline one holds nobody', async () => {
-  const tb = await startBroker({ holdPublishers: { holdAbove: 20, resumeBelow: 10 } });
+  // the marks are payload bytes: 20.5 bids' worth, so that the 21st goes and the 22nd waits
+  const home = { pseudonym: generateKeyPair() };
+  const size = signedBid(home.pseudonym, 'A1').length;
+  const tb = await startBroker({ holdPublishers: { holdAbove: Math.floor(20.5 * size), resumeBelow: 10 * size } });
   brokers.push(tb);
-  const home = enrollMeter(tb.dir, 'meter-home');
+  Object.assign(home, enrollMeter(tb.dir, 'meter-home'));
   const nodeMeter = enrollMeter(tb.dir, 'node-1', 'node');
 
   const node = await login(tb.url, nodeMeter, { clean: false });
@@ -42,7 +47,7 @@ test('[BROKER-HOLD] a lagging service holds the homes at the mark; nothing lost 
   node.handleMessage = (_packet, cb) => (paused ? heldAcks.push(() => cb()) : cb());
   await node.subscribeAsync('tmi/v1/auctions/#', { qos: 1 });
 
-  const pub = await login(tb.url, home);
+  const pub = await login(tb.url, home as TestMeter);
   const sent: string[] = [];
   let acked = 0;
   const publishing = (async () => {
@@ -106,4 +111,29 @@ test('[BROKER-HOLD] control: with the hold off, the same lagging service lets it
   assert.equal(await metric(tb, 'tmi_broker_service_queue_messages'), 60, 'the node\'s queue holds every publish');
   await pub.endAsync();
   await node.endAsync(true);
+});
+
+test('[NO-ECHO] a chain node does not get its own chain messages back; another node does', async () => {
+  const tb = await startBroker();
+  brokers.push(tb);
+  const n1 = enrollMeter(tb.dir, 'node-1', 'node');
+  const n2 = enrollMeter(tb.dir, 'node-2', 'node');
+  const got = new Map<string, number>([['node-1', 0], ['node-2', 0]]);
+  const clients = [];
+  for (const m of [n1, n2]) {
+    const c = await login(tb.url, m, { clean: false });
+    c.on('message', () => got.set(m.meterId, got.get(m.meterId)! + 1));
+    await c.subscribeAsync('tmi/v1/chain/#', { qos: 1 });
+    clients.push(c);
+  }
+  for (let i = 0; i < 5; i++) {
+    await clients[0]!.publishAsync('tmi/v1/chain/sync/request', signAndEncode(n1.key, 'sync-request', { nodeId: 'node-1', fromHeight: i + 1 }), { qos: 1 });
+    await clients[0]!.publishAsync('tmi/v1/chain/sync/request', signAndEncode(n1.key, 'sync-request', { nodeId: 'node-1', fromHeight: i + 1 }), { qos: 0 });
+  }
+  await until('node-2 to get all ten', () => got.get('node-2')! >= 10);
+  await sleep(300);
+  assert.equal(got.get('node-1'), 0, 'no echo, QoS 1 or 0');
+  assert.equal(got.get('node-2'), 10);
+  assert.equal(await metric(tb, 'tmi_broker_service_queue_messages'), 0, 'nothing left queued for the publisher');
+  for (const c of clients) await c.endAsync();
 });
