@@ -19,6 +19,7 @@ export interface BrokerMetrics {
   stuckPublishes: Counter;
   clientErrors: Counter<'reason'>;
   sessionQueueDrops: Counter<'reason'>;
+  serviceStuckCloses: Counter;
 }
 
 export function createBrokerMetrics(
@@ -127,6 +128,7 @@ export function createBrokerMetrics(
     oversizePackets: new Counter({ name: 'tmi_broker_oversize_packets_total', help: 'connections closed for a packet over the size limit', registers }),
     slowConsumers: new Counter({ name: 'tmi_broker_slow_consumer_disconnects_total', help: 'connections closed because their outgoing backlog passed the limit', registers }),
     stuckPublishes: new Counter({ name: 'tmi_broker_stuck_publishes_total', help: 'publishes not finished 10 s after they arrived (their connection is not read meanwhile)', registers }),
+    serviceStuckCloses: new Counter({ name: 'tmi_broker_service_stuck_disconnects_total', help: 'platform services closed for acknowledging nothing while over the hold mark (SERVICE_STUCK)', registers }),
     sessionQueueDrops: new Counter({
       name: 'tmi_broker_session_queue_drops_total',
       help: 'messages not kept for a persistent session because a limit was reached, by reason (session-messages, session-bytes, total-bytes)',

@@ -91,9 +91,11 @@ export interface TmiBrokerOptions {
    * PUBACK) while the largest queue of an online service session (roles aggregator, node,
    * analytics, admin) holds more than `holdAbove` payload bytes, until it holds fewer than
    * `resumeBelow` (publishHold.ts). Default 16 MiB / 8 MiB (a quarter and an eighth of
-   * `maxServiceBufferedBytes`); false: never. In memory only (not with `redis`).
+   * `maxServiceBufferedBytes`); false: never. In memory only (not with `redis`). A service
+   * over the mark that has acknowledged nothing for `stuckAfterMs` (default 30 s) is closed
+   * (SERVICE_STUCK): a stuck or hostile service login must not stop every home.
    */
-  holdPublishers?: { holdAbove: number; resumeBelow: number } | false;
+  holdPublishers?: { holdAbove: number; resumeBelow: number; stuckAfterMs?: number } | false;
   /**
    * per-client token bucket; roles in exemptRoles are not limited (default aggregator, node, admin: the
    * operator's own services — the aggregator's chain node publishes blocks, votes and sync answers at
@@ -242,10 +244,23 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     return worst;
   };
   let holdBegan = 0;
+  const stuckAfterMs = (opts.holdPublishers ? opts.holdPublishers.stuckAfterMs : undefined) ?? 30_000;
+  /** when each online service last acknowledged a message (or logged in) */
+  const lastAckAt = new Map<string, number>();
   const updateHold = (): void => {
     if (!hold) return;
     const wasHolding = hold.holding;
     const lag = serviceLag();
+    // a service over the mark that acknowledges nothing is not lagging but stuck (or hostile):
+    // closed, so that it holds nobody back; its session keeps its messages for its return
+    if (lag.clientId !== undefined && lag.bytes > hold.holdAbove && now() - (lastAckAt.get(lag.clientId) ?? now()) > stuckAfterMs) {
+      const stuckId = lag.clientId;
+      metrics.serviceStuckCloses.inc();
+      log.warn({ clientId: stuckId, queuedBytes: lag.bytes, silentMs: now() - lastAckAt.get(stuckId)! }, 'SERVICE_STUCK a platform service acknowledged nothing while over the hold mark: closed');
+      onlineServices.delete(stuckId);
+      for (const c of [...(byMeter.get(stuckId)?.clients ?? [])]) c.close();
+      return updateHold();
+    }
     // the publishes on their way count already: the check comes before they reach the queue
     if (hold.update(lag.bytes + forwarding)) {
       holdBegan = now();
@@ -271,7 +286,9 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       log.warn({ clientId, reason, topic: packet.topic, ...sessionLimit }, 'session queue full: a message is not kept for this session (logged once a minute per session)');
     },
     onCleared: (clientId) => {
-      if (hold?.holding && onlineServices.has(clientId)) updateHold();
+      if (!onlineServices.has(clientId)) return;
+      lastAckAt.set(clientId, now());
+      if (hold?.holding) updateHold();
     },
     skip: (clientId, packet) => isEcho(clientId, packet),
   });
@@ -337,7 +354,10 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       if (rate && !rateExempt.has(login.role)) session.bucket = new TokenBucket(rate, t);
       sessions.set(client, session);
       roleOf.set(login.meterId, login.role);
-      if (UNLIMITED_QUEUE_ROLES.has(login.role)) onlineServices.add(login.meterId);
+      if (UNLIMITED_QUEUE_ROLES.has(login.role)) {
+        onlineServices.add(login.meterId);
+        lastAckAt.set(login.meterId, t);
+      }
       let entry = byMeter.get(login.meterId);
       if (!entry) {
         entry = { login, clients: new Set() };

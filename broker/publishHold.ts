@@ -49,6 +49,10 @@ export class PublishHold {
     return this.held;
   }
 
+  get holdAbove(): number {
+    return this.opts.holdAbove;
+  }
+
   /**
    * The largest online service queue is now `size`, counting the publishes already let
    * through and not yet queued. Above `holdAbove` a hold begins; below `resumeBelow` it

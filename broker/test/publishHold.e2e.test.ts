@@ -137,3 +137,39 @@ test('[NO-ECHO] a chain node does not get its own chain messages back; another n
   assert.equal(await metric(tb, 'tmi_broker_service_queue_messages'), 0, 'nothing left queued for the publisher');
   for (const c of clients) await c.endAsync();
 });
+
+test('[BROKER-HOLD] attack: a service login that acknowledges nothing cannot stop the homes; it is closed SERVICE_STUCK and its session keeps every message', async () => {
+  const home = { pseudonym: generateKeyPair() };
+  const size = signedBid(home.pseudonym, 'A1').length;
+  const tb = await startBroker({ holdPublishers: { holdAbove: 10 * size, resumeBelow: 5 * size, stuckAfterMs: 500 } });
+  brokers.push(tb);
+  Object.assign(home, enrollMeter(tb.dir, 'meter-home'));
+  const rogue = enrollMeter(tb.dir, 'analytics-1', 'analytics');
+  const stuck = await login(tb.url, rogue, { clean: false });
+  stuck.handleMessage = () => undefined; // never acknowledges, never reads on
+  let closed = false;
+  stuck.on('close', () => (closed = true));
+  await stuck.subscribeAsync('tmi/v1/auctions/#', { qos: 1 });
+  const pub = await login(tb.url, home as TestMeter);
+  const sent: string[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < 40; i++) {
+    const payload = signedBid(home.pseudonym, 'A1');
+    sent.push((JSON.parse(payload.toString()) as { reqId: string }).reqId);
+    await pub.publishAsync('tmi/v1/auctions/A1/bids', payload, { qos: 1 });
+  }
+  const ms = Date.now() - t0;
+  assert.ok(closed, 'the stuck service was closed');
+  assert.equal(await metric(tb, 'tmi_broker_service_stuck_disconnects_total'), 1);
+  assert.ok((await metric(tb, 'tmi_broker_held_publishes_total')) >= 1, 'the home was held first');
+  assert.ok(ms < 5_000, `all 40 acknowledged in ${ms} ms`);
+  stuck.end(true);
+  // its session kept everything: it gets all 40 when it comes back and acknowledges
+  const back = await login(tb.url, rogue, { clean: false });
+  const got: string[] = [];
+  back.on('message', (_t, payload) => got.push((JSON.parse(payload.toString()) as { reqId: string }).reqId));
+  await until('the replay', () => got.length >= 40);
+  assert.deepEqual([...new Set(got)], sent);
+  await back.endAsync();
+  await pub.endAsync();
+});
