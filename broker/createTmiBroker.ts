@@ -476,12 +476,9 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       // [BROKER-HOLD] a home's publish waits while a platform service lags (publishHold.ts)
       if (hold && outgoing && !UNLIMITED_QUEUE_ROLES.has(session.login.role)) {
         updateHold();
-        const wait = hold.wait(payload.length);
-        if (wait) {
-          endAuthorize(); // validated; held publishes are counted by the hold, not as stuck
-          return void wait.then(() => forward(true));
-        }
-        return forward(true);
+        // validated; a held publish is counted by the hold, not as stuck
+        if (hold.admit(() => forward(true), payload.length)) endAuthorize();
+        return;
       }
       forward(false);
     };

@@ -90,16 +90,20 @@ export class PublishHold {
   }
 
   /**
-   * undefined: go on now (the caller counts the publish as let through until it is
-   * queued); else a promise that resolves at the publish's turn
+   * Runs `go` now when nothing is held; else at its turn, synchronously inside the
+   * `update` that releases it, so that a publish arriving just after a release cannot pass
+   * the publishes released before it (a promise would run them a microtask later).
+   * Returns true when it had to wait.
    */
-  wait(size = 1): Promise<void> | undefined {
-    if (!this.held) return undefined;
+  admit(go: () => void, size = 1): boolean {
+    if (!this.held) {
+      go();
+      return false;
+    }
     this.heldTotal++;
-    return new Promise((resolve) => {
-      this.waiters.push(resolve);
-      // a waiter larger than the whole window still goes when the queue is empty
-      this.sizes.push(Math.min(size, this.opts.holdAbove));
-    });
+    this.waiters.push(go);
+    // a waiter larger than the whole window still goes when the queue is empty
+    this.sizes.push(Math.min(size, this.opts.holdAbove));
+    return true;
   }
 }

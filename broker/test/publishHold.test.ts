@@ -1,27 +1,25 @@
-/** [BROKER-HOLD] The hold's rule with plain values: hysteresis, waiters released together. */
+/** [BROKER-HOLD] The hold's rule with plain values: hysteresis, first come first released, in slices. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PublishHold } from '../publishHold.js';
 
-test('[BROKER-HOLD] holds above the high mark, releases every waiter below the low mark, not between', async () => {
+test('[BROKER-HOLD] holds above the high mark, releases every waiter below the low mark, not between', () => {
   const h = new PublishHold({ holdAbove: 10, resumeBelow: 5 });
   assert.equal(h.update(10), false, 'at the mark: no hold');
-  assert.equal(h.wait(), undefined);
+  assert.equal(h.admit(() => undefined), false, 'not held: goes at once');
   assert.equal(h.update(11), true, 'above it: a hold begins');
   assert.equal(h.update(12), false, 'already holding: not a new episode');
   const released: number[] = [];
-  const waits = [1, 2, 3].map((i) => h.wait()!.then(() => released.push(i)));
+  for (const i of [1, 2, 3]) assert.equal(h.admit(() => released.push(i)), true, 'held: waits');
   assert.equal(h.waiting, 3);
   h.update(5); // between the marks: still held
-  await new Promise((r) => setImmediate(r));
   assert.deepEqual(released, []);
   assert.equal(h.holding, true);
-  h.update(4);
-  await Promise.all(waits);
+  h.update(4); // released inside the update, synchronously
   assert.deepEqual(released, [1, 2, 3], 'in the order they came');
   assert.equal(h.waiting, 0);
   assert.equal(h.holding, false);
-  assert.equal(h.wait(), undefined);
+  assert.equal(h.admit(() => undefined), false, 'not held: goes at once');
   assert.equal(h.heldTotal, 3);
   assert.equal(h.episodes, 1);
   assert.equal(h.update(11), true);
@@ -33,42 +31,38 @@ test('[BROKER-HOLD] marks out of order are refused', () => {
   assert.throws(() => new PublishHold({ holdAbove: 5, resumeBelow: 0 }), RangeError);
 });
 
-test('[BROKER-HOLD] a newcomer queues behind the waiters left', async () => {
+test('[BROKER-HOLD] a newcomer queues behind the waiters left', () => {
   const h = new PublishHold({ holdAbove: 10, resumeBelow: 10 });
   h.update(11);
   const order: string[] = [];
-  const a = h.wait()!.then(() => order.push('a'));
-  const b = h.wait()!.then(() => order.push('b'));
-  h.update(9); // room for one up to the high mark
-  await new Promise((r) => setImmediate(r));
+  h.admit(() => order.push('a'));
+  h.admit(() => order.push('b'));
+  h.update(9); // room for one up to the high mark: released inside the update
   assert.deepEqual(order, ['a']);
   assert.equal(h.holding, true, 'waiters left: still held');
-  const c = h.wait();
-  assert.ok(c, 'the newcomer waits');
-  void c.then(() => order.push('c'));
+  assert.equal(h.admit(() => order.push('c')), true, 'the newcomer waits');
   h.update(0);
-  await Promise.all([a, b, c]);
   assert.deepEqual(order, ['a', 'b', 'c']);
+  h.admit(() => order.push('d'));
+  assert.deepEqual(order, ['a', 'b', 'c', 'd'], 'after the hold, at once');
   assert.equal(h.holding, false);
 });
 
-test('[BROKER-HOLD] a long line is released in slices that refill the queue to the high mark, never past it', async () => {
+test('[BROKER-HOLD] a long line is released in slices that refill the queue to the high mark, never past it', () => {
   const h = new PublishHold({ holdAbove: 100, resumeBelow: 50 });
   h.update(101);
   let queue = 101;
   let released = 0;
-  const all = Array.from({ length: 1000 }, () => h.wait()!.then(() => void released++));
+  for (let i = 0; i < 1000; i++) h.admit(() => void released++);
   let slices = 0;
   while (h.waiting > 0) {
     queue = 49; // the service caught up to just under the low mark
     const before = released;
     h.update(queue);
-    await new Promise((r) => setImmediate(r));
     queue += released - before;
     assert.ok(queue <= 100, `the queue refilled to ${queue}`);
     slices++;
   }
-  await Promise.all(all);
   assert.equal(released, 1000);
   assert.equal(slices, Math.ceil(1000 / 51));
 });
