@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { epochAt, parseGenesis } from '../../core/genesis.js';
 import { ChainFixture, testKey } from '../../testkit/chainFixture.js';
+import { signEnvelope } from '../../../wire/codec.js';
 import { connect, pastGenesisConfig, startAedes, startNode, waitFor } from './nodeFixtures.js';
 
 /** 3,000 readings, then one bid, published at once to a node; resolves with the order the node admitted them in */
@@ -70,4 +71,41 @@ test('[NODE-verify] admission with the verify pool: the messages behind each sli
   assert.ok(s.admission.verifiedAhead > 0, `the worker verified some ahead of their turn (${s.admission.verifiedAhead})`);
   assert.equal(s.droppedMessages.TX_BAD_SIGNATURE, 1, `the tampered reading refused with its rule's code: ${JSON.stringify(s.droppedMessages)}`);
   assert.equal(s.droppedMessages.MALFORMED_JSON, 1);
+});
+
+test('[NODE-admit] a reading re-gossiped by another node waits in the readings lane: it cannot pass the same home\'s earlier reading', async () => {
+  const broker = await startAedes();
+  const config = pastGenesisConfig();
+  const g = parseGenesis(config);
+  const n = await startNode(broker.url, config, testKey('follower'), 'follower');
+  const pub = await connect(broker.url, 'homes');
+  try {
+    const f = new ChainFixture({ genesis: config });
+    const epoch = epochAt(g, Date.now()) - 1;
+    const date = new Date().toISOString();
+    const home = testKey('home-x');
+    const readings: string[] = [];
+    for (let k = 0; k < 20; k++) {
+      const kp = testKey(`lane-${k}`);
+      for (let seq = 1; seq <= 100; seq++) readings.push(JSON.stringify(f.readingTx(kp, epoch, { p: seq }, seq, date)));
+    }
+    // the home's seq 1 is last in the burst; its seq 2 then comes gossiped by another node
+    readings.push(JSON.stringify(f.readingTx(home, epoch, { p: 1 }, 1, date)));
+    const gossiped = signEnvelope(testKey('other-node'), 'tx', { tx: f.readingTx(home, epoch, { p: 2 }, 2, date) as never });
+    const order: string[] = [];
+    n.node.on('pending', (e) => {
+      const p = e.envelope.parameters as { address?: string; seq?: number };
+      if (p.address === home.address) order.push(`seq ${p.seq}`);
+    });
+    const sent = readings.map((r) => pub.publishAsync('tmi/v1/readings', r, { qos: 1 }));
+    sent.push(pub.publishAsync('tmi/v1/chain/txs', JSON.stringify(gossiped), { qos: 1 }));
+    await Promise.all(sent);
+    await waitFor('both of the home\'s readings admitted', () => order.length === 2, 60_000);
+    assert.deepEqual(order, ['seq 1', 'seq 2'], 'the earlier reading first');
+    assert.ok(n.node.stats().admission.maxQueued > 1, 'readings waited in the queue');
+  } finally {
+    await pub.endAsync();
+    await n.stop();
+    await broker.close();
+  }
 });
