@@ -29,118 +29,43 @@ export function createBrokerMetrics(
 ): BrokerMetrics {
   const registry = new Registry();
   const registers = [registry];
-  new Gauge({
-    name: 'tmi_broker_service_queue_bytes',
-    help: 'payload bytes held for the online platform service furthest behind, until it acknowledges them (the hold applies to this)',
-    registers,
-    collect() {
-      const h = held();
-      if (h) this.set(h.serviceQueueBytes);
-    },
-  });
-  new Gauge({
-    name: 'tmi_broker_service_queue_messages',
-    help: 'messages held for the online platform service (aggregator, node, analytics, admin) furthest behind in bytes, until it acknowledges them',
-    registers,
-    collect() {
-      const h = held();
-      if (h) this.set(h.serviceQueue);
-    },
-  });
-  // [BROKER-HOLD] homes' publishes waiting for a lagging platform service
-  new Gauge({
-    name: 'tmi_broker_held_publishes',
-    help: 'QoS 1 publishes of homes waiting (not yet forwarded or acknowledged) because a platform service lags',
-    registers,
-    collect() {
-      const h = held();
-      if (h) this.set(h.waiting);
-    },
-  });
-  new Gauge({
-    name: 'tmi_broker_held_publishes_total',
-    help: 'QoS 1 publishes of homes that have waited for a lagging platform service, since the start',
-    registers,
-    collect() {
-      const h = held();
-      if (h) this.set(h.total);
-    },
-  });
-  new Gauge({
-    name: 'tmi_broker_hold_episodes_total',
-    help: 'times the broker began to hold homes\' publishes for a lagging platform service, since the start',
-    registers,
-    collect() {
-      const h = held();
-      if (h) this.set(h.episodes);
-    },
-  });
+  /** a gauge read at each scrape; absent while `value` is undefined (with Redis, say) */
+  const gauge = (name: string, help: string, value: () => number | undefined) =>
+    new Gauge({
+      name,
+      help,
+      registers,
+      collect() {
+        const v = value();
+        if (v !== undefined) this.set(v);
+      },
+    });
+  gauge('tmi_broker_connected_clients', 'MQTT clients connected and logged in', connectedClients);
+  // [BROKER-HOLD] the furthest-behind online service, and the homes' publishes waiting for it
+  gauge('tmi_broker_service_queue_bytes', 'payload bytes held for the online platform service furthest behind, until it acknowledges them (the hold applies to this)', () => held()?.serviceQueueBytes);
+  gauge('tmi_broker_service_queue_messages', 'messages held for the online platform service (aggregator, node, analytics, admin) furthest behind in bytes, until it acknowledges them', () => held()?.serviceQueue);
+  gauge('tmi_broker_held_publishes', 'QoS 1 publishes of homes waiting (not yet forwarded or acknowledged) because a platform service lags', () => held()?.waiting);
+  gauge('tmi_broker_held_publishes_total', 'QoS 1 publishes of homes that have waited for a lagging platform service, since the start', () => held()?.total);
+  gauge('tmi_broker_hold_episodes_total', "times the broker began to hold homes' publishes for a lagging platform service, since the start", () => held()?.episodes);
   // [SESSION-CAP] what limited persistent sessions hold (absent with Redis: not limited there)
-  new Gauge({
-    name: 'tmi_broker_session_queue_messages',
-    help: 'messages held for limited persistent sessions (every client but the platform services) until acknowledged',
-    registers,
-    collect() {
-      const l = limitedQueues();
-      if (l) this.set(l.messages);
-    },
-  });
-  new Gauge({
-    name: 'tmi_broker_session_queue_bytes',
-    help: 'payload bytes held for limited persistent sessions until acknowledged (the limit applies to this total)',
-    registers,
-    collect() {
-      const l = limitedQueues();
-      if (l) this.set(l.bytes);
-    },
-  });
-  new Gauge({
-    name: 'tmi_broker_connected_clients',
-    help: 'MQTT clients connected and logged in',
-    registers,
-    collect() {
-      this.set(connectedClients());
-    },
-  });
+  gauge('tmi_broker_session_queue_messages', 'messages held for limited persistent sessions (every client but the platform services) until acknowledged', () => limitedQueues()?.messages);
+  gauge('tmi_broker_session_queue_bytes', 'payload bytes held for limited persistent sessions until acknowledged (the limit applies to this total)', () => limitedQueues()?.bytes);
+  /** a counter with one label */
+  const labelled = <L extends string>(name: string, help: string, label: L) => new Counter<L>({ name, help, labelNames: [label] as const, registers });
   return {
     registry,
-    messagesIn: new Counter({
-      name: 'tmi_broker_messages_in_total',
-      help: 'PUBLISH packets received from clients, by result (accepted, rejected)',
-      labelNames: ['result'] as const,
-      registers,
-    }),
+    messagesIn: labelled('tmi_broker_messages_in_total', 'PUBLISH packets received from clients, by result (accepted, rejected)', 'result' as const),
     messagesOut: new Counter({ name: 'tmi_broker_messages_out_total', help: 'messages forwarded to subscribers', registers }),
-    rejects: new Counter({
-      name: 'tmi_broker_rejects_total',
-      help: 'rejected PUBLISH packets by error code',
-      labelNames: ['code'] as const,
-      registers,
-    }),
-    authFailures: new Counter({
-      name: 'tmi_broker_auth_failures_total',
-      help: 'refused logins by reason',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
+    rejects: labelled('tmi_broker_rejects_total', 'rejected PUBLISH packets by error code', 'code' as const),
+    authFailures: labelled('tmi_broker_auth_failures_total', 'refused logins by reason', 'reason' as const),
     subscribeDenied: new Counter({ name: 'tmi_broker_subscribe_denied_total', help: 'subscriptions refused by the ACL', registers }),
     revocationKicks: new Counter({ name: 'tmi_broker_revocation_disconnects_total', help: 'connections closed because the meter was revoked', registers }),
     oversizePackets: new Counter({ name: 'tmi_broker_oversize_packets_total', help: 'connections closed for a packet over the size limit', registers }),
     slowConsumers: new Counter({ name: 'tmi_broker_slow_consumer_disconnects_total', help: 'connections closed because their outgoing backlog passed the limit', registers }),
     stuckPublishes: new Counter({ name: 'tmi_broker_stuck_publishes_total', help: 'publishes not finished 10 s after they arrived (their connection is not read meanwhile)', registers }),
     serviceStuckCloses: new Counter({ name: 'tmi_broker_service_stuck_disconnects_total', help: 'platform services closed for acknowledging nothing while over the hold mark (SERVICE_STUCK)', registers }),
-    sessionQueueDrops: new Counter({
-      name: 'tmi_broker_session_queue_drops_total',
-      help: 'messages not kept for a persistent session because a limit was reached, by reason (session-messages, session-bytes, total-bytes)',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
-    clientErrors: new Counter({
-      name: 'tmi_broker_client_errors_total',
-      help: 'connections ended by an error, by reason (keepalive, reset, pipe, timeout, protocol, other)',
-      labelNames: ['reason'] as const,
-      registers,
-    }),
+    sessionQueueDrops: labelled('tmi_broker_session_queue_drops_total', 'messages not kept for a persistent session because a limit was reached, by reason (session-messages, session-bytes, total-bytes)', 'reason' as const),
+    clientErrors: labelled('tmi_broker_client_errors_total', 'connections ended by an error, by reason (keepalive, reset, pipe, timeout, protocol, other)', 'reason' as const),
   };
 }
 
