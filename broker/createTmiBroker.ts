@@ -45,9 +45,9 @@ import { createRedisBackend, type RedisBackend, type RedisBackendOptions } from 
 /** roles of the platform's own subscribers (see maxServiceBufferedBytes) */
 const SERVICE_ROLES: ReadonlySet<Role> = new Set<Role>(['aggregator', 'node', 'analytics']);
 /** [SESSION-CAP] roles whose session queues are not limited: the operator's own */
+const UNLIMITED_QUEUE_ROLES: ReadonlySet<Role> = new Set<Role>([...SERVICE_ROLES, 'admin']);
 /** [NO-ECHO] topics whose messages are not sent back to their publisher */
 const CHAIN_TOPIC_PREFIX = 'tmi/v1/chain/';
-const UNLIMITED_QUEUE_ROLES: ReadonlySet<Role> = new Set<Role>([...SERVICE_ROLES, 'admin']);
 export interface ListenerOptions {
   port: number;
   host?: string;
@@ -244,7 +244,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     return worst;
   };
   let holdBegan = 0;
-  const stuckAfterMs = (opts.holdPublishers ? opts.holdPublishers.stuckAfterMs : undefined) ?? 30_000;
+  const stuckAfterMs = (opts.holdPublishers || undefined)?.stuckAfterMs ?? 30_000;
   /** when each online service last acknowledged a message (or logged in) */
   const lastAckAt = new Map<string, number>();
   const updateHold = (): void => {
@@ -269,9 +269,11 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       log.info({ heldMs: now() - holdBegan, queuedBytes: lag.bytes }, 'the service caught up: held publishes released');
     }
   };
-  const metrics = createBrokerMetrics(() => aedes.connectedClients, () => outgoing?.limited(), () =>
-    outgoing ? { waiting: hold?.waiting ?? 0, total: hold?.heldTotal ?? 0, episodes: hold?.episodes ?? 0, serviceQueue: serviceLag().messages, serviceQueueBytes: serviceLag().bytes } : undefined,
-  );
+  const metrics = createBrokerMetrics(() => aedes.connectedClients, () => outgoing?.limited(), () => {
+    if (!outgoing) return undefined;
+    const lag = serviceLag();
+    return { waiting: hold?.waiting ?? 0, total: hold?.heldTotal ?? 0, episodes: hold?.episodes ?? 0, serviceQueue: lag.messages, serviceQueueBytes: lag.bytes };
+  });
   const outgoing = indexOutgoingQueues((aedes as unknown as { persistence: unknown }).persistence, {
     limitFor: (clientId) => {
       const role = roleOf.get(clientId);
