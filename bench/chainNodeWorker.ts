@@ -1,7 +1,7 @@
 /**
  * One chain node in its own process for bench/chainNode.ts, driven over the IPC channel:
  *   {type:'start', url, config, dataDir, seedHex, nodeId, produce, serveSync} → {type:'ready'}
- *   every applied block → {type:'block', t (ms since the Unix epoch, sub-ms), height, producer, txIds, bytes}
+ *   every applied block → {type:'block', t (ms since the Unix epoch, sub-ms), source, height, slot, sub, producer, txIds, bytes}
  *   every transaction admitted to the mempool, when started with pending: true → {type:'pending', t, txId}
  *   {type:'cpu'} → {type:'cpu', user, system (µs), blocks, height}
  *   {type:'stop'} → {type:'stopped'} and exit
@@ -56,7 +56,7 @@ process.on('message', (m: { type: string }) => {
       });
       node.on('block', (b) => {
         blocks++;
-        send({ type: 'block', t: wall(), source: b.source, height: b.height, slot: b.block.parameters.header.slot, producer: b.block.parameters.header.producer, txIds: b.txIds, bytes: Buffer.byteLength(JSON.stringify(b.block)) });
+        send({ type: 'block', t: wall(), source: b.source, height: b.height, slot: b.block.parameters.header.slot, sub: b.block.parameters.header.sub ?? 0, producer: b.block.parameters.header.producer, txIds: b.txIds, bytes: Buffer.byteLength(JSON.stringify(b.block)) });
       });
       if (s.pending) node.on('pending', (e) => send({ type: 'pending', t: wall(), txId: e.txId }));
       send({ type: 'ready', head: node.head().height });

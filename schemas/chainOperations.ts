@@ -35,6 +35,13 @@ export const txParams = {
 /** Most transactions one block may carry (inclusion order = height × 100000 + index). */
 export const MAX_TXS_PER_BLOCK = 20_000;
 
+/**
+ * [SUB] Most blocks the elected producer may make at one slot: the first, and up to four more,
+ * each a child of the one before and each with transactions, so that a transaction waits for
+ * the next of them (≈ S / 5) rather than for the next slot (S).
+ */
+export const BLOCKS_PER_SLOT = 5;
+
 export const blockHeader = {
   type: 'object',
   additionalProperties: false,
@@ -50,6 +57,11 @@ export const blockHeader = {
     txRoot: hash,
     /** state root after applying this block */
     stateRoot: hash,
+    /**
+     * [SUB] the block's place in its producer's run of blocks at one slot: absent for the first
+     * (0), 1 … BLOCKS_PER_SLOT − 1 for the next, each the child of the one before (poe-chain README)
+     */
+    sub: { type: 'integer', minimum: 1, maximum: BLOCKS_PER_SLOT - 1 },
     /**
      * [SEED] only in the first block of an epoch: the producer's ECVRF proof (80 bytes,
      * base64) over genesis hash ‖ uint64be(epoch) ‖ previous seed (poe-chain README)
@@ -101,8 +113,8 @@ export const syncResponseParams = {
 } as const;
 
 /**
- * Equivocation evidence (DESIGN §7): two headers signed by one producer for one slot
- * with different hashes. Anyone may submit it as a transaction.
+ * Equivocation evidence (DESIGN §7): two headers signed by one producer for one slot and
+ * one place in that slot's run [SUB] with different hashes. Anyone may submit it as a transaction.
  */
 export const evidenceParams = {
   type: 'object',

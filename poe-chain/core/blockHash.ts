@@ -44,11 +44,14 @@ export function verifyHeaderSignature(h: SignedHeader, chain: string): boolean {
 
 /**
  * [POE-7.equivocation] Why two signed headers are not evidence of equivocation, or
- * undefined if they are: same producer, same slot, different hashes, both signatures valid.
+ * undefined if they are: same producer, same slot, same place in the slot [SUB], different
+ * hashes, both signatures valid.
  */
 export function equivocationProblem(a: SignedHeader, b: SignedHeader, chain: string): string | undefined {
   if (a.header.producer !== b.header.producer) return 'different producers';
   if (a.header.slot !== b.header.slot) return 'different slots';
+  // [SUB] a producer's blocks at one slot are a chain, one per place: two places are not a conflict
+  if ((a.header.sub ?? 0) !== (b.header.sub ?? 0)) return 'different places in the slot';
   if (blockHash(a.header) === blockHash(b.header)) return 'same block';
   if (!verifyHeaderSignature(a, chain)) return 'bad signature a';
   if (!verifyHeaderSignature(b, chain)) return 'bad signature b';

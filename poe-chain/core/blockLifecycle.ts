@@ -24,7 +24,8 @@
  *          or RE+TE and is neither revoked nor an equivocator. Paid by the slots a block
  *          covers, not per block: making blocks more often earns nothing more (at most
  *          blockRewardMc per W slots)
- *   [EB-3] meta.height, meta.tipSlot
+ *   [EB-3] meta.height, meta.tipSlot; [SUB] meta.subBlocks + 1 for a block at a place > 0 of
+ *          its slot (absent while there is none, so chains without such blocks keep their roots)
  */
 import { closeDueAuctions, pruneAuctions, pruneDeliveries, settleDueAwards } from './auctionContract.js';
 import { pruneSeen } from './applyTransaction.js';
@@ -85,7 +86,7 @@ export function blockReward(blockRewardMc: bigint, parentSlot: number, slot: num
   return (blockRewardMc * BigInt(Math.min(slot - parentSlot, W))) / BigInt(W);
 }
 
-export function endBlock(d: StateDraft, p: { height: number; slot: number; time: number; producer: string }): void {
+export function endBlock(d: StateDraft, p: { height: number; slot: number; sub: number; time: number; producer: string }): void {
   closeDueAuctions(d, p.time, p.height);
   clearDueMarkets(d, p.time, p.height);
   settleDueAwards(d, p.time, p.height);
@@ -105,4 +106,6 @@ export function endBlock(d: StateDraft, p: { height: number; slot: number; time:
   }
   d.meta.height = p.height;
   d.meta.tipSlot = p.slot;
+  // [SUB] fork choice counts slots, not blocks: a run of blocks at one slot weighs as one
+  if (p.sub > 0) d.meta.subBlocks = (d.meta.subBlocks ?? 0) + 1;
 }

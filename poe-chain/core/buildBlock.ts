@@ -12,7 +12,7 @@ import { beginBlock, endBlock } from './blockLifecycle.js';
 import { blockHash, signHeader } from './blockHash.js';
 import { BlockError, TxError } from './chainError.js';
 import { StateDraft, stateRoot, withTipHash, type ChainState } from './chainState.js';
-import { electedProducer, emptyBlockAllowed, onlyJustifications } from './electProducer.js';
+import { electedProducer, emptyBlockAllowed, onlyJustifications, subForChild } from './electProducer.js';
 import { previousSeed, proveSeed } from './epochSeed.js';
 import { epochOfSlot, slotTime } from './genesis.js';
 import { merkleRoot } from './merkleRoot.js';
@@ -49,14 +49,17 @@ export interface BuildOptions {
 }
 
 /**
- * Builds the child of `state` at `slot`, signed by `producerKey`. Throws BlockError
+ * Builds the child of `state` at `slot` (a slot after the tip's, or [SUB] the tip's own for
+ * the next block of its run), signed by `producerKey`. Throws BlockError
  * BAD_SLOT / SLOT_IN_FUTURE / BAD_PRODUCER when this key may not produce that block, and
  * EARLY_EMPTY_BLOCK when no candidate is valid and the slot is not a heartbeat [REWARD].
  */
 export function buildBlock(state: ChainState, candidates: readonly unknown[], producerKey: KeyPair, slot: number, now: number, opts: BuildOptions = {}): BuiltBlock {
   const g = state.genesis;
   const height = state.meta.height + 1;
-  if (!(slot > state.meta.tipSlot)) throw new BlockError({ code: 'BAD_SLOT', height, slot, parentSlot: state.meta.tipSlot });
+  // [SUB] after the parent's slot, or at it as the next place of the parent's run
+  const sub = subForChild(state, slot);
+  if (sub === undefined) throw new BlockError({ code: 'BAD_SLOT', height, slot, parentSlot: state.meta.tipSlot });
   const time = slotTime(g, slot);
   if (time > now + g.slotMs) throw new BlockError({ code: 'SLOT_IN_FUTURE', height, slot });
   const epoch = epochOfSlot(g, slot);
@@ -101,7 +104,7 @@ export function buildBlock(state: ChainState, candidates: readonly unknown[], pr
   if (onlyJustifications(included) && !emptyBlockAllowed(state, slot)) {
     throw new EarlyEmptyBlockError({ height, slot, parentSlot: state.meta.tipSlot, patience: g.patience }, rejected);
   }
-  endBlock(d, { height, slot, time, producer });
+  endBlock(d, { height, slot, sub, time, producer });
   const next = d.finish(state.tipHash);
   const header: BlockHeader = {
     height,
@@ -111,6 +114,7 @@ export function buildBlock(state: ChainState, candidates: readonly unknown[], pr
     producer,
     txRoot: merkleRoot(ids),
     stateRoot: stateRoot(next),
+    ...(sub > 0 ? { sub } : {}),
     ...(seeded ? { seedProof: seeded.proof } : {}),
   };
   const hash = blockHash(header);

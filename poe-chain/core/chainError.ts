@@ -13,6 +13,7 @@ export type BlockErrorCode =
   | 'BAD_HEIGHT'
   | 'BAD_PARENT'
   | 'BAD_SLOT'
+  | 'BAD_SUB'
   | 'SLOT_IN_FUTURE'
   | 'BAD_EPOCH'
   | 'BAD_PRODUCER'

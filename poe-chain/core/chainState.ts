@@ -251,6 +251,8 @@ export interface StateMeta {
   justified: Checkpoint;
   /** [FIN-F] the final checkpoint of the highest round on this chain: it and its ancestors never revert */
   finalized: Checkpoint;
+  /** [SUB] blocks of this chain at a place > 0 of their slot (absent while none): [FC-1] weighs height − subBlocks */
+  subBlocks?: number;
 }
 
 export interface Sections {

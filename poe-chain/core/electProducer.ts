@@ -16,7 +16,13 @@
  * W silent slots, and so on; after every ranked validator has had its patience the
  * aggregator's node produces: no gap between blocks is longer than n·W slots while the
  * aggregator's node is live ((ranked validators + 1)·W).
+ *   [SUB]      the producer of a block may make up to BLOCKS_PER_SLOT − 1 more at the same slot,
+ *              each the child of the one before, each with transactions (an empty one is never
+ *              allowed there: it covers no slot), each earning no reward (it covers no slot). The
+ *              header's `sub` gives its place; evidence of equivocation is two headers of one
+ *              producer for one slot and one place.
  */
+import { BLOCKS_PER_SLOT } from '../../schemas/chainOperations.js';
 import type { ChainState } from './chainState.js';
 import { epochOfSlot, inInclusionWindow, marketGate, slotTime } from './genesis.js';
 import { rankingForEpoch } from './rankingForEpoch.js';
@@ -35,12 +41,56 @@ export function electProducer(order: readonly string[], parentSlot: number, slot
   return order[Math.floor((slot - parentSlot - 1) / W) % order.length]!;
 }
 
-/** [CENSOR] [LIVE] [POE-7.3] The producer of the child of `parent` at `slot`, given the epoch's ranking. */
+/**
+ * [SUB] The run of blocks at the tip's slot: `sub`, the tip's place in it (0 when its parent is at
+ * an earlier slot), and `beforeSlot`, the slot of the block before the run (the parent slot its
+ * producer was elected by). Read from blockHashes, which hold the chain from the final block up:
+ * the final block is always before the run (a justification's rounds are before its block's slot).
+ * Undefined at genesis, or if blockHashes did not reach before the run.
+ */
+export function tipRun(state: ChainState): { sub: number; beforeSlot: number } | undefined {
+  const { height, tipSlot } = state.meta;
+  if (height < 1) return undefined;
+  let sub = 0;
+  for (let h = height - 1; h >= 0; h--) {
+    const e = state.sections.blockHashes.get(String(h));
+    if (e === undefined) return undefined;
+    if (e.slot !== tipSlot) return { sub, beforeSlot: e.slot };
+    sub++;
+  }
+  return undefined;
+}
+
+/**
+ * [CENSOR] [LIVE] [POE-7.3] The producer of the child of `parent` at `slot`, given the epoch's
+ * ranking. [SUB] At the parent's own slot: the producer elected by the slot before the parent's
+ * run, the one who made it. Throws RangeError BAD_SLOT before the parent's slot, and at it when
+ * the parent is genesis.
+ */
 export function electedProducer(parent: ChainState, slot: number, ranking: readonly string[]): string {
   const g = parent.genesis;
   const aggregatorEligible = !parent.sections.equivocators.has(g.aggregatorNodeKey);
   if (aggregatorEligible && inInclusionWindow(g, slot)) return g.aggregatorNodeKey;
-  return electProducer(productionOrder(ranking, g.aggregatorNodeKey, aggregatorEligible), parent.meta.tipSlot, slot, g.patience);
+  let parentSlot = parent.meta.tipSlot;
+  if (slot === parentSlot) {
+    const run = tipRun(parent);
+    if (run === undefined) throw new RangeError(`BAD_SLOT slot=${slot} parentSlot=${parentSlot}`);
+    parentSlot = run.beforeSlot;
+  }
+  return electProducer(productionOrder(ranking, g.aggregatorNodeKey, aggregatorEligible), parentSlot, slot, g.patience);
+}
+
+/**
+ * [SUB] The place in its slot of a child of `parent` at `slot`: 0 after an earlier slot, the
+ * tip's place + 1 at the tip's slot; undefined when no child may be made there (before the tip's
+ * slot, at genesis's slot, or past BLOCKS_PER_SLOT).
+ */
+export function subForChild(parent: ChainState, slot: number): number | undefined {
+  if (slot > parent.meta.tipSlot) return 0;
+  if (slot < parent.meta.tipSlot) return undefined;
+  const run = tipRun(parent);
+  if (run === undefined || run.sub + 1 >= BLOCKS_PER_SLOT) return undefined;
+  return run.sub + 1;
 }
 
 /**

@@ -7,9 +7,12 @@
  *                      and is signed by the header's producer        BAD_ENCODING / BAD_SIGNATURE
  *   checkHeight        height = parent height + 1                      BAD_HEIGHT
  *   checkParent        parent = hash of the parent block               BAD_PARENT
- *   checkSlot          slot > parent slot; slot start ≤ now + S        BAD_SLOT / SLOT_IN_FUTURE
+ *   checkSlot          slot > parent slot, or [SUB] = parent slot as the next place (sub) of
+ *                      the parent's run (< BLOCKS_PER_SLOT); slot start ≤ now + S
+ *                                                                       BAD_SLOT / BAD_SUB / SLOT_IN_FUTURE
  *   checkEpoch         epoch = ⌊slot × S / interval⌋                   BAD_EPOCH
  *   checkProducer      producer = order[⌊(s − p − 1)/W⌋ mod n], order = ranking + aggregator node [LIVE]
+ *                      ([SUB] p = the slot before the parent's run when s = the parent's slot)
  *                                                                       BAD_PRODUCER
  *   checkHeaderSignature  headerSignature by the producer, over this chain's genesis hash [DOMAIN]
  *                                                                       BAD_SIGNATURE
@@ -17,7 +20,8 @@
  *                                                                       BAD_SEED_PROOF
  *   checkTxRoot        ≤ maxTxsPerBlock txs; txRoot = Merkle root of their ids; no id twice
  *                                                                       TOO_MANY_TXS / BAD_TX_ROOT / DUPLICATE_TX
- *   checkHeartbeat     an empty block only as a heartbeat (s − p ≥ W) or to clear a due P2P market [REWARD]   EARLY_EMPTY_BLOCK
+ *   checkHeartbeat     an empty block only as a heartbeat (s − p ≥ W) or to clear a due P2P market [REWARD]
+ *                      (never at the parent's slot [SUB])                                EARLY_EMPTY_BLOCK
  *   applyTransactions  beginBlock; each tx decodes (codec, replay off) and applies
  *                      (signer authorised, valid against the state); endBlock
  *                                                                       BAD_TX / DUPLICATE_TX
@@ -32,7 +36,7 @@ import { beginBlock, endBlock } from './blockLifecycle.js';
 import { blockHash, verifyHeaderSignature } from './blockHash.js';
 import { BlockError, TxError } from './chainError.js';
 import { StateDraft, stateRoot, type ChainState } from './chainState.js';
-import { electedProducer, emptyBlockAllowed, onlyJustifications } from './electProducer.js';
+import { electedProducer, emptyBlockAllowed, onlyJustifications, subForChild } from './electProducer.js';
 import { previousSeed, verifySeed } from './epochSeed.js';
 import { epochOfSlot, slotTime } from './genesis.js';
 import { merkleRoot } from './merkleRoot.js';
@@ -120,8 +124,11 @@ const checkParent: BlockStep = (b) => {
 const checkSlot: BlockStep = (b) => {
   const h = b.header!;
   const g = b.parent.genesis;
-  // [POE-7.slot] strictly after the parent's slot
-  if (!(h.slot > b.parent.meta.tipSlot)) throw new BlockError({ code: 'BAD_SLOT', height: h.height, slot: h.slot, parentSlot: b.parent.meta.tipSlot });
+  // [POE-7.slot] after the parent's slot, or [SUB] at it as the next place of the parent's run
+  // (a block at the parent's slot that does not name a place is not after the parent's slot)
+  const sub = subForChild(b.parent, h.slot);
+  if (sub === undefined || (sub > 0 && h.sub === undefined)) throw new BlockError({ code: 'BAD_SLOT', height: h.height, slot: h.slot, parentSlot: b.parent.meta.tipSlot });
+  if ((h.sub ?? 0) !== sub) throw new BlockError({ code: 'BAD_SUB', height: h.height, slot: h.slot, expected: sub, got: h.sub ?? 0 });
   // [POE-7.clock] not ahead of the node's clock by more than one slot
   const start = slotTime(g, h.slot);
   if (start > b.ctx.now + g.slotMs) {
@@ -211,7 +218,7 @@ const applyTransactions: BlockStep = (b) => {
       throw err;
     }
   }
-  endBlock(d, { height: h.height, slot: h.slot, time, producer: h.producer });
+  endBlock(d, { height: h.height, slot: h.slot, sub: h.sub ?? 0, time, producer: h.producer });
   b.state = d.finish(b.hash!);
 };
 

@@ -227,6 +227,6 @@ export function createChainHead(ctx: NodeContext, parts: ChainHeadParts, start: 
     return base;
   }
 
-  const tipOf = (n: TreeNode): TipInfo => ({ height: n.height, slot: n.slot, hash: n.hash, justifiedRound: n.state.meta.justified.round });
+  const tipOf = (n: TreeNode): TipInfo => ({ height: n.height, slot: n.slot, hash: n.hash, justifiedRound: n.state.meta.justified.round, subBlocks: n.state.meta.subBlocks ?? 0 });
   return { current: () => head, info, extend, reorg, isCanonical, forkHeightOf, materialise, finalHeight: parts.finalHeight, tipOf };
 }

@@ -132,6 +132,8 @@ export interface ChainNodeStats {
   /** [NODE-J] transactions held in the journal until on chain, and failed journal writes */
   journal: { held: number; writeFailures: number };
   produced: number;
+  /** [SUB] of those, blocks at a place > 0 of their slot */
+  subBlocks: number;
   imported: number;
   reorgs: number;
   rejectedBlocks: Record<string, number>;
@@ -210,7 +212,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const tree = new BlockTree();
   const pending = new PendingBlocks();
   const watch = new EquivocationWatch(g.hash);
-  const counters = { produced: 0, imported: 0, reorgs: 0, evidenceSubmitted: 0, regossiped: 0 };
+  const counters = { produced: 0, subBlocks: 0, imported: 0, reorgs: 0, evidenceSubmitted: 0, regossiped: 0 };
   const work: WorkTimings = {
     produce: { blocks: 0, txs: 0, candidatesMs: 0, buildMs: 0, storeMs: 0 },
     import: { blocks: 0, ms: 0 },

@@ -1,5 +1,6 @@
 /**
- * [POE-7.equivocation] Watches signed headers for two by one producer for one slot.
+ * [POE-7.equivocation] Watches signed headers for two by one producer for one slot and one
+ * place in it [SUB].
  * Every header whose signature verified is observed (valid block or not: the signature
  * alone is the producer's commitment); the first conflicting pair is returned once per
  * producer, for the node to submit as an `evidence` transaction.
@@ -23,8 +24,8 @@ export class EquivocationWatch {
 
   /** Records a signed header; returns evidence when it conflicts with one seen before. */
   observe(signed: SignedHeader): Evidence | undefined {
-    const { producer, slot } = signed.header;
-    const key = `${producer}|${slot}`;
+    const { producer, slot, sub } = signed.header;
+    const key = `${producer}|${slot}|${sub ?? 0}`;
     const hash = blockHash(signed.header);
     const prev = this.first.get(key);
     if (prev === undefined) {

@@ -78,6 +78,8 @@ export interface FinalEvent extends Checkpoint {
 /** The node's counters that stats() reports as they are. */
 export interface NodeCounters {
   produced: number;
+  /** [SUB] of those, blocks at a place > 0 of their slot */
+  subBlocks: number;
   imported: number;
   reorgs: number;
   evidenceSubmitted: number;

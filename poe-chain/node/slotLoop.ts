@@ -11,7 +11,8 @@
  */
 import { buildBlock, EarlyEmptyBlockError } from '../core/buildBlock.js';
 import { BlockError } from '../core/chainError.js';
-import { electedProducer, emptyBlockAllowed, onlyJustifications, producerForSlot } from '../core/electProducer.js';
+import { BLOCKS_PER_SLOT } from '../../schemas/chainOperations.js';
+import { electedProducer, emptyBlockAllowed, onlyJustifications, producerForSlot, subForChild } from '../core/electProducer.js';
 import { rankingForEpoch } from '../core/rankingForEpoch.js';
 import { epochOfSlot, inclusionWindowStart, inInclusionWindow, slotAt, slotTime } from '../core/genesis.js';
 import type { BlockTree, TreeNode } from './blockTree.js';
@@ -60,17 +61,50 @@ export const REGOSSIP_AFTER_SLOTS = 16;
 /** [MP-13] at most this many re-gossiped per slot */
 export const REGOSSIP_PER_SLOT = 8;
 
+/**
+ * [SUB] The shortest tick of the slot timer: a block is built, published and stored in a few ms
+ * under load, so ticks much shorter than this would leave the node's one work queue no time for
+ * admission and imports (at S = 50 ms, ticks of 10 ms made the slot work late, and slots passed
+ * without a block).
+ */
+export const MIN_TICK_MS = 25;
+
 export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop {
   const { genesis: g, key, mempool, log, now, work, scheduler } = ctx;
+  /** [SUB] the slot timer's ticks per slot: the slot's start, then one per further block of a run */
+  const TICKS = Math.max(1, Math.min(BLOCKS_PER_SLOT, Math.floor(g.slotMs / MIN_TICK_MS)));
   const { head: chain, tree, pending, watch, produce, maxTxs, maxBlockBytes } = parts;
-  // [NODE-slot] never produce twice in one slot, nor in the slot the node started in (a restart)
+  /** [SUB] tick k of slot s is k / TICKS of the way through it; tick number = s × TICKS + k */
+  const tickTime = (tick: number): number => slotTime(g, Math.floor(tick / TICKS)) + ((tick % TICKS) * g.slotMs) / TICKS;
+  const tickOf = (t: number): number => {
+    const s = slotAt(g, t);
+    return s * TICKS + Math.min(TICKS - 1, Math.floor(((t - slotTime(g, s)) * TICKS) / g.slotMs));
+  };
+  // [NODE-slot] never produce twice in one slot, nor in the slot the node started in (a restart),
+  // except [SUB] the next block of the run this process is making at that slot
   let lastProducedSlot = Math.max(chain.current().slot, slotAt(g, now()));
+  /** [SUB] the block this process made last, and the tick it made it in */
+  let lastProduced: { hash: string; tick: number } | undefined;
+
+  /**
+   * [SUB] Whether the next block at `slot` may extend this node's run there: the head is the
+   * block it made last, in this process (never after a restart: a block published and not
+   * stored would be made twice), at `slot`, the run has room, transactions wait, and the
+   * clock has reached a later tick than that block's (at most one block per tick).
+   */
+  function runContinues(slot: number, tick: number): boolean {
+    const head = chain.current();
+    return produce && lastProduced !== undefined && head.hash === lastProduced.hash && head.slot === slot
+      && tick > lastProduced.tick && mempool.blockWorthy > 0 && subForChild(head.state, slot) !== undefined;
+  }
 
   // ── production ────────────────────────────────────────────────────────────
   async function produceAt(slot: number): Promise<void> {
     if (!produce || ctx.closed() || !parts.sync.initialSyncDone()) return;
     const parent = chain.current();
-    if (slot <= parent.slot || slot <= lastProducedSlot) return;
+    const tick = tickOf(now());
+    const sub = slot === parent.slot && slot === lastProducedSlot && runContinues(slot, tick);
+    if (!sub && (slot <= parent.slot || slot <= lastProducedSlot)) return;
     // [FIN-1] never a block in a round this node already voted in: its vote's target must stay
     // the head of that round, or the justification is refused on chain (NOT_HEAD_AT_ROUND,
     // BAD_ROUND) and every later link lacks a justified source there (UNJUSTIFIED_SOURCE), and
@@ -86,6 +120,7 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     }
     if (producer !== key.address) return;
     // [NODE-slot] pending transactions, or a heartbeat once W slots have passed since the parent
+    // ([SUB] never at the parent's slot)
     const heartbeatDue = emptyBlockAllowed(parent.state, slot);
     // [NODE-window] [CENSOR] in its inclusion window the aggregator's node waits for the last
     // slot (unless a heartbeat is due), so that a block a ranked validator made just before
@@ -116,6 +151,8 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     mempool.recordBuild(parent.hash, cands, built.rejected, slot);
     if (built.txIds.length === 0 && !heartbeatDue) return;
     lastProducedSlot = slot;
+    lastProduced = { hash: built.hash, tick };
+    if (sub) ctx.counters.subBlocks++;
     const h = built.block.parameters.header;
     watch.observe(built.block.parameters);
     const n: TreeNode = { hash: built.hash, height: h.height, slot: h.slot, parent: h.parent, block: built.block, txIds: built.txIds, state: built.state };
@@ -186,17 +223,27 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     return until;
   }
 
-  /** The slot whose start the timer waits for. */
-  function nextSlot(): number {
-    const next = Math.max(1, slotAt(g, now()) + 1);
-    if (busy()) return next;
+  /**
+   * The tick whose start the timer waits for: a slot's start (tick = slot × BLOCKS_PER_SLOT), or
+   * [SUB] one of the BLOCKS_PER_SLOT − 1 later ticks of the current slot while this node's run
+   * there can go on (it made the head, and transactions wait): a transaction then waits for the
+   * next tick (S / BLOCKS_PER_SLOT), not for the next slot.
+   */
+  function nextTick(): number {
+    const t = now();
+    const current = slotAt(g, t);
+    const next = Math.max(1, current + 1);
+    if (busy()) {
+      const tick = tickOf(t) + 1;
+      return tick < next * TICKS && runContinues(current, tick) ? tick : next * TICKS;
+    }
     // [NODE-idle] nothing to do before the node's next empty block; at the latest W slots on
-    return emptyBlockDuty(next, next + g.patience);
+    return emptyBlockDuty(next, next + g.patience) * TICKS;
   }
 
   let timer: unknown;
-  /** the slot the timer fires at */
-  let timerSlot = 0;
+  /** the tick the timer fires at */
+  let timerTick = 0;
   /**
    * a slot's work is queued and has not started: the next slot adds none (it would only
    * find its slot passed). Without this, a node whose blocks took longer than a slot piled
@@ -205,16 +252,16 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
   let slotQueued = false;
   function scheduleSlot(): void {
     if (ctx.closed() || !parts.slotTimer) return;
-    const slot = nextSlot();
+    const tick = nextTick();
     if (timer !== undefined) {
-      // a timer whose slot has begun is due: moving it on would skip that slot's work
-      if (slot === timerSlot || timerSlot <= slotAt(g, now())) return;
+      // a timer whose tick has begun is due: moving it on would skip that tick's work
+      if (tick === timerTick || timerTick <= tickOf(now())) return;
       scheduler.clearTimeout(timer);
     }
-    timerSlot = slot;
+    timerTick = tick;
     timer = scheduler.setTimeout(() => {
       timer = undefined;
-      const early = slotAt(g, now()) < slot; // timers may fire a little before the wall clock's boundary
+      const early = tickOf(now()) < tick; // timers may fire a little before the wall clock's boundary
       scheduleSlot();
       if (slotQueued || early) return;
       slotQueued = true;
@@ -225,10 +272,14 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
         work.slotQueue.runs++;
         work.slotQueue.waitMs += wait;
         if (wait > work.slotQueue.maxWaitMs) work.slotQueue.maxWaitMs = wait;
-        await slotWork();
+        // [SUB] a later tick of a slot only extends the run (the slot's other work ran at its
+        // start), unless it runs late, in a later slot: then that slot's work is due
+        const s = slotAt(g, now());
+        if (tick % TICKS === 0 || s !== Math.floor(tick / TICKS)) await slotWork();
+        else await produceAt(s);
         scheduleSlot(); // the head or the mempool may have changed: sleep longer, or not
       });
-    }, Math.max(0, slotTime(g, slot) - now()));
+    }, Math.max(0, tickTime(tick) - now()));
   }
 
   return {

@@ -604,6 +604,26 @@ export function makeVectors(): Vector[] {
     v.reject('reject-evidence-from-other-chain', 'Equivocation evidence whose two headers B signed for another chain: no evidence here [DOMAIN][TX-E1].', f.state, forgeBlock(f.state, { slot: s2 + 1, producer: A, txs: [foreign] }), slotTime(f.genesis, s2 + 1), 'BAD_TX', 'BAD_EVIDENCE');
   }
   {
+    // [SUB] the producer's run of blocks at one slot
+    const { f, a, b } = base();
+    const s = f.state.meta.tipSlot + 1;
+    const pay = (n: number) => f.transferTx(f.aggregator, a.address, n, f.at(s));
+    f.produce([pay(1)], s); // place 0
+    v.valid('sub-block', 'N\'s second block at the slot of its first, with a transaction: place 1 (header `sub`: 1, the child of place 0). It earns no reward (it covers no slot: N holds no certificate here anyway) and meta.subBlocks counts it, so fork choice weighs the run as one block [SUB].', f, [pay(2)], s);
+    const now = slotTime(f.genesis, s);
+    v.reject('reject-sub-wrong-place', 'The next block of N\'s run at the slot claims place 3; the next place is 2 [SUB].', f.state, forgeBlock(f.state, { slot: s, producer: f.node, txs: [pay(3)], header: { sub: 3 } }), now, 'BAD_SUB');
+    v.reject('reject-sub-empty', 'An empty block as place 2 of the run: it covers no slot, so it is never a heartbeat [SUB][REWARD].', f.state, forgeBlock(f.state, { slot: s, producer: f.node, header: { sub: 2 } }), now, 'EARLY_EMPTY_BLOCK');
+    v.reject('reject-sub-other-producer', 'Place 2 of N\'s run at the slot signed by b: only the producer of the run\'s first block may continue it [SUB][POE-7.3].', f.state, forgeBlock(f.state, { slot: s, producer: b, txs: [pay(3)], header: { sub: 2 } }), now, 'BAD_PRODUCER');
+    for (let n = 3; n <= 5; n++) f.produce([pay(n)], s); // places 2, 3, 4
+    v.reject('reject-sub-past-limit', 'A sixth block at one slot (place 5): the header schema allows places 1 to 4, at most 5 blocks a slot [SUB].', f.state, forgeBlock(f.state, { slot: s, producer: f.node, txs: [pay(6)], header: { sub: 5 } }), now, 'BAD_ENCODING');
+    v.reject('reject-sub-full-run', 'A sixth block at one slot without a place: not after its parent\'s slot, and the run is full [SUB][POE-7.slot].', f.state, forgeBlock(f.state, { slot: s, producer: f.node, txs: [pay(6)] }), now, 'BAD_SLOT');
+    const z = f.key('sub-z');
+    const h = { height: 4, slot: 9, epoch: 0, parent: '00'.repeat(32), producer: z.address, txRoot: '00'.repeat(32), stateRoot: '00'.repeat(32) };
+    const h2 = { ...h, height: 5, parent: '11'.repeat(32), sub: 1 };
+    const twoPlaces = f.sign(f.node, 'evidence', { a: { header: h, headerSignature: signHeader(z, h, f.genesis.hash) }, b: { header: h2, headerSignature: signHeader(z, h2, f.genesis.hash) } }, f.at(s + 1));
+    v.reject('reject-evidence-two-places', 'Evidence of two headers z signed for one slot at places 0 and 1: the run of a slot, not a conflict [SUB][TX-E1].', f.state, forgeBlock(f.state, { slot: s + 1, producer: f.node, txs: [twoPlaces] }), slotTime(f.genesis, s + 1), 'BAD_TX', 'BAD_EVIDENCE');
+  }
+  {
     const { f } = base();
     const s = f.state.meta.tipSlot;
     v.reject('reject-slot-not-after-parent', 'Block at the same slot as its parent [POE-7.slot].', f.state, forgeBlock(f.state, { slot: s, producer: f.node }), slotTime(f.genesis, s + 10), 'BAD_SLOT');
@@ -920,6 +940,7 @@ export function electionReadme(): string {
     '- `election-aggregator-last`: s = p + 33 → ⌊32/8⌋ = 4 → N, the aggregator node.',
     `- \`election-patience-wraparound\`: s = p + 49 → ⌊48/8⌋ = 6, 6 mod 5 = 1 → ${label(post.meta.ranking[1]!)}.`,
     '- `reward-per-slot`: a block one slot after its parent earns ⌊1000 × 1/8⌋ = 125 mc.',
+    '- `sub-block` and `reject-sub-*` [SUB]: the producer of a slot\'s first block may make up to four more at that slot, places 1–4 in the header\'s `sub` (absent for place 0), each the child of the one before and each with transactions; they earn no reward and fork choice counts the run once (meta.subBlocks). `reject-evidence-two-places`: two headers of one producer at one slot but different places are not evidence.',
     '- `election-net-exchange-rule`: genesis cpfRule "net-exchange": A and B both score 0 and the seed orders them.',
     '- `election-window-tiebreak`: X and Y tie at 100 on interval 1; interval 0 (X 300, Y 50) ranks Y first.',
     '- `election-empty-fallback`: two RE+TE pseudonyms but no reading for interval 0 → empty ranking → the order is [N].',

@@ -1,6 +1,7 @@
 /**
  * evidence (DESIGN §7): two headers signed by one producer for one slot.
- *   [TX-E1] same producer, same slot, different hashes, both signatures valid for THIS
+ *   [TX-E1] same producer, same slot, same place in it (header `sub`, absent = 0) [SUB],
+ *           different hashes, both signatures valid for THIS
  *           chain (signed over its genesis hash, [DOMAIN])                      BAD_EVIDENCE
  *   [TX-E2] the producer is not yet recorded                                    ALREADY_EQUIVOCATOR
  *   Effect [POE-7.equivocation]: the producer is recorded as an equivocator, leaves the

@@ -93,15 +93,18 @@ test('[NODE-idle] with nothing to do the slot timer sleeps until the next heartb
   }
 });
 
-test('[NODE-idle] under a steady stream of transactions the producer makes a block at every slot', async () => {
+test('[NODE-idle] [SUB] under a steady stream of transactions the producer makes a block at every slot, and more at its later ticks', async () => {
   const broker = await startAedes();
   const funded = testKey('funded');
   const config = liveGenesisConfig({ patience: 20, balances: [{ address: funded.address, millicents: 1_000_000 }] });
-  const producer = await startNode(broker.url, config, testKey('aggregator-node'), 'agg-node', { produce: true });
+  const producer = await startNode(broker.url, config, testKey('aggregator-node'), 'agg-node', { produce: true, serveSync: true });
+  const follower = await startNode(broker.url, config, testKey('follower'), 'follower');
   try {
     await waitFor('a first block', () => producer.node.head().height >= 1);
     const slots: number[] = [];
+    const all: { slot: number; sub: number }[] = [];
     producer.node.on('block', (b) => {
+      all.push({ slot: b.block.parameters.header.slot, sub: b.block.parameters.header.sub ?? 0 });
       if (b.txIds.length > 0) slots.push(b.block.parameters.header.slot);
     });
     // from another client over MQTT, as HEMs send them: they arrive at any point of a slot
@@ -115,12 +118,23 @@ test('[NODE-idle] under a steady stream of transactions the producer makes a blo
     await client.endAsync();
     await waitFor('an empty mempool', () => producer.node.stats().mempool.count === 0, 5000);
     // 300 transfers over ≥ 2.1 s of 100-ms slots: at least 10 loaded blocks, or nothing was tested
-    assert.ok(slots.length >= 10, `loaded blocks: ${slots.length}`);
-    const gaps = slots.slice(1).map((s, i) => s - slots[i]!);
+    const distinct = [...new Set(slots)];
+    assert.ok(distinct.length >= 10, `loaded slots: ${distinct.length}`);
+    const gaps = distinct.slice(1).map((s, i) => s - distinct[i]!);
     // a slot is skipped only when its work ran late (a busy machine), not because a
     // transaction admitted at the boundary moved the due timer on
-    assert.ok(gaps.filter((d) => d === 1).length >= 0.75 * gaps.length, `gaps between loaded blocks: ${gaps.join(' ')}`);
+    assert.ok(gaps.filter((d) => d === 1).length >= 0.75 * gaps.length, `gaps between loaded slots: ${gaps.join(' ')}`);
+    // [SUB] and within a slot the run goes on at its later ticks: places 0, 1, 2 … in order, at most 5
+    const places = all.map((b) => `${b.slot}.${b.sub}`).join(' ');
+    all.forEach((b, i) => i > 0 && assert.equal(b.sub, all[i - 1]!.slot === b.slot ? all[i - 1]!.sub + 1 : 0, places));
+    assert.ok(all.every((b) => b.sub <= 4), places);
+    assert.ok(slots.length >= 1.5 * distinct.length, `blocks ${slots.length} in ${distinct.length} slots: the transactions waited for the next slot`);
+    // a follower in another connection takes every block of the runs
+    await waitFor('the follower at the producer\'s head', () => follower.node.head().hash === producer.node.head().hash, 5000);
+    assert.deepEqual(follower.node.stats().rejectedBlocks, {});
+    assert.equal(follower.node.state().meta.subBlocks, producer.node.state().meta.subBlocks);
   } finally {
+    await follower.stop();
     await producer.stop();
     await broker.close();
   }

@@ -164,7 +164,7 @@ export function forgeBlock(parent: ChainState, txs: readonly unknown[], key: Key
   const d = new StateDraft(parent);
   const seeded = epoch > parent.meta.rankingEpoch ? proveSeed(key.seed, g.hash, epoch, previousSeed(parent.meta)) : undefined;
   beginBlock(d, { epoch, time, parentHash: parent.tipHash, ...(seeded ? { newSeed: seeded.seed } : {}) });
-  endBlock(d, { height, slot, time, producer: key.address });
+  endBlock(d, { height, slot, sub: 0, time, producer: key.address });
   const next = d.finish(parent.tipHash);
   const header = {
     height, slot, epoch, parent: parent.tipHash, producer: key.address, txRoot: merkleRoot(txs.map((t) => txId(t))), stateRoot: o.stateRoot ?? stateRoot(next),

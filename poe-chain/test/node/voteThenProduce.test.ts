@@ -138,8 +138,8 @@ test('[FIN-V] a late vote task votes for its own round\'s predecessor and leaves
   try {
     for (let s = a - 29; s < a - 1 && n.node.stats().syncing; s++) await runTo(slotTime(g, s) + 1);
     assert.ok(!n.node.stats().syncing, 'initial sync done');
-    // a transfer late in slot a−1: block B at slot a, on time
-    await runTo(slotTime(g, a - 1) + Math.floor(g.slotMs * 0.6));
+    // a transfer late in slot a−1, after its last tick [SUB]: block B at slot a, on time
+    await runTo(slotTime(g, a - 1) + Math.floor(g.slotMs * 0.85));
     await transfer();
     await runTo(slotTime(g, a) + 5);
     const b = n.node.head();
