@@ -32,7 +32,7 @@ import type { MeterDirectory, Role } from './meterDirectory.js';
 import { ConnectionGuard } from './connectionGuard.js';
 import { guardMqRecursion } from './mqStackGuard.js';
 import { indexOutgoingQueues } from './indexedOutgoing.js';
-import { PublishHold } from './publishHold.js';
+import { createServiceLagHold } from './serviceLagHold.js';
 import { tolerateAckedInQueue } from './sessionQueueRace.js';
 import { orderPublishes } from './orderedPublish.js';
 import { createStuckPublishWatch } from './stuckPublishWatch.js';
@@ -229,51 +229,22 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
    */
   const isEcho = (clientId: string, packet: { clientId?: unknown; topic?: unknown }): boolean =>
     packet.clientId === clientId && typeof packet.topic === 'string' && packet.topic.startsWith(CHAIN_TOPIC_PREFIX);
-  /** [BROKER-HOLD] the service meters with a connection now */
-  const onlineServices = new Set<string>();
-  const hold = opts.holdPublishers === false ? undefined : new PublishHold(opts.holdPublishers ?? { holdAbove: 16 * 1024 * 1024, resumeBelow: 8 * 1024 * 1024 });
-  /** payload bytes of homes' QoS 1 publishes let through the hold and not yet queued (their forward not done) */
-  let forwarding = 0;
-  /** the largest queue of an online service session, in payload bytes (and its messages) */
-  const serviceLag = (): { clientId?: string; bytes: number; messages: number } => {
-    let worst: { clientId?: string; bytes: number; messages: number } = { bytes: 0, messages: 0 };
-    for (const id of onlineServices) {
-      const q = outgoing?.queues.get(id);
-      if (q && q.bytes > worst.bytes) worst = { clientId: id, bytes: q.bytes, messages: q.size };
-    }
-    return worst;
-  };
-  let holdBegan = 0;
-  const stuckAfterMs = (opts.holdPublishers || undefined)?.stuckAfterMs ?? 30_000;
-  /** when each online service last acknowledged a message (or logged in) */
-  const lastAckAt = new Map<string, number>();
-  const updateHold = (): void => {
-    if (!hold) return;
-    const wasHolding = hold.holding;
-    const lag = serviceLag();
-    // a service over the mark that acknowledges nothing is not lagging but stuck (or hostile):
-    // closed, so that it holds nobody back; its session keeps its messages for its return
-    if (lag.clientId !== undefined && lag.bytes > hold.holdAbove && now() - (lastAckAt.get(lag.clientId) ?? now()) > stuckAfterMs) {
-      const stuckId = lag.clientId;
-      metrics.serviceStuckCloses.inc();
-      log.warn({ clientId: stuckId, queuedBytes: lag.bytes, silentMs: now() - lastAckAt.get(stuckId)! }, 'SERVICE_STUCK a platform service acknowledged nothing while over the hold mark: closed');
-      onlineServices.delete(stuckId);
-      for (const c of [...(byMeter.get(stuckId)?.clients ?? [])]) c.close();
-      return updateHold();
-    }
-    // the publishes on their way count already: the check comes before they reach the queue
-    if (hold.update(lag.bytes + forwarding)) {
-      holdBegan = now();
-      log.warn({ clientId: lag.clientId, queuedBytes: lag.bytes, queuedMessages: lag.messages }, 'a platform service lags: homes\' publishes held until it catches up');
-    } else if (wasHolding && !hold.holding) {
-      log.info({ heldMs: now() - holdBegan, queuedBytes: lag.bytes }, 'the service caught up: held publishes released');
-    }
-  };
-  const metrics = createBrokerMetrics(() => aedes.connectedClients, () => outgoing?.limited(), () => {
-    if (!outgoing) return undefined;
-    const lag = serviceLag();
-    return { waiting: hold?.waiting ?? 0, total: hold?.heldTotal ?? 0, episodes: hold?.episodes ?? 0, serviceQueue: lag.messages, serviceQueueBytes: lag.bytes };
+  /** [BROKER-HOLD] the platform services' lag and the hold of the homes' publishes (serviceLagHold.ts) */
+  const hold = createServiceLagHold({
+    hold: opts.holdPublishers === false ? undefined : {
+      holdAbove: opts.holdPublishers?.holdAbove ?? 16 * 1024 * 1024,
+      resumeBelow: opts.holdPublishers?.resumeBelow ?? 8 * 1024 * 1024,
+      stuckAfterMs: opts.holdPublishers?.stuckAfterMs ?? 30_000,
+    },
+    queues: () => outgoing?.queues,
+    now,
+    log,
+    closeService: (clientId) => {
+      for (const c of [...(byMeter.get(clientId)?.clients ?? [])]) c.close();
+    },
+    onStuck: () => metrics.serviceStuckCloses.inc(),
   });
+  const metrics = createBrokerMetrics(() => aedes.connectedClients, () => outgoing?.limited(), () => (outgoing ? hold.stats() : undefined));
   const outgoing = indexOutgoingQueues((aedes as unknown as { persistence: unknown }).persistence, {
     limitFor: (clientId) => {
       const role = roleOf.get(clientId);
@@ -287,11 +258,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       dropLoggedAt.set(clientId, t);
       log.warn({ clientId, reason, topic: packet.topic, ...sessionLimit }, 'session queue full: a message is not kept for this session (logged once a minute per session)');
     },
-    onCleared: (clientId) => {
-      if (!onlineServices.has(clientId)) return;
-      lastAckAt.set(clientId, now());
-      if (hold?.holding) updateHold();
-    },
+    onCleared: (clientId) => hold.acknowledged(clientId),
     skip: (clientId, packet) => isEcho(clientId, packet),
   });
   const queueRace = tolerateAckedInQueue((aedes as unknown as { persistence: unknown }).persistence, () =>
@@ -356,10 +323,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       if (rate && !rateExempt.has(login.role)) session.bucket = new TokenBucket(rate, t);
       sessions.set(client, session);
       roleOf.set(login.meterId, login.role);
-      if (UNLIMITED_QUEUE_ROLES.has(login.role)) {
-        onlineServices.add(login.meterId);
-        lastAckAt.set(login.meterId, t);
-      }
+      if (UNLIMITED_QUEUE_ROLES.has(login.role)) hold.online(login.meterId, t);
       let entry = byMeter.get(login.meterId);
       if (!entry) {
         entry = { login, clients: new Set() };
@@ -374,7 +338,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
           if (e.clients.size === 0) {
             byMeter.delete(login.meterId);
             // [BROKER-HOLD] an offline service holds nobody back
-            if (onlineServices.delete(login.meterId)) updateHold();
+            hold.offline(login.meterId);
           }
         }
       });
@@ -421,9 +385,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   });
   const stuckTimer = setInterval(() => stuck.sweep(), 5_000);
   // [BROKER-HOLD] a queue can shrink without an acknowledgement (a clean start): look again each second
-  const holdTimer = setInterval(() => {
-    if (hold?.holding) updateHold();
-  }, 1_000);
+  const holdTimer = setInterval(() => hold.recheck(), 1_000);
   holdTimer.unref();
   stuckTimer.unref();
 
@@ -466,23 +428,21 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       // offline sessions (in Redis with the redis backend) — and let aedes acknowledge after;
       // its own publish of the packet is then dropped by guardedPublish.
       forwarded.add(packet);
-      const forward = (counted: boolean) => {
+      const forward = (release: () => void) => {
         const endForward = stuck.start({ ...info, stage: 'forward' });
-        if (counted) forwarding += payload.length;
         rawPublish(packet, client, (err) => {
-          if (counted) forwarding -= payload.length;
+          release();
           endForward();
           done(err ?? null);
         });
       };
-      // [BROKER-HOLD] a home's publish waits while a platform service lags (publishHold.ts)
-      if (hold && outgoing && !UNLIMITED_QUEUE_ROLES.has(session.login.role)) {
-        updateHold();
+      // [BROKER-HOLD] a home's publish waits while a platform service lags (serviceLagHold.ts)
+      if (outgoing && !UNLIMITED_QUEUE_ROLES.has(session.login.role)) {
         // validated; a held publish is counted by the hold, not as stuck
-        if (hold.admit(() => forward(true), payload.length)) endAuthorize();
+        if (hold.admit(payload.length, forward)) endAuthorize();
         return;
       }
-      forward(false);
+      forward(() => {});
     };
     if (verdict instanceof Promise) verdict.then(finish, (err: unknown) => done(err as Error));
     else finish(verdict);
