@@ -123,6 +123,12 @@ export class AdmissionQueue<T> {
     return this.lanes.urgent.length + this.lanes.readings.length;
   }
 
+  /** how long the oldest waiting message has waited (ms; 0 when none waits) */
+  oldestWaitMs(): number {
+    const t = Math.min(this.lanes.urgent.peek(0)?.at ?? Infinity, this.lanes.readings.peek(0)?.at ?? Infinity);
+    return t === Infinity ? 0 : this.clock() - t;
+  }
+
   /** queues a message (always: the caller stops reading while `hasRoom()` is false) */
   push(lane: AdmissionLane, item: T, bytes: number): void {
     const had = this.hasRoom();

@@ -294,7 +294,7 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
   const chain = createChainHead(ctx, { tree, pending, watch, finalHeight: () => Math.min(gadget?.final().height ?? startFinal, chain.current().height) }, start);
   const importer = createBlockImport(ctx, { head: chain, tree, pending, watch, verifyPool, holdSlots, requestSync: (from, why) => sync.request(from, why) });
   const sync = createNodeSync(ctx, { head: chain, import: importer, cfg: syncCfg });
-  const slots = createSlotLoop(ctx, { head: chain, tree, pending, watch, import: importer, sync, produce, maxTxs, maxBlockBytes, slotTimer: o.slotTimer !== false, votedRound: () => gadget?.votedRound() ?? 0 });
+  const slots = createSlotLoop(ctx, { head: chain, tree, pending, watch, import: importer, sync, produce, maxTxs, maxBlockBytes, slotTimer: o.slotTimer !== false, votedRound: () => gadget?.votedRound() ?? 0, admissionBacklogMs: () => admission.backlogMs() });
   const admission = createNodeAdmission(ctx, { mqtt, journal, msgCodec, admissionLimit: o.admissionLimit, verifyPool });
   // [FC-2] a block the votes make final that is not on the head's chain (a quorum voted for
   // another branch, e.g. after a split): the head first moves to the best tip above it, then

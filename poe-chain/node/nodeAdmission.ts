@@ -29,6 +29,8 @@ export interface NodeAdmission {
   /** the mempool's verdict on a transaction message on `topic`; a refusal is counted as dropped */
   settled(r: AdmitResult, topic: string): string | undefined;
   stats(): AdmissionQueueStats & { verifiedAhead: number };
+  /** how long the oldest message waiting for admission has waited (ms; 0 when none) */
+  backlogMs(): number;
   /** resolves when the queue is empty */
   idle(): Promise<void>;
   /** forgets the queue (still in the journal) and gives the MQTT client back its handlers */
@@ -238,6 +240,7 @@ export function createNodeAdmission(ctx: NodeContext, parts: NodeAdmissionParts)
     replayJournal,
     settled,
     stats: () => ({ ...admission.stats(), verifiedAhead }),
+    backlogMs: () => admission.oldestWaitMs(),
     idle: () => admission.idle(),
     close() {
       mqtt.off('close', onClose);

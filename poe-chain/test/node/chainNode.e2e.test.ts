@@ -32,7 +32,7 @@ import { writeKeyFile } from '../../../wire/keyFile.js';
 import type { KeyPair } from '../../../wire/keys.js';
 import { makeLoginToken } from '../../../wire/loginToken.js';
 import { producerForSlot } from '../../core/electProducer.js';
-import { epochAt, epochOfSlot, epochStart, parseGenesis, slotTime } from '../../core/genesis.js';
+import { epochAt, epochOfSlot, epochStart, parseGenesis, slotAt, slotTime } from '../../core/genesis.js';
 import { periodEnd, testGenesisConfig, testKey, testTag } from '../../testkit/chainFixture.js';
 import type { NodeBlockEvent, RejectedBlockEvent } from '../../node/createChainNode.js';
 import { forgeBlock, memoryStore, sleep, startNode, waitFor } from './nodeFixtures.js';
@@ -234,7 +234,7 @@ test('e2e: 1 aggregator node + 4 validator processes: PoE election, kill -9 take
     const firstV3 = after.find((b) => producerOf(b) === V[2]!.address)!;
     const parent = canonical().find((b) => b.height === firstV3.height - 1)!;
     const gap = firstV3.block.parameters.header.slot - parent.block.parameters.header.slot;
-    assert.ok(gap <= W + 1, `takeover within W + 1 = ${W + 1} slots (gap ${gap})`);
+    assert.ok(gap <= W + 1, `takeover within W + 1 = ${W + 1} slots (gap ${gap}; parent slot ${parent.block.parameters.header.slot} sub ${parent.block.parameters.header.sub ?? 0}, killed at slot ${slotAt(g, killedAt)}); V3's last lines:\n${v3.lines.slice(-12).join('\n')}`);
     t.diagnostic(`kill -9: next block by V3 at height ${firstV3.height}, ${gap} slots after its parent, ${firstV3.at - killedAt} ms after the kill`);
     assert.ok(Date.now() - killedAt < 5000);
     for (const b of after) assert.notEqual(producerOf(b), V[1]!.address, 'nothing from the killed producer');
