@@ -109,7 +109,8 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
     if (!produce || ctx.closed() || !parts.sync.initialSyncDone()) return;
     const parent = chain.current();
     const tick = tickOf(now());
-    const sub = slot === parent.slot && slot === lastProducedSlot && runContinues(slot, tick);
+    // (runContinues implies slot = the head's slot = lastProducedSlot: the head is this process's last block)
+    const sub = runContinues(slot, tick);
     if (!sub && (slot <= parent.slot || slot <= lastProducedSlot)) return;
     // [FIN-1] never a block in a round this node already voted in: its vote's target must stay
     // the head of that round, or the justification is refused on chain (NOT_HEAD_AT_ROUND,
@@ -230,10 +231,9 @@ export function createSlotLoop(ctx: NodeContext, parts: SlotLoopParts): SlotLoop
   }
 
   /**
-   * The tick whose start the timer waits for: a slot's start (tick = slot × BLOCKS_PER_SLOT), or
-   * [SUB] one of the BLOCKS_PER_SLOT − 1 later ticks of the current slot while this node's run
-   * there can go on (it made the head, and transactions wait): a transaction then waits for the
-   * next tick (S / BLOCKS_PER_SLOT), not for the next slot.
+   * The tick whose start the timer waits for: a slot's start (tick = slot × TICKS), or [SUB] one
+   * of the TICKS − 1 later ticks of the current slot while this node's run there can go on
+   * (runContinues): a transaction then waits for the next tick (S / TICKS), not for the next slot.
    */
   function nextTick(): number {
     const t = now();
