@@ -1,0 +1,19 @@
+/**
+ * The V8 heap caps of the platform's two parts, as `tmi up` sets them (cli/commands/up.ts)
+ * and as the soak starts its processes of the same parts (bench/soak.ts):
+ * - edge: the registry and the broker;
+ * - core: the aggregator's chain node, the aggregator and analytics.
+ * The cap is on V8's old generation; a process's RSS is that heap, its young generation
+ * (≈ 48 MB) and native memory (≈ 130 MB for the edge with 10,000 connections: the node
+ * binary, sockets, LevelDB). Targets: edge ≤ 600 MB RSS, core ≤ 1 GB.
+ */
+export const PART_HEAP_CAP_MB = { edge: 384, core: 768 } as const;
+
+export type Part = keyof typeof PART_HEAP_CAP_MB;
+
+/** `--part-heap-mb` style values: a whole number of MiB, at least 64 */
+export function heapCapOf(v: unknown, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 64 || n > 65_536) throw new Error(`BAD_OPTION --${name}=${String(v)} (MiB of V8 heap, an integer 64-65536)`);
+  return n;
+}
