@@ -17,3 +17,12 @@ export function heapCapOf(v: unknown, name: string): number {
   if (!Number.isInteger(n) || n < 64 || n > 65_536) throw new Error(`BAD_OPTION --${name}=${String(v)} (MiB of V8 heap, an integer 64-65536)`);
   return n;
 }
+
+/**
+ * [SESSION-CAP] under an edge heap cap: the queues of all limited broker sessions together
+ * get a quarter of the edge's heap (96 MiB of payload at the default 384), so that a
+ * flood of offline or never-acknowledging sessions fills its queue limit long before the
+ * heap (each queued message also costs its object, ≈ half its payload again). Without a cap
+ * the broker's own default applies (256 MiB).
+ */
+export const sessionQueueTotalMBFor = (edgeHeapMB: number): number => Math.max(16, Math.floor(edgeHeapMB / 4));

@@ -1,7 +1,11 @@
 /**
- * One process, one data directory: registry, broker, the aggregator's chain node, the
- * aggregator and analytics (DESIGN §9, `tmi up`). Parts start in dependency order and
- * stop in reverse; each step is a named function.
+ * One data directory, two parts (DESIGN §9, `tmi up`):
+ * - the edge (`startEdge`): the registry, the broker and the genesis file;
+ * - the core (`startCore`): the aggregator's chain node, the aggregator and analytics.
+ * The core reaches the edge only by its URLs and tokens (`EdgeLink`), so `tmi up` runs
+ * each part in its own worker thread with its own heap cap (platformParts.ts), and
+ * `startPlatform` runs both in the caller's thread (tests, `tmi simulate`). Steps start in
+ * dependency order and stop in reverse; each step is named.
  */
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -18,7 +22,7 @@ import { loadOrCreateToken } from '../csm-registry/registryDataDir.js';
 import { dirname } from 'node:path';
 import { loadOrCreateKeyFile } from '../wire/keyFile.js';
 import type { KeyPair } from '../wire/keys.js';
-import { GENESIS_DEFAULTS, type Genesis } from '../poe-chain/core/genesis.js';
+import { GENESIS_DEFAULTS, parseGenesis, type Genesis } from '../poe-chain/core/genesis.js';
 import { platformPaths } from './dataDir.js';
 import { enrollPrincipals } from './servicePrincipals.js';
 import { loadOrCreateGenesis } from './genesisFile.js';
@@ -95,21 +99,13 @@ export interface Platform {
 /** a stop step running longer than this is logged by name, again each time as long */
 const STOP_STEP_WARN_MS = 5_000;
 
-export async function startPlatform(o: PlatformOptions): Promise<Platform> {
-  const log = o.log ?? pino({ level: 'silent' });
-  const host = o.host ?? '127.0.0.1';
-  const now = o.now ?? Date.now;
-  const paths = platformPaths(o.dataDir);
-  // each part's stop, named, run in reverse order; a step still running after STOP_STEP_WARN_MS
-  // is logged by name (a stop that hangs says where)
-  const stops: { name: string; run: () => Promise<void> }[] = [];
-  const onStop = (name: string, run: () => Promise<void>) => void stops.push({ name, run });
-  /** an MQTT client's stop: its messages in flight get 3 s, then it is ended at once */
-  const endMqtt = async (client: MqttClient, name: string) => {
-    if (!(await endClient(client))) log.warn({ client: name }, 'MQTT client ended at once: messages in flight not acknowledged in 3 s');
-  };
+/** Named stop steps, run in reverse order; a step still running after STOP_STEP_WARN_MS is
+ * logged by name (a stop that hangs says where). */
+function stopSteps(log: Logger) {
+  const steps: { name: string; run: () => Promise<void> }[] = [];
+  const onStop = (name: string, run: () => Promise<void>) => void steps.push({ name, run });
   const stop = async () => {
-    for (const s of stops.splice(0).reverse()) {
+    for (const s of steps.splice(0).reverse()) {
       const t0 = Date.now();
       const slow = setInterval(() => log.warn({ event: 'stop-step-slow', step: s.name, waitedMs: Date.now() - t0 }, 'a stop step is still running'), STOP_STEP_WARN_MS);
       try {
@@ -122,10 +118,61 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
       log.debug({ step: s.name, ms: Date.now() - t0 }, 'stopped');
     }
   };
-  try {
-    await mkdir(paths.keys, { recursive: true, mode: 0o700 });
+  return { onStop, stop };
+}
 
+/** Loads (or creates) the three service keys of the data directory. */
+async function serviceKeys(paths: ReturnType<typeof platformPaths>) {
+  await mkdir(paths.keys, { recursive: true, mode: 0o700 });
+  return {
+    aggregator: await loadOrCreateKeyFile(paths.aggregatorKey, 'aggregator'),
+    aggregatorNode: await loadOrCreateKeyFile(paths.aggregatorNodeKey, 'aggregator chain node'),
+    analytics: await loadOrCreateKeyFile(paths.analyticsKey, 'analytics'),
+  };
+}
+
+export type EdgeOptions = Pick<PlatformOptions, 'dataDir' | 'host' | 'intervalMs' | 'slotMs' | 'patience' | 'market' | 'adminToken' | 'log' | 'now'> & {
+  ports?: { registry?: number; mqtt?: number; ws?: number; metrics?: number };
+  /** [SESSION-CAP] all limited sessions' queues together, MiB (default the broker's, 256; `tmi up` gives a quarter of the edge's heap cap) */
+  sessionQueueTotalMB?: number;
+};
+
+/** What the core needs of the edge: plain values, so that it can cross to another thread. */
+export interface EdgeLink {
+  mqttUrl: string;
+  registryUrl: string;
+  /** the registry's public key: verifies the feeder limits it signs [FEEDER-1] */
+  registryKey: string;
+  adminToken: string;
+  directoryToken: string;
+  genesisConfig: Genesis['config'];
+}
+
+export interface Edge {
+  paths: ReturnType<typeof platformPaths>;
+  urls: { registry: string; mqtt: string; ws?: string; metrics?: string };
+  link: EdgeLink;
+  adminTokenFile: string | undefined;
+  directoryTokenFile: string | undefined;
+  brokerKeyFile: string;
+  registry: Registry;
+  registryClient: RegistryClient;
+  broker: TmiBroker;
+  genesis: Genesis;
+  keys: { aggregator: KeyPair; aggregatorNode: KeyPair; analytics: KeyPair };
+  stop(): Promise<void>;
+}
+
+/** The edge: the registry, the service principals, the broker and the genesis file. */
+export async function startEdge(o: EdgeOptions): Promise<Edge> {
+  const log = o.log ?? pino({ level: 'silent' });
+  const host = o.host ?? '127.0.0.1';
+  const now = o.now ?? Date.now;
+  const paths = platformPaths(o.dataDir);
+  const { onStop, stop } = stopSteps(log);
+  try {
     // 0. the broker's stable identity [BROKER-ID]: known before the registry serves it
+    const keys = await serviceKeys(paths);
     const brokerDir = await openBrokerDataDir(paths.broker);
 
     let servedGenesis: Genesis | undefined;
@@ -144,11 +191,6 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
     const registryClient = new RegistryClient({ url: reg.url, adminToken: dir.adminToken, operator: 'tmi-up', registryPublicKey: registry.address });
 
     // 2. service keys, enrolled as principals
-    const keys = {
-      aggregator: await loadOrCreateKeyFile(paths.aggregatorKey, 'aggregator'),
-      aggregatorNode: await loadOrCreateKeyFile(paths.aggregatorNodeKey, 'aggregator chain node'),
-      analytics: await loadOrCreateKeyFile(paths.analyticsKey, 'analytics'),
-    };
     await enrollPrincipals(registryClient, [
       { meterId: 'aggregator', role: 'aggregator', key: keys.aggregator },
       { meterId: 'aggregator-node', role: 'node', key: keys.aggregatorNode },
@@ -166,6 +208,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
         ...(o.ports?.ws !== undefined ? { ws: { port: o.ports.ws, host } } : {}),
       },
       ...(o.ports?.metrics !== undefined ? { metrics: { port: o.ports.metrics, host } } : {}),
+      ...(o.sessionQueueTotalMB !== undefined ? { sessionQueue: { totalBytes: o.sessionQueueTotalMB * 2 ** 20 } } : {}),
       log: log.child({ part: 'broker' }),
       now,
     });
@@ -186,6 +229,66 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
       ...(o.market ? { extra: o.market } : {}),
     });
     servedGenesis = genesis;
+
+    return {
+      paths,
+      urls: {
+        registry: reg.url,
+        mqtt: mqttUrl,
+        ...(broker.ports.ws ? { ws: `ws://${host}:${broker.ports.ws}/mqtt` } : {}),
+        ...(broker.ports.metrics ? { metrics: `http://${host}:${broker.ports.metrics}/metrics` } : {}),
+      },
+      link: { mqttUrl, registryUrl: reg.url, registryKey: registry.address, adminToken: dir.adminToken, directoryToken: dir.directoryToken, genesisConfig: genesis.config },
+      adminTokenFile: dir.adminTokenFile,
+      directoryTokenFile: dir.directoryTokenFile,
+      brokerKeyFile: brokerDir.keyFile,
+      registry,
+      registryClient,
+      broker,
+      genesis,
+      keys,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+export type CoreOptions = Pick<PlatformOptions, 'dataDir' | 'host' | 'operatorToken' | 'aggregator' | 'withAggregator' | 'pricesCsv' | 'withAnalytics' | 'log' | 'now'> & {
+  ports?: { aggregator?: number; analytics?: number };
+  edge: EdgeLink;
+};
+
+export interface Core {
+  urls: { aggregator?: string; analytics?: string };
+  operatorToken: string;
+  operatorTokenFile: string | undefined;
+  /** an MQTT session logged in as the aggregator */
+  aggregatorMqtt: MqttClient;
+  /** the aggregator's chain node (fallback producer, serves sync) */
+  node: ChainNode;
+  aggregator?: Aggregator;
+  analytics?: Analytics;
+  stop(): Promise<void>;
+}
+
+/** The core: the aggregator's chain node, analytics and the aggregator, on the edge's broker. */
+export async function startCore(o: CoreOptions): Promise<Core> {
+  const log = o.log ?? pino({ level: 'silent' });
+  const host = o.host ?? '127.0.0.1';
+  const now = o.now ?? Date.now;
+  const paths = platformPaths(o.dataDir);
+  const { onStop, stop } = stopSteps(log);
+  /** an MQTT client's stop: its messages in flight get 3 s, then it is ended at once */
+  const endMqtt = async (client: MqttClient, name: string) => {
+    if (!(await endClient(client))) log.warn({ client: name }, 'MQTT client ended at once: messages in flight not acknowledged in 3 s');
+  };
+  try {
+    const keys = await serviceKeys(paths);
+    const genesis = parseGenesis(o.edge.genesisConfig);
+    const mqttUrl = o.edge.mqttUrl;
+    const registryClient = new RegistryClient({ url: o.edge.registryUrl, adminToken: o.edge.adminToken, operator: 'tmi-up', registryPublicKey: o.edge.registryKey });
 
     // 5. the aggregator's MQTT session
     const aggregatorMqtt = await connectWithLogin({ url: mqttUrl, meterId: 'aggregator', key: keys.aggregator });
@@ -264,7 +367,7 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
       operatorTokenFile = paths.operatorToken;
       operatorToken = await loadOrCreateToken(operatorTokenFile);
     }
-    if (operatorToken === dir.adminToken || operatorToken === dir.directoryToken) throw new Error('BAD_OPERATOR_TOKEN reason=the operator token must differ from the registry tokens');
+    if (operatorToken === o.edge.adminToken || operatorToken === o.edge.directoryToken) throw new Error('BAD_OPERATOR_TOKEN reason=the operator token must differ from the registry tokens');
     if (o.withAggregator ?? true) {
       const intervalMs = genesis.intervalMs;
       const slotsPerDay = o.aggregator?.slotsPerDay ?? Math.max(1, Math.round(86_400_000 / intervalMs));
@@ -321,34 +424,55 @@ export async function startPlatform(o: PlatformOptions): Promise<Platform> {
     }
 
     return {
-      paths,
-      node,
-      ...(analytics ? { analytics } : {}),
-      ...(aggregator ? { aggregator } : {}),
       urls: {
         ...(aggregatorUrl ? { aggregator: aggregatorUrl } : {}),
         ...(analyticsUrl ? { analytics: analyticsUrl } : {}),
-        registry: reg.url,
-        mqtt: mqttUrl,
-        ...(broker.ports.ws ? { ws: `ws://${host}:${broker.ports.ws}/mqtt` } : {}),
-        ...(broker.ports.metrics ? { metrics: `http://${host}:${broker.ports.metrics}/metrics` } : {}),
       },
-      adminToken: dir.adminToken,
-      adminTokenFile: dir.adminTokenFile,
-      directoryTokenFile: dir.directoryTokenFile,
       operatorToken,
       operatorTokenFile,
-      brokerKeyFile: brokerDir.keyFile,
-      registry,
-      registryClient,
-      broker,
-      genesis,
-      keys,
       aggregatorMqtt,
+      node,
+      ...(analytics ? { analytics } : {}),
+      ...(aggregator ? { aggregator } : {}),
       stop,
     };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** Both parts in the caller's thread: the edge, then the core; stopped in reverse. */
+export async function startPlatform(o: PlatformOptions): Promise<Platform> {
+  const edge = await startEdge(o);
+  let core: Core;
+  try {
+    core = await startCore({ ...o, edge: edge.link });
+  } catch (err) {
+    await edge.stop();
+    throw err;
+  }
+  return {
+    paths: edge.paths,
+    node: core.node,
+    ...(core.analytics ? { analytics: core.analytics } : {}),
+    ...(core.aggregator ? { aggregator: core.aggregator } : {}),
+    urls: { ...core.urls, ...edge.urls },
+    adminToken: edge.link.adminToken,
+    adminTokenFile: edge.adminTokenFile,
+    directoryTokenFile: edge.directoryTokenFile,
+    operatorToken: core.operatorToken,
+    operatorTokenFile: core.operatorTokenFile,
+    brokerKeyFile: edge.brokerKeyFile,
+    registry: edge.registry,
+    registryClient: edge.registryClient,
+    broker: edge.broker,
+    genesis: edge.genesis,
+    keys: edge.keys,
+    aggregatorMqtt: core.aggregatorMqtt,
+    stop: async () => {
+      await core.stop();
+      await edge.stop();
+    },
+  };
 }

@@ -4,8 +4,22 @@
  * receiver time, so seen ids are kept in two generations rotated every 2×skew:
  * each id is remembered for between 2×skew and 4×skew, and memory stays bounded by
  * the message rate × 4×skew.
+ *
+ * [REPLAY-KEY] An id is kept as 12 bytes of SHA-256 over the JSON array [clientId, reqId],
+ * 16 base64 characters: one small flat string, about 32 bytes, where `clientId + '\0' +
+ * reqId` kept two rope nodes, their flattened copy and both source strings, about 170
+ * bytes. At 1,250 messages a second (the soak at 90×) a broker remembers up to 600,000
+ * ids: about 20 MB instead of about 100. The array cannot be read two ways, so no two ids
+ * share an input; 96 bits make a chance collision (a message refused as REPLAYED) about
+ * 1 in 10^17 at that count.
  */
+import { createHash } from 'node:crypto';
 import { WireError } from './errors.js';
+
+/** [REPLAY-KEY] the compact key of (clientId, reqId) */
+export function replayKeyOf(clientId: string, reqId: string): string {
+  return createHash('sha256').update(JSON.stringify([clientId, reqId])).digest().toString('base64', 0, 12);
+}
 
 export interface ReplayGuardOptions {
   skewMs?: number;
@@ -34,7 +48,7 @@ export class ReplayGuard {
       this.current = new Set();
       this.rotatedAt = now;
     }
-    const key = clientId + '\u0000' + reqId;
+    const key = replayKeyOf(clientId, reqId);
     if (this.current.has(key) || this.previous.has(key)) {
       throw new WireError('REPLAYED', { clientId, reqId });
     }

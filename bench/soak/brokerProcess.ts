@@ -15,6 +15,10 @@ import type { RegistryStore } from '../../csm-registry/registryStore.js';
 import type { Certificate } from '../../schemas/types.js';
 import { homeOf, serviceKey } from './soakHomes.js';
 import { procSample, serve, type ProcSample } from './soakIpc.js';
+import { PART_HEAP_CAP_MB, sessionQueueTotalMBFor } from '../../platform/partHeapCaps.js';
+
+/** with the heap caps of `tmi up` (bench/soak.ts), the session queue total `tmi up` derives from the edge's cap */
+const sessionQueueAsTmiUp = process.env.SOAK_HEAP_CAPS === 'off' ? {} : { sessionQueue: { totalBytes: sessionQueueTotalMBFor(PART_HEAP_CAP_MB.edge) * 2 ** 20 } };
 
 /** meter ids of the home chain nodes the soak may start */
 export const HOME_NODES = ['home-node-pruned', 'home-node-full', 'home-node-checkpoint'] as const;
@@ -68,6 +72,7 @@ export async function brokerProcess(): Promise<void> {
           directory: createHttpDirectory({ url: m.registryUrl as string, token: m.adminToken as string }),
           listeners: { mqtt: { port: 0, host: '127.0.0.1' } },
           ratePerClient: { messagesPerSecond: 20, burst: 100 },
+        ...sessionQueueAsTmiUp,
           log: pino({ level: 'warn' }, pino.destination(2)), // [BROKER-STUCK] and other warnings on the soak's stderr
           ...redis,
         });
@@ -89,6 +94,7 @@ export async function brokerProcess(): Promise<void> {
         directory: createHttpDirectory({ url: reg.url, token: dir.adminToken }),
         listeners: { mqtt: { port: 0, host: '127.0.0.1' } },
         ratePerClient: { messagesPerSecond: 20, burst: 100 },
+        ...sessionQueueAsTmiUp,
         log: pino({ level: 'warn' }, pino.destination(2)), // [BROKER-STUCK] and other warnings on the soak's stderr
         ...redis,
         // SOAK_SERVICE_BUFFER_MB: a service subscriber's (the chain node's) outgoing backlog that closes its connection (default the broker's, 64)

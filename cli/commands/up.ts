@@ -1,5 +1,6 @@
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
+import { PART_HEAP_CAP_MB, heapCapOf, sessionQueueTotalMBFor } from '../../platform/partHeapCaps.js';
 
 /** S and W of GENESIS_DEFAULTS (poe-chain/core/genesis.ts), written here so that --help need
  * not load the chain; cli/test/commands.test.ts checks that the two agree. */
@@ -19,6 +20,8 @@ const spec: OptionSpec = {
   patience: { type: 'string', describe: 'chain patience W, slots (new data directory only)', default: String(CHAIN_DEFAULTS_IN_HELP.patience) },
   prices: { type: 'string', describe: 'imbalance price CSV (start,buy_cents_per_kwh,sell_cents_per_kwh) for auction limit prices' },
   'log-level': { type: 'string', describe: 'pino log level', default: 'info' },
+  'edge-heap-mb': { type: 'string', describe: 'V8 heap cap of the registry and broker, MiB', default: String(PART_HEAP_CAP_MB.edge) },
+  'core-heap-mb': { type: 'string', describe: 'V8 heap cap of the chain node, aggregator and analytics, MiB', default: String(PART_HEAP_CAP_MB.core) },
 };
 
 function port(v: unknown, name: string): number {
@@ -37,11 +40,12 @@ export const up: Command = {
   name: 'up',
   help: `Usage: tmi up [options]
 
-Starts the aggregator side of the platform in one process over one data directory:
-the Certified Smart Meter registry (HTTP), the MQTT broker (TCP and WebSocket, login by
-signed token, ACLs, edge validation), the aggregator's chain node (fallback block
-producer, serves sync), the VPP aggregator with its operator API, and analytics with its
-dashboard. Prints the URLs, the broker's address (the key in <data>/broker/ that signs
+Starts the aggregator side of the platform in one process over one data directory, in
+two parts, each a worker thread with its own V8 heap cap: the edge (the Certified Smart
+Meter registry over HTTP; the MQTT broker over TCP and WebSocket, login by signed token,
+ACLs, edge validation) and the core (the aggregator's chain node, fallback block
+producer, serves sync; the VPP aggregator with its operator API; analytics with its
+dashboard). If a part fails or runs out of heap, the other is stopped and tmi up exits 1. Prints the URLs, the broker's address (the key in <data>/broker/ that signs
 its error messages, the same across restarts; also at GET /v1/broker-key of the
 registry) and the three credentials, each in its own 0600 file:
 <data>/registry/admin-token (enrol, revoke, feeder limits), <data>/registry/directory-token
@@ -51,45 +55,59 @@ operator API). Stop with Ctrl-C (SIGINT) or SIGTERM.
 ${formatOptions(spec)}
 `,
   async run(argv) {
-    const [{ pino }, { startPlatform }] = await Promise.all([import('pino'), import('../../platform/startPlatform.js')]);
+    const { startPlatformParts } = await import('../../platform/platformParts.js');
     const { values: v } = parseCommandLine(argv, spec);
-    const log = pino({ level: String(v['log-level']) }, pino.destination(2));
-    const p = await startPlatform({
-      dataDir: String(v.data),
-      host: String(v.host),
-      ports: {
-        mqtt: port(v['mqtt-port'], 'mqtt-port'),
-        ws: port(v['ws-port'], 'ws-port'),
-        registry: port(v['registry-port'], 'registry-port'),
-        aggregator: port(v['aggregator-port'], 'aggregator-port'),
-        metrics: port(v['metrics-port'], 'metrics-port'),
-        analytics: port(v['analytics-port'], 'analytics-port'),
+    const host = String(v.host);
+    const heapCapMB = { edge: heapCapOf(v['edge-heap-mb'], 'edge-heap-mb'), core: heapCapOf(v['core-heap-mb'], 'core-heap-mb') };
+    const p = await startPlatformParts({
+      edge: {
+        dataDir: String(v.data),
+        host,
+        ports: {
+          mqtt: port(v['mqtt-port'], 'mqtt-port'),
+          ws: port(v['ws-port'], 'ws-port'),
+          registry: port(v['registry-port'], 'registry-port'),
+          metrics: port(v['metrics-port'], 'metrics-port'),
+        },
+        intervalMs: positive(v['interval-ms'], 'interval-ms'),
+        slotMs: positive(v['slot-ms'], 'slot-ms'),
+        patience: positive(v.patience, 'patience'),
+        sessionQueueTotalMB: sessionQueueTotalMBFor(heapCapMB.edge),
       },
-      intervalMs: positive(v['interval-ms'], 'interval-ms'),
-      slotMs: positive(v['slot-ms'], 'slot-ms'),
-      patience: positive(v.patience, 'patience'),
-      ...(typeof v.prices === 'string' ? { pricesCsv: v.prices } : {}),
-      log,
+      core: {
+        dataDir: String(v.data),
+        host,
+        ports: { aggregator: port(v['aggregator-port'], 'aggregator-port'), analytics: port(v['analytics-port'], 'analytics-port') },
+        ...(typeof v.prices === 'string' ? { pricesCsv: v.prices } : {}),
+      },
+      logLevel: String(v['log-level']),
+      heapCapMB,
     });
     const out = {
       status: 'up',
-      urls: p.urls,
-      adminTokenFile: p.adminTokenFile ?? '(from TMI_ADMIN_TOKEN)',
-      directoryTokenFile: p.directoryTokenFile,
-      operatorTokenFile: p.operatorTokenFile,
-      brokerKey: p.broker.address,
-      brokerKeyFile: p.brokerKeyFile,
-      genesis: p.paths.genesis,
-      chainId: p.genesis.chainId,
-      registryKey: p.registry.address,
-      aggregatorKey: p.keys.aggregator.address,
+      urls: { ...p.core.urls, ...p.edge.urls },
+      adminTokenFile: p.edge.adminTokenFile ?? '(from TMI_ADMIN_TOKEN)',
+      directoryTokenFile: p.edge.directoryTokenFile,
+      operatorTokenFile: p.core.operatorTokenFile,
+      brokerKey: p.edge.brokerKey,
+      brokerKeyFile: p.edge.brokerKeyFile,
+      genesis: p.edge.genesisFile,
+      chainId: p.edge.chainId,
+      registryKey: p.edge.registryKey,
+      aggregatorKey: p.edge.aggregatorKey,
+      heapCapMB,
     };
     process.stdout.write(JSON.stringify(out, null, 2) + '\n');
-    await new Promise<void>((resolve) => {
-      const done = () => resolve();
-      process.once('SIGINT', done);
-      process.once('SIGTERM', done);
+    const ended = await new Promise<string | undefined>((resolve) => {
+      process.once('SIGINT', () => resolve(undefined));
+      process.once('SIGTERM', () => resolve(undefined));
+      void p.died.then(resolve);
     });
+    if (ended !== undefined) {
+      // the other part is already stopped
+      process.stderr.write(`tmi up: ${ended}\n`);
+      return 1;
+    }
     process.stderr.write('tmi up: stopping\n');
     await p.stop();
     return 0;
