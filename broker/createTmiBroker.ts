@@ -151,6 +151,8 @@ interface Session {
   login: Login;
   bucket?: TokenBucket;
   lastRateErrorAt: number;
+  /** [HOLD-PAUSE] this client's publishes waiting in the hold */
+  held: number;
 }
 
 type AuthDone = (error: (Error & { returnCode: number }) | null, success: boolean | null) => void;
@@ -319,7 +321,7 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       const conn = client.conn as Duplex;
       if (conn.destroyed) return refuse(done, 3, 'CLOSED_DURING_LOGIN', client);
       const login: Login = { meterId: meter.meterId, role: meter.role, address: meter.publicKey, key: meter.key };
-      const session: Session = { login, lastRateErrorAt: -Infinity };
+      const session: Session = { login, lastRateErrorAt: -Infinity, held: 0 };
       if (rate && !rateExempt.has(login.role)) session.bucket = new TokenBucket(rate, t);
       sessions.set(client, session);
       roleOf.set(login.meterId, login.role);
@@ -385,7 +387,10 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
   });
   const stuckTimer = setInterval(() => stuck.sweep(), 5_000);
   // [BROKER-HOLD] a queue can shrink without an acknowledgement (a clean start): look again each second
-  const holdTimer = setInterval(() => hold.recheck(), 1_000);
+  const holdTimer = setInterval(() => {
+    hold.recheck();
+    refreshHeldKeepalives();
+  }, 1_000);
   holdTimer.unref();
   stuckTimer.unref();
 
@@ -438,8 +443,17 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
       };
       // [BROKER-HOLD] a home's publish waits while a platform service lags (serviceLagHold.ts)
       if (outgoing && !UNLIMITED_QUEUE_ROLES.has(session.login.role)) {
+        let held = false;
+        const go = (release: () => void) => {
+          if (held) unhold(client, session);
+          forward(release);
+        };
         // validated; a held publish is counted by the hold, not as stuck
-        if (hold.admit(payload.length, forward)) endAuthorize();
+        if (hold.admit(payload.length, go)) {
+          held = true;
+          endAuthorize();
+          holdClient(client, session);
+        }
         return;
       }
       forward(() => {});
@@ -447,6 +461,37 @@ export async function createTmiBroker(opts: TmiBrokerOptions): Promise<TmiBroker
     if (verdict instanceof Promise) verdict.then(finish, (err: unknown) => done(err as Error));
     else finish(verdict);
   };
+
+  /**
+   * [HOLD-PAUSE] A client with a held publish is not read from until its publishes are
+   * released: its next publishes wait in its socket and its own outbox, not in the broker's
+   * heap. aedes reads a client's next chunk on every 'readable' event of its socket, even
+   * while a publish of the chunk before is unfinished, so without this every publish a home
+   * sent during a hold was parsed and held in memory (a 10,000-home soak at 90× ran a
+   * 384-MiB broker heap out, twice). The 'readable' listener is aedes' `_nextBatch`
+   * (lib/client.js); while it is off, the socket buffers up to its high-water mark and TCP
+   * pushes back to the home. (aedes' own pause() would lose the count of unfinished packets:
+   * its batch callback returns early while paused.) The broker cannot read the client's
+   * PINGREQs meanwhile, so it refreshes the client's keepalive itself: the silence is the
+   * broker's doing.
+   */
+  type Readable = Client & { _nextBatch: () => void; _keepaliveTimer?: NodeJS.Timeout | null };
+  const heldClients = new Set<Client>();
+  function holdClient(client: Client, session: Session): void {
+    if (session.held++ === 0) {
+      heldClients.add(client);
+      client.conn.removeListener('readable', (client as Readable)._nextBatch);
+    }
+  }
+  function unhold(client: Client, session: Session): void {
+    if (--session.held === 0) {
+      heldClients.delete(client);
+      if (!client.closed) client.conn.on('readable', (client as Readable)._nextBatch);
+    }
+  }
+  function refreshHeldKeepalives(): void {
+    for (const c of heldClients) (c as Readable)._keepaliveTimer?.refresh();
+  }
 
   aedes.authorizeSubscribe = (client, sub: Subscription, done) => {
     const session = sessions.get(client);

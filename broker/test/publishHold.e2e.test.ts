@@ -96,6 +96,48 @@ test('[BROKER-HOLD] a lagging service holds the homes at the mark; nothing lost 
   assert.ok(offlineMs < 5_000, `60 publishes with the service offline took ${offlineMs} ms`);
 });
 
+test('[HOLD-PAUSE] a home that keeps publishing during a hold is not read from: its publishes wait in its socket, not in the broker; all arrive in order', async () => {
+  const home = { pseudonym: generateKeyPair() };
+  const size = signedBid(home.pseudonym, 'A1').length;
+  const tb = await startBroker({ holdPublishers: { holdAbove: Math.floor(5.5 * size), resumeBelow: 2 * size } });
+  brokers.push(tb);
+  Object.assign(home, enrollMeter(tb.dir, 'meter-home'));
+  const node = await login(tb.url, enrollMeter(tb.dir, 'node-1', 'node'), { clean: false });
+  const got: string[] = [];
+  node.on('message', (_t, payload) => got.push((JSON.parse(payload.toString()) as { reqId: string }).reqId));
+  let paused = true;
+  const heldAcks: (() => void)[] = [];
+  node.handleMessage = (_packet, cb) => (paused ? heldAcks.push(() => cb()) : cb());
+  await node.subscribeAsync('tmi/v1/auctions/#', { qos: 1 });
+
+  const pub = await login(tb.url, home as TestMeter);
+  const sent: string[] = [];
+  const acks: Promise<unknown>[] = [];
+  // ten bursts of six, 100 ms apart, none waiting for its PUBACK (a HEM's outbox with a backlog)
+  for (let burst = 0; burst < 10; burst++) {
+    for (let i = 0; i < 6; i++) {
+      const payload = signedBid(home.pseudonym, 'A1');
+      sent.push((JSON.parse(payload.toString()) as { reqId: string }).reqId);
+      acks.push(pub.publishAsync('tmi/v1/auctions/A1/bids', payload, { qos: 1 }));
+    }
+    await sleep(100);
+  }
+  await sleep(300);
+  const waiting = await metric(tb, 'tmi_broker_held_publishes');
+  // the hold began within the first bursts; the chunk being read then is all the broker keeps
+  assert.ok(waiting >= 1 && waiting <= 6, `publishes held in the broker: ${waiting} (at most the chunk read when the hold began, of ${sent.length - 6} sent after the mark)`);
+  assert.ok(got.length <= 6, `the node got ${got.length} before it caught up`);
+
+  paused = false;
+  for (const f of heldAcks.splice(0)) f();
+  await Promise.all(acks);
+  await until('the node to receive every bid', () => got.length >= sent.length);
+  assert.deepEqual(got, sent, 'every bid once, in order');
+  assert.equal(await metric(tb, 'tmi_broker_held_publishes'), 0);
+  await pub.endAsync();
+  await node.endAsync();
+});
+
 test('[BROKER-HOLD] control: with the hold off, the same lagging service lets its backlog grow with every publish', async () => {
   const tb = await startBroker({ holdPublishers: false });
   brokers.push(tb);
