@@ -121,6 +121,12 @@ function stopSteps(log: Logger) {
   return { onStop, stop };
 }
 
+/** What each part starts from: its logger, host, clock, data directory and stop steps. */
+function partContext(o: Pick<PlatformOptions, 'dataDir' | 'host' | 'log' | 'now'>) {
+  const log = o.log ?? pino({ level: 'silent' });
+  return { log, host: o.host ?? '127.0.0.1', now: o.now ?? Date.now, paths: platformPaths(o.dataDir), ...stopSteps(log) };
+}
+
 /** Loads (or creates) the three service keys of the data directory. */
 async function serviceKeys(paths: ReturnType<typeof platformPaths>) {
   await mkdir(paths.keys, { recursive: true, mode: 0o700 });
@@ -165,11 +171,7 @@ export interface Edge {
 
 /** The edge: the registry, the service principals, the broker and the genesis file. */
 export async function startEdge(o: EdgeOptions): Promise<Edge> {
-  const log = o.log ?? pino({ level: 'silent' });
-  const host = o.host ?? '127.0.0.1';
-  const now = o.now ?? Date.now;
-  const paths = platformPaths(o.dataDir);
-  const { onStop, stop } = stopSteps(log);
+  const { log, host, now, paths, onStop, stop } = partContext(o);
   try {
     // 0. the broker's stable identity [BROKER-ID]: known before the registry serves it
     const keys = await serviceKeys(paths);
@@ -275,11 +277,7 @@ export interface Core {
 
 /** The core: the aggregator's chain node, analytics and the aggregator, on the edge's broker. */
 export async function startCore(o: CoreOptions): Promise<Core> {
-  const log = o.log ?? pino({ level: 'silent' });
-  const host = o.host ?? '127.0.0.1';
-  const now = o.now ?? Date.now;
-  const paths = platformPaths(o.dataDir);
-  const { onStop, stop } = stopSteps(log);
+  const { log, host, now, paths, onStop, stop } = partContext(o);
   /** an MQTT client's stop: its messages in flight get 3 s, then it is ended at once */
   const endMqtt = async (client: MqttClient, name: string) => {
     if (!(await endClient(client))) log.warn({ client: name }, 'MQTT client ended at once: messages in flight not acknowledged in 3 s');

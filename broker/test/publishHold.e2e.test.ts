@@ -29,6 +29,26 @@ async function until(what: string, f: () => boolean, ms = 10_000): Promise<void>
   }
 }
 
+/**
+ * A node-role subscriber to the bids that lags: its mqtt.js handleMessage waits, so its
+ * acknowledgement (and its reading of the next message) waits, as the chain node's does
+ * while its admission queue is full; `catchUp` lets it go on.
+ */
+async function laggingNode(tb: TestBroker, meter: TestMeter) {
+  const node = await login(tb.url, meter, { clean: false });
+  const got: string[] = [];
+  node.on('message', (_t, payload) => got.push((JSON.parse(payload.toString()) as { reqId: string }).reqId));
+  let paused = true;
+  const heldAcks: (() => void)[] = [];
+  node.handleMessage = (_packet, cb) => (paused ? heldAcks.push(() => cb()) : cb());
+  await node.subscribeAsync('tmi/v1/auctions/#', { qos: 1 });
+  const catchUp = () => {
+    paused = false;
+    for (const f of heldAcks.splice(0)) f();
+  };
+  return { node, got, catchUp };
+}
+
 test('[BROKER-HOLD] a lagging service holds the homes at the mark; nothing lost when it catches up; an offline one holds nobody', async () => {
   // the marks are payload bytes: 20.5 bids' worth, so that the 21st goes and the 22nd waits
   const home = { pseudonym: generateKeyPair() };
@@ -38,14 +58,7 @@ test('[BROKER-HOLD] a lagging service holds the homes at the mark; nothing lost 
   Object.assign(home, enrollMeter(tb.dir, 'meter-home'));
   const nodeMeter = enrollMeter(tb.dir, 'node-1', 'node');
 
-  const node = await login(tb.url, nodeMeter, { clean: false });
-  const got: string[] = [];
-  node.on('message', (_t, payload) => got.push((JSON.parse(payload.toString()) as { reqId: string }).reqId));
-  // the node's own backpressure: the acknowledgement (and the reading of the next message) waits
-  let paused = true;
-  const heldAcks: (() => void)[] = [];
-  node.handleMessage = (_packet, cb) => (paused ? heldAcks.push(() => cb()) : cb());
-  await node.subscribeAsync('tmi/v1/auctions/#', { qos: 1 });
+  const { node, got, catchUp } = await laggingNode(tb, nodeMeter);
 
   const pub = await login(tb.url, home as TestMeter);
   const sent: string[] = [];
@@ -66,8 +79,7 @@ test('[BROKER-HOLD] a lagging service holds the homes at the mark; nothing lost 
   assert.equal(await metric(tb, 'tmi_broker_hold_episodes_total'), 1);
 
   // the node catches up
-  paused = false;
-  for (const f of heldAcks.splice(0)) f();
+  catchUp();
   await publishing;
   await until('the node to receive every bid', () => got.length >= 60);
   assert.deepEqual(got, sent, 'every bid once, in order');
@@ -102,13 +114,7 @@ test('[HOLD-PAUSE] a home that keeps publishing during a hold is not read from: 
   const tb = await startBroker({ holdPublishers: { holdAbove: Math.floor(5.5 * size), resumeBelow: 2 * size } });
   brokers.push(tb);
   Object.assign(home, enrollMeter(tb.dir, 'meter-home'));
-  const node = await login(tb.url, enrollMeter(tb.dir, 'node-1', 'node'), { clean: false });
-  const got: string[] = [];
-  node.on('message', (_t, payload) => got.push((JSON.parse(payload.toString()) as { reqId: string }).reqId));
-  let paused = true;
-  const heldAcks: (() => void)[] = [];
-  node.handleMessage = (_packet, cb) => (paused ? heldAcks.push(() => cb()) : cb());
-  await node.subscribeAsync('tmi/v1/auctions/#', { qos: 1 });
+  const { node, got, catchUp } = await laggingNode(tb, enrollMeter(tb.dir, 'node-1', 'node'));
 
   const pub = await login(tb.url, home as TestMeter);
   const sent: string[] = [];
@@ -128,8 +134,7 @@ test('[HOLD-PAUSE] a home that keeps publishing during a hold is not read from: 
   assert.ok(waiting >= 1 && waiting <= 6, `publishes held in the broker: ${waiting} (at most the chunk read when the hold began, of ${sent.length - 6} sent after the mark)`);
   assert.ok(got.length <= 6, `the node got ${got.length} before it caught up`);
 
-  paused = false;
-  for (const f of heldAcks.splice(0)) f();
+  catchUp();
   await Promise.all(acks);
   await until('the node to receive every bid', () => got.length >= sent.length);
   assert.deepEqual(got, sent, 'every bid once, in order');

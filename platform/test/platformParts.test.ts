@@ -8,7 +8,10 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { startPlatformParts } from '../platformParts.js';
+import { TMI } from './tmiUpProcess.js';
 
 const CHAIN = { intervalMs: 60_000, slotMs: 100, patience: 2 };
 
@@ -101,4 +104,15 @@ test('[PARTS] a part that runs out of heap is named with its cap', { timeout: 60
     }),
     /PART_FAILED part=edge exited while starting \(code 1\): PART_OUT_OF_HEAP cap=4MiB/,
   );
+});
+
+test('[PARTS] tmi up refuses a heap cap that is not a whole number of MiB from 64, before it touches the data directory', async (t) => {
+  const root = await tempDir(t);
+  for (const [flag, value] of [['--edge-heap-mb', '10'], ['--core-heap-mb', '1.5'], ['--core-heap-mb', 'lots']] as const) {
+    const data = join(root, 'never');
+    const r = spawnSync(process.execPath, [TMI, 'up', '--data', data, flag, value], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, new RegExp(`BAD_OPTION ${flag}=${value.replace('.', '\\.')} \\(MiB of V8 heap`));
+    assert.equal(existsSync(data), false, 'no data directory created');
+  }
 });
