@@ -40,7 +40,9 @@ import { linearTrend } from './soak/linearTrend.js';
 import type { FeederLimit } from '../schemas/types.js';
 import { GENESIS_DEFAULTS } from '../poe-chain/core/genesis.js';
 import { startRedisServer, type RedisServer } from '../broker/test/redisFixtures.js';
-import { PART_HEAP_CAP_MB } from '../platform/partHeapCaps.js';
+import { soakHeapCaps } from './soak/soakHeapCaps.js';
+
+const HEAP_CAPS = soakHeapCaps();
 
 const SELF = fileURLToPath(import.meta.url);
 const env = (k: string, d: number) => (process.env[k] !== undefined ? Number(process.env[k]) : d);
@@ -83,9 +85,9 @@ function ulimits(): { soft: number; hard: number } {
 function spawnChild(role: string, nofile: number | undefined): Promise<ChildProcess> {
   // SOAK_PROFILE=<role>: that child writes a V8 CPU profile (.cpuprofile) into the working directory
   // SOAK_HEAPSNAPSHOT=<role>: `kill -USR2 <pid>` makes that child write a .heapsnapshot there
-  // the heap caps `tmi up` gives the same parts (platform/partHeapCaps.ts); SOAK_HEAP_CAPS=off: none
+  // the heap caps `tmi up` gives the same parts (soak/soakHeapCaps.ts)
   const part = role === 'broker' ? 'edge' : role === 'chain' ? 'core' : undefined;
-  const cap = part && process.env.SOAK_HEAP_CAPS !== 'off' ? [`--max-old-space-size=${PART_HEAP_CAP_MB[part]}`] : [];
+  const cap = part && HEAP_CAPS ? [`--max-old-space-size=${HEAP_CAPS[part]}`] : [];
   const args = [
     ...cap,
     ...(process.env.SOAK_PROFILE === role ? ['--cpu-prof'] : []),
@@ -136,7 +138,7 @@ interface ChainAuctionInfo {
   params?: { side: 'buy' | 'sell'; energyWh: number; limitPriceMcPerKWh: number; pricing: 'pay-as-bid' | 'uniform'; feederLimits: FeederLimit[] };
 }
 
-function series(samples: readonly ProcSample[], startMs: number, key: 'rssMB' | 'heapUsedMB' | 'arrayBuffersMB' | 'externalMB') {
+function series(samples: readonly ProcSample[], startMs: number, key: 'rssMB' | 'heapUsedMB' | 'heapTotalMB' | 'arrayBuffersMB' | 'externalMB') {
   return samples.map((s) => [r1((s.t - startMs) / 1000), s[key]] as const);
 }
 
@@ -605,7 +607,7 @@ async function main(): Promise<void> {
         homesProcesses: PROCS,
         brokers: BROKERS,
         // V8 old-generation caps of the broker and chain processes, as `tmi up` sets them for its parts
-        heapCapsMB: process.env.SOAK_HEAP_CAPS === 'off' ? 'off' : { broker: PART_HEAP_CAP_MB.edge, chain: PART_HEAP_CAP_MB.core },
+        heapCapsMB: HEAP_CAPS ? { broker: HEAP_CAPS.edge, chain: HEAP_CAPS.core } : 'off',
         note: limitNote,
         day: { intervals: D, intervalMs: I, auctionEvery: EVERY, readingSpreadMs: READING_SPREAD, bidSpreadMs: BID_SPREAD, slotMs: SLOT_MS, patience: PATIENCE, feeders: FEEDERS, feederLimits },
         enrolment: ENROL === 'http'
@@ -648,8 +650,8 @@ async function main(): Promise<void> {
       closeToBlockMs: { p50: pct(delays, 50), max: delays.at(-1) ?? null, note: 'aggregator signs auction-close → the block holding it arrives at the counting subscriber' },
       closeToResultMs: { p50: pct(resultDelays, 50), max: resultDelays.at(-1) ?? null, note: 'aggregator signs auction-close → its auction-result (from the chain) arrives at the counting subscriber' },
       memory: {
-        broker: { ...trendOf(brokerSamples, dayStart, dayEnd), fdsMax: Math.max(...brokerSamples.map((x) => x.fds ?? -1)), seriesSecondsMB: series(brokerSamples, dayStart, 'rssMB'), heapUsedSecondsMB: series(brokerSamples, dayStart, 'heapUsedMB'), externalSecondsMB: series(brokerSamples, dayStart, 'externalMB') },
-        chainNode: { ...trendOf(chainSamples, dayStart, dayEnd), seriesSecondsMB: series(chainSamples, dayStart, 'rssMB'), heapUsedSecondsMB: series(chainSamples, dayStart, 'heapUsedMB'), arrayBuffersSecondsMB: series(chainSamples, dayStart, 'arrayBuffersMB'), note: 'the chain process also holds the aggregator' },
+        broker: { ...trendOf(brokerSamples, dayStart, dayEnd), fdsMax: Math.max(...brokerSamples.map((x) => x.fds ?? -1)), seriesSecondsMB: series(brokerSamples, dayStart, 'rssMB'), heapUsedSecondsMB: series(brokerSamples, dayStart, 'heapUsedMB'), heapTotalSecondsMB: series(brokerSamples, dayStart, 'heapTotalMB'), externalSecondsMB: series(brokerSamples, dayStart, 'externalMB') },
+        chainNode: { ...trendOf(chainSamples, dayStart, dayEnd), seriesSecondsMB: series(chainSamples, dayStart, 'rssMB'), heapUsedSecondsMB: series(chainSamples, dayStart, 'heapUsedMB'), heapTotalSecondsMB: series(chainSamples, dayStart, 'heapTotalMB'), arrayBuffersSecondsMB: series(chainSamples, dayStart, 'arrayBuffersMB'), note: 'the chain process also holds the aggregator' },
         homesProcessesTotalMB: homesRss.map(([t, mb]) => [r1((t - dayStart) / 1000), r1(mb)]),
       },
       cpu: {

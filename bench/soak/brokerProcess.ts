@@ -15,10 +15,12 @@ import type { RegistryStore } from '../../csm-registry/registryStore.js';
 import type { Certificate } from '../../schemas/types.js';
 import { homeOf, serviceKey } from './soakHomes.js';
 import { procSample, serve, type ProcSample } from './soakIpc.js';
-import { PART_HEAP_CAP_MB, sessionQueueTotalMBFor } from '../../platform/partHeapCaps.js';
+import { sessionQueueTotalMBFor } from '../../platform/partHeapCaps.js';
+import { soakHeapCaps } from './soakHeapCaps.js';
 
 /** with the heap caps of `tmi up` (bench/soak.ts), the session queue total `tmi up` derives from the edge's cap */
-const sessionQueueAsTmiUp = process.env.SOAK_HEAP_CAPS === 'off' ? {} : { sessionQueue: { totalBytes: sessionQueueTotalMBFor(PART_HEAP_CAP_MB.edge) * 2 ** 20 } };
+const edgeCap = soakHeapCaps()?.edge;
+const sessionQueueAsTmiUp = edgeCap === undefined ? {} : { sessionQueue: { totalBytes: sessionQueueTotalMBFor(edgeCap) * 2 ** 20 } };
 
 /** meter ids of the home chain nodes the soak may start */
 export const HOME_NODES = ['home-node-pruned', 'home-node-full', 'home-node-checkpoint'] as const;

@@ -71,12 +71,14 @@ let loopDelay: IntervalHistogram | undefined;
 export function procSample(extra: Record<string, number> = {}): ProcSample {
   let rss = Number.NaN;
   let heap = Number.NaN;
+  let heapTotal = Number.NaN;
   let external = Number.NaN;
   let arrayBuffers = Number.NaN;
   try {
     const m = process.memoryUsage();
     rss = m.rss;
     heap = m.heapUsed;
+    heapTotal = m.heapTotal;
     external = m.external;
     arrayBuffers = m.arrayBuffers;
   } catch {
@@ -94,6 +96,8 @@ export function procSample(extra: Record<string, number> = {}): ProcSample {
     t: Date.now(),
     rssMB: Math.round((rss / 2 ** 20) * 10) / 10,
     heapUsedMB: Math.round((heap / 2 ** 20) * 10) / 10,
+    // V8's heap as committed (in use, garbage not yet collected, and pages kept)
+    heapTotalMB: Math.round((heapTotal / 2 ** 20) * 10) / 10,
     // memory V8 knows of outside its heap; of it, Buffers and ArrayBuffers
     externalMB: Math.round((external / 2 ** 20) * 10) / 10,
     arrayBuffersMB: Math.round((arrayBuffers / 2 ** 20) * 10) / 10,

@@ -1,10 +1,11 @@
 import { formatOptions, parseCommandLine, type OptionSpec } from '../config.js';
 import type { Command } from '../command.js';
-import { PART_HEAP_CAP_MB, heapCapOf, sessionQueueTotalMBFor } from '../../platform/partHeapCaps.js';
 
 /** S and W of GENESIS_DEFAULTS (poe-chain/core/genesis.ts), written here so that --help need
  * not load the chain; cli/test/commands.test.ts checks that the two agree. */
 export const CHAIN_DEFAULTS_IN_HELP = { slotMs: 250, patience: 8 } as const;
+/** PART_HEAP_CAP_MB (platform/partHeapCaps.ts), written here for the same reason; the same test checks them */
+export const HEAP_CAPS_IN_HELP = { edge: 384, core: 768 } as const;
 
 const spec: OptionSpec = {
   data: { type: 'string', describe: 'data directory', default: './data' },
@@ -20,8 +21,8 @@ const spec: OptionSpec = {
   patience: { type: 'string', describe: 'chain patience W, slots (new data directory only)', default: String(CHAIN_DEFAULTS_IN_HELP.patience) },
   prices: { type: 'string', describe: 'imbalance price CSV (start,buy_cents_per_kwh,sell_cents_per_kwh) for auction limit prices' },
   'log-level': { type: 'string', describe: 'pino log level', default: 'info' },
-  'edge-heap-mb': { type: 'string', describe: 'V8 heap cap of the registry and broker, MiB', default: String(PART_HEAP_CAP_MB.edge) },
-  'core-heap-mb': { type: 'string', describe: 'V8 heap cap of the chain node, aggregator and analytics, MiB', default: String(PART_HEAP_CAP_MB.core) },
+  'edge-heap-mb': { type: 'string', describe: 'V8 heap cap of the registry and broker, MiB', default: String(HEAP_CAPS_IN_HELP.edge) },
+  'core-heap-mb': { type: 'string', describe: 'V8 heap cap of the chain node, aggregator and analytics, MiB', default: String(HEAP_CAPS_IN_HELP.core) },
 };
 
 function port(v: unknown, name: string): number {
@@ -55,7 +56,7 @@ operator API). Stop with Ctrl-C (SIGINT) or SIGTERM.
 ${formatOptions(spec)}
 `,
   async run(argv) {
-    const { startPlatformParts } = await import('../../platform/platformParts.js');
+    const [{ startPlatformParts }, { heapCapOf, sessionQueueTotalMBFor }] = await Promise.all([import('../../platform/platformParts.js'), import('../../platform/partHeapCaps.js')]);
     const { values: v } = parseCommandLine(argv, spec);
     const host = String(v.host);
     const heapCapMB = { edge: heapCapOf(v['edge-heap-mb'], 'edge-heap-mb'), core: heapCapOf(v['core-heap-mb'], 'core-heap-mb') };

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COMMANDS } from '../commands.js';
 import { AUDIT_BIDS_IN_HELP } from '../commands/auction.js';
-import { CHAIN_DEFAULTS_IN_HELP } from '../commands/up.js';
+import { CHAIN_DEFAULTS_IN_HELP, HEAP_CAPS_IN_HELP } from '../commands/up.js';
+import { PART_HEAP_CAP_MB } from '../../platform/partHeapCaps.js';
 import { GENESIS_DEFAULTS } from '../../poe-chain/core/genesis.js';
 import { MAX_AUDIT_BIDS } from '../../poe-chain/core/auction/auctionAudit.js';
 
@@ -98,6 +99,7 @@ test('the bid limit in tmi auction --help is the auction code\'s', () => {
   assert.equal(AUDIT_BIDS_IN_HELP, MAX_AUDIT_BIDS);
 });
 
-test('the slot length and patience in tmi up --help are the genesis defaults', () => {
+test('the slot length and patience in tmi up --help are the genesis defaults, its heap caps the ones it sets', () => {
   assert.deepEqual(CHAIN_DEFAULTS_IN_HELP, { slotMs: GENESIS_DEFAULTS.slotMs, patience: GENESIS_DEFAULTS.patience });
+  assert.deepEqual(HEAP_CAPS_IN_HELP, PART_HEAP_CAP_MB, 'the heap caps tmi up --help names are the ones it sets');
 });
