@@ -70,29 +70,10 @@ export interface PlatformOptions {
   now?: () => number;
 }
 
-export interface Platform {
-  paths: ReturnType<typeof platformPaths>;
-  urls: { registry: string; mqtt: string; ws?: string; metrics?: string; aggregator?: string; analytics?: string };
+/** Both parts, as `startPlatform` runs them in one thread: the edge's and the core's facts together. */
+export interface Platform extends Omit<Edge, 'urls' | 'link' | 'stop'>, Omit<Core, 'urls' | 'stop'> {
+  urls: Edge['urls'] & Core['urls'];
   adminToken: string;
-  adminTokenFile: string | undefined;
-  /** [ROLES] the broker's read-only registry credential */
-  directoryTokenFile: string | undefined;
-  /** [ROLES] the aggregator operator API's credential */
-  operatorToken: string;
-  operatorTokenFile: string | undefined;
-  /** [BROKER-ID] the broker's error-signing key file (stable across restarts) */
-  brokerKeyFile: string;
-  registry: Registry;
-  registryClient: RegistryClient;
-  broker: TmiBroker;
-  genesis: Genesis;
-  keys: { aggregator: KeyPair; aggregatorNode: KeyPair; analytics: KeyPair };
-  /** an MQTT session logged in as the aggregator */
-  aggregatorMqtt: MqttClient;
-  /** the aggregator's chain node (fallback producer, serves sync) */
-  node: ChainNode;
-  aggregator?: Aggregator;
-  analytics?: Analytics;
   stop(): Promise<void>;
 }
 
@@ -159,7 +140,9 @@ export interface Edge {
   urls: { registry: string; mqtt: string; ws?: string; metrics?: string };
   link: EdgeLink;
   adminTokenFile: string | undefined;
+  /** [ROLES] the broker's read-only registry credential */
   directoryTokenFile: string | undefined;
+  /** [BROKER-ID] the broker's error-signing key file (stable across restarts) */
   brokerKeyFile: string;
   registry: Registry;
   registryClient: RegistryClient;
@@ -264,6 +247,7 @@ export type CoreOptions = Pick<PlatformOptions, 'dataDir' | 'host' | 'operatorTo
 
 export interface Core {
   urls: { aggregator?: string; analytics?: string };
+  /** [ROLES] the aggregator operator API's credential */
   operatorToken: string;
   operatorTokenFile: string | undefined;
   /** an MQTT session logged in as the aggregator */
