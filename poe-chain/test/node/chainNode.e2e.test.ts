@@ -10,7 +10,7 @@
  *
  *   1. all nodes reach the same tip hash
  *   2. the producer of epoch e is the validator with the smallest |P − C| of interval e − 2
- *   3. kill -9 of the producer: the next-ranked produces within W + 1 slots
+ *   3. kill -9 of the producer: the next-ranked produces in its window, W + 1 … 2W slots after the parent
  *   4. a node stopped for 100+ blocks catches up on restart
  *   5. blocks with a wrong producer, a forged reading, a wrong state root: rejected by
  *      every honest node, never in any tip
@@ -221,7 +221,11 @@ test('e2e: 1 aggregator node + 4 validator processes: PoE election, kill -9 take
     }
     assert.deepEqual(canonical().find((b) => b.block.parameters.header.epoch === ec + 4)!.state.meta.ranking.slice(0, 3), [V[1]!.address, V[2]!.address, V[0]!.address]);
 
-    // 3. kill -9 the producer (V2) one second into epoch ec+4; V3 (next-ranked) takes over within W + 1 slots
+    // 3. kill -9 the producer (V2) one second into epoch ec+4; V3 (next-ranked) takes over in its
+    // window: slots p + W + 1 … p + 2W after V2's last block at slot p ([POE-7.3]). V3 makes its
+    // block at the start of a slot, so it takes the window's first slot whenever V2's last block
+    // reached it before then; on a loaded machine that block has arrived 300 ms late (three
+    // slots of 100 ms), and V3 took the window's second slot (gap 2W).
     await waitFor('1 s into epoch ec+4', () => Date.now() >= epochStart(g, ec + 4) + 1000, 10_000);
     assert.equal(producerOf(canonical().at(-1)!), V[1]!.address, 'V2 is producing');
     silent.add(V[1]!.address);
@@ -234,7 +238,7 @@ test('e2e: 1 aggregator node + 4 validator processes: PoE election, kill -9 take
     const firstV3 = after.find((b) => producerOf(b) === V[2]!.address)!;
     const parent = canonical().find((b) => b.height === firstV3.height - 1)!;
     const gap = firstV3.block.parameters.header.slot - parent.block.parameters.header.slot;
-    assert.ok(gap <= W + 1, `takeover within W + 1 = ${W + 1} slots (gap ${gap}; parent slot ${parent.block.parameters.header.slot} sub ${parent.block.parameters.header.sub ?? 0}, killed at slot ${slotAt(g, killedAt)}); V3's last lines:\n${v3.lines.slice(-12).join('\n')}`);
+    assert.ok(gap >= W + 1 && gap <= 2 * W, `takeover in V3's window, W + 1 … 2W = ${W + 1} … ${2 * W} slots after its parent (gap ${gap}; parent slot ${parent.block.parameters.header.slot} sub ${parent.block.parameters.header.sub ?? 0}, killed at slot ${slotAt(g, killedAt)}); V3's last lines:\n${v3.lines.slice(-12).join('\n')}`);
     t.diagnostic(`kill -9: next block by V3 at height ${firstV3.height}, ${gap} slots after its parent, ${firstV3.at - killedAt} ms after the kill`);
     assert.ok(Date.now() - killedAt < 5000);
     // nothing the killed producer made after its death: a block it published just before the kill may still
