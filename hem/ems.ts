@@ -138,6 +138,12 @@ export interface EmsOptions {
 
 export interface Ems {
   start(): Promise<void>;
+  /**
+   * [HEM-HALT] no new work from now on: no interval metered, no order, no reveal, no rotation
+   * (what is in flight still finishes). stop() halts first; runHem halts before it closes the
+   * home's chain node, which shares the MQTT session and may take seconds to close.
+   */
+  halt(): void;
   stop(): Promise<void>;
   /** meters every interval that has ended and not been metered (called by the timer) */
   meterDue(): Promise<void>;
@@ -290,7 +296,8 @@ export function createEms(o: EmsOptions): Ems {
       log.warn({ event: 'intervals-skipped', count: missed - maxCatchUp }, 'HEM was down longer than the catch-up window');
       lastMetered = cur.startMs - maxCatchUp * o.intervalMs;
     }
-    while (lastMetered + o.intervalMs <= now()) {
+    // [HEM-HALT] a catch-up stops at a halt
+    while (!stopped && lastMetered + o.intervalMs <= now()) {
       const i = { startMs: lastMetered, endMs: lastMetered + o.intervalMs };
       await meterOne(i);
     }
@@ -643,6 +650,15 @@ export function createEms(o: EmsOptions): Ems {
     }, Math.max(0, next - now()));
   }
 
+  function halt(): void {
+    stopped = true;
+    clearTimeout(meterTimer);
+    for (const r of revealTimers) clearTimeout(r);
+    revealTimers.clear();
+    clearTimeout(rotateTimer);
+    market?.stop();
+  }
+
   return {
     pump,
     get session() {
@@ -678,13 +694,9 @@ export function createEms(o: EmsOptions): Ems {
       void market?.tick();
       scheduleMeter();
     },
+    halt,
     async stop() {
-      stopped = true;
-      clearTimeout(meterTimer);
-      for (const r of revealTimers) clearTimeout(r);
-      revealTimers.clear();
-      clearTimeout(rotateTimer);
-      market?.stop();
+      halt();
       await metering.catch(() => undefined);
       // give in-flight publishes a moment to be acknowledged
       for (let i = 0; i < 20 && pump.inFlightCount > 0 && session?.connected; i++) await new Promise((r) => setTimeout(r, 50));

@@ -374,6 +374,8 @@ export async function runHem(cfg: HemConfig, o: RunHemOptions = {}): Promise<Hem
       devices,
       ...(homePage ? { homePage } : {}),
       async stop() {
+        // [HEM-HALT] nothing new is metered or sent while the chain node closes
+        ems.halt();
         if (rekey) clearInterval(rekey);
         if (readingWatchTimer) clearInterval(readingWatchTimer);
         if (chainRetry) clearInterval(chainRetry);

@@ -137,6 +137,26 @@ test('publishes a signed reading every interval with consecutive seq, and its ce
   });
 });
 
+test('[HEM-HALT] after halt() nothing more is metered or sent, neither by the timer nor by a catch-up', async () => {
+  await withBroker(async (b, agg, c) => {
+    const readings = recorder(c, 'tmi/v1/readings');
+    const { hem, cap } = await startHem(b.url, agg);
+    try {
+      await waitFor(() => readings.length >= 2, 6000, '2 readings');
+      hem.ems.halt();
+      const metered = cap.events('reading').length;
+      await sleep(3 * INTERVAL_MS);
+      await hem.ems.meterDue(); // three intervals have ended since: none is metered
+      const after = cap.events('reading').length;
+      assert.ok(after <= metered + 1, `intervals metered after halt: ${after - metered} (at most the one in flight)`);
+      await sleep(200);
+      assert.ok(readings.length <= after, `readings at the broker ${readings.length}, metered ${after}`);
+    } finally {
+      await hem.stop();
+    }
+  });
+});
+
 test('answers an auction-open within 1 s with exactly what decide() returns; awards drive the battery', async () => {
   await withBroker(async (b, agg, c) => {
     const bids = recorder(c, 'tmi/v1/auctions/+/bids');
