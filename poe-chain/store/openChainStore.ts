@@ -7,7 +7,9 @@
  *   b:<blockHash>       the block envelope, as received
  *   h:<height, 12 digits>  block hash of the canonical chain at that height
  *   t:<txId>            {height, index} of a transaction on the canonical chain
- *   s:<height, 12 digits>  state snapshot after that height (serialiseState)
+ *   s:<height, 12 digits>  state snapshot after that height (serialiseState), or [STORE-CHUNK]
+ *                       the record {"snapshot":"chunks", chunks, chars} of one written in chunks
+ *   c:<height, 12 digits>:<i, 6 digits>  [STORE-CHUNK] chunk i of that snapshot's JSON text
  *   j:<seq, 12 digits>  [STORE-J] the node's journal: a transaction received and not yet
  *                       on chain, `<topic>\n<payload>` as received (createChainNode.ts)
  *   pruned              [STORE-P] {height, hash}: the blocks, height and tx indexes below this
@@ -18,9 +20,11 @@
  *
  * Crash safety: every block is one atomic db.batch (block, height index, tx index, head),
  * so after a crash the database holds exactly the blocks up to some head. A snapshot is
- * a cache written after its block, in its own batch, serialised a slice at a time between
- * other work (stateJsonPieces): at 10,000 homes, serialised at once, one held the node's
- * thread ~1.8 s. A snapshot whose block is no longer canonical is never used (checked at
+ * a cache written after its block, serialised a slice at a time between other work
+ * (stateJsonPieces): at 10,000 homes, serialised at once, one held the node's thread ~1.8 s.
+ * [STORE-CHUNK] Its text goes in chunks of about 256 Ki characters, each in its own batch; the
+ * record s:<height>, written last in one batch with the deletion of the snapshots it
+ * replaces, makes it exist. A snapshot whose block is no longer canonical is never used (checked at
  * open and at rewind). Restart: load head, load the newest snapshot at or below it, replay
  * (re-validating) the blocks after it. Anything inconsistent — a missing or unreadable
  * record, a block whose hash or roots do not match — is CORRUPT_DB with the height.
@@ -78,6 +82,8 @@ export interface ChainStoreOptions {
   snapshotEvery?: number;
   /** snapshots to keep (default 2) */
   keepSnapshots?: number;
+  /** [STORE-CHUNK] characters of a snapshot's JSON per chunk, at least (default SNAPSHOT_CHUNK_CHARS) */
+  snapshotChunkChars?: number;
 }
 
 export interface StoredTx {
@@ -152,6 +158,74 @@ const B = (hash: string) => `b:${hash}`;
 const T = (id: string) => `t:${id}`;
 const J = (seq: number) => `j:${pad(seq)}`;
 const N = (name: string) => `n:${name}`;
+/** [STORE-CHUNK] chunk i of the snapshot at height h */
+const C = (h: number, i: number) => `c:${pad(h)}:${String(i).padStart(6, '0')}`;
+/** every chunk key of height h is in [C(h, 0), CEND(h)) */
+const CEND = (h: number) => `c:${pad(h)};`;
+
+/**
+ * [STORE-CHUNK] A snapshot of a large state is written as chunks of about this many characters,
+ * each in its own batch, and its record `s:<height>` names them. Written as one value, a
+ * 10,000-home state (≈ 35 MB of JSON) was a 35-MB string, then a 35-MB buffer, write batch and
+ * memtable each, every 64 blocks: the chain process's memory peaked ~170 MB above its steady
+ * level at each one, and the allocator kept much of it.
+ */
+export const SNAPSHOT_CHUNK_CHARS = 256 * 1024;
+const CHUNKED = '{"snapshot":"chunks"';
+
+/**
+ * [STORE-CHUNK] Writes a state's JSON pieces as chunks of the snapshot at `h`, yielding to other
+ * work between pieces when `yieldEach`; returns the record to put at `s:<h>` in the batch that
+ * makes the snapshot exist. Chunks without their record (a crash mid-way) are never read and
+ * are deleted at the next open.
+ */
+async function writeSnapshotChunks(db: ChainDb, h: number, pieces: Iterable<string>, yieldEach: boolean, chunkChars: number): Promise<{ record: ChainDbOp; chunks: number }> {
+  let chunk = '';
+  let chunks = 0;
+  let chars = 0;
+  for (const piece of pieces) {
+    chunk += piece;
+    if (chunk.length >= chunkChars) {
+      if (db.status !== 'open') throw new Error('the database closed while a snapshot was written');
+      await db.batch([{ type: 'put', key: C(h, chunks++), value: chunk }]);
+      chars += chunk.length;
+      chunk = '';
+    }
+    if (yieldEach) await new Promise((resolve) => setImmediate(resolve));
+  }
+  if (chunk.length > 0) {
+    await db.batch([{ type: 'put', key: C(h, chunks++), value: chunk }]);
+    chars += chunk.length;
+  }
+  return { record: { type: 'put', key: S(h), value: `${CHUNKED},"chunks":${chunks},"chars":${chars}}` }, chunks };
+}
+
+/** [STORE-CHUNK] The JSON text of the snapshot at `h`, whole or from its chunks; undefined if absent or incomplete. */
+export async function readSnapshotText(db: Pick<ChainDb, 'get'>, h: number): Promise<string | undefined> {
+  const text = await db.get(S(h));
+  if (text === undefined || !text.startsWith(CHUNKED)) return text;
+  const r = JSON.parse(text) as { chunks: number; chars: number };
+  const parts: string[] = [];
+  for (let i = 0; i < r.chunks; i++) {
+    const c = await db.get(C(h, i));
+    if (c === undefined) return undefined;
+    parts.push(c);
+  }
+  const whole = parts.join('');
+  return whole.length === r.chars ? whole : undefined;
+}
+
+/** [STORE-CHUNK] the chunk keys of each height (at open) */
+async function chunkKeysByHeight(db: ChainDb): Promise<Map<number, string[]>> {
+  const by = new Map<number, string[]>();
+  for await (const k of db.keys({ gte: 'c:', lt: 'c;' })) {
+    const h = Number(k.slice(2, 14));
+    let ks = by.get(h);
+    if (!ks) by.set(h, (ks = []));
+    ks.push(k);
+  }
+  return by;
+}
 
 function corrupt(reason: string, height?: number): ChainStoreError {
   return new ChainStoreError('CORRUPT_DB', { height, reason });
@@ -230,9 +304,13 @@ export async function openChainStore(db: ChainDb, opts: ChainStoreOptions = {}):
   const snapshots: number[] = [];
   for await (const k of db.keys({ gte: S(pruned.height), lte: S(head.height) })) snapshots.push(Number(k.slice(2)));
   let state: ChainState | undefined;
+  // [STORE-CHUNK] chunks whose snapshot record was never written (a crash mid-way) go
+  const chunkKeys = await chunkKeysByHeight(db);
+  const orphans = [...chunkKeys.entries()].filter(([h]) => !snapshots.includes(h));
+  if (orphans.length > 0) await db.batch(orphans.flatMap(([, ks]) => ks.map((key) => ({ type: 'del', key }) as ChainDbOp)));
   for (let i = snapshots.length - 1; i >= 0 && !state; i--) {
     const h = snapshots[i]!;
-    const text = await db.get(S(h));
+    const text = await readSnapshotText(db, h);
     try {
       const st = deserializeState(JSON.parse(text ?? 'null'));
       const expectHash = h === 0 ? genesis.hash : await db.get(H(h));
@@ -265,7 +343,8 @@ export async function openChainStore(db: ChainDb, opts: ChainStoreOptions = {}):
   if (state.tipHash !== head.hash || stateRoot(state) !== head.stateRoot || state.meta.tipSlot !== head.slot) {
     throw corrupt('head does not match the replayed chain', head.height);
   }
-  return new LevelChainStore(db, genesis, state, head, snapshots, snapshotEvery, keepSnapshots, pruned.height);
+  const chunkCounts = new Map([...chunkKeys.entries()].filter(([h]) => snapshots.includes(h)).map(([h, ks]) => [h, ks.length] as const));
+  return new LevelChainStore(db, genesis, state, head, snapshots, snapshotEvery, keepSnapshots, pruned.height, chunkCounts, opts.snapshotChunkChars ?? SNAPSHOT_CHUNK_CHARS);
 }
 
 /**
@@ -306,7 +385,22 @@ class LevelChainStore implements ChainStore {
     private readonly snapshotEvery: number,
     private readonly keepSnapshots: number,
     private base: number,
+    /** [STORE-CHUNK] the number of chunks of each chunked snapshot */
+    private readonly chunkCounts: Map<number, number>,
+    private readonly chunkChars: number,
   ) {}
+
+  /** [STORE-CHUNK] deletes the snapshot at h: its record and its chunks */
+  private snapshotDelOps(h: number): ChainDbOp[] {
+    const ops: ChainDbOp[] = [{ type: 'del', key: S(h) }];
+    for (let i = 0; i < (this.chunkCounts.get(h) ?? 0); i++) ops.push({ type: 'del', key: C(h, i) });
+    return ops;
+  }
+
+  /** [STORE-CHUNK] forgets the chunk counts of snapshots deleted */
+  private forgetSnapshots(hs: readonly number[]): void {
+    for (const h of hs) this.chunkCounts.delete(h);
+  }
 
   /** [STORE-P] compactions of pruned ranges, one after another */
   private compacting: Promise<unknown> = Promise.resolve();
@@ -321,23 +415,24 @@ class LevelChainStore implements ChainStore {
     const hash = await this.db.get(H(p));
     if (hash !== state.tipHash) throw new ChainStoreError('NOT_CANONICAL', { height: p, reason: 'the state is not of the canonical block at its height' });
     await this.snapshotting;
-    const parts: string[] = [];
-    for (const piece of stateJsonPieces(state)) {
-      parts.push(piece);
-      await new Promise((resolve) => setImmediate(resolve));
+    // 1. the new base: its snapshot's chunks [STORE-CHUNK] (unless a snapshot of that canonical
+    // block is stored already), then its record and the base in one batch
+    const base: ChainDbOp = { type: 'put', key: 'pruned', value: JSON.stringify({ height: p, hash }) };
+    if (this.snapshotHeights.includes(p)) {
+      await this.db.batch([base]);
+    } else {
+      const written = await writeSnapshotChunks(this.db, p, stateJsonPieces(state), true, this.chunkChars);
+      await this.db.batch([written.record, base]);
+      this.chunkCounts.set(p, written.chunks);
     }
-    // 1. the new base, in one batch
-    await this.db.batch([
-      { type: 'put', key: S(p), value: parts.join('') },
-      { type: 'put', key: 'pruned', value: JSON.stringify({ height: p, hash }) },
-    ]);
     this.base = p;
     const kept = [...new Set([...this.snapshotHeights.filter((x) => x > p), p])].sort((a, b) => a - b);
     const dropSnaps = this.snapshotHeights.filter((x) => x < p);
     this.snapshotHeights.splice(0, this.snapshotHeights.length, ...kept);
     // 2. everything below it, a few hundred heights per batch
     let deleted = 0;
-    let ops: ChainDbOp[] = dropSnaps.map((x) => ({ type: 'del', key: S(x) }) as ChainDbOp);
+    let ops: ChainDbOp[] = dropSnaps.flatMap((x) => this.snapshotDelOps(x));
+    this.forgetSnapshots(dropSnaps);
     for await (const key of this.db.keys({ gte: H(1), lt: H(p) })) {
       const bh = await this.db.get(key);
       const raw = bh !== undefined ? await this.db.get(B(bh)) : undefined;
@@ -358,7 +453,7 @@ class LevelChainStore implements ChainStore {
     // 3. the space back, in the background: LevelDB keeps deleted records on disk until it
     // compacts their files, and a pruned home's directory grew to 1.16 GB while it held 225 MB
     // (10,000-home soak). Blocks and tx indexes are keyed by hash, so their whole ranges.
-    this.compacting = this.compacting.then(() => compactRanges(this.db, [[S(0), S(p)], [H(0), H(p)], ['b:', 'b;'], ['t:', 't;']])).catch(() => undefined);
+    this.compacting = this.compacting.then(() => compactRanges(this.db, [[S(0), S(p)], [C(0, 0), C(p, 0)], [H(0), H(p)], ['b:', 'b;'], ['t:', 't;']])).catch(() => undefined);
     return { height: p, blocksDeleted: deleted };
   }
 
@@ -405,14 +500,20 @@ class LevelChainStore implements ChainStore {
   }
 
   private async writeSnapshotInSlices(state: ChainState): Promise<void> {
-    const parts: string[] = [];
-    for (const piece of stateJsonPieces(state)) {
-      parts.push(piece);
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await this.writeSnapshot(state, true);
+  }
+
+  /** [STORE-CHUNK] the snapshot of `state` in chunks, then its record with the deletion of the snapshots it replaces */
+  private async writeSnapshot(state: ChainState, yieldEach: boolean): Promise<void> {
+    const h = state.meta.height;
+    if (this.snapshotHeights.includes(h)) return;
+    const written = await writeSnapshotChunks(this.db, h, stateJsonPieces(state), yieldEach, this.chunkChars);
     if (this.db.status !== 'open') return;
-    await this.db.batch(this.snapshotOps(state.meta.height, parts.join('')));
-    this.commitSnapshot(state.meta.height);
+    const dropped = this.snapshotsDropped(h);
+    await this.db.batch([written.record, ...dropped.flatMap((x) => this.snapshotDelOps(x))]);
+    this.forgetSnapshots(dropped);
+    this.chunkCounts.set(h, written.chunks);
+    this.commitSnapshot(h);
   }
 
   /** Resolves when no snapshot is being written (tests; rewind and close wait for it themselves). */
@@ -426,12 +527,6 @@ class LevelChainStore implements ChainStore {
     return kept.slice(0, Math.max(0, kept.length - this.keepSnapshots)).filter((x) => !(this.base > 0 && x === this.base));
   }
 
-  private snapshotOps(h: number, text: string): ChainDbOp[] {
-    const ops: ChainDbOp[] = [{ type: 'put', key: S(h), value: text }];
-    for (const old of this.snapshotsDropped(h)) ops.push({ type: 'del', key: S(old) });
-    return ops;
-  }
-
   private commitSnapshot(h: number): void {
     const drop = new Set(this.snapshotsDropped(h));
     const kept = [...this.snapshotHeights.filter((x) => x !== h), h].sort((a, b) => a - b).filter((x) => !drop.has(x));
@@ -440,9 +535,7 @@ class LevelChainStore implements ChainStore {
 
   async snapshot(): Promise<void> {
     await this.snapshotting;
-    if (this.snapshotHeights.includes(this.headInfo.height)) return;
-    await this.db.batch(this.snapshotOps(this.headInfo.height, JSON.stringify(serializeState(this.tip))));
-    this.commitSnapshot(this.headInfo.height);
+    await this.writeSnapshot(this.tip, false);
   }
 
   hashAt(height: number): Promise<string | undefined> {
@@ -483,7 +576,7 @@ class LevelChainStore implements ChainStore {
     if (height === this.headInfo.height) return this.tip;
     let state: ChainState = createGenesisState(this.genesis);
     for (const base of this.snapshotHeights.filter((x) => x <= height).reverse()) {
-      const text = await this.db.get(S(base));
+      const text = await readSnapshotText(this.db, base);
       if (text === undefined) continue; // dropped by a snapshot written meanwhile: an older one will do
       const st = deserializeState(parseJson(text, 'snapshot', base));
       if (st.tipHash !== (await this.hashAt(base))) continue;
@@ -520,11 +613,12 @@ class LevelChainStore implements ChainStore {
       for (const t of block?.parameters.txs ?? []) ops.push({ type: 'del', key: T(txIdOf(t)) });
     }
     const dropSnaps = this.snapshotHeights.filter((x) => x > height);
-    for (const x of dropSnaps) ops.push({ type: 'del', key: S(x) });
+    for (const x of dropSnaps) ops.push(...this.snapshotDelOps(x));
     const head: ChainHead = { height, hash: state.tipHash, slot: state.meta.tipSlot, stateRoot: stateRoot(state) };
     ops.push({ type: 'put', key: 'head', value: JSON.stringify(head) });
     await this.db.batch(ops);
     this.snapshotHeights.splice(0, this.snapshotHeights.length, ...this.snapshotHeights.filter((x) => x <= height));
+    this.forgetSnapshots(dropSnaps);
     this.tip = state;
     this.headInfo = head;
   }

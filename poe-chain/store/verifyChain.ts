@@ -9,7 +9,7 @@ import { BlockError } from '../core/chainError.js';
 import { parseGenesis, type Genesis } from '../core/genesis.js';
 import { createGenesisState, deserializeState, stateRoot, type ChainState } from '../core/chainState.js';
 import { validateAndApplyBlock, type AppliedBlock } from '../core/validateAndApplyBlock.js';
-import { DB_FORMAT, OLD_FORMATS, type ChainDb } from './openChainStore.js';
+import { DB_FORMAT, OLD_FORMATS, readSnapshotText, type ChainDb } from './openChainStore.js';
 
 export type VerifyResult =
   | {
@@ -62,7 +62,7 @@ export async function verifyChain(db: ChainDb, o: VerifyChainOptions = {}): Prom
     if (prunedText !== undefined) {
       const pr = JSON.parse(prunedText) as { height: number; hash: string };
       base = pr.height;
-      const snap = deserializeState(JSON.parse((await db.get(`s:${pad(base)}`)) ?? 'null'));
+      const snap = deserializeState(JSON.parse((await readSnapshotText(db, base)) ?? 'null'));
       const hash = await db.get(`h:${pad(base)}`);
       const raw = hash === undefined ? undefined : await db.get(`b:${hash}`);
       const header = raw === undefined ? undefined : (JSON.parse(raw) as { parameters: { header: { stateRoot: string } } }).parameters.header;
@@ -80,7 +80,7 @@ export async function verifyChain(db: ChainDb, o: VerifyChainOptions = {}): Prom
     if (!snapshotHeights.has(h)) return undefined;
     snapshotsChecked++;
     try {
-      const snap = deserializeState(JSON.parse((await db.get(`s:${pad(h)}`)) ?? 'null'));
+      const snap = deserializeState(JSON.parse((await readSnapshotText(db, h)) ?? 'null'));
       if (stateRoot(snap) !== stateRoot(state) || snap.tipHash !== state.tipHash) return fail(h, 'BAD_SNAPSHOT', 'snapshot differs from the replayed state', h);
     } catch (err) {
       return fail(h, 'BAD_SNAPSHOT', (err as Error).message, h);

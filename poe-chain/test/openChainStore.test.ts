@@ -225,3 +225,103 @@ test('a state snapshot of an earlier format (tmi-chain-state-v7) is refused by n
   const old = { ...serializeState(f.state), format: 'tmi-chain-state-v7' };
   assert.throws(() => deserializeState(old), /STATE_INVALID reason=old format format=tmi-chain-state-v7 expected=tmi-chain-state-v8/);
 });
+
+/** the keys under a prefix */
+async function keysOf(db: MemoryLevel<string, string>, prefix: string): Promise<string[]> {
+  const ks: string[] = [];
+  for await (const k of db.keys({ gte: prefix, lt: prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1) })) ks.push(k);
+  return ks;
+}
+
+test('[STORE-CHUNK] a snapshot is written in chunks and read back whole; dropped snapshots take their chunks with them', async () => {
+  const f = makeChain(12);
+  const db = new MemoryLevel<string, string>();
+  const store = await openChainStore(db, { genesis: testGenesisConfig(), snapshotEvery: 4, snapshotChunkChars: 200 });
+  for (const b of f.blocks) {
+    await store.importBlock(JSON.parse(JSON.stringify(b.block)), { now: slotTime(f.genesis, b.block.parameters.header.slot) });
+    await store.idle();
+  }
+  // snapshots at 4, 8, 12; the last two kept, each as a record naming its chunks
+  assert.deepEqual(await keysOf(db, 's:'), ['s:000000000008', 's:000000000012']);
+  const record = JSON.parse((await db.get('s:000000000012'))!) as { snapshot: string; chunks: number; chars: number };
+  assert.equal(record.snapshot, 'chunks');
+  assert.ok(record.chunks >= 3, `chunks: ${record.chunks}`);
+  const chunks = await keysOf(db, 'c:000000000012:');
+  assert.equal(chunks.length, record.chunks);
+  let text = '';
+  for (const k of chunks) text += (await db.get(k))!;
+  assert.equal(text.length, record.chars);
+  assert.equal(stateRoot(deserializeState(JSON.parse(text))), stateRoot(f.blocks[11]!.state), 'the chunks joined are the state at 12');
+  assert.deepEqual((await keysOf(db, 'c:')).filter((k) => !k.startsWith('c:000000000008:') && !k.startsWith('c:000000000012:')), [], 'the chunks of the dropped snapshots (0, 4) are gone');
+  // reopened without store.close() (no tip snapshot): from the chunked snapshot at 12
+  await db.close();
+  const again = await openChainStore(db, { snapshotEvery: 4 });
+  assert.equal(again.head.height, 12);
+  assert.equal(stateRoot(again.state), stateRoot(f.state));
+  // a rewind below 12 drops that snapshot and its chunks; stateAt(9) reads the one at 8
+  await again.rewindTo(10);
+  assert.deepEqual(await keysOf(db, 'c:000000000012:'), []);
+  assert.equal(stateRoot(await again.stateAt(9)), stateRoot(f.blocks[8]!.state));
+  await again.close();
+});
+
+test('[STORE-CHUNK] a snapshot cut short (chunks, no record), or missing a chunk, is never used; orphan chunks go at open', async () => {
+  const f = makeChain(8);
+  const mem = new MemoryLevel<string, string>();
+  let cut = false;
+  const flaky: ChainDb = {
+    get status() {
+      return mem.status;
+    },
+    open: () => mem.open(),
+    get: (k) => mem.get(k),
+    keys: (o) => mem.keys(o),
+    close: () => mem.close(),
+    async batch(ops: ChainDbOp[]) {
+      // the power fails when the snapshot at 8 is about to get its record
+      if (cut && ops.some((o) => o.type === 'put' && o.key === 's:000000000008')) throw new Error('power cut');
+      await mem.batch(ops);
+    },
+  };
+  const store = await openChainStore(flaky, { genesis: testGenesisConfig(), snapshotEvery: 4, snapshotChunkChars: 200 });
+  for (const b of f.blocks) {
+    cut = b.block.parameters.header.height === 8;
+    await store.importBlock(JSON.parse(JSON.stringify(b.block)), { now: slotTime(f.genesis, b.block.parameters.header.slot) });
+    await store.idle();
+  }
+  assert.ok((await keysOf(mem, 'c:000000000008:')).length > 0, 'the chunks at 8 were written');
+  assert.equal(await mem.get('s:000000000008'), undefined, 'its record was not');
+  await mem.close();
+  const again = await openChainStore(mem, { snapshotEvery: 4, snapshotChunkChars: 200 });
+  assert.equal(again.head.height, 8);
+  assert.equal(stateRoot(again.state), stateRoot(f.state), 'replayed from the snapshot at 4');
+  assert.deepEqual(await keysOf(mem, 'c:000000000008:'), [], 'the orphan chunks are gone');
+  await again.close(); // writes the tip snapshot at 8, in chunks
+  await mem.open();
+  // a chunk of it lost: that snapshot is not used, the one at 4 is
+  const lost = (await keysOf(mem, 'c:000000000008:'))[1]!;
+  await mem.del(lost);
+  await mem.close();
+  const blocksRead: string[] = [];
+  const counting: ChainDb = { ...flaky, get: (k) => (k.startsWith('b:') && blocksRead.push(k), mem.get(k)) };
+  Object.defineProperty(counting, 'status', { get: () => mem.status });
+  const third = await openChainStore(counting, { snapshotEvery: 4 });
+  assert.equal(stateRoot(third.state), stateRoot(f.state));
+  assert.equal(blocksRead.length, 4, 'blocks 5..8 replayed from the snapshot at 4');
+  await third.close();
+});
+
+test('[STORE-CHUNK] a snapshot stored whole (before chunks) is still read', async () => {
+  const f = makeChain(6);
+  const db = new MemoryLevel<string, string>();
+  const store = await openChainStore(db, { genesis: testGenesisConfig(), snapshotEvery: 100 });
+  for (const b of f.blocks) await store.importBlock(JSON.parse(JSON.stringify(b.block)), { now: slotTime(f.genesis, b.block.parameters.header.slot) });
+  // as an earlier version wrote it: the whole state as one value at s:<height>
+  await db.put('s:000000000005', JSON.stringify(serializeState(f.blocks[4]!.state)));
+  // block 6 made unreadable: an open that replayed from genesis would fail at 6, one from snapshot 5 not at 1..5
+  await db.close();
+  const again = await openChainStore(db, { snapshotEvery: 100 });
+  assert.equal(stateRoot(again.state), stateRoot(f.state));
+  assert.equal(stateRoot(await again.stateAt(5)), stateRoot(f.blocks[4]!.state));
+  await again.close();
+});

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryLevel } from 'memory-level';
 import { ChainFixture, testGenesisConfig } from '../testkit/chainFixture.js';
-import { initChainStoreFromCheckpoint, openChainStore, type ChainDb } from '../store/openChainStore.js';
+import { initChainStoreFromCheckpoint, openChainStore, readSnapshotText, type ChainDb } from '../store/openChainStore.js';
 import { ChainStoreError } from '../store/chainStoreError.js';
 import { verifyChain } from '../store/verifyChain.js';
 import { stateRoot } from '../core/chainState.js';
@@ -85,11 +85,11 @@ test('[STORE-P] pruning to a block: blocks, indexes and snapshots below it go; t
 
   // a base snapshot that is not the state its block commits to: refused by verify
   const snapKey = `s:${String(P).padStart(12, '0')}`;
-  const good = (await db.get(snapKey))!;
-  const bad = JSON.parse(good) as { sections: { wallets: [string, string][] }; stateRoot?: string };
+  const good = (await db.get(snapKey))!; // [STORE-CHUNK] the record naming its chunks
+  const bad = JSON.parse((await readSnapshotText(db, P))!) as { sections: { wallets: [string, string][] }; stateRoot?: string };
   bad.sections.wallets[0]![1] = '999999999';
   delete bad.stateRoot;
-  await db.put(snapKey, JSON.stringify(bad));
+  await db.put(snapKey, JSON.stringify(bad)); // stored whole, as before chunks
   const v2 = await verifyChain(db);
   assert.equal(v2.ok, false);
   assert.equal(!v2.ok && v2.code, 'BAD_SNAPSHOT');
@@ -138,7 +138,7 @@ test('[STORE-P] on disk, pruning compacts the ranges it deleted (in the backgrou
     const store = await storeOf(f, db as unknown as ChainDb);
     await store.pruneTo(f.blocks[16]!.state);
     await store.close();
-    assert.deepEqual(calls, [['s:000000000000', 's:000000000017'], ['h:000000000000', 'h:000000000017'], ['b:', 'b;'], ['t:', 't;']]);
+    assert.deepEqual(calls, [['s:000000000000', 's:000000000017'], ['c:000000000000:000000', 'c:000000000017:000000'], ['h:000000000000', 'h:000000000017'], ['b:', 'b;'], ['t:', 't;']]);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
