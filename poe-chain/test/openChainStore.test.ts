@@ -71,24 +71,31 @@ test('opening an empty database without a genesis, or with another genesis, is r
   await assert.rejects(openChainStore(db, { genesis: testGenesisConfig({ chainId: 'other' }) }), rejectsWith('GENESIS_MISMATCH'));
 });
 
+/** `mem` as a ChainDb whose batches first pass `before` (which may throw: a power cut), and whose gets first pass `onGet` */
+function wrapped(mem: MemoryLevel<string, string>, before: (ops: ChainDbOp[]) => void, onGet: (key: string) => void = () => undefined): ChainDb {
+  return {
+    get status() {
+      return mem.status;
+    },
+    open: () => mem.open(),
+    get: (k) => (onGet(k), mem.get(k)),
+    keys: (o) => mem.keys(o),
+    close: () => mem.close(),
+    async batch(ops: ChainDbOp[]) {
+      before(ops);
+      await mem.batch(ops);
+    },
+  };
+}
+
 test('a crash in the middle of a block write leaves the previous head intact (one batch per block)', async () => {
   const f = makeChain(6);
   const mem = new MemoryLevel<string, string>();
   let failAt = -1;
   let batches = 0;
-  const flaky: ChainDb = {
-    get status() {
-      return mem.status;
-    },
-    open: () => mem.open(),
-    get: (k) => mem.get(k),
-    keys: (o) => mem.keys(o),
-    close: () => mem.close(),
-    async batch(ops: ChainDbOp[]) {
-      if (batches++ === failAt) throw new Error('power cut');
-      await mem.batch(ops);
-    },
-  };
+  const flaky = wrapped(mem, () => {
+    if (batches++ === failAt) throw new Error('power cut');
+  });
   const store = await openChainStore(flaky, { genesis: testGenesisConfig(), snapshotEvery: 100 });
   failAt = batches + 4; // the 5th block's batch fails
   for (const b of f.blocks) {
@@ -269,20 +276,10 @@ test('[STORE-CHUNK] a snapshot cut short (chunks, no record), or missing a chunk
   const f = makeChain(8);
   const mem = new MemoryLevel<string, string>();
   let cut = false;
-  const flaky: ChainDb = {
-    get status() {
-      return mem.status;
-    },
-    open: () => mem.open(),
-    get: (k) => mem.get(k),
-    keys: (o) => mem.keys(o),
-    close: () => mem.close(),
-    async batch(ops: ChainDbOp[]) {
-      // the power fails when the snapshot at 8 is about to get its record
-      if (cut && ops.some((o) => o.type === 'put' && o.key === 's:000000000008')) throw new Error('power cut');
-      await mem.batch(ops);
-    },
-  };
+  const flaky = wrapped(mem, (ops) => {
+    // the power fails when the snapshot at 8 is about to get its record
+    if (cut && ops.some((o) => o.type === 'put' && o.key === 's:000000000008')) throw new Error('power cut');
+  });
   const store = await openChainStore(flaky, { genesis: testGenesisConfig(), snapshotEvery: 4, snapshotChunkChars: 200 });
   for (const b of f.blocks) {
     cut = b.block.parameters.header.height === 8;
@@ -303,8 +300,7 @@ test('[STORE-CHUNK] a snapshot cut short (chunks, no record), or missing a chunk
   await mem.del(lost);
   await mem.close();
   const blocksRead: string[] = [];
-  const counting: ChainDb = { ...flaky, get: (k) => (k.startsWith('b:') && blocksRead.push(k), mem.get(k)) };
-  Object.defineProperty(counting, 'status', { get: () => mem.status });
+  const counting = wrapped(mem, () => undefined, (k) => void (k.startsWith('b:') && blocksRead.push(k)));
   const third = await openChainStore(counting, { snapshotEvery: 4 });
   assert.equal(stateRoot(third.state), stateRoot(f.state));
   assert.equal(blocksRead.length, 4, 'blocks 5..8 replayed from the snapshot at 4');
