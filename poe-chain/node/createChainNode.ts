@@ -268,6 +268,10 @@ export async function createChainNode(o: ChainNodeOptions): Promise<ChainNode> {
         if (err) log.warn({ topic, err: err.message }, 'publish failed');
       });
     },
+    publishAcked(topic, env) {
+      if (closed) return Promise.reject(new Error('the node is closed'));
+      return new Promise<void>((resolve, reject) => mqtt.publish(topic, JSON.stringify(env), { qos: 1 }, (err) => (err ? reject(err) : resolve())));
+    },
     closed: () => closed,
     drop(code, topic, detail) {
       bump(droppedMessages, code);

@@ -131,6 +131,11 @@ export interface NodeContext {
   readonly queue: WorkQueue;
   /** publishes a message (QoS 1); nothing once the node is closed */
   publish(topic: string, env: object): void;
+  /**
+   * [SYNC-C-MEM] publishes a message (QoS 1) and resolves once the broker acknowledged it;
+   * rejects if it could not be sent, or once the node is closed
+   */
+  publishAcked(topic: string, env: object): Promise<void>;
   /** true once close() was called */
   closed(): boolean;
   /** counts a dropped message by code (stats().droppedMessages) */
