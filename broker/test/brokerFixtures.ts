@@ -132,4 +132,11 @@ export class Inbox {
   }
 }
 
+/** a client that reads every message and never sends a PUBACK (mqtt.js, its acknowledgement dropped) */
+export function neverAck(c: MqttClient): void {
+  const internal = c as unknown as { _sendPacket: (packet: { cmd: string }, cb?: () => void, ...rest: unknown[]) => void };
+  const send = internal._sendPacket.bind(c);
+  internal._sendPacket = (packet, cb, ...rest) => (packet.cmd === 'puback' ? cb?.() : send(packet, cb, ...rest));
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -12,7 +12,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { MqttClient } from 'mqtt';
-import { enrollMeter, login, signedBid, sleep, startBroker, type TestBroker, type TestMeter } from './brokerFixtures.js';
+import { enrollMeter, login, neverAck, signedBid, sleep, startBroker, type TestBroker, type TestMeter } from './brokerFixtures.js';
 
 const N = 200;
 const LIMIT = 50;
@@ -29,13 +29,6 @@ async function gauge(tb: TestBroker, name: string, labels: Record<string, string
   const { values } = await m.get();
   const v = values.find((x) => Object.entries(labels).every(([k, l]) => (x.labels as Record<string, string>)[k] === l));
   return v?.value ?? 0;
-}
-
-/** a client that reads every message and never sends a PUBACK (mqtt.js, its acknowledgement dropped) */
-function neverAck(c: MqttClient): void {
-  const internal = c as unknown as { _sendPacket: (packet: { cmd: string }, cb?: () => void, ...rest: unknown[]) => void };
-  const send = internal._sendPacket.bind(c);
-  internal._sendPacket = (packet, cb, ...rest) => (packet.cmd === 'puback' ? cb?.() : send(packet, cb, ...rest));
 }
 
 async function until(what: string, f: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {

@@ -52,12 +52,13 @@ export function portsOf(info: UpInfo): UpPorts {
 }
 
 /** Starts `tmi up` and resolves once it printed its JSON status (ports 0 = ephemeral). */
-export async function startUp(dataDir: string, o: { ports?: UpPorts; intervalMs: number; slotMs?: number; patience?: number }): Promise<UpProcess> {
+export async function startUp(dataDir: string, o: { ports?: UpPorts; intervalMs: number; slotMs?: number; patience?: number; extraArgs?: readonly string[] }): Promise<UpProcess> {
   const p = o.ports ?? { mqtt: 0, registry: 0, aggregator: 0, analytics: 0 };
   const args = [
     TMI, 'up', '--data', dataDir, '--mqtt-port', String(p.mqtt), '--registry-port', String(p.registry),
     '--aggregator-port', String(p.aggregator), '--analytics-port', String(p.analytics), '--ws-port', '0', '--metrics-port', '0',
     '--interval-ms', String(o.intervalMs), '--slot-ms', String(o.slotMs ?? GENESIS_DEFAULTS.slotMs), '--patience', String(o.patience ?? GENESIS_DEFAULTS.patience), '--log-level', 'info',
+    ...(o.extraArgs ?? []),
   ];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
