@@ -46,13 +46,6 @@ import { NODE_TOPICS } from './nodeTopics.js';
  */
 export const CHECKPOINT_COOLDOWN_MS = 30_000;
 
-/**
- * [SYNC-C] The server: answers a checkpoint-request with its final checkpoint, that block, the
- * votes that made it final and its state, in pieces; one answer at a time (others dropped:
- * CHECKPOINT_UNAVAILABLE, like an answer it cannot give), and one per requester per
- * CHECKPOINT_COOLDOWN_MS (CHECKPOINT_TOO_SOON). The broker sees that a home names itself as
- * the requester [EDGE-12].
- */
 /** [SYNC-C-MEM] a piece the broker has not acknowledged within this ends the serving (the requester asks again) */
 const CHECKPOINT_PIECE_ACK_MS = 30_000;
 
@@ -62,7 +55,18 @@ function withTimeout(p: Promise<void>, ms: number): Promise<void> {
   return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
-export function createCheckpointServer(ctx: NodeContext, parts: { tree: BlockTree; finality: FinalityGadget }): (requester: string, requestReqId: string) => void {
+/**
+ * [SYNC-C] The server: answers a checkpoint-request with its final checkpoint, that block, the
+ * votes that made it final and its state, in pieces; one answer at a time (others dropped:
+ * CHECKPOINT_UNAVAILABLE, like an answer it cannot give), and one per requester per
+ * CHECKPOINT_COOLDOWN_MS (CHECKPOINT_TOO_SOON). The broker sees that a home names itself as
+ * the requester [EDGE-12].
+ */
+export function createCheckpointServer(
+  ctx: NodeContext,
+  parts: { tree: BlockTree; finality: FinalityGadget },
+  pieceChars = CHECKPOINT_PIECE_CHARS,
+): (requester: string, requestReqId: string) => void {
   const { genesis: g, key, log, store } = ctx;
   let serving = false;
   const lastServed = new Map<string, number>();
@@ -79,7 +83,7 @@ export function createCheckpointServer(ctx: NodeContext, parts: { tree: BlockTre
     void (async () => {
       const block = at.block ?? (await store.blockByHash(at.hash));
       if (block === undefined) return ctx.drop('CHECKPOINT_UNAVAILABLE', NODE_TOPICS.syncRequest, requester);
-      const pieces = checkpointPieces(requestReqId, proof.checkpoint, block, proof.links, at.state);
+      const pieces = checkpointPieces(requestReqId, proof.checkpoint, block, proof.links, at.state, pieceChars);
       // [SYNC-C-MEM] one piece at a time: the next is signed and encoded once the broker has
       // the one before. All at once, a 10,000-home checkpoint (67 MB in 16 pieces) had every
       // piece's canonical text, JSON and buffer in memory together: the serving process stood
@@ -102,9 +106,10 @@ export function checkpointPieces(
   block: BlockEnvelope,
   links: [Justification, Justification],
   state: ChainState,
+  pieceChars = CHECKPOINT_PIECE_CHARS,
 ): Envelope<'checkpoint-response'>['parameters'][] {
   const text = [...stateJsonPieces(state)].join('');
-  const pieces = Math.max(1, Math.ceil(text.length / CHECKPOINT_PIECE_CHARS));
+  const pieces = Math.max(1, Math.ceil(text.length / pieceChars));
   const out: Envelope<'checkpoint-response'>['parameters'][] = [];
   for (let i = 0; i < pieces; i++) {
     out.push({
@@ -113,7 +118,7 @@ export function checkpointPieces(
       piece: i,
       pieces,
       ...(i === 0 ? { block: block as never, proof: links } : {}),
-      state: text.slice(i * CHECKPOINT_PIECE_CHARS, (i + 1) * CHECKPOINT_PIECE_CHARS),
+      state: text.slice(i * pieceChars, (i + 1) * pieceChars),
     });
   }
   return out;

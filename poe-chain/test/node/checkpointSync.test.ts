@@ -11,10 +11,12 @@ import { pino } from 'pino';
 import { signEnvelope } from '../../../wire/codec.js';
 import type { Envelope } from '../../../schemas/types.js';
 import { parseGenesis } from '../../core/genesis.js';
-import { testKey } from '../../testkit/chainFixture.js';
+import { ChainFixture, testKey } from '../../testkit/chainFixture.js';
 import { openChainStore } from '../../store/openChainStore.js';
 import { verifyChain } from '../../store/verifyChain.js';
-import { checkCheckpoint, checkpointSync, CheckpointError } from '../../node/checkpointSync.js';
+import { checkCheckpoint, checkpointSync, CheckpointError, createCheckpointServer } from '../../node/checkpointSync.js';
+import { stateJsonPieces } from '../../core/chainState.js';
+import type { NodeContext } from '../../node/nodeContext.js';
 import { NODE_TOPICS } from '../../node/nodeTopics.js';
 import { connect, liveGenesisConfig, startAedes, startNode, waitFor } from './nodeFixtures.js';
 
@@ -119,4 +121,37 @@ test('[SYNC-C] a checkpoint whose state, votes or sender do not check is refused
     await archive.stop().catch(() => undefined);
     await broker.close();
   }
+});
+
+test('[SYNC-C-MEM] the server sends a checkpoint one piece at a time: the next only once the broker has acknowledged the one before', async () => {
+  const f = new ChainFixture();
+  f.produce(Array.from({ length: 6 }, (_, i) => f.certTx(f.key(`piece-${i}`))));
+  const last = f.blocks.at(-1)!;
+  const height = last.block.parameters.header.height;
+  const sent: { env: Envelope<'checkpoint-response'>; ack: () => void }[] = [];
+  const ctx = {
+    genesis: f.genesis, key: testKey('aggregator-node'), log: pino({ level: 'silent' }), store: {}, now: () => Date.now(),
+    drop: () => undefined, closed: () => false, newReqId: () => `r-${sent.length}`,
+    publishAcked: (_topic: string, env: Envelope<'checkpoint-response'>) => new Promise<void>((resolve) => sent.push({ env, ack: resolve })),
+  } as unknown as NodeContext;
+  const parts = {
+    tree: { get: () => ({ hash: last.hash, block: last.block, state: last.state }) },
+    finality: { finalProof: () => ({ checkpoint: { round: 7, height, hash: last.hash }, links: [{}, {}] }) },
+  } as unknown as Parameters<typeof createCheckpointServer>[1];
+  const PIECE = 300;
+  createCheckpointServer(ctx, parts, PIECE)('home-x', 'req-1');
+  const text = [...stateJsonPieces(last.state)].join('');
+  const n = Math.ceil(text.length / PIECE);
+  assert.ok(n >= 3, `pieces: ${n}`);
+  let state = '';
+  for (let i = 0; i < n; i++) {
+    await waitFor(`piece ${i}`, () => sent.length >= i + 1);
+    await new Promise((r) => setTimeout(r, 30));
+    assert.equal(sent.length, i + 1, `piece ${i + 1} was sent before piece ${i} was acknowledged`);
+    const p = sent[i]!.env.parameters;
+    assert.deepEqual([p.piece, p.pieces, p.requestReqId], [i, n, 'req-1']);
+    state += p.state;
+    sent[i]!.ack();
+  }
+  assert.equal(state, text, 'the pieces make up the state');
 });
