@@ -38,6 +38,7 @@ import type { BlockTree } from './blockTree.js';
 import type { FinalityGadget } from './finalityGadget.js';
 import type { NodeContext } from './nodeContext.js';
 import { NODE_TOPICS } from './nodeTopics.js';
+import { settlesWithin } from '../../wire/settlesWithin.js';
 
 /**
  * [SYNC-C] one checkpoint per requester per this long: a whole state is megabytes to serialise
@@ -48,12 +49,6 @@ export const CHECKPOINT_COOLDOWN_MS = 30_000;
 
 /** [SYNC-C-MEM] a piece the broker has not acknowledged within this ends the serving (the requester asks again) */
 const CHECKPOINT_PIECE_ACK_MS = 30_000;
-
-function withTimeout(p: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<void>((_, reject) => (timer = setTimeout(() => reject(new Error(`no acknowledgement within ${ms} ms`)), ms)));
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
 
 /**
  * [SYNC-C] The server: answers a checkpoint-request with its final checkpoint, that block, the
@@ -90,7 +85,10 @@ export function createCheckpointServer(
       // ~230 MB higher for the seconds it took (45× soak)
       for (const p of pieces) {
         if (ctx.closed()) return;
-        await withTimeout(ctx.publishAcked(NODE_TOPICS.syncResponse(requester), signEnvelope(key, 'checkpoint-response', p, { chain: g.hash, reqId: ctx.newReqId() })), CHECKPOINT_PIECE_ACK_MS);
+        const env = signEnvelope(key, 'checkpoint-response', p, { chain: g.hash, reqId: ctx.newReqId() });
+        if (!(await settlesWithin(ctx.publishAcked(NODE_TOPICS.syncResponse(requester), env), CHECKPOINT_PIECE_ACK_MS))) {
+          throw new Error(`piece ${p.piece} not acknowledged within ${CHECKPOINT_PIECE_ACK_MS} ms`);
+        }
       }
       log.info({ requester, height: proof.checkpoint.height, pieces: pieces.length }, 'checkpoint served');
     })()

@@ -493,14 +493,10 @@ class LevelChainStore implements ChainStore {
     this.headInfo = head;
     // one snapshot at a time; one due while another is written is skipped (the next comes snapshotEvery blocks later)
     if (snap && !this.snapshotting) {
-      this.snapshotting = this.writeSnapshotInSlices(applied.state)
+      this.snapshotting = this.writeSnapshot(applied.state, true)
         .catch(() => undefined) // only a cache: open and rewind fall back to an older snapshot, or genesis
         .finally(() => (this.snapshotting = undefined));
     }
-  }
-
-  private async writeSnapshotInSlices(state: ChainState): Promise<void> {
-    await this.writeSnapshot(state, true);
   }
 
   /** [STORE-CHUNK] the snapshot of `state` in chunks, then its record with the deletion of the snapshots it replaces */
